@@ -1,0 +1,85 @@
+"""Who may see what: the one layer every view and download goes through.
+
+Refusals are 404 for objects the user may not know about (no leak of titles or names) and 403 where
+the user knows the object but may not do this with it.
+"""
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import select
+
+from .extensions import db
+from .proposals.models import Proposal
+from .reviews.models import ConflictDeclaration, NeutralityDeclaration, Review
+
+
+def has_conflict(user, proposal) -> bool:
+    if user is None:
+        return False
+    return bool(db.session.scalar(select(ConflictDeclaration.id).where(
+        ConflictDeclaration.user_id == user.id, ConflictDeclaration.proposal_id == proposal.id,
+        ConflictDeclaration.has_conflict.is_(True))))
+
+
+def conflict_declared(user, proposal) -> ConflictDeclaration | None:
+    return db.session.scalar(select(ConflictDeclaration).where(
+        ConflictDeclaration.user_id == user.id, ConflictDeclaration.proposal_id == proposal.id))
+
+
+def neutrality_signed(user, call_id: int) -> bool:
+    return bool(db.session.scalar(select(NeutralityDeclaration.id).where(
+        NeutralityDeclaration.user_id == user.id, NeutralityDeclaration.call_id == call_id)))
+
+
+def review_of(user, proposal) -> Review | None:
+    return db.session.scalar(select(Review).where(Review.proposal_id == proposal.id,
+                                                  Review.reviewer_id == user.id))
+
+
+def is_official(user) -> bool:
+    return user.is_authenticated and user.has_role("official") and user.office is not None
+
+
+def official_may_read(user, proposal: Proposal) -> bool:
+    """An official reads a proposal's content once the call is opened (procurement) and without conflict."""
+    if not is_official(user) or proposal.state == "draft":
+        return False
+    if proposal.call.is_sealed:
+        return False
+    return not has_conflict(user, proposal) and proposal.applicant_id != user.id
+
+
+def reviewer_may_read(user, proposal: Proposal) -> bool:
+    if not (user.is_authenticated and user.has_role("reviewer")):
+        return False
+    if review_of(user, proposal) is None or proposal.call.is_sealed:
+        return False
+    if not neutrality_signed(user, proposal.call_id):
+        return False
+    decl = conflict_declared(user, proposal)
+    return decl is not None and not decl.has_conflict
+
+
+def can_view_proposal(user, proposal: Proposal) -> bool:
+    if not user.is_authenticated:
+        return False
+    if proposal.applicant_id == user.id:
+        return True
+    if official_may_read(user, proposal) or reviewer_may_read(user, proposal):
+        return True
+    return user.has_role("advisor") and proposal.advice_requested and proposal.state != "withdrawn"
+
+
+def get_proposal_for(user, proposal_id: int) -> Proposal:
+    """Load a proposal the user may see, else 404 (the same answer whether or not it exists)."""
+    p = db.session.get(Proposal, proposal_id)
+    if p is None or not can_view_proposal(user, p):
+        abort(404)
+    return p
+
+
+def require_role(user, role: str) -> None:
+    if not user.is_authenticated:
+        abort(401)
+    if not user.has_role(role) or (role == "official" and user.office is None):
+        abort(403)

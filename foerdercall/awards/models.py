@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import UTCDateTime, now
+
+
+class SignOff(db.Model):
+    """One office's decision on a reviewed proposal; each office signs once."""
+
+    __tablename__ = "sign_offs"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "office"),
+        CheckConstraint("decision IN ('approve', 'reject')", name="decision_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    office: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+    user = relationship("User")
+
+
+class Award(db.Model):
+    """The contract: taken from the call's budget atomically, returned when it lapses or ends early."""
+
+    __tablename__ = "awards"
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), unique=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    released_cents: Mapped[int] = mapped_column(Integer, default=0)
+    awarded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    awarded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    accept_by: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    implementation_ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    proposal = relationship("Proposal")
+    awarded_by = relationship("User")
+    payments: Mapped[list[Payment]] = relationship(order_by="Payment.id", lazy="selectin")
+
+    @property
+    def paid_cents(self) -> int:
+        return sum(p.amount_cents for p in self.payments)
+
+
+class Payment(db.Model):
+    """A payment on an award (after an accepted milestone or report); never more than the award."""
+
+    __tablename__ = "payments"
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    paid_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class Milestone(db.Model):
+    __tablename__ = "milestones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(String(300))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    report: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Report(db.Model):
+    """Interim and final report (Sachbericht, use of funds)."""
+
+    __tablename__ = "reports"
+    __table_args__ = (CheckConstraint("kind IN ('interim', 'final')", name="report_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    narrative: Mapped[str] = mapped_column(Text)
+    use_of_funds: Mapped[str] = mapped_column(Text, default="")
+    spent_cents: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+    status: Mapped[str] = mapped_column(String(20), default="submitted")  # submitted/accepted/changes_requested
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    review_note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,146 @@
+"""Joint approval, the award, and the year of implementation (milestones, reports, payments)."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..access import has_conflict
+from ..audit.operations import record
+from ..errors import ActionRefused
+from ..extensions import db
+from ..proposals.models import Proposal
+from ..timeutil import now
+from ..workflow.engine import fire, lock
+from ..workflow.guards import award_of, sign_offs
+from .models import Milestone, Payment, Report, SignOff
+
+
+def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
+    """One office signs. When both offices approved, the proposal is approved; a rejection rejects.
+
+    The proposal row is locked first, so two officials signing at the same moment are serialised:
+    the second sees the first's sign-off and completes the decision.
+    """
+    p = lock(p)
+    if decision not in ("approve", "reject"):
+        raise ActionRefused(_("Unbekannte Entscheidung."))
+    if p.state != "reviewed":
+        raise ActionRefused(_("Nur begutachtete Angebote können gezeichnet werden."))
+    if not actor.has_role("official") or actor.office not in current_app.config["DECIDING_OFFICES"]:
+        raise ActionRefused(_("Nur Mitarbeitende von KA und AfWiFö zeichnen."))
+    if p.applicant_id == actor.id or has_conflict(actor, p):
+        raise ActionRefused(_("Sie haben einen Interessenkonflikt mit diesem Angebot."))
+    if decision == "reject" and not (reason or "").strip():
+        raise ActionRefused(_("Bitte begründen Sie die Ablehnung."))
+    existing = sign_offs(p)
+    if actor.office in existing:
+        s = existing[actor.office]
+        raise ActionRefused(_("Ihr Amt hat bereits gezeichnet (%(name)s).", name=s.user.name))
+    if any(s.user_id == actor.id for s in existing.values()):
+        raise ActionRefused(_("Eine Person kann nicht für beide Ämter zeichnen."))
+    db.session.add(SignOff(proposal_id=p.id, office=actor.office, user_id=actor.id, decision=decision,
+                           reason=reason or "", signed_at=now()))
+    db.session.flush()
+    record(actor, f"sign_off_{decision}", p, reason=reason, data={"office": actor.office})
+    if decision == "reject":
+        fire(p, "reject", actor, reason=reason)
+    elif len(existing) + 1 == len(current_app.config["DECIDING_OFFICES"]):
+        fire(p, "approve", actor, reason=reason)
+    return p
+
+
+def make_award(p: Proposal, actor, amount_cents: int | None = None) -> Proposal:
+    return fire(p, "award", actor, amount_cents=amount_cents or p.requested_amount_cents)
+
+
+def _implementation(p: Proposal, actor, *, applicant: bool):
+    p = lock(p)
+    if p.state != "in_implementation":
+        raise ActionRefused(_("Die Maßnahme ist nicht in der Umsetzung."))
+    if applicant and p.applicant_id != actor.id:
+        raise ActionRefused(_("Nur die beauftragte Person kann berichten."))
+    if not applicant and (not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id):
+        raise ActionRefused(_("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun."))
+    return p
+
+
+def report_milestone(m: Milestone, actor, text: str) -> Milestone:
+    p = _implementation(db.session.get(Proposal, m.proposal_id), actor, applicant=True)
+    if not (text or "").strip():
+        raise ActionRefused(_("Bitte beschreiben Sie den erreichten Stand."))
+    if m.accepted_at is not None:
+        raise ActionRefused(_("Dieser Meilenstein ist bereits abgenommen."))
+    m.report, m.reported_at = text.strip(), now()
+    db.session.flush()
+    record(actor, "report_milestone", p, data={"milestone": m.title})
+    return m
+
+
+def accept_milestone(m: Milestone, actor) -> Milestone:
+    p = _implementation(db.session.get(Proposal, m.proposal_id), actor, applicant=False)
+    if m.reported_at is None:
+        raise ActionRefused(_("Zu diesem Meilenstein liegt noch kein Bericht vor."))
+    if m.accepted_at is None:
+        m.accepted_at, m.accepted_by_id = now(), actor.id
+        db.session.flush()
+        record(actor, "accept_milestone", p, data={"milestone": m.title})
+    return m
+
+
+def add_milestone(p: Proposal, actor, title: str, due_at) -> Milestone:
+    p = _implementation(p, actor, applicant=False)
+    if not (title or "").strip():
+        raise ActionRefused(_("Bitte geben Sie einen Titel an."))
+    position = len(db.session.scalars(select(Milestone.id).where(Milestone.proposal_id == p.id)).all())
+    m = Milestone(proposal_id=p.id, position=position, title=title.strip(), due_at=due_at)
+    db.session.add(m)
+    db.session.flush()
+    record(actor, "add_milestone", p, data={"milestone": m.title, "due_at": due_at.isoformat()})
+    return m
+
+
+def submit_interim_report(p: Proposal, actor, narrative: str, use_of_funds: str, spent_cents: int) -> Report:
+    p = _implementation(p, actor, applicant=True)
+    if not (narrative or "").strip():
+        raise ActionRefused(_("Bitte schreiben Sie den Sachbericht."))
+    pending = db.session.scalar(select(Report).where(Report.proposal_id == p.id, Report.kind == "interim",
+                                                     Report.status.in_(("submitted", "accepted"))))
+    if pending is not None:
+        raise ActionRefused(_("Ein Zwischenbericht liegt bereits vor."))
+    r = Report(proposal_id=p.id, kind="interim", narrative=narrative.strip(), use_of_funds=use_of_funds or "",
+               spent_cents=spent_cents or 0, submitted_by_id=actor.id, submitted_at=now())
+    db.session.add(r)
+    db.session.flush()
+    record(actor, "submit_interim_report", p)
+    return r
+
+
+def review_interim_report(r: Report, actor, accept: bool, note: str = "") -> Report:
+    p = _implementation(db.session.get(Proposal, r.proposal_id), actor, applicant=False)
+    if r.kind != "interim" or r.status != "submitted":
+        raise ActionRefused(_("Dieser Bericht wartet nicht auf eine Abnahme."))
+    if not accept and not (note or "").strip():
+        raise ActionRefused(_("Bitte begründen Sie die Nachbesserung."))
+    r.status = "accepted" if accept else "changes_requested"
+    r.reviewed_by_id, r.reviewed_at, r.review_note = actor.id, now(), note or ""
+    db.session.flush()
+    record(actor, "accept_interim_report" if accept else "return_interim_report", p, reason=note)
+    return r
+
+
+def record_payment(p: Proposal, actor, amount_cents: int, note: str = "") -> Payment:
+    p = lock(p)
+    if p.state not in ("in_implementation", "final_report_submitted", "completed"):
+        raise ActionRefused(_("Zahlungen sind nur für beauftragte Maßnahmen möglich."))
+    if not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id:
+        raise ActionRefused(_("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können Zahlungen erfassen."))
+    award = award_of(p)
+    if amount_cents <= 0 or award.paid_cents + amount_cents > award.amount_cents - award.released_cents:
+        raise ActionRefused(_("Die Zahlung überschreitet die Auftragssumme."))
+    pay = Payment(award_id=award.id, amount_cents=amount_cents, note=note or "", recorded_by_id=actor.id,
+                  paid_at=now())
+    db.session.add(pay)
+    db.session.flush()
+    record(actor, "record_payment", p, reason=note, data={"amount_cents": amount_cents})
+    return pay

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import UTCDateTime, minute_end, now
+
+FIELDS_OF_ACTION = ("networks", "education", "marketing", "urban_development", "financing")
+CALL_STATES = ("draft", "published", "closed", "decided", "in_implementation", "archived")
+
+
+class Call(db.Model):
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint("committed_cents >= 0 AND committed_cents <= budget_cents", name="budget_not_exceeded"),
+        CheckConstraint("max_amount_cents > 0 AND max_amount_cents <= budget_cents", name="cap_within_budget"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), unique=True)  # used in file numbers: KW2011
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    fields_of_action: Mapped[list[str]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(30), default="draft", index=True)
+    mode: Mapped[str] = mapped_column(String(20), default="procurement")  # or "grant"
+    legal_regime: Mapped[str] = mapped_column(String(200), default="")
+    procedure_type: Mapped[str] = mapped_column(String(200), default="")
+    procedure_reason: Mapped[str] = mapped_column(Text, default="")
+    estimated_value_cents: Mapped[int] = mapped_column(Integer, default=0)
+    budget_cents: Mapped[int] = mapped_column(Integer)
+    max_amount_cents: Mapped[int] = mapped_column(Integer)
+    committed_cents: Mapped[int] = mapped_column(Integer, default=0)
+    opens_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    submission_deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    review_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    clarification_days: Mapped[int] = mapped_column(default=14)
+    acceptance_days: Mapped[int] = mapped_column(default=28)
+    implementation_months: Mapped[int] = mapped_column(default=12)
+    scale_max: Mapped[int] = mapped_column(default=5)
+    min_total: Mapped[int] = mapped_column(default=50)  # points of 100
+    version: Mapped[int] = mapped_column(default=1)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    next_file_seq: Mapped[int] = mapped_column(default=1)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+    row_version: Mapped[int] = mapped_column(default=1)
+
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="call", order_by="Criterion.position", cascade="all, delete-orphan"
+    )
+    required_attachments: Mapped[list[RequiredAttachment]] = relationship(
+        back_populates="call", order_by="RequiredAttachment.position", cascade="all, delete-orphan"
+    )
+    opening: Mapped[Opening | None] = relationship(back_populates="call", uselist=False)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    @property
+    def remaining_cents(self) -> int:
+        return self.budget_cents - self.committed_cents
+
+    @property
+    def submissions_close_at(self) -> dt.datetime:
+        return minute_end(self.submission_deadline)
+
+    @property
+    def is_sealed(self) -> bool:
+        """Procurement: nobody at the city reads a submission before two officials opened them."""
+        return self.mode == "procurement" and (self.opening is None or self.opening.confirmed_at is None)
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.state != "draft"
+
+
+class Criterion(db.Model):
+    __tablename__ = "criteria"
+    __table_args__ = (
+        UniqueConstraint("call_id", "key"),
+        CheckConstraint("weight > 0 AND weight <= 100", name="weight_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    key: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    weight: Mapped[int] = mapped_column()  # percent; a published catalogue sums to 100
+    knockout_min: Mapped[int | None] = mapped_column()
+    call: Mapped[Call] = relationship(back_populates="criteria")
+
+
+class RequiredAttachment(db.Model):
+    __tablename__ = "required_attachments"
+    __table_args__ = (UniqueConstraint("call_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    key: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(300))
+    call: Mapped[Call] = relationship(back_populates="required_attachments")
+
+
+class CallVersion(db.Model):
+    """Each published state of a call's fixed terms: version 1 at publication, then corrections."""
+
+    __tablename__ = "call_versions"
+    __table_args__ = (UniqueConstraint("call_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column()
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+class Opening(db.Model):
+    """Opening of the sealed submissions (Öffnung): requested by one official, confirmed by another."""
+
+    __tablename__ = "openings"
+    __table_args__ = (
+        CheckConstraint("confirmed_by_id IS NULL OR confirmed_by_id <> requested_by_id", name="two_people"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    record: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # Öffnungsniederschrift
+
+    call: Mapped[Call] = relationship(back_populates="opening")
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+    confirmed_by = relationship("User", foreign_keys=[confirmed_by_id])

@@ -1,0 +1,199 @@
+"""Calls: set up while draft, fixed once published, corrected only as a new recorded version."""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ..errors import ActionRefused
+from ..extensions import db
+from ..timeutil import now
+from .models import Call, CallVersion, Criterion, Opening, RequiredAttachment
+
+# The default catalogue of DOMAIN.md: (key, name, weight %, knock-out minimum)
+DEFAULT_CRITERIA = [
+    ("innovation", "Innovation und Neuheit des Ansatzes", 20, None),
+    ("economic_effect", "Wirtschaftliche Wirkung auf die Leipziger Kreativwirtschaft "
+     "(Marktzugang, Sichtbarkeit, Einkommen, Arbeitsplätze)", 20, None),
+    ("feasibility", "Qualität und Umsetzbarkeit (Konzept, Arbeits- und Zeitplan, Team)", 20, 2),
+    ("networking", "Vernetzung und Kooperation (teilmarktübergreifend, mit Partnerstädten)", 15, None),
+    ("city_effect", "Wirkung für die Stadt und ihre Stadtteile, öffentliche Zugänglichkeit", 10, None),
+    ("costs", "Angemessenheit der Kosten", 15, None),
+]
+DEFAULT_ATTACHMENTS = [
+    ("offer", "Leistungsangebot mit Kalkulation (PDF)"),
+    ("declarations", "Eigenerklärungen (PDF)"),
+]
+FROZEN_CALL_FIELDS = ("scale_max", "min_total", "mode", "fields_of_action", "submission_deadline",
+                      "opens_at", "budget_cents", "max_amount_cents")
+
+
+def call_snapshot(call: Call) -> dict[str, Any]:
+    return {
+        "version": call.version,
+        "title": call.title,
+        "description": call.description,
+        "fields_of_action": list(call.fields_of_action or []),
+        "budget_cents": call.budget_cents,
+        "max_amount_cents": call.max_amount_cents,
+        "submission_deadline": call.submission_deadline.isoformat(),
+        "scale_max": call.scale_max,
+        "min_total": call.min_total,
+        "criteria": [
+            {"key": c.key, "name": c.name, "weight": c.weight, "knockout_min": c.knockout_min}
+            for c in call.criteria
+        ],
+        "required_attachments": [{"key": r.key, "label": r.label} for r in call.required_attachments],
+    }
+
+
+def create_call(actor, **fields) -> Call:
+    from ..audit.operations import record
+
+    criteria = fields.pop("criteria", None)
+    attachments = fields.pop("required_attachments", None)
+    call = Call(created_by_id=actor.id, created_at=now(), **fields)
+    for i, (key, name, weight, ko) in enumerate(criteria if criteria is not None else DEFAULT_CRITERIA):
+        call.criteria.append(Criterion(position=i, key=key, name=name, weight=weight, knockout_min=ko))
+    for i, (key, label) in enumerate(attachments if attachments is not None else DEFAULT_ATTACHMENTS):
+        call.required_attachments.append(RequiredAttachment(position=i, key=key, label=label))
+    db.session.add(call)
+    db.session.flush()
+    record(actor, "create_call", call, to_state=call.state)
+    return call
+
+
+def update_call(call: Call, actor, **fields) -> Call:
+    """Change a draft call (the frozen-call guard refuses fixed terms of a published one)."""
+    from ..audit.operations import record
+
+    criteria = fields.pop("criteria", None)
+    for k, v in fields.items():
+        setattr(call, k, v)
+    if criteria is not None:
+        by_key = {c.key: c for c in call.criteria}
+        for i, (key, name, weight, ko) in enumerate(criteria):
+            c = by_key.get(key) or Criterion(key=key)
+            c.position, c.name, c.weight, c.knockout_min = i, name, weight, ko
+            if c.id is None:
+                call.criteria.append(c)
+        for key, c in by_key.items():
+            if key not in {k for k, *_ in criteria}:
+                call.criteria.remove(c)
+    db.session.flush()
+    record(actor, "update_call", call, data={"fields": sorted(fields)})
+    return call
+
+
+def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
+    """A correction of a published call: a new version, recorded, and everyone concerned is told."""
+    from ..audit.operations import record
+    from ..mail.operations import queue_mail
+    from ..proposals.models import Proposal
+
+    if call.state not in ("published",):
+        raise ActionRefused(_("Nur ein veröffentlichter, noch offener Aufruf kann berichtigt werden."))
+    if not (reason or "").strip():
+        raise ActionRefused(_("Bitte begründen Sie die Berichtigung."))
+    before = call_snapshot(call)
+    session = db.session()
+    session.info["call_correction"] = True
+    try:
+        update_call(call, actor, **changes)
+        call.version += 1
+        db.session.flush()
+    finally:
+        session.info.pop("call_correction", None)
+    version = CallVersion(call_id=call.id, version=call.version, snapshot=call_snapshot(call),
+                          reason=reason, created_by_id=actor.id, created_at=now())
+    db.session.add(version)
+    record(actor, "correct_call", call, reason=reason, data={"version": call.version, "before": before})
+    users = {p.applicant for p in db.session.scalars(select(Proposal).where(Proposal.call_id == call.id))}
+    for user in sorted(users, key=lambda u: u.id):
+        queue_mail("call_corrected", user, f"call:{call.id}:v{call.version}", call=call, reason=reason)
+    db.session.flush()
+    return version
+
+
+def request_opening(call: Call, actor) -> Opening:
+    """First official: asks to open the sealed submissions (only after the deadline)."""
+    from ..audit.operations import record
+    from ..workflow.engine import lock
+
+    call = lock(call)
+    if call.state != "closed":
+        raise ActionRefused(_("Die Angebote können erst nach Ablauf der Einreichungsfrist geöffnet werden."))
+    if call.opening is not None:
+        raise ActionRefused(_("Die Öffnung wurde bereits angestoßen."))
+    opening = Opening(call_id=call.id, requested_by_id=actor.id, requested_at=now())
+    db.session.add(opening)
+    db.session.flush()
+    record(actor, "request_opening", call)
+    return opening
+
+
+def confirm_opening(call: Call, actor) -> Opening:
+    """Second official: confirms; the opening record (Öffnungsniederschrift) is written."""
+    from ..audit.operations import record
+    from ..proposals.models import Proposal
+    from ..workflow.engine import lock
+
+    call = lock(call)
+    opening = call.opening
+    if opening is None:
+        raise ActionRefused(_("Die Öffnung wurde noch nicht angestoßen."))
+    if opening.confirmed_at is not None:
+        raise ActionRefused(_("Die Angebote sind bereits geöffnet."))
+    if opening.requested_by_id == actor.id:
+        raise ActionRefused(_("Die Öffnung muss eine zweite Person bestätigen."))
+    at = now()
+    proposals = db.session.scalars(
+        select(Proposal).where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))
+        .order_by(Proposal.file_seq)
+    ).all()
+    opening.confirmed_by_id = actor.id
+    opening.confirmed_at = at
+    opening.record = {
+        "call": call.code,
+        "opened_at": at.isoformat(),
+        "officials": [
+            {"name": opening.requested_by.name, "office": opening.requested_by.office},
+            {"name": actor.name, "office": actor.office},
+        ],
+        "proposals": [
+            {
+                "file_number": p.file_number,
+                "received_at": p.submitted_at.isoformat(),
+                "state": p.state,
+                "files": [{"name": a.filename, "sha256": a.sha256} for a in p.attachments],
+            }
+            for p in proposals
+        ],
+    }
+    opening.record["sha256"] = hashlib.sha256(repr(opening.record["proposals"]).encode()).hexdigest()
+    db.session.flush()
+    record(actor, "confirm_opening", call, data={"proposals": len(proposals)})
+    return opening
+
+
+@event.listens_for(Session, "before_flush")
+def _published_call_is_fixed(session, flush_context, instances):
+    """Criteria, weights, scale and attachments of a published call change only through correct_call()."""
+    if session.info.get("call_correction"):
+        return
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Criterion | RequiredAttachment):
+            call = obj.call
+            if call is not None and call.published_at is not None:
+                raise ActionRefused(_("Der Aufruf ist veröffentlicht: Kriterien und Anlagen sind fest."))
+        elif isinstance(obj, Call) and obj.published_at is not None and obj in session.dirty:
+            from sqlalchemy import inspect
+
+            state = inspect(obj)
+            for name in FROZEN_CALL_FIELDS:
+                hist = state.attrs[name].history
+                if hist.has_changes() and hist.deleted and hist.deleted[0] is not None:
+                    raise ActionRefused(_("Der Aufruf ist veröffentlicht: seine Bedingungen sind fest."))

@@ -1,0 +1,91 @@
+"""The ``foerdercall`` command: Flask's CLI group plus serve, demo, sweep and workflow show."""
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import create_app
+
+
+def _upgrade() -> None:
+    from flask_migrate import upgrade
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Do not run the sweep in this process.")
+@with_appcontext
+def serve(host: str, port: int, no_worker: bool) -> None:
+    """Run the web app, with the worker's sweep in process (embedded default)."""
+    app = current_app._get_current_object()
+    _upgrade()
+    if not no_worker and not app.config.get("BROKER_URL"):
+        from worker.inprocess import start
+
+        start(app)
+        click.echo("Worker: in process (sweep every %ss)." % app.config["SWEEP_INTERVAL_SECONDS"])
+    click.echo(f"Database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+    click.echo(f"Outbox:   {app.config['OUTBOX_DIR']}")
+    click.echo(f"Open http://{host}:{port}/")
+    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+
+
+@click.command("demo")
+@click.option("--serve", "then_serve", is_flag=True, help="Start the web app afterwards.")
+@click.option("--password", default="foerdercall-demo", show_default=True)
+@click.pass_context
+@with_appcontext
+def demo(ctx: click.Context, then_serve: bool, password: str) -> None:
+    """Create the schema and a demo call modelled on Leipzig's 2011 call, with one account per role."""
+    from .demo import load_demo
+
+    _upgrade()
+    accounts = load_demo(password)
+    click.echo("\nDemo accounts (password for all: %s):" % password)
+    for role, email in accounts:
+        click.echo(f"  {role:<28} {email}")
+    if then_serve:
+        ctx.invoke(serve)
+
+
+@click.command("sweep")
+@click.option("--now", "now_", default=None, help="Pretend it is this UTC moment (ISO 8601).")
+@with_appcontext
+def sweep_cmd(now_: str | None) -> None:
+    """Run the worker's periodic sweep once (close calls, lapse deadlines, send mail)."""
+    from worker.sweep import sweep
+
+    at = dt.datetime.fromisoformat(now_).replace(tzinfo=dt.UTC) if now_ else None
+    click.echo(sweep(at))
+
+
+@click.group("workflow")
+def workflow_group() -> None:
+    """The workflows of foerdercall (defined as data in workflows/)."""
+
+
+@workflow_group.command("show")
+@click.option("--format", "fmt", type=click.Choice(["json", "mermaid"]), default="mermaid", show_default=True)
+@click.option("--name", type=click.Choice(["proposal", "call"]), default="proposal", show_default=True)
+def workflow_show(fmt: str, name: str) -> None:
+    import workflows
+
+    module = workflows.WORKFLOWS[name]
+    click.echo(workflows.to_json(module) if fmt == "json" else workflows.to_mermaid(module), nl=False)
+
+
+def make_cli() -> FlaskGroup:
+    cli = FlaskGroup(create_app=create_app, help="foerdercall: municipal funding calls, end to end.")
+    for cmd in (serve, demo, sweep_cmd, workflow_group):
+        cli.add_command(cmd)
+    return cli
+
+
+def main() -> None:
+    make_cli()(prog_name="foerdercall")

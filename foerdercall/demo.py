@@ -1,0 +1,181 @@
+"""Demo data modelled on Leipzig's 2011 call: one account per role, a call open for submissions, and a
+second call whose proposals stand in several states (built through the real operations, with the clock
+moved, so every history entry and mail is what the process would have written)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from sqlalchemy import select
+
+from . import timeutil
+from .accounts.models import User
+from .accounts.operations import create_user
+from .awards.models import Milestone, Report
+from .awards.operations import accept_milestone, make_award, report_milestone, sign_off, submit_interim_report
+from .awards.operations import review_interim_report
+from .calls.models import Call
+from .calls.operations import confirm_opening, create_call, request_opening
+from .extensions import db
+from .proposals.operations import add_attachment, save_draft, start_draft
+from .reviews.models import Review
+from .reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
+from .workflow.engine import fire
+
+ACCOUNTS = [
+    # (label, email, name, roles, office)
+    ("Admin", "admin@foerdercall.example", "Anna Admin", ("admin",), None),
+    ("Official KA", "ka@foerdercall.example", "Karla Kulturamt", ("official",), "KA"),
+    ("Official KA (2nd, opening)", "ka2@foerdercall.example", "Konrad Kulturamt", ("official",), "KA"),
+    ("Official AfWiFö", "afwifoe@foerdercall.example", "Wolfgang Wirtschaft", ("official",), "AfWiFoe"),
+    ("Reviewer 1", "reviewer1@foerdercall.example", "Rita Gutachterin", ("reviewer",), None),
+    ("Reviewer 2", "reviewer2@foerdercall.example", "Rolf Gutachter", ("reviewer",), None),
+    ("Advisor (Kontaktstelle)", "advisor@foerdercall.example", "Carolin Kontaktstelle", ("advisor",), None),
+    ("Applicant", "applicant@foerdercall.example", "Ada Antragstellerin", ("applicant",), None),
+    ("Applicant 2", "applicant2@foerdercall.example", "Bruno Kreativ", ("applicant",), None),
+]
+
+DESCRIPTION = (
+    "Einzelmaßnahmen zur Unterstützung von Initiativen und Projekten der lokalen Kreativwirtschaft "
+    "(Lokaler Maßnahmenplan Leipzig, Creative Cities). Die Stadt Leipzig vergibt einzelne Maßnahmen als "
+    "Aufträge; jede Maßnahme wird innerhalb eines Jahres umgesetzt. Kulturamt (KA) und Amt für "
+    "Wirtschaftsförderung (AfWiFö) entscheiden gemeinsam. Beratung: Kontaktstelle Kreativwirtschaft."
+)
+FIELDS = ["networks", "education", "marketing", "urban_development", "financing"]
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+PROPOSALS = [
+    ("Kreativ-Netzwerk Plagwitz", "networks", 18_000_00, [5, 4, 4, 5, 3, 4]),
+    ("Gründerwerkstatt Design", "education", 22_000_00, [4, 4, 3, 3, 3, 3]),
+    ("Leipzig Sound Export", "marketing", 25_000_00, [3, 5, 4, 4, 2, 3]),
+    ("Leerstand kreativ nutzen", "urban_development", 15_000_00, [4, 3, 2, 3, 5, 4]),
+    ("Crowdfunding-Sprechstunde", "financing", 8_000_00, [2, 2, 1, 2, 2, 3]),
+]
+
+
+def _user(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def _answers(title: str, field: str, amount: int) -> dict:
+    return {
+        "title": title, "field_of_action": field, "requested_amount_cents": amount,
+        "summary": f"{title}: eine Maßnahme für die Leipziger Kreativwirtschaft.",
+        "description": "Ausgangslage, Ziele, Zielgruppen und Vorgehen der Maßnahme.",
+        "work_plan": "Monat 1–3: Vorbereitung; Monat 4–9: Durchführung; Monat 10–12: Auswertung.",
+        "team": "Zwei erfahrene Akteure der Leipziger Kreativwirtschaft.",
+        "leipzig_relation": "Durchführung in Leipziger Stadtteilen mit lokalen Partnern.",
+    }
+
+
+def load_demo(password: str) -> list[tuple[str, str]]:
+    if _user(ACCOUNTS[0][1]) is None:
+        for _label, email, name, roles, office in ACCOUNTS:
+            create_user(email, name, password, roles=roles, office=office,
+                        organisation="Stadt Leipzig" if office else "")
+        db.session.commit()
+    if db.session.scalar(select(Call.id).where(Call.code == "KW2011")) is None:
+        _history_call()
+        db.session.commit()
+    if db.session.scalar(select(Call.id).where(Call.code == "KW-DEMO")) is None:
+        _open_call()
+        db.session.commit()
+    from .mail.operations import dispatch_pending
+
+    dispatch_pending()
+    return [(label, email) for label, email, *_ in ACCOUNTS]
+
+
+def _open_call() -> None:
+    """A call open for submissions now, closing in 30 minutes: a newcomer can take a proposal through."""
+    ka = _user("ka@foerdercall.example")
+    now = timeutil.now()
+    deadline = (timeutil.to_berlin(now) + dt.timedelta(minutes=30)).replace(second=0, microsecond=0)
+    call = create_call(
+        ka, code="KW-DEMO", title="Kreativwirtschaft Leipzig – Demo-Aufruf (Frist in 30 Minuten)",
+        description=DESCRIPTION, fields_of_action=FIELDS, budget_cents=100_000_00, max_amount_cents=25_000_00,
+        estimated_value_cents=100_000_00, legal_regime="SächsVergabeG, VOL/A Abschnitt 1",
+        procedure_type="Öffentliche Ausschreibung", procedure_reason="Regelverfahren unterhalb der EU-Schwelle",
+        opens_at=now - dt.timedelta(hours=1), submission_deadline=deadline.astimezone(dt.UTC),
+        review_deadline=now + dt.timedelta(days=14),
+    )
+    fire(call, "publish", ka)
+
+
+def _history_call() -> None:
+    """The 2011-style call: submitted in the past, opened, reviewed, decided, partly implemented."""
+    ka, ka2, afw = (_user(e) for e in ("ka@foerdercall.example", "ka2@foerdercall.example",
+                                       "afwifoe@foerdercall.example"))
+    reviewers = [_user("reviewer1@foerdercall.example"), _user("reviewer2@foerdercall.example")]
+    applicants = [_user("applicant@foerdercall.example"), _user("applicant2@foerdercall.example")]
+    real_now = timeutil.now()
+    start = real_now - dt.timedelta(days=60)
+    clock = {"t": start}
+    timeutil.set_clock(lambda: clock["t"])
+    try:
+        call = create_call(
+            ka, code="KW2011", title="Einzelmaßnahmen zur Unterstützung der lokalen Kreativwirtschaft",
+            description=DESCRIPTION, fields_of_action=FIELDS, budget_cents=60_000_00, max_amount_cents=25_000_00,
+            estimated_value_cents=60_000_00, legal_regime="SächsVergabeG, VOL/A Abschnitt 1",
+            procedure_type="Öffentliche Ausschreibung", procedure_reason="Regelverfahren unterhalb der EU-Schwelle",
+            opens_at=start, submission_deadline=start + dt.timedelta(days=20),
+            review_deadline=start + dt.timedelta(days=40),
+        )
+        fire(call, "publish", ka)
+        proposals = []
+        for i, (title, field, amount, _scores) in enumerate(PROPOSALS):
+            clock["t"] = start + dt.timedelta(days=2 + i)
+            applicant = applicants[i % 2]
+            p = start_draft(call, applicant)
+            save_draft(p, applicant, _answers(title, field, amount))
+            for req in call.required_attachments:
+                add_attachment(p, applicant, req.key, io.BytesIO(PDF), f"{req.key}.pdf")
+            fire(p, "submit", applicant)
+            proposals.append(p)
+        clock["t"] = start + dt.timedelta(days=21)
+        fire(call, "close", None)
+        request_opening(call, ka)
+        confirm_opening(call, afw)
+        clock["t"] = start + dt.timedelta(days=22)
+        for p in proposals[:-1]:
+            fire(p, "declare_eligible", ka)
+        for r in reviewers:
+            sign_neutrality(call, r)
+        for p in proposals[:-1]:
+            for r in reviewers:
+                assign_reviewer(p, r, ka)
+            fire(p, "start_review", ka)
+        clock["t"] = start + dt.timedelta(days=30)
+        for p, (_t, _f, _a, scores) in zip(proposals[:-1], PROPOSALS, strict=False):
+            for k, r in enumerate(reviewers):
+                declare_conflict(p, r, False)
+                review = db.session.scalar(select(Review).where(Review.proposal_id == p.id,
+                                                                Review.reviewer_id == r.id))
+                values = {c.id: (max(0, min(5, s + (k if j % 2 else 0) - (1 if k and j == 0 else 0))),
+                                 "Begründung: nachvollziehbar dargestellt.")
+                          for j, (c, s) in enumerate(zip(call.criteria, scores, strict=False))}
+                save_review(review, r, values, submit=True)
+        clock["t"] = start + dt.timedelta(days=45)
+        # decided: 0 and 1 approved and awarded, 2 waits for AfWiFö, 3 rejected
+        for p in proposals[:2]:
+            sign_off(p, ka, "approve")
+            sign_off(p, afw, "approve")
+            make_award(p, ka)
+        sign_off(proposals[2], ka, "approve")
+        sign_off(proposals[3], afw, "reject", "Die Umsetzbarkeit ist nicht ausreichend belegt.")
+        clock["t"] = start + dt.timedelta(days=50)
+        fire(proposals[0], "accept_award", applicants[0])
+        fire(proposals[-1], "request_documents", ka,
+             reason="Bitte reichen Sie die unterschriebene Eigenerklärung nach.")
+        clock["t"] = start + dt.timedelta(days=55)
+        first = db.session.scalars(select(Milestone).where(Milestone.proposal_id == proposals[0].id)
+                                   .order_by(Milestone.position)).first()
+        report_milestone(first, applicants[0], "Auftaktveranstaltung mit 40 Teilnehmenden durchgeführt.")
+        accept_milestone(first, ka2)
+        submit_interim_report(proposals[0], applicants[0], "Zwischenstand: Netzwerk gegründet, 3 Treffen.",
+                              "Honorare und Raummiete", 6_000_00)
+        interim = db.session.scalars(select(Report).where(Report.proposal_id == proposals[0].id)).first()
+        review_interim_report(interim, ka, True)
+        db.session.flush()
+    finally:
+        timeutil.set_clock(None)

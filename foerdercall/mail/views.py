@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..extensions import db
+from .models import OutboxMail
+
+bp = Blueprint("mail", __name__)
+
+
+def _may_see_outbox(user) -> bool:
+    return user.has_role("admin") or (user.has_role("official") and user.office is not None)
+
+
+def _not_sealed(mail: OutboxMail) -> bool:
+    """Mails about sealed submissions (receipts) stay hidden from the city until the opening."""
+    if mail.proposal_id is None or mail.recipient_id == current_user.id:
+        return True
+    from ..proposals.models import Proposal
+
+    p = db.session.get(Proposal, mail.proposal_id)
+    return not p.call.is_sealed
+
+
+@bp.route("/outbox")
+@login_required
+def outbox():
+    """Every mail the process sent or will send (officials and admins)."""
+    if not _may_see_outbox(current_user):
+        abort(403)
+    mails = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc()).limit(500)).all()
+    visible = [m for m in mails if _not_sealed(m)]
+    return render_template("mail/outbox.html", mails=visible, title_all=True, hidden=len(mails) - len(visible))
+
+
+@bp.route("/messages")
+@login_required
+def messages():
+    """The user's own mails, as a message list in the app."""
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.recipient_id == current_user.id)
+                               .order_by(OutboxMail.id.desc())).all()
+    return render_template("mail/outbox.html", mails=mails, title_all=False, hidden=0)
+
+
+@bp.route("/messages/<int:mail_id>")
+@login_required
+def message(mail_id: int):
+    mail = db.session.get(OutboxMail, mail_id)
+    if mail is None or (mail.recipient_id != current_user.id and not _may_see_outbox(current_user)) \
+            or not _not_sealed(mail):
+        abort(404)
+    return render_template("mail/message.html", mail=mail)

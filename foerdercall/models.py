@@ -1,0 +1,8 @@
+"""Import every model so metadata (and Alembic) sees the whole schema."""
+from .accounts.models import RoleGrant, User  # noqa: F401
+from .audit.models import AuditEvent  # noqa: F401
+from .awards.models import Award, Milestone, Payment, Report, SignOff  # noqa: F401
+from .calls.models import Call, CallVersion, Criterion, Opening, RequiredAttachment  # noqa: F401
+from .mail.models import OutboxMail  # noqa: F401
+from .proposals.models import Attachment, Clarification, Proposal  # noqa: F401
+from .reviews.models import ConflictDeclaration, NeutralityDeclaration, Review, ReviewScore  # noqa: F401

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import UTCDateTime, now
+
+PROPOSAL_STATES = (
+    "draft", "submitted", "clarification", "eligible", "ineligible", "in_review", "reviewed",
+    "approved", "rejected", "awarded", "lapsed", "in_implementation", "final_report_submitted",
+    "completed", "withdrawn", "terminated",
+)
+# The applicant's answers; the form, the completeness check and the opening record use this list.
+ANSWER_FIELDS = ("title", "summary", "description", "work_plan", "team", "leipzig_relation")
+
+
+class Proposal(db.Model):
+    __tablename__ = "proposals"
+    __table_args__ = (
+        UniqueConstraint("call_id", "file_seq"),
+        CheckConstraint("requested_amount_cents >= 0", name="amount_positive"),
+        CheckConstraint(
+            "state = 'draft' OR state = 'withdrawn' OR (file_number IS NOT NULL AND submitted_at IS NOT NULL)",
+            name="submitted_has_file_number",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(30), default="draft", index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    work_plan: Mapped[str] = mapped_column(Text, default="")
+    team: Mapped[str] = mapped_column(Text, default="")
+    leipzig_relation: Mapped[str] = mapped_column(Text, default="")
+    field_of_action: Mapped[str] = mapped_column(String(40), default="")
+    requested_amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    advice_requested: Mapped[bool] = mapped_column(default=False)
+    file_seq: Mapped[int | None] = mapped_column()
+    file_number: Mapped[str | None] = mapped_column(String(60), unique=True)  # Aktenzeichen, also the receipt number
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    submitted_call_version: Mapped[int | None] = mapped_column()
+    personal_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # documented extension
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+    row_version: Mapped[int] = mapped_column(default=1)
+
+    call = relationship("Call")
+    applicant = relationship("User")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="proposal", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+    clarifications: Mapped[list[Clarification]] = relationship(
+        back_populates="proposal", order_by="Clarification.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    def label(self) -> str:
+        return self.file_number or f"#{self.id}"
+
+
+class Attachment(db.Model):
+    """A file on disk (under UPLOAD_DIR), never a blob in the database."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # a RequiredAttachment.key, "clarification" or "report"
+    filename: Mapped[str] = mapped_column(String(255))
+    storage_name: Mapped[str] = mapped_column(String(255), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="attachments")
+
+
+class Clarification(db.Model):
+    """A request for missing documents (Nachforderung) and the applicant's answer."""
+
+    __tablename__ = "clarifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    proposal: Mapped[Proposal] = relationship(back_populates="clarifications")
+    requested_by = relationship("User")

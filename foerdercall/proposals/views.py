@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from forms.calls import FIELD_LABELS, ConfirmForm
+from forms.proposals import AnswerForm, ExtendForm, ProposalForm, ReasonForm, UploadForm
+
+from ..access import get_proposal_for, official_may_read, require_role
+from ..accounts.operations import find_user
+from ..audit.models import AuditEvent
+from ..awards.models import Milestone, Payment, Report, SignOff
+from ..calls.views import get_call
+from ..errors import ActionRefused
+from ..extensions import db
+from ..reviews.models import ConflictDeclaration, Review
+from ..reviews.operations import score_proposal
+from ..reviews.views import reviewer_choices
+from ..workflow.engine import available_triggers, fire
+from ..workflow.guards import award_of, open_clarification
+from .models import Attachment, Proposal
+from .operations import add_attachment, extend_deadline, remove_attachment, save_draft, start_draft
+
+bp = Blueprint("proposals", __name__)
+
+# Triggers with their own form on the page (not a plain button)
+OWN_FORMS = {"submit", "answer_request", "approve", "reject", "award", "submit_final_report", "start_review"}
+
+
+@bp.route("/my")
+@login_required
+def mine():
+    rows = db.session.scalars(select(Proposal).where(Proposal.applicant_id == current_user.id)
+                              .order_by(Proposal.created_at.desc())).all()
+    return render_template("proposals/mine.html", proposals=rows)
+
+
+@bp.route("/calls/<int:call_id>/apply", methods=["POST"])
+@login_required
+def apply(call_id: int):
+    require_role(current_user, "applicant")
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    call = get_call(call_id)
+    p = start_draft(call, current_user)
+    return redirect(url_for("proposals.edit", proposal_id=p.id))
+
+
+def _proposal_form(p: Proposal, formdata=None) -> ProposalForm:
+    form = ProposalForm(formdata=formdata, obj=p if formdata is None else None)
+    form.field_of_action.choices = [(f, FIELD_LABELS.get(f, f)) for f in p.call.fields_of_action or []]
+    if formdata is None:
+        form.requested_amount.data = p.requested_amount_cents or None
+    return form
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(proposal_id: int):
+    p = get_proposal_for(current_user, proposal_id)
+    if p.applicant_id != current_user.id:
+        abort(403)
+    if p.state != "draft":
+        return redirect(url_for("proposals.detail", proposal_id=p.id))
+    form = _proposal_form(p, request.form if request.method == "POST" else None)
+    upload = UploadForm()
+    upload.kind.choices = [(r.key, r.label) for r in p.call.required_attachments] + [("other", _("Sonstige Anlage"))]
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("proposals/edit.html", p=p, form=form, upload=upload), 422
+        save_draft(p, current_user, form.draft_data())
+        file = request.files.get("file")
+        if file and file.filename:
+            try:
+                add_attachment(p, current_user, request.form.get("kind", "other"), file.stream, file.filename)
+            except ActionRefused as exc:  # the text is saved; only the file is refused
+                flash(_("Entwurf gespeichert."), "success")
+                flash(exc.message, "error")
+                return redirect(url_for("proposals.edit", proposal_id=p.id))
+        if request.form.get("action") == "submit":
+            try:
+                fire(p, "submit", current_user)
+            except ActionRefused as exc:
+                # the draft was saved above and stays saved; the refusal is shown on the form
+                flash(_("Entwurf gespeichert."), "success")
+                flash(exc.message, "error")
+                return redirect(url_for("proposals.edit", proposal_id=p.id))
+            flash(_("Ihr Angebot ist eingegangen. Aktenzeichen: %(n)s", n=p.file_number), "success")
+            return redirect(url_for("proposals.detail", proposal_id=p.id))
+        flash(_("Entwurf gespeichert."), "success")
+        return redirect(url_for("proposals.edit", proposal_id=p.id))
+    return render_template("proposals/edit.html", p=p, form=form, upload=upload)
+
+
+@bp.route("/proposals/<int:proposal_id>/attachments", methods=["POST"])
+@login_required
+def upload(proposal_id: int):
+    p = get_proposal_for(current_user, proposal_id)
+    form = UploadForm()
+    form.kind.choices = [(r.key, r.label) for r in p.call.required_attachments] + [("other", "other")]
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for e in errors:
+                flash(str(e), "error")
+    else:
+        f = form.file.data
+        add_attachment(p, current_user, form.kind.data, f.stream, f.filename)
+        flash(_("Anlage hochgeladen."), "success")
+    target = "proposals.edit" if p.state == "draft" else "proposals.detail"
+    return redirect(url_for(target, proposal_id=p.id))
+
+
+@bp.route("/proposals/<int:proposal_id>/attachments/<int:attachment_id>/delete", methods=["POST"])
+@login_required
+def delete_attachment(proposal_id: int, attachment_id: int):
+    p = get_proposal_for(current_user, proposal_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    remove_attachment(p, current_user, attachment_id)
+    flash(_("Anlage entfernt."), "success")
+    return redirect(url_for("proposals.edit", proposal_id=p.id))
+
+
+@bp.route("/proposals/<int:proposal_id>/attachments/<int:attachment_id>")
+@login_required
+def download(proposal_id: int, attachment_id: int):
+    from .operations import attachment_path
+
+    p = get_proposal_for(current_user, proposal_id)
+    a = db.session.get(Attachment, attachment_id)
+    if a is None or a.proposal_id != p.id:
+        abort(404)
+    return send_file(attachment_path(a), mimetype="application/pdf", as_attachment=True,
+                     download_name=a.filename)
+
+
+@bp.route("/proposals/<int:proposal_id>")
+@login_required
+def detail(proposal_id: int):
+    p = get_proposal_for(current_user, proposal_id)
+    history = db.session.scalars(select(AuditEvent).where(AuditEvent.proposal_id == p.id)
+                                 .order_by(AuditEvent.at, AuditEvent.id)).all()
+    officials_view = official_may_read(current_user, p)
+    reviews = db.session.scalars(select(Review).where(Review.proposal_id == p.id).order_by(Review.id)).all()
+    ctx = {
+        "p": p,
+        "history": history,
+        "officials_view": officials_view,
+        "triggers": [t for t in available_triggers(p, current_user) if t["trigger"] not in OWN_FORMS],
+        "all_triggers": {t["trigger"] for t in available_triggers(p, current_user)},
+        "clarification": open_clarification(p),
+        "award": award_of(p),
+        "sign_offs": db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id)).all(),
+        "reviews": reviews if officials_view else [r for r in reviews if r.reviewer_id == current_user.id],
+        "score": score_proposal(p) if officials_view else None,
+        "conflicts": db.session.scalars(select(ConflictDeclaration).where(
+            ConflictDeclaration.proposal_id == p.id)).all() if officials_view else [],
+        "milestones": db.session.scalars(select(Milestone).where(Milestone.proposal_id == p.id)
+                                         .order_by(Milestone.position)).all(),
+        "reports": db.session.scalars(select(Report).where(Report.proposal_id == p.id).order_by(Report.id)).all(),
+        "form": ConfirmForm(),
+        "reason_form": ReasonForm(),
+        "answer_form": AnswerForm(),
+        "field_labels": FIELD_LABELS,
+        "reviewer_choices": reviewer_choices(p) if officials_view else [],
+    }
+    award = ctx["award"]
+    ctx["payments"] = db.session.scalars(select(Payment).where(Payment.award_id == award.id)).all() if award else []
+    return render_template("proposals/detail.html", **ctx)
+
+
+@bp.route("/proposals/<int:proposal_id>/fire/<trigger>", methods=["POST"])
+@login_required
+def fire_trigger(proposal_id: int, trigger: str):
+    p = get_proposal_for(current_user, proposal_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    fire(p, trigger, current_user, reason=form.reason.data or "")
+    flash(_("Erledigt."), "success")
+    return redirect(url_for("proposals.detail", proposal_id=p.id))
+
+
+@bp.route("/proposals/<int:proposal_id>/answer", methods=["POST"])
+@login_required
+def answer(proposal_id: int):
+    p = get_proposal_for(current_user, proposal_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        flash(_("Bitte schreiben Sie eine Antwort."), "error")
+        return redirect(url_for("proposals.detail", proposal_id=p.id))
+    if form.file.data:
+        add_attachment(p, current_user, "clarification", form.file.data.stream, form.file.data.filename)
+    fire(p, "answer_request", current_user, reason=form.answer.data)
+    flash(_("Ihre Antwort ist eingegangen."), "success")
+    return redirect(url_for("proposals.detail", proposal_id=p.id))
+
+
+@bp.route("/calls/<int:call_id>/extend", methods=["POST"])
+@login_required
+def extend(call_id: int):
+    """An official extends one applicant's deadline (documented); the call itself does not change."""
+    require_role(current_user, "official")
+    call = get_call(call_id)
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        flash(_("Bitte geben Sie E-Mail-Adresse, Frist und Begründung an."), "error")
+        return redirect(url_for("calls.detail", call_id=call.id))
+    applicant = find_user(form.email.data)
+    p = applicant and db.session.scalar(select(Proposal).where(
+        Proposal.call_id == call.id, Proposal.applicant_id == applicant.id, Proposal.state == "draft"))
+    if not p:
+        flash(_("Für diese E-Mail-Adresse gibt es keinen Entwurf in diesem Aufruf."), "error")
+    else:
+        extend_deadline(p, current_user, form.deadline.data, form.reason.data)
+        flash(_("Die Frist ist verlängert."), "success")
+    return redirect(url_for("calls.detail", call_id=call.id))

@@ -1,0 +1,101 @@
+"""Time: stored in UTC, shown and entered in Europe/Berlin, exact to the minute.
+
+Everything that asks "what time is it" goes through :func:`now`, so tests and the
+worker's sweep can move the world without sleeping.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
+BERLIN = ZoneInfo("Europe/Berlin")
+UTC = dt.UTC
+
+_clock: Callable[[], dt.datetime] | None = None
+
+
+def now() -> dt.datetime:
+    """The current moment, timezone-aware UTC (injectable with :func:`set_clock`)."""
+    if _clock is not None:
+        return _clock().astimezone(UTC)
+    return dt.datetime.now(UTC)
+
+
+def set_clock(clock: Callable[[], dt.datetime] | None) -> None:
+    global _clock
+    _clock = clock
+
+
+class InvalidLocalTime(ValueError):
+    pass
+
+
+def berlin_to_utc(local: dt.datetime) -> dt.datetime:
+    """A naive wall-clock time in Leipzig to UTC; refuses times that do not exist or are ambiguous."""
+    if local.tzinfo is not None:
+        return local.astimezone(UTC)
+    a = local.replace(tzinfo=BERLIN, fold=0)
+    b = local.replace(tzinfo=BERLIN, fold=1)
+    ua, ub = a.astimezone(UTC), b.astimezone(UTC)
+    if ua.astimezone(BERLIN).replace(tzinfo=None) != local:
+        raise InvalidLocalTime("nonexistent")  # skipped by the spring clock change
+    if ua != ub:
+        raise InvalidLocalTime("ambiguous")  # repeated by the autumn clock change
+    return ua
+
+
+def to_berlin(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(BERLIN)
+
+
+def minute_end(deadline: dt.datetime) -> dt.datetime:
+    """A deadline "23:59" holds through 23:59:59.999999: the first moment after it."""
+    return deadline.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+
+
+def add_months(value: dt.datetime, months: int) -> dt.datetime:
+    local = to_berlin(value)
+    month0 = local.month - 1 + months
+    year, month = local.year + month0 // 12, month0 % 12 + 1
+    import calendar
+
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return berlin_to_utc_lenient(local.replace(tzinfo=None, year=year, month=month, day=day))
+
+
+def berlin_to_utc_lenient(local: dt.datetime) -> dt.datetime:
+    """Like berlin_to_utc but for computed dates: takes the later reading when a time is skipped/ambiguous."""
+    try:
+        return berlin_to_utc(local)
+    except InvalidLocalTime:
+        return local.replace(tzinfo=BERLIN, fold=1).astimezone(UTC)
+
+
+def end_of_day_berlin(day: dt.date) -> dt.datetime:
+    """23:59 of a Leipzig calendar day, in UTC (the deadline minute of a period that ends that day)."""
+    return berlin_to_utc(dt.datetime.combine(day, dt.time(23, 59)))
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC (portable to SQLite), always returns aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)

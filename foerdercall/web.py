@@ -1,0 +1,122 @@
+"""Request handling in one place: the request's clock, one commit per request, mail after the commit,
+errors as pages with a clear message (never a 500 for a refused action)."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from flask import Flask, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .errors import ActionRefused
+from .extensions import db, login_manager
+from .timeutil import now
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    from .accounts.models import User
+    from .accounts.views import bp as accounts_bp
+    from .calls.views import bp as calls_bp
+    from .i18n import current_lang, format_date, format_dt, format_money, label
+    from .mail.views import bp as mail_bp
+    from .proposals.views import bp as proposals_bp
+    from .reviews.views import bp as reviews_bp
+    from .awards.views import bp as awards_bp
+    from .workflow.engine import action_label, state_label
+
+    for bp in (accounts_bp, calls_bp, proposals_bp, reviews_bp, awards_bp, mail_bp):
+        app.register_blueprint(bp)
+
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id))
+
+    @app.before_request
+    def _start():
+        g.request_started = now()
+
+    @app.after_request
+    def _commit(response):
+        if response.status_code >= 500 or g.get("rollback"):
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except (StaleDataError, OperationalError) as exc:
+            db.session.rollback()
+            log.warning("commit failed: %s", exc)
+            return render_template("error.html", code=503,
+                                   message=_("Der Dienst ist kurz nicht erreichbar. Bitte versuchen Sie es "
+                                             "gleich noch einmal.")), 503, {"Retry-After": "5"}
+        from worker import after_commit
+
+        after_commit()
+        return response
+
+    @app.errorhandler(ActionRefused)
+    def _refused(exc: ActionRefused):
+        db.session.rollback()
+        g.rollback = True
+        flash(exc.message, "error")
+        target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else None
+        return redirect(target or url_for("calls.index"))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        g.rollback = True
+        return render_template("error.html", code=400, message=_(
+            "Das Formular war abgelaufen oder unvollständig. Bitte laden Sie die Seite neu; "
+            "gespeicherte Entwürfe bleiben erhalten.")), 400
+
+    for code, message in (
+        (403, "Dafür fehlt Ihnen die Berechtigung."),
+        (404, "Diese Seite gibt es nicht – oder Sie dürfen sie nicht sehen."),
+        (405, "Diese Aktion ist hier nicht vorgesehen."),
+        (413, "Die Datei ist zu groß."),
+    ):
+        def handler(exc, code=code, message=message):
+            g.rollback = True
+            return render_template("error.html", code=code, message=_(message)), code
+        app.register_error_handler(code, handler)
+
+    @app.errorhandler(OperationalError)
+    def _db_down(exc):
+        db.session.rollback()
+        g.rollback = True
+        return render_template("error.html", code=503, message=_(
+            "Die Datenbank ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.")), 503, {
+            "Retry-After": "5"}
+
+    @app.errorhandler(500)
+    def _error(exc):
+        db.session.rollback()
+        return render_template("error.html", code=500, message=_(
+            "Ein unerwarteter Fehler ist aufgetreten. Es wurde nichts gespeichert.")), 500
+
+    @app.context_processor
+    def _helpers():
+        return {
+            "lang": current_lang(),
+            "state_label": state_label,
+            "label": label,
+            "action_label": action_label,
+        }
+
+    app.jinja_env.filters.update(dt=format_dt, date=format_date, money=format_money,
+                                 isodt=lambda s: format_dt(dt.datetime.fromisoformat(s)))
+
+    @app.route("/")
+    def home():
+        return redirect(url_for("calls.index"))
+
+    @app.route("/health")
+    def health():
+        return {"status": "ok"}

@@ -1,0 +1,199 @@
+"""Effects named in workflows/: run after the state changed, inside the same transaction."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from ..accounts.models import RoleGrant, User
+from ..awards.models import Award, Milestone, Report
+from ..calls.models import CallVersion
+from ..calls.operations import call_snapshot
+from ..extensions import db
+from ..mail.operations import queue_mail
+from ..reviews.models import Review
+from ..timeutil import add_months, end_of_day_berlin, to_berlin
+from .engine import Context, lock
+from .guards import award_amount, award_of
+from .guards import open_clarification as pending_clarification
+
+EFFECTS: dict[str, Callable[[Context], None]] = {}
+
+
+def effect(fn):
+    EFFECTS[fn.__name__] = fn
+    return fn
+
+
+def due_in_days(start: dt.datetime, days: int) -> dt.datetime:
+    """End (23:59 Leipzig time) of the day `days` calendar days after `start`."""
+    return end_of_day_berlin(to_berlin(start).date() + dt.timedelta(days=days))
+
+
+def officials(office: str | None = None) -> list[User]:
+    q = select(User).join(RoleGrant).where(RoleGrant.role == "official", User.active.is_(True))
+    if office:
+        q = q.where(User.office == office)
+    return list(db.session.scalars(q.order_by(User.id)))
+
+
+@effect
+def assign_file_number(ctx: Context):
+    p = ctx.obj
+    call = lock(p.call)  # file numbers are sequential per call
+    p.file_seq = call.next_file_seq
+    call.next_file_seq += 1
+    p.file_number = f"{call.code}-{p.file_seq:04d}"
+    p.submitted_at = ctx.now
+    p.submitted_call_version = call.version
+    ctx.audit_data.update(
+        file_number=p.file_number,
+        call_version=call.version,
+        files={a.filename: a.sha256 for a in p.attachments},
+    )
+
+
+@effect
+def open_clarification(ctx: Context):
+    from ..proposals.models import Clarification
+
+    p = ctx.obj
+    c = Clarification(
+        proposal=p, message=ctx.reason, requested_by_id=ctx.actor.id, requested_at=ctx.now,
+        due_at=due_in_days(ctx.now, p.call.clarification_days),
+    )
+    db.session.add(c)
+    ctx.params["clarification"] = c
+    ctx.audit_data["due_at"] = c.due_at.isoformat()
+
+
+@effect
+def close_clarification(ctx: Context):
+    c = pending_clarification(ctx.obj)
+    c.answer = ctx.reason
+    c.answered_at = ctx.now
+
+
+@effect
+def take_budget(ctx: Context):
+    p = ctx.obj
+    call = lock(p.call)
+    amount = award_amount(ctx)
+    call.committed_cents += amount
+    award = Award(
+        proposal_id=p.id, call_id=call.id, amount_cents=amount, awarded_by_id=ctx.actor.id,
+        awarded_at=ctx.now, accept_by=due_in_days(ctx.now, call.acceptance_days),
+    )
+    db.session.add(award)
+    p.decided_at = ctx.now
+    ctx.params["award"] = award
+    ctx.audit_data.update(amount_cents=amount, remaining_cents=call.remaining_cents)
+
+
+@effect
+def return_budget(ctx: Context):
+    award = award_of(ctx.obj)
+    call = lock(ctx.obj.call)
+    back = award.amount_cents - award.paid_cents - award.released_cents
+    call.committed_cents -= back
+    award.released_cents += back
+    ctx.audit_data.update(returned_cents=back, remaining_cents=call.remaining_cents)
+
+
+@effect
+def start_implementation(ctx: Context):
+    p = ctx.obj
+    award = award_of(p)
+    award.accepted_at = ctx.now
+    months = p.call.implementation_months
+    award.implementation_ends_at = add_months(ctx.now, months)
+    # Default plan: kick-off, mid-term (with the interim report), and the end (with the final report).
+    plan = [
+        ("Projektstart / Kick-off", add_months(ctx.now, 1)),
+        ("Halbzeit: Zwischenstand / Mid-term", add_months(ctx.now, max(1, months // 2))),
+    ]
+    for i, (title, due) in enumerate(plan):
+        db.session.add(Milestone(proposal_id=p.id, position=i, title=title, due_at=due))
+    ctx.audit_data["implementation_ends_at"] = award.implementation_ends_at.isoformat()
+
+
+@effect
+def record_final_report(ctx: Context):
+    p = ctx.obj
+    db.session.add(Report(
+        proposal_id=p.id, kind="final", narrative=ctx.params["narrative"],
+        use_of_funds=ctx.params.get("use_of_funds", ""), spent_cents=ctx.params.get("spent_cents", 0),
+        submitted_by_id=ctx.actor.id, submitted_at=ctx.now,
+    ))
+
+
+def _final_report(p) -> Report:
+    return db.session.scalars(
+        select(Report).where(Report.proposal_id == p.id, Report.kind == "final", Report.status == "submitted")
+        .order_by(Report.id.desc())
+    ).first()
+
+
+@effect
+def settle_final_report(ctx: Context):
+    r = _final_report(ctx.obj)
+    r.status, r.reviewed_by_id, r.reviewed_at, r.review_note = "accepted", ctx.actor.id, ctx.now, ctx.reason
+
+
+@effect
+def return_final_report(ctx: Context):
+    r = _final_report(ctx.obj)
+    r.status, r.reviewed_by_id, r.reviewed_at, r.review_note = (
+        "changes_requested", ctx.actor.id, ctx.now, ctx.reason)
+
+
+@effect
+def snapshot_version(ctx: Context):
+    call = ctx.obj
+    call.published_at = ctx.now
+    db.session.add(CallVersion(call_id=call.id, version=call.version, snapshot=call_snapshot(call),
+                               reason="Veröffentlichung", created_by_id=ctx.actor.id, created_at=ctx.now))
+
+
+@effect
+def mark_closed(ctx: Context):
+    ctx.obj.closed_at = ctx.now
+
+
+# --- mails ---------------------------------------------------------------------------------------------
+
+def _mail_applicant(kind: str):
+    def send(ctx: Context):
+        p = ctx.obj
+        queue_mail(kind, p.applicant, f"proposal:{p.id}:{ctx.now.isoformat()}", proposal=p, call=p.call,
+                   reason=ctx.reason, now=ctx.now, award=ctx.params.get("award") or award_of(p),
+                   clarification=ctx.params.get("clarification") or pending_clarification(p))
+    send.__name__ = f"mail_{kind}"
+    return send
+
+
+for _kind in ("receipt", "withdrawn", "clarification", "ineligible", "rejection", "award",
+              "award_lapsed", "completed", "report_changes", "terminated"):
+    effect(_mail_applicant(_kind))
+
+
+def _mail_officials(kind: str):
+    def send(ctx: Context):
+        p = ctx.obj
+        for o in officials():
+            queue_mail(kind, o, f"proposal:{p.id}:{ctx.now.isoformat()}", proposal=p, call=p.call,
+                       reason=ctx.reason, now=ctx.now, award=ctx.params.get("award") or award_of(p))
+    send.__name__ = f"mail_{kind}"
+    return send
+
+
+for _kind in ("award_accepted", "final_report_submitted"):
+    effect(_mail_officials(_kind))
+
+
+@effect
+def mail_review_assigned(ctx: Context):
+    p = ctx.obj
+    for r in db.session.scalars(select(Review).where(Review.proposal_id == p.id)):
+        queue_mail("review_assigned", r.reviewer, f"proposal:{p.id}", proposal=p, call=p.call, now=ctx.now)

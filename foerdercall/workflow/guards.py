@@ -1,0 +1,282 @@
+"""Conditions named in workflows/: each returns None when it holds, else the message for the user."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..awards.models import Award, Milestone, Report, SignOff
+from ..extensions import db
+from ..i18n import format_dt, format_money
+from ..proposals.models import ANSWER_FIELDS, Proposal
+from ..reviews.models import Review
+from ..timeutil import minute_end
+from .engine import Context
+
+GUARDS: dict[str, Callable[[Context], str | None]] = {}
+
+
+def guard(fn):
+    GUARDS[fn.__name__] = fn
+    return fn
+
+
+def open_clarification(p):
+    return next((c for c in reversed(p.clarifications) if c.answered_at is None), None)
+
+
+def submission_deadline_for(p):
+    """The applicant's documented extension, else the call's deadline."""
+    return p.personal_deadline or p.call.submission_deadline
+
+
+# --- proposal ------------------------------------------------------------------------------------------
+
+@guard
+def call_open_for_submission(ctx: Context):
+    p = ctx.obj
+    call = p.call
+    if call.state not in ("published", "closed") or (call.opening is not None):
+        return _("Der Aufruf nimmt keine Einreichungen an.")
+    if ctx.now < call.opens_at:
+        return _("Die Einreichung ist ab %(when)s möglich.", when=format_dt(call.opens_at))
+    deadline = submission_deadline_for(p)
+    if ctx.now >= minute_end(deadline):
+        return _(
+            "Die Einreichungsfrist ist am %(deadline)s abgelaufen. Ihr Entwurf bleibt gespeichert.",
+            deadline=format_dt(deadline),
+        )
+    return None
+
+
+FIELD_LABELS = {
+    "title": "Titel",
+    "summary": "Kurzbeschreibung",
+    "description": "Konzept",
+    "work_plan": "Arbeits- und Zeitplan",
+    "team": "Team",
+    "leipzig_relation": "Bezug zu Leipzig",
+}
+
+
+@guard
+def answers_complete(ctx: Context):
+    p = ctx.obj
+    missing = [_(FIELD_LABELS[f]) for f in ANSWER_FIELDS if not (getattr(p, f) or "").strip()]
+    if p.field_of_action not in (p.call.fields_of_action or []):
+        missing.append(_("Handlungsfeld"))
+    if missing:
+        return _("Bitte füllen Sie noch aus: %(fields)s.", fields=", ".join(missing))
+    return None
+
+
+@guard
+def amount_within_cap(ctx: Context):
+    p = ctx.obj
+    if p.requested_amount_cents <= 0:
+        return _("Bitte geben Sie den Angebotspreis (netto) an.")
+    if p.requested_amount_cents > p.call.max_amount_cents:
+        return _("Der Betrag übersteigt die Obergrenze je Maßnahme von %(cap)s.",
+                 cap=format_money(p.call.max_amount_cents))
+    return None
+
+
+@guard
+def required_attachments_present(ctx: Context):
+    p = ctx.obj
+    have = {a.kind for a in p.attachments}
+    missing = [r.label for r in p.call.required_attachments if r.key not in have]
+    if missing:
+        return _("Es fehlen Anlagen: %(names)s.", names=", ".join(missing))
+    return None
+
+
+@guard
+def submissions_opened(ctx: Context):
+    call = ctx.obj.call
+    if call.mode == "procurement" and call.is_sealed:
+        return _("Die Angebote sind bis zur gemeinsamen Öffnung nach Fristablauf verschlossen.")
+    return None
+
+
+@guard
+def clarification_not_due(ctx: Context):
+    c = open_clarification(ctx.obj)
+    if c is None:
+        return _("Es gibt keine offene Nachforderung.")
+    if ctx.now >= minute_end(c.due_at):
+        return _("Die Frist der Nachforderung ist am %(due)s abgelaufen.", due=format_dt(c.due_at))
+    return None
+
+
+@guard
+def clarification_due_passed(ctx: Context):
+    c = open_clarification(ctx.obj)
+    if c is None or ctx.now < minute_end(c.due_at):
+        return _("Die Frist der Nachforderung läuft noch.")
+    return None
+
+
+@guard
+def reviewers_assigned(ctx: Context):
+    n = db.session.scalar(select(func.count(Review.id)).where(Review.proposal_id == ctx.obj.id))
+    if not n:
+        return _("Bitte weisen Sie zuerst mindestens eine Gutachterin oder einen Gutachter zu.")
+    return None
+
+
+@guard
+def all_reviews_in(ctx: Context):
+    reviews = db.session.scalars(select(Review).where(Review.proposal_id == ctx.obj.id)).all()
+    if not reviews or any(r.submitted_at is None for r in reviews):
+        return _("Es stehen noch Gutachten aus.")
+    return None
+
+
+def sign_offs(p) -> dict[str, SignOff]:
+    return {s.office: s for s in db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id))}
+
+
+@guard
+def both_offices_approved(ctx: Context):
+    s = sign_offs(ctx.obj)
+    offices = current_app.config["DECIDING_OFFICES"]
+    if not all(o in s and s[o].decision == "approve" for o in offices):
+        return _("Für die Genehmigung fehlt noch die Zeichnung eines Amtes.")
+    if len({s[o].user_id for o in offices}) < len(offices):
+        return _("Beide Ämter müssen durch verschiedene Personen zeichnen.")
+    return None
+
+
+@guard
+def an_office_rejected(ctx: Context):
+    if not any(s.decision == "reject" for s in sign_offs(ctx.obj).values()):
+        return _("Kein Amt hat abgelehnt.")
+    return None
+
+
+def award_amount(ctx: Context) -> int:
+    return int(ctx.params.get("amount_cents") or ctx.obj.requested_amount_cents)
+
+
+@guard
+def budget_left(ctx: Context):
+    from .engine import lock
+
+    call = lock(ctx.obj.call)  # serialises every award of this call
+    amount = award_amount(ctx)
+    if amount <= 0 or amount > call.max_amount_cents:
+        return _("Der Betrag muss zwischen 0 und der Obergrenze von %(cap)s liegen.",
+                 cap=format_money(call.max_amount_cents))
+    if amount > call.remaining_cents:
+        return _("Das verbleibende Budget des Aufrufs (%(left)s) reicht für %(amount)s nicht aus.",
+                 left=format_money(call.remaining_cents), amount=format_money(amount))
+    return None
+
+
+def award_of(p) -> Award | None:
+    return db.session.scalar(select(Award).where(Award.proposal_id == p.id))
+
+
+@guard
+def acceptance_not_due(ctx: Context):
+    a = award_of(ctx.obj)
+    if a is None or ctx.now >= minute_end(a.accept_by):
+        return _("Die Annahmefrist ist abgelaufen.")
+    return None
+
+
+@guard
+def acceptance_due_passed(ctx: Context):
+    a = award_of(ctx.obj)
+    if a is None or ctx.now < minute_end(a.accept_by):
+        return _("Die Annahmefrist läuft noch.")
+    return None
+
+
+@guard
+def milestones_reported(ctx: Context):
+    open_ms = db.session.scalar(
+        select(func.count(Milestone.id)).where(Milestone.proposal_id == ctx.obj.id,
+                                               Milestone.accepted_at.is_(None))
+    )
+    if open_ms:
+        return _("Es sind noch %(n)s Meilensteine nicht berichtet und abgenommen.", n=open_ms)
+    return None
+
+
+@guard
+def interim_report_accepted(ctx: Context):
+    ok = db.session.scalar(
+        select(Report.id).where(Report.proposal_id == ctx.obj.id, Report.kind == "interim",
+                                Report.status == "accepted")
+    )
+    if not ok:
+        return _("Der Zwischenbericht ist noch nicht abgenommen.")
+    return None
+
+
+# --- call ----------------------------------------------------------------------------------------------
+
+@guard
+def catalogue_complete(ctx: Context):
+    call = ctx.obj
+    if not call.criteria:
+        return _("Der Aufruf braucht einen Kriterienkatalog.")
+    total = sum(c.weight for c in call.criteria)
+    if total != 100:
+        return _("Die Gewichte der Kriterien ergeben %(total)s %% statt 100 %%.", total=total)
+    if not call.fields_of_action:
+        return _("Bitte wählen Sie mindestens ein Handlungsfeld.")
+    return None
+
+
+@guard
+def deadline_in_future(ctx: Context):
+    call = ctx.obj
+    if call.submission_deadline <= ctx.now:
+        return _("Die Einreichungsfrist muss in der Zukunft liegen.")
+    if call.opens_at >= call.submission_deadline:
+        return _("Der Beginn der Einreichung muss vor der Frist liegen.")
+    return None
+
+
+@guard
+def below_eu_threshold(ctx: Context):
+    call = ctx.obj
+    threshold = current_app.config["EU_THRESHOLD_CENTS"]
+    if call.mode == "procurement" and call.estimated_value_cents >= threshold:
+        return _("Der geschätzte Auftragswert erreicht den EU-Schwellenwert (%(t)s): "
+                 "ein nationales Verfahren ist nicht zulässig.", t=format_money(threshold))
+    return None
+
+
+@guard
+def deadline_passed(ctx: Context):
+    if ctx.now < ctx.obj.submissions_close_at:
+        return _("Die Einreichungsfrist läuft noch bis %(d)s.", d=format_dt(ctx.obj.submission_deadline))
+    return None
+
+
+OPEN_STATES = ("submitted", "clarification", "eligible", "in_review", "reviewed", "approved")
+
+
+@guard
+def all_proposals_decided(ctx: Context):
+    n = db.session.scalar(select(func.count(Proposal.id)).where(
+        Proposal.call_id == ctx.obj.id, Proposal.state.in_(OPEN_STATES)))
+    if n:
+        return _("%(n)s Angebote sind noch nicht entschieden.", n=n)
+    return None
+
+
+@guard
+def all_measures_finished(ctx: Context):
+    n = db.session.scalar(select(func.count(Proposal.id)).where(
+        Proposal.call_id == ctx.obj.id,
+        Proposal.state.in_(("awarded", "in_implementation", "final_report_submitted"))))
+    if n:
+        return _("%(n)s Maßnahmen laufen noch.", n=n)
+    return None

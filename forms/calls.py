@@ -1,0 +1,115 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from foerdercall.calls.models import FIELDS_OF_ACTION
+
+from .accounts import MultiCheckboxField
+from .fields import BerlinDateTimeField, MoneyField
+
+FIELD_LABELS = {
+    "networks": _l("Netzwerke"),
+    "education": _l("Bildung & Beschäftigung"),
+    "marketing": _l("Marketing"),
+    "urban_development": _l("Stadtentwicklung"),
+    "financing": _l("Finanzierung"),
+}
+
+
+def parse_criteria(text: str) -> list[tuple[str, str, int, int | None]]:
+    """One criterion per line: "weight | knock-out minimum or - | name"."""
+    rows = []
+    for n, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[2]:
+            raise ValidationError(_l("Zeile %(n)s: bitte „Gewicht | K.-o.-Minimum oder - | Name“.", n=n))
+        ko = None if parts[1] in ("", "-") else parts[1]
+        if ko is not None and not ko.isdigit():
+            raise ValidationError(_l("Zeile %(n)s: das K.-o.-Minimum ist eine Zahl oder „-“.", n=n))
+        rows.append((f"c{len(rows) + 1}", parts[2][:300], int(parts[0]), int(ko) if ko else None))
+    if not rows:
+        raise ValidationError(_l("Bitte mindestens ein Kriterium angeben."))
+    return rows
+
+
+def criteria_text(criteria) -> str:
+    return "\n".join(f"{c.weight} | {c.knockout_min if c.knockout_min is not None else '-'} | {c.name}"
+                     for c in criteria)
+
+
+class CallForm(FlaskForm):
+    code = StringField(_l("Kürzel (für Aktenzeichen)"), validators=[
+        DataRequired(), Length(max=30), Regexp(r"^[A-Za-z0-9-]+$", message=_l("Nur Buchstaben, Ziffern und -."))])
+    title = StringField(_l("Titel"), validators=[DataRequired(), Length(max=300)])
+    description = TextAreaField(_l("Beschreibung"), validators=[Length(max=20000)])
+    fields_of_action = MultiCheckboxField(_l("Handlungsfelder"), choices=list(FIELD_LABELS.items()),
+                                          validators=[DataRequired()])
+    mode = SelectField(_l("Vergabeart"), choices=[("procurement", _l("Auftragsvergabe (Standard)")),
+                                                   ("grant", _l("Zuwendung"))])
+    legal_regime = StringField(_l("Rechtsgrundlage"), validators=[Length(max=200)])
+    procedure_type = StringField(_l("Verfahrensart"), validators=[Length(max=200)])
+    procedure_reason = TextAreaField(_l("Begründung der Verfahrenswahl"), validators=[Length(max=5000)])
+    estimated_value = MoneyField(_l("Geschätzter Auftragswert (netto, €)"), validators=[Optional()])
+    budget = MoneyField(_l("Budget des Aufrufs (€)"), validators=[DataRequired()])
+    max_amount = MoneyField(_l("Obergrenze je Maßnahme (€)"), validators=[DataRequired()])
+    opens_at = BerlinDateTimeField(_l("Einreichung ab (Leipziger Zeit)"), validators=[DataRequired()])
+    submission_deadline = BerlinDateTimeField(_l("Einreichungsfrist (Leipziger Zeit, minutengenau)"),
+                                              validators=[DataRequired()])
+    review_deadline = BerlinDateTimeField(_l("Frist für Gutachten"), validators=[Optional()])
+    clarification_days = IntegerField(_l("Frist für Nachforderungen (Tage)"), default=14,
+                                      validators=[DataRequired(), NumberRange(1, 90)])
+    acceptance_days = IntegerField(_l("Annahmefrist des Zuschlags (Tage)"), default=28,
+                                   validators=[DataRequired(), NumberRange(1, 90)])
+    implementation_months = IntegerField(_l("Umsetzungszeitraum (Monate)"), default=12,
+                                         validators=[DataRequired(), NumberRange(1, 60)])
+    scale_max = IntegerField(_l("Bewertungsskala 0 bis"), default=5, validators=[DataRequired(), NumberRange(2, 10)])
+    min_total = IntegerField(_l("Mindestpunktzahl (von 100)"), default=50,
+                             validators=[DataRequired(), NumberRange(0, 100)])
+    criteria = TextAreaField(_l("Kriterien: je Zeile „Gewicht | K.-o.-Minimum oder - | Name“"),
+                             validators=[DataRequired()])
+
+    def validate_criteria(self, field):
+        field.parsed = parse_criteria(field.data)
+
+    def validate_fields_of_action(self, field):
+        if any(f not in FIELDS_OF_ACTION for f in field.data or []):
+            raise ValidationError(_l("Unbekanntes Handlungsfeld."))
+
+    def validate_max_amount(self, field):
+        if field.data is not None and self.budget.data is not None and field.data > self.budget.data:
+            raise ValidationError(_l("Die Obergrenze darf das Budget nicht übersteigen."))
+        if field.data is not None and field.data <= 0:
+            raise ValidationError(_l("Die Obergrenze muss größer als 0 sein."))
+
+    def validate_submission_deadline(self, field):
+        if field.data and self.opens_at.data and field.data <= self.opens_at.data:
+            raise ValidationError(_l("Die Frist muss nach dem Beginn der Einreichung liegen."))
+
+    def call_fields(self) -> dict:
+        return {
+            "code": self.code.data.strip(), "title": self.title.data.strip(),
+            "description": self.description.data or "", "fields_of_action": list(self.fields_of_action.data),
+            "mode": self.mode.data, "legal_regime": self.legal_regime.data or "",
+            "procedure_type": self.procedure_type.data or "", "procedure_reason": self.procedure_reason.data or "",
+            "estimated_value_cents": self.estimated_value.data or 0, "budget_cents": self.budget.data,
+            "max_amount_cents": self.max_amount.data, "opens_at": self.opens_at.data,
+            "submission_deadline": self.submission_deadline.data, "review_deadline": self.review_deadline.data,
+            "clarification_days": self.clarification_days.data, "acceptance_days": self.acceptance_days.data,
+            "implementation_months": self.implementation_months.data, "scale_max": self.scale_max.data,
+            "min_total": self.min_total.data,
+        }
+
+
+class CorrectionForm(FlaskForm):
+    description = TextAreaField(_l("Beschreibung (berichtigt)"), validators=[Length(max=20000)])
+    submission_deadline = BerlinDateTimeField(_l("Einreichungsfrist (berichtigt)"), validators=[DataRequired()])
+    reason = TextAreaField(_l("Grund der Berichtigung"), validators=[DataRequired(), Length(max=5000)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes state: only the CSRF token and an optional reason."""
+
+    reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=10000)])

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from wtforms import Field, StringField
+from wtforms.widgets import TextInput
+
+from foerdercall.timeutil import InvalidLocalTime, berlin_to_utc, to_berlin
+
+
+class MoneyField(StringField):
+    """Euros typed the German way ("1.234,56") or plainly ("1234.56"); data is integer cents."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist or not valuelist[0].strip():
+            return
+        raw = valuelist[0].strip().replace("€", "").replace(" ", "").replace("\u00a0", "")
+        if re.fullmatch(r"\d{1,3}(\.\d{3})+(,\d{1,2})?|\d+(,\d{1,2})?", raw):
+            raw = raw.replace(".", "").replace(",", ".")
+        elif not re.fullmatch(r"\d+(\.\d{1,2})?", raw):
+            raise ValueError(_l("Bitte einen Betrag in Euro eingeben, z. B. 1.234,56."))
+        try:
+            value = Decimal(raw)
+        except InvalidOperation as exc:
+            raise ValueError(_l("Bitte einen Betrag in Euro eingeben, z. B. 1.234,56.")) from exc
+        if value > Decimal("100000000"):
+            raise ValueError(_l("Der Betrag ist zu groß."))
+        self.data = int(value * 100)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        euros, cents = divmod(int(self.data), 100)
+        return f"{euros:,}".replace(",", ".") + f",{cents:02d}"
+
+
+class BerlinDateTimeField(Field):
+    """A date and time in Leipzig (datetime-local input); data is an aware UTC datetime."""
+
+    widget = TextInput(input_type="datetime-local")
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist or not valuelist[0].strip():
+            return
+        raw = valuelist[0].strip()
+        for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M"):
+            try:
+                local = dt.datetime.strptime(raw, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValueError(_l("Bitte Datum und Uhrzeit angeben, z. B. 31.10.2026 23:59."))
+        try:
+            self.data = berlin_to_utc(local.replace(second=0))
+        except InvalidLocalTime as exc:
+            raise ValueError(_l("Diese Uhrzeit gibt es wegen der Zeitumstellung in Leipzig nicht eindeutig; "
+                                "bitte wählen Sie eine andere.")) from exc
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return to_berlin(self.data).strftime("%Y-%m-%dT%H:%M")

@@ -1,0 +1,42 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms.validators import Length, Optional
+
+
+class NeutralityForm(FlaskForm):
+    confirm = BooleanField(_l("Ich erkläre, dass ich die Angebote dieses Aufrufs neutral und vertraulich "
+                              "behandle."), validators=[])
+
+
+class ConflictForm(FlaskForm):
+    has_conflict = SelectField(_l("Interessenkonflikt"), choices=[
+        ("no", _l("Kein Interessenkonflikt")), ("yes", _l("Ich habe einen Interessenkonflikt"))])
+    reason = TextAreaField(_l("Grund (bei Konflikt)"), validators=[Optional(), Length(max=5000)])
+
+
+class AssignForm(FlaskForm):
+    reviewer = SelectField(_l("Gutachter/in"), choices=[], validate_choice=False)
+
+
+def score_choices(scale_max: int):
+    return [("", "–"), ("na", _l("nicht anwendbar"))] + [(str(i), str(i)) for i in range(scale_max + 1)]
+
+
+def parse_scores(form_data, criteria, scale_max) -> tuple[dict, list[str]]:
+    """Read score_<id> and justification_<id>; returns ({criterion id: (score|None, text)}, errors)."""
+    scores, errors = {}, []
+    for c in criteria:
+        raw = (form_data.get(f"score_{c.id}") or "").strip()
+        text = (form_data.get(f"justification_{c.id}") or "")[:10000]
+        if raw in ("", "na"):
+            scores[c.id] = (None, text)
+            if raw == "":
+                errors.append(c.name)
+            continue
+        if not raw.isdigit() or int(raw) > scale_max:
+            errors.append(c.name)
+            scores[c.id] = (None, text)
+            continue
+        scores[c.id] = (int(raw), text)
+    return scores, errors

@@ -1,0 +1,57 @@
+"""The periodic sweep: finds what is due with indexed queries and fires the system's transitions.
+
+Each item runs in its own transaction; an item another sweep already moved on is skipped (the row lock
+and the state check in fire() make a double run harmless).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+
+from foerdercall.awards.models import Award
+from foerdercall.calls.models import Call
+from foerdercall.errors import ActionRefused
+from foerdercall.extensions import db
+from foerdercall.mail.operations import dispatch_pending
+from foerdercall.proposals.models import Clarification, Proposal
+from foerdercall.timeutil import now as clock_now
+from foerdercall.workflow.engine import fire
+
+log = logging.getLogger(__name__)
+MINUTE = dt.timedelta(minutes=1)
+
+
+def _fire_each(model, ids, trigger: str, at: dt.datetime) -> int:
+    done = 0
+    for obj_id in ids:
+        obj = db.session.get(model, obj_id)
+        try:
+            fire(obj, trigger, None, now=at)
+            db.session.commit()
+            done += 1
+        except ActionRefused as exc:
+            db.session.rollback()
+            log.info("sweep: %s %s skipped: %s", trigger, obj_id, exc.message)
+    return done
+
+
+def sweep(now: dt.datetime | None = None) -> dict[str, int]:
+    """Close calls at their deadline, lapse unanswered requests and unaccepted awards, send mail."""
+    at = now or clock_now()
+    due = at - MINUTE  # a deadline "23:59" holds through 23:59:59
+    report = {
+        "calls_closed": _fire_each(Call, db.session.scalars(select(Call.id).where(
+            Call.state == "published", Call.submission_deadline <= due)).all(), "close", at),
+        "requests_lapsed": _fire_each(Proposal, db.session.scalars(
+            select(Proposal.id).join(Clarification, Clarification.proposal_id == Proposal.id).where(
+                Proposal.state == "clarification", Clarification.answered_at.is_(None),
+                Clarification.due_at <= due)).all(), "lapse_request", at),
+        "awards_lapsed": _fire_each(Proposal, db.session.scalars(
+            select(Proposal.id).join(Award, Award.proposal_id == Proposal.id).where(
+                Proposal.state == "awarded", Award.accept_by <= due)).all(), "lapse_award", at),
+    }
+    db.session.commit()
+    report["mails_sent"] = dispatch_pending()
+    return report
