@@ -1,0 +1,250 @@
+"""Test fixtures: the real app on SQLite and on PostgreSQL, an injectable clock, and a small world.
+
+PostgreSQL: TEST_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test) is used to
+create a fresh database for this run; the schema comes from the Alembic migrations. Under CI=true a
+missing PostgreSQL fails the run; elsewhere the PostgreSQL tests are skipped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import create_engine, text
+
+from foerdercall import create_app, timeutil
+from foerdercall.accounts import operations as account_ops
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PASSWORD = "correct horse battery"
+
+# Cheap hashing in tests (the argon2 parameters are not under test).
+account_ops._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: runs on the embedded SQLite backend only")
+
+
+def _pg_available() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return str(exc).splitlines()[0]
+
+
+def require_service(name: str, problem: str | None) -> None:
+    if problem is None:
+        return
+    if CI:
+        pytest.fail(f"{name} is required under CI=true but not reachable: {problem}")
+    pytest.skip(f"{name} not reachable: {problem}")
+
+
+def _migrate(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    require_service("PostgreSQL", _pg_available())
+    name = f"fc_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schema(pg_url, tmp_path_factory):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": pg_url, "SECRET_KEY": "t",
+                      "UPLOAD_DIR": str(tmp_path_factory.mktemp("u"))})
+    _migrate(app)
+    with app.app_context():
+        from foerdercall.extensions import db
+
+        tables = [t.name for t in db.metadata.sorted_tables]
+        db.engine.dispose()
+    return tables
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "t",
+                      "FOERDERCALL_INSTANCE": str(path.parent)})
+    _migrate(app)
+    with app.app_context():
+        from foerdercall.extensions import db
+
+        db.engine.dispose()
+    return path
+
+
+def _config(tmp_path, uri: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "WTF_CSRF_ENABLED": False,
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "SERVER_NAME": "foerdercall.test",
+    }
+
+
+def make_app(backend: str, request, tmp_path, **extra):
+    if backend == "postgresql":
+        pg_url = request.getfixturevalue("pg_url")
+        tables = request.getfixturevalue("pg_schema")
+        app = create_app({**_config(tmp_path, pg_url), **extra})
+        with app.app_context():
+            from foerdercall.extensions import db
+
+            with db.engine.begin() as conn:
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        return app
+    template = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "fc.sqlite"
+    shutil.copy(template, path)
+    return create_app({**_config(tmp_path, f"sqlite:///{path}"), **extra})
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request):
+    if request.param == "postgresql" and request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("SQLite only")
+    return request.param
+
+
+@pytest.fixture
+def app(backend, request, tmp_path):
+    app = make_app(backend, request, tmp_path)
+    ctx = app.app_context()
+    ctx.push()
+    yield app
+    from foerdercall.extensions import db
+
+    db.session.remove()
+    ctx.pop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def pg_app(request, tmp_path):
+    """The app on PostgreSQL only (races, locks)."""
+    app = make_app("postgresql", request, tmp_path)
+    ctx = app.app_context()
+    ctx.push()
+    yield app
+    from foerdercall.extensions import db
+
+    db.session.remove()
+    ctx.pop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@dataclass
+class Clock:
+    t: dt.datetime
+
+    def __call__(self) -> dt.datetime:
+        return self.t
+
+    def set(self, value: dt.datetime) -> None:
+        self.t = value.astimezone(dt.UTC)
+
+    def advance(self, **kw) -> None:
+        self.t = self.t + dt.timedelta(**kw)
+
+
+def berlin(*args) -> dt.datetime:
+    """An aware UTC datetime from a wall-clock time in Leipzig."""
+    return timeutil.berlin_to_utc(dt.datetime(*args))
+
+
+@pytest.fixture
+def clock():
+    c = Clock(berlin(2026, 10, 1, 9, 0))
+    timeutil.set_clock(c)
+    yield c
+    timeutil.set_clock(None)
+
+
+PDF = b"%PDF-1.4\n%test\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+ROLES = {
+    # key: (email, name, roles, office)
+    "admin": ("admin@x.test", "Anna Admin", ("admin",), None),
+    "ka": ("ka@x.test", "Karla KA", ("official",), "KA"),
+    "ka2": ("ka2@x.test", "Konrad KA", ("official",), "KA"),
+    "afw": ("afw@x.test", "Wolfgang AfWiFö", ("official",), "AfWiFoe"),
+    "rev1": ("rev1@x.test", "Rita Reviewer", ("reviewer",), None),
+    "rev2": ("rev2@x.test", "Rolf Reviewer", ("reviewer",), None),
+    "advisor": ("advisor@x.test", "Carla Kontaktstelle", ("advisor",), None),
+    "applicant": ("app@x.test", "Ada Applicant", ("applicant",), None),
+    "applicant2": ("app2@x.test", "Bruno Applicant", ("applicant",), None),
+}
+
+DEADLINE = (2026, 10, 31, 23, 59)  # Leipzig time
+
+
+@pytest.fixture
+def world(app, clock):
+    """Users for every role and a published call (deadline 31.10.2026, 23:59 Leipzig time)."""
+    from foerdercall.calls.operations import create_call
+    from foerdercall.extensions import db
+    from foerdercall.workflow.engine import fire
+
+    users = {}
+    for key, (email, name, roles, office) in ROLES.items():
+        users[key] = account_ops.create_user(email, name, PASSWORD, roles=roles, office=office)
+    call = create_call(
+        users["ka"], code="KW26", title="Kreativwirtschaft 2026", description="Testaufruf",
+        fields_of_action=["networks", "marketing"], budget_cents=50_000_00, max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00, opens_at=berlin(2026, 9, 1, 0, 0),
+        submission_deadline=berlin(*DEADLINE),
+    )
+    fire(call, "publish", users["ka"])
+    db.session.commit()
+    return SimpleNamespace(call=call, **users)
+
+
+def fill_draft(p, user, amount=10_000_00, title="Netzwerk Plagwitz"):
+    """Complete answers and every required attachment, through the operations."""
+    import io
+
+    from foerdercall.proposals.operations import add_attachment, save_draft
+
+    save_draft(p, user, {
+        "title": title, "summary": "Kurz", "description": "Konzept", "work_plan": "Plan", "team": "Team",
+        "leipzig_relation": "Leipzig", "field_of_action": "networks", "requested_amount_cents": amount,
+    })
+    for req in p.call.required_attachments:
+        add_attachment(p, user, req.key, io.BytesIO(PDF), f"{req.key}.pdf")
+    return p
+
+
+def login(client, email: str, password: str = PASSWORD):
+    resp = client.post("/login", data={"email": email, "password": password})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return resp
