@@ -41,6 +41,10 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _start():
+        # g belongs to the app context, which a test (or a CLI command) may keep across requests:
+        # reset what is per request.
+        g.pop("_login_user", None)
+        g.rollback = False
         g.request_started = now()
 
     @app.after_request

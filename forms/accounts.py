@@ -6,6 +6,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from foerdercall.accounts.models import OFFICES, ROLES
 
+from .fields import choices
+
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Length(max=254)])
@@ -20,7 +22,7 @@ class RegisterForm(FlaskForm):
                              validators=[DataRequired(), Length(min=10, max=500)])
     password2 = PasswordField(_l("Passwort wiederholen"),
                               validators=[DataRequired(), EqualTo("password", _l("Die Passwörter stimmen nicht überein."))])
-    locale = SelectField(_l("Sprache für E-Mails"), choices=[("de", "Deutsch"), ("en", "English")])
+    locale = SelectField(_l("Sprache für E-Mails"), choices=choices([("de", "Deutsch"), ("en", "English")]))
     privacy = BooleanField(_l("Ich habe die Datenschutzhinweise gelesen."), validators=[DataRequired()])
 
 
@@ -30,5 +32,5 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class RolesForm(FlaskForm):
-    roles = MultiCheckboxField(_l("Rollen"), choices=[(r, r) for r in ROLES])
-    office = SelectField(_l("Amt"), choices=[("", "–")] + [(o, o) for o in OFFICES])
+    roles = MultiCheckboxField(_l("Rollen"), choices=choices((r, r) for r in ROLES))
+    office = SelectField(_l("Amt"), choices=choices([("", "–")] + [(o, o) for o in OFFICES]))

@@ -3,12 +3,12 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .fields import BerlinDateTimeField, MoneyField
+from .fields import BerlinDateTimeField, MoneyField, choices
 
 
 class SignOffForm(FlaskForm):
-    decision = SelectField(_l("Entscheidung Ihres Amtes"), choices=[
-        ("approve", _l("Zustimmen")), ("reject", _l("Ablehnen"))])
+    decision = SelectField(_l("Entscheidung Ihres Amtes"), choices=choices([
+        ("approve", _l("Zustimmen")), ("reject", _l("Ablehnen"))]))
     reason = TextAreaField(_l("Begründung (bei Ablehnung erforderlich)"), validators=[Optional(), Length(max=10000)])
 
 

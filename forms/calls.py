@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from foerdercall.calls.models import FIELDS_OF_ACTION
 
 from .accounts import MultiCheckboxField
-from .fields import BerlinDateTimeField, MoneyField
+from .fields import BerlinDateTimeField, MoneyField, choices
 
 FIELD_LABELS = {
     "networks": _l("Netzwerke"),
@@ -45,10 +45,10 @@ class CallForm(FlaskForm):
         DataRequired(), Length(max=30), Regexp(r"^[A-Za-z0-9-]+$", message=_l("Nur Buchstaben, Ziffern und -."))])
     title = StringField(_l("Titel"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Beschreibung"), validators=[Length(max=20000)])
-    fields_of_action = MultiCheckboxField(_l("Handlungsfelder"), choices=list(FIELD_LABELS.items()),
+    fields_of_action = MultiCheckboxField(_l("Handlungsfelder"), choices=choices(FIELD_LABELS.items()),
                                           validators=[DataRequired()])
-    mode = SelectField(_l("Vergabeart"), choices=[("procurement", _l("Auftragsvergabe (Standard)")),
-                                                   ("grant", _l("Zuwendung"))])
+    mode = SelectField(_l("Vergabeart"), choices=choices([("procurement", _l("Auftragsvergabe (Standard)")),
+                                                           ("grant", _l("Zuwendung"))]))
     legal_regime = StringField(_l("Rechtsgrundlage"), validators=[Length(max=200)])
     procedure_type = StringField(_l("Verfahrensart"), validators=[Length(max=200)])
     procedure_reason = TextAreaField(_l("Begründung der Verfahrenswahl"), validators=[Length(max=5000)])

@@ -70,3 +70,10 @@ class BerlinDateTimeField(Field):
         if self.data is None:
             return ""
         return to_berlin(self.data).strftime("%Y-%m-%dT%H:%M")
+
+
+def choices(pairs) -> list:
+    """(value, label) pairs as WTForms choices (WTForms 3.3 deprecates plain tuples)."""
+    from wtforms.fields.choices import SelectChoice
+
+    return [SelectChoice(value, label) for value, label in pairs]

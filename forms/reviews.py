@@ -3,6 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from .fields import choices
+
 
 class NeutralityForm(FlaskForm):
     confirm = BooleanField(_l("Ich erkläre, dass ich die Angebote dieses Aufrufs neutral und vertraulich "
@@ -10,8 +12,8 @@ class NeutralityForm(FlaskForm):
 
 
 class ConflictForm(FlaskForm):
-    has_conflict = SelectField(_l("Interessenkonflikt"), choices=[
-        ("no", _l("Kein Interessenkonflikt")), ("yes", _l("Ich habe einen Interessenkonflikt"))])
+    has_conflict = SelectField(_l("Interessenkonflikt"), choices=choices([
+        ("no", _l("Kein Interessenkonflikt")), ("yes", _l("Ich habe einen Interessenkonflikt"))]))
     reason = TextAreaField(_l("Grund (bei Konflikt)"), validators=[Optional(), Length(max=5000)])
 
 

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from forms.calls import FIELD_LABELS, ConfirmForm
+from forms.fields import choices
 from forms.proposals import AnswerForm, ExtendForm, ProposalForm, ReasonForm, UploadForm
 
 from ..access import get_proposal_for, official_may_read, require_role
@@ -50,7 +51,7 @@ def apply(call_id: int):
 
 def _proposal_form(p: Proposal, formdata=None) -> ProposalForm:
     form = ProposalForm(formdata=formdata, obj=p if formdata is None else None)
-    form.field_of_action.choices = [(f, FIELD_LABELS.get(f, f)) for f in p.call.fields_of_action or []]
+    form.field_of_action.choices = choices((f, FIELD_LABELS.get(f, f)) for f in p.call.fields_of_action or [])
     if formdata is None:
         form.requested_amount.data = p.requested_amount_cents or None
     return form
@@ -66,7 +67,7 @@ def edit(proposal_id: int):
         return redirect(url_for("proposals.detail", proposal_id=p.id))
     form = _proposal_form(p, request.form if request.method == "POST" else None)
     upload = UploadForm()
-    upload.kind.choices = [(r.key, r.label) for r in p.call.required_attachments] + [("other", _("Sonstige Anlage"))]
+    upload.kind.choices = choices([(r.key, r.label) for r in p.call.required_attachments] + [("other", _("Sonstige Anlage"))])
     if request.method == "POST":
         if not form.validate():
             return render_template("proposals/edit.html", p=p, form=form, upload=upload), 422
@@ -99,7 +100,7 @@ def edit(proposal_id: int):
 def upload(proposal_id: int):
     p = get_proposal_for(current_user, proposal_id)
     form = UploadForm()
-    form.kind.choices = [(r.key, r.label) for r in p.call.required_attachments] + [("other", "other")]
+    form.kind.choices = choices([(r.key, r.label) for r in p.call.required_attachments] + [("other", "other")])
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for e in errors:
