@@ -53,8 +53,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=str(ROOT / "translations"))
+    from .translations import compile_catalogues
+
+    compiled = compile_catalogues(ROOT / "translations", instance / "translations")
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(compiled))
     login_manager.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)

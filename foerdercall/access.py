@@ -67,7 +67,9 @@ def can_view_proposal(user, proposal: Proposal) -> bool:
         return True
     if official_may_read(user, proposal) or reviewer_may_read(user, proposal):
         return True
-    return user.has_role("advisor") and proposal.advice_requested and proposal.state != "withdrawn"
+    # The Kontaktstelle advises applicants who asked for it; the seal holds for it as for everyone else.
+    return (user.has_role("advisor") and proposal.advice_requested and proposal.state != "withdrawn"
+            and (proposal.state == "draft" or not proposal.call.is_sealed))
 
 
 def get_proposal_for(user, proposal_id: int) -> Proposal:

@@ -33,7 +33,9 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     click.echo(f"Database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
     click.echo(f"Outbox:   {app.config['OUTBOX_DIR']}")
     click.echo(f"Open http://{host}:{port}/")
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 @click.command("demo")

@@ -7,6 +7,8 @@ import logging
 
 from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh as refresh_locale
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
@@ -44,6 +46,7 @@ def init_app(app: Flask) -> None:
         # g belongs to the app context, which a test (or a CLI command) may keep across requests:
         # reset what is per request.
         g.pop("_login_user", None)
+        refresh_locale()  # Flask-Babel caches the locale on g
         g.rollback = False
         g.request_started = now()
 
@@ -81,14 +84,14 @@ def init_app(app: Flask) -> None:
             "gespeicherte Entwürfe bleiben erhalten.")), 400
 
     for code, message in (
-        (403, "Dafür fehlt Ihnen die Berechtigung."),
-        (404, "Diese Seite gibt es nicht – oder Sie dürfen sie nicht sehen."),
-        (405, "Diese Aktion ist hier nicht vorgesehen."),
-        (413, "Die Datei ist zu groß."),
+        (403, _l("Dafür fehlt Ihnen die Berechtigung.")),
+        (404, _l("Diese Seite gibt es nicht – oder Sie dürfen sie nicht sehen.")),
+        (405, _l("Diese Aktion ist hier nicht vorgesehen.")),
+        (413, _l("Die Datei ist zu groß.")),
     ):
         def handler(exc, code=code, message=message):
             g.rollback = True
-            return render_template("error.html", code=code, message=_(message)), code
+            return render_template("error.html", code=code, message=str(message)), code
         app.register_error_handler(code, handler)
 
     @app.errorhandler(OperationalError)

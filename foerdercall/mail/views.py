@@ -11,7 +11,8 @@ bp = Blueprint("mail", __name__)
 
 
 def _may_see_outbox(user) -> bool:
-    return user.has_role("admin") or (user.has_role("official") and user.office is not None)
+    """Officials of the deciding offices; admins manage accounts, not proposals, so they do not."""
+    return user.has_role("official") and user.office is not None
 
 
 def _not_sealed(mail: OutboxMail) -> bool:

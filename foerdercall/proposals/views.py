@@ -9,7 +9,7 @@ from forms.calls import FIELD_LABELS, ConfirmForm
 from forms.fields import choices
 from forms.proposals import AnswerForm, ExtendForm, ProposalForm, ReasonForm, UploadForm
 
-from ..access import get_proposal_for, official_may_read, require_role
+from ..access import can_view_proposal, get_proposal_for, official_may_read, require_role
 from ..accounts.operations import find_user
 from ..audit.models import AuditEvent
 from ..awards.models import Milestone, Payment, Report, SignOff
@@ -36,6 +36,18 @@ def mine():
     rows = db.session.scalars(select(Proposal).where(Proposal.applicant_id == current_user.id)
                               .order_by(Proposal.created_at.desc())).all()
     return render_template("proposals/mine.html", proposals=rows)
+
+
+@bp.route("/advice")
+@login_required
+def advice():
+    """The Kontaktstelle's list: proposals whose applicants asked for advice."""
+    require_role(current_user, "advisor")
+    rows = db.session.scalars(select(Proposal).where(Proposal.advice_requested.is_(True),
+                                                     Proposal.state != "withdrawn")
+                              .order_by(Proposal.updated_at.desc())).all()
+    rows = [p for p in rows if can_view_proposal(current_user, p)]  # sealed submissions stay hidden
+    return render_template("proposals/mine.html", proposals=rows, advice=True)
 
 
 @bp.route("/calls/<int:call_id>/apply", methods=["POST"])

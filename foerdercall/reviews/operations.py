@@ -70,8 +70,10 @@ def assign_reviewer(p: Proposal, reviewer: User, actor) -> Review:
 
 def save_review(review: Review, actor, scores: dict[int, tuple[int | None, str]], *, submit: bool) -> Review:
     """Store the scores; on submit every criterion needs a score (or "not applicable") and a justification."""
+    # The proposal first: two reviewers submitting the last reviews at once are serialised, so the
+    # second sees the first's review as in and moves the proposal on (else it stays in review).
+    p = lock(review.proposal)
     review = lock(review)
-    p = review.proposal
     if review.reviewer_id != actor.id:
         raise ActionRefused(_("Dieses Gutachten ist nicht Ihres."))
     if review.submitted_at is not None:

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..awards.models import Award, Milestone, Report, SignOff
@@ -52,19 +53,19 @@ def call_open_for_submission(ctx: Context):
 
 
 FIELD_LABELS = {
-    "title": "Titel",
-    "summary": "Kurzbeschreibung",
-    "description": "Konzept",
-    "work_plan": "Arbeits- und Zeitplan",
-    "team": "Team",
-    "leipzig_relation": "Bezug zu Leipzig",
+    "title": _l("Titel"),
+    "summary": _l("Kurzbeschreibung"),
+    "description": _l("Konzept"),
+    "work_plan": _l("Arbeits- und Zeitplan"),
+    "team": _l("Team"),
+    "leipzig_relation": _l("Bezug zu Leipzig"),
 }
 
 
 @guard
 def answers_complete(ctx: Context):
     p = ctx.obj
-    missing = [_(FIELD_LABELS[f]) for f in ANSWER_FIELDS if not (getattr(p, f) or "").strip()]
+    missing = [str(FIELD_LABELS[f]) for f in ANSWER_FIELDS if not (getattr(p, f) or "").strip()]
     if p.field_of_action not in (p.call.fields_of_action or []):
         missing.append(_("Handlungsfeld"))
     if missing:

@@ -1,0 +1,672 @@
+"""Who may see and do what, over every route of the app, and the seal of a procurement call.
+
+The matrix requests EVERY route of the URL map as every role, with URL parameters filled with real ids of
+objects that belong to one applicant (the "owner"). Refused requests must be 403/404 (anonymous: a
+redirect to the login page), never a 500, must not show the proposal's title, the applicant's name or the
+bytes of the uploaded PDF, and must not change a single row in the database. For POST routes the refused
+roles send the data a permitted user would send to change something ("potent" data).
+
+Each request runs in its own application context (its own ``g`` and database session), as in production.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+from conftest import PDF, berlin, fill_draft, login
+from sqlalchemy import select
+
+from foerdercall.errors import ActionRefused
+from foerdercall.extensions import db
+
+TITLE = "Klangwerkstatt Plagwitz 7Q"
+OTHER_TITLE = "Siebdruckkollektiv Lindenau 3X"
+OWNER_NAME = "Ada Applicant"
+OTHER_NAME = "Bruno Applicant"
+
+# --- roles ---------------------------------------------------------------------------------------------
+
+ROLE_LOGINS = {
+    "anonymous": None,
+    "owner": "app@x.test",
+    "other_applicant": "app2@x.test",
+    "reviewer_assigned": "rev1@x.test",
+    "reviewer_unassigned": "rev2@x.test",
+    "official_ka": "ka@x.test",
+    "official_afw": "afw@x.test",
+    "advisor": "advisor@x.test",
+    "admin": "admin@x.test",
+}
+ALL = frozenset(ROLE_LOGINS)
+AUTHENTICATED = ALL - {"anonymous"}
+APPLICANTS = frozenset({"owner", "other_applicant"})
+OFFICIALS = frozenset({"official_ka", "official_afw"})
+REVIEWERS = frozenset({"reviewer_assigned", "reviewer_unassigned"})
+# Who may read the owner's proposal once it is opened: the applicant, the assigned reviewer (neutrality
+# signed, no conflict) and the officials. Not: the other applicant, an unassigned reviewer, the advisor
+# (the owner did not ask for advice), the admin.
+PROPOSAL_READERS = frozenset({"owner", "reviewer_assigned"}) | OFFICIALS
+OTHER_READERS = frozenset({"other_applicant"}) | OFFICIALS  # the second applicant's offer
+
+# The explicit classification of every endpoint: who gets past the access check.
+RULES = {
+    "public": ALL,
+    "authenticated": AUTHENTICATED,
+    "applicants": APPLICANTS,
+    "officials": OFFICIALS,
+    "reviewers": REVIEWERS,
+    "reviewers_and_officials": REVIEWERS | OFFICIALS,
+    "admin": frozenset({"admin"}),
+    "advisor": frozenset({"advisor"}),
+    "outbox": OFFICIALS,
+    "owner_mail": OFFICIALS | {"owner"},  # the recipient, and the officials' outbox once opened
+    "proposal_readers": PROPOSAL_READERS,
+    "proposal_owner": frozenset({"owner"}),
+    "own_review": frozenset({"reviewer_assigned"}),
+}
+
+ACCESS = {
+    "home": "public",
+    "health": "public",
+    "accounts.login": "public",
+    "accounts.logout": "public",
+    "accounts.register": "public",
+    "accounts.language": "public",
+    "accounts.users": "admin",
+    "accounts.user_roles": "admin",
+    "calls.index": "public",
+    "calls.detail": "public",
+    "calls.new": "officials",
+    "calls.edit": "officials",
+    "calls.correct": "officials",
+    "calls.fire_trigger": "officials",
+    "calls.opening": "officials",
+    "calls.proposals": "officials",
+    "proposals.apply": "applicants",
+    "proposals.extend": "officials",
+    "proposals.mine": "authenticated",
+    "proposals.advice": "advisor",
+    "proposals.detail": "proposal_readers",
+    "proposals.edit": "proposal_owner",
+    "proposals.upload": "proposal_readers",
+    "proposals.download": "proposal_readers",
+    "proposals.delete_attachment": "proposal_readers",
+    "proposals.fire_trigger": "proposal_readers",
+    "proposals.answer": "proposal_readers",
+    "reviews.mine": "reviewers",
+    "reviews.neutrality": "reviewers_and_officials",
+    "reviews.conflict": "own_review",
+    "reviews.score": "own_review",
+    "reviews.assign": "officials",
+    "awards.sign": "officials",
+    "awards.award": "officials",
+    "awards.milestone_add": "officials",
+    "awards.milestone_accept": "officials",
+    "awards.payment": "officials",
+    "awards.report_review": "officials",
+    "awards.milestone_report": "proposal_readers",
+    "awards.report": "proposal_readers",
+    "mail.messages": "authenticated",
+    "mail.message": "owner_mail",
+    "mail.outbox": "outbox",
+}
+# Pages where a permitted non-reader legitimately shows the applicant (user admin) or the mail about the
+# opened proposal (the outbox of officials and admins).
+SHOWS_PEOPLE_OR_MAIL = {"accounts.users", "accounts.user_roles", "mail.outbox", "mail.message"}
+
+NEW_CALL = {
+    "code": "LECK26", "title": "Leck-Aufruf", "description": "", "fields_of_action": ["networks"],
+    "mode": "procurement", "budget": "10000", "max_amount": "5000", "estimated_value": "10000",
+    "opens_at": "2026-12-01T00:00", "submission_deadline": "2027-01-31T23:59",
+    "clarification_days": "14", "acceptance_days": "28", "implementation_months": "12",
+    "scale_max": "5", "min_total": "50", "criteria": "100 | - | Qualität",
+}
+
+
+@dataclass
+class Case:
+    """One request of the matrix.
+
+    ``url``/``data``: what a permitted role sends (harmless: it passes the access check, changes nothing);
+    ``ok``: the status a permitted role gets; ``shows``: a permitted reader sees the proposal (title or file).
+    ``refused_url``/``refused_data``: what a refused role sends (potent: would change something).
+    ``potent``: a permitted role sending the refused data does change the database (checked separately).
+    """
+
+    endpoint: str
+    method: str
+    url: str
+    ok: int
+    data: dict | None = None
+    refused_url: str | None = None
+    refused_data: dict | None = None
+    shows: bool = False
+    potent: bool = False
+
+
+def _cases() -> list[Case]:
+    P = "/proposals/{p}"
+    return [
+        Case("home", "GET", "/", 302),
+        Case("health", "GET", "/health", 200),
+        Case("accounts.login", "GET", "/login", 200),
+        Case("accounts.login", "POST", "/login", 422, data={}),
+        Case("accounts.register", "GET", "/register", 200),
+        Case("accounts.register", "POST", "/register", 422, data={}),
+        Case("accounts.language", "POST", "/language", 302, data={"lang": "de"}),
+        Case("accounts.users", "GET", "/admin/users", 200),
+        Case("accounts.user_roles", "GET", "/admin/users/{user}", 200),
+        Case("accounts.user_roles", "POST", "/admin/users/{user}", 200,
+             data={"roles": ["applicant"], "office": "nowhere"},  # invalid choice: form shown again
+             refused_data={"roles": ["applicant", "official"], "office": "KA"}, potent=True),
+        Case("calls.index", "GET", "/calls", 200),
+        Case("calls.detail", "GET", "/calls/{call}", 200),
+        Case("calls.new", "GET", "/calls/new", 200),
+        Case("calls.new", "POST", "/calls/new", 422, data={}, refused_data=NEW_CALL, potent=True),
+        Case("calls.edit", "GET", "/calls/{call}/edit", 302),
+        Case("calls.edit", "POST", "/calls/{call}/edit", 302, data={}, refused_data=NEW_CALL),
+        Case("calls.correct", "GET", "/calls/{call}/correct", 200),
+        Case("calls.correct", "POST", "/calls/{call}/correct", 200, data={},
+             refused_data={"reason": "Leck", "description": "neu", "submission_deadline": "2026-12-31T23:59"}),
+        Case("calls.fire_trigger", "POST", "/calls/{call}/fire/publish", 302, data={},
+             refused_url="/calls/{call}/fire/decide", refused_data={}, potent=True),
+        Case("calls.opening", "GET", "/calls/{call}/opening", 200),
+        Case("calls.opening", "POST", "/calls/{call}/opening", 302, data={}, refused_data={}),
+        Case("calls.proposals", "GET", "/calls/{call}/proposals", 200, shows=True),
+        Case("proposals.apply", "POST", "/calls/{call}/apply", 302, data={}, refused_data={}),
+        Case("proposals.extend", "POST", "/calls/{call}/extend", 302, data={},
+             refused_data={"email": "app@x.test", "deadline": "2026-12-31T23:59", "reason": "Leck"}),
+        Case("proposals.mine", "GET", "/my", 200),
+        Case("proposals.advice", "GET", "/advice", 200),
+        Case("proposals.detail", "GET", P, 200, shows=True),
+        Case("proposals.edit", "GET", P + "/edit", 302),
+        Case("proposals.edit", "POST", P + "/edit", 302, data={}, refused_data={"title": "Gekapert"}),
+        Case("proposals.upload", "POST", P + "/attachments", 302, data={},
+             refused_data={"kind": "other", "file": "PDF"}),
+        Case("proposals.download", "GET", P + "/attachments/{attachment}", 200, shows=True),
+        Case("proposals.delete_attachment", "POST", P + "/attachments/{attachment}/delete", 302, data={},
+             refused_data={}),
+        Case("proposals.fire_trigger", "POST", P + "/fire/submit", 302, data={},
+             refused_url=P + "/fire/terminate", refused_data={"reason": "Leck"}, potent=True),
+        Case("proposals.answer", "POST", P + "/answer", 302, data={}, refused_data={"answer": "Leck"}),
+        Case("reviews.mine", "GET", "/reviews", 200),
+        Case("reviews.neutrality", "POST", "/calls/{call}/neutrality", 302, data={},
+             refused_data={"confirm": "y"}, potent=True),
+        Case("reviews.conflict", "POST", "/reviews/{review}/conflict", 400, data={},
+             refused_data={"has_conflict": "yes", "reason": "Leck"}),
+        Case("reviews.score", "GET", "/reviews/{review}", 200, shows=True),
+        Case("reviews.score", "POST", "/reviews/{review}", 302, data={}, refused_data={"action": "submit"}),
+        Case("reviews.assign", "POST", P + "/assign", 400, data={}, refused_data={"reviewer": "{rev2}"}),
+        Case("awards.sign", "POST", P + "/sign-off", 302, data={}, refused_data={"decision": "reject",
+                                                                                  "reason": "Leck"}),
+        Case("awards.award", "POST", P + "/award", 302, data={}, refused_data={"amount": "1000"}),
+        Case("awards.milestone_add", "POST", P + "/milestones", 302, data={},
+             refused_data={"title": "Leck", "due_at": "2027-05-01T12:00"}, potent=True),
+        Case("awards.milestone_accept", "POST", P + "/milestones/{ms_open}/accept", 302, data={},
+             refused_url=P + "/milestones/{ms_reported}/accept", refused_data={}, potent=True),
+        Case("awards.milestone_report", "POST", P + "/milestones/{ms_open}/report", 302, data={},
+             refused_data={"text": "Leck"}),
+        Case("awards.payment", "POST", P + "/payments", 302, data={},
+             refused_data={"amount": "100", "note": "Leck"}, potent=True),
+        Case("awards.report_review", "POST", P + "/reports/{report}/review", 302, data={},
+             refused_data={"decision": "approve"}, potent=True),
+        Case("awards.report", "POST", P + "/reports/interim", 302, data={},
+             refused_url=P + "/reports/final", refused_data={"narrative": "Leck"}),
+        Case("mail.messages", "GET", "/messages", 200),
+        Case("mail.message", "GET", "/messages/{mail}", 200, shows=True),
+        Case("mail.outbox", "GET", "/outbox", 200),
+        # last: ends the session
+        Case("accounts.logout", "POST", "/logout", 302, data={}),
+    ]
+
+
+CASES = _cases()
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+def db_fingerprint() -> dict:
+    """Every row of every table, read on a connection of its own (one round trip on PostgreSQL)."""
+    tables = db.metadata.sorted_tables
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            columns = ", ".join(
+                f"(SELECT string_agg(x::text, E'\\n' ORDER BY "
+                f"{', '.join(f'x.{c.name}' for c in t.primary_key.columns)}) FROM \"{t.name}\" x)"
+                for t in tables)
+            return dict(zip([t.name for t in tables], conn.exec_driver_sql(f"SELECT {columns}").one(),
+                            strict=True))
+        return {t.name: conn.exec_driver_sql(f'SELECT * FROM "{t.name}" ORDER BY 1').fetchall() for t in tables}
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return sorted(name for name in before if before[name] != after[name])
+
+
+def request(app, client, method: str, url: str, data: dict | None = None):
+    """One request in its own app context (own g and session); the test's session holds no transaction."""
+    db.session.commit()
+    with app.app_context():
+        resp = client.open(url, method=method, data=data)
+        resp.body = resp.get_data()
+        resp.close()  # a download streams a file: close it
+    db.session.expire_all()
+    return resp
+
+
+def client_for(app, role: str):
+    client = app.test_client()
+    email = ROLE_LOGINS[role]
+    if email is not None:
+        db.session.commit()
+        with app.app_context():
+            login(client, email)
+    return client
+
+
+def leaks(body: bytes, *titles: str, names=(OWNER_NAME,), pdf: bool = True) -> list[str]:
+    """What of a proposal a page shows: its title, its applicant's name, the uploaded file."""
+    found = [t for t in (*titles, *names) if t.encode() in body]
+    if pdf and PDF in body:
+        found.append("PDF bytes")
+    return found
+
+
+def is_login_redirect(resp) -> bool:
+    return resp.status_code == 302 and "/login" in resp.headers.get("Location", "")
+
+
+def _fill(template: str, ids: dict) -> str:
+    return template.format(**ids)
+
+
+def _data(data: dict | None, ids: dict) -> dict | None:
+    if data is None:
+        return None
+    out = {}
+    for k, v in data.items():
+        if v == "PDF":
+            out[k] = (io.BytesIO(PDF), "leck.pdf")
+        elif isinstance(v, str):
+            out[k] = v.format(**ids) if "{" in v else v
+        else:
+            out[k] = v
+    return out
+
+
+# --- the world of the matrix ---------------------------------------------------------------------------
+
+@pytest.fixture
+def opened(app, world, clock):
+    """The owner's proposal through the whole process: submitted, opened by two officials, reviewed by
+    rev1, signed off by both offices, awarded, accepted, one milestone reported, interim report in."""
+    from foerdercall.awards.models import Milestone
+    from foerdercall.awards.operations import make_award, report_milestone, sign_off, submit_interim_report
+    from foerdercall.calls.operations import confirm_opening, request_opening
+    from foerdercall.mail.models import OutboxMail
+    from foerdercall.mail.operations import dispatch_pending
+    from foerdercall.proposals.operations import start_draft
+    from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
+    from foerdercall.workflow.engine import fire
+
+    call = world.call
+    p = fill_draft(start_draft(call, world.applicant), world.applicant, title=TITLE)
+    fire(p, "submit", world.applicant)
+    q = fill_draft(start_draft(call, world.applicant2), world.applicant2, title=OTHER_TITLE)
+    fire(q, "submit", world.applicant2)
+    clock.set(berlin(2026, 11, 2, 9, 0))
+    fire(call, "close", None)
+    request_opening(call, world.ka)
+    confirm_opening(call, world.afw)
+    fire(p, "declare_eligible", world.ka)
+    fire(q, "declare_ineligible", world.ka, reason="Kein Bezug zu Leipzig")
+    sign_neutrality(call, world.rev1)
+    review = assign_reviewer(p, world.rev1, world.ka)
+    fire(p, "start_review", world.ka)
+    declare_conflict(p, world.rev1, False)
+    save_review(review, world.rev1, {c.id: (4, "überzeugend") for c in call.criteria}, submit=True)
+    sign_off(p, world.ka, "approve")
+    sign_off(p, world.afw, "approve")
+    make_award(p, world.ka)
+    fire(p, "accept_award", world.applicant)
+    milestones = db.session.scalars(select(Milestone).where(Milestone.proposal_id == p.id)
+                                    .order_by(Milestone.position)).all()
+    report_milestone(milestones[0], world.applicant, "Kick-off erledigt")
+    report = submit_interim_report(p, world.applicant, "Halbzeit erreicht", "", 0)
+    db.session.commit()
+    dispatch_pending()  # nothing pending: the requests of the matrix send no mail of their own
+    assert p.state == "in_implementation" and p.advice_requested is False
+    receipt = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "receipt",
+                                                         OutboxMail.recipient_id == world.applicant.id))
+    ids = {
+        "call": call.id, "p": p.id, "attachment": p.attachments[0].id, "review": review.id,
+        "mail": receipt.id, "ms_reported": milestones[0].id, "ms_open": milestones[1].id,
+        "report": report.id, "user": world.applicant.id, "rev2": world.rev2.id,
+    }
+    db.session.commit()
+    return SimpleNamespace(world=world, p=p, q=q, ids=ids)
+
+
+# --- 1. the matrix -------------------------------------------------------------------------------------
+
+def test_every_route_is_classified(app):
+    """A new route fails here until it is added to ACCESS and to the cases of the matrix."""
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+    endpoints = {r.endpoint for r in rules}
+    assert endpoints == set(ACCESS), (
+        f"unclassified: {sorted(endpoints - set(ACCESS))}; gone: {sorted(set(ACCESS) - endpoints)}")
+    assert set(ACCESS.values()) <= set(RULES)
+    wanted = {(r.endpoint, m) for r in rules for m in r.methods - {"HEAD", "OPTIONS"}}
+    covered = {(c.endpoint, c.method) for c in CASES}
+    assert wanted == covered, f"not requested: {sorted(wanted - covered)}; unknown: {sorted(covered - wanted)}"
+
+
+def test_permission_matrix(app, opened):
+    """Every route as every role (one world for all roles: the requests of the matrix change nothing)."""
+    problems = []
+    for role in ROLE_LOGINS:
+        problems += _matrix_problems(app, opened.ids, role)
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+def _matrix_problems(app, ids, role) -> list[str]:
+    client = client_for(app, role)
+    problems = []
+    before = db_fingerprint()
+    for case in CASES:
+        allowed = role in RULES[ACCESS[case.endpoint]]
+        if allowed:
+            url, data = _fill(case.url, ids), _data(case.data, ids)
+        else:
+            url = _fill(case.refused_url or case.url, ids)
+            data = _data(case.refused_data if case.refused_data is not None else case.data, ids)
+        resp = request(app, client, case.method, url, data)
+        after = db_fingerprint()
+        what = f"{role}: {case.method} {url} ({case.endpoint}) -> {resp.status_code}"
+        if changed_tables(before, after):
+            problems.append(f"{what}: changed {changed_tables(before, after)}")
+        before = after
+        if resp.status_code >= 500:
+            problems.append(f"{what}: server error")
+            continue
+        may_see = role in PROPOSAL_READERS or (allowed and case.endpoint in SHOWS_PEOPLE_OR_MAIL)
+        if allowed:
+            if resp.status_code != case.ok:
+                problems.append(f"{what}: expected {case.ok}")
+            elif case.shows and case.endpoint == "proposals.download" and resp.body != PDF:
+                problems.append(f"{what}: download is not the uploaded file")
+            elif case.shows and case.endpoint != "proposals.download" and TITLE.encode() not in resp.body:
+                problems.append(f"{what}: the proposal's title is missing")
+        elif role == "anonymous":
+            if not is_login_redirect(resp):
+                problems.append(f"{what}: expected a redirect to the login page")
+        elif resp.status_code not in (403, 404):
+            problems.append(f"{what}: expected 403 or 404")
+        if not may_see and (found := leaks(resp.body, TITLE)):
+            problems.append(f"{what}: shows {found}")
+        # nor does anyone but its applicant and the officials see the other applicant's (ineligible) offer
+        may_see_other = role in OTHER_READERS or (allowed and case.endpoint in SHOWS_PEOPLE_OR_MAIL)
+        if not may_see_other and (found := leaks(resp.body, OTHER_TITLE, names=(OTHER_NAME,), pdf=False)):
+            problems.append(f"{what}: shows the other applicant's {found}")
+    return problems
+
+
+def test_refused_requests_of_the_matrix_would_change_something(app, opened):
+    """The data refused roles send is not harmless: a permitted role sending it changes the database
+    (so "nothing changed" in the matrix means the access check held, not that the request was empty)."""
+    ids = opened.ids
+    first = {"officials": "official_ka", "admin": "admin", "reviewers_and_officials": "reviewer_unassigned"}
+    # endpoint -> the table the change lands in; in this order (the call decided, the proposal terminated last)
+    expected = {
+        "reviews.neutrality": "neutrality_declarations",
+        "accounts.user_roles": "role_grants",
+        "calls.new": "calls",
+        "awards.milestone_add": "milestones",
+        "awards.milestone_accept": "milestones",
+        "awards.payment": "payments",
+        "awards.report_review": "reports",
+        "calls.fire_trigger": "calls",
+        "proposals.fire_trigger": "proposals",
+    }
+    potent = {c.endpoint: c for c in CASES if c.potent}
+    assert set(potent) == set(expected)
+    clients = {}
+    for endpoint, table in expected.items():
+        case = potent[endpoint]
+        role = first.get(ACCESS[endpoint], "official_ka")
+        if role not in clients:
+            clients[role] = client_for(app, role)
+        before = db_fingerprint()
+        resp = request(app, clients[role], case.method, _fill(case.refused_url or case.url, ids),
+                       _data(case.refused_data, ids))
+        assert resp.status_code < 400, f"{endpoint}: {resp.status_code}"
+        changed = changed_tables(before, db_fingerprint())
+        assert table in changed and "audit_events" in changed, f"{endpoint}: changed only {changed}"
+
+
+def test_second_applicant_gets_404_for_the_first_applicants_proposal(app, world):
+    from foerdercall.audit.models import AuditEvent
+    from foerdercall.proposals.models import Attachment, Proposal
+    from foerdercall.proposals.operations import start_draft
+    from foerdercall.workflow.engine import fire
+
+    p = fill_draft(start_draft(world.call, world.applicant), world.applicant, title=TITLE)
+    own = start_draft(world.call, world.applicant2)  # the second applicant's own draft
+    db.session.commit()
+    a_id, p_id, own_id = p.attachments[0].id, p.id, own.id
+    owner, other = client_for(app, "owner"), client_for(app, "other_applicant")
+    pages = [f"/proposals/{p_id}", f"/proposals/{p_id}/edit", f"/proposals/{p_id}/attachments/{a_id}"]
+
+    def audit_count():
+        return len(db.session.scalars(select(AuditEvent.id)).all())
+
+    for phase in ("draft", "submitted"):
+        for url in pages:
+            resp = request(app, other, "GET", url)
+            assert resp.status_code == 404, (phase, url)
+            assert not leaks(resp.body, TITLE), (phase, url)
+        # the same answer as for a proposal that does not exist (but for the path in the language switch)
+        missing = request(app, other, "GET", f"/proposals/{p_id + 1000}")
+        assert missing.status_code == 404
+        assert missing.body.replace(str(p_id + 1000).encode(), str(p_id).encode()) == \
+            request(app, other, "GET", pages[0]).body
+        # the owner does get them (the 404 above is not a broken page)
+        assert TITLE in request(app, owner, "GET", pages[0]).get_data(as_text=True)
+        assert request(app, owner, "GET", pages[2]).body == PDF
+        # nor can the second applicant change, upload to, delete from, submit or withdraw it
+        events = audit_count()
+        for url, data in [
+            (f"/proposals/{p_id}/edit", {"title": "Gekapert", "action": "submit"}),
+            (f"/proposals/{p_id}/attachments", {"kind": "other", "file": (io.BytesIO(PDF), "x.pdf")}),
+            (f"/proposals/{p_id}/attachments/{a_id}/delete", {}),
+            (f"/proposals/{p_id}/fire/submit", {}),
+            (f"/proposals/{p_id}/fire/withdraw", {}),
+        ]:
+            resp = request(app, other, "POST", url, data)
+            assert resp.status_code == 404, (phase, url)
+            assert not leaks(resp.body, TITLE), (phase, url)
+        # nor reach the first applicant's file through their own proposal's URL
+        resp = request(app, other, "GET", f"/proposals/{own_id}/attachments/{a_id}")
+        assert resp.status_code == 404 and not leaks(resp.body, TITLE), phase
+        resp = request(app, other, "POST", f"/proposals/{own_id}/attachments/{a_id}/delete", {})
+        assert resp.status_code in (302, 404) and not leaks(resp.body, TITLE), phase
+        p = db.session.get(Proposal, p_id)
+        assert (p.title, p.state) == (TITLE, phase)
+        assert db.session.get(Attachment, a_id) is not None and len(p.attachments) == 2
+        assert audit_count() == events
+        if phase == "draft":
+            assert request(app, owner, "GET", pages[1]).status_code == 200
+            fire(p, "submit", world.applicant)
+            db.session.commit()
+
+
+def test_advisor_reads_only_proposals_of_applicants_who_asked_for_advice(app, world):
+    from foerdercall.proposals.operations import save_draft, start_draft
+    from foerdercall.workflow.engine import fire
+
+    p = fill_draft(start_draft(world.call, world.applicant), world.applicant, title=TITLE)
+    q = fill_draft(start_draft(world.call, world.applicant2), world.applicant2, title=OTHER_TITLE)
+    save_draft(q, world.applicant2, {"advice_requested": True})
+    db.session.commit()
+    advisor = client_for(app, "advisor")
+    # while drafting, the Kontaktstelle reads what it was asked to advise on, and nothing else
+    assert OTHER_TITLE in request(app, advisor, "GET", f"/proposals/{q.id}").get_data(as_text=True)
+    resp = request(app, advisor, "GET", f"/proposals/{p.id}")
+    assert resp.status_code == 404 and not leaks(resp.body, TITLE)
+    listing = request(app, advisor, "GET", "/advice")
+    assert OTHER_TITLE.encode() in listing.body and not leaks(listing.body, TITLE)
+    # once submitted, the seal holds for the advisor as for the city until the opening
+    fire(p, "submit", world.applicant)
+    fire(q, "submit", world.applicant2)
+    db.session.commit()
+    resp = request(app, advisor, "GET", f"/proposals/{q.id}")
+    assert resp.status_code == 404 and not leaks(resp.body, OTHER_TITLE)
+    listing = request(app, advisor, "GET", "/advice")
+    assert listing.status_code == 200 and not leaks(listing.body, OTHER_TITLE)
+
+
+# --- 2. sealed until the deadline ----------------------------------------------------------------------
+
+def _submitted(world):
+    from foerdercall.mail.models import OutboxMail
+    from foerdercall.proposals.operations import start_draft
+    from foerdercall.workflow.engine import fire
+
+    p = fill_draft(start_draft(world.call, world.applicant), world.applicant, title=TITLE)
+    fire(p, "submit", world.applicant)
+    q = fill_draft(start_draft(world.call, world.applicant2), world.applicant2, title=OTHER_TITLE)
+    fire(q, "submit", world.applicant2)
+    db.session.commit()
+    receipt = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "receipt",
+                                                         OutboxMail.recipient_id == world.applicant.id))
+    return p, q, receipt
+
+
+def _assert_sealed(app, clients, call_id, p, receipt, moment):
+    pages = {
+        "proposal": f"/proposals/{p.id}",
+        "download": f"/proposals/{p.id}/attachments/{p.attachments[0].id}",
+        "list": f"/calls/{call_id}/proposals",
+        "outbox": "/outbox",
+        "receipt": f"/messages/{receipt.id}",
+        "opening": f"/calls/{call_id}/opening",
+        "call": f"/calls/{call_id}",
+    }
+    for role, client in clients.items():
+        for name, url in pages.items():
+            resp = request(app, client, "GET", url)
+            where = f"{moment}: {role} {name}"
+            assert resp.status_code < 500, where
+            assert not leaks(resp.body, TITLE, OTHER_TITLE, names=(OWNER_NAME, OTHER_NAME)), where
+            if name in ("proposal", "download", "receipt"):
+                assert resp.status_code == 404, where
+            elif name == "list":
+                # officials see only how many arrived; the admin is no official
+                assert resp.status_code == (200 if role != "admin" else 403), where
+                if role != "admin":
+                    assert "2 Angebote sind eingegangen" in resp.get_data(as_text=True), where
+            elif name == "outbox" and role == "admin":
+                assert resp.status_code == 403, where  # admins manage accounts, not proposals
+            elif name == "outbox":
+                assert resp.status_code == 200, where
+                assert "Nachrichten zu noch verschlossenen Angeboten sind bis zur Öffnung ausgeblendet" \
+                    in resp.get_data(as_text=True), where
+    # what officials could try to do with a sealed proposal is refused as well
+    before = db_fingerprint()
+    for trigger in ("declare_eligible", "request_documents"):
+        resp = request(app, clients["official_ka"], "POST", f"/proposals/{p.id}/fire/{trigger}",
+                       {"reason": "Bitte nachreichen"})
+        assert resp.status_code == 404, (moment, trigger)
+    assert not changed_tables(before, db_fingerprint()), moment
+
+
+def test_proposals_are_sealed_until_two_officials_open_them(app, world, clock):
+    from foerdercall.calls.operations import confirm_opening, request_opening
+    from foerdercall.workflow.engine import fire
+
+    p, q, receipt = _submitted(world)
+    call = world.call
+    clients = {role: client_for(app, role) for role in ("official_ka", "official_afw", "admin")}
+    # the owner sees the receipt (the seal is not a broken page)
+    owner = client_for(app, "owner")
+    assert TITLE in request(app, owner, "GET", f"/messages/{receipt.id}").get_data(as_text=True)
+
+    _assert_sealed(app, clients, call.id, p, receipt, "before the deadline")
+    # the opening cannot start before the deadline
+    with pytest.raises(ActionRefused):
+        request_opening(call, world.ka)
+    db.session.rollback()
+
+    clock.set(berlin(2026, 11, 1, 0, 5))
+    fire(call, "close", None)
+    db.session.commit()
+    _assert_sealed(app, clients, call.id, p, receipt, "after the deadline, not opened")
+
+    request_opening(call, world.ka)
+    db.session.commit()
+    _assert_sealed(app, clients, call.id, p, receipt, "opening requested, not confirmed")
+    # the same official cannot confirm their own request: not through the operation ...
+    with pytest.raises(ActionRefused):
+        confirm_opening(call, world.ka)
+    db.session.rollback()
+    # ... nor through the page
+    resp = request(app, clients["official_ka"], "POST", f"/calls/{call.id}/opening", {})
+    assert resp.status_code == 302
+    assert call.opening.confirmed_at is None and call.is_sealed
+    _assert_sealed(app, clients, call.id, p, receipt, "after the requester tried to confirm")
+
+    clock.advance(minutes=20)
+    confirm_opening(call, world.afw)
+    db.session.commit()
+    for role in ("official_ka", "official_afw"):
+        client = clients[role]
+        resp = request(app, client, "GET", f"/proposals/{p.id}")
+        assert resp.status_code == 200 and TITLE in resp.get_data(as_text=True), role
+        resp = request(app, client, "GET", f"/proposals/{p.id}/attachments/{p.attachments[0].id}")
+        assert resp.status_code == 200 and resp.body == PDF, role
+        listing = request(app, client, "GET", f"/calls/{call.id}/proposals").get_data(as_text=True)
+        assert TITLE in listing and OTHER_TITLE in listing, role
+        resp = request(app, client, "GET", f"/messages/{receipt.id}")
+        assert resp.status_code == 200 and TITLE in resp.get_data(as_text=True), role
+    # the admin is no official: the proposal stays closed to them after the opening, too
+    for url in (f"/proposals/{p.id}", f"/proposals/{p.id}/attachments/{p.attachments[0].id}"):
+        resp = request(app, clients["admin"], "GET", url)
+        assert resp.status_code == 404 and not leaks(resp.body, TITLE), url
+
+
+def test_opening_record_lists_every_submitted_proposal_with_time_and_hashes(app, world, clock):
+    from foerdercall.calls.operations import confirm_opening, request_opening
+    from foerdercall.proposals.operations import start_draft
+    from foerdercall.workflow.engine import fire
+
+    p, q, _receipt = _submitted(world)
+    draft = fill_draft(start_draft(world.call, world.applicant), world.applicant, title="Nie eingereicht")
+    clock.set(berlin(2026, 11, 1, 8, 0))
+    fire(world.call, "close", None)
+    request_opening(world.call, world.ka)
+    clock.advance(minutes=3)
+    opening = confirm_opening(world.call, world.afw)
+    db.session.commit()
+
+    record = opening.record
+    assert [o["name"] for o in record["officials"]] == ["Karla KA", "Wolfgang AfWiFö"]
+    assert {o["office"] for o in record["officials"]} == {"KA", "AfWiFoe"}
+    rows = {r["file_number"]: r for r in record["proposals"]}
+    assert set(rows) == {p.file_number, q.file_number}  # not the draft
+    assert draft.file_number is None
+    digest = hashlib.sha256(PDF).hexdigest()
+    for prop in (p, q):
+        row = rows[prop.file_number]
+        assert row["received_at"] == prop.submitted_at.isoformat()
+        assert sorted((f["name"], f["sha256"]) for f in row["files"]) == sorted(
+            (a.filename, digest) for a in prop.attachments)
+        assert len(row["files"]) == 2
+    # the record is shown to officials with the receipt times and hashes
+    page = request(app, client_for(app, "official_afw"), "GET", f"/calls/{world.call.id}/opening")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert p.file_number in text and q.file_number in text and digest[:16] in text
+    assert "Karla KA" in text and "Wolfgang AfWiFö" in text
