@@ -29,7 +29,7 @@ def serve(host: str, port: int, no_worker: bool) -> None:
         from worker.inprocess import start
 
         start(app)
-        click.echo("Worker: in process (sweep every %ss)." % app.config["SWEEP_INTERVAL_SECONDS"])
+        click.echo(f"Worker: in process (sweep every {app.config['SWEEP_INTERVAL_SECONDS']}s).")
     click.echo(f"Database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
     click.echo(f"Outbox:   {app.config['OUTBOX_DIR']}")
     click.echo(f"Open http://{host}:{port}/")
@@ -49,7 +49,7 @@ def demo(ctx: click.Context, then_serve: bool, password: str) -> None:
 
     _upgrade()
     accounts = load_demo(password)
-    click.echo("\nDemo accounts (password for all: %s):" % password)
+    click.echo(f"\nDemo accounts (password for all: {password}):")
     for role, email in accounts:
         click.echo(f"  {role:<28} {email}")
     if then_serve:

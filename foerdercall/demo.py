@@ -12,8 +12,14 @@ from . import timeutil
 from .accounts.models import User
 from .accounts.operations import create_user
 from .awards.models import Milestone, Report
-from .awards.operations import accept_milestone, make_award, report_milestone, sign_off, submit_interim_report
-from .awards.operations import review_interim_report
+from .awards.operations import (
+    accept_milestone,
+    make_award,
+    report_milestone,
+    review_interim_report,
+    sign_off,
+    submit_interim_report,
+)
 from .calls.models import Call
 from .calls.operations import confirm_opening, create_call, request_opening
 from .extensions import db

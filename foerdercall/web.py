@@ -23,12 +23,12 @@ log = logging.getLogger(__name__)
 def init_app(app: Flask) -> None:
     from .accounts.models import User
     from .accounts.views import bp as accounts_bp
+    from .awards.views import bp as awards_bp
     from .calls.views import bp as calls_bp
     from .i18n import current_lang, format_date, format_dt, format_money, label
     from .mail.views import bp as mail_bp
     from .proposals.views import bp as proposals_bp
     from .reviews.views import bp as reviews_bp
-    from .awards.views import bp as awards_bp
     from .workflow.engine import action_label, state_label
 
     for bp in (accounts_bp, calls_bp, proposals_bp, reviews_bp, awards_bp, mail_bp):

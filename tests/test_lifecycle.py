@@ -84,7 +84,7 @@ def test_whole_life_of_a_proposal(app, clock):
     r = applicant.post(edit_url, data={**answers, "action": "submit", "kind": "declarations",
                                        "file": (io.BytesIO(PDF), "erklaerung.pdf")},
                        content_type="multipart/form-data")
-    body = ok(follow(applicant, r), "Ihr Angebot ist eingegangen. Aktenzeichen: KW26-0001")
+    ok(follow(applicant, r), "Ihr Angebot ist eingegangen. Aktenzeichen: KW26-0001")
     ok(applicant.get("/messages"), "Eingangsbestätigung KW26-0001")
 
     # Sealed: before the deadline the officials see nothing but a count.

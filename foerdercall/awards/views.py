@@ -10,8 +10,16 @@ from ..access import get_proposal_for, require_role
 from ..extensions import db
 from ..workflow.engine import fire
 from .models import Milestone, Report
-from .operations import (accept_milestone, add_milestone, make_award, record_payment, report_milestone,
-                         review_interim_report, sign_off, submit_interim_report)
+from .operations import (
+    accept_milestone,
+    add_milestone,
+    make_award,
+    record_payment,
+    report_milestone,
+    review_interim_report,
+    sign_off,
+    submit_interim_report,
+)
 
 bp = Blueprint("awards", __name__)
 

@@ -15,7 +15,14 @@ from ..proposals.models import Proposal
 from ..reviews.operations import score_proposal
 from ..workflow.engine import available_triggers, fire
 from .models import Call, CallVersion
-from .operations import DEFAULT_CRITERIA, confirm_opening, correct_call, create_call, request_opening, update_call
+from .operations import (
+    DEFAULT_CRITERIA,
+    confirm_opening,
+    correct_call,
+    create_call,
+    request_opening,
+    update_call,
+)
 
 bp = Blueprint("calls", __name__)
 
