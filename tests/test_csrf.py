@@ -2,7 +2,6 @@
 import pathlib
 import re
 
-import pytest
 from conftest import PASSWORD, make_app
 
 from foerdercall.accounts.operations import create_user
@@ -18,9 +17,8 @@ def test_every_post_form_in_the_templates_carries_the_token():
             assert "csrf_token" in form or "hidden_tag()" in form, f"{path.name}: a POST form without CSRF token"
 
 
-@pytest.mark.sqlite_only
-def test_a_post_without_token_is_refused_with_a_message_and_changes_nothing(backend, request, tmp_path):
-    app = make_app(backend, request, tmp_path, WTF_CSRF_ENABLED=True)
+def test_a_post_without_token_is_refused_with_a_message_and_changes_nothing(request, tmp_path):
+    app = make_app("sqlite", request, tmp_path, WTF_CSRF_ENABLED=True)
     with app.app_context():
         create_user("ka@example.org", "Karla", PASSWORD, roles=("official",), office="KA")
         db.session.commit()
