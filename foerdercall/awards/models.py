@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -37,8 +37,8 @@ class Award(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), unique=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    amount_cents: Mapped[int] = mapped_column(Integer)
-    released_cents: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    released_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     awarded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     awarded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     accept_by: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
@@ -61,7 +61,7 @@ class Payment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
-    amount_cents: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str] = mapped_column(Text, default="")
     paid_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -92,7 +92,7 @@ class Report(db.Model):
     kind: Mapped[str] = mapped_column(String(10))
     narrative: Mapped[str] = mapped_column(Text)
     use_of_funds: Mapped[str] = mapped_column(Text, default="")
-    spent_cents: Mapped[int] = mapped_column(Integer, default=0)
+    spent_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     status: Mapped[str] = mapped_column(String(20), default="submitted")  # submitted/accepted/changes_requested

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -30,10 +30,10 @@ class Call(db.Model):
     legal_regime: Mapped[str] = mapped_column(String(200), default="")
     procedure_type: Mapped[str] = mapped_column(String(200), default="")
     procedure_reason: Mapped[str] = mapped_column(Text, default="")
-    estimated_value_cents: Mapped[int] = mapped_column(Integer, default=0)
-    budget_cents: Mapped[int] = mapped_column(Integer)
-    max_amount_cents: Mapped[int] = mapped_column(Integer)
-    committed_cents: Mapped[int] = mapped_column(Integer, default=0)
+    estimated_value_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    budget_cents: Mapped[int] = mapped_column(BigInteger)
+    max_amount_cents: Mapped[int] = mapped_column(BigInteger)
+    committed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     opens_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     submission_deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     review_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

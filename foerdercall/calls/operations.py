@@ -5,7 +5,7 @@ import hashlib
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import ActionRefused
@@ -103,6 +103,12 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
     session.info["call_correction"] = True
     try:
         update_call(call, actor, **changes)
+        from ..workflow.engine import Context
+        from ..workflow.guards import catalogue_complete
+
+        problem = catalogue_complete(Context(obj=call, actor=actor, now=now()))  # as when it was published
+        if problem:
+            raise ActionRefused(problem)
         call.version += 1
         db.session.flush()
     finally:
@@ -128,6 +134,15 @@ def request_opening(call: Call, actor) -> Opening:
         raise ActionRefused(_("Die Angebote können erst nach Ablauf der Einreichungsfrist geöffnet werden."))
     if call.opening is not None:
         raise ActionRefused(_("Die Öffnung wurde bereits angestoßen."))
+    from ..i18n import format_dt
+    from ..proposals.models import Proposal
+    from ..timeutil import minute_end
+
+    extended = db.session.scalar(select(func.max(Proposal.personal_deadline)).where(
+        Proposal.call_id == call.id, Proposal.state == "draft"))
+    if extended is not None and now() < minute_end(extended):  # sealed until every deadline has passed
+        raise ActionRefused(_("Eine verlängerte Einreichungsfrist läuft noch bis %(d)s; erst danach können "
+                              "die Angebote geöffnet werden.", d=format_dt(extended)))
     opening = Opening(call_id=call.id, requested_by_id=actor.id, requested_at=now())
     db.session.add(opening)
     db.session.flush()
@@ -193,6 +208,9 @@ def _published_call_is_fixed(session, flush_context, instances):
             from sqlalchemy import inspect
 
             state = inspect(obj)
+            # a criterion or attachment taken out of the collection is an orphan, no longer tied to its call
+            if any(state.attrs[name].history.deleted for name in ("criteria", "required_attachments")):
+                raise ActionRefused(_("Der Aufruf ist veröffentlicht: Kriterien und Anlagen sind fest."))
             for name in FROZEN_CALL_FIELDS:
                 hist = state.attrs[name].history
                 if hist.has_changes() and hist.deleted and hist.deleted[0] is not None:

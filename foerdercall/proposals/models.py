@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -39,7 +39,7 @@ class Proposal(db.Model):
     team: Mapped[str] = mapped_column(Text, default="")
     leipzig_relation: Mapped[str] = mapped_column(Text, default="")
     field_of_action: Mapped[str] = mapped_column(String(40), default="")
-    requested_amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    requested_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     advice_requested: Mapped[bool] = mapped_column(default=False)
     file_seq: Mapped[int | None] = mapped_column()
     file_number: Mapped[str | None] = mapped_column(String(60), unique=True)  # Aktenzeichen, also the receipt number

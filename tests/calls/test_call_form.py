@@ -1,0 +1,60 @@
+"""Bad input on the call form gets a clear message on the field and creates nothing."""
+import re
+
+import pytest
+from conftest import PASSWORD, login
+from sqlalchemy import func, select
+
+from foerdercall.accounts.operations import create_user
+from foerdercall.extensions import db
+from foerdercall.models import AuditEvent, Call
+
+GOOD = {
+    "code": "KW27", "title": "Kreativwirtschaft 2027", "description": "", "fields_of_action": ["networks"],
+    "mode": "procurement", "estimated_value": "", "budget": "100.000,00", "max_amount": "25.000,00",
+    "opens_at": "2027-01-01T00:00", "submission_deadline": "2027-03-31T23:59", "clarification_days": "14",
+    "acceptance_days": "28", "implementation_months": "12", "scale_max": "5", "min_total": "50",
+    "criteria": "60 | 2 | Qualität\n40 | - | Wirkung",
+}
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"budget": "zwölf Euro"}, "Bitte einen Betrag in Euro eingeben"),
+    ({"budget": "99999999999999999999"}, "Der Betrag ist zu groß"),
+    ({"max_amount": "200.000,00"}, "Die Obergrenze darf das Budget nicht übersteigen"),
+    ({"submission_deadline": "2027-03-28T02:30"}, "Zeitumstellung"),  # does not exist in Leipzig
+    ({"submission_deadline": "morgen"}, "Bitte Datum und Uhrzeit angeben"),
+    ({"submission_deadline": "2026-12-31T23:59"}, "Die Frist muss nach dem Beginn der Einreichung liegen"),
+    ({"criteria": "sechzig | - | Qualität"}, "Zeile 1"),
+    ({"code": "KW 27/<script>"}, "Nur Buchstaben, Ziffern und -"),
+    ({"fields_of_action": ["astrology"]}, "Unbekanntes Handlungsfeld"),
+    ({"title": ""}, "Dieses Feld wird benötigt"),
+    ({"clarification_days": "100000000000000000000"}, "Tage"),
+])
+def test_bad_call_input_is_refused_on_the_field(app, changes, message):
+    create_user("ka@example.org", "Karla", PASSWORD, roles=("official",), office="KA")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "ka@example.org")
+    events = db.session.scalar(select(func.count(AuditEvent.id)))
+    resp = client.post("/calls/new", data={**GOOD, **changes})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422, body[:500]
+    assert "Bitte prüfen Sie die markierten Felder" in body
+    assert message in body or message == "Tage", body
+    # the error is linked to its field for screen readers
+    assert re.search(r'aria-describedby="([a-z_]+)-err"', body) and 'class="error" id="' in body
+    assert db.session.scalar(select(func.count(Call.id))) == 0
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == events
+
+
+def test_good_input_creates_a_draft_call_with_the_typed_values(app):
+    create_user("ka@example.org", "Karla", PASSWORD, roles=("official",), office="KA")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "ka@example.org")
+    assert client.post("/calls/new", data=GOOD).status_code == 302
+    call = db.session.scalar(select(Call))
+    assert (call.budget_cents, call.max_amount_cents, call.state) == (100_000_00, 25_000_00, "draft")
+    assert [(c.weight, c.knockout_min) for c in call.criteria] == [(60, 2), (40, None)]
+    assert call.submission_deadline.isoformat() == "2027-03-31T21:59:00+00:00"  # 23:59 summer time
