@@ -6,12 +6,21 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
+from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
 
 from foerdercall.timeutil import InvalidLocalTime, berlin_to_utc, to_berlin
 
 
-class MoneyField(StringField):
+class _KeepParseError:
+    """A value that could not be read keeps its own message: DataRequired would replace it by "required"."""
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
+class MoneyField(_KeepParseError, StringField):
     """Euros typed the German way ("1.234,56") or plainly ("1234.56"); data is integer cents."""
 
     def process_formdata(self, valuelist):
@@ -40,7 +49,7 @@ class MoneyField(StringField):
         return f"{euros:,}".replace(",", ".") + f",{cents:02d}"
 
 
-class BerlinDateTimeField(Field):
+class BerlinDateTimeField(_KeepParseError, Field):
     """A date and time in Leipzig (datetime-local input); data is an aware UTC datetime."""
 
     widget = TextInput(input_type="datetime-local")
