@@ -134,33 +134,28 @@ def backend(request):
     return request.param
 
 
-@pytest.fixture
-def app(backend, request, tmp_path):
-    app = make_app(backend, request, tmp_path)
+def _pushed(app):
+    """Keep an app context for the test's own database work; close every connection afterwards."""
+    from foerdercall.extensions import db
+
     ctx = app.app_context()
     ctx.push()
     yield app
-    from foerdercall.extensions import db
-
     db.session.remove()
     ctx.pop()
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(backend, request, tmp_path):
+    yield from _pushed(make_app(backend, request, tmp_path))
 
 
 @pytest.fixture
 def pg_app(request, tmp_path):
     """The app on PostgreSQL only (races, locks)."""
-    app = make_app("postgresql", request, tmp_path)
-    ctx = app.app_context()
-    ctx.push()
-    yield app
-    from foerdercall.extensions import db
-
-    db.session.remove()
-    ctx.pop()
-    with app.app_context():
-        db.engine.dispose()
+    yield from _pushed(make_app("postgresql", request, tmp_path))
 
 
 @dataclass

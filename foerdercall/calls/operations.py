@@ -117,7 +117,16 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
                           reason=reason, created_by_id=actor.id, created_at=now())
     db.session.add(version)
     record(actor, "correct_call", call, reason=reason, data={"version": call.version, "before": before})
+    # everyone concerned: applicants with a draft or an offer, and the reviewers of this call
+    from ..accounts.models import User
+    from ..reviews.models import NeutralityDeclaration, Review
+
     users = {p.applicant for p in db.session.scalars(select(Proposal).where(Proposal.call_id == call.id))}
+    users |= set(db.session.scalars(select(User).join(NeutralityDeclaration, NeutralityDeclaration.user_id == User.id)
+                                    .where(NeutralityDeclaration.call_id == call.id)))
+    users |= set(db.session.scalars(select(User).join(Review, Review.reviewer_id == User.id)
+                                    .join(Proposal, Proposal.id == Review.proposal_id)
+                                    .where(Proposal.call_id == call.id)))
     for user in sorted(users, key=lambda u: u.id):
         queue_mail("call_corrected", user, f"call:{call.id}:v{call.version}", call=call, reason=reason)
     db.session.flush()

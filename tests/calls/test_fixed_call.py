@@ -133,7 +133,7 @@ def applicant_proposal(world, user, title, submit_it=False):
     return p
 
 
-def test_correction_is_a_new_recorded_version_announced_to_every_applicant(app, world, clock):
+def test_correction_is_a_new_recorded_version_announced_to_applicants_and_reviewers(app, world, clock):
     ada = applicant_proposal(world, world.applicant, "Ada, eingereicht", submit_it=True)
     applicant_proposal(world, world.applicant, "Ada, zweites Angebot")  # Ada has two proposals
     applicant_proposal(world, world.applicant2, "Bruno, Entwurf")
@@ -145,6 +145,9 @@ def test_correction_is_a_new_recorded_version_announced_to_every_applicant(app, 
     call = fresh_call()
     assert (call.version, call.submission_deadline) == (1, berlin(2026, 10, 31, 23, 59))
 
+    from foerdercall.reviews.operations import sign_neutrality
+
+    sign_neutrality(call, world.rev1)  # a reviewer of this call is told as well
     new_deadline = berlin(2026, 11, 15, 23, 59)
     version = correct_call(call, world.afw, "Frist wegen Serverausfall verlängert",
                            submission_deadline=new_deadline, description="Berichtigte Beschreibung")
@@ -169,7 +172,8 @@ def test_correction_is_a_new_recorded_version_announced_to_every_applicant(app, 
 
     mails = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "call_corrected")
                                .order_by(OutboxMail.recipient_id)).all()
-    assert [m.recipient_id for m in mails] == [world.applicant.id, world.applicant2.id]  # once each
+    assert sorted(m.recipient_id for m in mails) == sorted(  # once each
+        [world.applicant.id, world.applicant2.id, world.rev1.id])
     for m in mails:
         assert m.subject == "Berichtigung des Aufrufs „Kreativwirtschaft 2026“ (Version 2)"
         assert "Frist wegen Serverausfall verlängert" in m.body and "15.11.2026, 23:59 Uhr" in m.body
