@@ -20,6 +20,21 @@ from .timeutil import now
 log = logging.getLogger(__name__)
 
 
+OFFICE_LABELS = {"KA": "KA", "AfWiFoe": "AfWiFö"}
+
+
+def office_label(code: str | None) -> str:
+    return OFFICE_LABELS.get(code, code) if code else "–"
+
+
+def attachment_kind(call, kind: str) -> str:
+    """The label of a required attachment, or what an extra file is."""
+    for r in call.required_attachments:
+        if r.key == kind:
+            return r.label
+    return {"clarification": _("Nachgereicht"), "other": _("Sonstige Anlage")}.get(kind, kind)
+
+
 def init_app(app: Flask) -> None:
     from .accounts.models import User
     from .accounts.views import bp as accounts_bp
@@ -115,9 +130,10 @@ def init_app(app: Flask) -> None:
             "state_label": state_label,
             "label": label,
             "action_label": action_label,
+            "attachment_kind": attachment_kind,
         }
 
-    app.jinja_env.filters.update(dt=format_dt, date=format_date, money=format_money,
+    app.jinja_env.filters.update(dt=format_dt, date=format_date, money=format_money, office=office_label,
                                  isodt=lambda s: format_dt(dt.datetime.fromisoformat(s)))
 
     @app.route("/")

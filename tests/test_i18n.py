@@ -41,9 +41,22 @@ def english():
     return _read(PO)
 
 
-def test_every_msgid_has_an_english_translation(english):
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    """The msgids as the code and templates hold them now (not as the committed .pot remembers them)."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("pot") / "messages.pot"
+    pybabel = Path(sys.executable).with_name("pybabel")
+    subprocess.run([str(pybabel), "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
+                    "--no-location", "--omit-header", "-o", str(out), "."], cwd=ROOT, check=True)
+    return _read(out)
+
+
+def test_every_msgid_has_an_english_translation(english, extracted):
     missing = []
-    for m in _read(POT):
+    for m in extracted:
         if not m.id:
             continue
         tr = english.get(m.id)

@@ -163,7 +163,7 @@ def test_whole_life_of_a_proposal(app, clock):
                  "Nachforderung beantworten", "Formal zulässig", "Gutachten abgegeben", "Zeichnung: Zustimmung",
                  "Gemeinsam genehmigt", "Zuschlag erteilen", "Zuschlag annehmen", "Meilenstein abgenommen",
                  "Zwischenbericht abgenommen", "Zahlung erfasst", "Abschlussbericht einreichen",
-                 "Abschlussbericht abnehmen", "Wolfgang AfWiFö", "AfWiFoe", "Ada Antragstellerin", "System"):
+                 "Abschlussbericht abnehmen", "Wolfgang AfWiFö", "AfWiFö", "Ada Antragstellerin", "System"):
         assert step in page, step
     p = db.session.get(Proposal, pid)
     assert p.state == "completed"
