@@ -47,6 +47,7 @@ DESCRIPTION = (
     "Aufträge; jede Maßnahme wird innerhalb eines Jahres umgesetzt. Kulturamt (KA) und Amt für "
     "Wirtschaftsförderung (AfWiFö) entscheiden gemeinsam. Beratung: Kontaktstelle Kreativwirtschaft."
 )
+DEMO_DEADLINE_MINUTES = 60
 FIELDS = ["networks", "education", "marketing", "urban_development", "financing"]
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
@@ -93,12 +94,14 @@ def load_demo(password: str) -> list[tuple[str, str]]:
 
 
 def _open_call() -> None:
-    """A call open for submissions now, closing in 30 minutes: a newcomer can take a proposal through."""
+    """A call open for submissions now, closing an hour after the demo was loaded: a newcomer can submit,
+    then (after the deadline, which the worker enforces) take the proposal through opening, review,
+    decision and implementation."""
     ka = _user("ka@foerdercall.example")
     now = timeutil.now()
-    deadline = (timeutil.to_berlin(now) + dt.timedelta(minutes=30)).replace(second=0, microsecond=0)
+    deadline = (timeutil.to_berlin(now) + dt.timedelta(minutes=DEMO_DEADLINE_MINUTES)).replace(second=0, microsecond=0)
     call = create_call(
-        ka, code="KW-DEMO", title="Kreativwirtschaft Leipzig – Demo-Aufruf (Frist in 30 Minuten)",
+        ka, code="KW-DEMO", title="Kreativwirtschaft Leipzig – Demo-Aufruf zum Ausprobieren",
         description=DESCRIPTION, fields_of_action=FIELDS, budget_cents=100_000_00, max_amount_cents=25_000_00,
         estimated_value_cents=100_000_00, legal_regime="SächsVergabeG, VOL/A Abschnitt 1",
         procedure_type="Öffentliche Ausschreibung", procedure_reason="Regelverfahren unterhalb der EU-Schwelle",
