@@ -1,4 +1,4 @@
-"""The ``foerdercall`` command: Flask's CLI group plus serve, demo, sweep and workflow show."""
+"""The ``foerdercall`` command: Flask's CLI group plus serve, demo, sweep, worker, beat and workflow show."""
 from __future__ import annotations
 
 import datetime as dt
@@ -67,6 +67,36 @@ def sweep_cmd(now_: str | None) -> None:
     click.echo(sweep(at))
 
 
+def _celery():
+    if not current_app.config.get("BROKER_URL"):
+        raise click.ClickException("BROKER_URL is not set (e.g. redis://127.0.0.1:6379/0); without it the "
+                                   "worker runs inside `foerdercall serve`.")
+    from worker.celery_app import celery_for
+
+    return celery_for(current_app._get_current_object())
+
+
+@click.command("worker", context_settings={"ignore_unknown_options": True})
+@click.option("--concurrency", "-c", type=int, default=None, help="Processes (default: one per CPU).")
+@click.option("--loglevel", "-l", default="info", show_default=True)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+@with_appcontext
+def worker_cmd(concurrency: int | None, loglevel: str, celery_args: tuple[str, ...]) -> None:
+    """Run a Celery worker for this app (mail delivery, sweep, relay); further options go to Celery."""
+    argv = ["worker", f"--loglevel={loglevel}", *([f"--concurrency={concurrency}"] if concurrency else []),
+            *celery_args]
+    _celery().worker_main(argv)
+
+
+@click.command("beat", context_settings={"ignore_unknown_options": True})
+@click.option("--loglevel", "-l", default="info", show_default=True)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+@with_appcontext
+def beat_cmd(loglevel: str, celery_args: tuple[str, ...]) -> None:
+    """Run the schedule: the sweep every minute, the mail relay every RELAY_INTERVAL_SECONDS (run one)."""
+    _celery().start(["beat", f"--loglevel={loglevel}", *celery_args])
+
+
 @click.group("workflow")
 def workflow_group() -> None:
     """The workflows of foerdercall (defined as data in workflows/)."""
@@ -84,7 +114,7 @@ def workflow_show(fmt: str, name: str) -> None:
 
 def make_cli() -> FlaskGroup:
     cli = FlaskGroup(create_app=create_app, help="foerdercall: municipal funding calls, end to end.")
-    for cmd in (serve, demo, sweep_cmd, workflow_group):
+    for cmd in (serve, demo, sweep_cmd, worker_cmd, beat_cmd, workflow_group):
         cli.add_command(cmd)
     return cli
 

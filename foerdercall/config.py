@@ -12,6 +12,24 @@ class Config:
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", "")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     MAIL_FROM = os.environ.get("MAIL_FROM", "foerdercall@leipzig.example")
+    # SMTP (empty host: mail stays in the outbox folder). Port 0: 25, 587 (starttls) or 465 (ssl).
+    MAIL_SMTP_HOST = os.environ.get("MAIL_SMTP_HOST", "")
+    MAIL_SMTP_PORT = int(os.environ.get("MAIL_SMTP_PORT", "0"))
+    MAIL_SMTP_SECURITY = os.environ.get("MAIL_SMTP_SECURITY", "starttls")  # none | starttls | ssl
+    MAIL_SMTP_USER = os.environ.get("MAIL_SMTP_USER", "")
+    MAIL_SMTP_PASSWORD = os.environ.get("MAIL_SMTP_PASSWORD", "")
+    MAIL_SMTP_TIMEOUT = float(os.environ.get("MAIL_SMTP_TIMEOUT", "30"))
+    # Delivery: attempts before a mail is 'failed', the first back-off (doubling, at most an hour), how long a
+    # claimed mail may stay 'sending' before it counts as abandoned (longer than any SMTP conversation), and
+    # how long a mail handed to the broker may wait before the relay hands it over again.
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+    MAIL_RETRY_SECONDS = float(os.environ.get("MAIL_RETRY_SECONDS", "60"))
+    MAIL_CLAIM_TIMEOUT_SECONDS = float(os.environ.get("MAIL_CLAIM_TIMEOUT_SECONDS", "300"))
+    MAIL_REDISPATCH_SECONDS = float(os.environ.get("MAIL_REDISPATCH_SECONDS", "60"))
+    # The Celery worker (BROKER_URL set): its queue, the relay's period, the broker's redelivery timeout.
+    WORKER_QUEUE = os.environ.get("WORKER_QUEUE", "foerdercall")
+    RELAY_INTERVAL_SECONDS = float(os.environ.get("RELAY_INTERVAL_SECONDS", "15"))
+    WORKER_VISIBILITY_TIMEOUT = int(os.environ.get("WORKER_VISIBILITY_TIMEOUT", "3600"))
     # Run the periodic sweep (close calls, lapse deadlines) in a thread of the web process.
     INPROCESS_WORKER = os.environ.get("INPROCESS_WORKER", "")
     SWEEP_INTERVAL_SECONDS = int(os.environ.get("SWEEP_INTERVAL_SECONDS", "30"))

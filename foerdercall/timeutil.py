@@ -6,9 +6,11 @@ worker's sweep can move the world without sleeping.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+import holidays
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
@@ -80,6 +82,47 @@ def berlin_to_utc_lenient(local: dt.datetime) -> dt.datetime:
 def end_of_day_berlin(day: dt.date) -> dt.datetime:
     """23:59 of a Leipzig calendar day, in UTC (the deadline minute of a period that ends that day)."""
     return berlin_to_utc(dt.datetime.combine(day, dt.time(23, 59)))
+
+
+# --- periods set in days (§ 187 ff. BGB, § 31 VwVfG) ---------------------------------------------------------
+
+HOLIDAY_REGION = {"country": "DE", "subdiv": "SN"}  # Leipzig: the public holidays of Saxony
+
+
+@functools.cache
+def _holidays_of(year: int) -> frozenset[dt.date]:
+    """The public holidays in Saxony (Buß- und Bettag, Reformationstag, ...) from the `holidays` calendar."""
+    return frozenset(holidays.country_holidays(years=year, **HOLIDAY_REGION))
+
+
+def is_working_day(day: dt.date) -> bool:
+    return day.weekday() < 5 and day not in _holidays_of(day.year)
+
+
+def next_working_day(day: dt.date) -> dt.date:
+    """The day itself if it is a working day, else the next one (not Saturday, Sunday or holiday in Saxony)."""
+    while not is_working_day(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def period_end(start: dt.datetime, days: int) -> dt.datetime:
+    """End of a period of `days` days that starts at `start`, as the deadline minute (23:59 Leipzig) in UTC.
+
+    The day of `start` is not counted (§ 187 (1) BGB); a period that would end on a Saturday, Sunday or
+    public holiday in Saxony ends on the next working day (§ 193 BGB, § 31 (3) VwVfG).
+    """
+    return end_of_day_berlin(next_working_day(to_berlin(start).date() + dt.timedelta(days=days)))
+
+
+def days_before(moment: dt.datetime, days: int) -> dt.datetime:
+    """The same wall-clock time in Leipzig `days` calendar days earlier (in UTC); negative: later."""
+    local = to_berlin(moment).replace(tzinfo=None) - dt.timedelta(days=days)
+    return berlin_to_utc_lenient(local)
+
+
+def days_after(moment: dt.datetime, days: int) -> dt.datetime:
+    return days_before(moment, -days)
 
 
 class UTCDateTime(TypeDecorator):

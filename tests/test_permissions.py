@@ -112,6 +112,8 @@ ACCESS = {
     "mail.messages": "authenticated",
     "mail.message": "owner_mail",
     "mail.outbox": "outbox",
+    "mail.worker_status": "outbox",
+    "mail.retry_mail": "outbox",
 }
 # Pages where a permitted non-reader legitimately shows the applicant (user admin) or the mail about the
 # opened proposal (the outbox of officials and admins).
@@ -218,6 +220,8 @@ def _cases() -> list[Case]:
         Case("mail.messages", "GET", "/messages", 200),
         Case("mail.message", "GET", "/messages/{mail}", 200, shows=True),
         Case("mail.outbox", "GET", "/outbox", 200),
+        Case("mail.worker_status", "GET", "/worker", 200),
+        Case("mail.retry_mail", "POST", "/worker/mails/{mail}/retry", 302, data={}, refused_data={}),
         # last: ends the session
         Case("accounts.logout", "POST", "/logout", 302, data={}),
     ]

@@ -16,6 +16,7 @@ from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 from foerdercall.mail.operations import dispatch_pending
 from foerdercall.proposals.models import Clarification, Proposal
+from foerdercall.reminders.operations import REMINDERS
 from foerdercall.timeutil import now as clock_now
 from foerdercall.workflow.engine import fire
 
@@ -38,7 +39,7 @@ def _fire_each(model, ids, trigger: str, at: dt.datetime) -> int:
 
 
 def sweep(now: dt.datetime | None = None) -> dict[str, int]:
-    """Close calls at their deadline, lapse unanswered requests and unaccepted awards, send mail."""
+    """Close calls at their deadline, lapse unanswered requests and unaccepted awards, remind, send mail."""
     at = now or clock_now()
     due = at - MINUTE  # a deadline "23:59" holds through 23:59:59
     report = {
@@ -53,5 +54,8 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 Proposal.state == "awarded", Award.accept_by <= due)).all(), "lapse_award", at),
     }
     db.session.commit()
+    for name, remind in REMINDERS.items():  # each reminder kind: an indexed query over what is due
+        report[name] = remind(at)
+        db.session.commit()
     report["mails_sent"] = dispatch_pending()
     return report

@@ -27,7 +27,7 @@ def find_user(email: str) -> User | None:
 
 
 def create_user(email: str, name: str, password: str, *, roles=("applicant",), office=None,
-                organisation: str = "", locale: str = "de", actor=None) -> User:
+                organisation: str = "", locale: str = "de", head_of_office: bool = False, actor=None) -> User:
     email = normalise_email(email)
     if find_user(email) is not None:
         raise ActionRefused(_("Für diese E-Mail-Adresse gibt es bereits ein Konto."))
@@ -38,12 +38,14 @@ def create_user(email: str, name: str, password: str, *, roles=("applicant",), o
     if any(r not in ROLES for r in roles):
         raise ActionRefused(_("Unbekannte Rolle."))
     user = User(email=email, name=name.strip(), password_hash=hash_password(password), office=office,
+                head_of_office=head_of_office,
                 organisation=organisation or "", locale=locale if locale in ("de", "en") else "de",
                 created_at=now())
     user.grants = [RoleGrant(role=r) for r in roles]
     db.session.add(user)
     db.session.flush()
-    record(actor or user, "create_user", user, data={"roles": list(roles), "office": office})
+    record(actor or user, "create_user", user,
+           data={"roles": list(roles), "office": office, "head_of_office": head_of_office})
     return user
 
 

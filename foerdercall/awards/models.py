@@ -44,6 +44,8 @@ class Award(db.Model):
     accept_by: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     implementation_ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # the final report is due when the implementation period ends; set when the worker marked it overdue
+    report_overdue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     proposal = relationship("Proposal")
     awarded_by = relationship("User")
     payments: Mapped[list[Payment]] = relationship(order_by="Payment.id", lazy="selectin")
@@ -79,6 +81,7 @@ class Milestone(db.Model):
     reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    overdue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # marked overdue by the worker
 
 
 class Report(db.Model):

@@ -36,10 +36,20 @@ class Call(db.Model):
     committed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     opens_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     submission_deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
-    review_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    review_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     clarification_days: Mapped[int] = mapped_column(default=14)
     acceptance_days: Mapped[int] = mapped_column(default=28)
     implementation_months: Mapped[int] = mapped_column(default=12)
+    # Reminders (worker): days before the submission deadline to remind applicants with a draft, before the
+    # review deadline to remind reviewers; days a sign-off may wait before the office is reminded and then
+    # its head; days before a milestone and before the end of the implementation period.
+    reminder_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: [7, 1], server_default="[7, 1]")
+    review_reminder_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: [3, 1],
+                                                            server_default="[3, 1]")
+    signoff_reminder_days: Mapped[int] = mapped_column(default=3, server_default="3")
+    signoff_escalation_days: Mapped[int] = mapped_column(default=5, server_default="5")
+    milestone_reminder_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    implementation_reminder_days: Mapped[int] = mapped_column(default=30, server_default="30")
     scale_max: Mapped[int] = mapped_column(default=5)
     min_total: Mapped[int] = mapped_column(default=50)  # points of 100
     version: Mapped[int] = mapped_column(default=1)

@@ -1,21 +1,31 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..timeutil import UTCDateTime, now
+
+MAIL_STATUSES = ("pending", "sending", "sent", "failed")
 
 
 class OutboxMail(db.Model):
     """Every mail the process sends, written in the same transaction as the change that causes it.
 
     ``dedup_key`` makes a mail unique (kind, object, moment, recipient): writing it twice is a no-op.
+    Delivery (``operations.send_mail``): ``pending`` → ``sending`` (claimed by one worker, ``claimed_by``/
+    ``claimed_at``) → ``sent``; a transient error puts it back to ``pending`` until ``next_attempt_at``;
+    after ``MAIL_MAX_ATTEMPTS`` (or a permanent refusal) it is ``failed`` with ``last_error``.
+    A ``held`` mail waits for an official to release it.
     """
 
     __tablename__ = "outbox_mails"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -27,8 +37,25 @@ class OutboxMail(db.Model):
     body: Mapped[str] = mapped_column(Text)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
     proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"), index=True)
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending/sent/failed
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    held: Mapped[bool] = mapped_column(default=False, server_default=false())
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the delivering task's id
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # last handed to the broker
+
+
+class WorkerRun(db.Model):
+    """The last run of each periodic job of the worker (``sweep``, ``relay``), for the status page."""
+
+    __tablename__ = "worker_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")

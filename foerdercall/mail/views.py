@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
 from .models import OutboxMail
+from .operations import retry_failed_mail, worker_overview
 
 bp = Blueprint("mail", __name__)
 
@@ -53,3 +55,27 @@ def message(mail_id: int):
             or not _not_sealed(mail):
         abort(404)
     return render_template("mail/message.html", mail=mail)
+
+
+@bp.route("/worker")
+@login_required
+def worker_status():
+    """The worker at a glance: its last runs, the mails waiting, the failed mails with the reason."""
+    if not _may_see_outbox(current_user):
+        abort(403)
+    overview = worker_overview()
+    overview["failed"] = [(m, _not_sealed(m)) for m in overview["failed"]]
+    return render_template("mail/worker.html", **overview)
+
+
+@bp.route("/worker/mails/<int:mail_id>/retry", methods=["POST"])
+@login_required
+def retry_mail(mail_id: int):
+    if not _may_see_outbox(current_user):
+        abort(403)
+    mail = db.session.get(OutboxMail, mail_id)
+    if mail is None:
+        abort(404)
+    retry_failed_mail(mail, current_user)
+    flash(_("Die Nachricht wird erneut gesendet."), "success")
+    return redirect(url_for("mail.worker_status"))

@@ -45,7 +45,7 @@ class Proposal(db.Model):
     file_number: Mapped[str | None] = mapped_column(String(60), unique=True)  # Aktenzeichen, also the receipt number
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     submitted_call_version: Mapped[int | None] = mapped_column()
-    personal_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # documented extension
+    personal_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)  # documented extension
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)

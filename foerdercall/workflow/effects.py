@@ -13,7 +13,7 @@ from ..calls.operations import call_snapshot
 from ..extensions import db
 from ..mail.operations import queue_mail
 from ..reviews.models import Review
-from ..timeutil import add_months, end_of_day_berlin, to_berlin
+from ..timeutil import add_months, period_end
 from .engine import Context, lock
 from .guards import award_amount, award_of
 from .guards import open_clarification as pending_clarification
@@ -27,8 +27,9 @@ def effect(fn):
 
 
 def due_in_days(start: dt.datetime, days: int) -> dt.datetime:
-    """End (23:59 Leipzig time) of the day `days` calendar days after `start`."""
-    return end_of_day_berlin(to_berlin(start).date() + dt.timedelta(days=days))
+    """End (23:59 Leipzig time) of a period of `days` days from `start`, moved to the next working day
+    when it would end on a weekend or a public holiday in Saxony (German deadline rules, see timeutil)."""
+    return period_end(start, days)
 
 
 def officials(office: str | None = None) -> list[User]:

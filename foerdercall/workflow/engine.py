@@ -73,6 +73,8 @@ OPERATION_LABELS = {
     "accept_interim_report": ("Zwischenbericht abgenommen", "Interim report accepted"),
     "return_interim_report": ("Zwischenbericht: Nachbesserung", "Interim report returned"),
     "record_payment": ("Zahlung erfasst", "Payment recorded"),
+    "milestone_overdue": ("Meilenstein überfällig", "Milestone overdue"),
+    "report_overdue": ("Abschlussbericht überfällig", "Final report overdue"),
     "create_user": ("Konto angelegt", "Account created"),
     "set_roles": ("Rollen geändert", "Roles changed"),
 }

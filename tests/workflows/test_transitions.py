@@ -30,6 +30,7 @@ from foerdercall.extensions import db
 from foerdercall.mail.models import OutboxMail
 from foerdercall.proposals.models import Clarification, Proposal
 from foerdercall.proposals.operations import add_attachment, save_draft, start_draft
+from foerdercall.reminders.operations import REMINDERS
 from foerdercall.reviews.models import Review
 from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
 from foerdercall.timeutil import minute_end
@@ -759,14 +760,23 @@ def test_sweep_lapses_requests_and_awards_once(app, world, clock):
                                                                OutboxMail.kind == "award_lapsed")).all()
     assert len(lapsed_mails) == 1
 
-    # a second (and third) run changes nothing and queues nothing
+    # a second run changes nothing and queues nothing
     before = outbox()
     audit_before = db.session.scalar(select(func.count(AuditEvent.id)))
-    for at in (minute_end(accept_by), minute_end(accept_by) + dt.timedelta(days=3)):
-        report = sweep(at)
-        assert report == {"calls_closed": 0, "requests_lapsed": 0, "awards_lapsed": 0, "mails_sent": 0}
+    report = sweep(minute_end(accept_by))
+    assert report == {"calls_closed": 0, "requests_lapsed": 0, "awards_lapsed": 0, "mails_sent": 0,
+                      **dict.fromkeys(REMINDERS, 0)}
     assert outbox() == before
     assert db.session.scalar(select(func.count(AuditEvent.id))) == audit_before
+    # three days later nothing lapses again; what is new is only the kick-off milestone of the accepted
+    # award, due meanwhile and not reported: marked overdue, the applicant and the officials told
+    report = sweep(minute_end(accept_by) + dt.timedelta(days=3))
+    assert (report["calls_closed"], report["requests_lapsed"], report["awards_lapsed"]) == (0, 0, 0)
+    new = [m for m in outbox() if m not in before]
+    assert {(kind, proposal_id) for kind, _, proposal_id in new} == {("milestone_overdue", accepted.id)}
+    assert report["milestones_overdue"] == len(new)
+    assert db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id).offset(audit_before)).all() == [
+        "milestone_overdue"]
     assert committed(world) == 5_000_00
     assert [reload_state(p) for p in (answered, unanswered, awarded, accepted)] == [
         "submitted", "ineligible", "lapsed", "in_implementation"]

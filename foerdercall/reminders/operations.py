@@ -1,0 +1,283 @@
+"""Reminders: one function per kind, each an indexed query over what is due at the moment ``at``.
+
+A reminder is a mail in the outbox whose key is (kind, object, due moment, recipient); queue_mail writes a
+key once, so a sweep that runs twice, or two sweeps at once, never remind twice. The due moment is the
+moment the reminder becomes due (e.g. 7 days before the deadline), so a changed deadline (a personal
+extension) gives new reminders and an unchanged one never a second. When several offsets of one deadline
+have passed (the worker was down), only the latest one is sent: one mail, not a backlog.
+
+Every function flushes and returns the number of mails queued; the sweep commits.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ..access import has_conflict
+from ..accounts.models import RoleGrant, User
+from ..audit.operations import record
+from ..awards.models import Award, Milestone, SignOff
+from ..calls.models import Call
+from ..extensions import db
+from ..mail.models import OutboxMail
+from ..mail.operations import queue_mail
+from ..proposals.models import Proposal
+from ..reviews.models import Review
+from ..timeutil import UTC, days_after, days_before, minute_end
+
+MINUTE = dt.timedelta(minutes=1)
+SLACK = dt.timedelta(days=1)  # widens SQL windows over Leipzig calendar days (clock changes); exact in Python
+
+
+@dataclass
+class Due:
+    kind: str  # also the template: templates/mail/<kind>.txt
+    obj: str  # "proposal:12"
+    due: dt.datetime  # the moment this reminder became due
+    recipient: User
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dedup_key(self) -> str:
+        return f"{self.obj}:{self.due.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def _send(items: Iterable[Due]) -> int:
+    """Queue each mail unless its key exists. Keys already written are skipped in one query per batch
+    (queue_mail checks again and also catches a concurrent sweep's insert)."""
+    items = list(items)
+    written: set[str] = set()
+    keys = [f"{i.kind}:{i.dedup_key}:{i.recipient.id}" for i in items]  # queue_mail's key
+    for start in range(0, len(keys), 500):
+        written.update(db.session.scalars(
+            select(OutboxMail.dedup_key).where(OutboxMail.dedup_key.in_(keys[start:start + 500]))))
+    queued = 0
+    for item, key in zip(items, keys, strict=True):
+        if key in written:
+            continue
+        if queue_mail(item.kind, item.recipient, item.dedup_key, **item.context) is not None:
+            queued += 1
+    db.session.flush()
+    return queued
+
+
+def latest_due(deadline: dt.datetime, offsets: Iterable[int], at: dt.datetime,
+               not_before: dt.datetime | None = None) -> dt.datetime | None:
+    """The latest reminder moment (`offset` Leipzig calendar days before `deadline`) that has come at `at`,
+    while the deadline still runs; None when none has come (or only ones before `not_before`)."""
+    if at >= minute_end(deadline):
+        return None
+    come = [m for m in (days_before(deadline, d) for d in offsets if d > 0) if m <= at]
+    if not come or (not_before is not None and max(come) < not_before):
+        return None
+    return max(come)
+
+
+def _officials(p: Proposal, offices: Iterable[str]) -> list[User]:
+    """Active officials of these offices who may act on the proposal (no conflict, not the applicant)."""
+    users = db.session.scalars(
+        select(User).join(RoleGrant).where(RoleGrant.role == "official", User.active.is_(True),
+                                           User.office.in_(list(offices)), User.id != p.applicant_id)
+        .order_by(User.id)).all()
+    return [u for u in users if not has_conflict(u, p)]
+
+
+def _heads(p: Proposal, office: str) -> list[User]:
+    users = db.session.scalars(select(User).where(
+        User.head_of_office.is_(True), User.office == office, User.active.is_(True),
+        User.id != p.applicant_id).order_by(User.id)).all()
+    return [u for u in users if not has_conflict(u, p)]
+
+
+def _deciding_offices() -> tuple[str, ...]:
+    return tuple(current_app.config["DECIDING_OFFICES"])
+
+
+def _passed(at: dt.datetime) -> dt.datetime:
+    """Due moments before this have passed at `at` (a due minute holds through its 59th second)."""
+    return (at - MINUTE).replace(second=0, microsecond=0) + MINUTE
+
+
+def _horizon(column) -> int:
+    """The largest offset (days) of a per-call reminder setting, over all calls."""
+    return db.session.scalar(select(func.max(column))) or 0
+
+
+# --- applicants: unsubmitted drafts before the submission deadline ------------------------------------------
+
+def remind_drafts(at: dt.datetime) -> int:
+    """Applicants with a draft, Call.reminder_days before their deadline (a personal extension counts)."""
+    open_calls = db.session.scalars(select(Call).where(Call.state.in_(("published", "closed")))).all()
+    horizon = max((d for c in open_calls for d in (c.reminder_days or ())), default=0)
+    if horizon <= 0:
+        return 0
+    lo, hi = at - MINUTE, at + dt.timedelta(days=horizon) + SLACK
+    by_call = db.session.scalars(
+        select(Proposal).join(Call, Call.id == Proposal.call_id).where(
+            Call.state == "published", Call.submission_deadline > lo, Call.submission_deadline <= hi,
+            Proposal.state == "draft", Proposal.personal_deadline.is_(None)).order_by(Proposal.id)).all()
+    extended = db.session.scalars(select(Proposal).where(
+        Proposal.personal_deadline > lo, Proposal.personal_deadline <= hi, Proposal.state == "draft")
+        .order_by(Proposal.id)).all()
+    items = []
+    for p in (*by_call, *extended):
+        if p.call.opening is not None:  # opened: no submission is possible any more, nothing to remind of
+            continue
+        deadline = p.personal_deadline or p.call.submission_deadline
+        due = latest_due(deadline, p.call.reminder_days or (), at, not_before=p.created_at)
+        if due is not None:
+            items.append(Due("draft_reminder", f"proposal:{p.id}", due, p.applicant,
+                             {"proposal": p, "call": p.call, "deadline": deadline}))
+    return _send(items)
+
+
+# --- reviewers: open reviews before the review deadline -------------------------------------------------------
+
+def remind_reviewers(at: dt.datetime) -> int:
+    """Reviewers whose review is not submitted, Call.review_reminder_days before the call's review deadline."""
+    calls = db.session.scalars(select(Call).where(Call.review_deadline > at - MINUTE)
+                               .order_by(Call.id)).all()  # the few calls whose review deadline is ahead
+    items = []
+    for call in calls:
+        if latest_due(call.review_deadline, call.review_reminder_days or (), at) is None:
+            continue
+        reviews = db.session.scalars(
+            select(Review).join(Proposal, Proposal.id == Review.proposal_id).where(
+                Proposal.call_id == call.id, Proposal.state == "in_review", Review.submitted_at.is_(None))
+            .order_by(Review.id)).all()
+        for r in reviews:
+            due = latest_due(call.review_deadline, call.review_reminder_days or (), at, not_before=r.assigned_at)
+            if due is not None:
+                items.append(Due("review_reminder", f"review:{r.id}", due, r.reviewer,
+                                 {"proposal": r.proposal, "call": call, "deadline": call.review_deadline}))
+    return _send(items)
+
+
+# --- officials: sign-offs waiting, then their head of office ---------------------------------------------------
+
+def _reviewed_since():
+    """When the proposal became 'reviewed': the moment its last review came in (that fires finish_review)."""
+    return (select(func.max(Review.submitted_at)).where(Review.proposal_id == Proposal.id)
+            .correlate(Proposal).scalar_subquery())
+
+
+def remind_sign_offs(at: dt.datetime) -> int:
+    """A reviewed proposal one of whose offices has not signed: after Call.signoff_reminder_days its
+    officials are reminded; after Call.signoff_escalation_days the head of that office is told."""
+    rows = db.session.execute(select(Proposal, _reviewed_since()).where(Proposal.state == "reviewed")
+                              .order_by(Proposal.id)).all()
+    items = []
+    for p, since in rows:
+        if since is None:
+            continue
+        signed = set(db.session.scalars(select(SignOff.office).where(SignOff.proposal_id == p.id)))
+        remind_at = days_after(since, p.call.signoff_reminder_days)
+        escalate_at = days_after(since, p.call.signoff_escalation_days)
+        for office in _deciding_offices():
+            if office in signed:
+                continue
+            ctx = {"proposal": p, "call": p.call, "office": office, "since": since}
+            if remind_at <= at:
+                items += [Due("signoff_reminder", f"proposal:{p.id}", remind_at, u, ctx)
+                          for u in _officials(p, [office])]
+            if escalate_at <= at:
+                items += [Due("signoff_escalation", f"proposal:{p.id}", escalate_at, u, ctx)
+                          for u in _heads(p, office)]
+    return _send(items)
+
+
+# --- implementation: milestones, the final report, the end of the year ----------------------------------------
+
+def remind_milestones(at: dt.datetime) -> int:
+    """Applicants, Call.milestone_reminder_days before a milestone they have not reported yet."""
+    horizon = _horizon(Call.milestone_reminder_days)
+    if horizon <= 0:
+        return 0
+    rows = db.session.execute(
+        select(Milestone, Proposal).join(Proposal, Proposal.id == Milestone.proposal_id).where(
+            Milestone.due_at > at, Milestone.due_at <= at + dt.timedelta(days=horizon) + SLACK,
+            Milestone.reported_at.is_(None), Proposal.state == "in_implementation")
+        .order_by(Milestone.id)).all()
+    items = []
+    for m, p in rows:
+        due = latest_due(m.due_at, [p.call.milestone_reminder_days], at)
+        if due is not None:
+            items.append(Due("milestone_reminder", f"milestone:{m.id}", due, p.applicant,
+                             {"proposal": p, "call": p.call, "milestone": m}))
+    return _send(items)
+
+
+def mark_overdue_milestones(at: dt.datetime) -> int:
+    """Milestones not reported by their due date: marked overdue (with an audit event); the applicant and
+    the officials are told."""
+    rows = db.session.execute(
+        select(Milestone, Proposal).join(Proposal, Proposal.id == Milestone.proposal_id).where(
+            Milestone.due_at < _passed(at), Milestone.overdue_at.is_(None), Milestone.reported_at.is_(None),
+            Proposal.state == "in_implementation")
+        .order_by(Milestone.id).with_for_update(of=Milestone, skip_locked=True)).all()  # one sweep marks
+    items = []
+    for m, p in rows:
+        m.overdue_at = at
+        record(None, "milestone_overdue", p, data={"milestone": m.title, "due_at": m.due_at.isoformat()}, at=at)
+        ctx = {"proposal": p, "call": p.call, "milestone": m}
+        items += [Due("milestone_overdue", f"milestone:{m.id}", m.due_at, u, ctx)
+                  for u in (p.applicant, *_officials(p, _deciding_offices()))]
+    return _send(items)
+
+
+def mark_overdue_reports(at: dt.datetime) -> int:
+    """The final report is due when the implementation period ends: when it has not come by then, the award
+    is marked overdue (with an audit event) and the applicant and the officials are told."""
+    rows = db.session.execute(
+        select(Award, Proposal).join(Proposal, Proposal.id == Award.proposal_id).where(
+            Award.implementation_ends_at < _passed(at), Award.report_overdue_at.is_(None),
+            Proposal.state == "in_implementation")
+        .order_by(Award.id).with_for_update(of=Award, skip_locked=True)).all()
+    items = []
+    for a, p in rows:
+        a.report_overdue_at = at
+        record(None, "report_overdue", p, data={"due_at": a.implementation_ends_at.isoformat()}, at=at)
+        ctx = {"proposal": p, "call": p.call, "award": a}
+        items += [Due("report_overdue", f"award:{a.id}", a.implementation_ends_at, u, ctx)
+                  for u in (p.applicant, *_officials(p, _deciding_offices()))]
+    return _send(items)
+
+
+def remind_implementation_end(at: dt.datetime) -> int:
+    """Applicant and officials, Call.implementation_reminder_days before the implementation period ends."""
+    horizon = _horizon(Call.implementation_reminder_days)
+    if horizon <= 0:
+        return 0
+    rows = db.session.execute(
+        select(Award, Proposal).join(Proposal, Proposal.id == Award.proposal_id).where(
+            Award.implementation_ends_at > at,
+            Award.implementation_ends_at <= at + dt.timedelta(days=horizon) + SLACK,
+            Proposal.state == "in_implementation")
+        .order_by(Award.id)).all()
+    items = []
+    for a, p in rows:
+        due = latest_due(a.implementation_ends_at, [p.call.implementation_reminder_days], at,
+                         not_before=a.accepted_at)
+        if due is None:
+            continue
+        ctx = {"proposal": p, "call": p.call, "award": a}
+        items += [Due("implementation_ending", f"award:{a.id}", due, u, ctx)
+                  for u in (p.applicant, *_officials(p, _deciding_offices()))]
+    return _send(items)
+
+
+# The sweep runs these in order (name in its report: function).
+REMINDERS = {
+    "drafts_reminded": remind_drafts,
+    "reviewers_reminded": remind_reviewers,
+    "sign_offs_reminded": remind_sign_offs,
+    "milestones_reminded": remind_milestones,
+    "milestones_overdue": mark_overdue_milestones,
+    "reports_overdue": mark_overdue_reports,
+    "implementation_end_reminded": remind_implementation_end,
+}

@@ -1,0 +1,138 @@
+"""Delivering one outbox mail, in process: the message (plain text and HTML, stable ids), SMTP, the claim
+that lets only one attempt send, back-off on transient errors, failure with the reason, the retry button
+of the worker status page, and a web request that commits while the broker is unreachable."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+from conftest import fill_draft, login
+from smtp_sink import SmtpServer
+from sqlalchemy import select
+
+from foerdercall.audit.models import AuditEvent
+from foerdercall.extensions import db
+from foerdercall.mail.models import OutboxMail
+from foerdercall.mail.operations import DeliveryDeferred, queue_mail, relay_due, send_mail, to_message
+from foerdercall.proposals.operations import start_draft
+
+REASON = "Frist <verlängert> & mehr\nZweite Zeile"
+
+
+@pytest.fixture
+def smtp(app):
+    with SmtpServer() as server:
+        app.config.update(server.config(), MAIL_RETRY_SECONDS=60, MAIL_MAX_ATTEMPTS=3)
+        yield server.sink
+
+
+def queue(world, key: str = "t") -> OutboxMail:
+    mail = queue_mail("call_corrected", world.applicant, key, call=world.call, reason=REASON)
+    db.session.commit()
+    return mail
+
+
+def row(mail_id: int) -> OutboxMail:
+    db.session.expire_all()
+    return db.session.get(OutboxMail, mail_id)
+
+
+def test_a_mail_has_a_text_and_an_html_part_and_ids_that_survive_a_resend(app, world):
+    mail = queue(world)
+    msg = to_message(mail)
+    assert msg.get_content_type() == "multipart/alternative"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "Grund: Frist <verlängert> & mehr\nZweite Zeile" in text
+    assert "Grund: Frist &lt;verlängert&gt; &amp; mehr<br>\nZweite Zeile" in html
+    assert "<verlängert>" not in html and '<html lang="de">' in html
+    assert msg["X-Foerdercall-Key"] == mail.dedup_key == f"call_corrected:t:{world.applicant.id}"
+    assert msg["Message-ID"] == to_message(row(mail.id))["Message-ID"]
+    assert msg["Message-ID"] != to_message(queue(world, "other"))["Message-ID"]
+
+
+def test_only_one_attempt_gets_the_claim(app, world, smtp):
+    mail = queue(world)
+    assert send_mail(mail.id, "task-a") == "sent"
+    assert send_mail(mail.id, "task-b") == "skipped"  # a second task for the same mail
+    assert send_mail(mail.id, "task-a") == "skipped"  # the same task delivered twice
+    assert smtp.keys() == [mail.dedup_key]
+    received = smtp.messages[0]
+    assert received["Message-ID"] == to_message(mail)["Message-ID"]
+    assert received.get_body(("html",)) is not None
+    assert (row(mail.id).status, row(mail.id).attempts) == ("sent", 1)
+
+
+def test_a_refusing_server_means_back_off_then_failed_with_the_reason(app, world, smtp, clock):
+    mail = queue(world)
+    smtp.refuse = "451 4.3.0 Bitte später"
+    with pytest.raises(DeliveryDeferred) as first:
+        send_mail(mail.id, "t1")
+    assert first.value.delay == 60
+    r = row(mail.id)
+    assert (r.status, r.attempts) == ("pending", 1) and "451" in r.last_error
+    assert r.next_attempt_at == clock() + dt.timedelta(seconds=60)
+    assert send_mail(mail.id, "t2") == "skipped"  # not before its time
+    clock.advance(seconds=60)
+    with pytest.raises(DeliveryDeferred) as second:
+        send_mail(mail.id, "t3")
+    assert second.value.delay == 120  # exponential
+    clock.advance(seconds=120)
+    assert send_mail(mail.id, "t4") == "failed"  # MAIL_MAX_ATTEMPTS = 3
+    r = row(mail.id)
+    assert (r.status, r.attempts, r.next_attempt_at) == ("failed", 3, None)
+    assert "SMTP 451 4.3.0 Bitte später" in r.last_error
+    assert smtp.messages == [] and smtp.refused == 3
+
+
+def test_a_permanent_refusal_fails_at_once(app, world, smtp):
+    mail = queue(world)
+    smtp.refuse = "550 5.1.1 Postfach unbekannt"
+    assert send_mail(mail.id, "t1") == "failed"
+    r = row(mail.id)
+    assert (r.status, r.attempts) == ("failed", 1) and "550 5.1.1 Postfach unbekannt" in r.last_error
+
+
+def test_an_official_sends_a_failed_mail_again_from_the_status_page(app, world, smtp):
+    mail = queue(world)
+    smtp.refuse = "550 5.1.1 Postfach unbekannt"
+    send_mail(mail.id, "t1")
+    smtp.refuse = None
+    client = app.test_client()
+    login(client, world.ka.email)
+    page = client.get("/worker").get_data(as_text=True)
+    assert "550 5.1.1 Postfach unbekannt" in page and mail.to_address in page
+    assert "Erneut senden" in page
+    resp = client.post(f"/worker/mails/{mail.id}/retry")
+    assert resp.status_code == 302
+    assert smtp.keys() == [mail.dedup_key]  # delivered right after the commit (embedded default)
+    r = row(mail.id)
+    assert (r.status, r.attempts) == ("sent", 1)
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "retry_mail"))
+    assert event.actor_id == world.ka.id and event.object_id == mail.id
+    # a mail that was sent cannot be "retried" into a second copy
+    client.post(f"/worker/mails/{mail.id}/retry")
+    assert row(mail.id).status == "sent" and len(smtp.messages) == 1
+    # applicants do not see the page
+    applicant = app.test_client()
+    login(applicant, world.applicant.email)
+    assert applicant.get("/worker").status_code == 403
+
+
+def test_the_request_succeeds_when_the_broker_is_down_and_the_relay_finds_the_mail(app, world, clock, caplog):
+    app.config.update(BROKER_URL="redis://127.0.0.1:1/0", MAIL_REDISPATCH_SECONDS=60)
+    p = fill_draft(start_draft(world.call, world.applicant), world.applicant)
+    db.session.commit()
+    client = app.test_client()
+    login(client, world.applicant.email)
+    with caplog.at_level(logging.WARNING, logger="worker.celery_app"):
+        resp = client.post(f"/proposals/{p.id}/fire/submit")
+    assert resp.status_code == 302
+    assert "broker unreachable" in caplog.text
+    receipt = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "receipt"))
+    assert receipt.status == "pending" and row(p.id) is not None
+    assert relay_due() == []  # handed over a moment ago: the worker may still have it
+    clock.advance(seconds=61)
+    assert relay_due() == [receipt.id]
+    assert relay_due() == []  # handed over again just now

@@ -1,0 +1,101 @@
+"""The Celery application on Redis, configured from the Flask app: every setting in this one place.
+
+Tasks run inside the Flask app's context (the ``celery_init_app`` pattern of Flask's docs). What keeps
+Celery from losing or repeating work here:
+
+- ``task_acks_late`` + ``task_reject_on_worker_lost`` + prefetch 1: a message is acknowledged only after
+  its task finished, and a worker process that dies hands its message back to the queue;
+- tasks are idempotent (the outbox row's claim, see ``foerdercall.mail.operations.send_mail``) and retry
+  transient errors themselves (an ordinary exception would be acknowledged as done);
+- the relay (``worker.tasks.relay``) re-dispatches outbox rows that were never handed over or never finished;
+- JSON only; beat's periodic messages expire, so a stopped worker does not face a pile of old sweeps.
+Redis must run with persistence in production (appendonly), or queued messages die with it; the relay
+re-dispatches them from the database either way.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from celery import Celery, Task
+from celery.signals import worker_process_init
+from flask import Flask, current_app, has_app_context
+
+log = logging.getLogger(__name__)
+
+DELIVER = "worker.tasks.deliver_mail"
+
+
+def settings(app: Flask) -> dict:
+    cfg = app.config
+    relay_every = cfg["RELAY_INTERVAL_SECONDS"]
+    return {
+        "broker_url": cfg["BROKER_URL"],
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": cfg["WORKER_VISIBILITY_TIMEOUT"],  # unacked messages of a dead worker return
+            "socket_connect_timeout": 3,
+        },
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_default_queue": cfg["WORKER_QUEUE"],
+        "worker_hijack_root_logger": False,
+        "timezone": "UTC",
+        "beat_schedule": {
+            "sweep": {"task": "worker.tasks.sweep", "schedule": 60.0, "options": {"expires": 60.0}},
+            "relay": {"task": "worker.tasks.relay", "schedule": relay_every, "options": {"expires": relay_every}},
+        },
+        "beat_schedule_filename": str(Path(app.instance_path) / "celerybeat-schedule"),
+    }
+
+
+def celery_init_app(app: Flask) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    from . import tasks  # noqa: F401  (registers the shared tasks with every app)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(settings(app))
+    app.extensions["celery"] = celery
+    return celery
+
+
+def celery_for(app: Flask) -> Celery:
+    """The app's Celery application, made on first use (the embedded default never needs one)."""
+    return app.extensions.get("celery") or celery_init_app(app)
+
+
+@worker_process_init.connect
+def _fresh_connections(**_kw) -> None:
+    """A forked pool process must not share the parent's database connections."""
+    if has_app_context():  # `foerdercall worker` runs inside the app's context
+        from foerdercall.extensions import db
+
+        db.engine.dispose(close=False)
+
+
+def enqueue_deliveries(mail_ids: Iterable[int]) -> int:
+    """Hand mails to the worker after the commit. Redis down: log it; the relay sends them later."""
+    ids = list(mail_ids)
+    if not ids:
+        return 0
+    celery = celery_for(current_app._get_current_object())
+    try:
+        with celery.producer_or_acquire() as producer:
+            for mail_id in ids:
+                celery.send_task(DELIVER, args=[mail_id], producer=producer, retry=True,
+                                 retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
+    except Exception as exc:  # noqa: BLE001 - the request has committed; the outbox row is the record
+        log.warning("broker unreachable, %d mail(s) left to the relay: %s", len(ids), exc)
+        return 0
+    return len(ids)
