@@ -357,7 +357,7 @@ class Workers:
             proc.wait()
 
     def tail(self, n: int = 2000) -> str:
-        return "\n".join(f"--- {l.name}\n{l.read_text(errors='replace')[-n:]}" for _p, l in self.procs)
+        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-n:]}" for _p, log in self.procs)
 
 
 # --- main ----------------------------------------------------------------------------------------------------
