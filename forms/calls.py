@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from foerdercall.calls.models import FIELDS_OF_ACTION
 
 from .accounts import MultiCheckboxField
-from .fields import BerlinDateTimeField, MoneyField, choices
+from .fields import BerlinDateTimeField, DaysField, DaysListField, MoneyField, choices
 
 FIELD_LABELS = {
     "networks": _l("Netzwerke"),
@@ -70,6 +70,21 @@ class CallForm(FlaskForm):
                              validators=[DataRequired(), NumberRange(0, 100)])
     criteria = TextAreaField(_l("Kriterien: je Zeile „Gewicht | K.-o.-Minimum oder - | Name“"),
                              validators=[DataRequired()])
+    # the worker's reminders (days) and the decision mails
+    reminder_days = DaysListField(_l("Erinnerung an nicht eingereichte Entwürfe (Tage vor der Frist)"),
+                                  default=lambda: [7, 1])
+    review_reminder_days = DaysListField(_l("Erinnerung an offene Gutachten (Tage vor der Gutachtenfrist)"),
+                                         default=lambda: [3, 1])
+    signoff_reminder_days = DaysField(_l("Erinnerung an eine offene Zeichnung nach (Tagen)"), default=3,
+                                      validators=[DataRequired()])
+    signoff_escalation_days = DaysField(_l("Eskalation an die Amtsleitung nach (Tagen)"), default=5,
+                                        validators=[DataRequired()])
+    milestone_reminder_days = DaysField(_l("Erinnerung vor einem Meilenstein (Tage)"), default=7,
+                                        validators=[DataRequired()])
+    implementation_reminder_days = DaysField(_l("Erinnerung vor dem Ende des Umsetzungszeitraums (Tage)"),
+                                             default=30, validators=[DataRequired()])
+    hold_decision_mails = BooleanField(_l("Entscheidungsmails (Zuschlag, Absage, Ausschluss) zurückhalten, "
+                                          "bis eine Sachbearbeiterin oder ein Sachbearbeiter sie freigibt"))
 
     def validate_criteria(self, field):
         field.parsed = parse_criteria(field.data)
@@ -83,6 +98,10 @@ class CallForm(FlaskForm):
             raise ValidationError(_l("Die Obergrenze darf das Budget nicht übersteigen."))
         if field.data is not None and field.data <= 0:
             raise ValidationError(_l("Die Obergrenze muss größer als 0 sein."))
+
+    def validate_signoff_escalation_days(self, field):
+        if field.data and self.signoff_reminder_days.data and field.data < self.signoff_reminder_days.data:
+            raise ValidationError(_l("Die Eskalation kann nicht vor der Erinnerung liegen."))
 
     def validate_submission_deadline(self, field):
         if field.data and self.opens_at.data and field.data <= self.opens_at.data:
@@ -100,6 +119,12 @@ class CallForm(FlaskForm):
             "clarification_days": self.clarification_days.data, "acceptance_days": self.acceptance_days.data,
             "implementation_months": self.implementation_months.data, "scale_max": self.scale_max.data,
             "min_total": self.min_total.data,
+            "reminder_days": list(self.reminder_days.data), "review_reminder_days": list(self.review_reminder_days.data),
+            "signoff_reminder_days": self.signoff_reminder_days.data,
+            "signoff_escalation_days": self.signoff_escalation_days.data,
+            "milestone_reminder_days": self.milestone_reminder_days.data,
+            "implementation_reminder_days": self.implementation_reminder_days.data,
+            "hold_decision_mails": bool(self.hold_decision_mails.data),
         }
 
 

@@ -81,6 +81,58 @@ class BerlinDateTimeField(_KeepParseError, Field):
         return to_berlin(self.data).strftime("%Y-%m-%dT%H:%M")
 
 
+MAX_DAYS = 365
+
+
+def _days(raw: str) -> int:
+    if not re.fullmatch(r"\d{1,4}", raw) or not 1 <= int(raw) <= MAX_DAYS:
+        raise ValueError(_l("Bitte ganze Tage von 1 bis 365 angeben."))
+    return int(raw)
+
+
+class DaysField(_KeepParseError, StringField):
+    """A number of days (1 to 365); data is an int. A form without the field keeps the default (or the
+    object's value)."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = valuelist[0].strip()
+        self.data = None
+        if raw:
+            self.data = _days(raw)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+
+class DaysListField(_KeepParseError, StringField):
+    """Days separated by commas ("7, 1"), each 1 to 365; data is a list of distinct ints, largest first.
+    Empty means none. A form without the field keeps the default (or the object's value)."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        parts = [p.strip() for p in valuelist[0].split(",")]
+        self.data = None
+        if all(not p for p in parts):
+            self.data = []
+            return
+        try:
+            days = [_days(p) for p in parts]
+        except ValueError as exc:
+            raise ValueError(_l("Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt, z. B. 7, 1.")) \
+                from exc
+        self.data = sorted(set(days), reverse=True)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return ", ".join(str(d) for d in self.data or [])
+
+
 def choices(pairs) -> list:
     """(value, label) pairs as WTForms choices (WTForms 3.3 deprecates plain tuples)."""
     from wtforms.fields.choices import SelectChoice

@@ -114,6 +114,7 @@ ACCESS = {
     "mail.outbox": "outbox",
     "mail.worker_status": "outbox",
     "mail.retry_mail": "outbox",
+    "mail.release_mail": "outbox",
 }
 # Pages where a permitted non-reader legitimately shows the applicant (user admin) or the mail about the
 # opened proposal (the outbox of officials and admins).
@@ -222,6 +223,8 @@ def _cases() -> list[Case]:
         Case("mail.outbox", "GET", "/outbox", 200),
         Case("mail.worker_status", "GET", "/worker", 200),
         Case("mail.retry_mail", "POST", "/worker/mails/{mail}/retry", 302, data={}, refused_data={}),
+        # the receipt is not held: an official's release is refused with a message (nothing changes)
+        Case("mail.release_mail", "POST", "/outbox/{mail}/release", 302, data={}, refused_data={}),
         # last: ends the session
         Case("accounts.logout", "POST", "/logout", 302, data={}),
     ]

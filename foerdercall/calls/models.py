@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -50,6 +50,8 @@ class Call(db.Model):
     signoff_escalation_days: Mapped[int] = mapped_column(default=5, server_default="5")
     milestone_reminder_days: Mapped[int] = mapped_column(default=7, server_default="7")
     implementation_reminder_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    # Decision mails (rejection, award, ineligible) wait in the outbox until an official releases them.
+    hold_decision_mails: Mapped[bool] = mapped_column(default=False, server_default=false())
     scale_max: Mapped[int] = mapped_column(default=5)
     min_total: Mapped[int] = mapped_column(default=50)  # points of 100
     version: Mapped[int] = mapped_column(default=1)

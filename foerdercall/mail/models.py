@@ -19,7 +19,8 @@ class OutboxMail(db.Model):
     Delivery (``operations.send_mail``): ``pending`` → ``sending`` (claimed by one worker, ``claimed_by``/
     ``claimed_at``) → ``sent``; a transient error puts it back to ``pending`` until ``next_attempt_at``;
     after ``MAIL_MAX_ATTEMPTS`` (or a permanent refusal) it is ``failed`` with ``last_error``.
-    A ``held`` mail waits for an official to release it.
+    A ``held`` mail waits for an official to release it (decision mails of a call that holds them).
+    ``event_at`` is the moment the mail is about (a due date): it goes out with an ``.ics`` attachment.
     """
 
     __tablename__ = "outbox_mails"
@@ -43,6 +44,7 @@ class OutboxMail(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     held: Mapped[bool] = mapped_column(default=False, server_default=false())
+    event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(64))  # the delivering task's id

@@ -13,6 +13,10 @@ commit: the claim must be visible to every other worker before the SMTP conversa
   :func:`relay_due`, re-dispatches what never arrived); without one, deliver here (the embedded default).
 
 :func:`deliver` speaks SMTP when ``MAIL_SMTP_HOST`` is set, else writes ``.eml`` files into OUTBOX_DIR.
+
+Decision mails (:data:`HOLDABLE_KINDS`) of a call with ``hold_decision_mails`` are written ``held``: no
+delivery path claims them until an official releases them (:func:`release_held_mail`). A mail with an
+``event_at`` (the due date it is about) carries that moment as an ``.ics`` attachment (:func:`ics_event`).
 """
 from __future__ import annotations
 
@@ -55,11 +59,22 @@ class DeliveryDeferred(Exception):
 
 # --- writing ---------------------------------------------------------------------------------------------
 
-def queue_mail(kind: str, recipient, dedup_key: str, *, proposal=None, call=None, **context) -> OutboxMail | None:
-    """Add a mail to the outbox unless one with the same key exists (then nothing happens)."""
+# Decision mails an official can hold back for reading and release (per call: Call.hold_decision_mails).
+HOLDABLE_KINDS = frozenset({"rejection", "award", "ineligible"})
+
+
+def queue_mail(kind: str, recipient, dedup_key: str, *, proposal=None, call=None,
+               event_at: dt.datetime | None = None, **context) -> OutboxMail | None:
+    """Add a mail to the outbox unless one with the same key exists (then nothing happens).
+
+    ``event_at``: the due moment the mail is about (sent along as an ``.ics`` attachment). Decision mails of
+    a call that holds them are written held: they wait for an official's release.
+    """
     key = f"{kind}:{dedup_key}:{recipient.id}"
     if db.session.scalar(select(OutboxMail.id).where(OutboxMail.dedup_key == key)):
         return None
+    about = call if call is not None else (proposal.call if proposal is not None else None)
+    held = kind in HOLDABLE_KINDS and about is not None and bool(about.hold_decision_mails)
     lang = recipient.locale or "de"
     with force_locale(lang):
         text = render_template(
@@ -77,13 +92,16 @@ def queue_mail(kind: str, recipient, dedup_key: str, *, proposal=None, call=None
         proposal_id=proposal.id if proposal is not None else None,
         call_id=(call.id if call is not None else (proposal.call_id if proposal is not None else None)),
         created_at=now(),
+        held=held,
+        event_at=event_at,
     )
     try:
         with db.session.begin_nested():
             db.session.add(mail)
     except IntegrityError:  # the same mail was queued by a concurrent transaction
         return None
-    _queued_ids().add(mail.id)
+    if not held:
+        _queued_ids().add(mail.id)
     return mail
 
 
@@ -114,6 +132,22 @@ def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
     return mail
 
 
+def release_held_mail(mail: OutboxMail, actor) -> OutboxMail:
+    """An official has read a held mail and releases it: from now on it is delivered like any other."""
+    from ..audit.operations import record
+
+    if not mail.held:
+        raise ActionRefused(_("Diese Nachricht wird nicht zurückgehalten."))
+    if mail.status != "pending":  # held mails are never claimed; this guards rows changed by hand
+        raise ActionRefused(_("Diese Nachricht kann nicht freigegeben werden."))
+    record(actor, "release_mail", mail, data={"kind": mail.kind, "to": mail.to_address})
+    mail.held = False
+    mail.dispatched_at = None
+    db.session.flush()
+    _queued_ids().add(mail.id)
+    return mail
+
+
 # --- the message -----------------------------------------------------------------------------------------
 
 def message_id(mail: OutboxMail) -> str:
@@ -136,7 +170,57 @@ def to_message(mail: OutboxMail) -> EmailMessage:
     paragraphs = [p.split("\n") for p in mail.body.strip().split("\n\n")]
     msg.add_alternative(render_template("mail/html_part.html", mail=mail, paragraphs=paragraphs),
                         subtype="html")
+    if mail.event_at is not None:  # the date is the point: into the recipient's calendar
+        msg.add_attachment(ics_event(mail).encode("utf-8"), maintype="text", subtype="calendar",
+                           filename="termin.ics", params={"charset": "utf-8", "method": "PUBLISH"})
     return msg
+
+
+def _ics_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _ics_text(value: str) -> str:
+    """A TEXT value (RFC 5545, 3.3.11): backslash, semicolon, comma and line breaks escaped."""
+    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    return value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+
+
+def _ics_fold(line: str) -> list[str]:
+    """Content lines of at most 75 octets (RFC 5545, 3.1), continued with a leading space, never
+    splitting a UTF-8 character."""
+    out, current, size = [], "", 0
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > 75:
+            out.append(current)
+            current, size = " ", 1
+        current += char
+        size += width
+    out.append(current)
+    return out
+
+
+def ics_event(mail: OutboxMail) -> str:
+    """One VEVENT at ``mail.event_at`` (UTC), its summary the subject, its UID stable per mail."""
+    domain = current_app.config["MAIL_FROM"].rpartition("@")[2] or "foerdercall"
+    uid = f"fc.{hashlib.sha256(mail.dedup_key.encode()).hexdigest()[:32]}@{domain}"
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//foerdercall//foerdercall//DE",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"DTSTAMP:{_ics_time(mail.created_at)}",
+        f"DTSTART:{_ics_time(mail.event_at)}",
+        f"SUMMARY:{_ics_text(mail.subject)}",
+        "TRANSP:TRANSPARENT",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(f"{part}\r\n" for line in lines for part in _ics_fold(line))
 
 
 # --- delivery --------------------------------------------------------------------------------------------

@@ -5,9 +5,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from forms.calls import ConfirmForm
+
 from ..extensions import db
 from .models import OutboxMail
-from .operations import retry_failed_mail, worker_overview
+from .operations import release_held_mail, retry_failed_mail, worker_overview
 
 bp = Blueprint("mail", __name__)
 
@@ -41,8 +43,9 @@ def outbox():
 @bp.route("/messages")
 @login_required
 def messages():
-    """The user's own mails, as a message list in the app."""
-    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.recipient_id == current_user.id)
+    """The user's own mails, as a message list in the app (a held mail once it is released)."""
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.recipient_id == current_user.id,
+                                                        OutboxMail.held.is_(False))
                                .order_by(OutboxMail.id.desc())).all()
     return render_template("mail/outbox.html", mails=mails, title_all=False, hidden=0)
 
@@ -51,10 +54,11 @@ def messages():
 @login_required
 def message(mail_id: int):
     mail = db.session.get(OutboxMail, mail_id)
-    if mail is None or (mail.recipient_id != current_user.id and not _may_see_outbox(current_user)) \
-            or not _not_sealed(mail):
+    officials = _may_see_outbox(current_user)
+    if mail is None or (mail.recipient_id != current_user.id and not officials) or not _not_sealed(mail) \
+            or (mail.held and not officials):  # the recipient reads a held mail once it is released
         abort(404)
-    return render_template("mail/message.html", mail=mail)
+    return render_template("mail/message.html", mail=mail, may_release=mail.held and officials)
 
 
 @bp.route("/worker")
@@ -79,3 +83,19 @@ def retry_mail(mail_id: int):
     retry_failed_mail(mail, current_user)
     flash(_("Die Nachricht wird erneut gesendet."), "success")
     return redirect(url_for("mail.worker_status"))
+
+
+@bp.route("/outbox/<int:mail_id>/release", methods=["POST"])
+@login_required
+def release_mail(mail_id: int):
+    """An official releases a held decision mail: it is sent after this request's commit."""
+    if not _may_see_outbox(current_user):
+        abort(403)
+    mail = db.session.get(OutboxMail, mail_id)
+    if mail is None or not _not_sealed(mail):
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    release_held_mail(mail, current_user)
+    flash(_("Die Nachricht ist freigegeben und wird gesendet."), "success")
+    return redirect(url_for("mail.outbox"))

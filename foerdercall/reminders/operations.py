@@ -41,6 +41,7 @@ class Due:
     due: dt.datetime  # the moment this reminder became due
     recipient: User
     context: dict[str, Any] = field(default_factory=dict)
+    event_at: dt.datetime | None = None  # the deadline the reminder is about (an .ics attachment)
 
     @property
     def dedup_key(self) -> str:
@@ -60,7 +61,8 @@ def _send(items: Iterable[Due]) -> int:
     for item, key in zip(items, keys, strict=True):
         if key in written:
             continue
-        if queue_mail(item.kind, item.recipient, item.dedup_key, **item.context) is not None:
+        if queue_mail(item.kind, item.recipient, item.dedup_key, event_at=item.event_at,
+                      **item.context) is not None:
             queued += 1
     db.session.flush()
     return queued
@@ -132,7 +134,7 @@ def remind_drafts(at: dt.datetime) -> int:
         due = latest_due(deadline, p.call.reminder_days or (), at, not_before=p.created_at)
         if due is not None:
             items.append(Due("draft_reminder", f"proposal:{p.id}", due, p.applicant,
-                             {"proposal": p, "call": p.call, "deadline": deadline}))
+                             {"proposal": p, "call": p.call, "deadline": deadline}, event_at=deadline))
     return _send(items)
 
 
@@ -154,7 +156,8 @@ def remind_reviewers(at: dt.datetime) -> int:
             due = latest_due(call.review_deadline, call.review_reminder_days or (), at, not_before=r.assigned_at)
             if due is not None:
                 items.append(Due("review_reminder", f"review:{r.id}", due, r.reviewer,
-                                 {"proposal": r.proposal, "call": call, "deadline": call.review_deadline}))
+                                 {"proposal": r.proposal, "call": call, "deadline": call.review_deadline},
+                                 event_at=call.review_deadline))
     return _send(items)
 
 
@@ -208,7 +211,7 @@ def remind_milestones(at: dt.datetime) -> int:
         due = latest_due(m.due_at, [p.call.milestone_reminder_days], at)
         if due is not None:
             items.append(Due("milestone_reminder", f"milestone:{m.id}", due, p.applicant,
-                             {"proposal": p, "call": p.call, "milestone": m}))
+                             {"proposal": p, "call": p.call, "milestone": m}, event_at=m.due_at))
     return _send(items)
 
 

@@ -164,12 +164,22 @@ def mark_closed(ctx: Context):
 
 # --- mails ---------------------------------------------------------------------------------------------
 
+# The due moment a mail is about, sent along as an .ics attachment: kind -> (award, clarification) -> moment
+EVENT_AT: dict[str, Callable] = {
+    "clarification": lambda award, clarification: clarification.due_at,
+    "award": lambda award, clarification: award.accept_by,
+}
+
+
 def _mail_applicant(kind: str):
     def send(ctx: Context):
         p = ctx.obj
+        award = ctx.params.get("award") or award_of(p)
+        clarification = ctx.params.get("clarification") or pending_clarification(p)
+        event_at = EVENT_AT[kind](award, clarification) if kind in EVENT_AT else None
         queue_mail(kind, p.applicant, f"proposal:{p.id}:{ctx.now.isoformat()}", proposal=p, call=p.call,
-                   reason=ctx.reason, now=ctx.now, award=ctx.params.get("award") or award_of(p),
-                   clarification=ctx.params.get("clarification") or pending_clarification(p))
+                   reason=ctx.reason, now=ctx.now, award=award, clarification=clarification,
+                   event_at=event_at)
     send.__name__ = f"mail_{kind}"
     return send
 

@@ -58,3 +58,59 @@ def test_good_input_creates_a_draft_call_with_the_typed_values(app):
     assert (call.budget_cents, call.max_amount_cents, call.state) == (100_000_00, 25_000_00, "draft")
     assert [(c.weight, c.knockout_min) for c in call.criteria] == [(60, 2), (40, None)]
     assert call.submission_deadline.isoformat() == "2027-03-31T21:59:00+00:00"  # 23:59 summer time
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"reminder_days": "7, eins"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
+    ({"reminder_days": "7, 0"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
+    ({"reminder_days": "-3"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
+    ({"reminder_days": "7,,1"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
+    ({"review_reminder_days": "99999999999999999999"}, "Bitte ganze Tage von 1 bis 365 angeben"),
+    ({"signoff_reminder_days": "0"}, "Bitte ganze Tage von 1 bis 365 angeben"),
+    ({"signoff_escalation_days": "2,5"}, "Bitte ganze Tage von 1 bis 365 angeben"),
+    ({"milestone_reminder_days": "-7"}, "Bitte ganze Tage von 1 bis 365 angeben"),
+    ({"implementation_reminder_days": "100000000000000000000"}, "Bitte ganze Tage von 1 bis 365 angeben"),
+    ({"implementation_reminder_days": ""}, "Dieses Feld wird benötigt"),
+    ({"signoff_reminder_days": "6", "signoff_escalation_days": "5"},
+     "Die Eskalation kann nicht vor der Erinnerung liegen"),
+])
+def test_bad_reminder_days_are_refused_on_the_field(app, changes, message):
+    create_user("ka@example.org", "Karla", PASSWORD, roles=("official",), office="KA")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "ka@example.org")
+    events = db.session.scalar(select(func.count(AuditEvent.id)))
+    resp = client.post("/calls/new", data={**GOOD, **changes})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422, body[:500]
+    assert message in body, body
+    field = next(iter(changes)) if len(changes) == 1 else "signoff_escalation_days"
+    assert f'aria-describedby="{field}-err"' in body
+    assert db.session.scalar(select(func.count(Call.id))) == 0
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == events
+
+
+def test_reminder_days_and_the_hold_flag_are_stored_and_editable_while_draft(app):
+    create_user("ka@example.org", "Karla", PASSWORD, roles=("official",), office="KA")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "ka@example.org")
+    # without the fields: the defaults
+    assert client.post("/calls/new", data=GOOD).status_code == 302
+    call = db.session.scalar(select(Call))
+    assert (call.reminder_days, call.review_reminder_days, call.signoff_reminder_days,
+            call.signoff_escalation_days, call.milestone_reminder_days, call.implementation_reminder_days,
+            call.hold_decision_mails) == ([7, 1], [3, 1], 3, 5, 7, 30, False)
+    form = client.get(f"/calls/{call.id}/edit").get_data(as_text=True)
+    assert 'value="7, 1"' in form and 'value="3, 1"' in form
+    resp = client.post(f"/calls/{call.id}/edit", data={
+        **GOOD, "reminder_days": "1, 14 ,7", "review_reminder_days": "", "signoff_reminder_days": "2",
+        "signoff_escalation_days": "4", "milestone_reminder_days": "10", "implementation_reminder_days": "60",
+        "hold_decision_mails": "y"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    db.session.expire_all()
+    call = db.session.scalar(select(Call))
+    assert (call.reminder_days, call.review_reminder_days, call.signoff_reminder_days,
+            call.signoff_escalation_days, call.milestone_reminder_days, call.implementation_reminder_days,
+            call.hold_decision_mails) == ([14, 7, 1], [], 2, 4, 10, 60, True)
+    assert 'value="14, 7, 1"' in client.get(f"/calls/{call.id}/edit").get_data(as_text=True)
