@@ -243,3 +243,29 @@ def login(client, email: str, password: str = PASSWORD):
     resp = client.post("/login", data={"email": email, "password": password})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     return resp
+
+
+def award_after_deadline(world, clock, call, p, q=None):
+    """After the deadline: close `call`, open it (KA requests, AfWiFö confirms), declare `p` eligible (and
+    `q`, if given, ineligible), one review by rev1, both sign-offs, the award. Returns the rev1 review."""
+    from foerdercall.awards.operations import make_award, sign_off
+    from foerdercall.calls.operations import confirm_opening, request_opening
+    from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
+    from foerdercall.workflow.engine import fire
+
+    clock.set(berlin(2026, 11, 2, 9, 0))
+    fire(call, "close", None)
+    request_opening(call, world.ka)
+    confirm_opening(call, world.afw)
+    fire(p, "declare_eligible", world.ka)
+    if q is not None:
+        fire(q, "declare_ineligible", world.ka, reason="Kein Bezug zu Leipzig")
+    sign_neutrality(call, world.rev1)
+    review = assign_reviewer(p, world.rev1, world.ka)
+    fire(p, "start_review", world.ka)
+    declare_conflict(p, world.rev1, False)
+    save_review(review, world.rev1, {c.id: (4, "überzeugend") for c in call.criteria}, submit=True)
+    sign_off(p, world.ka, "approve")
+    sign_off(p, world.afw, "approve")
+    make_award(p, world.ka)
+    return review

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
-from conftest import PDF, berlin, fill_draft, login
+from conftest import PDF, award_after_deadline, berlin, fill_draft, login
 from sqlalchemy import select
 
 from foerdercall.errors import ActionRefused
@@ -91,7 +91,6 @@ ACCESS = {
     "proposals.advice": "advisor",
     "proposals.detail": "proposal_readers",
     "proposals.edit": "proposal_owner",
-    "proposals.upload": "proposal_readers",
     "proposals.download": "proposal_readers",
     "proposals.delete_attachment": "proposal_readers",
     "proposals.fire_trigger": "proposal_readers",
@@ -187,8 +186,6 @@ def _cases() -> list[Case]:
         Case("proposals.detail", "GET", P, 200, shows=True),
         Case("proposals.edit", "GET", P + "/edit", 302),
         Case("proposals.edit", "POST", P + "/edit", 302, data={}, refused_data={"title": "Gekapert"}),
-        Case("proposals.upload", "POST", P + "/attachments", 302, data={},
-             refused_data={"kind": "other", "file": "PDF"}),
         Case("proposals.download", "GET", P + "/attachments/{attachment}", 200, shows=True),
         Case("proposals.delete_attachment", "POST", P + "/attachments/{attachment}/delete", 302, data={},
              refused_data={}),
@@ -311,12 +308,10 @@ def opened(app, world, clock):
     """The owner's proposal through the whole process: submitted, opened by two officials, reviewed by
     rev1, signed off by both offices, awarded, accepted, one milestone reported, interim report in."""
     from foerdercall.awards.models import Milestone
-    from foerdercall.awards.operations import make_award, report_milestone, sign_off, submit_interim_report
-    from foerdercall.calls.operations import confirm_opening, request_opening
+    from foerdercall.awards.operations import report_milestone, submit_interim_report
     from foerdercall.mail.models import OutboxMail
     from foerdercall.mail.operations import dispatch_pending
     from foerdercall.proposals.operations import start_draft
-    from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
     from foerdercall.workflow.engine import fire
 
     call = world.call
@@ -324,20 +319,7 @@ def opened(app, world, clock):
     fire(p, "submit", world.applicant)
     q = fill_draft(start_draft(call, world.applicant2), world.applicant2, title=OTHER_TITLE)
     fire(q, "submit", world.applicant2)
-    clock.set(berlin(2026, 11, 2, 9, 0))
-    fire(call, "close", None)
-    request_opening(call, world.ka)
-    confirm_opening(call, world.afw)
-    fire(p, "declare_eligible", world.ka)
-    fire(q, "declare_ineligible", world.ka, reason="Kein Bezug zu Leipzig")
-    sign_neutrality(call, world.rev1)
-    review = assign_reviewer(p, world.rev1, world.ka)
-    fire(p, "start_review", world.ka)
-    declare_conflict(p, world.rev1, False)
-    save_review(review, world.rev1, {c.id: (4, "überzeugend") for c in call.criteria}, submit=True)
-    sign_off(p, world.ka, "approve")
-    sign_off(p, world.afw, "approve")
-    make_award(p, world.ka)
+    review = award_after_deadline(world, clock, call, p, q)
     fire(p, "accept_award", world.applicant)
     milestones = db.session.scalars(select(Milestone).where(Milestone.proposal_id == p.id)
                                     .order_by(Milestone.position)).all()
@@ -487,7 +469,8 @@ def test_second_applicant_gets_404_for_the_first_applicants_proposal(app, world)
         events = audit_count()
         for url, data in [
             (f"/proposals/{p_id}/edit", {"title": "Gekapert", "action": "submit"}),
-            (f"/proposals/{p_id}/attachments", {"kind": "other", "file": (io.BytesIO(PDF), "x.pdf")}),
+            (f"/proposals/{p_id}/edit", {"title": "Gekapert", "action": "save", "kind": "other",
+                                         "file": (io.BytesIO(PDF), "x.pdf")}),
             (f"/proposals/{p_id}/attachments/{a_id}/delete", {}),
             (f"/proposals/{p_id}/fire/submit", {}),
             (f"/proposals/{p_id}/fire/withdraw", {}),

@@ -63,6 +63,11 @@ class DeliveryDeferred(Exception):
 HOLDABLE_KINDS = frozenset({"rejection", "award", "ineligible"})
 
 
+def mail_key(kind: str, dedup_key: str, recipient_id: int) -> str:
+    """The unique key of a mail: its kind, what it is about (object and moment), and its recipient."""
+    return f"{kind}:{dedup_key}:{recipient_id}"
+
+
 def queue_mail(kind: str, recipient, dedup_key: str, *, proposal=None, call=None,
                event_at: dt.datetime | None = None, **context) -> OutboxMail | None:
     """Add a mail to the outbox unless one with the same key exists (then nothing happens).
@@ -70,7 +75,7 @@ def queue_mail(kind: str, recipient, dedup_key: str, *, proposal=None, call=None
     ``event_at``: the due moment the mail is about (sent along as an ``.ics`` attachment). Decision mails of
     a call that holds them are written held: they wait for an official's release.
     """
-    key = f"{kind}:{dedup_key}:{recipient.id}"
+    key = mail_key(kind, dedup_key, recipient.id)
     if db.session.scalar(select(OutboxMail.id).where(OutboxMail.dedup_key == key)):
         return None
     about = call if call is not None else (proposal.call if proposal is not None else None)

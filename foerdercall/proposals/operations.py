@@ -22,6 +22,8 @@ PDF_MAGIC = b"%PDF-"
 
 
 def start_draft(call: Call, applicant) -> Proposal:
+    if not applicant.has_role("applicant"):
+        raise ActionRefused(_("Nur registrierte Antragstellende können ein Angebot beginnen."))
     if call.state != "published":
         raise ActionRefused(_("Der Aufruf nimmt keine Einreichungen an."))
     existing = db.session.scalar(select(Proposal).where(
@@ -134,6 +136,8 @@ def submit(p: Proposal, actor) -> Proposal:
 def extend_deadline(p: Proposal, actor, new_deadline, reason: str) -> Proposal:
     """A documented extension for one applicant; the call itself does not change."""
     p = lock(p)
+    if not actor.has_role("official") or actor.office is None or actor.id == p.applicant_id:
+        raise ActionRefused(_("Fristen verlängern nur Mitarbeitende der Ämter."))
     if p.state != "draft":
         raise ActionRefused(_("Nur für Entwürfe kann die Frist verlängert werden."))
     if p.call.opening is not None:

@@ -107,24 +107,6 @@ def edit(proposal_id: int):
     return render_template("proposals/edit.html", p=p, form=form, upload=upload)
 
 
-@bp.route("/proposals/<int:proposal_id>/attachments", methods=["POST"])
-@login_required
-def upload(proposal_id: int):
-    p = get_proposal_for(current_user, proposal_id)
-    form = UploadForm()
-    form.kind.choices = choices([(r.key, r.label) for r in p.call.required_attachments] + [("other", "other")])
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for e in errors:
-                flash(str(e), "error")
-    else:
-        f = form.file.data
-        add_attachment(p, current_user, form.kind.data, f.stream, f.filename)
-        flash(_("Anlage hochgeladen."), "success")
-    target = "proposals.edit" if p.state == "draft" else "proposals.detail"
-    return redirect(url_for(target, proposal_id=p.id))
-
-
 @bp.route("/proposals/<int:proposal_id>/attachments/<int:attachment_id>/delete", methods=["POST"])
 @login_required
 def delete_attachment(proposal_id: int, attachment_id: int):

@@ -25,7 +25,7 @@ from ..awards.models import Award, Milestone, SignOff
 from ..calls.models import Call
 from ..extensions import db
 from ..mail.models import OutboxMail
-from ..mail.operations import queue_mail
+from ..mail.operations import mail_key, queue_mail
 from ..proposals.models import Proposal
 from ..reviews.models import Review
 from ..timeutil import UTC, days_after, days_before, minute_end
@@ -53,7 +53,7 @@ def _send(items: Iterable[Due]) -> int:
     (queue_mail checks again and also catches a concurrent sweep's insert)."""
     items = list(items)
     written: set[str] = set()
-    keys = [f"{i.kind}:{i.dedup_key}:{i.recipient.id}" for i in items]  # queue_mail's key
+    keys = [mail_key(i.kind, i.dedup_key, i.recipient.id) for i in items]
     for start in range(0, len(keys), 500):
         written.update(db.session.scalars(
             select(OutboxMail.dedup_key).where(OutboxMail.dedup_key.in_(keys[start:start + 500]))))

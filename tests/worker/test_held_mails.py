@@ -6,18 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import berlin, fill_draft, login
+from conftest import award_after_deadline, berlin, fill_draft, login
 from sqlalchemy import func, select
 
 from foerdercall.audit.models import AuditEvent
-from foerdercall.awards.operations import make_award, sign_off
-from foerdercall.calls.operations import confirm_opening, create_call, request_opening
+from foerdercall.calls.operations import create_call
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 from foerdercall.mail.models import OutboxMail
 from foerdercall.mail.operations import dispatch_pending, release_held_mail
 from foerdercall.proposals.operations import start_draft
-from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
 from foerdercall.workflow.engine import fire
 from worker.sweep import sweep
 
@@ -42,20 +40,7 @@ def _awarded(world, clock, *, hold: bool):
     fire(q, "submit", world.applicant2)
     db.session.commit()
     dispatch_pending()  # the receipts
-    clock.set(berlin(2026, 11, 2, 9, 0))
-    fire(call, "close", None)
-    request_opening(call, world.ka)
-    confirm_opening(call, world.afw)
-    fire(p, "declare_eligible", world.ka)
-    fire(q, "declare_ineligible", world.ka, reason="Kein Bezug zu Leipzig")
-    sign_neutrality(call, world.rev1)
-    review = assign_reviewer(p, world.rev1, world.ka)
-    fire(p, "start_review", world.ka)
-    declare_conflict(p, world.rev1, False)
-    save_review(review, world.rev1, {c.id: (4, "gut") for c in call.criteria}, submit=True)
-    sign_off(p, world.ka, "approve")
-    sign_off(p, world.afw, "approve")
-    make_award(p, world.ka)
+    award_after_deadline(world, clock, call, p, q)
     db.session.commit()
     dispatch_pending()  # what a request does after its commit
     return db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "award", OutboxMail.proposal_id == p.id))
