@@ -119,7 +119,7 @@ def instrument() -> None:
     for name, fn in list(ws.REMINDERS.items()):  # the same dict object the sweep iterates
         ws.REMINDERS[name] = PROBE.wrap(f"reminders.{name}", fn)
     ws.dispatch_pending = PROBE.wrap("dispatch_pending (hand ids to Redis)", ws.dispatch_pending)
-    rem_ops.queue_mail = PROBE.wrap("  queue_mail (dedup SELECT, render, SAVEPOINT+INSERT)", rem_ops.queue_mail)
+    rem_ops.queue_mails = PROBE.wrap("  queue_mails (dedup SELECT, render, INSERT … ON CONFLICT)", rem_ops.queue_mails)
     mail_ops.render_template = PROBE.wrap("    render_template", mail_ops.render_template)
 
 

@@ -24,6 +24,7 @@ class Config:
     # how long a mail handed to the broker may wait before the relay hands it over again.
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
     MAIL_RETRY_SECONDS = float(os.environ.get("MAIL_RETRY_SECONDS", "60"))
+    MAIL_BATCH_SIZE = int(os.environ.get("MAIL_BATCH_SIZE", "50"))  # mails per delivery task (one connection)
     MAIL_CLAIM_TIMEOUT_SECONDS = float(os.environ.get("MAIL_CLAIM_TIMEOUT_SECONDS", "300"))
     MAIL_REDISPATCH_SECONDS = float(os.environ.get("MAIL_REDISPATCH_SECONDS", "60"))
     # The Celery worker (BROKER_URL set): its queue, the relay's period, the broker's redelivery timeout.

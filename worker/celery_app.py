@@ -5,7 +5,7 @@ Celery from losing or repeating work here:
 
 - ``task_acks_late`` + ``task_reject_on_worker_lost`` + prefetch 1: a message is acknowledged only after
   its task finished, and a worker process that dies hands its message back to the queue;
-- tasks are idempotent (the outbox row's claim, see ``foerdercall.mail.operations.send_mail``) and retry
+- tasks are idempotent (the outbox rows' claim, see ``foerdercall.mail.delivery.send_batch``) and retry
   transient errors themselves (an ordinary exception would be acknowledged as done);
 - the relay (``worker.tasks.relay``) re-dispatches outbox rows that were never handed over or never finished;
 - JSON only; beat's periodic messages expire, so a stopped worker does not face a pile of old sweeps.
@@ -24,7 +24,7 @@ from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger(__name__)
 
-DELIVER = "worker.tasks.deliver_mail"
+DELIVER = "worker.tasks.deliver_mails"
 
 
 def settings(app: Flask) -> dict:
@@ -85,15 +85,17 @@ def _fresh_connections(**_kw) -> None:
 
 
 def enqueue_deliveries(mail_ids: Iterable[int]) -> int:
-    """Hand mails to the worker after the commit. Redis down: log it; the relay sends them later."""
+    """Hand mails to the worker after the commit, in batches of MAIL_BATCH_SIZE. Redis down: log it; the relay
+    sends them later."""
     ids = list(mail_ids)
     if not ids:
         return 0
-    celery = celery_for(current_app._get_current_object())
+    app = current_app._get_current_object()
+    celery, size = celery_for(app), app.config["MAIL_BATCH_SIZE"]
     try:
         with celery.producer_or_acquire() as producer:
-            for mail_id in ids:
-                celery.send_task(DELIVER, args=[mail_id], producer=producer, retry=True,
+            for start in range(0, len(ids), size):
+                celery.send_task(DELIVER, args=[ids[start:start + size]], producer=producer, retry=True,
                                  retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
     except Exception as exc:  # noqa: BLE001 - the request has committed; the outbox row is the record
         log.warning("broker unreachable, %d mail(s) left to the relay: %s", len(ids), exc)

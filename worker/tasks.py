@@ -1,6 +1,6 @@
 """The Celery tasks: ids in, reload, one operation, commit. The rules live in the operations.
 
-``deliver_mail`` may arrive twice or after its worker died: the outbox row's claim decides who sends.
+``deliver_mails`` may arrive twice or after its worker died: the outbox rows' claim decides who sends.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import traceback
 from celery import shared_task
 
 from foerdercall.extensions import db
+from foerdercall.mail import delivery
 from foerdercall.mail import operations as mail_ops
 from foerdercall.timeutil import now
 
@@ -19,21 +20,26 @@ from .locks import exclusive
 log = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, name="worker.tasks.deliver_mail", max_retries=None)
-def deliver_mail(self, mail_id: int, sent: bool = False) -> str:
-    """Send one outbox mail; transient errors come back with back-off (the row records each attempt)."""
+@shared_task(bind=True, name="worker.tasks.deliver_mails", max_retries=None)
+def deliver_mails(self, mail_ids: list[int], sent: list[int] | None = None) -> dict:
+    """Send a batch of outbox mails; what could not be sent yet comes back with back-off (each row records
+    its attempts). ``sent``: mails the server took whose record is missing (only recorded)."""
     try:
-        return mail_ops.send_mail(mail_id, self.request.id, already_sent=sent)
-    except mail_ops.DeliveryDeferred as exc:
-        delay = exc.delay if exc.delay is not None else mail_ops.retry_delay(self.request.retries + 1)
-        raise self.retry(args=[mail_id], kwargs={"sent": exc.sent}, countdown=delay, exc=exc) from exc
+        return delivery.send_batch(mail_ids, self.request.id, already_sent=sent or ())
+    except delivery.DeliveryDeferred as exc:
+        delay = exc.delay if exc.delay is not None else delivery.retry_delay(self.request.retries + 1)
+        raise self.retry(args=[exc.retry], kwargs={"sent": exc.sent}, countdown=delay, exc=exc) from exc
+    except Exception as exc:  # unforeseen: never acknowledged as done; the rows stay claimed by this task
+        db.session.rollback()
+        log.exception("deliver_mails: unexpected error, retrying")
+        raise self.retry(countdown=delivery.retry_delay(self.request.retries + 1), exc=exc) from exc
 
 
 @shared_task(name="worker.tasks.relay")
 def relay() -> int:
     """Hand over again what the broker lost or a dead worker left behind."""
     started = now()
-    ids = mail_ops.relay_due()
+    ids = delivery.relay_due()
     handed = enqueue_deliveries(ids)
     if ids:
         log.info("relay: %d mail(s) handed over again", handed)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, exists, func, literal, select
+from sqlalchemy.orm import joinedload
 
 from ..access import has_conflict
 from ..accounts.models import RoleGrant, User
@@ -25,7 +26,7 @@ from ..awards.models import Award, Milestone, SignOff
 from ..calls.models import Call
 from ..extensions import db
 from ..mail.models import OutboxMail
-from ..mail.operations import mail_key, queue_mail
+from ..mail.operations import mail_key, queue_mails
 from ..proposals.models import Proposal
 from ..reviews.models import Review
 from ..timeutil import UTC, days_after, days_before, minute_end
@@ -45,27 +46,30 @@ class Due:
 
     @property
     def dedup_key(self) -> str:
-        return f"{self.obj}:{self.due.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+        return f"{self.obj}:{_stamp(self.due)}"
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _reminded(kind: str, obj: str, obj_id, due: dt.datetime, recipient_id):
+    """SQL: the reminder (kind, f"{obj}:{obj_id}", due, recipient) is in the outbox already. The key is
+    built by mail_key and Due.dedup_key from placeholders, so SQL and Python always agree; the unique index
+    on outbox_mails.dedup_key answers it."""
+    template = mail_key(kind, Due(kind, f"{obj}:\x00", due, None).dedup_key, "\x01")
+    head, rest = template.split("\x00")
+    middle, tail = rest.split("\x01")
+    key = literal(head) + cast(obj_id, String) + literal(middle) + cast(recipient_id, String) + literal(tail)
+    return exists().where(OutboxMail.dedup_key == key)
 
 
 def _send(items: Iterable[Due]) -> int:
-    """Queue each mail unless its key exists. Keys already written are skipped in one query per batch
-    (queue_mail checks again and also catches a concurrent sweep's insert)."""
-    items = list(items)
-    written: set[str] = set()
-    keys = [mail_key(i.kind, i.dedup_key, i.recipient.id) for i in items]
-    for start in range(0, len(keys), 500):
-        written.update(db.session.scalars(
-            select(OutboxMail.dedup_key).where(OutboxMail.dedup_key.in_(keys[start:start + 500]))))
-    queued = 0
-    for item, key in zip(items, keys, strict=True):
-        if key in written:
-            continue
-        if queue_mail(item.kind, item.recipient, item.dedup_key, event_at=item.event_at,
-                      **item.context) is not None:
-            queued += 1
+    """Queue each reminder unless its key exists (one query per 500 keys, one insert per 500 mails)."""
+    written = queue_mails((i.kind, i.recipient, i.dedup_key, {"event_at": i.event_at, **i.context})
+                          for i in items)
     db.session.flush()
-    return queued
+    return written
 
 
 def latest_due(deadline: dt.datetime, offsets: Iterable[int], at: dt.datetime,
@@ -113,28 +117,43 @@ def _horizon(column) -> int:
 # --- applicants: unsubmitted drafts before the submission deadline ------------------------------------------
 
 def remind_drafts(at: dt.datetime) -> int:
-    """Applicants with a draft, Call.reminder_days before their deadline (a personal extension counts)."""
+    """Applicants with a draft, Call.reminder_days before their deadline (a personal extension counts).
+
+    Per call the reminder moment is the same for every draft under the call's deadline, so the query asks
+    only for drafts not reminded of it yet (a sweep that runs every minute until the deadline reads
+    nothing). Drafts with a personal deadline are few and checked one by one."""
     open_calls = db.session.scalars(select(Call).where(Call.state.in_(("published", "closed")))).all()
     horizon = max((d for c in open_calls for d in (c.reminder_days or ())), default=0)
     if horizon <= 0:
         return 0
     lo, hi = at - MINUTE, at + dt.timedelta(days=horizon) + SLACK
-    by_call = db.session.scalars(
-        select(Proposal).join(Call, Call.id == Proposal.call_id).where(
-            Call.state == "published", Call.submission_deadline > lo, Call.submission_deadline <= hi,
-            Proposal.state == "draft", Proposal.personal_deadline.is_(None)).order_by(Proposal.id)).all()
+    items = []
+    for call in open_calls:
+        if call.state != "published" or not lo < call.submission_deadline <= hi:
+            continue
+        due = latest_due(call.submission_deadline, call.reminder_days or (), at)
+        if due is None:
+            continue
+        drafts = db.session.scalars(
+            select(Proposal).options(joinedload(Proposal.applicant)).where(
+                Proposal.call_id == call.id, Proposal.state == "draft", Proposal.personal_deadline.is_(None),
+                Proposal.created_at <= due,  # a draft started after the moment gets the next one
+                ~_reminded("draft_reminder", "proposal", Proposal.id, due, Proposal.applicant_id))
+            .order_by(Proposal.id)).all()
+        items += [Due("draft_reminder", f"proposal:{p.id}", due, p.applicant,
+                      {"proposal": p, "call": call, "deadline": call.submission_deadline},
+                      event_at=call.submission_deadline) for p in drafts]
     extended = db.session.scalars(select(Proposal).where(
         Proposal.personal_deadline > lo, Proposal.personal_deadline <= hi, Proposal.state == "draft")
         .order_by(Proposal.id)).all()
-    items = []
-    for p in (*by_call, *extended):
+    for p in extended:
         if p.call.opening is not None:  # opened: no submission is possible any more, nothing to remind of
             continue
-        deadline = p.personal_deadline or p.call.submission_deadline
-        due = latest_due(deadline, p.call.reminder_days or (), at, not_before=p.created_at)
+        due = latest_due(p.personal_deadline, p.call.reminder_days or (), at, not_before=p.created_at)
         if due is not None:
             items.append(Due("draft_reminder", f"proposal:{p.id}", due, p.applicant,
-                             {"proposal": p, "call": p.call, "deadline": deadline}, event_at=deadline))
+                             {"proposal": p, "call": p.call, "deadline": p.personal_deadline},
+                             event_at=p.personal_deadline))
     return _send(items)
 
 

@@ -13,8 +13,9 @@ from test_held_mails import _awarded
 from foerdercall.awards.models import Award
 from foerdercall.calls.operations import confirm_opening, request_opening
 from foerdercall.extensions import db
+from foerdercall.mail.message import message_bytes, to_message
 from foerdercall.mail.models import OutboxMail
-from foerdercall.mail.operations import queue_mail, to_message
+from foerdercall.mail.operations import queue_mail
 from foerdercall.proposals.models import Clarification
 from foerdercall.proposals.operations import start_draft
 from foerdercall.workflow.engine import fire
@@ -23,7 +24,7 @@ from worker.sweep import sweep
 
 def calendar_of(mail: OutboxMail) -> dict[str, str] | None:
     """The properties of the VEVENT of the mail's .ics attachment, read from the message as sent."""
-    msg = email.message_from_bytes(bytes(to_message(mail)), policy=email.policy.default)
+    msg = email.message_from_bytes(message_bytes(mail), policy=email.policy.default)
     parts = [p for p in msg.walk() if p.get_content_type() == "text/calendar"]
     if not parts:
         return None

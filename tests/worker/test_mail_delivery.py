@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from foerdercall.audit.models import AuditEvent
 from foerdercall.extensions import db
+from foerdercall.mail.delivery import DeliveryDeferred, relay_due, send_mail
+from foerdercall.mail.message import to_message
 from foerdercall.mail.models import OutboxMail
-from foerdercall.mail.operations import DeliveryDeferred, queue_mail, relay_due, send_mail, to_message
+from foerdercall.mail.operations import queue_mail
 from foerdercall.proposals.operations import start_draft
 
 REASON = "Frist <verlängert> & mehr\nZweite Zeile"
@@ -42,8 +44,8 @@ def test_a_mail_has_a_text_and_an_html_part_and_ids_that_survive_a_resend(app, w
     mail = queue(world)
     msg = to_message(mail)
     assert msg.get_content_type() == "multipart/alternative"
-    text = msg.get_body(("plain",)).get_content()
-    html = msg.get_body(("html",)).get_content()
+    text = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")  # MIME text: CRLF lines
+    html = msg.get_body(("html",)).get_content().replace("\r\n", "\n")
     assert "Grund: Frist <verlängert> & mehr\nZweite Zeile" in text
     assert "Grund: Frist &lt;verlängert&gt; &amp; mehr<br>\nZweite Zeile" in html
     assert "<verlängert>" not in html and '<html lang="de">' in html
