@@ -22,6 +22,7 @@ from foerdercall.accounts import operations as account_ops
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct horse battery"
 
 # Cheap hashing in tests (the argon2 parameters are not under test).
@@ -269,3 +270,40 @@ def award_after_deadline(world, clock, call, p, q=None):
     sign_off(p, world.afw, "approve")
     make_award(p, world.ka)
     return review
+
+
+# --- the worker stack (tests/worker): a Redis queue of the test's own, worker processes, an SMTP sink -----------
+
+@pytest.fixture
+def redis_queue():
+    """(broker URL, queue name): a queue of this test's own on TEST_REDIS_URL, removed afterwards (not FLUSHDB:
+    another run of the suite on the same machine may be using the database at the same time)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        require_service("Redis", str(exc))
+    queue = f"fc-test-{uuid.uuid4().hex[:12]}"
+    yield REDIS_URL, queue
+    for key in client.scan_iter(match=f"*{queue}*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def stack(app, world, redis_queue, tmp_path):
+    """The test's app with the broker, an SMTP sink, and the worker processes the test starts (stopped after)."""
+    from smtp_sink import SmtpServer
+    from workerstack import Stack
+
+    with SmtpServer() as smtp:
+        s = Stack(app, world, smtp, redis_queue, tmp_path)
+        try:
+            yield s
+        finally:
+            s.stop()
+            if "celery" in app.extensions:
+                app.extensions["celery"].close()

@@ -26,6 +26,7 @@ class Sink:
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
         self.refuse: str | None = None
+        self.delay = 0.0  # seconds before each DATA is answered (a slow server: a batch takes a while)
         self.refused = 0
         self.rcpts = 0
         self.hold_at: int | None = None
@@ -45,6 +46,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             if self.refuse:
                 self.refused += 1
