@@ -34,3 +34,4 @@ class MultiCheckboxField(SelectMultipleField):
 class RolesForm(FlaskForm):
     roles = MultiCheckboxField(_l("Rollen"), choices=choices((r, r) for r in ROLES))
     office = SelectField(_l("Amt"), choices=choices([("", "–")] + [(o, o) for o in OFFICES]))
+    head_of_office = BooleanField(_l("Amtsleitung (erhält Eskalationen, wenn eine Freigabe zu lange wartet)"))

@@ -61,15 +61,18 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def set_roles(user: User, actor, roles: list[str], office: str | None) -> User:
+def set_roles(user: User, actor, roles: list[str], office: str | None, head_of_office: bool = False) -> User:
     if any(r not in ROLES for r in roles):
         raise ActionRefused(_("Unbekannte Rolle."))
     if "official" in roles and office not in OFFICES:
         raise ActionRefused(_("Mitarbeitende der Ämter brauchen ein Amt."))
-    before = sorted(user.roles), user.office
+    if head_of_office and ("official" not in roles or office not in OFFICES):
+        raise ActionRefused(_("Eine Amtsleitung braucht die Rolle „official“ und ein Amt."))
+    before = sorted(user.roles), user.office, user.head_of_office
     user.grants = [g for g in user.grants if g.role in roles] + [
         RoleGrant(role=r) for r in roles if r not in user.roles]
     user.office = office
+    user.head_of_office = head_of_office
     db.session.flush()
-    record(actor, "set_roles", user, data={"before": before, "after": [sorted(roles), office]})
+    record(actor, "set_roles", user, data={"before": before, "after": [sorted(roles), office, head_of_office]})
     return user

@@ -81,9 +81,9 @@ def users():
 def user_roles(user_id: int):
     require_role(current_user, "admin")
     user = db.get_or_404(User, user_id)
-    form = RolesForm(roles=sorted(user.roles), office=user.office or "")
+    form = RolesForm(roles=sorted(user.roles), office=user.office or "", head_of_office=user.head_of_office)
     if form.validate_on_submit():
-        set_roles(user, current_user, list(form.roles.data), form.office.data or None)
+        set_roles(user, current_user, list(form.roles.data), form.office.data or None, form.head_of_office.data)
         flash(_("Rollen gespeichert."), "success")
         return redirect(url_for("accounts.users"))
     return render_template("accounts/roles.html", user=user, form=form)
