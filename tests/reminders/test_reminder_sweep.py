@@ -161,6 +161,25 @@ def test_a_sweep_that_missed_several_moments_sends_one_reminder(app, world, cloc
         key("draft_reminder", f"proposal:{p.id}", R1, world.applicant)]
 
 
+def test_a_reminded_draft_is_not_read_again_by_the_next_sweeps(app, world, clock):
+    """The sweep runs every minute until the deadline: the query itself leaves out drafts already reminded
+    of the current moment (the key is matched in SQL), so thousands of drafts are not loaded again."""
+    from foerdercall.proposals.models import Proposal
+    from foerdercall.reminders.operations import _reminded
+
+    de = draft(world.call, world.applicant)
+    other = draft(world.call, world.applicant2)
+
+    def reminded(due):
+        return set(db.session.scalars(select(Proposal.id).where(
+            _reminded("draft_reminder", "proposal", Proposal.id, due, Proposal.applicant_id))))
+
+    assert reminded(R7) == set()
+    run(clock, R7)
+    assert reminded(R7) == {de.id, other.id}
+    assert reminded(R1) == set()  # the next moment is a new reminder
+
+
 # --- reviewers, sign-offs ---------------------------------------------------------------------------------------
 
 def _review_call(world, clock):
