@@ -5,4 +5,5 @@ from .awards.models import Award, Milestone, Payment, Report, SignOff  # noqa: F
 from .calls.models import Call, CallVersion, Criterion, Opening, RequiredAttachment  # noqa: F401
 from .mail.models import OutboxMail  # noqa: F401
 from .proposals.models import Attachment, Clarification, Proposal  # noqa: F401
-from .reviews.models import ConflictDeclaration, NeutralityDeclaration, Review, ReviewScore  # noqa: F401
+from .ranking.models import ProposalScore, Standstill  # noqa: F401
+from .reviews.models import ConflictDeclaration, NeutralityDeclaration, Review, ReviewDecline, ReviewScore  # noqa: F401

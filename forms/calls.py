@@ -83,6 +83,18 @@ class CallForm(FlaskForm):
                                         validators=[DataRequired()])
     implementation_reminder_days = DaysField(_l("Erinnerung vor dem Ende des Umsetzungszeitraums (Tage)"),
                                              default=30, validators=[DataRequired()])
+    # reviewing, ranking and the award decision
+    reviewers_per_proposal = IntegerField(_l("Gutachter/innen je Angebot (automatische Zuweisung)"), default=2,
+                                          validators=[Optional(), NumberRange(1, 10)])
+    reviewer_from_each_office = BooleanField(_l("Mindestens eine Gutachterin oder ein Gutachter aus jedem Amt"))
+    justify_ends_only = BooleanField(_l("Begründung nur für Bewertungen am Rand der Skala (0 und Höchstwert) und "
+                                        "für „nicht anwendbar“ verlangen (sonst für jede Bewertung)"))
+    blind_review = BooleanField(_l("Blinde Begutachtung: die Bewertungen der anderen erst nach dem eigenen "
+                                   "Gutachten zeigen"))
+    hide_applicant = BooleanField(_l("Identität der Antragstellenden vor den Gutachter/innen verbergen"))
+    score_aggregation = SelectField(_l("Zusammenfassung der Gutachten je Kriterium"), choices=choices([
+        ("mean", _l("Mittelwert")), ("median", _l("Median"))]), default="mean")
+    standstill_threshold = MoneyField(_l("Stillhaltefrist ab Auftragswert (netto, €)"), validators=[Optional()])
     hold_decision_mails = BooleanField(_l("Entscheidungsmails (Zuschlag, Absage, Ausschluss) zurückhalten, "
                                           "bis eine Sachbearbeiterin oder ein Sachbearbeiter sie freigibt"))
 
@@ -125,6 +137,14 @@ class CallForm(FlaskForm):
             "milestone_reminder_days": self.milestone_reminder_days.data,
             "implementation_reminder_days": self.implementation_reminder_days.data,
             "hold_decision_mails": bool(self.hold_decision_mails.data),
+            "reviewers_per_proposal": self.reviewers_per_proposal.data or 2,
+            "reviewer_from_each_office": bool(self.reviewer_from_each_office.data),
+            "justify_every_score": not self.justify_ends_only.data,
+            "blind_review": bool(self.blind_review.data), "hide_applicant": bool(self.hide_applicant.data),
+            "score_aggregation": self.score_aggregation.data if self.score_aggregation.data in ("mean", "median")
+            else "mean",
+            "standstill_threshold_cents": (self.standstill_threshold.data if self.standstill_threshold.data
+                                           else 50_000_00),
         }
 
 
@@ -138,3 +158,12 @@ class ConfirmForm(FlaskForm):
     """A button that changes state: only the CSRF token and an optional reason."""
 
     reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=10000)])
+
+
+class BulkSignOffForm(FlaskForm):
+    """The decision view: one office's decision on several proposals at once (ids from the checkboxes)."""
+
+    decision = SelectField(_l("Entscheidung Ihres Amtes für die ausgewählten Angebote"), choices=choices([
+        ("approve", _l("Zustimmen")), ("reject", _l("Ablehnen"))]))
+    reason = TextAreaField(_l("Begründung (bei Ablehnung erforderlich, gilt für alle ausgewählten)"),
+                           validators=[Optional(), Length(max=10000)])

@@ -42,3 +42,14 @@ def parse_scores(form_data, criteria, scale_max) -> tuple[dict, list[str]]:
             continue
         scores[c.id] = (int(raw), text)
     return scores, errors
+
+
+class DeclineForm(FlaskForm):
+    kind = SelectField(_l("Grund"), choices=choices([
+        ("conflict", _l("Interessenkonflikt")), ("workload", _l("Arbeitsbelastung")), ("other", _l("Anderer Grund"))]))
+    reason = TextAreaField(_l("Erläuterung"), validators=[Optional(), Length(max=5000)])
+
+
+class ReplaceForm(FlaskForm):
+    reviewer = SelectField(_l("Neue Gutachterin / neuer Gutachter"), choices=[], validate_choice=False)
+    reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=5000)])

@@ -9,10 +9,11 @@ from ..access import has_conflict
 from ..audit.operations import record
 from ..errors import ActionRefused
 from ..extensions import db
+from ..i18n import format_dt
 from ..proposals.models import Proposal
-from ..timeutil import now
+from ..timeutil import minute_end, now
 from ..workflow.engine import fire, lock
-from ..workflow.guards import award_of, sign_offs
+from ..workflow.guards import award_of, sign_offs, standstill_of
 from .models import Milestone, Payment, Report, SignOff
 
 
@@ -48,6 +49,64 @@ def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
     elif len(existing) + 1 == len(current_app.config["DECIDING_OFFICES"]):
         fire(p, "approve", actor, reason=reason)
     return p
+
+
+def sign_off_many(proposals: list[Proposal], actor, decision: str, reason: str = "") -> list[tuple[int, str | None]]:
+    """Bulk sign-off for the actor's office: each proposal exactly as :func:`sign_off`, each in a savepoint
+    of the one request transaction, so a refusal undoes only that proposal's sign-off and is reported
+    (proposal id, message); the others are still signed. Returns (proposal id, None or the refusal).
+
+    The row locks are held until the request commits, so the proposals are locked in one order (by id)
+    whatever order they were chosen in: two bulk sign-offs at the same moment wait, never deadlock."""
+    results: list[tuple[int, str | None]] = []
+    for p in sorted(proposals, key=lambda p: p.id):
+        try:
+            with db.session.begin_nested():
+                sign_off(p, actor, decision, reason)
+        except ActionRefused as exc:
+            results.append((p.id, exc.message))
+        else:
+            results.append((p.id, None))
+    return results
+
+
+def _standstill_for(p: Proposal, actor):
+    p = lock(p)
+    if not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id:
+        raise ActionRefused(_("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun."))
+    st = standstill_of(p)
+    if p.state != "standstill" or st is None:
+        raise ActionRefused(_("Das Angebot ist nicht in der Stillhaltefrist."))
+    return p, st
+
+
+def record_objection(p: Proposal, actor, text: str):
+    """An objection (Rüge) received during the standstill: recorded by an official; it holds the award."""
+    p, st = _standstill_for(p, actor)
+    if now() >= minute_end(st.ends_at):
+        raise ActionRefused(_("Die Stillhaltefrist ist am %(when)s abgelaufen.", when=format_dt(st.ends_at)))
+    if not (text or "").strip():
+        raise ActionRefused(_("Bitte geben Sie den Einwand wieder."))
+    if st.objection_open:
+        raise ActionRefused(_("Es ist bereits ein Einwand offen."))
+    st.objection_at, st.objection, st.objection_recorded_by_id = now(), text.strip(), actor.id
+    st.resolved_at, st.resolution, st.resolved_by_id = None, "", None
+    db.session.flush()
+    record(actor, "record_objection", p, reason=text.strip())
+    return st
+
+
+def resolve_objection(p: Proposal, actor, resolution: str):
+    """The objection was examined: recorded with the result; the award may then go ahead (after the period)."""
+    p, st = _standstill_for(p, actor)
+    if not st.objection_open:
+        raise ActionRefused(_("Es ist kein Einwand offen."))
+    if not (resolution or "").strip():
+        raise ActionRefused(_("Bitte geben Sie das Ergebnis der Prüfung an."))
+    st.resolved_at, st.resolution, st.resolved_by_id = now(), resolution.strip(), actor.id
+    db.session.flush()
+    record(actor, "resolve_objection", p, reason=resolution.strip())
+    return st
 
 
 def make_award(p: Proposal, actor, amount_cents: int | None = None) -> Proposal:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -14,8 +14,10 @@ from .operations import (
     accept_milestone,
     add_milestone,
     make_award,
+    record_objection,
     record_payment,
     report_milestone,
+    resolve_objection,
     review_interim_report,
     sign_off,
     submit_interim_report,
@@ -158,6 +160,26 @@ def payment(proposal_id: int):
     record_payment(p, current_user, form.amount.data, form.note.data or "")
     flash(_("Zahlung erfasst."), "success")
     return _back(p)
+
+
+@bp.route("/proposals/<int:proposal_id>/objection", methods=["POST"])
+@login_required
+def objection(proposal_id: int):
+    """An objection received during the standstill (recorded by an official); it holds the award."""
+    require_role(current_user, "official")
+    p = get_proposal_for(current_user, proposal_id)
+    from forms.calls import ConfirmForm
+
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if request.form.get("resolve"):
+        resolve_objection(p, current_user, form.reason.data or "")
+        flash(_("Der Einwand ist als erledigt vermerkt."), "success")
+    else:
+        record_objection(p, current_user, form.reason.data or "")
+        flash(_("Der Einwand ist erfasst; er hält den Zuschlag an."), "success")
+    return redirect(url_for("calls.decision", call_id=p.call_id))
 
 
 def forms_for_detail():

@@ -3,7 +3,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -52,6 +62,18 @@ class Call(db.Model):
     implementation_reminder_days: Mapped[int] = mapped_column(default=30, server_default="30")
     # Decision mails (rejection, award, ineligible) wait in the outbox until an official releases them.
     hold_decision_mails: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Reviewing and ranking (issue 4): reviewers per proposal for the automatic assignment, at least one
+    # reviewer from each office, justification for every score (else only for the ends of the scale), blind
+    # review (the others' scores only after one's own), the applicant's identity hidden from reviewers, the
+    # aggregation of the reviewers' scores ("mean" or "median"), and the standstill threshold (net cents).
+    reviewers_per_proposal: Mapped[int] = mapped_column(default=2, server_default="2")
+    reviewer_from_each_office: Mapped[bool] = mapped_column(default=False, server_default=false())
+    justify_every_score: Mapped[bool] = mapped_column(default=True, server_default=true())
+    blind_review: Mapped[bool] = mapped_column(default=False, server_default=false())
+    hide_applicant: Mapped[bool] = mapped_column(default=False, server_default=false())
+    score_aggregation: Mapped[str] = mapped_column(String(10), default="mean", server_default="mean")
+    standstill_threshold_cents: Mapped[int] = mapped_column(BigInteger, default=50_000_00,
+                                                            server_default="5000000")
     scale_max: Mapped[int] = mapped_column(default=5)
     min_total: Mapped[int] = mapped_column(default=50)  # points of 100
     version: Mapped[int] = mapped_column(default=1)

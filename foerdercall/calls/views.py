@@ -1,17 +1,27 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from decimal import Decimal
+
+from babel import Locale
+from babel.numbers import format_currency
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from forms.calls import CallForm, ConfirmForm, CorrectionForm, criteria_text
+from forms.calls import BulkSignOffForm, CallForm, ConfirmForm, CorrectionForm, criteria_text
 from workflows.proposal import STATE_LABELS
 
 from ..access import is_official, require_role
+from ..awards.models import SignOff
+from ..awards.operations import sign_off_many
 from ..errors import ActionRefused
 from ..extensions import db
+from ..i18n import current_lang
 from ..proposals.models import Proposal
+from ..ranking.exports import ranking_table, scores_table, to_csv, to_xlsx
+from ..ranking.models import Standstill
+from ..ranking.service import compute_ranking
 from ..reviews.operations import score_proposal
 from ..workflow.engine import available_triggers, fire
 from .models import Call, CallVersion
@@ -69,6 +79,7 @@ def new():
         form.criteria.data = "\n".join(f"{w} | {ko if ko is not None else '-'} | {name}"
                                        for _k, name, w, ko in DEFAULT_CRITERIA)
         form.fields_of_action.data = ["networks", "education", "marketing", "urban_development", "financing"]
+        form.standstill_threshold.data = 50_000_00
     if form.validate_on_submit():
         if db.session.scalar(select(Call.id).where(Call.code == form.code.data.strip())):
             form.code.errors.append(_("Dieses Kürzel ist vergeben."))
@@ -92,6 +103,8 @@ def edit(call_id: int):
         form.criteria.data = criteria_text(call.criteria)
         form.budget.data, form.max_amount.data = call.budget_cents, call.max_amount_cents
         form.estimated_value.data = call.estimated_value_cents
+        form.standstill_threshold.data = call.standstill_threshold_cents
+        form.justify_ends_only.data = not call.justify_every_score
     if form.validate_on_submit():
         fields = form.call_fields()
         clash = db.session.scalar(select(Call.id).where(Call.code == fields["code"], Call.id != call.id))
@@ -173,3 +186,111 @@ def opening(call_id: int):
             flash(exc.message, "error")
         return redirect(url_for("calls.opening", call_id=call.id))
     return render_template("calls/opening.html", call=call, form=form)
+
+
+# --- ranking, exports, the decision view ----------------------------------------------------------------
+
+RANKING_PAGE_SIZE = 200
+_LOCALES: dict[str, Locale] = {}
+
+
+def money_formatter():
+    """The money filter's output (i18n.format_money: 1.234,56 €) for many amounts on one page: the same
+    Babel call with the locale parsed once (parsing it per amount costs most of the formatting)."""
+    lang = current_lang()
+    code = "de_DE" if lang == "de" else "en_GB"
+    locale = _LOCALES.get(code) or _LOCALES.setdefault(code, Locale.parse(code))
+    done: dict[int, str] = {}
+
+    def fmt(cents: int | None) -> str:
+        if cents is None:
+            return "–"
+        text = done.get(cents)
+        if text is None:
+            text = done[cents] = format_currency(Decimal(cents) / 100, "EUR", locale=locale)
+        return text
+
+    return fmt
+
+
+def _official_call(call_id: int) -> Call:
+    require_role(current_user, "official")
+    call = get_call(call_id)
+    if call.is_sealed:
+        abort(404)  # nothing of the content before the opening
+    return call
+
+
+@bp.route("/calls/<int:call_id>/ranking")
+@login_required
+def ranking(call_id: int):
+    """The ranking with the budget line; all proposals are ranked, the page shows them in pages."""
+    call = _official_call(call_id)
+    result = compute_ranking(call, viewer=current_user)
+    pages = max(1, -(-len(result.rows) // RANKING_PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    rows = result.rows[(page - 1) * RANKING_PAGE_SIZE: page * RANKING_PAGE_SIZE]
+    return render_template("calls/ranking.html", call=call, ranking=result, rows=rows, page=page, pages=pages,
+                           fmt_money=money_formatter(),
+                           funded=sum(1 for r in result.rows if r.in_funding),
+                           moving_up=[r for r in result.rows if r.moves_up and r.proposal_id not in result.hidden],
+                           disagreements=sum(1 for r in result.rows if r.disagreement))
+
+
+@bp.route("/calls/<int:call_id>/export/<what>.<fmt>")
+@login_required
+def export(call_id: int, what: str, fmt: str):
+    """The ranking (what=ranking) or every review's detail (what=scores) as CSV or XLSX."""
+    if what not in ("ranking", "scores") or fmt not in ("csv", "xlsx"):
+        abort(404)
+    call = _official_call(call_id)
+    result = compute_ranking(call, viewer=current_user)
+    ranking_sheet = (_("Rangliste"), *ranking_table(result))
+    scores_sheet = (_("Bewertungen"), *scores_table(result, call))
+    name = f"{call.code}-{what}.{fmt}"
+    if fmt == "csv":
+        body = to_csv(*(ranking_sheet if what == "ranking" else scores_sheet)[1:])
+        mimetype = "text/csv; charset=utf-8"
+    else:
+        body = to_xlsx([ranking_sheet, scores_sheet] if what == "ranking" else [scores_sheet])
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/calls/<int:call_id>/decision", methods=["GET", "POST"])
+@login_required
+def decision(call_id: int):
+    """Sign off several proposals at once for one's office (each exactly as a single sign-off)."""
+    call = _official_call(call_id)
+    form = BulkSignOffForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        ids = [int(v) for v in request.form.getlist("proposal") if v.isdigit()]
+        if not ids:
+            flash(_("Bitte wählen Sie mindestens ein Angebot aus."), "error")
+            return redirect(url_for("calls.decision", call_id=call.id))
+        chosen = db.session.scalars(select(Proposal).where(Proposal.call_id == call.id, Proposal.id.in_(ids))
+                                    .order_by(Proposal.file_seq)).all()
+        results = sign_off_many(chosen, current_user, form.decision.data, form.reason.data or "")
+        numbers = {p.id: p.file_number for p in chosen}
+        done = [numbers[pid] for pid, message in results if message is None]
+        if done:
+            flash(_("Gezeichnet: %(list)s.", list=", ".join(done)), "success")
+        for pid, message in results:
+            if message is not None:
+                flash(_("%(number)s nicht gezeichnet: %(message)s", number=numbers[pid], message=message), "error")
+        return redirect(url_for("calls.decision", call_id=call.id))
+    result = compute_ranking(call, viewer=current_user)
+    rows = [r for r in result.rows if r.state in ("reviewed", "approved", "standstill")]
+    signed: dict[int, dict[str, SignOff]] = {}
+    for s in db.session.scalars(select(SignOff).join(Proposal, Proposal.id == SignOff.proposal_id)
+                                .where(Proposal.call_id == call.id)):
+        signed.setdefault(s.proposal_id, {})[s.office] = s
+    standstills = {s.proposal_id: s for s in db.session.scalars(
+        select(Standstill).join(Proposal, Proposal.id == Standstill.proposal_id).where(Proposal.call_id == call.id))}
+    pending = [r for r in rows if r.state in ("approved", "standstill") and r.proposal_id not in result.hidden]
+    return render_template("calls/decision.html", call=call, ranking=result, rows=rows, signed=signed,
+                           pending=pending, fmt_money=money_formatter(),
+                           standstills=standstills, form=form, confirm=ConfirmForm(),
+                           offices=current_app.config["DECIDING_OFFICES"])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -45,6 +45,8 @@ class Review(db.Model):
     assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     call_version: Mapped[int | None] = mapped_column()
+    # the submitted review's weighted total (0–100; None: nothing scorable), written with the submission
+    total_points: Mapped[float | None] = mapped_column(Float)
 
     proposal = relationship("Proposal")
     reviewer = relationship("User", foreign_keys=[reviewer_id])
@@ -66,3 +68,19 @@ class ReviewScore(db.Model):
     justification: Mapped[str] = mapped_column(Text, default="")
     review: Mapped[Review] = relationship(back_populates="scores")
     criterion = relationship("Criterion")
+
+
+class ReviewDecline(db.Model):
+    """A reviewer declined an assignment (conflict, workload, ...): the assignment is gone, this stays."""
+
+    __tablename__ = "review_declines"
+    __table_args__ = (CheckConstraint("kind IN ('conflict', 'workload', 'other')", name="decline_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    declined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+    reassigned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # an official replaced them
+    reviewer = relationship("User")

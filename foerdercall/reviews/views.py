@@ -6,7 +6,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from forms.calls import ConfirmForm
-from forms.reviews import AssignForm, ConflictForm, NeutralityForm, parse_scores, score_choices
+from forms.reviews import (
+    AssignForm,
+    ConflictForm,
+    DeclineForm,
+    NeutralityForm,
+    ReplaceForm,
+    parse_scores,
+    score_choices,
+)
 
 from ..access import conflict_declared, get_proposal_for, neutrality_signed, require_role
 from ..accounts.models import RoleGrant, User
@@ -15,8 +23,18 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..proposals.models import Proposal
 from ..workflow.engine import fire
-from .models import Review
-from .operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
+from .models import ConflictDeclaration, Review, ReviewScore
+from .operations import (
+    assign_reviewer,
+    assignment_overview,
+    auto_assign,
+    declare_conflict,
+    decline_review,
+    replace_reviewer,
+    reviewer_pool,
+    save_review,
+    sign_neutrality,
+)
 
 bp = Blueprint("reviews", __name__)
 
@@ -31,7 +49,8 @@ def mine():
     signed = {r.proposal.call_id: neutrality_signed(current_user, r.proposal.call_id) for r in rows}
     declared = {r.id: conflict_declared(current_user, r.proposal) for r in rows}
     return render_template("reviews/mine.html", reviews=rows, signed=signed, declared=declared,
-                           neutrality_form=NeutralityForm(), conflict_form=ConflictForm())
+                           neutrality_form=NeutralityForm(), conflict_form=ConflictForm(),
+                           decline_form=DeclineForm())
 
 
 @bp.route("/calls/<int:call_id>/neutrality", methods=["POST"])
@@ -100,7 +119,101 @@ def score(review_id: int):
         return redirect(url_for("reviews.score", review_id=review.id))
     current = {s.criterion_id: s for s in review.scores}
     return render_template("reviews/score.html", review=review, p=p, call=call, current=current,
-                           choices=score_choices(call.scale_max), form=ConfirmForm())
+                           choices=score_choices(call.scale_max), form=ConfirmForm(),
+                           others=others_scores(review), others_hidden=others_hidden(review))
+
+
+def others_hidden(review: Review) -> bool:
+    """Blind review: the other reviewers' scores stay hidden until one's own review is submitted."""
+    return review.proposal.call.blind_review and review.submitted_at is None
+
+
+def others_scores(review: Review) -> list[dict]:
+    """The other reviewers' submitted scores of the proposal (empty while blind)."""
+    if others_hidden(review):
+        return []
+    rows = db.session.execute(
+        select(Review.id, User.name, ReviewScore.criterion_id, ReviewScore.score, ReviewScore.justification)
+        .join(User, User.id == Review.reviewer_id).join(ReviewScore, ReviewScore.review_id == Review.id)
+        .where(Review.proposal_id == review.proposal_id, Review.id != review.id,
+               Review.submitted_at.is_not(None)).order_by(Review.id)).all()
+    out: dict[int, dict] = {}
+    for rid, name, cid, value, text in rows:
+        out.setdefault(rid, {"name": name, "scores": {}})["scores"][cid] = (value, text)
+    return list(out.values())
+
+
+@bp.route("/reviews/<int:review_id>/decline", methods=["POST"])
+@login_required
+def decline(review_id: int):
+    review = _own_review(review_id)
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        abort(400)
+    decline_review(review, current_user, form.kind.data, form.reason.data or "")
+    flash(_("Sie haben die Begutachtung abgelehnt; die Ämter sind informiert."), "success")
+    return redirect(url_for("reviews.mine"))
+
+
+def _official_call(call_id: int) -> Call:
+    require_role(current_user, "official")
+    call = db.get_or_404(Call, call_id)
+    if call.state == "draft":
+        abort(404)
+    return call
+
+
+@bp.route("/calls/<int:call_id>/assignments")
+@login_required
+def assignments(call_id: int):
+    """Who reviews what, open declines, each reviewer's load; automatic assignment and reassignment."""
+    call = _official_call(call_id)
+    overview = {"proposals": [], "reviewers": []} if call.is_sealed else assignment_overview(call)
+    conflicted = {c.proposal_id for c in db.session.scalars(select(ConflictDeclaration).where(
+        ConflictDeclaration.user_id == current_user.id, ConflictDeclaration.has_conflict.is_(True)))}
+    return render_template("reviews/assignments.html", call=call, overview=overview, conflicted=conflicted,
+                           pool=reviewer_pool(), form=ConfirmForm(), replace_form=ReplaceForm())
+
+
+@bp.route("/calls/<int:call_id>/assignments/auto", methods=["POST"])
+@login_required
+def auto(call_id: int):
+    call = _official_call(call_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if call.is_sealed:
+        raise ActionRefused(_("Die Angebote sind bis zur gemeinsamen Öffnung nach Fristablauf verschlossen."))
+    plan = auto_assign(call, current_user)
+    flash(_("%(n)s Zuweisungen für %(p)s Angebote.", n=sum(len(v) for v in plan.assignments.values()),
+            p=len(plan.assignments)), "success")
+    if plan.short:
+        flash(_("Für %(n)s Angebote fehlen geeignete Gutachter/innen (ohne Interessenkonflikt).",
+                n=len(plan.short)), "error")
+    if plan.office_missing:
+        flash(_("Bei %(n)s Angeboten ist nicht jedes Amt unter den Gutachter/innen vertreten.",
+                n=len(plan.office_missing)), "error")
+    return redirect(url_for("reviews.assignments", call_id=call.id))
+
+
+@bp.route("/reviews/<int:review_id>/replace", methods=["POST"])
+@login_required
+def replace(review_id: int):
+    require_role(current_user, "official")
+    review = db.session.get(Review, review_id)
+    if review is None:
+        abort(404)
+    p = get_proposal_for(current_user, review.proposal_id)
+    form = ReplaceForm()
+    if not form.validate_on_submit():
+        abort(400)
+    new = None
+    if (form.reviewer.data or "").isdigit():
+        new = db.session.get(User, int(form.reviewer.data))
+        if new is None:
+            abort(400)
+    replace_reviewer(review, current_user, form.reason.data or "", new)
+    flash(_("Zuweisung ersetzt."), "success")
+    return redirect(url_for("reviews.assignments", call_id=p.call_id))
 
 
 @bp.route("/proposals/<int:proposal_id>/assign", methods=["POST"])
@@ -118,6 +231,8 @@ def assign(proposal_id: int):
     if request.form.get("start") and p.state == "eligible":
         fire(p, "start_review", current_user)
     flash(_("Zugewiesen."), "success")
+    if request.form.get("next") == "assignments":
+        return redirect(url_for("reviews.assignments", call_id=p.call_id))
     return redirect(url_for("proposals.detail", proposal_id=p.id))
 
 

@@ -12,10 +12,12 @@ from ..calls.models import CallVersion
 from ..calls.operations import call_snapshot
 from ..extensions import db
 from ..mail.operations import queue_mail
+from ..proposals.models import Proposal
+from ..ranking.models import Standstill
 from ..reviews.models import Review
-from ..timeutil import add_months, period_end
+from ..timeutil import add_months, end_of_day_berlin, period_end, to_berlin
 from .engine import Context, lock
-from .guards import award_amount, award_of
+from .guards import STANDSTILL_DAYS, award_amount, award_of
 from .guards import open_clarification as pending_clarification
 
 EFFECTS: dict[str, Callable[[Context], None]] = {}
@@ -100,6 +102,34 @@ def return_budget(ctx: Context):
     call.committed_cents -= back
     award.released_cents += back
     ctx.audit_data.update(returned_cents=back, remaining_cents=call.remaining_cents)
+
+
+@effect
+def open_standstill(ctx: Context):
+    """The standstill runs to the end (23:59 Leipzig time) of the 10th calendar day after its start."""
+    p = ctx.obj
+    ends = end_of_day_berlin(to_berlin(ctx.now).date() + dt.timedelta(days=STANDSTILL_DAYS))
+    st = Standstill(proposal_id=p.id, amount_cents=award_amount(ctx), started_by_id=ctx.actor.id,
+                    started_at=ctx.now, ends_at=ends)
+    db.session.add(st)
+    ctx.params["standstill"] = st
+    ctx.audit_data.update(amount_cents=st.amount_cents, ends_at=ends.isoformat())
+
+
+@effect
+def mail_standstill_notice(ctx: Context):
+    """Every unsuccessful applicant of the call (rejected or excluded offers) is told of the intended award
+    and of the day before which it will not be made."""
+    p = ctx.obj
+    st = ctx.params["standstill"]
+    others = db.session.scalars(select(Proposal).where(
+        Proposal.call_id == p.call_id, Proposal.id != p.id, Proposal.state.in_(("rejected", "ineligible")))
+        .order_by(Proposal.file_seq)).all()
+    for q in others:
+        queue_mail("standstill_notice", q.applicant, f"standstill:{p.id}:{q.id}", proposal=q, call=p.call,
+                   awarded=p, amount=st.amount_cents, ends_at=st.ends_at, reason="")
+    st.informed = len(others)
+    ctx.audit_data["informed"] = len(others)
 
 
 @effect

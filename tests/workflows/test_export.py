@@ -10,7 +10,7 @@ from workflows import proposal
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 STATES = ["draft", "submitted", "clarification", "eligible", "ineligible", "in_review", "reviewed", "approved",
-          "rejected", "awarded", "lapsed", "in_implementation", "final_report_submitted", "completed",
+          "standstill", "rejected", "awarded", "lapsed", "in_implementation", "final_report_submitted", "completed",
           "withdrawn", "terminated"]
 
 

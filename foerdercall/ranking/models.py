@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import UTCDateTime
+
+
+class Standstill(db.Model):
+    """The waiting period before an award of the call's threshold or more (Saxony: €50,000 net, 10 calendar
+    days): the unsuccessful applicants are informed at its start; an objection recorded before it ends holds
+    the award until an official resolves it."""
+
+    __tablename__ = "standstills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), unique=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    informed: Mapped[int] = mapped_column(default=0)  # unsuccessful applicants told at the start
+    objection_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    objection: Mapped[str] = mapped_column(Text, default="")
+    objection_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_by = relationship("User", foreign_keys=[started_by_id])
+
+    @property
+    def objection_open(self) -> bool:
+        return self.objection_at is not None and self.resolved_at is None
+
+
+class ProposalScore(db.Model):
+    """The aggregate of a proposal's submitted reviews, refreshed with each submission (a submitted review is
+    fixed, and so is the catalogue of a published call): the ranking reads one row per proposal instead of
+    every score. Per criterion in catalogue order; None where no reviewer could score it."""
+
+    __tablename__ = "proposal_scores"
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    reviews: Mapped[int] = mapped_column(default=0)
+    means: Mapped[list] = mapped_column(JSON)
+    medians: Mapped[list] = mapped_column(JSON)
+    min_points: Mapped[float | None] = mapped_column(Float)  # the lowest review total (0–100)
+    max_points: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
