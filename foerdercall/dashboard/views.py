@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from ..access import require_role
+from ..calls.views import get_call
+from .operations import call_dashboard
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.route("/calls/<int:call_id>/dashboard")
+@login_required
+def call(call_id: int):
+    """The officials' overview of a call (charts with tables); sealed: only how many arrived."""
+    require_role(current_user, "official")
+    c = get_call(call_id)
+    return render_template("calls/dashboard.html", call=c, d=call_dashboard(c))

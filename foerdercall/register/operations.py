@@ -1,0 +1,124 @@
+"""The public register of awarded measures (DOMAIN.md: a public list of awarded measures, and the 2015
+evaluation's ask for a yearly public report on what funded measures achieved).
+
+Only measures that were awarded and accepted are listed: in implementation, final report submitted, or
+completed. Data protection: the recipient is named by the organisation the applicant registered with;
+a person who applied without an organisation is not named (only title, amount and progress are shown).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from forms.calls import FIELD_LABELS
+
+from ..awards.models import Award, Milestone
+from ..calls.models import Call
+from ..extensions import db
+from ..proposals.models import Proposal
+from ..timeutil import minute_end, now, to_berlin
+
+REGISTER_STATES = ("in_implementation", "final_report_submitted", "completed")
+MILESTONE_STATUSES = ("accepted", "reported", "overdue", "planned")
+
+
+@dataclass
+class MilestoneEntry:
+    title: str
+    due_at: dt.datetime
+    status: str  # one of MILESTONE_STATUSES
+    reported_at: dt.datetime | None
+    accepted_at: dt.datetime | None
+
+
+@dataclass
+class Measure:
+    proposal_id: int
+    file_number: str
+    title: str
+    recipient: str | None  # the organisation; None: a private person, not published
+    amount_cents: int
+    call_id: int
+    call_code: str
+    call_title: str
+    field_of_action: str
+    state: str
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
+    milestones: list[MilestoneEntry] = field(default_factory=list)
+
+    @property
+    def field_label(self) -> str:
+        return str(FIELD_LABELS.get(self.field_of_action, self.field_of_action))
+
+    def count(self, status: str) -> int:
+        return sum(1 for m in self.milestones if m.status == status)
+
+
+def milestone_status(m: Milestone, at: dt.datetime) -> str:
+    if m.accepted_at is not None:
+        return "accepted"
+    if m.reported_at is not None:
+        return "reported"
+    if m.overdue_at is not None or at >= minute_end(m.due_at):
+        return "overdue"
+    return "planned"
+
+
+def register_calls() -> list[Call]:
+    """The calls with at least one measure in the register (for the filter)."""
+    ids = select(Proposal.call_id).where(Proposal.state.in_(REGISTER_STATES))
+    return db.session.scalars(select(Call).where(Call.id.in_(ids)).order_by(Call.submission_deadline.desc())).all()
+
+
+def measures(call_id: int | None = None) -> list[Measure]:
+    at = now()
+    q = (select(Proposal, Award).join(Award, Award.proposal_id == Proposal.id)
+         .where(Proposal.state.in_(REGISTER_STATES)).order_by(Proposal.call_id, Proposal.file_seq))
+    if call_id is not None:
+        q = q.where(Proposal.call_id == call_id)
+    rows = db.session.execute(q).all()
+    ids = [p.id for p, _a in rows]
+    by_proposal: dict[int, list[Milestone]] = {}
+    if ids:
+        for m in db.session.scalars(select(Milestone).where(Milestone.proposal_id.in_(ids))
+                                    .order_by(Milestone.proposal_id, Milestone.position, Milestone.id)):
+            by_proposal.setdefault(m.proposal_id, []).append(m)
+    out = []
+    for p, a in rows:
+        organisation = (p.applicant.organisation or "").strip()
+        out.append(Measure(
+            proposal_id=p.id, file_number=p.file_number, title=p.title, recipient=organisation or None,
+            amount_cents=a.amount_cents - a.released_cents, call_id=p.call_id, call_code=p.call.code,
+            call_title=p.call.title, field_of_action=p.field_of_action, state=p.state,
+            starts_at=a.accepted_at, ends_at=a.implementation_ends_at,
+            milestones=[MilestoneEntry(m.title, m.due_at, milestone_status(m, at), m.reported_at, m.accepted_at)
+                        for m in by_proposal.get(p.id, [])],
+        ))
+    return out
+
+
+def _date(value: dt.datetime | None) -> str | None:
+    return to_berlin(value).date().isoformat() if value is not None else None
+
+
+def as_open_data(items: list[Measure]) -> list[dict]:
+    """Plain values for CSV and JSON: ISO dates (Leipzig), amounts in euro cents and as a decimal string."""
+    return [{
+        "file_number": m.file_number,
+        "title": m.title,
+        "recipient": m.recipient,
+        "amount_cents": m.amount_cents,
+        "amount_eur": f"{m.amount_cents // 100}.{m.amount_cents % 100:02d}",
+        "call_code": m.call_code,
+        "call_title": m.call_title,
+        "field_of_action": m.field_of_action,
+        "status": m.state,
+        "implementation_start": _date(m.starts_at),
+        "implementation_end": _date(m.ends_at),
+        "milestones": [{"title": e.title, "due": _date(e.due_at), "status": e.status,
+                        "reported": _date(e.reported_at), "accepted": _date(e.accepted_at)}
+                       for e in m.milestones],
+    } for m in items]

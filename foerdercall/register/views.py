@@ -1,0 +1,76 @@
+"""The public register of awarded measures: a page and open data (CSV, JSON), for everyone.
+
+(`/register` is the account registration, so the register lives under `/public-register`.)
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from flask import Blueprint, Response, abort, render_template, request
+
+from ..calls.models import Call
+from ..extensions import db
+from .operations import as_open_data, measures, register_calls
+
+bp = Blueprint("register", __name__)
+CSV_FIELDS = ("file_number", "title", "recipient", "amount_eur", "call_code", "call_title", "field_of_action",
+              "status", "implementation_start", "implementation_end", "milestones_total", "milestones_accepted",
+              "milestones_reported", "milestones_overdue", "milestones")
+
+
+def _call_filter() -> Call | None:
+    raw = request.args.get("call")
+    if not raw:
+        return None
+    call = db.session.get(Call, int(raw)) if raw.isdigit() else None
+    if call is None or call.state == "draft":
+        abort(404)
+    return call
+
+
+@bp.route("/public-register")
+def index():
+    call = _call_filter()
+    return render_template("register/index.html", measures=measures(call.id if call else None), call=call,
+                           calls=register_calls())
+
+
+@bp.route("/public-register.json")
+def as_json():
+    call = _call_filter()
+    body = json.dumps({"measures": as_open_data(measures(call.id if call else None))}, ensure_ascii=False,
+                      indent=1)
+    return Response(body, mimetype="application/json", headers=_download("json", call))
+
+
+def _cell(value) -> str:
+    """Spreadsheet programs run cells that start with = + - @ as formulas: such text gets a leading '."""
+    s = "" if value is None else str(value)
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
+@bp.route("/public-register.csv")
+def as_csv():
+    call = _call_filter()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_FIELDS)
+    for m in as_open_data(measures(call.id if call else None)):
+        ms = m.pop("milestones")
+        m |= {
+            "milestones_total": len(ms),
+            "milestones_accepted": sum(1 for e in ms if e["status"] == "accepted"),
+            "milestones_reported": sum(1 for e in ms if e["status"] == "reported"),
+            "milestones_overdue": sum(1 for e in ms if e["status"] == "overdue"),
+            "milestones": "; ".join(f"{e['title']} ({e['due']}): {e['status']}" for e in ms),
+        }
+        writer.writerow([_cell(m[k]) for k in CSV_FIELDS])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers=_download("csv", call))
+
+
+def _download(ext: str, call: Call | None) -> dict:
+    name = f"register-{call.id}.{ext}" if call else f"register.{ext}"
+    return {"Content-Disposition": f'inline; filename="{name}"', "X-Content-Type-Options": "nosniff",
+            "Access-Control-Allow-Origin": "*"}
