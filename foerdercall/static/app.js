@@ -1,0 +1,115 @@
+/* foerdercall: progressive enhancement only. Every page works without this file.
+ *  - autosave of a draft form (form[data-autosave]): after ~20 s without typing and when the page is hidden
+ *    or left, the same form is posted in the background to its own (draft-save) URL;
+ *  - live character counts for textareas with a maxlength;
+ *  - a confirmation dialog for buttons with data-confirm (destructive steps).
+ * Texts come from the page (data-t-* on <body>), so they are translated with the rest of the UI. */
+(function () {
+  "use strict";
+  var body = document.body;
+  var lang = document.documentElement.lang || "de";
+  function t(key, fallback) { return (body && body.getAttribute("data-t-" + key)) || fallback; }
+  function fmt(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
+  }
+  function number(n) { return n.toLocaleString(lang === "de" ? "de-DE" : "en-GB"); }
+
+  /* --- confirmation for destructive buttons --------------------------------------------------------- */
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    var text = button && button.getAttribute("data-confirm");
+    if (text && !window.confirm(text)) { event.preventDefault(); event.stopImmediatePropagation(); }
+  }, true);
+
+  /* --- character counts ------------------------------------------------------------------------------ */
+  Array.prototype.forEach.call(document.querySelectorAll("textarea[maxlength]"), function (area) {
+    var max = parseInt(area.getAttribute("maxlength"), 10);
+    if (!max || !area.id) { return; }
+    var shown = document.createElement("p");
+    shown.className = "charcount";
+    shown.id = area.id + "-count";
+    shown.setAttribute("aria-hidden", "true");  // the visible count; the live region below speaks
+    var spoken = document.createElement("p");
+    spoken.className = "sr-only";
+    spoken.setAttribute("aria-live", "polite");
+    area.insertAdjacentElement("afterend", spoken);
+    area.insertAdjacentElement("afterend", shown);
+    var timer = null;
+    function update(announce) {
+      var left = max - area.value.length;
+      var text = fmt(t("chars", "Noch {left} von {max} Zeichen"), {left: number(left), max: number(max)});
+      shown.textContent = text;
+      shown.classList.toggle("low", left < max / 10);
+      if (announce) {
+        clearTimeout(timer);
+        timer = setTimeout(function () { spoken.textContent = text; }, 1200);
+      }
+    }
+    area.addEventListener("input", function () { update(true); });
+    update(false);
+  });
+
+  /* --- autosave of a draft --------------------------------------------------------------------------- */
+  var form = document.querySelector("form[data-autosave]");
+  if (!form || !window.fetch || !window.FormData) { return; }
+  var idleMs = Number(window.FOERDERCALL_AUTOSAVE_MS) || Number(form.getAttribute("data-autosave")) || 20000;
+  var status = document.getElementById(form.getAttribute("data-autosave-status") || "autosave-status");
+  var url = form.getAttribute("action") || window.location.href;
+  var dirty = false, saving = false, leaving = false, timer = null;
+
+  function bare(address) { var u = new URL(address, window.location.href); return u.origin + u.pathname; }
+  function payload() {
+    var data = new FormData(form);
+    data.delete("file");  // a file is uploaded only when the person presses a button
+    data.set("action", "save");
+    return data;
+  }
+  function say(text, isError) {
+    if (!status) { return; }
+    status.textContent = text;
+    status.classList.toggle("error", !!isError);
+  }
+  function savedNow() {
+    var time = new Date().toLocaleTimeString(lang === "de" ? "de-DE" : "en-GB",
+                                             {hour: "2-digit", minute: "2-digit", timeZone: "Europe/Berlin"});
+    say(fmt(t("saved", "Entwurf gespeichert um {time}"), {time: time}), false);
+  }
+  function save() {
+    clearTimeout(timer);
+    if (!dirty || saving || leaving) { return; }
+    saving = true;
+    dirty = false;
+    fetch(url, {method: "POST", body: payload(), credentials: "same-origin"}).then(function (response) {
+      // saved: the server answers with the draft form again (a redirect elsewhere: no longer a draft)
+      if (response.ok && bare(response.url) === bare(url)) { savedNow(); return; }
+      dirty = true;
+      say(t("save-failed", "Nicht gespeichert."), true);
+    }).catch(function () {
+      dirty = true;
+      say(t("save-failed", "Nicht gespeichert."), true);
+    }).then(function () {
+      saving = false;
+      if (dirty && !leaving) { timer = setTimeout(save, idleMs); }  // typed on meanwhile, or a retry
+    });
+  }
+  function saveNow() {  // the page is hidden or left: a request that outlives the page
+    if (!dirty || leaving) { return; }
+    dirty = false;
+    var data = payload();
+    if (!(navigator.sendBeacon && navigator.sendBeacon(url, data))) {
+      fetch(url, {method: "POST", body: data, credentials: "same-origin", keepalive: true});
+    }
+  }
+  function edited() {
+    dirty = true;
+    clearTimeout(timer);
+    timer = setTimeout(save, idleMs);
+  }
+  form.addEventListener("input", edited);
+  form.addEventListener("change", edited);
+  form.addEventListener("submit", function () { leaving = true; clearTimeout(timer); });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") { saveNow(); }
+  });
+  window.addEventListener("pagehide", saveNow);
+}());
