@@ -1,15 +1,27 @@
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
+import math
+import secrets
+from dataclasses import dataclass
+
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select, text
 
 from ..audit.operations import record
 from ..errors import ActionRefused
 from ..extensions import db
+from ..i18n import format_dt
+from ..mail.operations import queue_mail
 from ..timeutil import now
-from .models import OFFICES, ROLES, RoleGrant, User
+from .models import OFFICES, ROLES, LoginFailure, RecoveryCode, RoleGrant, User
 
 _hasher = PasswordHasher()
 
@@ -27,7 +39,10 @@ def find_user(email: str) -> User | None:
 
 
 def create_user(email: str, name: str, password: str, *, roles=("applicant",), office=None,
-                organisation: str = "", locale: str = "de", head_of_office: bool = False, actor=None) -> User:
+                organisation: str = "", locale: str = "de", head_of_office: bool = False, actor=None,
+                verified: bool = True) -> User:
+    """An account. Made by the admin, the demo or the tests it counts as verified; self-registration
+    (:func:`register_applicant`) passes ``verified=False`` and sends the verification link."""
     email = normalise_email(email)
     if find_user(email) is not None:
         raise ActionRefused(_("Für diese E-Mail-Adresse gibt es bereits ein Konto."))
@@ -40,12 +55,13 @@ def create_user(email: str, name: str, password: str, *, roles=("applicant",), o
     user = User(email=email, name=name.strip(), password_hash=hash_password(password), office=office,
                 head_of_office=head_of_office,
                 organisation=organisation or "", locale=locale if locale in ("de", "en") else "de",
-                created_at=now())
+                created_at=now(), email_verified_at=now() if verified else None)
     user.grants = [RoleGrant(role=r) for r in roles]
     db.session.add(user)
     db.session.flush()
     record(actor or user, "create_user", user,
-           data={"roles": list(roles), "office": office, "head_of_office": head_of_office})
+           data={"roles": list(roles), "office": office, "head_of_office": head_of_office,
+                 "verified": verified})
     return user
 
 
@@ -76,3 +92,348 @@ def set_roles(user: User, actor, roles: list[str], office: str | None, head_of_o
     db.session.flush()
     record(actor, "set_roles", user, data={"before": before, "after": [sorted(roles), office, head_of_office]})
     return user
+
+
+# --- signed links (verification, password reset) --------------------------------------------------------
+
+class _ClockSigner(TimestampSigner):
+    """Timestamps from foerdercall's clock (tests move it), not from time.time()."""
+
+    def get_timestamp(self) -> int:
+        return int(now().timestamp())
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"foerdercall.accounts.{purpose}",
+                                  signer=_ClockSigner)
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for a mail: PUBLIC_URL when configured (behind a proxy), else the request's host."""
+    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+# Mails that carry a secret link: only their recipient may read them (not the officials' outbox).
+SECRET_MAIL_KINDS = frozenset({"verify_email", "password_reset"})
+
+
+def _minute_key() -> str:
+    """The mail's dedup key: one mail of a kind per account and minute (a repeated click sends nothing)."""
+    return now().strftime("%Y%m%dT%H%M")
+
+
+# --- e-mail verification --------------------------------------------------------------------------------
+
+def register_applicant(email: str, name: str, password: str, *, organisation: str = "",
+                       locale: str = "de") -> User:
+    """Self-registration: an unverified applicant account and the mail with the verification link."""
+    user = create_user(email, name, password, organisation=organisation, locale=locale, verified=False)
+    send_verification(user)
+    return user
+
+
+def send_verification(user: User) -> bool:
+    """Queue the mail with the verification link (at most one a minute). False when already verified."""
+    if user.email_verified:
+        return False
+    token = _serializer("verify-email").dumps({"u": user.id, "e": user.email})
+    days = current_app.config["EMAIL_VERIFY_MAX_AGE_SECONDS"] // 86400
+    queue_mail("verify_email", user, _minute_key(),
+               link=external_url("accounts.verify_email_link", token=token), days=days)
+    return True
+
+
+def verify_email(token: str) -> User | None:
+    """The account the link proves the address of (now verified), or None for a broken or expired link."""
+    try:
+        data = _serializer("verify-email").loads(
+            token, max_age=current_app.config["EMAIL_VERIFY_MAX_AGE_SECONDS"])
+    except BadData:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = db.session.get(User, data["u"])
+    if user is None or user.email != data.get("e"):
+        return None
+    if not user.email_verified:
+        user.email_verified_at = now()
+        db.session.flush()
+        record(user, "verify_email", user, data={"email": user.email})
+    return user
+
+
+def verification_missing(user: User | None) -> str | None:
+    """The message why an unverified applicant cannot submit yet, else None (a workflow condition)."""
+    if user is not None and not user.email_verified:
+        return _("Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse mit dem Link aus unserer E-Mail. "
+                 "Einen neuen Link können Sie unter „Konto“ anfordern. Ihr Entwurf bleibt gespeichert.")
+    return None
+
+
+def require_verified(user: User | None) -> None:
+    """Refuse (ActionRefused) what needs a verified address, e.g. submitting a proposal."""
+    message = verification_missing(user)
+    if message:
+        raise ActionRefused(message)
+
+
+# --- password reset -------------------------------------------------------------------------------------
+
+def _password_fingerprint(user: User) -> str:
+    """Binds a reset token to the current password: it dies when the password changes (also by its use)."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:24]
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the account exists; the caller answers the same either way (no enumeration)."""
+    user = find_user(email)
+    if user is None or not user.active:
+        return
+    token = _serializer("password-reset").dumps({"u": user.id, "h": _password_fingerprint(user)})
+    minutes = current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"] // 60
+    link = external_url("accounts.reset_password_link", token=token)
+    if queue_mail("password_reset", user, _minute_key(), link=link, minutes=minutes) is not None:
+        record(user, "request_password_reset", user)
+
+
+def user_for_reset(token: str) -> User | None:
+    """The account of a valid, unexpired, unused reset token, else None."""
+    try:
+        data = _serializer("password-reset").loads(
+            token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"])
+    except BadData:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = db.session.get(User, data["u"])
+    if user is None or not user.active:
+        return None
+    if not hmac.compare_digest(str(data.get("h")), _password_fingerprint(user)):
+        return None
+    return user
+
+
+def reset_password(token: str, password: str) -> User:
+    user = user_for_reset(token)
+    if user is None:
+        raise ActionRefused(_("Dieser Link ist ungültig, abgelaufen oder wurde schon benutzt."))
+    if len(password or "") < 10:
+        raise ActionRefused(_("Das Passwort muss mindestens 10 Zeichen lang sein."))
+    user.password_hash = hash_password(password)
+    if not user.email_verified:  # the link came by mail: the address is proved
+        user.email_verified_at = now()
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
+    db.session.flush()
+    record(user, "reset_password", user)
+    return user
+
+
+# --- login throttling -----------------------------------------------------------------------------------
+
+@dataclass
+class LoginThrottled(Exception):
+    """Too many failed logins for the account or the client address: try again at ``until``."""
+
+    until: dt.datetime
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, math.ceil((self.until - now()).total_seconds()))
+
+    @property
+    def message(self) -> str:
+        return _("Zu viele fehlgeschlagene Anmeldeversuche. Aus Sicherheitsgründen ist die Anmeldung bis "
+                 "%(when)s gesperrt (noch etwa %(minutes)s Minuten). Sie können Ihr Passwort auch "
+                 "zurücksetzen.", when=format_dt(self.until), minutes=math.ceil(self.retry_after / 60))
+
+
+def _limits():
+    cfg = current_app.config
+    return (dt.timedelta(seconds=cfg["LOGIN_THROTTLE_WINDOW_SECONDS"]),
+            ((LoginFailure.email, cfg["LOGIN_THROTTLE_PER_ACCOUNT"]),
+             (LoginFailure.address, cfg["LOGIN_THROTTLE_PER_ADDRESS"])))
+
+
+def _serialise_attempts(email: str) -> None:
+    """Attempts on one account wait for each other until the request commits (PostgreSQL: an advisory lock
+    for the transaction; SQLite: every transaction is BEGIN IMMEDIATE), so parallel guesses are counted exactly
+    instead of all passing the check before the first failure is written."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                           {"key": "foerdercall.login:" + normalise_email(email)})
+
+
+def check_throttle(email: str, address: str) -> None:
+    """Raise LoginThrottled while the account or the address has reached its limit of failures in the window.
+
+    The limit-th most recent failure leaving the window ends the block."""
+    window, limits = _limits()
+    t = now()
+    until = None
+    for column, limit in limits:
+        key = normalise_email(email) if column is LoginFailure.email else address
+        times = db.session.scalars(select(LoginFailure.at).where(column == key, LoginFailure.at > t - window)
+                                   .order_by(LoginFailure.at.desc()).limit(limit)).all()
+        if len(times) >= limit:
+            until = max(until or t, times[-1] + window)
+    if until is not None:
+        raise LoginThrottled(until)
+
+
+def record_failure(email: str, address: str) -> None:
+    """Count a failed login; write an audit event when it makes the account or the address reach its limit
+    (once, not for every refused request); forget failures that left the window."""
+    window, limits = _limits()
+    t = now()
+    email = normalise_email(email)[:254]
+    db.session.execute(delete(LoginFailure).where(LoginFailure.at <= t - window))
+    failure = LoginFailure(at=t, email=email, address=(address or "")[:64])
+    db.session.add(failure)
+    db.session.flush()
+    for column, limit in limits:
+        key = failure.email if column is LoginFailure.email else failure.address
+        count = db.session.scalar(select(func.count()).select_from(LoginFailure)
+                                  .where(column == key, LoginFailure.at > t - window))
+        if count == limit:
+            scope = "account" if column is LoginFailure.email else "address"
+            user = find_user(email) if scope == "account" else None
+            record(None, "login_throttled", user or failure,
+                   data={"scope": scope, "email": email, "address": failure.address, "failures": count})
+
+
+def clear_failures(user: User) -> None:
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
+
+
+def login_attempt(email: str, password: str, address: str) -> User | None:
+    """The first step of a login: throttled (LoginThrottled), the password checked, a failure counted.
+
+    A user with two-factor login is not logged in yet (the view asks for the code); failures are cleared only
+    when the login is complete (:func:`complete_login`), so a known password cannot reset the code guesses."""
+    _serialise_attempts(email)
+    check_throttle(email, address)
+    user = authenticate(email, password)
+    if user is None:
+        record_failure(email, address)
+        return None
+    if not user.two_factor_enabled:
+        complete_login(user)
+    return user
+
+
+def complete_login(user: User) -> None:
+    clear_failures(user)
+
+
+# --- two-factor login (TOTP) ----------------------------------------------------------------------------
+
+TOTP_ISSUER = "foerdercall Leipzig"
+
+
+def may_use_two_factor(user) -> bool:
+    return user.is_authenticated and (user.has_role("official") or user.has_role("admin"))
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def _normalise_code(code: str) -> str:
+    return "".join(ch for ch in (code or "").lower() if ch.isalnum())
+
+
+def _totp_step(secret: str, code: str, after: int | None) -> int | None:
+    """The time step (of now, the one before or after) whose code this is, if later than ``after``."""
+    code = _normalise_code(code)
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now())
+    for step in (current - 1, current, current + 1):
+        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(_normalise_code(code).encode()).hexdigest()
+
+
+def _new_recovery_codes(user: User, count: int = 10) -> list[str]:
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l
+    codes = []
+    for _i in range(count):
+        raw = "".join(secrets.choice(alphabet) for _j in range(10))
+        codes.append(f"{raw[:5]}-{raw[5:]}")
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=_hash_code(raw), created_at=now()))
+    db.session.flush()
+    return codes
+
+
+def enable_two_factor(user: User, secret: str, code: str) -> list[str]:
+    """Turn on TOTP after the user proved the authenticator with a code; returns the recovery codes (shown
+    once, stored hashed)."""
+    if not may_use_two_factor(user):
+        raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist für Mitarbeitende der Ämter und Admins "
+                              "vorgesehen."))
+    if user.two_factor_enabled:
+        raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist bereits eingeschaltet."))
+    step = _totp_step(secret or "", code, None) if secret else None
+    if step is None:
+        raise ActionRefused(_("Der Code stimmt nicht. Bitte geben Sie den aktuellen sechsstelligen Code "
+                              "Ihrer Authenticator-App ein."))
+    user.totp_secret, user.totp_enabled_at, user.totp_last_step = secret, now(), step
+    codes = _new_recovery_codes(user)
+    record(user, "enable_two_factor", user)
+    return codes
+
+
+def disable_two_factor(user: User, password: str) -> None:
+    if not user.two_factor_enabled:
+        raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist nicht eingeschaltet."))
+    try:
+        _hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        raise ActionRefused(_("Das Passwort ist falsch.")) from None
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.session.flush()
+    record(user, "disable_two_factor", user)
+
+
+def remaining_recovery_codes(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+
+
+def second_factor(user: User, code: str, address: str) -> bool:
+    """The second step of a login: a TOTP code (each once) or an unused recovery code. Throttled and counted
+    like passwords (per account and address)."""
+    _serialise_attempts(user.email)
+    check_throttle(user.email, address)
+    db.session.refresh(user, with_for_update=True)  # two requests with the same code: one wins
+    if user.two_factor_enabled:
+        step = _totp_step(user.totp_secret, code, user.totp_last_step)
+        if step is not None:
+            user.totp_last_step = step
+            complete_login(user)
+            return True
+        recovery = db.session.scalar(select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_code(code),
+            RecoveryCode.used_at.is_(None)).with_for_update())
+        if recovery is not None:
+            recovery.used_at = now()
+            db.session.flush()
+            record(user, "use_recovery_code", user, data={"remaining": remaining_recovery_codes(user)})
+            complete_login(user)
+            return True
+    record_failure(user.email, address)
+    return False

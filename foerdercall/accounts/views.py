@@ -1,37 +1,143 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+import segno
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from markupsafe import Markup
 from sqlalchemy import select
 
-from forms.accounts import LoginForm, RegisterForm, RolesForm
+from forms.accounts import (
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+    RolesForm,
+    TwoFactorCodeForm,
+    TwoFactorDisableForm,
+    TwoFactorSetupForm,
+)
 
 from ..access import require_role
 from ..errors import ActionRefused
 from ..extensions import db
+from ..timeutil import now
 from .models import User
-from .operations import authenticate, create_user, set_roles
+from .operations import (
+    LoginThrottled,
+    disable_two_factor,
+    enable_two_factor,
+    login_attempt,
+    may_use_two_factor,
+    new_totp_secret,
+    register_applicant,
+    remaining_recovery_codes,
+    request_password_reset,
+    reset_password,
+    second_factor,
+    send_verification,
+    set_roles,
+    totp_uri,
+    user_for_reset,
+    verify_email,
+)
 
 bp = Blueprint("accounts", __name__)
+
+PENDING_2FA = "login_2fa"  # the session of a login whose password was right and whose code is asked for
+SETUP_2FA = "setup_2fa"  # the secret shown on the set-up page until it is confirmed
 
 
 def _safe_next(target: str | None) -> str | None:
     return target if target and target.startswith("/") and not target.startswith("//") else None
 
 
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _throttled(template: str, exc: LoginThrottled, **context):
+    """429 with Retry-After and the moment the login opens again."""
+    resp = make_response(render_template(template, throttled=exc.message, **context), 429)
+    resp.headers["Retry-After"] = str(exc.retry_after)
+    return resp
+
+
+def _qr_svg(uri: str) -> Markup:
+    """The otpauth:// URI as a QR code (inline SVG, no script, no external request)."""
+    return Markup(segno.make(uri, error="m").svg_inline(scale=4, light="#fff"))
+
+
+def _no_store(resp):
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        try:
+            user = login_attempt(form.email.data, form.password.data, _address())
+        except LoginThrottled as exc:
+            return _throttled("accounts/login.html", exc, form=form)
         if user is None:
             form.password.errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
+        elif user.two_factor_enabled:  # not logged in yet: the code first
+            session.clear()
+            session[PENDING_2FA] = {"u": user.id, "at": now().timestamp(),
+                                    "next": _safe_next(request.args.get("next"))}
+            return redirect(url_for("accounts.login_two_factor"))
         else:
             session.clear()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("calls.index"))
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
+
+
+def _pending_user() -> User | None:
+    pending = session.get(PENDING_2FA)
+    if not isinstance(pending, dict):
+        return None
+    if now().timestamp() - float(pending.get("at", 0)) > current_app.config["TWO_FACTOR_STEP_SECONDS"]:
+        return None
+    user = db.session.get(User, pending.get("u")) if isinstance(pending.get("u"), int) else None
+    return user if user is not None and user.active and user.two_factor_enabled else None
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+def login_two_factor():
+    """The second step of a login with two-factor authentication: a code from the app or a recovery code."""
+    user = _pending_user()
+    if user is None:
+        if session.pop(PENDING_2FA, None) is not None:
+            flash(_("Die Anmeldung hat zu lange gedauert. Bitte melden Sie sich erneut an."), "error")
+        return redirect(url_for("accounts.login"))
+    form = TwoFactorCodeForm()
+    if form.validate_on_submit():
+        try:
+            ok = second_factor(user, form.code.data, _address())
+        except LoginThrottled as exc:
+            session.pop(PENDING_2FA, None)
+            return _throttled("accounts/login_two_factor.html", exc, form=form)
+        if ok:
+            target = session[PENDING_2FA].get("next")
+            session.clear()
+            login_user(user)
+            return redirect(_safe_next(target) or url_for("calls.index"))
+        form.code.errors.append(_("Der Code stimmt nicht."))
+    return render_template("accounts/login_two_factor.html", form=form), 200 if not form.errors else 422
 
 
 @bp.route("/logout", methods=["POST"])
@@ -46,13 +152,15 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = create_user(form.email.data, form.name.data, form.password.data,
-                               organisation=form.organisation.data, locale=form.locale.data)
+            user = register_applicant(form.email.data, form.name.data, form.password.data,
+                                      organisation=form.organisation.data, locale=form.locale.data)
         except ActionRefused as exc:
             form.email.errors.append(exc.message)
         else:
             login_user(user)
-            flash(_("Willkommen! Ihr Konto ist angelegt."), "success")
+            flash(_("Willkommen! Ihr Konto ist angelegt. Bitte bestätigen Sie Ihre E-Mail-Adresse mit "
+                    "dem Link, den wir Ihnen geschickt haben: Entwürfe können Sie gleich anlegen, "
+                    "einreichen erst nach der Bestätigung."), "success")
             return redirect(url_for("calls.index"))
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
 
@@ -87,3 +195,99 @@ def user_roles(user_id: int):
         flash(_("Rollen gespeichert."), "success")
         return redirect(url_for("accounts.users"))
     return render_template("accounts/roles.html", user=user, form=form)
+
+
+# --- e-mail verification, password reset ----------------------------------------------------------------
+
+@bp.route("/verify/<token>")
+def verify_email_link(token: str):
+    user = verify_email(token)
+    if user is None:
+        return render_template("accounts/link_invalid.html", resend=True), 400
+    flash(_("Danke! Ihre E-Mail-Adresse %(email)s ist bestätigt.", email=user.email), "success")
+    return redirect(url_for("accounts.account" if current_user.is_authenticated else "accounts.login"))
+
+
+@bp.route("/account/verify", methods=["POST"])
+@login_required
+def resend_verification():
+    if send_verification(current_user):
+        flash(_("Wir haben Ihnen einen neuen Bestätigungslink an %(email)s geschickt.",
+                email=current_user.email), "success")
+    else:
+        flash(_("Ihre E-Mail-Adresse ist bereits bestätigt."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        request_password_reset(form.email.data)
+        # the same page whether or not the address has an account
+        return render_template("accounts/forgot_sent.html", minutes=current_app.config[
+            "PASSWORD_RESET_MAX_AGE_SECONDS"] // 60)
+    return render_template("accounts/forgot.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password_link(token: str):
+    if user_for_reset(token) is None:
+        return render_template("accounts/link_invalid.html", resend=False), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        reset_password(token, form.password.data)
+        session.clear()
+        flash(_("Ihr Passwort ist geändert. Bitte melden Sie sich mit dem neuen Passwort an."), "success")
+        return redirect(url_for("accounts.login"))
+    return _no_store(make_response(render_template("accounts/reset.html", form=form),
+                                   200 if not form.errors else 422))
+
+
+# --- the own account: verification status, two-factor login ----------------------------------------------
+
+@bp.route("/account")
+@login_required
+def account():
+    return render_template("accounts/account.html", may_2fa=may_use_two_factor(current_user),
+                           remaining=remaining_recovery_codes(current_user))
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor():
+    """Set up TOTP: the secret (text and otpauth:// URI), confirmed by a code before it is on."""
+    if not may_use_two_factor(current_user):
+        abort(403)
+    if current_user.two_factor_enabled:
+        return render_template("accounts/two_factor.html", disable_form=TwoFactorDisableForm(),
+                               remaining=remaining_recovery_codes(current_user))
+    secret = session.get(SETUP_2FA) or new_totp_secret()
+    session[SETUP_2FA] = secret
+    form = TwoFactorSetupForm()
+    if form.validate_on_submit():
+        try:
+            codes = enable_two_factor(current_user, secret, form.code.data)
+        except ActionRefused as exc:
+            form.code.errors.append(exc.message)
+        else:
+            session.pop(SETUP_2FA, None)
+            return _no_store(make_response(render_template("accounts/recovery_codes.html", codes=codes)))
+    uri = totp_uri(current_user, secret)
+    resp = make_response(render_template("accounts/two_factor.html", form=form, secret=secret, uri=uri,
+                                         qr=_qr_svg(uri)), 200 if not form.errors else 422)
+    return _no_store(resp)
+
+
+@bp.route("/account/two-factor/disable", methods=["POST"])
+@login_required
+def disable_two_factor_view():
+    if not may_use_two_factor(current_user):
+        abort(403)
+    form = TwoFactorDisableForm()
+    if not form.validate_on_submit():
+        flash(_("Bitte geben Sie Ihr Passwort ein."), "error")
+        return redirect(url_for("accounts.two_factor"))
+    disable_two_factor(current_user, form.password.data)  # a wrong password: a message, nothing changes
+    flash(_("Die Zwei-Faktor-Anmeldung ist ausgeschaltet."), "success")
+    return redirect(url_for("accounts.account"))

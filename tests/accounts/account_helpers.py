@@ -1,0 +1,40 @@
+"""Shared steps of the account-security tests: the mails of a kind, the link in a mail, registration."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from conftest import PASSWORD
+from sqlalchemy import select
+
+from foerdercall.extensions import db
+
+
+def mails(kind: str, to: str) -> list:
+    from foerdercall.mail.models import OutboxMail
+
+    db.session.expire_all()
+    return db.session.scalars(select(OutboxMail).where(OutboxMail.kind == kind, OutboxMail.to_address == to)
+                              .order_by(OutboxMail.id)).all()
+
+
+def link_in(mail) -> str:
+    """The absolute link of a mail, as the path the test client requests."""
+    url = re.search(r"https?://\S+", mail.body).group(0)
+    assert url.startswith("http://foerdercall.test/"), url  # absolute, on the configured host
+    return urlsplit(url).path
+
+
+def register(app, email="ada@example.org", name="Ada Antragstellerin", locale="de"):
+    client = app.test_client()
+    r = client.post("/register", data={
+        "name": name, "organisation": "Atelier Ada", "email": email,
+        "password": PASSWORD, "password2": PASSWORD, "locale": locale, "privacy": "y"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    return client
+
+
+def audit_actions(action: str) -> list:
+    from foerdercall.audit.models import AuditEvent
+
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
