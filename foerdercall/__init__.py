@@ -37,6 +37,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
+    if app.config["SESSION_COOKIE_SECURE"] is None:  # HTTPS only, but for the embedded default and tests
+        app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SQLALCHEMY_DATABASE_URI"]) and not app.testing
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    if hops := app.config["TRUSTED_PROXIES"]:  # the client's address and scheme as the proxy saw them
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'foerdercall.sqlite'}"
     if not app.config["SECRET_KEY"]:
@@ -64,6 +71,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import web
 
     web.init_app(app)
+    from .documents.views import init_app as init_documents  # documents, public register, call dashboard
+    init_documents(app)
     return app
 
 

@@ -85,3 +85,43 @@ def require_role(user, role: str) -> None:
         abort(401)
     if not user.has_role(role) or (role == "official" and user.office is None):
         abort(403)
+
+
+# --- documents (PDF) -------------------------------------------------------------------------------------
+
+# The letters the applicant receives; officials also get the award record (Vergabevermerk). Reviewers none.
+APPLICANT_DOCUMENTS = ("receipt", "clarification", "rejection", "award")
+OFFICIAL_DOCUMENTS = (*APPLICANT_DOCUMENTS, "vergabevermerk")
+
+
+def may_read_document(user, proposal: Proposal, kind: str) -> bool:
+    """The applicant their own letters; officials every document of an opened proposal without conflict."""
+    if not user.is_authenticated:
+        return False
+    if proposal.applicant_id == user.id:
+        return kind in APPLICANT_DOCUMENTS
+    return kind in OFFICIAL_DOCUMENTS and official_may_read(user, proposal)
+
+
+def get_document_proposal_for(user, proposal_id: int, kind: str) -> Proposal:
+    """The proposal whose document `kind` the user may download: 404 for what they may not know about,
+    403 where they see the proposal but not this document (a reviewer, an applicant's Vergabevermerk)."""
+    p = db.session.get(Proposal, proposal_id)
+    if p is None or kind not in OFFICIAL_DOCUMENTS or not can_view_proposal(user, p):
+        abort(404)
+    if not may_read_document(user, p, kind):
+        abort(403)
+    return p
+
+
+def may_read_call_record(user, call) -> bool:
+    """The Vergabevermerk of a whole call: officials, once its submissions are opened (the seal)."""
+    return is_official(user) and call.state != "draft" and not call.is_sealed
+
+
+def applicant_visible_to(user, proposal: Proposal) -> bool:
+    """Whether the user may learn who applied: not a reviewer of a call that hides the applicants' identity
+    (the proposal's history names them too)."""
+    if not proposal.call.hide_applicant or proposal.applicant_id == user.id or is_official(user):
+        return True
+    return not user.has_role("reviewer")

@@ -112,9 +112,30 @@ def workflow_show(fmt: str, name: str) -> None:
     click.echo(workflows.to_json(module) if fmt == "json" else workflows.to_mermaid(module), nl=False)
 
 
+@click.group("audit")
+def audit_group() -> None:
+    """The audit trail (append-only, chained by hashes)."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Recompute the hash chain; exit status 1 and the first broken event when it does not hold."""
+    from .audit.operations import verify_chain
+
+    report = verify_chain()
+    if report.ok:
+        click.echo(f"OK: {report.events} audit events, the chain holds (head {report.head[:16]}…).")
+        return
+    where = f"event id {report.broken_event_id} (seq {report.broken_seq})" if report.broken_event_id \
+        else f"seq {report.broken_seq}"
+    click.echo(f"BROKEN at {where}: {report.problem}. {report.events - 1} event(s) before it hold.", err=True)
+    raise SystemExit(1)
+
+
 def make_cli() -> FlaskGroup:
     cli = FlaskGroup(create_app=create_app, help="foerdercall: municipal funding calls, end to end.")
-    for cmd in (serve, demo, sweep_cmd, worker_cmd, beat_cmd, workflow_group):
+    for cmd in (serve, demo, sweep_cmd, worker_cmd, beat_cmd, workflow_group, audit_group):
         cli.add_command(cmd)
     return cli
 

@@ -41,3 +41,20 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Secure cookies (HTTPS only). Unset: on, except for the embedded default (SQLite, plain HTTP on
+    # localhost) and under TESTING (create_app decides); "0"/"false" turns them off (a plain-HTTP benchmark).
+    SESSION_COOKIE_SECURE = (None if os.environ.get("SESSION_COOKIE_SECURE", "") == ""
+                             else os.environ["SESSION_COOKIE_SECURE"].lower() in ("1", "true", "yes", "on"))
+    # Account security: the base of links in mails (else the request's host; set it behind a proxy so a forged
+    # Host header cannot redirect reset links), how long links live, login throttling, the 2FA step.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
+    EMAIL_VERIFY_MAX_AGE_SECONDS = int(os.environ.get("EMAIL_VERIFY_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
+    PASSWORD_RESET_MAX_AGE_SECONDS = int(os.environ.get("PASSWORD_RESET_MAX_AGE_SECONDS", "3600"))
+    LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", "900"))
+    LOGIN_THROTTLE_PER_ACCOUNT = int(os.environ.get("LOGIN_THROTTLE_PER_ACCOUNT", "5"))
+    LOGIN_THROTTLE_PER_ADDRESS = int(os.environ.get("LOGIN_THROTTLE_PER_ADDRESS", "20"))
+    TWO_FACTOR_STEP_SECONDS = int(os.environ.get("TWO_FACTOR_STEP_SECONDS", "300"))  # time for the code
+    # Reverse proxies in front of the app (nginx: 1): the client's address (login throttling per address) and
+    # scheme come from their X-Forwarded-* headers. 0: the direct peer is the client.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

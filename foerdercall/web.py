@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh as refresh_locale
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .errors import ActionRefused
@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 
 OFFICE_LABELS = {"KA": "KA", "AfWiFoe": "AfWiFö"}
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
 def office_label(code: str | None) -> str:
@@ -42,11 +44,12 @@ def init_app(app: Flask) -> None:
     from .calls.views import bp as calls_bp
     from .i18n import current_lang, format_date, format_dt, format_money, label
     from .mail.views import bp as mail_bp
+    from .privacy.views import bp as privacy_bp
     from .proposals.views import bp as proposals_bp
     from .reviews.views import bp as reviews_bp
     from .workflow.engine import action_label, state_label
 
-    for bp in (accounts_bp, calls_bp, proposals_bp, reviews_bp, awards_bp, mail_bp):
+    for bp in (accounts_bp, calls_bp, proposals_bp, reviews_bp, awards_bp, mail_bp, privacy_bp):
         app.register_blueprint(bp)
 
     login_manager.login_view = "accounts.login"
@@ -80,7 +83,22 @@ def init_app(app: Flask) -> None:
                                              "gleich noch einmal.")), 503, {"Retry-After": "5"}
         from worker import after_commit
 
-        after_commit()
+        try:
+            after_commit()
+        except Exception:  # noqa: BLE001 - committed: the outbox rows are the record, the worker sends them
+            log.exception("handing over the mail after the commit failed")
+        return response
+
+    @app.after_request
+    def _security_headers(response):
+        """No inline scripts or styles, no framing, no content sniffing; HSTS when served over HTTPS."""
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
     @app.errorhandler(ActionRefused)
@@ -113,9 +131,12 @@ def init_app(app: Flask) -> None:
     def _db_down(exc):
         db.session.rollback()
         g.rollback = True
+        g._login_user = login_manager.anonymous_user()  # the page must not ask the database who is logged in
         return render_template("error.html", code=503, message=_(
             "Die Datenbank ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.")), 503, {
             "Retry-After": "5"}
+
+    app.register_error_handler(InterfaceError, _db_down)  # a connection that was closed under us
 
     @app.errorhandler(500)
     def _error(exc):
@@ -139,6 +160,10 @@ def init_app(app: Flask) -> None:
     @app.route("/")
     def home():
         return redirect(url_for("calls.index"))
+
+    @app.route("/accessibility")
+    def accessibility():
+        return render_template("accessibility.html")
 
     @app.route("/health")
     def health():

@@ -307,3 +307,14 @@ def stack(app, world, redis_queue, tmp_path):
             s.stop()
             if "celery" in app.extensions:
                 app.extensions["celery"].close()
+
+
+@pytest.fixture(scope="module")
+def private_pg():
+    """A PostgreSQL server of the module's own, which its tests may stop and start (tests/private_services.py)."""
+    from private_services import PG_BINS, PrivatePostgres
+
+    require_service("PostgreSQL server binaries", None if PG_BINS else "no /usr/lib/postgresql/*/bin/pg_ctl")
+    server = PrivatePostgres()
+    yield server
+    server.close()

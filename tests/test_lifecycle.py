@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import re
 
-from conftest import PASSWORD, PDF, ROLES, berlin
+from conftest import PASSWORD, PDF, ROLES, berlin, fill_draft, login
 from sqlalchemy import select
 
 from foerdercall.accounts.operations import create_user
@@ -178,3 +178,28 @@ def test_whole_life_of_a_proposal(app, clock):
     outbox = ok(ka.get("/outbox"), "Eingangsbestätigung KW26-0001", "Zuschlag für KW26-0001")
     assert "ada@example.org" in outbox
     assert all(m.status == "sent" for m in mails)
+
+
+def test_submitting_twice_gives_one_submission_and_no_error(app, world):
+    """A double click, a retried request or a second tab: the second submit finds the work done."""
+    from sqlalchemy import func
+
+    from foerdercall.audit.models import AuditEvent
+    from foerdercall.mail.models import OutboxMail
+    from foerdercall.proposals.operations import start_draft
+
+    p = fill_draft(start_draft(world.call, world.applicant), world.applicant)
+    db.session.commit()
+    first, second = app.test_client(), app.test_client()
+    login(first, world.applicant.email)
+    login(second, world.applicant.email)
+    assert first.post(f"/proposals/{p.id}/fire/submit").status_code == 302
+    again = second.post(f"/proposals/{p.id}/fire/submit", follow_redirects=True)
+    assert again.status_code == 200 and "nicht möglich" not in again.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(p), p.id).state == "submitted"
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "submit")) == 1
+    assert db.session.scalar(select(func.count()).where(OutboxMail.kind == "receipt")) == 1
+    # a different action on the submitted proposal is still refused with the message
+    refused = first.post(f"/proposals/{p.id}/fire/answer_request", data={"reason": "x"}, follow_redirects=True)
+    assert "nicht möglich" in refused.get_data(as_text=True)

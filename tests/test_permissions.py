@@ -63,18 +63,29 @@ RULES = {
     "advisor": frozenset({"advisor"}),
     "outbox": OFFICIALS,
     "owner_mail": OFFICIALS | {"owner"},  # the recipient, and the officials' outbox once opened
+    "owner_documents": OFFICIALS | {"owner"},  # the applicant's letters; officials every document once opened
     "proposal_readers": PROPOSAL_READERS,
     "proposal_owner": frozenset({"owner"}),
     "own_review": frozenset({"reviewer_assigned"}),
+    "officials_and_admin": OFFICIALS | {"admin"},  # may turn on two-factor login for themselves
 }
 
 ACCESS = {
     "home": "public",
     "health": "public",
+    "accessibility": "public",
     "accounts.login": "public",
     "accounts.logout": "public",
     "accounts.register": "public",
     "accounts.language": "public",
+    "accounts.login_two_factor": "public",  # without a pending login: back to the login page
+    "accounts.verify_email_link": "public",  # signed tokens: a forged one is refused
+    "accounts.forgot_password": "public",
+    "accounts.reset_password_link": "public",
+    "accounts.account": "authenticated",
+    "accounts.resend_verification": "authenticated",
+    "accounts.two_factor": "officials_and_admin",
+    "accounts.disable_two_factor_view": "officials_and_admin",
     "accounts.users": "admin",
     "accounts.user_roles": "admin",
     "calls.index": "public",
@@ -100,6 +111,14 @@ ACCESS = {
     "reviews.conflict": "own_review",
     "reviews.score": "own_review",
     "reviews.assign": "officials",
+    "reviews.decline": "own_review",
+    "reviews.assignments": "officials",
+    "reviews.auto": "officials",
+    "reviews.replace": "officials",
+    "calls.ranking": "officials",
+    "calls.export": "officials",
+    "calls.decision": "officials",
+    "awards.objection": "officials",
     "awards.sign": "officials",
     "awards.award": "officials",
     "awards.milestone_add": "officials",
@@ -114,10 +133,21 @@ ACCESS = {
     "mail.worker_status": "outbox",
     "mail.retry_mail": "outbox",
     "mail.release_mail": "outbox",
+    "privacy.data": "authenticated",
+    "privacy.export": "authenticated",
+    "privacy.delete": "authenticated",
+    "documents.proposal_document": "owner_documents",
+    "documents.call_record": "officials",
+    "register.index": "public",
+    "register.as_csv": "public",
+    "register.as_json": "public",
+    "dashboard.call": "officials",
 }
 # Pages where a permitted non-reader legitimately shows the applicant (user admin) or the mail about the
 # opened proposal (the outbox of officials and admins).
-SHOWS_PEOPLE_OR_MAIL = {"accounts.users", "accounts.user_roles", "mail.outbox", "mail.message"}
+# The public register of awarded measures shows the owner's measure (in implementation) to everyone.
+PUBLIC_REGISTER = {"register.index", "register.as_csv", "register.as_json"}
+SHOWS_PEOPLE_OR_MAIL = {"accounts.users", "accounts.user_roles", "mail.outbox", "mail.message"} | PUBLIC_REGISTER
 
 NEW_CALL = {
     "code": "LECK26", "title": "Leck-Aufruf", "description": "", "fields_of_action": ["networks"],
@@ -154,11 +184,27 @@ def _cases() -> list[Case]:
     return [
         Case("home", "GET", "/", 302),
         Case("health", "GET", "/health", 200),
+        Case("accessibility", "GET", "/accessibility", 200),
         Case("accounts.login", "GET", "/login", 200),
         Case("accounts.login", "POST", "/login", 422, data={}),
         Case("accounts.register", "GET", "/register", 200),
         Case("accounts.register", "POST", "/register", 422, data={}),
         Case("accounts.language", "POST", "/language", 302, data={"lang": "de"}),
+        Case("accounts.login_two_factor", "GET", "/login/two-factor", 302),
+        Case("accounts.login_two_factor", "POST", "/login/two-factor", 302, data={"code": "123456"}),
+        Case("accounts.verify_email_link", "GET", "/verify/not-a-token", 400),
+        Case("accounts.forgot_password", "GET", "/password/forgot", 200),
+        Case("accounts.forgot_password", "POST", "/password/forgot", 422, data={}),
+        Case("accounts.reset_password_link", "GET", "/password/reset/not-a-token", 400),
+        Case("accounts.reset_password_link", "POST", "/password/reset/not-a-token", 400,
+             data={"password": "gekapert-gekapert", "password2": "gekapert-gekapert"}),
+        Case("accounts.account", "GET", "/account", 200),
+        # every account of the matrix is verified: nothing is sent
+        Case("accounts.resend_verification", "POST", "/account/verify", 302, data={}),
+        Case("accounts.two_factor", "GET", "/account/two-factor", 200),
+        Case("accounts.two_factor", "POST", "/account/two-factor", 422, data={}, refused_data={"code": "123456"}),
+        Case("accounts.disable_two_factor_view", "POST", "/account/two-factor/disable", 302, data={},
+             refused_data={"password": "correct horse battery"}),
         Case("accounts.users", "GET", "/admin/users", 200),
         Case("accounts.user_roles", "GET", "/admin/users/{user}", 200),
         Case("accounts.user_roles", "POST", "/admin/users/{user}", 200,
@@ -200,6 +246,22 @@ def _cases() -> list[Case]:
         Case("reviews.score", "GET", "/reviews/{review}", 200, shows=True),
         Case("reviews.score", "POST", "/reviews/{review}", 302, data={}, refused_data={"action": "submit"}),
         Case("reviews.assign", "POST", P + "/assign", 400, data={}, refused_data={"reviewer": "{rev2}"}),
+        Case("reviews.decline", "POST", "/reviews/{review}/decline", 400, data={},
+             refused_data={"kind": "workload"}),
+        Case("reviews.assignments", "GET", "/calls/{call}/assignments", 200),
+        # nothing eligible in this world: the automatic assignment finds nothing and records nothing
+        Case("reviews.auto", "POST", "/calls/{call}/assignments/auto", 302, data={}, refused_data={}),
+        # the review is submitted: its replacement is refused with a message
+        Case("reviews.replace", "POST", "/reviews/{review}/replace", 302, data={},
+             refused_data={"reason": "Leck", "reviewer": "{rev2}"}),
+        Case("calls.ranking", "GET", "/calls/{call}/ranking", 200, shows=True),
+        Case("calls.export", "GET", "/calls/{call}/export/scores.csv", 200, shows=False),
+        Case("calls.export", "GET", "/calls/{call}/export/ranking.csv", 200, shows=True),
+        Case("calls.decision", "GET", "/calls/{call}/decision", 200),
+        Case("calls.decision", "POST", "/calls/{call}/decision", 400, data={},
+             refused_data={"proposal": "{p}", "decision": "reject", "reason": "Leck"}),
+        # not in its standstill: refused with a message
+        Case("awards.objection", "POST", P + "/objection", 302, data={}, refused_data={"reason": "Leck"}),
         Case("awards.sign", "POST", P + "/sign-off", 302, data={}, refused_data={"decision": "reject",
                                                                                   "reason": "Leck"}),
         Case("awards.award", "POST", P + "/award", 302, data={}, refused_data={"amount": "1000"}),
@@ -222,6 +284,16 @@ def _cases() -> list[Case]:
         Case("mail.retry_mail", "POST", "/worker/mails/{mail}/retry", 302, data={}, refused_data={}),
         # the receipt is not held: an official's release is refused with a message (nothing changes)
         Case("mail.release_mail", "POST", "/outbox/{mail}/release", 302, data={}, refused_data={}),
+        Case("documents.proposal_document", "GET", P + "/documents/receipt.pdf", 200),
+        Case("documents.call_record", "GET", "/calls/{call}/vergabevermerk.pdf", 200),
+        Case("register.index", "GET", "/public-register", 200, shows=True),
+        Case("register.as_csv", "GET", "/public-register.csv", 200, shows=True),
+        Case("register.as_json", "GET", "/public-register.json", 200, shows=True),
+        Case("dashboard.call", "GET", "/calls/{call}/dashboard", 200),
+        Case("privacy.data", "GET", "/account/data", 200),
+        Case("privacy.export", "GET", "/account/data/export.zip", 200),
+        # no confirmation and no password: the form is shown again, nothing is deleted
+        Case("privacy.delete", "POST", "/account/delete", 400, data={}),
         # last: ends the session
         Case("accounts.logout", "POST", "/logout", 302, data={}),
     ]

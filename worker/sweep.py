@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from flask import current_app
 from sqlalchemy import select
 
 from foerdercall.awards.models import Award
 from foerdercall.calls.models import Call
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
+from foerdercall.mail.delivery import deliver_here
 from foerdercall.mail.operations import dispatch_pending
 from foerdercall.proposals.models import Clarification, Proposal
 from foerdercall.reminders.operations import REMINDERS
@@ -58,4 +60,6 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         report[name] = remind(at)
         db.session.commit()
     report["mails_sent"] = dispatch_pending()
+    if not current_app.config.get("BROKER_URL"):  # embedded default: also what is due again (retries)
+        report["mails_sent"] += deliver_here()
     return report

@@ -13,6 +13,7 @@ STATE_LABELS = {
     "in_review": ("In Begutachtung", "In review"),
     "reviewed": ("Begutachtet", "Reviewed"),
     "approved": ("Genehmigt", "Approved"),
+    "standstill": ("Stillhaltefrist", "Standstill period"),
     "rejected": ("Abgelehnt", "Rejected"),
     "awarded": ("Zuschlag erteilt", "Awarded"),
     "lapsed": ("Zuschlag verfallen", "Lapsed"),
@@ -31,8 +32,8 @@ BEFORE_DECISION = ("draft", "submitted", "clarification", "eligible", "in_review
 TRANSITIONS = [
     {
         "trigger": "submit", "source": ("draft",), "dest": "submitted", "who": ("applicant",),
-        "conditions": ("call_open_for_submission", "answers_complete", "amount_within_cap",
-                       "required_attachments_present"),
+        "conditions": ("call_open_for_submission", "applicant_email_verified", "answers_complete",
+                       "amount_within_cap", "required_attachments_present"),
         "effects": ("assign_file_number", "mail_receipt"),
         "label": ("Verbindlich einreichen", "Submit"),
     },
@@ -40,6 +41,11 @@ TRANSITIONS = [
         "trigger": "withdraw", "source": BEFORE_DECISION, "dest": "withdrawn", "who": ("applicant",),
         "conditions": (), "effects": ("mail_withdrawn",),
         "label": ("Zurückziehen", "Withdraw"),
+    },
+    {  # the applicant deletes their account before submitting (foerdercall/privacy): no mail to anyone
+        "trigger": "discard", "source": ("draft",), "dest": "withdrawn", "who": ("system",),
+        "conditions": (), "effects": (),
+        "label": ("Entwurf verwerfen (Konto gelöscht)", "Discard the draft (account deleted)"),
     },
     {
         "trigger": "request_documents", "source": ("submitted",), "dest": "clarification",
@@ -90,8 +96,16 @@ TRANSITIONS = [
         "label": ("Abgelehnt", "Rejected"),
     },
     {
-        "trigger": "award", "source": ("approved",), "dest": "awarded", "who": ("official",),
-        "conditions": ("budget_left",), "effects": ("take_budget", "mail_award"),
+        # an award of the call's threshold or more (Saxony: €50,000 net) waits 10 calendar days after the
+        # unsuccessful applicants were told; an objection recorded in that time holds it
+        "trigger": "start_standstill", "source": ("approved",), "dest": "standstill", "who": ("official",),
+        "conditions": ("standstill_required", "budget_left"),
+        "effects": ("open_standstill", "mail_standstill_notice"),
+        "label": ("Stillhaltefrist starten", "Start the standstill period"),
+    },
+    {
+        "trigger": "award", "source": ("approved", "standstill"), "dest": "awarded", "who": ("official",),
+        "conditions": ("standstill_passed", "budget_left"), "effects": ("take_budget", "mail_award"),
         "label": ("Zuschlag erteilen", "Award the contract"),
     },
     {

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -11,9 +11,16 @@ from ..timeutil import UTCDateTime, now
 
 
 class AuditEvent(db.Model):
-    """Append-only record of every state change, decision, score and document: who, office, when, why."""
+    """Append-only record of every state change, decision, score and document: who, office, when, why.
+
+    Tamper-evident: each event carries ``seq`` (its place in the one chain of all events, in commit order),
+    the previous event's hash and its own (SHA-256 over the previous hash and the event's content, see
+    ``audit.operations.event_hash``). Changing, deleting or inserting an event breaks the chain from there on;
+    ``foerdercall audit verify`` names the first broken event.
+    """
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now, index=True)
@@ -29,4 +36,18 @@ class AuditEvent(db.Model):
     to_state: Mapped[str | None] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     actor = relationship("User")
+
+
+class AuditChainHead(db.Model):
+    """The end of the audit chain (one row): the last event's place and hash. A transaction that writes audit
+    events locks this row until it commits, so events are chained in commit order, one after the other."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,13 +1,30 @@
+"""The audit trail: append-only and chained by hashes.
+
+:func:`record` adds an event to the current transaction. When the session flushes new events, they are
+chained: the transaction locks the chain's head row (``audit_chain_head``, held until it commits, so
+transactions are chained one after the other), gives each event the next ``seq`` and the previous hash, and
+stores ``hash = SHA-256(previous hash + canonical JSON of the event)``. :func:`verify_chain` recomputes the
+chain and names the first event that does not match (changed, deleted, inserted or reordered).
+"""
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..timeutil import now
-from .models import AuditEvent
+from ..timeutil import UTC, now
+from .models import AuditChainHead, AuditEvent
+
+GENESIS = "0" * 64
+_ORDER = itertools.count()
 
 
 def record(
@@ -38,10 +55,86 @@ def record(
         from_state=from_state,
         to_state=to_state,
         reason=reason or "",
-        data=data or {},
+        data=json.loads(json.dumps(data or {}, default=str)),  # stored exactly as hashed
     )
+    ev.chain_order = next(_ORDER)  # the order of recording within a transaction
     db.session.add(ev)
     return ev
+
+
+def canonical(ev) -> str:
+    """The content an event's hash covers, as one canonical JSON text."""
+    return json.dumps({
+        "seq": ev.seq,
+        "at": ev.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_id": ev.actor_id, "actor_name": ev.actor_name, "actor_office": ev.actor_office,
+        "action": ev.action, "object_type": ev.object_type, "object_id": ev.object_id,
+        "call_id": ev.call_id, "proposal_id": ev.proposal_id,
+        "from_state": ev.from_state, "to_state": ev.to_state, "reason": ev.reason, "data": ev.data,
+    }, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def event_hash(prev_hash: str, ev) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{canonical(ev)}".encode()).hexdigest()
+
+
+def _head(session: Session) -> AuditChainHead:
+    """The chain's head row, locked until the transaction ends (made on first use of an empty database)."""
+    query = (select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
+             .execution_options(populate_existing=True))
+    head = session.execute(query).scalar_one_or_none()
+    if head is None:
+        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(AuditChainHead).values(id=1, last_seq=0, last_hash=GENESIS)
+                        .on_conflict_do_nothing(index_elements=["id"]))
+        head = session.execute(query).scalar_one()
+    return head
+
+
+def _chain(session: Session, events: list[AuditEvent]) -> None:
+    head = _head(session)
+    for ev in sorted(events, key=lambda e: getattr(e, "chain_order", 0)):
+        ev.seq, ev.prev_hash = head.last_seq + 1, head.last_hash
+        ev.hash = event_hash(ev.prev_hash, ev)
+        head.last_seq, head.last_hash = ev.seq, ev.hash
+
+
+@dataclass
+class ChainReport:
+    events: int
+    head: str
+    broken_event_id: int | None = None
+    broken_seq: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def verify_chain(batch: int = 5000) -> ChainReport:
+    """Recompute the whole chain in order of ``seq``; the first event that does not fit is reported."""
+    prev, expected, count = GENESIS, 1, 0
+    last_seq = 0
+    while True:
+        rows = db.session.execute(select(*AuditEvent.__table__.columns).where(AuditEvent.seq >= expected)
+                                  .order_by(AuditEvent.seq).limit(batch)).all()  # plain rows, not kept
+        for ev in rows:
+            count += 1
+            if ev.seq != expected:
+                return ChainReport(count, prev, ev.id, ev.seq, f"seq {expected} is missing (deleted?)")
+            if ev.prev_hash != prev:
+                return ChainReport(count, prev, ev.id, ev.seq, "does not follow the previous event")
+            if event_hash(prev, ev) != ev.hash:
+                return ChainReport(count, prev, ev.id, ev.seq, "content changed after it was written")
+            prev, expected, last_seq = ev.hash, expected + 1, ev.seq
+        if len(rows) < batch:
+            break
+    head = db.session.get(AuditChainHead, 1)
+    if head is None or head.last_seq != last_seq or head.last_hash != prev:
+        return ChainReport(count, prev, None, last_seq + 1, "events after the last one are missing "
+                           f"(the chain's head says {head.last_seq if head else '?'} events)")
+    return ChainReport(count, prev)
 
 
 class AuditImmutable(Exception):
@@ -53,3 +146,6 @@ def _audit_append_only(session, flush_context, instances):
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
             raise AuditImmutable("audit events are append-only")
+    new = [obj for obj in session.new if isinstance(obj, AuditEvent)]
+    if new:
+        _chain(session, new)

@@ -7,8 +7,8 @@ other worker before the SMTP conversation starts):
   abandoned ``sending``, or already claimed by this very task: a redelivery after its worker died) and
   commits. Two workers never both get a row, so a task delivered twice, or two tasks for the same rows,
   send each mail once.
-- It sends the claimed mails over one connection and marks each ``sent`` with its own short commit right
-  after the server accepted it, so a worker killed in the middle leaves at most the one mail in flight
+- It sends the claimed mails over one connection and marks each ``sent`` right after the server accepted it
+  (:class:`SentMarks`: one autocommit UPDATE), so a worker killed in the middle leaves at most the one mail in flight
   unrecorded (the gap no mail system can close: the server has it, the record does not). Its Message-ID is
   stable, so a resend is recognisable as the same mail.
 - A transient error (SMTP 4xx, a dropped connection) puts that row back to ``pending`` with
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from ..extensions import db
 from ..timeutil import now
@@ -175,6 +175,42 @@ def _record_sent(ids: Iterable[int], token: str) -> int:
     return done
 
 
+class SentMarks:
+    """Marks each mail sent right after the server accepted it: one UPDATE on a connection of its own, on
+    PostgreSQL in autocommit (one round trip) and without waiting for the disk flush (synchronous_commit off on
+    this connection while the batch runs). The mark is visible to every worker at once and survives the
+    worker dying; only a crash of the database server in the next fraction of a second could lose it, and
+    then the mail goes out once more with the same Message-ID. Waiting for the disk on every mail would cap
+    delivery at the disk's flush rate."""
+
+    def __init__(self) -> None:
+        self.conn = None
+        self.postgres = db.engine.dialect.name == "postgresql"
+
+    def mark(self, mail_id: int, token: str) -> int:
+        if self.conn is None:
+            self.conn = db.engine.connect()
+            if self.postgres:
+                self.conn = self.conn.execution_options(isolation_level="AUTOCOMMIT")
+                self.conn.exec_driver_sql("SET synchronous_commit TO OFF")
+        done = self.conn.execute(update(OutboxMail).where(*_mine([mail_id], token)).values(
+            status="sent", sent_at=now(), claimed_by=None, next_attempt_at=None)).rowcount
+        if not self.postgres:  # SQLite (embedded default): its own short transaction
+            self.conn.commit()
+        return done
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            if self.postgres:
+                conn.exec_driver_sql("RESET synchronous_commit")  # the pooled connection as it was
+            conn.close()
+        except SQLAlchemyError:  # a connection that died in the batch: thrown away, never raised from here
+            conn.invalidate()
+
+
 def _record_failure(mail: OutboxMail, token: str, exc: Exception) -> float | None:
     """Back to pending with a back-off (returns the delay), or failed for good (returns None)."""
     reason = describe(exc)[:2000]
@@ -225,15 +261,17 @@ def send_batch(mail_ids: Iterable[int], token: str, *, already_sent: Iterable[in
                                    .order_by(OutboxMail.id)).all() if claimed else []
         for mail in mails:  # read as claimed; the commits below must not expire (and reload) them
             db.session.expunge(mail)
+        db.session.rollback()  # no transaction stays open while the batch runs (SQLite: one writer)
     except DATABASE_GONE as exc:
         db.session.rollback()
         raise DeliveryDeferred(f"database: {exc}", retry=ids, sent=already_sent) from exc
-    outcome["skipped"] = [i for i in ids if i not in set(claimed) | set(already_sent)]
+    taken = set(claimed) | set(already_sent)
+    outcome["skipped"] = [i for i in ids if i not in taken]
     stop_at = time.monotonic() + current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"] / 3
     pending = list(mails)  # claimed, not tried yet
     deferred: list[int] = []  # refused for now, back to pending with a back-off
     delays: list[float] = []
-    transport = Transport()
+    transport, marks = Transport(), SentMarks()
     try:
         while pending:
             mail = pending[0]
@@ -253,17 +291,17 @@ def send_batch(mail_ids: Iterable[int], token: str, *, already_sent: Iterable[in
                 continue
             pending.pop(0)
             try:
-                _record_sent([mail.id], token)
-            except DATABASE_GONE as exc:  # the server has it, only the record is missing: send no more
-                db.session.rollback()
+                marks.mark(mail.id, token)
+            except Exception as exc:  # the server has it, only the record is missing: send no more
                 raise DeliveryDeferred(f"database: {exc}", retry=[m.id for m in pending] + deferred,
                                        sent=[mail.id]) from exc
             outcome["sent"].append(mail.id)
-    except DATABASE_GONE as exc:  # recording a failure or handing back: the rows stay claimed by this task
+    except SQLAlchemyError as exc:  # recording a failure or handing back: the rows stay claimed by this task
         db.session.rollback()
         raise DeliveryDeferred(f"database: {exc}", retry=[m.id for m in pending] + deferred) from exc
     finally:
         transport.close()
+        marks.close()
     if pending or deferred:
         raise DeliveryDeferred(f"{len(pending) + len(deferred)} mail(s) not delivered yet",
                                retry=[m.id for m in pending] + deferred, delay=max(delays, default=0.0))
@@ -307,11 +345,16 @@ def relay_due(limit: int = 5000) -> list[int]:
     return ids
 
 
-def deliver_here(limit: int = 500) -> int:
-    """The embedded default (no broker): deliver what is due in this process; returns the number sent."""
+def deliver_here(mail_ids: Iterable[int] | None = None, limit: int = 500) -> int:
+    """The embedded default (no broker): deliver these mails (default: every mail that is due) in this
+    process; returns the number sent. Never raises: what could not be sent stays on its row for the sweep."""
     token = f"inprocess:{uuid.uuid4().hex}"
     try:
-        return len(send_batch(due_mail_ids(limit), token)["sent"])
+        ids = due_mail_ids(limit) if mail_ids is None else list(mail_ids)
+        return len(send_batch(ids, token)["sent"]) if ids else 0
     except DeliveryDeferred as exc:  # recorded on the rows; the next sweep tries again when they are due
         log.info("in-process delivery deferred: %s", exc)
-        return 0
+    except DATABASE_GONE as exc:
+        db.session.rollback()
+        log.warning("in-process delivery: database unreachable: %s", exc)
+    return 0

@@ -168,14 +168,16 @@ def release_held_mail(mail: OutboxMail, actor) -> OutboxMail:
 # --- handing over ------------------------------------------------------------------------------------------
 
 def dispatch_pending() -> int:
-    """After a commit: hand the mails this session queued to the worker (with a broker), or deliver what is
-    due here (the embedded default). Returns the number handed over or sent."""
+    """After a commit: hand the mails this session queued to the worker (with a broker), or deliver them here
+    (the embedded default). Returns the number handed over or sent; nothing queued, nothing to do."""
     ids = pop_queued_ids()
+    if not ids:
+        return 0
     if current_app.config.get("BROKER_URL"):
         from worker.celery_app import enqueue_deliveries
 
         return enqueue_deliveries(ids)
-    return deliver_here()
+    return deliver_here(ids)
 
 
 # --- the worker's record ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from forms.calls import ConfirmForm
 
+from ..accounts.operations import SECRET_MAIL_KINDS
 from ..extensions import db
 from .models import OutboxMail
 from .operations import release_held_mail, retry_failed_mail, worker_overview
@@ -20,8 +21,14 @@ def _may_see_outbox(user) -> bool:
 
 
 def _not_sealed(mail: OutboxMail) -> bool:
-    """Mails about sealed submissions (receipts) stay hidden from the city until the opening."""
-    if mail.proposal_id is None or mail.recipient_id == current_user.id:
+    """What officials may read of other people's mail: never a mail with a secret link (verification,
+    password reset: whoever has the link has the account); mails about sealed submissions (receipts) only
+    after the opening. The recipient always reads their own."""
+    if mail.recipient_id == current_user.id:
+        return True
+    if mail.kind in SECRET_MAIL_KINDS:
+        return False
+    if mail.proposal_id is None:
         return True
     from ..proposals.models import Proposal
 

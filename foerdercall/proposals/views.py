@@ -9,7 +9,13 @@ from forms.calls import FIELD_LABELS, ConfirmForm
 from forms.fields import choices
 from forms.proposals import AnswerForm, ExtendForm, ProposalForm, ReasonForm, UploadForm
 
-from ..access import can_view_proposal, get_proposal_for, official_may_read, require_role
+from ..access import (
+    applicant_visible_to,
+    can_view_proposal,
+    get_proposal_for,
+    official_may_read,
+    require_role,
+)
 from ..accounts.operations import find_user
 from ..audit.models import AuditEvent
 from ..awards.models import Milestone, Payment, Report, SignOff
@@ -23,6 +29,7 @@ from ..workflow.engine import available_triggers, fire
 from ..workflow.guards import award_of, open_clarification
 from .models import Attachment, Proposal
 from .operations import add_attachment, extend_deadline, remove_attachment, save_draft, start_draft
+from .progress import proposal_progress
 
 bp = Blueprint("proposals", __name__)
 
@@ -160,6 +167,8 @@ def detail(proposal_id: int):
         "answer_form": AnswerForm(),
         "field_labels": FIELD_LABELS,
         "reviewer_choices": reviewer_choices(p) if officials_view else [],
+        "progress": proposal_progress(p) if p.applicant_id == current_user.id else None,
+        "show_applicant": applicant_visible_to(current_user, p),
     }
     award = ctx["award"]
     ctx["payments"] = db.session.scalars(select(Payment).where(Payment.award_id == award.id)).all() if award else []

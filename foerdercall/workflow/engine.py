@@ -145,6 +145,16 @@ def may_fire(t: dict, obj, actor) -> bool:
     return False
 
 
+def _just_done(obj, trigger: str, actor) -> bool:
+    """The object's last change was this very transition by this actor, and it is still where that led."""
+    from ..audit.models import AuditEvent
+
+    last = db.session.execute(select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.to_state).where(
+        AuditEvent.object_type == obj.__tablename__, AuditEvent.object_id == obj.id)
+        .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    return last is not None and tuple(last) == (trigger, actor.id if actor else None, obj.state)
+
+
 def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None = None, **params):
     from .effects import EFFECTS
     from .guards import GUARDS
@@ -154,6 +164,8 @@ def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None 
     t = find_transition(name, trigger)
     if t is None:
         raise ActionRefused(_("Diese Aktion gibt es nicht."))
+    if obj.state not in t["source"] and _just_done(obj, trigger, actor):
+        return obj  # the same request again (a double click, a retried request, a second tab): done once
     if obj.state not in t["source"]:
         raise ActionRefused(
             _(

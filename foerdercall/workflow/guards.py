@@ -12,6 +12,7 @@ from ..awards.models import Award, Milestone, Report, SignOff
 from ..extensions import db
 from ..i18n import format_dt, format_money
 from ..proposals.models import ANSWER_FIELDS, Proposal
+from ..ranking.models import Standstill
 from ..reviews.models import Review
 from ..timeutil import minute_end
 from .engine import Context
@@ -177,6 +178,46 @@ def budget_left(ctx: Context):
     return None
 
 
+STANDSTILL_DAYS = 10  # calendar days between informing the unsuccessful applicants and the award
+
+
+def standstill_of(p) -> Standstill | None:
+    return db.session.scalar(select(Standstill).where(Standstill.proposal_id == p.id))
+
+
+@guard
+def standstill_required(ctx: Context):
+    threshold = ctx.obj.call.standstill_threshold_cents
+    if award_amount(ctx) < threshold:
+        return _("Unter %(t)s netto ist keine Stillhaltefrist nötig: der Zuschlag kann direkt erteilt werden.",
+                 t=format_money(threshold))
+    return None
+
+
+@guard
+def standstill_passed(ctx: Context):
+    """Below the call's threshold: nothing to wait for. From it on: the standstill has run its 10 calendar
+    days, no objection is open, and the award is not larger than the amount the applicants were told."""
+    p = ctx.obj
+    threshold = p.call.standstill_threshold_cents
+    st = standstill_of(p)
+    if st is None:
+        if award_amount(ctx) >= threshold:
+            return _("Ab %(t)s netto informiert die Stadt zuerst die nicht berücksichtigten Bieter und wartet "
+                     "%(d)s Kalendertage (Stillhaltefrist): bitte starten Sie die Stillhaltefrist.",
+                     t=format_money(threshold), d=STANDSTILL_DAYS)
+        return None
+    if ctx.now < minute_end(st.ends_at):
+        return _("Die Stillhaltefrist läuft bis %(when)s; erst danach kann der Zuschlag erteilt werden.",
+                 when=format_dt(st.ends_at))
+    if st.objection_open:
+        return _("Ein Einwand vom %(when)s hält den Zuschlag an, bis er erledigt ist.", when=format_dt(st.objection_at))
+    if award_amount(ctx) > st.amount_cents:
+        return _("Der Zuschlag darf den mitgeteilten Betrag von %(amount)s nicht übersteigen.",
+                 amount=format_money(st.amount_cents))
+    return None
+
+
 def award_of(p) -> Award | None:
     return db.session.scalar(select(Award).where(Award.proposal_id == p.id))
 
@@ -261,7 +302,7 @@ def deadline_passed(ctx: Context):
     return None
 
 
-OPEN_STATES = ("submitted", "clarification", "eligible", "in_review", "reviewed", "approved")
+OPEN_STATES = ("submitted", "clarification", "eligible", "in_review", "reviewed", "approved", "standstill")
 
 
 @guard
@@ -281,3 +322,11 @@ def all_measures_finished(ctx: Context):
     if n:
         return _("%(n)s Maßnahmen laufen noch.", n=n)
     return None
+
+
+@guard
+def applicant_email_verified(ctx):
+    """A proposal is submitted only by an applicant whose e-mail address is verified."""
+    from ..accounts.operations import verification_missing
+
+    return verification_missing(ctx.obj.applicant)

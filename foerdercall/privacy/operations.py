@@ -1,0 +1,131 @@
+"""What is stored about a person, as a ZIP for them (Art. 15, 20 GDPR), and the deletion of an applicant's
+account before anything was submitted (Art. 17 GDPR).
+
+Deletion keeps what the city must keep: nothing is deleted once a proposal was submitted (the procurement
+file, the audit trail). Before that, the account is made anonymous in place (its id stays, because the
+append-only audit trail refers to it), its drafts are emptied and closed ("discarded", no mail), their files
+are deleted, and mails not yet sent to it are stopped. Audit events written before keep the name they were
+written with: the tamper-evident trail cannot change (a known limit, stated on the page).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import secrets
+import zipfile
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from ..accounts.models import User
+from ..accounts.operations import hash_password
+from ..audit.models import AuditEvent
+from ..audit.operations import record
+from ..errors import ActionRefused
+from ..extensions import db
+from ..mail.models import OutboxMail
+from ..proposals.models import ANSWER_FIELDS, Attachment, Proposal
+from ..proposals.operations import attachment_path
+from ..reviews.models import Review
+from ..timeutil import now
+from ..workflow.engine import fire
+
+DELETED_NAME = "Gelöschtes Konto"
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def personal_data(user: User) -> dict:
+    """Everything foerdercall stores about this person, as plain data (the JSON of the export)."""
+    proposals = db.session.scalars(select(Proposal).where(Proposal.applicant_id == user.id)
+                                   .order_by(Proposal.id)).all()
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.recipient_id == user.id,
+                                                        OutboxMail.held.is_(False)).order_by(OutboxMail.id)).all()
+    reviews = db.session.scalars(select(Review).where(Review.reviewer_id == user.id).order_by(Review.id)).all()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_id == user.id)
+                                .order_by(AuditEvent.seq)).all()
+    return {
+        "exported_at": _iso(now()),
+        "account": {"id": user.id, "name": user.name, "email": user.email, "organisation": user.organisation,
+                    "language": user.locale, "roles": sorted(user.roles), "office": user.office,
+                    "created_at": _iso(user.created_at)},
+        "proposals": [{
+            "id": p.id, "call": p.call.title, "state": p.state, "file_number": p.file_number,
+            **{name: getattr(p, name) for name in ANSWER_FIELDS},
+            "field_of_action": p.field_of_action, "requested_amount_cents": p.requested_amount_cents,
+            "created_at": _iso(p.created_at), "submitted_at": _iso(p.submitted_at),
+            "attachments": [{"kind": a.kind, "filename": a.filename, "size": a.size, "sha256": a.sha256,
+                             "uploaded_at": _iso(a.uploaded_at), "file": _zip_name(a)} for a in p.attachments],
+            "clarifications": [{"message": c.message, "due_at": _iso(c.due_at), "answer": c.answer,
+                                "answered_at": _iso(c.answered_at)} for c in p.clarifications],
+        } for p in proposals],
+        "reviews": [{"proposal": r.proposal.file_number, "assigned_at": _iso(r.assigned_at),
+                     "submitted_at": _iso(r.submitted_at),
+                     "scores": [{"criterion": s.criterion.name, "score": s.score, "justification": s.justification}
+                                for s in r.scores]} for r in reviews],
+        "messages": [{"subject": m.subject, "body": m.body, "to": m.to_address, "created_at": _iso(m.created_at),
+                      "sent_at": _iso(m.sent_at), "status": m.status} for m in mails],
+        "actions": [{"at": _iso(e.at), "action": e.action, "object": f"{e.object_type}:{e.object_id}",
+                     "from_state": e.from_state, "to_state": e.to_state, "reason": e.reason} for e in events],
+    }
+
+
+def _zip_name(a: Attachment) -> str:
+    return f"attachments/{a.proposal_id}-{a.id}-{a.filename}"
+
+
+def export_zip(user: User) -> bytes:
+    """data.json, a short explanation, and every file the person uploaded."""
+    data = personal_data(user)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
+        zf.writestr("LIESMICH.txt", _(
+            "Alle Daten, die foerdercall über Sie speichert (Art. 15 und 20 DSGVO): data.json enthält Ihr Konto, "
+            "Ihre Angebote, Gutachten, Nachrichten und Ihre Aktionen; attachments/ enthält Ihre hochgeladenen "
+            "Dateien.") + "\n")
+        attachments = db.session.scalars(select(Attachment).join(Proposal).where(
+            Proposal.applicant_id == user.id).order_by(Attachment.id)).all()
+        for a in attachments:
+            path = attachment_path(a)
+            if path.exists():
+                zf.write(path, _zip_name(a))
+    return buffer.getvalue()
+
+
+def delete_account(user: User, actor: User) -> None:
+    """Make an applicant's account anonymous and discard their drafts, if nothing was ever submitted."""
+    if actor.id != user.id:
+        raise ActionRefused(_("Nur die Person selbst kann ihr Konto löschen."))
+    if user.roles - {"applicant"}:
+        raise ActionRefused(_("Konten mit Aufgaben in der Verwaltung oder Begutachtung löscht die Verwaltung."))
+    submitted = db.session.scalar(select(Proposal.id).where(
+        Proposal.applicant_id == user.id, Proposal.submitted_at.is_not(None)))
+    if submitted is not None:
+        raise ActionRefused(_(
+            "Sie haben bereits ein Angebot eingereicht. Die Stadt muss die Unterlagen eingereichter Angebote "
+            "aufbewahren; die Aufbewahrungsfrist steht in den Datenschutzhinweisen des Aufrufs."))
+    user.name = DELETED_NAME  # first: the events written below carry no name
+    user.email = f"geloescht-{user.id}@konto.invalid"
+    user.organisation = ""
+    for p in db.session.scalars(select(Proposal).where(Proposal.applicant_id == user.id)).all():
+        if p.state == "draft":
+            fire(p, "discard", None, reason="Konto gelöscht")
+        for name in ANSWER_FIELDS:
+            setattr(p, name, "")
+        for a in list(p.attachments):
+            attachment_path(a).unlink(missing_ok=True)
+            db.session.delete(a)
+    db.session.execute(update(OutboxMail).where(OutboxMail.recipient_id == user.id).values(
+        to_address=user.email, subject="–", body="").execution_options(synchronize_session=False))
+    db.session.execute(update(OutboxMail).where(
+        OutboxMail.recipient_id == user.id, OutboxMail.status.in_(("pending", "sending"))).values(
+        status="failed", last_error="Konto gelöscht", claimed_by=None).execution_options(synchronize_session=False))
+    user.password_hash = hash_password(secrets.token_urlsafe(32))
+    user.active = False
+    user.grants = []
+    db.session.flush()
+    record(user, "delete_account", user)

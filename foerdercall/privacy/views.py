@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+
+from forms.privacy import DeleteAccountForm
+
+from ..accounts.operations import authenticate
+from .operations import delete_account, export_zip
+
+bp = Blueprint("privacy", __name__)
+
+
+@bp.route("/account/data")
+@login_required
+def data():
+    """Download one's data; an applicant deletes the account."""
+    return render_template("privacy/data.html", form=DeleteAccountForm())
+
+
+@bp.route("/account/data/export.zip")
+@login_required
+def export():
+    body = export_zip(current_user)
+    return body, 200, {"Content-Type": "application/zip", "Cache-Control": "no-store",
+                       "Content-Disposition": 'attachment; filename="foerdercall-meine-daten.zip"'}
+
+
+@bp.route("/account/delete", methods=["POST"])
+@login_required
+def delete():
+    form = DeleteAccountForm()
+    if not form.validate_on_submit():
+        return render_template("privacy/data.html", form=form), 400
+    if authenticate(current_user.email, form.password.data) is None:
+        form.password.errors.append(_("Das Passwort stimmt nicht."))
+        return render_template("privacy/data.html", form=form), 400
+    delete_account(current_user, current_user)  # a refusal is a message (ActionRefused), nothing changes
+    logout_user()
+    flash(_("Ihr Konto wurde gelöscht."), "success")
+    return redirect(url_for("calls.index"))
+

@@ -1,0 +1,139 @@
+"""The audit trail is tamper-evident: every event is chained to the one before by a hash, in commit order,
+and `foerdercall audit verify` names the first event that was changed, deleted or inserted."""
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+import threading
+from types import SimpleNamespace
+
+import pytest
+from conftest import fill_draft
+from sqlalchemy import select, text
+
+from foerdercall.audit.models import AuditEvent
+from foerdercall.audit.operations import GENESIS, AuditImmutable, verify_chain
+from foerdercall.extensions import db
+from foerdercall.proposals.operations import start_draft, submit
+from foerdercall.workflow.engine import fire
+
+
+def some_events(world):
+    p = fill_draft(start_draft(world.call, world.applicant), world.applicant)
+    db.session.commit()
+    submit(p, world.applicant)
+    db.session.commit()
+    return list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+
+
+def test_events_form_one_chain_that_verifies(app, world):
+    events = some_events(world)
+    assert len(events) >= 4
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert events[0].prev_hash == GENESIS
+    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    report = verify_chain()
+    assert report.ok and report.events == len(events) and report.head == events[-1].hash
+
+
+def test_the_orm_refuses_to_change_an_event(app, world):
+    ev = some_events(world)[0]
+    ev.reason = "nachträglich"
+    with pytest.raises(AuditImmutable):
+        db.session.flush()
+    db.session.rollback()
+
+
+def tamper(sql: str, **params) -> None:
+    """What someone with database access could do behind the application's back."""
+    db.session.execute(text(sql), params)
+    db.session.commit()
+    db.session.expire_all()
+
+
+def test_a_changed_event_is_named(app, world):
+    events = some_events(world)
+    victim = events[2]
+    tamper("UPDATE audit_events SET reason = 'geändert' WHERE id = :id", id=victim.id)
+    report = verify_chain()
+    assert not report.ok and report.broken_event_id == victim.id and "changed" in report.problem
+
+
+def test_a_deleted_event_is_found(app, world):
+    events = [(e.id, e.seq) for e in some_events(world)]
+    tamper("DELETE FROM audit_events WHERE id = :id", id=events[1][0])
+    report = verify_chain()
+    assert not report.ok and report.broken_event_id == events[2][0] and "missing" in report.problem
+
+
+def test_a_rewritten_chain_tail_is_found(app, world):
+    """Deleting the last events and fixing nothing else: the chain's head still knows how long it was."""
+    last = some_events(world)[-1]
+    last_id, last_seq = last.id, last.seq
+    tamper("DELETE FROM audit_events WHERE id = :id", id=last_id)
+    report = verify_chain()
+    assert not report.ok and report.broken_seq == last_seq and "missing" in report.problem
+
+
+def test_an_event_rolled_back_with_a_refused_action_leaves_no_gap(app, world):
+    some_events(world)
+    with pytest.raises(Exception):  # noqa: B017 - the refusal itself is tested elsewhere
+        fire(world.call, "publish", world.afw)  # already published (by KA): refused inside the savepoint
+    db.session.rollback()
+    start_draft(world.call, world.applicant2)
+    db.session.commit()
+    assert verify_chain().ok
+
+
+def test_the_command_line_verifies_and_names_the_broken_event(app, world, tmp_path):
+    events = [SimpleNamespace(id=e.id, seq=e.seq) for e in some_events(world)]
+    db.session.rollback()  # no open transaction of the test while the command runs (SQLite: one writer)
+    exe = pathlib.Path(sys.executable).with_name("foerdercall")
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "FOERDERCALL_INSTANCE": str(tmp_path / "cli"), "SECRET_KEY": "t"}
+    ok = subprocess.run([str(exe), "audit", "verify"], capture_output=True, text=True, env=env)
+    assert ok.returncode == 0 and f"OK: {len(events)} audit events" in ok.stdout
+    tamper("UPDATE audit_events SET actor_name = 'Jemand' WHERE id = :id", id=events[3].id)
+    db.session.rollback()
+    broken = subprocess.run([str(exe), "audit", "verify"], capture_output=True, text=True, env=env)
+    assert broken.returncode == 1
+    assert f"BROKEN at event id {events[3].id} (seq {events[3].seq})" in broken.stderr
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_concurrent_transactions_are_chained_one_after_the_other(app, world):
+    """Several web processes writing at once (PostgreSQL): the chain stays one line without forks."""
+    from foerdercall.accounts.operations import create_user
+
+    applicants = [create_user(f"par{i}@x.test", f"Par {i}", "correct horse battery") for i in range(6)]
+    db.session.commit()
+    ids = [a.id for a in applicants]
+    errors = []
+
+    def work(user_id: int) -> None:
+        with app.app_context():
+            try:
+                from foerdercall.accounts.models import User
+                from foerdercall.calls.models import Call
+
+                user = db.session.get(User, user_id)
+                for _ in range(3):
+                    start_draft(db.session.get(Call, world.call.id), user)
+                    db.session.commit()
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    db.session.expire_all()
+    report = verify_chain()
+    assert report.ok, report
+    assert report.events == db.session.scalar(select(db.func.count()).select_from(AuditEvent))
