@@ -176,8 +176,8 @@ def _record_sent(ids: Iterable[int], token: str) -> int:
 
 
 class SentMarks:
-    """Marks each mail sent right after the server accepted it: one UPDATE on a connection of its own, on
-    PostgreSQL in autocommit (one round trip) and without waiting for the disk flush (synchronous_commit off on
+    """Marks each mail sent right after the server accepted it. On PostgreSQL one UPDATE on a connection of
+    its own in autocommit (one round trip) without waiting for the disk flush (synchronous_commit off on
     this connection while the batch runs). The mark is visible to every worker at once and survives the
     worker dying; only a crash of the database server in the next fraction of a second could lose it, and
     then the mail goes out once more with the same Message-ID. Waiting for the disk on every mail would cap
@@ -188,24 +188,20 @@ class SentMarks:
         self.postgres = db.engine.dialect.name == "postgresql"
 
     def mark(self, mail_id: int, token: str) -> int:
+        if not self.postgres:  # SQLite (the embedded default): one writer, so through the session itself
+            return _record_sent([mail_id], token)
         if self.conn is None:
-            self.conn = db.engine.connect()
-            if self.postgres:
-                self.conn = self.conn.execution_options(isolation_level="AUTOCOMMIT")
-                self.conn.exec_driver_sql("SET synchronous_commit TO OFF")
-        done = self.conn.execute(update(OutboxMail).where(*_mine([mail_id], token)).values(
+            self.conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self.conn.exec_driver_sql("SET synchronous_commit TO OFF")
+        return self.conn.execute(update(OutboxMail).where(*_mine([mail_id], token)).values(
             status="sent", sent_at=now(), claimed_by=None, next_attempt_at=None)).rowcount
-        if not self.postgres:  # SQLite (embedded default): its own short transaction
-            self.conn.commit()
-        return done
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
         if conn is None:
             return
         try:
-            if self.postgres:
-                conn.exec_driver_sql("RESET synchronous_commit")  # the pooled connection as it was
+            conn.exec_driver_sql("RESET synchronous_commit")  # the pooled connection as it was
             conn.close()
         except SQLAlchemyError:  # a connection that died in the batch: thrown away, never raised from here
             conn.invalidate()

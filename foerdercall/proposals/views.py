@@ -34,7 +34,8 @@ from .progress import proposal_progress
 bp = Blueprint("proposals", __name__)
 
 # Triggers with their own form on the page (not a plain button)
-OWN_FORMS = {"submit", "answer_request", "approve", "reject", "award", "submit_final_report", "start_review"}
+OWN_FORMS = {"submit", "answer_request", "accept_award", "approve", "reject", "award", "submit_final_report",
+             "start_review"}
 
 
 @bp.route("/my")
