@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+from urllib.parse import urlsplit
 
 from conftest import PASSWORD, PDF, ROLES, berlin, fill_draft, login
 from sqlalchemy import select
@@ -66,6 +67,11 @@ def test_whole_life_of_a_proposal(app, clock):
         "name": "Ada Antragstellerin", "organisation": "Atelier Ada", "email": "ada@example.org",
         "password": PASSWORD, "password2": PASSWORD, "locale": "de", "privacy": "y"})
     assert r.status_code == 302
+    # she confirms her address with the link from the mail (she could draft without, not submit)
+    verify = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "verify_email",
+                                                        OutboxMail.to_address == "ada@example.org"))
+    link = re.search(r"https?://\S+", verify.body).group(0)
+    ok(applicant.get(urlsplit(link).path, follow_redirects=True), "bestätigt")
     r = applicant.post(f"/calls/{call.id}/apply")
     edit_url = r.headers["Location"]
     pid = int(re.search(r"/proposals/(\d+)/edit", edit_url).group(1))
