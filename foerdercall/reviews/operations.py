@@ -109,16 +109,23 @@ def needs_justification(call, score: int | None) -> bool:
     return call.justify_every_score or score is None or score in (0, call.scale_max)
 
 
-def save_review(review: Review, actor, scores: dict[int, tuple[int | None, str]], *, submit: bool) -> Review:
-    """Store the scores; on submit every criterion needs a score (or "not applicable") and a justification."""
-    # The proposal first: two reviewers submitting the last reviews at once are serialised, so the
-    # second sees the first's review as in and moves the proposal on (else it stays in review).
+def _own_open_review(review: Review, actor) -> tuple[Proposal, Review]:
+    """Lock the proposal, then the review (the order every review operation takes: two reviewers finishing at
+    once are serialised); only its reviewer acts on it, and only before it is submitted."""
     p = lock(review.proposal)
     review = lock(review)
     if review.reviewer_id != actor.id:
         raise ActionRefused(_("Dieses Gutachten ist nicht Ihres."))
     if review.submitted_at is not None:
         raise ActionRefused(_("Das Gutachten ist bereits abgegeben."))
+    return p, review
+
+
+def save_review(review: Review, actor, scores: dict[int, tuple[int | None, str]], *, submit: bool) -> Review:
+    """Store the scores; on submit every criterion needs a score (or "not applicable") and a justification."""
+    # The proposal first: two reviewers submitting the last reviews at once are serialised, so the
+    # second sees the first's review as in and moves the proposal on (else it stays in review).
+    p, review = _own_open_review(review, actor)
     if p.state != "in_review":
         raise ActionRefused(_("Das Angebot ist nicht in der Begutachtung."))
     decl = conflict_declared(actor, p)
@@ -169,12 +176,7 @@ def decline_review(review: Review, actor, kind: str, reason: str = "") -> Review
 
     The assignment ends (like a declared conflict), the decline is kept with its reason, the officials are
     told by mail and reassign (by hand or with the automatic assignment, which never picks them again)."""
-    p = lock(review.proposal)
-    review = lock(review)
-    if review.reviewer_id != actor.id:
-        raise ActionRefused(_("Dieses Gutachten ist nicht Ihres."))
-    if review.submitted_at is not None:
-        raise ActionRefused(_("Das Gutachten ist bereits abgegeben."))
+    p, review = _own_open_review(review, actor)
     if kind not in DECLINE_KINDS:
         raise ActionRefused(_("Bitte wählen Sie einen Grund."))
     reason = (reason or "").strip()
