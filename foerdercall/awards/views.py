@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forms.awards import AwardForm, MilestoneForm, PaymentForm, ReportForm, SignOffForm, TextForm
+from forms.calls import ConfirmForm
 
 from ..access import get_proposal_for, require_role
 from ..extensions import db
@@ -89,8 +90,6 @@ def milestone_report(proposal_id: int, milestone_id: int):
 def milestone_accept(proposal_id: int, milestone_id: int):
     require_role(current_user, "official")
     p = get_proposal_for(current_user, proposal_id)
-    from forms.calls import ConfirmForm
-
     if not ConfirmForm().validate_on_submit():
         abort(400)
     accept_milestone(_milestone(p, milestone_id), current_user)
@@ -168,11 +167,10 @@ def objection(proposal_id: int):
     """An objection received during the standstill (recorded by an official); it holds the award."""
     require_role(current_user, "official")
     p = get_proposal_for(current_user, proposal_id)
-    from forms.calls import ConfirmForm
-
     form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    if not form.validate_on_submit():  # a reason over the length limit: said, nothing recorded
+        _invalid(form)
+        return redirect(url_for("calls.decision", call_id=p.call_id))
     if request.form.get("resolve"):
         resolve_objection(p, current_user, form.reason.data or "")
         flash(_("Der Einwand ist als erledigt vermerkt."), "success")

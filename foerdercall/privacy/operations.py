@@ -96,18 +96,25 @@ def export_zip(user: User) -> bytes:
     return buffer.getvalue()
 
 
+def deletion_refused(user: User) -> str | None:
+    """Why this person cannot delete the account themselves (None: they can). The page says it too."""
+    if user.roles - {"applicant"}:
+        return _("Konten mit Aufgaben in der Verwaltung oder Begutachtung löscht die Verwaltung.")
+    submitted = db.session.scalar(select(Proposal.id).where(
+        Proposal.applicant_id == user.id, Proposal.submitted_at.is_not(None)))
+    if submitted is not None:
+        return _("Sie haben bereits ein Angebot eingereicht. Die Stadt muss die Unterlagen eingereichter Angebote "
+                 "aufbewahren; die Aufbewahrungsfrist steht in den Datenschutzhinweisen des Aufrufs.")
+    return None
+
+
 def delete_account(user: User, actor: User) -> None:
     """Make an applicant's account anonymous and discard their drafts, if nothing was ever submitted."""
     if actor.id != user.id:
         raise ActionRefused(_("Nur die Person selbst kann ihr Konto löschen."))
-    if user.roles - {"applicant"}:
-        raise ActionRefused(_("Konten mit Aufgaben in der Verwaltung oder Begutachtung löscht die Verwaltung."))
-    submitted = db.session.scalar(select(Proposal.id).where(
-        Proposal.applicant_id == user.id, Proposal.submitted_at.is_not(None)))
-    if submitted is not None:
-        raise ActionRefused(_(
-            "Sie haben bereits ein Angebot eingereicht. Die Stadt muss die Unterlagen eingereichter Angebote "
-            "aufbewahren; die Aufbewahrungsfrist steht in den Datenschutzhinweisen des Aufrufs."))
+    refusal = deletion_refused(user)
+    if refusal:
+        raise ActionRefused(refusal)
     user.name = DELETED_NAME  # first: the events written below carry no name
     user.email = f"geloescht-{user.id}@konto.invalid"
     user.organisation = ""

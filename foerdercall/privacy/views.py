@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, logout_user
 from forms.privacy import DeleteAccountForm
 
 from ..accounts.operations import authenticate
-from .operations import delete_account, export_zip
+from .operations import delete_account, deletion_refused, export_zip
 
 bp = Blueprint("privacy", __name__)
 
@@ -16,7 +16,11 @@ bp = Blueprint("privacy", __name__)
 @login_required
 def data():
     """Download one's data; an applicant deletes the account."""
-    return render_template("privacy/data.html", form=DeleteAccountForm())
+    return _page(DeleteAccountForm())
+
+
+def _page(form, status: int = 200):
+    return render_template("privacy/data.html", form=form, refused=deletion_refused(current_user)), status
 
 
 @bp.route("/account/data/export.zip")
@@ -32,10 +36,10 @@ def export():
 def delete():
     form = DeleteAccountForm()
     if not form.validate_on_submit():
-        return render_template("privacy/data.html", form=form), 400
+        return _page(form, 400)
     if authenticate(current_user.email, form.password.data) is None:
         form.password.errors.append(_("Das Passwort stimmt nicht."))
-        return render_template("privacy/data.html", form=form), 400
+        return _page(form, 400)
     delete_account(current_user, current_user)  # a refusal is a message (ActionRefused), nothing changes
     logout_user()
     flash(_("Ihr Konto wurde gelöscht."), "success")

@@ -91,6 +91,8 @@ def test_after_a_submission_the_account_stays_and_the_page_says_why(app, world):
     db.session.commit()
     client = app.test_client()
     login(client, world.applicant.email)
+    page = client.get("/account/data").get_data(as_text=True)  # the page says why, instead of the form
+    assert "Sie haben bereits ein Angebot eingereicht" in page and "Konto endgültig löschen" not in page
     resp = client.post("/account/delete", data={"confirm": "y", "password": PASSWORD}, follow_redirects=True)
     assert "Sie haben bereits ein Angebot eingereicht" in resp.get_data(as_text=True)
     db.session.expire_all()
@@ -100,7 +102,8 @@ def test_after_a_submission_the_account_stays_and_the_page_says_why(app, world):
 def test_staff_accounts_are_not_deleted_by_themselves(app, world):
     client = app.test_client()
     login(client, world.ka.email)
-    assert "Konto endgültig löschen" not in client.get("/account/data").get_data(as_text=True)
+    page = client.get("/account/data").get_data(as_text=True)
+    assert "Konto endgültig löschen" not in page and "löscht die Verwaltung" in page
     resp = client.post("/account/delete", data={"confirm": "y", "password": PASSWORD}, follow_redirects=True)
     assert "löscht die Verwaltung" in resp.get_data(as_text=True)
     db.session.expire_all()

@@ -95,4 +95,8 @@ def test_every_reminder_of_a_year_arrives_once_over_smtp(stack, world, clock):
     received = set(stack.sink.keys())
     assert {k for k in received if k.split(":", 1)[0] in REMINDER_KINDS} == set(db.session.scalars(
         select(OutboxMail.dedup_key).where(OutboxMail.kind.in_(REMINDER_KINDS))))
-    assert late.state == "draft"
+    # the drafts: the one never submitted was reminded 7 days and 1 day before, the two submitted in between
+    # only at 7 days; each reminder once
+    drafts = dict(db.session.execute(select(OutboxMail.proposal_id, func.count()).where(
+        OutboxMail.kind == "draft_reminder").group_by(OutboxMail.proposal_id)).all())
+    assert drafts == {late.id: 2, funded.id: 1, waiting.id: 1}
