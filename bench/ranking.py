@@ -156,6 +156,35 @@ def build(app, n: int, rng: random.Random) -> int:
         return call_id
 
 
+def profile(app, call_id: int, requests: int) -> None:
+    """cProfile over requests that each compute the ranking afresh: where the time goes, by function."""
+    import cProfile
+    import pstats
+
+    with app.app_context():
+        client = app.test_client()
+        assert client.post("/login", data={"email": "ka@bench.test", "password": PASSWORD}).status_code == 302
+        client.get(f"/calls/{call_id}/ranking")
+        cache = app.extensions["foerdercall_rankings"]
+        profiler = cProfile.Profile()
+        if os.environ.get("BENCH_SHOW_SQL"):
+            from foerdercall.extensions import db
+
+            @event.listens_for(db.engine, "before_cursor_execute")
+            def _show(_c, _cur, statement, *_a):
+                print("SQL:", statement[:600].replace("\n", " "))
+        for _i in range(requests):
+            cache.clear()
+            profiler.enable()
+            client.get(f"/calls/{call_id}/ranking")
+            profiler.disable()
+    print(f"\nprofile of {requests} requests computing the ranking afresh (cumulative, then own time):")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(25)
+    stats.sort_stats("tottime").print_stats(20)
+    stats.print_callers("decoder.py:332|json.*loads|process_result_value")
+
+
 def measure(app, call_id: int, requests: int) -> None:
     from foerdercall.extensions import db
     from foerdercall.ranking.service import compute_ranking
@@ -241,6 +270,7 @@ def main() -> None:
     parser.add_argument("--admin-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the afresh requests instead")
     args = parser.parse_args()
 
     name = f"fc_bench_rank_{os.getpid()}"
@@ -257,7 +287,7 @@ def main() -> None:
                               "FOERDERCALL_INSTANCE": instance, "UPLOAD_DIR": instance + "/u",
                               "OUTBOX_DIR": instance + "/o"})
             call_id = build(app, args.proposals, random.Random(args.seed))
-            measure(app, call_id, args.requests)
+            (profile if args.profile else measure)(app, call_id, args.requests)
             with app.app_context():
                 from foerdercall.extensions import db
 

@@ -171,7 +171,7 @@ class Opening(db.Model):
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    record: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # Öffnungsniederschrift
+    record: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)  # Öffnungsniederschrift: read when shown
 
     call: Mapped[Call] = relationship(back_populates="opening")
     requested_by = relationship("User", foreign_keys=[requested_by_id])

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from flask import current_app
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import func, select
 
 from ..awards.models import Award
 from ..calls.models import Call
@@ -162,35 +162,44 @@ def refresh_scores(p) -> ProposalScore:
     return row
 
 
-def _corrected(conn, call):
-    """A subquery (proposal_id, corrected): the mean of each proposal's review totals corrected for harsh and
-    lenient reviewers; None when the call has no review totals.
+def _corrected(conn, call) -> dict[int, float]:
+    """Each proposal's mean of its review totals corrected for harsh and lenient reviewers (proposal id →
+    corrected score); empty when the call has no review totals.
 
-    Each reviewer's mean and standard deviation over their reviews in the call come from one grouped query
-    (and from them those of all review totals); the corrected totals are averaged per proposal in SQL."""
+    One query reads every review total of the call; each reviewer's mean and standard deviation, those of all
+    review totals, and the corrected means per proposal are computed from it here (a join on a table of
+    per-reviewer factors would cost the database more than these few arithmetic operations cost Python)."""
     t = Review.total_points
-    in_call = (ProposalScore.call_id == call.id, t.is_not(None))
-    stats = conn.execute(select(Review.reviewer_id, func.count(), func.avg(t), func.avg(t * t))
-                         .join(ProposalScore, ProposalScore.proposal_id == Review.proposal_id)
-                         .where(*in_call).group_by(Review.reviewer_id)).all()
-    n_all = sum(n for _r, n, _m, _q in stats)
-    if not n_all:
-        return None
-    mu = sum(n * m for _r, n, m, _q in stats) / n_all
-    sigma = math.sqrt(max(0.0, sum(n * q for _r, n, _m, q in stats) / n_all - mu * mu))
-    means, factors = {}, {}
-    for rid, n, m, q in stats:
-        sd = math.sqrt(max(0.0, q - m * m))
+    reviews = conn.execute(select(Review.proposal_id, Review.reviewer_id, t)
+                           .join(ProposalScore, ProposalScore.proposal_id == Review.proposal_id)
+                           .where(ProposalScore.call_id == call.id, t.is_not(None))).all()
+    if not reviews:
+        return {}
+    per_reviewer: dict[int, list[float]] = {}
+    for _pid, rid, total in reviews:
+        per_reviewer.setdefault(rid, []).append(total)
+    n_all = len(reviews)
+    mu = sum(total for _p, _r, total in reviews) / n_all
+    sigma = math.sqrt(max(0.0, sum(total * total for _p, _r, total in reviews) / n_all - mu * mu))
+    correction: dict[int, tuple[float, float]] = {}  # reviewer → (their mean, factor)
+    for rid, totals in per_reviewer.items():
+        n = len(totals)
+        m = sum(totals) / n
+        sd = math.sqrt(max(0.0, sum(x * x for x in totals) / n - m * m))
         if n >= MIN_REVIEWS_FOR_CORRECTION and sd > 1e-9:
-            means[rid], factors[rid] = float(m), sigma / sd
-    if factors:
-        z = mu + (t - case(means, value=Review.reviewer_id)) * case(factors, value=Review.reviewer_id)
-        adjusted = case((~Review.reviewer_id.in_(list(factors)), t), (z < 0, 0.0), (z > 100, 100.0), else_=z)
-    else:
-        adjusted = t
-    return (select(Review.proposal_id.label("proposal_id"), func.avg(adjusted).label("corrected"))
-            .join(ProposalScore, ProposalScore.proposal_id == Review.proposal_id)
-            .where(*in_call).group_by(Review.proposal_id).subquery())
+            correction[rid] = (m, sigma / sd)
+    sums: dict[int, list[float]] = {}
+    for pid, rid, total in reviews:
+        if rid in correction:
+            m, factor = correction[rid]
+            total = min(100.0, max(0.0, mu + (total - m) * factor))
+        acc = sums.get(pid)
+        if acc is None:
+            sums[pid] = [total, 1]
+        else:
+            acc[0] += total
+            acc[1] += 1
+    return {pid: acc[0] / acc[1] for pid, acc in sums.items()}
 
 
 def tie_order(call) -> list[int]:
@@ -237,16 +246,12 @@ def _compute_rows(call) -> Ranking:
     corrected = _corrected(conn, call)
     joined = (Proposal.__table__.outerjoin(Award.__table__, a.proposal_id == p.id)
               .outerjoin(ProposalScore.__table__, ps.proposal_id == p.id))
-    extra = [ps.reviews, ps.min_points, ps.max_points]
-    if corrected is not None:
-        joined = joined.outerjoin(corrected, corrected.c.proposal_id == p.id)
-        extra.append(corrected.c.corrected)
     for (pid, number, seq, title, applicant_id, state, amount, submitted_at, awarded, released, n,
-         low, high, corr, *values) in conn.execute(
+         low, high, *values) in conn.execute(
             select(p.id, p.file_number, p.file_seq, p.title, p.applicant_id, p.state, p.requested_amount_cents,
-                   p.submitted_at, a.amount_cents, a.released_cents, *extra,
-                   *([] if corrected is not None else [literal(None)]), *agg_values)
-            .select_from(joined).where(p.call_id == call.id, p.state.in_(RANKED_STATES))):
+                   p.submitted_at, a.amount_cents, a.released_cents, ps.reviews, ps.min_points, ps.max_points,
+                   *agg_values)
+            .select_from(joined).where(p.call_id == call.id, p.state.in_(RANKED_STATES))).all():
         row = Row(pid, number or f"#{pid}", seq or 0, title, applicant_id, state, amount,
                   (awarded or 0) - (released or 0), (released or 0) if state in RETURNED else 0, submitted_at)
         rows.append(row)
@@ -254,8 +259,9 @@ def _compute_rows(call) -> Ranking:
             row.criteria = no_values
             continue
         row.reviews, row.criteria = n, values
+        corr = corrected.get(pid)
         if corr is not None:
-            row.corrected = round(float(corr), 2)
+            row.corrected = round(corr, 2)
         weighted = weights = 0.0
         for w, v in zip(weights_total, values, strict=True):
             if v is not None:
