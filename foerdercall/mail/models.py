@@ -49,6 +49,9 @@ class OutboxMail(db.Model):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(64))  # the delivering task's id
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # last handed to the broker
+    # the call's mail template whose text this is (foerdercall.mailtemplates), None for the built-in text
+    template_id: Mapped[int | None] = mapped_column()
+    template_version: Mapped[int | None] = mapped_column()
 
 
 class WorkerRun(db.Model):

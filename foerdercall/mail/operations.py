@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import ActionRefused
 from ..extensions import db
+from ..mailtemplates.operations import official_text
 from ..timeutil import now
 from .delivery import deliver_here
 from .models import OutboxMail, WorkerRun
@@ -50,10 +51,15 @@ def _mail_values(kind: str, recipient, dedup_key: str, *, proposal=None, call=No
     """The outbox row of one mail: rendered in the recipient's language, held when the call holds it."""
     about = call if call is not None else (proposal.call if proposal is not None else None)
     lang = recipient.locale or "de"
-    with force_locale(lang):
-        text = render_template(
-            f"mail/{kind}.txt", recipient=recipient, proposal=proposal, call=call, lang=lang, **context
-        )
+    # the call's own text for this outcome, if an official previewed and activated one (foerdercall.mailtemplates)
+    chosen = official_text(kind, lang, recipient=recipient, proposal=proposal, call=about, context=context)
+    if chosen is not None:
+        text = f"Subject: {chosen.subject}\n{chosen.body}"
+    else:
+        with force_locale(lang):
+            text = render_template(
+                f"mail/{kind}.txt", recipient=recipient, proposal=proposal, call=call, lang=lang, **context
+            )
     subject, _nl, body = text.strip().partition("\n")
     return {
         "dedup_key": mail_key(kind, dedup_key, recipient.id),
@@ -68,6 +74,8 @@ def _mail_values(kind: str, recipient, dedup_key: str, *, proposal=None, call=No
         "created_at": now(),
         "held": kind in HOLDABLE_KINDS and about is not None and bool(about.hold_decision_mails),
         "event_at": event_at,
+        "template_id": chosen.template_id if chosen is not None else None,
+        "template_version": chosen.template_version if chosen is not None else None,
         "status": "pending",
         "attempts": 0,
         "last_error": "",

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from forms.calls import FIELD_LABELS
+from forms.mailtemplates import (
+    LANG_LABELS,
+    ActivateForm,
+    DeleteTemplateForm,
+    MailTemplateForm,
+    MailTemplateTextForm,
+)
+from workflows.proposal import STATE_LABELS
+
+from ..access import get_mail_template_call_for
+from ..errors import ActionRefused
+from ..extensions import db
+from .models import MailTemplate
+from .operations import (
+    KIND_PLACEHOLDERS,
+    KINDS,
+    PLACEHOLDERS,
+    activate_template,
+    create_template,
+    deactivate_template,
+    delete_template,
+    preview,
+    templates_of,
+    update_template,
+)
+
+bp = Blueprint("mailtemplates", __name__)
+
+
+def _template(call_id: int, template_id: int) -> MailTemplate:
+    call = get_mail_template_call_for(current_user, call_id)
+    t = db.session.get(MailTemplate, template_id)
+    if t is None or t.call_id != call.id:
+        abort(404)
+    return t
+
+
+def _labels() -> dict:
+    return {"kinds": KINDS, "langs": LANG_LABELS, "states": STATE_LABELS, "fields": FIELD_LABELS,
+            "placeholders": PLACEHOLDERS, "kind_placeholders": KIND_PLACEHOLDERS}
+
+
+@bp.route("/calls/<int:call_id>/mail-templates")
+@login_required
+def index(call_id: int):
+    call = get_mail_template_call_for(current_user, call_id)
+    by_kind = {kind: [] for kind in KINDS}
+    for t in templates_of(call):
+        by_kind.setdefault(t.kind, []).append(t)
+    return render_template("mailtemplates/index.html", call=call, by_kind=by_kind, **_labels())
+
+
+@bp.route("/calls/<int:call_id>/mail-templates/new", methods=["GET", "POST"])
+@login_required
+def new(call_id: int):
+    call = get_mail_template_call_for(current_user, call_id)
+    form = MailTemplateForm(call=call)
+    if form.validate_on_submit():
+        try:
+            t = create_template(call, current_user, kind=form.kind.data, lang=form.lang.data,
+                                state=form.state.data, field_of_action=form.field_of_action.data,
+                                subject=form.subject.data, body=form.body.data)
+        except ActionRefused as exc:
+            form.kind.errors = [*form.kind.errors, exc.message]
+        else:
+            flash(_("Die Vorlage ist als Entwurf gespeichert. Sie wird erst verwendet, wenn Sie sie nach der "
+                    "Vorschau aktivieren."), "success")
+            return redirect(url_for("mailtemplates.show_preview", call_id=call.id, template_id=t.id))
+    return (render_template("mailtemplates/form.html", call=call, form=form, template=None, **_labels()),
+            422 if form.errors else 200)
+
+
+@bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>", methods=["GET", "POST"])
+@login_required
+def edit(call_id: int, template_id: int):
+    t = _template(call_id, template_id)
+    form = MailTemplateTextForm(obj=t, kind=t.kind)
+    if form.validate_on_submit():
+        try:
+            update_template(t, current_user, subject=form.subject.data, body=form.body.data)
+        except ActionRefused as exc:
+            form.body.errors = [*form.body.errors, exc.message]
+        else:
+            if t.has_draft:
+                flash(_("Gespeichert. Die neue Fassung wird erst verwendet, wenn Sie sie nach der Vorschau "
+                        "aktivieren."), "success")
+            return redirect(url_for("mailtemplates.show_preview", call_id=t.call_id, template_id=t.id))
+    return (render_template("mailtemplates/form.html", call=t.call, form=form, template=t, **_labels()),
+            422 if form.errors else 200)
+
+
+@bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>/preview")
+@login_required
+def show_preview(call_id: int, template_id: int):
+    t = _template(call_id, template_id)
+    real, mails = preview(t, current_user)
+    form = ActivateForm(version=str(t.version))
+    return render_template("mailtemplates/preview.html", call=t.call, template=t, real=real, mails=mails,
+                           form=form, delete_form=DeleteTemplateForm(), **_labels())
+
+
+@bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>/activate", methods=["POST"])
+@login_required
+def activate(call_id: int, template_id: int):
+    t = _template(call_id, template_id)
+    form = ActivateForm()
+    version = int(form.version.data) if form.validate_on_submit() and (form.version.data or "").isdigit() \
+        else None
+    try:
+        activate_template(t, current_user, version)
+        flash(_("Die Vorlage ist aktiv: Fassung %(v)s wird ab jetzt verschickt.", v=t.active_version), "success")
+    except ActionRefused as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("mailtemplates.show_preview", call_id=t.call_id, template_id=t.id))
+
+
+@bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>/deactivate", methods=["POST"])
+@login_required
+def deactivate(call_id: int, template_id: int):
+    t = _template(call_id, template_id)
+    try:
+        if not ActivateForm().validate_on_submit():
+            raise ActionRefused(_("Die Anfrage war ungültig. Bitte versuchen Sie es erneut."))
+        deactivate_template(t, current_user)
+        flash(_("Die Vorlage ist nicht mehr aktiv."), "success")
+    except ActionRefused as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("mailtemplates.index", call_id=t.call_id))
+
+
+@bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>/delete", methods=["POST"])
+@login_required
+def delete(call_id: int, template_id: int):
+    t = _template(call_id, template_id)
+    form = DeleteTemplateForm()
+    if not form.validate_on_submit():
+        flash(_("Bitte bestätigen Sie das Löschen."), "error")
+        return redirect(url_for("mailtemplates.show_preview", call_id=t.call_id, template_id=t.id))
+    delete_template(t, current_user)
+    flash(_("Die Vorlage ist gelöscht."), "success")
+    return redirect(url_for("mailtemplates.index", call_id=call_id))
