@@ -95,6 +95,10 @@ class CallForm(FlaskForm):
     score_aggregation = SelectField(_l("Zusammenfassung der Gutachten je Kriterium"), choices=choices([
         ("mean", _l("Mittelwert")), ("median", _l("Median"))]), default="mean")
     standstill_threshold = MoneyField(_l("Stillhaltefrist ab Auftragswert (netto, €)"), validators=[Optional()])
+    # data protection: the notice ("" = the template generated from the call) and the retention period
+    privacy_notice = TextAreaField(_l("Datenschutzhinweise"), validators=[Optional(), Length(max=50000)])
+    retention_months = IntegerField(_l("Anonymisierung nicht geförderter Angebote (Monate nach Abschluss der "
+                                       "Auswahl)"), default=6, validators=[DataRequired(), NumberRange(1, 120)])
     hold_decision_mails = BooleanField(_l("Entscheidungsmails (Zuschlag, Absage, Ausschluss) zurückhalten, "
                                           "bis eine Sachbearbeiterin oder ein Sachbearbeiter sie freigibt"))
 
@@ -145,6 +149,8 @@ class CallForm(FlaskForm):
             else "mean",
             "standstill_threshold_cents": (self.standstill_threshold.data if self.standstill_threshold.data
                                            else 50_000_00),
+            "privacy_notice": (self.privacy_notice.data or "").strip(),
+            "retention_months": self.retention_months.data,
         }
 
 

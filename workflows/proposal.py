@@ -104,6 +104,14 @@ TRANSITIONS = [
         "label": ("Stillhaltefrist starten", "Start the standstill period"),
     },
     {
+        # an objection in the standstill was upheld (abgeholfen): the decision goes back to both offices; their
+        # sign-offs are voided (kept for the award record), the standstill ends, the applicant is told
+        "trigger": "reopen_decision", "source": ("standstill",), "dest": "reviewed", "who": ("official",),
+        "conditions": ("objection_upheld",),
+        "effects": ("void_sign_offs", "close_standstill", "mail_decision_reopened"), "reason_required": True,
+        "label": ("Entscheidung wieder geöffnet (Einwand abgeholfen)", "Decision reopened (objection upheld)"),
+    },
+    {
         "trigger": "award", "source": ("approved", "standstill"), "dest": "awarded", "who": ("official",),
         "conditions": ("standstill_passed", "budget_left"), "effects": ("take_budget", "mail_award"),
         "label": ("Zuschlag erteilen", "Award the contract"),

@@ -10,11 +10,15 @@ from ..timeutil import UTCDateTime, now
 
 
 class SignOff(db.Model):
-    """One office's decision on a reviewed proposal; each office signs once."""
+    """One office's decision on a reviewed proposal; each office signs once per decision round.
+
+    When an objection is upheld during the standstill, the decision is reopened: the round's sign-offs are
+    voided (kept, with when, who and why, for the award record) and the offices sign again in the next round.
+    """
 
     __tablename__ = "sign_offs"
     __table_args__ = (
-        UniqueConstraint("proposal_id", "office"),
+        UniqueConstraint("proposal_id", "office", "decision_round"),
         CheckConstraint("decision IN ('approve', 'reject')", name="decision_kind"),
     )
 
@@ -25,7 +29,12 @@ class SignOff(db.Model):
     decision: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text, default="")
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
-    user = relationship("User")
+    decision_round: Mapped[int] = mapped_column(default=1, server_default="1")
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    void_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    user = relationship("User", foreign_keys=[user_id])
+    voided_by = relationship("User", foreign_keys=[voided_by_id])
 
 
 class Award(db.Model):

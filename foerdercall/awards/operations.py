@@ -13,7 +13,7 @@ from ..i18n import format_dt
 from ..proposals.models import Proposal
 from ..timeutil import minute_end, now
 from ..workflow.engine import fire, lock
-from ..workflow.guards import award_of, sign_offs, standstill_of
+from ..workflow.guards import award_of, decision_round, sign_offs, standstill_of
 from .models import Milestone, Payment, Report, SignOff
 
 
@@ -40,10 +40,12 @@ def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
         raise ActionRefused(_("Ihr Amt hat bereits gezeichnet (%(name)s).", name=s.user.name))
     if any(s.user_id == actor.id for s in existing.values()):
         raise ActionRefused(_("Eine Person kann nicht für beide Ämter zeichnen."))
+    round_ = decision_round(p)
     db.session.add(SignOff(proposal_id=p.id, office=actor.office, user_id=actor.id, decision=decision,
-                           reason=reason or "", signed_at=now()))
+                           reason=reason or "", signed_at=now(), decision_round=round_))
     db.session.flush()
-    record(actor, f"sign_off_{decision}", p, reason=reason, data={"office": actor.office})
+    data = {"office": actor.office} if round_ == 1 else {"office": actor.office, "round": round_}
+    record(actor, f"sign_off_{decision}", p, reason=reason, data=data)
     if decision == "reject":
         fire(p, "reject", actor, reason=reason)
     elif len(existing) + 1 == len(current_app.config["DECIDING_OFFICES"]):
@@ -90,22 +92,36 @@ def record_objection(p: Proposal, actor, text: str):
     if st.objection_open:
         raise ActionRefused(_("Es ist bereits ein Einwand offen."))
     st.objection_at, st.objection, st.objection_recorded_by_id = now(), text.strip(), actor.id
-    st.resolved_at, st.resolution, st.resolved_by_id = None, "", None
+    st.resolved_at, st.resolution, st.resolved_by_id, st.objection_outcome = None, "", None, ""
     db.session.flush()
     record(actor, "record_objection", p, reason=text.strip())
     return st
 
 
-def resolve_objection(p: Proposal, actor, resolution: str):
-    """The objection was examined: recorded with the result; the award may then go ahead (after the period)."""
+OBJECTION_OUTCOMES = ("dismissed", "upheld")
+
+
+def resolve_objection(p: Proposal, actor, resolution: str, outcome: str = "dismissed"):
+    """The objection was examined, recorded with its result and outcome.
+
+    Dismissed (zurückgewiesen): the award may go ahead once the period is over. Upheld (abgeholfen): the
+    decision was wrong; it is reopened through the workflow (``reopen_decision``: both offices' sign-offs are
+    voided and kept for the record, the standstill ends, the applicant is told), and the offices decide again.
+    """
     p, st = _standstill_for(p, actor)
+    if outcome not in OBJECTION_OUTCOMES:
+        raise ActionRefused(_("Bitte wählen Sie, ob der Einwand zurückgewiesen oder ihm abgeholfen wird."))
     if not st.objection_open:
         raise ActionRefused(_("Es ist kein Einwand offen."))
     if not (resolution or "").strip():
         raise ActionRefused(_("Bitte geben Sie das Ergebnis der Prüfung an."))
-    st.resolved_at, st.resolution, st.resolved_by_id = now(), resolution.strip(), actor.id
-    db.session.flush()
-    record(actor, "resolve_objection", p, reason=resolution.strip())
+    with db.session.begin_nested():  # upheld: the outcome and the reopened decision together, or neither
+        st.resolved_at, st.resolution, st.resolved_by_id = now(), resolution.strip(), actor.id
+        st.objection_outcome = outcome
+        db.session.flush()
+        record(actor, "resolve_objection", p, reason=resolution.strip(), data={"outcome": outcome})
+        if outcome == "upheld":
+            fire(p, "reopen_decision", actor, reason=resolution.strip())
     return st
 
 

@@ -172,8 +172,13 @@ def objection(proposal_id: int):
         _invalid(form)
         return redirect(url_for("calls.decision", call_id=p.call_id))
     if request.form.get("resolve"):
-        resolve_objection(p, current_user, form.reason.data or "")
-        flash(_("Der Einwand ist als erledigt vermerkt."), "success")
+        outcome = request.form.get("outcome", "")
+        resolve_objection(p, current_user, form.reason.data or "", outcome)
+        if outcome == "upheld":
+            flash(_("Dem Einwand ist abgeholfen: die Entscheidung ist wieder geöffnet, die Zeichnungen sind "
+                    "ungültig, und beide Ämter entscheiden erneut."), "success")
+        else:
+            flash(_("Der Einwand ist zurückgewiesen; der Zuschlag ist nach Ablauf der Frist möglich."), "success")
     else:
         record_objection(p, current_user, form.reason.data or "")
         flash(_("Der Einwand ist erfasst; er hält den Zuschlag an."), "success")
@@ -185,8 +190,20 @@ def forms_for_detail():
             "report_form": ReportForm(), "payment_form": PaymentForm(), "milestone_form": MilestoneForm()}
 
 
+def reopened_decisions(call) -> dict:
+    """Proposal id -> when its decision was reopened (an objection upheld), for the call's ranking page."""
+    from sqlalchemy import select
+
+    from ..proposals.models import Proposal
+    from ..ranking.models import Standstill
+
+    return dict(db.session.execute(
+        select(Standstill.proposal_id, Standstill.closed_at).join(Proposal, Proposal.id == Standstill.proposal_id)
+        .where(Proposal.call_id == call.id, Standstill.closed_at.is_not(None)).order_by(Standstill.id)).all())
+
+
 @bp.app_context_processor
 def _award_forms():
-    return {"award_forms": forms_for_detail}
+    return {"award_forms": forms_for_detail, "reopened_decisions": reopened_decisions}
 
 

@@ -74,6 +74,11 @@ class Call(db.Model):
     score_aggregation: Mapped[str] = mapped_column(String(10), default="mean", server_default="mean")
     standstill_threshold_cents: Mapped[int] = mapped_column(BigInteger, default=50_000_00,
                                                             server_default="5000000")
+    # Data protection (issue 5): the privacy notice shown with the call ("" = the template generated from the
+    # call's data, privacy.notice), and the months after the call was decided after which the worker
+    # anonymises the personal data of proposals that were not funded (privacy.retention).
+    privacy_notice: Mapped[str] = mapped_column(Text, default="", server_default="")
+    retention_months: Mapped[int] = mapped_column(default=6, server_default="6")
     scale_max: Mapped[int] = mapped_column(default=5)
     min_total: Mapped[int] = mapped_column(default=50)  # points of 100
     version: Mapped[int] = mapped_column(default=1)

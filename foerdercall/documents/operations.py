@@ -25,7 +25,9 @@ from ..awards.models import Award, SignOff
 from ..calls.models import Call
 from ..extensions import db
 from ..i18n import format_date, format_dt, format_money
+from ..privacy.retention import applicant_label, event_actor, event_reason
 from ..proposals.models import Proposal
+from ..ranking.models import Standstill
 from ..reviews.models import ConflictDeclaration, NeutralityDeclaration, Review
 from ..reviews.operations import score_proposal
 from ..timeutil import to_berlin
@@ -334,7 +336,7 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
         position = _("nicht gereiht")
     blocks = [Heading(_("Angebot %(ref)s", ref=p.label())), Facts([
         (_("Titel"), p.title or "–"),
-        (_("Antragsteller/in"), ", ".join(x for x in (p.applicant.name, p.applicant.organisation) if x)),
+        (_("Antragsteller/in"), applicant_label(p)),
         (_("Handlungsfeld"), _field(p)),
         (_("Eingang"), format_exact(p.submitted_at, lang)),
         (_("Angebotspreis (netto)"), format_money(p.requested_amount_cents, lang)),
@@ -380,10 +382,13 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
     if signs:
         blocks.append(Table([_("Amt"), _("Name"), _("Entscheidung"), _("Zeit"), _("Begründung")],
                             [[office_label(s.office), s.user.name,
-                              _("Zustimmung") if s.decision == "approve" else _("Ablehnung"),
+                              (_("Zustimmung") if s.decision == "approve" else _("Ablehnung")) + (
+                                  " – " + _("ungültig seit %(when)s (Entscheidung wieder geöffnet)",
+                                            when=format_dt(s.voided_at, lang)) if s.voided_at else ""),
                               format_dt(s.signed_at, lang), s.reason or "–"] for s in signs], (12, 22, 16, 22, 28)))
     else:
         blocks.append(Para(_("Noch keine Zeichnung.")))
+    blocks += _standstill_blocks(p, lang)
     a = award_for(p)
     if a is not None:
         blocks.append(Heading(_("Zuschlag"), 2))
@@ -399,10 +404,33 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
                                     .order_by(AuditEvent.at, AuditEvent.id)).all()
         blocks.append(Heading(_("Verlauf"), 2))
         blocks.append(Table([_("Zeit"), _("Wer"), _("Amt"), _("Schritt"), _("Status"), _("Begründung")],
-                            [[format_exact(e.at, lang), e.actor_name, office_label(e.actor_office),
-                              action_label(e.action, lang), _state_change(e, lang), e.reason or ""]
+                            [[format_exact(e.at, lang), event_actor(e, p), office_label(e.actor_office),
+                              action_label(e.action, lang), _state_change(e, lang), event_reason(e, p) or ""]
                              for e in events], (18, 16, 8, 20, 20, 18)))
     return blocks
+
+
+def _standstill_blocks(p: Proposal, lang: str) -> list:
+    """Each standstill of the proposal with its objection and outcome (an upheld one reopened the decision)."""
+    standstills = db.session.scalars(select(Standstill).where(Standstill.proposal_id == p.id)
+                                     .order_by(Standstill.id)).all()
+    if not standstills:
+        return []
+    rows = []
+    for st in standstills:
+        if st.objection_at is None:
+            outcome = _("kein Einwand")
+        elif st.resolved_at is None:
+            outcome = _("offen")
+        else:
+            outcome = (_("abgeholfen am %(when)s", when=format_dt(st.resolved_at, lang))
+                       if st.objection_outcome == "upheld" else
+                       _("zurückgewiesen am %(when)s", when=format_dt(st.resolved_at, lang))) + f": {st.resolution}"
+        rows.append([f"{format_dt(st.started_at, lang)} – {format_dt(st.ends_at, lang)}",
+                     st.objection or "–", outcome, format_dt(st.closed_at, lang) if st.closed_at else "–"])
+    return [Heading(_("Stillhaltefrist und Einwände"), 2),
+            Table([_("Frist"), _("Einwand"), _("Ergebnis"), _("Entscheidung wieder geöffnet")], rows,
+                  (24, 28, 30, 18))]
 
 
 def _state_change(e: AuditEvent, lang: str) -> str:

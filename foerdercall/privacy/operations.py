@@ -126,13 +126,23 @@ def delete_account(user: User, actor: User) -> None:
         for a in list(p.attachments):
             attachment_path(a).unlink(missing_ok=True)
             db.session.delete(a)
+    anonymise_account(user, user.name, "Konto gelöscht")
+    record(user, "delete_account", user)
+
+
+def anonymise_account(user: User, name: str, why: str) -> None:
+    """Make an account anonymous in place (its id stays: the audit trail refers to it): name, address and
+    organisation replaced, the mails to it emptied and those not yet sent stopped, no way to log in.
+    Used when the person deletes the account and by the worker after the retention period (retention.py)."""
+    user.name = name
+    user.email = f"geloescht-{user.id}@konto.invalid"
+    user.organisation = ""
     db.session.execute(update(OutboxMail).where(OutboxMail.recipient_id == user.id).values(
         to_address=user.email, subject="–", body="").execution_options(synchronize_session=False))
     db.session.execute(update(OutboxMail).where(
         OutboxMail.recipient_id == user.id, OutboxMail.status.in_(("pending", "sending"))).values(
-        status="failed", last_error="Konto gelöscht", claimed_by=None).execution_options(synchronize_session=False))
+        status="failed", last_error=why, claimed_by=None).execution_options(synchronize_session=False))
     user.password_hash = hash_password(secrets.token_urlsafe(32))
     user.active = False
     user.grants = []
     db.session.flush()
-    record(user, "delete_account", user)

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, logout_user
 from forms.privacy import DeleteAccountForm
 
 from ..accounts.operations import authenticate
+from . import retention  # noqa: F401  (registers the label of its audit action)
 from .operations import delete_account, deletion_refused, export_zip
 
 bp = Blueprint("privacy", __name__)
@@ -45,3 +46,12 @@ def delete():
     flash(_("Ihr Konto wurde gelöscht."), "success")
     return redirect(url_for("calls.index"))
 
+
+
+@bp.app_context_processor
+def _notice():
+    from .notice import default_privacy_notice, privacy_notice
+    from .retention import applicant_label, event_actor, event_reason
+
+    return {"privacy_notice": privacy_notice, "default_privacy_notice": default_privacy_notice,
+            "applicant_label": applicant_label, "event_actor": event_actor, "event_reason": event_reason}

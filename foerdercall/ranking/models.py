@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -12,12 +12,14 @@ from ..timeutil import UTCDateTime
 class Standstill(db.Model):
     """The waiting period before an award of the call's threshold or more (Saxony: €50,000 net, 10 calendar
     days): the unsuccessful applicants are informed at its start; an objection recorded before it ends holds
-    the award until an official resolves it."""
+    the award until an official resolves it. The objection is either dismissed (the award may go ahead after
+    the period) or upheld: then the decision is reopened (``reopen_decision``), this standstill is closed and
+    kept for the record, and a new decision that still reaches the threshold starts a new standstill."""
 
     __tablename__ = "standstills"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), unique=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -29,6 +31,10 @@ class Standstill(db.Model):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     resolution: Mapped[str] = mapped_column(Text, default="")
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # "dismissed" (zurückgewiesen) or "upheld" (abgeholfen) once resolved; "" before (and for old rows)
+    objection_outcome: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # the decision was reopened
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     started_by = relationship("User", foreign_keys=[started_by_id])
 
     @property

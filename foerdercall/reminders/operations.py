@@ -197,7 +197,8 @@ def remind_sign_offs(at: dt.datetime) -> int:
     for p, since in rows:
         if since is None:
             continue
-        signed = set(db.session.scalars(select(SignOff.office).where(SignOff.proposal_id == p.id)))
+        signed = set(db.session.scalars(select(SignOff.office).where(SignOff.proposal_id == p.id,
+                                                                     SignOff.voided_at.is_(None))))
         remind_at = days_after(since, p.call.signoff_reminder_days)
         escalate_at = days_after(since, p.call.signoff_escalation_days)
         for office in _deciding_offices():

@@ -133,6 +133,31 @@ def mail_standstill_notice(ctx: Context):
 
 
 @effect
+def void_sign_offs(ctx: Context):
+    """A reopened decision: the round's sign-offs stop counting; they stay, marked void, for the record."""
+    from ..awards.models import SignOff
+
+    voided = []
+    for s in db.session.scalars(select(SignOff).where(SignOff.proposal_id == ctx.obj.id,
+                                                      SignOff.voided_at.is_(None)).order_by(SignOff.id)):
+        s.voided_at, s.voided_by_id, s.void_reason = ctx.now, ctx.actor.id if ctx.actor else None, ctx.reason
+        voided.append({"office": s.office, "user_id": s.user_id, "decision": s.decision,
+                       "signed_at": s.signed_at.isoformat(), "round": s.decision_round})
+    ctx.audit_data["voided_sign_offs"] = voided
+
+
+@effect
+def close_standstill(ctx: Context):
+    """The standstill of the reopened decision ends here; a new decision above the threshold opens a new one."""
+    from .guards import standstill_of
+
+    st = standstill_of(ctx.obj)
+    if st is not None:
+        st.closed_at, st.closed_by_id = ctx.now, ctx.actor.id if ctx.actor else None
+        ctx.audit_data["standstill_id"] = st.id
+
+
+@effect
 def start_implementation(ctx: Context):
     p = ctx.obj
     award = award_of(p)
@@ -215,7 +240,7 @@ def _mail_applicant(kind: str):
 
 
 for _kind in ("receipt", "withdrawn", "clarification", "ineligible", "rejection", "award",
-              "award_lapsed", "completed", "report_changes", "terminated"):
+              "award_lapsed", "completed", "report_changes", "terminated", "decision_reopened"):
     effect(_mail_applicant(_kind))
 
 

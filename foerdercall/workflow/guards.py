@@ -138,7 +138,16 @@ def all_reviews_in(ctx: Context):
 
 
 def sign_offs(p) -> dict[str, SignOff]:
-    return {s.office: s for s in db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id))}
+    """The sign-offs of the current decision round (voided ones of a reopened decision do not count)."""
+    return {s.office: s for s in db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id,
+                                                                          SignOff.voided_at.is_(None)))}
+
+
+def decision_round(p) -> int:
+    """The round a new sign-off belongs to: 1, then one more after each reopened decision."""
+    last_void = db.session.scalar(select(func.max(SignOff.decision_round)).where(
+        SignOff.proposal_id == p.id, SignOff.voided_at.is_not(None)))
+    return (last_void or 0) + 1
 
 
 @guard
@@ -182,7 +191,9 @@ STANDSTILL_DAYS = 10  # calendar days between informing the unsuccessful applica
 
 
 def standstill_of(p) -> Standstill | None:
-    return db.session.scalar(select(Standstill).where(Standstill.proposal_id == p.id))
+    """The proposal's current standstill (one closed by a reopened decision is history)."""
+    return db.session.scalars(select(Standstill).where(Standstill.proposal_id == p.id, Standstill.closed_at.is_(None))
+                              .order_by(Standstill.id.desc())).first()
 
 
 @guard
@@ -215,6 +226,16 @@ def standstill_passed(ctx: Context):
     if award_amount(ctx) > st.amount_cents:
         return _("Der Zuschlag darf den mitgeteilten Betrag von %(amount)s nicht übersteigen.",
                  amount=format_money(st.amount_cents))
+    return None
+
+
+@guard
+def objection_upheld(ctx: Context):
+    """The decision is reopened only when an objection received in the standstill was upheld (abgeholfen)."""
+    st = standstill_of(ctx.obj)
+    if st is None or st.objection_outcome != "upheld":
+        return _("Die Entscheidung wird wieder geöffnet, wenn einem Einwand in der Stillhaltefrist abgeholfen "
+                 "wird: bitte vermerken Sie das Ergebnis der Prüfung beim Einwand.")
     return None
 
 

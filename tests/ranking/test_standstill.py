@@ -120,6 +120,8 @@ def test_standstill_over_http(app, world, clock):
     resp = client.post(f"/proposals/{a.id}/objection", data={"reason": "Rüge von B"}, follow_redirects=True)
     page = resp.get_data(as_text=True)
     assert "Der Einwand ist erfasst; er hält den Zuschlag an." in page and "Rüge von B" in page
-    resp = client.post(f"/proposals/{a.id}/objection", data={"reason": "unbegründet", "resolve": "1"},
-                       follow_redirects=True)
-    assert "Der Einwand ist als erledigt vermerkt." in resp.get_data(as_text=True)
+    resp = client.post(f"/proposals/{a.id}/objection", data={"reason": "unbegründet", "resolve": "1",
+                                                             "outcome": "dismissed"}, follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    assert "Der Einwand ist zurückgewiesen; der Zuschlag ist nach Ablauf der Frist möglich." in page
+    assert "zurückgewiesen am" in page

@@ -213,6 +213,7 @@ EXPECTED_WHO = {
     "approve": set(OFFICIALS),
     "reject": set(OFFICIALS),
     "start_standstill": set(OFFICIALS),
+    "reopen_decision": set(OFFICIALS),  # an objection in the standstill is upheld
     "award": set(OFFICIALS),
     "accept_award": {"applicant"},
     "lapse_award": {"system"},
@@ -238,6 +239,7 @@ EXPECTED_EDGES = {
     ("approved", "award"): "awarded",
     ("approved", "start_standstill"): "standstill",
     ("standstill", "award"): "awarded",
+    ("standstill", "reopen_decision"): "reviewed",
     ("awarded", "accept_award"): "in_implementation",
     ("awarded", "lapse_award"): "lapsed",
     ("in_implementation", "submit_final_report"): "final_report_submitted",
@@ -304,6 +306,11 @@ def perform(world, clock, p, trigger, actor):
         return fire(p, trigger, actor, now=minute_end(c.due_at))
     if trigger == "start_standstill":
         return start_standstill(p, actor)
+    if trigger == "reopen_decision":  # an objection received in the standstill, upheld
+        from foerdercall.awards.operations import record_objection, resolve_objection
+
+        record_objection(p, actor, "Rüge eines Bieters")
+        return resolve_objection(p, actor, REASON, "upheld")
     if trigger == "award" and p.state == "standstill":  # after its 10 calendar days
         st = db.session.scalar(select(Standstill).where(Standstill.proposal_id == p.id))
         return fire(p, trigger, actor, now=minute_end(st.ends_at))
@@ -805,7 +812,7 @@ def test_sweep_lapses_requests_and_awards_once(app, world, clock):
     audit_before = db.session.scalar(select(func.count(AuditEvent.id)))
     report = sweep(minute_end(accept_by))
     assert report == {"calls_closed": 0, "requests_lapsed": 0, "awards_lapsed": 0, "mails_sent": 0,
-                      **dict.fromkeys(REMINDERS, 0)}
+                      "proposals_anonymised": 0, **dict.fromkeys(REMINDERS, 0)}
     assert outbox() == before
     assert db.session.scalar(select(func.count(AuditEvent.id))) == audit_before
     # three days later nothing lapses again; what is new is only the kick-off milestone of the accepted

@@ -1,0 +1,195 @@
+"""Retention (issue 5): after a call's retention period the worker anonymises the proposals it did not fund.
+
+**When.** A call sets ``retention_months`` (default 6). The period runs from the moment the selection was
+concluded (the call's ``decide`` transition: before it the ranking can still change, objections run, the
+next proposal can move up) or, for a proposal whose state changed after that (an award not accepted in time),
+from that last change. A call that was never concluded is never swept: the officials conclude it first.
+
+**What is anonymised.** Proposals that were not funded: ``UNFUNDED_STATES`` (drafts never submitted,
+withdrawn, excluded, rejected, award lapsed). Funded measures (awarded, in implementation, completed,
+terminated) are kept whole: their record is kept ≥ 3 years after the award (ERDF longer), see DOMAIN.md.
+Of an unfunded proposal the worker
+
+- empties the applicant's answers (the title becomes ``ANONYMISED``), the texts of requests for missing
+  documents and the answers to them;
+- deletes its files from disk and their rows; kind, size and SHA-256 of each stay in the
+  :class:`~foerdercall.privacy.models.Anonymisation` row (the opening record keeps its own list);
+- empties the mails about it in the outbox (subject and body) and stops those not yet sent;
+- makes the applicant's account anonymous (:func:`~foerdercall.privacy.operations.anonymise_account`) when the
+  person has nothing else left: only the applicant role and every proposal of theirs anonymised.
+
+**What is kept** for the audit of funded measures and the procurement record: file number, call, field of
+action, amount, state, dates, reviews and scores (the reviewers' justifications), sign-offs with their
+reasons, ranking position. Where the applicant's name is shown with such a record (proposal page, award
+record), :func:`applicant_label` replaces it.
+
+**Audit events are not rewritten.** The trail is a hash chain (``foerdercall audit verify``): changing the
+actor name or the reason of an old event would break it. So old events keep the name they were written
+with, and the places that show a proposal's history mask them instead (:func:`event_actor`,
+:func:`event_reason`: the applicant's name and the texts they wrote). The anonymisation itself is one new
+event per proposal, by the system, without personal data.
+
+The sweep step :func:`anonymise_expired` is batched (``RETENTION_BATCH`` proposals per run, each in its
+own transaction) and idempotent: an anonymised proposal has its ``Anonymisation`` row and is not found again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import func, select, update
+
+from ..accounts.models import User
+from ..audit.models import AuditEvent
+from ..audit.operations import record
+from ..calls.models import Call
+from ..extensions import db
+from ..mail.models import OutboxMail
+from ..proposals.models import ANSWER_FIELDS, Proposal
+from ..proposals.operations import attachment_path
+from ..timeutil import add_months
+from ..timeutil import now as clock_now
+from ..workflow.engine import lock
+from .models import Anonymisation
+from .operations import anonymise_account
+
+log = logging.getLogger(__name__)
+
+ANONYMISED = "(anonymisiert)"
+ANONYMISED_NAME = "Anonymisiert"
+UNFUNDED_STATES = ("draft", "withdrawn", "ineligible", "rejected", "lapsed")
+CONCLUDED_CALL_STATES = ("decided", "in_implementation", "archived")
+RETENTION_BATCH = 200
+
+
+def _register_labels() -> None:
+    from ..workflow.engine import OPERATION_LABELS
+
+    OPERATION_LABELS.update({
+        "anonymise_proposal": ("Personenbezogene Daten anonymisiert (Aufbewahrungsfrist)",
+                               "Personal data anonymised (retention period)"),
+    })
+
+
+_register_labels()
+
+
+# --- showing what was anonymised -------------------------------------------------------------------------
+
+def is_anonymised(p: Proposal) -> bool:
+    return db.session.get(Anonymisation, p.id) is not None
+
+
+def applicant_label(p: Proposal) -> str:
+    """The applicant as shown with the proposal: name and organisation, or ``ANONYMISED``."""
+    if is_anonymised(p):
+        return ANONYMISED
+    return ", ".join(x for x in (p.applicant.name, p.applicant.organisation) if x)
+
+
+def _by_applicant(e: AuditEvent, p: Proposal) -> bool:
+    return e.actor_id is not None and e.actor_id == p.applicant_id and is_anonymised(p)
+
+
+def event_actor(e: AuditEvent, p: Proposal) -> str:
+    """Who acted, as shown in a proposal's history: the applicant of an anonymised proposal is not named."""
+    return ANONYMISED if _by_applicant(e, p) else e.actor_name
+
+
+def event_reason(e: AuditEvent, p: Proposal) -> str:
+    """The reason of a history entry; what the applicant of an anonymised proposal wrote is not shown."""
+    return ANONYMISED if _by_applicant(e, p) and e.reason else e.reason
+
+
+# --- the anonymisation -----------------------------------------------------------------------------------
+
+def retention_ends(p: Proposal, concluded_at: dt.datetime) -> dt.datetime:
+    """The end of the proposal's retention: its call's months after the selection was concluded, or after the
+    proposal's last change of state if that came later."""
+    last = db.session.scalar(select(func.max(AuditEvent.at)).where(
+        AuditEvent.proposal_id == p.id, AuditEvent.to_state.is_not(None)))
+    start = max(concluded_at, last) if last is not None else concluded_at
+    return add_months(start, p.call.retention_months)
+
+
+def anonymise_proposal(p: Proposal, at: dt.datetime | None = None) -> Anonymisation:
+    """Anonymise one unfunded proposal (and its applicant's account if nothing else is left); flushes,
+    writes one audit event by the system. Doing it again does nothing."""
+    at = at or clock_now()
+    p = lock(p)
+    done = db.session.get(Anonymisation, p.id)
+    if done is not None:
+        return done
+    if p.state not in UNFUNDED_STATES:
+        raise ValueError(f"proposal {p.id} is {p.state}: only unfunded proposals are anonymised")
+    files = []
+    for a in list(p.attachments):
+        attachment_path(a).unlink(missing_ok=True)
+        files.append({"kind": a.kind, "size": a.size, "sha256": a.sha256})
+        db.session.delete(a)
+    for name in ANSWER_FIELDS:
+        setattr(p, name, "")
+    p.title = ANONYMISED
+    for c in p.clarifications:
+        c.message = ANONYMISED
+        if c.answer is not None:
+            c.answer = ANONYMISED
+    db.session.execute(update(OutboxMail).where(OutboxMail.proposal_id == p.id).values(
+        subject="–", body="").execution_options(synchronize_session=False))
+    db.session.execute(update(OutboxMail).where(
+        OutboxMail.proposal_id == p.id, OutboxMail.status.in_(("pending", "sending"))).values(
+        status="failed", last_error="anonymisiert", claimed_by=None).execution_options(synchronize_session=False))
+    done = Anonymisation(proposal_id=p.id, call_id=p.call_id, anonymised_at=at, files_deleted=len(files),
+                         files=files)
+    db.session.add(done)
+    db.session.flush()
+    user = db.session.get(User, p.applicant_id)
+    others = db.session.scalar(select(func.count(Proposal.id)).where(
+        Proposal.applicant_id == user.id, Proposal.id.not_in(select(Anonymisation.proposal_id))))
+    if user.active and user.roles <= {"applicant"} and not others:
+        anonymise_account(user, ANONYMISED_NAME, "anonymisiert")
+        done.account_anonymised = True
+    db.session.flush()
+    record(None, "anonymise_proposal", p, at=at, data={
+        "retention_months": p.call.retention_months, "files_deleted": len(files),
+        "account_anonymised": done.account_anonymised})
+    return done
+
+
+def due_for_anonymisation(at: dt.datetime, limit: int = RETENTION_BATCH) -> list[int]:
+    """Ids of unfunded, not yet anonymised proposals whose retention period has ended (at most `limit`)."""
+    concluded = (select(AuditEvent.object_id.label("call_id"), func.max(AuditEvent.at).label("at"))
+                 .where(AuditEvent.object_type == "calls", AuditEvent.action == "decide")
+                 .group_by(AuditEvent.object_id).subquery())
+    calls = db.session.execute(select(Call.id, Call.retention_months, concluded.c.at)
+                               .join(concluded, concluded.c.call_id == Call.id)
+                               .where(Call.state.in_(CONCLUDED_CALL_STATES)).order_by(Call.id)).all()
+    due: list[int] = []
+    for call_id, months, concluded_at in calls:
+        if add_months(concluded_at, months) > at:
+            continue
+        for p in db.session.scalars(select(Proposal).where(
+                Proposal.call_id == call_id, Proposal.state.in_(UNFUNDED_STATES),
+                Proposal.id.not_in(select(Anonymisation.proposal_id))).order_by(Proposal.id)):
+            if retention_ends(p, concluded_at) <= at:
+                due.append(p.id)
+                if len(due) >= limit:
+                    return due
+    return due
+
+
+def anonymise_expired(at: dt.datetime | None = None, limit: int = RETENTION_BATCH) -> int:
+    """The worker's step: anonymise what is due, each proposal in its own transaction. Returns how many."""
+    at = at or clock_now()
+    done = 0
+    for pid in due_for_anonymisation(at, limit):
+        p = db.session.get(Proposal, pid)
+        try:
+            if p is not None and p.state in UNFUNDED_STATES and not is_anonymised(p):
+                anonymise_proposal(p, at)
+                db.session.commit()
+                done += 1
+        except Exception:
+            db.session.rollback()
+            log.exception("retention: proposal %s not anonymised", pid)
+    return done
