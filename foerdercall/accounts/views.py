@@ -32,6 +32,7 @@ from forms.accounts import (
 from ..access import require_role
 from ..errors import ActionRefused
 from ..extensions import db
+from ..parking.views import after_login  # text kept from a post refused for its session: offered first
 from ..timeutil import now
 from .models import User
 from .operations import (
@@ -102,7 +103,7 @@ def login():
         else:
             session.clear()
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("calls.index"))
+            return redirect(after_login(_safe_next(request.args.get("next")) or url_for("calls.index")))
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
 
 
@@ -135,7 +136,7 @@ def login_two_factor():
             target = session[PENDING_2FA].get("next")
             session.clear()
             login_user(user)
-            return redirect(_safe_next(target) or url_for("calls.index"))
+            return redirect(after_login(_safe_next(target) or url_for("calls.index")))
         form.code.errors.append(_("Der Code stimmt nicht."))
     return render_template("accounts/login_two_factor.html", form=form), 200 if not form.errors else 422
 
@@ -152,16 +153,17 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = register_applicant(form.email.data, form.name.data, form.password.data,
-                                      organisation=form.organisation.data, locale=form.locale.data)
+            register_applicant(form.email.data, form.name.data, form.password.data,
+                               organisation=form.organisation.data, locale=form.locale.data)
         except ActionRefused as exc:
-            form.email.errors.append(exc.message)
+            form.password.errors.append(exc.message)
         else:
-            login_user(user)
-            flash(_("Willkommen! Ihr Konto ist angelegt. Bitte bestätigen Sie Ihre E-Mail-Adresse mit "
-                    "dem Link, den wir Ihnen geschickt haben: Entwürfe können Sie gleich anlegen, "
-                    "einreichen erst nach der Bestätigung."), "success")
-            return redirect(url_for("calls.index"))
+            # the same answer for a new address and for one with an account: the mail tells which
+            flash(_("Vielen Dank. Wir haben Ihnen eine E-Mail an %(email)s geschickt. Bitte bestätigen Sie "
+                    "darin Ihre Adresse. Melden Sie sich hier mit Ihrem Passwort an: Entwürfe können Sie "
+                    "gleich anlegen, einreichen nach der Bestätigung.", email=form.email.data.strip()),
+                  "success")
+            return redirect(url_for("accounts.login"))
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
 
 

@@ -1,0 +1,273 @@
+"""Admission control: past capacity the app says so at once (503 + Retry-After) instead of queueing requests
+into timeouts, and slow clients cannot starve the others.
+
+A WSGI middleware around the Flask app, one per process, configured from ``ADMISSION_*`` (``config.py``):
+
+- **Bounded work.** At most ``ADMISSION_MAX_REQUESTS`` requests are in the app at once. What is under way is
+  preferred: a form posted by a logged-in person (it carries a session cookie) may use the whole bound plus
+  ``ADMISSION_POST_RESERVE``; a page view the bound; a new login (an argon2 hash each) only
+  ``ADMISSION_MAX_LOGINS``. Past its bound a request is answered at once with 503 and ``Retry-After``
+  (a short German/English page, JSON for JSON clients); nothing is queued.
+- **Bodies before slots.** A request body is read completely (spooled to a temporary file past 1 MiB) before
+  the request takes a slot, so a slow upload does not hold one. At most ``ADMISSION_MAX_UPLOADS`` bodies are
+  read at once (a thread each); while reading, the socket has a timeout of ``ADMISSION_BODY_TIMEOUT_SECONDS``
+  between two packets: a client that stalls is answered with 408 and dropped. Bodies larger than
+  ``MAX_CONTENT_LENGTH`` are left to the app (a 413 page) without being read.
+- **Stale requests.** With ``ADMISSION_MAX_QUEUE_SECONDS`` and a proxy that sets ``X-Request-Start``
+  (nginx: ``proxy_set_header X-Request-Start "t=${msec}";``), a request that waited longer than that before
+  the app saw it is shed: its client has most likely given up.
+- Static files and ``/health`` are never shed.
+
+``ADMISSION_MAX_REQUESTS=0`` (the embedded default and the tests) leaves the app as it is. The bound is per
+process: with gunicorn's gthread workers, run more threads than the bound (``deploy/gunicorn.conf.py``), so
+that a request is picked up at once and either admitted or shed in a millisecond.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+log = logging.getLogger(__name__)
+
+LOGIN_PATHS = ("/login", "/login/two-factor", "/register", "/password/forgot")
+EXEMPT_PREFIXES = ("/static/", "/health")
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+CHUNK = 64 * 1024
+SPOOL = 1024 * 1024
+
+PAGE = """<!doctype html>
+<html lang="de"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{code} – foerdercall</title></head>
+<body><main>
+<h1>{de_title}</h1>
+<p>{de_text}</p>
+<div lang="en"><h2>{en_title}</h2><p>{en_text}</p></div>
+</main></body></html>
+"""
+
+TEXTS = {
+    503: ("Gerade sind sehr viele Anfragen gleichzeitig da",
+          "Bitte versuchen Sie es in {s} Sekunden noch einmal. Bereits gespeicherte Entwürfe bleiben erhalten.",
+          "Too many requests at the moment",
+          "Please try again in {s} seconds. Drafts you have saved are kept."),
+    429: ("Gerade melden sich sehr viele Personen gleichzeitig an",
+          "Bitte versuchen Sie es in {s} Sekunden noch einmal.",
+          "Too many sign-ins at the moment",
+          "Please try again in {s} seconds."),
+    400: ("Die Anfrage war unvollständig",
+          "Das Formular kam nicht vollständig an. Bitte senden Sie es noch einmal.",
+          "The request was incomplete",
+          "The form did not arrive completely. Please send it again."),
+    408: ("Die Übertragung hat zu lange gestockt",
+          "Es kamen zu lange keine Daten an. Bitte senden Sie das Formular noch einmal.",
+          "The upload stalled",
+          "No data arrived for too long. Please send the form again."),
+}
+
+
+class _Body(Exception):
+    def __init__(self, code: int):
+        self.code = code
+
+
+class Admission:
+    """The middleware (see the module's docstring). Counters are per process and guarded by one lock."""
+
+    def __init__(self, app: Callable, *, max_requests: int, max_logins: int = 0, post_reserve: int = 0,
+                 max_uploads: int = 0, body_timeout: float = 30.0, max_queue_seconds: float = 0.0,
+                 retry_after: int = 5, max_body: int | None = None, session_cookie: str = "session"):
+        self.app = app
+        self.max_requests = max_requests
+        self.max_logins = max_logins or max(1, max_requests // 4)
+        self.max_posts = max_requests + max(0, post_reserve)
+        self.max_uploads = max_uploads or max_requests
+        self.body_timeout = body_timeout
+        self.max_queue_seconds = max_queue_seconds
+        self.retry_after = retry_after
+        self.max_body = max_body
+        self.session_cookie = session_cookie + "="
+        self.lock = threading.Lock()
+        self.in_app = 0
+        self.reading = 0
+        self.shed = 0  # answered without work, since the process started (logged now and then)
+
+    @classmethod
+    def from_config(cls, app: Callable, config) -> Admission:
+        return cls(app, max_requests=config["ADMISSION_MAX_REQUESTS"], max_logins=config["ADMISSION_MAX_LOGINS"],
+                   post_reserve=config["ADMISSION_POST_RESERVE"], max_uploads=config["ADMISSION_MAX_UPLOADS"],
+                   body_timeout=config["ADMISSION_BODY_TIMEOUT_SECONDS"],
+                   max_queue_seconds=config["ADMISSION_MAX_QUEUE_SECONDS"],
+                   retry_after=config["ADMISSION_RETRY_AFTER_SECONDS"], max_body=config["MAX_CONTENT_LENGTH"],
+                   session_cookie=config["SESSION_COOKIE_NAME"])
+
+    # --- the WSGI entry ---------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(EXEMPT_PREFIXES):
+            return self.app(environ, start_response)
+        if self._stale(environ):
+            return self._refuse(environ, start_response, 503)
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method in BODY_METHODS:
+            try:
+                self._read_body(environ)
+            except _Body as exc:
+                return self._refuse(environ, start_response, exc.code)
+        login = method == "POST" and path in LOGIN_PATHS
+        limit = (self.max_logins if login
+                 else self.max_posts if method in BODY_METHODS and self.session_cookie in environ.get("HTTP_COOKIE", "")
+                 else self.max_requests)
+        with self.lock:
+            if self.in_app >= limit:
+                self.shed += 1
+                admitted = False
+            else:
+                self.in_app += 1
+                admitted = True
+        if not admitted:
+            return self._refuse(environ, start_response, 429 if login else 503)
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self._release()
+            raise
+        return _Closing(result, self._release)
+
+    def _release(self) -> None:
+        with self.lock:
+            self.in_app -= 1
+
+    # --- the body, before a slot is taken ------------------------------------------------------------------
+
+    def _read_body(self, environ: dict) -> None:
+        chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return  # the app answers 400
+        if (not length and not chunked) or (self.max_body is not None and length > self.max_body):
+            return  # nothing to read, or too large: the app answers 413 without reading it
+        with self.lock:
+            if self.reading >= self.max_uploads:
+                self.shed += 1
+                raise _Body(503)
+            self.reading += 1
+        sock = environ.get("gunicorn.socket")
+        old_timeout = None
+        try:
+            if isinstance(sock, socket.socket):
+                old_timeout = sock.gettimeout()
+                sock.settimeout(self.body_timeout)
+            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)
+            stream = environ["wsgi.input"]
+            total = 0
+            while chunked or total < length:
+                data = stream.read(CHUNK if chunked else min(CHUNK, length - total))
+                if not data:
+                    break
+                total += len(data)
+                if self.max_body is not None and total > self.max_body:
+                    spool.close()
+                    environ["CONTENT_LENGTH"] = str(total)  # the app's 413
+                    environ["wsgi.input"] = _Empty()
+                    return
+                spool.write(data)
+            spool.seek(0)
+            environ["wsgi.input"] = spool
+            environ["CONTENT_LENGTH"] = str(total)
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        except TimeoutError as exc:
+            raise _Body(408) from exc
+        except OSError as exc:  # the client went away
+            log.debug("client gone while sending its body: %s", exc)
+            raise _Body(408) from exc
+        except Exception as exc:  # noqa: BLE001 - the server's reader refused the body (a broken chunk)
+            log.info("unreadable request body: %s", exc)
+            raise _Body(400) from exc
+        finally:
+            if isinstance(sock, socket.socket):
+                try:
+                    sock.settimeout(old_timeout)
+                except OSError:
+                    pass
+            with self.lock:
+                self.reading -= 1
+
+    def _stale(self, environ: dict) -> bool:
+        """The request waited longer than allowed in front of the app (nginx's X-Request-Start: t=<seconds>)."""
+        if not self.max_queue_seconds:
+            return False
+        raw = environ.get("HTTP_X_REQUEST_START", "").removeprefix("t=")
+        try:
+            start = float(raw)
+        except ValueError:
+            return False
+        if start > 1e14:  # microseconds (Heroku style)
+            start /= 1e6
+        elif start > 1e11:  # milliseconds
+            start /= 1e3
+        return time.time() - start > self.max_queue_seconds
+
+    # --- the refusal --------------------------------------------------------------------------------------
+
+    def _refuse(self, environ: dict, start_response: Callable, code: int) -> list[bytes]:
+        reason = {503: "Service Unavailable", 429: "Too Many Requests", 408: "Request Timeout",
+                  400: "Bad Request"}[code]
+        de_title, de_text, en_title, en_text = TEXTS[code]
+        accept = environ.get("HTTP_ACCEPT", "")
+        if "application/json" in accept and "text/html" not in accept:
+            body = json.dumps({"error": en_title, "message": en_text.format(s=self.retry_after),
+                               "retry_after": self.retry_after}).encode()
+            ctype = "application/json"
+        else:
+            body = PAGE.format(code=code, de_title=de_title, de_text=de_text.format(s=self.retry_after),
+                               en_title=en_title, en_text=en_text.format(s=self.retry_after)).encode()
+            ctype = "text/html; charset=utf-8"
+        headers = [("Content-Type", ctype), ("Content-Length", str(len(body))), ("Cache-Control", "no-store"),
+                   ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+                   ("X-Content-Type-Options", "nosniff")]
+        if code in (503, 429):
+            headers.append(("Retry-After", str(self.retry_after)))
+        else:
+            headers.append(("Connection", "close"))
+        if self.shed and self.shed % 100 == 1:
+            log.warning("admission: %s requests shed so far (in the app now: %s, reading bodies: %s)",
+                        self.shed, self.in_app, self.reading)
+        start_response(f"{code} {reason}", headers)
+        return [body]
+
+
+class _Empty:
+    def read(self, *args) -> bytes:
+        return b""
+
+    def readline(self, *args) -> bytes:
+        return b""
+
+
+class _Closing:
+    """The app's response iterable; the slot is given back when the server closes it (after the last byte)."""
+
+    def __init__(self, result: Iterable[bytes], release: Callable[[], None]):
+        self.result = result
+        self.release = release
+        self.released = False
+
+    def __iter__(self):
+        return iter(self.result)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if not self.released:
+                self.released = True
+                self.release()

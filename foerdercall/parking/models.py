@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..timeutil import UTCDateTime, now
+
+
+class ParkedPost(db.Model):
+    """The text fields of one refused post, bound to the browser that sent it.
+
+    ``browser_key`` is the SHA-256 of a random value kept in an HttpOnly cookie of that browser (only the browser
+    can present it); ``user_id`` is who was still logged in, if anyone (then only that person is offered the
+    text). One row per browser and form (the newest post wins); rows expire after a day. The text is applied to
+    a draft only when its owner asks for it (a CSRF-protected post), so a post another site makes a browser
+    send can never change a draft by itself."""
+
+    __tablename__ = "parked_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    browser_key: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(80))  # proposals.edit | reviews.score
+    target_id: Mapped[int] = mapped_column()
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    had_files: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)

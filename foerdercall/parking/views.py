@@ -1,0 +1,182 @@
+"""The parked-posts page and the hooks the request handling calls when a post is refused (web.py) and after a
+login (accounts/views.py)."""
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_login.utils import login_url
+from werkzeug.datastructures import MultiDict
+
+from forms.calls import FIELD_LABELS, ConfirmForm
+from forms.proposals import ProposalForm
+from forms.reviews import parse_scores
+
+from ..extensions import db
+from ..proposals.models import Proposal
+from ..reviews.models import Review
+from .operations import KEEP, PARKABLE, browser_key, discard, find, park, parked_for, text_fields
+
+bp = Blueprint("parking", __name__)
+
+COOKIE = "fc_parked"
+
+
+def _key() -> str | None:
+    value = request.cookies.get(COOKIE, "")
+    return browser_key(value) if 20 <= len(value) <= 100 else None
+
+
+def _same_site() -> bool:
+    """The post came from a page of this site (a post another site makes a browser send is never kept)."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        here = urlsplit(request.host_url)
+        there = urlsplit(origin)
+        return (there.scheme, there.netloc) == (here.scheme, here.netloc)
+    return True
+
+
+def park_refused_post():
+    """Called when a post is refused for its token or its session: keep its text for this browser and answer
+    with the way to get it back (a response), or None when the post is not one of the long forms."""
+    arg = PARKABLE.get(request.endpoint or "")
+    if request.method != "POST" or arg is None or not _same_site():
+        return None
+    target = (request.view_args or {}).get(arg)
+    if not isinstance(target, int):
+        return None
+    g.pop("_login_user", None)  # a token refused before web._start ran: who is logged in, from this request
+    fields = text_fields(request.endpoint, request.form)
+    had_files = any(f.filename for f in request.files.values())
+    value = request.cookies.get(COOKIE, "")
+    if not 20 <= len(value) <= 100:
+        value = secrets.token_urlsafe(32)
+    user_id = current_user.id if current_user.is_authenticated else None
+    row = park(browser_key(value), user_id, request.endpoint, target, fields, had_files)
+    if row is None:
+        return None
+    g.rollback = False  # the parked row is this response's one change (web._commit commits it)
+    files = (" " + _("Hochgeladene Dateien konnten nicht aufbewahrt werden; bitte wählen Sie sie danach noch "
+                     "einmal aus.")) if had_files else ""
+    if current_user.is_authenticated:
+        flash(_("Das Formular war abgelaufen. Ihre Eingaben wurden aufbewahrt; Sie können sie hier in Ihren "
+                "Entwurf übernehmen.") + files, "error")
+        resp = redirect(url_for("parking.index"))
+    else:
+        flash(_("Ihre Sitzung war abgelaufen. Ihre Eingaben wurden aufbewahrt: Nach der Anmeldung können Sie "
+                "sie in Ihren Entwurf übernehmen.") + files, "error")
+        resp = redirect(login_url("accounts.login", next_url=url_for("parking.index")))
+    resp.set_cookie(COOKIE, value, max_age=int(KEEP.total_seconds()), httponly=True, samesite="Lax",
+                    secure=bool(current_app.config["SESSION_COOKIE_SECURE"]))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def after_login(target: str) -> str:
+    """Where a fresh login goes: the parked text first, if this browser kept some for this person."""
+    if parked_for(_key(), current_user) and not target.startswith(url_for("parking.index")):
+        return url_for("parking.index", next=target)
+    return target
+
+
+def _next() -> str:
+    target = request.args.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else ""
+
+
+def _target(row) -> dict:
+    """What the parked text belongs to, its fields with their labels, and where it goes."""
+    if row.endpoint == "proposals.edit":
+        p = db.session.get(Proposal, row.target_id)
+        form = ProposalForm()
+        labels = {name: str(getattr(form, name).label.text) for name in row.fields}
+        values = dict(row.fields)
+        if values.get("field_of_action"):
+            values["field_of_action"] = str(FIELD_LABELS.get(values["field_of_action"], values["field_of_action"]))
+        if "advice_requested" in values:
+            values["advice_requested"] = _("ja") if values["advice_requested"] else _("nein")
+        return {"title": _("Ihr Angebot: %(title)s", title=p.title or p.call.title),
+                "url": url_for("proposals.edit", proposal_id=p.id),
+                "fields": [(labels[n], values[n]) for n in row.fields if str(values[n]).strip()]}
+    review = db.session.get(Review, row.target_id)
+    names = {c.id: c.name for c in review.proposal.call.criteria}
+    fields = []
+    for name, value in row.fields.items():
+        kind, _sep, cid = name.partition("_")
+        criterion = names.get(int(cid), "?")
+        label = (_("%(c)s: Punkte", c=criterion) if kind == "score"
+                 else _("%(c)s: Begründung", c=criterion))
+        if str(value).strip():
+            fields.append((label, _("nicht anwendbar") if value == "na" else value))
+    return {"title": _("Ihr Gutachten zu %(n)s", n=review.proposal.file_number or review.proposal.title),
+            "url": url_for("reviews.score", review_id=review.id), "fields": fields}
+
+
+@bp.route("/parked")
+@login_required
+def index():
+    rows = parked_for(_key(), current_user)
+    if not rows:
+        return redirect(_next() or url_for("calls.index"))
+    return render_template("parking/index.html", entries=[(r, _target(r)) for r in rows], form=ConfirmForm(),
+                           next=_next()), 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/parked/<int:parked_id>/apply", methods=["POST"])
+@login_required
+def apply(parked_id: int):
+    """Take the parked text over into the draft: asked for by its owner, with the form's token."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    row = find(_key(), current_user, parked_id)
+    if row is None:
+        abort(404)
+    data = MultiDict(row.fields)
+    if row.endpoint == "proposals.edit":
+        from ..proposals.operations import save_draft
+        from ..proposals.views import _proposal_form
+
+        p = db.session.get(Proposal, row.target_id)
+        form = _proposal_form(p, data)
+        if not form.validate():
+            flash(_("Ihre Eingaben passen so nicht in das Formular: %(e)s. Der Text bleibt hier aufbewahrt; "
+                    "bitte übernehmen Sie ihn von Hand.",
+                    e="; ".join(f"{form[n].label.text}: {' '.join(map(str, errs))}"
+                                for n, errs in form.errors.items())), "error")
+            return redirect(url_for("parking.index"))
+        save_draft(p, current_user, form.draft_data())
+        url = url_for("proposals.edit", proposal_id=p.id)
+    else:
+        from ..reviews.operations import save_review
+
+        review = db.session.get(Review, row.target_id)
+        call = review.proposal.call
+        current = {s.criterion_id: (s.score, s.justification) for s in review.scores}
+        parsed, _errors = parse_scores(data, call.criteria, call.scale_max)
+        # what was not part of the parked post stays as it was
+        scores = {cid: parsed[cid] if f"score_{cid}" in data or f"justification_{cid}" in data
+                  else current.get(cid, (None, "")) for cid in parsed}
+        save_review(review, current_user, scores, submit=False)
+        url = url_for("reviews.score", review_id=review.id)
+    discard(row)
+    flash(_("Ihre aufbewahrten Eingaben wurden übernommen und gespeichert. Bitte prüfen Sie sie."), "success")
+    return redirect(url)
+
+
+@bp.route("/parked/<int:parked_id>/discard", methods=["POST"])
+@login_required
+def discard_view(parked_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    row = find(_key(), current_user, parked_id)
+    if row is None:
+        abort(404)
+    discard(row)
+    flash(_("Die aufbewahrten Eingaben wurden verworfen."), "success")
+    return redirect(url_for("parking.index", next=_next() or None))
