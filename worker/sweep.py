@@ -15,8 +15,10 @@ from foerdercall.awards.models import Award
 from foerdercall.calls.models import Call
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
+from foerdercall.jobs.operations import cleanup_jobs
 from foerdercall.mail.delivery import deliver_here
 from foerdercall.mail.operations import dispatch_pending
+from foerdercall.privacy.retention import anonymise_expired
 from foerdercall.proposals.models import Clarification, Proposal
 from foerdercall.reminders.operations import REMINDERS
 from foerdercall.timeutil import now as clock_now
@@ -56,9 +58,12 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 Proposal.state == "awarded", Award.accept_by <= due)).all(), "lapse_award", at),
     }
     db.session.commit()
+    report["proposals_anonymised"] = anonymise_expired(at)  # retention (privacy/retention.py): own transactions
     for name, remind in REMINDERS.items():  # each reminder kind: an indexed query over what is due
         report[name] = remind(at)
         db.session.commit()
+    cleanup_jobs(at)  # finished bulk jobs and their files, a day after they ended (logged, not reported)
+    db.session.commit()
     report["mails_sent"] = dispatch_pending()
     if not current_app.config.get("BROKER_URL"):  # embedded default: also what is due again (retries)
         report["mails_sent"] += deliver_here()

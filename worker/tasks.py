@@ -68,3 +68,12 @@ def sweep() -> dict | None:
         mail_ops.record_run("sweep", started, report=report)
         db.session.commit()
         return report
+
+
+@shared_task(name="worker.tasks.run_job")
+def run_job(job_id: int) -> str | None:
+    """A bulk job (foerdercall/jobs): claimed once, run item by item with its progress committed as it goes;
+    a redelivered message finds it claimed (or resumes it when its worker died) and does nothing twice."""
+    from foerdercall.jobs.operations import run_job as run
+
+    return run(job_id)

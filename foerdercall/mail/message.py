@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import email
 import email.policy
 import hashlib
@@ -27,6 +26,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 
 from flask import current_app, render_template
 
+from ..calendar import Event, vcalendar
 from .models import OutboxMail
 
 CRLF = "\r\n"
@@ -121,46 +121,8 @@ def to_message(mail: OutboxMail) -> EmailMessage:
 
 # --- the calendar attachment ----------------------------------------------------------------------------
 
-def _ics_time(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _ics_text(value: str) -> str:
-    """A TEXT value (RFC 5545, 3.3.11): backslash, semicolon, comma and line breaks escaped."""
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
-
-
-def _ics_fold(line: str) -> list[str]:
-    """Content lines of at most 75 octets (RFC 5545, 3.1), continued with a leading space, never
-    splitting a UTF-8 character."""
-    out, current, size = [], "", 0
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > 75:
-            out.append(current)
-            current, size = " ", 1
-        current += char
-        size += width
-    out.append(current)
-    return out
-
-
 def ics_event(mail: OutboxMail) -> str:
-    """One VEVENT at ``mail.event_at`` (UTC), its summary the subject, its UID stable per mail."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//foerdercall//foerdercall//DE",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:fc.{_digest(mail, 32)}@{_domain()}",
-        f"DTSTAMP:{_ics_time(mail.created_at)}",
-        f"DTSTART:{_ics_time(mail.event_at)}",
-        f"SUMMARY:{_ics_text(mail.subject)}",
-        "TRANSP:TRANSPARENT",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "".join(f"{part}\r\n" for line in lines for part in _ics_fold(line))
+    """One VEVENT at ``mail.event_at`` (UTC), its summary the subject, its UID stable per mail (the encoder is
+    ``foerdercall.calendar``, shared with the calendar exports of a call's deadlines)."""
+    event = Event(uid=f"fc.{_digest(mail, 32)}@{_domain()}", at=mail.event_at, summary=mail.subject)
+    return vcalendar([event], stamp=mail.created_at)

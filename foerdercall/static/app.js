@@ -113,3 +113,31 @@
   });
   window.addEventListener("pagehide", saveNow);
 }());
+
+// A bulk job's page (templates/jobs/show.html): without JS it reloads itself (a <noscript> meta refresh);
+// with JS the progress and the status text follow the job's JSON status, and the finished page (results,
+// download) is loaded once at the end.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-job-status]");
+  if (!box || !window.fetch) { return; }
+  var bar = box.querySelector("progress");
+  var count = box.querySelector(".job-count");
+  if (!bar || !count || !box.querySelector(".hint")) { return; }  // finished: nothing to follow
+  var url = box.getAttribute("data-job-status");
+  var template = box.getAttribute("data-t-progress") || "{done} / {total}";
+  function poll() {
+    fetch(url, {credentials: "same-origin", cache: "no-store"}).then(function (response) {
+      if (!response.ok) { throw new Error(String(response.status)); }
+      return response.json();
+    }).then(function (job) {
+      bar.max = Math.max(job.total, 1);
+      bar.value = job.done;
+      bar.textContent = job.done + " / " + job.total;
+      count.textContent = template.replace("{done}", job.done).replace("{total}", job.total);
+      if (job.finished) { window.location.reload(); return; }
+      setTimeout(poll, 1000);
+    }).catch(function () { setTimeout(poll, 3000); });
+  }
+  setTimeout(poll, 500);
+}());

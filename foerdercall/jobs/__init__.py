@@ -1,0 +1,1 @@
+"""Long-running bulk actions (bulk sign-off, exports) as jobs with visible progress."""

@@ -1,0 +1,46 @@
+"""A job's page (progress, per-item results, the download), its status as JSON (for app.js) and the
+download. Only the person who started the job and the admins see it (``access.get_job_for``)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template
+from flask_login import current_user, login_required
+
+from ..access import get_job_for
+from .files import attachment_headers
+
+bp = Blueprint("jobs", __name__)
+
+REFRESH_SECONDS = 2
+
+
+def status(job) -> dict:
+    return {"id": job.id, "state": job.state, "done": job.done, "total": job.total, "message": job.message,
+            "finished": job.finished, "items": job.items, "download": job.result_data is not None}
+
+
+@bp.route("/jobs/<int:job_id>")
+@login_required
+def show(job_id: int):
+    job = get_job_for(current_user, job_id)
+    may_download = job.started_by_id == current_user.id and job.state == "done" and job.result_data is not None
+    response = Response(render_template("jobs/show.html", job=job, refresh=REFRESH_SECONDS,
+                                        may_download=may_download))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/jobs/<int:job_id>.json")
+@login_required
+def status_json(job_id: int):
+    job = get_job_for(current_user, job_id)
+    return status(job), 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/jobs/<int:job_id>/download")
+@login_required
+def download(job_id: int):
+    job = get_job_for(current_user, job_id, download=True)
+    if job.state != "done" or job.result_data is None:
+        abort(404)
+    return Response(job.result_data, mimetype=job.result_mimetype or "application/octet-stream",
+                    headers=attachment_headers(job.result_name or f"job-{job.id}"))
