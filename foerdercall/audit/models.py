@@ -36,15 +36,16 @@ class AuditEvent(db.Model):
     to_state: Mapped[str | None] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    # set when the transaction commits (audit.operations._chain_at_commit); empty only until then
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
     actor = relationship("User")
 
 
 class AuditChainHead(db.Model):
-    """The end of the audit chain (one row): the last event's place and hash. A transaction that writes audit
-    events locks this row until it commits, so events are chained in commit order, one after the other."""
+    """The end of the audit chain (one row): the last event's place and hash. A transaction that wrote audit
+    events locks this row right before it commits, so events are chained in commit order, one after the other."""
 
     __tablename__ = "audit_chain_head"
 

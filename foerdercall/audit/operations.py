@@ -1,20 +1,24 @@
 """The audit trail: append-only and chained by hashes.
 
-:func:`record` adds an event to the current transaction. When the session flushes new events, they are
-chained: the transaction locks the chain's head row (``audit_chain_head``, held until it commits, so
-transactions are chained one after the other), gives each event the next ``seq`` and the previous hash, and
-stores ``hash = SHA-256(previous hash + canonical JSON of the event)``. :func:`verify_chain` recomputes the
-chain and names the first event that does not match (changed, deleted, inserted or reordered).
+:func:`record` adds an event to the current transaction; it is written with the transaction's other changes
+but without its place in the chain. Right before the transaction commits (:func:`_chain_at_commit`), the
+transaction locks the chain's head row (``audit_chain_head``), gives each of its events, in the order they
+were written, the next ``seq`` and the previous hash, and stores ``hash = SHA-256(previous hash + canonical
+JSON of the event)``; the lock ends with the commit. Transactions are so chained one after the other in
+commit order, and the head row is locked only for the moment of the commit (locked from the first event
+on, it made every audited transaction wait for the one before it to finish all its work).
+:func:`verify_chain` recomputes the chain and names the first event that does not match (changed, deleted,
+inserted, reordered, or never chained).
 """
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -24,7 +28,7 @@ from ..timeutil import UTC, now
 from .models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
-_ORDER = itertools.count()
+_UNCHAINED = "foerdercall_audit_unchained"  # session.info: this transaction wrote audit events
 
 
 def record(
@@ -57,8 +61,8 @@ def record(
         reason=reason or "",
         data=json.loads(json.dumps(data or {}, default=str)),  # stored exactly as hashed
     )
-    ev.chain_order = next(_ORDER)  # the order of recording within a transaction
     db.session.add(ev)
+    db.session.info[_UNCHAINED] = True
     return ev
 
 
@@ -91,12 +95,25 @@ def _head(session: Session) -> AuditChainHead:
     return head
 
 
-def _chain(session: Session, events: list[AuditEvent]) -> None:
+def _chain(session: Session) -> None:
+    """Give the transaction's events (written, not yet chained) their places in the chain, in the order they
+    were written, under the lock of the head row. Only this transaction's own events can be unchained: every
+    other transaction chains its events before it commits."""
     head = _head(session)
-    for ev in sorted(events, key=lambda e: getattr(e, "chain_order", 0)):
+    t = AuditEvent.__table__
+    rows = session.execute(select(*t.columns).where(t.c.seq.is_(None)).order_by(t.c.id)).all()
+    chained = []
+    for row in rows:
+        ev = SimpleNamespace(**row._mapping)
         ev.seq, ev.prev_hash = head.last_seq + 1, head.last_hash
         ev.hash = event_hash(ev.prev_hash, ev)
         head.last_seq, head.last_hash = ev.seq, ev.hash
+        chained.append({"event_id": ev.id, "seq": ev.seq, "prev_hash": ev.prev_hash, "hash": ev.hash})
+    if chained:
+        session.execute(update(t).where(t.c.id == bindparam("event_id"))
+                        .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash")),
+                        chained, execution_options={"synchronize_session": False})
+        session.flush()  # the head row
 
 
 @dataclass
@@ -130,6 +147,9 @@ def verify_chain(batch: int = 5000) -> ChainReport:
             prev, expected, last_seq = ev.hash, expected + 1, ev.seq
         if len(rows) < batch:
             break
+    unchained = db.session.scalar(select(func.min(AuditEvent.id)).where(AuditEvent.seq.is_(None)))
+    if unchained is not None:
+        return ChainReport(count, prev, unchained, None, "not in the chain (written behind the application's back?)")
     head = db.session.get(AuditChainHead, 1)
     if head is None or head.last_seq != last_seq or head.last_hash != prev:
         return ChainReport(count, prev, None, last_seq + 1, "events after the last one are missing "
@@ -146,6 +166,18 @@ def _audit_append_only(session, flush_context, instances):
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
             raise AuditImmutable("audit events are append-only")
-    new = [obj for obj in session.new if isinstance(obj, AuditEvent)]
-    if new:
-        _chain(session, new)
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_at_commit(session):
+    if session.in_nested_transaction():  # a savepoint: the transaction itself commits later
+        return
+    if session.info.pop(_UNCHAINED, False):
+        session.flush()
+        _chain(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_unchained(session):
+    if not session.in_transaction():  # the whole transaction is gone, not just a savepoint
+        session.info.pop(_UNCHAINED, None)

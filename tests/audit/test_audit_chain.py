@@ -137,3 +137,44 @@ def test_concurrent_transactions_are_chained_one_after_the_other(app, world):
     report = verify_chain()
     assert report.ok, report
     assert report.events == db.session.scalar(select(db.func.count()).select_from(AuditEvent))
+
+
+def test_an_event_slipped_in_without_a_place_in_the_chain_is_named(app, world):
+    some_events(world)
+    tamper("INSERT INTO audit_events (at, actor_name, action, object_type, object_id, reason, data) "
+           "VALUES (:at, 'Jemand', 'award', 'calls', :call, '', '{}')", at=world.call.created_at, call=world.call.id)
+    slipped = db.session.scalar(select(db.func.max(AuditEvent.id)))
+    report = verify_chain()
+    assert not report.ok and report.broken_event_id == slipped and "not in the chain" in report.problem
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_long_transaction_does_not_hold_up_the_others_until_it_commits(app, world):
+    """The chain's head is locked only for the moment of a commit: an applicant whose save is still at work
+    (its audit event written, not committed) does not make another person's submission wait."""
+    from foerdercall.accounts.models import User
+    from foerdercall.calls.models import Call
+
+    slow = start_draft(world.call, world.applicant)  # an audit event written, the transaction still open
+    db.session.flush()
+    done = threading.Event()
+
+    def other() -> None:
+        with app.app_context():
+            try:
+                start_draft(db.session.get(Call, world.call.id), db.session.get(User, world.applicant2.id))
+                db.session.commit()
+                done.set()
+            finally:
+                db.session.remove()
+
+    t = threading.Thread(target=other)
+    t.start()
+    assert done.wait(20), "the other transaction waited for this one"
+    t.join()
+    db.session.commit()
+    assert slow.id is not None
+    last_two = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(2)))
+    assert last_two[0].proposal_id == slow.id  # chained in commit order: the slow one last
+    assert last_two[1].proposal_id not in (None, slow.id)
+    assert verify_chain().ok
