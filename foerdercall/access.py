@@ -125,3 +125,56 @@ def applicant_visible_to(user, proposal: Proposal) -> bool:
     if not proposal.call.hide_applicant or proposal.applicant_id == user.id or is_official(user):
         return True
     return not user.has_role("reviewer")
+
+
+# --- calendar exports and bulk jobs ----------------------------------------------------------------------
+
+def may_read_call_calendar(user, call) -> bool:
+    """The deadlines of a whole call (.ics): its officials and the admins. The proposal-level dates in it are
+    filtered per proposal by ``official_may_read`` (an admin gets the call's own dates only)."""
+    return user.is_authenticated and (is_official(user) or user.has_role("admin"))
+
+
+def get_own_proposal_for(user, proposal_id: int) -> Proposal:
+    """A proposal's own things (its deadlines as .ics): its applicant only; 404 for what the user may not
+    know about, 403 for those who may read the proposal but are not its applicant."""
+    p = get_proposal_for(user, proposal_id)
+    if p.applicant_id != user.id:
+        abort(403)
+    return p
+
+
+def get_job_for(user, job_id: int, *, download: bool = False):
+    """A bulk job: the person who started it and the admins see its progress; 404 for everybody else (no
+    leak of its items). Its file (an export: proposals' titles and scores, made for the starter's eyes) only
+    the starter downloads."""
+    from .jobs.models import BulkJob
+
+    job = db.session.get(BulkJob, job_id)
+    if job is None or not user.is_authenticated:
+        abort(404)
+    if job.started_by_id != user.id and (download or not user.has_role("admin")):
+        abort(404)
+    return job
+
+
+# --- mail templates of a call ----------------------------------------------------------------------------
+
+def may_edit_mail_templates(user) -> bool:
+    """The texts of a call's outcome mails: its officials and the admins (a preview shows a real proposal
+    only to an official who may read it, ``official_may_read``; everyone else sees a sample)."""
+    return user.is_authenticated and (is_official(user) or user.has_role("admin"))
+
+
+def get_mail_template_call_for(user, call_id: int):
+    """The call whose mail templates the user edits: 401/403 for those who may not, 404 for no such call."""
+    from .calls.models import Call
+
+    if not user.is_authenticated:
+        abort(401)
+    if not may_edit_mail_templates(user):
+        abort(403)
+    call = db.session.get(Call, call_id)
+    if call is None:
+        abort(404)
+    return call

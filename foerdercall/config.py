@@ -34,6 +34,9 @@ class Config:
     # Run the periodic sweep (close calls, lapse deadlines) in a thread of the web process.
     INPROCESS_WORKER = os.environ.get("INPROCESS_WORKER", "")
     SWEEP_INTERVAL_SECONDS = int(os.environ.get("SWEEP_INTERVAL_SECONDS", "30"))
+    # Bulk actions above these sizes run as jobs with a progress page (foerdercall/jobs); smaller ones at once.
+    SIGN_OFF_SYNC_LIMIT = int(os.environ.get("SIGN_OFF_SYNC_LIMIT", "20"))  # proposals signed in one request
+    EXPORT_SYNC_LIMIT = int(os.environ.get("EXPORT_SYNC_LIMIT", "200"))  # proposals of a call exported at once
     BABEL_DEFAULT_LOCALE = "de"
     BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
     LANGUAGES = ("de", "en")
@@ -58,3 +61,21 @@ class Config:
     # Reverse proxies in front of the app (nginx: 1): the client's address (login throttling per address) and
     # scheme come from their X-Forwarded-* headers. 0: the direct peer is the client.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Password hashing (argon2id): OWASP's recommended minimum (19 MiB, 2 passes, 1 lane) costs ~24 ms of CPU
+    # per login here (argon2-cffi's own defaults ~160-390 ms). Hashes made with other parameters are
+    # rehashed with these at the next successful login.
+    PASSWORD_HASH_TIME_COST = int(os.environ.get("PASSWORD_HASH_TIME_COST", "2"))
+    PASSWORD_HASH_MEMORY_KIB = int(os.environ.get("PASSWORD_HASH_MEMORY_KIB", "19456"))
+    PASSWORD_HASH_PARALLELISM = int(os.environ.get("PASSWORD_HASH_PARALLELISM", "1"))
+    # Admission control (foerdercall/admission.py), per web process: at most ADMISSION_MAX_REQUESTS requests in
+    # the app at once (0: off, the embedded default); forms posted by logged-in people may use
+    # ADMISSION_POST_RESERVE more, new logins only ADMISSION_MAX_LOGINS. Past that: 503/429 with Retry-After.
+    # Bodies are read before a slot is taken, at most ADMISSION_MAX_UPLOADS at once, with a timeout between
+    # packets; with a proxy's X-Request-Start, requests older than ADMISSION_MAX_QUEUE_SECONDS are shed.
+    ADMISSION_MAX_REQUESTS = int(os.environ.get("ADMISSION_MAX_REQUESTS", "0"))
+    ADMISSION_MAX_LOGINS = int(os.environ.get("ADMISSION_MAX_LOGINS", "0"))  # 0: a quarter of the bound
+    ADMISSION_POST_RESERVE = int(os.environ.get("ADMISSION_POST_RESERVE", "2"))
+    ADMISSION_MAX_UPLOADS = int(os.environ.get("ADMISSION_MAX_UPLOADS", "0"))  # 0: the bound
+    ADMISSION_BODY_TIMEOUT_SECONDS = float(os.environ.get("ADMISSION_BODY_TIMEOUT_SECONDS", "30"))
+    ADMISSION_MAX_QUEUE_SECONDS = float(os.environ.get("ADMISSION_MAX_QUEUE_SECONDS", "0"))
+    ADMISSION_RETRY_AFTER_SECONDS = int(os.environ.get("ADMISSION_RETRY_AFTER_SECONDS", "5"))

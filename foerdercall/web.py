@@ -9,6 +9,7 @@ from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh as refresh_locale
+from flask_login.utils import login_url
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
@@ -44,16 +45,31 @@ def init_app(app: Flask) -> None:
     from .calls.views import bp as calls_bp
     from .i18n import current_lang, format_date, format_dt, format_money, label
     from .mail.views import bp as mail_bp
+    from .parking.views import bp as parking_bp
+    from .parking.views import park_refused_post
     from .privacy.views import bp as privacy_bp
     from .proposals.views import bp as proposals_bp
     from .reviews.views import bp as reviews_bp
     from .workflow.engine import action_label, state_label
 
-    for bp in (accounts_bp, calls_bp, proposals_bp, reviews_bp, awards_bp, mail_bp, privacy_bp):
+    for bp in (accounts_bp, calls_bp, proposals_bp, reviews_bp, awards_bp, mail_bp, privacy_bp, parking_bp):
+        app.register_blueprint(bp)
+    from .mailtemplates.views import bp as mailtemplates_bp  # the calls' own mail texts (issue 4)
+
+    app.register_blueprint(mailtemplates_bp)
+    from .calendar.views import bp as calendar_bp
+    from .jobs.views import bp as jobs_bp
+
+    for bp in (calendar_bp, jobs_bp):  # deadlines as .ics; bulk jobs with progress
         app.register_blueprint(bp)
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        """Flask-Login's redirect to the login page; a long form posted after the session ended is kept first."""
+        return park_refused_post() or redirect(login_url("accounts.login", next_url=request.url))
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -111,6 +127,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc):
+        if (parked := park_refused_post()) is not None:  # the long forms: the text is kept for this browser
+            return parked
         g.rollback = True
         return render_template("error.html", code=400, message=_(
             "Das Formular war abgelaufen oder unvollständig. Bitte laden Sie die Seite neu; "
@@ -168,3 +186,8 @@ def init_app(app: Flask) -> None:
     @app.route("/health")
     def health():
         return {"status": "ok"}
+
+    if app.config.get("ADMISSION_MAX_REQUESTS"):  # bounded work per process, past it 503 + Retry-After
+        from .admission import Admission
+
+        app.wsgi_app = Admission.from_config(app.wsgi_app, app.config)

@@ -68,6 +68,8 @@ RULES = {
     "proposal_owner": frozenset({"owner"}),
     "own_review": frozenset({"reviewer_assigned"}),
     "officials_and_admin": OFFICIALS | {"admin"},  # may turn on two-factor login for themselves
+    "job_starter": frozenset({"official_ka"}),  # a bulk job's file: who started it (official_ka, in `opened`)
+    "job_starter_and_admin": frozenset({"official_ka", "admin"}),  # its progress page: also the admins
 }
 
 ACCESS = {
@@ -142,6 +144,25 @@ ACCESS = {
     "register.as_csv": "public",
     "register.as_json": "public",
     "dashboard.call": "officials",
+    "calendar.call_deadlines": "officials_and_admin",  # the admin: the call's own dates only
+    "calendar.proposal_deadlines": "proposal_owner",
+    "calls.export_job": "officials",
+    "calls.record_job": "officials",
+    "jobs.show": "job_starter_and_admin",
+    "jobs.status_json": "job_starter_and_admin",
+    "jobs.download": "job_starter",
+    # a call's own mail texts (issue 4): its officials and the admins
+    "mailtemplates.index": "officials_and_admin",
+    "mailtemplates.new": "officials_and_admin",
+    "mailtemplates.edit": "officials_and_admin",
+    "mailtemplates.show_preview": "officials_and_admin",
+    "mailtemplates.activate": "officials_and_admin",
+    "mailtemplates.deactivate": "officials_and_admin",
+    "mailtemplates.delete": "officials_and_admin",
+    # text kept from a post refused for its session or token (issue 5): only this browser's, only its owner's
+    "parking.index": "authenticated",
+    "parking.apply": "authenticated",
+    "parking.discard_view": "authenticated",
 }
 # Pages where a permitted non-reader legitimately shows the applicant (user admin) or the mail about the
 # opened proposal (the outbox of officials and admins).
@@ -290,10 +311,42 @@ def _cases() -> list[Case]:
         Case("register.as_csv", "GET", "/public-register.csv", 200, shows=True),
         Case("register.as_json", "GET", "/public-register.json", 200, shows=True),
         Case("dashboard.call", "GET", "/calls/{call}/dashboard", 200),
+        Case("calendar.call_deadlines", "GET", "/calls/{call}/deadlines.ics", 200),
+        Case("calendar.proposal_deadlines", "GET", P + "/deadlines.ics", 200),
+        # without the form's field: refused before a job is written
+        Case("calls.export_job", "POST", "/calls/{call}/export/ranking.csv", 400, data={},
+             refused_data={"start": "1"}),
+        Case("calls.record_job", "POST", "/calls/{call}/vergabevermerk.pdf", 400, data={},
+             refused_data={"start": "1"}),
+        Case("jobs.show", "GET", "/jobs/{job}", 200),
+        Case("jobs.status_json", "GET", "/jobs/{job}.json", 200),
+        Case("jobs.download", "GET", "/jobs/{job}/download", 200, shows=True),
         Case("privacy.data", "GET", "/account/data", 200),
         Case("privacy.export", "GET", "/account/data/export.zip", 200),
         # no confirmation and no password: the form is shown again, nothing is deleted
         Case("privacy.delete", "POST", "/account/delete", 400, data={}),
+        Case("mailtemplates.index", "GET", "/calls/{call}/mail-templates", 200),
+        Case("mailtemplates.new", "GET", "/calls/{call}/mail-templates/new", 200),
+        Case("mailtemplates.new", "POST", "/calls/{call}/mail-templates/new", 422, data={},
+             refused_data={"kind": "rejection", "lang": "en", "state": "", "field_of_action": "",
+                           "subject": "Leck", "body": "Leck"}),
+        Case("mailtemplates.edit", "GET", "/calls/{call}/mail-templates/{tpl}", 200),
+        # an empty form keeps the template's text: unchanged, nothing written
+        Case("mailtemplates.edit", "POST", "/calls/{call}/mail-templates/{tpl}", 302, data={},
+             refused_data={"subject": "Leck", "body": "Leck"}),
+        # the preview shows a real proposal to officials who may read it, a sample to the admin
+        Case("mailtemplates.show_preview", "GET", "/calls/{call}/mail-templates/{tpl}/preview", 200),
+        # no version: the activation is refused with a message (the template is a draft: nothing to deactivate)
+        Case("mailtemplates.activate", "POST", "/calls/{call}/mail-templates/{tpl}/activate", 302, data={},
+             refused_data={"version": "1"}),
+        Case("mailtemplates.deactivate", "POST", "/calls/{call}/mail-templates/{tpl}/deactivate", 302, data={},
+             refused_data={}),
+        Case("mailtemplates.delete", "POST", "/calls/{call}/mail-templates/{tpl}/delete", 302, data={},
+             refused_data={"confirm": "y"}),
+        # nothing parked by this browser: back to the start page; another browser's parked text is not found
+        Case("parking.index", "GET", "/parked", 302),
+        Case("parking.apply", "POST", "/parked/1/apply", 404, data={}),
+        Case("parking.discard_view", "POST", "/parked/1/discard", 404, data={}),
         # last: ends the session
         Case("accounts.logout", "POST", "/logout", 302, data={}),
     ]
@@ -306,7 +359,8 @@ CASES = _cases()
 
 def db_fingerprint() -> dict:
     """Every row of every table, read on a connection of its own (one round trip on PostgreSQL)."""
-    tables = db.metadata.sorted_tables
+    # parked_posts: an anonymous post to a long form is kept for its browser (issue 5), never applied by itself
+    tables = [t for t in db.metadata.sorted_tables if t.name != "parked_posts"]
     with db.engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             columns = ", ".join(
@@ -398,6 +452,14 @@ def opened(app, world, clock):
     report_milestone(milestones[0], world.applicant, "Kick-off erledigt")
     report = submit_interim_report(p, world.applicant, "Halbzeit erreicht", "", 0)
     db.session.commit()
+    from foerdercall.jobs.operations import run_job, start_export
+
+    job = start_export(call, world.ka, "ranking", "csv")  # a finished bulk job of official_ka's, with its file
+    db.session.info.pop("fc_jobs_to_start", None)  # run here, not in a thread
+    job_id = job.id
+    db.session.commit()
+    assert run_job(job_id) == "done"
+    db.session.commit()
     dispatch_pending()  # nothing pending: the requests of the matrix send no mail of their own
     assert p.state == "in_implementation" and p.advice_requested is False
     receipt = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "receipt",
@@ -406,7 +468,12 @@ def opened(app, world, clock):
         "call": call.id, "p": p.id, "attachment": p.attachments[0].id, "review": review.id,
         "mail": receipt.id, "ms_reported": milestones[0].id, "ms_open": milestones[1].id,
         "report": report.id, "user": world.applicant.id, "rev2": world.rev2.id,
+        "job": job_id,
     }
+    from foerdercall.mailtemplates.operations import create_template  # a draft text of the call (issue 4)
+
+    ids["tpl"] = create_template(call, world.ka, kind="rejection", lang="de", subject="Entscheidung {Aktenzeichen}",
+                                 body="Sehr geehrte/r {Name},\n{Begruendung}").id
     db.session.commit()
     return SimpleNamespace(world=world, p=p, q=q, ids=ids)
 

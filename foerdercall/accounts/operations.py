@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import math
@@ -23,11 +24,31 @@ from ..mail.operations import queue_mail
 from ..timeutil import now
 from .models import OFFICES, ROLES, LoginFailure, RecoveryCode, RoleGrant, User
 
-_hasher = PasswordHasher()
+# An override of the configured hasher (tests and benchmarks set a cheap one); None: the app's config.
+_hasher: PasswordHasher | None = None
+
+
+@functools.lru_cache(maxsize=4)
+def _configured_hasher(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
+def password_hasher() -> PasswordHasher:
+    """argon2id with the parameters of PASSWORD_HASH_TIME_COST / _MEMORY_KIB / _PARALLELISM."""
+    if _hasher is not None:
+        return _hasher
+    cfg = current_app.config
+    return _configured_hasher(int(cfg["PASSWORD_HASH_TIME_COST"]), int(cfg["PASSWORD_HASH_MEMORY_KIB"]),
+                              int(cfg["PASSWORD_HASH_PARALLELISM"]))
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return password_hasher().hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    if len(password or "") < 10:
+        raise ActionRefused(_("Das Passwort muss mindestens 10 Zeichen lang sein."))
 
 
 def normalise_email(email: str) -> str:
@@ -46,8 +67,7 @@ def create_user(email: str, name: str, password: str, *, roles=("applicant",), o
     email = normalise_email(email)
     if find_user(email) is not None:
         raise ActionRefused(_("Für diese E-Mail-Adresse gibt es bereits ein Konto."))
-    if len(password or "") < 10:
-        raise ActionRefused(_("Das Passwort muss mindestens 10 Zeichen lang sein."))
+    check_password_rules(password)
     if office is not None and office not in OFFICES:
         raise ActionRefused(_("Unbekanntes Amt."))
     if any(r not in ROLES for r in roles):
@@ -68,12 +88,15 @@ def create_user(email: str, name: str, password: str, *, roles=("applicant",), o
 def authenticate(email: str, password: str) -> User | None:
     user = find_user(email)
     if user is None or not user.active:
-        _hasher.hash("timing-equaliser")  # same cost whether or not the account exists
+        password_hasher().hash("timing-equaliser")  # same cost whether or not the account exists
         return None
+    hasher = password_hasher()
     try:
-        _hasher.verify(user.password_hash, password or "")
+        hasher.verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
         return None
+    if hasher.check_needs_rehash(user.password_hash):  # other parameters (older defaults): the current ones
+        user.password_hash = hasher.hash(password)
     return user
 
 
@@ -128,11 +151,22 @@ def _minute_key() -> str:
 # --- e-mail verification --------------------------------------------------------------------------------
 
 def register_applicant(email: str, name: str, password: str, *, organisation: str = "",
-                       locale: str = "de") -> User:
-    """Self-registration: an unverified applicant account and the mail with the verification link."""
-    user = create_user(email, name, password, organisation=organisation, locale=locale, verified=False)
-    send_verification(user)
-    return user
+                       locale: str = "de") -> User | None:
+    """Self-registration, answered the same way whether or not the address has an account (nobody learns
+    who is registered): a new address gets an unverified applicant account and the mail with the verification
+    link; an address with an account gets a mail saying so, with the ways to log in or reset the password, and
+    nothing else changes. The password is hashed either way, so the time taken tells nothing either.
+    Returns the new account, or None."""
+    check_password_rules(password)
+    existing = find_user(email)
+    if existing is None:
+        user = create_user(email, name, password, organisation=organisation, locale=locale, verified=False)
+        send_verification(user)
+        return user
+    hash_password(password)
+    queue_mail("account_exists", existing, _minute_key(), login=external_url("accounts.login"),
+               reset=external_url("accounts.forgot_password"))
+    return None
 
 
 def send_verification(user: User) -> bool:
@@ -400,7 +434,7 @@ def disable_two_factor(user: User, password: str) -> None:
     if not user.two_factor_enabled:
         raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist nicht eingeschaltet."))
     try:
-        _hasher.verify(user.password_hash, password or "")
+        password_hasher().verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
         raise ActionRefused(_("Das Passwort ist falsch.")) from None
     user.totp_secret = user.totp_enabled_at = user.totp_last_step = None

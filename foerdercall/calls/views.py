@@ -7,19 +7,28 @@ from babel.numbers import format_currency
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from forms.calls import BulkSignOffForm, CallForm, ConfirmForm, CorrectionForm, criteria_text
+from forms.jobs import ExportJobForm
 from workflows.proposal import STATE_LABELS
 
-from ..access import is_official, require_role
+from ..access import is_official, may_read_call_record, require_role
 from ..awards.models import SignOff
 from ..awards.operations import sign_off_many
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import current_lang
+from ..jobs.files import attachment_headers
+from ..jobs.operations import (
+    export_file,
+    export_is_large,
+    sign_off_is_large,
+    start_call_record,
+    start_export,
+    start_sign_off,
+)
 from ..proposals.models import Proposal
-from ..ranking.exports import ranking_table, scores_table, to_csv, to_xlsx
 from ..ranking.models import Standstill
 from ..ranking.service import compute_ranking
 from ..reviews.operations import score_proposal
@@ -66,8 +75,9 @@ def detail(call_id: int):
         own = db.session.scalars(select(Proposal).where(Proposal.call_id == call.id,
                                                         Proposal.applicant_id == current_user.id)).all()
     triggers = available_triggers(call, current_user) if current_user.is_authenticated else []
+    record_as_job = is_official(current_user) and export_is_large(call)  # the Vergabevermerk through a job
     return render_template("calls/detail.html", call=call, versions=versions, own=own, triggers=triggers,
-                           form=ConfirmForm())
+                           form=ConfirmForm(), record_as_job=record_as_job, export_form=ExportJobForm())
 
 
 @bp.route("/calls/new", methods=["GET", "POST"])
@@ -152,8 +162,8 @@ def proposals(call_id: int):
     require_role(current_user, "official")
     call = get_call(call_id)
     rows = []
-    count = len(db.session.scalars(select(Proposal.id).where(
-        Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))).all())
+    count = db.session.scalar(select(func.count(Proposal.id)).where(  # counted in SQL, not 40,000 ids
+        Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))) or 0
     if not call.is_sealed:
         rows = db.session.scalars(select(Proposal).where(Proposal.call_id == call.id,
                                                          Proposal.submitted_at.is_not(None))
@@ -231,6 +241,7 @@ def ranking(call_id: int):
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
     rows = result.rows[(page - 1) * RANKING_PAGE_SIZE: page * RANKING_PAGE_SIZE]
     return render_template("calls/ranking.html", call=call, ranking=result, rows=rows, page=page, pages=pages,
+                           export_as_job=export_is_large(call), export_form=ExportJobForm(),
                            fmt_money=money_formatter(),
                            funded=sum(1 for r in result.rows if r.in_funding),
                            moving_up=[r for r in result.rows if r.moves_up and r.proposal_id not in result.hidden],
@@ -240,21 +251,40 @@ def ranking(call_id: int):
 @bp.route("/calls/<int:call_id>/export/<what>.<fmt>")
 @login_required
 def export(call_id: int, what: str, fmt: str):
-    """The ranking (what=ranking) or every review's detail (what=scores) as CSV or XLSX."""
+    """The ranking (what=ranking) or every review's detail (what=scores) as CSV or XLSX, at once (the ranking
+    page offers a job instead for calls of more than EXPORT_SYNC_LIMIT proposals; the bytes are the same)."""
     if what not in ("ranking", "scores") or fmt not in ("csv", "xlsx"):
         abort(404)
     call = _official_call(call_id)
-    result = compute_ranking(call, viewer=current_user)
-    ranking_sheet = (_("Rangliste"), *ranking_table(result))
-    scores_sheet = (_("Bewertungen"), *scores_table(result, call))
-    name = f"{call.code}-{what}.{fmt}"
-    if fmt == "csv":
-        body = to_csv(*(ranking_sheet if what == "ranking" else scores_sheet)[1:])
-        mimetype = "text/csv; charset=utf-8"
-    else:
-        body = to_xlsx([ranking_sheet, scores_sheet] if what == "ranking" else [scores_sheet])
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    body, name, mimetype = export_file(call, current_user, what, fmt)
+    return Response(body, mimetype=mimetype, headers=attachment_headers(name))
+
+
+@bp.route("/calls/<int:call_id>/export/<what>.<fmt>", methods=["POST"])
+@login_required
+def export_job(call_id: int, what: str, fmt: str):
+    """The same export as a job with visible progress (for large calls)."""
+    if what not in ("ranking", "scores") or fmt not in ("csv", "xlsx"):
+        abort(404)
+    call = _official_call(call_id)
+    if not ExportJobForm().validate_on_submit():
+        abort(400)
+    job = start_export(call, current_user, what, fmt)
+    return redirect(url_for("jobs.show", job_id=job.id))
+
+
+@bp.route("/calls/<int:call_id>/vergabevermerk.pdf", methods=["POST"])
+@login_required
+def record_job(call_id: int):
+    """The call's Vergabevermerk as a job with visible progress (for large calls; small ones are downloaded at
+    once from documents.call_record)."""
+    call = get_call(call_id)
+    if not may_read_call_record(current_user, call):
+        abort(404 if is_official(current_user) else 403)
+    if not ExportJobForm().validate_on_submit():
+        abort(400)
+    job = start_call_record(call, current_user)
+    return redirect(url_for("jobs.show", job_id=job.id))
 
 
 @bp.route("/calls/<int:call_id>/decision", methods=["GET", "POST"])
@@ -272,6 +302,9 @@ def decision(call_id: int):
             return redirect(url_for("calls.decision", call_id=call.id))
         chosen = db.session.scalars(select(Proposal).where(Proposal.call_id == call.id, Proposal.id.in_(ids))
                                     .order_by(Proposal.file_seq)).all()
+        if sign_off_is_large(len(chosen)):  # many: a job, each proposal in its own transaction, with progress
+            job = start_sign_off(call, current_user, chosen, form.decision.data, form.reason.data or "")
+            return redirect(url_for("jobs.show", job_id=job.id))
         results = sign_off_many(chosen, current_user, form.decision.data, form.reason.data or "")
         numbers = {p.id: p.file_number for p in chosen}
         done = [numbers[pid] for pid, message in results if message is None]
@@ -285,10 +318,11 @@ def decision(call_id: int):
     rows = [r for r in result.rows if r.state in ("reviewed", "approved", "standstill")]
     signed: dict[int, dict[str, SignOff]] = {}
     for s in db.session.scalars(select(SignOff).join(Proposal, Proposal.id == SignOff.proposal_id)
-                                .where(Proposal.call_id == call.id)):
+                                .where(Proposal.call_id == call.id, SignOff.voided_at.is_(None))):
         signed.setdefault(s.proposal_id, {})[s.office] = s
     standstills = {s.proposal_id: s for s in db.session.scalars(
-        select(Standstill).join(Proposal, Proposal.id == Standstill.proposal_id).where(Proposal.call_id == call.id))}
+        select(Standstill).join(Proposal, Proposal.id == Standstill.proposal_id).where(Proposal.call_id == call.id)
+        .order_by(Standstill.id))}  # the latest per proposal (an earlier one may have ended with a reopening)
     pending = [r for r in rows if r.state in ("approved", "standstill") and r.proposal_id not in result.hidden]
     return render_template("calls/decision.html", call=call, ranking=result, rows=rows, signed=signed,
                            pending=pending, fmt_money=money_formatter(),

@@ -35,7 +35,7 @@ bp = Blueprint("proposals", __name__)
 
 # Triggers with their own form on the page (not a plain button)
 OWN_FORMS = {"submit", "answer_request", "accept_award", "approve", "reject", "award", "submit_final_report",
-             "start_review"}
+             "start_review", "reopen_decision"}  # reopen_decision: an upheld objection (decision page)
 
 
 @bp.route("/my")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from account_helpers import audit_actions, link_in, mails, register
-from conftest import fill_draft
+from conftest import PASSWORD, fill_draft
 
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
@@ -117,3 +117,36 @@ def test_the_mail_speaks_the_applicants_language(app, world):
     client.post("/language", data={"lang": "en"})
     page = client.get("/account").get_data(as_text=True)
     assert "not confirmed yet" in page and "Send the confirmation link again" in page
+
+
+def test_registering_a_known_address_looks_the_same_and_tells_only_its_owner(app, world):
+    """No account enumeration: the page answers a known address exactly like a new one; the owner gets a mail
+    with the ways to log in, and nothing of the existing account changes."""
+    from foerdercall.accounts.operations import authenticate
+
+    def attempt(email):
+        client = app.test_client()
+        r = client.post("/register", data={
+            "name": "Mallory", "organisation": "", "email": email, "password": "ein-anderes-Passwort",
+            "password2": "ein-anderes-Passwort", "locale": "de", "privacy": "y"}, follow_redirects=True)
+        return r.status_code, r.get_data(as_text=True).replace(email, "<address>")
+
+    from foerdercall.accounts.operations import create_user
+
+    known = create_user("lena@example.org", "Lena Bekannt", PASSWORD)
+    db.session.commit()
+    hash_before, name_before = known.password_hash, known.name
+    assert attempt(known.email) == attempt("neu@example.org")
+    db.session.expire_all()
+    assert (known.password_hash, known.name) == (hash_before, name_before)
+    [mail] = mails("account_exists", known.email)
+    assert mail.subject == "Sie haben bereits ein Konto bei foerdercall"
+    assert "kein neues angelegt" in mail.body and "/password/forgot" in mail.body and "/login" in mail.body
+    assert mails(VERIFY, known.email) == []
+    # the new address got its account and its link; a second try within the minute sends nothing twice
+    assert _user("neu@example.org") is not None and len(mails(VERIFY, "neu@example.org")) == 1
+    attempt(known.email)
+    assert len(mails("account_exists", known.email)) == 1
+    # the mail is no secret link; the known account still logs in with its own password only
+    assert authenticate(known.email, "ein-anderes-Passwort") is None
+    assert authenticate(known.email, PASSWORD) is not None

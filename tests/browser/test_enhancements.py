@@ -43,6 +43,10 @@ def test_a_draft_without_javascript(browser, demo_server):
     page.fill("#password2", PASSWORD)
     page.check("#privacy")
     page.get_by_role("button", name="Konto anlegen").click()
+    expect(page.locator(".flashes")).to_contain_text("Wir haben Ihnen eine E-Mail")
+    page.fill("#email", "nora@example.org")
+    page.fill("#password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
     open_draft(page)
     assert page.locator(".charcount").count() == 0  # no script ran
     page.fill("#title", "Ohne Skript")
