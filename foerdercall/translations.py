@@ -3,6 +3,7 @@ holds the other languages. The .po files are compiled into the instance folder w
 nothing binary is committed and installation stays one command."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -17,7 +18,7 @@ def compile_catalogues(source: Path, target: Path) -> Path:
         mo.parent.mkdir(parents=True, exist_ok=True)
         with po.open("rb") as f:
             catalog = read_po(f)
-        tmp = mo.with_suffix(".tmp")
+        tmp = mo.with_suffix(f".{os.getpid()}.tmp")  # processes starting at once each write their own
         with tmp.open("wb") as f:
             write_mo(f, catalog)
         tmp.replace(mo)

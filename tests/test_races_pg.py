@@ -446,6 +446,31 @@ def test_applicants_submitting_at_once_get_distinct_sequential_file_numbers(pg_a
     assert seqs == list(range(1, len(ps) + 5))
 
 
+def test_applicants_saving_and_submitting_in_one_request_at_once_do_not_wait_for_each_other(pg_app, clock):
+    """The proposal form saves the draft with a new attachment (an audit event referring to the call) and
+    submits it (which locks the call for the file number) in one transaction. Several applicants doing so at once must not deadlock: the
+    call's lock must not wait for the references the others' audit events hold on it."""
+    import io
+
+    from conftest import PDF
+
+    from foerdercall.proposals.operations import add_attachment, save_draft
+
+    u = make_users(extra_applicants=4)
+    call = make_call(u)
+    ps = [draft(call, applicant, title=f"Maßnahme {i}") for i, applicant in enumerate(u.applicants)]
+
+    def save_and_submit(p, applicant):
+        save_draft(p, applicant, {"summary": f"Zuletzt geändert von {applicant.name}"})
+        add_attachment(p, applicant, "other", io.BytesIO(PDF), "nachtrag.pdf")  # audited: refers to the call
+        return submit(p, applicant)
+
+    outcomes = race(pg_app, *(job(save_and_submit, (Proposal, p.id), (User, p.applicant_id)) for p in ps))
+    assert [o.kind for o in outcomes] == ["ok"] * len(ps), outcomes
+    fresh()
+    assert sorted(db.session.get(Proposal, p.id).file_seq for p in ps) == list(range(1, len(ps) + 1))
+
+
 # --- e. two transitions on one proposal ------------------------------------------------------------------
 
 def _opened(u, clock, n: int) -> list[Proposal]:

@@ -107,10 +107,16 @@ class Context:
 
 
 def lock(obj):
-    """SELECT ... FOR UPDATE and reload: the second of two racing transactions sees the first's result."""
+    """Lock the row and reload it: the second of two racing transactions sees the first's result.
+
+    PostgreSQL: ``FOR NO KEY UPDATE`` (what an UPDATE that keeps the key takes itself). It excludes every
+    other locker of the row, but not the ``KEY SHARE`` locks that inserts referencing the row take for their
+    foreign key: with ``FOR UPDATE``, two submissions that had each written an audit event of the call (a
+    reference to it) and then locked the call waited for each other."""
     cls = type(obj)
     return db.session.execute(
-        select(cls).where(cls.id == obj.id).with_for_update().execution_options(populate_existing=True)
+        select(cls).where(cls.id == obj.id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).scalar_one()
 
 
