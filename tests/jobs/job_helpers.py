@@ -11,24 +11,14 @@ for folder in ("reviews", "worker"):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from assign_helpers import opened, score, submitted  # noqa: E402
+from assign_helpers import reviewed as _reviewed  # noqa: E402
 
 from foerdercall.extensions import db  # noqa: E402
 from foerdercall.jobs.runner import join_threads  # noqa: E402
-from foerdercall.reviews.operations import assign_reviewer  # noqa: E402
-from foerdercall.workflow.engine import fire  # noqa: E402
 
 
 def reviewed(world, clock, n=4):
-    ps = submitted(world, n, amounts=[2_000_00] * n)
-    opened(world, clock, ps)
-    for p in ps:
-        assign_reviewer(p, world.rev1, world.ka)
-        fire(p, "start_review", world.ka)
-    db.session.commit()
-    for i, p in enumerate(ps):
-        score(p, world.rev1, [5 - i % 3] * 6)
-    return ps
+    return _reviewed(world, clock, n, amount=2_000_00)
 
 
 def job_id(resp) -> int:

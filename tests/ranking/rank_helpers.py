@@ -4,6 +4,6 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "reviews"))
 
-from assign_helpers import opened, reviewers, score, submitted  # noqa: E402
+from assign_helpers import opened, reviewed, reviewers, score, submitted  # noqa: E402
 
-__all__ = ["opened", "reviewers", "score", "submitted"]
+__all__ = ["opened", "reviewed", "reviewers", "score", "submitted"]

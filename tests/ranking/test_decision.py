@@ -3,7 +3,7 @@ sign-offs; each refusal is reported for its proposal and the others are still si
 from __future__ import annotations
 
 from conftest import login
-from rank_helpers import opened, score, submitted
+from rank_helpers import reviewed
 from sqlalchemy import select
 
 from foerdercall.audit.models import AuditEvent
@@ -11,20 +11,7 @@ from foerdercall.awards.models import SignOff
 from foerdercall.awards.operations import sign_off, sign_off_many
 from foerdercall.extensions import db
 from foerdercall.proposals.models import Proposal
-from foerdercall.reviews.operations import assign_reviewer, declare_conflict, sign_neutrality
-from foerdercall.workflow.engine import fire
-
-
-def reviewed(world, clock, n=4):
-    ps = submitted(world, n, amounts=[5_000_00] * n)
-    opened(world, clock, ps)
-    for p in ps:
-        assign_reviewer(p, world.rev1, world.ka)
-        fire(p, "start_review", world.ka)
-    db.session.commit()
-    for i, p in enumerate(ps):
-        score(p, world.rev1, [5 - i % 3] * 6)
-    return ps
+from foerdercall.reviews.operations import declare_conflict, sign_neutrality
 
 
 def states(ps):

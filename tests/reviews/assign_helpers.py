@@ -51,3 +51,18 @@ def score(p, reviewer, values, text="Begründet"):
                                                                                    strict=True)}, submit=True)
     db.session.commit()
     return review
+
+
+def reviewed(world, clock, n=4, amount=5_000_00):
+    """n proposals of `amount` each, opened, reviewed by rev1 with different scores (state 'reviewed')."""
+    from foerdercall.reviews.operations import assign_reviewer
+
+    ps = submitted(world, n, amounts=[amount] * n)
+    opened(world, clock, ps)
+    for p in ps:
+        assign_reviewer(p, world.rev1, world.ka)
+        fire(p, "start_review", world.ka)
+    db.session.commit()
+    for i, p in enumerate(ps):
+        score(p, world.rev1, [5 - i % 3] * 6)
+    return ps
