@@ -37,7 +37,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..audit.models import AuditEvent
@@ -112,9 +113,29 @@ def retention_ends(p: Proposal, concluded_at: dt.datetime) -> dt.datetime:
     return add_months(start, p.call.retention_months)
 
 
+_FILES = "foerdercall_retention_files"
+
+
+def _files_to_delete() -> list:
+    return db.session.info.setdefault(_FILES, [])
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_files(session) -> None:
+    for path in session.info.pop(_FILES, ()):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_files(session) -> None:
+    if not session.in_transaction():
+        session.info.pop(_FILES, None)
+
+
 def anonymise_proposal(p: Proposal, at: dt.datetime | None = None) -> Anonymisation:
     """Anonymise one unfunded proposal (and its applicant's account if nothing else is left); flushes,
-    writes one audit event by the system. Doing it again does nothing."""
+    writes one audit event by the system. Its files leave the disk when the transaction commits (a rollback
+    keeps them with their rows). Doing it again does nothing."""
     at = at or clock_now()
     p = lock(p)
     done = db.session.get(Anonymisation, p.id)
@@ -124,7 +145,7 @@ def anonymise_proposal(p: Proposal, at: dt.datetime | None = None) -> Anonymisat
         raise ValueError(f"proposal {p.id} is {p.state}: only unfunded proposals are anonymised")
     files = []
     for a in list(p.attachments):
-        attachment_path(a).unlink(missing_ok=True)
+        _files_to_delete().append(attachment_path(a))  # from disk once the rows are gone for good
         files.append({"kind": a.kind, "size": a.size, "sha256": a.sha256})
         db.session.delete(a)
     for name in ANSWER_FIELDS:
@@ -158,15 +179,13 @@ def anonymise_proposal(p: Proposal, at: dt.datetime | None = None) -> Anonymisat
 
 def due_for_anonymisation(at: dt.datetime, limit: int = RETENTION_BATCH) -> list[int]:
     """Ids of unfunded, not yet anonymised proposals whose retention period has ended (at most `limit`)."""
-    concluded = (select(AuditEvent.object_id.label("call_id"), func.max(AuditEvent.at).label("at"))
-                 .where(AuditEvent.object_type == "calls", AuditEvent.action == "decide")
-                 .group_by(AuditEvent.object_id).subquery())
-    calls = db.session.execute(select(Call.id, Call.retention_months, concluded.c.at)
-                               .join(concluded, concluded.c.call_id == Call.id)
+    calls = db.session.execute(select(Call.id, Call.retention_months)
                                .where(Call.state.in_(CONCLUDED_CALL_STATES)).order_by(Call.id)).all()
     due: list[int] = []
-    for call_id, months, concluded_at in calls:
-        if add_months(concluded_at, months) > at:
+    for call_id, months in calls:
+        concluded_at = db.session.scalar(select(func.max(AuditEvent.at)).where(  # the call's events: indexed
+            AuditEvent.object_type == "calls", AuditEvent.object_id == call_id, AuditEvent.action == "decide"))
+        if concluded_at is None or add_months(concluded_at, months) > at:
             continue
         for p in db.session.scalars(select(Proposal).where(
                 Proposal.call_id == call_id, Proposal.state.in_(UNFUNDED_STATES),
