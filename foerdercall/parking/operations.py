@@ -5,7 +5,7 @@ import datetime as dt
 import hashlib
 import re
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from ..extensions import db
 from ..proposals.models import Proposal
@@ -17,6 +17,7 @@ KEEP = dt.timedelta(hours=24)
 MAX_FIELD_CHARS = 50_000  # a form field longer than the longest form field (20,000) plus room
 MAX_TOTAL_CHARS = 300_000
 MAX_PER_BROWSER = 10
+MAX_ROWS = 5_000  # in all: someone posting again and again without a cookie cannot fill the database
 
 # The forms whose text is kept: endpoint → (URL argument of the target, which posted fields are text).
 PROPOSAL_FIELDS = ("title", "field_of_action", "summary", "description", "work_plan", "team", "leipzig_relation",
@@ -48,6 +49,8 @@ def park(key: str, user_id: int | None, endpoint: str, target_id: int, fields: d
         return None
     moment = now()
     db.session.execute(delete(ParkedPost).where(ParkedPost.expires_at < moment))
+    if db.session.scalar(select(func.count()).select_from(ParkedPost)) >= MAX_ROWS:
+        return None
     row = db.session.scalar(select(ParkedPost).where(
         ParkedPost.browser_key == key, ParkedPost.endpoint == endpoint, ParkedPost.target_id == target_id))
     if row is None:
