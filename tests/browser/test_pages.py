@@ -192,3 +192,35 @@ def test_english_pages(browser, server):
     page.goto(next(h for h in mine if not h.endswith("/edit")))
     assert "Where your proposal stands" in page.inner_text("main")
     page.context.close()
+
+
+def test_mail_template_form_states_and_preview(browser, server):
+    """An official words the rejection mail of a call: the form empty, with errors, filled; the preview that must
+    be seen before the text is used; the list with the active template."""
+    from playwright.sync_api import expect
+
+    page = login(browser, server, DEMO["ka"])
+    page.goto("/calls")
+    page.locator("main h2 a").first.click()
+    page.get_by_role("link", name="Mail-Vorlagen").click()
+    check_page(page, "official_mail_templates")
+    page.get_by_role("link", name="Neue Vorlage anlegen").click()
+    check_page(page, "form_mail_template-empty")
+    page.get_by_role("button", name="Speichern und Vorschau ansehen").click()
+    page.wait_for_load_state()
+    assert page.locator("[aria-invalid=true]").count() >= 2
+    check_page(page, "form_mail_template-errors")
+    page.select_option("#kind", "rejection")
+    page.fill("#subject", "Ihr Angebot {Aktenzeichen}")
+    page.fill("#body", "Sehr geehrte/r {Name},\nleider {Unbekannt}.")
+    page.get_by_role("button", name="Speichern und Vorschau ansehen").click()
+    expect(page.locator("main")).to_contain_text("Unbekannt")  # the refused placeholder is named
+    page.fill("#body", "Sehr geehrte/r {Name},\nIhr Angebot „{Titel}“ wurde nicht ausgewählt.\n{Begruendung}")
+    check_page(page, "form_mail_template-filled")
+    page.get_by_role("button", name="Speichern und Vorschau ansehen").click()
+    expect(page.locator("main")).to_contain_text("nicht ausgewählt")
+    check_page(page, "official_mail_template_preview")
+    page.get_by_role("button", name="aktivieren").click()
+    page.wait_for_load_state()
+    check_page(page, "official_mail_templates_active")
+    page.context.close()
