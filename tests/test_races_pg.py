@@ -2,7 +2,7 @@
 
 Each thread pushes its own app context (Flask-SQLAlchemy scopes the session per app context, so each
 thread has its own session and its own database connection), loads its objects, waits at a barrier with
-the others and then acts and commits. The row locks (SELECT ... FOR UPDATE) must serialise them so that
+the others and then acts and commits. The row locks (SELECT ... FOR NO KEY UPDATE) must serialise them so that
 the outcome is one of the serial orders: never two approvals, never a lost sign-off, never more awarded
 than the budget, never two file numbers for one submission.
 """
