@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from .config import Config
 
@@ -21,6 +22,13 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+class RowId(IntegerConverter):
+    """``<int:…>`` in every route: an id the database can hold (a larger number is a 404, not a 500)."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
@@ -28,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder="static",
     )
+    app.url_map.converters["int"] = RowId  # before any route is added
     app.config.from_object(Config)
     app.config.update(
         DECIDING_OFFICES=("KA", "AfWiFoe"),

@@ -13,9 +13,11 @@ from flask_login.utils import login_url
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import ImmutableMultiDict
 
 from .errors import ActionRefused
 from .extensions import db, login_manager
+from .text import has_control, printable
 from .timeutil import now
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,16 @@ def attachment_kind(call, kind: str) -> str:
         if r.key == kind:
             return r.label
     return {"clarification": _("Nachgereicht"), "other": _("Sonstige Anlage")}.get(kind, kind)
+
+
+def _clean_input() -> None:
+    """Form fields and query arguments without control characters, for every view alike (a NUL in any text
+    field cannot be stored in PostgreSQL, other control characters break the XLSX exports and PDFs)."""
+    for name in ("args", "form"):
+        values = getattr(request, name)
+        if any(has_control(k) or has_control(v) for k, v in values.items(multi=True)):  # rare: copy only then
+            setattr(request, name, ImmutableMultiDict(
+                [(printable(k), printable(v)) for k, v in values.items(multi=True)]))
 
 
 def init_app(app: Flask) -> None:
@@ -79,6 +91,7 @@ def init_app(app: Flask) -> None:
     def _start():
         # g belongs to the app context, which a test (or a CLI command) may keep across requests:
         # reset what is per request.
+        _clean_input()
         g.pop("_login_user", None)
         refresh_locale()  # Flask-Babel caches the locale on g
         g.rollback = False

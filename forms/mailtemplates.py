@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
@@ -19,6 +21,13 @@ from .calls import FIELD_LABELS
 from .fields import choices
 
 LANG_LABELS = {"de": _l("Deutsch"), "en": _l("Englisch")}
+
+
+class _VersionMixin:
+    def version_number(self) -> int | None:
+        """The posted version, or None for anything but a short number of ASCII digits."""
+        value = str(self.version.data or "")
+        return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
 
 
 class _TextForm(FlaskForm):
@@ -64,15 +73,18 @@ class MailTemplateForm(_TextForm):
             raise ValidationError(_l("Diese Nachricht wird in diesem Status nie geschrieben."))
 
 
-class MailTemplateTextForm(_TextForm):
-    """The text of an existing template (its rule stays; for another rule, write a new template)."""
+class MailTemplateTextForm(_VersionMixin, _TextForm):
+    """The text of an existing template (its rule stays; for another rule, write a new template). ``version``
+    is the version the form showed: a save over a text someone else changed since is refused."""
+
+    version = HiddenField()
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind_value = kind
 
 
-class ActivateForm(FlaskForm):
+class ActivateForm(_VersionMixin, FlaskForm):
     """The version of the text the preview showed: only that one is activated."""
 
     version = HiddenField()

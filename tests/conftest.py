@@ -246,10 +246,10 @@ def login(client, email: str, password: str = PASSWORD):
     return resp
 
 
-def award_after_deadline(world, clock, call, p, q=None):
+def approve_after_deadline(world, clock, call, p, q=None):
     """After the deadline: close `call`, open it (KA requests, AfWiFö confirms), declare `p` eligible (and
-    `q`, if given, ineligible), one review by rev1, both sign-offs, the award. Returns the rev1 review."""
-    from foerdercall.awards.operations import make_award, sign_off
+    `q`, if given, ineligible), one review by rev1, both sign-offs (approved). Returns the rev1 review."""
+    from foerdercall.awards.operations import sign_off
     from foerdercall.calls.operations import confirm_opening, request_opening
     from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
     from foerdercall.workflow.engine import fire
@@ -268,6 +268,14 @@ def award_after_deadline(world, clock, call, p, q=None):
     save_review(review, world.rev1, {c.id: (4, "überzeugend") for c in call.criteria}, submit=True)
     sign_off(p, world.ka, "approve")
     sign_off(p, world.afw, "approve")
+    return review
+
+
+def award_after_deadline(world, clock, call, p, q=None):
+    """:func:`approve_after_deadline`, then the award. Returns the rev1 review."""
+    from foerdercall.awards.operations import make_award
+
+    review = approve_after_deadline(world, clock, call, p, q)
     make_award(p, world.ka)
     return review
 

@@ -21,6 +21,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt
 from ..mail.operations import queue_mail
+from ..text import printable
 from ..timeutil import now
 from .models import OFFICES, ROLES, LoginFailure, RecoveryCode, RoleGrant, User
 
@@ -72,9 +73,13 @@ def create_user(email: str, name: str, password: str, *, roles=("applicant",), o
         raise ActionRefused(_("Unbekanntes Amt."))
     if any(r not in ROLES for r in roles):
         raise ActionRefused(_("Unbekannte Rolle."))
-    user = User(email=email, name=name.strip(), password_hash=hash_password(password), office=office,
+    name = " ".join(printable(name or "").split())  # a NUL cannot be stored in PostgreSQL
+    if not name:
+        raise ActionRefused(_("Bitte geben Sie Ihren Namen an."))
+    user = User(email=email, name=name, password_hash=hash_password(password), office=office,
                 head_of_office=head_of_office,
-                organisation=organisation or "", locale=locale if locale in ("de", "en") else "de",
+                organisation=" ".join(printable(organisation or "").split()),
+                locale=locale if locale in ("de", "en") else "de",
                 created_at=now(), email_verified_at=now() if verified else None)
     user.grants = [RoleGrant(role=r) for r in roles]
     db.session.add(user)

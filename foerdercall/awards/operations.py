@@ -11,6 +11,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt
 from ..proposals.models import Proposal
+from ..text import printable
 from ..timeutil import minute_end, now
 from ..workflow.engine import fire, lock
 from ..workflow.guards import award_of, decision_round, sign_offs, standstill_of
@@ -85,6 +86,7 @@ def _standstill_for(p: Proposal, actor):
 def record_objection(p: Proposal, actor, text: str):
     """An objection (Rüge) received during the standstill: recorded by an official; it holds the award."""
     p, st = _standstill_for(p, actor)
+    text = printable(text or "")  # a NUL cannot be stored in PostgreSQL: control characters dropped
     if now() >= minute_end(st.ends_at):
         raise ActionRefused(_("Die Stillhaltefrist ist am %(when)s abgelaufen.", when=format_dt(st.ends_at)))
     if not (text or "").strip():
@@ -109,6 +111,7 @@ def resolve_objection(p: Proposal, actor, resolution: str, outcome: str = "dismi
     voided and kept for the record, the standstill ends, the applicant is told), and the offices decide again.
     """
     p, st = _standstill_for(p, actor)
+    resolution = printable(resolution or "")
     if outcome not in OBJECTION_OUTCOMES:
         raise ActionRefused(_("Bitte wählen Sie, ob der Einwand zurückgewiesen oder ihm abgeholfen wird."))
     if not st.objection_open:

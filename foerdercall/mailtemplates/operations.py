@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -28,11 +27,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit.operations import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt, format_money, label
+from ..text import printable
 from ..timeutil import now
 from .models import MailTemplate
 
@@ -187,14 +188,9 @@ def official_text(kind: str, lang: str, *, recipient, proposal, call, context: d
 
 # --- the officials' operations -----------------------------------------------------------------------------
 
-def _printable(text: str) -> str:
-    """No control characters (a NUL cannot be stored in PostgreSQL), line breaks and tabs kept."""
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
-
-
 def _check_text(kind: str, subject: str, body: str) -> tuple[str, str]:
-    subject = " ".join(_printable(subject or "").split())
-    body = _printable((body or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
+    subject = " ".join(printable(subject or "").split())
+    body = printable((body or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not subject or not body:
         raise ActionRefused(_("Bitte geben Sie Betreff und Text an."))
     unknown = unknown_placeholders(kind, subject, body)
@@ -221,23 +217,31 @@ def create_template(call, actor, *, kind: str, lang: str, state: str = "", field
     if field_of_action and field_of_action not in (call.fields_of_action or []):
         raise ActionRefused(_("Dieses Handlungsfeld gehört nicht zum Aufruf."))
     subject, body = _check_text(kind, subject, body)
+    exists = _("Für diese Nachricht, Sprache und Regel gibt es schon eine Vorlage. Bitte bearbeiten Sie diese.")
     if db.session.scalar(select(MailTemplate.id).where(
             MailTemplate.call_id == call.id, MailTemplate.kind == kind, MailTemplate.lang == lang,
             MailTemplate.state == state, MailTemplate.field_of_action == field_of_action)):
-        raise ActionRefused(_("Für diese Nachricht, Sprache und Regel gibt es schon eine Vorlage. "
-                              "Bitte bearbeiten Sie diese."))
+        raise ActionRefused(exists)
     at = now()
     t = MailTemplate(call_id=call.id, kind=kind, lang=lang, state=state, field_of_action=field_of_action,
                      subject=subject, body=body, version=1, active_subject="", active_body="", active_version=0,
                      active=False, created_by_id=actor.id, created_at=at, edited_by_id=actor.id, edited_at=at)
-    db.session.add(t)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # the same rule written by a concurrent transaction: a message
+            db.session.add(t)
+    except IntegrityError:
+        raise ActionRefused(exists) from None
     record(actor, "create_mail_template", t, at=at, data={**_rule_data(t), "version": 1})
     return t
 
 
-def update_template(t: MailTemplate, actor, *, subject: str, body: str) -> MailTemplate:
-    """A new text: a draft again (the last activated text stays in use until this one is activated)."""
+def update_template(t: MailTemplate, actor, *, subject: str, body: str, version: int | None = None) -> MailTemplate:
+    """A new text: a draft again (the last activated text stays in use until this one is activated).
+    ``version``: the version the editor started from; refused when someone saved another one since."""
+    if version is not None and version != t.version:
+        raise ActionRefused(_("Die Vorlage wurde inzwischen geändert (jetzt Fassung %(v)s). Ihr Text steht "
+                              "unten noch; prüfen Sie die aktuelle Fassung in der Vorschau. Wenn Sie erneut "
+                              "speichern, ersetzt Ihr Text diese Fassung.", v=t.version))
     subject, body = _check_text(t.kind, subject, body)
     if (subject, body) == (t.subject, t.body):
         return t

@@ -84,9 +84,11 @@ def edit(call_id: int, template_id: int):
     form = MailTemplateTextForm(obj=t, kind=t.kind)
     if form.validate_on_submit():
         try:
-            update_template(t, current_user, subject=form.subject.data, body=form.body.data)
+            update_template(t, current_user, subject=form.subject.data, body=form.body.data,
+                            version=form.version_number())
         except ActionRefused as exc:
             form.body.errors = [*form.body.errors, exc.message]
+            form.version.data = str(t.version)  # saving again replaces the version now stored, knowingly
         else:
             if t.has_draft:
                 flash(_("Gespeichert. Die neue Fassung wird erst verwendet, wenn Sie sie nach der Vorschau "
@@ -111,8 +113,7 @@ def show_preview(call_id: int, template_id: int):
 def activate(call_id: int, template_id: int):
     t = _template(call_id, template_id)
     form = ActivateForm()
-    version = int(form.version.data) if form.validate_on_submit() and (form.version.data or "").isdigit() \
-        else None
+    version = form.version_number() if form.validate_on_submit() else None
     try:
         activate_template(t, current_user, version)
         flash(_("Die Vorlage ist aktiv: Fassung %(v)s wird ab jetzt verschickt.", v=t.active_version), "success")

@@ -4,8 +4,9 @@ account before anything was submitted (Art. 17 GDPR).
 Deletion keeps what the city must keep: nothing is deleted once a proposal was submitted (the procurement
 file, the audit trail). Before that, the account is made anonymous in place (its id stays, because the
 append-only audit trail refers to it), its drafts are emptied and closed ("discarded", no mail), their files
-are deleted, and mails not yet sent to it are stopped. Audit events written before keep the name they were
-written with: the tamper-evident trail cannot change (a known limit, stated on the page).
+are deleted (from disk when the deletion commits), and mails not yet sent to it are stopped. Audit events
+written before keep the name they were written with: the tamper-evident trail cannot change (a known limit,
+stated on the page).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..mail.models import OutboxMail
 from ..proposals.models import ANSWER_FIELDS, Attachment, Proposal
-from ..proposals.operations import attachment_path
+from ..proposals.operations import attachment_path, delete_file_on_commit
 from ..reviews.models import Review
 from ..timeutil import now
 from ..workflow.engine import fire
@@ -116,15 +117,13 @@ def delete_account(user: User, actor: User) -> None:
     if refusal:
         raise ActionRefused(refusal)
     user.name = DELETED_NAME  # first: the events written below carry no name
-    user.email = f"geloescht-{user.id}@konto.invalid"
-    user.organisation = ""
     for p in db.session.scalars(select(Proposal).where(Proposal.applicant_id == user.id)).all():
         if p.state == "draft":
             fire(p, "discard", None, reason="Konto gelöscht")
         for name in ANSWER_FIELDS:
             setattr(p, name, "")
         for a in list(p.attachments):
-            attachment_path(a).unlink(missing_ok=True)
+            delete_file_on_commit(attachment_path(a))
             db.session.delete(a)
     anonymise_account(user, user.name, "Konto gelöscht")
     record(user, "delete_account", user)

@@ -37,8 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import event, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
 
 from ..accounts.models import User
 from ..audit.models import AuditEvent
@@ -47,7 +46,7 @@ from ..calls.models import Call
 from ..extensions import db
 from ..mail.models import OutboxMail
 from ..proposals.models import ANSWER_FIELDS, Proposal
-from ..proposals.operations import attachment_path
+from ..proposals.operations import attachment_path, delete_file_on_commit
 from ..timeutil import add_months
 from ..timeutil import now as clock_now
 from ..workflow.engine import lock
@@ -113,25 +112,6 @@ def retention_ends(p: Proposal, concluded_at: dt.datetime) -> dt.datetime:
     return add_months(start, p.call.retention_months)
 
 
-_FILES = "foerdercall_retention_files"
-
-
-def _files_to_delete() -> list:
-    return db.session.info.setdefault(_FILES, [])
-
-
-@event.listens_for(Session, "after_commit")
-def _delete_files(session) -> None:
-    for path in session.info.pop(_FILES, ()):
-        path.unlink(missing_ok=True)
-
-
-@event.listens_for(Session, "after_rollback")
-def _keep_files(session) -> None:
-    if not session.in_transaction():
-        session.info.pop(_FILES, None)
-
-
 def anonymise_proposal(p: Proposal, at: dt.datetime | None = None) -> Anonymisation:
     """Anonymise one unfunded proposal (and its applicant's account if nothing else is left); flushes,
     writes one audit event by the system. Its files leave the disk when the transaction commits (a rollback
@@ -145,7 +125,7 @@ def anonymise_proposal(p: Proposal, at: dt.datetime | None = None) -> Anonymisat
         raise ValueError(f"proposal {p.id} is {p.state}: only unfunded proposals are anonymised")
     files = []
     for a in list(p.attachments):
-        _files_to_delete().append(attachment_path(a))  # from disk once the rows are gone for good
+        delete_file_on_commit(attachment_path(a))  # from disk once the rows are gone for good
         files.append({"kind": a.kind, "size": a.size, "sha256": a.sha256})
         db.session.delete(a)
     for name in ANSWER_FIELDS:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from ..audit.operations import record
 from ..calls.models import Call
@@ -122,7 +123,28 @@ def remove_attachment(p: Proposal, actor, attachment_id: int) -> None:
     db.session.delete(a)
     db.session.flush()
     record(actor, "remove_attachment", p, data={"file": a.filename})
-    (_upload_dir() / a.storage_name).unlink(missing_ok=True)
+    delete_file_on_commit(_upload_dir() / a.storage_name)
+
+
+_FILES = "foerdercall_files_to_delete"
+
+
+def delete_file_on_commit(path) -> None:
+    """The file leaves the disk when the session's transaction commits (its row deleted for good); a
+    rollback keeps it with its row."""
+    db.session.info.setdefault(_FILES, []).append(path)
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_files(session) -> None:
+    for path in session.info.pop(_FILES, ()):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_files(session) -> None:
+    if not session.in_transaction():
+        session.info.pop(_FILES, None)
 
 
 def attachment_path(a: Attachment) -> Path:

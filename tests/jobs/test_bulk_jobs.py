@@ -76,7 +76,10 @@ def test_only_the_starter_and_admins_see_a_job(app, world, clock):
             assert other.get(path).status_code == 404, (email, path)
     admin = app.test_client()
     login(admin, "admin@x.test")
-    assert admin.get(f"/jobs/{jid}").status_code == 200
+    admin_page = admin.get(f"/jobs/{jid}")
+    assert admin_page.status_code == 200
+    assert "2 von 2" in admin_page.get_data(as_text=True)  # the admin sees the progress and the results
+    assert f'href="/jobs/{jid}/download"' not in admin_page.get_data(as_text=True)
     assert ka.get(f"/jobs/{jid}/download").status_code == 404  # a sign-off has no file
     assert app.test_client().get(f"/jobs/{jid}").status_code == 302  # anonymous: to the login page
 

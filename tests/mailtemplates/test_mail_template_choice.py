@@ -3,13 +3,11 @@ by field of action and state; without one the built-in text; a text nobody previ
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, berlin, fill_draft
+from conftest import PASSWORD, approve_after_deadline, fill_draft
 from sqlalchemy import select
 
 from foerdercall.accounts.operations import create_user
 from foerdercall.audit.models import AuditEvent
-from foerdercall.awards.operations import sign_off
-from foerdercall.calls.operations import confirm_opening, request_opening
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 from foerdercall.mail.message import to_message
@@ -22,7 +20,6 @@ from foerdercall.mailtemplates.operations import (
     update_template,
 )
 from foerdercall.proposals.operations import save_draft, start_draft
-from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
 from foerdercall.workflow.engine import fire
 
 
@@ -192,19 +189,7 @@ def test_the_state_rule_tells_excluded_from_rejected_bidders_in_the_standstill_n
                         body="Ihr Angebot ist ausgeschlossen. Zuschlag an {Zuschlagsangebot} nicht vor {Frist}.")
     p = submit(world, world.applicant)
     q = submit(world, world.applicant2, field="marketing")
-    clock.set(berlin(2026, 11, 2, 9, 0))
-    fire(call, "close", None)
-    request_opening(call, world.ka)
-    confirm_opening(call, world.afw)
-    fire(p, "declare_eligible", world.ka)
-    fire(q, "declare_ineligible", world.ka, reason="Kein Bezug zu Leipzig")
-    sign_neutrality(call, world.rev1)
-    review = assign_reviewer(p, world.rev1, world.ka)
-    fire(p, "start_review", world.ka)
-    declare_conflict(p, world.rev1, False)
-    save_review(review, world.rev1, {c.id: (4, "überzeugend") for c in call.criteria}, submit=True)
-    sign_off(p, world.ka, "approve")
-    sign_off(p, world.afw, "approve")
+    approve_after_deadline(world, clock, call, p, q)
     fire(p, "start_standstill", world.ka)
     db.session.commit()
     m = mail("standstill_notice", q)

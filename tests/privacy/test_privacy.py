@@ -108,3 +108,18 @@ def test_staff_accounts_are_not_deleted_by_themselves(app, world):
     assert "löscht die Verwaltung" in resp.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, world.ka.id).active
+
+
+def test_a_deletion_that_does_not_commit_keeps_the_files(app, world):
+    """The files leave the disk only when the deletion commits: rolled back, the drafts keep their files."""
+    from foerdercall.privacy.operations import delete_account
+
+    p = fill_draft(start_draft(world.call, world.applicant), world.applicant, title="Geheimes Projekt")
+    db.session.commit()
+    files = [attachment_path(a) for a in p.attachments]
+    assert files and all(f.exists() for f in files)
+    delete_account(world.applicant, world.applicant)
+    assert all(f.exists() for f in files)
+    db.session.rollback()
+    assert all(f.exists() for f in files)
+    assert db.session.get(Proposal, p.id).state == "draft" and len(db.session.get(Proposal, p.id).attachments) == len(files)

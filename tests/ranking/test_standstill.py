@@ -125,3 +125,20 @@ def test_standstill_over_http(app, world, clock):
     page = resp.get_data(as_text=True)
     assert "Der Einwand ist zurückgewiesen; der Zuschlag ist nach Ablauf der Frist möglich." in page
     assert "zurückgewiesen am" in page
+
+
+def test_objection_text_with_control_characters_over_http(app, world, clock):
+    """A NUL in the objection or its result (PostgreSQL cannot store one) is dropped, never a 500."""
+    a, _b, _c = setup(world, clock)
+    client = app.test_client()
+    login(client, "ka@x.test")
+    assert client.post(f"/proposals/{a.id}/fire/start_standstill", data={}).status_code == 302
+    page = client.post(f"/proposals/{a.id}/objection", data={"reason": "Rüge\x00 von B\x07"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Der Einwand ist erfasst; er hält den Zuschlag an." in page and "Rüge von B" in page
+    page = client.post(f"/proposals/{a.id}/objection", data={"reason": "\x00\x00", "resolve": "1",
+                                                             "outcome": "dismissed"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Bitte geben Sie das Ergebnis der Prüfung an." in page
+    st = db.session.scalar(select(Standstill).where(Standstill.proposal_id == a.id))
+    assert (st.objection, st.resolved_at, st.objection_open) == ("Rüge von B", None, True)
