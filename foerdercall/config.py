@@ -58,6 +58,10 @@ class Config:
     LOGIN_THROTTLE_PER_ACCOUNT = int(os.environ.get("LOGIN_THROTTLE_PER_ACCOUNT", "5"))
     LOGIN_THROTTLE_PER_ADDRESS = int(os.environ.get("LOGIN_THROTTLE_PER_ADDRESS", "20"))
     TWO_FACTOR_STEP_SECONDS = int(os.environ.get("TWO_FACTOR_STEP_SECONDS", "300"))  # time for the code
+    # The key of the TOTP secrets at rest (AES-256-GCM, accounts/secrets.py): 32 random bytes, URL-safe base64.
+    # Empty: derived from SECRET_KEY with HKDF (info "foerdercall totp"). Changing it makes stored secrets
+    # unreadable (the login says so; an admin resets the person's two-factor login).
+    TOTP_ENCRYPTION_KEY = os.environ.get("TOTP_ENCRYPTION_KEY", "")
     # Reverse proxies in front of the app (nginx: 1): the client's address (login throttling per address) and
     # scheme come from their X-Forwarded-* headers. 0: the direct peer is the client.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

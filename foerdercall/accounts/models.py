@@ -29,9 +29,10 @@ class User(UserMixin, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     # When the address was proved by the link in the verification mail (None: not yet).
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # TOTP two-factor login: the base32 secret once confirmed, when it was turned on, and the last time step
-    # accepted (a code works once).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # TOTP two-factor login: the base32 secret once confirmed (encrypted at rest, "v1:…", see
+    # accounts/secrets.py; plain base32 from before the encryption until the next login), when it was turned
+    # on, and the last time step accepted (a code works once).
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 

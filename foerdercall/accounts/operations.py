@@ -4,6 +4,7 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from ..mail.operations import queue_mail
 from ..text import printable
 from ..timeutil import now
 from .models import OFFICES, ROLES, LoginFailure, RecoveryCode, RoleGrant, User
+from .secrets import SecretUnreadable, is_encrypted
+from .secrets import decrypt as decrypt_secret
+from .secrets import encrypt as encrypt_secret
 
 # An override of the configured hasher (tests and benchmarks set a cheap one); None: the app's config.
 _hasher: PasswordHasher | None = None
@@ -371,6 +375,12 @@ def complete_login(user: User) -> None:
 
 TOTP_ISSUER = "foerdercall Leipzig"
 
+log = logging.getLogger(__name__)
+
+
+class TwoFactorUnavailable(ActionRefused):
+    """The stored TOTP secret cannot be decrypted (the key changed): the code cannot be checked."""
+
 
 def may_use_two_factor(user) -> bool:
     return user.is_authenticated and (user.has_role("official") or user.has_role("admin"))
@@ -429,10 +439,25 @@ def enable_two_factor(user: User, secret: str, code: str) -> list[str]:
     if step is None:
         raise ActionRefused(_("Der Code stimmt nicht. Bitte geben Sie den aktuellen sechsstelligen Code "
                               "Ihrer Authenticator-App ein."))
-    user.totp_secret, user.totp_enabled_at, user.totp_last_step = secret, now(), step
+    user.totp_secret = encrypt_secret(secret, user.id)  # encrypted at rest (accounts/secrets.py)
+    user.totp_enabled_at, user.totp_last_step = now(), step
     codes = _new_recovery_codes(user)
     record(user, "enable_two_factor", user)
     return codes
+
+
+def reset_two_factor(user: User, actor: User) -> None:
+    """An admin turns off a person's two-factor login (authenticator lost, or its secret unreadable after a
+    key change): secret and recovery codes are deleted; the person logs in with the password and sets it up
+    again."""
+    if actor is None or not actor.has_role("admin"):
+        raise ActionRefused(_("Nur Admins können die Zwei-Faktor-Anmeldung anderer Personen zurücksetzen."))
+    if not user.two_factor_enabled:
+        raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist nicht eingeschaltet."))
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.session.flush()
+    record(actor, "reset_two_factor", user)
 
 
 def disable_two_factor(user: User, password: str) -> None:
@@ -460,9 +485,18 @@ def second_factor(user: User, code: str, address: str) -> bool:
     check_throttle(user.email, address)
     db.session.refresh(user, with_for_update=True)  # two requests with the same code: one wins
     if user.two_factor_enabled:
-        step = _totp_step(user.totp_secret, code, user.totp_last_step)
+        try:
+            secret = decrypt_secret(user.totp_secret, user.id)
+        except SecretUnreadable as exc:
+            log.error("two-factor login of user %s: the stored TOTP secret cannot be decrypted (%s); "
+                      "TOTP_ENCRYPTION_KEY or SECRET_KEY changed? An admin can reset the two-factor login.",
+                      user.id, exc)
+            secret = None
+        step = _totp_step(secret, code, user.totp_last_step) if secret else None
         if step is not None:
             user.totp_last_step = step
+            if not is_encrypted(user.totp_secret):  # a legacy plain value: stored encrypted from now on
+                user.totp_secret = encrypt_secret(secret, user.id)
             complete_login(user)
             return True
         recovery = db.session.scalar(select(RecoveryCode).where(
@@ -474,5 +508,9 @@ def second_factor(user: User, code: str, address: str) -> bool:
             record(user, "use_recovery_code", user, data={"remaining": remaining_recovery_codes(user)})
             complete_login(user)
             return True
+        if secret is None:  # not a code we can check: a message, not a 500 and not "wrong code"
+            raise TwoFactorUnavailable(_(
+                "Die Zwei-Faktor-Anmeldung kann derzeit nicht geprüft werden. Bitte wenden Sie sich an die "
+                "Administration; mit einem Ihrer Wiederherstellungscodes können Sie sich weiterhin anmelden."))
     record_failure(user.email, address)
     return False

@@ -40,7 +40,17 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def personal_data(user: User) -> dict:
-    """Everything foerdercall stores about this person, as plain data (the JSON of the export)."""
+    """Everything foerdercall stores about this person, as plain data (the JSON of the export).
+
+    What the anonymisation after the retention period erased stays erased here: the proposal's answers and
+    files are gone, and of the person's actions on it the audit trail's texts are masked by the same rule as
+    on the proposal page and in the Vergabevermerk (:func:`~foerdercall.privacy.retention.event_reason`)."""
+    from .retention import event_reason  # retention.py imports this module
+
+    def reason(e: AuditEvent) -> str:
+        p = db.session.get(Proposal, e.proposal_id) if e.proposal_id is not None else None
+        return event_reason(e, p) if p is not None else e.reason
+
     proposals = db.session.scalars(select(Proposal).where(Proposal.applicant_id == user.id)
                                    .order_by(Proposal.id)).all()
     mails = db.session.scalars(select(OutboxMail).where(OutboxMail.recipient_id == user.id,
@@ -70,7 +80,7 @@ def personal_data(user: User) -> dict:
         "messages": [{"subject": m.subject, "body": m.body, "to": m.to_address, "created_at": _iso(m.created_at),
                       "sent_at": _iso(m.sent_at), "status": m.status} for m in mails],
         "actions": [{"at": _iso(e.at), "action": e.action, "object": f"{e.object_type}:{e.object_id}",
-                     "from_state": e.from_state, "to_state": e.to_state, "reason": e.reason} for e in events],
+                     "from_state": e.from_state, "to_state": e.to_state, "reason": reason(e)} for e in events],
     }
 
 
