@@ -28,6 +28,7 @@ from forms.accounts import (
     TwoFactorDisableForm,
     TwoFactorSetupForm,
 )
+from forms.calls import ConfirmForm
 
 from ..access import require_role
 from ..errors import ActionRefused
@@ -46,6 +47,7 @@ from .operations import (
     remaining_recovery_codes,
     request_password_reset,
     reset_password,
+    reset_two_factor,
     second_factor,
     send_verification,
     set_roles,
@@ -196,7 +198,21 @@ def user_roles(user_id: int):
         set_roles(user, current_user, list(form.roles.data), form.office.data or None, form.head_of_office.data)
         flash(_("Rollen gespeichert."), "success")
         return redirect(url_for("accounts.users"))
-    return render_template("accounts/roles.html", user=user, form=form)
+    return render_template("accounts/roles.html", user=user, form=form, reset_form=ConfirmForm())
+
+
+@bp.route("/admin/users/<int:user_id>/two-factor/reset", methods=["POST"])
+@login_required
+def reset_two_factor_view(user_id: int):
+    """An admin turns off a person's two-factor login (authenticator lost, secret unreadable after a key change)."""
+    require_role(current_user, "admin")
+    user = db.get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    reset_two_factor(user, current_user)
+    flash(_("Die Zwei-Faktor-Anmeldung von %(name)s ist ausgeschaltet; die Person kann sie nach der Anmeldung "
+            "mit dem Passwort neu einrichten.", name=user.name), "success")
+    return redirect(url_for("accounts.user_roles", user_id=user.id))
 
 
 # --- e-mail verification, password reset ----------------------------------------------------------------

@@ -139,11 +139,19 @@ def test_a_wrong_key_is_a_clear_message_and_the_admin_resets_two_factor(app, wor
     assert client.post("/login/two-factor", data={"code": codes[0]}).status_code == 302
     assert _logged_in(client)
 
-    # only an admin resets another person's two-factor login; then the password alone logs in
+    # only an admin resets another person's two-factor login (on the person's roles page); then the password
+    # alone logs in
     with pytest.raises(ActionRefused):
         reset_two_factor(world.ka, world.ka2)
-    reset_two_factor(world.ka, world.admin)
-    db.session.commit()
+    official = app.test_client()
+    login(official, "ka2@x.test")
+    assert official.post(f"/admin/users/{world.ka.id}/two-factor/reset").status_code == 403
+    admin = app.test_client()
+    login(admin, "admin@x.test")
+    page = admin.get(f"/admin/users/{world.ka.id}").get_data(as_text=True)
+    assert "Zwei-Faktor-Anmeldung zurücksetzen" in page
+    r = admin.post(f"/admin/users/{world.ka.id}/two-factor/reset", follow_redirects=True)
+    assert r.status_code == 200 and "ist ausgeschaltet" in r.get_data(as_text=True)
     assert _raw(world.ka.id) is None and not world.ka.two_factor_enabled
     assert [(e.object_id, e.actor_id) for e in audit_actions("reset_two_factor")] == [(world.ka.id, world.admin.id)]
     login(app.test_client(), "ka@x.test")
