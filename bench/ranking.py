@@ -64,7 +64,7 @@ def build(app, n: int, rng: random.Random) -> int:
     from foerdercall.extensions import db
     from foerdercall.proposals.models import Proposal
     from foerdercall.ranking.models import ProposalScore
-    from foerdercall.ranking.service import summarize
+    from foerdercall.ranking.service import knocked_out, summarize, weighted_total
     from foerdercall.reviews.models import Review, ReviewScore
     from foerdercall.workflow.engine import fire
 
@@ -114,7 +114,8 @@ def build(app, n: int, rng: random.Random) -> int:
         review_id = score_id = 0
         done = t0 + dt.timedelta(days=40)
         aggregates = []
-        weights = [c.weight for c in db.session.get(type(call), call_id).criteria]
+        catalogue = db.session.get(type(call), call_id).criteria
+        weights, minimums = [c.weight for c in catalogue], [c.knockout_min for c in catalogue]
         for pid in range(1, n + 1):
             quality = rng.uniform(1.0, 4.5)
             vectors = []
@@ -138,7 +139,10 @@ def build(app, n: int, rng: random.Random) -> int:
             known = [t for t in totals if t is not None]
             aggregates.append({"proposal_id": pid, "call_id": call_id, "reviews": len(vectors), "means": means,
                                "medians": medians, "min_points": min(known), "max_points": max(known),
-                               "updated_at": done})
+                               "total_mean": weighted_total(weights, 5, means),
+                               "total_median": weighted_total(weights, 5, medians),
+                               "knocked_mean": knocked_out(minimums, means),
+                               "knocked_median": knocked_out(minimums, medians), "updated_at": done})
         for start in range(0, len(reviews), 10_000):
             db.session.execute(insert(Review.__table__), reviews[start:start + 10_000])
         for start in range(0, len(scores), 20_000):

@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String, Text, false
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..timeutil import UTCDateTime
+
+# per-criterion aggregates; binary JSON on PostgreSQL, where the ranking orders by its elements
+SCORES = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Standstill(db.Model):
@@ -45,15 +49,21 @@ class Standstill(db.Model):
 class ProposalScore(db.Model):
     """The aggregate of a proposal's submitted reviews, refreshed with each submission (a submitted review is
     fixed, and so is the catalogue of a published call): the ranking reads one row per proposal instead of
-    every score. Per criterion in catalogue order; None where no reviewer could score it."""
+    every score. Per criterion in catalogue order; None where no reviewer could score it. The weighted total
+    (0–100, two decimals) and whether a knock-out criterion is missed are kept for both aggregations, so the
+    ranking orders by them in the database."""
 
     __tablename__ = "proposal_scores"
 
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
     reviews: Mapped[int] = mapped_column(default=0)
-    means: Mapped[list] = mapped_column(JSON)
-    medians: Mapped[list] = mapped_column(JSON)
+    means: Mapped[list] = mapped_column(SCORES)
+    medians: Mapped[list] = mapped_column(SCORES)
     min_points: Mapped[float | None] = mapped_column(Float)  # the lowest review total (0–100)
     max_points: Mapped[float | None] = mapped_column(Float)
+    total_mean: Mapped[float | None] = mapped_column(Float)  # None: no criterion could be scored
+    total_median: Mapped[float | None] = mapped_column(Float)
+    knocked_mean: Mapped[bool] = mapped_column(default=False, server_default=false())
+    knocked_median: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

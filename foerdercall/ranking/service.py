@@ -2,9 +2,9 @@
 
 Computed with a fixed number of aggregated queries over the whole call (no per-proposal loads): each
 submission refreshes its proposal's aggregate (``proposal_scores``: per-criterion means and medians, the
-lowest and highest review total) and the review's own total (``reviews.total_points``), so the ranking reads
-one row per proposal; the computed ranking is kept per application and call while its data version
-(:func:`data_version`) is unchanged.
+weighted total and knock-out of each, the lowest and highest review total) and the review's own total
+(``reviews.total_points``), so the ranking reads one row per proposal, ordered by the database; the
+computed ranking is kept per application and call while its data version (:func:`data_version`) is unchanged.
 
 - **Score**: per criterion the mean (or, chosen per call, the median) of the submitted reviews' scores,
   "not applicable" left out; total = Σ weight × (score ÷ scale maximum) ÷ Σ weight of the criteria with a
@@ -39,10 +39,9 @@ import math
 import statistics
 import threading
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select, true
 
 from ..awards.models import Award
 from ..calls.models import Call
@@ -54,6 +53,7 @@ from .models import ProposalScore
 
 DISAGREEMENT_POINTS = 25.0
 MIN_REVIEWS_FOR_CORRECTION = 3
+VARIES = 1e-9  # a reviewer's totals vary when their variance exceeds this (points², above rounding noise)
 TIE_KEYS = ("feasibility", "economic_effect")  # DOMAIN.md: "higher score on feasibility, then on economic effect"
 TIE_RULE = ("higher total; then higher score on feasibility, then on economic effect, then on the other "
             "criteria by weight (of equal weights a knock-out criterion first, then the catalogue's order); then "
@@ -132,12 +132,23 @@ def summarize(weights: list[int], scale_max: int, reviews: list[list[int | None]
     columns = [[r[i] for r in reviews if r[i] is not None] for i in range(len(weights))]
     means = [sum(c) / len(c) if c else None for c in columns]
     medians = [float(statistics.median(c)) if c else None for c in columns]
-    totals = []
-    for r in reviews:
-        w = sum(weights[i] for i, v in enumerate(r) if v is not None)
-        totals.append(sum(weights[i] * v for i, v in enumerate(r) if v is not None) / w / scale_max * 100
-                      if w else None)
-    return means, medians, totals
+    return means, medians, [weighted_total(weights, scale_max, r, digits=None) for r in reviews]
+
+
+def weighted_total(weights: list[int], scale_max: int, values: list[float | None],
+                   digits: int | None = 2) -> float | None:
+    """Σ weight × (score ÷ scale maximum) ÷ Σ weight of the criteria with a score × 100; None without any score."""
+    weighted = sum(w * v for w, v in zip(weights, values, strict=True) if v is not None)
+    w = sum(w for w, v in zip(weights, values, strict=True) if v is not None)
+    if not w:
+        return None
+    total = weighted / w / scale_max * 100
+    return total if digits is None else round(total, digits)
+
+
+def knocked_out(minimums: list[int | None], values: list[float | None]) -> bool:
+    """Whether an aggregated score is below its criterion's knock-out minimum."""
+    return any(ko is not None and v is not None and v < ko for ko, v in zip(minimums, values, strict=True))
 
 
 def refresh_scores(p) -> ProposalScore:
@@ -146,60 +157,59 @@ def refresh_scores(p) -> ProposalScore:
     reviews = db.session.scalars(select(Review).where(Review.proposal_id == p.id,
                                                       Review.submitted_at.is_not(None)).order_by(Review.id)).all()
     ids = [c.id for c in call.criteria]
+    weights = [c.weight for c in call.criteria]
+    minimums = [c.knockout_min for c in call.criteria]
     vectors = []
     for r in reviews:
         by_criterion = {s.criterion_id: s.score for s in r.scores}
         vectors.append([by_criterion.get(cid) for cid in ids])
-    means, medians, totals = summarize([c.weight for c in call.criteria], call.scale_max, vectors)
+    means, medians, totals = summarize(weights, call.scale_max, vectors)
     for r, t in zip(reviews, totals, strict=True):
         r.total_points = t
     known = [t for t in totals if t is not None]
     row = db.session.get(ProposalScore, p.id) or ProposalScore(proposal_id=p.id, call_id=p.call_id)
     row.reviews, row.means, row.medians, row.updated_at = len(reviews), means, medians, now()
     row.min_points, row.max_points = (min(known), max(known)) if known else (None, None)
+    row.total_mean = weighted_total(weights, call.scale_max, means)
+    row.total_median = weighted_total(weights, call.scale_max, medians)
+    row.knocked_mean, row.knocked_median = knocked_out(minimums, means), knocked_out(minimums, medians)
     db.session.add(row)
     db.session.flush()
     return row
 
 
-def _corrected(conn, call) -> dict[int, float]:
-    """Each proposal's mean of its review totals corrected for harsh and lenient reviewers (proposal id →
-    corrected score); empty when the call has no review totals.
+def _corrected(call, dialect: str):
+    """A subquery of each proposal's mean of its review totals corrected for harsh and lenient reviewers
+    (columns ``proposal_id``, ``corrected``), computed by the database over every review total of the call.
 
-    One query reads every review total of the call; each reviewer's mean and standard deviation, those of all
-    review totals, and the corrected means per proposal are computed from it here (a join on a table of
-    per-reviewer factors would cost the database more than these few arithmetic operations cost Python)."""
+    Each review total t of a reviewer with mean m and standard deviation sd becomes μ + (t − m) × σ ÷ sd
+    (μ, σ: of all review totals of the call), clipped to 0–100: per reviewer that is t × factor + shift with
+    factor = σ ÷ sd and shift = μ − m × factor, computed once per reviewer. Reviewers with fewer than
+    :data:`MIN_REVIEWS_FOR_CORRECTION` reviews, or whose totals do not vary, keep factor 1 and shift 0."""
     t = Review.total_points
-    reviews = conn.execute(select(Review.proposal_id, Review.reviewer_id, t)
-                           .join(ProposalScore, ProposalScore.proposal_id == Review.proposal_id)
-                           .where(ProposalScore.call_id == call.id, t.is_not(None))).all()
-    if not reviews:
-        return {}
-    per_reviewer: dict[int, list[float]] = {}
-    for _pid, rid, total in reviews:
-        per_reviewer.setdefault(rid, []).append(total)
-    n_all = len(reviews)
-    mu = sum(total for _p, _r, total in reviews) / n_all
-    sigma = math.sqrt(max(0.0, sum(total * total for _p, _r, total in reviews) / n_all - mu * mu))
-    correction: dict[int, tuple[float, float]] = {}  # reviewer → (their mean, factor)
-    for rid, totals in per_reviewer.items():
-        n = len(totals)
-        m = sum(totals) / n
-        sd = math.sqrt(max(0.0, sum(x * x for x in totals) / n - m * m))
-        if n >= MIN_REVIEWS_FOR_CORRECTION and sd > 1e-9:
-            correction[rid] = (m, sigma / sd)
-    sums: dict[int, list[float]] = {}
-    for pid, rid, total in reviews:
-        if rid in correction:
-            m, factor = correction[rid]
-            total = min(100.0, max(0.0, mu + (total - m) * factor))
-        acc = sums.get(pid)
-        if acc is None:
-            sums[pid] = [total, 1]
-        else:
-            acc[0] += total
-            acc[1] += 1
-    return {pid: acc[0] / acc[1] for pid, acc in sums.items()}
+    totals = (select(Review.proposal_id.label("proposal_id"), Review.reviewer_id.label("reviewer_id"),
+                     t.label("t"))
+              .join(ProposalScore, ProposalScore.proposal_id == Review.proposal_id)
+              .where(ProposalScore.call_id == call.id, t.is_not(None))).cte("review_totals")
+    x = totals.c.t
+
+    def variance():  # population variance, E[x²] − E[x]² (SQLite has no stddev)
+        return func.avg(x * x) - func.avg(x) * func.avg(x)
+
+    overall = select(func.avg(x).label("mu"), variance().label("var")).cte("call_totals")
+    stats = (select(totals.c.reviewer_id, func.count().label("n"), func.avg(x).label("m"), variance().label("var"))
+             .group_by(totals.c.reviewer_id).subquery("reviewer_stats"))
+    correctable = and_(stats.c.n >= MIN_REVIEWS_FOR_CORRECTION, stats.c.var > VARIES)
+    factor = func.sqrt(case((overall.c.var > 0, overall.c.var), else_=0.0) / stats.c.var)
+    per_reviewer = (select(stats.c.reviewer_id, case((correctable, factor), else_=1.0).label("factor"),
+                           case((correctable, overall.c.mu - stats.c.m * factor), else_=0.0).label("shift"))
+                    .select_from(stats.join(overall, true())).cte("reviewer_correction")
+                    .prefix_with("MATERIALIZED"))  # once per reviewer, not per review
+    lowest, highest = (func.max, func.min) if dialect == "sqlite" else (func.greatest, func.least)
+    value = lowest(0.0, highest(100.0, x * per_reviewer.c.factor + per_reviewer.c.shift))
+    return (select(totals.c.proposal_id, func.avg(value).label("corrected"))
+            .select_from(totals.join(per_reviewer, per_reviewer.c.reviewer_id == totals.c.reviewer_id))
+            .group_by(totals.c.proposal_id).subquery("corrected"))
 
 
 def tie_order(call) -> list[int]:
@@ -228,64 +238,60 @@ def _compute(call) -> Ranking:
 
 
 def _compute_rows(call) -> Ranking:
+    """One query: every ranked proposal with its award, its stored aggregate and its corrected score, ordered
+    by the database (total, then the tie-break criteria, receipt and file number); the rows here."""
     aggregation = call.score_aggregation if call.score_aggregation in ("mean", "median") else "mean"
     crit = list(call.criteria)
     p, a, ps = Proposal.__table__.c, Award.__table__.c, ProposalScore.__table__.c
-    conn = db.session.connection()
-    agg_col = ps.medians if aggregation == "median" else ps.means
+    median = aggregation == "median"
+    agg_col = ps.medians if median else ps.means
     # each criterion's aggregate as a column of its own: the database reads the JSON, Python gets floats
     agg_values = [agg_col[i].as_float() for i in range(len(crit))]
-    rows: list[Row] = []
-    keyed: list[tuple] = []  # (sort key, row) of the rows with a total
-    weights_total = [c.weight for c in crit]
+    total_col, knocked_col = (ps.total_median, ps.knocked_median) if median else (ps.total_mean, ps.knocked_mean)
+    corrected = _corrected(call, db.session.get_bind().dialect.name)
+    joined = (Proposal.__table__.outerjoin(Award.__table__, a.proposal_id == p.id)
+              .outerjoin(ProposalScore.__table__, ps.proposal_id == p.id)
+              .outerjoin(corrected, corrected.c.proposal_id == p.id))
+    order = tie_order(call)
+    query = (select(p.id, p.file_number, p.file_seq, p.title, p.applicant_id, p.state, p.requested_amount_cents,
+                    p.submitted_at, a.amount_cents, a.released_cents, ps.reviews, ps.min_points, ps.max_points,
+                    total_col, knocked_col, corrected.c.corrected, *agg_values)
+             .select_from(joined).where(p.call_id == call.id, p.state.in_(RANKED_STATES))
+             # a missing score sorts below every score, as in TIE_RULE; rows without a total come last
+             .order_by(total_col.desc().nulls_last(), *[agg_values[i].desc().nulls_last() for i in order],
+                       p.submitted_at.asc().nulls_last(), func.coalesce(p.file_seq, 0), p.id))
     knockout = [(c.key, c.knockout_min) for c in crit]
     no_values = [None] * len(crit)
-    scale, min_total = call.scale_max, call.min_total
-    order = tie_order(call)
-    far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    corrected = _corrected(conn, call)
-    joined = (Proposal.__table__.outerjoin(Award.__table__, a.proposal_id == p.id)
-              .outerjoin(ProposalScore.__table__, ps.proposal_id == p.id))
+    min_total = call.min_total
+    ranked: list[Row] = []
+    unranked: list[Row] = []
     for (pid, number, seq, title, applicant_id, state, amount, submitted_at, awarded, released, n,
-         low, high, *values) in conn.execute(
-            select(p.id, p.file_number, p.file_seq, p.title, p.applicant_id, p.state, p.requested_amount_cents,
-                   p.submitted_at, a.amount_cents, a.released_cents, ps.reviews, ps.min_points, ps.max_points,
-                   *agg_values)
-            .select_from(joined).where(p.call_id == call.id, p.state.in_(RANKED_STATES))).all():
+         low, high, total, knocked, corr, *values) in db.session.connection().execute(query).all():
         row = Row(pid, number or f"#{pid}", seq or 0, title, applicant_id, state, amount,
                   (awarded or 0) - (released or 0), (released or 0) if state in RETURNED else 0, submitted_at)
-        rows.append(row)
         if not n:
             row.criteria = no_values
+            unranked.append(row)
             continue
         row.reviews, row.criteria = n, values
-        corr = corrected.get(pid)
         if corr is not None:
             row.corrected = round(corr, 2)
-        weighted = weights = 0.0
-        for w, v in zip(weights_total, values, strict=True):
-            if v is not None:
-                weighted += w * v
-                weights += w
-        if not weights:
+        if total is None:
+            unranked.append(row)
             continue
-        row.total = total = round(weighted / scale / weights * 100, 2)
-        row.knockouts = [key for (key, ko), v in zip(knockout, values, strict=True)
-                         if ko is not None and v is not None and v < ko]
-        row.fundable = total >= min_total and not row.knockouts
+        row.total = total
+        if knocked:
+            row.knockouts = [key for (key, ko), v in zip(knockout, values, strict=True)
+                             if ko is not None and v is not None and v < ko]
+        row.fundable = total >= min_total and not knocked
         if low is not None:
             row.spread = round(high - low, 2)
             row.disagreement = row.spread >= DISAGREEMENT_POINTS
-        keyed.append(((-total, *[-(values[i] if values[i] is not None else -1.0) for i in order],
-                       submitted_at or far, row.file_seq), row))
-    keyed.sort(key=itemgetter(0))
-    ranked = [r for _k, r in keyed]
-    for i, r in enumerate(ranked, start=1):
-        r.rank = i
-        if i > 1 and math.isclose(ranked[i - 2].total, r.total):
-            r.tie_broken = True
-            ranked[i - 2].tie_broken = True
-    unranked = sorted((r for r in rows if r.total is None), key=lambda r: r.file_seq)
+        row.rank = len(ranked) + 1
+        if ranked and math.isclose(ranked[-1].total, total):
+            row.tie_broken = ranked[-1].tie_broken = True
+        ranked.append(row)
+    unranked.sort(key=lambda r: r.file_seq)
     result = Ranking(call.id, aggregation, call.scale_max, call.min_total, call.budget_cents,
                      [{"key": c.key, "name": c.name, "weight": c.weight, "knockout_min": c.knockout_min}
                       for c in crit], ranked + unranked)

@@ -2,6 +2,7 @@
 and strong disagreement, the tie-break rule, the corrected view, the budget line, and who moves up."""
 from __future__ import annotations
 
+import pathlib
 import warnings
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from foerdercall.awards.models import Award
 from foerdercall.awards.operations import make_award, sign_off
 from foerdercall.extensions import db
+from foerdercall.ranking.models import ProposalScore
 from foerdercall.ranking.service import compute_ranking
 from foerdercall.reviews.operations import assign_reviewer, declare_conflict, sign_neutrality
 from foerdercall.timeutil import minute_end
@@ -151,6 +153,46 @@ def test_corrected_view_evens_out_harsh_and_lenient_reviewers(app, world, clock)
     # the raw score stays what decides the order
     assert [r.rank for r in (rows["Z"], rows["Y"], rows["X"])] == [1, 2, 3]
 
+
+
+def test_a_reviewer_whose_totals_do_not_vary_is_left_as_is(app, world, clock):
+    # rev1 gives 60 points to all three (nothing to correct), rev2 gives 20, 60 and 100
+    ps = build(world, clock, {"X": (5_000, [3] * 6, [1] * 6), "Y": (5_000, [3] * 6, [3] * 6),
+                              "Z": (5_000, [3] * 6, [5] * 6)})
+    rows = by_name(compute_ranking(world.call), ps)
+    # all six totals: mean 60, variance 3200/6; rev2's variance 3200/3: factor sqrt(1/2), shift 60 - 60 sqrt(1/2)
+    # rev2's 20 -> 31.716, 100 -> 88.284; rev1's 60 stay: X (60 + 31.716) / 2, Z (60 + 88.284) / 2
+    assert [rows[n].corrected for n in "XYZ"] == pytest.approx([45.86, 60.0, 74.14], abs=0.005)
+
+
+def test_each_submission_keeps_the_totals_the_ranking_orders_by(app, world, clock):
+    ps = build(world, clock, {"E": SCORES["E"], "C": SCORES["C"]})
+    stored = {n: db.session.get(ProposalScore, p.id) for n, p in ps.items()}
+    assert (stored["C"].total_mean, stored["C"].knocked_mean) == (70.0, False)
+    # E: feasibility 1.5 by the mean (below the minimum 2), 1.5 by the median of two as well
+    assert (stored["E"].total_mean, stored["E"].knocked_mean, stored["E"].knocked_median) == (86.0, True, True)
+    assert stored["E"].total_median == 86.0
+
+
+def test_the_migration_fills_in_the_totals_of_rows_stored_before_it(app, world, clock):
+    """Aggregates stored before the totals were kept get them from the migration, the same as a submission's."""
+    import importlib.util
+
+    ps = build(world, clock)
+    expected = {p.id: (s.total_mean, s.total_median, s.knocked_mean, s.knocked_median)
+                for p in ps.values() if (s := db.session.get(ProposalScore, p.id))}
+    table = ProposalScore.__table__
+    db.session.execute(table.update().values(total_mean=None, total_median=None, knocked_mean=False,
+                                             knocked_median=False))
+    path = next((pathlib.Path(__file__).resolve().parents[2] / "migrations" / "versions").glob("*_2d3e4f5a6b7c_*.py"))
+    spec = importlib.util.spec_from_file_location("proposal_totals_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    migration.backfill(db.session.connection())
+    db.session.expire_all()
+    assert {p.id: (s.total_mean, s.total_median, s.knocked_mean, s.knocked_median)
+            for p in ps.values() if (s := db.session.get(ProposalScore, p.id))} == expected
+    assert sum(1 for t in expected.values() if t[2]) == 1  # E is knocked out
 
 def test_ranking_page_and_exports_hide_what_a_conflicted_official_may_not_see(app, world, clock):
     ps = build(world, clock)
