@@ -18,6 +18,7 @@ from foerdercall.extensions import db
 from foerdercall.jobs.operations import cleanup_jobs
 from foerdercall.mail.delivery import deliver_here
 from foerdercall.mail.operations import dispatch_pending
+from foerdercall.parking.operations import sweep_expired as sweep_parked_posts
 from foerdercall.privacy.retention import anonymise_expired
 from foerdercall.proposals.models import Clarification, Proposal
 from foerdercall.reminders.operations import REMINDERS
@@ -64,6 +65,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         db.session.commit()
     cleanup_jobs(at)  # finished bulk jobs and their files, a day after they ended (logged, not reported)
     db.session.commit()
+    report["parked_posts_deleted"] = sweep_parked_posts(at)  # kept text of refused posts past its day, in batches
     report["mails_sent"] = dispatch_pending()
     if not current_app.config.get("BROKER_URL"):  # embedded default: also what is due again (retries)
         report["mails_sent"] += deliver_here()

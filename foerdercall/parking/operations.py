@@ -1,4 +1,5 @@
-"""Parking a refused post, finding what this browser parked, taking it over into a draft or discarding it."""
+"""Parking a refused post, finding what this browser parked, taking it over into a draft or discarding it, and
+the worker's removal of what expired."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +8,7 @@ import re
 
 from sqlalchemy import delete, func, select
 
+from ..awards.models import Milestone, Report
 from ..extensions import db
 from ..proposals.models import Proposal
 from ..reviews.models import Review
@@ -18,34 +20,90 @@ MAX_FIELD_CHARS = 50_000  # a form field longer than the longest form field (20,
 MAX_TOTAL_CHARS = 300_000
 MAX_PER_BROWSER = 10
 MAX_ROWS = 5_000  # in all: someone posting again and again without a cookie cannot fill the database
+SWEEP_BATCH = 500  # expired rows the worker deletes per transaction
 
-# The forms whose text is kept: endpoint → (URL argument of the target, which posted fields are text).
+# The forms whose text is kept: endpoint → the URL argument that names the target.
+# Drafts (the text is taken over into the draft on the owner's click): the proposal form and the review form.
+# One-shot forms (nothing to save a draft into; the parked page offers the text in the same form, to be sent by
+# the person): the answer to a clarification request, a milestone report, the interim and the final report; for
+# the offices the sign-off with its reason and the steps that need a written reason (request for documents,
+# ineligibility, changes to the final report, termination).
 PROPOSAL_FIELDS = ("title", "field_of_action", "summary", "description", "work_plan", "team", "leipzig_relation",
                    "requested_amount", "advice_requested")
 REVIEW_FIELD = re.compile(r"^(score|justification)_\d{1,9}$")
 PARKABLE = {
     "proposals.edit": "proposal_id",
     "reviews.score": "review_id",
+    "proposals.answer": "proposal_id",
+    "awards.milestone_report": "milestone_id",
+    "awards.report": "proposal_id",
+    "awards.sign": "proposal_id",
+    "proposals.fire_trigger": "proposal_id",
 }
+DRAFT_FORMS = ("proposals.edit", "reviews.score")
+FORM_FIELDS = {  # the one-shot forms' text fields, in the order of the form
+    "proposals.answer": ("answer",),
+    "awards.milestone_report": ("text",),
+    "awards.report": ("narrative", "use_of_funds", "spent"),
+    "awards.sign": ("reason",),
+    "proposals.fire_trigger": ("reason",),
+}
+REPORT_KINDS = ("interim", "final")
+DECISIONS = ("approve", "reject")
+# kept with the text (which report, which step, which decision), not typed: a post without typed text is not kept
+META_FIELDS = ("kind", "trigger", "decision")
+
+
+def reason_trigger(trigger) -> bool:
+    """A step of the proposal workflow a person fires with a written reason (a form of its own aside)."""
+    from ..workflow.engine import find_transition
+
+    t = find_transition("proposal", trigger) if isinstance(trigger, str) else None
+    return (t is not None and bool(t.get("reason_required")) and tuple(t["who"]) != ("system",)
+            and trigger != "answer_request")
 
 
 def browser_key(cookie_value: str) -> str:
     return hashlib.sha256(cookie_value.encode()).hexdigest()
 
 
-def text_fields(endpoint: str, form) -> dict[str, str]:
-    """The text a person typed into the form (no token, no buttons, no files)."""
+def text_fields(endpoint: str, form, view_args: dict | None = None) -> dict[str, str]:
+    """The text a person typed into the form (no token, no buttons, no files); for a report also its kind."""
+    meta = {}
     if endpoint == "proposals.edit":
         names = [n for n in PROPOSAL_FIELDS if n in form]
-    else:
+    elif endpoint == "reviews.score":
         names = [n for n in form if REVIEW_FIELD.match(n)]
-    return {n: str(form.get(n, ""))[:MAX_FIELD_CHARS] for n in names}
+    elif endpoint in FORM_FIELDS:
+        names = [n for n in FORM_FIELDS[endpoint] if n in form]
+        if endpoint == "awards.report":
+            kind = (view_args or {}).get("kind")
+            if kind not in REPORT_KINDS:
+                return {}
+            meta["kind"] = kind
+        elif endpoint == "awards.sign":
+            if form.get("decision") not in DECISIONS:
+                return {}
+            meta["decision"] = form.get("decision")
+        elif endpoint == "proposals.fire_trigger":
+            trigger = (view_args or {}).get("trigger")
+            if not reason_trigger(trigger):
+                return {}
+            meta["trigger"] = trigger
+    else:
+        return {}
+    return {**{n: str(form.get(n, ""))[:MAX_FIELD_CHARS] for n in names}, **meta}
+
+
+def _typed(fields: dict[str, str]) -> dict[str, str]:
+    return {n: v for n, v in fields.items() if n not in META_FIELDS}
 
 
 def park(key: str, user_id: int | None, endpoint: str, target_id: int, fields: dict[str, str],
          had_files: bool) -> ParkedPost | None:
     """Keep the fields for this browser (the newest post per form wins); None when there is nothing to keep."""
-    if not any(v.strip() for v in fields.values()) or sum(len(v) for v in fields.values()) > MAX_TOTAL_CHARS:
+    typed = _typed(fields)
+    if not any(v.strip() for v in typed.values()) or sum(len(v) for v in typed.values()) > MAX_TOTAL_CHARS:
         return None
     moment = now()
     db.session.execute(delete(ParkedPost).where(ParkedPost.expires_at < moment))
@@ -67,7 +125,9 @@ def park(key: str, user_id: int | None, endpoint: str, target_id: int, fields: d
 
 
 def may_take_over(row: ParkedPost, user) -> bool:
-    """Only the owner of the draft (or review) may see and take over the text, and only while it is open."""
+    """Only the owner of the draft (or review, or the form's proposal) may see and take over the text, and only
+    while the form is open and the text was not sent since (an answered request, a reported milestone, a
+    report submitted after the text was parked)."""
     if row.user_id is not None and row.user_id != user.id:
         return False
     if row.endpoint == "proposals.edit":
@@ -77,7 +137,61 @@ def may_take_over(row: ParkedPost, user) -> bool:
         r = db.session.get(Review, row.target_id)
         return (r is not None and r.reviewer_id == user.id and r.submitted_at is None
                 and r.proposal.state == "in_review")
+    if row.endpoint == "proposals.answer":
+        p = db.session.get(Proposal, row.target_id)
+        c = open_request(p) if p is not None else None
+        # the text answers the request that was open when it was typed, not a later one
+        return (p is not None and p.applicant_id == user.id and p.state == "clarification" and c is not None
+                and c.requested_at <= row.created_at)
+    if row.endpoint == "awards.milestone_report":
+        m = db.session.get(Milestone, row.target_id)
+        p = db.session.get(Proposal, m.proposal_id) if m is not None else None
+        return (p is not None and p.applicant_id == user.id and p.state == "in_implementation"
+                and m.reported_at is None and m.accepted_at is None)
+    if row.endpoint == "awards.report":
+        p = db.session.get(Proposal, row.target_id)
+        kind = row.fields.get("kind")
+        if p is None or p.applicant_id != user.id or p.state != "in_implementation" or kind not in REPORT_KINDS:
+            return False
+        sent = select(Report.id).where(Report.proposal_id == p.id, Report.kind == kind)
+        if kind == "interim":  # one interim report is open at a time: none waiting or accepted
+            sent = sent.where((Report.submitted_at >= row.created_at) | Report.status.in_(("submitted", "accepted")))
+        else:
+            sent = sent.where(Report.submitted_at >= row.created_at)
+        return db.session.scalar(sent.limit(1)) is None
+    if row.endpoint in ("awards.sign", "proposals.fire_trigger"):
+        return _office_may_take_over(row, user)
     return False
+
+
+def _office_may_take_over(row: ParkedPost, user) -> bool:
+    """The sign-off and the steps with a reason: only someone who may read the proposal and still take that
+    step (the office has not signed yet; the proposal is still where the step starts)."""
+    from ..access import can_view_proposal, has_conflict
+    from ..workflow.engine import available_triggers
+    from ..workflow.guards import sign_offs
+
+    p = db.session.get(Proposal, row.target_id)
+    if p is None or not can_view_proposal(user, p):
+        return False
+    if row.endpoint == "awards.sign":
+        return (p.state == "reviewed" and user.has_role("official") and user.office is not None
+                and p.applicant_id != user.id and not has_conflict(user, p)
+                and user.office not in sign_offs(p) and row.fields.get("decision") in DECISIONS)
+    trigger = row.fields.get("trigger")
+    return reason_trigger(trigger) and any(t["trigger"] == trigger for t in available_triggers(p, user))
+
+
+def open_request(p: Proposal):
+    """The proposal's unanswered clarification request, if any (the workflow's own rule)."""
+    from ..workflow.guards import open_clarification
+
+    return open_clarification(p)
+
+
+def is_draft_form(row: ParkedPost) -> bool:
+    """Whether the text is taken over into a draft (else the person sends the form with it)."""
+    return row.endpoint in DRAFT_FORMS
 
 
 def parked_for(key: str | None, user) -> list[ParkedPost]:
@@ -97,3 +211,22 @@ def find(key: str | None, user, parked_id: int) -> ParkedPost | None:
 def discard(row: ParkedPost) -> None:
     db.session.delete(row)
     db.session.flush()
+
+
+def sweep_expired(at: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """The worker's step: delete the parked posts past their expiry, ``batch`` rows per transaction (a short
+    lock each, however many expired). Commits (the sweep's own transactions). Returns how many were deleted."""
+    at = at or now()
+    deleted = 0
+    while True:
+        ids = db.session.scalars(select(ParkedPost.id).where(ParkedPost.expires_at < at)
+                                 .order_by(ParkedPost.id).limit(batch)).all()
+        if not ids:
+            break
+        res = db.session.execute(delete(ParkedPost).where(ParkedPost.id.in_(ids), ParkedPost.expires_at < at)
+                                 .execution_options(synchronize_session=False))
+        db.session.commit()
+        deleted += res.rowcount or 0
+        if len(ids) < batch:
+            break
+    return deleted

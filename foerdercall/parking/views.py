@@ -11,14 +11,29 @@ from flask_login import current_user, login_required
 from flask_login.utils import login_url
 from werkzeug.datastructures import MultiDict
 
+from forms.awards import ReportForm
 from forms.calls import FIELD_LABELS, ConfirmForm
-from forms.proposals import ProposalForm
+from forms.proposals import AnswerForm, ProposalForm
 from forms.reviews import parse_scores
 
+from ..awards.models import Milestone
 from ..extensions import db
 from ..proposals.models import Proposal
 from ..reviews.models import Review
-from .operations import KEEP, PARKABLE, browser_key, discard, find, park, parked_for, text_fields
+from ..workflow.engine import action_label
+from .operations import (
+    FORM_FIELDS,
+    KEEP,
+    PARKABLE,
+    browser_key,
+    discard,
+    find,
+    is_draft_form,
+    open_request,
+    park,
+    parked_for,
+    text_fields,
+)
 
 bp = Blueprint("parking", __name__)
 
@@ -52,7 +67,7 @@ def park_refused_post():
     if not isinstance(target, int):
         return None
     g.pop("_login_user", None)  # a token refused before web._start ran: who is logged in, from this request
-    fields = text_fields(request.endpoint, request.form)
+    fields = text_fields(request.endpoint, request.form, request.view_args)
     had_files = any(f.filename for f in request.files.values())
     value = request.cookies.get(COOKIE, "")
     if not 20 <= len(value) <= 100:
@@ -64,13 +79,18 @@ def park_refused_post():
     g.rollback = False  # the parked row is this response's one change (web._commit commits it)
     files = (" " + _("Hochgeladene Dateien konnten nicht aufbewahrt werden; bitte wählen Sie sie danach noch "
                      "einmal aus.")) if had_files else ""
+    draft = is_draft_form(row)
     if current_user.is_authenticated:
-        flash(_("Das Formular war abgelaufen. Ihre Eingaben wurden aufbewahrt; Sie können sie hier in Ihren "
-                "Entwurf übernehmen.") + files, "error")
+        flash((_("Das Formular war abgelaufen. Ihre Eingaben wurden aufbewahrt; Sie können sie hier in Ihren "
+                 "Entwurf übernehmen.") if draft else
+               _("Das Formular war abgelaufen. Ihre Eingaben wurden aufbewahrt; Sie können sie hier prüfen und "
+                 "noch einmal absenden.")) + files, "error")
         resp = redirect(url_for("parking.index"))
     else:
-        flash(_("Ihre Sitzung war abgelaufen. Ihre Eingaben wurden aufbewahrt: Nach der Anmeldung können Sie "
-                "sie in Ihren Entwurf übernehmen.") + files, "error")
+        flash((_("Ihre Sitzung war abgelaufen. Ihre Eingaben wurden aufbewahrt: Nach der Anmeldung können Sie "
+                 "sie in Ihren Entwurf übernehmen.") if draft else
+               _("Ihre Sitzung war abgelaufen. Ihre Eingaben wurden aufbewahrt: Nach der Anmeldung können Sie "
+                 "sie prüfen und noch einmal absenden.")) + files, "error")
         resp = redirect(login_url("accounts.login", next_url=url_for("parking.index")))
     resp.set_cookie(COOKIE, value, max_age=int(KEEP.total_seconds()), httponly=True, samesite="Lax",
                     secure=bool(current_app.config["SESSION_COOKIE_SECURE"]))
@@ -92,6 +112,8 @@ def _next() -> str:
 
 def _target(row) -> dict:
     """What the parked text belongs to, its fields with their labels, and where it goes."""
+    if row.endpoint in FORM_FIELDS:
+        return _form_target(row)
     if row.endpoint == "proposals.edit":
         p = db.session.get(Proposal, row.target_id)
         form = ProposalForm()
@@ -102,7 +124,7 @@ def _target(row) -> dict:
         if "advice_requested" in values:
             values["advice_requested"] = _("ja") if values["advice_requested"] else _("nein")
         return {"title": _("Ihr Angebot: %(title)s", title=p.title or p.call.title),
-                "url": url_for("proposals.edit", proposal_id=p.id),
+                "url": url_for("proposals.edit", proposal_id=p.id), "draft": True,
                 "fields": [(labels[n], values[n]) for n in row.fields if str(values[n]).strip()]}
     review = db.session.get(Review, row.target_id)
     names = {c.id: c.name for c in review.proposal.call.criteria}
@@ -115,7 +137,65 @@ def _target(row) -> dict:
         if str(value).strip():
             fields.append((label, _("nicht anwendbar") if value == "na" else value))
     return {"title": _("Ihr Gutachten zu %(n)s", n=review.proposal.file_number or review.proposal.title),
-            "url": url_for("reviews.score", review_id=review.id), "fields": fields}
+            "url": url_for("reviews.score", review_id=review.id), "draft": True, "fields": fields}
+
+
+def _input(name: str, label, value, rows: int = 0, required: bool = False, options=None) -> dict:
+    """One field of a one-shot form on the parked page: a textarea (rows), a select (options) or an input."""
+    return {"name": name, "label": str(label), "value": value or "", "rows": rows, "required": required,
+            "options": options}
+
+
+def _form_target(row) -> dict:
+    """A one-shot form (no draft to take the text into): the same form again, filled with the parked text, for
+    the person to check and send (its own post, with this page's token); nothing is sent by itself."""
+    values = row.fields
+    if row.endpoint == "awards.milestone_report":
+        m = db.session.get(Milestone, row.target_id)
+        return {"title": _("Ihr Bericht zum Meilenstein „%(m)s“", m=m.title),
+                "url": url_for("proposals.detail", proposal_id=m.proposal_id, _anchor="h-impl"), "draft": False,
+                "context": None, "file": None,
+                "action": url_for("awards.milestone_report", proposal_id=m.proposal_id, milestone_id=m.id),
+                "inputs": [_input("text", _("Erreichter Stand"), values.get("text"), 6, True)],
+                "submit": _("Berichten")}
+    p = db.session.get(Proposal, row.target_id)
+    name = p.file_number or p.title or p.call.title
+    if row.endpoint == "proposals.answer":
+        form = AnswerForm()
+        request_ = open_request(p)
+        return {"title": _("Ihre Antwort auf die Nachforderung zu %(n)s", n=name),
+                "url": url_for("proposals.detail", proposal_id=p.id, _anchor="h-clar"), "draft": False,
+                "context": (_("Nachforderung"), request_.message if request_ else ""),
+                "action": url_for("proposals.answer", proposal_id=p.id), "file": str(form.file.label.text),
+                "inputs": [_input("answer", form.answer.label.text, values.get("answer"), 8, True)],
+                "submit": _("Antwort senden")}
+    if row.endpoint == "awards.report":
+        kind = values.get("kind")
+        form = ReportForm()
+        return {"title": (_("Ihr Zwischenbericht zu %(n)s", n=name) if kind == "interim"
+                          else _("Ihr Abschlussbericht zu %(n)s", n=name)),
+                "url": url_for("proposals.detail", proposal_id=p.id, _anchor="h-impl"), "draft": False,
+                "context": None, "file": None, "action": url_for("awards.report", proposal_id=p.id, kind=kind),
+                "inputs": [_input("narrative", form.narrative.label.text, values.get("narrative"), 10, True),
+                           _input("use_of_funds", form.use_of_funds.label.text, values.get("use_of_funds"), 5),
+                           _input("spent", form.spent.label.text, values.get("spent"))],
+                "submit": _("Einreichen")}
+    if row.endpoint == "awards.sign":
+        from ..web import office_label
+
+        return {"title": _("Ihre Zeichnung zu %(n)s", n=name),
+                "url": url_for("proposals.detail", proposal_id=p.id), "draft": False, "context": None,
+                "file": None, "action": url_for("awards.sign", proposal_id=p.id),
+                "inputs": [_input("decision", _("Entscheidung für %(office)s", office=office_label(current_user.office)),
+                                  values.get("decision"), options=[("approve", _("Zustimmen")),
+                                                                   ("reject", _("Ablehnen"))]),
+                           _input("reason", _("Begründung (bei Ablehnung erforderlich)"), values.get("reason"), 6)],
+                "submit": _("Zeichnen")}
+    step = action_label(values.get("trigger", ""))  # proposals.fire_trigger: a step with a written reason
+    return {"title": _("%(step)s: %(n)s", step=step, n=name),
+            "url": url_for("proposals.detail", proposal_id=p.id), "draft": False, "context": None, "file": None,
+            "action": url_for("proposals.fire_trigger", proposal_id=p.id, trigger=values.get("trigger")),
+            "inputs": [_input("reason", _("Begründung"), values.get("reason"), 6, True)], "submit": step}
 
 
 @bp.route("/parked")
@@ -124,19 +204,25 @@ def index():
     rows = parked_for(_key(), current_user)
     if not rows:
         return redirect(_next() or url_for("calls.index"))
-    return render_template("parking/index.html", entries=[(r, _target(r)) for r in rows], form=ConfirmForm(),
-                           next=_next()), 200, {"Cache-Control": "no-store"}
+    entries = [(r, _target(r)) for r in rows]
+    return render_template("parking/index.html", entries=entries, form=ConfirmForm(), next=_next(),
+                           any_draft=any(t["draft"] for _r, t in entries)), 200, {"Cache-Control": "no-store"}
 
 
 @bp.route("/parked/<int:parked_id>/apply", methods=["POST"])
 @login_required
 def apply(parked_id: int):
-    """Take the parked text over into the draft: asked for by its owner, with the form's token."""
+    """Take the parked text over into the draft: asked for by its owner, with the form's token. A one-shot form
+    has no draft: its text is sent by the person with the form on the parked page."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
     row = find(_key(), current_user, parked_id)
     if row is None:
         abort(404)
+    if not is_draft_form(row):
+        flash(_("Diese Eingaben gehören zu keinem Entwurf: Bitte prüfen Sie sie und senden Sie das Formular "
+                "hier ab."), "error")
+        return redirect(url_for("parking.index", _anchor=f"parked-{row.id}"))
     data = MultiDict(row.fields)
     if row.endpoint == "proposals.edit":
         from ..proposals.operations import save_draft
@@ -152,7 +238,7 @@ def apply(parked_id: int):
             return redirect(url_for("parking.index"))
         save_draft(p, current_user, form.draft_data())
         url = url_for("proposals.edit", proposal_id=p.id)
-    else:
+    else:  # reviews.score
         from ..reviews.operations import save_review
 
         review = db.session.get(Review, row.target_id)
