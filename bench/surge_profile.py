@@ -72,6 +72,7 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=200)
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--sql", action="store_true", help="print the statements of each request")
+    ap.add_argument("--profile-out", help="also write the cProfile data to this file (for pstats/snakeviz)")
     ap.add_argument("--admin-url", default=os.environ.get("BENCH_DATABASE_URL",
                                                           "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = ap.parse_args()
@@ -128,7 +129,7 @@ def main() -> int:
             for kind, stmts in sql.items():
                 print(f"--- {kind}")
                 for st in stmts:
-                    print(f"   {st[:200]}")
+                    print(f"   {st if len(st) <= 240 else st[:140] + ' … ' + st[-100:]}")
         cpu: dict[str, list[float]] = defaultdict(list)
         n = 11
         for i in range(n, n + args.sessions):
@@ -154,6 +155,8 @@ def main() -> int:
         for i in range(n, n + args.sessions):
             session(app, i, apps[i][1], pdf, True, defaultdict(list))
         prof.disable()
+        if args.profile_out:
+            prof.dump_stats(args.profile_out)
         out = io.StringIO()
         st = pstats.Stats(prof, stream=out)
         by_package: dict[str, float] = defaultdict(float)

@@ -99,9 +99,11 @@ def _chain(session: Session) -> None:
     """Give the transaction's events (written, not yet chained) their places in the chain, in the order they
     were written, under the lock of the head row. Only this transaction's own events can be unchained: every
     other transaction chains its events before it commits."""
-    head = _head(session)
     t = AuditEvent.__table__
+    # read before the head is locked (they are this transaction's own, nobody else changes them): the lock,
+    # which every audited commit waits for, covers only the hashing and the two updates
     rows = session.execute(select(*t.columns).where(t.c.seq.is_(None)).order_by(t.c.id)).all()
+    head = _head(session)
     chained = []
     for row in rows:
         ev = SimpleNamespace(**row._mapping)

@@ -11,6 +11,7 @@ delivery path claims them until an official releases them (:func:`release_held_m
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -21,7 +22,6 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 
 from ..errors import ActionRefused
 from ..extensions import db
@@ -89,19 +89,22 @@ def queue_mail(kind: str, recipient, dedup_key: str, *, proposal=None, call=None
     ``event_at``: the due moment the mail is about (sent along as an ``.ics`` attachment). Decision mails of
     a call that holds them are written held: they wait for an official's release.
     """
-    if db.session.scalar(select(OutboxMail.id).where(
-            OutboxMail.dedup_key == mail_key(kind, dedup_key, recipient.id))):
-        return None
-    mail = OutboxMail(**_mail_values(kind, recipient, dedup_key, proposal=proposal, call=call,
-                                     event_at=event_at, **context))
-    try:
-        with db.session.begin_nested():
-            db.session.add(mail)
-    except IntegrityError:  # the same mail was queued by a concurrent transaction
-        return None
-    if not mail.held:
+    values = _mail_values(kind, recipient, dedup_key, proposal=proposal, call=call, event_at=event_at, **context)
+    # one statement: a mail whose key exists (written before, or by a concurrent transaction that commits
+    # first: PostgreSQL waits for it) is not written again, without an error and without a savepoint
+    db.session.flush()  # what the mail refers to is written first (also under no_autoflush, as in the effects)
+    mail = db.session.scalars(_insert_once(db.session.get_bind().dialect.name), [values]).first()
+    if mail is not None and not mail.held:
         _queued_ids().add(mail.id)
     return mail
+
+
+@functools.cache
+def _insert_once(dialect: str):
+    """``INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING`` the mail (built once per dialect)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (insert(OutboxMail).on_conflict_do_nothing(index_elements=[OutboxMail.__table__.c.dedup_key])
+            .returning(OutboxMail).execution_options(render_nulls=True))  # every column, NULLs too
 
 
 def queue_mails(mails: Iterable[tuple[str, Any, str, dict]]) -> int:

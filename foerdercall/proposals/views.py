@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from forms.calls import FIELD_LABELS, ConfirmForm
 from forms.fields import choices
@@ -19,13 +20,14 @@ from ..access import (
 from ..accounts.operations import find_user
 from ..audit.models import AuditEvent
 from ..awards.models import Milestone, Payment, Report, SignOff
+from ..calls.models import Call
 from ..calls.views import get_call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..reviews.models import ConflictDeclaration, Review
 from ..reviews.operations import score_proposal
 from ..reviews.views import reviewer_choices
-from ..workflow.engine import available_triggers, fire
+from ..workflow.engine import available_triggers, fire, lock_id
 from ..workflow.guards import award_of, open_clarification
 from .models import Attachment, Proposal
 from .operations import add_attachment, extend_deadline, remove_attachment, save_draft, start_draft
@@ -80,14 +82,23 @@ def _proposal_form(p: Proposal, formdata=None) -> ProposalForm:
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(proposal_id: int):
+    # read with its call and the call's required attachments in one statement; a post changes the draft:
+    # then its row is read locked (save, upload and submit find it locked); the access check below finds it
+    with_call = joinedload(Proposal.call).joinedload(Call.required_attachments)
+    p = (lock_id(Proposal, proposal_id, with_call) if request.method == "POST"
+         else db.session.get(Proposal, proposal_id, options=[with_call]))
     p = get_proposal_for(current_user, proposal_id)
     if p.applicant_id != current_user.id:
         abort(403)
     if p.state != "draft":
         return redirect(url_for("proposals.detail", proposal_id=p.id))
+    # held for the whole request: the session keeps loaded objects only while they are referenced, and each
+    # lock of the proposal (save, upload, submit) makes it forget its call; with the call (and its required
+    # attachments) referenced here, the operations and guards find them without loading them again
+    call = p.call
     form = _proposal_form(p, request.form if request.method == "POST" else None)
     upload = UploadForm()
-    upload.kind.choices = choices([(r.key, r.label) for r in p.call.required_attachments] + [("other", _("Sonstige Anlage"))])
+    upload.kind.choices = choices([(r.key, r.label) for r in call.required_attachments] + [("other", _("Sonstige Anlage"))])
     if request.method == "POST":
         if not form.validate():
             return render_template("proposals/edit.html", p=p, form=form, upload=upload), 422
