@@ -12,6 +12,7 @@ from flask_babel import refresh as refresh_locale
 from flask_login.utils import login_url
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import ImmutableMultiDict
 
@@ -85,7 +86,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
+        return db.session.get(User, int(user_id), options=[joinedload(User.grants)])  # one statement
 
     @app.before_request
     def _start():

@@ -309,21 +309,26 @@ def _serialise_attempts(email: str) -> None:
                            {"key": "foerdercall.login:" + normalise_email(email)})
 
 
-def check_throttle(email: str, address: str) -> None:
-    """Raise LoginThrottled while the account or the address has reached its limit of failures in the window.
+def check_throttle(email: str, address: str) -> int:
+    """Raise LoginThrottled while the account or the address has reached its limit of failures in the window;
+    else return the account's failures in the window.
 
     The limit-th most recent failure leaving the window ends the block."""
     window, limits = _limits()
     t = now()
     until = None
+    failures = 0
     for column, limit in limits:
         key = normalise_email(email) if column is LoginFailure.email else address
         times = db.session.scalars(select(LoginFailure.at).where(column == key, LoginFailure.at > t - window)
                                    .order_by(LoginFailure.at.desc()).limit(limit)).all()
+        if column is LoginFailure.email:
+            failures = len(times)
         if len(times) >= limit:
             until = max(until or t, times[-1] + window)
     if until is not None:
         raise LoginThrottled(until)
+    return failures
 
 
 def record_failure(email: str, address: str) -> None:
@@ -357,12 +362,12 @@ def login_attempt(email: str, password: str, address: str) -> User | None:
     A user with two-factor login is not logged in yet (the view asks for the code); failures are cleared only
     when the login is complete (:func:`complete_login`), so a known password cannot reset the code guesses."""
     _serialise_attempts(email)
-    check_throttle(email, address)
+    failures = check_throttle(email, address)
     user = authenticate(email, password)
     if user is None:
         record_failure(email, address)
         return None
-    if not user.two_factor_enabled:
+    if not user.two_factor_enabled and failures:  # nothing to clear after a first-time-right login
         complete_login(user)
     return user
 

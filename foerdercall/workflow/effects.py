@@ -229,8 +229,11 @@ EVENT_AT: dict[str, Callable] = {
 def _mail_applicant(kind: str):
     def send(ctx: Context):
         p = ctx.obj
-        award = ctx.params.get("award") or award_of(p)
-        clarification = ctx.params.get("clarification") or pending_clarification(p)
+        if kind == "receipt":  # a proposal just submitted has neither an award nor an open request
+            award = clarification = None
+        else:
+            award = ctx.params.get("award") or award_of(p)
+            clarification = ctx.params.get("clarification") or pending_clarification(p)
         event_at = EVENT_AT[kind](award, clarification) if kind in EVENT_AT else None
         queue_mail(kind, p.applicant, f"proposal:{p.id}:{ctx.now.isoformat()}", proposal=p, call=p.call,
                    reason=ctx.reason, now=ctx.now, award=award, clarification=clarification,
