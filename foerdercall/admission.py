@@ -7,7 +7,9 @@ A WSGI middleware around the Flask app, one per process, configured from ``ADMIS
   preferred: a form posted by a logged-in person (it carries a session cookie) may use the whole bound plus
   ``ADMISSION_POST_RESERVE``; a page view the bound; a new login (an argon2 hash each) only
   ``ADMISSION_MAX_LOGINS``. Past its bound a request is answered at once with 503 and ``Retry-After``
-  (a short German/English page, JSON for JSON clients); nothing is queued.
+  (a short German/English page, JSON for JSON clients); nothing is queued. Only a login may wait up to
+  ``ADMISSION_LOGIN_WAIT_SECONDS`` for the process to drop below the login bound, so that the moments when a
+  few requests happen to arrive together do not refuse logins (429) while the machine has room.
 - **Bodies before slots.** A request body is read completely (spooled to a temporary file past 2 MiB) before
   the request takes a slot, so a slow upload does not hold one. At most ``ADMISSION_MAX_UPLOADS`` bodies are
   read at once (a thread each); while reading, the socket has a timeout of ``ADMISSION_BODY_TIMEOUT_SECONDS``
@@ -82,7 +84,8 @@ class Admission:
 
     def __init__(self, app: Callable, *, max_requests: int, max_logins: int = 0, post_reserve: int = 0,
                  max_uploads: int = 0, body_timeout: float = 30.0, max_queue_seconds: float = 0.0,
-                 retry_after: int = 5, max_body: int | None = None, session_cookie: str = "session"):
+                 retry_after: int = 5, max_body: int | None = None, session_cookie: str = "session",
+                 login_wait: float = 0.0):
         self.app = app
         self.max_requests = max_requests
         self.max_logins = max_logins or max(1, max_requests // 4)
@@ -93,7 +96,9 @@ class Admission:
         self.retry_after = retry_after
         self.max_body = max_body
         self.session_cookie = session_cookie + "="
+        self.login_wait = login_wait
         self.lock = threading.Lock()
+        self.released = threading.Condition(self.lock)  # notified when a request leaves the app
         self.in_app = 0
         self.reading = 0
         self.shed = 0  # answered without work, since the process started (logged now and then)
@@ -105,7 +110,8 @@ class Admission:
                    body_timeout=config["ADMISSION_BODY_TIMEOUT_SECONDS"],
                    max_queue_seconds=config["ADMISSION_MAX_QUEUE_SECONDS"],
                    retry_after=config["ADMISSION_RETRY_AFTER_SECONDS"], max_body=config["MAX_CONTENT_LENGTH"],
-                   session_cookie=config["SESSION_COOKIE_NAME"])
+                   session_cookie=config["SESSION_COOKIE_NAME"],
+                   login_wait=config["ADMISSION_LOGIN_WAIT_SECONDS"])
 
     # --- the WSGI entry ---------------------------------------------------------------------------------
 
@@ -127,6 +133,8 @@ class Admission:
                  else self.max_posts if method in BODY_METHODS and self.session_cookie in environ.get("HTTP_COOKIE", "")
                  else self.max_requests)
         with self.lock:
+            if login and self.in_app >= limit and self.login_wait > 0:
+                self.released.wait_for(lambda: self.in_app < limit, timeout=self.login_wait)
             if self.in_app >= limit:
                 self.shed += 1
                 admitted = False
@@ -153,6 +161,7 @@ class Admission:
     def _release(self) -> None:
         with self.lock:
             self.in_app -= 1
+            self.released.notify()
 
     # --- the body, before a slot is taken ------------------------------------------------------------------
 

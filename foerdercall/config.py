@@ -83,3 +83,5 @@ class Config:
     ADMISSION_BODY_TIMEOUT_SECONDS = float(os.environ.get("ADMISSION_BODY_TIMEOUT_SECONDS", "30"))
     ADMISSION_MAX_QUEUE_SECONDS = float(os.environ.get("ADMISSION_MAX_QUEUE_SECONDS", "0"))
     ADMISSION_RETRY_AFTER_SECONDS = int(os.environ.get("ADMISSION_RETRY_AFTER_SECONDS", "5"))
+    # a login past ADMISSION_MAX_LOGINS waits up to this long for a slot before its 429 (0: refused at once)
+    ADMISSION_LOGIN_WAIT_SECONDS = float(os.environ.get("ADMISSION_LOGIN_WAIT_SECONDS", "0"))
