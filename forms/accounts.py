@@ -1,7 +1,9 @@
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from foerdercall.accounts.models import OFFICES, ROLES
@@ -36,6 +38,10 @@ class RolesForm(FlaskForm):
     office = SelectField(_l("Amt"), choices=choices([("", "–")] + [(o, o) for o in OFFICES]))
     head_of_office = BooleanField(_l("Amtsleitung (erhält Eskalationen, wenn eine Freigabe zu lange wartet)"))
 
+    def validate_roles(self, field):
+        """Each role once (a hand-made post can name one twice: two grants of one role are not allowed)."""
+        field.data = list(dict.fromkeys(field.data or []))
+
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Length(max=254)])
@@ -48,14 +54,28 @@ class ResetPasswordForm(FlaskForm):
         DataRequired(), EqualTo("password", _l("Die Passwörter stimmen nicht überein."))])
 
 
+def _nfkc(value):
+    """Full-width and other compatibility digits ("１２３４５６", typed with an East Asian keyboard) as 0-9."""
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
+
+def _latin_code(form, field):
+    """A code has the digits 0-9 (a recovery code also the letters a-z): other digits and letters (Arabic-Indic,
+    superscripts that stay after NFKC) are a message, not a comparison the service cannot make."""
+    if any(ch.isalnum() and not ch.isascii() for ch in field.data or ""):
+        raise ValidationError(_l("Bitte geben Sie den Code mit den Ziffern 0–9 ein (einen Wiederherstellungscode "
+                                 "mit Ziffern und den Buchstaben a–z)."))
+
+
 class TwoFactorCodeForm(FlaskForm):
-    code = StringField(_l("Sechsstelliger Code oder Wiederherstellungscode"),
-                       validators=[DataRequired(), Length(max=40)],
+    code = StringField(_l("Sechsstelliger Code oder Wiederherstellungscode"), filters=[_nfkc],
+                       validators=[DataRequired(), Length(max=40), _latin_code],
                        render_kw={"autocomplete": "one-time-code", "spellcheck": "false"})
 
 
 class TwoFactorSetupForm(FlaskForm):
-    code = StringField(_l("Sechsstelliger Code aus der App"), validators=[DataRequired(), Length(max=10)],
+    code = StringField(_l("Sechsstelliger Code aus der App"), filters=[_nfkc],
+                       validators=[DataRequired(), Length(max=10), _latin_code],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 

@@ -1,6 +1,8 @@
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from foerdercall.calls.models import FIELDS_OF_ACTION
@@ -17,19 +19,31 @@ FIELD_LABELS = {
 }
 
 
-def parse_criteria(text: str) -> list[tuple[str, str, int, int | None]]:
-    """One criterion per line: "weight | knock-out minimum or - | name"."""
+def _number(text: str) -> int | None:
+    """A whole number written with 0-9 ("²" and "٣" pass str.isdigit() but are no weight), else None."""
+    return int(text) if re.fullmatch(r"[0-9]{1,6}", text) else None
+
+
+def parse_criteria(text: str, scale_max: int = 10) -> list[tuple[str, str, int, int | None]]:
+    """One criterion per line: "weight | knock-out minimum or - | name". Weights are percent (1 to 100, as the
+    database requires), a knock-out minimum lies on the scale (0 to ``scale_max``)."""
     rows = []
     for n, line in enumerate((text or "").splitlines(), start=1):
         if not line.strip():
             continue
         parts = [p.strip() for p in line.split("|")]
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[2]:
+        if len(parts) != 3 or _number(parts[0]) is None or not parts[2]:
             raise ValidationError(_l("Zeile %(n)s: bitte „Gewicht | K.-o.-Minimum oder - | Name“.", n=n))
-        ko = None if parts[1] in ("", "-") else parts[1]
-        if ko is not None and not ko.isdigit():
+        weight = _number(parts[0])
+        if not 1 <= weight <= 100:
+            raise ValidationError(_l("Zeile %(n)s: das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent).", n=n))
+        ko = None if parts[1] in ("", "-") else _number(parts[1])
+        if ko is None and parts[1] not in ("", "-"):
             raise ValidationError(_l("Zeile %(n)s: das K.-o.-Minimum ist eine Zahl oder „-“.", n=n))
-        rows.append((f"c{len(rows) + 1}", parts[2][:300], int(parts[0]), int(ko) if ko else None))
+        if ko is not None and ko > scale_max:
+            raise ValidationError(_l("Zeile %(n)s: das K.-o.-Minimum liegt auf der Bewertungsskala (0 bis %(max)s).",
+                                     n=n, max=scale_max))
+        rows.append((f"c{len(rows) + 1}", parts[2][:300], weight, ko))
     if not rows:
         raise ValidationError(_l("Bitte mindestens ein Kriterium angeben."))
     return rows
@@ -69,7 +83,7 @@ class CallForm(FlaskForm):
     min_total = IntegerField(_l("Mindestpunktzahl (von 100)"), default=50,
                              validators=[DataRequired(), NumberRange(0, 100)])
     criteria = TextAreaField(_l("Kriterien: je Zeile „Gewicht | K.-o.-Minimum oder - | Name“"),
-                             validators=[DataRequired()])
+                             validators=[DataRequired(), Length(max=20000)])
     # the worker's reminders (days) and the decision mails
     reminder_days = DaysListField(_l("Erinnerung an nicht eingereichte Entwürfe (Tage vor der Frist)"),
                                   default=lambda: [7, 1])
@@ -103,7 +117,10 @@ class CallForm(FlaskForm):
                                           "bis eine Sachbearbeiterin oder ein Sachbearbeiter sie freigibt"))
 
     def validate_criteria(self, field):
-        field.parsed = parse_criteria(field.data)
+        if not isinstance(field.data, str):  # not posted: the edited call's catalogue (rows from obj=call) stays
+            field.data = criteria_text(field.data or [])
+        scale = self.scale_max.data
+        field.parsed = parse_criteria(field.data, scale if isinstance(scale, int) and 2 <= scale <= 10 else 10)
 
     def validate_fields_of_action(self, field):
         if any(f not in FIELDS_OF_ACTION for f in field.data or []):
@@ -173,3 +190,9 @@ class BulkSignOffForm(FlaskForm):
         ("approve", _l("Zustimmen")), ("reject", _l("Ablehnen"))]))
     reason = TextAreaField(_l("Begründung (bei Ablehnung erforderlich, gilt für alle ausgewählten)"),
                            validators=[Optional(), Length(max=10000)])
+    # the checkboxes of the ranking rows (rendered by the page itself): ids only
+    proposal = SelectMultipleField(validate_choice=False)
+
+    def validate_proposal(self, field):
+        if any(not re.fullmatch(r"[0-9]{1,9}", v) for v in field.data or []):
+            raise ValidationError(_l("Bitte wählen Sie Angebote aus der Liste."))

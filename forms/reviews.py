@@ -1,7 +1,9 @@
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
 from .fields import choices
 
@@ -17,8 +19,19 @@ class ConflictForm(FlaskForm):
     reason = TextAreaField(_l("Grund (bei Konflikt)"), validators=[Optional(), Length(max=5000)])
 
 
+def is_id(value) -> bool:
+    """A row id as the pages post it: 1 to 9 digits 0-9 ("²" passes str.isdigit() but not int(); longer numbers
+    lie past PostgreSQL's integer)."""
+    return isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value) is not None
+
+
+def _reviewer_id(form, field):
+    if field.data and not is_id(field.data):
+        raise ValidationError(_l("Bitte wählen Sie eine Person aus der Liste."))
+
+
 class AssignForm(FlaskForm):
-    reviewer = SelectField(_l("Gutachter/in"), choices=[], validate_choice=False)
+    reviewer = SelectField(_l("Gutachter/in"), choices=[], validate_choice=False, validators=[_reviewer_id])
 
 
 def score_choices(scale_max: int):
@@ -36,7 +49,7 @@ def parse_scores(form_data, criteria, scale_max) -> tuple[dict, list[str]]:
             if raw == "":
                 errors.append(c.name)
             continue
-        if not raw.isdigit() or int(raw) > scale_max:
+        if not re.fullmatch(r"[0-9]{1,2}", raw) or int(raw) > scale_max:
             errors.append(c.name)
             scores[c.id] = (None, text)
             continue
@@ -51,5 +64,6 @@ class DeclineForm(FlaskForm):
 
 
 class ReplaceForm(FlaskForm):
-    reviewer = SelectField(_l("Neue Gutachterin / neuer Gutachter"), choices=[], validate_choice=False)
+    reviewer = SelectField(_l("Neue Gutachterin / neuer Gutachter"), choices=[], validate_choice=False,
+                           validators=[_reviewer_id])
     reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=5000)])
