@@ -148,7 +148,8 @@ def init_app(app: Flask) -> None:
             "Das Formular war abgelaufen oder unvollständig. Bitte laden Sie die Seite neu; "
             "gespeicherte Entwürfe bleiben erhalten.")), 400
 
-    for code, message in (
+    for code, message in (  # each rolls back what the request wrote before it was refused
+        (400, _l("Die Anfrage war ungültig.")),
         (403, _l("Dafür fehlt Ihnen die Berechtigung.")),
         (404, _l("Diese Seite gibt es nicht – oder Sie dürfen sie nicht sehen.")),
         (405, _l("Diese Aktion ist hier nicht vorgesehen.")),

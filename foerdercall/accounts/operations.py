@@ -7,6 +7,7 @@ import hmac
 import logging
 import math
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 import pyotp
@@ -116,6 +117,7 @@ def set_roles(user: User, actor, roles: list[str], office: str | None, head_of_o
         raise ActionRefused(_("Mitarbeitende der Ämter brauchen ein Amt."))
     if head_of_office and ("official" not in roles or office not in OFFICES):
         raise ActionRefused(_("Eine Amtsleitung braucht die Rolle „official“ und ein Amt."))
+    roles = list(dict.fromkeys(roles))  # each role once
     before = sorted(user.roles), user.office, user.head_of_office
     user.grants = [g for g in user.grants if g.role in roles] + [
         RoleGrant(role=r) for r in roles if r not in user.roles]
@@ -400,7 +402,9 @@ def totp_uri(user: User, secret: str) -> str:
 
 
 def _normalise_code(code: str) -> str:
-    return "".join(ch for ch in (code or "").lower() if ch.isalnum())
+    """The code as typed, without spaces and dashes; full-width digits read as 0–9, other scripts kept out."""
+    code = unicodedata.normalize("NFKC", code or "").lower()
+    return "".join(ch for ch in code if ch.isascii() and ch.isalnum())
 
 
 def _totp_step(secret: str, code: str, after: int | None) -> int | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from babel import Locale
@@ -296,7 +297,7 @@ def decision(call_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        ids = [int(v) for v in request.form.getlist("proposal") if v.isdigit()]
+        ids = [int(v) for v in request.form.getlist("proposal") if re.fullmatch(r"[0-9]{1,9}", v)]
         if not ids:
             flash(_("Bitte wählen Sie mindestens ein Angebot aus."), "error")
             return redirect(url_for("calls.decision", call_id=call.id))

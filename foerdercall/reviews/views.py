@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -207,7 +209,7 @@ def replace(review_id: int):
     if not form.validate_on_submit():
         abort(400)
     new = None
-    if (form.reviewer.data or "").isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", form.reviewer.data or ""):
         new = db.session.get(User, int(form.reviewer.data))
         if new is None:
             abort(400)
@@ -222,7 +224,7 @@ def assign(proposal_id: int):
     require_role(current_user, "official")
     p = get_proposal_for(current_user, proposal_id)
     form = AssignForm()
-    if not form.validate_on_submit() or not (form.reviewer.data or "").isdigit():
+    if not form.validate_on_submit() or not re.fullmatch(r"[0-9]{1,9}", form.reviewer.data or ""):
         abort(400)
     reviewer = db.session.get(User, int(form.reviewer.data))
     if reviewer is None:
