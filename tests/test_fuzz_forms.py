@@ -193,3 +193,27 @@ def test_the_award_and_implementation_forms(app, world, clock, backend):
 
     fuzz(backend, fields("decision", "reason", "amount", "title", "due_at", "note", "text", "narrative",
                          "use_of_funds", "spent"), body)
+
+
+def opened(world, clock, n: int = 2, eligible: bool = True):
+    """n submitted proposals (applicant, applicant2), the call closed and opened jointly, all eligible (or not
+    yet declared)."""
+    from conftest import berlin
+
+    from foerdercall.calls.operations import confirm_opening, request_opening
+    from foerdercall.workflow.engine import fire
+
+    ps = []
+    for who in (world.applicant, world.applicant2)[:n]:
+        p = fill_draft(start_draft(world.call, who), who)
+        fire(p, "submit", who)
+        ps.append(p)
+    clock.set(berlin(2026, 11, 2, 9, 0))
+    fire(world.call, "close", None)
+    request_opening(world.call, world.ka)
+    db.session.expire(world.call)
+    confirm_opening(world.call, world.afw)
+    for p in ps if eligible else ():
+        fire(p, "declare_eligible", world.ka)
+    db.session.commit()
+    return ps

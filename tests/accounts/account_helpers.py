@@ -4,10 +4,30 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from conftest import PASSWORD
+import pyotp
+from conftest import PASSWORD, login
 from sqlalchemy import select
 
+from foerdercall import timeutil
 from foerdercall.extensions import db
+
+
+def totp_code(secret, offset=0):
+    """The authenticator's code for now (offset: steps before or after)."""
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(totp.timecode(timeutil.now()) + offset)
+
+
+def turn_on_two_factor(app, email="ka@x.test"):
+    """Set up through the pages; returns (secret, recovery codes)."""
+    client = app.test_client()
+    login(client, email)
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r'<code class="secret"[^>]*>([A-Z2-7]+)</code>', page).group(1)
+    r = client.post("/account/two-factor", data={"code": totp_code(secret)})
+    assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    codes = re.findall(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>", r.get_data(as_text=True))
+    return secret, codes
 
 
 def mails(kind: str, to: str) -> list:

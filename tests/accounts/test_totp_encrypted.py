@@ -6,16 +6,15 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import re
 import uuid
 
 import pyotp
 import pytest
-from account_helpers import audit_actions
+from account_helpers import audit_actions, totp_code, turn_on_two_factor
 from conftest import PASSWORD, PG_ADMIN_URL, _migrate, _pg_available, login, require_service
 from sqlalchemy import create_engine, text
 
-from foerdercall import create_app, timeutil
+from foerdercall import create_app
 from foerdercall.accounts import secrets as totp_crypt
 from foerdercall.accounts.operations import create_user, reset_two_factor
 from foerdercall.errors import ActionRefused
@@ -23,22 +22,6 @@ from foerdercall.extensions import db
 
 UNREADABLE = "Die Zwei-Faktor-Anmeldung kann derzeit nicht geprüft werden"
 
-
-def _code(secret, offset=0):
-    totp = pyotp.TOTP(secret)
-    return totp.generate_otp(totp.timecode(timeutil.now()) + offset)
-
-
-def _turn_on(app, email="ka@x.test"):
-    """Set up through the pages; returns (secret, recovery codes)."""
-    client = app.test_client()
-    login(client, email)
-    page = client.get("/account/two-factor").get_data(as_text=True)
-    secret = re.search(r'<code class="secret"[^>]*>([A-Z2-7]+)</code>', page).group(1)
-    r = client.post("/account/two-factor", data={"code": _code(secret)})
-    assert r.status_code == 200, r.get_data(as_text=True)[:500]
-    codes = re.findall(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>", r.get_data(as_text=True))
-    return secret, codes
 
 
 def _raw(user_id: int) -> str | None:
@@ -57,11 +40,11 @@ def _logged_in(client) -> bool:
 
 
 def test_the_database_never_holds_the_secret_in_clear(app, world, clock):
-    secret, _codes = _turn_on(app)
+    secret, _codes = turn_on_two_factor(app)
     stored = _raw(world.ka.id)
     assert stored.startswith("v1:") and secret not in stored
     assert secret.encode() not in base64.urlsafe_b64decode(stored[3:])  # not merely encoded either
-    secret2, _codes = _turn_on(app, "admin@x.test")
+    secret2, _codes = turn_on_two_factor(app, "admin@x.test")
     assert _raw(world.admin.id).startswith("v1:")
 
     # the login with a code from the authenticator works as before, and leaves the column encrypted
@@ -69,7 +52,7 @@ def test_the_database_never_holds_the_secret_in_clear(app, world, clock):
     client = app.test_client()
     _password_step(client)
     assert not _logged_in(client)
-    assert client.post("/login/two-factor", data={"code": _code(secret)}).status_code == 302
+    assert client.post("/login/two-factor", data={"code": totp_code(secret)}).status_code == 302
     assert _logged_in(client)
     assert _raw(world.ka.id) == stored
     # Karla's stored value does not work for Anna's account (bound to its user), nor Anna's code for Karla
@@ -78,7 +61,7 @@ def test_the_database_never_holds_the_secret_in_clear(app, world, clock):
     db.session.commit()
     other = app.test_client()
     _password_step(other, "admin@x.test")
-    r = other.post("/login/two-factor", data={"code": _code(secret)}, follow_redirects=True)
+    r = other.post("/login/two-factor", data={"code": totp_code(secret)}, follow_redirects=True)
     assert r.status_code == 200 and UNREADABLE in r.get_data(as_text=True) and not _logged_in(other)
     assert secret2 != secret
 
@@ -102,13 +85,13 @@ def test_the_key_comes_from_its_own_setting_or_from_secret_key(app, world):
 
 
 def test_a_secret_stored_plain_before_the_change_works_and_is_encrypted_at_the_next_login(app, world, clock):
-    secret, _codes = _turn_on(app)
+    secret, _codes = turn_on_two_factor(app)
     db.session.execute(text("UPDATE users SET totp_secret = :v WHERE id = :id"), {"v": secret, "id": world.ka.id})
     db.session.commit()  # as the column held it before issue 5
     clock.advance(minutes=1)
     client = app.test_client()
     _password_step(client)
-    assert client.post("/login/two-factor", data={"code": _code(secret)}).status_code == 302
+    assert client.post("/login/two-factor", data={"code": totp_code(secret)}).status_code == 302
     assert _logged_in(client)
     stored = _raw(world.ka.id)
     assert stored.startswith("v1:") and secret not in stored
@@ -117,17 +100,17 @@ def test_a_secret_stored_plain_before_the_change_works_and_is_encrypted_at_the_n
     clock.advance(seconds=30)
     other = app.test_client()
     _password_step(other)
-    assert other.post("/login/two-factor", data={"code": _code(secret)}).status_code == 302
+    assert other.post("/login/two-factor", data={"code": totp_code(secret)}).status_code == 302
 
 
 def test_a_wrong_key_is_a_clear_message_and_the_admin_resets_two_factor(app, world, clock, caplog):
-    secret, codes = _turn_on(app)
+    secret, codes = turn_on_two_factor(app)
     app.config["TOTP_ENCRYPTION_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()  # the key changed
     clock.advance(minutes=1)
     client = app.test_client()
     _password_step(client)
     with caplog.at_level(logging.ERROR, logger="foerdercall.accounts.operations"):
-        r = client.post("/login/two-factor", data={"code": _code(secret)})
+        r = client.post("/login/two-factor", data={"code": totp_code(secret)})
     assert r.status_code == 302  # no 500: back with a message
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert UNREADABLE in page and "wenden Sie sich an die Administration" in page
@@ -190,7 +173,7 @@ def test_the_migration_encrypts_plain_secrets_and_keeps_every_row(fresh_database
     with app.app_context():
         user = create_user("ka@x.test", "Karla KA", PASSWORD, roles=("official",), office="KA")
         secret = new_totp_secret()
-        enable_two_factor(user, secret, _code(secret))
+        enable_two_factor(user, secret, totp_code(secret))
         db.session.commit()
         uid = user.id
         counts = {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()

@@ -5,28 +5,10 @@ import html
 import re
 
 import pyotp
-from account_helpers import audit_actions
+from account_helpers import audit_actions, totp_code, turn_on_two_factor
 from conftest import PASSWORD, login
 
-from foerdercall import timeutil
 from foerdercall.extensions import db
-
-
-def _code(secret, offset=0):
-    totp = pyotp.TOTP(secret)
-    return totp.generate_otp(totp.timecode(timeutil.now()) + offset)
-
-
-def _turn_on(app, email="ka@x.test"):
-    """Set up through the pages; returns (secret, recovery codes)."""
-    client = app.test_client()
-    login(client, email)
-    page = client.get("/account/two-factor").get_data(as_text=True)
-    secret = re.search(r'<code class="secret"[^>]*>([A-Z2-7]+)</code>', page).group(1)
-    r = client.post("/account/two-factor", data={"code": _code(secret)})
-    assert r.status_code == 200, r.get_data(as_text=True)[:500]
-    codes = re.findall(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>", r.get_data(as_text=True))
-    return secret, codes
 
 
 def _password_step(client, email="ka@x.test"):
@@ -49,11 +31,11 @@ def test_set_up_shows_the_secret_and_needs_a_right_code(app, world):
     assert '<div class="qr" role="img" aria-label="QR-Code' in page and "<svg" in page  # the URI as a QR code
     # the same secret until it is confirmed (a reload does not change what the app was given)
     assert secret in client.get("/account/two-factor").get_data(as_text=True)
-    r = client.post("/account/two-factor", data={"code": "000000" if _code(secret) != "000000" else "111111"})
+    r = client.post("/account/two-factor", data={"code": "000000" if totp_code(secret) != "000000" else "111111"})
     assert r.status_code == 422 and "Der Code stimmt nicht" in r.get_data(as_text=True)
     db.session.expire_all()
     assert not world.ka.two_factor_enabled
-    r = client.post("/account/two-factor", data={"code": _code(secret, -1)})  # the previous 30 s still count
+    r = client.post("/account/two-factor", data={"code": totp_code(secret, -1)})  # the previous 30 s still count
     body = r.get_data(as_text=True)
     assert r.status_code == 200 and "Wiederherstellungscodes" in body and r.headers["Cache-Control"] == "no-store"
     assert len(re.findall(r"<li><code>", body)) == 10
@@ -75,39 +57,39 @@ def test_applicants_and_reviewers_have_no_two_factor_page(app, world):
 
 
 def test_login_asks_for_the_code_after_the_password(app, world, clock):
-    secret, _codes = _turn_on(app)
+    secret, _codes = turn_on_two_factor(app)
     clock.advance(minutes=1)
     client = app.test_client()
     _password_step(client)
     assert not _logged_in(client)  # the password alone does not log in
     page = client.get("/login/two-factor")
     assert page.status_code == 200 and "Authenticator-App" in page.get_data(as_text=True)
-    r = client.post("/login/two-factor", data={"code": "12345" + ("6" if _code(secret)[-1] != "6" else "7")})
+    r = client.post("/login/two-factor", data={"code": "12345" + ("6" if totp_code(secret)[-1] != "6" else "7")})
     assert r.status_code == 422 and "Der Code stimmt nicht" in r.get_data(as_text=True)
     assert not _logged_in(client)
-    r = client.post("/login/two-factor", data={"code": _code(secret)})
+    r = client.post("/login/two-factor", data={"code": totp_code(secret)})
     assert r.status_code == 302 and _logged_in(client)
 
     # the same code does not work a second time (replay), the next one does
     other = app.test_client()
     _password_step(other)
-    assert other.post("/login/two-factor", data={"code": _code(secret)}).status_code == 422
+    assert other.post("/login/two-factor", data={"code": totp_code(secret)}).status_code == 422
     clock.advance(seconds=30)
-    assert other.post("/login/two-factor", data={"code": _code(secret)}).status_code == 302
+    assert other.post("/login/two-factor", data={"code": totp_code(secret)}).status_code == 302
 
 
 def test_the_code_step_expires(app, world, clock):
-    secret, _codes = _turn_on(app)
+    secret, _codes = turn_on_two_factor(app)
     client = app.test_client()
     _password_step(client)
     clock.advance(minutes=6)
-    r = client.post("/login/two-factor", data={"code": _code(secret)})
+    r = client.post("/login/two-factor", data={"code": totp_code(secret)})
     assert r.status_code == 302 and r.headers["Location"].endswith("/login")
     assert not _logged_in(client)
 
 
 def test_a_recovery_code_works_once(app, world, clock):
-    _secret, codes = _turn_on(app)
+    _secret, codes = turn_on_two_factor(app)
     assert len(set(codes)) == 10
     client = app.test_client()
     _password_step(client)
@@ -122,12 +104,12 @@ def test_a_recovery_code_works_once(app, world, clock):
 
 
 def test_wrong_codes_are_throttled_like_passwords(app, world, clock):
-    secret, _codes = _turn_on(app)
+    secret, _codes = turn_on_two_factor(app)
     client = app.test_client()
     _password_step(client)
     for _i in range(5):
         assert client.post("/login/two-factor", data={"code": "abcde-fghij"}).status_code == 422
-    r = client.post("/login/two-factor", data={"code": _code(secret)})
+    r = client.post("/login/two-factor", data={"code": totp_code(secret)})
     assert r.status_code == 429 and int(r.headers["Retry-After"]) == 900
     assert not _logged_in(client)
     # the right password again does not reset the count of wrong codes
@@ -137,13 +119,13 @@ def test_wrong_codes_are_throttled_like_passwords(app, world, clock):
 def test_turn_off_with_the_password(app, world, clock):
     from foerdercall.accounts.models import RecoveryCode
 
-    secret, codes = _turn_on(app)
+    secret, codes = turn_on_two_factor(app)
     stored = {rc.code_hash for rc in db.session.scalars(db.select(RecoveryCode))}
     assert len(stored) == 10 and not stored & {c.replace("-", "") for c in codes}  # kept hashed
     clock.advance(minutes=1)
     client = app.test_client()
     _password_step(client)
-    assert client.post("/login/two-factor", data={"code": _code(secret)}).status_code == 302
+    assert client.post("/login/two-factor", data={"code": totp_code(secret)}).status_code == 302
     page = client.get("/account/two-factor").get_data(as_text=True)
     assert "ist eingeschaltet" in page and "Unbenutzte Wiederherstellungscodes: 10" in page
     r = client.post("/account/two-factor/disable", data={"password": "a wrong password"}, follow_redirects=True)
@@ -167,13 +149,13 @@ def test_the_same_code_sent_twice_at_once_logs_in_once(pg_app, clock):
 
     user = create_user("ka@x.test", "Karla KA", PASSWORD, roles=("official",), office="KA")
     secret = new_totp_secret()
-    enable_two_factor(user, secret, _code(secret))
+    enable_two_factor(user, secret, totp_code(secret))
     db.session.commit()
     clock.advance(seconds=30)
     clients = [pg_app.test_client() for _i in range(2)]
     for client in clients:
         _password_step(client)
-    code, barrier, statuses = _code(secret), threading.Barrier(2), []
+    code, barrier, statuses = totp_code(secret), threading.Barrier(2), []
 
     def post(client):
         barrier.wait()

@@ -4,13 +4,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pyotp
-from conftest import PASSWORD, berlin, fill_draft, login
+from conftest import PASSWORD, berlin, login
 from sqlalchemy import select
+from test_fuzz_forms import opened
 
 from foerdercall.accounts import operations as account_ops
-from foerdercall.calls.operations import confirm_opening, create_call, request_opening
+from foerdercall.calls.operations import create_call
 from foerdercall.extensions import db
-from foerdercall.proposals.operations import start_draft
 from foerdercall.workflow.engine import fire
 
 
@@ -65,27 +65,11 @@ def test_criteria_weights_outside_1_to_100_and_odd_digits_are_messages(app, worl
     assert draft.title == "Neuer Titel" and [c.weight for c in draft.criteria] == [20, 20, 20, 15, 10, 15]
 
 
-def _opened(world, clock):
-    ps = []
-    for who in (world.applicant, world.applicant2):
-        p = fill_draft(start_draft(world.call, who), who)
-        fire(p, "submit", who)
-        ps.append(p)
-    clock.set(berlin(2026, 11, 2, 9, 0))
-    fire(world.call, "close", None)
-    request_opening(world.call, world.ka)
-    db.session.expire(world.call)
-    confirm_opening(world.call, world.afw)
-    for p in ps:
-        fire(p, "declare_eligible", world.ka)
-    db.session.commit()
-    return ps
-
 
 def test_posted_ids_in_other_digits_are_refused_not_errors(app, world, clock):
     from foerdercall.reviews.models import Review
 
-    p, _q = _opened(world, clock)
+    p, _q = opened(world, clock)
     ka = app.test_client()
     login(ka, world.ka.email)
     assert ka.post(f"/proposals/{p.id}/assign", data={"reviewer": "²"}).status_code == 400
@@ -102,7 +86,7 @@ def test_posted_ids_in_other_digits_are_refused_not_errors(app, world, clock):
 def test_a_score_in_other_digits_asks_for_the_score(app, world, clock):
     from foerdercall.reviews.operations import assign_reviewer, declare_conflict, sign_neutrality
 
-    p, _q = _opened(world, clock)
+    p, _q = opened(world, clock)
     sign_neutrality(world.call, world.rev1)
     review = assign_reviewer(p, world.rev1, world.ka)
     fire(p, "start_review", world.ka)

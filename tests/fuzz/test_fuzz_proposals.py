@@ -6,11 +6,10 @@ from __future__ import annotations
 import io
 from urllib.parse import quote
 
-from conftest import PDF, berlin, fill_draft, login
+from conftest import PDF, fill_draft, login
 from hypothesis import strategies as st
-from test_fuzz_forms import HOSTILE, PROPOSAL_FIELDS, VALUE, fields, fuzz, post, show
+from test_fuzz_forms import HOSTILE, PROPOSAL_FIELDS, VALUE, fields, fuzz, opened, post, show
 
-from foerdercall.calls.operations import confirm_opening, request_opening
 from foerdercall.extensions import db
 from foerdercall.proposals.operations import start_draft
 from foerdercall.workflow.engine import fire
@@ -58,16 +57,7 @@ def test_the_draft_form_with_uploads_and_removal(app, world, backend):
 def test_the_proposal_buttons_and_the_clarification_answer(app, world, clock, backend):
     """After the opening: an official's buttons (request documents, eligibility, ...) with a reason; the
     applicant's answer to a request for missing documents, with a file; the applicant's withdrawal."""
-    ps = []
-    for who in (world.applicant, world.applicant2):
-        p = fill_draft(start_draft(world.call, who), who)
-        fire(p, "submit", who)
-        ps.append(p)
-    clock.set(berlin(2026, 11, 2, 9, 0))
-    fire(world.call, "close", None)
-    request_opening(world.call, world.ka)
-    db.session.expire(world.call)
-    confirm_opening(world.call, world.afw)
+    ps = opened(world, clock, eligible=False)
     fire(ps[1], "request_documents", world.ka, reason="Bitte den Finanzplan nachreichen")
     db.session.commit()
     ka, applicant, applicant2 = app.test_client(), app.test_client(), app.test_client()

@@ -4,34 +4,15 @@ form), automatic assignment; the sign-offs of both offices (one by one and on th
 in the standstill, the award. Never a 500; a refused form changes no row."""
 from __future__ import annotations
 
-from conftest import berlin, fill_draft, login
+from conftest import login
 from hypothesis import strategies as st
-from test_fuzz_forms import VALUE, fields, fuzz, post, show
+from test_fuzz_forms import VALUE, fields, fuzz, opened, post, show
 
-from foerdercall.calls.operations import confirm_opening, request_opening
 from foerdercall.extensions import db
-from foerdercall.proposals.operations import start_draft
 from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
 from foerdercall.workflow.engine import fire
 
 ID_VALUES = ["0", "-1", "1", "2", "3", "2147483647", "2147483648", "9223372036854775808", "1e3", "0x10", "²", "٣"]
-
-
-def _opened(world, clock, n: int = 2):
-    """n submitted proposals (applicant, applicant2, ...), the call closed and opened, all eligible."""
-    ps = []
-    for who in (world.applicant, world.applicant2)[:n]:
-        p = fill_draft(start_draft(world.call, who), who)
-        fire(p, "submit", who)
-        ps.append(p)
-    clock.set(berlin(2026, 11, 2, 9, 0))
-    fire(world.call, "close", None)
-    request_opening(world.call, world.ka)
-    db.session.expire(world.call)
-    confirm_opening(world.call, world.afw)
-    for p in ps:
-        fire(p, "declare_eligible", world.ka)
-    return ps
 
 
 def _ids(world):
@@ -44,7 +25,7 @@ def test_the_reviewer_forms(app, world, clock, backend):
     assignment with posted reviewer ids."""
     from foerdercall.reviews.models import Review
 
-    p, q = _opened(world, clock)
+    p, q = opened(world, clock)
     sign_neutrality(world.call, world.rev1)
     review = assign_reviewer(p, world.rev1, world.ka)
     fire(p, "start_review", world.ka)
@@ -89,7 +70,7 @@ def test_the_reviewer_forms(app, world, clock, backend):
 def test_the_decision_forms(app, world, clock, backend):
     """Both offices' sign-offs (single and on the decision page with posted proposal ids), an objection in the
     standstill and its resolution, the award with an amount."""
-    ps = _opened(world, clock)
+    ps = opened(world, clock)
     sign_neutrality(world.call, world.rev1)
     for p in ps:
         review = assign_reviewer(p, world.rev1, world.ka)
