@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import re
 
-from harness import DEMO, check_page, expect, login
+import pytest
+from harness import DEMO, check_page, expect, login, served
 
-pytest_plugins = ["harness"]  # the fixtures: browser, demo_server
+pytest_plugins = ["harness"]  # the fixtures: browser
 
 TEXT = "Die unterschriebene Eigenerklärung liegt bei. Zweiter Absatz: die Sprechstunde läuft ab März in Connewitz."
 
 
-def test_an_answer_typed_while_the_session_expired_is_sent_from_the_parked_page(browser, demo_server):
+@pytest.fixture(scope="module")
+def own_demo(tmp_path_factory):
+    """A demo of its own: the test answers the demo's open request (and the shared demo's clock may have let it
+    lapse: tests/browser/test_lifecycle_browser.py moves it past the deadline and sweeps)."""
+    yield from served(tmp_path_factory.mktemp("parked-answer"))
+
+
+def test_an_answer_typed_while_the_session_expired_is_sent_from_the_parked_page(browser, own_demo):
     from conftest import PASSWORD
 
+    demo_server = own_demo
     page = login(browser, demo_server, DEMO["applicant"])
     page.goto("/my")
     page.get_by_role("link", name="Crowdfunding-Sprechstunde").first.click()  # the demo's open request
