@@ -27,20 +27,11 @@ def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
     p = lock(p)
     if decision not in ("approve", "reject"):
         raise ActionRefused(_("Unbekannte Entscheidung."))
-    if p.state != "reviewed":
-        raise ActionRefused(_("Nur begutachtete Angebote können gezeichnet werden."))
-    if not actor.has_role("official") or actor.office not in current_app.config["DECIDING_OFFICES"]:
-        raise ActionRefused(_("Nur Mitarbeitende von KA und AfWiFö zeichnen."))
-    if p.applicant_id == actor.id or has_conflict(actor, p):
-        raise ActionRefused(_("Sie haben einen Interessenkonflikt mit diesem Angebot."))
+    if (refusal := sign_off_refusal(p, actor)) is not None:
+        raise ActionRefused(refusal)
     if decision == "reject" and not (reason or "").strip():
         raise ActionRefused(_("Bitte begründen Sie die Ablehnung."))
     existing = sign_offs(p)
-    if actor.office in existing:
-        s = existing[actor.office]
-        raise ActionRefused(_("Ihr Amt hat bereits gezeichnet (%(name)s).", name=s.user.name))
-    if any(s.user_id == actor.id for s in existing.values()):
-        raise ActionRefused(_("Eine Person kann nicht für beide Ämter zeichnen."))
     round_ = decision_round(p)
     db.session.add(SignOff(proposal_id=p.id, office=actor.office, user_id=actor.id, decision=decision,
                            reason=reason or "", signed_at=now(), decision_round=round_))
@@ -52,6 +43,22 @@ def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
     elif len(existing) + 1 == len(current_app.config["DECIDING_OFFICES"]):
         fire(p, "approve", actor, reason=reason)
     return p
+
+
+def sign_off_refusal(p: Proposal, actor) -> str | None:
+    """Why this person cannot sign the proposal for their office now (None: they can)."""
+    if p.state != "reviewed":
+        return _("Nur begutachtete Angebote können gezeichnet werden.")
+    if not actor.has_role("official") or actor.office not in current_app.config["DECIDING_OFFICES"]:
+        return _("Nur Mitarbeitende von KA und AfWiFö zeichnen.")
+    if p.applicant_id == actor.id or has_conflict(actor, p):
+        return _("Sie haben einen Interessenkonflikt mit diesem Angebot.")
+    existing = sign_offs(p)
+    if actor.office in existing:
+        return _("Ihr Amt hat bereits gezeichnet (%(name)s).", name=existing[actor.office].user.name)
+    if any(s.user_id == actor.id for s in existing.values()):
+        return _("Eine Person kann nicht für beide Ämter zeichnen.")
+    return None
 
 
 def sign_off_many(proposals: list[Proposal], actor, decision: str, reason: str = "") -> list[tuple[int, str | None]]:
@@ -182,9 +189,7 @@ def submit_interim_report(p: Proposal, actor, narrative: str, use_of_funds: str,
     p = _implementation(p, actor, applicant=True)
     if not (narrative or "").strip():
         raise ActionRefused(_("Bitte schreiben Sie den Sachbericht."))
-    pending = db.session.scalar(select(Report).where(Report.proposal_id == p.id, Report.kind == "interim",
-                                                     Report.status.in_(("submitted", "accepted"))))
-    if pending is not None:
+    if interim_report_in(p) is not None:
         raise ActionRefused(_("Ein Zwischenbericht liegt bereits vor."))
     r = Report(proposal_id=p.id, kind="interim", narrative=narrative.strip(), use_of_funds=use_of_funds or "",
                spent_cents=spent_cents or 0, submitted_by_id=actor.id, submitted_at=now())
@@ -192,6 +197,12 @@ def submit_interim_report(p: Proposal, actor, narrative: str, use_of_funds: str,
     db.session.flush()
     record(actor, "submit_interim_report", p)
     return r
+
+
+def interim_report_in(p: Proposal) -> Report | None:
+    """The interim report waiting for acceptance or accepted (there is one at a time; a returned one is not)."""
+    return db.session.scalar(select(Report).where(Report.proposal_id == p.id, Report.kind == "interim",
+                                                  Report.status.in_(("submitted", "accepted"))).limit(1))
 
 
 def review_interim_report(r: Report, actor, accept: bool, note: str = "") -> Report:

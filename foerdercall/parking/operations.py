@@ -9,10 +9,12 @@ import re
 from sqlalchemy import delete, func, select
 
 from ..awards.models import Milestone, Report
+from ..awards.operations import interim_report_in
 from ..extensions import db
 from ..proposals.models import Proposal
 from ..reviews.models import Review
 from ..timeutil import now
+from ..workflow.guards import open_clarification
 from .models import ParkedPost
 
 KEEP = dt.timedelta(hours=24)
@@ -139,25 +141,25 @@ def may_take_over(row: ParkedPost, user) -> bool:
                 and r.proposal.state == "in_review")
     if row.endpoint == "proposals.answer":
         p = db.session.get(Proposal, row.target_id)
-        c = open_request(p) if p is not None else None
+        c = open_clarification(p) if p is not None else None
         # the text answers the request that was open when it was typed, not a later one
         return (p is not None and p.applicant_id == user.id and p.state == "clarification" and c is not None
                 and c.requested_at <= row.created_at)
     if row.endpoint == "awards.milestone_report":
         m = db.session.get(Milestone, row.target_id)
         p = db.session.get(Proposal, m.proposal_id) if m is not None else None
+        # not accepted yet, and not reported since the text was typed (a report may be corrected until accepted)
         return (p is not None and p.applicant_id == user.id and p.state == "in_implementation"
-                and m.reported_at is None and m.accepted_at is None)
+                and m.accepted_at is None and (m.reported_at is None or m.reported_at < row.created_at))
     if row.endpoint == "awards.report":
         p = db.session.get(Proposal, row.target_id)
         kind = row.fields.get("kind")
         if p is None or p.applicant_id != user.id or p.state != "in_implementation" or kind not in REPORT_KINDS:
             return False
-        sent = select(Report.id).where(Report.proposal_id == p.id, Report.kind == kind)
-        if kind == "interim":  # one interim report is open at a time: none waiting or accepted
-            sent = sent.where((Report.submitted_at >= row.created_at) | Report.status.in_(("submitted", "accepted")))
-        else:
-            sent = sent.where(Report.submitted_at >= row.created_at)
+        if kind == "interim" and interim_report_in(p) is not None:  # one at a time (the service's rule)
+            return False
+        sent = select(Report.id).where(Report.proposal_id == p.id, Report.kind == kind,
+                                       Report.submitted_at >= row.created_at)
         return db.session.scalar(sent.limit(1)) is None
     if row.endpoint in ("awards.sign", "proposals.fire_trigger"):
         return _office_may_take_over(row, user)
@@ -167,26 +169,17 @@ def may_take_over(row: ParkedPost, user) -> bool:
 def _office_may_take_over(row: ParkedPost, user) -> bool:
     """The sign-off and the steps with a reason: only someone who may read the proposal and still take that
     step (the office has not signed yet; the proposal is still where the step starts)."""
-    from ..access import can_view_proposal, has_conflict
+    from ..access import can_view_proposal
+    from ..awards.operations import sign_off_refusal
     from ..workflow.engine import available_triggers
-    from ..workflow.guards import sign_offs
 
     p = db.session.get(Proposal, row.target_id)
     if p is None or not can_view_proposal(user, p):
         return False
-    if row.endpoint == "awards.sign":
-        return (p.state == "reviewed" and user.has_role("official") and user.office is not None
-                and p.applicant_id != user.id and not has_conflict(user, p)
-                and user.office not in sign_offs(p) and row.fields.get("decision") in DECISIONS)
+    if row.endpoint == "awards.sign":  # the sign-off's own rule (awards.operations)
+        return sign_off_refusal(p, user) is None and row.fields.get("decision") in DECISIONS
     trigger = row.fields.get("trigger")
     return reason_trigger(trigger) and any(t["trigger"] == trigger for t in available_triggers(p, user))
-
-
-def open_request(p: Proposal):
-    """The proposal's unanswered clarification request, if any (the workflow's own rule)."""
-    from ..workflow.guards import open_clarification
-
-    return open_clarification(p)
 
 
 def is_draft_form(row: ParkedPost) -> bool:

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..proposals.models import Proposal
 from ..reviews.models import Review
 from ..workflow.engine import action_label
+from ..workflow.guards import open_clarification
 from .operations import (
     FORM_FIELDS,
     KEEP,
@@ -29,7 +30,6 @@ from .operations import (
     discard,
     find,
     is_draft_form,
-    open_request,
     park,
     parked_for,
     text_fields,
@@ -162,7 +162,7 @@ def _form_target(row) -> dict:
     name = p.file_number or p.title or p.call.title
     if row.endpoint == "proposals.answer":
         form = AnswerForm()
-        request_ = open_request(p)
+        request_ = open_clarification(p)
         return {"title": _("Ihre Antwort auf die Nachforderung zu %(n)s", n=name),
                 "url": url_for("proposals.detail", proposal_id=p.id, _anchor="h-clar"), "draft": False,
                 "context": (_("Nachforderung"), request_.message if request_ else ""),

@@ -186,6 +186,27 @@ def test_milestone_and_interim_report_are_kept_when_the_token_is_refused(app, wo
     assert client.get("/parked").status_code == 302
 
 
+def test_a_correction_of_a_reported_milestone_is_kept_until_the_milestone_is_accepted(app, world, clock):
+    """A milestone report may be corrected until an official accepts it: text typed for that is offered too,
+    and no longer once the milestone is accepted."""
+    from foerdercall.awards.operations import accept_milestone, report_milestone
+
+    pid = in_implementation(world, clock)
+    ms = db.session.scalars(select(Milestone).where(Milestone.proposal_id == pid).order_by(Milestone.position)).first()
+    report_milestone(ms, world.applicant, "Erster Stand.")
+    db.session.commit()
+    clock.advance(minutes=5)
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    login(client, "app@x.test")
+    resp = client.post(f"/proposals/{pid}/milestones/{ms.id}/report",
+                       data={"csrf_token": "abgelaufen", "text": "Berichtigt: 40 Gäste, nicht 30."})
+    assert resp.headers["Location"] == "/parked"
+    assert textarea(client.get("/parked").get_data(as_text=True), "text") == "Berichtigt: 40 Gäste, nicht 30."
+    accept_milestone(db.session.get(Milestone, ms.id), world.ka)
+    db.session.commit()
+    assert client.get("/parked").status_code == 302  # accepted: nothing to correct any more
+
 def test_a_report_of_an_unknown_kind_or_without_text_is_not_kept(app, world, clock):
     pid = in_implementation(world, clock)
     app.config["WTF_CSRF_ENABLED"] = True
