@@ -303,18 +303,20 @@ class UploadJanitor(threading.Thread):
         self.folder, self.keep = folder, keep
         self.seen = 0
         self.stopping = threading.Event()
+        self.lock = threading.Lock()  # the last sweep (main thread) may meet this thread's
 
     def sweep(self) -> None:
         cutoff = time.time() - 5
-        try:
-            entries = list(os.scandir(self.folder))
-        except FileNotFoundError:
-            return
-        for e in entries:
-            if e.name.endswith(".pdf") and e.stat().st_mtime < cutoff:
-                self.seen += 1
-                if not self.keep:
-                    os.unlink(e.path)
+        with self.lock:
+            try:
+                entries = list(os.scandir(self.folder))
+            except FileNotFoundError:
+                return
+            for e in entries:
+                if e.name.endswith(".pdf") and e.stat().st_mtime < cutoff:
+                    self.seen += 1
+                    if not self.keep:
+                        os.unlink(e.path)
 
     def run(self) -> None:
         while not self.stopping.wait(5):
@@ -550,6 +552,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--gunicorn-args", default="", help="instead of deploy/gunicorn.conf.py, e.g. "
                                                         "'-k gthread -w 3 --threads 6'")
+    ap.add_argument("--app", choices=("foerdercall", "bare"), default="foerdercall",
+                    help="bare: instead of foerdercall the bare path of bench/surge_bare.py (no worker, no mail): "
+                         "the floor under the app on this machine")
     ap.add_argument("--check-rate", type=float, default=20.0, help="rate of the client cross-check (GET /login)")
     ap.add_argument("--check-seconds", type=float, default=10.0, help="0: skip the cross-check")
     ap.add_argument("--py-spy", type=float, default=0.0, metavar="SECONDS",
@@ -633,14 +638,18 @@ def main() -> int:
         else:
             gargs, gsource = ["-k", "gthread", "-w", "3", "--threads", "6", "--backlog", "2048"], \
                 "own arguments (deploy/gunicorn.conf.py not there)"
+        bare = args.app == "bare"
         gargv = [str(BIN / "gunicorn"), *gargs, "-b", f"127.0.0.1:{port}", "--error-logfile", "-",
-                 "foerdercall:create_app()"]
+                 *(["--pythonpath", str(ROOT / "bench"), "surge_bare:app"] if bare else ["foerdercall:create_app()"])]
         gproc = procs.start("gunicorn", gargv, env)
-        procs.start("worker", [str(BIN / "foerdercall"), "worker", "-c", "1", "-l", "warning", "-n",
-                               f"{queue}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat"], env)
+        if not bare:
+            procs.start("worker", [str(BIN / "foerdercall"), "worker", "-c", "1", "-l", "warning", "-n",
+                                   f"{queue}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat"],
+                        env)
         wait_http(port, gproc, procs)
         workers = gunicorn_pids(gproc.pid)
-        log(f"gunicorn on 127.0.0.1:{port} ({' '.join(gargs)}), {len(workers)} worker processes; worker on {queue}")
+        log(f"gunicorn on 127.0.0.1:{port} ({' '.join(gargs)}), {len(workers)} worker processes; "
+            + ("the bare path (bench/surge_bare.py), no worker" if bare else f"worker on {queue}"))
         janitor.start()
 
         # the cross-check of the client
@@ -712,7 +721,8 @@ def main() -> int:
             f"  machine: {os.cpu_count()} CPUs, load client on the same box; PostgreSQL {pg_version} db {db_name}; "
             f"Redis {args.redis_url.split('@')[-1]} queue {queue}",
             f"  server: gunicorn {' '.join(gargs)} [{gsource}], {len(workers)} worker processes; "
-            "`foerdercall worker -c 1` (receipts into the file outbox)",
+            + ("THE BARE PATH (bench/surge_bare.py: werkzeug + psycopg, no app, no worker, no receipts)" if bare
+               else "`foerdercall worker -c 1` (receipts into the file outbox)"),
             f"  data: call SURGE (deadline {to_berlin(deadline_utc):%d.%m.%Y %H:%M} Leipzig), {n_applicants:,} "
             f"applicants with a filled-in draft, 3 officials; build: migrations {t_migrate:.1f}s, operations "
             f"{built['ops_s']:.1f}s, Core bulk insert {built['bulk_s']:.1f}s",
