@@ -10,6 +10,13 @@ A WSGI middleware around the Flask app, one per process, configured from ``ADMIS
   (a short German/English page, JSON for JSON clients); nothing is queued. Only a login may wait up to
   ``ADMISSION_LOGIN_WAIT_SECONDS`` for the process to drop below the login bound, so that the moments when a
   few requests happen to arrive together do not refuse logins (429) while the machine has room.
+- **The login gate.** With ``ADMISSION_LOGIN_GATE_SECONDS``, new logins are refused (429, the login page
+  included, so nobody types a password in vain) while the requests of people already logged in take too long:
+  nine in ten of the (at least ten) requests that left the app in the last second took more than that many
+  seconds in it. A process below its bounds does not mean the machine has room (several processes share the
+  CPUs); slow answers say that it has none. Keeping newcomers out for a moment lets those inside finish
+  quickly: under twice the load the machine can carry, admitted requests stay fast instead of all slowing down
+  together, and logins are admitted again as soon as the answers are fast.
 - **Bodies before slots.** A request body is read completely (spooled to a temporary file past 2 MiB) before
   the request takes a slot, so a slow upload does not hold one. At most ``ADMISSION_MAX_UPLOADS`` bodies are
   read at once (a thread each); while reading, the socket has a timeout of ``ADMISSION_BODY_TIMEOUT_SECONDS``
@@ -32,6 +39,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 
 log = logging.getLogger(__name__)
@@ -43,6 +51,11 @@ CHUNK = 64 * 1024
 # Bodies up to this size stay in memory (at most ADMISSION_MAX_UPLOADS of them per process are read at once):
 # a 1 MB PDF with its form (just over 1 MiB) passed through a temporary file on disk cost 0.6 ms CPU more each.
 SPOOL = 2 * 1024 * 1024
+# the login gate looks at the requests that left the app within GATE_WINDOW seconds, if there are at least
+# GATE_MIN_REQUESTS of them (one slow export in a quiet hour closes nothing), and at their GATE_QUANTILE
+GATE_WINDOW = 1.0
+GATE_MIN_REQUESTS = 10
+GATE_QUANTILE = 0.9
 
 PAGE = """<!doctype html>
 <html lang="de"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -85,7 +98,7 @@ class Admission:
     def __init__(self, app: Callable, *, max_requests: int, max_logins: int = 0, post_reserve: int = 0,
                  max_uploads: int = 0, body_timeout: float = 30.0, max_queue_seconds: float = 0.0,
                  retry_after: int = 5, max_body: int | None = None, session_cookie: str = "session",
-                 login_wait: float = 0.0):
+                 login_wait: float = 0.0, login_gate: float = 0.0):
         self.app = app
         self.max_requests = max_requests
         self.max_logins = max_logins or max(1, max_requests // 4)
@@ -97,6 +110,9 @@ class Admission:
         self.max_body = max_body
         self.session_cookie = session_cookie + "="
         self.login_wait = login_wait
+        self.login_gate = login_gate
+        # (left at, seconds in the app) of the requests of people already in: not the login pages and posts
+        self.recent: deque[tuple[float, float]] = deque(maxlen=64)
         self.lock = threading.Lock()
         self.released = threading.Condition(self.lock)  # notified when a request leaves the app
         self.in_app = 0
@@ -111,7 +127,8 @@ class Admission:
                    max_queue_seconds=config["ADMISSION_MAX_QUEUE_SECONDS"],
                    retry_after=config["ADMISSION_RETRY_AFTER_SECONDS"], max_body=config["MAX_CONTENT_LENGTH"],
                    session_cookie=config["SESSION_COOKIE_NAME"],
-                   login_wait=config["ADMISSION_LOGIN_WAIT_SECONDS"])
+                   login_wait=config["ADMISSION_LOGIN_WAIT_SECONDS"],
+                   login_gate=config["ADMISSION_LOGIN_GATE_SECONDS"])
 
     # --- the WSGI entry ---------------------------------------------------------------------------------
 
@@ -122,6 +139,8 @@ class Admission:
         if self._stale(environ):
             return self._refuse(environ, start_response, 503)
         method = environ.get("REQUEST_METHOD", "GET")
+        if path in LOGIN_PATHS and self._gate_closed():
+            return self._refuse(environ, start_response, 429)  # before a body is read or a page is rendered
         body = None
         if method in BODY_METHODS:
             try:
@@ -146,8 +165,10 @@ class Admission:
                 body.close()
             return self._refuse(environ, start_response, 429 if login else 503)
 
+        entered = time.monotonic()
+
         def release() -> None:
-            self._release()
+            self._release(None if path in LOGIN_PATHS else entered)
             if body is not None:  # the spooled body (its temporary file, if any) goes with the request
                 body.close()
 
@@ -158,10 +179,26 @@ class Admission:
             raise
         return _Closing(result, release)
 
-    def _release(self) -> None:
+    def _release(self, entered: float | None) -> None:
         with self.lock:
             self.in_app -= 1
             self.released.notify()
+            if entered is not None:
+                left = time.monotonic()
+                self.recent.append((left, left - entered))
+
+    def _gate_closed(self) -> bool:
+        """The login gate (see the module's docstring): shut while the requests that left the app in the last
+        GATE_WINDOW seconds took longer than ``login_gate`` at their GATE_QUANTILE. Counts as shed."""
+        if not self.login_gate:
+            return False
+        since = time.monotonic() - GATE_WINDOW
+        with self.lock:
+            times = sorted(d for left, d in self.recent if left >= since)
+            if len(times) < GATE_MIN_REQUESTS or times[int(len(times) * GATE_QUANTILE)] <= self.login_gate:
+                return False
+            self.shed += 1
+            return True
 
     # --- the body, before a slot is taken ------------------------------------------------------------------
 

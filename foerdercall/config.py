@@ -85,3 +85,6 @@ class Config:
     ADMISSION_RETRY_AFTER_SECONDS = int(os.environ.get("ADMISSION_RETRY_AFTER_SECONDS", "5"))
     # a login past ADMISSION_MAX_LOGINS waits up to this long for a slot before its 429 (0: refused at once)
     ADMISSION_LOGIN_WAIT_SECONDS = float(os.environ.get("ADMISSION_LOGIN_WAIT_SECONDS", "0"))
+    # new logins (and login pages) are refused with 429 while nine in ten of the last second's other requests
+    # took longer than this in the app (0: off; see foerdercall/admission.py, "The login gate")
+    ADMISSION_LOGIN_GATE_SECONDS = float(os.environ.get("ADMISSION_LOGIN_GATE_SECONDS", "0"))
