@@ -51,12 +51,12 @@ def p95(values: list[float]) -> float:
 
 
 def build(app, n: int, rng: random.Random) -> int:
-    from argon2 import PasswordHasher
     from flask_migrate import upgrade
 
     from foerdercall.accounts import operations as account_ops
+    from foerdercall.accounts.passwords import Argon2idHasher
 
-    account_ops._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # users, not hashing
+    account_ops._hasher = Argon2idHasher(time_cost=1, memory_cost=1024, parallelism=1)  # users, not hashing
 
     from foerdercall import timeutil
     from foerdercall.accounts.operations import create_user

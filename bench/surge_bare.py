@@ -30,7 +30,8 @@ import re
 import secrets
 import threading
 
-import argon2
+import nacl.exceptions
+import nacl.pwhash.argon2id
 import psycopg
 from werkzeug.wrappers import Request, Response
 
@@ -38,7 +39,6 @@ SECRET = os.environ.get("SECRET_KEY", "surge-secret").encode()
 UPLOAD_DIR = pathlib.Path(os.environ.get("UPLOAD_DIR", "/tmp/fc-bare-uploads"))
 DSN = os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
 POOL_SIZE = int(os.environ.get("BARE_POOL", "8"))
-HASHER = argon2.PasswordHasher()  # verify() reads the parameters from the stored hash
 EDIT = re.compile(r"^/proposals/(\d+)/edit$")
 CALL_PAGE = re.compile(r"^/calls/(\d+)(/proposals|/dashboard)?$")
 FIELDS = ("title", "summary", "goals", "target_group", "work_plan", "budget_plan", "sustainability",
@@ -126,8 +126,9 @@ def login(req: Request) -> Response:
     finally:
         POOL.put(conn)
     try:
-        ok = row is not None and HASHER.verify(row[1], req.form.get("password", ""))
-    except argon2.exceptions.VerificationError:
+        # libsodium, as the app (foerdercall.accounts.passwords); the parameters are read from the stored hash
+        ok = row is not None and nacl.pwhash.argon2id.verify(row[1].encode(), req.form.get("password", "").encode())
+    except nacl.exceptions.InvalidkeyError:
         ok = False
     if not ok:
         return page("wrong", 200)

@@ -204,16 +204,15 @@ class Clock:
 
 
 def build(app, n_proposals: int, n_applicants: int, t0: dt.datetime, clock: Clock) -> dict:
-    from argon2 import PasswordHasher
-
     from foerdercall.accounts import operations as account_ops
+    from foerdercall.accounts.passwords import Argon2idHasher
     from foerdercall.calls.operations import create_call
     from foerdercall.extensions import db
     from foerdercall.proposals.models import Proposal
     from foerdercall.timeutil import berlin_to_utc, to_berlin
     from foerdercall.workflow.engine import fire
 
-    account_ops._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # cheap, as in tests
+    account_ops._hasher = Argon2idHasher(time_cost=1, memory_cost=1024, parallelism=1)  # cheap, as in tests
 
     def local_2359(at: dt.datetime, days: int) -> dt.datetime:
         d = to_berlin(at).date() + dt.timedelta(days=days)

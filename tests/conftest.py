@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
 from foerdercall import create_app, timeutil
 from foerdercall.accounts import operations as account_ops
+from foerdercall.accounts.passwords import Argon2idHasher
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -26,7 +26,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct horse battery"
 
 # Cheap hashing in tests (the argon2 parameters are not under test).
-account_ops._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+account_ops._hasher = Argon2idHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def pytest_configure(config):

@@ -11,7 +11,6 @@ import unicodedata
 from dataclasses import dataclass
 
 import pyotp
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
 from flask_babel import gettext as _
@@ -26,20 +25,21 @@ from ..mail.operations import queue_mail
 from ..text import printable
 from ..timeutil import now
 from .models import OFFICES, ROLES, LoginFailure, RecoveryCode, RoleGrant, User
+from .passwords import Argon2idHasher
 from .secrets import SecretUnreadable, is_encrypted
 from .secrets import decrypt as decrypt_secret
 from .secrets import encrypt as encrypt_secret
 
 # An override of the configured hasher (tests and benchmarks set a cheap one); None: the app's config.
-_hasher: PasswordHasher | None = None
+_hasher: Argon2idHasher | None = None
 
 
 @functools.lru_cache(maxsize=4)
-def _configured_hasher(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
-    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+def _configured_hasher(time_cost: int, memory_kib: int, parallelism: int) -> Argon2idHasher:
+    return Argon2idHasher(time_cost, memory_kib, parallelism)
 
 
-def password_hasher() -> PasswordHasher:
+def password_hasher() -> Argon2idHasher:
     """argon2id with the parameters of PASSWORD_HASH_TIME_COST / _MEMORY_KIB / _PARALLELISM."""
     if _hasher is not None:
         return _hasher
