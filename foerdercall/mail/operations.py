@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -187,7 +187,7 @@ def dispatch_pending() -> int:
     if current_app.config.get("BROKER_URL"):
         from worker.celery_app import enqueue_deliveries
 
-        return enqueue_deliveries(ids)
+        return enqueue_deliveries(ids, coalesce=has_request_context())
     return deliver_here(ids)
 
 

@@ -94,3 +94,51 @@ def test_database_connections_cut_in_the_middle_of_a_batch_lose_and_repeat_nothi
             time.sleep(0.05)
     assert cut > 0
     stack.assert_each_delivered_once(150)
+
+
+def _queued_tasks(stack) -> list[list[int]]:
+    """The mail ids of each delivery task waiting in the test's Redis queue."""
+    import base64
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(stack.broker_url)
+    try:
+        raw = client.lrange(stack.queue_name, 0, -1)
+    finally:
+        client.close()
+    return [json.loads(base64.b64decode(json.loads(m)["body"]))[0][0] for m in raw]
+
+
+def test_the_receipts_of_submissions_close_together_go_to_the_worker_together(stack, app, world):
+    from foerdercall.accounts.operations import create_user
+    from worker import celery_app
+
+    app.config["MAIL_DISPATCH_DELAY_SECONDS"] = 60  # the buffer is emptied below, as at the process's exit
+    applicants = [create_user(f"a{i}@x.test", f"Antragstellerin {i}", "correct horse battery") for i in range(12)]
+    drafts = [fill_draft(start_draft(world.call, a), a, title=f"Projekt {i}") for i, a in enumerate(applicants)]
+    db.session.commit()
+    for a, p in zip(applicants, drafts):
+        client = app.test_client()
+        login(client, a.email)
+        assert client.post(f"/proposals/{p.id}/fire/submit").status_code == 302
+    assert _queued_tasks(stack) == []  # twelve receipts committed, none handed over yet
+    receipts = sorted(db.session.scalars(select(OutboxMail.id).where(OutboxMail.kind == "receipt")))
+    assert len(receipts) == 12
+    assert celery_app._buffer.flush() == 12
+    assert sorted(map(len, _queued_tasks(stack))) == [2, 10]  # two tasks (MAIL_BATCH_SIZE 10), not twelve
+    assert sorted(i for ids in _queued_tasks(stack) for i in ids) == receipts
+
+    # in a quiet moment a single request's mail leaves by itself once the delay has passed
+    app.config["MAIL_DISPATCH_DELAY_SECONDS"] = 0.3
+    late = create_user("late@x.test", "Spät", "correct horse battery")
+    p = fill_draft(start_draft(world.call, late), late)
+    db.session.commit()
+    client = app.test_client()
+    login(client, late.email)
+    assert client.post(f"/proposals/{p.id}/fire/submit").status_code == 302
+    assert wait_for(lambda: len(_queued_tasks(stack)) == 3, timeout=10)
+    stack.start_workers(n=1)
+    stack.assert_each_delivered_once(db.session.scalar(select(func.count()).select_from(OutboxMail)))
+    assert sorted(stack.sink.keys()) == sorted(db.session.scalars(select(OutboxMail.dedup_key)))
