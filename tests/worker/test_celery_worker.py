@@ -119,7 +119,7 @@ def test_the_receipts_of_submissions_close_together_go_to_the_worker_together(st
     applicants = [create_user(f"a{i}@x.test", f"Antragstellerin {i}", "correct horse battery") for i in range(12)]
     drafts = [fill_draft(start_draft(world.call, a), a, title=f"Projekt {i}") for i, a in enumerate(applicants)]
     db.session.commit()
-    for a, p in zip(applicants, drafts):
+    for a, p in zip(applicants, drafts, strict=True):
         client = app.test_client()
         login(client, a.email)
         assert client.post(f"/proposals/{p.id}/fire/submit").status_code == 302
