@@ -16,7 +16,11 @@ A WSGI middleware around the Flask app, one per process, configured from ``ADMIS
   seconds in it. A process below its bounds does not mean the machine has room (several processes share the
   CPUs); slow answers say that it has none. Keeping newcomers out for a moment lets those inside finish
   quickly: under twice the load the machine can carry, admitted requests stay fast instead of all slowing down
-  together, and logins are admitted again as soon as the answers are fast.
+  together, and logins are admitted again as soon as the answers are fast. The gate also keeps the login
+  pages shut for REFUSED_LOGIN_WINDOW seconds after a login post was turned away for want of a slot: a page given out
+  then would most likely end in a 429 after the password was typed, and rendering it costs what the posts of
+  the people who already have a page need (at 100 submissions/s offered, 5,300 login pages were rendered for
+  700 completed logins).
 - **Bodies before slots.** A request body is read completely (spooled to a temporary file past 2 MiB) before
   the request takes a slot, so a slow upload does not hold one. At most ``ADMISSION_MAX_UPLOADS`` bodies are
   read at once (a thread each); while reading, the socket has a timeout of ``ADMISSION_BODY_TIMEOUT_SECONDS``
@@ -56,6 +60,9 @@ SPOOL = 2 * 1024 * 1024
 GATE_WINDOW = 1.0
 GATE_MIN_REQUESTS = 10
 GATE_QUANTILE = 0.9
+# and keeps the login pages shut for this long after a login post was turned away (1 s left the CPUs a quarter
+# idle at 100 submissions/s offered)
+REFUSED_LOGIN_WINDOW = 0.25
 
 PAGE = """<!doctype html>
 <html lang="de"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -118,6 +125,7 @@ class Admission:
         self.in_app = 0
         self.reading = 0
         self.shed = 0  # answered without work, since the process started (logged now and then)
+        self.login_refused_at = float("-inf")  # when a login post was last turned away for want of a slot
 
     @classmethod
     def from_config(cls, app: Callable, config) -> Admission:
@@ -139,7 +147,7 @@ class Admission:
         if self._stale(environ):
             return self._refuse(environ, start_response, 503)
         method = environ.get("REQUEST_METHOD", "GET")
-        if path in LOGIN_PATHS and self._gate_closed():
+        if path in LOGIN_PATHS and self._gate_closed(page=method not in BODY_METHODS):
             return self._refuse(environ, start_response, 429)  # before a body is read or a page is rendered
         body = None
         if method in BODY_METHODS:
@@ -157,6 +165,8 @@ class Admission:
             if self.in_app >= limit:
                 self.shed += 1
                 admitted = False
+                if login:
+                    self.login_refused_at = time.monotonic()
             else:
                 self.in_app += 1
                 admitted = True
@@ -187,13 +197,17 @@ class Admission:
                 left = time.monotonic()
                 self.recent.append((left, left - entered))
 
-    def _gate_closed(self) -> bool:
+    def _gate_closed(self, page: bool) -> bool:
         """The login gate (see the module's docstring): shut while the requests that left the app in the last
-        GATE_WINDOW seconds took longer than ``login_gate`` at their GATE_QUANTILE. Counts as shed."""
+        GATE_WINDOW seconds took longer than ``login_gate`` at their GATE_QUANTILE, and for a login ``page``
+        while a login post was turned away in the last REFUSED_LOGIN_WINDOW seconds. Counts as shed."""
         if not self.login_gate:
             return False
         since = time.monotonic() - GATE_WINDOW
         with self.lock:
+            if page and self.login_refused_at >= time.monotonic() - REFUSED_LOGIN_WINDOW:
+                self.shed += 1
+                return True
             times = sorted(d for left, d in self.recent if left >= since)
             if len(times) < GATE_MIN_REQUESTS or times[int(len(times) * GATE_QUANTILE)] <= self.login_gate:
                 return False

@@ -83,3 +83,34 @@ def test_without_a_gate_slow_answers_refuse_no_login():
     admission, _rendered = _gate(login_gate=0.0)
     _together(admission, admission_module.GATE_MIN_REQUESTS, "GET", "/slow")
     assert _request(admission, "POST", "/login")[0].startswith("200")
+
+
+def test_after_a_login_post_was_turned_away_the_login_pages_wait_but_the_posts_of_pages_given_out_are_tried():
+    """Nobody gets a login page that would most likely end in a 429 after typing the password; whoever already
+    has one is still let in when a slot is free."""
+    admission, rendered = _gate()
+    admission.max_logins = 1
+    inside = threading.Thread(target=_request, args=(admission, "POST", "/login", "slow"))
+    inside.start()
+    time.sleep(0.05)
+    assert _request(admission, "POST", "/login")[0].startswith("429")  # no slot: turned away
+    status, headers, body = _request(admission, "GET", "/login")
+    assert status.startswith("429") and headers["Retry-After"] == "5"
+    inside.join()
+    assert rendered.count("/login") == 1  # only the slow login of the one inside reached the app
+    assert _request(admission, "POST", "/login")[0].startswith("200")  # a slot is free: the post is tried
+    assert _request(admission, "GET", "/proposals/1")[0].startswith("200")  # the people inside go on
+
+    time.sleep(admission_module.REFUSED_LOGIN_WINDOW + 0.05)
+    assert _request(admission, "GET", "/login")[0].startswith("200")  # the pages are given out again
+
+
+def test_without_a_gate_a_turned_away_login_post_shuts_no_login_page():
+    admission, _rendered = _gate(login_gate=0.0)
+    admission.max_logins = 1
+    inside = threading.Thread(target=_request, args=(admission, "POST", "/login", "slow"))
+    inside.start()
+    time.sleep(0.05)
+    assert _request(admission, "POST", "/login")[0].startswith("429")
+    inside.join()
+    assert _request(admission, "GET", "/login")[0].startswith("200")
