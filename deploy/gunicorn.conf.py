@@ -5,7 +5,7 @@ Everything can be changed through the environment (defaults in brackets):
 - GUNICORN_BIND [127.0.0.1:8000], WEB_WORKERS [2 per core, at most 8], WEB_THREADS [32]
 - the admission bounds per process (foerdercall/admission.py): ADMISSION_MAX_REQUESTS [8],
   ADMISSION_MAX_LOGINS [2], ADMISSION_POST_RESERVE [2], ADMISSION_MAX_UPLOADS [16],
-  ADMISSION_BODY_TIMEOUT_SECONDS [30], ADMISSION_LOGIN_WAIT_SECONDS [0.25], ADMISSION_LOGIN_GATE_SECONDS [0.5],
+  ADMISSION_BODY_TIMEOUT_SECONDS [30], ADMISSION_LOGIN_WAIT_SECONDS [0.5], ADMISSION_LOGIN_GATE_SECONDS [0.5],
   ADMISSION_MAX_QUEUE_SECONDS [0: off; 10 behind nginx with X-Request-Start], ADMISSION_RETRY_AFTER_SECONDS [5]
 - FORWARDED_ALLOW_IPS [127.0.0.1] (nginx's address: its X-Forwarded-Proto counts), GUNICORN_ACCESSLOG [off]
 - the app's own settings as everywhere (README, "Configuration"): DATABASE_URL, BROKER_URL, SECRET_KEY (the same
@@ -28,7 +28,7 @@ _env("ADMISSION_POST_RESERVE", "2")
 _env("ADMISSION_MAX_UPLOADS", "16")
 _env("ADMISSION_BODY_TIMEOUT_SECONDS", "30")
 _env("ADMISSION_RETRY_AFTER_SECONDS", "5")
-_env("ADMISSION_LOGIN_WAIT_SECONDS", "0.25")
+_env("ADMISSION_LOGIN_WAIT_SECONDS", "0.5")
 _env("ADMISSION_LOGIN_GATE_SECONDS", "0.5")
 
 wsgi_app = "foerdercall:create_app()"
