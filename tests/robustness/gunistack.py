@@ -134,9 +134,10 @@ def get(port: int, path: str, **kw) -> Answer:
 
 
 def login_form(port: int) -> tuple[str, str]:
-    """The session cookie and CSRF token of a fresh login page (asked again while the page is shed)."""
+    """The session cookie and CSRF token of a fresh login page (asked again while the page is shed: 503, or
+    429 while the login gate is shut)."""
     a = get(port, "/login")
-    while a.status == 503:
+    while a.status in (503, 429):
         time.sleep(0.1)
         a = get(port, "/login")
     cookie = a.headers["set-cookie"].split(";", 1)[0]
