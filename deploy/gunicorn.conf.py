@@ -2,7 +2,7 @@
 
 Everything can be changed through the environment (defaults in brackets):
 
-- GUNICORN_BIND [127.0.0.1:8000], WEB_WORKERS [2 per core, at most 8], WEB_THREADS [32]
+- GUNICORN_BIND [127.0.0.1:8000], WEB_WORKERS [1 per core, at most 8], WEB_THREADS [32]
 - the admission bounds per process (foerdercall/admission.py): ADMISSION_MAX_REQUESTS [8],
   ADMISSION_MAX_LOGINS [2], ADMISSION_POST_RESERVE [2], ADMISSION_MAX_UPLOADS [16],
   ADMISSION_BODY_TIMEOUT_SECONDS [30], ADMISSION_LOGIN_WAIT_SECONDS [0.5], ADMISSION_LOGIN_GATE_SECONDS [0.5],
@@ -12,7 +12,7 @@ Everything can be changed through the environment (defaults in brackets):
   on every host), ...; a benchmark over plain HTTP also needs SESSION_COOKIE_SECURE=0.
 
 Why these numbers: a request does its work in one transaction of a few milliseconds to ~100 ms (a login costs an
-argon2 hash, ~25 ms of CPU). 8 requests in the app per process keep a core busy without building a queue, and
+argon2 hash, ~12 ms of CPU). One process per core; 8 requests in the app per process keep a core busy without building a queue, and
 stay below SQLAlchemy's pool (5 + 10 overflow). The threads are many more than the bound: a thread is cheap, it
 picks up a request at once and either admits it or sheds it in a millisecond (503 + Retry-After); the
 difference leaves room for bodies being received (read before a request takes a slot) so that applicants
@@ -33,7 +33,11 @@ _env("ADMISSION_LOGIN_GATE_SECONDS", "0.5")
 
 wsgi_app = "foerdercall:create_app()"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")
-workers = int(os.environ.get("WEB_WORKERS", str(min(8, 2 * multiprocessing.cpu_count()))))
+# One process per core: each runs Python under its own GIL, so a second process per core only adds contention.
+# Measured on 2 cores (bench/README.md, stop 11): 2 processes instead of 4 carried 15 submissions/s with the final
+# post's p99 at 206 ms instead of 414-500 ms, and at 100/s offered the slowest admitted request took 0.7 s instead
+# of 1.5 s; the throughput was the same. The threads wait for PostgreSQL while another request runs.
+workers = int(os.environ.get("WEB_WORKERS", str(min(8, multiprocessing.cpu_count()))))
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "32"))
 worker_connections = 1000
