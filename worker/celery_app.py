@@ -130,8 +130,7 @@ class DispatchBuffer:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.ids: list[int] = []
-        self.app: Flask | None = None
+        self.ids: dict[Flask, list[int]] = {}  # per app (one in production; the tests make many)
         self.timer: threading.Timer | None = None
         self.pid = os.getpid()
         atexit.register(self.flush)
@@ -139,9 +138,8 @@ class DispatchBuffer:
     def add(self, app: Flask, ids: list[int], delay: float) -> None:
         with self.lock:
             if self.pid != os.getpid():  # a forked process starts with none of its parent's ids or timer
-                self.pid, self.ids, self.timer = os.getpid(), [], None
-            self.ids.extend(ids)
-            self.app = app
+                self.pid, self.ids, self.timer = os.getpid(), {}, None
+            self.ids.setdefault(app, []).extend(ids)
             if self.timer is None:
                 self.timer = threading.Timer(delay, self.flush)
                 self.timer.daemon = True
@@ -151,14 +149,15 @@ class DispatchBuffer:
         with self.lock:
             if self.pid != os.getpid():
                 return 0
-            ids, app, self.ids = self.ids, self.app, []
+            pending, self.ids = self.ids, {}
             if self.timer is not None:
                 self.timer.cancel()  # flushed early (atexit): the timer has nothing left to send
                 self.timer = None
-        if not ids or app is None:
-            return 0
-        with app.app_context():
-            return _send(app, ids)
+        handed = 0
+        for app, ids in pending.items():
+            with app.app_context():
+                handed += _send(app, ids)
+        return handed
 
 
 _buffer = DispatchBuffer()
