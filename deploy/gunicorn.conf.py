@@ -12,11 +12,11 @@ Everything can be changed through the environment (defaults in brackets):
   on every host), ...; a benchmark over plain HTTP also needs SESSION_COOKIE_SECURE=0.
 
 Why these numbers: a request does its work in one transaction of a few milliseconds to ~100 ms (a login costs an
-argon2 hash, ~12 ms of CPU). One process per core; 8 requests in the app per process keep a core busy without building a queue, and
-stay below SQLAlchemy's pool (5 + 10 overflow). The threads are many more than the bound: a thread is cheap, it
-picks up a request at once and either admits it or sheds it in a millisecond (503 + Retry-After); the
-difference leaves room for bodies being received (read before a request takes a slot) so that applicants
-uploading over a slow line do not hold up anyone else.
+argon2 hash, ~12 ms of CPU). One process per core (see `workers` below); 8 requests in the app per process keep a
+core busy without building a queue, and stay below SQLAlchemy's pool (5 + 10 overflow). The threads are many
+more than the bound: a thread is cheap, it picks up a request at once and either admits it or sheds it in a
+millisecond (503 + Retry-After); the difference leaves room for bodies being received (read before a request
+takes a slot) so that applicants uploading over a slow line do not hold up anyone else.
 """
 import multiprocessing
 import os

@@ -17,8 +17,8 @@ A WSGI middleware around the Flask app, one per process, configured from ``ADMIS
   CPUs); slow answers say that it has none. Keeping newcomers out for a moment lets those inside finish
   quickly: under twice the load the machine can carry, admitted requests stay fast instead of all slowing down
   together, and logins are admitted again as soon as the answers are fast. The gate also keeps the login
-  pages shut for REFUSED_LOGIN_WINDOW seconds after a login post was turned away for want of a slot: a page given out
-  then would most likely end in a 429 after the password was typed, and rendering it costs what the posts of
+  pages shut for REFUSED_LOGIN_WINDOW seconds after a login post was turned away for want of a slot: a page
+  given out then would most likely end in a 429 after the password was typed, and rendering it costs what the posts of
   the people who already have a page need (at 100 submissions/s offered, 5,300 login pages were rendered for
   700 completed logins).
 - **Bodies before slots.** A request body is read completely (spooled to a temporary file past 2 MiB) before
@@ -203,9 +203,10 @@ class Admission:
         while a login post was turned away in the last REFUSED_LOGIN_WINDOW seconds. Counts as shed."""
         if not self.login_gate:
             return False
-        since = time.monotonic() - GATE_WINDOW
+        t = time.monotonic()
+        since = t - GATE_WINDOW
         with self.lock:
-            if page and self.login_refused_at >= time.monotonic() - REFUSED_LOGIN_WINDOW:
+            if page and self.login_refused_at >= t - REFUSED_LOGIN_WINDOW:
                 self.shed += 1
                 return True
             times = sorted(d for left, d in self.recent if left >= since)

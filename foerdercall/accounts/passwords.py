@@ -7,9 +7,10 @@ with OWASP's minimum parameters (m=19456 KiB, t=2, p=1) in 11 ms of CPU instead 
 (``bench/surge.py`` prints the time it measured). That is the same work for an attacker's hardware: what
 libsodium saves is only what the reference code wasted.
 
-libsodium computes argon2id with one lane only; hashes with ``p`` > 1, argon2i/argon2d hashes and parameters
-outside libsodium's limits (a hash string longer than 127 characters) go to argon2-cffi. The interface is argon2-cffi's ``PasswordHasher`` (``hash``,
-``verify`` raising ``VerificationError``/``InvalidHashError``, ``check_needs_rehash``).
+libsodium computes argon2id with one lane only; hashes with ``p`` > 1, argon2i/argon2d hashes and hashes
+outside libsodium's limits (a string longer than 127 characters) go to argon2-cffi. The interface is
+argon2-cffi's ``PasswordHasher``: ``hash``, ``verify`` (raises ``VerificationError``/``InvalidHashError``),
+``check_needs_rehash``.
 """
 from __future__ import annotations
 
