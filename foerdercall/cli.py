@@ -41,10 +41,13 @@ def serve(host: str, port: int, no_worker: bool) -> None:
 @click.command("demo")
 @click.option("--serve", "then_serve", is_flag=True, help="Start the web app afterwards.")
 @click.option("--password", default="foerdercall-demo", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: the address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="With --serve: the port.")
 @click.pass_context
 @with_appcontext
-def demo(ctx: click.Context, then_serve: bool, password: str) -> None:
-    """Create the schema and a demo call modelled on Leipzig's 2011 call, with one account per role."""
+def demo(ctx: click.Context, then_serve: bool, password: str, host: str, port: int) -> None:
+    """Create the schema and a demo call modelled on Leipzig's 2011 call, with one account per role (a demo that
+    is there already is kept as it is)."""
     from .demo import load_demo
 
     _upgrade()
@@ -53,7 +56,7 @@ def demo(ctx: click.Context, then_serve: bool, password: str) -> None:
     for role, email in accounts:
         click.echo(f"  {role:<28} {email}")
     if then_serve:
-        ctx.invoke(serve)
+        ctx.invoke(serve, host=host, port=port)
 
 
 @click.command("sweep")

@@ -90,6 +90,10 @@ def load_demo(password: str) -> list[tuple[str, str]]:
     from .mail.operations import dispatch_pending
 
     dispatch_pending()
+    # End the transaction: on SQLite even the reads above began one with BEGIN IMMEDIATE (the writer's lock),
+    # and left open it kept the server and its in-process worker from the database ("database is locked").
+    db.session.commit()
+    db.session.remove()
     return [(label, email) for label, email, *_ in ACCOUNTS]
 
 

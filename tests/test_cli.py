@@ -32,3 +32,52 @@ def test_demo_creates_accounts_and_proposals_in_several_states(tmp_path):
         "select count(*) from outbox_mails").fetchone()[0]
     # the sweep runs from the command line too (nothing due right after loading)
     assert "calls_closed" in run(tmp_path, "sweep")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve_demo(instance: pathlib.Path, port: int) -> subprocess.Popen:
+    exe = pathlib.Path(sys.executable).with_name("foerdercall")
+    env = {**os.environ, "FOERDERCALL_INSTANCE": str(instance)}
+    env.pop("DATABASE_URL", None)
+    return subprocess.Popen([str(exe), "demo", "--serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _answers(proc: subprocess.Popen, url: str, seconds: float = 60) -> bool:
+    import time
+    import urllib.request
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                return resp.status == 200
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def test_demo_served_a_second_time_serves_the_demo_that_is_there(tmp_path):
+    """`scripts/run` started again on the same instance folder: it serves (it died with "database is locked"
+    after 30 s because loading the demo left a write transaction open), on the port asked for."""
+    for attempt in (1, 2):
+        port = _free_port()
+        proc = _serve_demo(tmp_path, port)
+        try:
+            assert _answers(proc, f"http://127.0.0.1:{port}/calls"), f"run {attempt} did not serve"
+            # the in-process worker writes too: a sweep must not find the database locked
+            import time
+
+            time.sleep(1)
+            assert proc.poll() is None, f"run {attempt} died"
+        finally:
+            proc.terminate()
+            out = proc.communicate(timeout=30)[0]
+        assert "database is locked" not in out
