@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app
+from .urls import serve_public_url
 
 
 def _upgrade() -> None:
@@ -24,6 +25,7 @@ def _upgrade() -> None:
 def serve(host: str, port: int, no_worker: bool) -> None:
     """Run the web app, with the worker's sweep in process (embedded default)."""
     app = current_app._get_current_object()
+    serve_public_url(app, host, port)  # the embedded default's mails link to the address served here
     _upgrade()
     if not no_worker and not app.config.get("BROKER_URL"):
         from worker.inprocess import start
@@ -33,6 +35,7 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     click.echo(f"Database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
     click.echo(f"Outbox:   {app.config['OUTBOX_DIR']}")
     click.echo(f"Open http://{host}:{port}/")
+    click.echo(f"Links in mails: {app.config['PUBLIC_URL']}/")
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
@@ -41,19 +44,23 @@ def serve(host: str, port: int, no_worker: bool) -> None:
 @click.command("demo")
 @click.option("--serve", "then_serve", is_flag=True, help="Start the web app afterwards.")
 @click.option("--password", default="foerdercall-demo", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: the address to serve on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="With --serve: the port.")
 @click.pass_context
 @with_appcontext
-def demo(ctx: click.Context, then_serve: bool, password: str) -> None:
+def demo(ctx: click.Context, then_serve: bool, password: str, host: str, port: int) -> None:
     """Create the schema and a demo call modelled on Leipzig's 2011 call, with one account per role."""
     from .demo import load_demo
 
+    if then_serve:
+        serve_public_url(current_app._get_current_object(), host, port)  # the demo's mails link there
     _upgrade()
     accounts = load_demo(password)
     click.echo(f"\nDemo accounts (password for all: {password}):")
     for role, email in accounts:
         click.echo(f"  {role:<28} {email}")
     if then_serve:
-        ctx.invoke(serve)
+        ctx.invoke(serve, host=host, port=port)
 
 
 @click.command("sweep")
