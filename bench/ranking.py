@@ -288,6 +288,7 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as instance:
             app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                              "PUBLIC_URL": "http://127.0.0.1",
                               "FOERDERCALL_INSTANCE": instance, "UPLOAD_DIR": instance + "/u",
                               "OUTBOX_DIR": instance + "/o"})
             call_id = build(app, args.proposals, random.Random(args.seed))

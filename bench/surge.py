@@ -604,6 +604,7 @@ def main() -> int:
         conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     try:
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "surge-secret", "BROKER_URL": args.redis_url,
+               "PUBLIC_URL": f"http://127.0.0.1:{port}",
                "WORKER_QUEUE": queue, "UPLOAD_DIR": str(tmp / "uploads"), "OUTBOX_DIR": str(tmp / "outbox"),
                "FOERDERCALL_INSTANCE": str(tmp / "instance"), "SESSION_COOKIE_SECURE": "0",
                "MAIL_SMTP_HOST": "", "INPROCESS_WORKER": "", "PYTHONUNBUFFERED": "1"}
@@ -611,7 +612,7 @@ def main() -> int:
             if k in os.environ:
                 env[k] = os.environ[k]
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "surge-secret",
-                          "FOERDERCALL_INSTANCE": str(tmp / "instance"), "UPLOAD_DIR": str(tmp / "uploads"),
+                          "PUBLIC_URL": env["PUBLIC_URL"], "FOERDERCALL_INSTANCE": str(tmp / "instance"), "UPLOAD_DIR": str(tmp / "uploads"),
                           "OUTBOX_DIR": str(tmp / "outbox")})
         ctx = app.app_context()
         ctx.push()

@@ -89,6 +89,7 @@ def main() -> int:
     ctx = None
     try:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "surge-secret", "SESSION_COOKIE_SECURE": False,
+                          "PUBLIC_URL": "http://127.0.0.1",
                           "FOERDERCALL_INSTANCE": str(tmp / "instance"), "UPLOAD_DIR": str(tmp / "uploads"),
                           "OUTBOX_DIR": str(tmp / "outbox")})
         ctx = app.app_context()

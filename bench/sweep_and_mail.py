@@ -403,6 +403,7 @@ def main() -> int:
         conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     try:
         config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret", "BROKER_URL": args.redis_url,
+                  "PUBLIC_URL": "http://127.0.0.1",
                   "WORKER_QUEUE": queue, "MAIL_SMTP_HOST": "127.0.0.1", "MAIL_SMTP_PORT": smtp_port,
                   "MAIL_SMTP_SECURITY": "none", "MAIL_SMTP_TIMEOUT": 10.0,
                   "FOERDERCALL_INSTANCE": str(tmp / "bench"),
@@ -461,6 +462,7 @@ def main() -> int:
         if not args.skip_delivery:
             controller.start()
             env = {**os.environ, "DATABASE_URL": url, "BROKER_URL": args.redis_url, "WORKER_QUEUE": queue,
+                   "PUBLIC_URL": "http://127.0.0.1",
                    "SECRET_KEY": "bench-secret", "MAIL_SMTP_HOST": "127.0.0.1", "MAIL_SMTP_PORT": str(smtp_port),
                    "MAIL_SMTP_SECURITY": "none", "MAIL_SMTP_TIMEOUT": "10"}
             workers = Workers(env, tmp)

@@ -9,7 +9,8 @@ Everything can be changed through the environment (defaults in brackets):
   ADMISSION_MAX_QUEUE_SECONDS [0: off; 10 behind nginx with X-Request-Start], ADMISSION_RETRY_AFTER_SECONDS [5]
 - FORWARDED_ALLOW_IPS [127.0.0.1] (nginx's address: its X-Forwarded-Proto counts), GUNICORN_ACCESSLOG [off]
 - the app's own settings as everywhere (README, "Configuration"): DATABASE_URL, BROKER_URL, SECRET_KEY (the same
-  on every host), ...; a benchmark over plain HTTP also needs SESSION_COOKIE_SECURE=0.
+  on every host), PUBLIC_URL (required: the links in mails), TRUSTED_HOSTS [PUBLIC_URL's host, localhost,
+  127.0.0.1], ...; a benchmark over plain HTTP also needs SESSION_COOKIE_SECURE=0.
 
 Why these numbers: a request does its work in one transaction of a few milliseconds to ~100 ms (a login costs an
 argon2 hash, ~12 ms of CPU). One process per core (see `workers` below); 8 requests in the app per process keep a

@@ -44,10 +44,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    embedded = not app.config["SQLALCHEMY_DATABASE_URI"]  # no database configured: SQLite in the instance folder
+    from .urls import init_app as init_urls
+
+    init_urls(app, embedded=embedded)  # PUBLIC_URL (required outside the embedded default), TRUSTED_HOSTS
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     if app.config["SESSION_COOKIE_SECURE"] is None:  # HTTPS only, but for the embedded default and tests
-        app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SQLALCHEMY_DATABASE_URI"]) and not app.testing
+        app.config["SESSION_COOKIE_SECURE"] = not embedded and not app.testing
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     if hops := app.config["TRUSTED_PROXIES"]:  # the client's address and scheme as the proxy saw them
         from werkzeug.middleware.proxy_fix import ProxyFix

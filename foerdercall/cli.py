@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app
+from .urls import serve_public_url
 
 
 def _upgrade() -> None:
@@ -24,6 +25,7 @@ def _upgrade() -> None:
 def serve(host: str, port: int, no_worker: bool) -> None:
     """Run the web app, with the worker's sweep in process (embedded default)."""
     app = current_app._get_current_object()
+    serve_public_url(app, host, port)  # the embedded default's mails link to the address served here
     _upgrade()
     if not no_worker and not app.config.get("BROKER_URL"):
         from worker.inprocess import start
@@ -33,6 +35,7 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     click.echo(f"Database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
     click.echo(f"Outbox:   {app.config['OUTBOX_DIR']}")
     click.echo(f"Open http://{host}:{port}/")
+    click.echo(f"Links in mails: {app.config['PUBLIC_URL']}/")
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
@@ -50,6 +53,8 @@ def demo(ctx: click.Context, then_serve: bool, password: str, host: str, port: i
     is there already is kept as it is)."""
     from .demo import load_demo
 
+    if then_serve:
+        serve_public_url(current_app._get_current_object(), host, port)  # the demo's mails link there
     _upgrade()
     accounts = load_demo(password)
     click.echo(f"\nDemo accounts (password for all: {password}):")

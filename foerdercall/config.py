@@ -52,9 +52,16 @@ class Config:
     # localhost) and under TESTING (create_app decides); "0"/"false" turns them off (a plain-HTTP benchmark).
     SESSION_COOKIE_SECURE = (None if os.environ.get("SESSION_COOKIE_SECURE", "") == ""
                              else os.environ["SESSION_COOKIE_SECURE"].lower() in ("1", "true", "yes", "on"))
-    # Account security: the base of links in mails (else the request's host; set it behind a proxy so a forged
-    # Host header cannot redirect reset links), how long links live, login throttling, the 2FA step.
+    # The public address people reach the app at (https://foerdercall.leipzig.de, with a path prefix if any):
+    # every link in a mail or calendar file is built from it, never from the request's Host header
+    # (foerdercall/urls.py). Required outside the embedded default, for the web, worker and beat processes alike;
+    # the embedded default uses the address `foerdercall serve` serves (http://127.0.0.1:5000).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
+    # The host names the app answers for, comma separated (Flask's TRUSTED_HOSTS; ".example.org" also takes its
+    # subdomains); a request for another host is a 400 page. Empty: the host of PUBLIC_URL plus localhost and
+    # 127.0.0.1 (health checks on the machine), except in the embedded default, which answers any host.
+    TRUSTED_HOSTS = os.environ.get("TRUSTED_HOSTS", "")
+    # Account security: how long links live, login throttling, the 2FA step.
     EMAIL_VERIFY_MAX_AGE_SECONDS = int(os.environ.get("EMAIL_VERIFY_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
     PASSWORD_RESET_MAX_AGE_SECONDS = int(os.environ.get("PASSWORD_RESET_MAX_AGE_SECONDS", "3600"))
     LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", "900"))

@@ -15,11 +15,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import SecurityError
 
 from .errors import ActionRefused
 from .extensions import db, login_manager
 from .text import has_control, printable
 from .timeutil import now
+from .urls import current_path, public_url, referrer_target, start_page
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,7 @@ def init_app(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def _unauthorized():
         """Flask-Login's redirect to the login page; a long form posted after the session ended is kept first."""
-        return park_refused_post() or redirect(login_url("accounts.login", next_url=request.url))
+        return park_refused_post() or redirect(login_url("accounts.login", next_url=current_path()))
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -136,8 +138,7 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         g.rollback = True
         flash(exc.message, "error")
-        target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else None
-        return redirect(target or url_for("calls.index"))
+        return redirect(referrer_target() or start_page())  # back to the page, if it is one of this site
 
     @app.errorhandler(CSRFError)
     def _csrf(exc):
@@ -159,6 +160,13 @@ def init_app(app: Flask) -> None:
             g.rollback = True
             return render_template("error.html", code=code, message=str(message)), code
         app.register_error_handler(code, handler)
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(exc):
+        """A Host header not in TRUSTED_HOSTS: a plain page (no links can be built for that host) naming the
+        address of the service."""
+        g.rollback = True
+        return render_template("error_host.html", public_url=public_url()), 400
 
     @app.errorhandler(OperationalError)
     def _db_down(exc):
@@ -185,6 +193,7 @@ def init_app(app: Flask) -> None:
             "label": label,
             "action_label": action_label,
             "attachment_kind": attachment_kind,
+            "here": current_path,  # this page as a `next` target (the language switch)
         }
 
     app.jinja_env.filters.update(dt=format_dt, date=format_date, money=format_money, office=office_label,

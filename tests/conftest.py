@@ -24,6 +24,7 @@ CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct horse battery"
+PUBLIC_URL = "http://foerdercall.test"  # the tests' public address (the test client's host)
 
 # Cheap hashing in tests (the argon2 parameters are not under test).
 account_ops._hasher = Argon2idHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -75,7 +76,7 @@ def pg_url():
 
 @pytest.fixture(scope="session")
 def pg_schema(pg_url, tmp_path_factory):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": pg_url, "SECRET_KEY": "t",
+    app = create_app({"SQLALCHEMY_DATABASE_URI": pg_url, "SECRET_KEY": "t", "PUBLIC_URL": PUBLIC_URL,
                       "UPLOAD_DIR": str(tmp_path_factory.mktemp("u"))})
     _migrate(app)
     with app.app_context():
@@ -89,7 +90,7 @@ def pg_schema(pg_url, tmp_path_factory):
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("sqlite") / "template.sqlite"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "t",
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "t", "PUBLIC_URL": PUBLIC_URL,
                       "FOERDERCALL_INSTANCE": str(path.parent)})
     _migrate(app)
     with app.app_context():
@@ -108,6 +109,7 @@ def _config(tmp_path, uri: str) -> dict:
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "SERVER_NAME": "foerdercall.test",
+        "PUBLIC_URL": PUBLIC_URL,  # every link in a mail or calendar file (foerdercall/urls.py)
     }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, text
@@ -24,6 +24,7 @@ from ..i18n import format_dt
 from ..mail.operations import queue_mail
 from ..text import printable
 from ..timeutil import now
+from ..urls import external_url  # every link in a mail: on PUBLIC_URL, never the request's host
 from .models import OFFICES, ROLES, LoginFailure, RecoveryCode, RoleGrant, User
 from .passwords import Argon2idHasher
 from .secrets import SecretUnreadable, is_encrypted
@@ -140,14 +141,6 @@ class _ClockSigner(TimestampSigner):
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"foerdercall.accounts.{purpose}",
                                   signer=_ClockSigner)
-
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link for a mail: PUBLIC_URL when configured (behind a proxy), else the request's host."""
-    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 # Mails that carry a secret link: only their recipient may read them (not the officials' outbox).

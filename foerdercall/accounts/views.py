@@ -35,6 +35,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..parking.views import after_login  # text kept from a post refused for its session: offered first
 from ..timeutil import now
+from ..urls import redirect_target, same_site_path  # the one rule for redirect targets from the request
 from .models import User
 from .operations import (
     LoginThrottled,
@@ -60,10 +61,6 @@ bp = Blueprint("accounts", __name__)
 
 PENDING_2FA = "login_2fa"  # the session of a login whose password was right and whose code is asked for
 SETUP_2FA = "setup_2fa"  # the secret shown on the set-up page until it is confirmed
-
-
-def _safe_next(target: str | None) -> str | None:
-    return target if target and target.startswith("/") and not target.startswith("//") else None
 
 
 def _address() -> str:
@@ -100,12 +97,12 @@ def login():
         elif user.two_factor_enabled:  # not logged in yet: the code first
             session.clear()
             session[PENDING_2FA] = {"u": user.id, "at": now().timestamp(),
-                                    "next": _safe_next(request.args.get("next"))}
+                                    "next": same_site_path(request.args.get("next"))}
             return redirect(url_for("accounts.login_two_factor"))
         else:
             session.clear()
             login_user(user)
-            return redirect(after_login(_safe_next(request.args.get("next")) or url_for("calls.index")))
+            return redirect(after_login(same_site_path(request.args.get("next"))))
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
 
 
@@ -138,7 +135,7 @@ def login_two_factor():
             target = session[PENDING_2FA].get("next")
             session.clear()
             login_user(user)
-            return redirect(after_login(_safe_next(target) or url_for("calls.index")))
+            return redirect(after_login(same_site_path(target)))
         form.code.errors.append(_("Der Code stimmt nicht."))
     return render_template("accounts/login_two_factor.html", form=form), 200 if not form.errors else 422
 
@@ -177,7 +174,7 @@ def language():
     session["lang"] = lang
     if current_user.is_authenticated:
         current_user.locale = lang
-    return redirect(_safe_next(request.form.get("next")) or url_for("calls.index"))
+    return redirect(redirect_target(request.form.get("next")))
 
 
 @bp.route("/admin/users")

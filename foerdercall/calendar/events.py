@@ -11,7 +11,7 @@ UIDs are ``<kind>-<object>-<id>@<domain>``: the same deadline keeps its UID, so 
 """
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -21,6 +21,7 @@ from ..calls.models import Call
 from ..extensions import db
 from ..proposals.models import Clarification, Proposal
 from ..ranking.models import Standstill
+from ..urls import external_url
 from ..workflow.guards import submission_deadline_for
 from . import Event
 
@@ -34,11 +35,11 @@ def _uid(kind: str, obj: str, obj_id: int) -> str:
 
 
 def _call_url(call: Call) -> str:
-    return url_for("calls.detail", call_id=call.id, _external=True)
+    return external_url("calls.detail", call_id=call.id)
 
 
 def _proposal_url(p: Proposal) -> str:
-    return url_for("proposals.detail", proposal_id=p.id, _external=True)
+    return external_url("proposals.detail", proposal_id=p.id)
 
 
 def _call_level(call: Call) -> list[Event]:

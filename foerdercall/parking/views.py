@@ -3,7 +3,6 @@ login (accounts/views.py)."""
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,6 +19,7 @@ from ..awards.models import Milestone
 from ..extensions import db
 from ..proposals.models import Proposal
 from ..reviews.models import Review
+from ..urls import redirect_target, same_origin, same_site_path, start_page
 from ..workflow.engine import action_label
 from ..workflow.guards import open_clarification
 from .operations import (
@@ -51,9 +51,7 @@ def _same_site() -> bool:
         return False
     origin = request.headers.get("Origin")
     if origin and origin != "null":
-        here = urlsplit(request.host_url)
-        there = urlsplit(origin)
-        return (there.scheme, there.netloc) == (here.scheme, here.netloc)
+        return same_origin(origin)
     return True
 
 
@@ -98,16 +96,18 @@ def park_refused_post():
     return resp
 
 
-def after_login(target: str) -> str:
-    """Where a fresh login goes: the parked text first, if this browser kept some for this person."""
-    if parked_for(_key(), current_user) and not target.startswith(url_for("parking.index")):
+def after_login(target: str | None) -> str:
+    """Where a fresh login goes (``target``: a path of this site, or None for the start page): the parked text
+    first, if this browser kept some for this person."""
+    target = same_site_path(target)
+    if parked_for(_key(), current_user) and not (target or "").startswith(url_for("parking.index")):
         return url_for("parking.index", next=target)
-    return target
+    return target or start_page()
 
 
-def _next() -> str:
-    target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else ""
+def _next() -> str | None:
+    """Where the person goes on from the parked page: the request's `next`, if it is a path of this site."""
+    return same_site_path(request.args.get("next"))
 
 
 def _target(row) -> dict:
@@ -203,7 +203,7 @@ def _form_target(row) -> dict:
 def index():
     rows = parked_for(_key(), current_user)
     if not rows:
-        return redirect(_next() or url_for("calls.index"))
+        return redirect(redirect_target(request.args.get("next")))
     entries = [(r, _target(r)) for r in rows]
     return render_template("parking/index.html", entries=entries, form=ConfirmForm(), next=_next(),
                            any_draft=any(t["draft"] for _r, t in entries)), 200, {"Cache-Control": "no-store"}
@@ -265,4 +265,4 @@ def discard_view(parked_id: int):
         abort(404)
     discard(row)
     flash(_("Die aufbewahrten Eingaben wurden verworfen."), "success")
-    return redirect(url_for("parking.index", next=_next() or None))
+    return redirect(url_for("parking.index", next=_next()))

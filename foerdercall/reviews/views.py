@@ -24,6 +24,7 @@ from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..proposals.models import Proposal
+from ..urls import referrer_target
 from ..workflow.engine import fire
 from .models import ConflictDeclaration, Review, ReviewScore
 from .operations import (
@@ -67,8 +68,7 @@ def neutrality(call_id: int):
     else:
         sign_neutrality(call, current_user)
         flash(_("Neutralitätserklärung unterzeichnet."), "success")
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
-                    else url_for("reviews.mine"))
+    return redirect(referrer_target() or url_for("reviews.mine"))
 
 
 def _own_review(review_id: int) -> Review:

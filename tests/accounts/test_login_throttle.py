@@ -93,7 +93,7 @@ def _second_app(app, **extra):
 
     return create_app({**{key: app.config[key] for key in (
         "TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "SERVER_NAME", "UPLOAD_DIR",
-        "OUTBOX_DIR")}, **extra})
+        "OUTBOX_DIR", "PUBLIC_URL")}, **extra})
 
 
 def test_two_web_processes_count_together(app, world):

@@ -27,7 +27,7 @@ def test_a_configured_database_means_https_only_cookies(app, world, tmp_path, mo
     them off (a plain-HTTP benchmark); the embedded default (no database configured) keeps them off."""
     config = {"SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
               "WTF_CSRF_ENABLED": False, "SERVER_NAME": "foerdercall.test", "UPLOAD_DIR": str(tmp_path / "u"),
-              "OUTBOX_DIR": str(tmp_path / "o")}
+              "OUTBOX_DIR": str(tmp_path / "o"), "PUBLIC_URL": "https://foerdercall.test"}
     real = create_app(config)
     plain = create_app({**config, "SESSION_COOKIE_SECURE": False})
     monkeypatch.setenv("FOERDERCALL_INSTANCE", str(tmp_path / "instance"))

@@ -167,6 +167,7 @@ def test_the_migration_encrypts_plain_secrets_and_keeps_every_row(fresh_database
     from foerdercall.accounts.operations import enable_two_factor, new_totp_secret
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_database, "SECRET_KEY": "migration-secret",
+                      "PUBLIC_URL": "http://foerdercall.test",
                       "UPLOAD_DIR": str(tmp_path / "u"), "FOERDERCALL_INSTANCE": str(tmp_path)})
     _migrate(app)
     directory = app.extensions["migrate"].directory

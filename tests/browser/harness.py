@@ -129,17 +129,19 @@ class Server:
         self.clock_file = tmp / "clock"
         self.clock_file.write_text("")
         self.log = tmp / "server.log"
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
             "FOERDERCALL_INSTANCE": str(tmp / "instance"),
             "FOERDERCALL_TEST_CLOCK_FILE": str(self.clock_file),
             "SECRET_KEY": "browser-tests",
             "DATABASE_URL": database_url,
+            "PUBLIC_URL": self.url,  # the links in the mails (required with a DATABASE_URL)
             "BROKER_URL": "",
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
         self.proc: subprocess.Popen | None = None
-        self.url = ""
 
     def run(self, *args: str) -> str:
         """Run a ``foerdercall`` command against the same database (demo, sweep)."""
@@ -149,10 +151,8 @@ class Server:
         return r.stdout
 
     def start(self) -> Server:
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, str(SERVE), "serve", "--port", str(port), "--no-worker"],
+            self.proc = subprocess.Popen([sys.executable, str(SERVE), "serve", "--port", str(self.port), "--no-worker"],
                                          env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

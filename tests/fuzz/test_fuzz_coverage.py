@@ -31,7 +31,7 @@ FUZZED = {
 def test_every_post_route_has_a_fuzz_case():
     from foerdercall import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "t"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "t", "PUBLIC_URL": "http://foerdercall.test"})
     posted = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in rule.methods}
     assert posted - FUZZED == set(), "POST routes without a fuzz case (add one, then list it here)"
     assert FUZZED - posted == set(), "listed here but no longer a POST route"

@@ -41,7 +41,7 @@ def make_database() -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t", "PUBLIC_URL": "http://127.0.0.1"})
     _migrate(app)
     with app.app_context():
         create_user("anna@example.org", "Anna", PASSWORD, roles=("applicant",))
@@ -71,6 +71,7 @@ class Gunicorn:
             "DATABASE_URL": database_url,
             "BROKER_URL": "",
             "SECRET_KEY": "robustness-tests",
+            "PUBLIC_URL": f"http://127.0.0.1:{self.port}",  # required outside the embedded default
             "SESSION_COOKIE_SECURE": "0",
             "FOERDERCALL_INSTANCE": str(tmp / "instance"),
             "UPLOAD_DIR": str(tmp / "uploads"),

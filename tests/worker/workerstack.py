@@ -91,6 +91,7 @@ class Stack:
         instance.mkdir()
         env = {**os.environ, **{k: str(v) for k, v in self.config.items()}}
         env.update(DATABASE_URL=self.app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY="test-secret",
+                   PUBLIC_URL=self.app.config["PUBLIC_URL"],
                    FOERDERCALL_INSTANCE=str(instance), OUTBOX_DIR=str(instance / "outbox"))
         return env
 
