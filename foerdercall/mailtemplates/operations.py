@@ -125,7 +125,7 @@ def placeholder_values(kind: str, lang: str, *, recipient, proposal, call, conte
     values["Begruendung"] = reason
     if kind == "receipt":
         values["Eingang"] = format_dt(proposal.submitted_at, lang)
-        values["Dateien"] = "\n".join(f"  - {a.filename}  SHA-256 {a.sha256}" for a in proposal.attachments)
+        values["Dateien"] = "\n".join(f"  - {a.download_name}  SHA-256 {a.sha256}" for a in proposal.attachments)
     elif kind == "clarification" and context.get("clarification") is not None:
         values["Frist"] = format_dt(context["clarification"].due_at, lang)
     elif kind == "award" and context.get("award") is not None:
