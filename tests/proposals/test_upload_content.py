@@ -310,3 +310,35 @@ def test_an_unreachable_clamd_refuses_the_upload_for_now(app, world, draft, capl
     assert db.session.query(Attachment).count() == 0
     assert stored_files(app) == []
     assert any("clamd" in r.getMessage() for r in caplog.records)
+
+
+def test_a_refused_file_with_an_answer_to_a_request_keeps_the_typed_answer(app, world, clock):
+    from conftest import fill_draft
+
+    from foerdercall.calls.operations import confirm_opening, request_opening
+    from foerdercall.models import Proposal
+    from foerdercall.workflow.engine import fire
+
+    p = start_draft(world.call, world.applicant)
+    fill_draft(p, world.applicant)
+    fire(p, "submit", world.applicant)
+    db.session.commit()
+    clock.set(clock.t.replace(month=11, day=2))
+    fire(world.call, "close", None)
+    request_opening(world.call, world.ka)
+    confirm_opening(world.call, world.afw)
+    fire(p, "request_documents", world.ka, reason="Bitte Referenzen nachreichen.")
+    db.session.commit()
+    files_before = stored_files(app)
+    client = app.test_client()
+    login(client, "app@x.test")
+    resp = client.post(f"/proposals/{p.id}/answer", data={
+        "answer": "Anbei die Referenzen, mit vielen Grüßen",
+        "file": (io.BytesIO(HOSTILE["launch_action"][0]), "referenzen.pdf")}, content_type="multipart/form-data")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "„referenzen.pdf“ enthält aktive Inhalte (/Launch, /OpenAction)" in page
+    assert "Anbei die Referenzen, mit vielen Grüßen" in page  # the typed answer is still there
+    db.session.expire_all()
+    assert db.session.get(Proposal, p.id).state == "clarification"
+    assert stored_files(app) == files_before
