@@ -11,6 +11,23 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", "")
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", "")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
+    # Upload quotas (foerdercall/proposals/operations.py, add_attachment), in files and MB (1 MB = 1024*1024 bytes).
+    # A call asks for 4-6 documents (cost plan, CV/references, register extract, work samples, letters of
+    # intent); with re-uploads, answers to requests for missing documents and a few large scans a proposal needs
+    # far less than 20 files / 100 MB. An account takes part in several calls over the years: 100 files / 500 MB.
+    # Removed files free their place; 0 means no files at all.
+    UPLOAD_MAX_FILES_PER_PROPOSAL = int(os.environ.get("UPLOAD_MAX_FILES_PER_PROPOSAL", "20"))
+    UPLOAD_MAX_MB_PER_PROPOSAL = int(os.environ.get("UPLOAD_MAX_MB_PER_PROPOSAL", "100"))
+    UPLOAD_MAX_FILES_PER_ACCOUNT = int(os.environ.get("UPLOAD_MAX_FILES_PER_ACCOUNT", "100"))
+    UPLOAD_MAX_MB_PER_ACCOUNT = int(os.environ.get("UPLOAD_MAX_MB_PER_ACCOUNT", "500"))
+    # The active-content check of uploaded PDFs (foerdercall/proposals/filecheck.py): at most this many MB
+    # decoded from a file's object streams and this many seconds; past either the file is refused as uninspectable.
+    UPLOAD_PDF_INSPECT_MAX_MB = int(os.environ.get("UPLOAD_PDF_INSPECT_MAX_MB", "32"))
+    UPLOAD_PDF_INSPECT_SECONDS = float(os.environ.get("UPLOAD_PDF_INSPECT_SECONDS", "10"))
+    # Virus scanning of every upload by a clamd server (INSTREAM): a unix socket path or host:port; empty: none.
+    # Unreachable or failing, it refuses the upload (fail closed). The timeout is per connect/send/answer.
+    CLAMD_SOCKET = os.environ.get("CLAMD_SOCKET", "")
+    CLAMD_TIMEOUT_SECONDS = float(os.environ.get("CLAMD_TIMEOUT_SECONDS", "30"))
     MAIL_FROM = os.environ.get("MAIL_FROM", "foerdercall@leipzig.example")
     # SMTP (empty host: mail stays in the outbox folder). Port 0: 25, 587 (starttls) or 465 (ssl).
     MAIL_SMTP_HOST = os.environ.get("MAIL_SMTP_HOST", "")

@@ -98,6 +98,10 @@ def init_app(app: Flask) -> None:
         g.pop("_login_user", None)
         refresh_locale()  # Flask-Babel caches the locale on g
         g.rollback = False
+        # The request's time, the one moment every deadline of the request is judged by (submission, upload,
+        # answer; workflow.engine.request_now): when the whole request had arrived. Its form and files are read
+        # completely first (behind admission control the body was read before the app saw the request).
+        request.files  # noqa: B018 - parses the whole body (form fields and files), if not done already
         g.request_started = now()
 
     @app.after_request

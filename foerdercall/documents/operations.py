@@ -163,7 +163,7 @@ def _receipt(p: Proposal, lang: str) -> Document:
     files = [a for a in p.attachments if a.uploaded_at <= p.submitted_at]
     for a in files:  # the hash on a line of its own: 64 characters never wrap inside it
         size = _("%(n)s Bytes", n=a.size)
-        doc.add(Para(f"{a.filename} ({size})\nSHA-256: {a.sha256}", small=True))
+        doc.add(Para(f"{a.download_name} ({size})\nSHA-256: {a.sha256}", small=True))
     if not files:
         doc.add(Para(_("Keine Dateien.")))
     doc.add(*_paragraphs("receipt_closing.txt", p=p, call=p.call, lang=lang))

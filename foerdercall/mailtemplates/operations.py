@@ -125,7 +125,7 @@ def placeholder_values(kind: str, lang: str, *, recipient, proposal, call, conte
     values["Begruendung"] = reason
     if kind == "receipt":
         values["Eingang"] = format_dt(proposal.submitted_at, lang)
-        values["Dateien"] = "\n".join(f"  - {a.filename}  SHA-256 {a.sha256}" for a in proposal.attachments)
+        values["Dateien"] = "\n".join(f"  - {a.download_name}  SHA-256 {a.sha256}" for a in proposal.attachments)
     elif kind == "clarification" and context.get("clarification") is not None:
         values["Frist"] = format_dt(context["clarification"].due_at, lang)
     elif kind == "award" and context.get("award") is not None:
@@ -312,7 +312,7 @@ def _sample_proposal(t: MailTemplate, call, at: dt.datetime):
         id=0, title=label(("Beispielprojekt Kreativwirtschaft Plagwitz", "Sample project creative Plagwitz"),
                           t.lang),
         file_number=f"{call.code}-{seq:04d}", label=lambda: f"{call.code}-{seq:04d}", submitted_at=at,
-        attachments=[SimpleNamespace(filename="konzept.pdf", sha256="0" * 64)],
+        attachments=[SimpleNamespace(filename="konzept.pdf", download_name="konzept.pdf", sha256="0" * 64)],
         state=t.state or KIND_STATES[t.kind][0], field_of_action=t.field_of_action,
         requested_amount_cents=call.max_amount_cents,
         applicant=SimpleNamespace(name="Erika Mustermann"))

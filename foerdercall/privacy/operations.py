@@ -85,7 +85,7 @@ def personal_data(user: User) -> dict:
 
 
 def _zip_name(a: Attachment) -> str:
-    return f"attachments/{a.proposal_id}-{a.id}-{a.filename}"
+    return f"attachments/{a.proposal_id}-{a.id}-{a.download_name}"
 
 
 def export_zip(user: User) -> bytes:

@@ -84,6 +84,14 @@ class Attachment(db.Model):
 
     proposal: Mapped[Proposal] = relationship(back_populates="attachments")
 
+    @property
+    def download_name(self) -> str:
+        """The name shown and sent: cleaned again, for names stored before the rules of issue 17 (a right-to-left
+        override, no ``.pdf`` at the end)."""
+        from .operations import safe_filename
+
+        return safe_filename(self.filename)
+
 
 class Clarification(db.Model):
     """A request for missing documents (Nachforderung) and the applicant's answer."""

@@ -2,22 +2,30 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
+from ..accounts.operations import require_verified
 from ..audit.operations import record
 from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..timeutil import now
-from ..workflow.engine import fire, lock
+from ..workflow.engine import fire, lock, request_now
+from .filecheck import Encrypted, ScannerUnavailable, Uninspectable, active_content, clamd_scan
 from .models import ANSWER_FIELDS, Attachment, Proposal
+
+log = logging.getLogger(__name__)
 
 PDF_MAGIC = b"%PDF-"
 
@@ -64,32 +72,173 @@ def _upload_dir() -> Path:
 
 
 def store_file(stream, filename: str) -> tuple[str, int, str]:
-    """Write an upload to disk under a random name; returns (storage name, size, sha256). PDF only."""
+    """Write an upload to disk under a random name; returns (storage name, size, sha256). PDF only. Stops
+    reading past MAX_CONTENT_LENGTH (nothing stays on disk then). The file is removed again if the
+    transaction is rolled back (:func:`_forget_new_files`)."""
     head = stream.read(len(PDF_MAGIC))
     if head != PDF_MAGIC:
         raise ActionRefused(_("„%(name)s“ ist keine PDF-Datei. Bitte laden Sie ein PDF hoch.", name=filename))
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
     storage = secrets.token_hex(16) + ".pdf"
     path = _upload_dir() / storage
     digest = hashlib.sha256(head)
     size = len(head)
     tmp = path.with_suffix(".part")
-    with open(tmp, "wb") as out:
-        out.write(head)
-        while chunk := stream.read(64 * 1024):
-            out.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as out:
+            out.write(head)
+            while chunk := stream.read(64 * 1024):
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+                if limit and size > limit:
+                    raise ActionRefused(_("Die Datei ist zu groß."))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    db.session.info.setdefault(_NEW_FILES, []).append(path)
     return storage, size, digest.hexdigest()
 
 
+# Characters that change how a name is shown without being seen: direction marks and overrides, zero-width
+# characters, fillers. Every control and format character (Unicode Cc, Cf, …) goes as well.
+_INVISIBLE = set("\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5\u180e\u2800") | {chr(c) for c in range(0xFE00, 0xFE10)}
+_DROP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
 def safe_filename(name: str) -> str:
-    name = os.path.basename((name or "").replace("\\", "/")).strip()
-    cleaned = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"/\\|?*')
-    return (cleaned or "dokument.pdf")[:200]
+    """The name a file is stored and sent under: no path, no control, direction or invisible characters, none
+    of the characters Windows forbids, at most 200 characters, and always ending in ``.pdf`` (``evil.html``
+    becomes ``evil.html.pdf``; the file is a PDF whatever its name said)."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/")
+    name = name.rsplit("/", 1)[-1]
+    kept = []
+    for ch in name:
+        category = unicodedata.category(ch)
+        if ch in _INVISIBLE or category in _DROP_CATEGORIES or ch in '<>:"/\\|?*':
+            continue
+        kept.append(" " if category == "Zs" else ch)
+    cleaned = " ".join("".join(kept).split()).rstrip(". ")
+    stem = cleaned[:-4] if cleaned.lower().endswith(".pdf") else cleaned
+    suffix = cleaned[-4:] if cleaned.lower().endswith(".pdf") else ".pdf"
+    stem = stem.rstrip(". ")[:196].rstrip(". ") if len(stem) > 196 else stem.rstrip(". ")
+    return stem + suffix if stem else "dokument.pdf"
+
+
+# --- what an account may upload ---------------------------------------------------------------------------
+
+MB = 1024 * 1024
+
+
+@dataclass
+class UploadUsage:
+    proposal_files: int
+    proposal_bytes: int
+    account_files: int
+    account_bytes: int
+    max_proposal_files: int
+    max_proposal_mb: int
+    max_account_files: int
+    max_account_mb: int
+
+    @property
+    def proposal_mb(self) -> str:
+        return _mb(self.proposal_bytes)
+
+    @property
+    def account_mb(self) -> str:
+        return _mb(self.account_bytes)
+
+
+def upload_usage(p: Proposal, user) -> UploadUsage:
+    """What the proposal's and the account's files use of their quotas (the form shows it)."""
+    cfg = current_app.config
+    pf, pb = db.session.execute(select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0))
+                                .where(Attachment.proposal_id == p.id)).one()
+    af, ab = db.session.execute(select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0))
+                                .join(Proposal, Proposal.id == Attachment.proposal_id)
+                                .where(Proposal.applicant_id == user.id)).one()
+    return UploadUsage(pf, int(pb), af, int(ab), cfg["UPLOAD_MAX_FILES_PER_PROPOSAL"],
+                       cfg["UPLOAD_MAX_MB_PER_PROPOSAL"], cfg["UPLOAD_MAX_FILES_PER_ACCOUNT"],
+                       cfg["UPLOAD_MAX_MB_PER_ACCOUNT"])
+
+
+def _mb(n: int) -> str:
+    return format_decimal(n / MB, format="#,##0.#")
+
+
+def _check_quota(p: Proposal, user, name: str, size: int) -> None:
+    """Refuse a file of `size` bytes that does not fit the proposal's or the account's quota."""
+    u = upload_usage(p, user)
+    if u.proposal_files + 1 > u.max_proposal_files or u.proposal_bytes + size > u.max_proposal_mb * MB:
+        raise ActionRefused(_(
+            "„%(name)s“ passt nicht mehr zu den Anlagen dieses Angebots: höchstens %(max_files)s Dateien mit "
+            "zusammen %(max_mb)s MB, belegt sind %(files)s Dateien mit %(mb)s MB. Bitte entfernen Sie nicht mehr "
+            "benötigte Anlagen oder fassen Sie Dokumente in einer PDF-Datei zusammen.",
+            name=name, max_files=u.max_proposal_files, max_mb=u.max_proposal_mb, files=u.proposal_files,
+            mb=_mb(u.proposal_bytes)))
+    if u.account_files + 1 > u.max_account_files or u.account_bytes + size > u.max_account_mb * MB:
+        raise ActionRefused(_(
+            "„%(name)s“ passt nicht mehr in den Speicherplatz Ihres Kontos: höchstens %(max_files)s Dateien mit "
+            "zusammen %(max_mb)s MB in allen Ihren Angeboten, belegt sind %(files)s Dateien mit %(mb)s MB. Bitte "
+            "entfernen Sie Anlagen aus Entwürfen, die Sie nicht mehr brauchen, oder wenden Sie sich an die "
+            "Kontaktstelle.",
+            name=name, max_files=u.max_account_files, max_mb=u.max_account_mb, files=u.account_files,
+            mb=_mb(u.account_bytes)))
+
+
+def _lock_account_uploads(user) -> None:
+    """Uploads of one account wait for each other until the request commits (PostgreSQL: an advisory lock for
+    the transaction; SQLite: one writer at a time), so two cannot both take the account's last free place. The
+    proposal's own row lock serialises the uploads into one proposal."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                           {"key": f"foerdercall.uploads:{user.id}"})
+
+
+def _inspect(path: Path, name: str) -> None:
+    """Refuse a PDF with active content, one that cannot be inspected, or one the virus scanner flags."""
+    cfg = current_app.config
+    try:
+        findings = active_content(path, max_decoded=cfg["UPLOAD_PDF_INSPECT_MAX_MB"] * MB,
+                                  seconds=cfg["UPLOAD_PDF_INSPECT_SECONDS"])
+    except Encrypted:
+        raise ActionRefused(_(
+            "„%(name)s“ ist verschlüsselt und kann deshalb nicht auf aktive Inhalte geprüft werden. Bitte laden "
+            "Sie eine unverschlüsselte Fassung hoch (ohne Kennwort und ohne Schutz).", name=name)) from None
+    except Uninspectable as exc:
+        log.info("upload %s not inspectable: %s", name, exc)
+        raise ActionRefused(_(
+            "„%(name)s“ konnte nicht auf aktive Inhalte geprüft werden (beschädigte oder ungewöhnlich große "
+            "komprimierte Bereiche). Bitte speichern Sie das Dokument neu als PDF (z. B. über „Drucken“ → „Als "
+            "PDF speichern“) und laden Sie es erneut hoch.", name=name)) from None
+    if findings.active:
+        raise ActionRefused(_(
+            "„%(name)s“ enthält aktive Inhalte (%(found)s) und wird deshalb nicht angenommen. Bitte speichern Sie "
+            "das Dokument ohne Skripte, Formularaktionen und eingebettete Dateien neu als PDF (z. B. über "
+            "„Drucken“ → „Als PDF speichern“) und laden Sie es erneut hoch.",
+            name=name, found=", ".join(findings.active)))
+    if cfg.get("CLAMD_SOCKET"):
+        try:
+            virus = clamd_scan(path, cfg["CLAMD_SOCKET"], cfg["CLAMD_TIMEOUT_SECONDS"])
+        except ScannerUnavailable as exc:
+            log.error("virus scan failed, upload refused: %s", exc)
+            raise ActionRefused(_(
+                "Die Virenprüfung ist gerade nicht erreichbar; „%(name)s“ wurde deshalb nicht angenommen. Bitte "
+                "versuchen Sie es in einigen Minuten noch einmal.", name=name)) from None
+        if virus:
+            log.warning("virus scan found %s in upload %s", virus, name)
+            raise ActionRefused(_(
+                "„%(name)s“ wurde vom Virenscanner abgewiesen (%(virus)s). Bitte prüfen Sie Ihr Gerät und laden "
+                "Sie eine saubere Datei hoch.", name=name, virus=virus))
 
 
 def add_attachment(p: Proposal, actor, kind: str, stream, filename: str) -> Attachment:
+    """One uploaded file into a draft (or the answer to a request for missing documents). The one place of the
+    upload rules: the applicant's own proposal, a verified address, the quotas of the proposal and the account
+    (checked under locks), a PDF without active content that the virus scanner (if any) passes. A refused
+    file leaves no file and no row. Its time is the request's (:func:`workflow.engine.request_now`: when the
+    whole request had arrived), the same moment a submission sent with it gets."""
     p = lock(p)
     if p.applicant_id != actor.id:
         raise ActionRefused(_("Nur die antragstellende Person kann Anlagen hochladen."))
@@ -100,13 +249,20 @@ def add_attachment(p: Proposal, actor, kind: str, stream, filename: str) -> Atta
         raise ActionRefused(_("Nach der Einreichung können keine Anlagen mehr hinzugefügt werden."))
     elif kind not in allowed_kinds:
         raise ActionRefused(_("Unbekannte Art der Anlage."))
+    require_verified(actor)
     name = safe_filename(filename)
+    _check_quota(p, actor, name, 0)  # a full quota refuses before the file is read
     storage, size, sha = store_file(stream, name)
-    if size > current_app.config["MAX_CONTENT_LENGTH"]:
-        (_upload_dir() / storage).unlink(missing_ok=True)
-        raise ActionRefused(_("Die Datei ist zu groß."))
-    a = Attachment(proposal_id=p.id, kind=kind, filename=name, storage_name=storage, size=size,
-                   sha256=sha, content_type="application/pdf", uploaded_by_id=actor.id, uploaded_at=now())
+    path = _upload_dir() / storage
+    try:
+        _inspect(path, name)
+        _lock_account_uploads(actor)
+        _check_quota(p, actor, name, size)
+    except ActionRefused:
+        path.unlink(missing_ok=True)
+        raise
+    a = Attachment(proposal_id=p.id, kind=kind, filename=name, storage_name=storage, size=size, sha256=sha,
+                   content_type="application/pdf", uploaded_by_id=actor.id, uploaded_at=request_now())
     db.session.add(a)
     db.session.flush()
     record(actor, "add_attachment", p, data={"file": name, "sha256": sha, "kind": kind})
@@ -127,6 +283,7 @@ def remove_attachment(p: Proposal, actor, attachment_id: int) -> None:
 
 
 _FILES = "foerdercall_files_to_delete"
+_NEW_FILES = "foerdercall_files_written"
 
 
 def delete_file_on_commit(path) -> None:
@@ -137,6 +294,7 @@ def delete_file_on_commit(path) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _delete_files(session) -> None:
+    session.info.pop(_NEW_FILES, None)  # committed: their rows stay, so do they
     for path in session.info.pop(_FILES, ()):
         path.unlink(missing_ok=True)
 
@@ -145,6 +303,15 @@ def _delete_files(session) -> None:
 def _keep_files(session) -> None:
     if not session.in_transaction():
         session.info.pop(_FILES, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_new_files(session, transaction) -> None:
+    """The files written in a transaction that ended without a commit (after_commit forgot them) leave the
+    disk with their rows."""
+    if transaction.parent is None:
+        for path in session.info.pop(_NEW_FILES, ()):
+            path.unlink(missing_ok=True)
 
 
 def attachment_path(a: Attachment) -> Path:

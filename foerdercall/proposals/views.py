@@ -17,7 +17,7 @@ from ..access import (
     official_may_read,
     require_role,
 )
-from ..accounts.operations import find_user
+from ..accounts.operations import find_user, verification_missing
 from ..audit.models import AuditEvent
 from ..awards.models import Milestone, Payment, Report, SignOff
 from ..calls.models import Call
@@ -30,7 +30,14 @@ from ..reviews.views import reviewer_choices
 from ..workflow.engine import available_triggers, fire, lock_id
 from ..workflow.guards import award_of, open_clarification
 from .models import Attachment, Proposal
-from .operations import add_attachment, extend_deadline, remove_attachment, save_draft, start_draft
+from .operations import (
+    add_attachment,
+    extend_deadline,
+    remove_attachment,
+    save_draft,
+    start_draft,
+    upload_usage,
+)
 from .progress import proposal_progress
 
 bp = Blueprint("proposals", __name__)
@@ -99,9 +106,15 @@ def edit(proposal_id: int):
     form = _proposal_form(p, request.form if request.method == "POST" else None)
     upload = UploadForm()
     upload.kind.choices = choices([(r.key, r.label) for r in call.required_attachments] + [("other", _("Sonstige Anlage"))])
+
+    def page():
+        return render_template("proposals/edit.html", p=p, form=form, upload=upload,
+                               usage=upload_usage(p, current_user),
+                               verification_missing=verification_missing(current_user))
+
     if request.method == "POST":
         if not form.validate():
-            return render_template("proposals/edit.html", p=p, form=form, upload=upload), 422
+            return page(), 422
         save_draft(p, current_user, form.draft_data())
         file = request.files.get("file")
         if file and file.filename:
@@ -123,7 +136,7 @@ def edit(proposal_id: int):
             return redirect(url_for("proposals.detail", proposal_id=p.id))
         flash(_("Entwurf gespeichert."), "success")
         return redirect(url_for("proposals.edit", proposal_id=p.id))
-    return render_template("proposals/edit.html", p=p, form=form, upload=upload)
+    return page()
 
 
 @bp.route("/proposals/<int:proposal_id>/attachments/<int:attachment_id>/delete", methods=["POST"])
@@ -146,8 +159,12 @@ def download(proposal_id: int, attachment_id: int):
     a = db.session.get(Attachment, attachment_id)
     if a is None or a.proposal_id != p.id:
         abort(404)
-    return send_file(attachment_path(a), mimetype="application/pdf", as_attachment=True,
-                     download_name=a.filename)
+    # always a PDF download under a clean name, never shown or sniffed by the browser as anything else
+    response = send_file(attachment_path(a), mimetype="application/pdf", as_attachment=True,
+                         download_name=a.download_name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
 
 
 @bp.route("/proposals/<int:proposal_id>")
@@ -208,7 +225,11 @@ def answer(proposal_id: int):
         flash(_("Bitte schreiben Sie eine Antwort."), "error")
         return redirect(url_for("proposals.detail", proposal_id=p.id))
     if form.file.data:
-        add_attachment(p, current_user, "clarification", form.file.data.stream, form.file.data.filename)
+        try:
+            add_attachment(p, current_user, "clarification", form.file.data.stream, form.file.data.filename)
+        except ActionRefused as exc:  # the typed answer is shown again with the message, nothing is stored
+            flash(exc.message, "error")
+            return detail(proposal_id), 422
     fire(p, "answer_request", current_user, reason=form.answer.data)
     flash(_("Ihre Antwort ist eingegangen."), "success")
     return redirect(url_for("proposals.detail", proposal_id=p.id))

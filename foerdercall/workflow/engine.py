@@ -93,7 +93,9 @@ def action_label(action: str, lang: str | None = None) -> str:
 
 
 def request_now() -> dt.datetime:
-    """The moment the request started (a submission begun before the deadline counts)."""
+    """The moment the whole request had arrived at the server, its files included (web.py ``_start`` reads the
+    body before it reads the clock): the moment that counts for deadlines. A submission whose upload began before
+    the deadline but ended after it is late; the draft keeps its text and files."""
     if has_request_context() and getattr(g, "request_started", None) is not None:
         return g.request_started
     return clock_now()
