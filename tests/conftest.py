@@ -107,6 +107,7 @@ def _config(tmp_path, uri: str) -> dict:
         "WTF_CSRF_ENABLED": False,
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "AUDIT_CHECKPOINT_FILE": str(tmp_path / "audit-checkpoints.log"),  # not the repository's instance folder
         "SERVER_NAME": "foerdercall.test",
     }
 
