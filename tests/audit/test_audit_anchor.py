@@ -220,7 +220,8 @@ def test_events_from_before_the_upgrade_are_reported_honestly(app, world):
 
 
 def test_the_command_line_checks_macs_and_checkpoints(app, world, tmp_path):
-    evs = some_events(world)
+    evs = [(e.seq, e.hash) for e in some_events(world)]
+    n, last_seq, (prev_seq, prev_hash) = len(evs), evs[-1][0], evs[-2]
     db.session.rollback()  # no open transaction of the test while the command runs (SQLite: one writer)
     exe = pathlib.Path(sys.executable).with_name("foerdercall")
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -228,23 +229,23 @@ def test_the_command_line_checks_macs_and_checkpoints(app, world, tmp_path):
            "AUDIT_CHECKPOINT_FILE": app.config["AUDIT_CHECKPOINT_FILE"]}
     made = subprocess.run([str(exe), "audit", "checkpoint"], capture_output=True, text=True, env=env)
     assert made.returncode == 0, made.stderr
-    assert f"seq {evs[-1].seq}" in made.stdout and len(checkpoint_lines(app)) == 1
+    assert f"seq {last_seq}" in made.stdout and len(checkpoint_lines(app)) == 1
     office_copy = tmp_path / "office.log"
     office_copy.write_text("\n".join(checkpoint_lines(app)) + "\n")
     ok = subprocess.run([str(exe), "audit", "verify", "--checkpoints", str(office_copy)],
                         capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stderr
-    assert f"OK: {len(evs)} audit events" in ok.stdout
-    assert f"{len(evs)} signed with the audit key" in ok.stdout
-    assert f"covered by the checkpoint of seq {evs[-1].seq}" in ok.stdout
+    assert f"OK: {n} audit events" in ok.stdout
+    assert f"{n} signed with the audit key" in ok.stdout
+    assert f"covered by the checkpoint of seq {last_seq}" in ok.stdout
     pathlib.Path(app.config["AUDIT_CHECKPOINT_FILE"]).unlink()  # the local file lost: the office's copy holds
-    tamper("DELETE FROM audit_events WHERE seq = :s", s=evs[-1].seq)
-    tamper("UPDATE audit_chain_head SET last_seq = :s, last_hash = :h WHERE id = 1", s=evs[-2].seq, h=evs[-2].hash)
+    tamper("DELETE FROM audit_events WHERE seq = :s", s=last_seq)
+    tamper("UPDATE audit_chain_head SET last_seq = :s, last_hash = :h WHERE id = 1", s=prev_seq, h=prev_hash)
     db.session.rollback()
     broken = subprocess.run([str(exe), "audit", "verify", "--checkpoints", str(office_copy)],
                             capture_output=True, text=True, env=env)
     assert broken.returncode == 1
-    assert f"BROKEN at seq {evs[-1].seq}" in broken.stderr
+    assert f"BROKEN at seq {last_seq}" in broken.stderr
     wrong_key = subprocess.run([str(exe), "audit", "verify"], capture_output=True, text=True,
                                env={**env, "AUDIT_KEY": "another key"})
     assert wrong_key.returncode == 1 and "MAC" in wrong_key.stderr
