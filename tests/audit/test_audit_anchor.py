@@ -329,3 +329,16 @@ def test_two_sweeps_at_once_write_one_checkpoint(app, world, monkeypatch):
     assert not errors and sorted(results) == [0, 1]
     lines = checkpoint_lines(app)
     assert len(lines) == 1 and json.loads(lines[0])["seq"] == events()[-1].seq
+
+
+def test_the_embedded_default_keeps_an_audit_key_of_its_own_outside_the_database(tmp_path, monkeypatch):
+    from foerdercall import create_app
+
+    monkeypatch.setenv("FOERDERCALL_INSTANCE", str(tmp_path / "inst"))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "", "SECRET_KEY": "", "AUDIT_KEY": "", "AUDIT_CHECKPOINT_FILE": ""})
+    key_file = tmp_path / "inst" / "audit_key"
+    assert app.config["AUDIT_KEY"] == key_file.read_text().strip() != app.config["SECRET_KEY"]
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert app.config["AUDIT_CHECKPOINT_FILE"] == str(tmp_path / "inst" / "audit-checkpoints.log")
+    again = create_app({"SQLALCHEMY_DATABASE_URI": "", "SECRET_KEY": "", "AUDIT_KEY": "", "AUDIT_CHECKPOINT_FILE": ""})
+    assert again.config["AUDIT_KEY"] == app.config["AUDIT_KEY"]  # stable across restarts
