@@ -13,12 +13,21 @@ from .config import Config
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _secret_key(instance: Path) -> str:
-    """A stable random key for the embedded default, kept in the instance folder."""
-    path = instance / "secret_key"
+def _secret_key(instance: Path, name: str = "secret_key") -> str:
+    """A stable random key for the embedded default, kept in the instance folder: written readable by the owner
+    only (mode 0600) and put in place whole (a process starting at the same moment reads the same key)."""
+    path = instance / name
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        tmp = instance / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # fails when another process was first: its key stays
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 
@@ -59,10 +68,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'foerdercall.sqlite'}"
+        if not app.config["AUDIT_KEY"]:  # the embedded default: a key of its own next to the database file
+            app.config["AUDIT_KEY"] = _secret_key(instance, "audit_key")
+    # otherwise an empty AUDIT_KEY is derived from SECRET_KEY (audit.operations.audit_keys)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config["UPLOAD_DIR"] = app.config["UPLOAD_DIR"] or str(instance / "uploads")
     app.config["OUTBOX_DIR"] = app.config["OUTBOX_DIR"] or str(instance / "outbox")
+    app.config["AUDIT_CHECKPOINT_FILE"] = app.config["AUDIT_CHECKPOINT_FILE"] or str(instance / "audit-checkpoints.log")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
 

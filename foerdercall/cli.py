@@ -126,19 +126,59 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--checkpoints", "checkpoint_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="A further checkpoint file to check against (e.g. the audit office's copy, or log lines); "
+                   "may be given several times. The configured AUDIT_CHECKPOINT_FILE is always read.")
 @with_appcontext
-def audit_verify() -> None:
-    """Recompute the hash chain; exit status 1 and the first broken event when it does not hold."""
+def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
+    """Recompute the hash chain, check every MAC with the audit key and the chain against the signed
+    checkpoints; exit status 1 and the first event that does not match when it does not hold."""
     from .audit.operations import verify_chain
 
-    report = verify_chain()
-    if report.ok:
-        click.echo(f"OK: {report.events} audit events, the chain holds (head {report.head[:16]}…).")
+    report = verify_chain(checkpoint_files)
+    for problem in report.checkpoint_problems:
+        click.echo(f"FORGED CHECKPOINT {problem}", err=True)
+    if report.problem:
+        where = f"event id {report.broken_event_id} (seq {report.broken_seq})" if report.broken_event_id \
+            else f"seq {report.broken_seq}"
+        click.echo(f"BROKEN at {where}: {report.problem}. {max(report.events - 1, 0)} event(s) before it hold.",
+                   err=True)
+        raise SystemExit(1)
+    if report.checkpoint_problems:
+        click.echo(f"BROKEN: {len(report.checkpoint_problems)} checkpoint line(s) are not genuine (above); the "
+                   f"chain itself holds ({report.events} events).", err=True)
+        raise SystemExit(1)
+    click.echo(f"OK: {report.events} audit events, the chain holds (head {report.head[:16]}…).")
+    click.echo(f"  {report.macs} signed with the audit key (MAC), {report.unsigned} written before MACs existed.")
+    if report.covered:
+        rest = report.events - report.covered
+        click.echo(f"  {report.covered} covered by the checkpoint of seq {report.covered} ({report.covered_at}; "
+                   f"{report.checkpoints} genuine checkpoint(s) read)"
+                   + (f"; the {rest} after it by their MACs only." if rest else "."))
+    else:
+        click.echo("  No checkpoint covers them yet (none read)"
+                   + (f": the {report.unsigned} events without a MAC are not anchored outside the database."
+                      if report.unsigned else "."))
+
+
+@audit_group.command("checkpoint")
+@with_appcontext
+def audit_checkpoint() -> None:
+    """Write a signed checkpoint of the audit chain now (to AUDIT_CHECKPOINT_FILE and the log)."""
+    from .audit.checkpoints import ChainBroken, checkpoint_file, write_checkpoint
+    from .extensions import db
+
+    try:
+        cp = write_checkpoint()
+    except ChainBroken as exc:
+        click.echo(f"No checkpoint written, the chain does not hold: {exc}", err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    if cp is None:
+        click.echo("No checkpoint written: the chain is empty or its head has not moved since the last one "
+                   f"in {checkpoint_file()}.")
         return
-    where = f"event id {report.broken_event_id} (seq {report.broken_seq})" if report.broken_event_id \
-        else f"seq {report.broken_seq}"
-    click.echo(f"BROKEN at {where}: {report.problem}. {report.events - 1} event(s) before it hold.", err=True)
-    raise SystemExit(1)
+    click.echo(f"Checkpoint written to {checkpoint_file()}: seq {cp.seq}, hash {cp.hash[:16]}…, at {cp.at}.")
 
 
 def make_cli() -> FlaskGroup:

@@ -89,6 +89,18 @@ class Config:
     # Empty: derived from SECRET_KEY with HKDF (info "foerdercall totp"). Changing it makes stored secrets
     # unreadable (the login says so; an admin resets the person's two-factor login).
     TOTP_ENCRYPTION_KEY = os.environ.get("TOTP_ENCRYPTION_KEY", "")
+    # The audit trail's anchor outside the database (foerdercall/audit/checkpoints.py). AUDIT_KEY: the HMAC key
+    # that signs every audit event, the chain's head and every checkpoint; several keys separated by commas: the
+    # first signs, every one verifies (a rotation keeps the old key behind the new one). Empty: the embedded
+    # default (no DATABASE_URL) keeps a random key in instance/audit_key (mode 0600); otherwise it is derived
+    # from SECRET_KEY with HKDF-SHA256 (info "foerdercall audit"), so changing SECRET_KEY without setting
+    # AUDIT_KEY makes the old MACs fail to verify. It must never be stored in the database.
+    AUDIT_KEY = os.environ.get("AUDIT_KEY", "")
+    # Signed checkpoints (seq, hash, time, MAC) are appended here by the sweep when the chain's head moved, and
+    # logged at INFO on the logger "foerdercall.audit". Empty: instance/audit-checkpoints.log.
+    AUDIT_CHECKPOINT_FILE = os.environ.get("AUDIT_CHECKPOINT_FILE", "")
+    # An address (e.g. the audit office) that gets the day's first checkpoint by mail, once a day; empty: none.
+    AUDIT_CHECKPOINT_MAIL = os.environ.get("AUDIT_CHECKPOINT_MAIL", "")
     # Reverse proxies in front of the app (nginx: 1): the client's address (login throttling per address) and
     # scheme come from their X-Forwarded-* headers. 0: the direct peer is the client.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

@@ -108,6 +108,7 @@ def _config(tmp_path, uri: str) -> dict:
         "WTF_CSRF_ENABLED": False,
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "AUDIT_CHECKPOINT_FILE": str(tmp_path / "audit-checkpoints.log"),  # not the repository's instance folder
         "SERVER_NAME": "foerdercall.test",
         "PUBLIC_URL": PUBLIC_URL,  # every link in a mail or calendar file (foerdercall/urls.py)
     }

@@ -11,6 +11,7 @@ import logging
 from flask import current_app
 from sqlalchemy import select
 
+from foerdercall.audit.checkpoints import ChainBroken, write_checkpoint
 from foerdercall.awards.models import Award
 from foerdercall.calls.models import Call
 from foerdercall.errors import ActionRefused
@@ -24,6 +25,8 @@ from foerdercall.proposals.models import Clarification, Proposal
 from foerdercall.reminders.operations import REMINDERS
 from foerdercall.timeutil import now as clock_now
 from foerdercall.workflow.engine import fire
+
+from .locks import exclusive
 
 log = logging.getLogger(__name__)
 MINUTE = dt.timedelta(minutes=1)
@@ -41,6 +44,20 @@ def _fire_each(model, ids, trigger: str, at: dt.datetime) -> int:
             db.session.rollback()
             log.info("sweep: %s %s skipped: %s", trigger, obj_id, exc.message)
     return done
+
+
+def audit_checkpoint(at: dt.datetime) -> int:
+    """A signed checkpoint of the audit chain when its head moved (foerdercall/audit/checkpoints.py): 1 when one
+    was written. One sweep at a time signs (several hosts: the advisory lock; one host: the file's lock too)."""
+    with exclusive("audit-checkpoint") as mine:
+        if not mine:
+            return 0
+        try:
+            written = write_checkpoint(at) is not None
+        except ChainBroken:  # logged as an error on foerdercall.audit; the rest of the sweep goes on
+            written = False
+        db.session.commit()  # the day's checkpoint mail
+    return int(written)
 
 
 def sweep(now: dt.datetime | None = None) -> dict[str, int]:
@@ -66,6 +83,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     cleanup_jobs(at)  # finished bulk jobs and their files, a day after they ended (logged, not reported)
     db.session.commit()
     report["parked_posts_deleted"] = sweep_parked_posts(at)  # kept text of refused posts past its day, in batches
+    report["audit_checkpoints"] = audit_checkpoint(at)
     report["mails_sent"] = dispatch_pending()
     if not current_app.config.get("BROKER_URL"):  # embedded default: also what is due again (retries)
         report["mails_sent"] += deliver_here()

@@ -16,7 +16,9 @@ class AuditEvent(db.Model):
     Tamper-evident: each event carries ``seq`` (its place in the one chain of all events, in commit order),
     the previous event's hash and its own (SHA-256 over the previous hash and the event's content, see
     ``audit.operations.event_hash``). Changing, deleting or inserting an event breaks the chain from there on;
-    ``foerdercall audit verify`` names the first broken event.
+    ``foerdercall audit verify`` names the first broken event. ``mac``: an HMAC of the hash with the audit key,
+    which is not in the database (``audit.operations``), so that the chain cannot be recomputed behind the
+    application's back; empty for events written before MACs (covered by the first checkpoint after them).
     """
 
     __tablename__ = "audit_events"
@@ -40,6 +42,7 @@ class AuditEvent(db.Model):
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))
     actor = relationship("User")
 
 
@@ -52,3 +55,4 @@ class AuditChainHead(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))  # HMAC of (last_seq, last_hash) with the audit key

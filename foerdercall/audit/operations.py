@@ -9,15 +9,35 @@ commit order, and the head row is locked only for the moment of the commit (lock
 on, it made every audited transaction wait for the one before it to finish all its work).
 :func:`verify_chain` recomputes the chain and names the first event that does not match (changed, deleted,
 inserted, reordered, or never chained).
+
+The hashes alone are public arithmetic: whoever can write to the database could change an event and recompute
+every later hash and the head. So the chain is anchored outside the database (issue 17):
+
+- **MACs.** ``_chain`` also stores ``mac = HMAC-SHA256(audit key, "foerdercall audit event" + hash)`` for each
+  event and a MAC of the head (``"foerdercall audit head"``, seq, hash), with the key of :func:`audit_keys`
+  (``AUDIT_KEY``, never in the database): two HMACs of 64 bytes under the lock, a few microseconds. A rewritten
+  event cannot get a valid MAC; a head moved back needs a MAC the database never held at that place (unless
+  someone kept a copy of an older head row, which the checkpoints catch).
+- **Checkpoints** (:mod:`.checkpoints`): the sweep signs the head (seq, hash, time) into a file outside the
+  database, the log and, once a day, a mail. The database must still hold each checkpoint's seq with its hash,
+  and the head may not be behind the newest one.
+- **Events from before the MACs** (the column is empty) are covered by the first checkpoint after the upgrade,
+  which signs a head that hashes over all of them; until then verify says they are not covered. An event
+  without a MAC after one with a MAC, or after any checkpoint, is reported as tampered (the MAC removed).
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
 from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -82,6 +102,45 @@ def event_hash(prev_hash: str, ev) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical(ev)}".encode()).hexdigest()
 
 
+# --- the audit key and the MACs -----------------------------------------------------------------------
+
+HKDF_INFO = b"foerdercall audit"
+_KEYS = "foerdercall_audit_keys"  # app.extensions: (configured values, keys)
+
+
+def audit_keys() -> tuple[bytes, ...]:
+    """The audit keys, the signing one first: AUDIT_KEY (comma-separated: the first signs, all verify), else
+    HKDF-SHA256 of SECRET_KEY with an info of its own. (The embedded default's create_app puts a random key
+    from instance/audit_key into AUDIT_KEY.) Never read from the database."""
+    config = current_app.config
+    source = (config.get("AUDIT_KEY") or "", config.get("SECRET_KEY") or "")
+    cached = current_app.extensions.get(_KEYS)
+    if cached is not None and cached[0] == source:
+        return cached[1]
+    configured = [k.strip() for k in source[0].split(",") if k.strip()]
+    if configured:
+        keys = tuple(k.encode() for k in configured)
+    else:
+        secret = source[1]
+        if not secret:
+            raise RuntimeError("neither AUDIT_KEY nor SECRET_KEY is set: audit events cannot be signed")
+        material = secret.encode() if isinstance(secret, str) else bytes(secret)
+        keys = (HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(material),)
+    current_app.extensions[_KEYS] = (source, keys)
+    return keys
+
+
+def mac(key: bytes, kind: str, *parts: Any) -> str:
+    """HMAC-SHA256 over a kind of its own ("event", "head", "checkpoint") and the parts, one per line."""
+    return hmac.new(key, "\n".join((f"foerdercall audit {kind}", *map(str, parts))).encode(), hashlib.sha256).hexdigest()
+
+
+def mac_matches(value: str | None, kind: str, *parts: Any, keys: Iterable[bytes] | None = None) -> bool:
+    if not value:
+        return False
+    return any(hmac.compare_digest(mac(k, kind, *parts), value) for k in (keys or audit_keys()))
+
+
 def _head(session: Session) -> AuditChainHead:
     """The chain's head row, locked until the transaction ends (made on first use of an empty database)."""
     query = (select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
@@ -103,6 +162,7 @@ def _chain(session: Session) -> None:
     # read before the head is locked (they are this transaction's own, nobody else changes them): the lock,
     # which every audited commit waits for, covers only the hashing and the two updates
     rows = session.execute(select(*t.columns).where(t.c.seq.is_(None)).order_by(t.c.id)).all()
+    key = audit_keys()[0]
     head = _head(session)
     chained = []
     for row in rows:
@@ -110,10 +170,13 @@ def _chain(session: Session) -> None:
         ev.seq, ev.prev_hash = head.last_seq + 1, head.last_hash
         ev.hash = event_hash(ev.prev_hash, ev)
         head.last_seq, head.last_hash = ev.seq, ev.hash
-        chained.append({"event_id": ev.id, "seq": ev.seq, "prev_hash": ev.prev_hash, "hash": ev.hash})
+        chained.append({"event_id": ev.id, "seq": ev.seq, "prev_hash": ev.prev_hash, "hash": ev.hash,
+                        "mac": mac(key, "event", ev.hash)})
     if chained:
+        head.mac = mac(key, "head", head.last_seq, head.last_hash)
         session.execute(update(t).where(t.c.id == bindparam("event_id"))
-                        .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash")),
+                        .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash"),
+                                mac=bindparam("mac")),
                         chained, execution_options={"synchronize_session": False})
         session.flush()  # the head row
 
@@ -125,38 +188,113 @@ class ChainReport:
     broken_event_id: int | None = None
     broken_seq: int | None = None
     problem: str = ""
+    macs: int = 0  # events whose MAC holds
+    unsigned: int = 0  # events from before MACs (no MAC)
+    checkpoints: int = 0  # checkpoint lines whose MAC holds
+    covered: int = 0  # events covered by the newest checkpoint (its seq)
+    covered_at: str = ""
+    checkpoint_problems: list[str] = field(default_factory=list)  # lines that are not genuine checkpoints
 
     @property
     def ok(self) -> bool:
-        return not self.problem
+        return not self.problem and not self.checkpoint_problems
+
+    def broken(self, event_id: int | None, seq: int | None, problem: str) -> ChainReport:
+        self.broken_event_id, self.broken_seq, self.problem = event_id, seq, problem
+        return self
 
 
-def verify_chain(batch: int = 5000) -> ChainReport:
-    """Recompute the whole chain in order of ``seq``; the first event that does not fit is reported."""
-    prev, expected, count = GENESIS, 1, 0
-    last_seq = 0
+def walk(report: ChainReport, expected: int, prev: str, *, checkpoints: dict | None = None,
+         signed_after: int | None = None, until: int | None = None, batch: int = 5000) -> int:
+    """Check the events from seq ``expected`` on (``prev``: the hash before it) in order: their places, hashes,
+    MACs and the checkpoints that name them. ``signed_after``: events after this seq must carry a MAC (a
+    checkpoint was written by the upgraded app then). Stops at the first problem (in ``report``) or after
+    ``until``; returns the last seq that held. ``report.head`` ends as the last hash that held."""
+    keys = audit_keys()
+    checkpoints = checkpoints or {}
+    signed_seen = False
+    last_seq = expected - 1
+    t = AuditEvent.__table__
     while True:
-        rows = db.session.execute(select(*AuditEvent.__table__.columns).where(AuditEvent.seq >= expected)
-                                  .order_by(AuditEvent.seq).limit(batch)).all()  # plain rows, not kept
+        query = select(*t.columns).where(t.c.seq >= expected)
+        if until is not None:
+            query = query.where(t.c.seq <= until)
+        rows = db.session.execute(query.order_by(t.c.seq).limit(batch)).all()  # plain rows, not kept
         for ev in rows:
-            count += 1
+            report.events += 1
             if ev.seq != expected:
-                return ChainReport(count, prev, ev.id, ev.seq, f"seq {expected} is missing (deleted?)")
+                report.broken(ev.id, ev.seq, f"seq {expected} is missing (deleted?)")
+                return last_seq
             if ev.prev_hash != prev:
-                return ChainReport(count, prev, ev.id, ev.seq, "does not follow the previous event")
+                report.broken(ev.id, ev.seq, "does not follow the previous event")
+                return last_seq
             if event_hash(prev, ev) != ev.hash:
-                return ChainReport(count, prev, ev.id, ev.seq, "content changed after it was written")
+                report.broken(ev.id, ev.seq, "content changed after it was written")
+                return last_seq
+            if ev.mac is None:
+                if signed_seen:
+                    report.broken(ev.id, ev.seq, "has no MAC, although the events before it have one (removed?)")
+                    return last_seq
+                if signed_after is not None and ev.seq > signed_after:
+                    report.broken(ev.id, ev.seq, "has no MAC, although it was written after the checkpoint of "
+                                  f"seq {signed_after} (removed?)")
+                    return last_seq
+                report.unsigned += 1
+            elif mac_matches(ev.mac, "event", ev.hash, keys=keys):
+                signed_seen = True
+                report.macs += 1
+            else:
+                before = (f"; or one of the {report.unsigned} events before it without a MAC was changed"
+                          if report.unsigned and not signed_seen else "")
+                report.broken(ev.id, ev.seq, "its MAC does not match: changed and its hashes recomputed, or "
+                              f"signed with another key than AUDIT_KEY / SECRET_KEY{before}")
+                return last_seq
+            cp = checkpoints.get(ev.seq)
+            if cp is not None:
+                if cp.hash != ev.hash:
+                    report.broken(ev.id, ev.seq, f"differs from the checkpoint of {cp.at} ({cp.source}): an "
+                                  f"event at or before seq {ev.seq} was changed")
+                    return last_seq
+                report.covered, report.covered_at = ev.seq, cp.at
             prev, expected, last_seq = ev.hash, expected + 1, ev.seq
+            report.head = prev
         if len(rows) < batch:
-            break
+            return last_seq
+
+
+def verify_chain(checkpoint_files: Iterable[str] = (), batch: int = 5000) -> ChainReport:
+    """Recompute the whole chain in order of ``seq`` with its MACs, against the signed checkpoints of the
+    configured file (when it exists) and of ``checkpoint_files``; the first event that does not fit is
+    reported, and every checkpoint line whose own MAC is wrong."""
+    from .checkpoints import read_checkpoints
+
+    configured = current_app.config.get("AUDIT_CHECKPOINT_FILE") or ""
+    files = list(dict.fromkeys([*([configured] if configured else []), *map(str, checkpoint_files)]))
+    checkpoints, genuine, problems = read_checkpoints(files)
+    report = ChainReport(0, GENESIS, checkpoints=genuine, checkpoint_problems=problems)
+    first = min(checkpoints, default=None)
+    last_seq = walk(report, 1, GENESIS, checkpoints=checkpoints, signed_after=first, batch=batch)
+    if report.problem:
+        return report
     unchained = db.session.scalar(select(func.min(AuditEvent.id)).where(AuditEvent.seq.is_(None)))
     if unchained is not None:
-        return ChainReport(count, prev, unchained, None, "not in the chain (written behind the application's back?)")
+        return report.broken(unchained, None, "not in the chain (written behind the application's back?)")
     head = db.session.get(AuditChainHead, 1)
-    if head is None or head.last_seq != last_seq or head.last_hash != prev:
-        return ChainReport(count, prev, None, last_seq + 1, "events after the last one are missing "
-                           f"(the chain's head says {head.last_seq if head else '?'} events)")
-    return ChainReport(count, prev)
+    if head is None or head.last_seq != last_seq or head.last_hash != report.head:
+        return report.broken(None, last_seq + 1, "events after the last one are missing "
+                             f"(the chain's head says {head.last_seq if head else '?'} events)")
+    newest = checkpoints.get(max(checkpoints)) if checkpoints else None
+    if newest is not None and newest.seq > last_seq:
+        return report.broken(None, last_seq + 1, f"seq {last_seq + 1} and later are missing: the checkpoint of "
+                             f"{newest.at} ({newest.source}) says the chain held {newest.seq} events")
+    if head.mac is None:
+        if report.macs:
+            return report.broken(None, last_seq + 1, "the chain's head has no MAC, although its events have "
+                                 "(removed? events after the last one may be missing)")
+    elif not mac_matches(head.mac, "head", head.last_seq, head.last_hash):
+        return report.broken(None, last_seq + 1, f"the chain's head (seq {last_seq}) has no valid MAC: moved "
+                             "back (events after the last one deleted?) or changed")
+    return report
 
 
 class AuditImmutable(Exception):

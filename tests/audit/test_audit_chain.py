@@ -92,7 +92,9 @@ def test_the_command_line_verifies_and_names_the_broken_event(app, world, tmp_pa
     db.session.rollback()  # no open transaction of the test while the command runs (SQLite: one writer)
     exe = pathlib.Path(sys.executable).with_name("foerdercall")
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "FOERDERCALL_INSTANCE": str(tmp_path / "cli"), "SECRET_KEY": "t", "PUBLIC_URL": app.config["PUBLIC_URL"]}
+           "FOERDERCALL_INSTANCE": str(tmp_path / "cli"), "SECRET_KEY": app.config["SECRET_KEY"],
+           "PUBLIC_URL": app.config["PUBLIC_URL"],  # the audit key: derived from SECRET_KEY
+           "AUDIT_CHECKPOINT_FILE": app.config["AUDIT_CHECKPOINT_FILE"]}
     ok = subprocess.run([str(exe), "audit", "verify"], capture_output=True, text=True, env=env)
     assert ok.returncode == 0 and f"OK: {len(events)} audit events" in ok.stdout
     tamper("UPDATE audit_events SET actor_name = 'Jemand' WHERE id = :id", id=events[3].id)
