@@ -42,18 +42,17 @@ EXPORT_MIMETYPES = {"csv": "text/csv; charset=utf-8",
 
 def export_file(call: Call, viewer, what: str, fmt: str, ranking=None) -> tuple[bytes, str, str]:
     """(body, file name, mimetype) of the ranking (what=ranking) or every review (what=scores) export."""
-    from ..ranking.exports import ranking_table, scores_table, to_csv, to_xlsx
+    from ..ranking.exports import ranking_table, scores_table
     from ..ranking.service import compute_ranking
+    from ..spreadsheet import csv_bytes, xlsx_bytes
 
     result = ranking if ranking is not None else compute_ranking(call, viewer=viewer)
     ranking_sheet = (_("Rangliste"), *ranking_table(result))
     scores_sheet = (_("Bewertungen"), *scores_table(result, call))
     if fmt == "csv":
-        body = to_csv(*(ranking_sheet if what == "ranking" else scores_sheet)[1:])
+        body = csv_bytes(*(ranking_sheet if what == "ranking" else scores_sheet)[1:])
     else:
-        body = to_xlsx([ranking_sheet, scores_sheet] if what == "ranking" else [scores_sheet])
-    if isinstance(body, str):
-        body = body.encode("utf-8")
+        body = xlsx_bytes([ranking_sheet, scores_sheet] if what == "ranking" else [scores_sheet])
     return body, f"{call.code}-{what}.{fmt}", EXPORT_MIMETYPES[fmt]
 
 

@@ -1,14 +1,11 @@
-"""Exports of a call's ranking and of every review's detail, as CSV and XLSX.
+"""The tables of a call's ranking and of every review's detail, for the CSV and XLSX exports (written by
+:mod:`foerdercall.spreadsheet`).
 
 The rows come from :func:`compute_ranking` for the requesting official: proposals they declared a
 conflict with (or submitted) keep their place in the ranking export with the file number only, and are
 left out of the scores export.
 """
 from __future__ import annotations
-
-import csv
-import io
-import warnings
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -74,34 +71,3 @@ def scores_table(ranking: Ranking, call) -> tuple[list[str], list[list]]:
                       [r.rank, r.file_number, name, when, cname, weight, score if score is not None else na, text]))
     lines.sort(key=lambda x: x[0])
     return head, [line for _k, line in lines]
-
-
-def to_csv(head: list[str], rows: list[list]) -> bytes:
-    """UTF-8 with BOM and semicolons: opens as columns in a German spreadsheet."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(head)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def to_xlsx(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
-    with warnings.catch_warnings():
-        # openpyxl 3.1 stamps the workbook with datetime.utcnow(), deprecated since Python 3.12
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from openpyxl import Workbook
-        from openpyxl.styles import Font
-
-        wb = Workbook()
-        wb.remove(wb.active)
-        for title, head, rows in sheets:
-            ws = wb.create_sheet(title[:31])
-            ws.append(head)
-            for cell in ws[1]:
-                cell.font = Font(bold=True)
-            for row in rows:
-                ws.append(row)
-            ws.freeze_panes = "A2"
-        buf = io.BytesIO()
-        wb.save(buf)
-    return buf.getvalue()
