@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
@@ -15,6 +13,7 @@ from foerdercall.mailtemplates.operations import (
     RULE_STATES,
     unknown_placeholders,
 )
+from foerdercall.text import row_id
 from workflows.proposal import STATE_LABELS
 
 from .calls import FIELD_LABELS
@@ -26,8 +25,7 @@ LANG_LABELS = {"de": _l("Deutsch"), "en": _l("Englisch")}
 class _VersionMixin:
     def version_number(self) -> int | None:
         """The posted version, or None for anything but a short number of ASCII digits."""
-        value = str(self.version.data or "")
-        return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
+        return row_id(str(self.version.data or ""))
 
 
 class _TextForm(FlaskForm):

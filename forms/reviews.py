@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
+from foerdercall.text import row_id
+
 from .fields import choices
 
 
@@ -19,14 +21,8 @@ class ConflictForm(FlaskForm):
     reason = TextAreaField(_l("Grund (bei Konflikt)"), validators=[Optional(), Length(max=5000)])
 
 
-def is_id(value) -> bool:
-    """A row id as the pages post it: 1 to 9 digits 0-9 ("²" passes str.isdigit() but not int(); longer numbers
-    lie past PostgreSQL's integer)."""
-    return isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value) is not None
-
-
 def _reviewer_id(form, field):
-    if field.data and not is_id(field.data):
+    if field.data and row_id(field.data) is None:
         raise ValidationError(_l("Bitte wählen Sie eine Person aus der Liste."))
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from babel import Locale
@@ -33,6 +32,7 @@ from ..proposals.models import Proposal
 from ..ranking.models import Standstill
 from ..ranking.service import compute_ranking
 from ..reviews.operations import score_proposal
+from ..text import row_id
 from ..workflow.engine import available_triggers, fire
 from .models import Call, CallVersion
 from .operations import (
@@ -297,7 +297,7 @@ def decision(call_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        ids = [int(v) for v in request.form.getlist("proposal") if re.fullmatch(r"[0-9]{1,9}", v)]
+        ids = [i for v in request.form.getlist("proposal") if (i := row_id(v)) is not None]
         if not ids:
             flash(_("Bitte wählen Sie mindestens ein Angebot aus."), "error")
             return redirect(url_for("calls.decision", call_id=call.id))

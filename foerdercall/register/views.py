@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from ..calls.models import Call
 from ..extensions import db
 from ..spreadsheet import csv_bytes
+from ..text import row_id
 from .operations import as_open_data, measures, register_calls
 
 bp = Blueprint("register", __name__)
@@ -23,7 +24,7 @@ def _call_filter() -> Call | None:
     raw = request.args.get("call")
     if not raw:
         return None
-    call = db.session.get(Call, int(raw)) if raw.isdigit() else None
+    call = db.session.get(Call, ident) if (ident := row_id(raw)) is not None else None
     if call is None or call.state == "draft":
         abort(404)
     return call

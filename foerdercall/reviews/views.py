@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -24,6 +22,7 @@ from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..proposals.models import Proposal
+from ..text import row_id
 from ..urls import referrer_target
 from ..workflow.engine import fire
 from .models import ConflictDeclaration, Review, ReviewScore
@@ -209,8 +208,8 @@ def replace(review_id: int):
     if not form.validate_on_submit():
         abort(400)
     new = None
-    if re.fullmatch(r"[0-9]{1,9}", form.reviewer.data or ""):
-        new = db.session.get(User, int(form.reviewer.data))
+    if (reviewer_id := row_id(form.reviewer.data)) is not None:
+        new = db.session.get(User, reviewer_id)
         if new is None:
             abort(400)
     replace_reviewer(review, current_user, form.reason.data or "", new)
@@ -224,9 +223,9 @@ def assign(proposal_id: int):
     require_role(current_user, "official")
     p = get_proposal_for(current_user, proposal_id)
     form = AssignForm()
-    if not form.validate_on_submit() or not re.fullmatch(r"[0-9]{1,9}", form.reviewer.data or ""):
+    if not form.validate_on_submit() or (reviewer_id := row_id(form.reviewer.data)) is None:
         abort(400)
-    reviewer = db.session.get(User, int(form.reviewer.data))
+    reviewer = db.session.get(User, reviewer_id)
     if reviewer is None:
         abort(400)
     assign_reviewer(p, reviewer, current_user)

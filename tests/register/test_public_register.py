@@ -145,3 +145,13 @@ def test_empty_register_and_english(app, world):
     html = client.get("/public-register", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Register of awarded measures" in html and "No awarded measures yet." in html
     assert json.loads(client.get("/public-register.json").data) == {"measures": []}
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "99999999999", str(2**31), "2147483648", "-1", "1.0", "0x1", " 1", "", "a"])
+@pytest.mark.parametrize("page", ["/public-register", "/public-register.csv", "/public-register.json"])
+def test_a_hand_made_call_filter_is_a_404_or_ignored_never_a_500(app, world, page, raw):
+    """?call=² passed str.isdigit() and broke int(); an id past PostgreSQL's integer broke the query."""
+    resp = app.test_client().get(page, query_string={"call": raw})
+    assert resp.status_code == (200 if raw == "" else 404), resp.status_code
+    if resp.status_code == 404 and page == "/public-register":
+        assert "Diese Seite gibt es nicht" in resp.get_data(as_text=True)
