@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .fields import BerlinDateTimeField, MoneyField
 
@@ -11,7 +11,9 @@ class ProposalForm(FlaskForm):
     """Everything optional while drafting: completeness is the workflow's "answers_complete" condition."""
 
     title = StringField(_l("Titel der Maßnahme"), validators=[Optional(), Length(max=300)])
-    field_of_action = SelectField(_l("Handlungsfeld"), choices=[], validate_choice=False)
+    # the call's fields (the view sets the choices); an empty choice while drafting
+    field_of_action = SelectField(_l("Handlungsfeld"), choices=[], validate_choice=False,
+                                  validators=[Optional(), Length(max=40)])
     summary = TextAreaField(_l("Kurzbeschreibung"), validators=[Optional(), Length(max=2000)])
     description = TextAreaField(_l("Konzept"), validators=[Optional(), Length(max=20000)])
     work_plan = TextAreaField(_l("Arbeits- und Zeitplan"), validators=[Optional(), Length(max=20000)])
@@ -20,6 +22,11 @@ class ProposalForm(FlaskForm):
     requested_amount = MoneyField(_l("Angebotspreis (netto, €)"), validators=[Optional()])
     advice_requested = BooleanField(_l("Ich möchte von der Kontaktstelle Kreativwirtschaft beraten werden "
                                        "(sie darf mein Angebot lesen)."))
+
+    def validate_field_of_action(self, field):
+        """Only a field the page offers (a hand-made post could send anything): a message, the text stays."""
+        if field.data and field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError(_l("Bitte wählen Sie ein Handlungsfeld aus der Liste."))
 
     def draft_data(self) -> dict:
         data = {name: (getattr(self, name).data or "") for name in

@@ -57,6 +57,9 @@ def save_draft(p: Proposal, actor, data: dict) -> Proposal:
     for name in ANSWER_FIELDS:
         if name in data and data[name] is not None:
             setattr(p, name, data[name])
+    field = data.get("field_of_action")
+    if field and field not in (p.call.fields_of_action or []):
+        raise ActionRefused(_("Bitte wählen Sie ein Handlungsfeld aus der Liste."))
     for name in ("field_of_action", "requested_amount_cents", "advice_requested"):
         if name in data and data[name] is not None:
             setattr(p, name, data[name])
