@@ -43,32 +43,37 @@ def csv_bytes(head: Sequence, rows: Iterable[Sequence], *, delimiter: str = ";",
 
 
 def xlsx_bytes(sheets: Iterable[tuple[str, Sequence, Iterable[Sequence]]]) -> bytes:
-    """One workbook, a sheet per (title, head, rows); the head in bold and frozen."""
+    """One workbook, a sheet per (title, head, rows); the head in bold and frozen. Written row by row (openpyxl's
+    write-only mode): the rows are not kept in memory, only the compressed file."""
     with warnings.catch_warnings():
         # openpyxl 3.1 stamps the workbook with datetime.utcnow(), deprecated since Python 3.12
         warnings.simplefilter("ignore", DeprecationWarning)
         from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Font
 
-        wb = Workbook()
-        wb.remove(wb.active)
+        wb = Workbook(write_only=True)
+        bold = Font(bold=True)
         for title, head, rows in sheets:
             ws = wb.create_sheet(title[:31])
-            _append(ws, head)
-            for c in ws[1]:
-                c.font = Font(bold=True)
-            for row in rows:
-                _append(ws, row)
             ws.freeze_panes = "A2"
+            header = []
+            for v in head:
+                c = _xlsx_cell(ws, v, WriteOnlyCell)
+                c.font = bold
+                header.append(c)
+            ws.append(header)
+            for row in rows:
+                ws.append([_xlsx_cell(ws, v, WriteOnlyCell) if isinstance(v, str) and formula_like(v) else v
+                           for v in row])
         buf = io.BytesIO()
         wb.save(buf)
     return buf.getvalue()
 
 
-def _append(ws, row: Sequence) -> None:
-    ws.append([None if isinstance(v, str) and formula_like(v) else v for v in row])
-    for c, v in zip(ws[ws.max_row], row, strict=False):
-        if isinstance(v, str) and formula_like(v):
-            c.value = v
-            c.data_type = "s"  # openpyxl would store text beginning with "=" as a formula
-            c.quotePrefix = True  # Excel shows it as text, also after the cell was edited
+def _xlsx_cell(ws, value, cell_class):
+    c = cell_class(ws, value=value)
+    if isinstance(value, str) and formula_like(value):
+        c.data_type = "s"  # openpyxl would store text beginning with "=" as a formula
+        c.quotePrefix = True  # Excel shows it as text, also after the cell was edited
+    return c

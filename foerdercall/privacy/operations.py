@@ -11,11 +11,13 @@ stated on the page).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import secrets
+import tempfile
 import zipfile
+from typing import IO
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -88,23 +90,32 @@ def _zip_name(a: Attachment) -> str:
     return f"attachments/{a.proposal_id}-{a.id}-{a.download_name}"
 
 
-def export_zip(user: User) -> bytes:
-    """data.json, a short explanation, and every file the person uploaded."""
+def export_zip(user: User) -> IO[bytes]:
+    """data.json, a short explanation, and every file the person uploaded, as a ZIP in a temporary file (open,
+    at its start; it is gone from the disk once closed). Built completely before the download starts, so that a
+    failure is an error page and not a download that only looks complete; the files are copied in chunks, so the
+    process does not hold them in memory whatever their size. PDFs are stored as they are (they are compressed
+    already), the JSON deflated."""
     data = personal_data(user)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
-        zf.writestr("LIESMICH.txt", _(
-            "Alle Daten, die foerdercall über Sie speichert (Art. 15 und 20 DSGVO): data.json enthält Ihr Konto, "
-            "Ihre Angebote, Gutachten, Nachrichten und Ihre Aktionen; attachments/ enthält Ihre hochgeladenen "
-            "Dateien.") + "\n")
-        attachments = db.session.scalars(select(Attachment).join(Proposal).where(
-            Proposal.applicant_id == user.id).order_by(Attachment.id)).all()
-        for a in attachments:
-            path = attachment_path(a)
-            if path.exists():
-                zf.write(path, _zip_name(a))
-    return buffer.getvalue()
+    out = tempfile.TemporaryFile(dir=current_app.instance_path)
+    try:
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
+            zf.writestr("LIESMICH.txt", _(
+                "Alle Daten, die foerdercall über Sie speichert (Art. 15 und 20 DSGVO): data.json enthält Ihr "
+                "Konto, Ihre Angebote, Gutachten, Nachrichten und Ihre Aktionen; attachments/ enthält Ihre "
+                "hochgeladenen Dateien.") + "\n")
+            attachments = db.session.scalars(select(Attachment).join(Proposal).where(
+                Proposal.applicant_id == user.id).order_by(Attachment.id)).all()
+            for a in attachments:
+                path = attachment_path(a)
+                if path.exists():
+                    zf.write(path, _zip_name(a), compress_type=zipfile.ZIP_STORED)
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return out
 
 
 def deletion_refused(user: User) -> str | None:

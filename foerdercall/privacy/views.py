@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+import os
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
@@ -27,9 +29,20 @@ def _page(form, status: int = 200):
 @bp.route("/account/data/export.zip")
 @login_required
 def export():
-    body = export_zip(current_user)
-    return body, 200, {"Content-Type": "application/zip", "Cache-Control": "no-store",
-                       "Content-Disposition": 'attachment; filename="foerdercall-meine-daten.zip"'}
+    zipped = export_zip(current_user)
+    size = os.fstat(zipped.fileno()).st_size
+    return Response(_chunks(zipped), mimetype="application/zip", headers={
+        "Content-Length": str(size), "Cache-Control": "no-store",
+        "Content-Disposition": 'attachment; filename="foerdercall-meine-daten.zip"'})
+
+
+def _chunks(file, size: int = 256 * 1024):
+    """The file in chunks, closed (and so gone from the disk) when the download ends or breaks off."""
+    try:
+        while chunk := file.read(size):
+            yield chunk
+    finally:
+        file.close()
 
 
 @bp.route("/account/delete", methods=["POST"])
