@@ -108,6 +108,8 @@ def _config(tmp_path, uri: str) -> dict:
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "SERVER_NAME": "foerdercall.test",
+        # the tests move the clock by weeks while a browser stays logged in; the lifetime's own tests set 12 hours
+        "SESSION_LIFETIME_HOURS": 24 * 365,
     }
 
 

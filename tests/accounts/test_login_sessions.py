@@ -51,7 +51,7 @@ def test_a_copied_cookie_gets_the_login_page_after_logout(app, world):
     client.post("/logout")
     r = copy.get("/account")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
-    assert copy.get("/proposals/mine").status_code == 302
+    assert copy.get("/account/data").status_code == 302
     # logging in again makes a new session: the old cookie stays dead
     login(client, "app@x.test")
     assert not _logged_in(copy) and _logged_in(client)
@@ -228,6 +228,7 @@ def test_the_user_loader_is_one_statement_and_writes_nothing(app, world):
         finally:
             event.remove(db.engine, "before_cursor_execute", add)
         assert current_app
+    seen = [s for s in seen if not s.startswith("BEGIN")]  # SQLite's BEGIN IMMEDIATE: no statement of the loader
     assert len(seen) == 1 and "login_sessions" in seen[0] and "role_grants" in seen[0], seen
     seen.clear()
     db.session.commit()
@@ -275,6 +276,7 @@ def test_the_sweep_deletes_old_session_rows_in_batches(app, world, clock, ended)
     from foerdercall.accounts.operations import sweep_sessions
     from worker.sweep import sweep
 
+    app.config["SESSION_LIFETIME_HOURS"] = 12
     clients = [_browser(app, "app@x.test") for _i in range(3)]
     if ended:
         for client in clients:

@@ -42,7 +42,9 @@ def test_an_official_without_a_second_factor_can_only_set_it_up(app, world, cloc
     assert page.status_code == 200 and "Für Ihre Rolle ist die Zwei-Faktor-Anmeldung vorgeschrieben" in body
     # what stays open: the language switch, static files, logout
     assert client.post("/language", data={"lang": "en", "next": "/calls"}).status_code == 302
-    assert client.get("/static/style.css").status_code == 200
+    static = client.get("/static/style.css")
+    assert static.status_code == 200
+    static.close()
     secret = re.search(r'<code class="secret"[^>]*>([A-Z2-7]+)</code>', body).group(1)
     assert client.post("/account/two-factor", data={"code": totp_code(secret)}).status_code == 200
     assert client.get("/calls").status_code == 200  # set up: everything as before
