@@ -286,7 +286,8 @@ def end_sessions_view(user_id: int):
         flash(_("Bitte bestätigen Sie, dass alle Sitzungen dieser Person beendet werden sollen."), "error")
         return redirect(url_for("accounts.user_roles", user_id=user.id))
     ended = end_sessions_by_admin(user, current_user)
-    flash(_("%(n)s Sitzungen von %(name)s wurden beendet.", n=ended, name=user.name), "success")
+    flash(_("1 Sitzung von %(name)s wurde beendet.", name=user.name) if ended == 1 else
+          _("%(n)s Sitzungen von %(name)s wurden beendet.", n=ended, name=user.name), "success")
     return redirect(url_for("accounts.user_roles", user_id=user.id))
 
 
