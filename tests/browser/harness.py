@@ -136,6 +136,8 @@ class Server:
             "SECRET_KEY": "browser-tests",
             "DATABASE_URL": database_url,
             "BROKER_URL": "",
+            # the tests move the server's clock by weeks while the browsers stay logged in
+            "SESSION_LIFETIME_HOURS": str(24 * 365),
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
         self.proc: subprocess.Popen | None = None
