@@ -85,6 +85,13 @@ class Config:
     LOGIN_THROTTLE_PER_ACCOUNT = int(os.environ.get("LOGIN_THROTTLE_PER_ACCOUNT", "5"))
     LOGIN_THROTTLE_PER_ADDRESS = int(os.environ.get("LOGIN_THROTTLE_PER_ADDRESS", "20"))
     TWO_FACTOR_STEP_SECONDS = int(os.environ.get("TWO_FACTOR_STEP_SECONDS", "300"))  # time for the code
+    # A login session ends this many hours after the login at the latest (the session rows, accounts/models.py
+    # LoginSession); what a person was typing when it ended is kept for the browser (foerdercall/parking).
+    SESSION_LIFETIME_HOURS = float(os.environ.get("SESSION_LIFETIME_HOURS", "12"))
+    # Roles (comma list, e.g. "official,admin") whose people must use the second factor: without one set up they
+    # are sent to its set-up page after the password and can do nothing else. Empty: optional for everyone
+    # (the embedded default); docs/production.md sets "official,admin".
+    REQUIRE_TWO_FACTOR_ROLES = os.environ.get("REQUIRE_TWO_FACTOR_ROLES", "")
     # The key of the TOTP secrets at rest (AES-256-GCM, accounts/secrets.py): 32 random bytes, URL-safe base64.
     # Empty: derived from SECRET_KEY with HKDF (info "foerdercall totp"). Changing it makes stored secrets
     # unreadable (the login says so; an admin resets the person's two-factor login).

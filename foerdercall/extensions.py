@@ -20,8 +20,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class SessionLoginManager(LoginManager):
+    """Flask-Login with a login only in its server-side session (accounts.models.LoginSession): the app never sets
+    a remember-me cookie, and one sent anyway (made with the key) is not read (tests/accounts/test_login_sessions.py
+    fails if a new Flask-Login reads it elsewhere)."""
+
+    def _load_user_from_remember_cookie(self, cookie):
+        return None
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
-login_manager = LoginManager()
+login_manager = SessionLoginManager()
 babel = Babel()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import Flask, flash, g, redirect, render_template, request, url_for
+from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh as refresh_locale
+from flask_login import current_user
 from flask_login.utils import login_url
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import SecurityError
@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 OFFICE_LABELS = {"KA": "KA", "AfWiFoe": "AfWiFö"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+# What a person who must set up the second factor first may still reach (REQUIRE_TWO_FACTOR_ROLES).
+TWO_FACTOR_GATE_OPEN = frozenset({"static", "health", "accounts.logout", "accounts.language", "accounts.two_factor"})
 
 
 def office_label(code: str | None) -> str:
@@ -54,7 +58,7 @@ def _clean_input() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from .accounts.models import User
+    from .accounts.operations import two_factor_setup_due, user_for_session
     from .accounts.views import bp as accounts_bp
     from .awards.views import bp as awards_bp
     from .calls.views import bp as calls_bp
@@ -87,8 +91,14 @@ def init_app(app: Flask) -> None:
         return park_refused_post() or redirect(login_url("accounts.login", next_url=current_path()))
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id), options=[joinedload(User.grants)])  # one statement
+    def load_user(token: str):
+        """The cookie's session token (Flask-Login's id, User.get_id()): the person with their roles while the
+        session row is live, in one statement; else nobody, and the stale token leaves the cookie."""
+        user = user_for_session(token)
+        if user is None:
+            for key in ("_user_id", "_fresh", "_id"):
+                session.pop(key, None)
+        return user
 
     @app.before_request
     def _start():
@@ -103,6 +113,15 @@ def init_app(app: Flask) -> None:
         # completely first (behind admission control the body was read before the app saw the request).
         request.files  # noqa: B018 - parses the whole body (form fields and files), if not done already
         g.request_started = now()
+
+    @app.before_request
+    def _two_factor_gate():
+        """A person whose role requires the second factor and who has none can only set it up (or log out)."""
+        if not app.config.get("REQUIRE_TWO_FACTOR_ROLES") or request.endpoint in TWO_FACTOR_GATE_OPEN:
+            return None
+        if "_user_id" in session and current_user.is_authenticated and two_factor_setup_due(current_user):
+            return redirect(url_for("accounts.two_factor"))
+        return None
 
     @app.after_request
     def _commit(response):

@@ -11,9 +11,42 @@ from foerdercall.accounts.models import OFFICES, ROLES
 from .fields import choices
 
 
+def _nfkc(value):
+    """Full-width and other compatibility digits ("１２３４５６", typed with an East Asian keyboard) as 0-9."""
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
+
+def _latin_code(form, field):
+    """A code has the digits 0-9 (a recovery code also the letters a-z): other digits and letters (Arabic-Indic,
+    superscripts that stay after NFKC) are a message, not a comparison the service cannot make."""
+    if any(ch.isalnum() and not ch.isascii() for ch in field.data or ""):
+        raise ValidationError(_l("Bitte geben Sie den Code mit den Ziffern 0–9 ein (einen Wiederherstellungscode "
+                                 "mit Ziffern und den Buchstaben a–z)."))
+
+
+class OneTimeCodeField(StringField):
+    """A code of the second factor: never shown again in the page (it is used, and a page answering a refused
+    login must look the same whatever was typed)."""
+
+    def _value(self):
+        return ""
+
+
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Passwort"), validators=[DataRequired(), Length(max=500)])
+    # only asked for while the account is locked: password and code of the second factor in one step
+    code = OneTimeCodeField(_l("Code der Zwei-Faktor-Anmeldung (falls eingerichtet)"), filters=[_nfkc],
+                            validators=[Optional(), Length(max=40), _latin_code],
+                            render_kw={"autocomplete": "one-time-code", "spellcheck": "false"})
+
+
+class UnlockRequestForm(FlaskForm):
+    email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Length(max=254)])
+
+
+class EndSessionsForm(FlaskForm):
+    confirm = BooleanField(_l("Ja, alle Sitzungen dieser Person beenden"), validators=[DataRequired()])
 
 
 class RegisterForm(FlaskForm):
@@ -52,19 +85,6 @@ class ResetPasswordForm(FlaskForm):
                              validators=[DataRequired(), Length(min=10, max=500)])
     password2 = PasswordField(_l("Neues Passwort wiederholen"), validators=[
         DataRequired(), EqualTo("password", _l("Die Passwörter stimmen nicht überein."))])
-
-
-def _nfkc(value):
-    """Full-width and other compatibility digits ("１２３４５６", typed with an East Asian keyboard) as 0-9."""
-    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
-
-
-def _latin_code(form, field):
-    """A code has the digits 0-9 (a recovery code also the letters a-z): other digits and letters (Arabic-Indic,
-    superscripts that stay after NFKC) are a message, not a comparison the service cannot make."""
-    if any(ch.isalnum() and not ch.isascii() for ch in field.data or ""):
-        raise ValidationError(_l("Bitte geben Sie den Code mit den Ziffern 0–9 ein (einen Wiederherstellungscode "
-                                 "mit Ziffern und den Buchstaben a–z)."))
 
 
 class TwoFactorCodeForm(FlaskForm):

@@ -111,6 +111,8 @@ def _config(tmp_path, uri: str) -> dict:
         "AUDIT_CHECKPOINT_FILE": str(tmp_path / "audit-checkpoints.log"),  # not the repository's instance folder
         "SERVER_NAME": "foerdercall.test",
         "PUBLIC_URL": PUBLIC_URL,  # every link in a mail or calendar file (foerdercall/urls.py)
+        # the tests move the clock by weeks while a browser stays logged in; the lifetime's own tests set 12 hours
+        "SESSION_LIFETIME_HOURS": 24 * 365,
     }
 
 

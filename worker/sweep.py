@@ -11,6 +11,7 @@ import logging
 from flask import current_app
 from sqlalchemy import select
 
+from foerdercall.accounts.operations import sweep_sessions
 from foerdercall.audit.checkpoints import ChainBroken, write_checkpoint
 from foerdercall.awards.models import Award
 from foerdercall.calls.models import Call
@@ -84,6 +85,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     db.session.commit()
     report["parked_posts_deleted"] = sweep_parked_posts(at)  # kept text of refused posts past its day, in batches
     report["audit_checkpoints"] = audit_checkpoint(at)
+    report["login_sessions_deleted"] = sweep_sessions(at)  # rows 30 days past their lifetime, in batches
     report["mails_sent"] = dispatch_pending()
     if not current_app.config.get("BROKER_URL"):  # embedded default: also what is due again (retries)
         report["mails_sent"] += deliver_here()

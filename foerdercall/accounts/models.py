@@ -59,6 +59,25 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # flask-login
         return self.active
 
+    # The login session this object was loaded through (web.load_user) or just opened (accounts.views): Flask-Login
+    # keeps get_id() in the session cookie, so the cookie carries the session's token, never the account's id.
+    login_token = None  # str
+    login_session_id = None  # int
+
+    def get_id(self) -> str | None:  # flask-login
+        return self.login_token
+
+    def __eq__(self, other):  # the account, not the session it was loaded through (UserMixin compares get_id())
+        if isinstance(other, User):
+            return self.id is not None and self.id == other.id
+        return NotImplemented
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = object.__hash__
+
     def __repr__(self) -> str:
         return f"<User {self.email}>"
 
@@ -106,3 +125,36 @@ class LoginFailure(db.Model):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now, index=True)
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
+
+
+class LoginSession(db.Model):
+    """One login: the browser's cookie carries a random token, stored here only as its SHA-256. A request is
+    logged in while its row is live (not ended, not past ``expires_at``): logout, a password reset, a change of the
+    two-factor login, an admin, a removed role end it (``ended_at``, ``end_reason``). Address and browser are
+    shown to the person in their own list of open sessions. The worker deletes rows 30 days after they expired."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(30))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+
+
+class LoginUnlock(db.Model):
+    """A mailed link that lets one browser log in to a locked account (past the per-account throttle, with the
+    right password, under the per-address one): a random token stored as its SHA-256, short-lived, used once."""
+
+    __tablename__ = "login_unlocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

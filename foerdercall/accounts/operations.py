@@ -15,7 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import joinedload
 
 from ..audit.operations import record
 from ..errors import ActionRefused
@@ -25,7 +26,7 @@ from ..mail.operations import queue_mail
 from ..text import printable
 from ..timeutil import now
 from ..urls import external_url  # every link in a mail: on PUBLIC_URL, never the request's host
-from .models import OFFICES, ROLES, LoginFailure, RecoveryCode, RoleGrant, User
+from .models import OFFICES, ROLES, LoginFailure, LoginSession, LoginUnlock, RecoveryCode, RoleGrant, User
 from .passwords import Argon2idHasher
 from .secrets import SecretUnreadable, is_encrypted
 from .secrets import decrypt as decrypt_secret
@@ -120,12 +121,18 @@ def set_roles(user: User, actor, roles: list[str], office: str | None, head_of_o
         raise ActionRefused(_("Eine Amtsleitung braucht die Rolle „official“ und ein Amt."))
     roles = list(dict.fromkeys(roles))  # each role once
     before = sorted(user.roles), user.office, user.head_of_office
+    removed = user.roles - set(roles)
     user.grants = [g for g in user.grants if g.role in roles] + [
         RoleGrant(role=r) for r in roles if r not in user.roles]
     user.office = office
     user.head_of_office = head_of_office
     db.session.flush()
     record(actor, "set_roles", user, data={"before": before, "after": [sorted(roles), office, head_of_office]})
+    if removed:  # what a session was opened with is gone: the person logs in again (an admin editing
+        # their own roles keeps the session they do it in)
+        ended = end_sessions(user, "roles_changed", keep=actor.login_session_id if actor == user else None)
+        if ended:
+            record(actor, "end_sessions", user, data={"reason": "roles_changed", "ended": ended})
     return user
 
 
@@ -144,7 +151,7 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 
 # Mails that carry a secret link: only their recipient may read them (not the officials' outbox).
-SECRET_MAIL_KINDS = frozenset({"verify_email", "password_reset"})
+SECRET_MAIL_KINDS = frozenset({"verify_email", "password_reset", "login_unlock"})
 
 
 def _minute_key() -> str:
@@ -265,6 +272,7 @@ def reset_password(token: str, password: str) -> User:
         user.email_verified_at = now()
     db.session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
     db.session.flush()
+    end_sessions(user, "password_reset")  # every browser, the one that reset it included
     record(user, "reset_password", user)
     return user
 
@@ -273,9 +281,11 @@ def reset_password(token: str, password: str) -> User:
 
 @dataclass
 class LoginThrottled(Exception):
-    """Too many failed logins for the account or the client address: try again at ``until``."""
+    """Too many failed logins for the account or the client address: try again at ``until``. ``scope``: what
+    is locked, "account" (every address; its owner has the ways of :func:`login_attempt` past it) or "address"."""
 
     until: dt.datetime
+    scope: str = "account"
 
     @property
     def retry_after(self) -> int:
@@ -286,6 +296,11 @@ class LoginThrottled(Exception):
         return _("Zu viele fehlgeschlagene Anmeldeversuche. Aus Sicherheitsgründen ist die Anmeldung bis "
                  "%(when)s gesperrt (noch etwa %(minutes)s Minuten). Sie können Ihr Passwort auch "
                  "zurücksetzen.", when=format_dt(self.until), minutes=math.ceil(self.retry_after / 60))
+
+
+# While an account is locked, password and code together may be tried this many times the lock's limit of
+# failures in the window (from every address together): a known password cannot be used to guess codes past it.
+LOCKED_CODE_FACTOR = 4
 
 
 def _limits():
@@ -304,14 +319,14 @@ def _serialise_attempts(email: str) -> None:
                            {"key": "foerdercall.login:" + normalise_email(email)})
 
 
-def check_throttle(email: str, address: str) -> int:
-    """Raise LoginThrottled while the account or the address has reached its limit of failures in the window;
-    else return the account's failures in the window.
+def check_throttle(email: str, address: str, *, skip_account: bool = False) -> int:
+    """Raise LoginThrottled while the address or (unless ``skip_account``: a browser with an unlock link) the
+    account has reached its limit of failures in the window; else return the account's failures in the window.
 
     The limit-th most recent failure leaving the window ends the block."""
     window, limits = _limits()
     t = now()
-    until = None
+    until: dict[str, dt.datetime] = {}
     failures = 0
     for column, limit in limits:
         key = normalise_email(email) if column is LoginFailure.email else address
@@ -320,10 +335,20 @@ def check_throttle(email: str, address: str) -> int:
         if column is LoginFailure.email:
             failures = len(times)
         if len(times) >= limit:
-            until = max(until or t, times[-1] + window)
-    if until is not None:
-        raise LoginThrottled(until)
+            until["account" if column is LoginFailure.email else "address"] = times[-1] + window
+    if skip_account:
+        until.pop("account", None)
+    if "address" in until:
+        raise LoginThrottled(max(until.values()), "address")
+    if "account" in until:
+        raise LoginThrottled(until["account"], "account")
     return failures
+
+
+def _account_failures(email: str) -> int:
+    window, _limits_ = _limits()
+    return db.session.scalar(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.email == normalise_email(email), LoginFailure.at > now() - window)) or 0
 
 
 def record_failure(email: str, address: str) -> None:
@@ -351,24 +376,221 @@ def clear_failures(user: User) -> None:
     db.session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
 
 
-def login_attempt(email: str, password: str, address: str) -> User | None:
+@dataclass
+class Login:
+    """A right password. ``complete``: logged in now (no second factor, or its code came with the password);
+    else the view asks for the code (:func:`second_factor`)."""
+
+    user: User
+    complete: bool
+
+
+def login_attempt(email: str, password: str, address: str, *, code: str | None = None,
+                  unlocked_for: int | None = None) -> Login | None:
     """The first step of a login: throttled (LoginThrottled), the password checked, a failure counted.
 
     A user with two-factor login is not logged in yet (the view asks for the code); failures are cleared only
-    when the login is complete (:func:`complete_login`), so a known password cannot reset the code guesses."""
+    when the login is complete (:func:`complete_login`), so a known password cannot reset the code guesses.
+
+    A locked account (others' wrong guesses) still lets its owner in, from any address that is not locked
+    itself: with password and ``code`` of the second factor together (one answer for every failure: the lock
+    page again, so a password guess learns nothing), or from the browser that used the mailed unlock link
+    (``unlocked_for``: the account it is for), with the right password."""
     _serialise_attempts(email)
-    failures = check_throttle(email, address)
+    unlocked = unlocked_for is not None and (u := find_user(email)) is not None and u.id == unlocked_for
+    try:
+        failures = check_throttle(email, address, skip_account=unlocked)
+    except LoginThrottled as exc:
+        if exc.scope != "account" or not (code or "").strip():
+            raise
+        return _login_while_locked(email, password, code, address, exc)
     user = authenticate(email, password)
     if user is None:
         record_failure(email, address)
         return None
-    if not user.two_factor_enabled and failures:  # nothing to clear after a first-time-right login
+    if user.two_factor_enabled:
+        return Login(user, False)
+    if failures:  # nothing to clear after a first-time-right login
         complete_login(user)
-    return user
+    if unlocked and failures >= current_app.config["LOGIN_THROTTLE_PER_ACCOUNT"]:
+        record(user, "login_while_locked", user, data={"via": "link", "address": address})
+    return Login(user, True)
+
+
+def _login_while_locked(email: str, password: str, code: str, address: str, locked: LoginThrottled) -> Login:
+    """Password and second-factor code in one step while the account is locked: a Login, or the lock again."""
+    if _account_failures(email) < current_app.config["LOGIN_THROTTLE_PER_ACCOUNT"] * LOCKED_CODE_FACTOR:
+        user = authenticate(email, password)
+        try:
+            ok = user is not None and user.two_factor_enabled and _accept_code(user, code)
+        except TwoFactorUnavailable:  # would tell that the password was right: the same answer as a wrong code
+            ok = False
+        if ok:
+            complete_login(user)
+            record(user, "login_while_locked", user, data={"via": "code", "address": address})
+            return Login(user, True)
+        record_failure(email, address)
+        check_throttle(email, address)  # the lock with its new end (raises)
+    raise locked
 
 
 def complete_login(user: User) -> None:
     clear_failures(user)
+
+
+# --- the mailed unlock link -----------------------------------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_unlock_link(email: str) -> None:
+    """Mail a link that lets one browser log in to the account despite its lock, if the account exists and is
+    locked now; one link per lock window (a second click sends nothing). The caller answers the same either way
+    (nobody learns which addresses have an account or a lock)."""
+    _serialise_attempts(email)  # two clicks at once: one link
+    user = find_user(email)
+    if user is None or not user.active or _account_failures(email) < current_app.config["LOGIN_THROTTLE_PER_ACCOUNT"]:
+        return
+    t = now()
+    live = db.session.scalar(select(LoginUnlock.id).where(
+        LoginUnlock.user_id == user.id, LoginUnlock.used_at.is_(None), LoginUnlock.expires_at > t).limit(1))
+    if live is not None:
+        return
+    window, _limits_ = _limits()
+    token = secrets.token_urlsafe(32)
+    row = LoginUnlock(user_id=user.id, token_hash=_token_hash(token), created_at=t, expires_at=t + window)
+    db.session.add(row)
+    db.session.flush()
+    queue_mail("login_unlock", user, f"unlock{row.id}", link=external_url("accounts.unlock_link", token=token),
+               minutes=int(window.total_seconds()) // 60)
+    record(None, "request_unlock_link", user)
+
+
+def _live_unlock(token: str):
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    return db.session.execute(select(LoginUnlock, User).join(User, User.id == LoginUnlock.user_id).where(
+        LoginUnlock.token_hash == _token_hash(token), LoginUnlock.used_at.is_(None),
+        LoginUnlock.expires_at > now(), User.active.is_(True))).first()
+
+
+def unlock_link_valid(token: str) -> bool:
+    return _live_unlock(token) is not None
+
+
+def use_unlock_link(token: str) -> User | None:
+    """The account a valid, unexpired, unused unlock link is for (now used), or None."""
+    row = _live_unlock(token)
+    if row is None:
+        return None
+    unlock, user = row
+    used = db.session.execute(update(LoginUnlock).where(LoginUnlock.id == unlock.id, LoginUnlock.used_at.is_(None))
+                              .values(used_at=now()).execution_options(synchronize_session=False))
+    if used.rowcount != 1:  # the same link at the same moment in another request
+        return None
+    record(user, "use_unlock_link", user)
+    return user
+
+
+# --- login sessions -------------------------------------------------------------------------------------
+
+SESSION_ROWS_KEPT = dt.timedelta(days=30)  # a session's row stays this long after its lifetime, then the worker
+SESSION_SWEEP_BATCH = 500
+
+
+def start_session(user: User, address: str, user_agent: str) -> str:
+    """A new login session of ``user``: its row, and the random token for the cookie (the row keeps its hash)."""
+    token = secrets.token_urlsafe(32)
+    t = now()
+    row = LoginSession(user_id=user.id, token_hash=_token_hash(token), created_at=t,
+                       expires_at=t + dt.timedelta(hours=float(current_app.config["SESSION_LIFETIME_HOURS"])),
+                       address=(address or "")[:64], user_agent=printable(user_agent or "")[:255])
+    db.session.add(row)
+    db.session.flush()
+    user.login_token, user.login_session_id = token, row.id
+    return token
+
+
+def user_for_session(token) -> User | None:
+    """The person of a live session (not ended, not past its lifetime, account active), with their roles: ONE
+    statement (every request runs it; it writes nothing)."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    row = db.session.execute(
+        select(User, LoginSession.id).join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token_hash == _token_hash(token), LoginSession.ended_at.is_(None),
+               LoginSession.expires_at > now(), User.active.is_(True))
+        .options(joinedload(User.grants))).unique().first()
+    if row is None:
+        return None
+    user, session_id = row
+    user.login_token, user.login_session_id = token, session_id
+    return user
+
+
+def end_sessions(user: User, reason: str, *, keep: int | None = None) -> int:
+    """End the live sessions of ``user`` (but the one with id ``keep``); returns how many."""
+    t = now()
+    stmt = update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None),
+                                      LoginSession.expires_at > t)
+    if keep is not None:
+        stmt = stmt.where(LoginSession.id != keep)
+    return db.session.execute(stmt.values(ended_at=t, end_reason=reason)
+                              .execution_options(synchronize_session=False)).rowcount or 0
+
+
+def end_session(user) -> None:
+    """Logout: the session this request was made in ends on the server (a copy of its cookie opens nothing)."""
+    session_id = getattr(user, "login_session_id", None)
+    if session_id is not None:
+        db.session.execute(update(LoginSession).where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
+                           .values(ended_at=now(), end_reason="logout").execution_options(synchronize_session=False))
+
+
+def end_other_sessions(user: User) -> int:
+    """The person ends their sessions in other browsers."""
+    ended = end_sessions(user, "others", keep=user.login_session_id)
+    if ended:
+        record(user, "end_sessions", user, data={"reason": "others", "ended": ended})
+    return ended
+
+
+def end_sessions_by_admin(user: User, actor: User) -> int:
+    """An admin ends every session of a person (a lost laptop, a person leaving): audited."""
+    if actor is None or not actor.has_role("admin"):
+        raise ActionRefused(_("Nur Admins können die Sitzungen anderer Personen beenden."))
+    ended = end_sessions(user, "admin", keep=actor.login_session_id if actor == user else None)
+    record(actor, "end_sessions", user, data={"reason": "admin", "ended": ended})
+    return ended
+
+
+def open_sessions(user: User) -> list[LoginSession]:
+    """The live sessions of a person, the newest first."""
+    return db.session.scalars(select(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.ended_at.is_(None), LoginSession.expires_at > now())
+        .order_by(LoginSession.created_at.desc(), LoginSession.id.desc())).all()
+
+
+def sweep_sessions(at: dt.datetime | None = None, batch: int = SESSION_SWEEP_BATCH) -> int:
+    """The worker's step: delete session rows (and unlock links) whose lifetime ended more than 30 days ago,
+    ``batch`` rows per transaction. Commits. Returns how many session rows were deleted."""
+    cutoff = (at or now()) - SESSION_ROWS_KEPT
+    deleted = 0
+    for model in (LoginSession, LoginUnlock):
+        while True:
+            ids = db.session.scalars(select(model.id).where(model.expires_at < cutoff)
+                                     .order_by(model.id).limit(batch)).all()
+            if not ids:
+                break
+            res = db.session.execute(delete(model).where(model.id.in_(ids))
+                                     .execution_options(synchronize_session=False))
+            db.session.commit()
+            if model is LoginSession:
+                deleted += res.rowcount or 0
+            if len(ids) < batch:
+                break
+    return deleted
 
 
 # --- two-factor login (TOTP) ----------------------------------------------------------------------------
@@ -382,8 +604,24 @@ class TwoFactorUnavailable(ActionRefused):
     """The stored TOTP secret cannot be decrypted (the key changed): the code cannot be checked."""
 
 
+def required_two_factor_roles() -> set[str]:
+    """The roles of REQUIRE_TWO_FACTOR_ROLES (comma list)."""
+    return {r.strip() for r in (current_app.config.get("REQUIRE_TWO_FACTOR_ROLES") or "").split(",") if r.strip()}
+
+
+def two_factor_required(user) -> bool:
+    """Whether the person's roles make the second factor mandatory (REQUIRE_TWO_FACTOR_ROLES)."""
+    return user.is_authenticated and bool(user.roles & required_two_factor_roles())
+
+
+def two_factor_setup_due(user) -> bool:
+    """A person who must use the second factor and has none: can do nothing but set it up (web.py)."""
+    return two_factor_required(user) and not user.two_factor_enabled
+
+
 def may_use_two_factor(user) -> bool:
-    return user.is_authenticated and (user.has_role("official") or user.has_role("admin"))
+    return user.is_authenticated and (user.has_role("official") or user.has_role("admin")
+                                      or two_factor_required(user))
 
 
 def new_totp_secret() -> str:
@@ -444,6 +682,7 @@ def enable_two_factor(user: User, secret: str, code: str) -> list[str]:
     user.totp_secret = encrypt_secret(secret, user.id)  # encrypted at rest (accounts/secrets.py)
     user.totp_enabled_at, user.totp_last_step = now(), step
     codes = _new_recovery_codes(user)
+    end_sessions(user, "two_factor_on", keep=user.login_session_id)  # opened with the password alone
     record(user, "enable_two_factor", user)
     return codes
 
@@ -459,12 +698,16 @@ def reset_two_factor(user: User, actor: User) -> None:
     user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.flush()
+    end_sessions(user, "two_factor_reset")  # the authenticator may be in someone else's hands
     record(actor, "reset_two_factor", user)
 
 
 def disable_two_factor(user: User, password: str) -> None:
     if not user.two_factor_enabled:
         raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist nicht eingeschaltet."))
+    if two_factor_required(user):
+        raise ActionRefused(_("Für Ihre Rolle ist die Zwei-Faktor-Anmeldung vorgeschrieben; sie kann nicht "
+                              "ausgeschaltet werden."))
     try:
         password_hasher().verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
@@ -472,6 +715,7 @@ def disable_two_factor(user: User, password: str) -> None:
     user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.flush()
+    end_sessions(user, "two_factor_off", keep=user.login_session_id)
     record(user, "disable_two_factor", user)
 
 
@@ -480,39 +724,52 @@ def remaining_recovery_codes(user: User) -> int:
         RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
 
 
-def second_factor(user: User, code: str, address: str) -> bool:
+def second_factor(user: User, code: str, address: str, *, unlocked: bool = False) -> bool:
     """The second step of a login: a TOTP code (each once) or an unused recovery code. Throttled and counted
-    like passwords (per account and address)."""
+    like passwords (per account and address; ``unlocked``: the browser used the mailed unlock link, only per
+    address)."""
     _serialise_attempts(user.email)
-    check_throttle(user.email, address)
-    db.session.refresh(user, with_for_update=True)  # two requests with the same code: one wins
-    if user.two_factor_enabled:
-        try:
-            secret = decrypt_secret(user.totp_secret, user.id)
-        except SecretUnreadable as exc:
-            log.error("two-factor login of user %s: the stored TOTP secret cannot be decrypted (%s); "
-                      "TOTP_ENCRYPTION_KEY or SECRET_KEY changed? An admin can reset the two-factor login.",
-                      user.id, exc)
-            secret = None
-        step = _totp_step(secret, code, user.totp_last_step) if secret else None
-        if step is not None:
-            user.totp_last_step = step
-            if not is_encrypted(user.totp_secret):  # a legacy plain value: stored encrypted from now on
-                user.totp_secret = encrypt_secret(secret, user.id)
-            complete_login(user)
-            return True
-        recovery = db.session.scalar(select(RecoveryCode).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_code(code),
-            RecoveryCode.used_at.is_(None)).with_for_update())
-        if recovery is not None:
-            recovery.used_at = now()
-            db.session.flush()
-            record(user, "use_recovery_code", user, data={"remaining": remaining_recovery_codes(user)})
-            complete_login(user)
-            return True
-        if secret is None:  # not a code we can check: a message, not a 500 and not "wrong code"
-            raise TwoFactorUnavailable(_(
-                "Die Zwei-Faktor-Anmeldung kann derzeit nicht geprüft werden. Bitte wenden Sie sich an die "
-                "Administration; mit einem Ihrer Wiederherstellungscodes können Sie sich weiterhin anmelden."))
+    failures = check_throttle(user.email, address, skip_account=unlocked)
+    if _accept_code(user, code):
+        complete_login(user)
+        if unlocked and failures >= current_app.config["LOGIN_THROTTLE_PER_ACCOUNT"]:
+            record(user, "login_while_locked", user, data={"via": "link", "address": address})
+        return True
     record_failure(user.email, address)
+    return False
+
+
+def _accept_code(user: User, code: str) -> bool:
+    """Whether ``code`` is the person's current TOTP code (not used before: it is used now) or an unused
+    recovery code (used now). Raises TwoFactorUnavailable when the secret cannot be read and no recovery code
+    matched."""
+    db.session.flush()  # a rehashed password (authenticate) is written before the refresh reads the row again
+    db.session.refresh(user, with_for_update=True)  # two requests with the same code: one wins
+    if not user.two_factor_enabled:
+        return False
+    try:
+        secret = decrypt_secret(user.totp_secret, user.id)
+    except SecretUnreadable as exc:
+        log.error("two-factor login of user %s: the stored TOTP secret cannot be decrypted (%s); "
+                  "TOTP_ENCRYPTION_KEY or SECRET_KEY changed? An admin can reset the two-factor login.",
+                  user.id, exc)
+        secret = None
+    step = _totp_step(secret, code, user.totp_last_step) if secret else None
+    if step is not None:
+        user.totp_last_step = step
+        if not is_encrypted(user.totp_secret):  # a legacy plain value: stored encrypted from now on
+            user.totp_secret = encrypt_secret(secret, user.id)
+        return True
+    recovery = db.session.scalar(select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_code(code),
+        RecoveryCode.used_at.is_(None)).with_for_update())
+    if recovery is not None:
+        recovery.used_at = now()
+        db.session.flush()
+        record(user, "use_recovery_code", user, data={"remaining": remaining_recovery_codes(user)})
+        return True
+    if secret is None:  # not a code we can check: a message, not a 500 and not "wrong code"
+        raise TwoFactorUnavailable(_(
+            "Die Zwei-Faktor-Anmeldung kann derzeit nicht geprüft werden. Bitte wenden Sie sich an die "
+            "Administration; mit einem Ihrer Wiederherstellungscodes können Sie sich weiterhin anmelden."))
     return False

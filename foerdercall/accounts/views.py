@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from forms.accounts import (
+    EndSessionsForm,
     ForgotPasswordForm,
     LoginForm,
     RegisterForm,
@@ -27,6 +28,7 @@ from forms.accounts import (
     TwoFactorCodeForm,
     TwoFactorDisableForm,
     TwoFactorSetupForm,
+    UnlockRequestForm,
 )
 from forms.calls import ConfirmForm
 
@@ -41,18 +43,27 @@ from .operations import (
     LoginThrottled,
     disable_two_factor,
     enable_two_factor,
+    end_other_sessions,
+    end_session,
+    end_sessions_by_admin,
     login_attempt,
     may_use_two_factor,
     new_totp_secret,
+    open_sessions,
     register_applicant,
     remaining_recovery_codes,
     request_password_reset,
+    request_unlock_link,
     reset_password,
     reset_two_factor,
     second_factor,
     send_verification,
     set_roles,
+    start_session,
     totp_uri,
+    two_factor_required,
+    unlock_link_valid,
+    use_unlock_link,
     user_for_reset,
     verify_email,
 )
@@ -61,14 +72,36 @@ bp = Blueprint("accounts", __name__)
 
 PENDING_2FA = "login_2fa"  # the session of a login whose password was right and whose code is asked for
 SETUP_2FA = "setup_2fa"  # the secret shown on the set-up page until it is confirmed
+UNLOCK = "login_unlock"  # this browser used a mailed unlock link: {"u": account id, "e": address, "until": ts}
 
 
 def _address() -> str:
     return request.remote_addr or "unknown"
 
 
+def _log_in(user: User) -> None:
+    """A new login session (its row and the token in a fresh cookie session) for ``user``."""
+    session.clear()
+    start_session(user, _address(), request.headers.get("User-Agent", ""))
+    login_user(user)
+
+
+def _unlock_grant() -> dict | None:
+    """The account this browser may log in to despite its lock (a used unlock link), while it lasts."""
+    grant = session.get(UNLOCK)
+    if not isinstance(grant, dict) or not isinstance(grant.get("u"), int):
+        return None
+    if now().timestamp() > float(grant.get("until", 0)):
+        session.pop(UNLOCK, None)
+        return None
+    return grant
+
+
 def _throttled(template: str, exc: LoginThrottled, **context):
-    """429 with Retry-After and the moment the login opens again."""
+    """429 with Retry-After and the moment the login opens again; an account's lock (not an address's) offers
+    its owner the ways past it: password with the code of the second factor, or the mailed unlock link."""
+    if exc.scope == "account" and isinstance(context.get("form"), LoginForm):
+        context.update(locked=True, unlock_form=UnlockRequestForm(email=context["form"].email.data))
     resp = make_response(render_template(template, throttled=exc.message, **context), 429)
     resp.headers["Retry-After"] = str(exc.retry_after)
     return resp
@@ -87,23 +120,62 @@ def _no_store(resp):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
+    grant = _unlock_grant()
+    if grant and not form.is_submitted():
+        form.email.data = grant.get("e")
     if form.validate_on_submit():
         try:
-            user = login_attempt(form.email.data, form.password.data, _address())
+            attempt = login_attempt(form.email.data, form.password.data, _address(), code=form.code.data,
+                                    unlocked_for=grant["u"] if grant else None)
         except LoginThrottled as exc:
             return _throttled("accounts/login.html", exc, form=form)
-        if user is None:
+        if attempt is None:
             form.password.errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
-        elif user.two_factor_enabled:  # not logged in yet: the code first
+        elif not attempt.complete:  # not logged in yet: the code first
             session.clear()
-            session[PENDING_2FA] = {"u": user.id, "at": now().timestamp(),
-                                    "next": same_site_path(request.args.get("next"))}
+            session[PENDING_2FA] = {"u": attempt.user.id, "at": now().timestamp(),
+                                    "next": same_site_path(request.args.get("next")),
+                                    "unlocked": bool(grant and grant["u"] == attempt.user.id)}
             return redirect(url_for("accounts.login_two_factor"))
         else:
-            session.clear()
-            login_user(user)
+            _log_in(attempt.user)
             return redirect(after_login(same_site_path(request.args.get("next"))))
-    return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
+    return render_template("accounts/login.html", form=form, unlocked=grant is not None), \
+        200 if not form.errors else 422
+
+
+@bp.route("/login/unlock", methods=["POST"])
+def request_unlock():
+    """The locked login page's "send me an unlock link": the same answer whether or not the address has an
+    account, or a lock (the mail goes only to a locked account's own address)."""
+    form = UnlockRequestForm()
+    if form.validate_on_submit():
+        request_unlock_link(form.email.data)
+        flash(_("Wenn das Konto gesperrt ist, haben wir einen Entsperr-Link an die Adresse geschickt. Er gilt "
+                "%(minutes)s Minuten und nur in dem Browser, in dem Sie ihn öffnen.",
+                minutes=current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"] // 60), "success")
+    else:
+        flash(_("Bitte geben Sie Ihre E-Mail-Adresse an."), "error")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/login/unlock/<token>", methods=["GET", "POST"])
+def unlock_link(token: str):
+    """The mailed unlock link: the page (a GET, which a mail scanner may make, uses nothing up), then the
+    button that lets this browser log in to the account despite the lock."""
+    if not unlock_link_valid(token):
+        return render_template("accounts/link_invalid.html", resend=False, unlock=True), 400
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        user = use_unlock_link(token)
+        if user is None:
+            return render_template("accounts/link_invalid.html", resend=False, unlock=True), 400
+        session[UNLOCK] = {"u": user.id, "e": user.email, "until": now().timestamp() + current_app.config[
+            "LOGIN_THROTTLE_WINDOW_SECONDS"]}
+        flash(_("Die Anmeldung ist in diesem Browser entsperrt. Bitte melden Sie sich jetzt mit Ihrem Passwort "
+                "an."), "success")
+        return redirect(url_for("accounts.login"))
+    return _no_store(make_response(render_template("accounts/unlock.html", form=form)))
 
 
 def _pending_user() -> User | None:
@@ -120,6 +192,7 @@ def _pending_user() -> User | None:
 def login_two_factor():
     """The second step of a login with two-factor authentication: a code from the app or a recovery code."""
     user = _pending_user()
+    unlocked = bool(session.get(PENDING_2FA, {}).get("unlocked")) if user is not None else False
     if user is None:
         if session.pop(PENDING_2FA, None) is not None:
             flash(_("Die Anmeldung hat zu lange gedauert. Bitte melden Sie sich erneut an."), "error")
@@ -127,14 +200,13 @@ def login_two_factor():
     form = TwoFactorCodeForm()
     if form.validate_on_submit():
         try:
-            ok = second_factor(user, form.code.data, _address())
+            ok = second_factor(user, form.code.data, _address(), unlocked=unlocked)
         except LoginThrottled as exc:
             session.pop(PENDING_2FA, None)
             return _throttled("accounts/login_two_factor.html", exc, form=form)
         if ok:
             target = session[PENDING_2FA].get("next")
-            session.clear()
-            login_user(user)
+            _log_in(user)
             return redirect(after_login(same_site_path(target)))
         form.code.errors.append(_("Der Code stimmt nicht."))
     return render_template("accounts/login_two_factor.html", form=form), 200 if not form.errors else 422
@@ -142,6 +214,8 @@ def login_two_factor():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        end_session(current_user)  # on the server: a copy of the cookie opens nothing any more
     logout_user()
     session.clear()
     return redirect(url_for("calls.index"))
@@ -195,7 +269,23 @@ def user_roles(user_id: int):
         set_roles(user, current_user, list(form.roles.data), form.office.data or None, form.head_of_office.data)
         flash(_("Rollen gespeichert."), "success")
         return redirect(url_for("accounts.users"))
-    return render_template("accounts/roles.html", user=user, form=form, reset_form=ConfirmForm())
+    return render_template("accounts/roles.html", user=user, form=form, reset_form=ConfirmForm(),
+                           sessions=open_sessions(user), end_form=EndSessionsForm())
+
+
+@bp.route("/admin/users/<int:user_id>/sessions/end", methods=["POST"])
+@login_required
+def end_sessions_view(user_id: int):
+    """An admin ends every session of a person (a lost device, a person leaving), after a confirmation."""
+    require_role(current_user, "admin")
+    user = db.get_or_404(User, user_id)
+    if not EndSessionsForm().validate_on_submit():
+        flash(_("Bitte bestätigen Sie, dass alle Sitzungen dieser Person beendet werden sollen."), "error")
+        return redirect(url_for("accounts.user_roles", user_id=user.id))
+    ended = end_sessions_by_admin(user, current_user)
+    flash(_("1 Sitzung von %(name)s wurde beendet.", name=user.name) if ended == 1 else
+          _("%(n)s Sitzungen von %(name)s wurden beendet.", n=ended, name=user.name), "success")
+    return redirect(url_for("accounts.user_roles", user_id=user.id))
 
 
 @bp.route("/admin/users/<int:user_id>/two-factor/reset", methods=["POST"])
@@ -265,7 +355,20 @@ def reset_password_link(token: str):
 @login_required
 def account():
     return render_template("accounts/account.html", may_2fa=may_use_two_factor(current_user),
-                           remaining=remaining_recovery_codes(current_user))
+                           remaining=remaining_recovery_codes(current_user), sessions=open_sessions(current_user),
+                           end_form=ConfirmForm())
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_sessions_view():
+    """The person ends their sessions in every other browser."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    ended = end_other_sessions(current_user)
+    flash(_("1 andere Sitzung wurde beendet.") if ended == 1 else
+          _("%(n)s andere Sitzungen wurden beendet.", n=ended), "success")
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/account/two-factor", methods=["GET", "POST"])
@@ -274,9 +377,10 @@ def two_factor():
     """Set up TOTP: the secret (text and otpauth:// URI), confirmed by a code before it is on."""
     if not may_use_two_factor(current_user):
         abort(403)
+    required = two_factor_required(current_user)
     if current_user.two_factor_enabled:
         return render_template("accounts/two_factor.html", disable_form=TwoFactorDisableForm(),
-                               remaining=remaining_recovery_codes(current_user))
+                               remaining=remaining_recovery_codes(current_user), required=required)
     secret = session.get(SETUP_2FA) or new_totp_secret()
     session[SETUP_2FA] = secret
     form = TwoFactorSetupForm()
@@ -290,7 +394,7 @@ def two_factor():
             return _no_store(make_response(render_template("accounts/recovery_codes.html", codes=codes)))
     uri = totp_uri(current_user, secret)
     resp = make_response(render_template("accounts/two_factor.html", form=form, secret=secret, uri=uri,
-                                         qr=_qr_svg(uri)), 200 if not form.errors else 422)
+                                         qr=_qr_svg(uri), required=required), 200 if not form.errors else 422)
     return _no_store(resp)
 
 

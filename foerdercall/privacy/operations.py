@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..accounts.models import User
-from ..accounts.operations import hash_password
+from ..accounts.operations import end_sessions, hash_password
 from ..audit.models import AuditEvent
 from ..audit.operations import record
 from ..errors import ActionRefused
@@ -165,4 +165,5 @@ def anonymise_account(user: User, name: str, why: str) -> None:
     user.password_hash = hash_password(secrets.token_urlsafe(32))
     user.active = False
     user.grants = []
+    end_sessions(user, "account_deleted")
     db.session.flush()

@@ -139,6 +139,8 @@ class Server:
             "DATABASE_URL": database_url,
             "PUBLIC_URL": self.url,  # the links in the mails (required with a DATABASE_URL)
             "BROKER_URL": "",
+            # the tests move the server's clock by weeks while the browsers stay logged in
+            "SESSION_LIFETIME_HOURS": str(24 * 365),
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
         self.proc: subprocess.Popen | None = None

@@ -113,3 +113,40 @@ def test_the_admin_roles_and_two_factor_reset_forms(app, world, clock, backend):
     # FUZZ_RANDOM found it
     fuzz(backend, strategy, body, explicit=({"roles": ["advisor", "advisor"]},
                                             {"roles": ["official", "official", "reviewer"], "office": "KA"}))
+
+
+def test_the_locked_login_and_the_unlock_link(app, world, clock, backend):
+    """A locked account: password with a code in one step, the request for an unlock link, the link's page and
+    button with hostile tokens; a logged-in person ending their other sessions, an admin ending a person's."""
+    secret = account_ops.new_totp_secret()
+    account_ops.enable_two_factor(world.afw, secret, pyotp.TOTP(secret).at(clock()))
+    db.session.commit()
+    admin = app.test_client()
+    login(admin, world.admin.email)
+    person = app.test_client()
+    login(person, world.rev1.email)
+
+    def body(data):
+        for _i in range(5):  # the account locked by someone else's guesses
+            app.test_client().post("/login", data={"email": world.afw.email, "password": "falsch geraten"},
+                                   environ_base={"REMOTE_ADDR": "203.0.113.9"})
+        client = app.test_client()
+        # a wrong password or code is counted on purpose (throttling): only "never a 500" holds there
+        post(client, "/login", {"email": world.afw.email, **{k: v for k, v in data.items()
+                                                             if k in ("password", "code")}},
+             refused_changes_nothing=False)
+        post(client, "/login", {k: v for k, v in data.items() if k in ("email", "password", "code")},
+             refused_changes_nothing=False)
+        post(client, "/login/unlock", {k: v for k, v in data.items() if k == "email"})
+        post(client, "/login/unlock", {"email": world.afw.email})
+        token = quote(str(data.get("token", "x")), safe="")
+        show(client, f"/login/unlock/{token}")
+        post(client, f"/login/unlock/{token}", data)
+        post(person, "/account/sessions/end-others", data)
+        post(admin, f"/admin/users/{world.rev2.id}/sessions/end", data)
+        db.session.execute(delete(LoginFailure))
+        db.session.commit()
+
+    fuzz(backend, fields("email", "password", "code", "token", "confirm", code=CODES,
+                         confirm=st.sampled_from(["y", "1", "on", ""])), body,
+         explicit=({"password": PASSWORD, "code": "١٢٣٤٥٦"}, {"password": PASSWORD, "code": "000000"}))

@@ -12,6 +12,7 @@ FUZZED = {
     "accounts.forgot_password", "accounts.reset_password_link", "accounts.two_factor",
     "accounts.disable_two_factor_view", "accounts.login_two_factor", "accounts.resend_verification",
     "privacy.delete", "accounts.language", "accounts.logout", "accounts.user_roles", "accounts.reset_two_factor_view",
+    "accounts.request_unlock", "accounts.unlock_link", "accounts.end_other_sessions_view", "accounts.end_sessions_view",
     # tests/fuzz/test_fuzz_calls.py
     "calls.edit", "calls.fire_trigger", "proposals.apply", "calls.opening", "calls.export_job", "calls.record_job",
     # tests/fuzz/test_fuzz_proposals.py

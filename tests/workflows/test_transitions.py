@@ -813,6 +813,7 @@ def test_sweep_lapses_requests_and_awards_once(app, world, clock):
     report = sweep(minute_end(accept_by))
     assert report == {"calls_closed": 0, "requests_lapsed": 0, "awards_lapsed": 0, "mails_sent": 0,
                       "proposals_anonymised": 0, "parked_posts_deleted": 0, "audit_checkpoints": 0,
+                      "login_sessions_deleted": 0,
                       **dict.fromkeys(REMINDERS, 0)}
     assert outbox() == before
     assert db.session.scalar(select(func.count(AuditEvent.id))) == audit_before
