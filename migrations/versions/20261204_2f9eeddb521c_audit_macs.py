@@ -16,15 +16,13 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ADD/DROP COLUMN on both databases (SQLite >= 3.35 has both): batch mode would copy the append-only
+# audit table on SQLite, and reflect the tables it refers to.
 def upgrade():
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('mac', sa.String(length=64), nullable=True))
-    with op.batch_alter_table('audit_chain_head', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('mac', sa.String(length=64), nullable=True))
+    op.add_column('audit_events', sa.Column('mac', sa.String(length=64), nullable=True))
+    op.add_column('audit_chain_head', sa.Column('mac', sa.String(length=64), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('audit_chain_head', schema=None) as batch_op:
-        batch_op.drop_column('mac')
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.drop_column('mac')
+    op.drop_column('audit_chain_head', 'mac')
+    op.drop_column('audit_events', 'mac')

@@ -58,8 +58,10 @@ def test_an_unverified_applicant_drafts_but_cannot_submit(app, world):
     r = client.post(f"/calls/{world.call.id}/apply")
     assert r.status_code == 302 and "/edit" in r.headers["Location"]
     p = db.session.scalar(db.select(Proposal).where(Proposal.applicant_id == ada.id))
-    fill_draft(p, ada)
+    with pytest.raises(ActionRefused, match="bestätigen Sie zuerst Ihre E-Mail-Adresse"):
+        fill_draft(p, ada)  # the text is kept, the first upload waits for the verified address
     db.session.commit()
+    assert db.session.get(Proposal, p.id).title and not db.session.get(Proposal, p.id).attachments
     r = client.post(f"/proposals/{p.id}/fire/submit", data={},
                     headers={"Referer": f"http://foerdercall.test/proposals/{p.id}"})
     page = client.get(r.headers["Location"]).get_data(as_text=True)
@@ -68,6 +70,9 @@ def test_an_unverified_applicant_drafts_but_cannot_submit(app, world):
     assert db.session.get(Proposal, p.id).state == "draft" and db.session.get(Proposal, p.id).title
 
     client.get(link_in(mails(VERIFY, "ada@example.org")[0]))
+    db.session.expire_all()
+    fill_draft(db.session.get(Proposal, p.id), _user("ada@example.org"))
+    db.session.commit()
     r = client.post(f"/proposals/{p.id}/fire/submit", data={})
     assert r.status_code == 302
     db.session.expire_all()
