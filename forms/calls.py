@@ -1,12 +1,13 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from foerdercall.calls.models import FIELDS_OF_ACTION
+from foerdercall.text import parse_id
 
+from . import Form
 from .accounts import MultiCheckboxField
 from .fields import BerlinDateTimeField, DaysField, DaysListField, MoneyField, choices
 
@@ -54,7 +55,7 @@ def criteria_text(criteria) -> str:
                      for c in criteria)
 
 
-class CallForm(FlaskForm):
+class CallForm(Form):
     code = StringField(_l("Kürzel (für Aktenzeichen)"), validators=[
         DataRequired(), Length(max=30), Regexp(r"^[A-Za-z0-9-]+$", message=_l("Nur Buchstaben, Ziffern und -."))])
     title = StringField(_l("Titel"), validators=[DataRequired(), Length(max=300)])
@@ -171,19 +172,19 @@ class CallForm(FlaskForm):
         }
 
 
-class CorrectionForm(FlaskForm):
+class CorrectionForm(Form):
     description = TextAreaField(_l("Beschreibung (berichtigt)"), validators=[Length(max=20000)])
     submission_deadline = BerlinDateTimeField(_l("Einreichungsfrist (berichtigt)"), validators=[DataRequired()])
     reason = TextAreaField(_l("Grund der Berichtigung"), validators=[DataRequired(), Length(max=5000)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that changes state: only the CSRF token and an optional reason."""
 
     reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=10000)])
 
 
-class BulkSignOffForm(FlaskForm):
+class BulkSignOffForm(Form):
     """The decision view: one office's decision on several proposals at once (ids from the checkboxes)."""
 
     decision = SelectField(_l("Entscheidung Ihres Amtes für die ausgewählten Angebote"), choices=choices([
@@ -194,5 +195,5 @@ class BulkSignOffForm(FlaskForm):
     proposal = SelectMultipleField(validate_choice=False)
 
     def validate_proposal(self, field):
-        if any(not re.fullmatch(r"[0-9]{1,9}", v) for v in field.data or []):
+        if any(parse_id(v) is None for v in field.data or []):
             raise ValidationError(_l("Bitte wählen Sie Angebote aus der Liste."))

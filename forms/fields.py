@@ -138,3 +138,18 @@ def choices(pairs) -> list:
     from wtforms.fields.choices import SelectChoice
 
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class OfferedChoice:
+    """A choice field whose list the view fills (validate_choice=False): an empty value, or one of the offered
+    values. A value no page offers (a hand-made post: too long, unknown) is a message on the form, so the rest
+    of the typed text is shown again and nothing reaches the database."""
+
+    def __init__(self, message=None):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.data in (None, ""):
+            return
+        if str(field.data) not in {str(choice[0]) for choice in field.iter_choices()}:
+            raise StopValidation(self.message or _l("Bitte wählen Sie einen Eintrag aus der Liste."))

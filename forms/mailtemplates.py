@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -15,8 +12,10 @@ from foerdercall.mailtemplates.operations import (
     RULE_STATES,
     unknown_placeholders,
 )
+from foerdercall.text import parse_id
 from workflows.proposal import STATE_LABELS
 
+from . import Form
 from .calls import FIELD_LABELS
 from .fields import choices
 
@@ -27,10 +26,10 @@ class _VersionMixin:
     def version_number(self) -> int | None:
         """The posted version, or None for anything but a short number of ASCII digits."""
         value = str(self.version.data or "")
-        return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
+        return parse_id(value)
 
 
-class _TextForm(FlaskForm):
+class _TextForm(Form):
     subject = StringField(_l("Betreff"), validators=[DataRequired(), Length(max=300)])
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=20000)])
 
@@ -84,11 +83,11 @@ class MailTemplateTextForm(_VersionMixin, _TextForm):
         self.kind_value = kind
 
 
-class ActivateForm(_VersionMixin, FlaskForm):
+class ActivateForm(_VersionMixin, Form):
     """The version of the text the preview showed: only that one is activated."""
 
     version = HiddenField()
 
 
-class DeleteTemplateForm(FlaskForm):
+class DeleteTemplateForm(Form):
     confirm = BooleanField(_l("Ich möchte diese Vorlage löschen."), validators=[DataRequired()])

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from babel import Locale
@@ -33,6 +32,7 @@ from ..proposals.models import Proposal
 from ..ranking.models import Standstill
 from ..ranking.service import compute_ranking
 from ..reviews.operations import score_proposal
+from ..text import parse_id
 from ..workflow.engine import available_triggers, fire
 from .models import Call, CallVersion
 from .operations import (
@@ -239,7 +239,7 @@ def ranking(call_id: int):
     call = _official_call(call_id)
     result = compute_ranking(call, viewer=current_user)
     pages = max(1, -(-len(result.rows) // RANKING_PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page = min(parse_id(request.args.get("page")) or 1, pages)  # a number, else the first page
     rows = result.rows[(page - 1) * RANKING_PAGE_SIZE: page * RANKING_PAGE_SIZE]
     return render_template("calls/ranking.html", call=call, ranking=result, rows=rows, page=page, pages=pages,
                            export_as_job=export_is_large(call), export_form=ExportJobForm(),
@@ -297,7 +297,7 @@ def decision(call_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        ids = [int(v) for v in request.form.getlist("proposal") if re.fullmatch(r"[0-9]{1,9}", v)]
+        ids = [i for v in request.form.getlist("proposal") if (i := parse_id(v)) is not None]
         if not ids:
             flash(_("Bitte wählen Sie mindestens ein Angebot aus."), "error")
             return redirect(url_for("calls.decision", call_id=call.id))

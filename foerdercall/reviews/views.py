@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -24,6 +22,7 @@ from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..proposals.models import Proposal
+from ..text import parse_id
 from ..workflow.engine import fire
 from .models import ConflictDeclaration, Review, ReviewScore
 from .operations import (
@@ -209,7 +208,7 @@ def replace(review_id: int):
     if not form.validate_on_submit():
         abort(400)
     new = None
-    if re.fullmatch(r"[0-9]{1,9}", form.reviewer.data or ""):
+    if parse_id(form.reviewer.data) is not None:
         new = db.session.get(User, int(form.reviewer.data))
         if new is None:
             abort(400)
@@ -224,7 +223,7 @@ def assign(proposal_id: int):
     require_role(current_user, "official")
     p = get_proposal_for(current_user, proposal_id)
     form = AssignForm()
-    if not form.validate_on_submit() or not re.fullmatch(r"[0-9]{1,9}", form.reviewer.data or ""):
+    if not form.validate_on_submit() or parse_id(form.reviewer.data) is None:
         abort(400)
     reviewer = db.session.get(User, int(form.reviewer.data))
     if reviewer is None:
