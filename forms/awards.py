@@ -3,7 +3,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from . import Form
-from .fields import BerlinDateTimeField, MoneyField, choices
+from .fields import BerlinDateTimeField, MoneyField, Required, choices
 
 
 class SignOffForm(Form):
@@ -13,7 +13,7 @@ class SignOffForm(Form):
 
 
 class AwardForm(Form):
-    amount = MoneyField(_l("Auftragssumme (netto, €)"), validators=[DataRequired()])
+    amount = MoneyField(_l("Auftragssumme (netto, €)"), validators=[Required()])
 
 
 class TextForm(Form):
@@ -27,7 +27,7 @@ class ReportForm(Form):
 
 
 class PaymentForm(Form):
-    amount = MoneyField(_l("Betrag (€)"), validators=[DataRequired()])
+    amount = MoneyField(_l("Betrag (€)"), validators=[Required()])
     note = StringField(_l("Vermerk"), validators=[Optional(), Length(max=500)])
 
 

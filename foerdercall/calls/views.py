@@ -4,7 +4,18 @@ from decimal import Decimal
 
 from babel import Locale
 from babel.numbers import format_currency
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -135,12 +146,18 @@ def correct(call_id: int):
     call = get_call(call_id)
     form = CorrectionForm(obj=call)
     if form.validate_on_submit():
-        correct_call(call, current_user, form.reason.data, description=form.description.data or "",
-                     submission_deadline=form.submission_deadline.data)
+        try:
+            correct_call(call, current_user, form.reason.data, description=form.description.data or "",
+                         submission_deadline=form.submission_deadline.data)
+        except ActionRefused as exc:  # the form is shown again with what was typed
+            db.session.rollback()
+            g.rollback = True
+            flash(exc.message, "error")
+            return render_template("calls/correct.html", form=form, call=call), 422
         flash(_("Die Berichtigung ist als Version %(v)s veröffentlicht; alle Beteiligten werden informiert.",
                 v=call.version), "success")
         return redirect(url_for("calls.detail", call_id=call.id))
-    return render_template("calls/correct.html", form=form, call=call)
+    return render_template("calls/correct.html", form=form, call=call), 200 if not form.errors else 422
 
 
 @bp.route("/calls/<int:call_id>/fire/<trigger>", methods=["POST"])
