@@ -106,8 +106,12 @@ def after_login(target: str) -> str:
 
 
 def _next() -> str:
+    """A same-site path, else "" (a line break would be a 500 in the Location header; a tab, a space or a
+    backslash lets a browser read "/<tab>/evil.example" as another host). Issue 17, hole 2 owns the one rule."""
     target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else ""
+    if target.startswith("//") or not target.startswith("/") or "\\" in target:
+        return ""
+    return target if target.isprintable() and not any(c.isspace() for c in target) else ""
 
 
 def _target(row) -> dict:
