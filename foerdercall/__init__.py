@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from .config import Config
+from .text import MAX_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +35,7 @@ def _secret_key(instance: Path, name: str = "secret_key") -> str:
 class RowId(IntegerConverter):
     """``<int:…>`` in every route: an id the database can hold (a larger number is a 404, not a 500)."""
 
-    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

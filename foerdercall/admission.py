@@ -46,6 +46,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
+from .headers import forwarded_https, security_headers
+
 log = logging.getLogger(__name__)
 
 LOGIN_PATHS = ("/login", "/login/two-factor", "/register", "/password/forgot")
@@ -105,8 +107,9 @@ class Admission:
     def __init__(self, app: Callable, *, max_requests: int, max_logins: int = 0, post_reserve: int = 0,
                  max_uploads: int = 0, body_timeout: float = 30.0, max_queue_seconds: float = 0.0,
                  retry_after: int = 5, max_body: int | None = None, session_cookie: str = "session",
-                 login_wait: float = 0.0, login_gate: float = 0.0):
+                 login_wait: float = 0.0, login_gate: float = 0.0, trusted_proxies: int = 0):
         self.app = app
+        self.trusted_proxies = trusted_proxies  # to tell HTTPS behind a proxy (this runs outside ProxyFix)
         self.max_requests = max_requests
         self.max_logins = max_logins or max(1, max_requests // 4)
         self.max_posts = max_requests + max(0, post_reserve)
@@ -136,7 +139,8 @@ class Admission:
                    retry_after=config["ADMISSION_RETRY_AFTER_SECONDS"], max_body=config["MAX_CONTENT_LENGTH"],
                    session_cookie=config["SESSION_COOKIE_NAME"],
                    login_wait=config["ADMISSION_LOGIN_WAIT_SECONDS"],
-                   login_gate=config["ADMISSION_LOGIN_GATE_SECONDS"])
+                   login_gate=config["ADMISSION_LOGIN_GATE_SECONDS"],
+                   trusted_proxies=config["TRUSTED_PROXIES"])
 
     # --- the WSGI entry ---------------------------------------------------------------------------------
 
@@ -308,8 +312,8 @@ class Admission:
                                en_title=en_title, en_text=en_text.format(s=self.retry_after)).encode()
             ctype = "text/html; charset=utf-8"
         headers = [("Content-Type", ctype), ("Content-Length", str(len(body))), ("Cache-Control", "no-store"),
-                   ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
-                   ("X-Content-Type-Options", "nosniff")]
+                   *security_headers(forwarded_https(environ, self.trusted_proxies),
+                                     csp="default-src 'none'; frame-ancestors 'none'")]
         if code in (503, 429):
             headers.append(("Retry-After", str(self.retry_after)))
         else:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 
-_ROW_ID = re.compile(r"[0-9]{1,9}")
-
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
@@ -22,7 +20,25 @@ def has_control(text: str) -> bool:
     return _CONTROL.search(text) is not None
 
 
-def row_id(value) -> int | None:
-    """A row id as a page sends it (a query argument, a form value): 1 to 9 ASCII digits, else None. ("²" passes
-    str.isdigit() but not int(); a longer number lies past PostgreSQL's integer.)"""
-    return int(value) if isinstance(value, str) and _ROW_ID.fullmatch(value) else None
+# The largest row id: PostgreSQL's integer (a larger number is no row of ours; the routes' <int:…> use it too).
+MAX_ID = 2**31 - 1
+_ID = re.compile(r"[0-9]{1,10}")
+
+
+def parse_id(value) -> int | None:
+    """A row id as the pages send it (a query argument, a posted choice): ASCII digits only ("²" and "٣" pass
+    str.isdigit() but not int(), "+1" and " 1" pass int()), 1 to 2^31 - 1. Anything else is None: no row (the
+    caller answers 404 or a message, never a 500 from int() or from the database's integer range)."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
+def one_line(text: str) -> str:
+    """The text on one line: line breaks (CR, LF, and Unicode's line and paragraph separators) and the spaces
+    around them become one space. For single-line inputs and mail headers."""
+    return _BREAKS.sub(" ", text)
+
+
+_BREAKS = re.compile(r"[ \t]*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+[ \t]*")

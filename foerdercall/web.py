@@ -19,6 +19,7 @@ from werkzeug.exceptions import SecurityError
 
 from .errors import ActionRefused
 from .extensions import db, login_manager
+from .headers import security_headers
 from .text import has_control, printable
 from .timeutil import now
 from .urls import current_path, public_url, referrer_target, start_page
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 
 
 OFFICE_LABELS = {"KA": "KA", "AfWiFoe": "AfWiFö"}
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
 # What a person who must set up the second factor first may still reach (REQUIRE_TWO_FACTOR_ROLES).
@@ -146,14 +145,10 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response):
-        """No inline scripts or styles, no framing, no content sniffing; HSTS when served over HTTPS."""
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        """No inline scripts or styles, no framing, no content sniffing; HSTS when served over HTTPS
+        (foerdercall.headers: the same for the admission gate's own pages)."""
+        for name, value in security_headers(request.is_secure):
+            response.headers.setdefault(name, value)
         return response
 
     @app.errorhandler(ActionRefused)

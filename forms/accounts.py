@@ -1,13 +1,13 @@
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from foerdercall.accounts.models import OFFICES, ROLES
 
+from . import Form
 from .fields import choices
 
 
@@ -32,7 +32,7 @@ class OneTimeCodeField(StringField):
         return ""
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Passwort"), validators=[DataRequired(), Length(max=500)])
     # only asked for while the account is locked: password and code of the second factor in one step
@@ -41,15 +41,15 @@ class LoginForm(FlaskForm):
                             render_kw={"autocomplete": "one-time-code", "spellcheck": "false"})
 
 
-class UnlockRequestForm(FlaskForm):
+class UnlockRequestForm(Form):
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Length(max=254)])
 
 
-class EndSessionsForm(FlaskForm):
+class EndSessionsForm(Form):
     confirm = BooleanField(_l("Ja, alle Sitzungen dieser Person beenden"), validators=[DataRequired()])
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     organisation = StringField(_l("Organisation (optional)"), validators=[Optional(), Length(max=200)])
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)])
@@ -66,7 +66,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class RolesForm(FlaskForm):
+class RolesForm(Form):
     roles = MultiCheckboxField(_l("Rollen"), choices=choices((r, r) for r in ROLES))
     office = SelectField(_l("Amt"), choices=choices([("", "–")] + [(o, o) for o in OFFICES]))
     head_of_office = BooleanField(_l("Amtsleitung (erhält Eskalationen, wenn eine Freigabe zu lange wartet)"))
@@ -76,29 +76,29 @@ class RolesForm(FlaskForm):
         field.data = list(dict.fromkeys(field.data or []))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Length(max=254)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField(_l("Neues Passwort (mindestens 10 Zeichen)"),
                              validators=[DataRequired(), Length(min=10, max=500)])
     password2 = PasswordField(_l("Neues Passwort wiederholen"), validators=[
         DataRequired(), EqualTo("password", _l("Die Passwörter stimmen nicht überein."))])
 
 
-class TwoFactorCodeForm(FlaskForm):
+class TwoFactorCodeForm(Form):
     code = StringField(_l("Sechsstelliger Code oder Wiederherstellungscode"), filters=[_nfkc],
                        validators=[DataRequired(), Length(max=40), _latin_code],
                        render_kw={"autocomplete": "one-time-code", "spellcheck": "false"})
 
 
-class TwoFactorSetupForm(FlaskForm):
+class TwoFactorSetupForm(Form):
     code = StringField(_l("Sechsstelliger Code aus der App"), filters=[_nfkc],
                        validators=[DataRequired(), Length(max=10), _latin_code],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
-class TwoFactorDisableForm(FlaskForm):
+class TwoFactorDisableForm(Form):
     password = PasswordField(_l("Ihr Passwort"), validators=[DataRequired(), Length(max=500)],
                              render_kw={"autocomplete": "current-password"})

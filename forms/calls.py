@@ -1,14 +1,15 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from foerdercall.calls.models import FIELDS_OF_ACTION
+from foerdercall.text import parse_id
 
+from . import Form
 from .accounts import MultiCheckboxField
-from .fields import BerlinDateTimeField, DaysField, DaysListField, MoneyField, choices
+from .fields import BerlinDateTimeField, DaysField, DaysListField, MoneyField, Required, choices
 
 FIELD_LABELS = {
     "networks": _l("Netzwerke"),
@@ -54,7 +55,7 @@ def criteria_text(criteria) -> str:
                      for c in criteria)
 
 
-class CallForm(FlaskForm):
+class CallForm(Form):
     code = StringField(_l("Kürzel (für Aktenzeichen)"), validators=[
         DataRequired(), Length(max=30), Regexp(r"^[A-Za-z0-9-]+$", message=_l("Nur Buchstaben, Ziffern und -."))])
     title = StringField(_l("Titel"), validators=[DataRequired(), Length(max=300)])
@@ -67,21 +68,21 @@ class CallForm(FlaskForm):
     procedure_type = StringField(_l("Verfahrensart"), validators=[Length(max=200)])
     procedure_reason = TextAreaField(_l("Begründung der Verfahrenswahl"), validators=[Length(max=5000)])
     estimated_value = MoneyField(_l("Geschätzter Auftragswert (netto, €)"), validators=[Optional()])
-    budget = MoneyField(_l("Budget des Aufrufs (€)"), validators=[DataRequired()])
-    max_amount = MoneyField(_l("Obergrenze je Maßnahme (€)"), validators=[DataRequired()])
-    opens_at = BerlinDateTimeField(_l("Einreichung ab (Leipziger Zeit)"), validators=[DataRequired()])
+    budget = MoneyField(_l("Budget des Aufrufs (€)"), validators=[Required()])
+    max_amount = MoneyField(_l("Obergrenze je Maßnahme (€)"), validators=[Required()])
+    opens_at = BerlinDateTimeField(_l("Einreichung ab (Leipziger Zeit)"), validators=[Required()])
     submission_deadline = BerlinDateTimeField(_l("Einreichungsfrist (Leipziger Zeit, minutengenau)"),
                                               validators=[DataRequired()])
     review_deadline = BerlinDateTimeField(_l("Frist für Gutachten"), validators=[Optional()])
     clarification_days = IntegerField(_l("Frist für Nachforderungen (Tage)"), default=14,
-                                      validators=[DataRequired(), NumberRange(1, 90)])
+                                      validators=[Required(), NumberRange(1, 90)])
     acceptance_days = IntegerField(_l("Annahmefrist des Zuschlags (Tage)"), default=28,
-                                   validators=[DataRequired(), NumberRange(1, 90)])
+                                   validators=[Required(), NumberRange(1, 90)])
     implementation_months = IntegerField(_l("Umsetzungszeitraum (Monate)"), default=12,
-                                         validators=[DataRequired(), NumberRange(1, 60)])
-    scale_max = IntegerField(_l("Bewertungsskala 0 bis"), default=5, validators=[DataRequired(), NumberRange(2, 10)])
+                                         validators=[Required(), NumberRange(1, 60)])
+    scale_max = IntegerField(_l("Bewertungsskala 0 bis"), default=5, validators=[Required(), NumberRange(2, 10)])
     min_total = IntegerField(_l("Mindestpunktzahl (von 100)"), default=50,
-                             validators=[DataRequired(), NumberRange(0, 100)])
+                             validators=[Required(), NumberRange(0, 100)])
     criteria = TextAreaField(_l("Kriterien: je Zeile „Gewicht | K.-o.-Minimum oder - | Name“"),
                              validators=[DataRequired(), Length(max=20000)])
     # the worker's reminders (days) and the decision mails
@@ -90,13 +91,13 @@ class CallForm(FlaskForm):
     review_reminder_days = DaysListField(_l("Erinnerung an offene Gutachten (Tage vor der Gutachtenfrist)"),
                                          default=lambda: [3, 1])
     signoff_reminder_days = DaysField(_l("Erinnerung an eine offene Zeichnung nach (Tagen)"), default=3,
-                                      validators=[DataRequired()])
+                                      validators=[Required()])
     signoff_escalation_days = DaysField(_l("Eskalation an die Amtsleitung nach (Tagen)"), default=5,
-                                        validators=[DataRequired()])
+                                        validators=[Required()])
     milestone_reminder_days = DaysField(_l("Erinnerung vor einem Meilenstein (Tage)"), default=7,
-                                        validators=[DataRequired()])
+                                        validators=[Required()])
     implementation_reminder_days = DaysField(_l("Erinnerung vor dem Ende des Umsetzungszeitraums (Tage)"),
-                                             default=30, validators=[DataRequired()])
+                                             default=30, validators=[Required()])
     # reviewing, ranking and the award decision
     reviewers_per_proposal = IntegerField(_l("Gutachter/innen je Angebot (automatische Zuweisung)"), default=2,
                                           validators=[Optional(), NumberRange(1, 10)])
@@ -112,7 +113,7 @@ class CallForm(FlaskForm):
     # data protection: the notice ("" = the template generated from the call) and the retention period
     privacy_notice = TextAreaField(_l("Datenschutzhinweise"), validators=[Optional(), Length(max=50000)])
     retention_months = IntegerField(_l("Anonymisierung nicht geförderter Angebote (Monate nach Abschluss der "
-                                       "Auswahl)"), default=6, validators=[DataRequired(), NumberRange(1, 120)])
+                                       "Auswahl)"), default=6, validators=[Required(), NumberRange(1, 120)])
     hold_decision_mails = BooleanField(_l("Entscheidungsmails (Zuschlag, Absage, Ausschluss) zurückhalten, "
                                           "bis eine Sachbearbeiterin oder ein Sachbearbeiter sie freigibt"))
 
@@ -164,26 +165,26 @@ class CallForm(FlaskForm):
             "blind_review": bool(self.blind_review.data), "hide_applicant": bool(self.hide_applicant.data),
             "score_aggregation": self.score_aggregation.data if self.score_aggregation.data in ("mean", "median")
             else "mean",
-            "standstill_threshold_cents": (self.standstill_threshold.data if self.standstill_threshold.data
-                                           else 50_000_00),
+            "standstill_threshold_cents": (self.standstill_threshold.data
+                                           if self.standstill_threshold.data is not None else 50_000_00),
             "privacy_notice": (self.privacy_notice.data or "").strip(),
             "retention_months": self.retention_months.data,
         }
 
 
-class CorrectionForm(FlaskForm):
+class CorrectionForm(Form):
     description = TextAreaField(_l("Beschreibung (berichtigt)"), validators=[Length(max=20000)])
     submission_deadline = BerlinDateTimeField(_l("Einreichungsfrist (berichtigt)"), validators=[DataRequired()])
     reason = TextAreaField(_l("Grund der Berichtigung"), validators=[DataRequired(), Length(max=5000)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that changes state: only the CSRF token and an optional reason."""
 
     reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=10000)])
 
 
-class BulkSignOffForm(FlaskForm):
+class BulkSignOffForm(Form):
     """The decision view: one office's decision on several proposals at once (ids from the checkboxes)."""
 
     decision = SelectField(_l("Entscheidung Ihres Amtes für die ausgewählten Angebote"), choices=choices([
@@ -194,5 +195,5 @@ class BulkSignOffForm(FlaskForm):
     proposal = SelectMultipleField(validate_choice=False)
 
     def validate_proposal(self, field):
-        if any(not re.fullmatch(r"[0-9]{1,9}", v) for v in field.data or []):
+        if any(parse_id(v) is None for v in field.data or []):
             raise ValidationError(_l("Bitte wählen Sie Angebote aus der Liste."))

@@ -138,3 +138,37 @@ def choices(pairs) -> list:
     from wtforms.fields.choices import SelectChoice
 
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class OfferedChoice:
+    """A choice field whose list the view fills (validate_choice=False): an empty value, or one of the offered
+    values. A value no page offers (a hand-made post: too long, unknown) is a message on the form, so the rest
+    of the typed text is shown again and nothing reaches the database."""
+
+    def __init__(self, message=None):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.data in (None, ""):
+            return
+        if str(field.data) not in {str(choice[0]) for choice in field.iter_choices()}:
+            raise StopValidation(self.message or _l("Bitte wählen Sie einen Eintrag aus der Liste."))
+
+
+class Required:
+    """A value must be given, and 0 is one: for fields that parse a number (DataRequired tests truthiness and
+    reads 0 as missing). A field left out of the post keeps its default, as with DataRequired."""
+
+    field_flags = {"required": True}
+
+    def __init__(self, message=None):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.data is not None and field.data != "":
+            return
+        field.errors[:] = []  # "required" says it, not also "not a valid number"
+        raise StopValidation(self.message or field.gettext(_REQUIRED))
+
+
+_REQUIRED = "This field is required."  # WTForms' own message, in WTForms' catalogue (as DataRequired says it)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -13,9 +12,10 @@ from foerdercall.mailtemplates.operations import (
     RULE_STATES,
     unknown_placeholders,
 )
-from foerdercall.text import row_id
+from foerdercall.text import parse_id
 from workflows.proposal import STATE_LABELS
 
+from . import Form
 from .calls import FIELD_LABELS
 from .fields import choices
 
@@ -25,10 +25,11 @@ LANG_LABELS = {"de": _l("Deutsch"), "en": _l("Englisch")}
 class _VersionMixin:
     def version_number(self) -> int | None:
         """The posted version, or None for anything but a short number of ASCII digits."""
-        return row_id(str(self.version.data or ""))
+        value = str(self.version.data or "")
+        return parse_id(value)
 
 
-class _TextForm(FlaskForm):
+class _TextForm(Form):
     subject = StringField(_l("Betreff"), validators=[DataRequired(), Length(max=300)])
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=20000)])
 
@@ -82,11 +83,11 @@ class MailTemplateTextForm(_VersionMixin, _TextForm):
         self.kind_value = kind
 
 
-class ActivateForm(_VersionMixin, FlaskForm):
+class ActivateForm(_VersionMixin, Form):
     """The version of the text the preview showed: only that one is activated."""
 
     version = HiddenField()
 
 
-class DeleteTemplateForm(FlaskForm):
+class DeleteTemplateForm(Form):
     confirm = BooleanField(_l("Ich möchte diese Vorlage löschen."), validators=[DataRequired()])

@@ -1,19 +1,18 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
-from .fields import BerlinDateTimeField, MoneyField
+from . import Form
+from .fields import BerlinDateTimeField, MoneyField, OfferedChoice
 
 
-class ProposalForm(FlaskForm):
+class ProposalForm(Form):
     """Everything optional while drafting: completeness is the workflow's "answers_complete" condition."""
 
     title = StringField(_l("Titel der Maßnahme"), validators=[Optional(), Length(max=300)])
-    # the call's fields (the view sets the choices); an empty choice while drafting
-    field_of_action = SelectField(_l("Handlungsfeld"), choices=[], validate_choice=False,
-                                  validators=[Optional(), Length(max=40)])
+    field_of_action = SelectField(_l("Handlungsfeld"), choices=[], validate_choice=False, validators=[
+        OfferedChoice(_l("Bitte wählen Sie ein Handlungsfeld aus der Liste."))])
     summary = TextAreaField(_l("Kurzbeschreibung"), validators=[Optional(), Length(max=2000)])
     description = TextAreaField(_l("Konzept"), validators=[Optional(), Length(max=20000)])
     work_plan = TextAreaField(_l("Arbeits- und Zeitplan"), validators=[Optional(), Length(max=20000)])
@@ -23,11 +22,6 @@ class ProposalForm(FlaskForm):
     advice_requested = BooleanField(_l("Ich möchte von der Kontaktstelle Kreativwirtschaft beraten werden "
                                        "(sie darf mein Angebot lesen)."))
 
-    def validate_field_of_action(self, field):
-        """Only a field the page offers (a hand-made post could send anything): a message, the text stays."""
-        if field.data and field.data not in {choice.value for choice in field.choices}:
-            raise ValidationError(_l("Bitte wählen Sie ein Handlungsfeld aus der Liste."))
-
     def draft_data(self) -> dict:
         data = {name: (getattr(self, name).data or "") for name in
                 ("title", "summary", "description", "work_plan", "team", "leipzig_relation", "field_of_action")}
@@ -36,21 +30,21 @@ class ProposalForm(FlaskForm):
         return data
 
 
-class UploadForm(FlaskForm):
-    kind = SelectField(_l("Art der Anlage"), choices=[], validate_choice=False)
+class UploadForm(Form):
+    kind = SelectField(_l("Art der Anlage"), choices=[], validate_choice=False, validators=[OfferedChoice()])
     file = FileField(_l("PDF-Datei"), validators=[FileRequired(_l("Bitte wählen Sie eine Datei."))])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     answer = TextAreaField(_l("Ihre Antwort"), validators=[DataRequired(), Length(max=10000)])
     file = FileField(_l("Nachgereichtes Dokument (PDF, optional)"))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField(_l("Begründung / Nachricht"), validators=[DataRequired(), Length(max=10000)])
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(Form):
     email = StringField(_l("E-Mail-Adresse der antragstellenden Person"), validators=[DataRequired(), Length(max=254)])
     deadline = BerlinDateTimeField(_l("Neue Frist für diese Person"), validators=[DataRequired()])
     reason = TextAreaField(_l("Begründung"), validators=[DataRequired(), Length(max=5000)])

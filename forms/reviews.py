@@ -1,32 +1,37 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
-from foerdercall.text import row_id
+from foerdercall.text import parse_id
 
+from . import Form
 from .fields import choices
 
 
-class NeutralityForm(FlaskForm):
+class NeutralityForm(Form):
     confirm = BooleanField(_l("Ich erkläre, dass ich die Angebote dieses Aufrufs neutral und vertraulich "
                               "behandle."), validators=[])
 
 
-class ConflictForm(FlaskForm):
+class ConflictForm(Form):
     has_conflict = SelectField(_l("Interessenkonflikt"), choices=choices([
         ("no", _l("Kein Interessenkonflikt")), ("yes", _l("Ich habe einen Interessenkonflikt"))]))
     reason = TextAreaField(_l("Grund (bei Konflikt)"), validators=[Optional(), Length(max=5000)])
 
 
+def is_id(value) -> bool:
+    """A row id as the pages post it (foerdercall.text.parse_id: ASCII digits within the database's integer)."""
+    return parse_id(value) is not None
+
+
 def _reviewer_id(form, field):
-    if field.data and row_id(field.data) is None:
+    if field.data and not is_id(field.data):
         raise ValidationError(_l("Bitte wählen Sie eine Person aus der Liste."))
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     reviewer = SelectField(_l("Gutachter/in"), choices=[], validate_choice=False, validators=[_reviewer_id])
 
 
@@ -53,13 +58,13 @@ def parse_scores(form_data, criteria, scale_max) -> tuple[dict, list[str]]:
     return scores, errors
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(Form):
     kind = SelectField(_l("Grund"), choices=choices([
         ("conflict", _l("Interessenkonflikt")), ("workload", _l("Arbeitsbelastung")), ("other", _l("Anderer Grund"))]))
     reason = TextAreaField(_l("Erläuterung"), validators=[Optional(), Length(max=5000)])
 
 
-class ReplaceForm(FlaskForm):
+class ReplaceForm(Form):
     reviewer = SelectField(_l("Neue Gutachterin / neuer Gutachter"), choices=[], validate_choice=False,
                            validators=[_reviewer_id])
     reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=5000)])

@@ -253,7 +253,7 @@ def _cases() -> list[Case]:
         Case("calls.edit", "GET", "/calls/{call}/edit", 302),
         Case("calls.edit", "POST", "/calls/{call}/edit", 302, data={}, refused_data=NEW_CALL),
         Case("calls.correct", "GET", "/calls/{call}/correct", 200),
-        Case("calls.correct", "POST", "/calls/{call}/correct", 200, data={},
+        Case("calls.correct", "POST", "/calls/{call}/correct", 422, data={},
              refused_data={"reason": "Leck", "description": "neu", "submission_deadline": "2026-12-31T23:59"}),
         Case("calls.fire_trigger", "POST", "/calls/{call}/fire/publish", 302, data={},
              refused_url="/calls/{call}/fire/decide", refused_data={}, potent=True),

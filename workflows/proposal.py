@@ -99,7 +99,7 @@ TRANSITIONS = [
         # an award of the call's threshold or more (Saxony: €50,000 net) waits 10 calendar days after the
         # unsuccessful applicants were told; an objection recorded in that time holds it
         "trigger": "start_standstill", "source": ("approved",), "dest": "standstill", "who": ("official",),
-        "conditions": ("standstill_required", "budget_left"),
+        "conditions": ("standstill_required", "budget_left", "award_within_offer"),
         "effects": ("open_standstill", "mail_standstill_notice"),
         "label": ("Stillhaltefrist starten", "Start the standstill period"),
     },
@@ -113,7 +113,8 @@ TRANSITIONS = [
     },
     {
         "trigger": "award", "source": ("approved", "standstill"), "dest": "awarded", "who": ("official",),
-        "conditions": ("standstill_passed", "budget_left"), "effects": ("take_budget", "mail_award"),
+        "conditions": ("standstill_passed", "budget_left", "award_within_offer"),
+        "effects": ("take_budget", "mail_award"),
         "label": ("Zuschlag erteilen", "Award the contract"),
     },
     {

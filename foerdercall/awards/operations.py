@@ -136,7 +136,8 @@ def resolve_objection(p: Proposal, actor, resolution: str, outcome: str = "dismi
 
 
 def make_award(p: Proposal, actor, amount_cents: int | None = None) -> Proposal:
-    return fire(p, "award", actor, amount_cents=amount_cents or p.requested_amount_cents)
+    return fire(p, "award", actor,
+                amount_cents=amount_cents if amount_cents is not None else p.requested_amount_cents)
 
 
 def _implementation(p: Proposal, actor, *, applicant: bool):
@@ -225,7 +226,9 @@ def record_payment(p: Proposal, actor, amount_cents: int, note: str = "") -> Pay
     if not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id:
         raise ActionRefused(_("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können Zahlungen erfassen."))
     award = award_of(p)
-    if amount_cents <= 0 or award.paid_cents + amount_cents > award.amount_cents - award.released_cents:
+    if amount_cents <= 0:
+        raise ActionRefused(_("Der Betrag muss größer als 0 sein."))
+    if award.paid_cents + amount_cents > award.amount_cents - award.released_cents:
         raise ActionRefused(_("Die Zahlung überschreitet die Auftragssumme."))
     pay = Payment(award_id=award.id, amount_cents=amount_cents, note=note or "", recorded_by_id=actor.id,
                   paid_at=now())

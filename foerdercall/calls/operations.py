@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import ActionRefused
 from ..extensions import db
-from ..timeutil import now
+from ..timeutil import minute_end, now
 from .models import Call, CallVersion, Criterion, Opening, RequiredAttachment
 
 # The default catalogue of DOMAIN.md: (key, name, weight %, knock-out minimum)
@@ -98,6 +98,10 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
         raise ActionRefused(_("Nur ein veröffentlichter, noch offener Aufruf kann berichtigt werden."))
     if not (reason or "").strip():
         raise ActionRefused(_("Bitte begründen Sie die Berichtigung."))
+    deadline = changes.get("submission_deadline")
+    if deadline is not None and deadline != call.submission_deadline and minute_end(deadline) <= now():
+        raise ActionRefused(_("Die berichtigte Einreichungsfrist liegt in der Vergangenheit. Bitte wählen Sie "
+                              "einen späteren Zeitpunkt."))
     before = call_snapshot(call)
     session = db.session()
     session.info["call_correction"] = True

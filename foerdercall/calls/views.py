@@ -4,7 +4,18 @@ from decimal import Decimal
 
 from babel import Locale
 from babel.numbers import format_currency
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -32,7 +43,7 @@ from ..proposals.models import Proposal
 from ..ranking.models import Standstill
 from ..ranking.service import compute_ranking
 from ..reviews.operations import score_proposal
-from ..text import row_id
+from ..text import parse_id
 from ..workflow.engine import available_triggers, fire
 from .models import Call, CallVersion
 from .operations import (
@@ -135,12 +146,18 @@ def correct(call_id: int):
     call = get_call(call_id)
     form = CorrectionForm(obj=call)
     if form.validate_on_submit():
-        correct_call(call, current_user, form.reason.data, description=form.description.data or "",
-                     submission_deadline=form.submission_deadline.data)
+        try:
+            correct_call(call, current_user, form.reason.data, description=form.description.data or "",
+                         submission_deadline=form.submission_deadline.data)
+        except ActionRefused as exc:  # the form is shown again with what was typed
+            db.session.rollback()
+            g.rollback = True
+            flash(exc.message, "error")
+            return render_template("calls/correct.html", form=form, call=call), 422
         flash(_("Die Berichtigung ist als Version %(v)s veröffentlicht; alle Beteiligten werden informiert.",
                 v=call.version), "success")
         return redirect(url_for("calls.detail", call_id=call.id))
-    return render_template("calls/correct.html", form=form, call=call)
+    return render_template("calls/correct.html", form=form, call=call), 200 if not form.errors else 422
 
 
 @bp.route("/calls/<int:call_id>/fire/<trigger>", methods=["POST"])
@@ -239,7 +256,7 @@ def ranking(call_id: int):
     call = _official_call(call_id)
     result = compute_ranking(call, viewer=current_user)
     pages = max(1, -(-len(result.rows) // RANKING_PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page = min(parse_id(request.args.get("page")) or 1, pages)  # a number, else the first page
     rows = result.rows[(page - 1) * RANKING_PAGE_SIZE: page * RANKING_PAGE_SIZE]
     return render_template("calls/ranking.html", call=call, ranking=result, rows=rows, page=page, pages=pages,
                            export_as_job=export_is_large(call), export_form=ExportJobForm(),
@@ -297,7 +314,7 @@ def decision(call_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        ids = [i for v in request.form.getlist("proposal") if (i := row_id(v)) is not None]
+        ids = [i for v in request.form.getlist("proposal") if (i := parse_id(v)) is not None]
         if not ids:
             flash(_("Bitte wählen Sie mindestens ein Angebot aus."), "error")
             return redirect(url_for("calls.decision", call_id=call.id))

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from flask import current_app, has_request_context, render_template
+from flask import current_app, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..errors import ActionRefused
 from ..extensions import db
 from ..mailtemplates.operations import official_text
+from ..text import one_line, printable
 from ..timeutil import now
 from .delivery import deliver_here
 from .models import OutboxMail, WorkerRun
@@ -46,6 +47,40 @@ def mail_key(kind: str, dedup_key: str, recipient_id: int) -> str:
     return f"{kind}:{dedup_key}:{recipient_id}"
 
 
+# A line break inside a value a mail template prints (a call title, a name): marked while the template is
+# rendered, so that the template's own first line break alone ends the subject line.
+_BREAK = "\ue000"  # a private-use character
+
+
+def _mark_breaks(value):
+    if isinstance(value, str):
+        return value.replace(_BREAK, "").replace("\r\n", _BREAK).replace("\r", _BREAK).replace("\n", _BREAK)
+    return value
+
+
+def _render_mail(template: str, **context) -> tuple[str, str]:
+    """(subject, body) of a built-in mail template ("Subject: …" on its first line, then the body). A line
+    break inside a printed value stays in the body and never ends the subject line early."""
+    app = current_app._get_current_object()
+    env = app.extensions.get("fc_mail_jinja")
+    if env is None:  # the app's templates, filters and globals, with the values' line breaks marked
+        env = app.extensions["fc_mail_jinja"] = app.jinja_env.overlay(finalize=_mark_breaks, cache_size=100)
+    app.update_template_context(context)
+    text = env.get_template(template).render(context)
+    subject, _nl, body = text.strip().partition("\n")
+    return subject.removeprefix("Subject:").replace(_BREAK, " "), body.replace(_BREAK, "\n")
+
+
+SUBJECT_LENGTH = OutboxMail.__table__.c.subject.type.length
+
+
+def mail_subject(text: str) -> str:
+    """Every mail's subject, in one place: one line (no line break of user text reaches a mail header) and
+    within the outbox's column (a long call title is cut with an ellipsis, not refused by the database)."""
+    subject = " ".join(one_line(printable(text or "")).split())
+    return subject if len(subject) <= SUBJECT_LENGTH else subject[:SUBJECT_LENGTH - 1].rstrip() + "…"
+
+
 def _mail_values(kind: str, recipient, dedup_key: str, *, proposal=None, call=None,
                  event_at: dt.datetime | None = None, **context) -> dict:
     """The outbox row of one mail: rendered in the recipient's language, held when the call holds it."""
@@ -54,20 +89,19 @@ def _mail_values(kind: str, recipient, dedup_key: str, *, proposal=None, call=No
     # the call's own text for this outcome, if an official previewed and activated one (foerdercall.mailtemplates)
     chosen = official_text(kind, lang, recipient=recipient, proposal=proposal, call=about, context=context)
     if chosen is not None:
-        text = f"Subject: {chosen.subject}\n{chosen.body}"
+        subject, body = chosen.subject, chosen.body
     else:
         with force_locale(lang):
-            text = render_template(
+            subject, body = _render_mail(
                 f"mail/{kind}.txt", recipient=recipient, proposal=proposal, call=call, lang=lang, **context
             )
-    subject, _nl, body = text.strip().partition("\n")
     return {
         "dedup_key": mail_key(kind, dedup_key, recipient.id),
         "kind": kind,
         "recipient_id": recipient.id,
         "to_address": recipient.email,
         "locale": lang,
-        "subject": subject.removeprefix("Subject:").strip(),
+        "subject": mail_subject(subject),
         "body": body.strip() + "\n",
         "proposal_id": proposal.id if proposal is not None else None,
         "call_id": about.id if about is not None else None,

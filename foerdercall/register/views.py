@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from ..calls.models import Call
 from ..extensions import db
 from ..spreadsheet import csv_bytes
-from ..text import row_id
+from ..text import parse_id
 from .operations import as_open_data, measures, register_calls
 
 bp = Blueprint("register", __name__)
@@ -21,10 +21,12 @@ CSV_FIELDS = ("file_number", "title", "recipient", "amount_eur", "call_code", "c
 
 
 def _call_filter() -> Call | None:
+    """?call=<id> narrows the register to one call; no such (public) call, or no id at all, is a 404."""
     raw = request.args.get("call")
     if not raw:
         return None
-    call = db.session.get(Call, ident) if (ident := row_id(raw)) is not None else None
+    call_id = parse_id(raw)
+    call = db.session.get(Call, call_id) if call_id is not None else None
     if call is None or call.state == "draft":
         abort(404)
     return call

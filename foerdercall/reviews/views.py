@@ -22,7 +22,7 @@ from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..proposals.models import Proposal
-from ..text import row_id
+from ..text import parse_id
 from ..urls import referrer_target
 from ..workflow.engine import fire
 from .models import ConflictDeclaration, Review, ReviewScore
@@ -208,7 +208,7 @@ def replace(review_id: int):
     if not form.validate_on_submit():
         abort(400)
     new = None
-    if (reviewer_id := row_id(form.reviewer.data)) is not None:
+    if (reviewer_id := parse_id(form.reviewer.data)) is not None:
         new = db.session.get(User, reviewer_id)
         if new is None:
             abort(400)
@@ -223,7 +223,7 @@ def assign(proposal_id: int):
     require_role(current_user, "official")
     p = get_proposal_for(current_user, proposal_id)
     form = AssignForm()
-    if not form.validate_on_submit() or (reviewer_id := row_id(form.reviewer.data)) is None:
+    if not form.validate_on_submit() or (reviewer_id := parse_id(form.reviewer.data)) is None:
         abort(400)
     reviewer = db.session.get(User, reviewer_id)
     if reviewer is None:

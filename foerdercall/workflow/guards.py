@@ -169,7 +169,19 @@ def an_office_rejected(ctx: Context):
 
 
 def award_amount(ctx: Context) -> int:
-    return int(ctx.params.get("amount_cents") or ctx.obj.requested_amount_cents)
+    """The amount an official awards: the one given (0 included: refused below), else the offered price."""
+    amount = ctx.params.get("amount_cents")
+    return int(amount if amount is not None else ctx.obj.requested_amount_cents)
+
+
+@guard
+def award_within_offer(ctx: Context):
+    """A contract is awarded for what was offered: never more than the offered price (less is a negotiated
+    price). Checked for the award and for the amount the standstill notice tells the other bidders."""
+    price = ctx.obj.requested_amount_cents
+    if award_amount(ctx) > price:
+        return _("Der Zuschlag darf den Angebotspreis von %(price)s nicht übersteigen.", price=format_money(price))
+    return None
 
 
 @guard

@@ -76,3 +76,28 @@ def test_an_abort_400_after_a_write_leaves_no_row(app, world, backend):
     from test_fuzz_forms import post
 
     post(_routes(app), "/test/half-written/abort", {})
+
+
+def test_every_query_argument_a_view_reads_is_fuzzed():
+    """tests/fuzz/test_fuzz_query_args.py fuzzes the query arguments listed in its QUERY_ARGS (and records, while
+    it runs, which ones each view reads). Here the sources: every argument read anywhere is listed there, and
+    request.args is read by name only (a view that iterates it, or reads request.values, fails here)."""
+    import re
+    from pathlib import Path
+
+    from test_fuzz_query_args import QUERY_ARGS
+
+    root = Path(__file__).resolve().parents[2] / "foerdercall"
+    by_name = re.compile(r"""request\.args\.(?:get|getlist)\(\s*["']([^"']+)["']|request\.args\[\s*["']([^"']+)["']""")
+    listed = set().union(*QUERY_ARGS.values())
+    read, other = set(), []
+    for path in sorted(root.rglob("*.py")):
+        for n, line in enumerate(path.read_text().splitlines(), start=1):
+            for m in re.finditer(r"request\.(args|values)\b", line):
+                named = by_name.match(line, m.start())
+                if named:
+                    read.add(named.group(1) or named.group(2))
+                else:
+                    other.append(f"{path.relative_to(root.parent)}:{n}: {line.strip()}")
+    assert other == [], "read query arguments by name: request.args.get(\"name\")"
+    assert read - listed == set(), "query arguments read but not fuzzed: add them to QUERY_ARGS"
