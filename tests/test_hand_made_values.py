@@ -135,7 +135,7 @@ def _feeds():
         "ProposalForm": [Proposal], "UploadForm": [Attachment], "AnswerForm": [Clarification], "ReasonForm": [],
         "ExtendForm": [Proposal],
         "NeutralityForm": [], "ConflictForm": [ConflictDeclaration], "AssignForm": [], "DeclineForm": [ReviewDecline],
-        "ReplaceForm": [],
+        "ReplaceForm": [], "UnlockRequestForm": [], "EndSessionsForm": [],
     }
 
 
