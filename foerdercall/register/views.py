@@ -4,14 +4,13 @@
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from flask import Blueprint, Response, abort, render_template, request
 
 from ..calls.models import Call
 from ..extensions import db
+from ..sheets import file_response, spooled, write_csv
 from .operations import as_open_data, measures, register_calls
 
 bp = Blueprint("register", __name__)
@@ -45,29 +44,24 @@ def as_json():
     return Response(body, mimetype="application/json", headers=_download("json", call))
 
 
-def _cell(value) -> str:
-    """Spreadsheet programs run cells that start with = + - @ as formulas: such text gets a leading '."""
-    s = "" if value is None else str(value)
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
-
-
 @bp.route("/public-register.csv")
 def as_csv():
     call = _call_filter()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_FIELDS)
-    for m in as_open_data(measures(call.id if call else None)):
-        ms = m.pop("milestones")
-        m |= {
-            "milestones_total": len(ms),
-            "milestones_accepted": sum(1 for e in ms if e["status"] == "accepted"),
-            "milestones_reported": sum(1 for e in ms if e["status"] == "reported"),
-            "milestones_overdue": sum(1 for e in ms if e["status"] == "overdue"),
-            "milestones": "; ".join(f"{e['title']} ({e['due']}): {e['status']}" for e in ms),
-        }
-        writer.writerow([_cell(m[k]) for k in CSV_FIELDS])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers=_download("csv", call))
+
+    def rows():
+        for m in as_open_data(measures(call.id if call else None)):
+            ms = m.pop("milestones")
+            m |= {
+                "milestones_total": len(ms),
+                "milestones_accepted": sum(1 for e in ms if e["status"] == "accepted"),
+                "milestones_reported": sum(1 for e in ms if e["status"] == "reported"),
+                "milestones_overdue": sum(1 for e in ms if e["status"] == "overdue"),
+                "milestones": "; ".join(f"{e['title']} ({e['due']}): {e['status']}" for e in ms),
+            }
+            yield [m[k] for k in CSV_FIELDS]
+
+    f = spooled(lambda out: write_csv(out, CSV_FIELDS, rows(), delimiter=","))
+    return file_response(f, "text/csv", _download("csv", call))
 
 
 def _download(ext: str, call: Call | None) -> dict:
