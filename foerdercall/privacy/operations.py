@@ -11,10 +11,10 @@ stated on the page).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import secrets
 import zipfile
+from typing import IO
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -29,6 +29,7 @@ from ..mail.models import OutboxMail
 from ..proposals.models import ANSWER_FIELDS, Attachment, Proposal
 from ..proposals.operations import attachment_path, delete_file_on_commit
 from ..reviews.models import Review
+from ..sheets import spooled
 from ..timeutil import now
 from ..workflow.engine import fire
 
@@ -88,12 +89,18 @@ def _zip_name(a: Attachment) -> str:
     return f"attachments/{a.proposal_id}-{a.id}-{a.filename}"
 
 
-def export_zip(user: User) -> bytes:
-    """data.json, a short explanation, and every file the person uploaded."""
+def export_zip(user: User) -> IO[bytes]:
+    """data.json, a short explanation, and every file the person uploaded, as a ZIP in a spooled temporary
+    file (the caller closes it). Written piece by piece, the files stored as they are (PDFs hardly compress):
+    however many files, the process holds no more than a few pieces of them (foerdercall.sheets)."""
+    return spooled(lambda out: write_zip(out, user))
+
+
+def write_zip(out: IO[bytes], user: User) -> None:
     data = personal_data(user)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
+        del data
         zf.writestr("LIESMICH.txt", _(
             "Alle Daten, die foerdercall über Sie speichert (Art. 15 und 20 DSGVO): data.json enthält Ihr Konto, "
             "Ihre Angebote, Gutachten, Nachrichten und Ihre Aktionen; attachments/ enthält Ihre hochgeladenen "
@@ -101,10 +108,13 @@ def export_zip(user: User) -> bytes:
         attachments = db.session.scalars(select(Attachment).join(Proposal).where(
             Proposal.applicant_id == user.id).order_by(Attachment.id)).all()
         for a in attachments:
-            path = attachment_path(a)
-            if path.exists():
-                zf.write(path, _zip_name(a))
-    return buffer.getvalue()
+            _add_file(zf, a)
+
+
+def _add_file(zf: zipfile.ZipFile, a: Attachment) -> None:
+    path = attachment_path(a)
+    if path.exists():
+        zf.write(path, _zip_name(a), compress_type=zipfile.ZIP_STORED)  # read in pieces of 8 KB
 
 
 def deletion_refused(user: User) -> str | None:

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, logout_user
 from forms.privacy import DeleteAccountForm
 
 from ..accounts.operations import authenticate
+from ..sheets import file_response
 from . import retention  # noqa: F401  (registers the label of its audit action)
 from .operations import delete_account, deletion_refused, export_zip
 
@@ -27,9 +28,10 @@ def _page(form, status: int = 200):
 @bp.route("/account/data/export.zip")
 @login_required
 def export():
-    body = export_zip(current_user)
-    return body, 200, {"Content-Type": "application/zip", "Cache-Control": "no-store",
-                       "Content-Disposition": 'attachment; filename="foerdercall-meine-daten.zip"'}
+    """The ZIP is complete (in a spooled temporary file) before its first byte is sent, and is sent with its
+    length: a failure on the way is an error page, a cut download shows as one."""
+    return file_response(export_zip(current_user), "application/zip", {
+        "Cache-Control": "no-store", "Content-Disposition": 'attachment; filename="foerdercall-meine-daten.zip"'})
 
 
 @bp.route("/account/delete", methods=["POST"])
