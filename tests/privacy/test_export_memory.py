@@ -95,3 +95,18 @@ def test_a_failure_while_the_zip_is_built_is_an_error_not_a_short_download(app, 
     login(client, world.applicant.email)
     resp = client.get("/account/data/export.zip")
     assert resp.status_code == 500 and resp.headers["Content-Type"].startswith("text/html")
+
+
+def test_the_zip_holds_only_the_persons_own_files(app, world):
+    """Files are stored in the ZIP as they are: one person's ZIP holds their uploads and nobody else's."""
+    mine, theirs = b"%PDF-1.4\n% Ada 4711\n%%EOF\n", b"%PDF-1.4\n% Bruno 0815\n%%EOF\n"
+    for user, body in ((world.applicant, mine), (world.applicant2, theirs)):
+        p = start_draft(world.call, user)
+        add_attachment(p, user, "other", io.BytesIO(body), "anlage.pdf")
+    db.session.commit()
+    client = app.test_client()
+    login(client, world.applicant2.email)
+    resp = client.get("/account/data/export.zip")
+    with zipfile.ZipFile(io.BytesIO(resp.get_data())) as zf:
+        files = [zf.read(n) for n in zf.namelist() if n.startswith("attachments/")]
+    assert files == [theirs] and mine not in resp.get_data()
