@@ -57,6 +57,10 @@ class Config:
     # Bulk actions above these sizes run as jobs with a progress page (foerdercall/jobs); smaller ones at once.
     SIGN_OFF_SYNC_LIMIT = int(os.environ.get("SIGN_OFF_SYNC_LIMIT", "20"))  # proposals signed in one request
     EXPORT_SYNC_LIMIT = int(os.environ.get("EXPORT_SYNC_LIMIT", "200"))  # proposals of a call exported at once
+    # Text of a post refused for its session, kept for its browser (foerdercall/parking): at most this many
+    # anonymous posts per client address (IPv6: per /64), so one client cannot fill the global cap; past it the
+    # post is refused with its text shown back to copy.
+    PARK_MAX_PER_ADDRESS = int(os.environ.get("PARK_MAX_PER_ADDRESS", "50"))
     BABEL_DEFAULT_LOCALE = "de"
     BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
     LANGUAGES = ("de", "en")

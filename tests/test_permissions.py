@@ -551,8 +551,9 @@ def _matrix_problems(app, ids, role) -> list[str]:
                 problems.append(f"{what}: expected a redirect to the login page")
         elif resp.status_code not in (403, 404):
             problems.append(f"{what}: expected 403 or 404")
-        # the personal data ZIP holds the person's own uploads, stored as they are, and in this world every
-        # upload has the same bytes: there the title and the name tell (tests/privacy checks the files)
+        # the personal data ZIP stores each person's own uploads as they are, and every upload of this world is
+        # the same test PDF: its bytes are no sign of a leak there (tests/privacy/test_export_memory.py checks
+        # that a ZIP holds only its person's files)
         if not may_see and (found := leaks(resp.body, TITLE, pdf=case.endpoint != "privacy.export")):
             problems.append(f"{what}: shows {found}")
         # nor does anyone but its applicant and the officials see the other applicant's (ineligible) offer

@@ -6,7 +6,6 @@ from babel import Locale
 from babel.numbers import format_currency
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -43,6 +42,7 @@ from ..proposals.models import Proposal
 from ..ranking.models import Standstill
 from ..ranking.service import compute_ranking
 from ..reviews.operations import score_proposal
+from ..sheets import file_response
 from ..text import parse_id
 from ..workflow.engine import available_triggers, fire
 from .models import Call, CallVersion
@@ -274,8 +274,8 @@ def export(call_id: int, what: str, fmt: str):
     if what not in ("ranking", "scores") or fmt not in ("csv", "xlsx"):
         abort(404)
     call = _official_call(call_id)
-    body, name, mimetype = export_file(call, current_user, what, fmt)
-    return Response(body, mimetype=mimetype, headers=attachment_headers(name))
+    f, name, mimetype = export_file(call, current_user, what, fmt)
+    return file_response(f, mimetype, attachment_headers(name))
 
 
 @bp.route("/calls/<int:call_id>/export/<what>.<fmt>", methods=["POST"])

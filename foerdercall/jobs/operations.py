@@ -5,7 +5,9 @@ by item with the progress committed as it goes.
   lock, the state machine, the audit, the mails) and its result committed with it, so a refusal is
   reported for that proposal only and a worker that dies mid-way resumes after the last committed item.
 - Exports (ranking/scores as CSV/XLSX): the same bytes as the synchronous download (``export_file``); the
-  call's Vergabevermerk (PDF): the same document as ``documents.call_record``.
+  call's Vergabevermerk (PDF): the same document as ``documents.call_record``. The file is written row by
+  row into a spooled temporary file and kept in the database in pieces (``store_result``), read back the
+  same way for the download (``result_file``): a large call's export is never in memory at once.
 
 Who runs them: ``foerdercall.jobs.runner`` (a Celery task with a broker, a thread of the web process in the
 embedded default). ``run_job`` may be called twice for the same job: only one claims it.
@@ -13,26 +15,30 @@ embedded default). ``run_job`` may be called twice for the same job: only one cl
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
+from typing import IO
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..accounts.models import User
 from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..proposals.models import Proposal
+from ..sheets import spooled
 from ..timeutil import now
-from .models import BulkJob
+from .models import BulkJob, BulkJobChunk
 from .runner import start_after_commit
 
 log = logging.getLogger(__name__)
 
 STALE = dt.timedelta(minutes=5)  # a running job without a heartbeat for this long belongs to a dead worker
 KEEP = dt.timedelta(days=1)  # finished jobs (and their files) are removed after a day (the sweep)
+RESULT_CHUNK = 1 << 20  # a job's file is kept in pieces of this size (foerdercall.jobs.models.BulkJobChunk)
 
 EXPORT_MIMETYPES = {"csv": "text/csv; charset=utf-8",
                     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -40,27 +46,32 @@ EXPORT_MIMETYPES = {"csv": "text/csv; charset=utf-8",
 
 # --- the exports (the same for the synchronous download and the job) -----------------------------------------
 
-def export_file(call: Call, viewer, what: str, fmt: str, ranking=None) -> tuple[bytes, str, str]:
-    """(body, file name, mimetype) of the ranking (what=ranking) or every review (what=scores) export."""
-    from ..ranking.exports import ranking_table, scores_table
+def write_export(out: IO[bytes], call: Call, viewer, what: str, fmt: str, ranking=None) -> tuple[str, str]:
+    """Write the ranking (what=ranking) or every review (what=scores) export into ``out``, row by row;
+    returns (file name, mimetype)."""
+    from ..ranking.exports import ranking_table, scores_table, to_csv, to_xlsx
     from ..ranking.service import compute_ranking
-    from ..spreadsheet import csv_bytes, xlsx_bytes
 
     result = ranking if ranking is not None else compute_ranking(call, viewer=viewer)
-    ranking_sheet = (_("Rangliste"), *ranking_table(result))
-    scores_sheet = (_("Bewertungen"), *scores_table(result, call))
     if fmt == "csv":
-        body = csv_bytes(*(ranking_sheet if what == "ranking" else scores_sheet)[1:])
+        to_csv(out, *(ranking_table(result) if what == "ranking" else scores_table(result, call)))
     else:
-        body = xlsx_bytes([ranking_sheet, scores_sheet] if what == "ranking" else [scores_sheet])
-    return body, f"{call.code}-{what}.{fmt}", EXPORT_MIMETYPES[fmt]
+        scores_sheet = (_("Bewertungen"), *scores_table(result, call))
+        to_xlsx(out, [(_("Rangliste"), *ranking_table(result)), scores_sheet] if what == "ranking"
+                else [scores_sheet])
+    return f"{call.code}-{what}.{fmt}", EXPORT_MIMETYPES[fmt]
+
+
+def export_file(call: Call, viewer, what: str, fmt: str, ranking=None) -> tuple[IO[bytes], str, str]:
+    """(file, file name, mimetype) of an export: a spooled temporary file (the caller closes it)."""
+    meta: list = []
+    f = spooled(lambda out: meta.extend(write_export(out, call, viewer, what, fmt, ranking)))
+    return f, meta[0], meta[1]
 
 
 def export_is_large(call: Call) -> bool:
     """Exports of calls with more proposals than EXPORT_SYNC_LIMIT (default 200) go through
     a job; smaller ones are downloaded at once."""
-    from sqlalchemy import func
-
     count = db.session.scalar(select(func.count(Proposal.id)).where(
         Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))) or 0
     return count > current_app.config["EXPORT_SYNC_LIMIT"]
@@ -212,9 +223,11 @@ def _run_export(job_id: int, actor: User) -> None:
     job.done, job.heartbeat_at = 1, now()
     db.session.commit()
     call = db.session.get(Call, job.call_id)
-    body, name, mimetype = export_file(call, actor, what, fmt, ranking=result)
-    job = _job(job_id)
-    job.result_data, job.result_name, job.result_mimetype, job.done = body, name, mimetype, 2
+    f, name, mimetype = export_file(call, actor, what, fmt, ranking=result)
+    with f:
+        job = _job(job_id)
+        store_result(job, f, name, mimetype)
+    job.done = 2
     _finish(job, _("Der Export ist fertig."))
 
 
@@ -228,9 +241,39 @@ def _run_call_record(job_id: int, actor: User) -> None:
         raise ActionRefused(_("Dafür fehlt Ihnen die Berechtigung."))
     data = build_call_record(call, actor, actor.locale, lambda p: official_may_read(actor, p))
     job = _job(job_id)
-    job.result_data, job.result_name, job.result_mimetype = data, f"vergabevermerk-{call.code}.pdf", "application/pdf"
+    store_result(job, io.BytesIO(data), f"vergabevermerk-{call.code}.pdf", "application/pdf")
     job.done = 1
     _finish(job, _("Der Vergabevermerk ist fertig."))
+
+
+# --- the file of a job -----------------------------------------------------------------------------------------
+
+def store_result(job: BulkJob, f: IO[bytes], name: str, mimetype: str) -> None:
+    """Keep the job's file in the database (web and worker may run on different machines), in pieces of
+    ``RESULT_CHUNK`` bytes, each written and let go before the next is read: the whole file is never in
+    memory. Flushes."""
+    db.session.execute(delete(BulkJobChunk).where(BulkJobChunk.job_id == job.id))  # a resumed job: anew
+    f.seek(0)
+    size = seq = 0
+    while piece := f.read(RESULT_CHUNK):
+        db.session.execute(BulkJobChunk.__table__.insert().values(job_id=job.id, seq=seq, data=piece))
+        size, seq = size + len(piece), seq + 1
+    job.result_name, job.result_mimetype, job.result_size = name, mimetype, size
+    db.session.flush()
+
+
+def result_file(job: BulkJob) -> IO[bytes]:
+    """The job's file, piece by piece from the database into a spooled temporary file (the caller closes it)."""
+    def copy(out: IO[bytes]) -> None:
+        seqs = db.session.scalars(select(BulkJobChunk.seq).where(BulkJobChunk.job_id == job.id)
+                                  .order_by(BulkJobChunk.seq)).all()
+        for seq in seqs:
+            out.write(db.session.scalar(select(BulkJobChunk.data).where(BulkJobChunk.job_id == job.id,
+                                                                        BulkJobChunk.seq == seq)))
+        if out.tell() != job.result_size:
+            raise RuntimeError(f"job {job.id}: file incomplete ({out.tell()} of {job.result_size} bytes)")
+
+    return spooled(copy)
 
 
 # --- the sweep ---------------------------------------------------------------------------------------------------
@@ -242,8 +285,10 @@ def cleanup_jobs(at: dt.datetime) -> int:
     claim lets only one run it; a resumed sign-off skips what is committed). Returns how many were removed."""
     from .runner import launch
 
-    res = db.session.execute(delete(BulkJob).where(BulkJob.finished_at.is_not(None),
-                                                   BulkJob.finished_at < at - KEEP)
+    old = select(BulkJob.id).where(BulkJob.finished_at.is_not(None), BulkJob.finished_at < at - KEEP)
+    db.session.execute(delete(BulkJobChunk).where(BulkJobChunk.job_id.in_(old))
+                       .execution_options(synchronize_session=False))
+    res = db.session.execute(delete(BulkJob).where(BulkJob.id.in_(old))
                              .execution_options(synchronize_session=False))
     removed = res.rowcount or 0
     if removed:

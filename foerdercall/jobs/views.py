@@ -6,7 +6,9 @@ from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user, login_required
 
 from ..access import get_job_for
+from ..sheets import file_response
 from .files import attachment_headers
+from .operations import result_file
 
 bp = Blueprint("jobs", __name__)
 
@@ -15,14 +17,14 @@ REFRESH_SECONDS = 2
 
 def status(job) -> dict:
     return {"id": job.id, "state": job.state, "done": job.done, "total": job.total, "message": job.message,
-            "finished": job.finished, "items": job.items, "download": job.result_data is not None}
+            "finished": job.finished, "items": job.items, "download": job.has_file}
 
 
 @bp.route("/jobs/<int:job_id>")
 @login_required
 def show(job_id: int):
     job = get_job_for(current_user, job_id)
-    may_download = job.started_by_id == current_user.id and job.state == "done" and job.result_data is not None
+    may_download = job.started_by_id == current_user.id and job.state == "done" and job.has_file
     response = Response(render_template("jobs/show.html", job=job, refresh=REFRESH_SECONDS,
                                         may_download=may_download))
     response.headers["Cache-Control"] = "no-store"
@@ -40,7 +42,7 @@ def status_json(job_id: int):
 @login_required
 def download(job_id: int):
     job = get_job_for(current_user, job_id, download=True)
-    if job.state != "done" or job.result_data is None:
+    if job.state != "done" or not job.has_file:
         abort(404)
-    return Response(job.result_data, mimetype=job.result_mimetype or "application/octet-stream",
-                    headers=attachment_headers(job.result_name or f"job-{job.id}"))
+    return file_response(result_file(job), job.result_mimetype or "application/octet-stream",
+                         attachment_headers(job.result_name or f"job-{job.id}"))

@@ -24,6 +24,8 @@ class ParkedPost(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     browser_key: Mapped[str] = mapped_column(String(64), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # a keyed hash of the client's address (IPv6: its /64): anonymous posts are bounded per address
+    address_key: Mapped[str | None] = mapped_column(String(64), index=True)
     endpoint: Mapped[str] = mapped_column(String(80))  # proposals.edit | reviews.score
     target_id: Mapped[int] = mapped_column()
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import ipaddress
 import re
 
+from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from ..awards.models import Milestone, Report
@@ -22,6 +26,7 @@ MAX_FIELD_CHARS = 50_000  # a form field longer than the longest form field (20,
 MAX_TOTAL_CHARS = 300_000
 MAX_PER_BROWSER = 10
 MAX_ROWS = 5_000  # in all: someone posting again and again without a cookie cannot fill the database
+# anonymous posts per client address: PARK_MAX_PER_ADDRESS (config), so one client cannot fill MAX_ROWS
 SWEEP_BATCH = 500  # expired rows the worker deletes per transaction
 
 # The forms whose text is kept: endpoint → the URL argument that names the target.
@@ -65,8 +70,34 @@ def reason_trigger(trigger) -> bool:
             and trigger != "answer_request")
 
 
+class ParkRefused(Exception):
+    """The post's text cannot be kept (a bound is reached): the person is shown the text and this message."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 def browser_key(cookie_value: str) -> str:
     return hashlib.sha256(cookie_value.encode()).hexdigest()
+
+
+def address_key(address: str | None) -> str | None:
+    """A keyed hash (not reversible without the app's secret) of the client's address; an IPv6 address counts
+    by its /64 (one client usually has a whole /64), an IPv4-mapped one as the IPv4 address."""
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        net = address
+    else:
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        net = str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret if isinstance(secret, bytes) else str(secret).encode()
+    return hmac.new(secret, b"parked-address:" + net.encode(), hashlib.sha256).hexdigest()
 
 
 def text_fields(endpoint: str, form, view_args: dict | None = None) -> dict[str, str]:
@@ -102,17 +133,31 @@ def _typed(fields: dict[str, str]) -> dict[str, str]:
 
 
 def park(key: str, user_id: int | None, endpoint: str, target_id: int, fields: dict[str, str],
-         had_files: bool) -> ParkedPost | None:
-    """Keep the fields for this browser (the newest post per form wins); None when there is nothing to keep."""
+         had_files: bool, address: str | None = None) -> ParkedPost | None:
+    """Keep the fields for this browser (the newest post per form wins); None when there is nothing to keep.
+
+    Refused with :class:`ParkRefused` (the caller shows the text back, nothing is lost silently) when the
+    database holds MAX_ROWS parked posts, or when the post is anonymous and its client address already has
+    PARK_MAX_PER_ADDRESS anonymous ones. What was parked before is never pushed out by a newer post of
+    someone else; a logged-in person's post does not count against the address's bound."""
     typed = _typed(fields)
     if not any(v.strip() for v in typed.values()) or sum(len(v) for v in typed.values()) > MAX_TOTAL_CHARS:
         return None
     moment = now()
     db.session.execute(delete(ParkedPost).where(ParkedPost.expires_at < moment))
-    if db.session.scalar(select(func.count()).select_from(ParkedPost)) >= MAX_ROWS:
-        return None
     row = db.session.scalar(select(ParkedPost).where(
         ParkedPost.browser_key == key, ParkedPost.endpoint == endpoint, ParkedPost.target_id == target_id))
+    where = address_key(address)
+    if row is None and db.session.scalar(select(func.count()).select_from(ParkedPost)) >= MAX_ROWS:
+        raise ParkRefused(_("Gerade werden zu viele Eingaben aufbewahrt."))
+    if user_id is None and where is not None:
+        others = select(func.count()).select_from(ParkedPost).where(
+            ParkedPost.address_key == where, ParkedPost.user_id.is_(None))
+        if row is not None:
+            others = others.where(ParkedPost.id != row.id)
+        if db.session.scalar(others) >= current_app.config["PARK_MAX_PER_ADDRESS"]:
+            raise ParkRefused(_("Von Ihrer Adresse aus wurden schon zu viele Eingaben ohne Anmeldung "
+                                "aufbewahrt."))
     if row is None:
         older = db.session.scalars(select(ParkedPost).where(ParkedPost.browser_key == key)
                                    .order_by(ParkedPost.created_at.desc()).offset(MAX_PER_BROWSER - 1)).all()
@@ -120,10 +165,15 @@ def park(key: str, user_id: int | None, endpoint: str, target_id: int, fields: d
             db.session.delete(old)
         row = ParkedPost(browser_key=key, endpoint=endpoint, target_id=target_id)
         db.session.add(row)
-    row.user_id, row.fields, row.had_files = user_id, fields, had_files
+    row.user_id, row.fields, row.had_files, row.address_key = user_id, fields, had_files, where
     row.created_at, row.expires_at = moment, moment + KEEP
     db.session.flush()
     return row
+
+
+def typed_text(fields: dict[str, str]) -> list[str]:
+    """The typed text of a post, field by field (what a refused post shows back to copy)."""
+    return [v for v in _typed(fields).values() if str(v).strip()]
 
 
 def may_take_over(row: ParkedPost, user) -> bool:

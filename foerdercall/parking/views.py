@@ -26,6 +26,7 @@ from .operations import (
     FORM_FIELDS,
     KEEP,
     PARKABLE,
+    ParkRefused,
     browser_key,
     discard,
     find,
@@ -33,6 +34,7 @@ from .operations import (
     park,
     parked_for,
     text_fields,
+    typed_text,
 )
 
 bp = Blueprint("parking", __name__)
@@ -71,7 +73,14 @@ def park_refused_post():
     if not 20 <= len(value) <= 100:
         value = secrets.token_urlsafe(32)
     user_id = current_user.id if current_user.is_authenticated else None
-    row = park(browser_key(value), user_id, request.endpoint, target, fields, had_files)
+    try:
+        row = park(browser_key(value), user_id, request.endpoint, target, fields, had_files,
+                   address=request.remote_addr)
+    except ParkRefused as exc:  # nothing kept: the text is shown back, to copy
+        g.rollback = True
+        return render_template("parking/refused.html", reason=exc.message, texts=typed_text(fields),
+                               login_url=login_url("accounts.login", next_url=request.url)), 429, {
+            "Cache-Control": "no-store", "Retry-After": "3600"}
     if row is None:
         return None
     g.rollback = False  # the parked row is this response's one change (web._commit commits it)

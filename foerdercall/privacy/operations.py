@@ -13,16 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import tempfile
 import zipfile
 from typing import IO
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..accounts.models import User
-from ..accounts.operations import end_sessions, hash_password
+from ..accounts.operations import hash_password
 from ..audit.models import AuditEvent
 from ..audit.operations import record
 from ..errors import ActionRefused
@@ -31,6 +29,7 @@ from ..mail.models import OutboxMail
 from ..proposals.models import ANSWER_FIELDS, Attachment, Proposal
 from ..proposals.operations import attachment_path, delete_file_on_commit
 from ..reviews.models import Review
+from ..sheets import spooled
 from ..timeutil import now
 from ..workflow.engine import fire
 
@@ -87,35 +86,35 @@ def personal_data(user: User) -> dict:
 
 
 def _zip_name(a: Attachment) -> str:
-    return f"attachments/{a.proposal_id}-{a.id}-{a.download_name}"
+    return f"attachments/{a.proposal_id}-{a.id}-{a.filename}"
 
 
 def export_zip(user: User) -> IO[bytes]:
-    """data.json, a short explanation, and every file the person uploaded, as a ZIP in a temporary file (open,
-    at its start; it is gone from the disk once closed). Built completely before the download starts, so that a
-    failure is an error page and not a download that only looks complete; the files are copied in chunks, so the
-    process does not hold them in memory whatever their size. PDFs are stored as they are (they are compressed
-    already), the JSON deflated."""
+    """data.json, a short explanation, and every file the person uploaded, as a ZIP in a spooled temporary
+    file (the caller closes it). Written piece by piece, the files stored as they are (PDFs hardly compress):
+    however many files, the process holds no more than a few pieces of them (foerdercall.sheets)."""
+    return spooled(lambda out: write_zip(out, user))
+
+
+def write_zip(out: IO[bytes], user: User) -> None:
     data = personal_data(user)
-    out = tempfile.TemporaryFile(dir=current_app.instance_path)
-    try:
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
-            zf.writestr("LIESMICH.txt", _(
-                "Alle Daten, die foerdercall über Sie speichert (Art. 15 und 20 DSGVO): data.json enthält Ihr "
-                "Konto, Ihre Angebote, Gutachten, Nachrichten und Ihre Aktionen; attachments/ enthält Ihre "
-                "hochgeladenen Dateien.") + "\n")
-            attachments = db.session.scalars(select(Attachment).join(Proposal).where(
-                Proposal.applicant_id == user.id).order_by(Attachment.id)).all()
-            for a in attachments:
-                path = attachment_path(a)
-                if path.exists():
-                    zf.write(path, _zip_name(a), compress_type=zipfile.ZIP_STORED)
-        out.seek(0)
-    except BaseException:
-        out.close()
-        raise
-    return out
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
+        del data
+        zf.writestr("LIESMICH.txt", _(
+            "Alle Daten, die foerdercall über Sie speichert (Art. 15 und 20 DSGVO): data.json enthält Ihr Konto, "
+            "Ihre Angebote, Gutachten, Nachrichten und Ihre Aktionen; attachments/ enthält Ihre hochgeladenen "
+            "Dateien.") + "\n")
+        attachments = db.session.scalars(select(Attachment).join(Proposal).where(
+            Proposal.applicant_id == user.id).order_by(Attachment.id)).all()
+        for a in attachments:
+            _add_file(zf, a)
+
+
+def _add_file(zf: zipfile.ZipFile, a: Attachment) -> None:
+    path = attachment_path(a)
+    if path.exists():
+        zf.write(path, _zip_name(a), compress_type=zipfile.ZIP_STORED)  # read in pieces of 8 KB
 
 
 def deletion_refused(user: User) -> str | None:
@@ -165,5 +164,4 @@ def anonymise_account(user: User, name: str, why: str) -> None:
     user.password_hash = hash_password(secrets.token_urlsafe(32))
     user.active = False
     user.grants = []
-    end_sessions(user, "account_deleted")
     db.session.flush()

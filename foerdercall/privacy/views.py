@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import os
-
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from forms.privacy import DeleteAccountForm
 
 from ..accounts.operations import authenticate
+from ..sheets import file_response
 from . import retention  # noqa: F401  (registers the label of its audit action)
 from .operations import delete_account, deletion_refused, export_zip
 
@@ -29,20 +28,10 @@ def _page(form, status: int = 200):
 @bp.route("/account/data/export.zip")
 @login_required
 def export():
-    zipped = export_zip(current_user)
-    size = os.fstat(zipped.fileno()).st_size
-    return Response(_chunks(zipped), mimetype="application/zip", headers={
-        "Content-Length": str(size), "Cache-Control": "no-store",
-        "Content-Disposition": 'attachment; filename="foerdercall-meine-daten.zip"'})
-
-
-def _chunks(file, size: int = 256 * 1024):
-    """The file in chunks, closed (and so gone from the disk) when the download ends or breaks off."""
-    try:
-        while chunk := file.read(size):
-            yield chunk
-    finally:
-        file.close()
+    """The ZIP is complete (in a spooled temporary file) before its first byte is sent, and is sent with its
+    length: a failure on the way is an error page, a cut download shows as one."""
+    return file_response(export_zip(current_user), "application/zip", {
+        "Cache-Control": "no-store", "Content-Disposition": 'attachment; filename="foerdercall-meine-daten.zip"'})
 
 
 @bp.route("/account/delete", methods=["POST"])

@@ -1,11 +1,13 @@
-"""The tables of a call's ranking and of every review's detail, for the CSV and XLSX exports (written by
-:mod:`foerdercall.spreadsheet`).
+"""Exports of a call's ranking and of every review's detail, as CSV and XLSX.
 
 The rows come from :func:`compute_ranking` for the requesting official: proposals they declared a
 conflict with (or submitted) keep their place in the ranking export with the file number only, and are
 left out of the scores export.
 """
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import IO
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -15,8 +17,11 @@ from ..calls.models import Criterion
 from ..extensions import db
 from ..i18n import format_dt
 from ..reviews.models import Review, ReviewScore
+from ..sheets import write_csv, write_xlsx
 from ..workflow.engine import state_label
 from .service import Ranking
+
+SCORES_BATCH = 500  # score lines read per query while the scores export is written
 
 
 def _yes(flag: bool) -> str:
@@ -27,47 +32,71 @@ def _num(value: float | None):
     return round(value, 2) if value is not None else None
 
 
-def ranking_table(ranking: Ranking) -> tuple[list[str], list[list]]:
+def ranking_table(ranking: Ranking) -> tuple[list[str], Iterable[list]]:
     head = [_("Rang"), _("Aktenzeichen"), _("Titel"), _("Status"), _("Gutachten")]
     head += [f"{c['name']} ({c['weight']} %)" for c in ranking.criteria]
     head += [_("Punkte (0–100)"), _("Bereinigt um strenge/milde Gutachter"), _("Spannweite"),
              _("Starke Abweichung"), _("K.-o."), _("Förderfähig"), _("Betrag (netto, Cent)"),
              _("Förderliste"), _("Kumuliert (Cent)"), _("Rückt nach"), _("Gleichstand aufgelöst")]
-    rows = []
-    for r in ranking.rows:
-        if r.proposal_id in ranking.hidden:
-            rows.append([r.rank, r.file_number, _("ausgeblendet (Interessenkonflikt)")]
-                        + [None] * (len(head) - 3))
-            continue
-        rows.append([r.rank, r.file_number, r.title, state_label("proposal", r.state), r.reviews, *[_num(v) for v in r.criteria],
-                     _num(r.total), _num(r.corrected), _num(r.spread), _yes(r.disagreement),
-                     ", ".join(r.knockouts), _yes(r.fundable), r.amount_cents,
-                     _yes(r.in_funding), r.cumulative_cents, _yes(r.moves_up), _yes(r.tie_broken)])
-    return head, rows
+
+    def rows():
+        for r in ranking.rows:
+            if r.proposal_id in ranking.hidden:
+                yield [r.rank, r.file_number, _("ausgeblendet (Interessenkonflikt)")] + [None] * (len(head) - 3)
+                continue
+            yield [r.rank, r.file_number, r.title, state_label("proposal", r.state), r.reviews,
+                   *[_num(v) for v in r.criteria], _num(r.total), _num(r.corrected), _num(r.spread),
+                   _yes(r.disagreement), ", ".join(r.knockouts), _yes(r.fundable), r.amount_cents,
+                   _yes(r.in_funding), r.cumulative_cents, _yes(r.moves_up), _yes(r.tie_broken)]
+    return head, rows()
 
 
-def scores_table(ranking: Ranking, call) -> tuple[list[str], list[list]]:
-    """One line per review and criterion: reviewer, criterion, score, justification (ranking order)."""
+def scores_table(ranking: Ranking, call) -> tuple[list[str], Iterable[list]]:
+    """One line per review and criterion: reviewer, criterion, score, justification (ranking order).
+
+    The lines are put in order by their keys alone; the justifications (the bulk) are read in batches of
+    ``SCORES_BATCH`` as the file is written, so a large call's export is never held in memory at once."""
     visible = {r.proposal_id: r for r in ranking.rows if r.proposal_id not in ranking.hidden}
     head = [_("Rang"), _("Aktenzeichen"), _("Gutachter/in"), _("Abgegeben"), _("Kriterium"), _("Gewicht"),
             _("Punkte"), _("Begründung")]
-    q = (select(Review.proposal_id, User.name, Review.submitted_at, Criterion.name, Criterion.weight,
-                ReviewScore.score, ReviewScore.justification, Criterion.position)
-         .join(User, User.id == Review.reviewer_id)
-         .join(ReviewScore, ReviewScore.review_id == Review.id)
-         .join(Criterion, Criterion.id == ReviewScore.criterion_id)
-         .where(Criterion.call_id == call.id, Review.submitted_at.is_not(None)))
-    lines = []
-    shown: dict = {}  # each moment formatted once
-    na = _("nicht anwendbar")
-    for pid, name, at, cname, weight, score, text, pos in db.session.execute(q):
-        r = visible.get(pid)
-        if r is None:
-            continue
-        when = shown.get(at)
-        if when is None:
-            when = shown[at] = format_dt(at)
-        lines.append(((r.rank or 10**9, r.file_seq, name, pos),
-                      [r.rank, r.file_number, name, when, cname, weight, score if score is not None else na, text]))
-    lines.sort(key=lambda x: x[0])
-    return head, [line for _k, line in lines]
+    keys = (select(ReviewScore.id, Review.proposal_id, User.name, Criterion.position)
+            .join(User, User.id == Review.reviewer_id)
+            .join(ReviewScore, ReviewScore.review_id == Review.id)
+            .join(Criterion, Criterion.id == ReviewScore.criterion_id)
+            .where(Criterion.call_id == call.id, Review.submitted_at.is_not(None)))
+    order = sorted(((r.rank or 10**9, r.file_seq, name, pos, sid)
+                    for sid, pid, name, pos in db.session.execute(keys) if (r := visible.get(pid)) is not None))
+    ids = [k[-1] for k in order]
+    del order
+
+    def rows():
+        shown: dict = {}  # each moment formatted once
+        na = _("nicht anwendbar")
+        for start in range(0, len(ids), SCORES_BATCH):
+            batch = ids[start:start + SCORES_BATCH]
+            q = (select(ReviewScore.id, Review.proposal_id, User.name, Review.submitted_at, Criterion.name,
+                        Criterion.weight, ReviewScore.score, ReviewScore.justification)
+                 .join(Review, Review.id == ReviewScore.review_id)
+                 .join(User, User.id == Review.reviewer_id)
+                 .join(Criterion, Criterion.id == ReviewScore.criterion_id)
+                 .where(ReviewScore.id.in_(batch)))
+            lines = {}
+            for sid, pid, name, at, cname, weight, score, text in db.session.execute(q):
+                r = visible[pid]
+                when = shown.get(at)
+                if when is None:
+                    when = shown[at] = format_dt(at)
+                lines[sid] = [r.rank, r.file_number, name, when, cname, weight,
+                              score if score is not None else na, text]
+            for sid in batch:
+                yield lines[sid]
+    return head, rows()
+
+
+def to_csv(out: IO[bytes], head: list[str], rows: Iterable[list]) -> None:
+    """UTF-8 with BOM and semicolons: opens as columns in a German spreadsheet."""
+    write_csv(out, head, rows, delimiter=";")
+
+
+def to_xlsx(out: IO[bytes], sheets: list[tuple[str, list[str], Iterable[list]]]) -> None:
+    write_xlsx(out, sheets)

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from ..calls.models import Call
 from ..extensions import db
-from ..spreadsheet import csv_bytes
+from ..sheets import file_response, spooled, write_csv
 from ..text import parse_id
 from .operations import as_open_data, measures, register_calls
 
@@ -50,19 +50,21 @@ def as_json():
 @bp.route("/public-register.csv")
 def as_csv():
     call = _call_filter()
-    rows = []
-    for m in as_open_data(measures(call.id if call else None)):
-        ms = m.pop("milestones")
-        m |= {
-            "milestones_total": len(ms),
-            "milestones_accepted": sum(1 for e in ms if e["status"] == "accepted"),
-            "milestones_reported": sum(1 for e in ms if e["status"] == "reported"),
-            "milestones_overdue": sum(1 for e in ms if e["status"] == "overdue"),
-            "milestones": "; ".join(f"{e['title']} ({e['due']}): {e['status']}" for e in ms),
-        }
-        rows.append([m[k] for k in CSV_FIELDS])
-    body = csv_bytes(CSV_FIELDS, rows, delimiter=",")  # open data: commas (formula-like text neutralised)
-    return Response(body, mimetype="text/csv", headers=_download("csv", call))
+
+    def rows():
+        for m in as_open_data(measures(call.id if call else None)):
+            ms = m.pop("milestones")
+            m |= {
+                "milestones_total": len(ms),
+                "milestones_accepted": sum(1 for e in ms if e["status"] == "accepted"),
+                "milestones_reported": sum(1 for e in ms if e["status"] == "reported"),
+                "milestones_overdue": sum(1 for e in ms if e["status"] == "overdue"),
+                "milestones": "; ".join(f"{e['title']} ({e['due']}): {e['status']}" for e in ms),
+            }
+            yield [m[k] for k in CSV_FIELDS]
+
+    f = spooled(lambda out: write_csv(out, CSV_FIELDS, rows(), delimiter=","))
+    return file_response(f, "text/csv", _download("csv", call))
 
 
 def _download(ext: str, call: Call | None) -> dict:
