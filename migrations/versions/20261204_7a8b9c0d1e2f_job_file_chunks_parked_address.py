@@ -5,8 +5,6 @@ Revises: 7a1c5e9b3d20
 Create Date: 2026-12-04 00:00:00
 
 """
-import warnings
-
 from alembic import op
 import sqlalchemy as sa
 
@@ -28,26 +26,17 @@ def upgrade():
     sa.PrimaryKeyConstraint('job_id', 'seq', name=op.f('pk_bulk_job_chunks'))
     )
     # a job's file moves from the row to its pieces (finished jobs live a day: their files are not carried over;
-    # such a job shows no download)
-    with warnings.catch_warnings():
-        # SQLite copies the table: the reflection of users (a foreign key's target) skips its lower(email) index,
-        # which stays as it is
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
-        with op.batch_alter_table('bulk_jobs', schema=None) as batch_op:
-            batch_op.add_column(sa.Column('result_size', sa.Integer(), nullable=True))
-            batch_op.drop_column('result_data')
-    with op.batch_alter_table('parked_posts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('address_key', sa.String(length=64), nullable=True))
-        batch_op.create_index(batch_op.f('ix_parked_posts_address_key'), ['address_key'], unique=False)
+    # such a job shows no download). Plain ADD/DROP COLUMN on both databases (SQLite >= 3.35): batch mode would
+    # copy the tables on SQLite and reflect the users table they refer to.
+    op.add_column('bulk_jobs', sa.Column('result_size', sa.Integer(), nullable=True))
+    op.drop_column('bulk_jobs', 'result_data')
+    op.add_column('parked_posts', sa.Column('address_key', sa.String(length=64), nullable=True))
+    op.create_index(op.f('ix_parked_posts_address_key'), 'parked_posts', ['address_key'], unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table('parked_posts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_parked_posts_address_key'))
-        batch_op.drop_column('address_key')
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
-        with op.batch_alter_table('bulk_jobs', schema=None) as batch_op:
-            batch_op.add_column(sa.Column('result_data', sa.LargeBinary(), nullable=True))
-            batch_op.drop_column('result_size')
+    op.drop_index(op.f('ix_parked_posts_address_key'), table_name='parked_posts')
+    op.drop_column('parked_posts', 'address_key')
+    op.add_column('bulk_jobs', sa.Column('result_data', sa.LargeBinary(), nullable=True))
+    op.drop_column('bulk_jobs', 'result_size')
     op.drop_table('bulk_job_chunks')
