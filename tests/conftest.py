@@ -34,6 +34,16 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs on the embedded SQLite backend only")
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test marked sqlite_only is not collected for PostgreSQL at all (deselected, not reported as skipped)."""
+    dropped = [item for item in items if item.get_closest_marker("sqlite_only")
+               and getattr(item, "callspec", None) is not None and item.callspec.params.get("backend") == "postgresql"]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(map(id, dropped))
+        items[:] = [item for item in items if id(item) not in gone]
+
+
 def _pg_available() -> str | None:
     try:
         engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

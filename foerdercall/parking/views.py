@@ -19,7 +19,7 @@ from ..awards.models import Milestone
 from ..extensions import db
 from ..proposals.models import Proposal
 from ..reviews.models import Review
-from ..urls import redirect_target, same_origin, same_site_path, start_page
+from ..urls import current_path, redirect_target, same_origin, same_site_path, start_page
 from ..workflow.engine import action_label
 from ..workflow.guards import open_clarification
 from .operations import (
@@ -79,7 +79,7 @@ def park_refused_post():
     except ParkRefused as exc:  # nothing kept: the text is shown back, to copy
         g.rollback = True
         return render_template("parking/refused.html", reason=exc.message, texts=typed_text(fields),
-                               login_url=login_url("accounts.login", next_url=request.url)), 429, {
+                               login_url=login_url("accounts.login", next_url=current_path())), 429, {
             "Cache-Control": "no-store", "Retry-After": "3600"}
     if row is None:
         return None

@@ -163,7 +163,7 @@ def download(proposal_id: int, attachment_id: int):
     response = send_file(attachment_path(a), mimetype="application/pdf", as_attachment=True,
                          download_name=a.download_name)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; frame-ancestors 'none'"
     return response
 
 
