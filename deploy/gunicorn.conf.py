@@ -7,6 +7,7 @@ Everything can be changed through the environment (defaults in brackets):
   ADMISSION_MAX_LOGINS [2], ADMISSION_POST_RESERVE [2], ADMISSION_MAX_UPLOADS [16],
   ADMISSION_BODY_TIMEOUT_SECONDS [30], ADMISSION_LOGIN_WAIT_SECONDS [0.5], ADMISSION_LOGIN_GATE_SECONDS [0.5],
   ADMISSION_MAX_QUEUE_SECONDS [0: off; 10 behind nginx with X-Request-Start], ADMISSION_RETRY_AFTER_SECONDS [5]
+- REQUIRE_TWO_FACTOR_ROLES [official,admin]: no office or admin work without the second factor
 - FORWARDED_ALLOW_IPS [127.0.0.1] (nginx's address: its X-Forwarded-Proto counts), GUNICORN_ACCESSLOG [off]
 - the app's own settings as everywhere (README, "Configuration"): DATABASE_URL, BROKER_URL, SECRET_KEY (the same
   on every host), PUBLIC_URL (required: the links in mails), TRUSTED_HOSTS [PUBLIC_URL's host, localhost,
@@ -31,6 +32,7 @@ _env("ADMISSION_BODY_TIMEOUT_SECONDS", "30")
 _env("ADMISSION_RETRY_AFTER_SECONDS", "5")
 _env("ADMISSION_LOGIN_WAIT_SECONDS", "0.5")
 _env("ADMISSION_LOGIN_GATE_SECONDS", "0.5")
+_env("REQUIRE_TWO_FACTOR_ROLES", "official,admin")  # production: officials and admins log in with a second factor
 
 wsgi_app = "foerdercall:create_app()"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")

@@ -95,3 +95,20 @@ def test_any_role_can_be_required(app, world):
     official = app.test_client()
     login(official, "ka@x.test")
     assert official.get("/calls").status_code == 200
+
+
+def test_the_production_configuration_requires_the_second_factor_of_officials_and_admins():
+    """deploy/gunicorn.conf.py (the web processes of production) sets REQUIRE_TWO_FACTOR_ROLES unless the
+    environment says otherwise."""
+    import os
+    import pathlib
+    import runpy
+
+    saved = dict(os.environ)  # the file sets its defaults into the environment: this process's is restored
+    try:
+        os.environ.pop("REQUIRE_TWO_FACTOR_ROLES", None)
+        runpy.run_path(str(pathlib.Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"))
+        assert os.environ["REQUIRE_TWO_FACTOR_ROLES"] == "official,admin"
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
