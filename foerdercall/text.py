@@ -6,6 +6,7 @@ text from elsewhere (the command line, tests) clean it with :func:`printable` th
 """
 from __future__ import annotations
 
+import hashlib
 import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -42,3 +43,9 @@ def one_line(text: str) -> str:
 
 
 _BREAKS = re.compile(r"[ \t]*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+[ \t]*")
+
+
+def token_digest(token: str) -> str:
+    """What the database keeps of a random token (a login session's, an unlock link's, a browser's parking key):
+    its SHA-256, hex. A lookup by it needs no constant-time comparison."""
+    return hashlib.sha256(token.encode()).hexdigest()

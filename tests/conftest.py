@@ -255,6 +255,19 @@ def fill_draft(p, user, amount=10_000_00, title="Netzwerk Plagwitz"):
     return p
 
 
+@pytest.fixture
+def draft(app, world):
+    """The applicant's draft of the world's call, and a client logged in as the applicant."""
+    from foerdercall.extensions import db
+    from foerdercall.proposals.operations import start_draft
+
+    p = start_draft(world.call, world.applicant)
+    db.session.commit()
+    client = app.test_client()
+    login(client, "app@x.test")
+    return p, client
+
+
 def login(client, email: str, password: str = PASSWORD):
     resp = client.post("/login", data={"email": email, "password": password})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]

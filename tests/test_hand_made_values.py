@@ -56,7 +56,8 @@ def test_ranking_page_argument_that_is_no_number_is_the_first_page(app, world, c
     client = app.test_client()
     login(client, world.ka.email)
     for raw in ["²", "99999999999999999999999", "-5", "abc", ""]:
-        assert client.get(f"/calls/{world.call.id}/ranking", query_string={"page": raw}).status_code == 200, raw
+        resp = client.get(f"/calls/{world.call.id}/ranking", query_string={"page": raw})
+        assert resp.status_code == 200 and world.call.title in resp.get_data(as_text=True), raw  # the ranking
 
 
 # --- form values: lengths and choices -----------------------------------------------------------------------

@@ -23,7 +23,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt
 from ..mail.operations import queue_mail
-from ..text import printable
+from ..text import printable, token_digest
 from ..timeutil import now
 from ..urls import external_url  # every link in a mail: on PUBLIC_URL, never the request's host
 from .models import OFFICES, ROLES, LoginFailure, LoginSession, LoginUnlock, RecoveryCode, RoleGrant, User
@@ -440,10 +440,6 @@ def complete_login(user: User) -> None:
 
 # --- the mailed unlock link -----------------------------------------------------------------------------
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def request_unlock_link(email: str) -> None:
     """Mail a link that lets one browser log in to the account despite its lock, if the account exists and is
     locked now; one link per lock window (a second click sends nothing). The caller answers the same either way
@@ -459,7 +455,7 @@ def request_unlock_link(email: str) -> None:
         return
     window, _limits_ = _limits()
     token = secrets.token_urlsafe(32)
-    row = LoginUnlock(user_id=user.id, token_hash=_token_hash(token), created_at=t, expires_at=t + window)
+    row = LoginUnlock(user_id=user.id, token_hash=token_digest(token), created_at=t, expires_at=t + window)
     db.session.add(row)
     db.session.flush()
     queue_mail("login_unlock", user, f"unlock{row.id}", link=external_url("accounts.unlock_link", token=token),
@@ -471,7 +467,7 @@ def _live_unlock(token: str):
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
     return db.session.execute(select(LoginUnlock, User).join(User, User.id == LoginUnlock.user_id).where(
-        LoginUnlock.token_hash == _token_hash(token), LoginUnlock.used_at.is_(None),
+        LoginUnlock.token_hash == token_digest(token), LoginUnlock.used_at.is_(None),
         LoginUnlock.expires_at > now(), User.active.is_(True))).first()
 
 
@@ -479,8 +475,10 @@ def unlock_link_valid(token: str) -> bool:
     return _live_unlock(token) is not None
 
 
-def use_unlock_link(token: str) -> User | None:
-    """The account a valid, unexpired, unused unlock link is for (now used), or None."""
+def use_unlock_link(token: str) -> dict | None:
+    """Use a valid, unexpired, unused unlock link: the grant the browser keeps (its session) to log in to that
+    account despite the lock until the lock window is over ({"u": account id, "e": address, "until": POSIX time}),
+    or None."""
     row = _live_unlock(token)
     if row is None:
         return None
@@ -490,7 +488,19 @@ def use_unlock_link(token: str) -> User | None:
     if used.rowcount != 1:  # the same link at the same moment in another request
         return None
     record(user, "use_unlock_link", user)
-    return user
+    window, _limits_ = _limits()
+    return {"u": user.id, "e": user.email, "until": (now() + window).timestamp()}
+
+
+def live_unlock_grant(grant) -> dict | None:
+    """The grant a browser keeps from an unlock link (see use_unlock_link) while it lasts, else None."""
+    if not isinstance(grant, dict) or not isinstance(grant.get("u"), int):
+        return None
+    try:
+        until = float(grant.get("until", 0))
+    except (TypeError, ValueError):
+        return None
+    return grant if now().timestamp() <= until else None
 
 
 # --- login sessions -------------------------------------------------------------------------------------
@@ -503,7 +513,7 @@ def start_session(user: User, address: str, user_agent: str) -> str:
     """A new login session of ``user``: its row, and the random token for the cookie (the row keeps its hash)."""
     token = secrets.token_urlsafe(32)
     t = now()
-    row = LoginSession(user_id=user.id, token_hash=_token_hash(token), created_at=t,
+    row = LoginSession(user_id=user.id, token_hash=token_digest(token), created_at=t,
                        expires_at=t + dt.timedelta(hours=float(current_app.config["SESSION_LIFETIME_HOURS"])),
                        address=(address or "")[:64], user_agent=printable(user_agent or "")[:255])
     db.session.add(row)
@@ -519,7 +529,7 @@ def user_for_session(token) -> User | None:
         return None
     row = db.session.execute(
         select(User, LoginSession.id).join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == _token_hash(token), LoginSession.ended_at.is_(None),
+        .where(LoginSession.token_hash == token_digest(token), LoginSession.ended_at.is_(None),
                LoginSession.expires_at > now(), User.active.is_(True))
         .options(joinedload(User.grants))).unique().first()
     if row is None:

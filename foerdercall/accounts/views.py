@@ -46,6 +46,7 @@ from .operations import (
     end_other_sessions,
     end_session,
     end_sessions_by_admin,
+    live_unlock_grant,
     login_attempt,
     may_use_two_factor,
     new_totp_secret,
@@ -88,12 +89,9 @@ def _log_in(user: User) -> None:
 
 def _unlock_grant() -> dict | None:
     """The account this browser may log in to despite its lock (a used unlock link), while it lasts."""
-    grant = session.get(UNLOCK)
-    if not isinstance(grant, dict) or not isinstance(grant.get("u"), int):
-        return None
-    if now().timestamp() > float(grant.get("until", 0)):
+    grant = live_unlock_grant(session.get(UNLOCK))
+    if grant is None:
         session.pop(UNLOCK, None)
-        return None
     return grant
 
 
@@ -167,11 +165,10 @@ def unlock_link(token: str):
         return render_template("accounts/link_invalid.html", resend=False, unlock=True), 400
     form = ConfirmForm()
     if form.validate_on_submit():
-        user = use_unlock_link(token)
-        if user is None:
+        grant = use_unlock_link(token)
+        if grant is None:
             return render_template("accounts/link_invalid.html", resend=False, unlock=True), 400
-        session[UNLOCK] = {"u": user.id, "e": user.email, "until": now().timestamp() + current_app.config[
-            "LOGIN_THROTTLE_WINDOW_SECONDS"]}
+        session[UNLOCK] = grant
         flash(_("Die Anmeldung ist in diesem Browser entsperrt. Bitte melden Sie sich jetzt mit Ihrem Passwort "
                 "an."), "success")
         return redirect(url_for("accounts.login"))

@@ -17,6 +17,7 @@ from ..awards.operations import interim_report_in
 from ..extensions import db
 from ..proposals.models import Proposal
 from ..reviews.models import Review
+from ..text import token_digest
 from ..timeutil import now
 from ..workflow.guards import open_clarification
 from .models import ParkedPost
@@ -79,7 +80,7 @@ class ParkRefused(Exception):
 
 
 def browser_key(cookie_value: str) -> str:
-    return hashlib.sha256(cookie_value.encode()).hexdigest()
+    return token_digest(cookie_value)
 
 
 def address_key(address: str | None) -> str | None:

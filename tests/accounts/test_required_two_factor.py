@@ -67,7 +67,8 @@ def test_other_roles_are_not_asked(app, world):
     for email in ("app@x.test", "rev1@x.test", "advisor@x.test"):
         client = app.test_client()
         login(client, email)
-        assert client.get("/account").status_code == 200, email
+        resp = client.get("/account")  # their page, not the set-up of the second factor
+        assert resp.status_code == 200 and "<h1>Konto</h1>" in resp.get_data(as_text=True), email
     anonymous = app.test_client()
     assert anonymous.get("/calls").status_code == 200
 

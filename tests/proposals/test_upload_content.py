@@ -99,15 +99,6 @@ HOSTILE = {
 }
 
 
-@pytest.fixture
-def draft(app, world):
-    p = start_draft(world.call, world.applicant)
-    db.session.commit()
-    client = app.test_client()
-    login(client, "app@x.test")
-    return p, client
-
-
 def upload(client, p, content: bytes, filename: str = "angebot.pdf"):
     return client.post(f"/proposals/{p.id}/edit", data={
         "title": "Netzwerk Plagwitz", "kind": "other", "file": (io.BytesIO(content), filename)},

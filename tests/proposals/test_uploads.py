@@ -9,7 +9,7 @@ from conftest import PDF, login
 
 from foerdercall.extensions import db
 from foerdercall.models import Attachment, AuditEvent, Proposal
-from foerdercall.proposals.operations import add_attachment, start_draft
+from foerdercall.proposals.operations import add_attachment
 
 # The first bytes of files that are not PDFs, each renamed to .pdf by the person uploading it.
 NOT_PDFS = {
@@ -20,15 +20,6 @@ NOT_PDFS = {
     "pdf_magic_later_in_the_file": b"\n\n%PDF-1.4\n" + PDF,
     "empty_file": b"",
 }
-
-
-@pytest.fixture
-def draft(app, world):
-    p = start_draft(world.call, world.applicant)
-    db.session.commit()
-    client = app.test_client()
-    login(client, "app@x.test")
-    return p, client
 
 
 def upload(client, p, content: bytes, filename: str):
