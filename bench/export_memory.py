@@ -13,6 +13,7 @@ What it does (nothing left behind):
 
     .venv/bin/python bench/export_memory.py [--files 10] [--mb 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,9 +57,18 @@ def build(app, files: int, mb: int) -> str:
     ka = account_ops.create_user("ka@bench.test", "Karla KA", PASSWORD, roles=("official",), office="KA")
     applicant = account_ops.create_user("app@bench.test", "Ada Applicant", PASSWORD)
     now = dt.datetime.now(dt.UTC)
-    call = create_call(ka, code="BM26", title="Bench", description="", fields_of_action=["networks"],
-                       budget_cents=50_000_00, max_amount_cents=25_000_00, estimated_value_cents=50_000_00,
-                       opens_at=now - dt.timedelta(days=1), submission_deadline=now + dt.timedelta(days=30))
+    call = create_call(
+        ka,
+        code="BM26",
+        title="Bench",
+        description="",
+        fields_of_action=["networks"],
+        budget_cents=50_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00,
+        opens_at=now - dt.timedelta(days=1),
+        submission_deadline=now + dt.timedelta(days=30),
+    )
     fire(call, "publish", ka)
     p = start_draft(call, applicant)
     for _i in range(files):
@@ -96,9 +106,17 @@ def main() -> None:
     from foerdercall.extensions import db
 
     with tempfile.TemporaryDirectory(prefix="fc-bench-export-") as tmp:
-        app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/fc.sqlite",
-                          "UPLOAD_DIR": f"{tmp}/uploads", "OUTBOX_DIR": f"{tmp}/outbox", "WTF_CSRF_ENABLED": False,
-                          "SESSION_COOKIE_SECURE": False, "TESTING": True})
+        app = create_app(
+            {
+                "SECRET_KEY": "bench",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/fc.sqlite",
+                "UPLOAD_DIR": f"{tmp}/uploads",
+                "OUTBOX_DIR": f"{tmp}/outbox",
+                "WTF_CSRF_ENABLED": False,
+                "SESSION_COOKIE_SECURE": False,
+                "TESTING": True,
+            }
+        )
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
             email = build(app, args.files, args.mb)
@@ -111,20 +129,28 @@ def main() -> None:
         before, peak_before = rss_mb(), peak_rss_mb()
         size, length, sha, seconds = download(client)
         growth = peak_rss_mb() - max(before, 0)
-        print(f"  ZIP {size / 2**20:.1f} MB (Content-Length {'matches' if size == length else 'DIFFERS'}), "
-              f"sha256 {sha[:16]}…, {seconds:.2f} s ({size / 2**20 / seconds:.0f} MB/s)")
-        print(f"  resident set: {before:.0f} MB before, peak {peak_rss_mb():.0f} MB "
-              f"(peak before the download {peak_before:.0f} MB): grew by at most {growth:.1f} MB")
+        print(
+            f"  ZIP {size / 2**20:.1f} MB (Content-Length {'matches' if size == length else 'DIFFERS'}), "
+            f"sha256 {sha[:16]}…, {seconds:.2f} s ({size / 2**20 / seconds:.0f} MB/s)"
+        )
+        print(
+            f"  resident set: {before:.0f} MB before, peak {peak_rss_mb():.0f} MB "
+            f"(peak before the download {peak_before:.0f} MB): grew by at most {growth:.1f} MB"
+        )
 
         tracemalloc.start()
         base = tracemalloc.get_traced_memory()[0]
         size2, _length, sha2, seconds2 = download(client)
         peak = (tracemalloc.get_traced_memory()[1] - base) / 2**20
         tracemalloc.stop()
-        print(f"  Python allocations (tracemalloc), second download: peak {peak:.1f} MB over the start "
-              f"({seconds2:.2f} s under tracemalloc)")
+        print(
+            f"  Python allocations (tracemalloc), second download: peak {peak:.1f} MB over the start "
+            f"({seconds2:.2f} s under tracemalloc)"
+        )
         ok = growth < AIM_MB and peak < AIM_MB and size == length and size2 > 0
-        print(f"aim: the process grows by less than {AIM_MB} MB whatever the size -> {'met' if ok else 'NOT met'}")
+        print(
+            f"aim: the process grows by less than {AIM_MB} MB whatever the size -> {'met' if ok else 'NOT met'}"
+        )
         with app.app_context():
             db.engine.dispose()
 

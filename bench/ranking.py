@@ -16,6 +16,7 @@ Aim (issue 4): p95 < 300 ms per ranking request at 10,000 proposals. Reported, n
 
     .venv/bin/python bench/ranking.py [--proposals 10000] [--requests 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,14 +75,32 @@ def build(app, n: int, rng: random.Random) -> int:
         timeutil.set_clock(lambda: t0)
         ka = create_user("ka@bench.test", "Karla KA", PASSWORD, roles=("official",), office="KA")
         afw = create_user("afw@bench.test", "Wolf AfWiFö", PASSWORD, roles=("official",), office="AfWiFoe")
-        applicants = [create_user(f"app{i}@bench.test", f"Bewerber {i}", PASSWORD, roles=("applicant",))
-                      for i in range(50)]
-        reviewers = [create_user(f"rev{i}@bench.test", f"Gutachter {i}", PASSWORD, roles=("reviewer",),
-                                 office=("KA", "AfWiFoe", None)[i % 3]) for i in range(REVIEWERS)]
-        call = create_call(ka, code="BENCH", title="Benchmark-Aufruf", description="",
-                           fields_of_action=["networks"], budget_cents=1_000_000_00, max_amount_cents=25_000_00,
-                           estimated_value_cents=100_000_00, opens_at=t0,
-                           submission_deadline=t0 + dt.timedelta(days=30))
+        applicants = [
+            create_user(f"app{i}@bench.test", f"Bewerber {i}", PASSWORD, roles=("applicant",))
+            for i in range(50)
+        ]
+        reviewers = [
+            create_user(
+                f"rev{i}@bench.test",
+                f"Gutachter {i}",
+                PASSWORD,
+                roles=("reviewer",),
+                office=("KA", "AfWiFoe", None)[i % 3],
+            )
+            for i in range(REVIEWERS)
+        ]
+        call = create_call(
+            ka,
+            code="BENCH",
+            title="Benchmark-Aufruf",
+            description="",
+            fields_of_action=["networks"],
+            budget_cents=1_000_000_00,
+            max_amount_cents=25_000_00,
+            estimated_value_cents=100_000_00,
+            opens_at=t0,
+            submission_deadline=t0 + dt.timedelta(days=30),
+        )
         fire(call, "publish", ka)
         db.session.commit()
         call_id, criteria = call.id, [(c.id, c.key) for c in call.criteria]
@@ -90,14 +109,30 @@ def build(app, n: int, rng: random.Random) -> int:
         rows = []
         for i in range(1, n + 1):
             at = t0 + dt.timedelta(seconds=i * 200)
-            rows.append({
-                "id": i, "call_id": call_id, "applicant_id": applicants[i % len(applicants)].id,
-                "state": "reviewed", "title": f"Maßnahme {i}", "summary": "Kurz", "description": "Konzept",
-                "work_plan": "Plan", "team": "Team", "leipzig_relation": "Leipzig", "field_of_action": "networks",
-                "requested_amount_cents": rng.randrange(5_000, 25_001) * 100, "advice_requested": False,
-                "file_seq": i, "file_number": f"BENCH-{i:05d}", "submitted_at": at, "submitted_call_version": 1,
-                "created_at": at, "updated_at": at, "row_version": 1,
-            })
+            rows.append(
+                {
+                    "id": i,
+                    "call_id": call_id,
+                    "applicant_id": applicants[i % len(applicants)].id,
+                    "state": "reviewed",
+                    "title": f"Maßnahme {i}",
+                    "summary": "Kurz",
+                    "description": "Konzept",
+                    "work_plan": "Plan",
+                    "team": "Team",
+                    "leipzig_relation": "Leipzig",
+                    "field_of_action": "networks",
+                    "requested_amount_cents": rng.randrange(5_000, 25_001) * 100,
+                    "advice_requested": False,
+                    "file_seq": i,
+                    "file_number": f"BENCH-{i:05d}",
+                    "submitted_at": at,
+                    "submitted_call_version": 1,
+                    "created_at": at,
+                    "updated_at": at,
+                    "row_version": 1,
+                }
+            )
         db.session.execute(insert(Proposal.__table__), rows)
         call = db.session.get(type(call), call_id)
         call.next_file_seq = n + 1
@@ -124,38 +159,69 @@ def build(app, n: int, rng: random.Random) -> int:
                 summary = []
                 for cid, key in criteria:
                     score_id += 1
-                    value = None if rng.random() < 0.01 else max(0, min(5, round(quality + bias[r.id]
-                                                                                 + rng.gauss(0, 0.5))))
+                    value = (
+                        None
+                        if rng.random() < 0.01
+                        else max(0, min(5, round(quality + bias[r.id] + rng.gauss(0, 0.5))))
+                    )
                     summary.append(value)
-                    scores.append({"id": score_id, "review_id": review_id, "criterion_id": cid, "score": value,
-                                   "justification": f"Begründung zu {key}"})
-                reviews.append({"id": review_id, "proposal_id": pid, "reviewer_id": r.id, "assigned_by_id": ka.id,
-                                "assigned_at": done, "submitted_at": done, "call_version": 1})
+                    scores.append(
+                        {
+                            "id": score_id,
+                            "review_id": review_id,
+                            "criterion_id": cid,
+                            "score": value,
+                            "justification": f"Begründung zu {key}",
+                        }
+                    )
+                reviews.append(
+                    {
+                        "id": review_id,
+                        "proposal_id": pid,
+                        "reviewer_id": r.id,
+                        "assigned_by_id": ka.id,
+                        "assigned_at": done,
+                        "submitted_at": done,
+                        "call_version": 1,
+                    }
+                )
                 vectors.append(summary)
             # what save_review writes with each submission (ranking.service.refresh_scores)
             means, medians, totals = summarize(weights, 5, vectors)
             for rev, t in zip(reviews[-REVIEWS_PER_PROPOSAL:], totals, strict=True):
                 rev["total_points"] = t
             known = [t for t in totals if t is not None]
-            aggregates.append({"proposal_id": pid, "call_id": call_id, "reviews": len(vectors), "means": means,
-                               "medians": medians, "min_points": min(known), "max_points": max(known),
-                               "total_mean": weighted_total(weights, 5, means),
-                               "total_median": weighted_total(weights, 5, medians),
-                               "knocked_mean": knocked_out(minimums, means),
-                               "knocked_median": knocked_out(minimums, medians), "updated_at": done})
+            aggregates.append(
+                {
+                    "proposal_id": pid,
+                    "call_id": call_id,
+                    "reviews": len(vectors),
+                    "means": means,
+                    "medians": medians,
+                    "min_points": min(known),
+                    "max_points": max(known),
+                    "total_mean": weighted_total(weights, 5, means),
+                    "total_median": weighted_total(weights, 5, medians),
+                    "knocked_mean": knocked_out(minimums, means),
+                    "knocked_median": knocked_out(minimums, medians),
+                    "updated_at": done,
+                }
+            )
         for start in range(0, len(reviews), 10_000):
-            db.session.execute(insert(Review.__table__), reviews[start:start + 10_000])
+            db.session.execute(insert(Review.__table__), reviews[start : start + 10_000])
         for start in range(0, len(scores), 20_000):
-            db.session.execute(insert(ReviewScore.__table__), scores[start:start + 20_000])
+            db.session.execute(insert(ReviewScore.__table__), scores[start : start + 20_000])
         for start in range(0, len(aggregates), 10_000):
-            db.session.execute(insert(ProposalScore.__table__), aggregates[start:start + 10_000])
+            db.session.execute(insert(ProposalScore.__table__), aggregates[start : start + 10_000])
         for table in ("proposals", "reviews", "review_scores"):
             db.session.execute(text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
         db.session.commit()
         db.session.execute(text("ANALYZE"))
         db.session.commit()
-        log(f"built {n:,} proposals, {len(reviews):,} reviews, {len(scores):,} scores "
-            f"in {time.perf_counter() - started:.1f} s")
+        log(
+            f"built {n:,} proposals, {len(reviews):,} reviews, {len(scores):,} scores "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
         timeutil.set_clock(None)
         return call_id
 
@@ -177,6 +243,7 @@ def profile(app, call_id: int, requests: int) -> None:
             @event.listens_for(db.engine, "before_cursor_execute")
             def _show(_c, _cur, statement, *_a):
                 print("SQL:", statement[:600].replace("\n", " "))
+
         for _i in range(requests):
             cache.clear()
             profiler.enable()
@@ -195,6 +262,7 @@ def measure(app, call_id: int, requests: int) -> None:
 
     statements = [0]
     with app.app_context():
+
         @event.listens_for(db.engine, "before_cursor_execute")
         def _count(*_a, **_k):
             statements[0] += 1
@@ -246,22 +314,36 @@ def measure(app, call_id: int, requests: int) -> None:
         last_page_ms, _n, _b = timed_get(f"{url}?page={math.ceil(len(ranking.rows) / 200)}")
 
     print()
-    print(f"ranking of {len(ranking.rows):,} proposals ({funded} in the funding proposal, line before rank "
-          f"{ranking.line_rank}, {flagged:,} flagged for strong disagreement); load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"  GET {url}: compute the whole ranking + render page 1 (200 rows), {requests} requests each "
-          f"(first request {first:.0f} ms)")
-    print(f"    computed afresh: median {statistics.median(cold):7.1f} ms   p95 {p95(cold):7.1f} ms   "
-          f"max {max(cold):.1f}   SQL statements per request: {max(counts)}")
-    print(f"      (CPU time of this process per request: median {statistics.median(cold_cpu):.1f} ms, "
-          f"p95 {p95(cold_cpu):.1f} ms; the rest is waiting for PostgreSQL and for the CPUs)")
-    print(f"    kept ranking:    median {statistics.median(warm):7.1f} ms   p95 {p95(warm):7.1f} ms   "
-          f"max {max(warm):.1f}")
-    print(f"  compute_ranking(cached=False) alone: median {statistics.median(compute):7.1f} ms   "
-          f"p95 {p95(compute):7.1f} ms")
+    print(
+        f"ranking of {len(ranking.rows):,} proposals ({funded} in the funding proposal, line before rank "
+        f"{ranking.line_rank}, {flagged:,} flagged for strong disagreement); load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"  GET {url}: compute the whole ranking + render page 1 (200 rows), {requests} requests each "
+        f"(first request {first:.0f} ms)"
+    )
+    print(
+        f"    computed afresh: median {statistics.median(cold):7.1f} ms   p95 {p95(cold):7.1f} ms   "
+        f"max {max(cold):.1f}   SQL statements per request: {max(counts)}"
+    )
+    print(
+        f"      (CPU time of this process per request: median {statistics.median(cold_cpu):.1f} ms, "
+        f"p95 {p95(cold_cpu):.1f} ms; the rest is waiting for PostgreSQL and for the CPUs)"
+    )
+    print(
+        f"    kept ranking:    median {statistics.median(warm):7.1f} ms   p95 {p95(warm):7.1f} ms   "
+        f"max {max(warm):.1f}"
+    )
+    print(
+        f"  compute_ranking(cached=False) alone: median {statistics.median(compute):7.1f} ms   "
+        f"p95 {p95(compute):7.1f} ms"
+    )
     lines = export.count(b"\n") - 1
-    print(f"  last page: {last_page_ms:.0f} ms; CSV of every review's detail "
-          f"({lines:,} lines, {len(export) / 1e6:.1f} MB): {export_ms:.0f} ms")
+    print(
+        f"  last page: {last_page_ms:.0f} ms; CSV of every review's detail "
+        f"({lines:,} lines, {len(export) / 1e6:.1f} MB): {export_ms:.0f} ms"
+    )
     for name, times in (("computed afresh", cold), ("kept ranking", warm)):
         verdict = "met" if p95(times) < AIM_MS else "NOT met"
         print(f"  aim p95 < {AIM_MS:.0f} ms ({name}): {verdict}")
@@ -271,10 +353,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--proposals", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=20)
-    parser.add_argument("--admin-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    )
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of the afresh requests instead")
+    parser.add_argument(
+        "--profile", action="store_true", help="print a cProfile of the afresh requests instead"
+    )
     args = parser.parse_args()
 
     name = f"fc_bench_rank_{os.getpid()}"
@@ -287,10 +373,17 @@ def main() -> None:
         from foerdercall import create_app
 
         with tempfile.TemporaryDirectory() as instance:
-            app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
-                              "PUBLIC_URL": "http://127.0.0.1",
-                              "FOERDERCALL_INSTANCE": instance, "UPLOAD_DIR": instance + "/u",
-                              "OUTBOX_DIR": instance + "/o"})
+            app = create_app(
+                {
+                    "SQLALCHEMY_DATABASE_URI": url,
+                    "SECRET_KEY": "bench",
+                    "WTF_CSRF_ENABLED": False,
+                    "PUBLIC_URL": "http://127.0.0.1",
+                    "FOERDERCALL_INSTANCE": instance,
+                    "UPLOAD_DIR": instance + "/u",
+                    "OUTBOX_DIR": instance + "/o",
+                }
+            )
             call_id = build(app, args.proposals, random.Random(args.seed))
             (profile if args.profile else measure)(app, call_id, args.requests)
             with app.app_context():

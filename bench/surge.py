@@ -27,6 +27,7 @@ rate only deliberate 429/503, admitted requests under 2 s and nothing committed 
     .venv/bin/python bench/surge.py --rate 100 --duration 900 --warmup 30
     .venv/bin/python bench/surge.py --quick --rate 10          # 60 s, for development
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,17 @@ BIN = pathlib.Path(sys.executable).parent
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 P99_AIM_S = 0.300
 ADMITTED_AIM_S = 2.0
-KINDS = ["login_page", "login_post", "form", "save", "submit", "session",
-         "official_list", "official_dashboard", "official_call"]
+KINDS = [
+    "login_page",
+    "login_post",
+    "form",
+    "save",
+    "submit",
+    "session",
+    "official_list",
+    "official_dashboard",
+    "official_call",
+]
 TEXT = {
     "title": "Leipziger Kreativwerkstatt {i}",
     "summary": "Eine offene Werkstatt für Gestaltung, Ton und Druck im Leipziger Westen.",
@@ -95,9 +105,11 @@ def free_port() -> int:
 
 def padded_pdf(size: int) -> bytes:
     """A valid one-page PDF (correct xref offsets) padded to ``size`` bytes with an unreferenced stream."""
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ]
     head = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
 
     def build(pad: int) -> bytes:
@@ -124,6 +136,7 @@ def padded_pdf(size: int) -> bytes:
 
 # --- building the data ---------------------------------------------------------------------------------------
 
+
 def build(app, n_applicants: int, deadline_utc: dt.datetime) -> dict:
     from foerdercall.accounts import operations as account_ops
     from foerdercall.accounts.models import RoleGrant, User
@@ -142,16 +155,29 @@ def build(app, n_applicants: int, deadline_utc: dt.datetime) -> dict:
         hasher.verify(pw_hash, PASSWORD)
         hash_ms.append((time.process_time() - c0) * 1000)
     hash_ms.sort()
-    officials = [account_ops.create_user(f"{o.lower()}@surge.test", f"Official {o}", PASSWORD,
-                                         roles=("official",), office=o) for o in ("KA", "AfWiFoe")]
-    officials.append(account_ops.create_user("ka2@surge.test", "Official KA 2", PASSWORD,
-                                             roles=("official",), office="KA"))
+    officials = [
+        account_ops.create_user(
+            f"{o.lower()}@surge.test", f"Official {o}", PASSWORD, roles=("official",), office=o
+        )
+        for o in ("KA", "AfWiFoe")
+    ]
+    officials.append(
+        account_ops.create_user("ka2@surge.test", "Official KA 2", PASSWORD, roles=("official",), office="KA")
+    )
     ka = officials[0]
-    call = create_call(ka, code="SURGE", title="Kreativwirtschaft: Last vor der Frist",
-                       description="Benchmark", fields_of_action=["networks", "marketing"],
-                       budget_cents=100_000_000_00, max_amount_cents=25_000_00, estimated_value_cents=50_000_00,
-                       opens_at=now() - dt.timedelta(days=30), submission_deadline=deadline_utc,
-                       required_attachments=[("offer", "Leistungsangebot mit Kalkulation (PDF)")])
+    call = create_call(
+        ka,
+        code="SURGE",
+        title="Kreativwirtschaft: Last vor der Frist",
+        description="Benchmark",
+        fields_of_action=["networks", "marketing"],
+        budget_cents=100_000_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00,
+        opens_at=now() - dt.timedelta(days=30),
+        submission_deadline=deadline_utc,
+        required_attachments=[("offer", "Leistungsangebot mit Kalkulation (PDF)")],
+    )
     fire(call, "publish", ka)
     db.session.commit()
     call_id = call.id
@@ -163,29 +189,59 @@ def build(app, n_applicants: int, deadline_utc: dt.datetime) -> dict:
     applicant_ids: list[int] = []
     with db.engine.begin() as conn:
         for start in range(0, n_applicants, 5000):
-            rows = [{"email": f"surge{i:06d}@surge.test", "name": f"Antragstellerin {i}",
-                     "organisation": f"Atelier {i}", "password_hash": pw_hash, "locale": "de", "office": None,
-                     "head_of_office": False, "active": True, "created_at": created,
-                     "email_verified_at": created}
-                    for i in range(start, min(n_applicants, start + 5000))]
+            rows = [
+                {
+                    "email": f"surge{i:06d}@surge.test",
+                    "name": f"Antragstellerin {i}",
+                    "organisation": f"Atelier {i}",
+                    "password_hash": pw_hash,
+                    "locale": "de",
+                    "office": None,
+                    "head_of_office": False,
+                    "active": True,
+                    "created_at": created,
+                    "email_verified_at": created,
+                }
+                for i in range(start, min(n_applicants, start + 5000))
+            ]
             ids = conn.execute(insert(users).returning(users.c.id, sort_by_parameter_order=True), rows)
             applicant_ids += [r[0] for r in ids]
-        conn.execute(insert(RoleGrant.__table__), [{"user_id": u, "role": "applicant"} for u in applicant_ids])
-        prows = [{"call_id": call_id, "applicant_id": u, "state": "draft",
-                  **{k: v.format(i=i) for k, v in TEXT.items()}, "field_of_action": "networks",
-                  "requested_amount_cents": 20_000_00, "advice_requested": False, "created_at": created,
-                  "updated_at": created, "row_version": 1} for i, u in enumerate(applicant_ids)]
+        conn.execute(
+            insert(RoleGrant.__table__), [{"user_id": u, "role": "applicant"} for u in applicant_ids]
+        )
+        prows = [
+            {
+                "call_id": call_id,
+                "applicant_id": u,
+                "state": "draft",
+                **{k: v.format(i=i) for k, v in TEXT.items()},
+                "field_of_action": "networks",
+                "requested_amount_cents": 20_000_00,
+                "advice_requested": False,
+                "created_at": created,
+                "updated_at": created,
+                "row_version": 1,
+            }
+            for i, u in enumerate(applicant_ids)
+        ]
         proposal_ids: list[int] = []
         table = Proposal.__table__
         for start in range(0, len(prows), 5000):
-            ids = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                               prows[start:start + 5000])
+            ids = conn.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), prows[start : start + 5000]
+            )
             proposal_ids += [r[0] for r in ids]
         conn.execute(text("ANALYZE"))
     t_bulk = time.perf_counter() - t
-    return {"call_id": call_id, "applicants": list(zip(applicant_ids, proposal_ids, strict=True)),
-            "officials": [o.email for o in officials], "ops_s": t_ops, "bulk_s": t_bulk,
-            "hash_ms": hash_ms, "hash_params": argon2_params(pw_hash)}
+    return {
+        "call_id": call_id,
+        "applicants": list(zip(applicant_ids, proposal_ids, strict=True)),
+        "officials": [o.email for o in officials],
+        "ops_s": t_ops,
+        "bulk_s": t_bulk,
+        "hash_ms": hash_ms,
+        "hash_params": argon2_params(pw_hash),
+    }
 
 
 def argon2_params(h: str) -> str:
@@ -197,6 +253,7 @@ def argon2_params(h: str) -> str:
 
 # --- processes -----------------------------------------------------------------------------------------------
 
+
 class Procs:
     def __init__(self, tmp: pathlib.Path) -> None:
         self.tmp = tmp
@@ -205,8 +262,9 @@ class Procs:
     def start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
         logf = self.tmp / f"{name}.log"
         with logf.open("wb") as out:
-            proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT),
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT), start_new_session=True
+            )
         self.procs[name] = (proc, logf)
         return proc
 
@@ -277,7 +335,7 @@ def cpu_of(sessions: dict[int, str]) -> dict[str, float]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat.rsplit(")", 1)[1].split()
         sid, secs = int(fields[3]), (int(fields[11]) + int(fields[12])) / CLK
         if int(entry.name) == me:
@@ -325,6 +383,7 @@ class UploadJanitor(threading.Thread):
 
 # --- the surge -----------------------------------------------------------------------------------------------
 
+
 class Surge:
     def __init__(self, args, port: int, built: dict, pdf: bytes, measure_from: float) -> None:
         self.args, self.port, self.pdf = args, port, pdf
@@ -346,8 +405,9 @@ class Surge:
         if measured:
             self.stats.add(kind, latency, status, expected)
 
-    async def _step(self, s: Session, measured: bool, kind: str, since: float, expected, method: str, path: str,
-                    **kw):
+    async def _step(
+        self, s: Session, measured: bool, kind: str, since: float, expected, method: str, path: str, **kw
+    ):
         """One request; returns (response or None, completion time). None: shed or failed (recorded)."""
         try:
             r = await asyncio.wait_for(s.send(method, path, **kw), self.args.timeout)
@@ -375,8 +435,16 @@ class Surge:
             r, t = await self._step(s, measured, "login_page", due, 200, "GET", "/login")
             if r is None:
                 return
-            r, t = await self._step(s, measured, "login_post", t, 302, "POST", "/login",
-                                    form={"csrf_token": csrf_of(r.body), "email": email, "password": PASSWORD})
+            r, t = await self._step(
+                s,
+                measured,
+                "login_post",
+                t,
+                302,
+                "POST",
+                "/login",
+                form={"csrf_token": csrf_of(r.body), "email": email, "password": PASSWORD},
+            )
             if r is None:
                 return
             edit = f"/proposals/{pid}/edit"
@@ -384,15 +452,28 @@ class Surge:
             if r is None:
                 return
             token = csrf_of(r.body)
-            fields = [("csrf_token", token), *[(k, v.format(i=user_no)) for k, v in TEXT.items()],
-                      ("field_of_action", "networks"), ("requested_amount", "20000,00")]
+            fields = [
+                ("csrf_token", token),
+                *[(k, v.format(i=user_no)) for k, v in TEXT.items()],
+                ("field_of_action", "networks"),
+                ("requested_amount", "20000,00"),
+            ]
             if random.random() < self.args.save_share:
-                r, t = await self._step(s, measured, "save", t, 302, "POST", edit,
-                                        body=multipart([*fields, ("kind", "offer"), ("action", "save")], []))
+                r, t = await self._step(
+                    s,
+                    measured,
+                    "save",
+                    t,
+                    302,
+                    "POST",
+                    edit,
+                    body=multipart([*fields, ("kind", "offer"), ("action", "save")], []),
+                )
                 if r is None:
                     return
-            body = multipart([*fields, ("kind", "offer"), ("action", "submit")],
-                             [("file", "angebot.pdf", self.pdf)])
+            body = multipart(
+                [*fields, ("kind", "offer"), ("action", "submit")], [("file", "angebot.pdf", self.pdf)]
+            )
             try:
                 r = await asyncio.wait_for(s.send("POST", edit, body=body), self.args.timeout)
             except TimeoutError:
@@ -414,7 +495,9 @@ class Surge:
                 self._record(measured, "submit", done - t, r.status, 302)
             else:  # refused (redirect back to the form with a message) or an error page
                 self.refused[f"{r.status} -> {location or '-'}"] += 1
-                self._record(measured, "submit", done - t, "302 refused" if r.status == 302 else r.status, 302)
+                self._record(
+                    measured, "submit", done - t, "302 refused" if r.status == 302 else r.status, 302
+                )
         except HTTPError as exc:  # e.g. a page without a CSRF token
             self._record(measured, "session", None, f"client: {exc}", 200)
         finally:
@@ -424,8 +507,9 @@ class Surge:
         s = Session("127.0.0.1", self.port)
         try:
             r = await s.send("GET", "/login")
-            r = await s.send("POST", "/login", form={"csrf_token": csrf_of(r.body), "email": email,
-                                                     "password": PASSWORD})
+            r = await s.send(
+                "POST", "/login", form={"csrf_token": csrf_of(r.body), "email": email, "password": PASSWORD}
+            )
             if r.status != 302:
                 raise RuntimeError(f"official {email} could not log in: {r.status}")
             return dict(s.cookies)
@@ -435,9 +519,11 @@ class Surge:
     async def official(self, i: int, due: float) -> None:
         measured = due - self.start >= self.measure_from
         # (the ranking is 404 until the joint opening: a procurement call's submissions are sealed)
-        kind, path = [("official_list", f"/calls/{self.call_id}/proposals"),
-                      ("official_dashboard", f"/calls/{self.call_id}/dashboard"),
-                      ("official_call", f"/calls/{self.call_id}")][i % 3]
+        kind, path = [
+            ("official_list", f"/calls/{self.call_id}/proposals"),
+            ("official_dashboard", f"/calls/{self.call_id}/dashboard"),
+            ("official_call", f"/calls/{self.call_id}"),
+        ][i % 3]
         s = Session("127.0.0.1", self.port, self.official_cookies[i % len(self.official_cookies)])
         try:
             await self._step(s, measured, kind, due, 200, "GET", path)
@@ -461,10 +547,15 @@ class Surge:
         progress = asyncio.ensure_future(self._progress(total))
         peaks = await asyncio.gather(
             run_open_loop(arrivals, self.start, self.submission, self.args.max_in_flight, overflow),
-            run_open_loop(official_arrivals, self.start, self.official, 200, lambda i, d: None))
+            run_open_loop(official_arrivals, self.start, self.official, 200, lambda i, d: None),
+        )
         progress.cancel()
-        return {"arrivals": len(arrivals), "official_arrivals": len(official_arrivals), "peak": peaks[0],
-                "wall": time.monotonic() - self.start}
+        return {
+            "arrivals": len(arrivals),
+            "official_arrivals": len(official_arrivals),
+            "peak": peaks[0],
+            "wall": time.monotonic() - self.start,
+        }
 
     async def _progress(self, total: float) -> None:
         while True:
@@ -472,40 +563,71 @@ class Surge:
             el = time.monotonic() - self.start
             sub = self.stats.kinds.get("submit")
             lat = sorted(sub.latencies) if sub else []
-            log(f"  t={el:5.0f}s/{total:.0f}s acknowledged {len(self.acknowledged):,}  measured submit p99 "
-                f"{percentile(lat, .99) * 1000:.0f} ms  errors {sum(k.errors for k in self.stats.kinds.values())}"
-                f"  shed {sum(k.shed for k in self.stats.kinds.values())}")
+            log(
+                f"  t={el:5.0f}s/{total:.0f}s acknowledged {len(self.acknowledged):,}  measured submit p99 "
+                f"{percentile(lat, 0.99) * 1000:.0f} ms  errors {sum(k.errors for k in self.stats.kinds.values())}"
+                f"  shed {sum(k.shed for k in self.stats.kinds.values())}"
+            )
 
 
 def count_in_db(url: str, call_id: int) -> dict:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            submitted = conn.execute(text(
-                "SELECT id, file_number, submitted_at FROM proposals WHERE call_id = :c AND state = 'submitted'"),
-                {"c": call_id}).all()
-            dup_numbers = conn.execute(text(
-                "SELECT count(*) FROM (SELECT file_number FROM proposals WHERE file_number IS NOT NULL "
-                "GROUP BY file_number HAVING count(*) > 1) d")).scalar()
-            submit_events = conn.execute(text(
-                "SELECT proposal_id, count(*) FROM audit_events WHERE call_id = :c AND action = 'submit' "
-                "GROUP BY proposal_id"), {"c": call_id}).all()
-            offers = conn.execute(text(
-                "SELECT a.proposal_id, count(*) FROM attachments a JOIN proposals p ON p.id = a.proposal_id "
-                "WHERE p.call_id = :c AND a.kind = 'offer' GROUP BY a.proposal_id"), {"c": call_id}).all()
-            receipts = conn.execute(text(
-                "SELECT status, count(*) FROM outbox_mails WHERE kind = 'receipt' GROUP BY status")).all()
-            receipt_dups = conn.execute(text(
-                "SELECT count(*) FROM (SELECT proposal_id FROM outbox_mails WHERE kind = 'receipt' "
-                "GROUP BY proposal_id HAVING count(*) > 1) d")).scalar()
-            states = dict(conn.execute(text("SELECT state, count(*) FROM proposals WHERE call_id = :c "
-                                            "GROUP BY state"), {"c": call_id}).all())
+            submitted = conn.execute(
+                text(
+                    "SELECT id, file_number, submitted_at FROM proposals WHERE call_id = :c AND state = 'submitted'"
+                ),
+                {"c": call_id},
+            ).all()
+            dup_numbers = conn.execute(
+                text(
+                    "SELECT count(*) FROM (SELECT file_number FROM proposals WHERE file_number IS NOT NULL "
+                    "GROUP BY file_number HAVING count(*) > 1) d"
+                )
+            ).scalar()
+            submit_events = conn.execute(
+                text(
+                    "SELECT proposal_id, count(*) FROM audit_events WHERE call_id = :c AND action = 'submit' "
+                    "GROUP BY proposal_id"
+                ),
+                {"c": call_id},
+            ).all()
+            offers = conn.execute(
+                text(
+                    "SELECT a.proposal_id, count(*) FROM attachments a JOIN proposals p ON p.id = a.proposal_id "
+                    "WHERE p.call_id = :c AND a.kind = 'offer' GROUP BY a.proposal_id"
+                ),
+                {"c": call_id},
+            ).all()
+            receipts = conn.execute(
+                text("SELECT status, count(*) FROM outbox_mails WHERE kind = 'receipt' GROUP BY status")
+            ).all()
+            receipt_dups = conn.execute(
+                text(
+                    "SELECT count(*) FROM (SELECT proposal_id FROM outbox_mails WHERE kind = 'receipt' "
+                    "GROUP BY proposal_id HAVING count(*) > 1) d"
+                )
+            ).scalar()
+            states = dict(
+                conn.execute(
+                    text("SELECT state, count(*) FROM proposals WHERE call_id = :c GROUP BY state"),
+                    {"c": call_id},
+                ).all()
+            )
             sizes = conn.execute(text("SELECT min(size), max(size) FROM attachments")).one()
     finally:
         engine.dispose()
-    return {"submitted": {r[0]: (r[1], r[2]) for r in submitted}, "dup_numbers": dup_numbers,
-            "submit_events": dict(submit_events), "offers": dict(offers), "receipts": dict(receipts),
-            "receipt_dups": receipt_dups, "states": states, "sizes": tuple(sizes)}
+    return {
+        "submitted": {r[0]: (r[1], r[2]) for r in submitted},
+        "dup_numbers": dup_numbers,
+        "submit_events": dict(submit_events),
+        "offers": dict(offers),
+        "receipts": dict(receipts),
+        "receipt_dups": receipt_dups,
+        "states": states,
+        "sizes": tuple(sizes),
+    }
 
 
 def py_spy_summary(raw: pathlib.Path, top: int = 25) -> list[str]:
@@ -524,8 +646,11 @@ def py_spy_summary(raw: pathlib.Path, top: int = 25) -> list[str]:
             inclusive[f] += n
         own[frames[-1]] += n
     out = [f"   {total} samples; inclusive share of the frames in foerdercall/, worker/, forms/, templates:"]
-    ours = [(f, n) for f, n in inclusive.most_common() if any(k in f for k in ("foerdercall/", "worker/",
-                                                                                  "forms/", ".html"))]
+    ours = [
+        (f, n)
+        for f, n in inclusive.most_common()
+        if any(k in f for k in ("foerdercall/", "worker/", "forms/", ".html"))
+    ]
     out += [f"   {n / max(1, total) * 100:5.1f} %  {f[:150]}" for f, n in ours[:top]]
     out.append("   own time (leaf frames):")
     out += [f"   {n / max(1, total) * 100:5.1f} %  {f[:150]}" for f, n in own.most_common(15)]
@@ -534,36 +659,69 @@ def py_spy_summary(raw: pathlib.Path, top: int = 25) -> list[str]:
 
 # --- main ----------------------------------------------------------------------------------------------------
 
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rate", type=float, default=50.0, help="submissions (arrivals) per second")
     ap.add_argument("--duration", type=float, default=None, help="measured seconds after the warm-up (900)")
     ap.add_argument("--warmup", type=float, default=None, help="seconds of load before measuring (30)")
     ap.add_argument("--quick", action="store_true", help="defaults --duration 60 --warmup 10 (development)")
-    ap.add_argument("--fixed-interval", action="store_true", help="arrivals at a fixed interval (default Poisson)")
+    ap.add_argument(
+        "--fixed-interval", action="store_true", help="arrivals at a fixed interval (default Poisson)"
+    )
     ap.add_argument("--official-rate", type=float, default=1.0, help="official page views per second")
-    ap.add_argument("--save-share", type=float, default=0.3, help="share of arrivals that save the draft first")
+    ap.add_argument(
+        "--save-share", type=float, default=0.3, help="share of arrivals that save the draft first"
+    )
     ap.add_argument("--pdf-bytes", type=int, default=1024 * 1024)
-    ap.add_argument("--timeout", type=float, default=30.0, help="seconds per request before it counts as failed")
-    ap.add_argument("--max-in-flight", type=int, default=3000, help="arrivals in flight before the client "
-                                                                     "refuses to start more (client overflow)")
-    ap.add_argument("--aims", choices=("auto", "sustain", "overload"), default="auto",
-                    help="which aims to judge: sustain (the 50/s run), overload (twice the rate); auto: by --rate")
+    ap.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds per request before it counts as failed"
+    )
+    ap.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=3000,
+        help="arrivals in flight before the client refuses to start more (client overflow)",
+    )
+    ap.add_argument(
+        "--aims",
+        choices=("auto", "sustain", "overload"),
+        default="auto",
+        help="which aims to judge: sustain (the 50/s run), overload (twice the rate); auto: by --rate",
+    )
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--gunicorn-args", default="", help="instead of deploy/gunicorn.conf.py, e.g. "
-                                                        "'-k gthread -w 3 --threads 6'")
-    ap.add_argument("--app", choices=("foerdercall", "bare"), default="foerdercall",
-                    help="bare: instead of foerdercall the bare path of bench/surge_bare.py (no worker, no mail): "
-                         "the floor under the app on this machine")
-    ap.add_argument("--check-rate", type=float, default=20.0, help="rate of the client cross-check (GET /login)")
+    ap.add_argument(
+        "--gunicorn-args",
+        default="",
+        help="instead of deploy/gunicorn.conf.py, e.g. '-k gthread -w 3 --threads 6'",
+    )
+    ap.add_argument(
+        "--app",
+        choices=("foerdercall", "bare"),
+        default="foerdercall",
+        help="bare: instead of foerdercall the bare path of bench/surge_bare.py (no worker, no mail): "
+        "the floor under the app on this machine",
+    )
+    ap.add_argument(
+        "--check-rate", type=float, default=20.0, help="rate of the client cross-check (GET /login)"
+    )
     ap.add_argument("--check-seconds", type=float, default=10.0, help="0: skip the cross-check")
-    ap.add_argument("--py-spy", type=float, default=0.0, metavar="SECONDS",
-                    help="profile one gunicorn worker with py-spy for SECONDS in the middle of the run")
+    ap.add_argument(
+        "--py-spy",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="profile one gunicorn worker with py-spy for SECONDS in the middle of the run",
+    )
     ap.add_argument("--py-spy-out", default="", metavar="PATH", help="keep py-spy's collapsed stacks there")
     ap.add_argument("--keep-uploads", action="store_true", help="keep the uploaded files (disk: 1 MB each)")
-    ap.add_argument("--admin-url", default=os.environ.get("BENCH_DATABASE_URL",
-                                                          "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
-    ap.add_argument("--redis-url", default=os.environ.get("BENCH_SURGE_REDIS_URL", "redis://127.0.0.1:6379/12"))
+    ap.add_argument(
+        "--admin-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    )
+    ap.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_SURGE_REDIS_URL", "redis://127.0.0.1:6379/12")
+    )
     args = ap.parse_args()
     if args.duration is None:
         args.duration = 60.0 if args.quick else 900.0
@@ -603,18 +761,35 @@ def main() -> int:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     try:
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "surge-secret", "BROKER_URL": args.redis_url,
-               "PUBLIC_URL": f"http://127.0.0.1:{port}",
-               "WORKER_QUEUE": queue, "UPLOAD_DIR": str(tmp / "uploads"), "OUTBOX_DIR": str(tmp / "outbox"),
-               "FOERDERCALL_INSTANCE": str(tmp / "instance"), "SESSION_COOKIE_SECURE": "0",
-               "MAIL_SMTP_HOST": "", "INPROCESS_WORKER": "", "PYTHONUNBUFFERED": "1",
-               "REQUIRE_TWO_FACTOR_ROLES": ""}  # the benchmark's officials browse without a second factor
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "surge-secret",
+            "BROKER_URL": args.redis_url,
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "WORKER_QUEUE": queue,
+            "UPLOAD_DIR": str(tmp / "uploads"),
+            "OUTBOX_DIR": str(tmp / "outbox"),
+            "FOERDERCALL_INSTANCE": str(tmp / "instance"),
+            "SESSION_COOKIE_SECURE": "0",
+            "MAIL_SMTP_HOST": "",
+            "INPROCESS_WORKER": "",
+            "PYTHONUNBUFFERED": "1",
+            "REQUIRE_TWO_FACTOR_ROLES": "",
+        }  # the benchmark's officials browse without a second factor
         for k in ("PASSWORD_HASH_TIME_COST", "PASSWORD_HASH_MEMORY_KIB", "PASSWORD_HASH_PARALLELISM"):
             if k in os.environ:
                 env[k] = os.environ[k]
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "surge-secret",
-                          "PUBLIC_URL": env["PUBLIC_URL"], "FOERDERCALL_INSTANCE": str(tmp / "instance"), "UPLOAD_DIR": str(tmp / "uploads"),
-                          "OUTBOX_DIR": str(tmp / "outbox")})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "SECRET_KEY": "surge-secret",
+                "PUBLIC_URL": env["PUBLIC_URL"],
+                "FOERDERCALL_INSTANCE": str(tmp / "instance"),
+                "UPLOAD_DIR": str(tmp / "uploads"),
+                "OUTBOX_DIR": str(tmp / "outbox"),
+            }
+        )
         ctx = app.app_context()
         ctx.push()
         from flask_migrate import upgrade
@@ -629,8 +804,10 @@ def main() -> int:
         pg_version = db.session.scalar(text("SHOW server_version"))
         db.session.remove()
         db.engine.dispose()
-        log(f"built: operations {built['ops_s']:.1f}s, Core bulk insert {built['bulk_s']:.1f}s; "
-            f"argon2 verify {percentile(built['hash_ms'], .5):.1f} ms CPU ({built['hash_params']})")
+        log(
+            f"built: operations {built['ops_s']:.1f}s, Core bulk insert {built['bulk_s']:.1f}s; "
+            f"argon2 verify {percentile(built['hash_ms'], 0.5):.1f} ms CPU ({built['hash_params']})"
+        )
 
         # the app under gunicorn, and the worker
         if args.gunicorn_args:
@@ -638,27 +815,58 @@ def main() -> int:
         elif GUNICORN_CONF.exists():
             gargs, gsource = ["-c", str(GUNICORN_CONF)], str(GUNICORN_CONF.relative_to(ROOT))
         else:
-            gargs, gsource = ["-k", "gthread", "-w", "3", "--threads", "6", "--backlog", "2048"], \
-                "own arguments (deploy/gunicorn.conf.py not there)"
+            gargs, gsource = (
+                ["-k", "gthread", "-w", "3", "--threads", "6", "--backlog", "2048"],
+                "own arguments (deploy/gunicorn.conf.py not there)",
+            )
         bare = args.app == "bare"
-        gargv = [str(BIN / "gunicorn"), *gargs, "-b", f"127.0.0.1:{port}", "--error-logfile", "-",
-                 *(["--pythonpath", str(ROOT / "bench"), "surge_bare:app"] if bare else ["foerdercall:create_app()"])]
+        gargv = [
+            str(BIN / "gunicorn"),
+            *gargs,
+            "-b",
+            f"127.0.0.1:{port}",
+            "--error-logfile",
+            "-",
+            *(
+                ["--pythonpath", str(ROOT / "bench"), "surge_bare:app"]
+                if bare
+                else ["foerdercall:create_app()"]
+            ),
+        ]
         gproc = procs.start("gunicorn", gargv, env)
         if not bare:
-            procs.start("worker", [str(BIN / "foerdercall"), "worker", "-c", "1", "-l", "warning", "-n",
-                                   f"{queue}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat"],
-                        env)
+            procs.start(
+                "worker",
+                [
+                    str(BIN / "foerdercall"),
+                    "worker",
+                    "-c",
+                    "1",
+                    "-l",
+                    "warning",
+                    "-n",
+                    f"{queue}@%h",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "--without-heartbeat",
+                ],
+                env,
+            )
         wait_http(port, gproc, procs)
         workers = gunicorn_pids(gproc.pid)
-        log(f"gunicorn on 127.0.0.1:{port} ({' '.join(gargs)}), {len(workers)} worker processes; "
-            + ("the bare path (bench/surge_bare.py), no worker" if bare else f"worker on {queue}"))
+        log(
+            f"gunicorn on 127.0.0.1:{port} ({' '.join(gargs)}), {len(workers)} worker processes; "
+            + ("the bare path (bench/surge_bare.py), no worker" if bare else f"worker on {queue}")
+        )
         janitor.start()
 
         # the cross-check of the client
         check = None
         if args.check_seconds > 0:
             log(f"client cross-check: GET /login at {args.check_rate:g}/s for {args.check_seconds:g}s, twice")
-            a = asyncio.run(asyncio_fixed_rate("127.0.0.1", port, "/login", args.check_rate, args.check_seconds))
+            a = asyncio.run(
+                asyncio_fixed_rate("127.0.0.1", port, "/login", args.check_rate, args.check_seconds)
+            )
             b = threaded_fixed_rate("127.0.0.1", port, "/login", args.check_rate, args.check_seconds)
             check = {"asyncio (surge client)": a, "threaded http.client": b}
 
@@ -669,16 +877,37 @@ def main() -> int:
         cpu0, busy0 = cpu_of(sessions), machine_busy()
         spy = None
         if args.py_spy > 0:
+
             def profile() -> None:
                 time.sleep(args.warmup + max(0.0, (args.duration - args.py_spy) / 2))
                 raw = tmp / "py-spy.txt"
-                subprocess.run([str(BIN / "py-spy"), "record", "--format", "raw", "-o", str(raw), "-d",
-                                str(int(args.py_spy)), "-r", "200", "--nonblocking", "-p", str(workers[0])],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=str(tmp))
+                subprocess.run(
+                    [
+                        str(BIN / "py-spy"),
+                        "record",
+                        "--format",
+                        "raw",
+                        "-o",
+                        str(raw),
+                        "-d",
+                        str(int(args.py_spy)),
+                        "-r",
+                        "200",
+                        "--nonblocking",
+                        "-p",
+                        str(workers[0]),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.STDOUT,
+                    cwd=str(tmp),
+                )
+
             spy = threading.Thread(target=profile, daemon=True)
             spy.start()
-        log(f"surge: {args.rate:g} submissions/s ({'fixed interval' if args.fixed_interval else 'Poisson'}), "
-            f"{args.warmup:g}s warm-up + {args.duration:g}s measured; officials {args.official_rate:g} views/s")
+        log(
+            f"surge: {args.rate:g} submissions/s ({'fixed interval' if args.fixed_interval else 'Poisson'}), "
+            f"{args.warmup:g}s warm-up + {args.duration:g}s measured; officials {args.official_rate:g} views/s"
+        )
         ran = asyncio.run(surge.run(total))
         cpu1, busy1 = cpu_of(sessions), machine_busy()
         log(f"surge done: {len(surge.acknowledged):,} acknowledged; waiting for the receipts")
@@ -688,8 +917,10 @@ def main() -> int:
         # the count
         t_wait = time.monotonic()
         counted = count_in_db(url, built["call_id"])
-        while time.monotonic() - t_wait < 60 and counted["receipts"].get("pending", 0) + \
-                counted["receipts"].get("sending", 0) > 0:
+        while (
+            time.monotonic() - t_wait < 60
+            and counted["receipts"].get("pending", 0) + counted["receipts"].get("sending", 0) > 0
+        ):
             time.sleep(1)
             counted = count_in_db(url, built["call_id"])
         janitor.stopping.set()
@@ -707,9 +938,11 @@ def main() -> int:
         errors = sum(k.errors for k in kinds.values())
         shed = sum(k.shed for k in kinds.values())
         sub = sorted(kinds["submit"].latencies) if "submit" in kinds else []
-        sub_p99 = percentile(sub, .99)
-        admitted_max = max((max(k.admitted(), default=0.0) for k in kinds.values() if k is not kinds.get("session")),
-                           default=0.0)
+        sub_p99 = percentile(sub, 0.99)
+        admitted_max = max(
+            (max(k.admitted(), default=0.0) for k in kinds.values() if k is not kinds.get("session")),
+            default=0.0,
+        )
         sessions = len(kinds["session"].latencies) if "session" in kinds else 0
         lags = sorted(surge.stats.lags)
         cpu = {k: cpu1.get(k, 0.0) - cpu0.get(k, 0.0) for k in set(cpu0) | set(cpu1)}
@@ -723,14 +956,17 @@ def main() -> int:
             f"  machine: {os.cpu_count()} CPUs, load client on the same box; PostgreSQL {pg_version} db {db_name}; "
             f"Redis {args.redis_url.split('@')[-1]} queue {queue}",
             f"  server: gunicorn {' '.join(gargs)} [{gsource}], {len(workers)} worker processes; "
-            + ("THE BARE PATH (bench/surge_bare.py: werkzeug + psycopg, no app, no worker, no receipts)" if bare
-               else "`foerdercall worker -c 1` (receipts into the file outbox)"),
+            + (
+                "THE BARE PATH (bench/surge_bare.py: werkzeug + psycopg, no app, no worker, no receipts)"
+                if bare
+                else "`foerdercall worker -c 1` (receipts into the file outbox)"
+            ),
             f"  data: call SURGE (deadline {to_berlin(deadline_utc):%d.%m.%Y %H:%M} Leipzig), {n_applicants:,} "
             f"applicants with a filled-in draft, 3 officials; build: migrations {t_migrate:.1f}s, operations "
             f"{built['ops_s']:.1f}s, Core bulk insert {built['bulk_s']:.1f}s",
-            f"  password hash: {built['hash_params']}: verify {percentile(built['hash_ms'], .5):.1f} ms CPU "
+            f"  password hash: {built['hash_params']}: verify {percentile(built['hash_ms'], 0.5):.1f} ms CPU "
             f"(median of {len(built['hash_ms'])}, min {built['hash_ms'][0]:.1f}) - at {args.rate:g} logins/s "
-            f"{args.rate * percentile(built['hash_ms'], .5) / 1000:.2f} of {os.cpu_count()} CPUs",
+            f"{args.rate * percentile(built['hash_ms'], 0.5) / 1000:.2f} of {os.cpu_count()} CPUs",
             f"  load: {args.rate:g} submissions/s ({'fixed interval' if args.fixed_interval else 'Poisson'} "
             f"arrivals), {args.warmup:g}s warm-up + {args.duration:g}s measured; each: GET /login, POST /login, "
             f"GET the form, {args.save_share:.0%} POST a draft save, POST the form with a "
@@ -738,15 +974,20 @@ def main() -> int:
             "(proposals list, dashboard, call page)",
         ]
         if check:
-            report += ["", f"1. client cross-check: GET /login at {args.check_rate:g}/s for {args.check_seconds:g}s, "
-                           "a new connection per request, latency from the scheduled time",
-                       f"   {'client':<26} {'ok':>6} {'rps':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-                       f"{'max ms':>8}  statuses"]
+            report += [
+                "",
+                f"1. client cross-check: GET /login at {args.check_rate:g}/s for {args.check_seconds:g}s, "
+                "a new connection per request, latency from the scheduled time",
+                f"   {'client':<26} {'ok':>6} {'rps':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+                f"{'max ms':>8}  statuses",
+            ]
             for name, (lat, statuses, _wall) in check.items():
-                report.append(f"   {name:<26} {len(lat):6d} {len(lat) / args.check_seconds:7.1f} "
-                              f"{percentile(lat, .5) * 1000:8.1f} {percentile(lat, .95) * 1000:8.1f} "
-                              f"{percentile(lat, .99) * 1000:8.1f} {(lat[-1] if lat else float('nan')) * 1000:8.1f}"
-                              f"  {dict(statuses)}")
+                report.append(
+                    f"   {name:<26} {len(lat):6d} {len(lat) / args.check_seconds:7.1f} "
+                    f"{percentile(lat, 0.5) * 1000:8.1f} {percentile(lat, 0.95) * 1000:8.1f} "
+                    f"{percentile(lat, 0.99) * 1000:8.1f} {(lat[-1] if lat else float('nan')) * 1000:8.1f}"
+                    f"  {dict(statuses)}"
+                )
         report += [
             "",
             f"2. the surge, measured window ({window:g}s; arrivals scheduled in it; latency of the first request "
@@ -755,14 +996,14 @@ def main() -> int:
             *surge.stats.table(window, KINDS),
             f"   arrivals {ran['arrivals']:,} (+ {ran['official_arrivals']:,} official views) over {ran['wall']:.0f}s; "
             f"peak in flight {ran['peak']}; client overflow {surge.overflow}; client lag (send - schedule) "
-            f"p50 {percentile(lags, .5) * 1000:.1f} ms, p99 {percentile(lags, .99) * 1000:.1f} ms, "
+            f"p50 {percentile(lags, 0.5) * 1000:.1f} ms, p99 {percentile(lags, 0.99) * 1000:.1f} ms, "
             f"max {(lags[-1] if lags else float('nan')) * 1000:.1f} ms",
             f"   complete submissions acknowledged in the window: {sessions:,} = {sessions / window:.1f}/s",
             f"   refused submissions: {dict(surge.refused) or 'none'}",
             f"   machine CPU busy during the surge (everything on it): {busy * 100:.0f} % of {os.cpu_count()} CPUs; "
             "CPU seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()),
-            "   CPU ms per submission: " + ", ".join(
-                f"{k} {v / max(1, len(surge.acknowledged)) * 1000:.1f}" for k, v in cpu.items()),
+            "   CPU ms per submission: "
+            + ", ".join(f"{k} {v / max(1, len(surge.acknowledged)) * 1000:.1f}" for k, v in cpu.items()),
             "",
             "3. the count (all arrivals, warm-up included)",
             f"   acknowledged by the server (302 to the proposal): {len(ack):,}; submitted in the database: "
@@ -801,13 +1042,20 @@ def main() -> int:
         if args.py_spy > 0 and (tmp / "py-spy.txt").exists() and args.py_spy_out:
             shutil.copy(tmp / "py-spy.txt", args.py_spy_out)
         if args.py_spy > 0 and (tmp / "py-spy.txt").exists():
-            report += ["", f"5. py-spy, one gunicorn worker (pid {workers[0]}) for {args.py_spy:g}s mid-run:",
-                       *py_spy_summary(tmp / "py-spy.txt")]
+            report += [
+                "",
+                f"5. py-spy, one gunicorn worker (pid {workers[0]}) for {args.py_spy:g}s mid-run:",
+                *py_spy_summary(tmp / "py-spy.txt"),
+            ]
         elif args.py_spy > 0:
             report += ["", "5. py-spy: no profile (ptrace not permitted?)"]
         report.append("=" * 110)
         print("\n".join(report), flush=True)
-        bad = [line for line in procs.tail("gunicorn", 200000).splitlines() if "Traceback" in line or "ERROR" in line]
+        bad = [
+            line
+            for line in procs.tail("gunicorn", 200000).splitlines()
+            if "Traceback" in line or "ERROR" in line
+        ]
         if bad:
             print(f"gunicorn log: {len(bad)} error lines; the last part:\n" + procs.tail("gunicorn", 3000))
         return 0
@@ -828,7 +1076,9 @@ def main() -> int:
             rclient.delete(key)
         rclient.close()
         shutil.rmtree(tmp, ignore_errors=True)
-        log(f"cleaned up: database {db_name} dropped, gunicorn and worker stopped, Redis keys of {queue} deleted")
+        log(
+            f"cleaned up: database {db_name} dropped, gunicorn and worker stopped, Redis keys of {queue} deleted"
+        )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ what any submission must do:
 Its capacity on this machine is what a complete submission costs without the app's own work; the difference to
 ``--app foerdercall`` is what the app adds. Not a product, only a measuring stick.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,8 +42,17 @@ DSN = os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://
 POOL_SIZE = int(os.environ.get("BARE_POOL", "8"))
 EDIT = re.compile(r"^/proposals/(\d+)/edit$")
 CALL_PAGE = re.compile(r"^/calls/(\d+)(/proposals|/dashboard)?$")
-FIELDS = ("title", "summary", "goals", "target_group", "work_plan", "budget_plan", "sustainability",
-          "field_of_action", "requested_amount")
+FIELDS = (
+    "title",
+    "summary",
+    "goals",
+    "target_group",
+    "work_plan",
+    "budget_plan",
+    "sustainability",
+    "field_of_action",
+    "requested_amount",
+)
 
 
 class Pool:
@@ -87,8 +97,11 @@ def token_for(nonce: str) -> str:
 
 
 def page(body: str, status: int = 200) -> Response:
-    return Response("<!doctype html><html lang=de><title>bare</title>" + body, status,
-                    content_type="text/html; charset=utf-8")
+    return Response(
+        "<!doctype html><html lang=de><title>bare</title>" + body,
+        status,
+        content_type="text/html; charset=utf-8",
+    )
 
 
 def redirect(to: str) -> Response:
@@ -96,8 +109,10 @@ def redirect(to: str) -> Response:
 
 
 def form_page(nonce: str, action: str, inner: str = "") -> str:
-    return (f'<form method=post action="{action}"><input type=hidden name="csrf_token" value="{token_for(nonce)}">'
-            f"{inner}<button>OK</button></form>")
+    return (
+        f'<form method=post action="{action}"><input type=hidden name="csrf_token" value="{token_for(nonce)}">'
+        f"{inner}<button>OK</button></form>"
+    )
 
 
 def session_of(req: Request) -> tuple[int, str] | None:
@@ -120,14 +135,18 @@ def login(req: Request) -> Response:
         return page("token", 400)
     conn = POOL.get()
     try:
-        row = conn.execute("SELECT id, password_hash FROM users WHERE email = %s AND active",
-                           (req.form.get("email", "").lower(),)).fetchone()
+        row = conn.execute(
+            "SELECT id, password_hash FROM users WHERE email = %s AND active",
+            (req.form.get("email", "").lower(),),
+        ).fetchone()
         conn.rollback()
     finally:
         POOL.put(conn)
     try:
         # libsodium, as the app (foerdercall.accounts.passwords); the parameters are read from the stored hash
-        ok = row is not None and nacl.pwhash.argon2id.verify(row[1].encode(), req.form.get("password", "").encode())
+        ok = row is not None and nacl.pwhash.argon2id.verify(
+            row[1].encode(), req.form.get("password", "").encode()
+        )
     except nacl.exceptions.InvalidkeyError:
         ok = False
     if not ok:
@@ -142,8 +161,9 @@ def edit(req: Request, pid: int, who: tuple[int, str]) -> Response:
     if req.method == "GET":
         conn = POOL.get()
         try:
-            row = conn.execute("SELECT title, state FROM proposals WHERE id = %s AND applicant_id = %s",
-                               (pid, uid)).fetchone()
+            row = conn.execute(
+                "SELECT title, state FROM proposals WHERE id = %s AND applicant_id = %s", (pid, uid)
+            ).fetchone()
             conn.rollback()
         finally:
             POOL.put(conn)
@@ -163,30 +183,42 @@ def edit(req: Request, pid: int, who: tuple[int, str]) -> Response:
     conn = POOL.get()
     try:
         with conn.transaction():
-            row = conn.execute("SELECT state, call_id FROM proposals WHERE id = %s AND applicant_id = %s "
-                               "FOR UPDATE", (pid, uid)).fetchone()
+            row = conn.execute(
+                "SELECT state, call_id FROM proposals WHERE id = %s AND applicant_id = %s FOR UPDATE",
+                (pid, uid),
+            ).fetchone()
             if row is None or row[0] != "draft":
                 raise LookupError
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            amount = int(round(float(fields["requested_amount"].replace(".", "").replace(",", ".") or 0) * 100))
+            amount = int(
+                round(float(fields["requested_amount"].replace(".", "").replace(",", ".") or 0) * 100)
+            )
             if action == "submit":
                 conn.execute(
                     "UPDATE proposals SET title=%s, summary=%s, requested_amount_cents=%s, state='submitted', "
                     "submitted_at=%s, file_number='BARE-' || id, updated_at=%s, row_version=row_version+1 "
-                    "WHERE id=%s", (fields["title"], fields["summary"], amount, now, now, pid))
+                    "WHERE id=%s",
+                    (fields["title"], fields["summary"], amount, now, now, pid),
+                )
                 storage, size, sha = stored
                 conn.execute(
                     "INSERT INTO attachments (proposal_id, kind, filename, storage_name, content_type, size, "
                     "sha256, uploaded_by_id, uploaded_at) VALUES (%s,'offer','angebot.pdf',%s,'application/pdf',"
-                    "%s,%s,%s,%s)", (pid, storage, size, sha, uid, now))
+                    "%s,%s,%s,%s)",
+                    (pid, storage, size, sha, uid, now),
+                )
                 conn.execute(
                     "INSERT INTO audit_events (at, actor_id, actor_name, action, object_type, object_id, call_id, "
                     "proposal_id, from_state, to_state, reason, data) VALUES (%s,%s,'','submit','proposal',%s,%s,"
-                    "%s,'draft','submitted','','{}')", (now, uid, pid, row[1], pid))
+                    "%s,'draft','submitted','','{}')",
+                    (now, uid, pid, row[1], pid),
+                )
             else:
-                conn.execute("UPDATE proposals SET title=%s, summary=%s, requested_amount_cents=%s, "
-                             "updated_at=%s, row_version=row_version+1 WHERE id=%s",
-                             (fields["title"], fields["summary"], amount, now, pid))
+                conn.execute(
+                    "UPDATE proposals SET title=%s, summary=%s, requested_amount_cents=%s, "
+                    "updated_at=%s, row_version=row_version+1 WHERE id=%s",
+                    (fields["title"], fields["summary"], amount, now, pid),
+                )
     except LookupError:
         if stored:
             (UPLOAD_DIR / stored[0]).unlink(missing_ok=True)
@@ -216,8 +248,9 @@ def store(upload) -> tuple[str, int, str]:
 def official(call_id: int) -> Response:
     conn = POOL.get()
     try:
-        n = conn.execute("SELECT count(*) FROM proposals WHERE call_id = %s AND state = 'submitted'",
-                         (call_id,)).fetchone()[0]
+        n = conn.execute(
+            "SELECT count(*) FROM proposals WHERE call_id = %s AND state = 'submitted'", (call_id,)
+        ).fetchone()[0]
         conn.rollback()
     finally:
         POOL.put(conn)

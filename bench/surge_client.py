@@ -7,6 +7,7 @@ hide its latency (coordinated omission). The first request of an arrival is time
 (any lag of the client itself counts against the server, and the lag is reported); each following request of
 the same session from the moment the previous answer arrived (a user without think time).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,6 +33,7 @@ def percentile(ordered: list[float], q: float) -> float:
 
 
 # --- statistics ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class KindStats:
@@ -70,22 +72,26 @@ class Stats:
                 k.admitted_other.append(latency)
 
     def table(self, window: float, order: list[str]) -> list[str]:
-        rows = [f"   {'request':<20} {'count':>7} {'rps':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-                f"{'max ms':>8} {'shed':>6} {'errors':>6}  statuses"]
+        rows = [
+            f"   {'request':<20} {'count':>7} {'rps':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+            f"{'max ms':>8} {'shed':>6} {'errors':>6}  statuses"
+        ]
         for name in [*order, *sorted(set(self.kinds) - set(order))]:
             if name not in self.kinds:
                 continue
             k = self.kinds[name]
             lat = sorted(k.latencies)
             rows.append(
-                f"   {name:<20} {k.count:7d} {len(lat) / window:7.1f} {percentile(lat, .5) * 1000:8.1f} "
-                f"{percentile(lat, .95) * 1000:8.1f} {percentile(lat, .99) * 1000:8.1f} "
+                f"   {name:<20} {k.count:7d} {len(lat) / window:7.1f} {percentile(lat, 0.5) * 1000:8.1f} "
+                f"{percentile(lat, 0.95) * 1000:8.1f} {percentile(lat, 0.99) * 1000:8.1f} "
                 f"{(lat[-1] if lat else float('nan')) * 1000:8.1f} {k.shed:6d} {k.errors:6d}  "
-                + ", ".join(f"{s}: {n}" for s, n in sorted(k.statuses.items(), key=lambda kv: str(kv[0]))))
+                + ", ".join(f"{s}: {n}" for s, n in sorted(k.statuses.items(), key=lambda kv: str(kv[0])))
+            )
         return rows
 
 
 # --- a minimal HTTP/1.1 client ---------------------------------------------------------------------------
+
 
 class HTTPError(Exception):
     pass
@@ -115,11 +121,16 @@ class Connection:
             self.writer.close()
             self.reader = self.writer = None
 
-    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
-                      body: list[bytes] | bytes = b"") -> Response:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: list[bytes] | bytes = b""
+    ) -> Response:
         parts = [body] if isinstance(body, bytes) else body
         length = sum(len(p) for p in parts)
-        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "User-Agent: foerdercall-surge"]
+        head = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            "User-Agent: foerdercall-surge",
+        ]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
         if method != "GET" or length:
             head.append(f"Content-Length: {length}")
@@ -183,11 +194,14 @@ def multipart(fields: list[tuple[str, str]], files: list[tuple[str, str, bytes]]
     boundary = f"----surge{random.getrandbits(128):032x}"
     parts: list[bytes] = []
     for name, value in fields:
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-                     .encode())
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        )
     for name, filename, content in files:
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                     f"Content-Type: application/pdf\r\n\r\n".encode())
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: application/pdf\r\n\r\n".encode()
+        )
         parts.append(content)
         parts.append(b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
@@ -201,8 +215,9 @@ class Session:
         self.conn = Connection(host, port)
         self.cookies = dict(cookies or {})
 
-    async def send(self, method: str, path: str, *, form: dict | None = None,
-                   body: tuple[str, list[bytes]] | None = None) -> Response:
+    async def send(
+        self, method: str, path: str, *, form: dict | None = None, body: tuple[str, list[bytes]] | None = None
+    ) -> Response:
         headers = {}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -229,6 +244,7 @@ def csrf_of(body: bytes) -> str:
 
 # --- open-loop scheduling ----------------------------------------------------------------------------------
 
+
 def schedule(rate: float, duration: float, poisson: bool, rng: random.Random) -> list[float]:
     """Arrival offsets in seconds from the start: Poisson (exponential gaps) or a fixed interval."""
     out, t = [], 0.0
@@ -241,8 +257,7 @@ def schedule(rate: float, duration: float, poisson: bool, rng: random.Random) ->
         out.append(t)
 
 
-async def run_open_loop(offsets: list[float], start: float, task_for, max_in_flight: int,
-                        on_overflow) -> int:
+async def run_open_loop(offsets: list[float], start: float, task_for, max_in_flight: int, on_overflow) -> int:
     """Start ``task_for(i, scheduled)`` at each scheduled monotonic time; returns the largest number of
     arrivals in flight at once. Beyond ``max_in_flight`` an arrival is not started (``on_overflow``)."""
     running: set[asyncio.Task] = set()
@@ -266,8 +281,10 @@ async def run_open_loop(offsets: list[float], start: float, task_for, max_in_fli
 
 # --- the cross-check: the same GET at a fixed rate, by two independent clients ------------------------------
 
-def threaded_fixed_rate(host: str, port: int, path: str, rate: float, duration: float,
-                        threads: int = 32) -> tuple[list[float], Counter, float]:
+
+def threaded_fixed_rate(
+    host: str, port: int, path: str, rate: float, duration: float, threads: int = 32
+) -> tuple[list[float], Counter, float]:
     """``http.client`` in a pool of threads, one new connection per request, requests due at a fixed
     interval and timed from the moment they were due (open loop while threads are free)."""
     due = [i / rate for i in range(int(rate * duration))]
@@ -311,8 +328,9 @@ def threaded_fixed_rate(host: str, port: int, path: str, rate: float, duration: 
     return sorted(lat), statuses, time.monotonic() - start
 
 
-async def asyncio_fixed_rate(host: str, port: int, path: str, rate: float,
-                             duration: float) -> tuple[list[float], Counter, float]:
+async def asyncio_fixed_rate(
+    host: str, port: int, path: str, rate: float, duration: float
+) -> tuple[list[float], Counter, float]:
     """The surge client's code path (Session over raw sockets) on the same GET, a new connection each."""
     offsets = [i / rate for i in range(int(rate * duration))]
     lat: list[float] = []

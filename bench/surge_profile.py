@@ -5,6 +5,7 @@ then once more under cProfile (the functions with the most own and cumulative ti
 
     .venv/bin/python bench/surge_profile.py [--sessions 200] [--top 30]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,22 +50,42 @@ def session(app, user_no: int, pid: int, pdf: bytes, save: bool, cpu: dict, sql:
 
     r = step("login_page", lambda: c.get("/login"))
     token = CSRF_RE.search(r.data).group(1).decode()
-    r = step("login_post", lambda: c.post("/login", data={"csrf_token": token, "email": f"surge{user_no:06d}@surge.test",
-                                                          "password": PASSWORD}))
+    r = step(
+        "login_post",
+        lambda: c.post(
+            "/login",
+            data={"csrf_token": token, "email": f"surge{user_no:06d}@surge.test", "password": PASSWORD},
+        ),
+    )
     assert r.status_code == 302, r.status_code
     edit = f"/proposals/{pid}/edit"
     r = step("form", lambda: c.get(edit))
     token = CSRF_RE.search(r.data).group(1).decode()
-    fields = {"csrf_token": token, **{k: v.format(i=user_no) for k, v in TEXT.items()},
-              "field_of_action": "networks", "requested_amount": "20000,00", "kind": "offer"}
+    fields = {
+        "csrf_token": token,
+        **{k: v.format(i=user_no) for k, v in TEXT.items()},
+        "field_of_action": "networks",
+        "requested_amount": "20000,00",
+        "kind": "offer",
+    }
     if save:
-        r = step("save", lambda: c.post(edit, data={**fields, "action": "save"}, content_type="multipart/form-data"))
+        r = step(
+            "save",
+            lambda: c.post(edit, data={**fields, "action": "save"}, content_type="multipart/form-data"),
+        )
         assert r.status_code == 302
-    r = step("submit", lambda: c.post(edit, data={**fields, "action": "submit",
-                                                  "file": (io.BytesIO(pdf), "angebot.pdf", "application/pdf")},
-                                      content_type="multipart/form-data"))
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/proposals/{pid}"), \
-        (r.status_code, r.headers.get("Location"))
+    r = step(
+        "submit",
+        lambda: c.post(
+            edit,
+            data={**fields, "action": "submit", "file": (io.BytesIO(pdf), "angebot.pdf", "application/pdf")},
+            content_type="multipart/form-data",
+        ),
+    )
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/proposals/{pid}"), (
+        r.status_code,
+        r.headers.get("Location"),
+    )
 
 
 def main() -> int:
@@ -73,8 +94,10 @@ def main() -> int:
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--sql", action="store_true", help="print the statements of each request")
     ap.add_argument("--profile-out", help="also write the cProfile data to this file (for pstats/snakeviz)")
-    ap.add_argument("--admin-url", default=os.environ.get("BENCH_DATABASE_URL",
-                                                          "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    ap.add_argument(
+        "--admin-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    )
     args = ap.parse_args()
 
     from foerdercall import create_app
@@ -88,10 +111,17 @@ def main() -> int:
         conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     ctx = None
     try:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "surge-secret", "SESSION_COOKIE_SECURE": False,
-                          "PUBLIC_URL": "http://127.0.0.1",
-                          "FOERDERCALL_INSTANCE": str(tmp / "instance"), "UPLOAD_DIR": str(tmp / "uploads"),
-                          "OUTBOX_DIR": str(tmp / "outbox")})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "SECRET_KEY": "surge-secret",
+                "SESSION_COOKIE_SECURE": False,
+                "PUBLIC_URL": "http://127.0.0.1",
+                "FOERDERCALL_INSTANCE": str(tmp / "instance"),
+                "UPLOAD_DIR": str(tmp / "uploads"),
+                "OUTBOX_DIR": str(tmp / "outbox"),
+            }
+        )
         ctx = app.app_context()
         ctx.push()
         from flask_migrate import upgrade
@@ -113,7 +143,9 @@ def main() -> int:
                 CHAIN["held"] = time.perf_counter() - CHAIN["at"]
 
         end = to_berlin(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
-        built = build(app, 2 * args.sessions + 20, berlin_to_utc(end.replace(tzinfo=None, second=0, microsecond=0)))
+        built = build(
+            app, 2 * args.sessions + 20, berlin_to_utc(end.replace(tzinfo=None, second=0, microsecond=0))
+        )
         db.session.remove()
         ctx.pop()
         ctx = None
@@ -135,20 +167,26 @@ def main() -> int:
         n = 11
         for i in range(n, n + args.sessions):
             session(app, i, apps[i][1], pdf, True, cpu)
-        print(f"\nCPU per request (this process: Flask app + test client), {args.sessions} sessions, "
-              f"argon2 {built['hash_params']} verify {percentile(built['hash_ms'], .5):.1f} ms; and the wall time "
-              "from locking the audit chain's head to the commit (every audited write waits for it):")
+        print(
+            f"\nCPU per request (this process: Flask app + test client), {args.sessions} sessions, "
+            f"argon2 {built['hash_params']} verify {percentile(built['hash_ms'], 0.5):.1f} ms; and the wall time "
+            "from locking the audit chain's head to the commit (every audited write waits for it):"
+        )
         total = 0.0
         for kind, vals in cpu.items():
             vals.sort()
             mean = sum(vals) / len(vals)
             if kind.startswith("chain"):
-                print(f"   {kind:<12} mean {mean * 1000:6.1f} ms   p50 {percentile(vals, .5) * 1000:6.1f}   "
-                      f"p95 {percentile(vals, .95) * 1000:6.1f}   (wall)")
+                print(
+                    f"   {kind:<12} mean {mean * 1000:6.1f} ms   p50 {percentile(vals, 0.5) * 1000:6.1f}   "
+                    f"p95 {percentile(vals, 0.95) * 1000:6.1f}   (wall)"
+                )
                 continue
             total += mean
-            print(f"   {kind:<12} mean {mean * 1000:6.1f} ms   p50 {percentile(vals, .5) * 1000:6.1f}   "
-                  f"p95 {percentile(vals, .95) * 1000:6.1f}")
+            print(
+                f"   {kind:<12} mean {mean * 1000:6.1f} ms   p50 {percentile(vals, 0.5) * 1000:6.1f}   "
+                f"p95 {percentile(vals, 0.95) * 1000:6.1f}"
+            )
         print(f"   {'session':<12} mean {total * 1000:6.1f} ms (all five requests)")
         n += args.sessions
         prof = cProfile.Profile(time.process_time)  # CPU time, not waiting for PostgreSQL
@@ -174,7 +212,9 @@ def main() -> int:
                 key = "stdlib"
             by_package[key] += tottime
         whole = sum(by_package.values())
-        print(f"\nOwn CPU time by package, {args.sessions} sessions ({whole / args.sessions * 1000:.1f} ms each):")
+        print(
+            f"\nOwn CPU time by package, {args.sessions} sessions ({whole / args.sessions * 1000:.1f} ms each):"
+        )
         for key, secs in sorted(by_package.items(), key=lambda kv: -kv[1])[:20]:
             print(f"   {key:<28} {secs / args.sessions * 1000:6.1f} ms   {secs / whole * 100:5.1f} %")
         st.sort_stats("tottime").print_stats(args.top)

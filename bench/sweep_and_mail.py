@@ -25,6 +25,7 @@ asserted.
 
     .venv/bin/python bench/sweep_and_mail.py [--proposals 100000] [--workers 2] [--concurrency 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,6 +62,7 @@ def log(msg: str) -> None:
 
 
 # --- SQL probe: statements and time per stage ---------------------------------------------------------------
+
 
 class Probe:
     def __init__(self) -> None:
@@ -103,6 +105,7 @@ class Probe:
         def wrapped(*a, **kw):
             with self.staged(name):
                 return fn(*a, **kw)
+
         wrapped.__wrapped__ = fn
         return wrapped
 
@@ -119,7 +122,9 @@ def instrument() -> None:
     for name, fn in list(ws.REMINDERS.items()):  # the same dict object the sweep iterates
         ws.REMINDERS[name] = PROBE.wrap(f"reminders.{name}", fn)
     ws.dispatch_pending = PROBE.wrap("dispatch_pending (hand ids to Redis)", ws.dispatch_pending)
-    rem_ops.queue_mails = PROBE.wrap("  queue_mails (dedup SELECT, render, INSERT … ON CONFLICT)", rem_ops.queue_mails)
+    rem_ops.queue_mails = PROBE.wrap(
+        "  queue_mails (dedup SELECT, render, INSERT … ON CONFLICT)", rem_ops.queue_mails
+    )
     mail_ops.render_template = PROBE.wrap("    render_template", mail_ops.render_template)
 
 
@@ -132,8 +137,10 @@ def stage_table(total_s: float) -> list[str]:
         n, sql_s = PROBE.sql.get(name, (0, 0.0))
         if name == "-":
             name, wall = "rest (lock, close/lapse queries, commits, record_run)", total_s - accounted
-        rows.append(f"      {name:<58} {wall * 1000 if wall is not None else float('nan'):9.1f} ms"
-                    f"   SQL {n:6d} stmts {sql_s * 1000:9.1f} ms")
+        rows.append(
+            f"      {name:<58} {wall * 1000 if wall is not None else float('nan'):9.1f} ms"
+            f"   SQL {n:6d} stmts {sql_s * 1000:9.1f} ms"
+        )
     return rows
 
 
@@ -181,7 +188,7 @@ def cpu_by_command() -> dict[str, float]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat.rsplit(")", 1)[1].split()
         out[comm] += (int(fields[11]) + int(fields[12])) / CLK
     return out
@@ -194,6 +201,7 @@ def machine_busy() -> tuple[float, float]:
 
 
 # --- building the data ---------------------------------------------------------------------------------------
+
 
 class Clock:
     def __init__(self, t: dt.datetime) -> None:
@@ -221,20 +229,33 @@ def build(app, n_proposals: int, n_applicants: int, t0: dt.datetime, clock: Cloc
     clock.t = t0 - dt.timedelta(days=60)
     t_users = time.perf_counter()
     ka = account_ops.create_user("ka@bench.test", "Karla KA", PASSWORD, roles=("official",), office="KA")
-    account_ops.create_user("afw@bench.test", "Wolfgang AfWiFö", PASSWORD, roles=("official",), office="AfWiFoe")
-    applicants = [account_ops.create_user(f"applicant{i:05d}@bench.test", f"Applicant {i}", PASSWORD,
-                                          locale="en" if i % 5 == 0 else "de").id
-                  for i in range(n_applicants)]
+    account_ops.create_user(
+        "afw@bench.test", "Wolfgang AfWiFö", PASSWORD, roles=("official",), office="AfWiFoe"
+    )
+    applicants = [
+        account_ops.create_user(
+            f"applicant{i:05d}@bench.test", f"Applicant {i}", PASSWORD, locale="en" if i % 5 == 0 else "de"
+        ).id
+        for i in range(n_applicants)
+    ]
     db.session.commit()
     t_users = time.perf_counter() - t_users
 
     t_calls = time.perf_counter()
     calls = {}
     for code, days in (("BENCH-DUE", 5), ("BENCH-LATER", 90), ("BENCH-PAST", -30)):
-        call = create_call(ka, code=code, title=f"Kreativwirtschaft {code}", description="Benchmark",
-                           fields_of_action=["networks", "marketing"], budget_cents=50_000_00,
-                           max_amount_cents=25_000_00, estimated_value_cents=50_000_00,
-                           opens_at=clock.t, submission_deadline=local_2359(t0, days))
+        call = create_call(
+            ka,
+            code=code,
+            title=f"Kreativwirtschaft {code}",
+            description="Benchmark",
+            fields_of_action=["networks", "marketing"],
+            budget_cents=50_000_00,
+            max_amount_cents=25_000_00,
+            estimated_value_cents=50_000_00,
+            opens_at=clock.t,
+            submission_deadline=local_2359(t0, days),
+        )
         fire(call, "publish", ka)
         calls[code] = call
     db.session.commit()
@@ -252,10 +273,19 @@ def build(app, n_proposals: int, n_applicants: int, t0: dt.datetime, clock: Cloc
     rows = []
     seq = 0
     for i in range(n_proposals):
-        base = {"applicant_id": applicants[i % len(applicants)], "title": f"Projekt {i}", "summary": "Kurz",
-                "field_of_action": "networks", "requested_amount_cents": 10_000_00, "created_at": created,
-                "updated_at": created, "file_seq": None, "file_number": None, "submitted_at": None,
-                "submitted_call_version": None}  # every row the same keys: one executemany
+        base = {
+            "applicant_id": applicants[i % len(applicants)],
+            "title": f"Projekt {i}",
+            "summary": "Kurz",
+            "field_of_action": "networks",
+            "requested_amount_cents": 10_000_00,
+            "created_at": created,
+            "updated_at": created,
+            "file_seq": None,
+            "file_number": None,
+            "submitted_at": None,
+            "submitted_call_version": None,
+        }  # every row the same keys: one executemany
         if i < n_due:
             base.update(call_id=ids["BENCH-DUE"], state="draft")
         elif i < n_due + n_later:
@@ -265,22 +295,35 @@ def build(app, n_proposals: int, n_applicants: int, t0: dt.datetime, clock: Cloc
             base.update(call_id=ids["BENCH-PAST"], state=state)
             if state not in ("draft", "withdrawn"):
                 seq += 1
-                base.update(file_seq=seq, file_number=f"BENCH-PAST-{seq:06d}",
-                            submitted_at=created + dt.timedelta(days=5), submitted_call_version=1)
+                base.update(
+                    file_seq=seq,
+                    file_number=f"BENCH-PAST-{seq:06d}",
+                    submitted_at=created + dt.timedelta(days=5),
+                    submitted_call_version=1,
+                )
         rows.append(base)
     t_insert = time.perf_counter()
     table = Proposal.__table__
     with db.engine.begin() as conn:
         for start in range(0, len(rows), 10_000):
-            conn.execute(insert(table), rows[start:start + 10_000])  # Core executemany (insertmanyvalues)
+            conn.execute(insert(table), rows[start : start + 10_000])  # Core executemany (insertmanyvalues)
         conn.execute(text("ANALYZE"))
     t_insert = time.perf_counter() - t_insert
     states = dict(db.session.execute(select(Proposal.state, func.count()).group_by(Proposal.state)).all())
-    return {"users_s": t_users, "calls_s": t_calls, "insert_s": t_insert, "n_due": n_due, "n_later": n_later,
-            "n_past": n_past, "states": states, "calls": ids}
+    return {
+        "users_s": t_users,
+        "calls_s": t_calls,
+        "insert_s": t_insert,
+        "n_due": n_due,
+        "n_later": n_later,
+        "n_past": n_past,
+        "states": states,
+        "calls": ids,
+    }
 
 
 # --- the sweep -----------------------------------------------------------------------------------------------
+
 
 def run_sweep(capture: bool = False) -> tuple[float, dict, list]:
     from worker import tasks
@@ -314,6 +357,7 @@ def explain(app, captured: list, top: int) -> list[str]:
 
 # --- the workers ---------------------------------------------------------------------------------------------
 
+
 class Workers:
     def __init__(self, env: dict, tmp: pathlib.Path) -> None:
         self.env, self.tmp = env, tmp
@@ -327,9 +371,24 @@ class Workers:
             logf = self.tmp / f"worker{i}.log"
             with logf.open("wb") as out:
                 proc = subprocess.Popen(
-                    [str(FOERDERCALL), "worker", "-c", str(concurrency), "-l", loglevel, "-n", f"w{i}-{queue}@%h",
-                     "--without-mingle", "--without-gossip", "--without-heartbeat"],
-                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                    [
+                        str(FOERDERCALL),
+                        "worker",
+                        "-c",
+                        str(concurrency),
+                        "-l",
+                        loglevel,
+                        "-n",
+                        f"w{i}-{queue}@%h",
+                        "--without-mingle",
+                        "--without-gossip",
+                        "--without-heartbeat",
+                    ],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             self.procs.append((proc, logf))
 
     def wait_ready(self, timeout: float = 90) -> None:
@@ -361,6 +420,7 @@ class Workers:
 
 # --- main ----------------------------------------------------------------------------------------------------
 
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--proposals", type=int, default=100_000)
@@ -369,8 +429,10 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=2, help="pool processes per worker (-c)")
     ap.add_argument("--worker-loglevel", default="info", help="as deployed: `foerdercall worker -l info`")
-    ap.add_argument("--admin-url", default=os.environ.get("BENCH_DATABASE_URL",
-                                                          "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    ap.add_argument(
+        "--admin-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    )
     ap.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"))
     ap.add_argument("--delivery-timeout", type=float, default=900)
     ap.add_argument("--explain", type=int, default=3, help="EXPLAIN ANALYZE the N slowest idle-sweep queries")
@@ -402,12 +464,20 @@ def main() -> int:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     try:
-        config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret", "BROKER_URL": args.redis_url,
-                  "PUBLIC_URL": "http://127.0.0.1",
-                  "WORKER_QUEUE": queue, "MAIL_SMTP_HOST": "127.0.0.1", "MAIL_SMTP_PORT": smtp_port,
-                  "MAIL_SMTP_SECURITY": "none", "MAIL_SMTP_TIMEOUT": 10.0,
-                  "FOERDERCALL_INSTANCE": str(tmp / "bench"),
-                  "UPLOAD_DIR": str(tmp / "uploads"), "OUTBOX_DIR": str(tmp / "outbox")}
+        config = {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench-secret",
+            "BROKER_URL": args.redis_url,
+            "PUBLIC_URL": "http://127.0.0.1",
+            "WORKER_QUEUE": queue,
+            "MAIL_SMTP_HOST": "127.0.0.1",
+            "MAIL_SMTP_PORT": smtp_port,
+            "MAIL_SMTP_SECURITY": "none",
+            "MAIL_SMTP_TIMEOUT": 10.0,
+            "FOERDERCALL_INSTANCE": str(tmp / "bench"),
+            "UPLOAD_DIR": str(tmp / "uploads"),
+            "OUTBOX_DIR": str(tmp / "outbox"),
+        }
         app = create_app(config)
         ctx = app.app_context()
         ctx.push()
@@ -445,10 +515,13 @@ def main() -> int:
         clock.t = t0
         took_find, rep_find, _c = run_sweep()
         find_stages = stage_table(took_find)
-        queued = db.session.scalar(select(func.count()).select_from(OutboxMail).where(
-            OutboxMail.kind == "draft_reminder"))
+        queued = db.session.scalar(
+            select(func.count()).select_from(OutboxMail).where(OutboxMail.kind == "draft_reminder")
+        )
         in_redis = rclient.llen(queue)
-        log(f"finding sweep {took_find:.2f}s, {rep_find.get('drafts_reminded')} reminders, {in_redis} in Redis")
+        log(
+            f"finding sweep {took_find:.2f}s, {rep_find.get('drafts_reminded')} reminders, {in_redis} in Redis"
+        )
 
         # repeat: one minute later, everything already written (what each sweep does until the deadline)
         clock.t = t0 + dt.timedelta(minutes=1)
@@ -461,10 +534,18 @@ def main() -> int:
         delivery = None
         if not args.skip_delivery:
             controller.start()
-            env = {**os.environ, "DATABASE_URL": url, "BROKER_URL": args.redis_url, "WORKER_QUEUE": queue,
-                   "PUBLIC_URL": "http://127.0.0.1",
-                   "SECRET_KEY": "bench-secret", "MAIL_SMTP_HOST": "127.0.0.1", "MAIL_SMTP_PORT": str(smtp_port),
-                   "MAIL_SMTP_SECURITY": "none", "MAIL_SMTP_TIMEOUT": "10"}
+            env = {
+                **os.environ,
+                "DATABASE_URL": url,
+                "BROKER_URL": args.redis_url,
+                "WORKER_QUEUE": queue,
+                "PUBLIC_URL": "http://127.0.0.1",
+                "SECRET_KEY": "bench-secret",
+                "MAIL_SMTP_HOST": "127.0.0.1",
+                "MAIL_SMTP_PORT": str(smtp_port),
+                "MAIL_SMTP_SECURITY": "none",
+                "MAIL_SMTP_TIMEOUT": "10",
+            }
             workers = Workers(env, tmp)
             cpu0, busy0 = cpu_by_command(), machine_busy()
             t_start = time.monotonic()
@@ -483,8 +564,9 @@ def main() -> int:
             cpu1, busy1 = cpu_by_command(), machine_busy()
             while time.monotonic() < deadline:  # the workers record "sent" after the SMTP server took it
                 db.session.rollback()
-                sent = db.session.scalar(select(func.count()).select_from(OutboxMail).where(
-                    OutboxMail.status == "sent"))
+                sent = db.session.scalar(
+                    select(func.count()).select_from(OutboxMail).where(OutboxMail.status == "sent")
+                )
                 if sent >= queued:
                     break
                 time.sleep(0.2)
@@ -493,18 +575,27 @@ def main() -> int:
                 arrivals = list(sink.arrivals)
             keys = [k for _t, k in arrivals]
             db.session.rollback()
-            statuses = dict(db.session.execute(select(OutboxMail.status, func.count())
-                                               .group_by(OutboxMail.status)).all())
+            statuses = dict(
+                db.session.execute(select(OutboxMail.status, func.count()).group_by(OutboxMail.status)).all()
+            )
             first, last = (arrivals[0][0], arrivals[-1][0]) if arrivals else (t_ready, t_ready)
             steady = (len(arrivals) - 1) / (last - first) if len(arrivals) > 1 and last > first else 0.0
             cpu = {k: cpu1.get(k, 0.0) - cpu0.get(k, 0.0) for k in set(cpu0) | set(cpu1)}
             cpu = {k: v for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]) if v > 0.5}
-            delivery = {"received": len(arrivals), "distinct": len(set(keys)), "statuses": statuses,
-                        "startup": t_ready - t_start, "first_after_ready": first - t_ready,
-                        "span": last - first, "steady": steady, "wall": t_all - t_start,
-                        "end_to_end": len(arrivals) / (t_all - t_start) if t_all > t_start else 0.0,
-                        "cpu": cpu, "busy": (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
-                        "window": t_all - t_start}
+            delivery = {
+                "received": len(arrivals),
+                "distinct": len(set(keys)),
+                "statuses": statuses,
+                "startup": t_ready - t_start,
+                "first_after_ready": first - t_ready,
+                "span": last - first,
+                "steady": steady,
+                "wall": t_all - t_start,
+                "end_to_end": len(arrivals) / (t_all - t_start) if t_all > t_start else 0.0,
+                "cpu": cpu,
+                "busy": (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
+                "window": t_all - t_start,
+            }
             log(f"delivered {len(arrivals):,} at {steady:.0f}/s")
 
         # --- the report ---------------------------------------------------------------------------------
@@ -550,12 +641,16 @@ def main() -> int:
                 f"over {d['wall']:.1f} s",
                 f"   machine CPU busy during delivery: {d['busy'] * 100:.0f} % of {os.cpu_count()} CPUs; "
                 f"CPU seconds by process: " + ", ".join(f"{k} {v:.1f}" for k, v in d["cpu"].items()),
-                "   CPU ms per mail: " + ", ".join(f"{k} {v / max(1, d['received']) * 1000:.2f}"
-                                                   for k, v in d["cpu"].items()),
+                "   CPU ms per mail: "
+                + ", ".join(f"{k} {v / max(1, d['received']) * 1000:.2f}" for k, v in d["cpu"].items()),
             ]
         if plans:
-            report += ["", f"EXPLAIN ANALYZE of the {len([p for p in plans if p.startswith('    (')])} slowest "
-                       "statements of the idle sweep:", *plans]
+            report += [
+                "",
+                f"EXPLAIN ANALYZE of the {len([p for p in plans if p.startswith('    (')])} slowest "
+                "statements of the idle sweep:",
+                *plans,
+            ]
         report.append("=" * 100)
         print("\n".join(report), flush=True)
         return 0
@@ -584,7 +679,9 @@ def main() -> int:
             rclient.delete(key)
         rclient.close()
         shutil.rmtree(tmp, ignore_errors=True)
-        log(f"cleaned up: database {db_name} dropped, workers and sink stopped, Redis keys of {queue} deleted")
+        log(
+            f"cleaned up: database {db_name} dropped, workers and sink stopped, Redis keys of {queue} deleted"
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ more than the bound: a thread is cheap, it picks up a request at once and either
 millisecond (503 + Retry-After); the difference leaves room for bodies being received (read before a request
 takes a slot) so that applicants uploading over a slow line do not hold up anyone else.
 """
+
 import multiprocessing
 import os
 
@@ -32,7 +33,9 @@ _env("ADMISSION_BODY_TIMEOUT_SECONDS", "30")
 _env("ADMISSION_RETRY_AFTER_SECONDS", "5")
 _env("ADMISSION_LOGIN_WAIT_SECONDS", "0.5")
 _env("ADMISSION_LOGIN_GATE_SECONDS", "0.5")
-_env("REQUIRE_TWO_FACTOR_ROLES", "official,admin")  # production: officials and admins log in with a second factor
+_env(
+    "REQUIRE_TWO_FACTOR_ROLES", "official,admin"
+)  # production: officials and admins log in with a second factor
 
 wsgi_app = "foerdercall:create_app()"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")

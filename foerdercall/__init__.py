@@ -1,4 +1,5 @@
 """foerdercall: a workflow engine for municipal funding calls."""
+
 from __future__ import annotations
 
 import os
@@ -54,7 +55,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
-    embedded = not app.config["SQLALCHEMY_DATABASE_URI"]  # no database configured: SQLite in the instance folder
+    embedded = not app.config[
+        "SQLALCHEMY_DATABASE_URI"
+    ]  # no database configured: SQLite in the instance folder
     from .urls import init_app as init_urls
 
     init_urls(app, embedded=embedded)  # PUBLIC_URL (required outside the embedded default), TRUSTED_HOSTS
@@ -76,7 +79,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config["UPLOAD_DIR"] = app.config["UPLOAD_DIR"] or str(instance / "uploads")
     app.config["OUTBOX_DIR"] = app.config["OUTBOX_DIR"] or str(instance / "outbox")
-    app.config["AUDIT_CHECKPOINT_FILE"] = app.config["AUDIT_CHECKPOINT_FILE"] or str(instance / "audit-checkpoints.log")
+    app.config["AUDIT_CHECKPOINT_FILE"] = app.config["AUDIT_CHECKPOINT_FILE"] or str(
+        instance / "audit-checkpoints.log"
+    )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
 
@@ -99,6 +104,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     web.init_app(app)
     from .documents.views import init_app as init_documents  # documents, public register, call dashboard
+
     init_documents(app)
     return app
 

@@ -3,6 +3,7 @@
 Refusals are 404 for objects the user may not know about (no leak of titles or names) and 403 where
 the user knows the object but may not do this with it.
 """
+
 from __future__ import annotations
 
 from flask import abort
@@ -16,24 +17,39 @@ from .reviews.models import ConflictDeclaration, NeutralityDeclaration, Review
 def has_conflict(user, proposal) -> bool:
     if user is None:
         return False
-    return bool(db.session.scalar(select(ConflictDeclaration.id).where(
-        ConflictDeclaration.user_id == user.id, ConflictDeclaration.proposal_id == proposal.id,
-        ConflictDeclaration.has_conflict.is_(True))))
+    return bool(
+        db.session.scalar(
+            select(ConflictDeclaration.id).where(
+                ConflictDeclaration.user_id == user.id,
+                ConflictDeclaration.proposal_id == proposal.id,
+                ConflictDeclaration.has_conflict.is_(True),
+            )
+        )
+    )
 
 
 def conflict_declared(user, proposal) -> ConflictDeclaration | None:
-    return db.session.scalar(select(ConflictDeclaration).where(
-        ConflictDeclaration.user_id == user.id, ConflictDeclaration.proposal_id == proposal.id))
+    return db.session.scalar(
+        select(ConflictDeclaration).where(
+            ConflictDeclaration.user_id == user.id, ConflictDeclaration.proposal_id == proposal.id
+        )
+    )
 
 
 def neutrality_signed(user, call_id: int) -> bool:
-    return bool(db.session.scalar(select(NeutralityDeclaration.id).where(
-        NeutralityDeclaration.user_id == user.id, NeutralityDeclaration.call_id == call_id)))
+    return bool(
+        db.session.scalar(
+            select(NeutralityDeclaration.id).where(
+                NeutralityDeclaration.user_id == user.id, NeutralityDeclaration.call_id == call_id
+            )
+        )
+    )
 
 
 def review_of(user, proposal) -> Review | None:
-    return db.session.scalar(select(Review).where(Review.proposal_id == proposal.id,
-                                                  Review.reviewer_id == user.id))
+    return db.session.scalar(
+        select(Review).where(Review.proposal_id == proposal.id, Review.reviewer_id == user.id)
+    )
 
 
 def is_official(user) -> bool:
@@ -68,8 +84,12 @@ def can_view_proposal(user, proposal: Proposal) -> bool:
     if official_may_read(user, proposal) or reviewer_may_read(user, proposal):
         return True
     # The Kontaktstelle advises applicants who asked for it; the seal holds for it as for everyone else.
-    return (user.has_role("advisor") and proposal.advice_requested and proposal.state != "withdrawn"
-            and (proposal.state == "draft" or not proposal.call.is_sealed))
+    return (
+        user.has_role("advisor")
+        and proposal.advice_requested
+        and proposal.state != "withdrawn"
+        and (proposal.state == "draft" or not proposal.call.is_sealed)
+    )
 
 
 def get_proposal_for(user, proposal_id: int) -> Proposal:
@@ -129,6 +149,7 @@ def applicant_visible_to(user, proposal: Proposal) -> bool:
 
 # --- calendar exports and bulk jobs ----------------------------------------------------------------------
 
+
 def may_read_call_calendar(user, call) -> bool:
     """The deadlines of a whole call (.ics): its officials and the admins. The proposal-level dates in it are
     filtered per proposal by ``official_may_read`` (an admin gets the call's own dates only)."""
@@ -159,6 +180,7 @@ def get_job_for(user, job_id: int, *, download: bool = False):
 
 
 # --- mail templates of a call ----------------------------------------------------------------------------
+
 
 def may_edit_mail_templates(user) -> bool:
     """The texts of a call's outcome mails: its officials and the admins (a preview shows a real proposal

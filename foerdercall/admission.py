@@ -35,6 +35,7 @@ A WSGI middleware around the Flask app, one per process, configured from ``ADMIS
 process: with gunicorn's gthread workers, run more threads than the bound (``deploy/gunicorn.conf.py``), so
 that a request is picked up at once and either admitted or shed in a millisecond.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,22 +78,30 @@ PAGE = """<!doctype html>
 """
 
 TEXTS = {
-    503: ("Gerade sind sehr viele Anfragen gleichzeitig da",
-          "Bitte versuchen Sie es in {s} Sekunden noch einmal. Bereits gespeicherte Entwürfe bleiben erhalten.",
-          "Too many requests at the moment",
-          "Please try again in {s} seconds. Drafts you have saved are kept."),
-    429: ("Gerade melden sich sehr viele Personen gleichzeitig an",
-          "Bitte versuchen Sie es in {s} Sekunden noch einmal.",
-          "Too many sign-ins at the moment",
-          "Please try again in {s} seconds."),
-    400: ("Die Anfrage war unvollständig",
-          "Das Formular kam nicht vollständig an. Bitte senden Sie es noch einmal.",
-          "The request was incomplete",
-          "The form did not arrive completely. Please send it again."),
-    408: ("Die Übertragung hat zu lange gestockt",
-          "Es kamen zu lange keine Daten an. Bitte senden Sie das Formular noch einmal.",
-          "The upload stalled",
-          "No data arrived for too long. Please send the form again."),
+    503: (
+        "Gerade sind sehr viele Anfragen gleichzeitig da",
+        "Bitte versuchen Sie es in {s} Sekunden noch einmal. Bereits gespeicherte Entwürfe bleiben erhalten.",
+        "Too many requests at the moment",
+        "Please try again in {s} seconds. Drafts you have saved are kept.",
+    ),
+    429: (
+        "Gerade melden sich sehr viele Personen gleichzeitig an",
+        "Bitte versuchen Sie es in {s} Sekunden noch einmal.",
+        "Too many sign-ins at the moment",
+        "Please try again in {s} seconds.",
+    ),
+    400: (
+        "Die Anfrage war unvollständig",
+        "Das Formular kam nicht vollständig an. Bitte senden Sie es noch einmal.",
+        "The request was incomplete",
+        "The form did not arrive completely. Please send it again.",
+    ),
+    408: (
+        "Die Übertragung hat zu lange gestockt",
+        "Es kamen zu lange keine Daten an. Bitte senden Sie das Formular noch einmal.",
+        "The upload stalled",
+        "No data arrived for too long. Please send the form again.",
+    ),
 }
 
 
@@ -104,10 +113,23 @@ class _Body(Exception):
 class Admission:
     """The middleware (see the module's docstring). Counters are per process and guarded by one lock."""
 
-    def __init__(self, app: Callable, *, max_requests: int, max_logins: int = 0, post_reserve: int = 0,
-                 max_uploads: int = 0, body_timeout: float = 30.0, max_queue_seconds: float = 0.0,
-                 retry_after: int = 5, max_body: int | None = None, session_cookie: str = "session",
-                 login_wait: float = 0.0, login_gate: float = 0.0, trusted_proxies: int = 0):
+    def __init__(
+        self,
+        app: Callable,
+        *,
+        max_requests: int,
+        max_logins: int = 0,
+        post_reserve: int = 0,
+        max_uploads: int = 0,
+        body_timeout: float = 30.0,
+        max_queue_seconds: float = 0.0,
+        retry_after: int = 5,
+        max_body: int | None = None,
+        session_cookie: str = "session",
+        login_wait: float = 0.0,
+        login_gate: float = 0.0,
+        trusted_proxies: int = 0,
+    ):
         self.app = app
         self.trusted_proxies = trusted_proxies  # to tell HTTPS behind a proxy (this runs outside ProxyFix)
         self.max_requests = max_requests
@@ -132,15 +154,21 @@ class Admission:
 
     @classmethod
     def from_config(cls, app: Callable, config) -> Admission:
-        return cls(app, max_requests=config["ADMISSION_MAX_REQUESTS"], max_logins=config["ADMISSION_MAX_LOGINS"],
-                   post_reserve=config["ADMISSION_POST_RESERVE"], max_uploads=config["ADMISSION_MAX_UPLOADS"],
-                   body_timeout=config["ADMISSION_BODY_TIMEOUT_SECONDS"],
-                   max_queue_seconds=config["ADMISSION_MAX_QUEUE_SECONDS"],
-                   retry_after=config["ADMISSION_RETRY_AFTER_SECONDS"], max_body=config["MAX_CONTENT_LENGTH"],
-                   session_cookie=config["SESSION_COOKIE_NAME"],
-                   login_wait=config["ADMISSION_LOGIN_WAIT_SECONDS"],
-                   login_gate=config["ADMISSION_LOGIN_GATE_SECONDS"],
-                   trusted_proxies=config["TRUSTED_PROXIES"])
+        return cls(
+            app,
+            max_requests=config["ADMISSION_MAX_REQUESTS"],
+            max_logins=config["ADMISSION_MAX_LOGINS"],
+            post_reserve=config["ADMISSION_POST_RESERVE"],
+            max_uploads=config["ADMISSION_MAX_UPLOADS"],
+            body_timeout=config["ADMISSION_BODY_TIMEOUT_SECONDS"],
+            max_queue_seconds=config["ADMISSION_MAX_QUEUE_SECONDS"],
+            retry_after=config["ADMISSION_RETRY_AFTER_SECONDS"],
+            max_body=config["MAX_CONTENT_LENGTH"],
+            session_cookie=config["SESSION_COOKIE_NAME"],
+            login_wait=config["ADMISSION_LOGIN_WAIT_SECONDS"],
+            login_gate=config["ADMISSION_LOGIN_GATE_SECONDS"],
+            trusted_proxies=config["TRUSTED_PROXIES"],
+        )
 
     # --- the WSGI entry ---------------------------------------------------------------------------------
 
@@ -160,9 +188,13 @@ class Admission:
             except _Body as exc:
                 return self._refuse(environ, start_response, exc.code)
         login = method == "POST" and path in LOGIN_PATHS
-        limit = (self.max_logins if login
-                 else self.max_posts if method in BODY_METHODS and self.session_cookie in environ.get("HTTP_COOKIE", "")
-                 else self.max_requests)
+        limit = (
+            self.max_logins
+            if login
+            else self.max_posts
+            if method in BODY_METHODS and self.session_cookie in environ.get("HTTP_COOKIE", "")
+            else self.max_requests
+        )
         with self.lock:
             if login and self.in_app >= limit and self.login_wait > 0:
                 self.released.wait_for(lambda: self.in_app < limit, timeout=self.login_wait)
@@ -299,28 +331,52 @@ class Admission:
     # --- the refusal --------------------------------------------------------------------------------------
 
     def _refuse(self, environ: dict, start_response: Callable, code: int) -> list[bytes]:
-        reason = {503: "Service Unavailable", 429: "Too Many Requests", 408: "Request Timeout",
-                  400: "Bad Request"}[code]
+        reason = {
+            503: "Service Unavailable",
+            429: "Too Many Requests",
+            408: "Request Timeout",
+            400: "Bad Request",
+        }[code]
         de_title, de_text, en_title, en_text = TEXTS[code]
         accept = environ.get("HTTP_ACCEPT", "")
         if "application/json" in accept and "text/html" not in accept:
-            body = json.dumps({"error": en_title, "message": en_text.format(s=self.retry_after),
-                               "retry_after": self.retry_after}).encode()
+            body = json.dumps(
+                {
+                    "error": en_title,
+                    "message": en_text.format(s=self.retry_after),
+                    "retry_after": self.retry_after,
+                }
+            ).encode()
             ctype = "application/json"
         else:
-            body = PAGE.format(code=code, de_title=de_title, de_text=de_text.format(s=self.retry_after),
-                               en_title=en_title, en_text=en_text.format(s=self.retry_after)).encode()
+            body = PAGE.format(
+                code=code,
+                de_title=de_title,
+                de_text=de_text.format(s=self.retry_after),
+                en_title=en_title,
+                en_text=en_text.format(s=self.retry_after),
+            ).encode()
             ctype = "text/html; charset=utf-8"
-        headers = [("Content-Type", ctype), ("Content-Length", str(len(body))), ("Cache-Control", "no-store"),
-                   *security_headers(forwarded_https(environ, self.trusted_proxies),
-                                     csp="default-src 'none'; frame-ancestors 'none'")]
+        headers = [
+            ("Content-Type", ctype),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            *security_headers(
+                forwarded_https(environ, self.trusted_proxies),
+                csp="default-src 'none'; frame-ancestors 'none'",
+            ),
+        ]
         if code in (503, 429):
             headers.append(("Retry-After", str(self.retry_after)))
         else:
             headers.append(("Connection", "close"))
         if self.shed and self.shed % 100 == 1:
-            log.warning("admission: %s requests shed so far (in the app now: %s, reading bodies: %s)",
-                        self.shed, self.in_app, self.reading)
+            log.warning(
+                "admission: %s requests shed so far (in the app now: %s, reading bodies: %s)",
+                self.shed,
+                self.in_app,
+                self.reading,
+            )
         start_response(f"{code} {reason}", headers)
         return [body]
 

@@ -1,4 +1,5 @@
 """The ``foerdercall`` command: Flask's CLI group plus serve, demo, sweep, worker, beat and workflow show."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,7 +45,9 @@ def serve(host: str, port: int, no_worker: bool) -> None:
 @click.command("demo")
 @click.option("--serve", "then_serve", is_flag=True, help="Start the web app afterwards.")
 @click.option("--password", default="foerdercall-demo", show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: the address to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="With --serve: the address to listen on."
+)
 @click.option("--port", default=5000, show_default=True, type=int, help="With --serve: the port.")
 @click.pass_context
 @with_appcontext
@@ -77,8 +80,10 @@ def sweep_cmd(now_: str | None) -> None:
 
 def _celery():
     if not current_app.config.get("BROKER_URL"):
-        raise click.ClickException("BROKER_URL is not set (e.g. redis://127.0.0.1:6379/0); without it the "
-                                   "worker runs inside `foerdercall serve`.")
+        raise click.ClickException(
+            "BROKER_URL is not set (e.g. redis://127.0.0.1:6379/0); without it the "
+            "worker runs inside `foerdercall serve`."
+        )
     from worker.celery_app import celery_for
 
     return celery_for(current_app._get_current_object())
@@ -91,8 +96,12 @@ def _celery():
 @with_appcontext
 def worker_cmd(concurrency: int | None, loglevel: str, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker for this app (mail delivery, sweep, relay); further options go to Celery."""
-    argv = ["worker", f"--loglevel={loglevel}", *([f"--concurrency={concurrency}"] if concurrency else []),
-            *celery_args]
+    argv = [
+        "worker",
+        f"--loglevel={loglevel}",
+        *([f"--concurrency={concurrency}"] if concurrency else []),
+        *celery_args,
+    ]
     _celery().worker_main(argv)
 
 
@@ -126,9 +135,14 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-@click.option("--checkpoints", "checkpoint_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
-              help="A further checkpoint file to check against (e.g. the audit office's copy, or log lines); "
-                   "may be given several times. The configured AUDIT_CHECKPOINT_FILE is always read.")
+@click.option(
+    "--checkpoints",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="A further checkpoint file to check against (e.g. the audit office's copy, or log lines); "
+    "may be given several times. The configured AUDIT_CHECKPOINT_FILE is always read.",
+)
 @with_appcontext
 def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
     """Recompute the hash chain, check every MAC with the audit key and the chain against the signed
@@ -139,26 +153,43 @@ def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
     for problem in report.checkpoint_problems:
         click.echo(f"FORGED CHECKPOINT {problem}", err=True)
     if report.problem:
-        where = f"event id {report.broken_event_id} (seq {report.broken_seq})" if report.broken_event_id \
+        where = (
+            f"event id {report.broken_event_id} (seq {report.broken_seq})"
+            if report.broken_event_id
             else f"seq {report.broken_seq}"
-        click.echo(f"BROKEN at {where}: {report.problem}. {max(report.events - 1, 0)} event(s) before it hold.",
-                   err=True)
+        )
+        click.echo(
+            f"BROKEN at {where}: {report.problem}. {max(report.events - 1, 0)} event(s) before it hold.",
+            err=True,
+        )
         raise SystemExit(1)
     if report.checkpoint_problems:
-        click.echo(f"BROKEN: {len(report.checkpoint_problems)} checkpoint line(s) are not genuine (above); the "
-                   f"chain itself holds ({report.events} events).", err=True)
+        click.echo(
+            f"BROKEN: {len(report.checkpoint_problems)} checkpoint line(s) are not genuine (above); the "
+            f"chain itself holds ({report.events} events).",
+            err=True,
+        )
         raise SystemExit(1)
     click.echo(f"OK: {report.events} audit events, the chain holds (head {report.head[:16]}…).")
-    click.echo(f"  {report.macs} signed with the audit key (MAC), {report.unsigned} written before MACs existed.")
+    click.echo(
+        f"  {report.macs} signed with the audit key (MAC), {report.unsigned} written before MACs existed."
+    )
     if report.covered:
         rest = report.events - report.covered
-        click.echo(f"  {report.covered} covered by the checkpoint of seq {report.covered} ({report.covered_at}; "
-                   f"{report.checkpoints} genuine checkpoint(s) read)"
-                   + (f"; the {rest} after it by their MACs only." if rest else "."))
+        click.echo(
+            f"  {report.covered} covered by the checkpoint of seq {report.covered} ({report.covered_at}; "
+            f"{report.checkpoints} genuine checkpoint(s) read)"
+            + (f"; the {rest} after it by their MACs only." if rest else ".")
+        )
     else:
-        click.echo("  No checkpoint covers them yet (none read)"
-                   + (f": the {report.unsigned} events without a MAC are not anchored outside the database."
-                      if report.unsigned else "."))
+        click.echo(
+            "  No checkpoint covers them yet (none read)"
+            + (
+                f": the {report.unsigned} events without a MAC are not anchored outside the database."
+                if report.unsigned
+                else "."
+            )
+        )
 
 
 @audit_group.command("checkpoint")
@@ -175,8 +206,10 @@ def audit_checkpoint() -> None:
         raise SystemExit(1) from None
     db.session.commit()
     if cp is None:
-        click.echo("No checkpoint written: the chain is empty or its head has not moved since the last one "
-                   f"in {checkpoint_file()}.")
+        click.echo(
+            "No checkpoint written: the chain is empty or its head has not moved since the last one "
+            f"in {checkpoint_file()}."
+        )
         return
     click.echo(f"Checkpoint written to {checkpoint_file()}: seq {cp.seq}, hash {cp.hash[:16]}…, at {cp.at}.")
 

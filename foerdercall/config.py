@@ -1,4 +1,5 @@
 """Configuration: the embedded default needs nothing; the real stack reads the environment."""
+
 import os
 
 
@@ -56,7 +57,9 @@ class Config:
     SWEEP_INTERVAL_SECONDS = int(os.environ.get("SWEEP_INTERVAL_SECONDS", "30"))
     # Bulk actions above these sizes run as jobs with a progress page (foerdercall/jobs); smaller ones at once.
     SIGN_OFF_SYNC_LIMIT = int(os.environ.get("SIGN_OFF_SYNC_LIMIT", "20"))  # proposals signed in one request
-    EXPORT_SYNC_LIMIT = int(os.environ.get("EXPORT_SYNC_LIMIT", "200"))  # proposals of a call exported at once
+    EXPORT_SYNC_LIMIT = int(
+        os.environ.get("EXPORT_SYNC_LIMIT", "200")
+    )  # proposals of a call exported at once
     # Text of a post refused for its session, kept for its browser (foerdercall/parking): at most this many
     # anonymous posts per client address (IPv6: per /64), so one client cannot fill the global cap; past it the
     # post is refused with its text shown back to copy.
@@ -71,8 +74,11 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     # Secure cookies (HTTPS only). Unset: on, except for the embedded default (SQLite, plain HTTP on
     # localhost) and under TESTING (create_app decides); "0"/"false" turns them off (a plain-HTTP benchmark).
-    SESSION_COOKIE_SECURE = (None if os.environ.get("SESSION_COOKIE_SECURE", "") == ""
-                             else os.environ["SESSION_COOKIE_SECURE"].lower() in ("1", "true", "yes", "on"))
+    SESSION_COOKIE_SECURE = (
+        None
+        if os.environ.get("SESSION_COOKIE_SECURE", "") == ""
+        else os.environ["SESSION_COOKIE_SECURE"].lower() in ("1", "true", "yes", "on")
+    )
     # The public address people reach the app at (https://foerdercall.leipzig.de, with a path prefix if any):
     # every link in a mail or calendar file is built from it, never from the request's Host header
     # (foerdercall/urls.py). Required outside the embedded default, for the web, worker and beat processes alike;

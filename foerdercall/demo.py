@@ -1,6 +1,7 @@
 """Demo data modelled on Leipzig's 2011 call: one account per role, a call open for submissions, and a
 second call whose proposals stand in several states (built through the real operations, with the clock
 moved, so every history entry and mail is what the process would have written)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,7 +67,9 @@ def _user(email: str) -> User:
 
 def _answers(title: str, field: str, amount: int) -> dict:
     return {
-        "title": title, "field_of_action": field, "requested_amount_cents": amount,
+        "title": title,
+        "field_of_action": field,
+        "requested_amount_cents": amount,
         "summary": f"{title}: eine Maßnahme für die Leipziger Kreativwirtschaft.",
         "description": "Ausgangslage, Ziele, Zielgruppen und Vorgehen der Maßnahme.",
         "work_plan": "Monat 1–3: Vorbereitung; Monat 4–9: Durchführung; Monat 10–12: Auswertung.",
@@ -78,8 +81,14 @@ def _answers(title: str, field: str, amount: int) -> dict:
 def load_demo(password: str) -> list[tuple[str, str]]:
     if _user(ACCOUNTS[0][1]) is None:
         for _label, email, name, roles, office in ACCOUNTS:
-            create_user(email, name, password, roles=roles, office=office,
-                        organisation="Stadt Leipzig" if office else "")
+            create_user(
+                email,
+                name,
+                password,
+                roles=roles,
+                office=office,
+                organisation="Stadt Leipzig" if office else "",
+            )
         db.session.commit()
     if db.session.scalar(select(Call.id).where(Call.code == "KW2011")) is None:
         _history_call()
@@ -103,13 +112,23 @@ def _open_call() -> None:
     decision and implementation."""
     ka = _user("ka@foerdercall.example")
     now = timeutil.now()
-    deadline = (timeutil.to_berlin(now) + dt.timedelta(minutes=DEMO_DEADLINE_MINUTES)).replace(second=0, microsecond=0)
+    deadline = (timeutil.to_berlin(now) + dt.timedelta(minutes=DEMO_DEADLINE_MINUTES)).replace(
+        second=0, microsecond=0
+    )
     call = create_call(
-        ka, code="KW-DEMO", title="Kreativwirtschaft Leipzig – Demo-Aufruf zum Ausprobieren",
-        description=DESCRIPTION, fields_of_action=FIELDS, budget_cents=100_000_00, max_amount_cents=25_000_00,
-        estimated_value_cents=100_000_00, legal_regime="SächsVergabeG, VOL/A Abschnitt 1",
-        procedure_type="Öffentliche Ausschreibung", procedure_reason="Regelverfahren unterhalb der EU-Schwelle",
-        opens_at=now - dt.timedelta(hours=1), submission_deadline=deadline.astimezone(dt.UTC),
+        ka,
+        code="KW-DEMO",
+        title="Kreativwirtschaft Leipzig – Demo-Aufruf zum Ausprobieren",
+        description=DESCRIPTION,
+        fields_of_action=FIELDS,
+        budget_cents=100_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=100_000_00,
+        legal_regime="SächsVergabeG, VOL/A Abschnitt 1",
+        procedure_type="Öffentliche Ausschreibung",
+        procedure_reason="Regelverfahren unterhalb der EU-Schwelle",
+        opens_at=now - dt.timedelta(hours=1),
+        submission_deadline=deadline.astimezone(dt.UTC),
         review_deadline=now + dt.timedelta(days=14),
     )
     fire(call, "publish", ka)
@@ -117,8 +136,9 @@ def _open_call() -> None:
 
 def _history_call() -> None:
     """The 2011-style call: submitted in the past, opened, reviewed, decided, partly implemented."""
-    ka, ka2, afw = (_user(e) for e in ("ka@foerdercall.example", "ka2@foerdercall.example",
-                                       "afwifoe@foerdercall.example"))
+    ka, ka2, afw = (
+        _user(e) for e in ("ka@foerdercall.example", "ka2@foerdercall.example", "afwifoe@foerdercall.example")
+    )
     reviewers = [_user("reviewer1@foerdercall.example"), _user("reviewer2@foerdercall.example")]
     applicants = [_user("applicant@foerdercall.example"), _user("applicant2@foerdercall.example")]
     real_now = timeutil.now()
@@ -127,11 +147,19 @@ def _history_call() -> None:
     timeutil.set_clock(lambda: clock["t"])
     try:
         call = create_call(
-            ka, code="KW2011", title="Einzelmaßnahmen zur Unterstützung der lokalen Kreativwirtschaft",
-            description=DESCRIPTION, fields_of_action=FIELDS, budget_cents=60_000_00, max_amount_cents=25_000_00,
-            estimated_value_cents=60_000_00, legal_regime="SächsVergabeG, VOL/A Abschnitt 1",
-            procedure_type="Öffentliche Ausschreibung", procedure_reason="Regelverfahren unterhalb der EU-Schwelle",
-            opens_at=start, submission_deadline=start + dt.timedelta(days=20),
+            ka,
+            code="KW2011",
+            title="Einzelmaßnahmen zur Unterstützung der lokalen Kreativwirtschaft",
+            description=DESCRIPTION,
+            fields_of_action=FIELDS,
+            budget_cents=60_000_00,
+            max_amount_cents=25_000_00,
+            estimated_value_cents=60_000_00,
+            legal_regime="SächsVergabeG, VOL/A Abschnitt 1",
+            procedure_type="Öffentliche Ausschreibung",
+            procedure_reason="Regelverfahren unterhalb der EU-Schwelle",
+            opens_at=start,
+            submission_deadline=start + dt.timedelta(days=20),
             review_deadline=start + dt.timedelta(days=40),
         )
         fire(call, "publish", ka)
@@ -162,11 +190,16 @@ def _history_call() -> None:
         for p, (_t, _f, _a, scores) in zip(proposals[:-1], PROPOSALS, strict=False):
             for k, r in enumerate(reviewers):
                 declare_conflict(p, r, False)
-                review = db.session.scalar(select(Review).where(Review.proposal_id == p.id,
-                                                                Review.reviewer_id == r.id))
-                values = {c.id: (max(0, min(5, s + (k if j % 2 else 0) - (1 if k and j == 0 else 0))),
-                                 "Begründung: nachvollziehbar dargestellt.")
-                          for j, (c, s) in enumerate(zip(call.criteria, scores, strict=False))}
+                review = db.session.scalar(
+                    select(Review).where(Review.proposal_id == p.id, Review.reviewer_id == r.id)
+                )
+                values = {
+                    c.id: (
+                        max(0, min(5, s + (k if j % 2 else 0) - (1 if k and j == 0 else 0))),
+                        "Begründung: nachvollziehbar dargestellt.",
+                    )
+                    for j, (c, s) in enumerate(zip(call.criteria, scores, strict=False))
+                }
                 save_review(review, r, values, submit=True)
         clock["t"] = start + dt.timedelta(days=45)
         # decided: 0 and 1 approved and awarded, 2 waits for AfWiFö, 3 rejected
@@ -178,15 +211,25 @@ def _history_call() -> None:
         sign_off(proposals[3], afw, "reject", "Die Umsetzbarkeit ist nicht ausreichend belegt.")
         clock["t"] = start + dt.timedelta(days=50)
         fire(proposals[0], "accept_award", applicants[0])
-        fire(proposals[-1], "request_documents", ka,
-             reason="Bitte reichen Sie die unterschriebene Eigenerklärung nach.")
+        fire(
+            proposals[-1],
+            "request_documents",
+            ka,
+            reason="Bitte reichen Sie die unterschriebene Eigenerklärung nach.",
+        )
         clock["t"] = start + dt.timedelta(days=55)
-        first = db.session.scalars(select(Milestone).where(Milestone.proposal_id == proposals[0].id)
-                                   .order_by(Milestone.position)).first()
+        first = db.session.scalars(
+            select(Milestone).where(Milestone.proposal_id == proposals[0].id).order_by(Milestone.position)
+        ).first()
         report_milestone(first, applicants[0], "Auftaktveranstaltung mit 40 Teilnehmenden durchgeführt.")
         accept_milestone(first, ka2)
-        submit_interim_report(proposals[0], applicants[0], "Zwischenstand: Netzwerk gegründet, 3 Treffen.",
-                              "Honorare und Raummiete", 6_000_00)
+        submit_interim_report(
+            proposals[0],
+            applicants[0],
+            "Zwischenstand: Netzwerk gegründet, 3 Treffen.",
+            "Honorare und Raummiete",
+            6_000_00,
+        )
         interim = db.session.scalars(select(Report).where(Report.proposal_id == proposals[0].id)).first()
         review_interim_report(interim, ka, True)
         db.session.flush()

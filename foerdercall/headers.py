@@ -4,10 +4,13 @@ which leave the process before Flask sees the request.
 
 No inline scripts or styles, no framing, no content sniffing, the referrer only within the site, and HSTS when
 the request came over HTTPS (directly, or through a trusted proxy that says so)."""
+
 from __future__ import annotations
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 HSTS = "max-age=31536000; includeSubDomains"
 
 

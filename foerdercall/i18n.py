@@ -1,4 +1,5 @@
 """Language and formats: German first (msgids are German, formal "Sie"), English by catalogue."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Import every model so metadata (and Alembic) sees the whole schema."""
+
 from .accounts.models import LoginSession, LoginUnlock, RoleGrant, User  # noqa: F401
 from .audit.models import AuditEvent  # noqa: F401
 from .awards.models import Award, Milestone, Payment, Report, SignOff  # noqa: F401

@@ -6,6 +6,7 @@ A download is built completely before its first byte is sent: a failure on the w
 a truncated file that looks complete (the response carries its Content-Length); the database is read inside
 the request, before the response leaves the view. The process holds at most ``SPOOL_BYTES`` of the file.
 """
+
 from __future__ import annotations
 
 import csv

@@ -4,6 +4,7 @@ A NUL cannot be stored in PostgreSQL, and the other control characters break XLS
 Form fields and query arguments are cleaned when a request comes in (``web._clean_input``); services that take
 text from elsewhere (the command line, tests) clean it with :func:`printable` themselves.
 """
+
 from __future__ import annotations
 
 import hashlib

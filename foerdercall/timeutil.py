@@ -3,6 +3,7 @@
 Everything that asks "what time is it" goes through :func:`now`, so tests and the
 worker's sweep can move the world without sleeping.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,7 @@
 """Message catalogues: msgids are German (the city's language); translations/<lang>/LC_MESSAGES/messages.po
 holds the other languages. The .po files are compiled into the instance folder when they change, so
 nothing binary is committed and installation stays one command."""
+
 from __future__ import annotations
 
 import os

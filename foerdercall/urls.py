@@ -10,6 +10,7 @@ Redirect targets taken from the request (``next`` in the query or a form, the Re
 alone decides them. Only a path of this site passes; anything else falls back to the start page
 (:func:`redirect_target`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,6 +28,7 @@ class ConfigError(RuntimeError):
 
 
 # --- the public address -----------------------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=16)
 def parse_public_url(value: str) -> tuple[str, str, str]:
@@ -74,13 +76,16 @@ def init_app(app: Flask, *, embedded: bool) -> None:
                 "PUBLIC_URL is not set. Outside the embedded default (DATABASE_URL is set) foerdercall needs the "
                 "public address people reach it at, e.g. PUBLIC_URL=https://foerdercall.leipzig.de: every link in "
                 "a mail is built from it (never from the request's Host header). Set it for the web processes and "
-                "for the worker and beat alike.")
+                "for the worker and beat alike."
+            )
         value = EMBEDDED_PUBLIC_URL
     try:
         parse_public_url(value)
     except ValueError as exc:
-        raise ConfigError(f"PUBLIC_URL={value!r} is not a usable public address: {exc}. "
-                          "Example: PUBLIC_URL=https://foerdercall.leipzig.de") from None
+        raise ConfigError(
+            f"PUBLIC_URL={value!r} is not a usable public address: {exc}. "
+            "Example: PUBLIC_URL=https://foerdercall.leipzig.de"
+        ) from None
     app.config["PUBLIC_URL"] = value.rstrip("/")
     hosts = app.config.get("TRUSTED_HOSTS")
     if isinstance(hosts, str):
@@ -105,6 +110,7 @@ def serve_public_url(app: Flask, host: str, port: int) -> None:
 
 # --- redirect targets from the request --------------------------------------------------------------------
 
+
 def _unsafe_char(c: str) -> bool:
     """Whitespace, control and format characters (also the invisible ones: a right-to-left override, a
     zero-width space, a line separator), unassigned code points and surrogates."""
@@ -112,8 +118,12 @@ def _unsafe_char(c: str) -> bool:
 
 
 def _plain_path(text: str) -> bool:
-    return (text.startswith("/") and not text.startswith("//") and "\\" not in text
-            and not any(_unsafe_char(c) for c in text))
+    return (
+        text.startswith("/")
+        and not text.startswith("//")
+        and "\\" not in text
+        and not any(_unsafe_char(c) for c in text)
+    )
 
 
 def same_site_path(target: object) -> str | None:

@@ -1,5 +1,6 @@
 """Request handling in one place: the request's clock, one commit per request, mail after the commit,
 errors as pages with a clear message (never a 500 for a refused action)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,9 @@ OFFICE_LABELS = {"KA": "KA", "AfWiFoe": "AfWiFö"}
 
 
 # What a person who must set up the second factor first may still reach (REQUIRE_TWO_FACTOR_ROLES).
-TWO_FACTOR_GATE_OPEN = frozenset({"static", "health", "accounts.logout", "accounts.language", "accounts.two_factor"})
+TWO_FACTOR_GATE_OPEN = frozenset(
+    {"static", "health", "accounts.logout", "accounts.language", "accounts.two_factor"}
+)
 
 
 def office_label(code: str | None) -> str:
@@ -52,8 +55,11 @@ def _clean_input() -> None:
     for name in ("args", "form"):
         values = getattr(request, name)
         if any(has_control(k) or has_control(v) for k, v in values.items(multi=True)):  # rare: copy only then
-            setattr(request, name, ImmutableMultiDict(
-                [(printable(k), printable(v)) for k, v in values.items(multi=True)]))
+            setattr(
+                request,
+                name,
+                ImmutableMultiDict([(printable(k), printable(v)) for k, v in values.items(multi=True)]),
+            )
 
 
 def init_app(app: Flask) -> None:
@@ -132,9 +138,17 @@ def init_app(app: Flask) -> None:
         except (StaleDataError, OperationalError) as exc:
             db.session.rollback()
             log.warning("commit failed: %s", exc)
-            return render_template("error.html", code=503,
-                                   message=_("Der Dienst ist kurz nicht erreichbar. Bitte versuchen Sie es "
-                                             "gleich noch einmal.")), 503, {"Retry-After": "5"}
+            return (
+                render_template(
+                    "error.html",
+                    code=503,
+                    message=_(
+                        "Der Dienst ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."
+                    ),
+                ),
+                503,
+                {"Retry-After": "5"},
+            )
         from worker import after_commit
 
         try:
@@ -163,9 +177,14 @@ def init_app(app: Flask) -> None:
         if (parked := park_refused_post()) is not None:  # the long forms: the text is kept for this browser
             return parked
         g.rollback = True
-        return render_template("error.html", code=400, message=_(
-            "Das Formular war abgelaufen oder unvollständig. Bitte laden Sie die Seite neu; "
-            "gespeicherte Entwürfe bleiben erhalten.")), 400
+        return render_template(
+            "error.html",
+            code=400,
+            message=_(
+                "Das Formular war abgelaufen oder unvollständig. Bitte laden Sie die Seite neu; "
+                "gespeicherte Entwürfe bleiben erhalten."
+            ),
+        ), 400
 
     for code, message in (  # each rolls back what the request wrote before it was refused
         (400, _l("Die Anfrage war ungültig.")),
@@ -174,9 +193,11 @@ def init_app(app: Flask) -> None:
         (405, _l("Diese Aktion ist hier nicht vorgesehen.")),
         (413, _l("Die Datei ist zu groß.")),
     ):
+
         def handler(exc, code=code, message=message):
             g.rollback = True
             return render_template("error.html", code=code, message=str(message)), code
+
         app.register_error_handler(code, handler)
 
     @app.errorhandler(SecurityError)
@@ -191,17 +212,28 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         g.rollback = True
         g._login_user = login_manager.anonymous_user()  # the page must not ask the database who is logged in
-        return render_template("error.html", code=503, message=_(
-            "Die Datenbank ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.")), 503, {
-            "Retry-After": "5"}
+        return (
+            render_template(
+                "error.html",
+                code=503,
+                message=_(
+                    "Die Datenbank ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."
+                ),
+            ),
+            503,
+            {"Retry-After": "5"},
+        )
 
     app.register_error_handler(InterfaceError, _db_down)  # a connection that was closed under us
 
     @app.errorhandler(500)
     def _error(exc):
         db.session.rollback()
-        return render_template("error.html", code=500, message=_(
-            "Ein unerwarteter Fehler ist aufgetreten. Es wurde nichts gespeichert.")), 500
+        return render_template(
+            "error.html",
+            code=500,
+            message=_("Ein unerwarteter Fehler ist aufgetreten. Es wurde nichts gespeichert."),
+        ), 500
 
     @app.context_processor
     def _helpers():
@@ -214,8 +246,13 @@ def init_app(app: Flask) -> None:
             "here": current_path,  # this page as a `next` target (the language switch)
         }
 
-    app.jinja_env.filters.update(dt=format_dt, date=format_date, money=format_money, office=office_label,
-                                 isodt=lambda s: format_dt(dt.datetime.fromisoformat(s)))
+    app.jinja_env.filters.update(
+        dt=format_dt,
+        date=format_date,
+        money=format_money,
+        office=office_label,
+        isodt=lambda s: format_dt(dt.datetime.fromisoformat(s)),
+    )
 
     @app.route("/")
     def home():

@@ -3,6 +3,7 @@
 Every form derives from :class:`Form`: a single-line input keeps no line break (a hand-made post could put one
 into a call title, a name or a milestone, and from there into a mail subject), as a browser's text input would
 not. Text areas and passwords keep what was typed."""
+
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
 

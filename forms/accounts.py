@@ -20,8 +20,12 @@ def _latin_code(form, field):
     """A code has the digits 0-9 (a recovery code also the letters a-z): other digits and letters (Arabic-Indic,
     superscripts that stay after NFKC) are a message, not a comparison the service cannot make."""
     if any(ch.isalnum() and not ch.isascii() for ch in field.data or ""):
-        raise ValidationError(_l("Bitte geben Sie den Code mit den Ziffern 0–9 ein (einen Wiederherstellungscode "
-                                 "mit Ziffern und den Buchstaben a–z)."))
+        raise ValidationError(
+            _l(
+                "Bitte geben Sie den Code mit den Ziffern 0–9 ein (einen Wiederherstellungscode "
+                "mit Ziffern und den Buchstaben a–z)."
+            )
+        )
 
 
 class OneTimeCodeField(StringField):
@@ -36,9 +40,12 @@ class LoginForm(Form):
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Passwort"), validators=[DataRequired(), Length(max=500)])
     # only asked for while the account is locked: password and code of the second factor in one step
-    code = OneTimeCodeField(_l("Code der Zwei-Faktor-Anmeldung (falls eingerichtet)"), filters=[_nfkc],
-                            validators=[Optional(), Length(max=40), _latin_code],
-                            render_kw={"autocomplete": "one-time-code", "spellcheck": "false"})
+    code = OneTimeCodeField(
+        _l("Code der Zwei-Faktor-Anmeldung (falls eingerichtet)"),
+        filters=[_nfkc],
+        validators=[Optional(), Length(max=40), _latin_code],
+        render_kw={"autocomplete": "one-time-code", "spellcheck": "false"},
+    )
 
 
 class UnlockRequestForm(Form):
@@ -53,10 +60,13 @@ class RegisterForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     organisation = StringField(_l("Organisation (optional)"), validators=[Optional(), Length(max=200)])
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField(_l("Passwort (mindestens 10 Zeichen)"),
-                             validators=[DataRequired(), Length(min=10, max=500)])
-    password2 = PasswordField(_l("Passwort wiederholen"),
-                              validators=[DataRequired(), EqualTo("password", _l("Die Passwörter stimmen nicht überein."))])
+    password = PasswordField(
+        _l("Passwort (mindestens 10 Zeichen)"), validators=[DataRequired(), Length(min=10, max=500)]
+    )
+    password2 = PasswordField(
+        _l("Passwort wiederholen"),
+        validators=[DataRequired(), EqualTo("password", _l("Die Passwörter stimmen nicht überein."))],
+    )
     locale = SelectField(_l("Sprache für E-Mails"), choices=choices([("de", "Deutsch"), ("en", "English")]))
     privacy = BooleanField(_l("Ich habe die Datenschutzhinweise gelesen."), validators=[DataRequired()])
 
@@ -81,24 +91,36 @@ class ForgotPasswordForm(Form):
 
 
 class ResetPasswordForm(Form):
-    password = PasswordField(_l("Neues Passwort (mindestens 10 Zeichen)"),
-                             validators=[DataRequired(), Length(min=10, max=500)])
-    password2 = PasswordField(_l("Neues Passwort wiederholen"), validators=[
-        DataRequired(), EqualTo("password", _l("Die Passwörter stimmen nicht überein."))])
+    password = PasswordField(
+        _l("Neues Passwort (mindestens 10 Zeichen)"), validators=[DataRequired(), Length(min=10, max=500)]
+    )
+    password2 = PasswordField(
+        _l("Neues Passwort wiederholen"),
+        validators=[DataRequired(), EqualTo("password", _l("Die Passwörter stimmen nicht überein."))],
+    )
 
 
 class TwoFactorCodeForm(Form):
-    code = StringField(_l("Sechsstelliger Code oder Wiederherstellungscode"), filters=[_nfkc],
-                       validators=[DataRequired(), Length(max=40), _latin_code],
-                       render_kw={"autocomplete": "one-time-code", "spellcheck": "false"})
+    code = StringField(
+        _l("Sechsstelliger Code oder Wiederherstellungscode"),
+        filters=[_nfkc],
+        validators=[DataRequired(), Length(max=40), _latin_code],
+        render_kw={"autocomplete": "one-time-code", "spellcheck": "false"},
+    )
 
 
 class TwoFactorSetupForm(Form):
-    code = StringField(_l("Sechsstelliger Code aus der App"), filters=[_nfkc],
-                       validators=[DataRequired(), Length(max=10), _latin_code],
-                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    code = StringField(
+        _l("Sechsstelliger Code aus der App"),
+        filters=[_nfkc],
+        validators=[DataRequired(), Length(max=10), _latin_code],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
 
 
 class TwoFactorDisableForm(Form):
-    password = PasswordField(_l("Ihr Passwort"), validators=[DataRequired(), Length(max=500)],
-                             render_kw={"autocomplete": "current-password"})
+    password = PasswordField(
+        _l("Ihr Passwort"),
+        validators=[DataRequired(), Length(max=500)],
+        render_kw={"autocomplete": "current-password"},
+    )

@@ -7,9 +7,13 @@ from .fields import BerlinDateTimeField, MoneyField, Required, choices
 
 
 class SignOffForm(Form):
-    decision = SelectField(_l("Entscheidung Ihres Amtes"), choices=choices([
-        ("approve", _l("Zustimmen")), ("reject", _l("Ablehnen"))]))
-    reason = TextAreaField(_l("Begründung (bei Ablehnung erforderlich)"), validators=[Optional(), Length(max=10000)])
+    decision = SelectField(
+        _l("Entscheidung Ihres Amtes"),
+        choices=choices([("approve", _l("Zustimmen")), ("reject", _l("Ablehnen"))]),
+    )
+    reason = TextAreaField(
+        _l("Begründung (bei Ablehnung erforderlich)"), validators=[Optional(), Length(max=10000)]
+    )
 
 
 class AwardForm(Form):

@@ -37,13 +37,20 @@ def parse_criteria(text: str, scale_max: int = 10) -> list[tuple[str, str, int, 
             raise ValidationError(_l("Zeile %(n)s: bitte „Gewicht | K.-o.-Minimum oder - | Name“.", n=n))
         weight = _number(parts[0])
         if not 1 <= weight <= 100:
-            raise ValidationError(_l("Zeile %(n)s: das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent).", n=n))
+            raise ValidationError(
+                _l("Zeile %(n)s: das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent).", n=n)
+            )
         ko = None if parts[1] in ("", "-") else _number(parts[1])
         if ko is None and parts[1] not in ("", "-"):
             raise ValidationError(_l("Zeile %(n)s: das K.-o.-Minimum ist eine Zahl oder „-“.", n=n))
         if ko is not None and ko > scale_max:
-            raise ValidationError(_l("Zeile %(n)s: das K.-o.-Minimum liegt auf der Bewertungsskala (0 bis %(max)s).",
-                                     n=n, max=scale_max))
+            raise ValidationError(
+                _l(
+                    "Zeile %(n)s: das K.-o.-Minimum liegt auf der Bewertungsskala (0 bis %(max)s).",
+                    n=n,
+                    max=scale_max,
+                )
+            )
         rows.append((f"c{len(rows) + 1}", parts[2][:300], weight, ko))
     if not rows:
         raise ValidationError(_l("Bitte mindestens ein Kriterium angeben."))
@@ -51,19 +58,29 @@ def parse_criteria(text: str, scale_max: int = 10) -> list[tuple[str, str, int, 
 
 
 def criteria_text(criteria) -> str:
-    return "\n".join(f"{c.weight} | {c.knockout_min if c.knockout_min is not None else '-'} | {c.name}"
-                     for c in criteria)
+    return "\n".join(
+        f"{c.weight} | {c.knockout_min if c.knockout_min is not None else '-'} | {c.name}" for c in criteria
+    )
 
 
 class CallForm(Form):
-    code = StringField(_l("Kürzel (für Aktenzeichen)"), validators=[
-        DataRequired(), Length(max=30), Regexp(r"^[A-Za-z0-9-]+$", message=_l("Nur Buchstaben, Ziffern und -."))])
+    code = StringField(
+        _l("Kürzel (für Aktenzeichen)"),
+        validators=[
+            DataRequired(),
+            Length(max=30),
+            Regexp(r"^[A-Za-z0-9-]+$", message=_l("Nur Buchstaben, Ziffern und -.")),
+        ],
+    )
     title = StringField(_l("Titel"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Beschreibung"), validators=[Length(max=20000)])
-    fields_of_action = MultiCheckboxField(_l("Handlungsfelder"), choices=choices(FIELD_LABELS.items()),
-                                          validators=[DataRequired()])
-    mode = SelectField(_l("Vergabeart"), choices=choices([("procurement", _l("Auftragsvergabe (Standard)")),
-                                                           ("grant", _l("Zuwendung"))]))
+    fields_of_action = MultiCheckboxField(
+        _l("Handlungsfelder"), choices=choices(FIELD_LABELS.items()), validators=[DataRequired()]
+    )
+    mode = SelectField(
+        _l("Vergabeart"),
+        choices=choices([("procurement", _l("Auftragsvergabe (Standard)")), ("grant", _l("Zuwendung"))]),
+    )
     legal_regime = StringField(_l("Rechtsgrundlage"), validators=[Length(max=200)])
     procedure_type = StringField(_l("Verfahrensart"), validators=[Length(max=200)])
     procedure_reason = TextAreaField(_l("Begründung der Verfahrenswahl"), validators=[Length(max=5000)])
@@ -71,57 +88,98 @@ class CallForm(Form):
     budget = MoneyField(_l("Budget des Aufrufs (€)"), validators=[Required()])
     max_amount = MoneyField(_l("Obergrenze je Maßnahme (€)"), validators=[Required()])
     opens_at = BerlinDateTimeField(_l("Einreichung ab (Leipziger Zeit)"), validators=[Required()])
-    submission_deadline = BerlinDateTimeField(_l("Einreichungsfrist (Leipziger Zeit, minutengenau)"),
-                                              validators=[DataRequired()])
+    submission_deadline = BerlinDateTimeField(
+        _l("Einreichungsfrist (Leipziger Zeit, minutengenau)"), validators=[DataRequired()]
+    )
     review_deadline = BerlinDateTimeField(_l("Frist für Gutachten"), validators=[Optional()])
-    clarification_days = IntegerField(_l("Frist für Nachforderungen (Tage)"), default=14,
-                                      validators=[Required(), NumberRange(1, 90)])
-    acceptance_days = IntegerField(_l("Annahmefrist des Zuschlags (Tage)"), default=28,
-                                   validators=[Required(), NumberRange(1, 90)])
-    implementation_months = IntegerField(_l("Umsetzungszeitraum (Monate)"), default=12,
-                                         validators=[Required(), NumberRange(1, 60)])
-    scale_max = IntegerField(_l("Bewertungsskala 0 bis"), default=5, validators=[Required(), NumberRange(2, 10)])
-    min_total = IntegerField(_l("Mindestpunktzahl (von 100)"), default=50,
-                             validators=[Required(), NumberRange(0, 100)])
-    criteria = TextAreaField(_l("Kriterien: je Zeile „Gewicht | K.-o.-Minimum oder - | Name“"),
-                             validators=[DataRequired(), Length(max=20000)])
+    clarification_days = IntegerField(
+        _l("Frist für Nachforderungen (Tage)"), default=14, validators=[Required(), NumberRange(1, 90)]
+    )
+    acceptance_days = IntegerField(
+        _l("Annahmefrist des Zuschlags (Tage)"), default=28, validators=[Required(), NumberRange(1, 90)]
+    )
+    implementation_months = IntegerField(
+        _l("Umsetzungszeitraum (Monate)"), default=12, validators=[Required(), NumberRange(1, 60)]
+    )
+    scale_max = IntegerField(
+        _l("Bewertungsskala 0 bis"), default=5, validators=[Required(), NumberRange(2, 10)]
+    )
+    min_total = IntegerField(
+        _l("Mindestpunktzahl (von 100)"), default=50, validators=[Required(), NumberRange(0, 100)]
+    )
+    criteria = TextAreaField(
+        _l("Kriterien: je Zeile „Gewicht | K.-o.-Minimum oder - | Name“"),
+        validators=[DataRequired(), Length(max=20000)],
+    )
     # the worker's reminders (days) and the decision mails
-    reminder_days = DaysListField(_l("Erinnerung an nicht eingereichte Entwürfe (Tage vor der Frist)"),
-                                  default=lambda: [7, 1])
-    review_reminder_days = DaysListField(_l("Erinnerung an offene Gutachten (Tage vor der Gutachtenfrist)"),
-                                         default=lambda: [3, 1])
-    signoff_reminder_days = DaysField(_l("Erinnerung an eine offene Zeichnung nach (Tagen)"), default=3,
-                                      validators=[Required()])
-    signoff_escalation_days = DaysField(_l("Eskalation an die Amtsleitung nach (Tagen)"), default=5,
-                                        validators=[Required()])
-    milestone_reminder_days = DaysField(_l("Erinnerung vor einem Meilenstein (Tage)"), default=7,
-                                        validators=[Required()])
-    implementation_reminder_days = DaysField(_l("Erinnerung vor dem Ende des Umsetzungszeitraums (Tage)"),
-                                             default=30, validators=[Required()])
+    reminder_days = DaysListField(
+        _l("Erinnerung an nicht eingereichte Entwürfe (Tage vor der Frist)"), default=lambda: [7, 1]
+    )
+    review_reminder_days = DaysListField(
+        _l("Erinnerung an offene Gutachten (Tage vor der Gutachtenfrist)"), default=lambda: [3, 1]
+    )
+    signoff_reminder_days = DaysField(
+        _l("Erinnerung an eine offene Zeichnung nach (Tagen)"), default=3, validators=[Required()]
+    )
+    signoff_escalation_days = DaysField(
+        _l("Eskalation an die Amtsleitung nach (Tagen)"), default=5, validators=[Required()]
+    )
+    milestone_reminder_days = DaysField(
+        _l("Erinnerung vor einem Meilenstein (Tage)"), default=7, validators=[Required()]
+    )
+    implementation_reminder_days = DaysField(
+        _l("Erinnerung vor dem Ende des Umsetzungszeitraums (Tage)"), default=30, validators=[Required()]
+    )
     # reviewing, ranking and the award decision
-    reviewers_per_proposal = IntegerField(_l("Gutachter/innen je Angebot (automatische Zuweisung)"), default=2,
-                                          validators=[Optional(), NumberRange(1, 10)])
-    reviewer_from_each_office = BooleanField(_l("Mindestens eine Gutachterin oder ein Gutachter aus jedem Amt"))
-    justify_ends_only = BooleanField(_l("Begründung nur für Bewertungen am Rand der Skala (0 und Höchstwert) und "
-                                        "für „nicht anwendbar“ verlangen (sonst für jede Bewertung)"))
-    blind_review = BooleanField(_l("Blinde Begutachtung: die Bewertungen der anderen erst nach dem eigenen "
-                                   "Gutachten zeigen"))
+    reviewers_per_proposal = IntegerField(
+        _l("Gutachter/innen je Angebot (automatische Zuweisung)"),
+        default=2,
+        validators=[Optional(), NumberRange(1, 10)],
+    )
+    reviewer_from_each_office = BooleanField(
+        _l("Mindestens eine Gutachterin oder ein Gutachter aus jedem Amt")
+    )
+    justify_ends_only = BooleanField(
+        _l(
+            "Begründung nur für Bewertungen am Rand der Skala (0 und Höchstwert) und "
+            "für „nicht anwendbar“ verlangen (sonst für jede Bewertung)"
+        )
+    )
+    blind_review = BooleanField(
+        _l("Blinde Begutachtung: die Bewertungen der anderen erst nach dem eigenen Gutachten zeigen")
+    )
     hide_applicant = BooleanField(_l("Identität der Antragstellenden vor den Gutachter/innen verbergen"))
-    score_aggregation = SelectField(_l("Zusammenfassung der Gutachten je Kriterium"), choices=choices([
-        ("mean", _l("Mittelwert")), ("median", _l("Median"))]), default="mean")
-    standstill_threshold = MoneyField(_l("Stillhaltefrist ab Auftragswert (netto, €)"), validators=[Optional()])
+    score_aggregation = SelectField(
+        _l("Zusammenfassung der Gutachten je Kriterium"),
+        choices=choices([("mean", _l("Mittelwert")), ("median", _l("Median"))]),
+        default="mean",
+    )
+    standstill_threshold = MoneyField(
+        _l("Stillhaltefrist ab Auftragswert (netto, €)"), validators=[Optional()]
+    )
     # data protection: the notice ("" = the template generated from the call) and the retention period
     privacy_notice = TextAreaField(_l("Datenschutzhinweise"), validators=[Optional(), Length(max=50000)])
-    retention_months = IntegerField(_l("Anonymisierung nicht geförderter Angebote (Monate nach Abschluss der "
-                                       "Auswahl)"), default=6, validators=[Required(), NumberRange(1, 120)])
-    hold_decision_mails = BooleanField(_l("Entscheidungsmails (Zuschlag, Absage, Ausschluss) zurückhalten, "
-                                          "bis eine Sachbearbeiterin oder ein Sachbearbeiter sie freigibt"))
+    retention_months = IntegerField(
+        _l("Anonymisierung nicht geförderter Angebote (Monate nach Abschluss der Auswahl)"),
+        default=6,
+        validators=[Required(), NumberRange(1, 120)],
+    )
+    hold_decision_mails = BooleanField(
+        _l(
+            "Entscheidungsmails (Zuschlag, Absage, Ausschluss) zurückhalten, "
+            "bis eine Sachbearbeiterin oder ein Sachbearbeiter sie freigibt"
+        )
+    )
 
     def validate_criteria(self, field):
-        if not isinstance(field.data, str):  # not posted: the edited call's catalogue (rows from obj=call) stays
+        if not isinstance(
+            field.data, str
+        ):  # not posted: the edited call's catalogue (rows from obj=call) stays
             field.data = criteria_text(field.data or [])
         scale = self.scale_max.data
-        field.parsed = parse_criteria(field.data, scale if isinstance(scale, int) and 2 <= scale <= 10 else 10)
+        field.parsed = parse_criteria(
+            field.data, scale if isinstance(scale, int) and 2 <= scale <= 10 else 10
+        )
 
     def validate_fields_of_action(self, field):
         if any(f not in FIELDS_OF_ACTION for f in field.data or []):
@@ -143,17 +201,27 @@ class CallForm(Form):
 
     def call_fields(self) -> dict:
         return {
-            "code": self.code.data.strip(), "title": self.title.data.strip(),
-            "description": self.description.data or "", "fields_of_action": list(self.fields_of_action.data),
-            "mode": self.mode.data, "legal_regime": self.legal_regime.data or "",
-            "procedure_type": self.procedure_type.data or "", "procedure_reason": self.procedure_reason.data or "",
-            "estimated_value_cents": self.estimated_value.data or 0, "budget_cents": self.budget.data,
-            "max_amount_cents": self.max_amount.data, "opens_at": self.opens_at.data,
-            "submission_deadline": self.submission_deadline.data, "review_deadline": self.review_deadline.data,
-            "clarification_days": self.clarification_days.data, "acceptance_days": self.acceptance_days.data,
-            "implementation_months": self.implementation_months.data, "scale_max": self.scale_max.data,
+            "code": self.code.data.strip(),
+            "title": self.title.data.strip(),
+            "description": self.description.data or "",
+            "fields_of_action": list(self.fields_of_action.data),
+            "mode": self.mode.data,
+            "legal_regime": self.legal_regime.data or "",
+            "procedure_type": self.procedure_type.data or "",
+            "procedure_reason": self.procedure_reason.data or "",
+            "estimated_value_cents": self.estimated_value.data or 0,
+            "budget_cents": self.budget.data,
+            "max_amount_cents": self.max_amount.data,
+            "opens_at": self.opens_at.data,
+            "submission_deadline": self.submission_deadline.data,
+            "review_deadline": self.review_deadline.data,
+            "clarification_days": self.clarification_days.data,
+            "acceptance_days": self.acceptance_days.data,
+            "implementation_months": self.implementation_months.data,
+            "scale_max": self.scale_max.data,
             "min_total": self.min_total.data,
-            "reminder_days": list(self.reminder_days.data), "review_reminder_days": list(self.review_reminder_days.data),
+            "reminder_days": list(self.reminder_days.data),
+            "review_reminder_days": list(self.review_reminder_days.data),
             "signoff_reminder_days": self.signoff_reminder_days.data,
             "signoff_escalation_days": self.signoff_escalation_days.data,
             "milestone_reminder_days": self.milestone_reminder_days.data,
@@ -162,11 +230,14 @@ class CallForm(Form):
             "reviewers_per_proposal": self.reviewers_per_proposal.data or 2,
             "reviewer_from_each_office": bool(self.reviewer_from_each_office.data),
             "justify_every_score": not self.justify_ends_only.data,
-            "blind_review": bool(self.blind_review.data), "hide_applicant": bool(self.hide_applicant.data),
-            "score_aggregation": self.score_aggregation.data if self.score_aggregation.data in ("mean", "median")
+            "blind_review": bool(self.blind_review.data),
+            "hide_applicant": bool(self.hide_applicant.data),
+            "score_aggregation": self.score_aggregation.data
+            if self.score_aggregation.data in ("mean", "median")
             else "mean",
-            "standstill_threshold_cents": (self.standstill_threshold.data
-                                           if self.standstill_threshold.data is not None else 50_000_00),
+            "standstill_threshold_cents": (
+                self.standstill_threshold.data if self.standstill_threshold.data is not None else 50_000_00
+            ),
             "privacy_notice": (self.privacy_notice.data or "").strip(),
             "retention_months": self.retention_months.data,
         }
@@ -174,7 +245,9 @@ class CallForm(Form):
 
 class CorrectionForm(Form):
     description = TextAreaField(_l("Beschreibung (berichtigt)"), validators=[Length(max=20000)])
-    submission_deadline = BerlinDateTimeField(_l("Einreichungsfrist (berichtigt)"), validators=[DataRequired()])
+    submission_deadline = BerlinDateTimeField(
+        _l("Einreichungsfrist (berichtigt)"), validators=[DataRequired()]
+    )
     reason = TextAreaField(_l("Grund der Berichtigung"), validators=[DataRequired(), Length(max=5000)])
 
 
@@ -187,10 +260,14 @@ class ConfirmForm(Form):
 class BulkSignOffForm(Form):
     """The decision view: one office's decision on several proposals at once (ids from the checkboxes)."""
 
-    decision = SelectField(_l("Entscheidung Ihres Amtes für die ausgewählten Angebote"), choices=choices([
-        ("approve", _l("Zustimmen")), ("reject", _l("Ablehnen"))]))
-    reason = TextAreaField(_l("Begründung (bei Ablehnung erforderlich, gilt für alle ausgewählten)"),
-                           validators=[Optional(), Length(max=10000)])
+    decision = SelectField(
+        _l("Entscheidung Ihres Amtes für die ausgewählten Angebote"),
+        choices=choices([("approve", _l("Zustimmen")), ("reject", _l("Ablehnen"))]),
+    )
+    reason = TextAreaField(
+        _l("Begründung (bei Ablehnung erforderlich, gilt für alle ausgewählten)"),
+        validators=[Optional(), Length(max=10000)],
+    )
     # the checkboxes of the ranking rows (rendered by the page itself): ids only
     proposal = SelectMultipleField(validate_choice=False)
 

@@ -70,8 +70,12 @@ class BerlinDateTimeField(_KeepParseError, Field):
         try:
             self.data = berlin_to_utc(local.replace(second=0))
         except InvalidLocalTime as exc:
-            raise ValueError(_l("Diese Uhrzeit gibt es wegen der Zeitumstellung in Leipzig nicht eindeutig; "
-                                "bitte wählen Sie eine andere.")) from exc
+            raise ValueError(
+                _l(
+                    "Diese Uhrzeit gibt es wegen der Zeitumstellung in Leipzig nicht eindeutig; "
+                    "bitte wählen Sie eine andere."
+                )
+            ) from exc
 
     def _value(self):
         if self.raw_data:
@@ -123,8 +127,9 @@ class DaysListField(_KeepParseError, StringField):
         try:
             days = [_days(p) for p in parts]
         except ValueError as exc:
-            raise ValueError(_l("Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt, z. B. 7, 1.")) \
-                from exc
+            raise ValueError(
+                _l("Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt, z. B. 7, 1.")
+            ) from exc
         self.data = sorted(set(days), reverse=True)
 
     def _value(self):

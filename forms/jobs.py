@@ -1,4 +1,5 @@
 """Starting a bulk export as a job (the decision page's bulk sign-off uses forms.calls.BulkSignOffForm)."""
+
 from __future__ import annotations
 
 from wtforms import HiddenField

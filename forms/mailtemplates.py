@@ -42,27 +42,34 @@ class _TextForm(Form):
             return  # the kind's own error says what is wrong
         unknown = unknown_placeholders(kind, self.subject.data or "", field.data or "")
         if unknown:
-            raise ValidationError(_l(
-                "Unbekannte Platzhalter: %(names)s. Erlaubt sind: %(allowed)s.",
-                names=", ".join(f"{{{n}}}" for n in unknown),
-                allowed=", ".join(f"{{{n}}}" for n in KIND_PLACEHOLDERS[kind])))
+            raise ValidationError(
+                _l(
+                    "Unbekannte Platzhalter: %(names)s. Erlaubt sind: %(allowed)s.",
+                    names=", ".join(f"{{{n}}}" for n in unknown),
+                    allowed=", ".join(f"{{{n}}}" for n in KIND_PLACEHOLDERS[kind]),
+                )
+            )
 
 
 class MailTemplateForm(_TextForm):
     """A new template: which mail, language and rule, and its text."""
 
     kind = SelectField(_l("Nachricht"), choices=choices(KINDS.items()), validators=[DataRequired()])
-    lang = SelectField(_l("Sprache"), choices=choices(LANG_LABELS.items()), default="de",
-                       validators=[DataRequired()])
+    lang = SelectField(
+        _l("Sprache"), choices=choices(LANG_LABELS.items()), default="de", validators=[DataRequired()]
+    )
     state = SelectField(_l("Nur im Status (Regel)"), validate_choice=True)
     field_of_action = SelectField(_l("Nur im Handlungsfeld (Regel)"), validate_choice=True)
 
     def __init__(self, *args, call, **kwargs):
         super().__init__(*args, **kwargs)
-        self.state.choices = choices([("", _l("jeder Status"))] + [
-            (s, label(STATE_LABELS[s])) for s in RULE_STATES])
-        self.field_of_action.choices = choices([("", _l("jedes Handlungsfeld"))] + [
-            (f, FIELD_LABELS.get(f, f)) for f in (call.fields_of_action or [])])
+        self.state.choices = choices(
+            [("", _l("jeder Status"))] + [(s, label(STATE_LABELS[s])) for s in RULE_STATES]
+        )
+        self.field_of_action.choices = choices(
+            [("", _l("jedes Handlungsfeld"))]
+            + [(f, FIELD_LABELS.get(f, f)) for f in (call.fields_of_action or [])]
+        )
 
     def _kind(self) -> str | None:
         return self.kind.data

@@ -8,6 +8,7 @@ from . import Form
 
 
 class DeleteAccountForm(Form):
-    confirm = BooleanField(_l("Ich möchte mein Konto und meine Entwürfe endgültig löschen."),
-                           validators=[DataRequired()])
+    confirm = BooleanField(
+        _l("Ich möchte mein Konto und meine Entwürfe endgültig löschen."), validators=[DataRequired()]
+    )
     password = PasswordField(_l("Ihr Passwort zur Bestätigung"), validators=[DataRequired(), Length(max=500)])

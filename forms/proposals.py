@@ -11,20 +11,35 @@ class ProposalForm(Form):
     """Everything optional while drafting: completeness is the workflow's "answers_complete" condition."""
 
     title = StringField(_l("Titel der Maßnahme"), validators=[Optional(), Length(max=300)])
-    field_of_action = SelectField(_l("Handlungsfeld"), choices=[], validate_choice=False, validators=[
-        OfferedChoice(_l("Bitte wählen Sie ein Handlungsfeld aus der Liste."))])
+    field_of_action = SelectField(
+        _l("Handlungsfeld"),
+        choices=[],
+        validate_choice=False,
+        validators=[OfferedChoice(_l("Bitte wählen Sie ein Handlungsfeld aus der Liste."))],
+    )
     summary = TextAreaField(_l("Kurzbeschreibung"), validators=[Optional(), Length(max=2000)])
     description = TextAreaField(_l("Konzept"), validators=[Optional(), Length(max=20000)])
     work_plan = TextAreaField(_l("Arbeits- und Zeitplan"), validators=[Optional(), Length(max=20000)])
     team = TextAreaField(_l("Team"), validators=[Optional(), Length(max=10000)])
     leipzig_relation = TextAreaField(_l("Bezug zu Leipzig"), validators=[Optional(), Length(max=10000)])
     requested_amount = MoneyField(_l("Angebotspreis (netto, €)"), validators=[Optional()])
-    advice_requested = BooleanField(_l("Ich möchte von der Kontaktstelle Kreativwirtschaft beraten werden "
-                                       "(sie darf mein Angebot lesen)."))
+    advice_requested = BooleanField(
+        _l("Ich möchte von der Kontaktstelle Kreativwirtschaft beraten werden (sie darf mein Angebot lesen).")
+    )
 
     def draft_data(self) -> dict:
-        data = {name: (getattr(self, name).data or "") for name in
-                ("title", "summary", "description", "work_plan", "team", "leipzig_relation", "field_of_action")}
+        data = {
+            name: (getattr(self, name).data or "")
+            for name in (
+                "title",
+                "summary",
+                "description",
+                "work_plan",
+                "team",
+                "leipzig_relation",
+                "field_of_action",
+            )
+        }
         data["requested_amount_cents"] = self.requested_amount.data or 0
         data["advice_requested"] = bool(self.advice_requested.data)
         return data
@@ -45,6 +60,8 @@ class ReasonForm(Form):
 
 
 class ExtendForm(Form):
-    email = StringField(_l("E-Mail-Adresse der antragstellenden Person"), validators=[DataRequired(), Length(max=254)])
+    email = StringField(
+        _l("E-Mail-Adresse der antragstellenden Person"), validators=[DataRequired(), Length(max=254)]
+    )
     deadline = BerlinDateTimeField(_l("Neue Frist für diese Person"), validators=[DataRequired()])
     reason = TextAreaField(_l("Begründung"), validators=[DataRequired(), Length(max=5000)])

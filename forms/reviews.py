@@ -11,13 +11,19 @@ from .fields import choices
 
 
 class NeutralityForm(Form):
-    confirm = BooleanField(_l("Ich erkläre, dass ich die Angebote dieses Aufrufs neutral und vertraulich "
-                              "behandle."), validators=[])
+    confirm = BooleanField(
+        _l("Ich erkläre, dass ich die Angebote dieses Aufrufs neutral und vertraulich behandle."),
+        validators=[],
+    )
 
 
 class ConflictForm(Form):
-    has_conflict = SelectField(_l("Interessenkonflikt"), choices=choices([
-        ("no", _l("Kein Interessenkonflikt")), ("yes", _l("Ich habe einen Interessenkonflikt"))]))
+    has_conflict = SelectField(
+        _l("Interessenkonflikt"),
+        choices=choices(
+            [("no", _l("Kein Interessenkonflikt")), ("yes", _l("Ich habe einen Interessenkonflikt"))]
+        ),
+    )
     reason = TextAreaField(_l("Grund (bei Konflikt)"), validators=[Optional(), Length(max=5000)])
 
 
@@ -59,12 +65,21 @@ def parse_scores(form_data, criteria, scale_max) -> tuple[dict, list[str]]:
 
 
 class DeclineForm(Form):
-    kind = SelectField(_l("Grund"), choices=choices([
-        ("conflict", _l("Interessenkonflikt")), ("workload", _l("Arbeitsbelastung")), ("other", _l("Anderer Grund"))]))
+    kind = SelectField(
+        _l("Grund"),
+        choices=choices(
+            [
+                ("conflict", _l("Interessenkonflikt")),
+                ("workload", _l("Arbeitsbelastung")),
+                ("other", _l("Anderer Grund")),
+            ]
+        ),
+    )
     reason = TextAreaField(_l("Erläuterung"), validators=[Optional(), Length(max=5000)])
 
 
 class ReplaceForm(Form):
-    reviewer = SelectField(_l("Neue Gutachterin / neuer Gutachter"), choices=[], validate_choice=False,
-                           validators=[_reviewer_id])
+    reviewer = SelectField(
+        _l("Neue Gutachterin / neuer Gutachter"), choices=[], validate_choice=False, validators=[_reviewer_id]
+    )
     reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=5000)])

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Set English translations from the command line: scripts/translate.py 'Deutsch=English' ..."""
+
 import pathlib
 import sys
 

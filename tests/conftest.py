@@ -4,6 +4,7 @@ PostgreSQL: TEST_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5
 create a fresh database for this run; the schema comes from the Alembic migrations. Under CI=true a
 missing PostgreSQL fails the run; elsewhere the PostgreSQL tests are skipped.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,8 +37,13 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     """A test marked sqlite_only is not collected for PostgreSQL at all (deselected, not reported as skipped)."""
-    dropped = [item for item in items if item.get_closest_marker("sqlite_only")
-               and getattr(item, "callspec", None) is not None and item.callspec.params.get("backend") == "postgresql"]
+    dropped = [
+        item
+        for item in items
+        if item.get_closest_marker("sqlite_only")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("backend") == "postgresql"
+    ]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         gone = set(map(id, dropped))
@@ -86,8 +92,14 @@ def pg_url():
 
 @pytest.fixture(scope="session")
 def pg_schema(pg_url, tmp_path_factory):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": pg_url, "SECRET_KEY": "t", "PUBLIC_URL": PUBLIC_URL,
-                      "UPLOAD_DIR": str(tmp_path_factory.mktemp("u"))})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": pg_url,
+            "SECRET_KEY": "t",
+            "PUBLIC_URL": PUBLIC_URL,
+            "UPLOAD_DIR": str(tmp_path_factory.mktemp("u")),
+        }
+    )
     _migrate(app)
     with app.app_context():
         from foerdercall.extensions import db
@@ -100,8 +112,14 @@ def pg_schema(pg_url, tmp_path_factory):
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("sqlite") / "template.sqlite"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "t", "PUBLIC_URL": PUBLIC_URL,
-                      "FOERDERCALL_INSTANCE": str(path.parent)})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "SECRET_KEY": "t",
+            "PUBLIC_URL": PUBLIC_URL,
+            "FOERDERCALL_INSTANCE": str(path.parent),
+        }
+    )
     _migrate(app)
     with app.app_context():
         from foerdercall.extensions import db
@@ -118,7 +136,9 @@ def _config(tmp_path, uri: str) -> dict:
         "WTF_CSRF_ENABLED": False,
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "OUTBOX_DIR": str(tmp_path / "outbox"),
-        "AUDIT_CHECKPOINT_FILE": str(tmp_path / "audit-checkpoints.log"),  # not the repository's instance folder
+        "AUDIT_CHECKPOINT_FILE": str(
+            tmp_path / "audit-checkpoints.log"
+        ),  # not the repository's instance folder
         "SERVER_NAME": "foerdercall.test",
         "PUBLIC_URL": PUBLIC_URL,  # every link in a mail or calendar file (foerdercall/urls.py)
         # the tests move the clock by weeks while a browser stays logged in; the lifetime's own tests set 12 hours
@@ -135,7 +155,9 @@ def make_app(backend: str, request, tmp_path, **extra):
             from foerdercall.extensions import db
 
             with db.engine.begin() as conn:
-                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+                conn.execute(
+                    text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+                )
         return app
     template = request.getfixturevalue("sqlite_template")
     path = tmp_path / "fc.sqlite"
@@ -230,9 +252,15 @@ def world(app, clock):
     for key, (email, name, roles, office) in ROLES.items():
         users[key] = account_ops.create_user(email, name, PASSWORD, roles=roles, office=office)
     call = create_call(
-        users["ka"], code="KW26", title="Kreativwirtschaft 2026", description="Testaufruf",
-        fields_of_action=["networks", "marketing"], budget_cents=50_000_00, max_amount_cents=25_000_00,
-        estimated_value_cents=50_000_00, opens_at=berlin(2026, 9, 1, 0, 0),
+        users["ka"],
+        code="KW26",
+        title="Kreativwirtschaft 2026",
+        description="Testaufruf",
+        fields_of_action=["networks", "marketing"],
+        budget_cents=50_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00,
+        opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(*DEADLINE),
     )
     fire(call, "publish", users["ka"])
@@ -246,10 +274,20 @@ def fill_draft(p, user, amount=10_000_00, title="Netzwerk Plagwitz"):
 
     from foerdercall.proposals.operations import add_attachment, save_draft
 
-    save_draft(p, user, {
-        "title": title, "summary": "Kurz", "description": "Konzept", "work_plan": "Plan", "team": "Team",
-        "leipzig_relation": "Leipzig", "field_of_action": "networks", "requested_amount_cents": amount,
-    })
+    save_draft(
+        p,
+        user,
+        {
+            "title": title,
+            "summary": "Kurz",
+            "description": "Konzept",
+            "work_plan": "Plan",
+            "team": "Team",
+            "leipzig_relation": "Leipzig",
+            "field_of_action": "networks",
+            "requested_amount_cents": amount,
+        },
+    )
     for req in p.call.required_attachments:
         add_attachment(p, user, req.key, io.BytesIO(PDF), f"{req.key}.pdf")
     return p
@@ -309,6 +347,7 @@ def award_after_deadline(world, clock, call, p, q=None):
 
 
 # --- the worker stack (tests/worker): a Redis queue of the test's own, worker processes, an SMTP sink -----------
+
 
 @pytest.fixture
 def redis_queue():

@@ -1,6 +1,7 @@
 """Servers of the tests' own, which a test may stop and start: a PostgreSQL cluster made with initdb in a
 temporary directory on a free port, and a redis-server (the machine's shared servers and other test runs
 stay up)."""
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,9 @@ class PrivatePostgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start"
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
@@ -76,8 +79,21 @@ class PrivateRedis:
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="fc-redis-"))
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-                     "--save", "", "--appendonly", "yes" if persistent else "no", "--appendfsync", "always"]
+        self.args = [
+            REDIS_SERVER,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if persistent else "no",
+            "--appendfsync",
+            "always",
+        ]
         self.proc: subprocess.Popen | None = None
         self.start()
 

@@ -1,5 +1,6 @@
 """`foerdercall demo` on a fresh instance folder: schema by migrations, one account per role, proposals
 in several states, and running it twice changes nothing."""
+
 import os
 import pathlib
 import sqlite3
@@ -28,8 +29,10 @@ def test_demo_creates_accounts_and_proposals_in_several_states(tmp_path):
     run(tmp_path, "demo")
     con = sqlite3.connect(tmp_path / "foerdercall.sqlite")
     assert con.execute("select count(*) from audit_events").fetchone()[0] == n_before
-    assert len(list((tmp_path / "outbox").glob("*.eml"))) == con.execute(
-        "select count(*) from outbox_mails").fetchone()[0]
+    assert (
+        len(list((tmp_path / "outbox").glob("*.eml")))
+        == con.execute("select count(*) from outbox_mails").fetchone()[0]
+    )
     # the sweep runs from the command line too (nothing due right after loading)
     assert "calls_closed" in run(tmp_path, "sweep")
 
@@ -46,8 +49,13 @@ def _serve_demo(instance: pathlib.Path, port: int) -> subprocess.Popen:
     exe = pathlib.Path(sys.executable).with_name("foerdercall")
     env = {**os.environ, "FOERDERCALL_INSTANCE": str(instance)}
     env.pop("DATABASE_URL", None)
-    return subprocess.Popen([str(exe), "demo", "--serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [str(exe), "demo", "--serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _answers(proc: subprocess.Popen, url: str, seconds: float = 60) -> bool:

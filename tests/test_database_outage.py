@@ -1,6 +1,7 @@
 """PostgreSQL stops for a moment while people use the app: their requests get a clear 503 with Retry-After
 (never a 500), nothing is half-stored, and the app serves again as soon as the database is back, without a
 restart. The server that stops is the test's own (tests/private_services.py)."""
+
 from __future__ import annotations
 
 import pytest

@@ -3,6 +3,7 @@
 A deadline "23:59" holds through 23:59:59; at 00:00:00 the submission is refused with a clear message and
 the draft (its text and its attachments) stays as it was.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,10 +34,19 @@ UTC = dt.UTC
 CASES = {
     "regular": ("KW26", DEADLINE, dt.datetime(2026, 10, 31, 22, 59, tzinfo=UTC), None),
     # 25.10.2026: clocks go back at 03:00 CEST; from then on the day is CET (UTC+1)
-    "autumn-change-day": ("HERBST", (2026, 10, 25, 23, 59), dt.datetime(2026, 10, 25, 22, 59, tzinfo=UTC), None),
+    "autumn-change-day": (
+        "HERBST",
+        (2026, 10, 25, 23, 59),
+        dt.datetime(2026, 10, 25, 22, 59, tzinfo=UTC),
+        None,
+    ),
     # 29.03.2026: clocks go forward at 02:00 CET; from then on the day is CEST (UTC+2)
-    "spring-change-day": ("FRUEH", (2026, 3, 29, 23, 59), dt.datetime(2026, 3, 29, 21, 59, tzinfo=UTC),
-                          berlin(2026, 3, 1, 9, 0)),
+    "spring-change-day": (
+        "FRUEH",
+        (2026, 3, 29, 23, 59),
+        dt.datetime(2026, 3, 29, 21, 59, tzinfo=UTC),
+        berlin(2026, 3, 1, 9, 0),
+    ),
 }
 
 
@@ -49,9 +59,16 @@ def call_for(world, clock, case):
         clock.set(setup_at)
     opens = berlin(deadline[0], deadline[1], 1, 0, 0) - dt.timedelta(days=20)
     call = create_call(
-        world.ka, code=code, title=f"Aufruf {code}", description="", fields_of_action=["networks"],
-        budget_cents=50_000_00, max_amount_cents=25_000_00, estimated_value_cents=50_000_00,
-        opens_at=opens, submission_deadline=berlin(*deadline),
+        world.ka,
+        code=code,
+        title=f"Aufruf {code}",
+        description="",
+        fields_of_action=["networks"],
+        budget_cents=50_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00,
+        opens_at=opens,
+        submission_deadline=berlin(*deadline),
     )
     fire(call, "publish", world.ka)
     db.session.commit()
@@ -107,14 +124,25 @@ def test_deadline_holds_through_its_last_second(app, world, clock, case):
     with pytest.raises(ActionRefused) as exc:
         submit(late, world.applicant2)
     assert exc.value.message == (
-        f"Die Einreichungsfrist ist am {shown(deadline)} abgelaufen. Ihr Entwurf bleibt gespeichert.")
+        f"Die Einreichungsfrist ist am {shown(deadline)} abgelaufen. Ihr Entwurf bleibt gespeichert."
+    )
     db.session.commit()  # what the caller has is kept; the refusal itself wrote nothing
     late = stored(late)
     assert (late.state, late.title, late.file_number, late.submitted_at) == (
-        "draft", "Zu spät, aber gespeichert", None, None)
+        "draft",
+        "Zu spät, aber gespeichert",
+        None,
+        None,
+    )
     assert attachment_names(late) == ["declarations.pdf", "offer.pdf"]
-    assert db.session.scalar(select(func.count(AuditEvent.id)).where(
-        AuditEvent.proposal_id == late.id, AuditEvent.action == "submit")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.proposal_id == late.id, AuditEvent.action == "submit"
+            )
+        )
+        == 0
+    )
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -132,10 +160,17 @@ def test_worker_closes_the_call_at_midnight_leipzig_time(app, world, clock, case
 
 # --- through the web form -----------------------------------------------------------------------------------
 
+
 def form_data(title, action="submit"):
     return {
-        "title": title, "field_of_action": "networks", "summary": "Kurz", "description": "Konzept aus dem Browser",
-        "work_plan": "Plan", "team": "Team", "leipzig_relation": "Leipzig", "requested_amount": "10.000,00",
+        "title": title,
+        "field_of_action": "networks",
+        "summary": "Kurz",
+        "description": "Konzept aus dem Browser",
+        "work_plan": "Plan",
+        "team": "Team",
+        "leipzig_relation": "Leipzig",
+        "requested_amount": "10.000,00",
         "action": action,
     }
 
@@ -165,7 +200,9 @@ def test_submission_over_http_at_the_deadline(app, world, clock, case):
     resp = bruno.post(f"/proposals/{late.id}/edit", data=form_data(typed), follow_redirects=True)
     assert resp.status_code == 200
     page = resp.get_data(as_text=True)
-    assert f"Die Einreichungsfrist ist am {shown(deadline)} abgelaufen. Ihr Entwurf bleibt gespeichert." in page
+    assert (
+        f"Die Einreichungsfrist ist am {shown(deadline)} abgelaufen. Ihr Entwurf bleibt gespeichert." in page
+    )
     assert typed in page  # the form shows what was typed
     late = stored(late)
     assert (late.state, late.title, late.description) == ("draft", typed, "Konzept aus dem Browser")
@@ -203,6 +240,7 @@ def test_a_submission_started_before_the_deadline_counts_even_if_it_ends_after(a
 
 # --- the date-time field ---------------------------------------------------------------------------------------
 
+
 class DeadlineForm(Form):
     deadline = BerlinDateTimeField("Frist", validators=[DataRequired()])  # as in the call and extension forms
 
@@ -222,29 +260,53 @@ VALID = [
     ("2026-10-25T01:59", dt.datetime(2026, 10, 24, 23, 59, tzinfo=UTC)),  # before the repeated hour
     ("2026-10-25T03:00", dt.datetime(2026, 10, 25, 2, 0, tzinfo=UTC)),  # after it
 ]
-SKIPPED_OR_REPEATED = ["2026-03-29T02:00", "2026-03-29T02:30", "2026-10-25T02:00", "2026-10-25T02:30",
-                       "2026-10-25T02:59"]
+SKIPPED_OR_REPEATED = [
+    "2026-03-29T02:00",
+    "2026-03-29T02:30",
+    "2026-10-25T02:00",
+    "2026-10-25T02:30",
+    "2026-10-25T02:59",
+]
 
 
 def test_berlin_datetime_field(app):
     for raw, utc in VALID:
         assert parse(raw) == (True, utc, []), raw
     for raw in SKIPPED_OR_REPEATED:
-        assert parse(raw) == (False, None, [
-            "Diese Uhrzeit gibt es wegen der Zeitumstellung in Leipzig nicht eindeutig; "
-            "bitte wählen Sie eine andere."]), raw
+        assert parse(raw) == (
+            False,
+            None,
+            [
+                "Diese Uhrzeit gibt es wegen der Zeitumstellung in Leipzig nicht eindeutig; "
+                "bitte wählen Sie eine andere."
+            ],
+        ), raw
     assert parse("morgen früh") == (False, None, ["Bitte Datum und Uhrzeit angeben, z. B. 31.10.2026 23:59."])
     assert parse("")[:2] == (False, None)
 
 
 def call_form(deadline_raw, code="NEU27"):
     return {
-        "code": code, "title": "Neuer Aufruf", "description": "", "fields_of_action": ["networks"],
-        "mode": "procurement", "legal_regime": "", "procedure_type": "", "procedure_reason": "",
-        "estimated_value": "50.000,00", "budget": "50.000,00", "max_amount": "25.000,00",
-        "opens_at": "2026-10-02T00:00", "submission_deadline": deadline_raw, "review_deadline": "",
-        "clarification_days": "14", "acceptance_days": "28", "implementation_months": "12", "scale_max": "5",
-        "min_total": "50", "criteria": "60 | - | Innovation\n40 | 2 | Umsetzbarkeit",
+        "code": code,
+        "title": "Neuer Aufruf",
+        "description": "",
+        "fields_of_action": ["networks"],
+        "mode": "procurement",
+        "legal_regime": "",
+        "procedure_type": "",
+        "procedure_reason": "",
+        "estimated_value": "50.000,00",
+        "budget": "50.000,00",
+        "max_amount": "25.000,00",
+        "opens_at": "2026-10-02T00:00",
+        "submission_deadline": deadline_raw,
+        "review_deadline": "",
+        "clarification_days": "14",
+        "acceptance_days": "28",
+        "implementation_months": "12",
+        "scale_max": "5",
+        "min_total": "50",
+        "criteria": "60 | - | Innovation\n40 | 2 | Umsetzbarkeit",
     }
 
 
@@ -282,10 +344,14 @@ def test_personal_extension_is_documented_and_lets_one_applicant_submit_late(app
         db.session.rollback()
     extend_deadline(ada, world.ka, EXTENDED, "Krankheit der Projektleitung (Attest liegt vor)")
     db.session.commit()
-    ev = db.session.scalars(select(AuditEvent).where(AuditEvent.proposal_id == ada.id,
-                                                     AuditEvent.action == "extend_deadline")).one()
+    ev = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.proposal_id == ada.id, AuditEvent.action == "extend_deadline")
+    ).one()
     assert (ev.actor_id, ev.actor_office, ev.reason) == (
-        world.ka.id, "KA", "Krankheit der Projektleitung (Attest liegt vor)")
+        world.ka.id,
+        "KA",
+        "Krankheit der Projektleitung (Attest liegt vor)",
+    )
     assert ev.data == {"from": None, "to": EXTENDED.isoformat()}
     call = db.session.get(Call, world.call.id)
     assert (call.submission_deadline, call.version) == (berlin(*DEADLINE), 1)  # the call is unchanged
@@ -311,8 +377,9 @@ def test_personal_extension_ends_to_the_minute(app, world, clock):
     clock.set(berlin(2026, 11, 3, 12, 1))
     with pytest.raises(ActionRefused) as exc:
         submit(stored(p), world.applicant)
-    assert exc.value.message == ("Die Einreichungsfrist ist am 03.11.2026, 12:00 Uhr abgelaufen. "
-                                 "Ihr Entwurf bleibt gespeichert.")
+    assert exc.value.message == (
+        "Die Einreichungsfrist ist am 03.11.2026, 12:00 Uhr abgelaufen. Ihr Entwurf bleibt gespeichert."
+    )
     assert stored(p).state == "draft"
 
 
@@ -325,7 +392,9 @@ def test_opening_waits_for_a_running_extension(app, world, clock):
     clock.set(berlin(2026, 11, 2, 9, 0))
     sweep()
     call = db.session.get(Call, world.call.id)
-    with pytest.raises(ActionRefused, match="verlängerte Einreichungsfrist läuft noch bis 03.11.2026, 12:00 Uhr"):
+    with pytest.raises(
+        ActionRefused, match="verlängerte Einreichungsfrist läuft noch bis 03.11.2026, 12:00 Uhr"
+    ):
         request_opening(call, world.ka)
     db.session.rollback()
     assert db.session.get(Call, world.call.id).opening is None
@@ -348,8 +417,9 @@ def test_extension_through_the_web_form(app, world, clock):
     assert resp.status_code == 302
     assert stored(p).personal_deadline == EXTENDED
     # a time that does not exist in Leipzig is refused, the extension stays as it was
-    resp = official.post(f"/calls/{world.call.id}/extend", data={**data, "deadline": "2027-03-28T02:30"},
-                         follow_redirects=True)
+    resp = official.post(
+        f"/calls/{world.call.id}/extend", data={**data, "deadline": "2027-03-28T02:30"}, follow_redirects=True
+    )
     assert "Bitte geben Sie E-Mail-Adresse, Frist und Begründung an." in resp.get_data(as_text=True)
     assert stored(p).personal_deadline == EXTENDED
     # the applicant sees the extended deadline; an applicant cannot extend

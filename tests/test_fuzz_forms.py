@@ -13,6 +13,7 @@ that flashed only error messages (the form or the service said no).
 
 The forms of the rest of the app are fuzzed in tests/fuzz/ and tests/mailtemplates/ with the helpers here.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,26 +28,65 @@ from foerdercall.extensions import db
 from foerdercall.jobs.runner import join_threads
 from foerdercall.proposals.operations import start_draft
 
-HOSTILE = st.sampled_from([
-    "", " ", "0", "-1", "-0", "1e309", "NaN", "inf", "99999999999999999999999", "1.234,56", "12,5", "€ 5",
-    "<script>alert(1)</script>", "' OR 1=1 --", "\x00", "a\x00b", "\r\n\r\nX-Injected: 1", "%s%n%x",
-    "{{7*7}}", "../../etc/passwd", "🙂" * 500, "x" * 100_000, "2026-02-30T25:61", "2026-03-29T02:30",
-    "31.12.2026 23:59", "true", "null", "[]", "{}",
-    # digits that str.isdigit() accepts but int() does not; integers past PostgreSQL's integer and bigint
-    "²", "1²", "³ | - | Name", "2147483648", "9223372036854775808", "-2147483649", "٣",
-    "\u202e\u200b", "\x85", "\ufeff", "\x1b[31m",
-])
+HOSTILE = st.sampled_from(
+    [
+        "",
+        " ",
+        "0",
+        "-1",
+        "-0",
+        "1e309",
+        "NaN",
+        "inf",
+        "99999999999999999999999",
+        "1.234,56",
+        "12,5",
+        "€ 5",
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+        "\x00",
+        "a\x00b",
+        "\r\n\r\nX-Injected: 1",
+        "%s%n%x",
+        "{{7*7}}",
+        "../../etc/passwd",
+        "🙂" * 500,
+        "x" * 100_000,
+        "2026-02-30T25:61",
+        "2026-03-29T02:30",
+        "31.12.2026 23:59",
+        "true",
+        "null",
+        "[]",
+        "{}",
+        # digits that str.isdigit() accepts but int() does not; integers past PostgreSQL's integer and bigint
+        "²",
+        "1²",
+        "³ | - | Name",
+        "2147483648",
+        "9223372036854775808",
+        "-2147483649",
+        "٣",
+        "\u202e\u200b",
+        "\x85",
+        "\ufeff",
+        "\x1b[31m",
+    ]
+)
 VALUE = st.one_of(HOSTILE, st.text(max_size=200), st.integers().map(str), st.floats().map(str))
 
 TALLY = os.environ.get("FUZZ_TALLY")
-EXAMPLES = {"sqlite": int(os.environ.get("FUZZ_EXAMPLES", "40")),
-            "postgresql": int(os.environ.get("FUZZ_PG_EXAMPLES", "15"))}
+EXAMPLES = {
+    "sqlite": int(os.environ.get("FUZZ_EXAMPLES", "40")),
+    "postgresql": int(os.environ.get("FUZZ_PG_EXAMPLES", "15")),
+}
 
 
 def fields(*names: str, **special):
     """Any subset of the form's fields (missing fields), each with a random or hostile value, sometimes
     several values for one field (a list where one is expected). ``special`` gives a field a strategy of its
     own as well (ids that exist, a valid choice), mixed with the hostile ones."""
+
     def value(name):
         base = st.one_of(VALUE, st.lists(VALUE, max_size=3))
         return st.one_of(special[name], base) if name in special else base
@@ -61,8 +101,13 @@ def fuzz(backend: str, strategy, body, *, explicit: tuple = ()) -> None:
     an earlier run found). A failure prints the example ("Falsifying example: test(data=...)")."""
     n = EXAMPLES[backend]
 
-    @settings(max_examples=n, deadline=None, database=None, derandomize=not os.environ.get("FUZZ_RANDOM"),
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=n,
+        deadline=None,
+        database=None,
+        derandomize=not os.environ.get("FUZZ_RANDOM"),
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(data=strategy)
     def test(data):
         body(data)
@@ -74,8 +119,10 @@ def fuzz(backend: str, strategy, body, *, explicit: tuple = ()) -> None:
 
 def fingerprint() -> dict:
     with db.engine.connect() as conn:
-        return {t.name: conn.exec_driver_sql(f'SELECT * FROM "{t.name}" ORDER BY 1').fetchall()
-                for t in db.metadata.sorted_tables}
+        return {
+            t.name: conn.exec_driver_sql(f'SELECT * FROM "{t.name}" ORDER BY 1').fetchall()
+            for t in db.metadata.sorted_tables
+        }
 
 
 def _flashes(client) -> list[tuple[str, str]]:
@@ -93,8 +140,15 @@ def refused(resp, flashes, *, saves_on_error: bool = False) -> bool:
     return not saves_on_error and resp.status_code in (302, 303) and categories == {"error"}
 
 
-def post(client, url: str, data: dict, *, refused_changes_nothing: bool = True, saves_on_error: bool = False,
-         files: dict | None = None):
+def post(
+    client,
+    url: str,
+    data: dict,
+    *,
+    refused_changes_nothing: bool = True,
+    saves_on_error: bool = False,
+    files: dict | None = None,
+):
     db.session.commit()
     before = fingerprint()
     payload = dict(data)
@@ -119,14 +173,51 @@ def show(client, *urls: str) -> None:
         assert resp.status_code < 500, (url, resp.status_code)
 
 
-PROPOSAL_FIELDS = ("title", "field_of_action", "summary", "description", "work_plan", "team", "leipzig_relation",
-                   "requested_amount", "advice_requested", "kind", "action")
-CALL_FIELDS = ("code", "title", "description", "fields_of_action", "mode", "legal_regime", "procedure_type",
-               "procedure_reason", "estimated_value", "budget", "max_amount", "opens_at", "submission_deadline",
-               "review_deadline", "clarification_days", "acceptance_days", "implementation_months", "scale_max",
-               "min_total", "criteria", "reminder_days", "review_reminder_days", "signoff_reminder_days",
-               "signoff_escalation_days", "milestone_reminder_days", "implementation_reminder_days",
-               "reviewers_per_proposal", "score_aggregation", "standstill_threshold", "hold_decision_mails")
+PROPOSAL_FIELDS = (
+    "title",
+    "field_of_action",
+    "summary",
+    "description",
+    "work_plan",
+    "team",
+    "leipzig_relation",
+    "requested_amount",
+    "advice_requested",
+    "kind",
+    "action",
+)
+CALL_FIELDS = (
+    "code",
+    "title",
+    "description",
+    "fields_of_action",
+    "mode",
+    "legal_regime",
+    "procedure_type",
+    "procedure_reason",
+    "estimated_value",
+    "budget",
+    "max_amount",
+    "opens_at",
+    "submission_deadline",
+    "review_deadline",
+    "clarification_days",
+    "acceptance_days",
+    "implementation_months",
+    "scale_max",
+    "min_total",
+    "criteria",
+    "reminder_days",
+    "review_reminder_days",
+    "signoff_reminder_days",
+    "signoff_escalation_days",
+    "milestone_reminder_days",
+    "implementation_reminder_days",
+    "reviewers_per_proposal",
+    "score_aggregation",
+    "standstill_threshold",
+    "hold_decision_mails",
+)
 
 
 def test_the_draft_form(app, world, backend):
@@ -146,8 +237,11 @@ def test_the_call_form(app, world, backend):
 def test_the_correction_form(app, world, backend):
     client = app.test_client()
     login(client, world.ka.email)
-    fuzz(backend, fields("description", "submission_deadline", "reason"),
-         lambda data: post(client, f"/calls/{world.call.id}/correct", data))
+    fuzz(
+        backend,
+        fields("description", "submission_deadline", "reason"),
+        lambda data: post(client, f"/calls/{world.call.id}/correct", data),
+    )
 
 
 def test_the_registration_and_login_forms(app, world, backend):
@@ -156,8 +250,12 @@ def test_the_registration_and_login_forms(app, world, backend):
     def body(data):
         post(client, "/register", data)
         # a refused login is recorded on purpose (throttling, audit): only "never a 500" holds there
-        post(client, "/login", {k: v for k, v in data.items() if k in ("email", "password")},
-             refused_changes_nothing=False)
+        post(
+            client,
+            "/login",
+            {k: v for k, v in data.items() if k in ("email", "password")},
+            refused_changes_nothing=False,
+        )
 
     fuzz(backend, fields("name", "organisation", "email", "password", "password2", "locale", "privacy"), body)
 
@@ -165,8 +263,11 @@ def test_the_registration_and_login_forms(app, world, backend):
 def test_the_deadline_extension_form(app, world, backend):
     client = app.test_client()
     login(client, world.ka.email)
-    fuzz(backend, fields("email", "deadline", "reason"),
-         lambda data: post(client, f"/calls/{world.call.id}/extend", data))
+    fuzz(
+        backend,
+        fields("email", "deadline", "reason"),
+        lambda data: post(client, f"/calls/{world.call.id}/extend", data),
+    )
 
 
 def test_the_award_and_implementation_forms(app, world, clock, backend):
@@ -191,8 +292,22 @@ def test_the_award_and_implementation_forms(app, world, clock, backend):
         post(applicant, f"/proposals/{p.id}/milestones/{ms.id}/report", data)
         post(applicant, f"/proposals/{p.id}/reports/interim", data)
 
-    fuzz(backend, fields("decision", "reason", "amount", "title", "due_at", "note", "text", "narrative",
-                         "use_of_funds", "spent"), body)
+    fuzz(
+        backend,
+        fields(
+            "decision",
+            "reason",
+            "amount",
+            "title",
+            "due_at",
+            "note",
+            "text",
+            "narrative",
+            "use_of_funds",
+            "spent",
+        ),
+        body,
+    )
 
 
 def opened(world, clock, n: int = 2, eligible: bool = True):

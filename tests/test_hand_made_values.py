@@ -6,6 +6,7 @@ The class proofs: every form field that a column stores has a length limit no la
 (:func:`test_single_line_fields_drop_line_breaks`), every query argument on every GET route is fuzzed
 (tests/fuzz/test_fuzz_query_args.py).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -62,6 +63,7 @@ def test_ranking_page_argument_that_is_no_number_is_the_first_page(app, world, c
 
 # --- form values: lengths and choices -----------------------------------------------------------------------
 
+
 def _draft(app, world):
     from foerdercall.proposals.operations import start_draft
 
@@ -81,8 +83,10 @@ def test_field_of_action_outside_the_offered_list_is_a_message_and_the_text_is_k
     p, client = _draft(app, world)
     before = (p.title, p.description, p.field_of_action)
     typed = "Ein langer, mühsam getippter Konzepttext, der nicht verloren gehen darf."
-    resp = client.post(f"/proposals/{p.id}/edit", data={
-        "title": "Mein Titel", "description": typed, "field_of_action": value, "action": "save"})
+    resp = client.post(
+        f"/proposals/{p.id}/edit",
+        data={"title": "Mein Titel", "description": typed, "field_of_action": value, "action": "save"},
+    )
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert "Bitte wählen Sie ein Handlungsfeld aus der Liste." in html
@@ -91,7 +95,9 @@ def test_field_of_action_outside_the_offered_list_is_a_message_and_the_text_is_k
     saved = db.session.get(Proposal, p.id)
     assert (saved.title, saved.description, saved.field_of_action) == before
     # an offered one is saved
-    resp = client.post(f"/proposals/{p.id}/edit", data={"title": "Mein Titel", "field_of_action": "marketing"})
+    resp = client.post(
+        f"/proposals/{p.id}/edit", data={"title": "Mein Titel", "field_of_action": "marketing"}
+    )
     assert resp.status_code == 302
     db.session.expire_all()
     assert db.session.get(Proposal, p.id).field_of_action == "marketing"
@@ -107,8 +113,12 @@ def _forms():
     for info in pkgutil.iter_modules(forms.__path__):
         module = __import__(f"forms.{info.name}", fromlist=["_"])
         for name, cls in vars(module).items():
-            if (inspect.isclass(cls) and issubclass(cls, FlaskForm) and cls.__module__ == module.__name__
-                    and not name.startswith("_")):
+            if (
+                inspect.isclass(cls)
+                and issubclass(cls, FlaskForm)
+                and cls.__module__ == module.__name__
+                and not name.startswith("_")
+            ):
                 found[name] = cls
     return found
 
@@ -124,19 +134,42 @@ def _feeds():
     from foerdercall.reviews.models import ConflictDeclaration, ReviewDecline
 
     return {
-        "LoginForm": [User], "RegisterForm": [User], "RolesForm": [User], "ForgotPasswordForm": [User],
-        "ResetPasswordForm": [], "TwoFactorCodeForm": [], "TwoFactorSetupForm": [], "TwoFactorDisableForm": [],
-        "SignOffForm": [SignOff], "AwardForm": [], "TextForm": [Milestone], "ReportForm": [Report],
-        "PaymentForm": [Payment], "MilestoneForm": [Milestone],
-        "CallForm": [Call], "CorrectionForm": [Call, CallVersion], "ConfirmForm": [], "BulkSignOffForm": [SignOff],
+        "LoginForm": [User],
+        "RegisterForm": [User],
+        "RolesForm": [User],
+        "ForgotPasswordForm": [User],
+        "ResetPasswordForm": [],
+        "TwoFactorCodeForm": [],
+        "TwoFactorSetupForm": [],
+        "TwoFactorDisableForm": [],
+        "SignOffForm": [SignOff],
+        "AwardForm": [],
+        "TextForm": [Milestone],
+        "ReportForm": [Report],
+        "PaymentForm": [Payment],
+        "MilestoneForm": [Milestone],
+        "CallForm": [Call],
+        "CorrectionForm": [Call, CallVersion],
+        "ConfirmForm": [],
+        "BulkSignOffForm": [SignOff],
         "ExportJobForm": [],
-        "MailTemplateForm": [MailTemplate], "MailTemplateTextForm": [MailTemplate], "ActivateForm": [],
+        "MailTemplateForm": [MailTemplate],
+        "MailTemplateTextForm": [MailTemplate],
+        "ActivateForm": [],
         "DeleteTemplateForm": [],
         "DeleteAccountForm": [],
-        "ProposalForm": [Proposal], "UploadForm": [Attachment], "AnswerForm": [Clarification], "ReasonForm": [],
+        "ProposalForm": [Proposal],
+        "UploadForm": [Attachment],
+        "AnswerForm": [Clarification],
+        "ReasonForm": [],
         "ExtendForm": [Proposal],
-        "NeutralityForm": [], "ConflictForm": [ConflictDeclaration], "AssignForm": [], "DeclineForm": [ReviewDecline],
-        "ReplaceForm": [], "UnlockRequestForm": [], "EndSessionsForm": [],
+        "NeutralityForm": [],
+        "ConflictForm": [ConflictDeclaration],
+        "AssignForm": [],
+        "DeclineForm": [ReviewDecline],
+        "ReplaceForm": [],
+        "UnlockRequestForm": [],
+        "EndSessionsForm": [],
     }
 
 
@@ -179,9 +212,19 @@ def test_every_form_field_has_a_length_limit_within_its_column(app):
 
     feeds = _feeds()
     found = _forms()
-    assert set(found) - set(feeds) == set(), "forms not listed in _feeds(): list the models they are stored in"
-    parsed = (MoneyField, DaysField, DaysListField, BerlinDateTimeField, IntegerField, BooleanField, FileField,
-              SubmitField)  # parse into a number, a date, a flag or a file: no free text is stored
+    assert set(found) - set(feeds) == set(), (
+        "forms not listed in _feeds(): list the models they are stored in"
+    )
+    parsed = (
+        MoneyField,
+        DaysField,
+        DaysListField,
+        BerlinDateTimeField,
+        IntegerField,
+        BooleanField,
+        FileField,
+        SubmitField,
+    )  # parse into a number, a date, a flag or a file: no free text is stored
     problems = []
     for name, cls in sorted(found.items()):
         form = _bound(cls, app)
@@ -203,7 +246,9 @@ def test_every_form_field_has_a_length_limit_within_its_column(app):
                 continue
             if isinstance(field, StringField | HiddenField | PasswordField):
                 limits = [v.max for v in field.validators if isinstance(v, Length) and v.max and v.max > 0]
-                bounded = any(isinstance(v, AnyOf | EqualTo) for v in field.validators)  # fixed, or another field's
+                bounded = any(
+                    isinstance(v, AnyOf | EqualTo) for v in field.validators
+                )  # fixed, or another field's
                 if not limits and not bounded:
                     problems.append(f"{where}: no Length(max=…)")
                 elif field.name in columns and limits and min(limits) > columns[field.name]:
@@ -225,7 +270,9 @@ def test_single_line_fields_drop_line_breaks(app):
     for name, cls in sorted(_forms().items()):
         for field in _bound(cls, app):
             if not isinstance(field, StringField) or isinstance(
-                    field, TextAreaField | PasswordField | MoneyField | DaysField | DaysListField | BerlinDateTimeField):
+                field,
+                TextAreaField | PasswordField | MoneyField | DaysField | DaysListField | BerlinDateTimeField,
+            ):
                 continue
             field.process(_FormData({field.name: hostile}))
             if not isinstance(field.data, str) or any(c in field.data for c in "\r\n\u2028"):
@@ -240,19 +287,38 @@ class _FormData(dict):
 
 # --- mail headers ------------------------------------------------------------------------------------------
 
+
 def test_a_call_title_with_a_line_break_is_one_line_in_the_call_form(app, world):
     from foerdercall.calls.models import Call
 
     client = app.test_client()
     login(client, world.ka.email)
-    resp = client.post("/calls/new", data={
-        "code": "NL26", "title": "A\r\nBcc: x@evil.example", "description": "", "fields_of_action": ["networks"],
-        "mode": "procurement", "budget": "10000", "max_amount": "5000", "estimated_value": "10000",
-        "opens_at": "2026-12-01T00:00", "submission_deadline": "2027-01-31T23:59",
-        "clarification_days": "14", "acceptance_days": "28", "implementation_months": "12",
-        "scale_max": "5", "min_total": "50", "criteria": "100 | - | Qualität",
-        "signoff_reminder_days": "3", "signoff_escalation_days": "5", "milestone_reminder_days": "7",
-        "implementation_reminder_days": "30", "retention_months": "6"})
+    resp = client.post(
+        "/calls/new",
+        data={
+            "code": "NL26",
+            "title": "A\r\nBcc: x@evil.example",
+            "description": "",
+            "fields_of_action": ["networks"],
+            "mode": "procurement",
+            "budget": "10000",
+            "max_amount": "5000",
+            "estimated_value": "10000",
+            "opens_at": "2026-12-01T00:00",
+            "submission_deadline": "2027-01-31T23:59",
+            "clarification_days": "14",
+            "acceptance_days": "28",
+            "implementation_months": "12",
+            "scale_max": "5",
+            "min_total": "50",
+            "criteria": "100 | - | Qualität",
+            "signoff_reminder_days": "3",
+            "signoff_escalation_days": "5",
+            "milestone_reminder_days": "7",
+            "implementation_reminder_days": "30",
+            "retention_months": "6",
+        },
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:3000]
     assert db.session.scalar(select(Call.title).where(Call.code == "NL26")) == "A Bcc: x@evil.example"
 

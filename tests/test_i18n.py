@@ -3,6 +3,7 @@
 The catalogue tests read translations/messages.pot (written by scripts/update-translations) and
 translations/en/LC_MESSAGES/messages.po; a new German string without an English translation fails here.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,26 @@ def extracted(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("pot") / "messages.pot"
     pybabel = Path(sys.executable).with_name("pybabel")
-    subprocess.run([str(pybabel), "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
-                    "--no-location", "--omit-header", "-o", str(out), "."], cwd=ROOT, check=True)
+    subprocess.run(
+        [
+            str(pybabel),
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "--omit-header",
+            "-o",
+            str(out),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
     return _read(out)
 
 

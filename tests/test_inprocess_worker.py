@@ -1,5 +1,6 @@
 """The embedded default: `foerdercall serve` runs the sweep in a thread, which closes a call at its
 deadline and sends the mail it queued, without anyone pressing a button."""
+
 import time
 
 from conftest import berlin, fill_draft

@@ -1,4 +1,5 @@
 """The whole life of a proposal through HTTP, every role in its own browser session (Flask test client)."""
+
 from __future__ import annotations
 
 import io
@@ -46,15 +47,30 @@ def test_whole_life_of_a_proposal(app, clock):
     new_form = ok(ka.get("/calls/new"), "Innovation und Neuheit")
     criteria = re.search(r'<textarea[^>]*name="criteria"[^>]*>\s*(.*?)</textarea>', new_form, re.S).group(1)
     criteria = criteria.replace("&amp;", "&")
-    r = ka.post("/calls/new", data={
-        "code": "KW26", "title": "Kreativwirtschaft Leipzig 2026", "description": "Einzelmaßnahmen",
-        "fields_of_action": ["networks", "marketing"], "mode": "procurement", "legal_regime": "VOL/A",
-        "procedure_type": "Öffentliche Ausschreibung", "procedure_reason": "unterhalb EU-Schwelle",
-        "estimated_value": "60.000,00", "budget": "60.000,00", "max_amount": "25.000,00",
-        "opens_at": "2026-10-01T00:00", "submission_deadline": "2026-10-31T23:59",
-        "clarification_days": "14", "acceptance_days": "28", "implementation_months": "12",
-        "scale_max": "5", "min_total": "50", "criteria": criteria,
-    })
+    r = ka.post(
+        "/calls/new",
+        data={
+            "code": "KW26",
+            "title": "Kreativwirtschaft Leipzig 2026",
+            "description": "Einzelmaßnahmen",
+            "fields_of_action": ["networks", "marketing"],
+            "mode": "procurement",
+            "legal_regime": "VOL/A",
+            "procedure_type": "Öffentliche Ausschreibung",
+            "procedure_reason": "unterhalb EU-Schwelle",
+            "estimated_value": "60.000,00",
+            "budget": "60.000,00",
+            "max_amount": "25.000,00",
+            "opens_at": "2026-10-01T00:00",
+            "submission_deadline": "2026-10-31T23:59",
+            "clarification_days": "14",
+            "acceptance_days": "28",
+            "implementation_months": "12",
+            "scale_max": "5",
+            "min_total": "50",
+            "criteria": criteria,
+        },
+    )
     page = ok(follow(ka, r), "Der Aufruf ist als Entwurf angelegt")
     call = db.session.scalar(select(Call).where(Call.code == "KW26"))
     assert [c.weight for c in call.criteria] == [20, 20, 20, 15, 10, 15]
@@ -63,34 +79,63 @@ def test_whole_life_of_a_proposal(app, clock):
 
     # An applicant registers, drafts, attaches a PDF; the draft survives closing the browser.
     applicant = app.test_client()
-    r = applicant.post("/register", data={
-        "name": "Ada Antragstellerin", "organisation": "Atelier Ada", "email": "ada@example.org",
-        "password": PASSWORD, "password2": PASSWORD, "locale": "de", "privacy": "y"})
+    r = applicant.post(
+        "/register",
+        data={
+            "name": "Ada Antragstellerin",
+            "organisation": "Atelier Ada",
+            "email": "ada@example.org",
+            "password": PASSWORD,
+            "password2": PASSWORD,
+            "locale": "de",
+            "privacy": "y",
+        },
+    )
     assert r.status_code == 302 and r.headers["Location"].endswith("/login")
     login(applicant, "ada@example.org")  # registering does not log in (it answers alike for known addresses)
     # she confirms her address with the link from the mail (she could draft without, not submit)
-    verify = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "verify_email",
-                                                        OutboxMail.to_address == "ada@example.org"))
+    verify = db.session.scalar(
+        select(OutboxMail).where(
+            OutboxMail.kind == "verify_email", OutboxMail.to_address == "ada@example.org"
+        )
+    )
     link = re.search(r"https?://\S+", verify.body).group(0)
     ok(applicant.get(urlsplit(link).path, follow_redirects=True), "bestätigt")
     r = applicant.post(f"/calls/{call.id}/apply")
     edit_url = r.headers["Location"]
     pid = int(re.search(r"/proposals/(\d+)/edit", edit_url).group(1))
-    answers = {"title": "Netzwerk Plagwitz", "field_of_action": "networks", "summary": "Vernetzung",
-               "description": "Konzept der Maßnahme", "work_plan": "Q1 bis Q4", "team": "Ada und Bo",
-               "leipzig_relation": "Plagwitz", "requested_amount": "20.000,00", "action": "save"}
-    r = applicant.post(edit_url, data={**answers, "kind": "offer",
-                                       "file": (io.BytesIO(PDF), "angebot.pdf")},
-                       content_type="multipart/form-data")
+    answers = {
+        "title": "Netzwerk Plagwitz",
+        "field_of_action": "networks",
+        "summary": "Vernetzung",
+        "description": "Konzept der Maßnahme",
+        "work_plan": "Q1 bis Q4",
+        "team": "Ada und Bo",
+        "leipzig_relation": "Plagwitz",
+        "requested_amount": "20.000,00",
+        "action": "save",
+    }
+    r = applicant.post(
+        edit_url,
+        data={**answers, "kind": "offer", "file": (io.BytesIO(PDF), "angebot.pdf")},
+        content_type="multipart/form-data",
+    )
     ok(follow(applicant, r), "Entwurf gespeichert", "angebot.pdf")
     applicant = client_for(app, "ada@example.org")  # closed the browser, came back
     ok(applicant.get(edit_url), "Konzept der Maßnahme", "angebot.pdf")
     # submitting without the second required attachment is refused, nothing is lost
     r = applicant.post(edit_url, data={**answers, "action": "submit"})
     ok(follow(applicant, r), "Es fehlen Anlagen", "Konzept der Maßnahme")
-    r = applicant.post(edit_url, data={**answers, "action": "submit", "kind": "declarations",
-                                       "file": (io.BytesIO(PDF), "erklaerung.pdf")},
-                       content_type="multipart/form-data")
+    r = applicant.post(
+        edit_url,
+        data={
+            **answers,
+            "action": "submit",
+            "kind": "declarations",
+            "file": (io.BytesIO(PDF), "erklaerung.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     ok(follow(applicant, r), "Ihr Angebot ist eingegangen. Aktenzeichen: KW26-0001")
     ok(applicant.get("/messages"), "Eingangsbestätigung KW26-0001")
 
@@ -105,22 +150,43 @@ def test_whole_life_of_a_proposal(app, clock):
     assert sweep()["calls_closed"] == 1
     afw = client_for(app, "afw")
     ok(follow(ka, ka.post(f"/calls/{call.id}/opening")), "Eine zweite Person muss")
-    ok(follow(afw, afw.post(f"/calls/{call.id}/opening")), "Öffnungsniederschrift", "KW26-0001",
-       "Karla KA", "Wolfgang AfWiFö")
+    ok(
+        follow(afw, afw.post(f"/calls/{call.id}/opening")),
+        "Öffnungsniederschrift",
+        "KW26-0001",
+        "Karla KA",
+        "Wolfgang AfWiFö",
+    )
 
     # The formal check asks for a missing document; the applicant answers.
-    ok(follow(ka, ka.post(f"/proposals/{pid}/fire/request_documents",
-                          data={"reason": "Bitte Referenzen nachreichen."})), "Nachforderung offen")
+    ok(
+        follow(
+            ka,
+            ka.post(
+                f"/proposals/{pid}/fire/request_documents", data={"reason": "Bitte Referenzen nachreichen."}
+            ),
+        ),
+        "Nachforderung offen",
+    )
     ok(applicant.get(f"/proposals/{pid}"), "Bitte Referenzen nachreichen.")
-    r = applicant.post(f"/proposals/{pid}/answer", data={"answer": "Referenzen anbei.",
-                                                          "file": (io.BytesIO(PDF), "referenzen.pdf")},
-                       content_type="multipart/form-data")
+    r = applicant.post(
+        f"/proposals/{pid}/answer",
+        data={"answer": "Referenzen anbei.", "file": (io.BytesIO(PDF), "referenzen.pdf")},
+        content_type="multipart/form-data",
+    )
     ok(follow(applicant, r), "Ihre Antwort ist eingegangen", "referenzen.pdf")
     ok(follow(ka, ka.post(f"/proposals/{pid}/fire/declare_eligible")), "Formal geprüft")
 
     # Reviewers are assigned, declare no conflict and score every criterion with a justification.
-    rev_ids = [db.session.scalar(select(db.text("id")).select_from(db.text("users")).where(
-        db.text("email = :e")).params(e=ROLES[k][0])) for k in ("rev1", "rev2")]
+    rev_ids = [
+        db.session.scalar(
+            select(db.text("id"))
+            .select_from(db.text("users"))
+            .where(db.text("email = :e"))
+            .params(e=ROLES[k][0])
+        )
+        for k in ("rev1", "rev2")
+    ]
     ka.post(f"/proposals/{pid}/assign", data={"reviewer": str(rev_ids[0]), "start": "1"})
     ok(follow(ka, ka.post(f"/proposals/{pid}/assign", data={"reviewer": str(rev_ids[1])})), "In Begutachtung")
     criteria_ids = [c.id for c in call.criteria]
@@ -129,7 +195,9 @@ def test_whole_life_of_a_proposal(app, clock):
         ok(rev.get("/reviews"), "Neutralitätserklärung unterzeichnen")
         assert rev.get(f"/proposals/{pid}").status_code == 404  # not before neutrality + no conflict
         rev.post(f"/calls/{call.id}/neutrality", data={"confirm": "y"})
-        review_id = int(re.search(r"/reviews/(\d+)/conflict", rev.get("/reviews").get_data(as_text=True)).group(1))
+        review_id = int(
+            re.search(r"/reviews/(\d+)/conflict", rev.get("/reviews").get_data(as_text=True)).group(1)
+        )
         rev.post(f"/reviews/{review_id}/conflict", data={"has_conflict": "no"})
         ok(rev.get(f"/reviews/{review_id}"), "Angebot und Anlagen ansehen")
         data = {"action": "submit"}
@@ -140,7 +208,10 @@ def test_whole_life_of_a_proposal(app, clock):
     ok(ka.get(f"/proposals/{pid}"), "Begutachtet", "Gesamtpunktzahl")
 
     # One KA official and one AfWiFö official sign off; the award is made within the remaining budget.
-    ok(follow(ka, ka.post(f"/proposals/{pid}/sign-off", data={"decision": "approve"})), "Zeichnung ist gespeichert")
+    ok(
+        follow(ka, ka.post(f"/proposals/{pid}/sign-off", data={"decision": "approve"})),
+        "Zeichnung ist gespeichert",
+    )
     ok(follow(afw, afw.post(f"/proposals/{pid}/sign-off", data={"decision": "approve"})), "Genehmigt")
     ok(follow(ka, ka.post(f"/proposals/{pid}/award", data={"amount": "20.000,00"})), "Zuschlag erteilt")
     db.session.expire_all()
@@ -151,26 +222,70 @@ def test_whole_life_of_a_proposal(app, clock):
     from foerdercall.awards.models import Milestone, Report
 
     for m in db.session.scalars(select(Milestone).where(Milestone.proposal_id == pid)).all():
-        ok(follow(applicant, applicant.post(f"/proposals/{pid}/milestones/{m.id}/report",
-                                            data={"text": f"{m.title} erreicht"})), "Meilenstein berichtet")
+        ok(
+            follow(
+                applicant,
+                applicant.post(
+                    f"/proposals/{pid}/milestones/{m.id}/report", data={"text": f"{m.title} erreicht"}
+                ),
+            ),
+            "Meilenstein berichtet",
+        )
         ok(follow(ka, ka.post(f"/proposals/{pid}/milestones/{m.id}/accept")), "Meilenstein abgenommen")
-    ok(follow(applicant, applicant.post(f"/proposals/{pid}/reports/interim", data={
-        "narrative": "Halbzeit erreicht", "use_of_funds": "Honorare", "spent": "8.000,00"})), "Bericht eingereicht")
+    ok(
+        follow(
+            applicant,
+            applicant.post(
+                f"/proposals/{pid}/reports/interim",
+                data={"narrative": "Halbzeit erreicht", "use_of_funds": "Honorare", "spent": "8.000,00"},
+            ),
+        ),
+        "Bericht eingereicht",
+    )
     interim = db.session.scalar(select(Report).where(Report.proposal_id == pid))
     ok(follow(ka, ka.post(f"/proposals/{pid}/reports/{interim.id}/review", data={"decision": "approve"})))
-    ok(follow(ka, ka.post(f"/proposals/{pid}/payments", data={"amount": "10.000,00", "note": "1. Rate"})),
-       "Zahlung erfasst")
-    ok(follow(applicant, applicant.post(f"/proposals/{pid}/reports/final", data={
-        "narrative": "Alles umgesetzt", "use_of_funds": "Honorare, Miete", "spent": "20.000,00"})),
-       "Abschlussbericht eingereicht")
+    ok(
+        follow(ka, ka.post(f"/proposals/{pid}/payments", data={"amount": "10.000,00", "note": "1. Rate"})),
+        "Zahlung erfasst",
+    )
+    ok(
+        follow(
+            applicant,
+            applicant.post(
+                f"/proposals/{pid}/reports/final",
+                data={
+                    "narrative": "Alles umgesetzt",
+                    "use_of_funds": "Honorare, Miete",
+                    "spent": "20.000,00",
+                },
+            ),
+        ),
+        "Abschlussbericht eingereicht",
+    )
     page = ok(follow(ka, ka.post(f"/proposals/{pid}/fire/accept_final_report")), "Abgeschlossen")
 
     # Every step is in the history with who, office, when and why.
-    for step in ("Verbindlich einreichen", "Unterlagen nachfordern", "Bitte Referenzen nachreichen.",
-                 "Nachforderung beantworten", "Formal zulässig", "Gutachten abgegeben", "Zeichnung: Zustimmung",
-                 "Gemeinsam genehmigt", "Zuschlag erteilen", "Zuschlag annehmen", "Meilenstein abgenommen",
-                 "Zwischenbericht abgenommen", "Zahlung erfasst", "Abschlussbericht einreichen",
-                 "Abschlussbericht abnehmen", "Wolfgang AfWiFö", "AfWiFö", "Ada Antragstellerin", "System"):
+    for step in (
+        "Verbindlich einreichen",
+        "Unterlagen nachfordern",
+        "Bitte Referenzen nachreichen.",
+        "Nachforderung beantworten",
+        "Formal zulässig",
+        "Gutachten abgegeben",
+        "Zeichnung: Zustimmung",
+        "Gemeinsam genehmigt",
+        "Zuschlag erteilen",
+        "Zuschlag annehmen",
+        "Meilenstein abgenommen",
+        "Zwischenbericht abgenommen",
+        "Zahlung erfasst",
+        "Abschlussbericht einreichen",
+        "Abschlussbericht abnehmen",
+        "Wolfgang AfWiFö",
+        "AfWiFö",
+        "Ada Antragstellerin",
+        "System",
+    ):
         assert step in page, step
     p = db.session.get(Proposal, pid)
     assert p.state == "completed"
@@ -178,8 +293,15 @@ def test_whole_life_of_a_proposal(app, clock):
     # Every mail the process sent is in the app's outbox, once.
     mails = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id)).all()
     kinds = [m.kind for m in mails if m.proposal_id == pid]
-    for kind in ("receipt", "clarification", "review_assigned", "award", "award_accepted",
-                 "final_report_submitted", "completed"):
+    for kind in (
+        "receipt",
+        "clarification",
+        "review_assigned",
+        "award",
+        "award_accepted",
+        "final_report_submitted",
+        "completed",
+    ):
         assert kind in kinds, (kind, kinds)
     assert len({m.dedup_key for m in mails}) == len(mails)
     outbox = ok(ka.get("/outbox"), "Eingangsbestätigung KW26-0001", "Zuschlag für KW26-0001")
@@ -208,5 +330,7 @@ def test_submitting_twice_gives_one_submission_and_no_error(app, world):
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "submit")) == 1
     assert db.session.scalar(select(func.count()).where(OutboxMail.kind == "receipt")) == 1
     # a different action on the submitted proposal is still refused with the message
-    refused = first.post(f"/proposals/{p.id}/fire/answer_request", data={"reason": "x"}, follow_redirects=True)
+    refused = first.post(
+        f"/proposals/{p.id}/fire/answer_request", data={"reason": "x"}, follow_redirects=True
+    )
     assert "nicht möglich" in refused.get_data(as_text=True)

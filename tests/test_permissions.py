@@ -8,6 +8,7 @@ roles send the data a permitted user would send to change something ("potent" da
 
 Each request runs in its own application context (its own ``g`` and database session), as in production.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -173,14 +174,30 @@ ACCESS = {
 # opened proposal (the outbox of officials and admins).
 # The public register of awarded measures shows the owner's measure (in implementation) to everyone.
 PUBLIC_REGISTER = {"register.index", "register.as_csv", "register.as_json"}
-SHOWS_PEOPLE_OR_MAIL = {"accounts.users", "accounts.user_roles", "mail.outbox", "mail.message"} | PUBLIC_REGISTER
+SHOWS_PEOPLE_OR_MAIL = {
+    "accounts.users",
+    "accounts.user_roles",
+    "mail.outbox",
+    "mail.message",
+} | PUBLIC_REGISTER
 
 NEW_CALL = {
-    "code": "LECK26", "title": "Leck-Aufruf", "description": "", "fields_of_action": ["networks"],
-    "mode": "procurement", "budget": "10000", "max_amount": "5000", "estimated_value": "10000",
-    "opens_at": "2026-12-01T00:00", "submission_deadline": "2027-01-31T23:59",
-    "clarification_days": "14", "acceptance_days": "28", "implementation_months": "12",
-    "scale_max": "5", "min_total": "50", "criteria": "100 | - | Qualität",
+    "code": "LECK26",
+    "title": "Leck-Aufruf",
+    "description": "",
+    "fields_of_action": ["networks"],
+    "mode": "procurement",
+    "budget": "10000",
+    "max_amount": "5000",
+    "estimated_value": "10000",
+    "opens_at": "2026-12-01T00:00",
+    "submission_deadline": "2027-01-31T23:59",
+    "clarification_days": "14",
+    "acceptance_days": "28",
+    "implementation_months": "12",
+    "scale_max": "5",
+    "min_total": "50",
+    "criteria": "100 | - | Qualität",
 }
 
 
@@ -222,8 +239,13 @@ def _cases() -> list[Case]:
         Case("accounts.forgot_password", "GET", "/password/forgot", 200),
         Case("accounts.forgot_password", "POST", "/password/forgot", 422, data={}),
         Case("accounts.reset_password_link", "GET", "/password/reset/not-a-token", 400),
-        Case("accounts.reset_password_link", "POST", "/password/reset/not-a-token", 400,
-             data={"password": "gekapert-gekapert", "password2": "gekapert-gekapert"}),
+        Case(
+            "accounts.reset_password_link",
+            "POST",
+            "/password/reset/not-a-token",
+            400,
+            data={"password": "gekapert-gekapert", "password2": "gekapert-gekapert"},
+        ),
         Case("accounts.request_unlock", "POST", "/login/unlock", 302, data={}),
         Case("accounts.unlock_link", "GET", "/login/unlock/not-a-token-but-long-enough", 400),
         Case("accounts.unlock_link", "POST", "/login/unlock/not-a-token-but-long-enough", 400, data={}),
@@ -233,19 +255,44 @@ def _cases() -> list[Case]:
         # every account of the matrix is verified: nothing is sent
         Case("accounts.resend_verification", "POST", "/account/verify", 302, data={}),
         Case("accounts.two_factor", "GET", "/account/two-factor", 200),
-        Case("accounts.two_factor", "POST", "/account/two-factor", 422, data={}, refused_data={"code": "123456"}),
-        Case("accounts.disable_two_factor_view", "POST", "/account/two-factor/disable", 302, data={},
-             refused_data={"password": "correct horse battery"}),
+        Case(
+            "accounts.two_factor",
+            "POST",
+            "/account/two-factor",
+            422,
+            data={},
+            refused_data={"code": "123456"},
+        ),
+        Case(
+            "accounts.disable_two_factor_view",
+            "POST",
+            "/account/two-factor/disable",
+            302,
+            data={},
+            refused_data={"password": "correct horse battery"},
+        ),
         Case("accounts.users", "GET", "/admin/users", 200),
         Case("accounts.user_roles", "GET", "/admin/users/{user}", 200),
-        Case("accounts.user_roles", "POST", "/admin/users/{user}", 200,
-             data={"roles": ["applicant"], "office": "nowhere"},  # invalid choice: form shown again
-             refused_data={"roles": ["applicant", "official"], "office": "KA"}, potent=True),
+        Case(
+            "accounts.user_roles",
+            "POST",
+            "/admin/users/{user}",
+            200,
+            data={"roles": ["applicant"], "office": "nowhere"},  # invalid choice: form shown again
+            refused_data={"roles": ["applicant", "official"], "office": "KA"},
+            potent=True,
+        ),
         # the matrix's accounts have no two-factor login: refused with a message, nothing changes
         Case("accounts.reset_two_factor_view", "POST", "/admin/users/{user}/two-factor/reset", 302, data={}),
         # without the confirmation: refused with a message; the refused roles send it
-        Case("accounts.end_sessions_view", "POST", "/admin/users/{user}/sessions/end", 302, data={},
-             refused_data={"confirm": "y"}),
+        Case(
+            "accounts.end_sessions_view",
+            "POST",
+            "/admin/users/{user}/sessions/end",
+            302,
+            data={},
+            refused_data={"confirm": "y"},
+        ),
         Case("calls.index", "GET", "/calls", 200),
         Case("calls.detail", "GET", "/calls/{call}", 200),
         Case("calls.new", "GET", "/calls/new", 200),
@@ -253,66 +300,179 @@ def _cases() -> list[Case]:
         Case("calls.edit", "GET", "/calls/{call}/edit", 302),
         Case("calls.edit", "POST", "/calls/{call}/edit", 302, data={}, refused_data=NEW_CALL),
         Case("calls.correct", "GET", "/calls/{call}/correct", 200),
-        Case("calls.correct", "POST", "/calls/{call}/correct", 422, data={},
-             refused_data={"reason": "Leck", "description": "neu", "submission_deadline": "2026-12-31T23:59"}),
-        Case("calls.fire_trigger", "POST", "/calls/{call}/fire/publish", 302, data={},
-             refused_url="/calls/{call}/fire/decide", refused_data={}, potent=True),
+        Case(
+            "calls.correct",
+            "POST",
+            "/calls/{call}/correct",
+            422,
+            data={},
+            refused_data={"reason": "Leck", "description": "neu", "submission_deadline": "2026-12-31T23:59"},
+        ),
+        Case(
+            "calls.fire_trigger",
+            "POST",
+            "/calls/{call}/fire/publish",
+            302,
+            data={},
+            refused_url="/calls/{call}/fire/decide",
+            refused_data={},
+            potent=True,
+        ),
         Case("calls.opening", "GET", "/calls/{call}/opening", 200),
         Case("calls.opening", "POST", "/calls/{call}/opening", 302, data={}, refused_data={}),
         Case("calls.proposals", "GET", "/calls/{call}/proposals", 200, shows=True),
         Case("proposals.apply", "POST", "/calls/{call}/apply", 302, data={}, refused_data={}),
-        Case("proposals.extend", "POST", "/calls/{call}/extend", 302, data={},
-             refused_data={"email": "app@x.test", "deadline": "2026-12-31T23:59", "reason": "Leck"}),
+        Case(
+            "proposals.extend",
+            "POST",
+            "/calls/{call}/extend",
+            302,
+            data={},
+            refused_data={"email": "app@x.test", "deadline": "2026-12-31T23:59", "reason": "Leck"},
+        ),
         Case("proposals.mine", "GET", "/my", 200),
         Case("proposals.advice", "GET", "/advice", 200),
         Case("proposals.detail", "GET", P, 200, shows=True),
         Case("proposals.edit", "GET", P + "/edit", 302),
         Case("proposals.edit", "POST", P + "/edit", 302, data={}, refused_data={"title": "Gekapert"}),
         Case("proposals.download", "GET", P + "/attachments/{attachment}", 200, shows=True),
-        Case("proposals.delete_attachment", "POST", P + "/attachments/{attachment}/delete", 302, data={},
-             refused_data={}),
-        Case("proposals.fire_trigger", "POST", P + "/fire/submit", 302, data={},
-             refused_url=P + "/fire/terminate", refused_data={"reason": "Leck"}, potent=True),
+        Case(
+            "proposals.delete_attachment",
+            "POST",
+            P + "/attachments/{attachment}/delete",
+            302,
+            data={},
+            refused_data={},
+        ),
+        Case(
+            "proposals.fire_trigger",
+            "POST",
+            P + "/fire/submit",
+            302,
+            data={},
+            refused_url=P + "/fire/terminate",
+            refused_data={"reason": "Leck"},
+            potent=True,
+        ),
         Case("proposals.answer", "POST", P + "/answer", 302, data={}, refused_data={"answer": "Leck"}),
         Case("reviews.mine", "GET", "/reviews", 200),
-        Case("reviews.neutrality", "POST", "/calls/{call}/neutrality", 302, data={},
-             refused_data={"confirm": "y"}, potent=True),
-        Case("reviews.conflict", "POST", "/reviews/{review}/conflict", 400, data={},
-             refused_data={"has_conflict": "yes", "reason": "Leck"}),
+        Case(
+            "reviews.neutrality",
+            "POST",
+            "/calls/{call}/neutrality",
+            302,
+            data={},
+            refused_data={"confirm": "y"},
+            potent=True,
+        ),
+        Case(
+            "reviews.conflict",
+            "POST",
+            "/reviews/{review}/conflict",
+            400,
+            data={},
+            refused_data={"has_conflict": "yes", "reason": "Leck"},
+        ),
         Case("reviews.score", "GET", "/reviews/{review}", 200, shows=True),
         Case("reviews.score", "POST", "/reviews/{review}", 302, data={}, refused_data={"action": "submit"}),
         Case("reviews.assign", "POST", P + "/assign", 400, data={}, refused_data={"reviewer": "{rev2}"}),
-        Case("reviews.decline", "POST", "/reviews/{review}/decline", 400, data={},
-             refused_data={"kind": "workload"}),
+        Case(
+            "reviews.decline",
+            "POST",
+            "/reviews/{review}/decline",
+            400,
+            data={},
+            refused_data={"kind": "workload"},
+        ),
         Case("reviews.assignments", "GET", "/calls/{call}/assignments", 200),
         # nothing eligible in this world: the automatic assignment finds nothing and records nothing
         Case("reviews.auto", "POST", "/calls/{call}/assignments/auto", 302, data={}, refused_data={}),
         # the review is submitted: its replacement is refused with a message
-        Case("reviews.replace", "POST", "/reviews/{review}/replace", 302, data={},
-             refused_data={"reason": "Leck", "reviewer": "{rev2}"}),
+        Case(
+            "reviews.replace",
+            "POST",
+            "/reviews/{review}/replace",
+            302,
+            data={},
+            refused_data={"reason": "Leck", "reviewer": "{rev2}"},
+        ),
         Case("calls.ranking", "GET", "/calls/{call}/ranking", 200, shows=True),
         Case("calls.export", "GET", "/calls/{call}/export/scores.csv", 200, shows=False),
         Case("calls.export", "GET", "/calls/{call}/export/ranking.csv", 200, shows=True),
         Case("calls.decision", "GET", "/calls/{call}/decision", 200),
-        Case("calls.decision", "POST", "/calls/{call}/decision", 400, data={},
-             refused_data={"proposal": "{p}", "decision": "reject", "reason": "Leck"}),
+        Case(
+            "calls.decision",
+            "POST",
+            "/calls/{call}/decision",
+            400,
+            data={},
+            refused_data={"proposal": "{p}", "decision": "reject", "reason": "Leck"},
+        ),
         # not in its standstill: refused with a message
         Case("awards.objection", "POST", P + "/objection", 302, data={}, refused_data={"reason": "Leck"}),
-        Case("awards.sign", "POST", P + "/sign-off", 302, data={}, refused_data={"decision": "reject",
-                                                                                  "reason": "Leck"}),
+        Case(
+            "awards.sign",
+            "POST",
+            P + "/sign-off",
+            302,
+            data={},
+            refused_data={"decision": "reject", "reason": "Leck"},
+        ),
         Case("awards.award", "POST", P + "/award", 302, data={}, refused_data={"amount": "1000"}),
-        Case("awards.milestone_add", "POST", P + "/milestones", 302, data={},
-             refused_data={"title": "Leck", "due_at": "2027-05-01T12:00"}, potent=True),
-        Case("awards.milestone_accept", "POST", P + "/milestones/{ms_open}/accept", 302, data={},
-             refused_url=P + "/milestones/{ms_reported}/accept", refused_data={}, potent=True),
-        Case("awards.milestone_report", "POST", P + "/milestones/{ms_open}/report", 302, data={},
-             refused_data={"text": "Leck"}),
-        Case("awards.payment", "POST", P + "/payments", 302, data={},
-             refused_data={"amount": "100", "note": "Leck"}, potent=True),
-        Case("awards.report_review", "POST", P + "/reports/{report}/review", 302, data={},
-             refused_data={"decision": "approve"}, potent=True),
-        Case("awards.report", "POST", P + "/reports/interim", 302, data={},
-             refused_url=P + "/reports/final", refused_data={"narrative": "Leck"}),
+        Case(
+            "awards.milestone_add",
+            "POST",
+            P + "/milestones",
+            302,
+            data={},
+            refused_data={"title": "Leck", "due_at": "2027-05-01T12:00"},
+            potent=True,
+        ),
+        Case(
+            "awards.milestone_accept",
+            "POST",
+            P + "/milestones/{ms_open}/accept",
+            302,
+            data={},
+            refused_url=P + "/milestones/{ms_reported}/accept",
+            refused_data={},
+            potent=True,
+        ),
+        Case(
+            "awards.milestone_report",
+            "POST",
+            P + "/milestones/{ms_open}/report",
+            302,
+            data={},
+            refused_data={"text": "Leck"},
+        ),
+        Case(
+            "awards.payment",
+            "POST",
+            P + "/payments",
+            302,
+            data={},
+            refused_data={"amount": "100", "note": "Leck"},
+            potent=True,
+        ),
+        Case(
+            "awards.report_review",
+            "POST",
+            P + "/reports/{report}/review",
+            302,
+            data={},
+            refused_data={"decision": "approve"},
+            potent=True,
+        ),
+        Case(
+            "awards.report",
+            "POST",
+            P + "/reports/interim",
+            302,
+            data={},
+            refused_url=P + "/reports/final",
+            refused_data={"narrative": "Leck"},
+        ),
         Case("mail.messages", "GET", "/messages", 200),
         Case("mail.message", "GET", "/messages/{mail}", 200, shows=True),
         Case("mail.outbox", "GET", "/outbox", 200),
@@ -329,10 +489,22 @@ def _cases() -> list[Case]:
         Case("calendar.call_deadlines", "GET", "/calls/{call}/deadlines.ics", 200),
         Case("calendar.proposal_deadlines", "GET", P + "/deadlines.ics", 200),
         # without the form's field: refused before a job is written
-        Case("calls.export_job", "POST", "/calls/{call}/export/ranking.csv", 400, data={},
-             refused_data={"start": "1"}),
-        Case("calls.record_job", "POST", "/calls/{call}/vergabevermerk.pdf", 400, data={},
-             refused_data={"start": "1"}),
+        Case(
+            "calls.export_job",
+            "POST",
+            "/calls/{call}/export/ranking.csv",
+            400,
+            data={},
+            refused_data={"start": "1"},
+        ),
+        Case(
+            "calls.record_job",
+            "POST",
+            "/calls/{call}/vergabevermerk.pdf",
+            400,
+            data={},
+            refused_data={"start": "1"},
+        ),
         Case("jobs.show", "GET", "/jobs/{job}", 200),
         Case("jobs.status_json", "GET", "/jobs/{job}.json", 200),
         Case("jobs.download", "GET", "/jobs/{job}/download", 200, shows=True),
@@ -342,22 +514,58 @@ def _cases() -> list[Case]:
         Case("privacy.delete", "POST", "/account/delete", 400, data={}),
         Case("mailtemplates.index", "GET", "/calls/{call}/mail-templates", 200),
         Case("mailtemplates.new", "GET", "/calls/{call}/mail-templates/new", 200),
-        Case("mailtemplates.new", "POST", "/calls/{call}/mail-templates/new", 422, data={},
-             refused_data={"kind": "rejection", "lang": "en", "state": "", "field_of_action": "",
-                           "subject": "Leck", "body": "Leck"}),
+        Case(
+            "mailtemplates.new",
+            "POST",
+            "/calls/{call}/mail-templates/new",
+            422,
+            data={},
+            refused_data={
+                "kind": "rejection",
+                "lang": "en",
+                "state": "",
+                "field_of_action": "",
+                "subject": "Leck",
+                "body": "Leck",
+            },
+        ),
         Case("mailtemplates.edit", "GET", "/calls/{call}/mail-templates/{tpl}", 200),
         # an empty form keeps the template's text: unchanged, nothing written
-        Case("mailtemplates.edit", "POST", "/calls/{call}/mail-templates/{tpl}", 302, data={},
-             refused_data={"subject": "Leck", "body": "Leck"}),
+        Case(
+            "mailtemplates.edit",
+            "POST",
+            "/calls/{call}/mail-templates/{tpl}",
+            302,
+            data={},
+            refused_data={"subject": "Leck", "body": "Leck"},
+        ),
         # the preview shows a real proposal to officials who may read it, a sample to the admin
         Case("mailtemplates.show_preview", "GET", "/calls/{call}/mail-templates/{tpl}/preview", 200),
         # no version: the activation is refused with a message (the template is a draft: nothing to deactivate)
-        Case("mailtemplates.activate", "POST", "/calls/{call}/mail-templates/{tpl}/activate", 302, data={},
-             refused_data={"version": "1"}),
-        Case("mailtemplates.deactivate", "POST", "/calls/{call}/mail-templates/{tpl}/deactivate", 302, data={},
-             refused_data={}),
-        Case("mailtemplates.delete", "POST", "/calls/{call}/mail-templates/{tpl}/delete", 302, data={},
-             refused_data={"confirm": "y"}),
+        Case(
+            "mailtemplates.activate",
+            "POST",
+            "/calls/{call}/mail-templates/{tpl}/activate",
+            302,
+            data={},
+            refused_data={"version": "1"},
+        ),
+        Case(
+            "mailtemplates.deactivate",
+            "POST",
+            "/calls/{call}/mail-templates/{tpl}/deactivate",
+            302,
+            data={},
+            refused_data={},
+        ),
+        Case(
+            "mailtemplates.delete",
+            "POST",
+            "/calls/{call}/mail-templates/{tpl}/delete",
+            302,
+            data={},
+            refused_data={"confirm": "y"},
+        ),
         # nothing parked by this browser: back to the start page; another browser's parked text is not found
         Case("parking.index", "GET", "/parked", 302),
         Case("parking.apply", "POST", "/parked/1/apply", 404, data={}),
@@ -372,6 +580,7 @@ CASES = _cases()
 
 # --- helpers -------------------------------------------------------------------------------------------
 
+
 def db_fingerprint() -> dict:
     """Every row of every table, read on a connection of its own (one round trip on PostgreSQL)."""
     # parked_posts: an anonymous post to a long form is kept for its browser (issue 5), never applied by itself
@@ -380,11 +589,15 @@ def db_fingerprint() -> dict:
         if conn.dialect.name == "postgresql":
             columns = ", ".join(
                 f"(SELECT string_agg(x::text, E'\\n' ORDER BY "
-                f"{', '.join(f'x.{c.name}' for c in t.primary_key.columns)}) FROM \"{t.name}\" x)"
-                for t in tables)
-            return dict(zip([t.name for t in tables], conn.exec_driver_sql(f"SELECT {columns}").one(),
-                            strict=True))
-        return {t.name: conn.exec_driver_sql(f'SELECT * FROM "{t.name}" ORDER BY 1').fetchall() for t in tables}
+                f'{", ".join(f"x.{c.name}" for c in t.primary_key.columns)}) FROM "{t.name}" x)'
+                for t in tables
+            )
+            return dict(
+                zip([t.name for t in tables], conn.exec_driver_sql(f"SELECT {columns}").one(), strict=True)
+            )
+        return {
+            t.name: conn.exec_driver_sql(f'SELECT * FROM "{t.name}" ORDER BY 1').fetchall() for t in tables
+        }
 
 
 def changed_tables(before: dict, after: dict) -> list[str]:
@@ -444,6 +657,7 @@ def _data(data: dict | None, ids: dict) -> dict | None:
 
 # --- the world of the matrix ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def opened(app, world, clock):
     """The owner's proposal through the whole process: submitted, opened by two officials, reviewed by
@@ -462,14 +676,17 @@ def opened(app, world, clock):
     fire(q, "submit", world.applicant2)
     review = award_after_deadline(world, clock, call, p, q)
     fire(p, "accept_award", world.applicant)
-    milestones = db.session.scalars(select(Milestone).where(Milestone.proposal_id == p.id)
-                                    .order_by(Milestone.position)).all()
+    milestones = db.session.scalars(
+        select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position)
+    ).all()
     report_milestone(milestones[0], world.applicant, "Kick-off erledigt")
     report = submit_interim_report(p, world.applicant, "Halbzeit erreicht", "", 0)
     db.session.commit()
     from foerdercall.jobs.operations import run_job, start_export
 
-    job = start_export(call, world.ka, "ranking", "csv")  # a finished bulk job of official_ka's, with its file
+    job = start_export(
+        call, world.ka, "ranking", "csv"
+    )  # a finished bulk job of official_ka's, with its file
     db.session.info.pop("fc_jobs_to_start", None)  # run here, not in a thread
     job_id = job.id
     db.session.commit()
@@ -477,34 +694,52 @@ def opened(app, world, clock):
     db.session.commit()
     dispatch_pending()  # nothing pending: the requests of the matrix send no mail of their own
     assert p.state == "in_implementation" and p.advice_requested is False
-    receipt = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "receipt",
-                                                         OutboxMail.recipient_id == world.applicant.id))
+    receipt = db.session.scalar(
+        select(OutboxMail).where(OutboxMail.kind == "receipt", OutboxMail.recipient_id == world.applicant.id)
+    )
     ids = {
-        "call": call.id, "p": p.id, "attachment": p.attachments[0].id, "review": review.id,
-        "mail": receipt.id, "ms_reported": milestones[0].id, "ms_open": milestones[1].id,
-        "report": report.id, "user": world.applicant.id, "rev2": world.rev2.id,
+        "call": call.id,
+        "p": p.id,
+        "attachment": p.attachments[0].id,
+        "review": review.id,
+        "mail": receipt.id,
+        "ms_reported": milestones[0].id,
+        "ms_open": milestones[1].id,
+        "report": report.id,
+        "user": world.applicant.id,
+        "rev2": world.rev2.id,
         "job": job_id,
     }
     from foerdercall.mailtemplates.operations import create_template  # a draft text of the call (issue 4)
 
-    ids["tpl"] = create_template(call, world.ka, kind="rejection", lang="de", subject="Entscheidung {Aktenzeichen}",
-                                 body="Sehr geehrte/r {Name},\n{Begruendung}").id
+    ids["tpl"] = create_template(
+        call,
+        world.ka,
+        kind="rejection",
+        lang="de",
+        subject="Entscheidung {Aktenzeichen}",
+        body="Sehr geehrte/r {Name},\n{Begruendung}",
+    ).id
     db.session.commit()
     return SimpleNamespace(world=world, p=p, q=q, ids=ids)
 
 
 # --- 1. the matrix -------------------------------------------------------------------------------------
 
+
 def test_every_route_is_classified(app):
     """A new route fails here until it is added to ACCESS and to the cases of the matrix."""
     rules = [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
     endpoints = {r.endpoint for r in rules}
     assert endpoints == set(ACCESS), (
-        f"unclassified: {sorted(endpoints - set(ACCESS))}; gone: {sorted(set(ACCESS) - endpoints)}")
+        f"unclassified: {sorted(endpoints - set(ACCESS))}; gone: {sorted(set(ACCESS) - endpoints)}"
+    )
     assert set(ACCESS.values()) <= set(RULES)
     wanted = {(r.endpoint, m) for r in rules for m in r.methods - {"HEAD", "OPTIONS"}}
     covered = {(c.endpoint, c.method) for c in CASES}
-    assert wanted == covered, f"not requested: {sorted(wanted - covered)}; unknown: {sorted(covered - wanted)}"
+    assert wanted == covered, (
+        f"not requested: {sorted(wanted - covered)}; unknown: {sorted(covered - wanted)}"
+    )
 
 
 def test_permission_matrix(app, opened):
@@ -589,8 +824,13 @@ def test_refused_requests_of_the_matrix_would_change_something(app, opened):
         if role not in clients:
             clients[role] = client_for(app, role)
         before = db_fingerprint()
-        resp = request(app, clients[role], case.method, _fill(case.refused_url or case.url, ids),
-                       _data(case.refused_data, ids))
+        resp = request(
+            app,
+            clients[role],
+            case.method,
+            _fill(case.refused_url or case.url, ids),
+            _data(case.refused_data, ids),
+        )
         assert resp.status_code < 400, f"{endpoint}: {resp.status_code}"
         changed = changed_tables(before, db_fingerprint())
         assert table in changed and "audit_events" in changed, f"{endpoint}: changed only {changed}"
@@ -620,8 +860,10 @@ def test_second_applicant_gets_404_for_the_first_applicants_proposal(app, world)
         # the same answer as for a proposal that does not exist (but for the path in the language switch)
         missing = request(app, other, "GET", f"/proposals/{p_id + 1000}")
         assert missing.status_code == 404
-        assert missing.body.replace(str(p_id + 1000).encode(), str(p_id).encode()) == \
-            request(app, other, "GET", pages[0]).body
+        assert (
+            missing.body.replace(str(p_id + 1000).encode(), str(p_id).encode())
+            == request(app, other, "GET", pages[0]).body
+        )
         # the owner does get them (the 404 above is not a broken page)
         assert TITLE in request(app, owner, "GET", pages[0]).get_data(as_text=True)
         assert request(app, owner, "GET", pages[2]).body == PDF
@@ -629,8 +871,10 @@ def test_second_applicant_gets_404_for_the_first_applicants_proposal(app, world)
         events = audit_count()
         for url, data in [
             (f"/proposals/{p_id}/edit", {"title": "Gekapert", "action": "submit"}),
-            (f"/proposals/{p_id}/edit", {"title": "Gekapert", "action": "save", "kind": "other",
-                                         "file": (io.BytesIO(PDF), "x.pdf")}),
+            (
+                f"/proposals/{p_id}/edit",
+                {"title": "Gekapert", "action": "save", "kind": "other", "file": (io.BytesIO(PDF), "x.pdf")},
+            ),
             (f"/proposals/{p_id}/attachments/{a_id}/delete", {}),
             (f"/proposals/{p_id}/fire/submit", {}),
             (f"/proposals/{p_id}/fire/withdraw", {}),
@@ -680,6 +924,7 @@ def test_advisor_reads_only_proposals_of_applicants_who_asked_for_advice(app, wo
 
 # --- 2. sealed until the deadline ----------------------------------------------------------------------
 
+
 def _submitted(world):
     from foerdercall.mail.models import OutboxMail
     from foerdercall.proposals.operations import start_draft
@@ -690,8 +935,9 @@ def _submitted(world):
     q = fill_draft(start_draft(world.call, world.applicant2), world.applicant2, title=OTHER_TITLE)
     fire(q, "submit", world.applicant2)
     db.session.commit()
-    receipt = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "receipt",
-                                                         OutboxMail.recipient_id == world.applicant.id))
+    receipt = db.session.scalar(
+        select(OutboxMail).where(OutboxMail.kind == "receipt", OutboxMail.recipient_id == world.applicant.id)
+    )
     return p, q, receipt
 
 
@@ -722,13 +968,20 @@ def _assert_sealed(app, clients, call_id, p, receipt, moment):
                 assert resp.status_code == 403, where  # admins manage accounts, not proposals
             elif name == "outbox":
                 assert resp.status_code == 200, where
-                assert "Nachrichten zu noch verschlossenen Angeboten sind bis zur Öffnung ausgeblendet" \
-                    in resp.get_data(as_text=True), where
+                assert (
+                    "Nachrichten zu noch verschlossenen Angeboten sind bis zur Öffnung ausgeblendet"
+                    in resp.get_data(as_text=True)
+                ), where
     # what officials could try to do with a sealed proposal is refused as well
     before = db_fingerprint()
     for trigger in ("declare_eligible", "request_documents"):
-        resp = request(app, clients["official_ka"], "POST", f"/proposals/{p.id}/fire/{trigger}",
-                       {"reason": "Bitte nachreichen"})
+        resp = request(
+            app,
+            clients["official_ka"],
+            "POST",
+            f"/proposals/{p.id}/fire/{trigger}",
+            {"reason": "Bitte nachreichen"},
+        )
         assert resp.status_code == 404, (moment, trigger)
     assert not changed_tables(before, db_fingerprint()), moment
 
@@ -812,7 +1065,8 @@ def test_opening_record_lists_every_submitted_proposal_with_time_and_hashes(app,
         row = rows[prop.file_number]
         assert row["received_at"] == prop.submitted_at.isoformat()
         assert sorted((f["name"], f["sha256"]) for f in row["files"]) == sorted(
-            (a.filename, digest) for a in prop.attachments)
+            (a.filename, digest) for a in prop.attachments
+        )
         assert len(row["files"]) == 2
     # the record is shown to officials with the receipt times and hashes
     page = request(app, client_for(app, "official_afw"), "GET", f"/calls/{world.call.id}/opening")

@@ -6,6 +6,7 @@ the others and then acts and commits. The row locks (SELECT ... FOR NO KEY UPDAT
 the outcome is one of the serial orders: never two approvals, never a lost sign-off, never more awarded
 than the budget, never two file numbers for one submission.
 """
+
 from __future__ import annotations
 
 import threading
@@ -41,12 +42,14 @@ AFTER_DEADLINE = (2026, 11, 2, 9, 0)
 
 # --- a world on PostgreSQL, built through the service layer ---------------------------------------------
 
+
 def make_users(extra_applicants: int = 0) -> SimpleNamespace:
     users = {}
     for key, (email, name, roles, office) in ROLES.items():
         users[key] = account_ops.create_user(email, name, PASSWORD, roles=roles, office=office)
-    users["afw2"] = account_ops.create_user("afw2@x.test", "Friederike AfWiFö", PASSWORD,
-                                            roles=("official",), office="AfWiFoe")
+    users["afw2"] = account_ops.create_user(
+        "afw2@x.test", "Friederike AfWiFö", PASSWORD, roles=("official",), office="AfWiFoe"
+    )
     users["applicants"] = [users["applicant"], users["applicant2"]] + [
         account_ops.create_user(f"app{i}@x.test", f"Applicant {i}", PASSWORD, roles=("applicant",))
         for i in range(3, 3 + extra_applicants)
@@ -55,12 +58,20 @@ def make_users(extra_applicants: int = 0) -> SimpleNamespace:
     return SimpleNamespace(**users)
 
 
-def make_call(u, code: str = "KW26", budget_cents: int = 50_000_00, max_amount_cents: int = 25_000_00) -> Call:
+def make_call(
+    u, code: str = "KW26", budget_cents: int = 50_000_00, max_amount_cents: int = 25_000_00
+) -> Call:
     call = create_call(
-        u.ka, code=code, title=f"Kreativwirtschaft {code}", description="Testaufruf",
-        fields_of_action=["networks", "marketing"], budget_cents=budget_cents,
-        max_amount_cents=max_amount_cents, estimated_value_cents=budget_cents,
-        opens_at=berlin(2026, 9, 1, 0, 0), submission_deadline=berlin(*DEADLINE),
+        u.ka,
+        code=code,
+        title=f"Kreativwirtschaft {code}",
+        description="Testaufruf",
+        fields_of_action=["networks", "marketing"],
+        budget_cents=budget_cents,
+        max_amount_cents=max_amount_cents,
+        estimated_value_cents=budget_cents,
+        opens_at=berlin(2026, 9, 1, 0, 0),
+        submission_deadline=berlin(*DEADLINE),
     )
     fire(call, "publish", u.ka)
     db.session.commit()
@@ -74,7 +85,9 @@ def draft(call: Call, applicant: User, amount: int = 10_000_00, title: str = "Ne
     return p
 
 
-def submitted(call: Call, applicant: User, amount: int = 10_000_00, title: str = "Netzwerk Plagwitz") -> Proposal:
+def submitted(
+    call: Call, applicant: User, amount: int = 10_000_00, title: str = "Netzwerk Plagwitz"
+) -> Proposal:
     p = submit(draft(call, applicant, amount, title), applicant)
     db.session.commit()
     return p
@@ -111,6 +124,7 @@ def approve(p: Proposal, u) -> Proposal:
 
 
 # --- running things at the same moment -------------------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -192,6 +206,7 @@ def count(model, *where) -> int:
 
 # --- a. the two offices sign at the same moment ----------------------------------------------------------
 
+
 def test_both_offices_sign_at_once_give_exactly_one_approval(pg_app, clock):
     u = make_users()
     call = make_call(u)
@@ -216,13 +231,19 @@ def test_both_offices_sign_at_once_give_exactly_one_approval(pg_app, clock):
         assert p.state == "approved"
         rows = db.session.scalars(select(SignOff).where(SignOff.proposal_id == pid)).all()
         assert sorted((s.office, s.user_id, s.decision) for s in rows) == [
-            ("AfWiFoe", u.afw.id, "approve"), ("KA", u.ka.id, "approve")]
-        approvals = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.proposal_id == pid, AuditEvent.action == "approve")).all()
+            ("AfWiFoe", u.afw.id, "approve"),
+            ("KA", u.ka.id, "approve"),
+        ]
+        approvals = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.proposal_id == pid, AuditEvent.action == "approve")
+        ).all()
         assert len(approvals) == 1
         assert (approvals[0].from_state, approvals[0].to_state) == ("reviewed", "approved")
-        signed = db.session.scalars(select(AuditEvent.actor_office).where(
-            AuditEvent.proposal_id == pid, AuditEvent.action == "sign_off_approve")).all()
+        signed = db.session.scalars(
+            select(AuditEvent.actor_office).where(
+                AuditEvent.proposal_id == pid, AuditEvent.action == "sign_off_approve"
+            )
+        ).all()
         assert sorted(signed) == ["AfWiFoe", "KA"]
     # the approval was fired by whichever official signed second: sometimes one, sometimes the other
     assert count(Award) == 0
@@ -257,13 +278,17 @@ def test_approval_and_rejection_at_once_decide_exactly_once(pg_app, clock):
         p = db.session.get(Proposal, p.id)
         # a rejection by either office rejects, whatever the order
         assert p.state == "rejected"
-        decisions = db.session.scalars(select(AuditEvent.action).where(
-            AuditEvent.proposal_id == p.id, AuditEvent.action.in_(("approve", "reject")))).all()
+        decisions = db.session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.proposal_id == p.id, AuditEvent.action.in_(("approve", "reject"))
+            )
+        ).all()
         assert decisions == ["reject"]
         assert count(OutboxMail, OutboxMail.proposal_id == p.id, OutboxMail.kind == "rejection") == 1
 
 
 # --- b. two officials of the same office sign at once ----------------------------------------------------
+
 
 def test_two_officials_of_one_office_sign_once(pg_app, clock):
     u = make_users()
@@ -307,13 +332,20 @@ def test_two_officials_of_each_office_sign_at_once(pg_app, clock):
         review(p, u)
 
     for p in ps:
-        outcomes = race(pg_app, *(job(sign_off, (Proposal, p.id), (User, official.id), decision="approve")
-                                  for official in (u.ka, u.ka2, u.afw, u.afw2)))
+        outcomes = race(
+            pg_app,
+            *(
+                job(sign_off, (Proposal, p.id), (User, official.id), decision="approve")
+                for official in (u.ka, u.ka2, u.afw, u.afw2)
+            ),
+        )
         assert sorted(o.kind for o in outcomes) == ["ok", "ok", "refused", "refused"], outcomes
         for o in outcomes:  # refused because the office has signed, or because the decision is made
             if o.kind == "refused":
-                assert (o.message.startswith("Ihr Amt hat bereits gezeichnet (")
-                        or o.message == "Nur begutachtete Angebote können gezeichnet werden."), o.message
+                assert (
+                    o.message.startswith("Ihr Amt hat bereits gezeichnet (")
+                    or o.message == "Nur begutachtete Angebote können gezeichnet werden."
+                ), o.message
 
     fresh()
     for p in ps:
@@ -325,11 +357,14 @@ def test_two_officials_of_each_office_sign_at_once(pg_app, clock):
 
 # --- c. awards against the budget -----------------------------------------------------------------------
 
+
 def test_two_awards_at_once_never_exceed_the_budget(pg_app, clock):
     u = make_users()
     calls = [make_call(u, code=f"B{i}", budget_cents=30_000_00, max_amount_cents=25_000_00) for i in range(5)]
-    pairs = [[submitted(call, applicant, amount=20_000_00) for applicant in (u.applicant, u.applicant2)]
-             for call in calls]
+    pairs = [
+        [submitted(call, applicant, amount=20_000_00) for applicant in (u.applicant, u.applicant2)]
+        for call in calls
+    ]
     clock.set(berlin(*AFTER_DEADLINE))
     for call, pair in zip(calls, pairs, strict=True):
         open_call(call, u, clock)
@@ -337,12 +372,17 @@ def test_two_awards_at_once_never_exceed_the_budget(pg_app, clock):
             approve(review(p, u), u)
 
     for pair in pairs:
-        outcomes = race(pg_app, job(make_award, (Proposal, pair[0].id), (User, u.ka.id)),
-                        job(make_award, (Proposal, pair[1].id), (User, u.afw.id)))
+        outcomes = race(
+            pg_app,
+            job(make_award, (Proposal, pair[0].id), (User, u.ka.id)),
+            job(make_award, (Proposal, pair[1].id), (User, u.afw.id)),
+        )
         assert sorted(o.kind for o in outcomes) == ["ok", "refused"], outcomes
         refused = next(o for o in outcomes if o.kind == "refused")
-        assert refused.message == (f"Das verbleibende Budget des Aufrufs ({format_money(10_000_00)}) "
-                                   f"reicht für {format_money(20_000_00)} nicht aus.")
+        assert refused.message == (
+            f"Das verbleibende Budget des Aufrufs ({format_money(10_000_00)}) "
+            f"reicht für {format_money(20_000_00)} nicht aus."
+        )
 
     fresh()
     for call, pair in zip(calls, pairs, strict=True):
@@ -360,15 +400,18 @@ def test_many_awards_at_once_take_only_what_the_budget_holds(pg_app, clock):
     u = make_users(extra_applicants=6)
     call = make_call(u, budget_cents=50_000_00, max_amount_cents=25_000_00)
     amounts = [12_000_00, 9_000_00, 14_000_00, 12_000_00, 7_500_00, 11_000_00, 13_000_00, 8_000_00]
-    ps = [submitted(call, applicant, amount=amount)
-          for applicant, amount in zip(u.applicants, amounts, strict=True)]
+    ps = [
+        submitted(call, applicant, amount=amount)
+        for applicant, amount in zip(u.applicants, amounts, strict=True)
+    ]
     open_call(call, u, clock)
     for p in ps:
         approve(review(p, u), u)
     officials = (u.ka, u.ka2, u.afw, u.afw2)
 
-    outcomes = race(pg_app, *(job(make_award, (Proposal, p.id), (User, officials[i % 4].id))
-                              for i, p in enumerate(ps)))
+    outcomes = race(
+        pg_app, *(job(make_award, (Proposal, p.id), (User, officials[i % 4].id)) for i, p in enumerate(ps))
+    )
 
     fresh()
     call = db.session.get(Call, call.id)
@@ -391,14 +434,18 @@ def test_many_awards_at_once_take_only_what_the_budget_holds(pg_app, clock):
 
 # --- d. submissions at the same moment ------------------------------------------------------------------
 
+
 def test_one_draft_submitted_twice_at_once_is_submitted_once(pg_app, clock):
     u = make_users()
     call = make_call(u)
     pids = []
     for i in range(10):
         p = draft(call, u.applicant, title=f"Maßnahme {i}")
-        outcomes = race(pg_app, job(submit, (Proposal, p.id), (User, u.applicant.id)),
-                        job(submit, (Proposal, p.id), (User, u.applicant.id)))
+        outcomes = race(
+            pg_app,
+            job(submit, (Proposal, p.id), (User, u.applicant.id)),
+            job(submit, (Proposal, p.id), (User, u.applicant.id)),
+        )
         # the second waits for the first's row lock, then finds the same submission done: no error for the
         # person who clicked twice, and one submission (one event, one file number, one receipt)
         assert [o.kind for o in outcomes] == ["ok", "ok"], outcomes
@@ -432,8 +479,9 @@ def test_applicants_submitting_at_once_get_distinct_sequential_file_numbers(pg_a
     assert count(OutboxMail, OutboxMail.call_id == call.id, OutboxMail.kind == "receipt") == len(ps)
     # each receipt names its own file number
     for p in rows:
-        body = db.session.scalar(select(OutboxMail.body).where(OutboxMail.proposal_id == p.id,
-                                                               OutboxMail.kind == "receipt"))
+        body = db.session.scalar(
+            select(OutboxMail.body).where(OutboxMail.proposal_id == p.id, OutboxMail.kind == "receipt")
+        )
         assert p.file_number in body
 
     # and a second wave continues the sequence
@@ -441,8 +489,9 @@ def test_applicants_submitting_at_once_get_distinct_sequential_file_numbers(pg_a
     outcomes = race(pg_app, *(job(submit, (Proposal, p.id), (User, p.applicant_id)) for p in more))
     assert [o.kind for o in outcomes] == ["ok"] * 4, outcomes
     fresh()
-    seqs = db.session.scalars(select(Proposal.file_seq).where(Proposal.call_id == call.id)
-                              .order_by(Proposal.file_seq)).all()
+    seqs = db.session.scalars(
+        select(Proposal.file_seq).where(Proposal.call_id == call.id).order_by(Proposal.file_seq)
+    ).all()
     assert seqs == list(range(1, len(ps) + 5))
 
 
@@ -473,6 +522,7 @@ def test_applicants_saving_and_submitting_in_one_request_at_once_do_not_wait_for
 
 # --- e. two transitions on one proposal ------------------------------------------------------------------
 
+
 def _opened(u, clock, n: int) -> list[Proposal]:
     call = make_call(u)
     ps = [submitted(call, u.applicant, title=f"Maßnahme {i}") for i in range(n)]
@@ -481,11 +531,18 @@ def _opened(u, clock, n: int) -> list[Proposal]:
 
 
 def _transitions(pid: int) -> list[tuple[str, str, str]]:
-    return [tuple(row) for row in db.session.execute(
-        select(AuditEvent.action, AuditEvent.from_state, AuditEvent.to_state)
-        .where(AuditEvent.proposal_id == pid, AuditEvent.from_state.is_not(None),
-               AuditEvent.from_state != AuditEvent.to_state)
-        .order_by(AuditEvent.id))]
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(AuditEvent.action, AuditEvent.from_state, AuditEvent.to_state)
+            .where(
+                AuditEvent.proposal_id == pid,
+                AuditEvent.from_state.is_not(None),
+                AuditEvent.from_state != AuditEvent.to_state,
+            )
+            .order_by(AuditEvent.id)
+        )
+    ]
 
 
 def test_withdraw_and_exclusion_at_once_exactly_one_wins(pg_app, clock):
@@ -496,7 +553,12 @@ def test_withdraw_and_exclusion_at_once_exactly_one_wins(pg_app, clock):
         outcomes = race(
             pg_app,
             job(transition("withdraw"), (Proposal, p.id), (User, u.applicant.id)),
-            job(transition("declare_ineligible"), (Proposal, p.id), (User, u.ka.id), reason="Kein Leipzig-Bezug"),
+            job(
+                transition("declare_ineligible"),
+                (Proposal, p.id),
+                (User, u.ka.id),
+                reason="Kein Leipzig-Bezug",
+            ),
         )
         assert sorted(o.kind for o in outcomes) == ["ok", "refused"], outcomes
         fresh()
@@ -504,12 +566,19 @@ def test_withdraw_and_exclusion_at_once_exactly_one_wins(pg_app, clock):
         if outcomes[0].kind == "ok":
             assert state == "withdrawn"
             assert outcomes[1].message == "„Formal ausschließen“ ist im Status „Zurückgezogen“ nicht möglich."
-            assert _transitions(p.id) == [("submit", "draft", "submitted"), ("withdraw", "submitted", "withdrawn")]
+            assert _transitions(p.id) == [
+                ("submit", "draft", "submitted"),
+                ("withdraw", "submitted", "withdrawn"),
+            ]
         else:
             assert state == "ineligible"
-            assert outcomes[0].message == "„Zurückziehen“ ist im Status „Formal ausgeschlossen“ nicht möglich."
-            assert _transitions(p.id) == [("submit", "draft", "submitted"),
-                                          ("declare_ineligible", "submitted", "ineligible")]
+            assert (
+                outcomes[0].message == "„Zurückziehen“ ist im Status „Formal ausgeschlossen“ nicht möglich."
+            )
+            assert _transitions(p.id) == [
+                ("submit", "draft", "submitted"),
+                ("declare_ineligible", "submitted", "ineligible"),
+            ]
         wins.add(state)
     assert wins <= {"withdrawn", "ineligible"}
 
@@ -521,18 +590,28 @@ def test_two_officials_deciding_eligibility_at_once_exactly_one_wins(pg_app, clo
         outcomes = race(
             pg_app,
             job(transition("declare_eligible"), (Proposal, p.id), (User, u.ka.id)),
-            job(transition("declare_ineligible"), (Proposal, p.id), (User, u.afw.id), reason="Über der Obergrenze"),
+            job(
+                transition("declare_ineligible"),
+                (Proposal, p.id),
+                (User, u.afw.id),
+                reason="Über der Obergrenze",
+            ),
         )
         assert sorted(o.kind for o in outcomes) == ["ok", "refused"], outcomes
         fresh()
         state = db.session.get(Proposal, p.id).state
         if outcomes[0].kind == "ok":
             assert state == "eligible"
-            assert outcomes[1].message == "„Formal ausschließen“ ist im Status „Formal geprüft“ nicht möglich."
+            assert (
+                outcomes[1].message == "„Formal ausschließen“ ist im Status „Formal geprüft“ nicht möglich."
+            )
             assert count(OutboxMail, OutboxMail.proposal_id == p.id, OutboxMail.kind == "ineligible") == 0
         else:
             assert state == "ineligible"
-            assert outcomes[0].message == "„Formal zulässig“ ist im Status „Formal ausgeschlossen“ nicht möglich."
+            assert (
+                outcomes[0].message
+                == "„Formal zulässig“ ist im Status „Formal ausgeschlossen“ nicht möglich."
+            )
             assert count(OutboxMail, OutboxMail.proposal_id == p.id, OutboxMail.kind == "ineligible") == 1
         assert len(_transitions(p.id)) == 2
 
@@ -552,12 +631,17 @@ def test_withdraw_while_declared_eligible_is_never_lost(pg_app, clock):
         fresh()
         assert db.session.get(Proposal, p.id).state == "withdrawn"
         if outcomes[1].kind == "ok":  # eligible first, then withdrawn from there
-            assert _transitions(p.id) == [("submit", "draft", "submitted"),
-                                          ("declare_eligible", "submitted", "eligible"),
-                                          ("withdraw", "eligible", "withdrawn")]
+            assert _transitions(p.id) == [
+                ("submit", "draft", "submitted"),
+                ("declare_eligible", "submitted", "eligible"),
+                ("withdraw", "eligible", "withdrawn"),
+            ]
         else:
             assert outcomes[1].message == "„Formal zulässig“ ist im Status „Zurückgezogen“ nicht möglich."
-            assert _transitions(p.id) == [("submit", "draft", "submitted"), ("withdraw", "submitted", "withdrawn")]
+            assert _transitions(p.id) == [
+                ("submit", "draft", "submitted"),
+                ("withdraw", "submitted", "withdrawn"),
+            ]
         assert count(OutboxMail, OutboxMail.proposal_id == p.id, OutboxMail.kind == "withdrawn") == 1
 
 
@@ -586,10 +670,14 @@ def test_withdraw_and_the_last_sign_off_at_once_exactly_one_wins(pg_app, clock):
             assert state == "approved"
             assert outcomes[0].message == "„Zurückziehen“ ist im Status „Genehmigt“ nicht möglich."
             assert count(SignOff, SignOff.proposal_id == p.id) == 2
-        assert count(AuditEvent, AuditEvent.proposal_id == p.id, AuditEvent.action.in_(("approve", "withdraw"))) == 1
+        assert (
+            count(AuditEvent, AuditEvent.proposal_id == p.id, AuditEvent.action.in_(("approve", "withdraw")))
+            == 1
+        )
 
 
 # --- f. the last two reviews come in at the same moment ------------------------------------------------
+
 
 def test_last_reviews_submitted_at_once_finish_the_review(pg_app, clock):
     """Each reviewer's transaction must see the other's review as in, or the proposal stays in review
@@ -609,13 +697,19 @@ def test_last_reviews_submitted_at_once_finish_the_review(pg_app, clock):
     scores = {c.id: (3, "Begründung") for c in ps[0].call.criteria}
 
     for r1, r2 in reviews:
-        outcomes = race(pg_app, job(save_review, (Review, r1), (User, u.rev1.id), scores=scores, submit=True),
-                        job(save_review, (Review, r2), (User, u.rev2.id), scores=scores, submit=True))
+        outcomes = race(
+            pg_app,
+            job(save_review, (Review, r1), (User, u.rev1.id), scores=scores, submit=True),
+            job(save_review, (Review, r2), (User, u.rev2.id), scores=scores, submit=True),
+        )
         assert [o.kind for o in outcomes] == ["ok", "ok"], outcomes
 
     fresh()
     for p in ps:
         assert db.session.get(Proposal, p.id).state == "reviewed"
-        finished = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.proposal_id == p.id, AuditEvent.action == "finish_review")).all()
-        assert [(e.actor_name, e.from_state, e.to_state) for e in finished] == [("System", "in_review", "reviewed")]
+        finished = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.proposal_id == p.id, AuditEvent.action == "finish_review")
+        ).all()
+        assert [(e.actor_name, e.from_state, e.to_state) for e in finished] == [
+            ("System", "in_review", "reviewed")
+        ]

@@ -1,5 +1,6 @@
 """Every page carries the security headers: a Content-Security-Policy without inline scripts or styles, no
 framing, no content sniffing; HSTS only over HTTPS."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,10 @@ def test_pages_carry_the_security_headers(app, world):
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         assert resp.headers["X-Frame-Options"] == "DENY"
         assert "Strict-Transport-Security" not in resp.headers
-    assert "max-age=" in client.get("/calls", base_url="https://foerdercall.test").headers[
-        "Strict-Transport-Security"]
+    assert (
+        "max-age="
+        in client.get("/calls", base_url="https://foerdercall.test").headers["Strict-Transport-Security"]
+    )
 
 
 def test_no_page_needs_inline_script_or_style(app, world):
@@ -36,16 +39,23 @@ def test_no_page_needs_inline_script_or_style(app, world):
 
 # --- every route (issue 17: "the security headers get a test on every route") ----------------------------------
 
-HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
-           "Strict-Transport-Security")
+HEADERS = (
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+    "Strict-Transport-Security",
+)
 HTTPS = "https://foerdercall.test"
 
 
 def header_problems(resp, what: str, https: bool = True) -> list[str]:
     h = resp.headers
     problems = [f"{what}: no {name}" for name in HEADERS[:4] if name not in h]
-    if "Content-Security-Policy" in h and ("frame-ancestors 'none'" not in h["Content-Security-Policy"]
-                                           or "'unsafe-inline'" in h["Content-Security-Policy"]):
+    if "Content-Security-Policy" in h and (
+        "frame-ancestors 'none'" not in h["Content-Security-Policy"]
+        or "'unsafe-inline'" in h["Content-Security-Policy"]
+    ):
         problems.append(f"{what}: Content-Security-Policy {h['Content-Security-Policy']!r}")
     if h.get("X-Content-Type-Options", "nosniff") != "nosniff":
         problems.append(f"{what}: X-Content-Type-Options {h['X-Content-Type-Options']!r}")
@@ -69,7 +79,9 @@ def test_every_route_carries_the_security_headers(app, request):
 
     def permitted(endpoint: str) -> str:
         allowed = RULES[ACCESS[endpoint]]
-        return next(r for r in ("official_ka", "owner", "reviewer_assigned", "admin", "advisor") if r in allowed)
+        return next(
+            r for r in ("official_ka", "owner", "reviewer_assigned", "admin", "advisor") if r in allowed
+        )
 
     ids = request.getfixturevalue("opened").ids
     clients, problems, covered = {}, [], set()
@@ -79,14 +91,19 @@ def test_every_route_carries_the_security_headers(app, request):
                 clients[role] = client_for(app, role)
             db.session.commit()
             with app.app_context():
-                resp = clients[role].open(_fill(case.url, ids), method=case.method, data=_data(case.data, ids),
-                                          base_url=HTTPS)
+                resp = clients[role].open(
+                    _fill(case.url, ids), method=case.method, data=_data(case.data, ids), base_url=HTTPS
+                )
                 resp.close()
             db.session.expire_all()
             problems += header_problems(resp, f"{role}: {case.method} {case.url} -> {resp.status_code}")
             covered.add((case.endpoint, case.method))
-    wanted = {(r.endpoint, m) for r in app.url_map.iter_rules() if r.endpoint != "static"
-              for m in r.methods - {"HEAD", "OPTIONS"}}
+    wanted = {
+        (r.endpoint, m)
+        for r in app.url_map.iter_rules()
+        if r.endpoint != "static"
+        for m in r.methods - {"HEAD", "OPTIONS"}
+    }
     assert wanted - covered == set(), "routes without a security-header check"
     assert problems == []
 
@@ -125,25 +142,38 @@ def test_error_pages_and_the_admission_gate_carry_the_security_headers(app, worl
             login(client, "app@x.test")
             seen[403] = client.get("/calls/new", base_url=base)
             for _ in range(20):  # wrong passwords until the login is throttled
-                resp = client.post("/login", data={"email": f"ka{https}@x.test", "password": "falsch-falsch"},
-                                   base_url=base)
+                resp = client.post(
+                    "/login", data={"email": f"ka{https}@x.test", "password": "falsch-falsch"}, base_url=base
+                )
                 if resp.status_code == 429:
                     break
             seen[429] = resp
         # shed by the gate: the request waited in the proxy's queue longer than max_queue_seconds
         gated = Client(Admission(app.wsgi_app, max_requests=4, max_queue_seconds=1))
-        seen["gate 503"] = gated.get("/calls", base_url=base, headers={"X-Request-Start": f"t={time.time() - 30:.3f}"})
+        seen["gate 503"] = gated.get(
+            "/calls", base_url=base, headers={"X-Request-Start": f"t={time.time() - 30:.3f}"}
+        )
         for code, resp in seen.items():
             assert resp.status_code == (code if isinstance(code, int) else 503), (code, resp.status_code)
             problems += header_problems(resp, f"{base} {code}", https=https)
     # the gate's other refusals, through the same function
     for code in (429, 503, 408, 400):
         for https in (True, False):
-            problems += header_problems(_refused(Admission(app.wsgi_app, max_requests=1), code, {
-                "wsgi.url_scheme": "https" if https else "http"}), f"gate {code}", https=https)
+            problems += header_problems(
+                _refused(
+                    Admission(app.wsgi_app, max_requests=1),
+                    code,
+                    {"wsgi.url_scheme": "https" if https else "http"},
+                ),
+                f"gate {code}",
+                https=https,
+            )
     # behind a trusted proxy that ended HTTPS, the gate's page says so as well (it runs outside ProxyFix)
-    resp = _refused(Admission(app.wsgi_app, max_requests=1, trusted_proxies=1), 503,
-                    {"wsgi.url_scheme": "http", "HTTP_X_FORWARDED_PROTO": "https"})
+    resp = _refused(
+        Admission(app.wsgi_app, max_requests=1, trusted_proxies=1),
+        503,
+        {"wsgi.url_scheme": "http", "HTTP_X_FORWARDED_PROTO": "https"},
+    )
     assert "Strict-Transport-Security" in resp.headers
     assert problems == []
 

@@ -1,5 +1,6 @@
 """Small rules (issue 17, hole 9): an award never exceeds the offered price, a running call's deadline is
 never corrected into the past, and a number 0 is a number (not "missing") in every form."""
+
 from __future__ import annotations
 
 import pytest
@@ -81,6 +82,7 @@ def test_a_payment_of_zero_is_refused_with_its_own_message(app, world, approved)
 
 # --- a running call's deadline is not corrected into the past -----------------------------------------------
 
+
 def test_a_running_calls_deadline_cannot_be_corrected_into_the_past(app, world, clock):
     from foerdercall.calls.operations import correct_call
 
@@ -88,8 +90,14 @@ def test_a_running_calls_deadline_cannot_be_corrected_into_the_past(app, world, 
     deadline = call.submission_deadline
     client = app.test_client()
     login(client, world.ka.email)
-    resp = client.post(f"/calls/{call.id}/correct", data={
-        "description": "neu", "submission_deadline": "2026-09-30T12:00", "reason": "Frist vorgezogen, mühsam begründet"})
+    resp = client.post(
+        f"/calls/{call.id}/correct",
+        data={
+            "description": "neu",
+            "submission_deadline": "2026-09-30T12:00",
+            "reason": "Frist vorgezogen, mühsam begründet",
+        },
+    )
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert "Die berichtigte Einreichungsfrist liegt in der Vergangenheit" in html
@@ -111,21 +119,41 @@ def test_a_correction_that_leaves_a_passed_deadline_alone_is_not_refused_for_it(
     from foerdercall.calls.operations import correct_call
 
     clock.set(berlin(2026, 11, 1, 0, 0, 30))
-    correct_call(world.call, world.ka, "Tippfehler", description="berichtigt",
-                 submission_deadline=world.call.submission_deadline)
+    correct_call(
+        world.call,
+        world.ka,
+        "Tippfehler",
+        description="berichtigt",
+        submission_deadline=world.call.submission_deadline,
+    )
     assert world.call.version == 2
 
 
 # --- 0 is a number ----------------------------------------------------------------------------------------
 
 CALL = {
-    "code": "NULL26", "title": "Null", "description": "", "fields_of_action": ["networks"],
-    "mode": "procurement", "budget": "10000", "max_amount": "5000", "estimated_value": "10000",
-    "opens_at": "2026-12-01T00:00", "submission_deadline": "2027-01-31T23:59",
-    "clarification_days": "14", "acceptance_days": "28", "implementation_months": "12",
-    "scale_max": "5", "min_total": "0", "criteria": "100 | - | Qualität", "standstill_threshold": "0",
-    "signoff_reminder_days": "3", "signoff_escalation_days": "5", "milestone_reminder_days": "7",
-    "implementation_reminder_days": "30", "retention_months": "6",
+    "code": "NULL26",
+    "title": "Null",
+    "description": "",
+    "fields_of_action": ["networks"],
+    "mode": "procurement",
+    "budget": "10000",
+    "max_amount": "5000",
+    "estimated_value": "10000",
+    "opens_at": "2026-12-01T00:00",
+    "submission_deadline": "2027-01-31T23:59",
+    "clarification_days": "14",
+    "acceptance_days": "28",
+    "implementation_months": "12",
+    "scale_max": "5",
+    "min_total": "0",
+    "criteria": "100 | - | Qualität",
+    "standstill_threshold": "0",
+    "signoff_reminder_days": "3",
+    "signoff_escalation_days": "5",
+    "milestone_reminder_days": "7",
+    "implementation_reminder_days": "30",
+    "retention_months": "6",
 }
 
 
@@ -150,6 +178,10 @@ def test_no_number_field_takes_0_for_missing(app):
     from forms.fields import DaysField, DaysListField, MoneyField
 
     numbers = (IntegerField, DecimalField, FloatField, MoneyField, DaysField, DaysListField)
-    problems = [f"{name}.{field.name}" for name, cls in sorted(_forms().items()) for field in _bound(cls, app)
-                if isinstance(field, numbers) and any(isinstance(v, DataRequired) for v in field.validators)]
+    problems = [
+        f"{name}.{field.name}"
+        for name, cls in sorted(_forms().items())
+        for field in _bound(cls, app)
+        if isinstance(field, numbers) and any(isinstance(v, DataRequired) for v in field.validators)
+    ]
     assert problems == []

@@ -6,6 +6,7 @@ public register. Numbers stay numbers; an XLSX cell of text is a plain string, n
 The class test requests every GET route of the app (the permission matrix's cases) and fails for a route that
 answers with a CSV or XLSX and is not covered here.
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,7 +33,7 @@ APPLICANT = "@SUM(1+1) Ada"
 ORGANISATION = "+cmd|' /C calc'!A0 e. V."
 REVIEWER = "-2+3 Rita"
 JUSTIFICATION = '  =HYPERLINK("http://evil.example/j","Begründung")'  # after leading spaces
-CRITERION = "＝HYPERLINK(\"http://evil.example/c\")"  # the full-width equals sign
+CRITERION = '＝HYPERLINK("http://evil.example/c")'  # the full-width equals sign
 MILESTONE = "＠SUM(1+1) Meilenstein"  # the full-width at sign
 CALL_TITLE = "＋49 341 Aufruf mit Formeln"  # the full-width plus
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
@@ -83,24 +84,47 @@ def assert_safe(resp, delimiter: str = ";") -> list[str]:
 def assert_neutralised(cells: list[str], *texts: str) -> None:
     """Each hostile text is in the file, behind a leading apostrophe."""
     for text in texts:
-        assert any(v.startswith("'") and text in v for v in cells), f"{text!r} not found neutralised in {cells}"
+        assert any(v.startswith("'") and text in v for v in cells), (
+            f"{text!r} not found neutralised in {cells}"
+        )
 
 
 # --- the function -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "  =1", "\n=1", "\u3000=1",
-                                  "＝1", "＋1", "－1", "＠A1", " ＠A1", "-5"])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "=1+1",
+        "+1",
+        "-1",
+        "@SUM(A1)",
+        "\t=1",
+        "\r=1",
+        "  =1",
+        "\n=1",
+        "\u3000=1",
+        "＝1",
+        "＋1",
+        "－1",
+        "＠A1",
+        " ＠A1",
+        "-5",
+    ],
+)
 def test_formula_like_text_gets_a_leading_apostrophe(text):
     assert neutralise(text) == "'" + text
 
 
-@pytest.mark.parametrize("value", ["Klangwerkstatt", "", "'=schon", "5", "a=b", "E-Mail", None, 5, -5, 2.5, -0.5,
-                                   True])
+@pytest.mark.parametrize(
+    "value", ["Klangwerkstatt", "", "'=schon", "5", "a=b", "E-Mail", None, 5, -5, 2.5, -0.5, True]
+)
 def test_other_values_stay_as_they_are(value):
     assert neutralise(value) == value
 
 
 # --- every export route with hostile text ----------------------------------------------------------------------
+
 
 @pytest.fixture
 def hostile(app, world, clock):
@@ -110,10 +134,18 @@ def hostile(app, world, clock):
     applicant = create_user("evil@x.test", APPLICANT, PASSWORD, organisation=ORGANISATION)
     reviewer = create_user("evilrev@x.test", REVIEWER, PASSWORD, roles=("reviewer",))
     call = create_call(
-        world.ka, code="EV26", title=CALL_TITLE, description="", fields_of_action=["networks"],
-        budget_cents=50_000_00, max_amount_cents=25_000_00, estimated_value_cents=50_000_00,
-        opens_at=berlin(2026, 9, 1, 0, 0), submission_deadline=berlin(2026, 10, 31, 23, 59),
-        criteria=[("quality", CRITERION, 60, None), ("impact", "Wirkung", 40, None)])
+        world.ka,
+        code="EV26",
+        title=CALL_TITLE,
+        description="",
+        fields_of_action=["networks"],
+        budget_cents=50_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00,
+        opens_at=berlin(2026, 9, 1, 0, 0),
+        submission_deadline=berlin(2026, 10, 31, 23, 59),
+        criteria=[("quality", CRITERION, 60, None), ("impact", "Wirkung", 40, None)],
+    )
     fire(call, "publish", world.ka)
     p = fill_draft(start_draft(call, applicant), applicant, title=TITLE)
     fire(p, "submit", applicant)
@@ -136,8 +168,9 @@ def hostile(app, world, clock):
     return SimpleNamespace(call=call, p=p)
 
 
-@pytest.mark.parametrize("what,fmt", [("ranking", "csv"), ("scores", "csv"), ("ranking", "xlsx"),
-                                      ("scores", "xlsx")])
+@pytest.mark.parametrize(
+    "what,fmt", [("ranking", "csv"), ("scores", "csv"), ("ranking", "xlsx"), ("scores", "xlsx")]
+)
 def test_officials_exports_neutralise_formulas(app, world, hostile, what, fmt):
     from foerdercall.jobs.runner import join_threads
 
@@ -178,10 +211,13 @@ def test_public_register_csv_neutralises_formulas(app, world, hostile):
 
 # --- the class: every route that answers with a spreadsheet is covered --------------------------------------------
 
+
 def test_every_route_answering_with_a_spreadsheet_is_covered(app, opened):  # noqa: F811
     """Requests every GET route as a role that may see it; a route answering with a CSV or XLSX must be in
     EXPORT_ROUTES (with its hostile-text test), and what it answers has no formula."""
-    rules = {r.endpoint: r.rule for r in app.url_map.iter_rules() if r.endpoint != "static" and "GET" in r.methods}
+    rules = {
+        r.endpoint: r.rule for r in app.url_map.iter_rules() if r.endpoint != "static" and "GET" in r.methods
+    }
     by_suffix = {e for e, rule in rules.items() if rule.endswith((".csv", ".xlsx", ".<fmt>", "/download"))}
     assert by_suffix <= set(EXPORT_ROUTES), f"not covered: {sorted(by_suffix - set(EXPORT_ROUTES))}"
     found = set()
@@ -197,7 +233,11 @@ def test_every_route_answering_with_a_spreadsheet_is_covered(app, opened):  # no
         if resp.mimetype in (CSV_TYPE, XLSX_TYPE) or resp.mimetype.endswith(("csv", "sheet", "excel")):
             found.add(case.endpoint)
             assert_safe(resp, delimiter="," if case.endpoint == "register.as_csv" else ";")
-    assert found <= set(EXPORT_ROUTES), f"a spreadsheet from a route not covered: {sorted(found - set(EXPORT_ROUTES))}"
-    assert found == set(EXPORT_ROUTES), f"covered but no spreadsheet seen: {sorted(set(EXPORT_ROUTES) - found)}"
+    assert found <= set(EXPORT_ROUTES), (
+        f"a spreadsheet from a route not covered: {sorted(found - set(EXPORT_ROUTES))}"
+    )
+    assert found == set(EXPORT_ROUTES), (
+        f"covered but no spreadsheet seen: {sorted(set(EXPORT_ROUTES) - found)}"
+    )
     for test in set(EXPORT_ROUTES.values()):
         assert test in globals()

@@ -4,6 +4,7 @@ Embedded default (no BROKER_URL): the sweep runs in a thread of ``foerdercall se
 into the local outbox (or over SMTP) right after the commit. With BROKER_URL the Celery worker on Redis
 (``worker/celery_app.py``, ``worker/tasks.py``) runs the same sweep and delivers the mail.
 """
+
 from __future__ import annotations
 
 

@@ -12,6 +12,7 @@ Celery from losing or repeating work here:
 Redis must run with persistence in production (appendonly), or queued messages die with it; the relay
 re-dispatches them from the database either way.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -37,7 +38,9 @@ def settings(app: Flask) -> dict:
         "broker_url": cfg["BROKER_URL"],
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
-            "visibility_timeout": cfg["WORKER_VISIBILITY_TIMEOUT"],  # unacked messages of a dead worker return
+            "visibility_timeout": cfg[
+                "WORKER_VISIBILITY_TIMEOUT"
+            ],  # unacked messages of a dead worker return
             "socket_connect_timeout": 3,
         },
         "task_acks_late": True,
@@ -53,7 +56,11 @@ def settings(app: Flask) -> dict:
         "timezone": "UTC",
         "beat_schedule": {
             "sweep": {"task": "worker.tasks.sweep", "schedule": 60.0, "options": {"expires": 60.0}},
-            "relay": {"task": "worker.tasks.relay", "schedule": relay_every, "options": {"expires": relay_every}},
+            "relay": {
+                "task": "worker.tasks.relay",
+                "schedule": relay_every,
+                "options": {"expires": relay_every},
+            },
         },
         "beat_schedule_filename": str(Path(app.instance_path) / "celerybeat-schedule"),
     }
@@ -107,8 +114,13 @@ def _send(app: Flask, ids: list[int]) -> int:
     try:
         with celery.producer_or_acquire() as producer:
             for start in range(0, len(ids), size):
-                celery.send_task(DELIVER, args=[ids[start:start + size]], producer=producer, retry=True,
-                                 retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
+                celery.send_task(
+                    DELIVER,
+                    args=[ids[start : start + size]],
+                    producer=producer,
+                    retry=True,
+                    retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+                )
     except Exception as exc:  # noqa: BLE001 - the request has committed; the outbox row is the record
         log.warning("broker unreachable, %d mail(s) left to the relay: %s", len(ids), exc)
         return 0

@@ -1,4 +1,5 @@
 """The embedded default's worker: the sweep in a daemon thread of the web process."""
+
 from __future__ import annotations
 
 import logging

@@ -3,6 +3,7 @@
 The lock belongs to a transaction on that connection, so it is released when the job ends, and also when
 the worker dies (the connection goes with it). SQLite (the embedded default) has one writer anyway.
 """
+
 from __future__ import annotations
 
 import zlib

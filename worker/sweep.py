@@ -3,6 +3,7 @@
 Each item runs in its own transaction; an item another sweep already moved on is skipped (the row lock
 and the state check in fire() make a double run harmless).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,24 +67,51 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     at = now or clock_now()
     due = at - MINUTE  # a deadline "23:59" holds through 23:59:59
     report = {
-        "calls_closed": _fire_each(Call, db.session.scalars(select(Call.id).where(
-            Call.state == "published", Call.submission_deadline <= due)).all(), "close", at),
-        "requests_lapsed": _fire_each(Proposal, db.session.scalars(
-            select(Proposal.id).join(Clarification, Clarification.proposal_id == Proposal.id).where(
-                Proposal.state == "clarification", Clarification.answered_at.is_(None),
-                Clarification.due_at <= due)).all(), "lapse_request", at),
-        "awards_lapsed": _fire_each(Proposal, db.session.scalars(
-            select(Proposal.id).join(Award, Award.proposal_id == Proposal.id).where(
-                Proposal.state == "awarded", Award.accept_by <= due)).all(), "lapse_award", at),
+        "calls_closed": _fire_each(
+            Call,
+            db.session.scalars(
+                select(Call.id).where(Call.state == "published", Call.submission_deadline <= due)
+            ).all(),
+            "close",
+            at,
+        ),
+        "requests_lapsed": _fire_each(
+            Proposal,
+            db.session.scalars(
+                select(Proposal.id)
+                .join(Clarification, Clarification.proposal_id == Proposal.id)
+                .where(
+                    Proposal.state == "clarification",
+                    Clarification.answered_at.is_(None),
+                    Clarification.due_at <= due,
+                )
+            ).all(),
+            "lapse_request",
+            at,
+        ),
+        "awards_lapsed": _fire_each(
+            Proposal,
+            db.session.scalars(
+                select(Proposal.id)
+                .join(Award, Award.proposal_id == Proposal.id)
+                .where(Proposal.state == "awarded", Award.accept_by <= due)
+            ).all(),
+            "lapse_award",
+            at,
+        ),
     }
     db.session.commit()
-    report["proposals_anonymised"] = anonymise_expired(at)  # retention (privacy/retention.py): own transactions
+    report["proposals_anonymised"] = anonymise_expired(
+        at
+    )  # retention (privacy/retention.py): own transactions
     for name, remind in REMINDERS.items():  # each reminder kind: an indexed query over what is due
         report[name] = remind(at)
         db.session.commit()
     cleanup_jobs(at)  # finished bulk jobs and their files, a day after they ended (logged, not reported)
     db.session.commit()
-    report["parked_posts_deleted"] = sweep_parked_posts(at)  # kept text of refused posts past its day, in batches
+    report["parked_posts_deleted"] = sweep_parked_posts(
+        at
+    )  # kept text of refused posts past its day, in batches
     report["audit_checkpoints"] = audit_checkpoint(at)
     report["login_sessions_deleted"] = sweep_sessions(at)  # rows 30 days past their lifetime, in batches
     report["mails_sent"] = dispatch_pending()

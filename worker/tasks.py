@@ -2,6 +2,7 @@
 
 ``deliver_mails`` may arrive twice or after its worker died: the outbox rows' claim decides who sends.
 """
+
 from __future__ import annotations
 
 import logging

@@ -8,6 +8,7 @@ guards in ``foerdercall.workflow.guards``) and its effects (``effects``, names i
 Actors: ``applicant`` (the proposal's own applicant), ``official`` (either office),
 ``official:KA`` / ``official:AfWiFoe`` (one office), ``system`` (the worker).
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,10 @@ def to_json(module) -> str:
         {
             "name": module.NAME,
             "initial": module.INITIAL,
-            "states": [{"name": s, "label": {"de": module.STATE_LABELS[s][0], "en": module.STATE_LABELS[s][1]}}
-                       for s in module.STATES],
+            "states": [
+                {"name": s, "label": {"de": module.STATE_LABELS[s][0], "en": module.STATE_LABELS[s][1]}}
+                for s in module.STATES
+            ],
             "transitions": [
                 {
                     "trigger": t["trigger"],

@@ -67,7 +67,9 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str | None:  # flask-login
         return self.login_token
 
-    def __eq__(self, other):  # the account, not the session it was loaded through (UserMixin compares get_id())
+    def __eq__(
+        self, other
+    ):  # the account, not the session it was loaded through (UserMixin compares get_id())
         if isinstance(other, User):
             return self.id is not None and self.id == other.id
         return NotImplemented

@@ -46,8 +46,11 @@ def password_hasher() -> Argon2idHasher:
     if _hasher is not None:
         return _hasher
     cfg = current_app.config
-    return _configured_hasher(int(cfg["PASSWORD_HASH_TIME_COST"]), int(cfg["PASSWORD_HASH_MEMORY_KIB"]),
-                              int(cfg["PASSWORD_HASH_PARALLELISM"]))
+    return _configured_hasher(
+        int(cfg["PASSWORD_HASH_TIME_COST"]),
+        int(cfg["PASSWORD_HASH_MEMORY_KIB"]),
+        int(cfg["PASSWORD_HASH_PARALLELISM"]),
+    )
 
 
 def hash_password(password: str) -> str:
@@ -67,9 +70,19 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
-def create_user(email: str, name: str, password: str, *, roles=("applicant",), office=None,
-                organisation: str = "", locale: str = "de", head_of_office: bool = False, actor=None,
-                verified: bool = True) -> User:
+def create_user(
+    email: str,
+    name: str,
+    password: str,
+    *,
+    roles=("applicant",),
+    office=None,
+    organisation: str = "",
+    locale: str = "de",
+    head_of_office: bool = False,
+    actor=None,
+    verified: bool = True,
+) -> User:
     """An account. Made by the admin, the demo or the tests it counts as verified; self-registration
     (:func:`register_applicant`) passes ``verified=False`` and sends the verification link."""
     email = normalise_email(email)
@@ -83,17 +96,26 @@ def create_user(email: str, name: str, password: str, *, roles=("applicant",), o
     name = " ".join(printable(name or "").split())  # a NUL cannot be stored in PostgreSQL
     if not name:
         raise ActionRefused(_("Bitte geben Sie Ihren Namen an."))
-    user = User(email=email, name=name, password_hash=hash_password(password), office=office,
-                head_of_office=head_of_office,
-                organisation=" ".join(printable(organisation or "").split()),
-                locale=locale if locale in ("de", "en") else "de",
-                created_at=now(), email_verified_at=now() if verified else None)
+    user = User(
+        email=email,
+        name=name,
+        password_hash=hash_password(password),
+        office=office,
+        head_of_office=head_of_office,
+        organisation=" ".join(printable(organisation or "").split()),
+        locale=locale if locale in ("de", "en") else "de",
+        created_at=now(),
+        email_verified_at=now() if verified else None,
+    )
     user.grants = [RoleGrant(role=r) for r in roles]
     db.session.add(user)
     db.session.flush()
-    record(actor or user, "create_user", user,
-           data={"roles": list(roles), "office": office, "head_of_office": head_of_office,
-                 "verified": verified})
+    record(
+        actor or user,
+        "create_user",
+        user,
+        data={"roles": list(roles), "office": office, "head_of_office": head_of_office, "verified": verified},
+    )
     return user
 
 
@@ -123,11 +145,14 @@ def set_roles(user: User, actor, roles: list[str], office: str | None, head_of_o
     before = sorted(user.roles), user.office, user.head_of_office
     removed = user.roles - set(roles)
     user.grants = [g for g in user.grants if g.role in roles] + [
-        RoleGrant(role=r) for r in roles if r not in user.roles]
+        RoleGrant(role=r) for r in roles if r not in user.roles
+    ]
     user.office = office
     user.head_of_office = head_of_office
     db.session.flush()
-    record(actor, "set_roles", user, data={"before": before, "after": [sorted(roles), office, head_of_office]})
+    record(
+        actor, "set_roles", user, data={"before": before, "after": [sorted(roles), office, head_of_office]}
+    )
     if removed:  # what a session was opened with is gone: the person logs in again (an admin editing
         # their own roles keeps the session they do it in)
         ended = end_sessions(user, "roles_changed", keep=actor.login_session_id if actor == user else None)
@@ -138,6 +163,7 @@ def set_roles(user: User, actor, roles: list[str], office: str | None, head_of_o
 
 # --- signed links (verification, password reset) --------------------------------------------------------
 
+
 class _ClockSigner(TimestampSigner):
     """Timestamps from foerdercall's clock (tests move it), not from time.time()."""
 
@@ -146,8 +172,9 @@ class _ClockSigner(TimestampSigner):
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"foerdercall.accounts.{purpose}",
-                                  signer=_ClockSigner)
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt=f"foerdercall.accounts.{purpose}", signer=_ClockSigner
+    )
 
 
 # Mails that carry a secret link: only their recipient may read them (not the officials' outbox).
@@ -161,8 +188,10 @@ def _minute_key() -> str:
 
 # --- e-mail verification --------------------------------------------------------------------------------
 
-def register_applicant(email: str, name: str, password: str, *, organisation: str = "",
-                       locale: str = "de") -> User | None:
+
+def register_applicant(
+    email: str, name: str, password: str, *, organisation: str = "", locale: str = "de"
+) -> User | None:
     """Self-registration, answered the same way whether or not the address has an account (nobody learns
     who is registered): a new address gets an unverified applicant account and the mail with the verification
     link; an address with an account gets a mail saying so, with the ways to log in or reset the password, and
@@ -175,8 +204,13 @@ def register_applicant(email: str, name: str, password: str, *, organisation: st
         send_verification(user)
         return user
     hash_password(password)
-    queue_mail("account_exists", existing, _minute_key(), login=external_url("accounts.login"),
-               reset=external_url("accounts.forgot_password"))
+    queue_mail(
+        "account_exists",
+        existing,
+        _minute_key(),
+        login=external_url("accounts.login"),
+        reset=external_url("accounts.forgot_password"),
+    )
     return None
 
 
@@ -186,8 +220,13 @@ def send_verification(user: User) -> bool:
         return False
     token = _serializer("verify-email").dumps({"u": user.id, "e": user.email})
     days = current_app.config["EMAIL_VERIFY_MAX_AGE_SECONDS"] // 86400
-    queue_mail("verify_email", user, _minute_key(),
-               link=external_url("accounts.verify_email_link", token=token), days=days)
+    queue_mail(
+        "verify_email",
+        user,
+        _minute_key(),
+        link=external_url("accounts.verify_email_link", token=token),
+        days=days,
+    )
     return True
 
 
@@ -195,7 +234,8 @@ def verify_email(token: str) -> User | None:
     """The account the link proves the address of (now verified), or None for a broken or expired link."""
     try:
         data = _serializer("verify-email").loads(
-            token, max_age=current_app.config["EMAIL_VERIFY_MAX_AGE_SECONDS"])
+            token, max_age=current_app.config["EMAIL_VERIFY_MAX_AGE_SECONDS"]
+        )
     except BadData:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
@@ -213,8 +253,10 @@ def verify_email(token: str) -> User | None:
 def verification_missing(user: User | None) -> str | None:
     """The message why an unverified applicant cannot submit yet, else None (a workflow condition)."""
     if user is not None and not user.email_verified:
-        return _("Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse mit dem Link aus unserer E-Mail. "
-                 "Einen neuen Link können Sie unter „Konto“ anfordern. Ihr Entwurf bleibt gespeichert.")
+        return _(
+            "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse mit dem Link aus unserer E-Mail. "
+            "Einen neuen Link können Sie unter „Konto“ anfordern. Ihr Entwurf bleibt gespeichert."
+        )
     return None
 
 
@@ -226,6 +268,7 @@ def require_verified(user: User | None) -> None:
 
 
 # --- password reset -------------------------------------------------------------------------------------
+
 
 def _password_fingerprint(user: User) -> str:
     """Binds a reset token to the current password: it dies when the password changes (also by its use)."""
@@ -248,7 +291,8 @@ def user_for_reset(token: str) -> User | None:
     """The account of a valid, unexpired, unused reset token, else None."""
     try:
         data = _serializer("password-reset").loads(
-            token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"])
+            token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]
+        )
     except BadData:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
@@ -279,6 +323,7 @@ def reset_password(token: str, password: str) -> User:
 
 # --- login throttling -----------------------------------------------------------------------------------
 
+
 @dataclass
 class LoginThrottled(Exception):
     """Too many failed logins for the account or the client address: try again at ``until``. ``scope``: what
@@ -293,9 +338,13 @@ class LoginThrottled(Exception):
 
     @property
     def message(self) -> str:
-        return _("Zu viele fehlgeschlagene Anmeldeversuche. Aus Sicherheitsgründen ist die Anmeldung bis "
-                 "%(when)s gesperrt (noch etwa %(minutes)s Minuten). Sie können Ihr Passwort auch "
-                 "zurücksetzen.", when=format_dt(self.until), minutes=math.ceil(self.retry_after / 60))
+        return _(
+            "Zu viele fehlgeschlagene Anmeldeversuche. Aus Sicherheitsgründen ist die Anmeldung bis "
+            "%(when)s gesperrt (noch etwa %(minutes)s Minuten). Sie können Ihr Passwort auch "
+            "zurücksetzen.",
+            when=format_dt(self.until),
+            minutes=math.ceil(self.retry_after / 60),
+        )
 
 
 # While an account is locked, password and code together may be tried this many times the lock's limit of
@@ -305,9 +354,13 @@ LOCKED_CODE_FACTOR = 4
 
 def _limits():
     cfg = current_app.config
-    return (dt.timedelta(seconds=cfg["LOGIN_THROTTLE_WINDOW_SECONDS"]),
-            ((LoginFailure.email, cfg["LOGIN_THROTTLE_PER_ACCOUNT"]),
-             (LoginFailure.address, cfg["LOGIN_THROTTLE_PER_ADDRESS"])))
+    return (
+        dt.timedelta(seconds=cfg["LOGIN_THROTTLE_WINDOW_SECONDS"]),
+        (
+            (LoginFailure.email, cfg["LOGIN_THROTTLE_PER_ACCOUNT"]),
+            (LoginFailure.address, cfg["LOGIN_THROTTLE_PER_ADDRESS"]),
+        ),
+    )
 
 
 def _serialise_attempts(email: str) -> None:
@@ -315,8 +368,10 @@ def _serialise_attempts(email: str) -> None:
     for the transaction; SQLite: every transaction is BEGIN IMMEDIATE), so parallel guesses are counted exactly
     instead of all passing the check before the first failure is written."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                           {"key": "foerdercall.login:" + normalise_email(email)})
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": "foerdercall.login:" + normalise_email(email)},
+        )
 
 
 def check_throttle(email: str, address: str, *, skip_account: bool = False) -> int:
@@ -330,8 +385,12 @@ def check_throttle(email: str, address: str, *, skip_account: bool = False) -> i
     failures = 0
     for column, limit in limits:
         key = normalise_email(email) if column is LoginFailure.email else address
-        times = db.session.scalars(select(LoginFailure.at).where(column == key, LoginFailure.at > t - window)
-                                   .order_by(LoginFailure.at.desc()).limit(limit)).all()
+        times = db.session.scalars(
+            select(LoginFailure.at)
+            .where(column == key, LoginFailure.at > t - window)
+            .order_by(LoginFailure.at.desc())
+            .limit(limit)
+        ).all()
         if column is LoginFailure.email:
             failures = len(times)
         if len(times) >= limit:
@@ -347,8 +406,14 @@ def check_throttle(email: str, address: str, *, skip_account: bool = False) -> i
 
 def _account_failures(email: str) -> int:
     window, _limits_ = _limits()
-    return db.session.scalar(select(func.count()).select_from(LoginFailure).where(
-        LoginFailure.email == normalise_email(email), LoginFailure.at > now() - window)) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(LoginFailure)
+            .where(LoginFailure.email == normalise_email(email), LoginFailure.at > now() - window)
+        )
+        or 0
+    )
 
 
 def record_failure(email: str, address: str) -> None:
@@ -363,13 +428,18 @@ def record_failure(email: str, address: str) -> None:
     db.session.flush()
     for column, limit in limits:
         key = failure.email if column is LoginFailure.email else failure.address
-        count = db.session.scalar(select(func.count()).select_from(LoginFailure)
-                                  .where(column == key, LoginFailure.at > t - window))
+        count = db.session.scalar(
+            select(func.count()).select_from(LoginFailure).where(column == key, LoginFailure.at > t - window)
+        )
         if count == limit:
             scope = "account" if column is LoginFailure.email else "address"
             user = find_user(email) if scope == "account" else None
-            record(None, "login_throttled", user or failure,
-                   data={"scope": scope, "email": email, "address": failure.address, "failures": count})
+            record(
+                None,
+                "login_throttled",
+                user or failure,
+                data={"scope": scope, "email": email, "address": failure.address, "failures": count},
+            )
 
 
 def clear_failures(user: User) -> None:
@@ -385,8 +455,9 @@ class Login:
     complete: bool
 
 
-def login_attempt(email: str, password: str, address: str, *, code: str | None = None,
-                  unlocked_for: int | None = None) -> Login | None:
+def login_attempt(
+    email: str, password: str, address: str, *, code: str | None = None, unlocked_for: int | None = None
+) -> Login | None:
     """The first step of a login: throttled (LoginThrottled), the password checked, a failure counted.
 
     A user with two-factor login is not logged in yet (the view asks for the code); failures are cleared only
@@ -423,7 +494,9 @@ def _login_while_locked(email: str, password: str, code: str, address: str, lock
         user = authenticate(email, password)
         try:
             ok = user is not None and user.two_factor_enabled and _accept_code(user, code)
-        except TwoFactorUnavailable:  # would tell that the password was right: the same answer as a wrong code
+        except (
+            TwoFactorUnavailable
+        ):  # would tell that the password was right: the same answer as a wrong code
             ok = False
         if ok:
             complete_login(user)
@@ -440,17 +513,25 @@ def complete_login(user: User) -> None:
 
 # --- the mailed unlock link -----------------------------------------------------------------------------
 
+
 def request_unlock_link(email: str) -> None:
     """Mail a link that lets one browser log in to the account despite its lock, if the account exists and is
     locked now; one link per lock window (a second click sends nothing). The caller answers the same either way
     (nobody learns which addresses have an account or a lock)."""
     _serialise_attempts(email)  # two clicks at once: one link
     user = find_user(email)
-    if user is None or not user.active or _account_failures(email) < current_app.config["LOGIN_THROTTLE_PER_ACCOUNT"]:
+    if (
+        user is None
+        or not user.active
+        or _account_failures(email) < current_app.config["LOGIN_THROTTLE_PER_ACCOUNT"]
+    ):
         return
     t = now()
-    live = db.session.scalar(select(LoginUnlock.id).where(
-        LoginUnlock.user_id == user.id, LoginUnlock.used_at.is_(None), LoginUnlock.expires_at > t).limit(1))
+    live = db.session.scalar(
+        select(LoginUnlock.id)
+        .where(LoginUnlock.user_id == user.id, LoginUnlock.used_at.is_(None), LoginUnlock.expires_at > t)
+        .limit(1)
+    )
     if live is not None:
         return
     window, _limits_ = _limits()
@@ -458,17 +539,29 @@ def request_unlock_link(email: str) -> None:
     row = LoginUnlock(user_id=user.id, token_hash=token_digest(token), created_at=t, expires_at=t + window)
     db.session.add(row)
     db.session.flush()
-    queue_mail("login_unlock", user, f"unlock{row.id}", link=external_url("accounts.unlock_link", token=token),
-               minutes=int(window.total_seconds()) // 60)
+    queue_mail(
+        "login_unlock",
+        user,
+        f"unlock{row.id}",
+        link=external_url("accounts.unlock_link", token=token),
+        minutes=int(window.total_seconds()) // 60,
+    )
     record(None, "request_unlock_link", user)
 
 
 def _live_unlock(token: str):
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
-    return db.session.execute(select(LoginUnlock, User).join(User, User.id == LoginUnlock.user_id).where(
-        LoginUnlock.token_hash == token_digest(token), LoginUnlock.used_at.is_(None),
-        LoginUnlock.expires_at > now(), User.active.is_(True))).first()
+    return db.session.execute(
+        select(LoginUnlock, User)
+        .join(User, User.id == LoginUnlock.user_id)
+        .where(
+            LoginUnlock.token_hash == token_digest(token),
+            LoginUnlock.used_at.is_(None),
+            LoginUnlock.expires_at > now(),
+            User.active.is_(True),
+        )
+    ).first()
 
 
 def unlock_link_valid(token: str) -> bool:
@@ -483,8 +576,12 @@ def use_unlock_link(token: str) -> dict | None:
     if row is None:
         return None
     unlock, user = row
-    used = db.session.execute(update(LoginUnlock).where(LoginUnlock.id == unlock.id, LoginUnlock.used_at.is_(None))
-                              .values(used_at=now()).execution_options(synchronize_session=False))
+    used = db.session.execute(
+        update(LoginUnlock)
+        .where(LoginUnlock.id == unlock.id, LoginUnlock.used_at.is_(None))
+        .values(used_at=now())
+        .execution_options(synchronize_session=False)
+    )
     if used.rowcount != 1:  # the same link at the same moment in another request
         return None
     record(user, "use_unlock_link", user)
@@ -505,7 +602,9 @@ def live_unlock_grant(grant) -> dict | None:
 
 # --- login sessions -------------------------------------------------------------------------------------
 
-SESSION_ROWS_KEPT = dt.timedelta(days=30)  # a session's row stays this long after its lifetime, then the worker
+SESSION_ROWS_KEPT = dt.timedelta(
+    days=30
+)  # a session's row stays this long after its lifetime, then the worker
 SESSION_SWEEP_BATCH = 500
 
 
@@ -513,9 +612,14 @@ def start_session(user: User, address: str, user_agent: str) -> str:
     """A new login session of ``user``: its row, and the random token for the cookie (the row keeps its hash)."""
     token = secrets.token_urlsafe(32)
     t = now()
-    row = LoginSession(user_id=user.id, token_hash=token_digest(token), created_at=t,
-                       expires_at=t + dt.timedelta(hours=float(current_app.config["SESSION_LIFETIME_HOURS"])),
-                       address=(address or "")[:64], user_agent=printable(user_agent or "")[:255])
+    row = LoginSession(
+        user_id=user.id,
+        token_hash=token_digest(token),
+        created_at=t,
+        expires_at=t + dt.timedelta(hours=float(current_app.config["SESSION_LIFETIME_HOURS"])),
+        address=(address or "")[:64],
+        user_agent=printable(user_agent or "")[:255],
+    )
     db.session.add(row)
     db.session.flush()
     user.login_token, user.login_session_id = token, row.id
@@ -527,11 +631,21 @@ def user_for_session(token) -> User | None:
     statement (every request runs it; it writes nothing)."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
-    row = db.session.execute(
-        select(User, LoginSession.id).join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == token_digest(token), LoginSession.ended_at.is_(None),
-               LoginSession.expires_at > now(), User.active.is_(True))
-        .options(joinedload(User.grants))).unique().first()
+    row = (
+        db.session.execute(
+            select(User, LoginSession.id)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(
+                LoginSession.token_hash == token_digest(token),
+                LoginSession.ended_at.is_(None),
+                LoginSession.expires_at > now(),
+                User.active.is_(True),
+            )
+            .options(joinedload(User.grants))
+        )
+        .unique()
+        .first()
+    )
     if row is None:
         return None
     user, session_id = row
@@ -542,20 +656,29 @@ def user_for_session(token) -> User | None:
 def end_sessions(user: User, reason: str, *, keep: int | None = None) -> int:
     """End the live sessions of ``user`` (but the one with id ``keep``); returns how many."""
     t = now()
-    stmt = update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None),
-                                      LoginSession.expires_at > t)
+    stmt = update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.ended_at.is_(None), LoginSession.expires_at > t
+    )
     if keep is not None:
         stmt = stmt.where(LoginSession.id != keep)
-    return db.session.execute(stmt.values(ended_at=t, end_reason=reason)
-                              .execution_options(synchronize_session=False)).rowcount or 0
+    return (
+        db.session.execute(
+            stmt.values(ended_at=t, end_reason=reason).execution_options(synchronize_session=False)
+        ).rowcount
+        or 0
+    )
 
 
 def end_session(user) -> None:
     """Logout: the session this request was made in ends on the server (a copy of its cookie opens nothing)."""
     session_id = getattr(user, "login_session_id", None)
     if session_id is not None:
-        db.session.execute(update(LoginSession).where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
-                           .values(ended_at=now(), end_reason="logout").execution_options(synchronize_session=False))
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
+            .values(ended_at=now(), end_reason="logout")
+            .execution_options(synchronize_session=False)
+        )
 
 
 def end_other_sessions(user: User) -> int:
@@ -577,9 +700,13 @@ def end_sessions_by_admin(user: User, actor: User) -> int:
 
 def open_sessions(user: User) -> list[LoginSession]:
     """The live sessions of a person, the newest first."""
-    return db.session.scalars(select(LoginSession).where(
-        LoginSession.user_id == user.id, LoginSession.ended_at.is_(None), LoginSession.expires_at > now())
-        .order_by(LoginSession.created_at.desc(), LoginSession.id.desc())).all()
+    return db.session.scalars(
+        select(LoginSession)
+        .where(
+            LoginSession.user_id == user.id, LoginSession.ended_at.is_(None), LoginSession.expires_at > now()
+        )
+        .order_by(LoginSession.created_at.desc(), LoginSession.id.desc())
+    ).all()
 
 
 def sweep_sessions(at: dt.datetime | None = None, batch: int = SESSION_SWEEP_BATCH) -> int:
@@ -589,12 +716,14 @@ def sweep_sessions(at: dt.datetime | None = None, batch: int = SESSION_SWEEP_BAT
     deleted = 0
     for model in (LoginSession, LoginUnlock):
         while True:
-            ids = db.session.scalars(select(model.id).where(model.expires_at < cutoff)
-                                     .order_by(model.id).limit(batch)).all()
+            ids = db.session.scalars(
+                select(model.id).where(model.expires_at < cutoff).order_by(model.id).limit(batch)
+            ).all()
             if not ids:
                 break
-            res = db.session.execute(delete(model).where(model.id.in_(ids))
-                                     .execution_options(synchronize_session=False))
+            res = db.session.execute(
+                delete(model).where(model.id.in_(ids)).execution_options(synchronize_session=False)
+            )
             db.session.commit()
             if model is LoginSession:
                 deleted += res.rowcount or 0
@@ -616,7 +745,9 @@ class TwoFactorUnavailable(ActionRefused):
 
 def required_two_factor_roles() -> set[str]:
     """The roles of REQUIRE_TWO_FACTOR_ROLES (comma list)."""
-    return {r.strip() for r in (current_app.config.get("REQUIRE_TWO_FACTOR_ROLES") or "").split(",") if r.strip()}
+    return {
+        r.strip() for r in (current_app.config.get("REQUIRE_TWO_FACTOR_ROLES") or "").split(",") if r.strip()
+    }
 
 
 def two_factor_required(user) -> bool:
@@ -630,8 +761,9 @@ def two_factor_setup_due(user) -> bool:
 
 
 def may_use_two_factor(user) -> bool:
-    return user.is_authenticated and (user.has_role("official") or user.has_role("admin")
-                                      or two_factor_required(user))
+    return user.is_authenticated and (
+        user.has_role("official") or user.has_role("admin") or two_factor_required(user)
+    )
 
 
 def new_totp_secret() -> str:
@@ -681,14 +813,19 @@ def enable_two_factor(user: User, secret: str, code: str) -> list[str]:
     """Turn on TOTP after the user proved the authenticator with a code; returns the recovery codes (shown
     once, stored hashed)."""
     if not may_use_two_factor(user):
-        raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist für Mitarbeitende der Ämter und Admins "
-                              "vorgesehen."))
+        raise ActionRefused(
+            _("Die Zwei-Faktor-Anmeldung ist für Mitarbeitende der Ämter und Admins vorgesehen.")
+        )
     if user.two_factor_enabled:
         raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist bereits eingeschaltet."))
     step = _totp_step(secret or "", code, None) if secret else None
     if step is None:
-        raise ActionRefused(_("Der Code stimmt nicht. Bitte geben Sie den aktuellen sechsstelligen Code "
-                              "Ihrer Authenticator-App ein."))
+        raise ActionRefused(
+            _(
+                "Der Code stimmt nicht. Bitte geben Sie den aktuellen sechsstelligen Code "
+                "Ihrer Authenticator-App ein."
+            )
+        )
     user.totp_secret = encrypt_secret(secret, user.id)  # encrypted at rest (accounts/secrets.py)
     user.totp_enabled_at, user.totp_last_step = now(), step
     codes = _new_recovery_codes(user)
@@ -716,8 +853,12 @@ def disable_two_factor(user: User, password: str) -> None:
     if not user.two_factor_enabled:
         raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist nicht eingeschaltet."))
     if two_factor_required(user):
-        raise ActionRefused(_("Für Ihre Rolle ist die Zwei-Faktor-Anmeldung vorgeschrieben; sie kann nicht "
-                              "ausgeschaltet werden."))
+        raise ActionRefused(
+            _(
+                "Für Ihre Rolle ist die Zwei-Faktor-Anmeldung vorgeschrieben; sie kann nicht "
+                "ausgeschaltet werden."
+            )
+        )
     try:
         password_hasher().verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
@@ -730,8 +871,14 @@ def disable_two_factor(user: User, password: str) -> None:
 
 
 def remaining_recovery_codes(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
+    )
 
 
 def second_factor(user: User, code: str, address: str, *, unlocked: bool = False) -> bool:
@@ -760,9 +907,12 @@ def _accept_code(user: User, code: str) -> bool:
     try:
         secret = decrypt_secret(user.totp_secret, user.id)
     except SecretUnreadable as exc:
-        log.error("two-factor login of user %s: the stored TOTP secret cannot be decrypted (%s); "
-                  "TOTP_ENCRYPTION_KEY or SECRET_KEY changed? An admin can reset the two-factor login.",
-                  user.id, exc)
+        log.error(
+            "two-factor login of user %s: the stored TOTP secret cannot be decrypted (%s); "
+            "TOTP_ENCRYPTION_KEY or SECRET_KEY changed? An admin can reset the two-factor login.",
+            user.id,
+            exc,
+        )
         secret = None
     step = _totp_step(secret, code, user.totp_last_step) if secret else None
     if step is not None:
@@ -770,16 +920,25 @@ def _accept_code(user: User, code: str) -> bool:
         if not is_encrypted(user.totp_secret):  # a legacy plain value: stored encrypted from now on
             user.totp_secret = encrypt_secret(secret, user.id)
         return True
-    recovery = db.session.scalar(select(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_code(code),
-        RecoveryCode.used_at.is_(None)).with_for_update())
+    recovery = db.session.scalar(
+        select(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _hash_code(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .with_for_update()
+    )
     if recovery is not None:
         recovery.used_at = now()
         db.session.flush()
         record(user, "use_recovery_code", user, data={"remaining": remaining_recovery_codes(user)})
         return True
     if secret is None:  # not a code we can check: a message, not a 500 and not "wrong code"
-        raise TwoFactorUnavailable(_(
-            "Die Zwei-Faktor-Anmeldung kann derzeit nicht geprüft werden. Bitte wenden Sie sich an die "
-            "Administration; mit einem Ihrer Wiederherstellungscodes können Sie sich weiterhin anmelden."))
+        raise TwoFactorUnavailable(
+            _(
+                "Die Zwei-Faktor-Anmeldung kann derzeit nicht geprüft werden. Bitte wenden Sie sich an die "
+                "Administration; mit einem Ihrer Wiederherstellungscodes können Sie sich weiterhin anmelden."
+            )
+        )
     return False

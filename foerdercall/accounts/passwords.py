@@ -12,6 +12,7 @@ outside libsodium's limits (a string longer than 127 characters) go to argon2-cf
 argon2-cffi's ``PasswordHasher``: ``hash``, ``verify`` (raises ``VerificationError``/``InvalidHashError``),
 ``check_needs_rehash``.
 """
+
 from __future__ import annotations
 
 import argon2
@@ -22,27 +23,36 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 
 def _sodium_can(time_cost: int, memory_kib: int, parallelism: int) -> bool:
-    return (parallelism == 1 and sodium.OPSLIMIT_MIN <= time_cost <= sodium.OPSLIMIT_MAX
-            and sodium.MEMLIMIT_MIN <= memory_kib * 1024 <= sodium.MEMLIMIT_MAX)
+    return (
+        parallelism == 1
+        and sodium.OPSLIMIT_MIN <= time_cost <= sodium.OPSLIMIT_MAX
+        and sodium.MEMLIMIT_MIN <= memory_kib * 1024 <= sodium.MEMLIMIT_MAX
+    )
 
 
 class Argon2idHasher:
     def __init__(self, time_cost: int, memory_cost: int, parallelism: int) -> None:
         self.time_cost, self.memory_cost, self.parallelism = time_cost, memory_cost, parallelism
         # salt 16 bytes and hash 32 bytes, as libsodium writes them
-        self.fallback = argon2.PasswordHasher(time_cost=time_cost, memory_cost=memory_cost,
-                                              parallelism=parallelism, hash_len=32, salt_len=16)
+        self.fallback = argon2.PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, hash_len=32, salt_len=16
+        )
 
     def hash(self, password: str) -> str:
         if _sodium_can(self.time_cost, self.memory_cost, self.parallelism):
-            return sodium.str(password.encode(), opslimit=self.time_cost,
-                              memlimit=self.memory_cost * 1024).decode("ascii")
+            return sodium.str(
+                password.encode(), opslimit=self.time_cost, memlimit=self.memory_cost * 1024
+            ).decode("ascii")
         return self.fallback.hash(password)
 
     def verify(self, hash: str, password: str) -> bool:
         params = argon2.extract_parameters(hash)  # InvalidHashError for anything that is no argon2 hash
-        if (params.type is argon2.Type.ID and params.version == 19 and len(hash) <= nacl.pwhash.PWHASH_SIZE
-                and _sodium_can(params.time_cost, params.memory_cost, params.parallelism)):
+        if (
+            params.type is argon2.Type.ID
+            and params.version == 19
+            and len(hash) <= nacl.pwhash.PWHASH_SIZE
+            and _sodium_can(params.time_cost, params.memory_cost, params.parallelism)
+        ):
             try:
                 return sodium.verify(hash.encode("ascii"), password.encode())
             except nacl.exceptions.InvalidkeyError:

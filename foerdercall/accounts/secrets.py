@@ -17,6 +17,7 @@ codes. The secret is therefore stored encrypted with AES-256-GCM:
   successful login stores them encrypted, and the migration ``1c2d3e4f5a6b`` encrypts them when it can read
   the app's configuration.
 """
+
 from __future__ import annotations
 
 import base64
@@ -84,7 +85,7 @@ def decrypt(stored: str, user_id: int, config: Mapping | None = None) -> str:
     if not is_encrypted(stored):
         return stored
     try:
-        blob = base64.urlsafe_b64decode(stored[len(PREFIX):].encode())
+        blob = base64.urlsafe_b64decode(stored[len(PREFIX) :].encode())
     except (binascii.Error, ValueError):
         raise SecretUnreadable("not base64") from None
     if len(blob) <= _NONCE + 16:

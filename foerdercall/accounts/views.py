@@ -73,7 +73,9 @@ bp = Blueprint("accounts", __name__)
 
 PENDING_2FA = "login_2fa"  # the session of a login whose password was right and whose code is asked for
 SETUP_2FA = "setup_2fa"  # the secret shown on the set-up page until it is confirmed
-UNLOCK = "login_unlock"  # this browser used a mailed unlock link: {"u": account id, "e": address, "until": ts}
+UNLOCK = (
+    "login_unlock"  # this browser used a mailed unlock link: {"u": account id, "e": address, "until": ts}
+)
 
 
 def _address() -> str:
@@ -123,23 +125,32 @@ def login():
         form.email.data = grant.get("e")
     if form.validate_on_submit():
         try:
-            attempt = login_attempt(form.email.data, form.password.data, _address(), code=form.code.data,
-                                    unlocked_for=grant["u"] if grant else None)
+            attempt = login_attempt(
+                form.email.data,
+                form.password.data,
+                _address(),
+                code=form.code.data,
+                unlocked_for=grant["u"] if grant else None,
+            )
         except LoginThrottled as exc:
             return _throttled("accounts/login.html", exc, form=form)
         if attempt is None:
             form.password.errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
         elif not attempt.complete:  # not logged in yet: the code first
             session.clear()
-            session[PENDING_2FA] = {"u": attempt.user.id, "at": now().timestamp(),
-                                    "next": same_site_path(request.args.get("next")),
-                                    "unlocked": bool(grant and grant["u"] == attempt.user.id)}
+            session[PENDING_2FA] = {
+                "u": attempt.user.id,
+                "at": now().timestamp(),
+                "next": same_site_path(request.args.get("next")),
+                "unlocked": bool(grant and grant["u"] == attempt.user.id),
+            }
             return redirect(url_for("accounts.login_two_factor"))
         else:
             _log_in(attempt.user)
             return redirect(after_login(same_site_path(request.args.get("next"))))
-    return render_template("accounts/login.html", form=form, unlocked=grant is not None), \
-        200 if not form.errors else 422
+    return render_template(
+        "accounts/login.html", form=form, unlocked=grant is not None
+    ), 200 if not form.errors else 422
 
 
 @bp.route("/login/unlock", methods=["POST"])
@@ -149,9 +160,14 @@ def request_unlock():
     form = UnlockRequestForm()
     if form.validate_on_submit():
         request_unlock_link(form.email.data)
-        flash(_("Wenn das Konto gesperrt ist, haben wir einen Entsperr-Link an die Adresse geschickt. Er gilt "
+        flash(
+            _(
+                "Wenn das Konto gesperrt ist, haben wir einen Entsperr-Link an die Adresse geschickt. Er gilt "
                 "%(minutes)s Minuten und nur in dem Browser, in dem Sie ihn öffnen.",
-                minutes=current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"] // 60), "success")
+                minutes=current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"] // 60,
+            ),
+            "success",
+        )
     else:
         flash(_("Bitte geben Sie Ihre E-Mail-Adresse an."), "error")
     return redirect(url_for("accounts.login"))
@@ -169,8 +185,13 @@ def unlock_link(token: str):
         if grant is None:
             return render_template("accounts/link_invalid.html", resend=False, unlock=True), 400
         session[UNLOCK] = grant
-        flash(_("Die Anmeldung ist in diesem Browser entsperrt. Bitte melden Sie sich jetzt mit Ihrem Passwort "
-                "an."), "success")
+        flash(
+            _(
+                "Die Anmeldung ist in diesem Browser entsperrt. Bitte melden Sie sich jetzt mit Ihrem Passwort "
+                "an."
+            ),
+            "success",
+        )
         return redirect(url_for("accounts.login"))
     return _no_store(make_response(render_template("accounts/unlock.html", form=form)))
 
@@ -223,16 +244,26 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            register_applicant(form.email.data, form.name.data, form.password.data,
-                               organisation=form.organisation.data, locale=form.locale.data)
+            register_applicant(
+                form.email.data,
+                form.name.data,
+                form.password.data,
+                organisation=form.organisation.data,
+                locale=form.locale.data,
+            )
         except ActionRefused as exc:
             form.password.errors.append(exc.message)
         else:
             # the same answer for a new address and for one with an account: the mail tells which
-            flash(_("Vielen Dank. Wir haben Ihnen eine E-Mail an %(email)s geschickt. Bitte bestätigen Sie "
+            flash(
+                _(
+                    "Vielen Dank. Wir haben Ihnen eine E-Mail an %(email)s geschickt. Bitte bestätigen Sie "
                     "darin Ihre Adresse. Melden Sie sich hier mit Ihrem Passwort an: Entwürfe können Sie "
-                    "gleich anlegen, einreichen nach der Bestätigung.", email=form.email.data.strip()),
-                  "success")
+                    "gleich anlegen, einreichen nach der Bestätigung.",
+                    email=form.email.data.strip(),
+                ),
+                "success",
+            )
             return redirect(url_for("accounts.login"))
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
 
@@ -263,11 +294,19 @@ def user_roles(user_id: int):
     user = db.get_or_404(User, user_id)
     form = RolesForm(roles=sorted(user.roles), office=user.office or "", head_of_office=user.head_of_office)
     if form.validate_on_submit():
-        set_roles(user, current_user, list(form.roles.data), form.office.data or None, form.head_of_office.data)
+        set_roles(
+            user, current_user, list(form.roles.data), form.office.data or None, form.head_of_office.data
+        )
         flash(_("Rollen gespeichert."), "success")
         return redirect(url_for("accounts.users"))
-    return render_template("accounts/roles.html", user=user, form=form, reset_form=ConfirmForm(),
-                           sessions=open_sessions(user), end_form=EndSessionsForm())
+    return render_template(
+        "accounts/roles.html",
+        user=user,
+        form=form,
+        reset_form=ConfirmForm(),
+        sessions=open_sessions(user),
+        end_form=EndSessionsForm(),
+    )
 
 
 @bp.route("/admin/users/<int:user_id>/sessions/end", methods=["POST"])
@@ -280,8 +319,12 @@ def end_sessions_view(user_id: int):
         flash(_("Bitte bestätigen Sie, dass alle Sitzungen dieser Person beendet werden sollen."), "error")
         return redirect(url_for("accounts.user_roles", user_id=user.id))
     ended = end_sessions_by_admin(user, current_user)
-    flash(_("1 Sitzung von %(name)s wurde beendet.", name=user.name) if ended == 1 else
-          _("%(n)s Sitzungen von %(name)s wurden beendet.", n=ended, name=user.name), "success")
+    flash(
+        _("1 Sitzung von %(name)s wurde beendet.", name=user.name)
+        if ended == 1
+        else _("%(n)s Sitzungen von %(name)s wurden beendet.", n=ended, name=user.name),
+        "success",
+    )
     return redirect(url_for("accounts.user_roles", user_id=user.id))
 
 
@@ -294,12 +337,19 @@ def reset_two_factor_view(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     reset_two_factor(user, current_user)
-    flash(_("Die Zwei-Faktor-Anmeldung von %(name)s ist ausgeschaltet; die Person kann sie nach der Anmeldung "
-            "mit dem Passwort neu einrichten.", name=user.name), "success")
+    flash(
+        _(
+            "Die Zwei-Faktor-Anmeldung von %(name)s ist ausgeschaltet; die Person kann sie nach der Anmeldung "
+            "mit dem Passwort neu einrichten.",
+            name=user.name,
+        ),
+        "success",
+    )
     return redirect(url_for("accounts.user_roles", user_id=user.id))
 
 
 # --- e-mail verification, password reset ----------------------------------------------------------------
+
 
 @bp.route("/verify/<token>")
 def verify_email_link(token: str):
@@ -314,8 +364,13 @@ def verify_email_link(token: str):
 @login_required
 def resend_verification():
     if send_verification(current_user):
-        flash(_("Wir haben Ihnen einen neuen Bestätigungslink an %(email)s geschickt.",
-                email=current_user.email), "success")
+        flash(
+            _(
+                "Wir haben Ihnen einen neuen Bestätigungslink an %(email)s geschickt.",
+                email=current_user.email,
+            ),
+            "success",
+        )
     else:
         flash(_("Ihre E-Mail-Adresse ist bereits bestätigt."), "success")
     return redirect(url_for("accounts.account"))
@@ -327,8 +382,9 @@ def forgot_password():
     if form.validate_on_submit():
         request_password_reset(form.email.data)
         # the same page whether or not the address has an account
-        return render_template("accounts/forgot_sent.html", minutes=current_app.config[
-            "PASSWORD_RESET_MAX_AGE_SECONDS"] // 60)
+        return render_template(
+            "accounts/forgot_sent.html", minutes=current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"] // 60
+        )
     return render_template("accounts/forgot.html", form=form), 200 if not form.errors else 422
 
 
@@ -342,18 +398,24 @@ def reset_password_link(token: str):
         session.clear()
         flash(_("Ihr Passwort ist geändert. Bitte melden Sie sich mit dem neuen Passwort an."), "success")
         return redirect(url_for("accounts.login"))
-    return _no_store(make_response(render_template("accounts/reset.html", form=form),
-                                   200 if not form.errors else 422))
+    return _no_store(
+        make_response(render_template("accounts/reset.html", form=form), 200 if not form.errors else 422)
+    )
 
 
 # --- the own account: verification status, two-factor login ----------------------------------------------
 
+
 @bp.route("/account")
 @login_required
 def account():
-    return render_template("accounts/account.html", may_2fa=may_use_two_factor(current_user),
-                           remaining=remaining_recovery_codes(current_user), sessions=open_sessions(current_user),
-                           end_form=ConfirmForm())
+    return render_template(
+        "accounts/account.html",
+        may_2fa=may_use_two_factor(current_user),
+        remaining=remaining_recovery_codes(current_user),
+        sessions=open_sessions(current_user),
+        end_form=ConfirmForm(),
+    )
 
 
 @bp.route("/account/sessions/end-others", methods=["POST"])
@@ -363,8 +425,12 @@ def end_other_sessions_view():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     ended = end_other_sessions(current_user)
-    flash(_("1 andere Sitzung wurde beendet.") if ended == 1 else
-          _("%(n)s andere Sitzungen wurden beendet.", n=ended), "success")
+    flash(
+        _("1 andere Sitzung wurde beendet.")
+        if ended == 1
+        else _("%(n)s andere Sitzungen wurden beendet.", n=ended),
+        "success",
+    )
     return redirect(url_for("accounts.account"))
 
 
@@ -376,8 +442,12 @@ def two_factor():
         abort(403)
     required = two_factor_required(current_user)
     if current_user.two_factor_enabled:
-        return render_template("accounts/two_factor.html", disable_form=TwoFactorDisableForm(),
-                               remaining=remaining_recovery_codes(current_user), required=required)
+        return render_template(
+            "accounts/two_factor.html",
+            disable_form=TwoFactorDisableForm(),
+            remaining=remaining_recovery_codes(current_user),
+            required=required,
+        )
     secret = session.get(SETUP_2FA) or new_totp_secret()
     session[SETUP_2FA] = secret
     form = TwoFactorSetupForm()
@@ -390,8 +460,12 @@ def two_factor():
             session.pop(SETUP_2FA, None)
             return _no_store(make_response(render_template("accounts/recovery_codes.html", codes=codes)))
     uri = totp_uri(current_user, secret)
-    resp = make_response(render_template("accounts/two_factor.html", form=form, secret=secret, uri=uri,
-                                         qr=_qr_svg(uri), required=required), 200 if not form.errors else 422)
+    resp = make_response(
+        render_template(
+            "accounts/two_factor.html", form=form, secret=secret, uri=uri, qr=_qr_svg(uri), required=required
+        ),
+        200 if not form.errors else 422,
+    )
     return _no_store(resp)
 
 

@@ -18,6 +18,7 @@ signed, it is logged as an error). The line is
 ``foerdercall audit verify`` reads the configured file and any copies given (an audit office's file, or log
 lines: text before the JSON is ignored) with :func:`read_checkpoints`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,8 +58,9 @@ class Checkpoint:
     source: str = ""  # file:line it was read from
 
     def line(self) -> str:
-        return json.dumps({"seq": self.seq, "hash": self.hash, "at": self.at, "mac": self.mac},
-                          separators=(",", ":"))
+        return json.dumps(
+            {"seq": self.seq, "hash": self.hash, "at": self.at, "mac": self.mac}, separators=(",", ":")
+        )
 
     def genuine(self, keys=None) -> bool:
         return mac_matches(self.mac, "checkpoint", self.seq, self.hash, self.at, keys=keys)
@@ -79,8 +81,14 @@ def parse_line(text: str, source: str = "") -> Checkpoint | None:
         cp = Checkpoint(obj["seq"], obj["hash"], obj["at"], obj["mac"], source)
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError("not a readable checkpoint") from exc
-    if not (isinstance(cp.seq, int) and cp.seq > 0 and isinstance(cp.hash, str) and _HEX64.fullmatch(cp.hash)
-            and isinstance(cp.at, str) and isinstance(cp.mac, str)):
+    if not (
+        isinstance(cp.seq, int)
+        and cp.seq > 0
+        and isinstance(cp.hash, str)
+        and _HEX64.fullmatch(cp.hash)
+        and isinstance(cp.at, str)
+        and isinstance(cp.mac, str)
+    ):
         raise ValueError("not a readable checkpoint")
     return cp
 
@@ -105,8 +113,10 @@ def read_checkpoints(paths: Iterable[str]) -> tuple[dict[int, Checkpoint], int, 
                 if cp is None:
                     continue
                 if not cp.genuine(keys):
-                    problems.append(f"{where}: the checkpoint's MAC does not match (forged or changed, or signed "
-                                    "with another key): " + text.strip()[:200])
+                    problems.append(
+                        f"{where}: the checkpoint's MAC does not match (forged or changed, or signed "
+                        "with another key): " + text.strip()[:200]
+                    )
                     continue
                 genuine += 1
                 known = found.get(cp.seq)
@@ -138,8 +148,9 @@ def _last_genuine(fd: int) -> Checkpoint | None:
 
 
 def _head() -> tuple[int, str] | None:
-    row = db.session.execute(select(AuditChainHead.last_seq, AuditChainHead.last_hash)
-                             .where(AuditChainHead.id == 1)).first()
+    row = db.session.execute(
+        select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
+    ).first()
     return (row.last_seq, row.last_hash) if row is not None and row.last_seq else None
 
 
@@ -174,8 +185,10 @@ def write_checkpoint(at: dt.datetime | None = None) -> Checkpoint | None:
         if last is not None and (last.seq, last.hash) == head:
             return None
         if last is not None and head[0] <= last.seq:
-            problem = (f"the chain's head (seq {head[0]}) is not ahead of the last checkpoint (seq {last.seq}, "
-                       f"{last.at}): events deleted or changed?")
+            problem = (
+                f"the chain's head (seq {head[0]}) is not ahead of the last checkpoint (seq {last.seq}, "
+                f"{last.at}): events deleted or changed?"
+            )
         else:
             problem = check_since(last, head)
         if problem:
@@ -216,5 +229,12 @@ def _mail(cp: Checkpoint, at: dt.datetime) -> None:
 
     day = to_berlin(at).date().isoformat()
     office = SimpleNamespace(id=None, email=address, locale="de", name=address)
-    queue_mail("audit_checkpoint", office, f"{day}:{address}", checkpoint=cp, line=cp.line(), day=day,
-               file=str(checkpoint_file()))
+    queue_mail(
+        "audit_checkpoint",
+        office,
+        f"{day}:{address}",
+        checkpoint=cp,
+        line=cp.line(),
+        day=day,
+        file=str(checkpoint_file()),
+    )

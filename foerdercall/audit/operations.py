@@ -25,6 +25,7 @@ every later hash and the head. So the chain is anchored outside the database (is
   which signs a head that hashes over all of them; until then verify says they are not covered. An event
   without a MAC after one with a MAC, or after any checkpoint, is reported as tampered (the MAC removed).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -88,14 +89,27 @@ def record(
 
 def canonical(ev) -> str:
     """The content an event's hash covers, as one canonical JSON text."""
-    return json.dumps({
-        "seq": ev.seq,
-        "at": ev.at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor_id": ev.actor_id, "actor_name": ev.actor_name, "actor_office": ev.actor_office,
-        "action": ev.action, "object_type": ev.object_type, "object_id": ev.object_id,
-        "call_id": ev.call_id, "proposal_id": ev.proposal_id,
-        "from_state": ev.from_state, "to_state": ev.to_state, "reason": ev.reason, "data": ev.data,
-    }, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(
+        {
+            "seq": ev.seq,
+            "at": ev.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor_id": ev.actor_id,
+            "actor_name": ev.actor_name,
+            "actor_office": ev.actor_office,
+            "action": ev.action,
+            "object_type": ev.object_type,
+            "object_id": ev.object_id,
+            "call_id": ev.call_id,
+            "proposal_id": ev.proposal_id,
+            "from_state": ev.from_state,
+            "to_state": ev.to_state,
+            "reason": ev.reason,
+            "data": ev.data,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def event_hash(prev_hash: str, ev) -> str:
@@ -132,7 +146,9 @@ def audit_keys() -> tuple[bytes, ...]:
 
 def mac(key: bytes, kind: str, *parts: Any) -> str:
     """HMAC-SHA256 over a kind of its own ("event", "head", "checkpoint") and the parts, one per line."""
-    return hmac.new(key, "\n".join((f"foerdercall audit {kind}", *map(str, parts))).encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        key, "\n".join((f"foerdercall audit {kind}", *map(str, parts))).encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def mac_matches(value: str | None, kind: str, *parts: Any, keys: Iterable[bytes] | None = None) -> bool:
@@ -143,13 +159,20 @@ def mac_matches(value: str | None, kind: str, *parts: Any, keys: Iterable[bytes]
 
 def _head(session: Session) -> AuditChainHead:
     """The chain's head row, locked until the transaction ends (made on first use of an empty database)."""
-    query = (select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
-             .execution_options(populate_existing=True))
+    query = (
+        select(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     head = session.execute(query).scalar_one_or_none()
     if head is None:
         insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(AuditChainHead).values(id=1, last_seq=0, last_hash=GENESIS)
-                        .on_conflict_do_nothing(index_elements=["id"]))
+        session.execute(
+            insert(AuditChainHead)
+            .values(id=1, last_seq=0, last_hash=GENESIS)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
         head = session.execute(query).scalar_one()
     return head
 
@@ -170,14 +193,29 @@ def _chain(session: Session) -> None:
         ev.seq, ev.prev_hash = head.last_seq + 1, head.last_hash
         ev.hash = event_hash(ev.prev_hash, ev)
         head.last_seq, head.last_hash = ev.seq, ev.hash
-        chained.append({"event_id": ev.id, "seq": ev.seq, "prev_hash": ev.prev_hash, "hash": ev.hash,
-                        "mac": mac(key, "event", ev.hash)})
+        chained.append(
+            {
+                "event_id": ev.id,
+                "seq": ev.seq,
+                "prev_hash": ev.prev_hash,
+                "hash": ev.hash,
+                "mac": mac(key, "event", ev.hash),
+            }
+        )
     if chained:
         head.mac = mac(key, "head", head.last_seq, head.last_hash)
-        session.execute(update(t).where(t.c.id == bindparam("event_id"))
-                        .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash"),
-                                mac=bindparam("mac")),
-                        chained, execution_options={"synchronize_session": False})
+        session.execute(
+            update(t)
+            .where(t.c.id == bindparam("event_id"))
+            .values(
+                seq=bindparam("seq"),
+                prev_hash=bindparam("prev_hash"),
+                hash=bindparam("hash"),
+                mac=bindparam("mac"),
+            ),
+            chained,
+            execution_options={"synchronize_session": False},
+        )
         session.flush()  # the head row
 
 
@@ -204,8 +242,16 @@ class ChainReport:
         return self
 
 
-def walk(report: ChainReport, expected: int, prev: str, *, checkpoints: dict | None = None,
-         signed_after: int | None = None, until: int | None = None, batch: int = 5000) -> int:
+def walk(
+    report: ChainReport,
+    expected: int,
+    prev: str,
+    *,
+    checkpoints: dict | None = None,
+    signed_after: int | None = None,
+    until: int | None = None,
+    batch: int = 5000,
+) -> int:
     """Check the events from seq ``expected`` on (``prev``: the hash before it) in order: their places, hashes,
     MACs and the checkpoints that name them. ``signed_after``: events after this seq must carry a MAC (a
     checkpoint was written by the upgraded app then). Stops at the first problem (in ``report``) or after
@@ -233,27 +279,44 @@ def walk(report: ChainReport, expected: int, prev: str, *, checkpoints: dict | N
                 return last_seq
             if ev.mac is None:
                 if signed_seen:
-                    report.broken(ev.id, ev.seq, "has no MAC, although the events before it have one (removed?)")
+                    report.broken(
+                        ev.id, ev.seq, "has no MAC, although the events before it have one (removed?)"
+                    )
                     return last_seq
                 if signed_after is not None and ev.seq > signed_after:
-                    report.broken(ev.id, ev.seq, "has no MAC, although it was written after the checkpoint of "
-                                  f"seq {signed_after} (removed?)")
+                    report.broken(
+                        ev.id,
+                        ev.seq,
+                        "has no MAC, although it was written after the checkpoint of "
+                        f"seq {signed_after} (removed?)",
+                    )
                     return last_seq
                 report.unsigned += 1
             elif mac_matches(ev.mac, "event", ev.hash, keys=keys):
                 signed_seen = True
                 report.macs += 1
             else:
-                before = (f"; or one of the {report.unsigned} events before it without a MAC was changed"
-                          if report.unsigned and not signed_seen else "")
-                report.broken(ev.id, ev.seq, "its MAC does not match: changed and its hashes recomputed, or "
-                              f"signed with another key than AUDIT_KEY / SECRET_KEY{before}")
+                before = (
+                    f"; or one of the {report.unsigned} events before it without a MAC was changed"
+                    if report.unsigned and not signed_seen
+                    else ""
+                )
+                report.broken(
+                    ev.id,
+                    ev.seq,
+                    "its MAC does not match: changed and its hashes recomputed, or "
+                    f"signed with another key than AUDIT_KEY / SECRET_KEY{before}",
+                )
                 return last_seq
             cp = checkpoints.get(ev.seq)
             if cp is not None:
                 if cp.hash != ev.hash:
-                    report.broken(ev.id, ev.seq, f"differs from the checkpoint of {cp.at} ({cp.source}): an "
-                                  f"event at or before seq {ev.seq} was changed")
+                    report.broken(
+                        ev.id,
+                        ev.seq,
+                        f"differs from the checkpoint of {cp.at} ({cp.source}): an "
+                        f"event at or before seq {ev.seq} was changed",
+                    )
                     return last_seq
                 report.covered, report.covered_at = ev.seq, cp.at
             prev, expected, last_seq = ev.hash, expected + 1, ev.seq
@@ -281,19 +344,35 @@ def verify_chain(checkpoint_files: Iterable[str] = (), batch: int = 5000) -> Cha
         return report.broken(unchained, None, "not in the chain (written behind the application's back?)")
     head = db.session.get(AuditChainHead, 1)
     if head is None or head.last_seq != last_seq or head.last_hash != report.head:
-        return report.broken(None, last_seq + 1, "events after the last one are missing "
-                             f"(the chain's head says {head.last_seq if head else '?'} events)")
+        return report.broken(
+            None,
+            last_seq + 1,
+            "events after the last one are missing "
+            f"(the chain's head says {head.last_seq if head else '?'} events)",
+        )
     newest = checkpoints.get(max(checkpoints)) if checkpoints else None
     if newest is not None and newest.seq > last_seq:
-        return report.broken(None, last_seq + 1, f"seq {last_seq + 1} and later are missing: the checkpoint of "
-                             f"{newest.at} ({newest.source}) says the chain held {newest.seq} events")
+        return report.broken(
+            None,
+            last_seq + 1,
+            f"seq {last_seq + 1} and later are missing: the checkpoint of "
+            f"{newest.at} ({newest.source}) says the chain held {newest.seq} events",
+        )
     if head.mac is None:
         if report.macs:
-            return report.broken(None, last_seq + 1, "the chain's head has no MAC, although its events have "
-                                 "(removed? events after the last one may be missing)")
+            return report.broken(
+                None,
+                last_seq + 1,
+                "the chain's head has no MAC, although its events have "
+                "(removed? events after the last one may be missing)",
+            )
     elif not mac_matches(head.mac, "head", head.last_seq, head.last_hash):
-        return report.broken(None, last_seq + 1, f"the chain's head (seq {last_seq}) has no valid MAC: moved "
-                             "back (events after the last one deleted?) or changed")
+        return report.broken(
+            None,
+            last_seq + 1,
+            f"the chain's head (seq {last_seq}) has no valid MAC: moved "
+            "back (events after the last one deleted?) or changed",
+        )
     return report
 
 

@@ -107,7 +107,9 @@ class Report(db.Model):
     spent_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
-    status: Mapped[str] = mapped_column(String(20), default="submitted")  # submitted/accepted/changes_requested
+    status: Mapped[str] = mapped_column(
+        String(20), default="submitted"
+    )  # submitted/accepted/changes_requested
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     review_note: Mapped[str] = mapped_column(Text, default="")

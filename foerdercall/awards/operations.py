@@ -1,4 +1,5 @@
 """Joint approval, the award, and the year of implementation (milestones, reports, payments)."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -33,8 +34,17 @@ def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
         raise ActionRefused(_("Bitte begründen Sie die Ablehnung."))
     existing = sign_offs(p)
     round_ = decision_round(p)
-    db.session.add(SignOff(proposal_id=p.id, office=actor.office, user_id=actor.id, decision=decision,
-                           reason=reason or "", signed_at=now(), decision_round=round_))
+    db.session.add(
+        SignOff(
+            proposal_id=p.id,
+            office=actor.office,
+            user_id=actor.id,
+            decision=decision,
+            reason=reason or "",
+            signed_at=now(),
+            decision_round=round_,
+        )
+    )
     db.session.flush()
     data = {"office": actor.office} if round_ == 1 else {"office": actor.office, "round": round_}
     record(actor, f"sign_off_{decision}", p, reason=reason, data=data)
@@ -61,7 +71,9 @@ def sign_off_refusal(p: Proposal, actor) -> str | None:
     return None
 
 
-def sign_off_many(proposals: list[Proposal], actor, decision: str, reason: str = "") -> list[tuple[int, str | None]]:
+def sign_off_many(
+    proposals: list[Proposal], actor, decision: str, reason: str = ""
+) -> list[tuple[int, str | None]]:
     """Bulk sign-off for the actor's office: each proposal exactly as :func:`sign_off`, each in a savepoint
     of the one request transaction, so a refusal undoes only that proposal's sign-off and is reported
     (proposal id, message); the others are still signed. Returns (proposal id, None or the refusal).
@@ -136,8 +148,9 @@ def resolve_objection(p: Proposal, actor, resolution: str, outcome: str = "dismi
 
 
 def make_award(p: Proposal, actor, amount_cents: int | None = None) -> Proposal:
-    return fire(p, "award", actor,
-                amount_cents=amount_cents if amount_cents is not None else p.requested_amount_cents)
+    return fire(
+        p, "award", actor, amount_cents=amount_cents if amount_cents is not None else p.requested_amount_cents
+    )
 
 
 def _implementation(p: Proposal, actor, *, applicant: bool):
@@ -146,7 +159,9 @@ def _implementation(p: Proposal, actor, *, applicant: bool):
         raise ActionRefused(_("Die Maßnahme ist nicht in der Umsetzung."))
     if applicant and p.applicant_id != actor.id:
         raise ActionRefused(_("Nur die beauftragte Person kann berichten."))
-    if not applicant and (not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id):
+    if not applicant and (
+        not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id
+    ):
         raise ActionRefused(_("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun."))
     return p
 
@@ -192,8 +207,15 @@ def submit_interim_report(p: Proposal, actor, narrative: str, use_of_funds: str,
         raise ActionRefused(_("Bitte schreiben Sie den Sachbericht."))
     if interim_report_in(p) is not None:
         raise ActionRefused(_("Ein Zwischenbericht liegt bereits vor."))
-    r = Report(proposal_id=p.id, kind="interim", narrative=narrative.strip(), use_of_funds=use_of_funds or "",
-               spent_cents=spent_cents or 0, submitted_by_id=actor.id, submitted_at=now())
+    r = Report(
+        proposal_id=p.id,
+        kind="interim",
+        narrative=narrative.strip(),
+        use_of_funds=use_of_funds or "",
+        spent_cents=spent_cents or 0,
+        submitted_by_id=actor.id,
+        submitted_at=now(),
+    )
     db.session.add(r)
     db.session.flush()
     record(actor, "submit_interim_report", p)
@@ -202,8 +224,13 @@ def submit_interim_report(p: Proposal, actor, narrative: str, use_of_funds: str,
 
 def interim_report_in(p: Proposal) -> Report | None:
     """The interim report waiting for acceptance or accepted (there is one at a time; a returned one is not)."""
-    return db.session.scalar(select(Report).where(Report.proposal_id == p.id, Report.kind == "interim",
-                                                  Report.status.in_(("submitted", "accepted"))).limit(1))
+    return db.session.scalar(
+        select(Report)
+        .where(
+            Report.proposal_id == p.id, Report.kind == "interim", Report.status.in_(("submitted", "accepted"))
+        )
+        .limit(1)
+    )
 
 
 def review_interim_report(r: Report, actor, accept: bool, note: str = "") -> Report:
@@ -224,14 +251,17 @@ def record_payment(p: Proposal, actor, amount_cents: int, note: str = "") -> Pay
     if p.state not in ("in_implementation", "final_report_submitted", "completed"):
         raise ActionRefused(_("Zahlungen sind nur für beauftragte Maßnahmen möglich."))
     if not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id:
-        raise ActionRefused(_("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können Zahlungen erfassen."))
+        raise ActionRefused(
+            _("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können Zahlungen erfassen.")
+        )
     award = award_of(p)
     if amount_cents <= 0:
         raise ActionRefused(_("Der Betrag muss größer als 0 sein."))
     if award.paid_cents + amount_cents > award.amount_cents - award.released_cents:
         raise ActionRefused(_("Die Zahlung überschreitet die Auftragssumme."))
-    pay = Payment(award_id=award.id, amount_cents=amount_cents, note=note or "", recorded_by_id=actor.id,
-                  paid_at=now())
+    pay = Payment(
+        award_id=award.id, amount_cents=amount_cents, note=note or "", recorded_by_id=actor.id, paid_at=now()
+    )
     db.session.add(pay)
     db.session.flush()
     record(actor, "record_payment", p, reason=note, data={"amount_cents": amount_cents})

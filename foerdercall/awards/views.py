@@ -121,11 +121,18 @@ def report(proposal_id: int, kind: str):
         _invalid(form)
         return _back(p)
     if kind == "interim":
-        submit_interim_report(p, current_user, form.narrative.data, form.use_of_funds.data or "",
-                              form.spent.data or 0)
+        submit_interim_report(
+            p, current_user, form.narrative.data, form.use_of_funds.data or "", form.spent.data or 0
+        )
     else:
-        fire(p, "submit_final_report", current_user, narrative=form.narrative.data,
-             use_of_funds=form.use_of_funds.data or "", spent_cents=form.spent.data or 0)
+        fire(
+            p,
+            "submit_final_report",
+            current_user,
+            narrative=form.narrative.data,
+            use_of_funds=form.use_of_funds.data or "",
+            spent_cents=form.spent.data or 0,
+        )
     flash(_("Bericht eingereicht."), "success")
     return _back(p)
 
@@ -175,10 +182,18 @@ def objection(proposal_id: int):
         outcome = request.form.get("outcome", "")
         resolve_objection(p, current_user, form.reason.data or "", outcome)
         if outcome == "upheld":
-            flash(_("Dem Einwand ist abgeholfen: die Entscheidung ist wieder geöffnet, die Zeichnungen sind "
-                    "ungültig, und beide Ämter entscheiden erneut."), "success")
+            flash(
+                _(
+                    "Dem Einwand ist abgeholfen: die Entscheidung ist wieder geöffnet, die Zeichnungen sind "
+                    "ungültig, und beide Ämter entscheiden erneut."
+                ),
+                "success",
+            )
         else:
-            flash(_("Der Einwand ist zurückgewiesen; der Zuschlag ist nach Ablauf der Frist möglich."), "success")
+            flash(
+                _("Der Einwand ist zurückgewiesen; der Zuschlag ist nach Ablauf der Frist möglich."),
+                "success",
+            )
     else:
         record_objection(p, current_user, form.reason.data or "")
         flash(_("Der Einwand ist erfasst; er hält den Zuschlag an."), "success")
@@ -186,8 +201,14 @@ def objection(proposal_id: int):
 
 
 def forms_for_detail():
-    return {"signoff_form": SignOffForm(), "award_form": AwardForm(), "text_form": TextForm(),
-            "report_form": ReportForm(), "payment_form": PaymentForm(), "milestone_form": MilestoneForm()}
+    return {
+        "signoff_form": SignOffForm(),
+        "award_form": AwardForm(),
+        "text_form": TextForm(),
+        "report_form": ReportForm(),
+        "payment_form": PaymentForm(),
+        "milestone_form": MilestoneForm(),
+    }
 
 
 def reopened_decisions(call) -> dict:
@@ -197,13 +218,16 @@ def reopened_decisions(call) -> dict:
     from ..proposals.models import Proposal
     from ..ranking.models import Standstill
 
-    return dict(db.session.execute(
-        select(Standstill.proposal_id, Standstill.closed_at).join(Proposal, Proposal.id == Standstill.proposal_id)
-        .where(Proposal.call_id == call.id, Standstill.closed_at.is_not(None)).order_by(Standstill.id)).all())
+    return dict(
+        db.session.execute(
+            select(Standstill.proposal_id, Standstill.closed_at)
+            .join(Proposal, Proposal.id == Standstill.proposal_id)
+            .where(Proposal.call_id == call.id, Standstill.closed_at.is_not(None))
+            .order_by(Standstill.id)
+        ).all()
+    )
 
 
 @bp.app_context_processor
 def _award_forms():
     return {"award_forms": forms_for_detail, "reopened_decisions": reopened_decisions}
-
-

@@ -7,6 +7,7 @@ UTF-8 character (3.1); TEXT values with backslash, semicolon, comma and line bre
 in UTC with a trailing ``Z`` (3.3.5, form #2), so no VTIMEZONE is needed; a DTSTAMP and a UID per event. A
 deadline is a moment (DTSTART without DTEND: an event of no duration at that instant, 3.6.1).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,8 +60,13 @@ class Event:
     url: str = ""
 
     def lines(self, stamp: dt.datetime) -> list[str]:
-        out = ["BEGIN:VEVENT", f"UID:{_uri(self.uid)}", f"DTSTAMP:{ics_time(stamp)}", f"DTSTART:{ics_time(self.at)}",
-               f"SUMMARY:{ics_text(self.summary)}"]
+        out = [
+            "BEGIN:VEVENT",
+            f"UID:{_uri(self.uid)}",
+            f"DTSTAMP:{ics_time(stamp)}",
+            f"DTSTART:{ics_time(self.at)}",
+            f"SUMMARY:{ics_text(self.summary)}",
+        ]
         if self.description:
             out.append(f"DESCRIPTION:{ics_text(self.description)}")
         if self.url:

@@ -1,4 +1,5 @@
 """The deadlines as calendar files (.ics): a call's for its officials, a proposal's for its applicant."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort

@@ -26,8 +26,12 @@ CALL_STATES = ("draft", "published", "closed", "decided", "in_implementation", "
 class Call(db.Model):
     __tablename__ = "calls"
     __table_args__ = (
-        CheckConstraint("committed_cents >= 0 AND committed_cents <= budget_cents", name="budget_not_exceeded"),
-        CheckConstraint("max_amount_cents > 0 AND max_amount_cents <= budget_cents", name="cap_within_budget"),
+        CheckConstraint(
+            "committed_cents >= 0 AND committed_cents <= budget_cents", name="budget_not_exceeded"
+        ),
+        CheckConstraint(
+            "max_amount_cents > 0 AND max_amount_cents <= budget_cents", name="cap_within_budget"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,8 +58,9 @@ class Call(db.Model):
     # review deadline to remind reviewers; days a sign-off may wait before the office is reminded and then
     # its head; days before a milestone and before the end of the implementation period.
     reminder_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: [7, 1], server_default="[7, 1]")
-    review_reminder_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: [3, 1],
-                                                            server_default="[3, 1]")
+    review_reminder_days: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: [3, 1], server_default="[3, 1]"
+    )
     signoff_reminder_days: Mapped[int] = mapped_column(default=3, server_default="3")
     signoff_escalation_days: Mapped[int] = mapped_column(default=5, server_default="5")
     milestone_reminder_days: Mapped[int] = mapped_column(default=7, server_default="7")
@@ -72,8 +77,9 @@ class Call(db.Model):
     blind_review: Mapped[bool] = mapped_column(default=False, server_default=false())
     hide_applicant: Mapped[bool] = mapped_column(default=False, server_default=false())
     score_aggregation: Mapped[str] = mapped_column(String(10), default="mean", server_default="mean")
-    standstill_threshold_cents: Mapped[int] = mapped_column(BigInteger, default=50_000_00,
-                                                            server_default="5000000")
+    standstill_threshold_cents: Mapped[int] = mapped_column(
+        BigInteger, default=50_000_00, server_default="5000000"
+    )
     # Data protection (issue 5): the privacy notice shown with the call ("" = the template generated from the
     # call's data, privacy.notice), and the months after the call was decided after which the worker
     # anonymises the personal data of proposals that were not funded (privacy.retention).
@@ -176,7 +182,9 @@ class Opening(db.Model):
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    record: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)  # Öffnungsniederschrift: read when shown
+    record: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, deferred=True
+    )  # Öffnungsniederschrift: read when shown
 
     call: Mapped[Call] = relationship(back_populates="opening")
     requested_by = relationship("User", foreign_keys=[requested_by_id])

@@ -1,4 +1,5 @@
 """Calls: set up while draft, fixed once published, corrected only as a new recorded version."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,13 @@ from .models import Call, CallVersion, Criterion, Opening, RequiredAttachment
 # The default catalogue of DOMAIN.md: (key, name, weight %, knock-out minimum)
 DEFAULT_CRITERIA = [
     ("innovation", "Innovation und Neuheit des Ansatzes", 20, None),
-    ("economic_effect", "Wirtschaftliche Wirkung auf die Leipziger Kreativwirtschaft "
-     "(Marktzugang, Sichtbarkeit, Einkommen, Arbeitsplätze)", 20, None),
+    (
+        "economic_effect",
+        "Wirtschaftliche Wirkung auf die Leipziger Kreativwirtschaft "
+        "(Marktzugang, Sichtbarkeit, Einkommen, Arbeitsplätze)",
+        20,
+        None,
+    ),
     ("feasibility", "Qualität und Umsetzbarkeit (Konzept, Arbeits- und Zeitplan, Team)", 20, 2),
     ("networking", "Vernetzung und Kooperation (teilmarktübergreifend, mit Partnerstädten)", 15, None),
     ("city_effect", "Wirkung für die Stadt und ihre Stadtteile, öffentliche Zugänglichkeit", 10, None),
@@ -27,8 +33,16 @@ DEFAULT_ATTACHMENTS = [
     ("offer", "Leistungsangebot mit Kalkulation (PDF)"),
     ("declarations", "Eigenerklärungen (PDF)"),
 ]
-FROZEN_CALL_FIELDS = ("scale_max", "min_total", "mode", "fields_of_action", "submission_deadline",
-                      "opens_at", "budget_cents", "max_amount_cents")
+FROZEN_CALL_FIELDS = (
+    "scale_max",
+    "min_total",
+    "mode",
+    "fields_of_action",
+    "submission_deadline",
+    "opens_at",
+    "budget_cents",
+    "max_amount_cents",
+)
 
 
 def call_snapshot(call: Call) -> dict[str, Any]:
@@ -100,8 +114,12 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
         raise ActionRefused(_("Bitte begründen Sie die Berichtigung."))
     deadline = changes.get("submission_deadline")
     if deadline is not None and deadline != call.submission_deadline and minute_end(deadline) <= now():
-        raise ActionRefused(_("Die berichtigte Einreichungsfrist liegt in der Vergangenheit. Bitte wählen Sie "
-                              "einen späteren Zeitpunkt."))
+        raise ActionRefused(
+            _(
+                "Die berichtigte Einreichungsfrist liegt in der Vergangenheit. Bitte wählen Sie "
+                "einen späteren Zeitpunkt."
+            )
+        )
     before = call_snapshot(call)
     session = db.session()
     session.info["call_correction"] = True
@@ -117,8 +135,14 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
         db.session.flush()
     finally:
         session.info.pop("call_correction", None)
-    version = CallVersion(call_id=call.id, version=call.version, snapshot=call_snapshot(call),
-                          reason=reason, created_by_id=actor.id, created_at=now())
+    version = CallVersion(
+        call_id=call.id,
+        version=call.version,
+        snapshot=call_snapshot(call),
+        reason=reason,
+        created_by_id=actor.id,
+        created_at=now(),
+    )
     db.session.add(version)
     record(actor, "correct_call", call, reason=reason, data={"version": call.version, "before": before})
     # everyone concerned: applicants with a draft or an offer, and the reviewers of this call
@@ -126,11 +150,21 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
     from ..reviews.models import NeutralityDeclaration, Review
 
     users = {p.applicant for p in db.session.scalars(select(Proposal).where(Proposal.call_id == call.id))}
-    users |= set(db.session.scalars(select(User).join(NeutralityDeclaration, NeutralityDeclaration.user_id == User.id)
-                                    .where(NeutralityDeclaration.call_id == call.id)))
-    users |= set(db.session.scalars(select(User).join(Review, Review.reviewer_id == User.id)
-                                    .join(Proposal, Proposal.id == Review.proposal_id)
-                                    .where(Proposal.call_id == call.id)))
+    users |= set(
+        db.session.scalars(
+            select(User)
+            .join(NeutralityDeclaration, NeutralityDeclaration.user_id == User.id)
+            .where(NeutralityDeclaration.call_id == call.id)
+        )
+    )
+    users |= set(
+        db.session.scalars(
+            select(User)
+            .join(Review, Review.reviewer_id == User.id)
+            .join(Proposal, Proposal.id == Review.proposal_id)
+            .where(Proposal.call_id == call.id)
+        )
+    )
     for user in sorted(users, key=lambda u: u.id):
         queue_mail("call_corrected", user, f"call:{call.id}:v{call.version}", call=call, reason=reason)
     db.session.flush()
@@ -151,11 +185,19 @@ def request_opening(call: Call, actor) -> Opening:
     from ..proposals.models import Proposal
     from ..timeutil import minute_end
 
-    extended = db.session.scalar(select(func.max(Proposal.personal_deadline)).where(
-        Proposal.call_id == call.id, Proposal.state == "draft"))
+    extended = db.session.scalar(
+        select(func.max(Proposal.personal_deadline)).where(
+            Proposal.call_id == call.id, Proposal.state == "draft"
+        )
+    )
     if extended is not None and now() < minute_end(extended):  # sealed until every deadline has passed
-        raise ActionRefused(_("Eine verlängerte Einreichungsfrist läuft noch bis %(d)s; erst danach können "
-                              "die Angebote geöffnet werden.", d=format_dt(extended)))
+        raise ActionRefused(
+            _(
+                "Eine verlängerte Einreichungsfrist läuft noch bis %(d)s; erst danach können "
+                "die Angebote geöffnet werden.",
+                d=format_dt(extended),
+            )
+        )
     opening = Opening(call_id=call.id, requested_by_id=actor.id, requested_at=now())
     db.session.add(opening)
     db.session.flush()
@@ -179,7 +221,8 @@ def confirm_opening(call: Call, actor) -> Opening:
         raise ActionRefused(_("Die Öffnung muss eine zweite Person bestätigen."))
     at = now()
     proposals = db.session.scalars(
-        select(Proposal).where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))
+        select(Proposal)
+        .where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))
         .order_by(Proposal.file_seq)
     ).all()
     opening.confirmed_by_id = actor.id

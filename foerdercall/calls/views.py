@@ -67,7 +67,9 @@ def _visible_calls():
 
 def get_call(call_id: int) -> Call:
     call = db.session.get(Call, call_id)
-    if call is None or (call.state == "draft" and not (current_user.is_authenticated and is_official(current_user))):
+    if call is None or (
+        call.state == "draft" and not (current_user.is_authenticated and is_official(current_user))
+    ):
         abort(404)
     return call
 
@@ -80,16 +82,26 @@ def index():
 @bp.route("/calls/<int:call_id>")
 def detail(call_id: int):
     call = get_call(call_id)
-    versions = db.session.scalars(select(CallVersion).where(CallVersion.call_id == call.id)
-                                  .order_by(CallVersion.version)).all()
+    versions = db.session.scalars(
+        select(CallVersion).where(CallVersion.call_id == call.id).order_by(CallVersion.version)
+    ).all()
     own = []
     if current_user.is_authenticated:
-        own = db.session.scalars(select(Proposal).where(Proposal.call_id == call.id,
-                                                        Proposal.applicant_id == current_user.id)).all()
+        own = db.session.scalars(
+            select(Proposal).where(Proposal.call_id == call.id, Proposal.applicant_id == current_user.id)
+        ).all()
     triggers = available_triggers(call, current_user) if current_user.is_authenticated else []
     record_as_job = is_official(current_user) and export_is_large(call)  # the Vergabevermerk through a job
-    return render_template("calls/detail.html", call=call, versions=versions, own=own, triggers=triggers,
-                           form=ConfirmForm(), record_as_job=record_as_job, export_form=ExportJobForm())
+    return render_template(
+        "calls/detail.html",
+        call=call,
+        versions=versions,
+        own=own,
+        triggers=triggers,
+        form=ConfirmForm(),
+        record_as_job=record_as_job,
+        export_form=ExportJobForm(),
+    )
 
 
 @bp.route("/calls/new", methods=["GET", "POST"])
@@ -98,8 +110,9 @@ def new():
     require_role(current_user, "official")
     form = CallForm()
     if request.method == "GET":
-        form.criteria.data = "\n".join(f"{w} | {ko if ko is not None else '-'} | {name}"
-                                       for _k, name, w, ko in DEFAULT_CRITERIA)
+        form.criteria.data = "\n".join(
+            f"{w} | {ko if ko is not None else '-'} | {name}" for _k, name, w, ko in DEFAULT_CRITERIA
+        )
         form.fields_of_action.data = ["networks", "education", "marketing", "urban_development", "financing"]
         form.standstill_threshold.data = 50_000_00
     if form.validate_on_submit():
@@ -147,15 +160,25 @@ def correct(call_id: int):
     form = CorrectionForm(obj=call)
     if form.validate_on_submit():
         try:
-            correct_call(call, current_user, form.reason.data, description=form.description.data or "",
-                         submission_deadline=form.submission_deadline.data)
+            correct_call(
+                call,
+                current_user,
+                form.reason.data,
+                description=form.description.data or "",
+                submission_deadline=form.submission_deadline.data,
+            )
         except ActionRefused as exc:  # the form is shown again with what was typed
             db.session.rollback()
             g.rollback = True
             flash(exc.message, "error")
             return render_template("calls/correct.html", form=form, call=call), 422
-        flash(_("Die Berichtigung ist als Version %(v)s veröffentlicht; alle Beteiligten werden informiert.",
-                v=call.version), "success")
+        flash(
+            _(
+                "Die Berichtigung ist als Version %(v)s veröffentlicht; alle Beteiligten werden informiert.",
+                v=call.version,
+            ),
+            "success",
+        )
         return redirect(url_for("calls.detail", call_id=call.id))
     return render_template("calls/correct.html", form=form, call=call), 200 if not form.errors else 422
 
@@ -180,18 +203,29 @@ def proposals(call_id: int):
     require_role(current_user, "official")
     call = get_call(call_id)
     rows = []
-    count = db.session.scalar(select(func.count(Proposal.id)).where(  # counted in SQL, not 40,000 ids
-        Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))) or 0
+    count = (
+        db.session.scalar(
+            select(func.count(Proposal.id)).where(  # counted in SQL, not 40,000 ids
+                Proposal.call_id == call.id, Proposal.submitted_at.is_not(None)
+            )
+        )
+        or 0
+    )
     if not call.is_sealed:
-        rows = db.session.scalars(select(Proposal).where(Proposal.call_id == call.id,
-                                                         Proposal.submitted_at.is_not(None))
-                                  .order_by(Proposal.file_seq)).all()
+        rows = db.session.scalars(
+            select(Proposal)
+            .where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))
+            .order_by(Proposal.file_seq)
+        ).all()
     state = request.args.get("state")
     if state in STATE_LABELS:
         rows = [p for p in rows if p.state == state]
-    scores = {p.id: score_proposal(p) for p in rows if p.state not in ("submitted", "clarification", "eligible")}
-    return render_template("calls/proposals.html", call=call, proposals=rows, count=count, scores=scores,
-                           form=ConfirmForm())
+    scores = {
+        p.id: score_proposal(p) for p in rows if p.state not in ("submitted", "clarification", "eligible")
+    }
+    return render_template(
+        "calls/proposals.html", call=call, proposals=rows, count=count, scores=scores, form=ConfirmForm()
+    )
 
 
 @bp.route("/calls/<int:call_id>/opening", methods=["GET", "POST"])
@@ -257,13 +291,21 @@ def ranking(call_id: int):
     result = compute_ranking(call, viewer=current_user)
     pages = max(1, -(-len(result.rows) // RANKING_PAGE_SIZE))
     page = min(parse_id(request.args.get("page")) or 1, pages)  # a number, else the first page
-    rows = result.rows[(page - 1) * RANKING_PAGE_SIZE: page * RANKING_PAGE_SIZE]
-    return render_template("calls/ranking.html", call=call, ranking=result, rows=rows, page=page, pages=pages,
-                           export_as_job=export_is_large(call), export_form=ExportJobForm(),
-                           fmt_money=money_formatter(),
-                           funded=sum(1 for r in result.rows if r.in_funding),
-                           moving_up=[r for r in result.rows if r.moves_up and r.proposal_id not in result.hidden],
-                           disagreements=sum(1 for r in result.rows if r.disagreement))
+    rows = result.rows[(page - 1) * RANKING_PAGE_SIZE : page * RANKING_PAGE_SIZE]
+    return render_template(
+        "calls/ranking.html",
+        call=call,
+        ranking=result,
+        rows=rows,
+        page=page,
+        pages=pages,
+        export_as_job=export_is_large(call),
+        export_form=ExportJobForm(),
+        fmt_money=money_formatter(),
+        funded=sum(1 for r in result.rows if r.in_funding),
+        moving_up=[r for r in result.rows if r.moves_up and r.proposal_id not in result.hidden],
+        disagreements=sum(1 for r in result.rows if r.disagreement),
+    )
 
 
 @bp.route("/calls/<int:call_id>/export/<what>.<fmt>")
@@ -318,8 +360,11 @@ def decision(call_id: int):
         if not ids:
             flash(_("Bitte wählen Sie mindestens ein Angebot aus."), "error")
             return redirect(url_for("calls.decision", call_id=call.id))
-        chosen = db.session.scalars(select(Proposal).where(Proposal.call_id == call.id, Proposal.id.in_(ids))
-                                    .order_by(Proposal.file_seq)).all()
+        chosen = db.session.scalars(
+            select(Proposal)
+            .where(Proposal.call_id == call.id, Proposal.id.in_(ids))
+            .order_by(Proposal.file_seq)
+        ).all()
         if sign_off_is_large(len(chosen)):  # many: a job, each proposal in its own transaction, with progress
             job = start_sign_off(call, current_user, chosen, form.decision.data, form.reason.data or "")
             return redirect(url_for("jobs.show", job_id=job.id))
@@ -330,19 +375,42 @@ def decision(call_id: int):
             flash(_("Gezeichnet: %(list)s.", list=", ".join(done)), "success")
         for pid, message in results:
             if message is not None:
-                flash(_("%(number)s nicht gezeichnet: %(message)s", number=numbers[pid], message=message), "error")
+                flash(
+                    _("%(number)s nicht gezeichnet: %(message)s", number=numbers[pid], message=message),
+                    "error",
+                )
         return redirect(url_for("calls.decision", call_id=call.id))
     result = compute_ranking(call, viewer=current_user)
     rows = [r for r in result.rows if r.state in ("reviewed", "approved", "standstill")]
     signed: dict[int, dict[str, SignOff]] = {}
-    for s in db.session.scalars(select(SignOff).join(Proposal, Proposal.id == SignOff.proposal_id)
-                                .where(Proposal.call_id == call.id, SignOff.voided_at.is_(None))):
+    for s in db.session.scalars(
+        select(SignOff)
+        .join(Proposal, Proposal.id == SignOff.proposal_id)
+        .where(Proposal.call_id == call.id, SignOff.voided_at.is_(None))
+    ):
         signed.setdefault(s.proposal_id, {})[s.office] = s
-    standstills = {s.proposal_id: s for s in db.session.scalars(
-        select(Standstill).join(Proposal, Proposal.id == Standstill.proposal_id).where(Proposal.call_id == call.id)
-        .order_by(Standstill.id))}  # the latest per proposal (an earlier one may have ended with a reopening)
-    pending = [r for r in rows if r.state in ("approved", "standstill") and r.proposal_id not in result.hidden]
-    return render_template("calls/decision.html", call=call, ranking=result, rows=rows, signed=signed,
-                           pending=pending, fmt_money=money_formatter(),
-                           standstills=standstills, form=form, confirm=ConfirmForm(),
-                           offices=current_app.config["DECIDING_OFFICES"])
+    standstills = {
+        s.proposal_id: s
+        for s in db.session.scalars(
+            select(Standstill)
+            .join(Proposal, Proposal.id == Standstill.proposal_id)
+            .where(Proposal.call_id == call.id)
+            .order_by(Standstill.id)
+        )
+    }  # the latest per proposal (an earlier one may have ended with a reopening)
+    pending = [
+        r for r in rows if r.state in ("approved", "standstill") and r.proposal_id not in result.hidden
+    ]
+    return render_template(
+        "calls/decision.html",
+        call=call,
+        ranking=result,
+        rows=rows,
+        signed=signed,
+        pending=pending,
+        fmt_money=money_formatter(),
+        standstills=standstills,
+        form=form,
+        confirm=ConfirmForm(),
+        offices=current_app.config["DECIDING_OFFICES"],
+    )

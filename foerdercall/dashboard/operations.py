@@ -1,5 +1,6 @@
 """The figures of a call's dashboard: proposals per state and per field of action, the budget, and how far
 the reviewers are. Aggregated queries only; while a procurement call is sealed only the number received."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,26 +41,61 @@ class Dashboard:
 
 
 def call_dashboard(call: Call) -> Dashboard:
-    received = db.session.scalar(select(func.count(Proposal.id)).where(
-        Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))) or 0
-    drafts = db.session.scalar(select(func.count(Proposal.id)).where(
-        Proposal.call_id == call.id, Proposal.state == "draft")) or 0
-    d = Dashboard(sealed=call.is_sealed, received=received, drafts=drafts, budget_cents=call.budget_cents,
-                  committed_cents=call.committed_cents, remaining_cents=call.remaining_cents)
+    received = (
+        db.session.scalar(
+            select(func.count(Proposal.id)).where(
+                Proposal.call_id == call.id, Proposal.submitted_at.is_not(None)
+            )
+        )
+        or 0
+    )
+    drafts = (
+        db.session.scalar(
+            select(func.count(Proposal.id)).where(Proposal.call_id == call.id, Proposal.state == "draft")
+        )
+        or 0
+    )
+    d = Dashboard(
+        sealed=call.is_sealed,
+        received=received,
+        drafts=drafts,
+        budget_cents=call.budget_cents,
+        committed_cents=call.committed_cents,
+        remaining_cents=call.remaining_cents,
+    )
     if d.sealed:
         return d
-    states = dict(db.session.execute(select(Proposal.state, func.count(Proposal.id)).where(
-        Proposal.call_id == call.id).group_by(Proposal.state)).all())
+    states = dict(
+        db.session.execute(
+            select(Proposal.state, func.count(Proposal.id))
+            .where(Proposal.call_id == call.id)
+            .group_by(Proposal.state)
+        ).all()
+    )
     d.by_state = [Bar(label(STATE_LABELS[s]), states[s]) for s in STATE_LABELS if states.get(s)]
-    fields = dict(db.session.execute(select(Proposal.field_of_action, func.count(Proposal.id)).where(
-        Proposal.call_id == call.id, Proposal.submitted_at.is_not(None)).group_by(Proposal.field_of_action)).all())
-    order = list(call.fields_of_action or []) + sorted(k for k in fields if k not in (call.fields_of_action or []))
-    d.by_field = [Bar(str(FIELD_LABELS.get(k, k or "–")), fields.get(k, 0)) for k in order
-                  if k in fields or k in (call.fields_of_action or [])]
+    fields = dict(
+        db.session.execute(
+            select(Proposal.field_of_action, func.count(Proposal.id))
+            .where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))
+            .group_by(Proposal.field_of_action)
+        ).all()
+    )
+    order = list(call.fields_of_action or []) + sorted(
+        k for k in fields if k not in (call.fields_of_action or [])
+    )
+    d.by_field = [
+        Bar(str(FIELD_LABELS.get(k, k or "–")), fields.get(k, 0))
+        for k in order
+        if k in fields or k in (call.fields_of_action or [])
+    ]
     rows = db.session.execute(
         select(User.name, func.count(Review.submitted_at), func.count(Review.id))
-        .join(Review, Review.reviewer_id == User.id).join(Proposal, Proposal.id == Review.proposal_id)
-        .where(Proposal.call_id == call.id).group_by(User.id, User.name).order_by(User.name)).all()
+        .join(Review, Review.reviewer_id == User.id)
+        .join(Proposal, Proposal.id == Review.proposal_id)
+        .where(Proposal.call_id == call.id)
+        .group_by(User.id, User.name)
+        .order_by(User.name)
+    ).all()
     d.reviewers = [Bar(name, done, total - done) for name, done, total in rows]
     d.reviews_submitted = sum(b.value for b in d.reviewers)
     d.reviews_open = sum(b.extra for b in d.reviewers)

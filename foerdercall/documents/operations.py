@@ -6,6 +6,7 @@ downloaded) and dated by the event it documents, so the same record always gives
 Letters are in the applicant's language; the Vergabevermerk in the reader's. The texts a city may want to
 change (letterhead, letter bodies, the Rechtsbehelfsbelehrung) are templates in templates/documents/.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,6 +41,7 @@ KINDS = (*LETTERS, "vergabevermerk")
 
 
 # --- formats ---------------------------------------------------------------------------------------------
+
 
 def format_exact(value: dt.datetime | None, lang: str) -> str:
     """The exact time of receipt: 31.10.2011, 23:59:59 Uhr / 31 Oct 2011, 23:59:59 (Leipzig time)."""
@@ -89,6 +91,7 @@ def _above_eu_threshold(call: Call) -> bool:
 
 # --- which documents exist ---------------------------------------------------------------------------------
 
+
 def award_for(p: Proposal) -> Award | None:
     return db.session.scalar(select(Award).where(Award.proposal_id == p.id))
 
@@ -127,26 +130,42 @@ def file_name(p: Proposal, kind: str) -> str:
 
 # --- the letters -------------------------------------------------------------------------------------------
 
+
 def build(p: Proposal, kind: str, reader_lang: str = "de") -> bytes | None:
     """The PDF of one document of a proposal, or None when the record does not (yet) support it."""
     if kind not in existing_kinds(p):
         return None
     lang = reader_lang if kind == "vergabevermerk" else (p.applicant.locale or "de")
     with force_locale(lang):
-        doc = {"receipt": _receipt, "clarification": _clarification, "rejection": _rejection,
-               "award": _award, "vergabevermerk": _proposal_record}[kind](p, lang)
+        doc = {
+            "receipt": _receipt,
+            "clarification": _clarification,
+            "rejection": _rejection,
+            "award": _award,
+            "vergabevermerk": _proposal_record,
+        }[kind](p, lang)
     return render(doc)
 
 
 def _letter(p: Proposal, lang: str, title: str, at: dt.datetime) -> Document:
-    doc = Document(title=title, lang=lang, issued_at=at, sender=_letterhead(p.call, lang),
-                   address=_address(p.applicant), footer=_footer())
-    doc.add(Facts([
-        (_("Datum"), format_date(at, lang)),
-        (_("Aktenzeichen"), p.file_number or "–"),
-        (_("Aufruf"), f"{p.call.title} ({p.call.code})"),
-        (_("Angebot"), p.title or "–"),
-    ]))
+    doc = Document(
+        title=title,
+        lang=lang,
+        issued_at=at,
+        sender=_letterhead(p.call, lang),
+        address=_address(p.applicant),
+        footer=_footer(),
+    )
+    doc.add(
+        Facts(
+            [
+                (_("Datum"), format_date(at, lang)),
+                (_("Aktenzeichen"), p.file_number or "–"),
+                (_("Aufruf"), f"{p.call.title} ({p.call.code})"),
+                (_("Angebot"), p.title or "–"),
+            ]
+        )
+    )
     return doc
 
 
@@ -154,11 +173,15 @@ def _receipt(p: Proposal, lang: str) -> Document:
     title = _("Eingangsbestätigung")
     doc = _letter(p, lang, title, p.submitted_at)
     doc.add(*_paragraphs("receipt.txt", p=p, call=p.call, lang=lang))
-    doc.add(Facts([
-        (_("Eingangsnummer (Aktenzeichen)"), p.file_number),
-        (_("Zeitpunkt des Eingangs (Serverzeit)"), format_exact(p.submitted_at, lang)),
-        (_("Angebotspreis (netto)"), format_money(p.requested_amount_cents, lang)),
-    ]))
+    doc.add(
+        Facts(
+            [
+                (_("Eingangsnummer (Aktenzeichen)"), p.file_number),
+                (_("Zeitpunkt des Eingangs (Serverzeit)"), format_exact(p.submitted_at, lang)),
+                (_("Angebotspreis (netto)"), format_money(p.requested_amount_cents, lang)),
+            ]
+        )
+    )
     doc.add(Heading(_("Eingegangene Dateien"), 2))
     files = [a for a in p.attachments if a.uploaded_at <= p.submitted_at]
     for a in files:  # the hash on a line of its own: 64 characters never wrap inside it
@@ -175,26 +198,46 @@ def _clarification(p: Proposal, lang: str) -> Document:
     doc = _letter(p, lang, _("Nachforderung von Unterlagen"), c.requested_at)
     doc.add(*_paragraphs("clarification.txt", p=p, call=p.call, lang=lang))
     doc.add(Heading(_("Was fehlt"), 2), Para(c.message))
-    doc.add(Facts([(_("Antwort bis"), format_dt(c.due_at, lang)),
-                   (_("Angefordert von"), c.requested_by.name if c.requested_by else "–")]))
-    doc.add(*_paragraphs("clarification_closing.txt", p=p, call=p.call, lang=lang,
-                         due=format_dt(c.due_at, lang)))
+    doc.add(
+        Facts(
+            [
+                (_("Antwort bis"), format_dt(c.due_at, lang)),
+                (_("Angefordert von"), c.requested_by.name if c.requested_by else "–"),
+            ]
+        )
+    )
+    doc.add(
+        *_paragraphs("clarification_closing.txt", p=p, call=p.call, lang=lang, due=format_dt(c.due_at, lang))
+    )
     if c.answered_at is not None:
-        doc.add(Para(_("Ihre Antwort ist am %(at)s eingegangen.", at=format_dt(c.answered_at, lang)), small=True))
+        doc.add(
+            Para(_("Ihre Antwort ist am %(at)s eingegangen.", at=format_dt(c.answered_at, lang)), small=True)
+        )
     return doc
 
 
 def _decision_event(p: Proposal) -> AuditEvent | None:
-    return db.session.scalar(select(AuditEvent).where(AuditEvent.proposal_id == p.id,
-                                                      AuditEvent.to_state == p.state,
-                                                      AuditEvent.from_state != p.state)
-                             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1))
+    return db.session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.proposal_id == p.id, AuditEvent.to_state == p.state, AuditEvent.from_state != p.state
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    )
 
 
 def rejection_reasons(p: Proposal) -> list[str]:
     if p.state == "rejected":
-        reasons = [s.reason for s in db.session.scalars(select(SignOff).where(
-            SignOff.proposal_id == p.id, SignOff.decision == "reject").order_by(SignOff.signed_at)) if s.reason]
+        reasons = [
+            s.reason
+            for s in db.session.scalars(
+                select(SignOff)
+                .where(SignOff.proposal_id == p.id, SignOff.decision == "reject")
+                .order_by(SignOff.signed_at)
+            )
+            if s.reason
+        ]
     else:
         ev = _decision_event(p)
         reasons = [ev.reason] if ev is not None and ev.reason else []
@@ -228,18 +271,33 @@ def _award(p: Proposal, lang: str) -> Document:
     grant = call.mode == "grant"
     title = _("Zuwendungsbescheid") if grant else _("Zuschlagsschreiben")
     doc = _letter(p, lang, title, a.awarded_at)
-    doc.add(*_paragraphs("award_grant.txt" if grant else "award_procurement.txt", p=p, call=call, lang=lang,
-                         amount=format_money(a.amount_cents, lang), accept_by=format_dt(a.accept_by, lang)))
+    doc.add(
+        *_paragraphs(
+            "award_grant.txt" if grant else "award_procurement.txt",
+            p=p,
+            call=call,
+            lang=lang,
+            amount=format_money(a.amount_cents, lang),
+            accept_by=format_dt(a.accept_by, lang),
+        )
+    )
     if a.accepted_at is not None:
         period = f"{format_date(a.accepted_at, lang)} – {format_date(a.implementation_ends_at, lang)}"
     else:
         period = _("%(months)s Monate ab Annahme", months=call.implementation_months)
-    doc.add(Facts([
-        (_("Zuwendungsbetrag") if grant else _("Auftragssumme (netto)"), format_money(a.amount_cents, lang)),
-        (_("Annahme bis"), format_dt(a.accept_by, lang)),
-        (_("Umsetzungszeitraum"), period),
-        (_("Handlungsfeld"), _field(p)),
-    ]))
+    doc.add(
+        Facts(
+            [
+                (
+                    _("Zuwendungsbetrag") if grant else _("Auftragssumme (netto)"),
+                    format_money(a.amount_cents, lang),
+                ),
+                (_("Annahme bis"), format_dt(a.accept_by, lang)),
+                (_("Umsetzungszeitraum"), period),
+                (_("Handlungsfeld"), _field(p)),
+            ]
+        )
+    )
     if a.accepted_at is not None:
         doc.add(Para(_("Angenommen am %(at)s.", at=format_dt(a.accepted_at, lang)), small=True))
     if grant:
@@ -249,6 +307,7 @@ def _award(p: Proposal, lang: str) -> Document:
 
 
 # --- the award record (Vergabevermerk) ----------------------------------------------------------------------
+
 
 @dataclass
 class Ranked:
@@ -266,19 +325,29 @@ def ranking(call: Call) -> list[Ranked]:
     proposals without a rank (not reviewed, excluded) by file number."""
     from ..ranking.service import compute_ranking
 
-    rows = db.session.scalars(select(Proposal).where(Proposal.call_id == call.id,
-                                                     Proposal.submitted_at.is_not(None))
-                              .order_by(Proposal.file_seq)).all()
+    rows = db.session.scalars(
+        select(Proposal)
+        .where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))
+        .order_by(Proposal.file_seq)
+    ).all()
     by_id = {p.id: p for p in rows}
-    out = [Ranked(by_id[r.proposal_id], r.total, r.fundable, r.rank, r.tie_broken, list(r.criteria))
-           for r in compute_ranking(call).rows if r.proposal_id in by_id and r.rank is not None]
+    out = [
+        Ranked(by_id[r.proposal_id], r.total, r.fundable, r.rank, r.tie_broken, list(r.criteria))
+        for r in compute_ranking(call).rows
+        if r.proposal_id in by_id and r.rank is not None
+    ]
     seen = {r.proposal.id for r in out}
     return out + [Ranked(p, None, False, None) for p in rows if p.id not in seen]
 
 
 def _proposal_record(p: Proposal, lang: str) -> Document:
-    doc = Document(title=_("Vergabevermerk"), lang=lang, issued_at=_record_time(p),
-                   sender=_letterhead(p.call, lang), footer=_footer())
+    doc = Document(
+        title=_("Vergabevermerk"),
+        lang=lang,
+        issued_at=_record_time(p),
+        sender=_letterhead(p.call, lang),
+        footer=_footer(),
+    )
     doc.add(*_call_section(p.call, lang))
     ranked = ranking(p.call)
     doc.add(*_proposal_section(p, lang, ranked, audit=True))
@@ -286,30 +355,50 @@ def _proposal_record(p: Proposal, lang: str) -> Document:
 
 
 def _record_time(p: Proposal) -> dt.datetime:
-    last = db.session.scalar(select(AuditEvent.at).where(AuditEvent.proposal_id == p.id)
-                             .order_by(AuditEvent.at.desc()).limit(1))
+    last = db.session.scalar(
+        select(AuditEvent.at).where(AuditEvent.proposal_id == p.id).order_by(AuditEvent.at.desc()).limit(1)
+    )
     return last or p.updated_at
 
 
 def _call_section(call: Call, lang: str) -> list:
-    blocks = [Heading(_("Aufruf")), Facts([
-        (_("Aufruf"), f"{call.title} ({call.code})"),
-        (_("Version"), str(call.version)),
-        (_("Vergabeart"), _mode_label(call)),
-        (_("Rechtsgrundlage"), call.legal_regime or "–"),
-        (_("Verfahrensart"), call.procedure_type or "–"),
-        (_("Begründung der Verfahrenswahl"), call.procedure_reason or "–"),
-        (_("Geschätzter Auftragswert (netto)"), format_money(call.estimated_value_cents, lang)),
-        (_("Budget"), format_money(call.budget_cents, lang)),
-        (_("Obergrenze je Maßnahme"), format_money(call.max_amount_cents, lang)),
-        (_("Einreichungsfrist"), format_dt(call.submission_deadline, lang)),
-    ])]
+    blocks = [
+        Heading(_("Aufruf")),
+        Facts(
+            [
+                (_("Aufruf"), f"{call.title} ({call.code})"),
+                (_("Version"), str(call.version)),
+                (_("Vergabeart"), _mode_label(call)),
+                (_("Rechtsgrundlage"), call.legal_regime or "–"),
+                (_("Verfahrensart"), call.procedure_type or "–"),
+                (_("Begründung der Verfahrenswahl"), call.procedure_reason or "–"),
+                (_("Geschätzter Auftragswert (netto)"), format_money(call.estimated_value_cents, lang)),
+                (_("Budget"), format_money(call.budget_cents, lang)),
+                (_("Obergrenze je Maßnahme"), format_money(call.max_amount_cents, lang)),
+                (_("Einreichungsfrist"), format_dt(call.submission_deadline, lang)),
+            ]
+        ),
+    ]
     blocks.append(Heading(_("Auswahlkriterien und Gewichtung"), 2))
-    blocks.append(Table([_("Kriterium"), _("Gewicht"), _("K.-o.-Minimum")],
-                        [[c.name, f"{c.weight} %", str(c.knockout_min) if c.knockout_min is not None else "–"]
-                         for c in call.criteria], (62, 14, 24)))
-    blocks.append(Para(_("Skala 0 bis %(max)s. Förderfähig ab %(min)s von 100 Punkten.",
-                         max=call.scale_max, min=call.min_total)))
+    blocks.append(
+        Table(
+            [_("Kriterium"), _("Gewicht"), _("K.-o.-Minimum")],
+            [
+                [c.name, f"{c.weight} %", str(c.knockout_min) if c.knockout_min is not None else "–"]
+                for c in call.criteria
+            ],
+            (62, 14, 24),
+        )
+    )
+    blocks.append(
+        Para(
+            _(
+                "Skala 0 bis %(max)s. Förderfähig ab %(min)s von 100 Punkten.",
+                max=call.scale_max,
+                min=call.min_total,
+            )
+        )
+    )
     return blocks
 
 
@@ -324,9 +413,13 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
     total = entry.total if entry is not None and entry.position is not None else result.total
     fundable = entry.fundable if entry is not None and entry.position is not None else result.fundable
     ranked_values = entry.criteria if entry is not None and entry.criteria is not None else None
-    values = [ranked_values[i] if ranked_values is not None else c.mean for i, c in enumerate(result.criteria)]
-    knocked = [c.criterion.knockout_min is not None and v is not None and v < c.criterion.knockout_min
-               for c, v in zip(result.criteria, values, strict=True)]
+    values = [
+        ranked_values[i] if ranked_values is not None else c.mean for i, c in enumerate(result.criteria)
+    ]
+    knocked = [
+        c.criterion.knockout_min is not None and v is not None and v < c.criterion.knockout_min
+        for c, v in zip(result.criteria, values, strict=True)
+    ]
     reviewed_count = sum(1 for r in ranked if r.position is not None)
     if entry is not None and entry.position is not None:
         position = _("Rang %(pos)s von %(n)s", pos=entry.position, n=reviewed_count)
@@ -334,32 +427,56 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
             position += " (" + _("Gleichstand bei der Gesamtpunktzahl, nach der Regel aufgelöst") + ")"
     else:
         position = _("nicht gereiht")
-    blocks = [Heading(_("Angebot %(ref)s", ref=p.label())), Facts([
-        (_("Titel"), p.title or "–"),
-        (_("Antragsteller/in"), applicant_label(p)),
-        (_("Handlungsfeld"), _field(p)),
-        (_("Eingang"), format_exact(p.submitted_at, lang)),
-        (_("Angebotspreis (netto)"), format_money(p.requested_amount_cents, lang)),
-        (_("Status"), state_label("proposal", p.state, lang)),
-        (_("Gesamtpunktzahl"), f"{_score(total)} / 100" if total is not None else "–"),
-        (_("Rangfolge"), position),
-        (_("Förderfähig"), _("ja") if fundable else (
-            _("nein") + (" (" + _("K.-o.-Kriterium nicht erfüllt") + ")" if any(knocked) else ""))),
-    ])]
+    blocks = [
+        Heading(_("Angebot %(ref)s", ref=p.label())),
+        Facts(
+            [
+                (_("Titel"), p.title or "–"),
+                (_("Antragsteller/in"), applicant_label(p)),
+                (_("Handlungsfeld"), _field(p)),
+                (_("Eingang"), format_exact(p.submitted_at, lang)),
+                (_("Angebotspreis (netto)"), format_money(p.requested_amount_cents, lang)),
+                (_("Status"), state_label("proposal", p.state, lang)),
+                (_("Gesamtpunktzahl"), f"{_score(total)} / 100" if total is not None else "–"),
+                (_("Rangfolge"), position),
+                (
+                    _("Förderfähig"),
+                    _("ja")
+                    if fundable
+                    else (
+                        _("nein") + (" (" + _("K.-o.-Kriterium nicht erfüllt") + ")" if any(knocked) else "")
+                    ),
+                ),
+            ]
+        ),
+    ]
     if result.reviews:
         median = ranked_values is not None and getattr(call, "score_aggregation", "mean") == "median"
-        rows = [[c.criterion.name, f"{c.criterion.weight} %", _score(v) + (" (K.-o.)" if ko else ""),
-                 str(c.spread) if c.spread is not None else "–"]
-                for c, v, ko in zip(result.criteria, values, knocked, strict=True)]
-        blocks.append(Table([_("Kriterium"), _("Gewicht"), _("Median") if median else _("Mittel"), _("Spannweite")],
-                            rows, (60, 12, 14, 14)))
+        rows = [
+            [
+                c.criterion.name,
+                f"{c.criterion.weight} %",
+                _score(v) + (" (K.-o.)" if ko else ""),
+                str(c.spread) if c.spread is not None else "–",
+            ]
+            for c, v, ko in zip(result.criteria, values, knocked, strict=True)
+        ]
+        blocks.append(
+            Table(
+                [_("Kriterium"), _("Gewicht"), _("Median") if median else _("Mittel"), _("Spannweite")],
+                rows,
+                (60, 12, 14, 14),
+            )
+        )
     reviews = db.session.scalars(select(Review).where(Review.proposal_id == p.id).order_by(Review.id)).all()
     blocks.append(Heading(_("Gutachten"), 2))
     if not reviews:
         blocks.append(Para(_("Keine Gutachten.")))
     for r in reviews:
         when = format_dt(r.submitted_at, lang) if r.submitted_at else _("offen")
-        blocks.append(Para(_("Gutachter/in: %(name)s – abgegeben: %(at)s", name=r.reviewer.name, at=when), bold=True))
+        blocks.append(
+            Para(_("Gutachter/in: %(name)s – abgegeben: %(at)s", name=r.reviewer.name, at=when), bold=True)
+        )
         if r.submitted_at:
             by_c = {s.criterion_id: s for s in r.scores}
             rows = []
@@ -368,52 +485,110 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
                 score = "–" if s is None else (str(s.score) if s.score is not None else _("nicht anwendbar"))
                 rows.append([c.name, score, s.justification if s is not None else ""])
             blocks.append(Table([_("Kriterium"), _("Punkte"), _("Begründung")], rows, (35, 10, 55)))
-    conflicts = db.session.scalars(select(ConflictDeclaration).where(ConflictDeclaration.proposal_id == p.id)
-                                   .order_by(ConflictDeclaration.declared_at)).all()
+    conflicts = db.session.scalars(
+        select(ConflictDeclaration)
+        .where(ConflictDeclaration.proposal_id == p.id)
+        .order_by(ConflictDeclaration.declared_at)
+    ).all()
     blocks.append(Heading(_("Erklärungen zu Interessenkonflikten"), 2))
     if conflicts:
-        blocks.append(Table([_("Person"), _("Erklärung"), _("Begründung"), _("Zeit")],
-                            [[c.user.name, _("Konflikt") if c.has_conflict else _("kein Konflikt"), c.reason or "–",
-                              format_dt(c.declared_at, lang)] for c in conflicts], (25, 18, 35, 22)))
+        blocks.append(
+            Table(
+                [_("Person"), _("Erklärung"), _("Begründung"), _("Zeit")],
+                [
+                    [
+                        c.user.name,
+                        _("Konflikt") if c.has_conflict else _("kein Konflikt"),
+                        c.reason or "–",
+                        format_dt(c.declared_at, lang),
+                    ]
+                    for c in conflicts
+                ],
+                (25, 18, 35, 22),
+            )
+        )
     else:
         blocks.append(Para(_("Keine Erklärungen.")))
-    signs = db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id).order_by(SignOff.signed_at)).all()
+    signs = db.session.scalars(
+        select(SignOff).where(SignOff.proposal_id == p.id).order_by(SignOff.signed_at)
+    ).all()
     blocks.append(Heading(_("Zeichnungen der Ämter"), 2))
     if signs:
-        blocks.append(Table([_("Amt"), _("Name"), _("Entscheidung"), _("Zeit"), _("Begründung")],
-                            [[office_label(s.office), s.user.name,
-                              (_("Zustimmung") if s.decision == "approve" else _("Ablehnung")) + (
-                                  " – " + _("ungültig seit %(when)s (Entscheidung wieder geöffnet)",
-                                            when=format_dt(s.voided_at, lang)) if s.voided_at else ""),
-                              format_dt(s.signed_at, lang), s.reason or "–"] for s in signs], (12, 22, 16, 22, 28)))
+        blocks.append(
+            Table(
+                [_("Amt"), _("Name"), _("Entscheidung"), _("Zeit"), _("Begründung")],
+                [
+                    [
+                        office_label(s.office),
+                        s.user.name,
+                        (_("Zustimmung") if s.decision == "approve" else _("Ablehnung"))
+                        + (
+                            " – "
+                            + _(
+                                "ungültig seit %(when)s (Entscheidung wieder geöffnet)",
+                                when=format_dt(s.voided_at, lang),
+                            )
+                            if s.voided_at
+                            else ""
+                        ),
+                        format_dt(s.signed_at, lang),
+                        s.reason or "–",
+                    ]
+                    for s in signs
+                ],
+                (12, 22, 16, 22, 28),
+            )
+        )
     else:
         blocks.append(Para(_("Noch keine Zeichnung.")))
     blocks += _standstill_blocks(p, lang)
     a = award_for(p)
     if a is not None:
         blocks.append(Heading(_("Zuschlag"), 2))
-        blocks.append(Facts([
-            (_("Auftragssumme (netto)"), format_money(a.amount_cents, lang)),
-            (_("Erteilt"), f"{format_dt(a.awarded_at, lang)}, {a.awarded_by.name}"),
-            (_("Annahme bis"), format_dt(a.accept_by, lang)),
-            (_("Angenommen"), format_dt(a.accepted_at, lang) if a.accepted_at else "–"),
-            (_("Umsetzung bis"), format_dt(a.implementation_ends_at, lang) if a.implementation_ends_at else "–"),
-        ]))
+        blocks.append(
+            Facts(
+                [
+                    (_("Auftragssumme (netto)"), format_money(a.amount_cents, lang)),
+                    (_("Erteilt"), f"{format_dt(a.awarded_at, lang)}, {a.awarded_by.name}"),
+                    (_("Annahme bis"), format_dt(a.accept_by, lang)),
+                    (_("Angenommen"), format_dt(a.accepted_at, lang) if a.accepted_at else "–"),
+                    (
+                        _("Umsetzung bis"),
+                        format_dt(a.implementation_ends_at, lang) if a.implementation_ends_at else "–",
+                    ),
+                ]
+            )
+        )
     if audit:
-        events = db.session.scalars(select(AuditEvent).where(AuditEvent.proposal_id == p.id)
-                                    .order_by(AuditEvent.at, AuditEvent.id)).all()
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.proposal_id == p.id).order_by(AuditEvent.at, AuditEvent.id)
+        ).all()
         blocks.append(Heading(_("Verlauf"), 2))
-        blocks.append(Table([_("Zeit"), _("Wer"), _("Amt"), _("Schritt"), _("Status"), _("Begründung")],
-                            [[format_exact(e.at, lang), event_actor(e, p), office_label(e.actor_office),
-                              action_label(e.action, lang), _state_change(e, lang), event_reason(e, p) or ""]
-                             for e in events], (18, 16, 8, 20, 20, 18)))
+        blocks.append(
+            Table(
+                [_("Zeit"), _("Wer"), _("Amt"), _("Schritt"), _("Status"), _("Begründung")],
+                [
+                    [
+                        format_exact(e.at, lang),
+                        event_actor(e, p),
+                        office_label(e.actor_office),
+                        action_label(e.action, lang),
+                        _state_change(e, lang),
+                        event_reason(e, p) or "",
+                    ]
+                    for e in events
+                ],
+                (18, 16, 8, 20, 20, 18),
+            )
+        )
     return blocks
 
 
 def _standstill_blocks(p: Proposal, lang: str) -> list:
     """Each standstill of the proposal with its objection and outcome (an upheld one reopened the decision)."""
-    standstills = db.session.scalars(select(Standstill).where(Standstill.proposal_id == p.id)
-                                     .order_by(Standstill.id)).all()
+    standstills = db.session.scalars(
+        select(Standstill).where(Standstill.proposal_id == p.id).order_by(Standstill.id)
+    ).all()
     if not standstills:
         return []
     rows = []
@@ -423,14 +598,27 @@ def _standstill_blocks(p: Proposal, lang: str) -> list:
         elif st.resolved_at is None:
             outcome = _("offen")
         else:
-            outcome = (_("abgeholfen am %(when)s", when=format_dt(st.resolved_at, lang))
-                       if st.objection_outcome == "upheld" else
-                       _("zurückgewiesen am %(when)s", when=format_dt(st.resolved_at, lang))) + f": {st.resolution}"
-        rows.append([f"{format_dt(st.started_at, lang)} – {format_dt(st.ends_at, lang)}",
-                     st.objection or "–", outcome, format_dt(st.closed_at, lang) if st.closed_at else "–"])
-    return [Heading(_("Stillhaltefrist und Einwände"), 2),
-            Table([_("Frist"), _("Einwand"), _("Ergebnis"), _("Entscheidung wieder geöffnet")], rows,
-                  (24, 28, 30, 18))]
+            outcome = (
+                _("abgeholfen am %(when)s", when=format_dt(st.resolved_at, lang))
+                if st.objection_outcome == "upheld"
+                else _("zurückgewiesen am %(when)s", when=format_dt(st.resolved_at, lang))
+            ) + f": {st.resolution}"
+        rows.append(
+            [
+                f"{format_dt(st.started_at, lang)} – {format_dt(st.ends_at, lang)}",
+                st.objection or "–",
+                outcome,
+                format_dt(st.closed_at, lang) if st.closed_at else "–",
+            ]
+        )
+    return [
+        Heading(_("Stillhaltefrist und Einwände"), 2),
+        Table(
+            [_("Frist"), _("Einwand"), _("Ergebnis"), _("Entscheidung wieder geöffnet")],
+            rows,
+            (24, 28, 30, 18),
+        ),
+    ]
 
 
 def _state_change(e: AuditEvent, lang: str) -> str:
@@ -446,25 +634,50 @@ def build_call_record(call: Call, reader, lang: str, readable) -> bytes:
     (a conflicted official sees only its file number)."""
     with force_locale(lang):
         ranked = ranking(call)
-        last = db.session.scalar(select(AuditEvent.at).where(AuditEvent.call_id == call.id)
-                                 .order_by(AuditEvent.at.desc()).limit(1))
-        doc = Document(title=_("Vergabevermerk"), lang=lang, issued_at=last or call.created_at,
-                       sender=_letterhead(call, lang), footer=_footer())
+        last = db.session.scalar(
+            select(AuditEvent.at).where(AuditEvent.call_id == call.id).order_by(AuditEvent.at.desc()).limit(1)
+        )
+        doc = Document(
+            title=_("Vergabevermerk"),
+            lang=lang,
+            issued_at=last or call.created_at,
+            sender=_letterhead(call, lang),
+            footer=_footer(),
+        )
         doc.add(*_call_section(call, lang))
         o = call.opening
         doc.add(Heading(_("Öffnung der Angebote"), 2))
         if o is not None:
-            doc.add(Facts([(_("Angestoßen"), f"{format_dt(o.requested_at, lang)}, {_name(o.requested_by_id)}"),
-                           (_("Bestätigt"), f"{format_dt(o.confirmed_at, lang)}, {_name(o.confirmed_by_id)}"
-                            if o.confirmed_at else "–")]))
+            doc.add(
+                Facts(
+                    [
+                        (_("Angestoßen"), f"{format_dt(o.requested_at, lang)}, {_name(o.requested_by_id)}"),
+                        (
+                            _("Bestätigt"),
+                            f"{format_dt(o.confirmed_at, lang)}, {_name(o.confirmed_by_id)}"
+                            if o.confirmed_at
+                            else "–",
+                        ),
+                    ]
+                )
+            )
         else:
             doc.add(Para(_("Keine Öffnung (Zuwendung).") if call.mode == "grant" else "–"))
-        neutrality = db.session.scalars(select(NeutralityDeclaration).where(NeutralityDeclaration.call_id == call.id)
-                                        .order_by(NeutralityDeclaration.signed_at)).all()
+        neutrality = db.session.scalars(
+            select(NeutralityDeclaration)
+            .where(NeutralityDeclaration.call_id == call.id)
+            .order_by(NeutralityDeclaration.signed_at)
+        ).all()
         doc.add(Heading(_("Neutralitätserklärungen"), 2))
-        doc.add(Table([_("Person"), _("Zeit")], [[_name(n.user_id), format_dt(n.signed_at, lang)]
-                                                 for n in neutrality], (60, 40)) if neutrality
-                else Para(_("Keine Erklärungen.")))
+        doc.add(
+            Table(
+                [_("Person"), _("Zeit")],
+                [[_name(n.user_id), format_dt(n.signed_at, lang)] for n in neutrality],
+                (60, 40),
+            )
+            if neutrality
+            else Para(_("Keine Erklärungen."))
+        )
         doc.add(Heading(_("Rangfolge")))
         rows = []
         for r in ranked:
@@ -473,16 +686,34 @@ def build_call_record(call: Call, reader, lang: str, readable) -> bytes:
                 rows.append(["–", p.label(), _("Interessenkonflikt – nicht angezeigt"), "–", "–", "–"])
                 continue
             a = award_for(p)
-            rows.append([str(r.position) + ("*" if r.tied else "") if r.position else "–", p.label(), p.title,
-                         _score(r.total),
-                         state_label("proposal", p.state, lang), format_money(a.amount_cents, lang) if a else "–"])
-        doc.add(Table([_("Rang"), _("Aktenzeichen"), _("Titel"), _("Punkte"), _("Status"), _("Zuschlag")],
-                      rows, (8, 16, 36, 10, 16, 14)))
+            rows.append(
+                [
+                    str(r.position) + ("*" if r.tied else "") if r.position else "–",
+                    p.label(),
+                    p.title,
+                    _score(r.total),
+                    state_label("proposal", p.state, lang),
+                    format_money(a.amount_cents, lang) if a else "–",
+                ]
+            )
+        doc.add(
+            Table(
+                [_("Rang"), _("Aktenzeichen"), _("Titel"), _("Punkte"), _("Status"), _("Zuschlag")],
+                rows,
+                (8, 16, 36, 10, 16, 14),
+            )
+        )
         if any(r.tied for r in ranked):
-            doc.add(Para("* " + _("Gleichstand bei der Gesamtpunktzahl, nach der Regel aufgelöst"), small=True))
+            doc.add(
+                Para("* " + _("Gleichstand bei der Gesamtpunktzahl, nach der Regel aufgelöst"), small=True)
+            )
         for r in ranked:
             if readable(r.proposal):
                 doc.add(*_proposal_section(r.proposal, lang, ranked, audit=False))
-        doc.add(Para(_("Den vollständigen Verlauf jedes Angebots enthält dessen eigener Vergabevermerk."),
-                     small=True))
+        doc.add(
+            Para(
+                _("Den vollständigen Verlauf jedes Angebots enthält dessen eigener Vergabevermerk."),
+                small=True,
+            )
+        )
     return render(doc)

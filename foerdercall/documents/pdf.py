@@ -4,6 +4,7 @@ User text is only ever passed as plain text: fpdf2's markdown and the total-page
 `**`, `<b>`, `{nb}` or backslashes appear exactly as typed. The font (DejaVu Sans, Bitstream Vera licence,
 see fonts/LICENSE) is embedded as a subset, so umlauts, ß and € show in every viewer.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,8 +67,14 @@ class _PDF(FPDF):
         self.set_y(-14)
         self.set_font(FONT, "", 8)
         self.set_text_color(90, 90, 90)
-        self.cell(0, 5, self.footer_text.replace("%(page)s", str(self.page_no()))
-                  .replace("%(pages)s", str(self.total_pages or "…")), align="R")
+        self.cell(
+            0,
+            5,
+            self.footer_text.replace("%(page)s", str(self.page_no())).replace(
+                "%(pages)s", str(self.total_pages or "…")
+            ),
+            align="R",
+        )
         self.set_text_color(0, 0, 0)
 
 
@@ -118,7 +125,9 @@ def _render(doc: Document, total_pages: int) -> tuple[int, bytes]:
             w.space(2)
             w.para(block.text, "B", 12.5 if block.level == 1 else 11, 6, after=1.5)
         elif isinstance(block, Para):
-            w.para(block.text, "B" if block.bold else "", 8.5 if block.small else 10, 4.5 if block.small else 5)
+            w.para(
+                block.text, "B" if block.bold else "", 8.5 if block.small else 10, 4.5 if block.small else 5
+            )
         elif isinstance(block, Facts):
             w.table(None, [list(r) for r in block.rows], (35, 65), first_bold=True)
         elif isinstance(block, Table):
@@ -141,7 +150,10 @@ class _Writer:
         self._cache: dict[tuple[str, float, str], float] = {}
 
     def _font(self, style: str, size: float) -> None:
-        if (self.pdf.font_style, self.pdf.font_size_pt) != (style, size) or self.pdf.font_family != FONT.lower():
+        if (self.pdf.font_style, self.pdf.font_size_pt) != (
+            style,
+            size,
+        ) or self.pdf.font_family != FONT.lower():
             self.pdf.set_font(FONT, style, size)
 
     def _w(self, s: str, style: str, size: float) -> float:
@@ -213,8 +225,10 @@ class _Writer:
 
         def draw(cells, bold) -> None:
             styles = ["B" if b else "" for b in bold]
-            lines = [self.wrap(str(c), cw - 2 * self.PAD, st, self.SIZE) for c, cw, st in zip(cells, cols, styles,
-                                                                                             strict=False)]
+            lines = [
+                self.wrap(str(c), cw - 2 * self.PAD, st, self.SIZE)
+                for c, cw, st in zip(cells, cols, styles, strict=False)
+            ]
             height = max(len(x) for x in lines) * self.LINE + 2 * self.PAD
             usable = pdf.page_break_trigger - pdf.t_margin
             y = self._room(min(height, usable)) + self.PAD

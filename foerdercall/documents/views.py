@@ -1,4 +1,5 @@
 """Downloads of the documents (PDF), through the access layer; nothing is written on download."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, abort, url_for
@@ -22,11 +23,15 @@ KIND_PATTERN = "any(" + ", ".join(KINDS) + ")"
 def pdf_response(data: bytes, filename: str) -> Response:
     """A download with a plain ASCII file name (letters, digits, dot, dash): nothing to quote or inject."""
     safe = "".join(ch for ch in filename if ch.isascii() and (ch.isalnum() or ch in "-.")) or "document.pdf"
-    return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{safe}"',
-        "Cache-Control": "private, no-store",
-        "X-Content-Type-Options": "nosniff",
-    })
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @bp.route(f"/proposals/<int:proposal_id>/documents/<{KIND_PATTERN}:kind>.pdf")
@@ -55,9 +60,15 @@ def _document_links():
         """The documents of a proposal the current user may download (for the proposal page)."""
         if not current_user.is_authenticated:
             return []
-        return [{"kind": k, "label": kind_label(k),
-                 "url": url_for("documents.proposal_document", proposal_id=p.id, kind=k)}
-                for k in existing_kinds(p) if may_read_document(current_user, p, k)]
+        return [
+            {
+                "kind": k,
+                "label": kind_label(k),
+                "url": url_for("documents.proposal_document", proposal_id=p.id, kind=k),
+            }
+            for k in existing_kinds(p)
+            if may_read_document(current_user, p, k)
+        ]
 
     def call_record_available(call) -> bool:
         return current_user.is_authenticated and may_read_call_record(current_user, call)

@@ -12,6 +12,7 @@ by item with the progress committed as it goes.
 Who runs them: ``foerdercall.jobs.runner`` (a Celery task with a broker, a thread of the web process in the
 embedded default). ``run_job`` may be called twice for the same job: only one claims it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,11 +41,14 @@ STALE = dt.timedelta(minutes=5)  # a running job without a heartbeat for this lo
 KEEP = dt.timedelta(days=1)  # finished jobs (and their files) are removed after a day (the sweep)
 RESULT_CHUNK = 1 << 20  # a job's file is kept in pieces of this size (foerdercall.jobs.models.BulkJobChunk)
 
-EXPORT_MIMETYPES = {"csv": "text/csv; charset=utf-8",
-                    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+EXPORT_MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 # --- the exports (the same for the synchronous download and the job) -----------------------------------------
+
 
 def write_export(out: IO[bytes], call: Call, viewer, what: str, fmt: str, ranking=None) -> tuple[str, str]:
     """Write the ranking (what=ranking) or every review (what=scores) export into ``out``, row by row;
@@ -57,8 +61,10 @@ def write_export(out: IO[bytes], call: Call, viewer, what: str, fmt: str, rankin
         to_csv(out, *(ranking_table(result) if what == "ranking" else scores_table(result, call)))
     else:
         scores_sheet = (_("Bewertungen"), *scores_table(result, call))
-        to_xlsx(out, [(_("Rangliste"), *ranking_table(result)), scores_sheet] if what == "ranking"
-                else [scores_sheet])
+        to_xlsx(
+            out,
+            [(_("Rangliste"), *ranking_table(result)), scores_sheet] if what == "ranking" else [scores_sheet],
+        )
     return f"{call.code}-{what}.{fmt}", EXPORT_MIMETYPES[fmt]
 
 
@@ -72,8 +78,14 @@ def export_file(call: Call, viewer, what: str, fmt: str, ranking=None) -> tuple[
 def export_is_large(call: Call) -> bool:
     """Exports of calls with more proposals than EXPORT_SYNC_LIMIT (default 200) go through
     a job; smaller ones are downloaded at once."""
-    count = db.session.scalar(select(func.count(Proposal.id)).where(
-        Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))) or 0
+    count = (
+        db.session.scalar(
+            select(func.count(Proposal.id)).where(
+                Proposal.call_id == call.id, Proposal.submitted_at.is_not(None)
+            )
+        )
+        or 0
+    )
     return count > current_app.config["EXPORT_SYNC_LIMIT"]
 
 
@@ -84,13 +96,27 @@ def sign_off_is_large(n: int) -> bool:
 
 # --- starting ------------------------------------------------------------------------------------------------
 
+
 def start_sign_off(call: Call, actor, proposals: list[Proposal], decision: str, reason: str = "") -> BulkJob:
     """A bulk sign-off as a job: the proposals in the order of their ids (as ``sign_off_many``)."""
     chosen = sorted(proposals, key=lambda p: p.id)
-    job = BulkJob(kind="sign_off", call_id=call.id, started_by_id=actor.id, total=len(chosen), done=0,
-                  state="queued", message="", items=[], created_at=now(),
-                  params={"proposal_ids": [p.id for p in chosen], "labels": {str(p.id): p.label() for p in chosen},
-                          "decision": decision, "reason": reason or ""})
+    job = BulkJob(
+        kind="sign_off",
+        call_id=call.id,
+        started_by_id=actor.id,
+        total=len(chosen),
+        done=0,
+        state="queued",
+        message="",
+        items=[],
+        created_at=now(),
+        params={
+            "proposal_ids": [p.id for p in chosen],
+            "labels": {str(p.id): p.label() for p in chosen},
+            "decision": decision,
+            "reason": reason or "",
+        },
+    )
     db.session.add(job)
     db.session.flush()
     start_after_commit(job.id)
@@ -100,8 +126,18 @@ def start_sign_off(call: Call, actor, proposals: list[Proposal], decision: str, 
 def start_export(call: Call, actor, what: str, fmt: str) -> BulkJob:
     if what not in ("ranking", "scores") or fmt not in EXPORT_MIMETYPES:
         raise ActionRefused(_("Diesen Export gibt es nicht."))
-    job = BulkJob(kind="export", call_id=call.id, started_by_id=actor.id, total=2, done=0, state="queued",
-                  message="", items=[], created_at=now(), params={"what": what, "fmt": fmt})
+    job = BulkJob(
+        kind="export",
+        call_id=call.id,
+        started_by_id=actor.id,
+        total=2,
+        done=0,
+        state="queued",
+        message="",
+        items=[],
+        created_at=now(),
+        params={"what": what, "fmt": fmt},
+    )
     db.session.add(job)
     db.session.flush()
     start_after_commit(job.id)
@@ -110,8 +146,18 @@ def start_export(call: Call, actor, what: str, fmt: str) -> BulkJob:
 
 def start_call_record(call: Call, actor) -> BulkJob:
     """The call's Vergabevermerk (PDF of every proposal's reviews and sign-offs) as a job."""
-    job = BulkJob(kind="call_record", call_id=call.id, started_by_id=actor.id, total=1, done=0, state="queued",
-                  message="", items=[], created_at=now(), params={})
+    job = BulkJob(
+        kind="call_record",
+        call_id=call.id,
+        started_by_id=actor.id,
+        total=1,
+        done=0,
+        state="queued",
+        message="",
+        items=[],
+        created_at=now(),
+        params={},
+    )
     db.session.add(job)
     db.session.flush()
     start_after_commit(job.id)
@@ -120,14 +166,21 @@ def start_call_record(call: Call, actor) -> BulkJob:
 
 # --- running ---------------------------------------------------------------------------------------------------
 
+
 def claim(job_id: int) -> bool:
     """Take the job (queued, or running without a heartbeat for STALE: its worker died). Commits."""
     at = now()
     res = db.session.execute(
-        update(BulkJob).where(BulkJob.id == job_id, or_(
-            BulkJob.state == "queued",
-            and_(BulkJob.state == "running", BulkJob.heartbeat_at < at - STALE)))
-        .values(state="running", heartbeat_at=at).execution_options(synchronize_session=False))
+        update(BulkJob)
+        .where(
+            BulkJob.id == job_id,
+            or_(
+                BulkJob.state == "queued", and_(BulkJob.state == "running", BulkJob.heartbeat_at < at - STALE)
+            ),
+        )
+        .values(state="running", heartbeat_at=at)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return res.rowcount == 1
 
@@ -201,8 +254,15 @@ def _run_sign_off(job_id: int, actor: User) -> None:
             pop_queued_ids()  # the mails of the undone sign-off were never written
             message = exc.message
         job = _job(job_id)
-        job.items = [*job.items, {"id": pid, "label": labels.get(str(pid), f"#{pid}"), "ok": message is None,
-                                  "message": message or ""}]
+        job.items = [
+            *job.items,
+            {
+                "id": pid,
+                "label": labels.get(str(pid), f"#{pid}"),
+                "ok": message is None,
+                "message": message or "",
+            },
+        ]
         job.done = min(job.total, job.done + 1)
         job.heartbeat_at = now()
         db.session.commit()  # the sign-off and its line in the job together
@@ -248,6 +308,7 @@ def _run_call_record(job_id: int, actor: User) -> None:
 
 # --- the file of a job -----------------------------------------------------------------------------------------
 
+
 def store_result(job: BulkJob, f: IO[bytes], name: str, mimetype: str) -> None:
     """Keep the job's file in the database (web and worker may run on different machines), in pieces of
     ``RESULT_CHUNK`` bytes, each written and let go before the next is read: the whole file is never in
@@ -264,12 +325,17 @@ def store_result(job: BulkJob, f: IO[bytes], name: str, mimetype: str) -> None:
 
 def result_file(job: BulkJob) -> IO[bytes]:
     """The job's file, piece by piece from the database into a spooled temporary file (the caller closes it)."""
+
     def copy(out: IO[bytes]) -> None:
-        seqs = db.session.scalars(select(BulkJobChunk.seq).where(BulkJobChunk.job_id == job.id)
-                                  .order_by(BulkJobChunk.seq)).all()
+        seqs = db.session.scalars(
+            select(BulkJobChunk.seq).where(BulkJobChunk.job_id == job.id).order_by(BulkJobChunk.seq)
+        ).all()
         for seq in seqs:
-            out.write(db.session.scalar(select(BulkJobChunk.data).where(BulkJobChunk.job_id == job.id,
-                                                                        BulkJobChunk.seq == seq)))
+            out.write(
+                db.session.scalar(
+                    select(BulkJobChunk.data).where(BulkJobChunk.job_id == job.id, BulkJobChunk.seq == seq)
+                )
+            )
         if out.tell() != job.result_size:
             raise RuntimeError(f"job {job.id}: file incomplete ({out.tell()} of {job.result_size} bytes)")
 
@@ -277,6 +343,7 @@ def result_file(job: BulkJob) -> IO[bytes]:
 
 
 # --- the sweep ---------------------------------------------------------------------------------------------------
+
 
 def cleanup_jobs(at: dt.datetime) -> int:
     """The sweep's care of jobs: finished jobs (with their files) are removed a day after they ended; a job
@@ -286,16 +353,23 @@ def cleanup_jobs(at: dt.datetime) -> int:
     from .runner import launch
 
     old = select(BulkJob.id).where(BulkJob.finished_at.is_not(None), BulkJob.finished_at < at - KEEP)
-    db.session.execute(delete(BulkJobChunk).where(BulkJobChunk.job_id.in_(old))
-                       .execution_options(synchronize_session=False))
-    res = db.session.execute(delete(BulkJob).where(BulkJob.id.in_(old))
-                             .execution_options(synchronize_session=False))
+    db.session.execute(
+        delete(BulkJobChunk).where(BulkJobChunk.job_id.in_(old)).execution_options(synchronize_session=False)
+    )
+    res = db.session.execute(
+        delete(BulkJob).where(BulkJob.id.in_(old)).execution_options(synchronize_session=False)
+    )
     removed = res.rowcount or 0
     if removed:
         log.info("sweep: %d finished job(s) removed", removed)
-    stalled = db.session.scalars(select(BulkJob.id).where(or_(
-        and_(BulkJob.state == "queued", BulkJob.created_at < at - dt.timedelta(minutes=1)),
-        and_(BulkJob.state == "running", BulkJob.heartbeat_at < at - STALE)))).all()
+    stalled = db.session.scalars(
+        select(BulkJob.id).where(
+            or_(
+                and_(BulkJob.state == "queued", BulkJob.created_at < at - dt.timedelta(minutes=1)),
+                and_(BulkJob.state == "running", BulkJob.heartbeat_at < at - STALE),
+            )
+        )
+    ).all()
     db.session.commit()
     for job_id in stalled:
         log.info("sweep: job %s handed over again", job_id)

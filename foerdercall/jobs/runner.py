@@ -5,6 +5,7 @@ process runs it instead (as in the embedded default, where a thread always does)
 on the session (``session.info``) and handed over by a listener on the session's real commit; a rollback
 drops them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,12 @@ def launch(job_id: int) -> None:
         from worker.celery_app import celery_for
 
         try:
-            celery_for(app).send_task(RUN_JOB, args=[job_id], retry=True,
-                                      retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
+            celery_for(app).send_task(
+                RUN_JOB,
+                args=[job_id],
+                retry=True,
+                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+            )
             return
         except Exception as exc:  # noqa: BLE001 - the job is committed: run it here
             log.warning("broker unreachable, job %s runs in this process: %s", job_id, exc)

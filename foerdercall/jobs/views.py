@@ -1,5 +1,6 @@
 """A job's page (progress, per-item results, the download), its status as JSON (for app.js) and the
 download. Only the person who started the job and the admins see it (``access.get_job_for``)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template
@@ -16,8 +17,16 @@ REFRESH_SECONDS = 2
 
 
 def status(job) -> dict:
-    return {"id": job.id, "state": job.state, "done": job.done, "total": job.total, "message": job.message,
-            "finished": job.finished, "items": job.items, "download": job.has_file}
+    return {
+        "id": job.id,
+        "state": job.state,
+        "done": job.done,
+        "total": job.total,
+        "message": job.message,
+        "finished": job.finished,
+        "items": job.items,
+        "download": job.has_file,
+    }
 
 
 @bp.route("/jobs/<int:job_id>")
@@ -25,8 +34,9 @@ def status(job) -> dict:
 def show(job_id: int):
     job = get_job_for(current_user, job_id)
     may_download = job.started_by_id == current_user.id and job.state == "done" and job.has_file
-    response = Response(render_template("jobs/show.html", job=job, refresh=REFRESH_SECONDS,
-                                        may_download=may_download))
+    response = Response(
+        render_template("jobs/show.html", job=job, refresh=REFRESH_SECONDS, may_download=may_download)
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -44,5 +54,8 @@ def download(job_id: int):
     job = get_job_for(current_user, job_id, download=True)
     if job.state != "done" or not job.has_file:
         abort(404)
-    return file_response(result_file(job), job.result_mimetype or "application/octet-stream",
-                         attachment_headers(job.result_name or f"job-{job.id}"))
+    return file_response(
+        result_file(job),
+        job.result_mimetype or "application/octet-stream",
+        attachment_headers(job.result_name or f"job-{job.id}"),
+    )

@@ -20,6 +20,7 @@ other worker before the SMTP conversation starts):
 
 :class:`Transport` speaks SMTP when ``MAIL_SMTP_HOST`` is set, else writes ``.eml`` files into OUTBOX_DIR.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,8 +51,9 @@ class DeliveryDeferred(Exception):
     """Try these mails again later. ``retry``: the ids to try again (after ``delay`` seconds); ``sent``: ids
     the SMTP server already took whose record is missing (the retry only records them)."""
 
-    def __init__(self, reason: str, *, retry: Iterable[int] = (), sent: Iterable[int] = (),
-                 delay: float | None = None):
+    def __init__(
+        self, reason: str, *, retry: Iterable[int] = (), sent: Iterable[int] = (), delay: float | None = None
+    ):
         super().__init__(reason)
         self.retry = sorted(set(retry))
         self.sent = sorted(set(sent))
@@ -59,6 +61,7 @@ class DeliveryDeferred(Exception):
 
 
 # --- the transport -------------------------------------------------------------------------------------------
+
 
 class Transport:
     """One SMTP connection for a batch (opened on the first mail, again after an error), or the folder."""
@@ -89,8 +92,9 @@ class Transport:
         port = cfg["MAIL_SMTP_PORT"] or {"ssl": 465, "starttls": 587}.get(security, 25)
         timeout = cfg["MAIL_SMTP_TIMEOUT"]
         if security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg["MAIL_SMTP_HOST"], port, timeout=timeout,
-                                                  context=ssl.create_default_context())
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                cfg["MAIL_SMTP_HOST"], port, timeout=timeout, context=ssl.create_default_context()
+            )
         else:
             smtp = smtplib.SMTP(cfg["MAIL_SMTP_HOST"], port, timeout=timeout)
         try:
@@ -124,11 +128,15 @@ def is_permanent(exc: Exception) -> bool:
 
 def describe(exc: Exception) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
-        detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        detail = (
+            exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        )
         return f"SMTP {exc.smtp_code} {detail}"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return "; ".join(f"SMTP {code} {m.decode(errors='replace') if isinstance(m, bytes) else m}"
-                         for code, m in exc.recipients.values())
+        return "; ".join(
+            f"SMTP {code} {m.decode(errors='replace') if isinstance(m, bytes) else m}"
+            for code, m in exc.recipients.values()
+        )
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -144,20 +152,28 @@ def _seconds(key: str) -> dt.timedelta:
 
 # --- claim and record ----------------------------------------------------------------------------------------
 
+
 def _claimable(at: dt.datetime, token: str | None = None):
     m = OutboxMail
     abandoned = m.claimed_at <= at - _seconds("MAIL_CLAIM_TIMEOUT_SECONDS")
-    return and_(m.held.is_(False), or_(
-        and_(m.status == "pending", or_(m.next_attempt_at.is_(None), m.next_attempt_at <= at)),
-        and_(m.status == "sending", or_(m.claimed_by == token, abandoned) if token else abandoned),
-    ))
+    return and_(
+        m.held.is_(False),
+        or_(
+            and_(m.status == "pending", or_(m.next_attempt_at.is_(None), m.next_attempt_at <= at)),
+            and_(m.status == "sending", or_(m.claimed_by == token, abandoned) if token else abandoned),
+        ),
+    )
 
 
 def _claim(ids: list[int], token: str, at: dt.datetime) -> list[int]:
     m = OutboxMail
-    stmt = (update(m).where(m.id.in_(ids), _claimable(at, token))
-            .values(status="sending", claimed_at=at, claimed_by=token, attempts=m.attempts + 1)
-            .returning(m.id).execution_options(synchronize_session=False))
+    stmt = (
+        update(m)
+        .where(m.id.in_(ids), _claimable(at, token))
+        .values(status="sending", claimed_at=at, claimed_by=token, attempts=m.attempts + 1)
+        .returning(m.id)
+        .execution_options(synchronize_session=False)
+    )
     claimed = sorted(db.session.scalars(stmt))
     db.session.commit()
     return claimed
@@ -168,9 +184,12 @@ def _mine(ids: Iterable[int], token: str):
 
 
 def _record_sent(ids: Iterable[int], token: str) -> int:
-    done = db.session.execute(update(OutboxMail).where(*_mine(ids, token)).values(
-        status="sent", sent_at=now(), claimed_by=None, next_attempt_at=None)
-        .execution_options(synchronize_session=False)).rowcount
+    done = db.session.execute(
+        update(OutboxMail)
+        .where(*_mine(ids, token))
+        .values(status="sent", sent_at=now(), claimed_by=None, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
     return done
 
@@ -193,8 +212,11 @@ class SentMarks:
         if self.conn is None:
             self.conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self.conn.exec_driver_sql("SET synchronous_commit TO OFF")
-        return self.conn.execute(update(OutboxMail).where(*_mine([mail_id], token)).values(
-            status="sent", sent_at=now(), claimed_by=None, next_attempt_at=None)).rowcount
+        return self.conn.execute(
+            update(OutboxMail)
+            .where(*_mine([mail_id], token))
+            .values(status="sent", sent_at=now(), claimed_by=None, next_attempt_at=None)
+        ).rowcount
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
@@ -218,8 +240,12 @@ def _record_failure(mail: OutboxMail, token: str, exc: Exception) -> float | Non
         values.update(status="failed", next_attempt_at=None)
     else:
         values.update(status="pending", next_attempt_at=now() + dt.timedelta(seconds=delay))
-    db.session.execute(update(OutboxMail).where(*_mine([mail.id], token)).values(**values)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        update(OutboxMail)
+        .where(*_mine([mail.id], token))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     if failed:
         log.error("mail %s failed after %s attempts: %s", mail.id, attempts, reason)
@@ -231,15 +257,21 @@ def _record_failure(mail: OutboxMail, token: str, exc: Exception) -> float | Non
 def _hand_back(ids: list[int], token: str) -> None:
     """Claimed but not started (the batch ran out of time): pending again, the claim not counted."""
     if ids:
-        db.session.execute(update(OutboxMail).where(*_mine(ids, token)).values(
-            status="pending", claimed_by=None, attempts=OutboxMail.attempts - 1)
-            .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(OutboxMail)
+            .where(*_mine(ids, token))
+            .values(status="pending", claimed_by=None, attempts=OutboxMail.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
 
 
 # --- the batch -----------------------------------------------------------------------------------------------
 
-def send_batch(mail_ids: Iterable[int], token: str, *, already_sent: Iterable[int] = ()) -> dict[str, list[int]]:
+
+def send_batch(
+    mail_ids: Iterable[int], token: str, *, already_sent: Iterable[int] = ()
+) -> dict[str, list[int]]:
     """Deliver these outbox rows, each exactly once. Returns the ids by outcome: ``sent``, ``failed`` (for
     good) and ``skipped`` (not ours: sent, held, not yet due, or claimed by another worker).
 
@@ -253,8 +285,13 @@ def send_batch(mail_ids: Iterable[int], token: str, *, already_sent: Iterable[in
         if already_sent:
             _record_sent(already_sent, token)
         claimed = _claim([i for i in ids if i not in already_sent], token, now())
-        mails = db.session.scalars(select(OutboxMail).where(OutboxMail.id.in_(claimed))
-                                   .order_by(OutboxMail.id)).all() if claimed else []
+        mails = (
+            db.session.scalars(
+                select(OutboxMail).where(OutboxMail.id.in_(claimed)).order_by(OutboxMail.id)
+            ).all()
+            if claimed
+            else []
+        )
         for mail in mails:  # read as claimed; the commits below must not expire (and reload) them
             db.session.expunge(mail)
         db.session.rollback()  # no transaction stays open while the batch runs (SQLite: one writer)
@@ -289,8 +326,9 @@ def send_batch(mail_ids: Iterable[int], token: str, *, already_sent: Iterable[in
             try:
                 marks.mark(mail.id, token)
             except Exception as exc:  # the server has it, only the record is missing: send no more
-                raise DeliveryDeferred(f"database: {exc}", retry=[m.id for m in pending] + deferred,
-                                       sent=[mail.id]) from exc
+                raise DeliveryDeferred(
+                    f"database: {exc}", retry=[m.id for m in pending] + deferred, sent=[mail.id]
+                ) from exc
             outcome["sent"].append(mail.id)
     except SQLAlchemyError as exc:  # recording a failure or handing back: the rows stay claimed by this task
         db.session.rollback()
@@ -299,8 +337,11 @@ def send_batch(mail_ids: Iterable[int], token: str, *, already_sent: Iterable[in
         transport.close()
         marks.close()
     if pending or deferred:
-        raise DeliveryDeferred(f"{len(pending) + len(deferred)} mail(s) not delivered yet",
-                               retry=[m.id for m in pending] + deferred, delay=max(delays, default=0.0))
+        raise DeliveryDeferred(
+            f"{len(pending) + len(deferred)} mail(s) not delivered yet",
+            retry=[m.id for m in pending] + deferred,
+            delay=max(delays, default=0.0),
+        )
     return outcome
 
 
@@ -312,10 +353,14 @@ def send_mail(mail_id: int, token: str) -> str:
 
 # --- what is due ---------------------------------------------------------------------------------------------
 
+
 def due_mail_ids(limit: int = 500) -> list[int]:
     """Pending mails whose time has come and abandoned claims, oldest first."""
-    return list(db.session.scalars(select(OutboxMail.id).where(_claimable(now()))
-                                   .order_by(OutboxMail.id).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(OutboxMail.id).where(_claimable(now())).order_by(OutboxMail.id).limit(limit)
+        )
+    )
 
 
 def relay_due(limit: int = 5000) -> list[int]:
@@ -328,15 +373,29 @@ def relay_due(limit: int = 5000) -> list[int]:
     at = now()
     grace = at - _seconds("MAIL_REDISPATCH_SECONDS")
     m = OutboxMail
-    ids = list(db.session.scalars(select(m.id).where(
-        m.held.is_(False),
-        or_(m.dispatched_at.is_(None), m.dispatched_at <= grace),
-        or_(and_(m.status == "pending", func.coalesce(m.next_attempt_at, m.created_at) <= grace),
-            and_(m.status == "sending", m.claimed_at <= at - _seconds("MAIL_CLAIM_TIMEOUT_SECONDS"))),
-    ).order_by(m.id).limit(limit).with_for_update(skip_locked=True)))
+    ids = list(
+        db.session.scalars(
+            select(m.id)
+            .where(
+                m.held.is_(False),
+                or_(m.dispatched_at.is_(None), m.dispatched_at <= grace),
+                or_(
+                    and_(m.status == "pending", func.coalesce(m.next_attempt_at, m.created_at) <= grace),
+                    and_(m.status == "sending", m.claimed_at <= at - _seconds("MAIL_CLAIM_TIMEOUT_SECONDS")),
+                ),
+            )
+            .order_by(m.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
     if ids:
-        db.session.execute(update(m).where(m.id.in_(ids)).values(dispatched_at=at)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(m)
+            .where(m.id.in_(ids))
+            .values(dispatched_at=at)
+            .execution_options(synchronize_session=False)
+        )
     db.session.commit()
     return ids
 

@@ -14,6 +14,7 @@ Boundaries start with ``=_``, which quoted-printable never produces, so no body 
 values that are not plain ASCII are RFC 2047 encoded words; line breaks in a value are never passed on (no
 header injection). Message-ID and the .ics UID are stable per outbox row: a resend is the same mail.
 """
+
 from __future__ import annotations
 
 import base64
@@ -73,8 +74,10 @@ def _address(value: str) -> str:
 def _text_part(subtype: str, text: str, extra: str = "") -> str:
     canonical = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", CRLF).encode("utf-8")
     body = binascii.b2a_qp(canonical, istext=True).decode("ascii")
-    return (f'Content-Type: text/{subtype}; charset="utf-8"{extra}{CRLF}'
-            f"Content-Transfer-Encoding: quoted-printable{CRLF}{CRLF}{body}")
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"{extra}{CRLF}'
+        f"Content-Transfer-Encoding: quoted-printable{CRLF}{CRLF}{body}"
+    )
 
 
 def _multipart(subtype: str, boundary: str, parts: list[str]) -> str:
@@ -90,11 +93,15 @@ def html_body(mail: OutboxMail) -> str:
 def message_bytes(mail: OutboxMail) -> bytes:
     """The whole mail, ready for SMTP DATA or an .eml file."""
     tag = _digest(mail, 16)
-    body = _multipart("alternative", f"=_fc{tag}_alt", [
-        _text_part("plain", mail.body), _text_part("html", html_body(mail))])
+    body = _multipart(
+        "alternative", f"=_fc{tag}_alt", [_text_part("plain", mail.body), _text_part("html", html_body(mail))]
+    )
     if mail.event_at is not None:  # the date is the point: into the recipient's calendar
-        calendar = _text_part("calendar", ics_event(mail), '; method=PUBLISH' + CRLF +
-                              'Content-Disposition: attachment; filename="termin.ics"')
+        calendar = _text_part(
+            "calendar",
+            ics_event(mail),
+            "; method=PUBLISH" + CRLF + 'Content-Disposition: attachment; filename="termin.ics"',
+        )
         body = _multipart("mixed", f"=_fc{tag}_mix", [body, calendar])
     headers = [
         f"From: {_address(current_app.config['MAIL_FROM'])}",
@@ -120,6 +127,7 @@ def to_message(mail: OutboxMail) -> EmailMessage:
 
 
 # --- the calendar attachment ----------------------------------------------------------------------------
+
 
 def ics_event(mail: OutboxMail) -> str:
     """One VEVENT at ``mail.event_at`` (UTC), its summary the subject, its UID stable per mail (the encoder is

@@ -24,9 +24,7 @@ class OutboxMail(db.Model):
     """
 
     __tablename__ = "outbox_mails"
-    __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)

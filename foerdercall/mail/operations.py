@@ -8,6 +8,7 @@ Decision mails (:data:`HOLDABLE_KINDS`) of a call with ``hold_decision_mails`` a
 delivery path claims them until an official releases them (:func:`release_held_mail`). A mail with an
 ``event_at`` (the due date it is about) carries that moment as an ``.ics`` attachment.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -78,11 +79,19 @@ def mail_subject(text: str) -> str:
     """Every mail's subject, in one place: one line (no line break of user text reaches a mail header) and
     within the outbox's column (a long call title is cut with an ellipsis, not refused by the database)."""
     subject = " ".join(one_line(printable(text or "")).split())
-    return subject if len(subject) <= SUBJECT_LENGTH else subject[:SUBJECT_LENGTH - 1].rstrip() + "…"
+    return subject if len(subject) <= SUBJECT_LENGTH else subject[: SUBJECT_LENGTH - 1].rstrip() + "…"
 
 
-def _mail_values(kind: str, recipient, dedup_key: str, *, proposal=None, call=None,
-                 event_at: dt.datetime | None = None, **context) -> dict:
+def _mail_values(
+    kind: str,
+    recipient,
+    dedup_key: str,
+    *,
+    proposal=None,
+    call=None,
+    event_at: dt.datetime | None = None,
+    **context,
+) -> dict:
     """The outbox row of one mail: rendered in the recipient's language, held when the call holds it."""
     about = call if call is not None else (proposal.call if proposal is not None else None)
     lang = recipient.locale or "de"
@@ -116,14 +125,24 @@ def _mail_values(kind: str, recipient, dedup_key: str, *, proposal=None, call=No
     }
 
 
-def queue_mail(kind: str, recipient, dedup_key: str, *, proposal=None, call=None,
-               event_at: dt.datetime | None = None, **context) -> OutboxMail | None:
+def queue_mail(
+    kind: str,
+    recipient,
+    dedup_key: str,
+    *,
+    proposal=None,
+    call=None,
+    event_at: dt.datetime | None = None,
+    **context,
+) -> OutboxMail | None:
     """Add a mail to the outbox unless one with the same key exists (then nothing happens).
 
     ``event_at``: the due moment the mail is about (sent along as an ``.ics`` attachment). Decision mails of
     a call that holds them are written held: they wait for an official's release.
     """
-    values = _mail_values(kind, recipient, dedup_key, proposal=proposal, call=call, event_at=event_at, **context)
+    values = _mail_values(
+        kind, recipient, dedup_key, proposal=proposal, call=call, event_at=event_at, **context
+    )
     # one statement: a mail whose key exists (written before, or by a concurrent transaction that commits
     # first: PostgreSQL waits for it) is not written again, without an error and without a savepoint
     db.session.flush()  # what the mail refers to is written first (also under no_autoflush, as in the effects)
@@ -137,8 +156,12 @@ def queue_mail(kind: str, recipient, dedup_key: str, *, proposal=None, call=None
 def _insert_once(dialect: str):
     """``INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING`` the mail (built once per dialect)."""
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return (insert(OutboxMail).on_conflict_do_nothing(index_elements=[OutboxMail.__table__.c.dedup_key])
-            .returning(OutboxMail).execution_options(render_nulls=True))  # every column, NULLs too
+    return (
+        insert(OutboxMail)
+        .on_conflict_do_nothing(index_elements=[OutboxMail.__table__.c.dedup_key])
+        .returning(OutboxMail)
+        .execution_options(render_nulls=True)
+    )  # every column, NULLs too
 
 
 def queue_mails(mails: Iterable[tuple[str, Any, str, dict]]) -> int:
@@ -150,17 +173,26 @@ def queue_mails(mails: Iterable[tuple[str, Any, str, dict]]) -> int:
     keys = [mail_key(kind, key, recipient.id) for kind, recipient, key, _kw in mails]
     written: set[str] = set()
     for start in range(0, len(keys), 500):
-        written.update(db.session.scalars(
-            select(OutboxMail.dedup_key).where(OutboxMail.dedup_key.in_(keys[start:start + 500]))))
-    rows = [_mail_values(kind, recipient, key, **kw)
-            for (kind, recipient, key, kw), full in zip(mails, keys, strict=True) if full not in written]
+        written.update(
+            db.session.scalars(
+                select(OutboxMail.dedup_key).where(OutboxMail.dedup_key.in_(keys[start : start + 500]))
+            )
+        )
+    rows = [
+        _mail_values(kind, recipient, key, **kw)
+        for (kind, recipient, key, kw), full in zip(mails, keys, strict=True)
+        if full not in written
+    ]
     insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     table = OutboxMail.__table__
-    stmt = (insert(table).on_conflict_do_nothing(index_elements=[table.c.dedup_key])
-            .returning(table.c.id, table.c.held))
+    stmt = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=[table.c.dedup_key])
+        .returning(table.c.id, table.c.held)
+    )
     queued = 0
     for start in range(0, len(rows), 500):  # executemany: SQLAlchemy batches the rows into multi-row INSERTs
-        for mail_id, held in db.session.execute(stmt, rows[start:start + 500]):
+        for mail_id, held in db.session.execute(stmt, rows[start : start + 500]):
             queued += 1
             if not held:
                 _queued_ids().add(mail_id)
@@ -182,8 +214,14 @@ def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
 
     if mail.status != "failed":
         raise ActionRefused(_("Nur eine fehlgeschlagene Nachricht kann erneut gesendet werden."))
-    record(actor, "retry_mail", mail, from_state="failed", to_state="pending",
-           data={"attempts": mail.attempts, "last_error": mail.last_error})
+    record(
+        actor,
+        "retry_mail",
+        mail,
+        from_state="failed",
+        to_state="pending",
+        data={"attempts": mail.attempts, "last_error": mail.last_error},
+    )
     mail.status = "pending"
     mail.attempts = 0
     mail.next_attempt_at = None
@@ -212,6 +250,7 @@ def release_held_mail(mail: OutboxMail, actor) -> OutboxMail:
 
 # --- handing over ------------------------------------------------------------------------------------------
 
+
 def dispatch_pending() -> int:
     """After a commit: hand the mails this session queued to the worker (with a broker), or deliver them here
     (the embedded default). Returns the number handed over or sent; nothing queued, nothing to do."""
@@ -227,7 +266,10 @@ def dispatch_pending() -> int:
 
 # --- the worker's record ---------------------------------------------------------------------------------
 
-def record_run(name: str, started_at: dt.datetime, *, report: dict | None = None, error: str = "") -> WorkerRun:
+
+def record_run(
+    name: str, started_at: dt.datetime, *, report: dict | None = None, error: str = ""
+) -> WorkerRun:
     """Remember the last run of a periodic job (shown on the worker status page)."""
     run = db.session.get(WorkerRun, name) or WorkerRun(name=name)
     run.started_at = started_at
@@ -246,6 +288,7 @@ def worker_overview(failed_limit: int = 200) -> dict:
         "runs": {r.name: r for r in db.session.scalars(select(WorkerRun))},
         "counts": dict(db.session.execute(select(m.status, func.count()).group_by(m.status)).all()),
         "held": db.session.scalar(select(func.count()).where(m.held.is_(True), m.status == "pending")),
-        "failed": db.session.scalars(select(m).where(m.status == "failed").order_by(m.id.desc())
-                                     .limit(failed_limit)).all(),
+        "failed": db.session.scalars(
+            select(m).where(m.status == "failed").order_by(m.id.desc()).limit(failed_limit)
+        ).all(),
     }

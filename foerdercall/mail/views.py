@@ -44,16 +44,20 @@ def outbox():
         abort(403)
     mails = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc()).limit(500)).all()
     visible = [m for m in mails if _not_sealed(m)]
-    return render_template("mail/outbox.html", mails=visible, title_all=True, hidden=len(mails) - len(visible))
+    return render_template(
+        "mail/outbox.html", mails=visible, title_all=True, hidden=len(mails) - len(visible)
+    )
 
 
 @bp.route("/messages")
 @login_required
 def messages():
     """The user's own mails, as a message list in the app (a held mail once it is released)."""
-    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.recipient_id == current_user.id,
-                                                        OutboxMail.held.is_(False))
-                               .order_by(OutboxMail.id.desc())).all()
+    mails = db.session.scalars(
+        select(OutboxMail)
+        .where(OutboxMail.recipient_id == current_user.id, OutboxMail.held.is_(False))
+        .order_by(OutboxMail.id.desc())
+    ).all()
     return render_template("mail/outbox.html", mails=mails, title_all=False, hidden=0)
 
 
@@ -62,8 +66,12 @@ def messages():
 def message(mail_id: int):
     mail = db.session.get(OutboxMail, mail_id)
     officials = _may_see_outbox(current_user)
-    if mail is None or (mail.recipient_id != current_user.id and not officials) or not _not_sealed(mail) \
-            or (mail.held and not officials):  # the recipient reads a held mail once it is released
+    if (
+        mail is None
+        or (mail.recipient_id != current_user.id and not officials)
+        or not _not_sealed(mail)
+        or (mail.held and not officials)
+    ):  # the recipient reads a held mail once it is released
         abort(404)
     return render_template("mail/message.html", mail=mail, may_release=mail.held and officials)
 

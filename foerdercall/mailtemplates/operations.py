@@ -15,6 +15,7 @@ Previewed before use: a template is written as a draft (``version``); only the v
 the preview can be activated (:func:`activate_template` compares the version the preview showed); editing an
 active template makes the new text a draft again while the last activated text keeps being used.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -93,11 +94,14 @@ KIND_PLACEHOLDERS = {
 }
 
 _TOKEN = re.compile(r"\{([^{}\n]{0,60})\}")
-_NO_ANSWER = ("Die Nachforderung wurde nicht fristgerecht beantwortet.",
-              "The request for missing documents was not answered in time.")
+_NO_ANSWER = (
+    "Die Nachforderung wurde nicht fristgerecht beantwortet.",
+    "The request for missing documents was not answered in time.",
+)
 
 
 # --- placeholders ------------------------------------------------------------------------------------------
+
 
 def unknown_placeholders(kind: str, *texts: str) -> list[str]:
     """The ``{…}`` of the texts that are no placeholder of this kind, in order of appearance, once each."""
@@ -125,7 +129,9 @@ def placeholder_values(kind: str, lang: str, *, recipient, proposal, call, conte
     values["Begruendung"] = reason
     if kind == "receipt":
         values["Eingang"] = format_dt(proposal.submitted_at, lang)
-        values["Dateien"] = "\n".join(f"  - {a.download_name}  SHA-256 {a.sha256}" for a in proposal.attachments)
+        values["Dateien"] = "\n".join(
+            f"  - {a.download_name}  SHA-256 {a.sha256}" for a in proposal.attachments
+        )
     elif kind == "clarification" and context.get("clarification") is not None:
         values["Frist"] = format_dt(context["clarification"].due_at, lang)
     elif kind == "award" and context.get("award") is not None:
@@ -150,6 +156,7 @@ def render_text(subject: str, body: str, values: dict[str, str]) -> tuple[str, s
 
 # --- the choice ------------------------------------------------------------------------------------------
 
+
 def _specificity(t: MailTemplate) -> tuple[int, int]:
     return (bool(t.field_of_action), bool(t.state))  # state+field, field, state, none
 
@@ -158,11 +165,17 @@ def choose_template(kind: str, lang: str, proposal, call) -> MailTemplate | None
     """The call's most specific active template for this mail, or None (then the built-in one is used)."""
     if kind not in KINDS or proposal is None or call is None:
         return None
-    rows = db.session.scalars(select(MailTemplate).where(
-        MailTemplate.call_id == call.id, MailTemplate.kind == kind, MailTemplate.lang == lang,
-        MailTemplate.active.is_(True), MailTemplate.active_version > 0,
-        MailTemplate.state.in_(("", proposal.state or "")),
-        MailTemplate.field_of_action.in_(("", proposal.field_of_action or "")))).all()
+    rows = db.session.scalars(
+        select(MailTemplate).where(
+            MailTemplate.call_id == call.id,
+            MailTemplate.kind == kind,
+            MailTemplate.lang == lang,
+            MailTemplate.active.is_(True),
+            MailTemplate.active_version > 0,
+            MailTemplate.state.in_(("", proposal.state or "")),
+            MailTemplate.field_of_action.in_(("", proposal.field_of_action or "")),
+        )
+    ).all()
     return max(rows, key=_specificity, default=None)
 
 
@@ -181,12 +194,15 @@ def official_text(kind: str, lang: str, *, recipient, proposal, call, context: d
     t = choose_template(kind, lang, proposal, call)
     if t is None:
         return None
-    values = placeholder_values(kind, lang, recipient=recipient, proposal=proposal, call=call, context=context)
+    values = placeholder_values(
+        kind, lang, recipient=recipient, proposal=proposal, call=call, context=context
+    )
     subject, body = render_text(t.active_subject, t.active_body, values)
     return ChosenText(subject, body, t.id, t.active_version)
 
 
 # --- the officials' operations -----------------------------------------------------------------------------
+
 
 def _check_text(kind: str, subject: str, body: str) -> tuple[str, str]:
     subject = " ".join(printable(subject or "").split())
@@ -195,10 +211,13 @@ def _check_text(kind: str, subject: str, body: str) -> tuple[str, str]:
         raise ActionRefused(_("Bitte geben Sie Betreff und Text an."))
     unknown = unknown_placeholders(kind, subject, body)
     if unknown:
-        raise ActionRefused(_(
-            "Unbekannte Platzhalter: %(names)s. Erlaubt sind: %(allowed)s.",
-            names=", ".join(f"{{{n}}}" for n in unknown),
-            allowed=", ".join(f"{{{n}}}" for n in KIND_PLACEHOLDERS[kind])))
+        raise ActionRefused(
+            _(
+                "Unbekannte Platzhalter: %(names)s. Erlaubt sind: %(allowed)s.",
+                names=", ".join(f"{{{n}}}" for n in unknown),
+                allowed=", ".join(f"{{{n}}}" for n in KIND_PLACEHOLDERS[kind]),
+            )
+        )
     return subject, body
 
 
@@ -206,8 +225,9 @@ def _rule_data(t: MailTemplate) -> dict:
     return {"kind": t.kind, "lang": t.lang, "state": t.state, "field_of_action": t.field_of_action}
 
 
-def create_template(call, actor, *, kind: str, lang: str, state: str = "", field_of_action: str = "",
-                    subject: str, body: str) -> MailTemplate:
+def create_template(
+    call, actor, *, kind: str, lang: str, state: str = "", field_of_action: str = "", subject: str, body: str
+) -> MailTemplate:
     """A new template of the call, as a draft (used only once previewed and activated)."""
     state, field_of_action = state or "", field_of_action or ""
     if kind not in KINDS or lang not in LANGS:
@@ -217,15 +237,38 @@ def create_template(call, actor, *, kind: str, lang: str, state: str = "", field
     if field_of_action and field_of_action not in (call.fields_of_action or []):
         raise ActionRefused(_("Dieses Handlungsfeld gehört nicht zum Aufruf."))
     subject, body = _check_text(kind, subject, body)
-    exists = _("Für diese Nachricht, Sprache und Regel gibt es schon eine Vorlage. Bitte bearbeiten Sie diese.")
-    if db.session.scalar(select(MailTemplate.id).where(
-            MailTemplate.call_id == call.id, MailTemplate.kind == kind, MailTemplate.lang == lang,
-            MailTemplate.state == state, MailTemplate.field_of_action == field_of_action)):
+    exists = _(
+        "Für diese Nachricht, Sprache und Regel gibt es schon eine Vorlage. Bitte bearbeiten Sie diese."
+    )
+    if db.session.scalar(
+        select(MailTemplate.id).where(
+            MailTemplate.call_id == call.id,
+            MailTemplate.kind == kind,
+            MailTemplate.lang == lang,
+            MailTemplate.state == state,
+            MailTemplate.field_of_action == field_of_action,
+        )
+    ):
         raise ActionRefused(exists)
     at = now()
-    t = MailTemplate(call_id=call.id, kind=kind, lang=lang, state=state, field_of_action=field_of_action,
-                     subject=subject, body=body, version=1, active_subject="", active_body="", active_version=0,
-                     active=False, created_by_id=actor.id, created_at=at, edited_by_id=actor.id, edited_at=at)
+    t = MailTemplate(
+        call_id=call.id,
+        kind=kind,
+        lang=lang,
+        state=state,
+        field_of_action=field_of_action,
+        subject=subject,
+        body=body,
+        version=1,
+        active_subject="",
+        active_body="",
+        active_version=0,
+        active=False,
+        created_by_id=actor.id,
+        created_at=at,
+        edited_by_id=actor.id,
+        edited_at=at,
+    )
     try:
         with db.session.begin_nested():  # the same rule written by a concurrent transaction: a message
             db.session.add(t)
@@ -235,13 +278,20 @@ def create_template(call, actor, *, kind: str, lang: str, state: str = "", field
     return t
 
 
-def update_template(t: MailTemplate, actor, *, subject: str, body: str, version: int | None = None) -> MailTemplate:
+def update_template(
+    t: MailTemplate, actor, *, subject: str, body: str, version: int | None = None
+) -> MailTemplate:
     """A new text: a draft again (the last activated text stays in use until this one is activated).
     ``version``: the version the editor started from; refused when someone saved another one since."""
     if version is not None and version != t.version:
-        raise ActionRefused(_("Die Vorlage wurde inzwischen geändert (jetzt Fassung %(v)s). Ihr Text steht "
-                              "unten noch; prüfen Sie die aktuelle Fassung in der Vorschau. Wenn Sie erneut "
-                              "speichern, ersetzt Ihr Text diese Fassung.", v=t.version))
+        raise ActionRefused(
+            _(
+                "Die Vorlage wurde inzwischen geändert (jetzt Fassung %(v)s). Ihr Text steht "
+                "unten noch; prüfen Sie die aktuelle Fassung in der Vorschau. Wenn Sie erneut "
+                "speichern, ersetzt Ihr Text diese Fassung.",
+                v=t.version,
+            )
+        )
     subject, body = _check_text(t.kind, subject, body)
     if (subject, body) == (t.subject, t.body):
         return t
@@ -257,8 +307,12 @@ def update_template(t: MailTemplate, actor, *, subject: str, body: str, version:
 def activate_template(t: MailTemplate, actor, version: int | None) -> MailTemplate:
     """Use the text the official saw in the preview (``version``) from now on."""
     if version != t.version:
-        raise ActionRefused(_("Der Text wurde seit dieser Vorschau geändert. Bitte sehen Sie sich die "
-                              "Vorschau erneut an, bevor Sie die Vorlage aktivieren."))
+        raise ActionRefused(
+            _(
+                "Der Text wurde seit dieser Vorschau geändert. Bitte sehen Sie sich die "
+                "Vorschau erneut an, bevor Sie die Vorlage aktivieren."
+            )
+        )
     if t.active and t.active_version == t.version:
         raise ActionRefused(_("Diese Fassung ist schon aktiv."))
     _check_text(t.kind, t.subject, t.body)
@@ -266,8 +320,13 @@ def activate_template(t: MailTemplate, actor, version: int | None) -> MailTempla
     t.active_subject, t.active_body, t.active_version, t.active = t.subject, t.body, t.version, True
     t.activated_by_id, t.activated_at = actor.id, at
     db.session.flush()
-    record(actor, "activate_mail_template", t, at=at,
-           data={**_rule_data(t), "version": t.version, "subject": t.subject, "body": t.body})
+    record(
+        actor,
+        "activate_mail_template",
+        t,
+        at=at,
+        data={**_rule_data(t), "version": t.version, "subject": t.subject, "body": t.body},
+    )
     return t
 
 
@@ -283,8 +342,12 @@ def deactivate_template(t: MailTemplate, actor) -> MailTemplate:
 
 def delete_template(t: MailTemplate, actor) -> None:
     """Gone; mails already written keep their text (and name the template's id and version)."""
-    record(actor, "delete_mail_template", t, data={**_rule_data(t), "version": t.version,
-                                                   "active_version": t.active_version})
+    record(
+        actor,
+        "delete_mail_template",
+        t,
+        data={**_rule_data(t), "version": t.version, "active_version": t.active_version},
+    )
     db.session.delete(t)
     db.session.flush()
 
@@ -296,6 +359,7 @@ def templates_of(call) -> list[MailTemplate]:
 
 
 # --- the preview -----------------------------------------------------------------------------------------
+
 
 @dataclass
 class PreviewMail:
@@ -309,13 +373,19 @@ class PreviewMail:
 def _sample_proposal(t: MailTemplate, call, at: dt.datetime):
     seq = 1
     return SimpleNamespace(
-        id=0, title=label(("Beispielprojekt Kreativwirtschaft Plagwitz", "Sample project creative Plagwitz"),
-                          t.lang),
-        file_number=f"{call.code}-{seq:04d}", label=lambda: f"{call.code}-{seq:04d}", submitted_at=at,
+        id=0,
+        title=label(
+            ("Beispielprojekt Kreativwirtschaft Plagwitz", "Sample project creative Plagwitz"), t.lang
+        ),
+        file_number=f"{call.code}-{seq:04d}",
+        label=lambda: f"{call.code}-{seq:04d}",
+        submitted_at=at,
         attachments=[SimpleNamespace(filename="konzept.pdf", download_name="konzept.pdf", sha256="0" * 64)],
-        state=t.state or KIND_STATES[t.kind][0], field_of_action=t.field_of_action,
+        state=t.state or KIND_STATES[t.kind][0],
+        field_of_action=t.field_of_action,
         requested_amount_cents=call.max_amount_cents,
-        applicant=SimpleNamespace(name="Erika Mustermann"))
+        applicant=SimpleNamespace(name="Erika Mustermann"),
+    )
 
 
 def preview_proposal(t: MailTemplate, viewer):
@@ -323,13 +393,20 @@ def preview_proposal(t: MailTemplate, viewer):
     from ..access import official_may_read
     from ..proposals.models import Proposal
 
-    rows = db.session.scalars(select(Proposal).where(Proposal.call_id == t.call_id, Proposal.state != "draft")
-                              .order_by(Proposal.file_seq, Proposal.id).limit(200)).all()
+    rows = db.session.scalars(
+        select(Proposal)
+        .where(Proposal.call_id == t.call_id, Proposal.state != "draft")
+        .order_by(Proposal.file_seq, Proposal.id)
+        .limit(200)
+    ).all()
     rows = [p for p in rows if official_may_read(viewer, p)]
 
     def fits(p) -> int:
-        return ((not t.state or p.state == t.state) + (not t.field_of_action or p.field_of_action ==
-                                                       t.field_of_action) + (p.state in KIND_STATES[t.kind]))
+        return (
+            (not t.state or p.state == t.state)
+            + (not t.field_of_action or p.field_of_action == t.field_of_action)
+            + (p.state in KIND_STATES[t.kind])
+        )
 
     return max(rows, key=fits, default=None)
 
@@ -352,8 +429,9 @@ def _preview_context(kind: str, proposal, call, at: dt.datetime) -> dict:
 def builtin_text(kind: str, lang: str, *, recipient, proposal, call, context: dict) -> tuple[str, str]:
     """The built-in file template (``templates/mail/<kind>.txt``), as the outbox renders it."""
     with force_locale(lang):
-        text = render_template(f"mail/{kind}.txt", recipient=recipient, proposal=proposal, call=call,
-                               lang=lang, **context)
+        text = render_template(
+            f"mail/{kind}.txt", recipient=recipient, proposal=proposal, call=call, lang=lang, **context
+        )
     subject, _nl, body = text.strip().partition("\n")
     return subject.removeprefix("Subject:").strip(), body.strip() + "\n"
 
@@ -370,16 +448,28 @@ def preview(t: MailTemplate, viewer) -> tuple[object | None, list[PreviewMail]]:
     context = _preview_context(t.kind, proposal, call, at)
     mails = []
     for lang in (t.lang, *(x for x in LANGS if x != t.lang)):
-        own = t if lang == t.lang else db.session.scalar(select(MailTemplate).where(
-            MailTemplate.call_id == t.call_id, MailTemplate.kind == t.kind, MailTemplate.lang == lang,
-            MailTemplate.state == t.state, MailTemplate.field_of_action == t.field_of_action))
+        own = (
+            t
+            if lang == t.lang
+            else db.session.scalar(
+                select(MailTemplate).where(
+                    MailTemplate.call_id == t.call_id,
+                    MailTemplate.kind == t.kind,
+                    MailTemplate.lang == lang,
+                    MailTemplate.state == t.state,
+                    MailTemplate.field_of_action == t.field_of_action,
+                )
+            )
+        )
         if own is not None:
-            values = placeholder_values(t.kind, lang, recipient=recipient, proposal=proposal, call=call,
-                                        context=context)
+            values = placeholder_values(
+                t.kind, lang, recipient=recipient, proposal=proposal, call=call, context=context
+            )
             subject, body = render_text(own.subject, own.body, values)
             mails.append(PreviewMail(lang, "template" if own is t else "sibling", subject, body, own))
         else:
-            subject, body = builtin_text(t.kind, lang, recipient=recipient, proposal=proposal, call=call,
-                                         context=context)
+            subject, body = builtin_text(
+                t.kind, lang, recipient=recipient, proposal=proposal, call=call, context=context
+            )
             mails.append(PreviewMail(lang, "builtin", subject, body))
     return real, mails

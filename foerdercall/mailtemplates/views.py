@@ -43,8 +43,14 @@ def _template(call_id: int, template_id: int) -> MailTemplate:
 
 
 def _labels() -> dict:
-    return {"kinds": KINDS, "langs": LANG_LABELS, "states": STATE_LABELS, "fields": FIELD_LABELS,
-            "placeholders": PLACEHOLDERS, "kind_placeholders": KIND_PLACEHOLDERS}
+    return {
+        "kinds": KINDS,
+        "langs": LANG_LABELS,
+        "states": STATE_LABELS,
+        "fields": FIELD_LABELS,
+        "placeholders": PLACEHOLDERS,
+        "kind_placeholders": KIND_PLACEHOLDERS,
+    }
 
 
 @bp.route("/calls/<int:call_id>/mail-templates")
@@ -64,17 +70,31 @@ def new(call_id: int):
     form = MailTemplateForm(call=call)
     if form.validate_on_submit():
         try:
-            t = create_template(call, current_user, kind=form.kind.data, lang=form.lang.data,
-                                state=form.state.data, field_of_action=form.field_of_action.data,
-                                subject=form.subject.data, body=form.body.data)
+            t = create_template(
+                call,
+                current_user,
+                kind=form.kind.data,
+                lang=form.lang.data,
+                state=form.state.data,
+                field_of_action=form.field_of_action.data,
+                subject=form.subject.data,
+                body=form.body.data,
+            )
         except ActionRefused as exc:
             form.kind.errors = [*form.kind.errors, exc.message]
         else:
-            flash(_("Die Vorlage ist als Entwurf gespeichert. Sie wird erst verwendet, wenn Sie sie nach der "
-                    "Vorschau aktivieren."), "success")
+            flash(
+                _(
+                    "Die Vorlage ist als Entwurf gespeichert. Sie wird erst verwendet, wenn Sie sie nach der "
+                    "Vorschau aktivieren."
+                ),
+                "success",
+            )
             return redirect(url_for("mailtemplates.show_preview", call_id=call.id, template_id=t.id))
-    return (render_template("mailtemplates/form.html", call=call, form=form, template=None, **_labels()),
-            422 if form.errors else 200)
+    return (
+        render_template("mailtemplates/form.html", call=call, form=form, template=None, **_labels()),
+        422 if form.errors else 200,
+    )
 
 
 @bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>", methods=["GET", "POST"])
@@ -84,18 +104,26 @@ def edit(call_id: int, template_id: int):
     form = MailTemplateTextForm(obj=t, kind=t.kind)
     if form.validate_on_submit():
         try:
-            update_template(t, current_user, subject=form.subject.data, body=form.body.data,
-                            version=form.version_number())
+            update_template(
+                t, current_user, subject=form.subject.data, body=form.body.data, version=form.version_number()
+            )
         except ActionRefused as exc:
             form.body.errors = [*form.body.errors, exc.message]
             form.version.data = str(t.version)  # saving again replaces the version now stored, knowingly
         else:
             if t.has_draft:
-                flash(_("Gespeichert. Die neue Fassung wird erst verwendet, wenn Sie sie nach der Vorschau "
-                        "aktivieren."), "success")
+                flash(
+                    _(
+                        "Gespeichert. Die neue Fassung wird erst verwendet, wenn Sie sie nach der Vorschau "
+                        "aktivieren."
+                    ),
+                    "success",
+                )
             return redirect(url_for("mailtemplates.show_preview", call_id=t.call_id, template_id=t.id))
-    return (render_template("mailtemplates/form.html", call=t.call, form=form, template=t, **_labels()),
-            422 if form.errors else 200)
+    return (
+        render_template("mailtemplates/form.html", call=t.call, form=form, template=t, **_labels()),
+        422 if form.errors else 200,
+    )
 
 
 @bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>/preview")
@@ -104,8 +132,16 @@ def show_preview(call_id: int, template_id: int):
     t = _template(call_id, template_id)
     real, mails = preview(t, current_user)
     form = ActivateForm(version=str(t.version))
-    return render_template("mailtemplates/preview.html", call=t.call, template=t, real=real, mails=mails,
-                           form=form, delete_form=DeleteTemplateForm(), **_labels())
+    return render_template(
+        "mailtemplates/preview.html",
+        call=t.call,
+        template=t,
+        real=real,
+        mails=mails,
+        form=form,
+        delete_form=DeleteTemplateForm(),
+        **_labels(),
+    )
 
 
 @bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>/activate", methods=["POST"])
@@ -116,7 +152,9 @@ def activate(call_id: int, template_id: int):
     version = form.version_number() if form.validate_on_submit() else None
     try:
         activate_template(t, current_user, version)
-        flash(_("Die Vorlage ist aktiv: Fassung %(v)s wird ab jetzt verschickt.", v=t.active_version), "success")
+        flash(
+            _("Die Vorlage ist aktiv: Fassung %(v)s wird ab jetzt verschickt.", v=t.active_version), "success"
+        )
     except ActionRefused as exc:
         flash(exc.message, "error")
     return redirect(url_for("mailtemplates.show_preview", call_id=t.call_id, template_id=t.id))

@@ -1,5 +1,6 @@
 """Parking a refused post, finding what this browser parked, taking it over into a draft or discarding it, and
 the worker's removal of what expired."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,8 +37,17 @@ SWEEP_BATCH = 500  # expired rows the worker deletes per transaction
 # the person): the answer to a clarification request, a milestone report, the interim and the final report; for
 # the offices the sign-off with its reason and the steps that need a written reason (request for documents,
 # ineligibility, changes to the final report, termination).
-PROPOSAL_FIELDS = ("title", "field_of_action", "summary", "description", "work_plan", "team", "leipzig_relation",
-                   "requested_amount", "advice_requested")
+PROPOSAL_FIELDS = (
+    "title",
+    "field_of_action",
+    "summary",
+    "description",
+    "work_plan",
+    "team",
+    "leipzig_relation",
+    "requested_amount",
+    "advice_requested",
+)
 REVIEW_FIELD = re.compile(r"^(score|justification)_\d{1,9}$")
 PARKABLE = {
     "proposals.edit": "proposal_id",
@@ -67,8 +77,12 @@ def reason_trigger(trigger) -> bool:
     from ..workflow.engine import find_transition
 
     t = find_transition("proposal", trigger) if isinstance(trigger, str) else None
-    return (t is not None and bool(t.get("reason_required")) and tuple(t["who"]) != ("system",)
-            and trigger != "answer_request")
+    return (
+        t is not None
+        and bool(t.get("reason_required"))
+        and tuple(t["who"]) != ("system",)
+        and trigger != "answer_request"
+    )
 
 
 class ParkRefused(Exception):
@@ -133,8 +147,15 @@ def _typed(fields: dict[str, str]) -> dict[str, str]:
     return {n: v for n, v in fields.items() if n not in META_FIELDS}
 
 
-def park(key: str, user_id: int | None, endpoint: str, target_id: int, fields: dict[str, str],
-         had_files: bool, address: str | None = None) -> ParkedPost | None:
+def park(
+    key: str,
+    user_id: int | None,
+    endpoint: str,
+    target_id: int,
+    fields: dict[str, str],
+    had_files: bool,
+    address: str | None = None,
+) -> ParkedPost | None:
     """Keep the fields for this browser (the newest post per form wins); None when there is nothing to keep.
 
     Refused with :class:`ParkRefused` (the caller shows the text back, nothing is lost silently) when the
@@ -146,22 +167,33 @@ def park(key: str, user_id: int | None, endpoint: str, target_id: int, fields: d
         return None
     moment = now()
     db.session.execute(delete(ParkedPost).where(ParkedPost.expires_at < moment))
-    row = db.session.scalar(select(ParkedPost).where(
-        ParkedPost.browser_key == key, ParkedPost.endpoint == endpoint, ParkedPost.target_id == target_id))
+    row = db.session.scalar(
+        select(ParkedPost).where(
+            ParkedPost.browser_key == key, ParkedPost.endpoint == endpoint, ParkedPost.target_id == target_id
+        )
+    )
     where = address_key(address)
     if row is None and db.session.scalar(select(func.count()).select_from(ParkedPost)) >= MAX_ROWS:
         raise ParkRefused(_("Gerade werden zu viele Eingaben aufbewahrt."))
     if user_id is None and where is not None:
-        others = select(func.count()).select_from(ParkedPost).where(
-            ParkedPost.address_key == where, ParkedPost.user_id.is_(None))
+        others = (
+            select(func.count())
+            .select_from(ParkedPost)
+            .where(ParkedPost.address_key == where, ParkedPost.user_id.is_(None))
+        )
         if row is not None:
             others = others.where(ParkedPost.id != row.id)
         if db.session.scalar(others) >= current_app.config["PARK_MAX_PER_ADDRESS"]:
-            raise ParkRefused(_("Von Ihrer Adresse aus wurden schon zu viele Eingaben ohne Anmeldung "
-                                "aufbewahrt."))
+            raise ParkRefused(
+                _("Von Ihrer Adresse aus wurden schon zu viele Eingaben ohne Anmeldung aufbewahrt.")
+            )
     if row is None:
-        older = db.session.scalars(select(ParkedPost).where(ParkedPost.browser_key == key)
-                                   .order_by(ParkedPost.created_at.desc()).offset(MAX_PER_BROWSER - 1)).all()
+        older = db.session.scalars(
+            select(ParkedPost)
+            .where(ParkedPost.browser_key == key)
+            .order_by(ParkedPost.created_at.desc())
+            .offset(MAX_PER_BROWSER - 1)
+        ).all()
         for old in older:
             db.session.delete(old)
         row = ParkedPost(browser_key=key, endpoint=endpoint, target_id=target_id)
@@ -188,29 +220,49 @@ def may_take_over(row: ParkedPost, user) -> bool:
         return p is not None and p.applicant_id == user.id and p.state == "draft"
     if row.endpoint == "reviews.score":
         r = db.session.get(Review, row.target_id)
-        return (r is not None and r.reviewer_id == user.id and r.submitted_at is None
-                and r.proposal.state == "in_review")
+        return (
+            r is not None
+            and r.reviewer_id == user.id
+            and r.submitted_at is None
+            and r.proposal.state == "in_review"
+        )
     if row.endpoint == "proposals.answer":
         p = db.session.get(Proposal, row.target_id)
         c = open_clarification(p) if p is not None else None
         # the text answers the request that was open when it was typed, not a later one
-        return (p is not None and p.applicant_id == user.id and p.state == "clarification" and c is not None
-                and c.requested_at <= row.created_at)
+        return (
+            p is not None
+            and p.applicant_id == user.id
+            and p.state == "clarification"
+            and c is not None
+            and c.requested_at <= row.created_at
+        )
     if row.endpoint == "awards.milestone_report":
         m = db.session.get(Milestone, row.target_id)
         p = db.session.get(Proposal, m.proposal_id) if m is not None else None
         # not accepted yet, and not reported since the text was typed (a report may be corrected until accepted)
-        return (p is not None and p.applicant_id == user.id and p.state == "in_implementation"
-                and m.accepted_at is None and (m.reported_at is None or m.reported_at < row.created_at))
+        return (
+            p is not None
+            and p.applicant_id == user.id
+            and p.state == "in_implementation"
+            and m.accepted_at is None
+            and (m.reported_at is None or m.reported_at < row.created_at)
+        )
     if row.endpoint == "awards.report":
         p = db.session.get(Proposal, row.target_id)
         kind = row.fields.get("kind")
-        if p is None or p.applicant_id != user.id or p.state != "in_implementation" or kind not in REPORT_KINDS:
+        if (
+            p is None
+            or p.applicant_id != user.id
+            or p.state != "in_implementation"
+            or kind not in REPORT_KINDS
+        ):
             return False
         if kind == "interim" and interim_report_in(p) is not None:  # one at a time (the service's rule)
             return False
-        sent = select(Report.id).where(Report.proposal_id == p.id, Report.kind == kind,
-                                       Report.submitted_at >= row.created_at)
+        sent = select(Report.id).where(
+            Report.proposal_id == p.id, Report.kind == kind, Report.submitted_at >= row.created_at
+        )
         return db.session.scalar(sent.limit(1)) is None
     if row.endpoint in ("awards.sign", "proposals.fire_trigger"):
         return _office_may_take_over(row, user)
@@ -242,9 +294,11 @@ def parked_for(key: str | None, user) -> list[ParkedPost]:
     """What this browser parked that this person may take over (newest first)."""
     if not key or not user.is_authenticated:
         return []
-    rows = db.session.scalars(select(ParkedPost).where(ParkedPost.browser_key == key,
-                                                       ParkedPost.expires_at >= now())
-                              .order_by(ParkedPost.created_at.desc())).all()
+    rows = db.session.scalars(
+        select(ParkedPost)
+        .where(ParkedPost.browser_key == key, ParkedPost.expires_at >= now())
+        .order_by(ParkedPost.created_at.desc())
+    ).all()
     return [r for r in rows if may_take_over(r, user)]
 
 
@@ -263,12 +317,16 @@ def sweep_expired(at: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> in
     at = at or now()
     deleted = 0
     while True:
-        ids = db.session.scalars(select(ParkedPost.id).where(ParkedPost.expires_at < at)
-                                 .order_by(ParkedPost.id).limit(batch)).all()
+        ids = db.session.scalars(
+            select(ParkedPost.id).where(ParkedPost.expires_at < at).order_by(ParkedPost.id).limit(batch)
+        ).all()
         if not ids:
             break
-        res = db.session.execute(delete(ParkedPost).where(ParkedPost.id.in_(ids), ParkedPost.expires_at < at)
-                                 .execution_options(synchronize_session=False))
+        res = db.session.execute(
+            delete(ParkedPost)
+            .where(ParkedPost.id.in_(ids), ParkedPost.expires_at < at)
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
         deleted += res.rowcount or 0
         if len(ids) < batch:

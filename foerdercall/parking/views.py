@@ -1,5 +1,6 @@
 """The parked-posts page and the hooks the request handling calls when a post is refused (web.py) and after a
 login (accounts/views.py)."""
+
 from __future__ import annotations
 
 import secrets
@@ -74,33 +75,84 @@ def park_refused_post():
         value = secrets.token_urlsafe(32)
     user_id = current_user.id if current_user.is_authenticated else None
     try:
-        row = park(browser_key(value), user_id, request.endpoint, target, fields, had_files,
-                   address=request.remote_addr)
+        row = park(
+            browser_key(value),
+            user_id,
+            request.endpoint,
+            target,
+            fields,
+            had_files,
+            address=request.remote_addr,
+        )
     except ParkRefused as exc:  # nothing kept: the text is shown back, to copy
         g.rollback = True
-        return render_template("parking/refused.html", reason=exc.message, texts=typed_text(fields),
-                               login_url=login_url("accounts.login", next_url=current_path())), 429, {
-            "Cache-Control": "no-store", "Retry-After": "3600"}
+        return (
+            render_template(
+                "parking/refused.html",
+                reason=exc.message,
+                texts=typed_text(fields),
+                login_url=login_url("accounts.login", next_url=current_path()),
+            ),
+            429,
+            {"Cache-Control": "no-store", "Retry-After": "3600"},
+        )
     if row is None:
         return None
     g.rollback = False  # the parked row is this response's one change (web._commit commits it)
-    files = (" " + _("Hochgeladene Dateien konnten nicht aufbewahrt werden; bitte wählen Sie sie danach noch "
-                     "einmal aus.")) if had_files else ""
+    files = (
+        (
+            " "
+            + _(
+                "Hochgeladene Dateien konnten nicht aufbewahrt werden; bitte wählen Sie sie danach noch "
+                "einmal aus."
+            )
+        )
+        if had_files
+        else ""
+    )
     draft = is_draft_form(row)
     if current_user.is_authenticated:
-        flash((_("Das Formular war abgelaufen. Ihre Eingaben wurden aufbewahrt; Sie können sie hier in Ihren "
-                 "Entwurf übernehmen.") if draft else
-               _("Das Formular war abgelaufen. Ihre Eingaben wurden aufbewahrt; Sie können sie hier prüfen und "
-                 "noch einmal absenden.")) + files, "error")
+        flash(
+            (
+                _(
+                    "Das Formular war abgelaufen. Ihre Eingaben wurden aufbewahrt; Sie können sie hier in Ihren "
+                    "Entwurf übernehmen."
+                )
+                if draft
+                else _(
+                    "Das Formular war abgelaufen. Ihre Eingaben wurden aufbewahrt; Sie können sie hier prüfen und "
+                    "noch einmal absenden."
+                )
+            )
+            + files,
+            "error",
+        )
         resp = redirect(url_for("parking.index"))
     else:
-        flash((_("Ihre Sitzung war abgelaufen. Ihre Eingaben wurden aufbewahrt: Nach der Anmeldung können Sie "
-                 "sie in Ihren Entwurf übernehmen.") if draft else
-               _("Ihre Sitzung war abgelaufen. Ihre Eingaben wurden aufbewahrt: Nach der Anmeldung können Sie "
-                 "sie prüfen und noch einmal absenden.")) + files, "error")
+        flash(
+            (
+                _(
+                    "Ihre Sitzung war abgelaufen. Ihre Eingaben wurden aufbewahrt: Nach der Anmeldung können Sie "
+                    "sie in Ihren Entwurf übernehmen."
+                )
+                if draft
+                else _(
+                    "Ihre Sitzung war abgelaufen. Ihre Eingaben wurden aufbewahrt: Nach der Anmeldung können Sie "
+                    "sie prüfen und noch einmal absenden."
+                )
+            )
+            + files,
+            "error",
+        )
         resp = redirect(login_url("accounts.login", next_url=url_for("parking.index")))
-    resp.set_cookie(COOKIE, value, max_age=int(KEEP.total_seconds()), httponly=True, samesite="Lax",
-                    secure=bool(current_app.config["SESSION_COOKIE_SECURE"]))
+    resp.set_cookie(
+        COOKIE,
+        value,
+        max_age=int(KEEP.total_seconds()),
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -129,30 +181,44 @@ def _target(row) -> dict:
         labels = {name: str(getattr(form, name).label.text) for name in row.fields}
         values = dict(row.fields)
         if values.get("field_of_action"):
-            values["field_of_action"] = str(FIELD_LABELS.get(values["field_of_action"], values["field_of_action"]))
+            values["field_of_action"] = str(
+                FIELD_LABELS.get(values["field_of_action"], values["field_of_action"])
+            )
         if "advice_requested" in values:
             values["advice_requested"] = _("ja") if values["advice_requested"] else _("nein")
-        return {"title": _("Ihr Angebot: %(title)s", title=p.title or p.call.title),
-                "url": url_for("proposals.edit", proposal_id=p.id), "draft": True,
-                "fields": [(labels[n], values[n]) for n in row.fields if str(values[n]).strip()]}
+        return {
+            "title": _("Ihr Angebot: %(title)s", title=p.title or p.call.title),
+            "url": url_for("proposals.edit", proposal_id=p.id),
+            "draft": True,
+            "fields": [(labels[n], values[n]) for n in row.fields if str(values[n]).strip()],
+        }
     review = db.session.get(Review, row.target_id)
     names = {c.id: c.name for c in review.proposal.call.criteria}
     fields = []
     for name, value in row.fields.items():
         kind, _sep, cid = name.partition("_")
         criterion = names.get(int(cid), "?")
-        label = (_("%(c)s: Punkte", c=criterion) if kind == "score"
-                 else _("%(c)s: Begründung", c=criterion))
+        label = _("%(c)s: Punkte", c=criterion) if kind == "score" else _("%(c)s: Begründung", c=criterion)
         if str(value).strip():
             fields.append((label, _("nicht anwendbar") if value == "na" else value))
-    return {"title": _("Ihr Gutachten zu %(n)s", n=review.proposal.file_number or review.proposal.title),
-            "url": url_for("reviews.score", review_id=review.id), "draft": True, "fields": fields}
+    return {
+        "title": _("Ihr Gutachten zu %(n)s", n=review.proposal.file_number or review.proposal.title),
+        "url": url_for("reviews.score", review_id=review.id),
+        "draft": True,
+        "fields": fields,
+    }
 
 
 def _input(name: str, label, value, rows: int = 0, required: bool = False, options=None) -> dict:
     """One field of a one-shot form on the parked page: a textarea (rows), a select (options) or an input."""
-    return {"name": name, "label": str(label), "value": value or "", "rows": rows, "required": required,
-            "options": options}
+    return {
+        "name": name,
+        "label": str(label),
+        "value": value or "",
+        "rows": rows,
+        "required": required,
+        "options": options,
+    }
 
 
 def _form_target(row) -> dict:
@@ -161,50 +227,84 @@ def _form_target(row) -> dict:
     values = row.fields
     if row.endpoint == "awards.milestone_report":
         m = db.session.get(Milestone, row.target_id)
-        return {"title": _("Ihr Bericht zum Meilenstein „%(m)s“", m=m.title),
-                "url": url_for("proposals.detail", proposal_id=m.proposal_id, _anchor="h-impl"), "draft": False,
-                "context": None, "file": None,
-                "action": url_for("awards.milestone_report", proposal_id=m.proposal_id, milestone_id=m.id),
-                "inputs": [_input("text", _("Erreichter Stand"), values.get("text"), 6, True)],
-                "submit": _("Berichten")}
+        return {
+            "title": _("Ihr Bericht zum Meilenstein „%(m)s“", m=m.title),
+            "url": url_for("proposals.detail", proposal_id=m.proposal_id, _anchor="h-impl"),
+            "draft": False,
+            "context": None,
+            "file": None,
+            "action": url_for("awards.milestone_report", proposal_id=m.proposal_id, milestone_id=m.id),
+            "inputs": [_input("text", _("Erreichter Stand"), values.get("text"), 6, True)],
+            "submit": _("Berichten"),
+        }
     p = db.session.get(Proposal, row.target_id)
     name = p.file_number or p.title or p.call.title
     if row.endpoint == "proposals.answer":
         form = AnswerForm()
         request_ = open_clarification(p)
-        return {"title": _("Ihre Antwort auf die Nachforderung zu %(n)s", n=name),
-                "url": url_for("proposals.detail", proposal_id=p.id, _anchor="h-clar"), "draft": False,
-                "context": (_("Nachforderung"), request_.message if request_ else ""),
-                "action": url_for("proposals.answer", proposal_id=p.id), "file": str(form.file.label.text),
-                "inputs": [_input("answer", form.answer.label.text, values.get("answer"), 8, True)],
-                "submit": _("Antwort senden")}
+        return {
+            "title": _("Ihre Antwort auf die Nachforderung zu %(n)s", n=name),
+            "url": url_for("proposals.detail", proposal_id=p.id, _anchor="h-clar"),
+            "draft": False,
+            "context": (_("Nachforderung"), request_.message if request_ else ""),
+            "action": url_for("proposals.answer", proposal_id=p.id),
+            "file": str(form.file.label.text),
+            "inputs": [_input("answer", form.answer.label.text, values.get("answer"), 8, True)],
+            "submit": _("Antwort senden"),
+        }
     if row.endpoint == "awards.report":
         kind = values.get("kind")
         form = ReportForm()
-        return {"title": (_("Ihr Zwischenbericht zu %(n)s", n=name) if kind == "interim"
-                          else _("Ihr Abschlussbericht zu %(n)s", n=name)),
-                "url": url_for("proposals.detail", proposal_id=p.id, _anchor="h-impl"), "draft": False,
-                "context": None, "file": None, "action": url_for("awards.report", proposal_id=p.id, kind=kind),
-                "inputs": [_input("narrative", form.narrative.label.text, values.get("narrative"), 10, True),
-                           _input("use_of_funds", form.use_of_funds.label.text, values.get("use_of_funds"), 5),
-                           _input("spent", form.spent.label.text, values.get("spent"))],
-                "submit": _("Einreichen")}
+        return {
+            "title": (
+                _("Ihr Zwischenbericht zu %(n)s", n=name)
+                if kind == "interim"
+                else _("Ihr Abschlussbericht zu %(n)s", n=name)
+            ),
+            "url": url_for("proposals.detail", proposal_id=p.id, _anchor="h-impl"),
+            "draft": False,
+            "context": None,
+            "file": None,
+            "action": url_for("awards.report", proposal_id=p.id, kind=kind),
+            "inputs": [
+                _input("narrative", form.narrative.label.text, values.get("narrative"), 10, True),
+                _input("use_of_funds", form.use_of_funds.label.text, values.get("use_of_funds"), 5),
+                _input("spent", form.spent.label.text, values.get("spent")),
+            ],
+            "submit": _("Einreichen"),
+        }
     if row.endpoint == "awards.sign":
         from ..web import office_label
 
-        return {"title": _("Ihre Zeichnung zu %(n)s", n=name),
-                "url": url_for("proposals.detail", proposal_id=p.id), "draft": False, "context": None,
-                "file": None, "action": url_for("awards.sign", proposal_id=p.id),
-                "inputs": [_input("decision", _("Entscheidung für %(office)s", office=office_label(current_user.office)),
-                                  values.get("decision"), options=[("approve", _("Zustimmen")),
-                                                                   ("reject", _("Ablehnen"))]),
-                           _input("reason", _("Begründung (bei Ablehnung erforderlich)"), values.get("reason"), 6)],
-                "submit": _("Zeichnen")}
+        return {
+            "title": _("Ihre Zeichnung zu %(n)s", n=name),
+            "url": url_for("proposals.detail", proposal_id=p.id),
+            "draft": False,
+            "context": None,
+            "file": None,
+            "action": url_for("awards.sign", proposal_id=p.id),
+            "inputs": [
+                _input(
+                    "decision",
+                    _("Entscheidung für %(office)s", office=office_label(current_user.office)),
+                    values.get("decision"),
+                    options=[("approve", _("Zustimmen")), ("reject", _("Ablehnen"))],
+                ),
+                _input("reason", _("Begründung (bei Ablehnung erforderlich)"), values.get("reason"), 6),
+            ],
+            "submit": _("Zeichnen"),
+        }
     step = action_label(values.get("trigger", ""))  # proposals.fire_trigger: a step with a written reason
-    return {"title": _("%(step)s: %(n)s", step=step, n=name),
-            "url": url_for("proposals.detail", proposal_id=p.id), "draft": False, "context": None, "file": None,
-            "action": url_for("proposals.fire_trigger", proposal_id=p.id, trigger=values.get("trigger")),
-            "inputs": [_input("reason", _("Begründung"), values.get("reason"), 6, True)], "submit": step}
+    return {
+        "title": _("%(step)s: %(n)s", step=step, n=name),
+        "url": url_for("proposals.detail", proposal_id=p.id),
+        "draft": False,
+        "context": None,
+        "file": None,
+        "action": url_for("proposals.fire_trigger", proposal_id=p.id, trigger=values.get("trigger")),
+        "inputs": [_input("reason", _("Begründung"), values.get("reason"), 6, True)],
+        "submit": step,
+    }
 
 
 @bp.route("/parked")
@@ -214,8 +314,17 @@ def index():
     if not rows:
         return redirect(redirect_target(request.args.get("next")))
     entries = [(r, _target(r)) for r in rows]
-    return render_template("parking/index.html", entries=entries, form=ConfirmForm(), next=_next(),
-                           any_draft=any(t["draft"] for _r, t in entries)), 200, {"Cache-Control": "no-store"}
+    return (
+        render_template(
+            "parking/index.html",
+            entries=entries,
+            form=ConfirmForm(),
+            next=_next(),
+            any_draft=any(t["draft"] for _r, t in entries),
+        ),
+        200,
+        {"Cache-Control": "no-store"},
+    )
 
 
 @bp.route("/parked/<int:parked_id>/apply", methods=["POST"])
@@ -229,8 +338,13 @@ def apply(parked_id: int):
     if row is None:
         abort(404)
     if not is_draft_form(row):
-        flash(_("Diese Eingaben gehören zu keinem Entwurf: Bitte prüfen Sie sie und senden Sie das Formular "
-                "hier ab."), "error")
+        flash(
+            _(
+                "Diese Eingaben gehören zu keinem Entwurf: Bitte prüfen Sie sie und senden Sie das Formular "
+                "hier ab."
+            ),
+            "error",
+        )
         return redirect(url_for("parking.index", _anchor=f"parked-{row.id}"))
     data = MultiDict(row.fields)
     if row.endpoint == "proposals.edit":
@@ -240,10 +354,16 @@ def apply(parked_id: int):
         p = db.session.get(Proposal, row.target_id)
         form = _proposal_form(p, data)
         if not form.validate():
-            flash(_("Ihre Eingaben passen so nicht in das Formular: %(e)s. Der Text bleibt hier aufbewahrt; "
+            flash(
+                _(
+                    "Ihre Eingaben passen so nicht in das Formular: %(e)s. Der Text bleibt hier aufbewahrt; "
                     "bitte übernehmen Sie ihn von Hand.",
-                    e="; ".join(f"{form[n].label.text}: {' '.join(map(str, errs))}"
-                                for n, errs in form.errors.items())), "error")
+                    e="; ".join(
+                        f"{form[n].label.text}: {' '.join(map(str, errs))}" for n, errs in form.errors.items()
+                    ),
+                ),
+                "error",
+            )
             return redirect(url_for("parking.index"))
         save_draft(p, current_user, form.draft_data())
         url = url_for("proposals.edit", proposal_id=p.id)
@@ -255,8 +375,12 @@ def apply(parked_id: int):
         current = {s.criterion_id: (s.score, s.justification) for s in review.scores}
         parsed, _errors = parse_scores(data, call.criteria, call.scale_max)
         # what was not part of the parked post stays as it was
-        scores = {cid: parsed[cid] if f"score_{cid}" in data or f"justification_{cid}" in data
-                  else current.get(cid, (None, "")) for cid in parsed}
+        scores = {
+            cid: parsed[cid]
+            if f"score_{cid}" in data or f"justification_{cid}" in data
+            else current.get(cid, (None, ""))
+            for cid in parsed
+        }
         save_review(review, current_user, scores, submit=False)
         url = url_for("reviews.score", review_id=review.id)
     discard(row)

@@ -6,55 +6,63 @@ The template is a proposal, not legal advice: the city's data-protection officer
 published (it says so in its first line). Like the default criteria catalogue it is the call's content, in
 German, not a translated UI string.
 """
+
 from __future__ import annotations
 
 from ..calls.models import Call
 
-TEMPLATE_MARK = ("[Vorlage aus den Daten des Aufrufs erzeugt – vor der Veröffentlichung durch die oder den "
-                 "Datenschutzbeauftragten der Stadt Leipzig zu prüfen]")
+TEMPLATE_MARK = (
+    "[Vorlage aus den Daten des Aufrufs erzeugt – vor der Veröffentlichung durch die oder den "
+    "Datenschutzbeauftragten der Stadt Leipzig zu prüfen]"
+)
 
 
 def default_privacy_notice(call: Call) -> str:
     procurement = call.mode == "procurement"
-    contract = ("Zuschlag und Vertrag" if procurement else "Bewilligung (Zuwendungsbescheid)")
-    reviewers = ("die Gutachterinnen und Gutachter, ohne Ihren Namen und Ihre Organisation"
-                 if call.hide_applicant else "die Gutachterinnen und Gutachter")
+    contract = "Zuschlag und Vertrag" if procurement else "Bewilligung (Zuwendungsbescheid)"
+    reviewers = (
+        "die Gutachterinnen und Gutachter, ohne Ihren Namen und Ihre Organisation"
+        if call.hide_applicant
+        else "die Gutachterinnen und Gutachter"
+    )
     months = call.retention_months
-    return "\n".join([
-        f"Datenschutzhinweise zum Aufruf „{call.title}“ (Art. 13 DSGVO)",
-        TEMPLATE_MARK,
-        "",
-        "1. Verantwortlich: Stadt Leipzig, Kulturamt und Amt für Wirtschaftsförderung, 04092 Leipzig. "
-        "Die oder den behördlichen Datenschutzbeauftragten der Stadt Leipzig erreichen Sie über "
-        "www.leipzig.de/datenschutz.",
-        "2. Was wir speichern: Name, E-Mail-Adresse und Organisation Ihres Kontos; Ihr Angebot (Texte, "
-        "Handlungsfeld, Betrag) und Ihre Anlagen mit Zeitpunkt und Prüfsumme; Nachforderungen und Ihre "
-        "Antworten; die Nachrichten, die wir Ihnen senden; das Protokoll der Verfahrensschritte.",
-        "3. Wozu: Durchführung dieses Aufrufs – Eingang, formale Prüfung, Begutachtung nach den veröffentlichten "
-        f"Kriterien, Entscheidung beider Ämter, {contract}, Begleitung der Umsetzung und Prüfung der "
-        "Verwendung der Mittel.",
-        "4. Rechtsgrundlage: Art. 6 Abs. 1 Buchst. e DSGVO in Verbindung mit § 3 SächsDSDG (Aufgabe im "
-        "öffentlichen Interesse: Förderung der Kultur- und Kreativwirtschaft durch die Stadt Leipzig); "
-        "für den Vertrag Art. 6 Abs. 1 Buchst. b DSGVO; für die Aufbewahrungspflichten Art. 6 Abs. 1 "
-        "Buchst. c DSGVO.",
-        f"5. Empfänger: die zuständigen Mitarbeitenden von Kulturamt und Amt für Wirtschaftsförderung; {reviewers} "
-        "(zur Neutralität verpflichtet); die Kontaktstelle Kreativwirtschaft, wenn Sie eine Beratung wünschen; "
-        "das Rechnungsprüfungsamt, Fördermittelgeber und Nachprüfungsbehörden, soweit sie das Verfahren prüfen. "
-        "Geförderte Maßnahmen erscheinen mit Titel, Betrag und Auftragnehmer/in in der öffentlichen Liste.",
-        "6. Wie lange: Angebote, die nicht gefördert werden (abgelehnt, ausgeschlossen, zurückgezogen, nicht "
-        f"eingereicht oder Zuschlag nicht angenommen), werden {months} Monate nach dem Abschluss der Auswahl "
-        "(der Aufruf ist „Entschieden“; ändert sich der Status eines Angebots danach noch, ab dieser Änderung) "
-        "anonymisiert: Ihr Name und Ihre "
-        "Angaben werden entfernt, Ihre Dateien gelöscht; Aktenzeichen, Punktzahl, Rang und Betrag bleiben ohne "
-        "Namen im Vergabevermerk. Geförderte Maßnahmen: Vergabevermerk und Vertragsunterlagen mindestens "
-        "3 Jahre nach dem Zuschlag, bei EFRE-Förderung 5 Jahre ab dem Ende des Jahres der letzten Zahlung.",
-        "7. Ihre Rechte: Auskunft (Art. 15 DSGVO, auch als Download unter „Meine Daten“), Berichtigung "
-        "(Art. 16), Löschung (Art. 17), Einschränkung der Verarbeitung (Art. 18), Datenübertragbarkeit "
-        "(Art. 20) und Widerspruch (Art. 21). Sie können sich bei der Aufsichtsbehörde beschweren: "
-        "Sächsische Datenschutz- und Transparenzbeauftragte, Devrientstraße 5, 01067 Dresden.",
-        "8. Ihre Angaben sind für die Teilnahme erforderlich; ohne sie kann Ihr Angebot nicht berücksichtigt "
-        "werden. Es gibt keine automatisierte Entscheidung: über jedes Angebot entscheiden Menschen.",
-    ])
+    return "\n".join(
+        [
+            f"Datenschutzhinweise zum Aufruf „{call.title}“ (Art. 13 DSGVO)",
+            TEMPLATE_MARK,
+            "",
+            "1. Verantwortlich: Stadt Leipzig, Kulturamt und Amt für Wirtschaftsförderung, 04092 Leipzig. "
+            "Die oder den behördlichen Datenschutzbeauftragten der Stadt Leipzig erreichen Sie über "
+            "www.leipzig.de/datenschutz.",
+            "2. Was wir speichern: Name, E-Mail-Adresse und Organisation Ihres Kontos; Ihr Angebot (Texte, "
+            "Handlungsfeld, Betrag) und Ihre Anlagen mit Zeitpunkt und Prüfsumme; Nachforderungen und Ihre "
+            "Antworten; die Nachrichten, die wir Ihnen senden; das Protokoll der Verfahrensschritte.",
+            "3. Wozu: Durchführung dieses Aufrufs – Eingang, formale Prüfung, Begutachtung nach den veröffentlichten "
+            f"Kriterien, Entscheidung beider Ämter, {contract}, Begleitung der Umsetzung und Prüfung der "
+            "Verwendung der Mittel.",
+            "4. Rechtsgrundlage: Art. 6 Abs. 1 Buchst. e DSGVO in Verbindung mit § 3 SächsDSDG (Aufgabe im "
+            "öffentlichen Interesse: Förderung der Kultur- und Kreativwirtschaft durch die Stadt Leipzig); "
+            "für den Vertrag Art. 6 Abs. 1 Buchst. b DSGVO; für die Aufbewahrungspflichten Art. 6 Abs. 1 "
+            "Buchst. c DSGVO.",
+            f"5. Empfänger: die zuständigen Mitarbeitenden von Kulturamt und Amt für Wirtschaftsförderung; {reviewers} "
+            "(zur Neutralität verpflichtet); die Kontaktstelle Kreativwirtschaft, wenn Sie eine Beratung wünschen; "
+            "das Rechnungsprüfungsamt, Fördermittelgeber und Nachprüfungsbehörden, soweit sie das Verfahren prüfen. "
+            "Geförderte Maßnahmen erscheinen mit Titel, Betrag und Auftragnehmer/in in der öffentlichen Liste.",
+            "6. Wie lange: Angebote, die nicht gefördert werden (abgelehnt, ausgeschlossen, zurückgezogen, nicht "
+            f"eingereicht oder Zuschlag nicht angenommen), werden {months} Monate nach dem Abschluss der Auswahl "
+            "(der Aufruf ist „Entschieden“; ändert sich der Status eines Angebots danach noch, ab dieser Änderung) "
+            "anonymisiert: Ihr Name und Ihre "
+            "Angaben werden entfernt, Ihre Dateien gelöscht; Aktenzeichen, Punktzahl, Rang und Betrag bleiben ohne "
+            "Namen im Vergabevermerk. Geförderte Maßnahmen: Vergabevermerk und Vertragsunterlagen mindestens "
+            "3 Jahre nach dem Zuschlag, bei EFRE-Förderung 5 Jahre ab dem Ende des Jahres der letzten Zahlung.",
+            "7. Ihre Rechte: Auskunft (Art. 15 DSGVO, auch als Download unter „Meine Daten“), Berichtigung "
+            "(Art. 16), Löschung (Art. 17), Einschränkung der Verarbeitung (Art. 18), Datenübertragbarkeit "
+            "(Art. 20) und Widerspruch (Art. 21). Sie können sich bei der Aufsichtsbehörde beschweren: "
+            "Sächsische Datenschutz- und Transparenzbeauftragte, Devrientstraße 5, 01067 Dresden.",
+            "8. Ihre Angaben sind für die Teilnahme erforderlich; ohne sie kann Ihr Angebot nicht berücksichtigt "
+            "werden. Es gibt keine automatisierte Entscheidung: über jedes Angebot entscheiden Menschen.",
+        ]
+    )
 
 
 def privacy_notice(call: Call) -> str:

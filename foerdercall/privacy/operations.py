@@ -8,6 +8,7 @@ are deleted (from disk when the deletion commits), and mails not yet sent to it 
 written before keep the name they were written with: the tamper-evident trail cannot change (a known limit,
 stated on the page).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,36 +53,100 @@ def personal_data(user: User) -> dict:
         p = db.session.get(Proposal, e.proposal_id) if e.proposal_id is not None else None
         return event_reason(e, p) if p is not None else e.reason
 
-    proposals = db.session.scalars(select(Proposal).where(Proposal.applicant_id == user.id)
-                                   .order_by(Proposal.id)).all()
-    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.recipient_id == user.id,
-                                                        OutboxMail.held.is_(False)).order_by(OutboxMail.id)).all()
-    reviews = db.session.scalars(select(Review).where(Review.reviewer_id == user.id).order_by(Review.id)).all()
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_id == user.id)
-                                .order_by(AuditEvent.seq)).all()
+    proposals = db.session.scalars(
+        select(Proposal).where(Proposal.applicant_id == user.id).order_by(Proposal.id)
+    ).all()
+    mails = db.session.scalars(
+        select(OutboxMail)
+        .where(OutboxMail.recipient_id == user.id, OutboxMail.held.is_(False))
+        .order_by(OutboxMail.id)
+    ).all()
+    reviews = db.session.scalars(
+        select(Review).where(Review.reviewer_id == user.id).order_by(Review.id)
+    ).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.actor_id == user.id).order_by(AuditEvent.seq)
+    ).all()
     return {
         "exported_at": _iso(now()),
-        "account": {"id": user.id, "name": user.name, "email": user.email, "organisation": user.organisation,
-                    "language": user.locale, "roles": sorted(user.roles), "office": user.office,
-                    "created_at": _iso(user.created_at)},
-        "proposals": [{
-            "id": p.id, "call": p.call.title, "state": p.state, "file_number": p.file_number,
-            **{name: getattr(p, name) for name in ANSWER_FIELDS},
-            "field_of_action": p.field_of_action, "requested_amount_cents": p.requested_amount_cents,
-            "created_at": _iso(p.created_at), "submitted_at": _iso(p.submitted_at),
-            "attachments": [{"kind": a.kind, "filename": a.filename, "size": a.size, "sha256": a.sha256,
-                             "uploaded_at": _iso(a.uploaded_at), "file": _zip_name(a)} for a in p.attachments],
-            "clarifications": [{"message": c.message, "due_at": _iso(c.due_at), "answer": c.answer,
-                                "answered_at": _iso(c.answered_at)} for c in p.clarifications],
-        } for p in proposals],
-        "reviews": [{"proposal": r.proposal.file_number, "assigned_at": _iso(r.assigned_at),
-                     "submitted_at": _iso(r.submitted_at),
-                     "scores": [{"criterion": s.criterion.name, "score": s.score, "justification": s.justification}
-                                for s in r.scores]} for r in reviews],
-        "messages": [{"subject": m.subject, "body": m.body, "to": m.to_address, "created_at": _iso(m.created_at),
-                      "sent_at": _iso(m.sent_at), "status": m.status} for m in mails],
-        "actions": [{"at": _iso(e.at), "action": e.action, "object": f"{e.object_type}:{e.object_id}",
-                     "from_state": e.from_state, "to_state": e.to_state, "reason": reason(e)} for e in events],
+        "account": {
+            "id": user.id,
+            "name": user.name,
+            "email": user.email,
+            "organisation": user.organisation,
+            "language": user.locale,
+            "roles": sorted(user.roles),
+            "office": user.office,
+            "created_at": _iso(user.created_at),
+        },
+        "proposals": [
+            {
+                "id": p.id,
+                "call": p.call.title,
+                "state": p.state,
+                "file_number": p.file_number,
+                **{name: getattr(p, name) for name in ANSWER_FIELDS},
+                "field_of_action": p.field_of_action,
+                "requested_amount_cents": p.requested_amount_cents,
+                "created_at": _iso(p.created_at),
+                "submitted_at": _iso(p.submitted_at),
+                "attachments": [
+                    {
+                        "kind": a.kind,
+                        "filename": a.filename,
+                        "size": a.size,
+                        "sha256": a.sha256,
+                        "uploaded_at": _iso(a.uploaded_at),
+                        "file": _zip_name(a),
+                    }
+                    for a in p.attachments
+                ],
+                "clarifications": [
+                    {
+                        "message": c.message,
+                        "due_at": _iso(c.due_at),
+                        "answer": c.answer,
+                        "answered_at": _iso(c.answered_at),
+                    }
+                    for c in p.clarifications
+                ],
+            }
+            for p in proposals
+        ],
+        "reviews": [
+            {
+                "proposal": r.proposal.file_number,
+                "assigned_at": _iso(r.assigned_at),
+                "submitted_at": _iso(r.submitted_at),
+                "scores": [
+                    {"criterion": s.criterion.name, "score": s.score, "justification": s.justification}
+                    for s in r.scores
+                ],
+            }
+            for r in reviews
+        ],
+        "messages": [
+            {
+                "subject": m.subject,
+                "body": m.body,
+                "to": m.to_address,
+                "created_at": _iso(m.created_at),
+                "sent_at": _iso(m.sent_at),
+                "status": m.status,
+            }
+            for m in mails
+        ],
+        "actions": [
+            {
+                "at": _iso(e.at),
+                "action": e.action,
+                "object": f"{e.object_type}:{e.object_id}",
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "reason": reason(e),
+            }
+            for e in events
+        ],
     }
 
 
@@ -101,12 +166,18 @@ def write_zip(out: IO[bytes], user: User) -> None:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
         del data
-        zf.writestr("LIESMICH.txt", _(
-            "Alle Daten, die foerdercall über Sie speichert (Art. 15 und 20 DSGVO): data.json enthält Ihr Konto, "
-            "Ihre Angebote, Gutachten, Nachrichten und Ihre Aktionen; attachments/ enthält Ihre hochgeladenen "
-            "Dateien.") + "\n")
-        attachments = db.session.scalars(select(Attachment).join(Proposal).where(
-            Proposal.applicant_id == user.id).order_by(Attachment.id)).all()
+        zf.writestr(
+            "LIESMICH.txt",
+            _(
+                "Alle Daten, die foerdercall über Sie speichert (Art. 15 und 20 DSGVO): data.json enthält Ihr Konto, "
+                "Ihre Angebote, Gutachten, Nachrichten und Ihre Aktionen; attachments/ enthält Ihre hochgeladenen "
+                "Dateien."
+            )
+            + "\n",
+        )
+        attachments = db.session.scalars(
+            select(Attachment).join(Proposal).where(Proposal.applicant_id == user.id).order_by(Attachment.id)
+        ).all()
         for a in attachments:
             _add_file(zf, a)
 
@@ -121,11 +192,14 @@ def deletion_refused(user: User) -> str | None:
     """Why this person cannot delete the account themselves (None: they can). The page says it too."""
     if user.roles - {"applicant"}:
         return _("Konten mit Aufgaben in der Verwaltung oder Begutachtung löscht die Verwaltung.")
-    submitted = db.session.scalar(select(Proposal.id).where(
-        Proposal.applicant_id == user.id, Proposal.submitted_at.is_not(None)))
+    submitted = db.session.scalar(
+        select(Proposal.id).where(Proposal.applicant_id == user.id, Proposal.submitted_at.is_not(None))
+    )
     if submitted is not None:
-        return _("Sie haben bereits ein Angebot eingereicht. Die Stadt muss die Unterlagen eingereichter Angebote "
-                 "aufbewahren; die Aufbewahrungsfrist steht in den Datenschutzhinweisen des Aufrufs.")
+        return _(
+            "Sie haben bereits ein Angebot eingereicht. Die Stadt muss die Unterlagen eingereichter Angebote "
+            "aufbewahren; die Aufbewahrungsfrist steht in den Datenschutzhinweisen des Aufrufs."
+        )
     return None
 
 
@@ -156,11 +230,18 @@ def anonymise_account(user: User, name: str, why: str) -> None:
     user.name = name
     user.email = f"geloescht-{user.id}@konto.invalid"
     user.organisation = ""
-    db.session.execute(update(OutboxMail).where(OutboxMail.recipient_id == user.id).values(
-        to_address=user.email, subject="–", body="").execution_options(synchronize_session=False))
-    db.session.execute(update(OutboxMail).where(
-        OutboxMail.recipient_id == user.id, OutboxMail.status.in_(("pending", "sending"))).values(
-        status="failed", last_error=why, claimed_by=None).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.recipient_id == user.id)
+        .values(to_address=user.email, subject="–", body="")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.recipient_id == user.id, OutboxMail.status.in_(("pending", "sending")))
+        .values(status="failed", last_error=why, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
     user.password_hash = hash_password(secrets.token_urlsafe(32))
     user.active = False
     user.grants = []

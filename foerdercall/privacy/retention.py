@@ -32,6 +32,7 @@ event per proposal, by the system, without personal data.
 The sweep step :func:`anonymise_expired` is batched (``RETENTION_BATCH`` proposals per run, each in its
 own transaction) and idempotent: an anonymised proposal has its ``Anonymisation`` row and is not found again.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,16 +66,21 @@ RETENTION_BATCH = 200
 def _register_labels() -> None:
     from ..workflow.engine import OPERATION_LABELS
 
-    OPERATION_LABELS.update({
-        "anonymise_proposal": ("Personenbezogene Daten anonymisiert (Aufbewahrungsfrist)",
-                               "Personal data anonymised (retention period)"),
-    })
+    OPERATION_LABELS.update(
+        {
+            "anonymise_proposal": (
+                "Personenbezogene Daten anonymisiert (Aufbewahrungsfrist)",
+                "Personal data anonymised (retention period)",
+            ),
+        }
+    )
 
 
 _register_labels()
 
 
 # --- showing what was anonymised -------------------------------------------------------------------------
+
 
 def is_anonymised(p: Proposal) -> bool:
     return db.session.get(Anonymisation, p.id) is not None
@@ -103,11 +109,15 @@ def event_reason(e: AuditEvent, p: Proposal) -> str:
 
 # --- the anonymisation -----------------------------------------------------------------------------------
 
+
 def retention_ends(p: Proposal, concluded_at: dt.datetime) -> dt.datetime:
     """The end of the proposal's retention: its call's months after the selection was concluded, or after the
     proposal's last change of state if that came later."""
-    last = db.session.scalar(select(func.max(AuditEvent.at)).where(
-        AuditEvent.proposal_id == p.id, AuditEvent.to_state.is_not(None)))
+    last = db.session.scalar(
+        select(func.max(AuditEvent.at)).where(
+            AuditEvent.proposal_id == p.id, AuditEvent.to_state.is_not(None)
+        )
+    )
     start = max(concluded_at, last) if last is not None else concluded_at
     return add_months(start, p.call.retention_months)
 
@@ -135,41 +145,72 @@ def anonymise_proposal(p: Proposal, at: dt.datetime | None = None) -> Anonymisat
         c.message = ANONYMISED
         if c.answer is not None:
             c.answer = ANONYMISED
-    db.session.execute(update(OutboxMail).where(OutboxMail.proposal_id == p.id).values(
-        subject="–", body="").execution_options(synchronize_session=False))
-    db.session.execute(update(OutboxMail).where(
-        OutboxMail.proposal_id == p.id, OutboxMail.status.in_(("pending", "sending"))).values(
-        status="failed", last_error="anonymisiert", claimed_by=None).execution_options(synchronize_session=False))
-    done = Anonymisation(proposal_id=p.id, call_id=p.call_id, anonymised_at=at, files_deleted=len(files),
-                         files=files)
+    db.session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.proposal_id == p.id)
+        .values(subject="–", body="")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.proposal_id == p.id, OutboxMail.status.in_(("pending", "sending")))
+        .values(status="failed", last_error="anonymisiert", claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    done = Anonymisation(
+        proposal_id=p.id, call_id=p.call_id, anonymised_at=at, files_deleted=len(files), files=files
+    )
     db.session.add(done)
     db.session.flush()
     user = db.session.get(User, p.applicant_id)
-    others = db.session.scalar(select(func.count(Proposal.id)).where(
-        Proposal.applicant_id == user.id, Proposal.id.not_in(select(Anonymisation.proposal_id))))
+    others = db.session.scalar(
+        select(func.count(Proposal.id)).where(
+            Proposal.applicant_id == user.id, Proposal.id.not_in(select(Anonymisation.proposal_id))
+        )
+    )
     if user.active and user.roles <= {"applicant"} and not others:
         anonymise_account(user, ANONYMISED_NAME, "anonymisiert")
         done.account_anonymised = True
     db.session.flush()
-    record(None, "anonymise_proposal", p, at=at, data={
-        "retention_months": p.call.retention_months, "files_deleted": len(files),
-        "account_anonymised": done.account_anonymised})
+    record(
+        None,
+        "anonymise_proposal",
+        p,
+        at=at,
+        data={
+            "retention_months": p.call.retention_months,
+            "files_deleted": len(files),
+            "account_anonymised": done.account_anonymised,
+        },
+    )
     return done
 
 
 def due_for_anonymisation(at: dt.datetime, limit: int = RETENTION_BATCH) -> list[int]:
     """Ids of unfunded, not yet anonymised proposals whose retention period has ended (at most `limit`)."""
-    calls = db.session.execute(select(Call.id, Call.retention_months)
-                               .where(Call.state.in_(CONCLUDED_CALL_STATES)).order_by(Call.id)).all()
+    calls = db.session.execute(
+        select(Call.id, Call.retention_months).where(Call.state.in_(CONCLUDED_CALL_STATES)).order_by(Call.id)
+    ).all()
     due: list[int] = []
     for call_id, months in calls:
-        concluded_at = db.session.scalar(select(func.max(AuditEvent.at)).where(  # the call's events: indexed
-            AuditEvent.object_type == "calls", AuditEvent.object_id == call_id, AuditEvent.action == "decide"))
+        concluded_at = db.session.scalar(
+            select(func.max(AuditEvent.at)).where(  # the call's events: indexed
+                AuditEvent.object_type == "calls",
+                AuditEvent.object_id == call_id,
+                AuditEvent.action == "decide",
+            )
+        )
         if concluded_at is None or add_months(concluded_at, months) > at:
             continue
-        for p in db.session.scalars(select(Proposal).where(
-                Proposal.call_id == call_id, Proposal.state.in_(UNFUNDED_STATES),
-                Proposal.id.not_in(select(Anonymisation.proposal_id))).order_by(Proposal.id)):
+        for p in db.session.scalars(
+            select(Proposal)
+            .where(
+                Proposal.call_id == call_id,
+                Proposal.state.in_(UNFUNDED_STATES),
+                Proposal.id.not_in(select(Anonymisation.proposal_id)),
+            )
+            .order_by(Proposal.id)
+        ):
             if retention_ends(p, concluded_at) <= at:
                 due.append(p.id)
                 if len(due) >= limit:

@@ -30,8 +30,14 @@ def _page(form, status: int = 200):
 def export():
     """The ZIP is complete (in a spooled temporary file) before its first byte is sent, and is sent with its
     length: a failure on the way is an error page, a cut download shows as one."""
-    return file_response(export_zip(current_user), "application/zip", {
-        "Cache-Control": "no-store", "Content-Disposition": 'attachment; filename="foerdercall-meine-daten.zip"'})
+    return file_response(
+        export_zip(current_user),
+        "application/zip",
+        {
+            "Cache-Control": "no-store",
+            "Content-Disposition": 'attachment; filename="foerdercall-meine-daten.zip"',
+        },
+    )
 
 
 @bp.route("/account/delete", methods=["POST"])
@@ -49,11 +55,15 @@ def delete():
     return redirect(url_for("calls.index"))
 
 
-
 @bp.app_context_processor
 def _notice():
     from .notice import default_privacy_notice, privacy_notice
     from .retention import applicant_label, event_actor, event_reason
 
-    return {"privacy_notice": privacy_notice, "default_privacy_notice": default_privacy_notice,
-            "applicant_label": applicant_label, "event_actor": event_actor, "event_reason": event_reason}
+    return {
+        "privacy_notice": privacy_notice,
+        "default_privacy_notice": default_privacy_notice,
+        "applicant_label": applicant_label,
+        "event_actor": event_actor,
+        "event_reason": event_reason,
+    }

@@ -22,6 +22,7 @@ can run; alone (e.g. an open action that shows page 1) they are harmless.
 with clamd's ``zINSTREAM`` command. A finding refuses the file; an unreachable or failing scanner refuses it too
 (fail closed) and is logged.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,8 +39,17 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 # the names that make a PDF active, each with its normalised spelling; SHORT ones only in object syntax
-ACTIVE = ("JavaScript", "JS", "Launch", "EmbeddedFile", "EmbeddedFiles", "RichMedia", "SubmitForm", "ImportData",
-          "XFA")
+ACTIVE = (
+    "JavaScript",
+    "JS",
+    "Launch",
+    "EmbeddedFile",
+    "EmbeddedFiles",
+    "RichMedia",
+    "SubmitForm",
+    "ImportData",
+    "XFA",
+)
 SHORT = {"JS", "XFA"}
 TRIGGERS = ("OpenAction", "AA")  # reported with active content, never alone
 
@@ -68,12 +78,23 @@ class Findings:
     @property
     def active(self) -> list[str]:
         """What makes the file active, as PDF names, in a fixed order ('/JS' folded into '/JavaScript')."""
-        found = {"JavaScript" if n == "JS" else "EmbeddedFile" if n == "EmbeddedFiles" else n
-                 for n in self.names if n in ACTIVE}
+        found = {
+            "JavaScript" if n == "JS" else "EmbeddedFile" if n == "EmbeddedFiles" else n
+            for n in self.names
+            if n in ACTIVE
+        }
         if not found:
             return []
-        order = ("JavaScript", "Launch", "EmbeddedFile", "RichMedia", "SubmitForm", "ImportData", "XFA",
-                 *TRIGGERS)
+        order = (
+            "JavaScript",
+            "Launch",
+            "EmbeddedFile",
+            "RichMedia",
+            "SubmitForm",
+            "ImportData",
+            "XFA",
+            *TRIGGERS,
+        )
         return ["/" + n for n in order if n in found or (n in TRIGGERS and n in self.names)]
 
 
@@ -178,7 +199,7 @@ def active_content(path: Path, *, max_decoded: int, seconds: float) -> Findings:
         budget.check_time()
         start = m.end()
         # everything since the previous stream's data: this stream's dictionary is the last part of it
-        gap = data[pos:m.start() + 2]
+        gap = data[pos : m.start() + 2]
         syntax.append(data[pos:start])
         end = None
         lengths = list(_LENGTH.finditer(gap))
@@ -221,6 +242,7 @@ def active_content(path: Path, *, max_decoded: int, seconds: float) -> Findings:
 
 # --- clamd ---------------------------------------------------------------------------------------------------
 
+
 class ScannerUnavailable(Exception):
     pass
 
@@ -234,8 +256,9 @@ def clamd_scan(path: Path, address: str, timeout: float) -> str | None:
             target: object = address
         else:
             host, _, port = address.rpartition(":")
-            sock = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET,
-                                 socket.SOCK_STREAM)
+            sock = socket.socket(
+                socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET, socket.SOCK_STREAM
+            )
             target = (host.strip("[]"), int(port))
         with sock:
             sock.settimeout(timeout)
@@ -257,5 +280,5 @@ def clamd_scan(path: Path, address: str, timeout: float) -> str | None:
     if reply.endswith(" OK") and reply.startswith("stream:"):
         return None
     if reply.endswith(" FOUND") and reply.startswith("stream:"):
-        return reply[len("stream:"):-len(" FOUND")].strip() or "?"
+        return reply[len("stream:") : -len(" FOUND")].strip() or "?"
     raise ScannerUnavailable(f"clamd at {address} answered {reply!r}")

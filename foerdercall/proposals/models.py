@@ -9,9 +9,22 @@ from ..extensions import db
 from ..timeutil import UTCDateTime, now
 
 PROPOSAL_STATES = (
-    "draft", "submitted", "clarification", "eligible", "ineligible", "in_review", "reviewed",
-    "approved", "rejected", "awarded", "lapsed", "in_implementation", "final_report_submitted",
-    "completed", "withdrawn", "terminated",
+    "draft",
+    "submitted",
+    "clarification",
+    "eligible",
+    "ineligible",
+    "in_review",
+    "reviewed",
+    "approved",
+    "rejected",
+    "awarded",
+    "lapsed",
+    "in_implementation",
+    "final_report_submitted",
+    "completed",
+    "withdrawn",
+    "terminated",
 )
 # The applicant's answers; the form, the completeness check and the opening record use this list.
 ANSWER_FIELDS = ("title", "summary", "description", "work_plan", "team", "leipzig_relation")
@@ -42,10 +55,14 @@ class Proposal(db.Model):
     requested_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     advice_requested: Mapped[bool] = mapped_column(default=False)
     file_seq: Mapped[int | None] = mapped_column()
-    file_number: Mapped[str | None] = mapped_column(String(60), unique=True)  # Aktenzeichen, also the receipt number
+    file_number: Mapped[str | None] = mapped_column(
+        String(60), unique=True
+    )  # Aktenzeichen, also the receipt number
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     submitted_call_version: Mapped[int | None] = mapped_column()
-    personal_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)  # documented extension
+    personal_deadline: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime(), index=True
+    )  # documented extension
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)

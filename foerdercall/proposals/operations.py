@@ -1,4 +1,5 @@
 """Applicant-side operations: drafts, attachments, submission, answers; and the officials' formal check."""
+
 from __future__ import annotations
 
 import hashlib
@@ -35,11 +36,16 @@ def start_draft(call: Call, applicant) -> Proposal:
         raise ActionRefused(_("Nur registrierte Antragstellende können ein Angebot beginnen."))
     if call.state != "published":
         raise ActionRefused(_("Der Aufruf nimmt keine Einreichungen an."))
-    existing = db.session.scalar(select(Proposal).where(
-        Proposal.call_id == call.id, Proposal.applicant_id == applicant.id, Proposal.state == "draft"))
+    existing = db.session.scalar(
+        select(Proposal).where(
+            Proposal.call_id == call.id, Proposal.applicant_id == applicant.id, Proposal.state == "draft"
+        )
+    )
     if existing:
         return existing
-    p = Proposal(call_id=call.id, applicant_id=applicant.id, state="draft", created_at=now(), updated_at=now())
+    p = Proposal(
+        call_id=call.id, applicant_id=applicant.id, state="draft", created_at=now(), updated_at=now()
+    )
     p.field_of_action = (call.fields_of_action or [""])[0]
     db.session.add(p)
     db.session.flush()
@@ -105,7 +111,9 @@ def store_file(stream, filename: str) -> tuple[str, int, str]:
 
 # Characters that change how a name is shown without being seen: direction marks and overrides, zero-width
 # characters, fillers. Every control and format character (Unicode Cc, Cf, …) goes as well.
-_INVISIBLE = set("\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5\u180e\u2800") | {chr(c) for c in range(0xFE00, 0xFE10)}
+_INVISIBLE = set("\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5\u180e\u2800") | {
+    chr(c) for c in range(0xFE00, 0xFE10)
+}
 _DROP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
@@ -156,14 +164,26 @@ class UploadUsage:
 def upload_usage(p: Proposal, user) -> UploadUsage:
     """What the proposal's and the account's files use of their quotas (the form shows it)."""
     cfg = current_app.config
-    pf, pb = db.session.execute(select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0))
-                                .where(Attachment.proposal_id == p.id)).one()
-    af, ab = db.session.execute(select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0))
-                                .join(Proposal, Proposal.id == Attachment.proposal_id)
-                                .where(Proposal.applicant_id == user.id)).one()
-    return UploadUsage(pf, int(pb), af, int(ab), cfg["UPLOAD_MAX_FILES_PER_PROPOSAL"],
-                       cfg["UPLOAD_MAX_MB_PER_PROPOSAL"], cfg["UPLOAD_MAX_FILES_PER_ACCOUNT"],
-                       cfg["UPLOAD_MAX_MB_PER_ACCOUNT"])
+    pf, pb = db.session.execute(
+        select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0)).where(
+            Attachment.proposal_id == p.id
+        )
+    ).one()
+    af, ab = db.session.execute(
+        select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0))
+        .join(Proposal, Proposal.id == Attachment.proposal_id)
+        .where(Proposal.applicant_id == user.id)
+    ).one()
+    return UploadUsage(
+        pf,
+        int(pb),
+        af,
+        int(ab),
+        cfg["UPLOAD_MAX_FILES_PER_PROPOSAL"],
+        cfg["UPLOAD_MAX_MB_PER_PROPOSAL"],
+        cfg["UPLOAD_MAX_FILES_PER_ACCOUNT"],
+        cfg["UPLOAD_MAX_MB_PER_ACCOUNT"],
+    )
 
 
 def _mb(n: int) -> str:
@@ -174,20 +194,32 @@ def _check_quota(p: Proposal, user, name: str, size: int) -> None:
     """Refuse a file of `size` bytes that does not fit the proposal's or the account's quota."""
     u = upload_usage(p, user)
     if u.proposal_files + 1 > u.max_proposal_files or u.proposal_bytes + size > u.max_proposal_mb * MB:
-        raise ActionRefused(_(
-            "„%(name)s“ passt nicht mehr zu den Anlagen dieses Angebots: höchstens %(max_files)s Dateien mit "
-            "zusammen %(max_mb)s MB, belegt sind %(files)s Dateien mit %(mb)s MB. Bitte entfernen Sie nicht mehr "
-            "benötigte Anlagen oder fassen Sie Dokumente in einer PDF-Datei zusammen.",
-            name=name, max_files=u.max_proposal_files, max_mb=u.max_proposal_mb, files=u.proposal_files,
-            mb=_mb(u.proposal_bytes)))
+        raise ActionRefused(
+            _(
+                "„%(name)s“ passt nicht mehr zu den Anlagen dieses Angebots: höchstens %(max_files)s Dateien mit "
+                "zusammen %(max_mb)s MB, belegt sind %(files)s Dateien mit %(mb)s MB. Bitte entfernen Sie nicht mehr "
+                "benötigte Anlagen oder fassen Sie Dokumente in einer PDF-Datei zusammen.",
+                name=name,
+                max_files=u.max_proposal_files,
+                max_mb=u.max_proposal_mb,
+                files=u.proposal_files,
+                mb=_mb(u.proposal_bytes),
+            )
+        )
     if u.account_files + 1 > u.max_account_files or u.account_bytes + size > u.max_account_mb * MB:
-        raise ActionRefused(_(
-            "„%(name)s“ passt nicht mehr in den Speicherplatz Ihres Kontos: höchstens %(max_files)s Dateien mit "
-            "zusammen %(max_mb)s MB in allen Ihren Angeboten, belegt sind %(files)s Dateien mit %(mb)s MB. Bitte "
-            "entfernen Sie Anlagen aus Entwürfen, die Sie nicht mehr brauchen, oder wenden Sie sich an die "
-            "Kontaktstelle.",
-            name=name, max_files=u.max_account_files, max_mb=u.max_account_mb, files=u.account_files,
-            mb=_mb(u.account_bytes)))
+        raise ActionRefused(
+            _(
+                "„%(name)s“ passt nicht mehr in den Speicherplatz Ihres Kontos: höchstens %(max_files)s Dateien mit "
+                "zusammen %(max_mb)s MB in allen Ihren Angeboten, belegt sind %(files)s Dateien mit %(mb)s MB. Bitte "
+                "entfernen Sie Anlagen aus Entwürfen, die Sie nicht mehr brauchen, oder wenden Sie sich an die "
+                "Kontaktstelle.",
+                name=name,
+                max_files=u.max_account_files,
+                max_mb=u.max_account_mb,
+                files=u.account_files,
+                mb=_mb(u.account_bytes),
+            )
+        )
 
 
 def _lock_account_uploads(user) -> None:
@@ -195,45 +227,68 @@ def _lock_account_uploads(user) -> None:
     the transaction; SQLite: one writer at a time), so two cannot both take the account's last free place. The
     proposal's own row lock serialises the uploads into one proposal."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                           {"key": f"foerdercall.uploads:{user.id}"})
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"foerdercall.uploads:{user.id}"}
+        )
 
 
 def _inspect(path: Path, name: str) -> None:
     """Refuse a PDF with active content, one that cannot be inspected, or one the virus scanner flags."""
     cfg = current_app.config
     try:
-        findings = active_content(path, max_decoded=cfg["UPLOAD_PDF_INSPECT_MAX_MB"] * MB,
-                                  seconds=cfg["UPLOAD_PDF_INSPECT_SECONDS"])
+        findings = active_content(
+            path, max_decoded=cfg["UPLOAD_PDF_INSPECT_MAX_MB"] * MB, seconds=cfg["UPLOAD_PDF_INSPECT_SECONDS"]
+        )
     except Encrypted:
-        raise ActionRefused(_(
-            "„%(name)s“ ist verschlüsselt und kann deshalb nicht auf aktive Inhalte geprüft werden. Bitte laden "
-            "Sie eine unverschlüsselte Fassung hoch (ohne Kennwort und ohne Schutz).", name=name)) from None
+        raise ActionRefused(
+            _(
+                "„%(name)s“ ist verschlüsselt und kann deshalb nicht auf aktive Inhalte geprüft werden. Bitte laden "
+                "Sie eine unverschlüsselte Fassung hoch (ohne Kennwort und ohne Schutz).",
+                name=name,
+            )
+        ) from None
     except Uninspectable as exc:
         log.info("upload %s not inspectable: %s", name, exc)
-        raise ActionRefused(_(
-            "„%(name)s“ konnte nicht auf aktive Inhalte geprüft werden (beschädigte oder ungewöhnlich große "
-            "komprimierte Bereiche). Bitte speichern Sie das Dokument neu als PDF (z. B. über „Drucken“ → „Als "
-            "PDF speichern“) und laden Sie es erneut hoch.", name=name)) from None
+        raise ActionRefused(
+            _(
+                "„%(name)s“ konnte nicht auf aktive Inhalte geprüft werden (beschädigte oder ungewöhnlich große "
+                "komprimierte Bereiche). Bitte speichern Sie das Dokument neu als PDF (z. B. über „Drucken“ → „Als "
+                "PDF speichern“) und laden Sie es erneut hoch.",
+                name=name,
+            )
+        ) from None
     if findings.active:
-        raise ActionRefused(_(
-            "„%(name)s“ enthält aktive Inhalte (%(found)s) und wird deshalb nicht angenommen. Bitte speichern Sie "
-            "das Dokument ohne Skripte, Formularaktionen und eingebettete Dateien neu als PDF (z. B. über "
-            "„Drucken“ → „Als PDF speichern“) und laden Sie es erneut hoch.",
-            name=name, found=", ".join(findings.active)))
+        raise ActionRefused(
+            _(
+                "„%(name)s“ enthält aktive Inhalte (%(found)s) und wird deshalb nicht angenommen. Bitte speichern Sie "
+                "das Dokument ohne Skripte, Formularaktionen und eingebettete Dateien neu als PDF (z. B. über "
+                "„Drucken“ → „Als PDF speichern“) und laden Sie es erneut hoch.",
+                name=name,
+                found=", ".join(findings.active),
+            )
+        )
     if cfg.get("CLAMD_SOCKET"):
         try:
             virus = clamd_scan(path, cfg["CLAMD_SOCKET"], cfg["CLAMD_TIMEOUT_SECONDS"])
         except ScannerUnavailable as exc:
             log.error("virus scan failed, upload refused: %s", exc)
-            raise ActionRefused(_(
-                "Die Virenprüfung ist gerade nicht erreichbar; „%(name)s“ wurde deshalb nicht angenommen. Bitte "
-                "versuchen Sie es in einigen Minuten noch einmal.", name=name)) from None
+            raise ActionRefused(
+                _(
+                    "Die Virenprüfung ist gerade nicht erreichbar; „%(name)s“ wurde deshalb nicht angenommen. Bitte "
+                    "versuchen Sie es in einigen Minuten noch einmal.",
+                    name=name,
+                )
+            ) from None
         if virus:
             log.warning("virus scan found %s in upload %s", virus, name)
-            raise ActionRefused(_(
-                "„%(name)s“ wurde vom Virenscanner abgewiesen (%(virus)s). Bitte prüfen Sie Ihr Gerät und laden "
-                "Sie eine saubere Datei hoch.", name=name, virus=virus))
+            raise ActionRefused(
+                _(
+                    "„%(name)s“ wurde vom Virenscanner abgewiesen (%(virus)s). Bitte prüfen Sie Ihr Gerät und laden "
+                    "Sie eine saubere Datei hoch.",
+                    name=name,
+                    virus=virus,
+                )
+            )
 
 
 def add_attachment(p: Proposal, actor, kind: str, stream, filename: str) -> Attachment:
@@ -264,8 +319,17 @@ def add_attachment(p: Proposal, actor, kind: str, stream, filename: str) -> Atta
     except ActionRefused:
         path.unlink(missing_ok=True)
         raise
-    a = Attachment(proposal_id=p.id, kind=kind, filename=name, storage_name=storage, size=size, sha256=sha,
-                   content_type="application/pdf", uploaded_by_id=actor.id, uploaded_at=request_now())
+    a = Attachment(
+        proposal_id=p.id,
+        kind=kind,
+        filename=name,
+        storage_name=storage,
+        size=size,
+        sha256=sha,
+        content_type="application/pdf",
+        uploaded_by_id=actor.id,
+        uploaded_at=request_now(),
+    )
     db.session.add(a)
     db.session.flush()
     record(actor, "add_attachment", p, data={"file": name, "sha256": sha, "kind": kind})
@@ -341,6 +405,11 @@ def extend_deadline(p: Proposal, actor, new_deadline, reason: str) -> Proposal:
     old = p.personal_deadline
     p.personal_deadline = new_deadline
     db.session.flush()
-    record(actor, "extend_deadline", p, reason=reason,
-           data={"from": old.isoformat() if old else None, "to": new_deadline.isoformat()})
+    record(
+        actor,
+        "extend_deadline",
+        p,
+        reason=reason,
+        data={"from": old.isoformat() if old else None, "to": new_deadline.isoformat()},
+    )
     return p

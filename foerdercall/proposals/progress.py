@@ -7,6 +7,7 @@ clarification, a rejection, a withdrawal) appear where the proposal actually wen
 proposal's history (when each state was reached) and from its deadlines (submission deadline, clarification
 due date, acceptance deadline, milestones, end of implementation).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -78,31 +79,43 @@ def main_path() -> tuple[str, ...]:
 
 
 def _applicant_acts(state: str) -> bool:
-    return any(state in t["source"] and "applicant" in t["who"] and t["trigger"] != "withdraw"
-               for t in wf.TRANSITIONS)
+    return any(
+        state in t["source"] and "applicant" in t["who"] and t["trigger"] != "withdraw"
+        for t in wf.TRANSITIONS
+    )
 
 
 def _next_step(p, state: str) -> NextStep | None:
     by_applicant = _applicant_acts(state)
     call = p.call
     if state == "draft":
-        return NextStep(_("Angebot vollständig ausfüllen, Anlagen hochladen und verbindlich einreichen"),
-                        submission_deadline_for(p), by_applicant)
+        return NextStep(
+            _("Angebot vollständig ausfüllen, Anlagen hochladen und verbindlich einreichen"),
+            submission_deadline_for(p),
+            by_applicant,
+        )
     if state == "submitted":
         deadline = call.submission_deadline
         if now() < deadline:
-            return NextStep(_("Öffnung der Angebote nach Ablauf der Einreichungsfrist, dann formale Prüfung"),
-                            deadline, by_applicant)
+            return NextStep(
+                _("Öffnung der Angebote nach Ablauf der Einreichungsfrist, dann formale Prüfung"),
+                deadline,
+                by_applicant,
+            )
         return NextStep(_("Formale Prüfung durch das Amt"), None, by_applicant)
     if state == "clarification":
         c = open_clarification(p)
         return NextStep(_("Nachforderung beantworten"), c.due_at if c else None, True)
     if state in ("eligible", "in_review"):
-        return NextStep(_("Begutachtung durch unabhängige Gutachterinnen und Gutachter"), call.review_deadline,
-                        by_applicant)
+        return NextStep(
+            _("Begutachtung durch unabhängige Gutachterinnen und Gutachter"),
+            call.review_deadline,
+            by_applicant,
+        )
     if state == "reviewed":
-        return NextStep(_("Gemeinsame Entscheidung von Kulturamt und Amt für Wirtschaftsförderung"), None,
-                        by_applicant)
+        return NextStep(
+            _("Gemeinsame Entscheidung von Kulturamt und Amt für Wirtschaftsförderung"), None, by_applicant
+        )
     if state == "approved":
         return NextStep(_("Zuschlag durch das Amt"), None, by_applicant)
     award = award_of(p)
@@ -111,13 +124,20 @@ def _next_step(p, state: str) -> NextStep | None:
     if state == "in_implementation":
         from ..awards.models import Milestone
 
-        milestone = db.session.scalar(select(Milestone).where(Milestone.proposal_id == p.id,
-                                                              Milestone.reported_at.is_(None))
-                                      .order_by(Milestone.due_at, Milestone.position))
+        milestone = db.session.scalar(
+            select(Milestone)
+            .where(Milestone.proposal_id == p.id, Milestone.reported_at.is_(None))
+            .order_by(Milestone.due_at, Milestone.position)
+        )
         if milestone is not None:
-            return NextStep(_("Meilenstein „%(title)s“ berichten", title=milestone.title), milestone.due_at, True)
-        return NextStep(_("Zwischen- und Abschlussbericht einreichen"),
-                        award.implementation_ends_at if award else None, True)
+            return NextStep(
+                _("Meilenstein „%(title)s“ berichten", title=milestone.title), milestone.due_at, True
+            )
+        return NextStep(
+            _("Zwischen- und Abschlussbericht einreichen"),
+            award.implementation_ends_at if award else None,
+            True,
+        )
     if state == "final_report_submitted":
         return NextStep(_("Abnahme des Abschlussberichts durch das Amt"), None, by_applicant)
     if state in wf.TERMINAL:
@@ -128,8 +148,11 @@ def _next_step(p, state: str) -> NextStep | None:
 
 def proposal_progress(p) -> Progress:
     """The applicant's view of the proposal's path (states passed, the current one, the next step)."""
-    events = db.session.execute(select(AuditEvent.to_state, AuditEvent.at).where(
-        AuditEvent.proposal_id == p.id, AuditEvent.to_state.is_not(None)).order_by(AuditEvent.at, AuditEvent.id)).all()
+    events = db.session.execute(
+        select(AuditEvent.to_state, AuditEvent.at)
+        .where(AuditEvent.proposal_id == p.id, AuditEvent.to_state.is_not(None))
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
     reached: dict[str, dt.datetime] = {}
     visited: list[str] = []
     for state, at in events:
@@ -152,5 +175,5 @@ def proposal_progress(p) -> Progress:
         steps.append(Step(current, "current", reached.get(current)))
         if current not in wf.TERMINAL:  # e.g. a clarification: the rest of the regular path is still ahead
             last = path.index(passed[-1]) if passed else 0
-            steps += [Step(s, "ahead") for s in path[last + 1:]]
+            steps += [Step(s, "ahead") for s in path[last + 1 :]]
     return Progress(steps=steps, next=_next_step(p, current), finished=current in wf.TERMINAL)

@@ -43,15 +43,25 @@ from .progress import proposal_progress
 bp = Blueprint("proposals", __name__)
 
 # Triggers with their own form on the page (not a plain button)
-OWN_FORMS = {"submit", "answer_request", "accept_award", "approve", "reject", "award", "submit_final_report",
-             "start_review", "reopen_decision"}  # reopen_decision: an upheld objection (decision page)
+OWN_FORMS = {
+    "submit",
+    "answer_request",
+    "accept_award",
+    "approve",
+    "reject",
+    "award",
+    "submit_final_report",
+    "start_review",
+    "reopen_decision",
+}  # reopen_decision: an upheld objection (decision page)
 
 
 @bp.route("/my")
 @login_required
 def mine():
-    rows = db.session.scalars(select(Proposal).where(Proposal.applicant_id == current_user.id)
-                              .order_by(Proposal.created_at.desc())).all()
+    rows = db.session.scalars(
+        select(Proposal).where(Proposal.applicant_id == current_user.id).order_by(Proposal.created_at.desc())
+    ).all()
     return render_template("proposals/mine.html", proposals=rows)
 
 
@@ -60,9 +70,11 @@ def mine():
 def advice():
     """The Kontaktstelle's list: proposals whose applicants asked for advice."""
     require_role(current_user, "advisor")
-    rows = db.session.scalars(select(Proposal).where(Proposal.advice_requested.is_(True),
-                                                     Proposal.state != "withdrawn")
-                              .order_by(Proposal.updated_at.desc())).all()
+    rows = db.session.scalars(
+        select(Proposal)
+        .where(Proposal.advice_requested.is_(True), Proposal.state != "withdrawn")
+        .order_by(Proposal.updated_at.desc())
+    ).all()
     rows = [p for p in rows if can_view_proposal(current_user, p)]  # sealed submissions stay hidden
     return render_template("proposals/mine.html", proposals=rows, advice=True)
 
@@ -92,8 +104,11 @@ def edit(proposal_id: int):
     # read with its call and the call's required attachments in one statement; a post changes the draft:
     # then its row is read locked (save, upload and submit find it locked); the access check below finds it
     with_call = joinedload(Proposal.call).joinedload(Call.required_attachments)
-    p = (lock_id(Proposal, proposal_id, with_call) if request.method == "POST"
-         else db.session.get(Proposal, proposal_id, options=[with_call]))
+    p = (
+        lock_id(Proposal, proposal_id, with_call)
+        if request.method == "POST"
+        else db.session.get(Proposal, proposal_id, options=[with_call])
+    )
     p = get_proposal_for(current_user, proposal_id)
     if p.applicant_id != current_user.id:
         abort(403)
@@ -105,12 +120,19 @@ def edit(proposal_id: int):
     call = p.call
     form = _proposal_form(p, request.form if request.method == "POST" else None)
     upload = UploadForm()
-    upload.kind.choices = choices([(r.key, r.label) for r in call.required_attachments] + [("other", _("Sonstige Anlage"))])
+    upload.kind.choices = choices(
+        [(r.key, r.label) for r in call.required_attachments] + [("other", _("Sonstige Anlage"))]
+    )
 
     def page():
-        return render_template("proposals/edit.html", p=p, form=form, upload=upload,
-                               usage=upload_usage(p, current_user),
-                               verification_missing=verification_missing(current_user))
+        return render_template(
+            "proposals/edit.html",
+            p=p,
+            form=form,
+            upload=upload,
+            usage=upload_usage(p, current_user),
+            verification_missing=verification_missing(current_user),
+        )
 
     if request.method == "POST":
         if not form.validate():
@@ -160,8 +182,9 @@ def download(proposal_id: int, attachment_id: int):
     if a is None or a.proposal_id != p.id:
         abort(404)
     # always a PDF download under a clean name, never shown or sniffed by the browser as anything else
-    response = send_file(attachment_path(a), mimetype="application/pdf", as_attachment=True,
-                         download_name=a.download_name)
+    response = send_file(
+        attachment_path(a), mimetype="application/pdf", as_attachment=True, download_name=a.download_name
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; frame-ancestors 'none'"
     return response
@@ -171,8 +194,9 @@ def download(proposal_id: int, attachment_id: int):
 @login_required
 def detail(proposal_id: int):
     p = get_proposal_for(current_user, proposal_id)
-    history = db.session.scalars(select(AuditEvent).where(AuditEvent.proposal_id == p.id)
-                                 .order_by(AuditEvent.at, AuditEvent.id)).all()
+    history = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.proposal_id == p.id).order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
     officials_view = official_may_read(current_user, p)
     reviews = db.session.scalars(select(Review).where(Review.proposal_id == p.id).order_by(Review.id)).all()
     ctx = {
@@ -186,11 +210,17 @@ def detail(proposal_id: int):
         "sign_offs": db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id)).all(),
         "reviews": reviews if officials_view else [r for r in reviews if r.reviewer_id == current_user.id],
         "score": score_proposal(p) if officials_view else None,
-        "conflicts": db.session.scalars(select(ConflictDeclaration).where(
-            ConflictDeclaration.proposal_id == p.id)).all() if officials_view else [],
-        "milestones": db.session.scalars(select(Milestone).where(Milestone.proposal_id == p.id)
-                                         .order_by(Milestone.position)).all(),
-        "reports": db.session.scalars(select(Report).where(Report.proposal_id == p.id).order_by(Report.id)).all(),
+        "conflicts": db.session.scalars(
+            select(ConflictDeclaration).where(ConflictDeclaration.proposal_id == p.id)
+        ).all()
+        if officials_view
+        else [],
+        "milestones": db.session.scalars(
+            select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position)
+        ).all(),
+        "reports": db.session.scalars(
+            select(Report).where(Report.proposal_id == p.id).order_by(Report.id)
+        ).all(),
         "form": ConfirmForm(),
         "reason_form": ReasonForm(),
         "answer_form": AnswerForm(),
@@ -200,7 +230,9 @@ def detail(proposal_id: int):
         "show_applicant": applicant_visible_to(current_user, p),
     }
     award = ctx["award"]
-    ctx["payments"] = db.session.scalars(select(Payment).where(Payment.award_id == award.id)).all() if award else []
+    ctx["payments"] = (
+        db.session.scalars(select(Payment).where(Payment.award_id == award.id)).all() if award else []
+    )
     return render_template("proposals/detail.html", **ctx)
 
 
@@ -246,8 +278,11 @@ def extend(call_id: int):
         flash(_("Bitte geben Sie E-Mail-Adresse, Frist und Begründung an."), "error")
         return redirect(url_for("calls.detail", call_id=call.id))
     applicant = find_user(form.email.data)
-    p = applicant and db.session.scalar(select(Proposal).where(
-        Proposal.call_id == call.id, Proposal.applicant_id == applicant.id, Proposal.state == "draft"))
+    p = applicant and db.session.scalar(
+        select(Proposal).where(
+            Proposal.call_id == call.id, Proposal.applicant_id == applicant.id, Proposal.state == "draft"
+        )
+    )
     if not p:
         flash(_("Für diese E-Mail-Adresse gibt es keinen Entwurf in diesem Aufruf."), "error")
     else:

@@ -4,6 +4,7 @@ The rows come from :func:`compute_ranking` for the requesting official: proposal
 conflict with (or submitted) keep their place in the ranking export with the file number only, and are
 left out of the scores export.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -35,19 +36,47 @@ def _num(value: float | None):
 def ranking_table(ranking: Ranking) -> tuple[list[str], Iterable[list]]:
     head = [_("Rang"), _("Aktenzeichen"), _("Titel"), _("Status"), _("Gutachten")]
     head += [f"{c['name']} ({c['weight']} %)" for c in ranking.criteria]
-    head += [_("Punkte (0–100)"), _("Bereinigt um strenge/milde Gutachter"), _("Spannweite"),
-             _("Starke Abweichung"), _("K.-o."), _("Förderfähig"), _("Betrag (netto, Cent)"),
-             _("Förderliste"), _("Kumuliert (Cent)"), _("Rückt nach"), _("Gleichstand aufgelöst")]
+    head += [
+        _("Punkte (0–100)"),
+        _("Bereinigt um strenge/milde Gutachter"),
+        _("Spannweite"),
+        _("Starke Abweichung"),
+        _("K.-o."),
+        _("Förderfähig"),
+        _("Betrag (netto, Cent)"),
+        _("Förderliste"),
+        _("Kumuliert (Cent)"),
+        _("Rückt nach"),
+        _("Gleichstand aufgelöst"),
+    ]
 
     def rows():
         for r in ranking.rows:
             if r.proposal_id in ranking.hidden:
-                yield [r.rank, r.file_number, _("ausgeblendet (Interessenkonflikt)")] + [None] * (len(head) - 3)
+                yield [r.rank, r.file_number, _("ausgeblendet (Interessenkonflikt)")] + [None] * (
+                    len(head) - 3
+                )
                 continue
-            yield [r.rank, r.file_number, r.title, state_label("proposal", r.state), r.reviews,
-                   *[_num(v) for v in r.criteria], _num(r.total), _num(r.corrected), _num(r.spread),
-                   _yes(r.disagreement), ", ".join(r.knockouts), _yes(r.fundable), r.amount_cents,
-                   _yes(r.in_funding), r.cumulative_cents, _yes(r.moves_up), _yes(r.tie_broken)]
+            yield [
+                r.rank,
+                r.file_number,
+                r.title,
+                state_label("proposal", r.state),
+                r.reviews,
+                *[_num(v) for v in r.criteria],
+                _num(r.total),
+                _num(r.corrected),
+                _num(r.spread),
+                _yes(r.disagreement),
+                ", ".join(r.knockouts),
+                _yes(r.fundable),
+                r.amount_cents,
+                _yes(r.in_funding),
+                r.cumulative_cents,
+                _yes(r.moves_up),
+                _yes(r.tie_broken),
+            ]
+
     return head, rows()
 
 
@@ -57,15 +86,30 @@ def scores_table(ranking: Ranking, call) -> tuple[list[str], Iterable[list]]:
     The lines are put in order by their keys alone; the justifications (the bulk) are read in batches of
     ``SCORES_BATCH`` as the file is written, so a large call's export is never held in memory at once."""
     visible = {r.proposal_id: r for r in ranking.rows if r.proposal_id not in ranking.hidden}
-    head = [_("Rang"), _("Aktenzeichen"), _("Gutachter/in"), _("Abgegeben"), _("Kriterium"), _("Gewicht"),
-            _("Punkte"), _("Begründung")]
-    keys = (select(ReviewScore.id, Review.proposal_id, User.name, Criterion.position)
-            .join(User, User.id == Review.reviewer_id)
-            .join(ReviewScore, ReviewScore.review_id == Review.id)
-            .join(Criterion, Criterion.id == ReviewScore.criterion_id)
-            .where(Criterion.call_id == call.id, Review.submitted_at.is_not(None)))
-    order = sorted(((r.rank or 10**9, r.file_seq, name, pos, sid)
-                    for sid, pid, name, pos in db.session.execute(keys) if (r := visible.get(pid)) is not None))
+    head = [
+        _("Rang"),
+        _("Aktenzeichen"),
+        _("Gutachter/in"),
+        _("Abgegeben"),
+        _("Kriterium"),
+        _("Gewicht"),
+        _("Punkte"),
+        _("Begründung"),
+    ]
+    keys = (
+        select(ReviewScore.id, Review.proposal_id, User.name, Criterion.position)
+        .join(User, User.id == Review.reviewer_id)
+        .join(ReviewScore, ReviewScore.review_id == Review.id)
+        .join(Criterion, Criterion.id == ReviewScore.criterion_id)
+        .where(Criterion.call_id == call.id, Review.submitted_at.is_not(None))
+    )
+    order = sorted(
+        (
+            (r.rank or 10**9, r.file_seq, name, pos, sid)
+            for sid, pid, name, pos in db.session.execute(keys)
+            if (r := visible.get(pid)) is not None
+        )
+    )
     ids = [k[-1] for k in order]
     del order
 
@@ -73,23 +117,42 @@ def scores_table(ranking: Ranking, call) -> tuple[list[str], Iterable[list]]:
         shown: dict = {}  # each moment formatted once
         na = _("nicht anwendbar")
         for start in range(0, len(ids), SCORES_BATCH):
-            batch = ids[start:start + SCORES_BATCH]
-            q = (select(ReviewScore.id, Review.proposal_id, User.name, Review.submitted_at, Criterion.name,
-                        Criterion.weight, ReviewScore.score, ReviewScore.justification)
-                 .join(Review, Review.id == ReviewScore.review_id)
-                 .join(User, User.id == Review.reviewer_id)
-                 .join(Criterion, Criterion.id == ReviewScore.criterion_id)
-                 .where(ReviewScore.id.in_(batch)))
+            batch = ids[start : start + SCORES_BATCH]
+            q = (
+                select(
+                    ReviewScore.id,
+                    Review.proposal_id,
+                    User.name,
+                    Review.submitted_at,
+                    Criterion.name,
+                    Criterion.weight,
+                    ReviewScore.score,
+                    ReviewScore.justification,
+                )
+                .join(Review, Review.id == ReviewScore.review_id)
+                .join(User, User.id == Review.reviewer_id)
+                .join(Criterion, Criterion.id == ReviewScore.criterion_id)
+                .where(ReviewScore.id.in_(batch))
+            )
             lines = {}
             for sid, pid, name, at, cname, weight, score, text in db.session.execute(q):
                 r = visible[pid]
                 when = shown.get(at)
                 if when is None:
                     when = shown[at] = format_dt(at)
-                lines[sid] = [r.rank, r.file_number, name, when, cname, weight,
-                              score if score is not None else na, text]
+                lines[sid] = [
+                    r.rank,
+                    r.file_number,
+                    name,
+                    when,
+                    cname,
+                    weight,
+                    score if score is not None else na,
+                    text,
+                ]
             for sid in batch:
                 yield lines[sid]
+
     return head, rows()
 
 

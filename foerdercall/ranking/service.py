@@ -30,6 +30,7 @@ computed ranking is kept per application and call while its data version (:func:
 - **Moving up**: money returned by lapsed or terminated awards is free again; the proposals that are in
   the funding proposal only because of it are marked as moving up.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,13 +55,30 @@ from .models import ProposalScore
 DISAGREEMENT_POINTS = 25.0
 MIN_REVIEWS_FOR_CORRECTION = 3
 VARIES = 1e-9  # a reviewer's totals vary when their variance exceeds this (points², above rounding noise)
-TIE_KEYS = ("feasibility", "economic_effect")  # DOMAIN.md: "higher score on feasibility, then on economic effect"
-TIE_RULE = ("higher total; then higher score on feasibility, then on economic effect, then on the other "
-            "criteria by weight (of equal weights a knock-out criterion first, then the catalogue's order); then "
-            "earlier receipt; then lower file number")
+TIE_KEYS = (
+    "feasibility",
+    "economic_effect",
+)  # DOMAIN.md: "higher score on feasibility, then on economic effect"
+TIE_RULE = (
+    "higher total; then higher score on feasibility, then on economic effect, then on the other "
+    "criteria by weight (of equal weights a knock-out criterion first, then the catalogue's order); then "
+    "earlier receipt; then lower file number"
+)
 # States shown in the ranking (the review has started); the rest never had scores.
-RANKED_STATES = ("in_review", "reviewed", "approved", "standstill", "rejected", "awarded", "lapsed",
-                 "in_implementation", "final_report_submitted", "completed", "terminated", "withdrawn")
+RANKED_STATES = (
+    "in_review",
+    "reviewed",
+    "approved",
+    "standstill",
+    "rejected",
+    "awarded",
+    "lapsed",
+    "in_implementation",
+    "final_report_submitted",
+    "completed",
+    "terminated",
+    "withdrawn",
+)
 DECIDABLE = ("reviewed", "approved", "standstill")  # may enter the funding proposal
 HOLDS_MONEY = ("awarded", "in_implementation", "final_report_submitted", "completed", "terminated")
 RETURNED = ("lapsed", "terminated")
@@ -135,8 +153,9 @@ def summarize(weights: list[int], scale_max: int, reviews: list[list[int | None]
     return means, medians, [weighted_total(weights, scale_max, r, digits=None) for r in reviews]
 
 
-def weighted_total(weights: list[int], scale_max: int, values: list[float | None],
-                   digits: int | None = 2) -> float | None:
+def weighted_total(
+    weights: list[int], scale_max: int, values: list[float | None], digits: int | None = 2
+) -> float | None:
     """Σ weight × (score ÷ scale maximum) ÷ Σ weight of the criteria with a score × 100; None without any score."""
     weighted = sum(w * v for w, v in zip(weights, values, strict=True) if v is not None)
     w = sum(w for w, v in zip(weights, values, strict=True) if v is not None)
@@ -154,8 +173,9 @@ def knocked_out(minimums: list[int | None], values: list[float | None]) -> bool:
 def refresh_scores(p) -> ProposalScore:
     """Recompute the proposal's aggregate and its reviews' totals (after a review was submitted)."""
     call = p.call
-    reviews = db.session.scalars(select(Review).where(Review.proposal_id == p.id,
-                                                      Review.submitted_at.is_not(None)).order_by(Review.id)).all()
+    reviews = db.session.scalars(
+        select(Review).where(Review.proposal_id == p.id, Review.submitted_at.is_not(None)).order_by(Review.id)
+    ).all()
     ids = [c.id for c in call.criteria]
     weights = [c.weight for c in call.criteria]
     minimums = [c.knockout_min for c in call.criteria]
@@ -187,29 +207,42 @@ def _corrected(call, dialect: str):
     factor = σ ÷ sd and shift = μ − m × factor, computed once per reviewer. Reviewers with fewer than
     :data:`MIN_REVIEWS_FOR_CORRECTION` reviews, or whose totals do not vary, keep factor 1 and shift 0."""
     t = Review.total_points
-    totals = (select(Review.proposal_id.label("proposal_id"), Review.reviewer_id.label("reviewer_id"),
-                     t.label("t"))
-              .join(ProposalScore, ProposalScore.proposal_id == Review.proposal_id)
-              .where(ProposalScore.call_id == call.id, t.is_not(None))).cte("review_totals")
+    totals = (
+        select(Review.proposal_id.label("proposal_id"), Review.reviewer_id.label("reviewer_id"), t.label("t"))
+        .join(ProposalScore, ProposalScore.proposal_id == Review.proposal_id)
+        .where(ProposalScore.call_id == call.id, t.is_not(None))
+    ).cte("review_totals")
     x = totals.c.t
 
     def variance():  # population variance, E[x²] − E[x]² (SQLite has no stddev)
         return func.avg(x * x) - func.avg(x) * func.avg(x)
 
     overall = select(func.avg(x).label("mu"), variance().label("var")).cte("call_totals")
-    stats = (select(totals.c.reviewer_id, func.count().label("n"), func.avg(x).label("m"), variance().label("var"))
-             .group_by(totals.c.reviewer_id).subquery("reviewer_stats"))
+    stats = (
+        select(totals.c.reviewer_id, func.count().label("n"), func.avg(x).label("m"), variance().label("var"))
+        .group_by(totals.c.reviewer_id)
+        .subquery("reviewer_stats")
+    )
     correctable = and_(stats.c.n >= MIN_REVIEWS_FOR_CORRECTION, stats.c.var > VARIES)
     factor = func.sqrt(case((overall.c.var > 0, overall.c.var), else_=0.0) / stats.c.var)
-    per_reviewer = (select(stats.c.reviewer_id, case((correctable, factor), else_=1.0).label("factor"),
-                           case((correctable, overall.c.mu - stats.c.m * factor), else_=0.0).label("shift"))
-                    .select_from(stats.join(overall, true())).cte("reviewer_correction")
-                    .prefix_with("MATERIALIZED"))  # once per reviewer, not per review
+    per_reviewer = (
+        select(
+            stats.c.reviewer_id,
+            case((correctable, factor), else_=1.0).label("factor"),
+            case((correctable, overall.c.mu - stats.c.m * factor), else_=0.0).label("shift"),
+        )
+        .select_from(stats.join(overall, true()))
+        .cte("reviewer_correction")
+        .prefix_with("MATERIALIZED")
+    )  # once per reviewer, not per review
     lowest, highest = (func.max, func.min) if dialect == "sqlite" else (func.greatest, func.least)
     value = lowest(0.0, highest(100.0, x * per_reviewer.c.factor + per_reviewer.c.shift))
-    return (select(totals.c.proposal_id, func.avg(value).label("corrected"))
-            .select_from(totals.join(per_reviewer, per_reviewer.c.reviewer_id == totals.c.reviewer_id))
-            .group_by(totals.c.proposal_id).subquery("corrected"))
+    return (
+        select(totals.c.proposal_id, func.avg(value).label("corrected"))
+        .select_from(totals.join(per_reviewer, per_reviewer.c.reviewer_id == totals.c.reviewer_id))
+        .group_by(totals.c.proposal_id)
+        .subquery("corrected")
+    )
 
 
 def tie_order(call) -> list[int]:
@@ -218,8 +251,10 @@ def tie_order(call) -> list[int]:
     crit = list(call.criteria)
     named = {c.key: i for i, c in enumerate(crit)}
     first = [named[key] for key in TIE_KEYS if key in named]
-    rest = sorted((i for i in range(len(crit)) if i not in first),
-                  key=lambda i: (-crit[i].weight, crit[i].knockout_min is None, i))
+    rest = sorted(
+        (i for i in range(len(crit)) if i not in first),
+        key=lambda i: (-crit[i].weight, crit[i].knockout_min is None, i),
+    )
     return first + rest
 
 
@@ -247,28 +282,83 @@ def _compute_rows(call) -> Ranking:
     agg_col = ps.medians if median else ps.means
     # each criterion's aggregate as a column of its own: the database reads the JSON, Python gets floats
     agg_values = [agg_col[i].as_float() for i in range(len(crit))]
-    total_col, knocked_col = (ps.total_median, ps.knocked_median) if median else (ps.total_mean, ps.knocked_mean)
+    total_col, knocked_col = (
+        (ps.total_median, ps.knocked_median) if median else (ps.total_mean, ps.knocked_mean)
+    )
     corrected = _corrected(call, db.session.get_bind().dialect.name)
-    joined = (Proposal.__table__.outerjoin(Award.__table__, a.proposal_id == p.id)
-              .outerjoin(ProposalScore.__table__, ps.proposal_id == p.id)
-              .outerjoin(corrected, corrected.c.proposal_id == p.id))
+    joined = (
+        Proposal.__table__.outerjoin(Award.__table__, a.proposal_id == p.id)
+        .outerjoin(ProposalScore.__table__, ps.proposal_id == p.id)
+        .outerjoin(corrected, corrected.c.proposal_id == p.id)
+    )
     order = tie_order(call)
-    query = (select(p.id, p.file_number, p.file_seq, p.title, p.applicant_id, p.state, p.requested_amount_cents,
-                    p.submitted_at, a.amount_cents, a.released_cents, ps.reviews, ps.min_points, ps.max_points,
-                    total_col, knocked_col, corrected.c.corrected, *agg_values)
-             .select_from(joined).where(p.call_id == call.id, p.state.in_(RANKED_STATES))
-             # a missing score sorts below every score, as in TIE_RULE; rows without a total come last
-             .order_by(total_col.desc().nulls_last(), *[agg_values[i].desc().nulls_last() for i in order],
-                       p.submitted_at.asc().nulls_last(), func.coalesce(p.file_seq, 0), p.id))
+    query = (
+        select(
+            p.id,
+            p.file_number,
+            p.file_seq,
+            p.title,
+            p.applicant_id,
+            p.state,
+            p.requested_amount_cents,
+            p.submitted_at,
+            a.amount_cents,
+            a.released_cents,
+            ps.reviews,
+            ps.min_points,
+            ps.max_points,
+            total_col,
+            knocked_col,
+            corrected.c.corrected,
+            *agg_values,
+        )
+        .select_from(joined)
+        .where(p.call_id == call.id, p.state.in_(RANKED_STATES))
+        # a missing score sorts below every score, as in TIE_RULE; rows without a total come last
+        .order_by(
+            total_col.desc().nulls_last(),
+            *[agg_values[i].desc().nulls_last() for i in order],
+            p.submitted_at.asc().nulls_last(),
+            func.coalesce(p.file_seq, 0),
+            p.id,
+        )
+    )
     knockout = [(c.key, c.knockout_min) for c in crit]
     no_values = [None] * len(crit)
     min_total = call.min_total
     ranked: list[Row] = []
     unranked: list[Row] = []
-    for (pid, number, seq, title, applicant_id, state, amount, submitted_at, awarded, released, n,
-         low, high, total, knocked, corr, *values) in db.session.connection().execute(query).all():
-        row = Row(pid, number or f"#{pid}", seq or 0, title, applicant_id, state, amount,
-                  (awarded or 0) - (released or 0), (released or 0) if state in RETURNED else 0, submitted_at)
+    for (
+        pid,
+        number,
+        seq,
+        title,
+        applicant_id,
+        state,
+        amount,
+        submitted_at,
+        awarded,
+        released,
+        n,
+        low,
+        high,
+        total,
+        knocked,
+        corr,
+        *values,
+    ) in db.session.connection().execute(query).all():
+        row = Row(
+            pid,
+            number or f"#{pid}",
+            seq or 0,
+            title,
+            applicant_id,
+            state,
+            amount,
+            (awarded or 0) - (released or 0),
+            (released or 0) if state in RETURNED else 0,
+            submitted_at,
+        )
         if not n:
             row.criteria = no_values
             unranked.append(row)
@@ -281,8 +371,11 @@ def _compute_rows(call) -> Ranking:
             continue
         row.total = total
         if knocked:
-            row.knockouts = [key for (key, ko), v in zip(knockout, values, strict=True)
-                             if ko is not None and v is not None and v < ko]
+            row.knockouts = [
+                key
+                for (key, ko), v in zip(knockout, values, strict=True)
+                if ko is not None and v is not None and v < ko
+            ]
         row.fundable = total >= min_total and not knocked
         if low is not None:
             row.spread = round(high - low, 2)
@@ -292,9 +385,15 @@ def _compute_rows(call) -> Ranking:
             row.tie_broken = ranked[-1].tie_broken = True
         ranked.append(row)
     unranked.sort(key=lambda r: r.file_seq)
-    result = Ranking(call.id, aggregation, call.scale_max, call.min_total, call.budget_cents,
-                     [{"key": c.key, "name": c.name, "weight": c.weight, "knockout_min": c.knockout_min}
-                      for c in crit], ranked + unranked)
+    result = Ranking(
+        call.id,
+        aggregation,
+        call.scale_max,
+        call.min_total,
+        call.budget_cents,
+        [{"key": c.key, "name": c.name, "weight": c.weight, "knockout_min": c.knockout_min} for c in crit],
+        ranked + unranked,
+    )
     _budget_line(result, ranked)
     return result
 
@@ -303,12 +402,20 @@ def data_version(call) -> tuple:
     """What the ranking depends on, read fresh from the database: the call's row version (its settings and
     committed money), the proposals' row versions (states), and the number of submitted reviews aggregated."""
     p, ps = Proposal.__table__.c, ProposalScore.__table__.c
-    return tuple(db.session.connection().execute(select(
-        select(Call.__table__.c.row_version).where(Call.__table__.c.id == call.id).scalar_subquery(),
-        select(func.count()).where(p.call_id == call.id).scalar_subquery(),
-        select(func.coalesce(func.sum(p.row_version), 0)).where(p.call_id == call.id).scalar_subquery(),
-        select(func.coalesce(func.sum(ps.reviews), 0)).where(ps.call_id == call.id).scalar_subquery(),
-    )).one())
+    return tuple(
+        db.session.connection()
+        .execute(
+            select(
+                select(Call.__table__.c.row_version).where(Call.__table__.c.id == call.id).scalar_subquery(),
+                select(func.count()).where(p.call_id == call.id).scalar_subquery(),
+                select(func.coalesce(func.sum(p.row_version), 0))
+                .where(p.call_id == call.id)
+                .scalar_subquery(),
+                select(func.coalesce(func.sum(ps.reviews), 0)).where(ps.call_id == call.id).scalar_subquery(),
+            )
+        )
+        .one()
+    )
 
 
 def compute_ranking(call, viewer=None, *, cached: bool = True) -> Ranking:
@@ -333,8 +440,13 @@ def compute_ranking(call, viewer=None, *, cached: bool = True) -> Ranking:
     if viewer is None:
         return base
     viewer_id = viewer.id  # once: the viewer may be a proxy (current_user)
-    hidden = set(db.session.scalars(select(ConflictDeclaration.proposal_id).where(
-        ConflictDeclaration.user_id == viewer_id, ConflictDeclaration.has_conflict.is_(True))))
+    hidden = set(
+        db.session.scalars(
+            select(ConflictDeclaration.proposal_id).where(
+                ConflictDeclaration.user_id == viewer_id, ConflictDeclaration.has_conflict.is_(True)
+            )
+        )
+    )
     hidden |= {r.proposal_id for r in base.rows if r.applicant_id == viewer_id}
     return dataclasses.replace(base, hidden=frozenset(hidden))
 

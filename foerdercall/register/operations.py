@@ -5,6 +5,7 @@ Only measures that were awarded and accepted are listed: in implementation, fina
 completed. Data protection: the recipient is named by the organisation the applicant registered with;
 a person who applied without an organisation is not named (only title, amount and progress are shown).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -70,33 +71,54 @@ def milestone_status(m: Milestone, at: dt.datetime) -> str:
 def register_calls() -> list[Call]:
     """The calls with at least one measure in the register (for the filter)."""
     ids = select(Proposal.call_id).where(Proposal.state.in_(REGISTER_STATES))
-    return db.session.scalars(select(Call).where(Call.id.in_(ids)).order_by(Call.submission_deadline.desc())).all()
+    return db.session.scalars(
+        select(Call).where(Call.id.in_(ids)).order_by(Call.submission_deadline.desc())
+    ).all()
 
 
 def measures(call_id: int | None = None) -> list[Measure]:
     at = now()
-    q = (select(Proposal, Award).join(Award, Award.proposal_id == Proposal.id)
-         .where(Proposal.state.in_(REGISTER_STATES)).order_by(Proposal.call_id, Proposal.file_seq))
+    q = (
+        select(Proposal, Award)
+        .join(Award, Award.proposal_id == Proposal.id)
+        .where(Proposal.state.in_(REGISTER_STATES))
+        .order_by(Proposal.call_id, Proposal.file_seq)
+    )
     if call_id is not None:
         q = q.where(Proposal.call_id == call_id)
     rows = db.session.execute(q).all()
     ids = [p.id for p, _a in rows]
     by_proposal: dict[int, list[Milestone]] = {}
     if ids:
-        for m in db.session.scalars(select(Milestone).where(Milestone.proposal_id.in_(ids))
-                                    .order_by(Milestone.proposal_id, Milestone.position, Milestone.id)):
+        for m in db.session.scalars(
+            select(Milestone)
+            .where(Milestone.proposal_id.in_(ids))
+            .order_by(Milestone.proposal_id, Milestone.position, Milestone.id)
+        ):
             by_proposal.setdefault(m.proposal_id, []).append(m)
     out = []
     for p, a in rows:
         organisation = (p.applicant.organisation or "").strip()
-        out.append(Measure(
-            proposal_id=p.id, file_number=p.file_number, title=p.title, recipient=organisation or None,
-            amount_cents=a.amount_cents - a.released_cents, call_id=p.call_id, call_code=p.call.code,
-            call_title=p.call.title, field_of_action=p.field_of_action, state=p.state,
-            starts_at=a.accepted_at, ends_at=a.implementation_ends_at,
-            milestones=[MilestoneEntry(m.title, m.due_at, milestone_status(m, at), m.reported_at, m.accepted_at)
-                        for m in by_proposal.get(p.id, [])],
-        ))
+        out.append(
+            Measure(
+                proposal_id=p.id,
+                file_number=p.file_number,
+                title=p.title,
+                recipient=organisation or None,
+                amount_cents=a.amount_cents - a.released_cents,
+                call_id=p.call_id,
+                call_code=p.call.code,
+                call_title=p.call.title,
+                field_of_action=p.field_of_action,
+                state=p.state,
+                starts_at=a.accepted_at,
+                ends_at=a.implementation_ends_at,
+                milestones=[
+                    MilestoneEntry(m.title, m.due_at, milestone_status(m, at), m.reported_at, m.accepted_at)
+                    for m in by_proposal.get(p.id, [])
+                ],
+            )
+        )
     return out
 
 
@@ -106,19 +128,29 @@ def _date(value: dt.datetime | None) -> str | None:
 
 def as_open_data(items: list[Measure]) -> list[dict]:
     """Plain values for CSV and JSON: ISO dates (Leipzig), amounts in euro cents and as a decimal string."""
-    return [{
-        "file_number": m.file_number,
-        "title": m.title,
-        "recipient": m.recipient,
-        "amount_cents": m.amount_cents,
-        "amount_eur": f"{m.amount_cents // 100}.{m.amount_cents % 100:02d}",
-        "call_code": m.call_code,
-        "call_title": m.call_title,
-        "field_of_action": m.field_of_action,
-        "status": m.state,
-        "implementation_start": _date(m.starts_at),
-        "implementation_end": _date(m.ends_at),
-        "milestones": [{"title": e.title, "due": _date(e.due_at), "status": e.status,
-                        "reported": _date(e.reported_at), "accepted": _date(e.accepted_at)}
-                       for e in m.milestones],
-    } for m in items]
+    return [
+        {
+            "file_number": m.file_number,
+            "title": m.title,
+            "recipient": m.recipient,
+            "amount_cents": m.amount_cents,
+            "amount_eur": f"{m.amount_cents // 100}.{m.amount_cents % 100:02d}",
+            "call_code": m.call_code,
+            "call_title": m.call_title,
+            "field_of_action": m.field_of_action,
+            "status": m.state,
+            "implementation_start": _date(m.starts_at),
+            "implementation_end": _date(m.ends_at),
+            "milestones": [
+                {
+                    "title": e.title,
+                    "due": _date(e.due_at),
+                    "status": e.status,
+                    "reported": _date(e.reported_at),
+                    "accepted": _date(e.accepted_at),
+                }
+                for e in m.milestones
+            ],
+        }
+        for m in items
+    ]

@@ -2,6 +2,7 @@
 
 (`/register` is the account registration, so the register lives under `/public-register`.)
 """
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,23 @@ from ..text import parse_id
 from .operations import as_open_data, measures, register_calls
 
 bp = Blueprint("register", __name__)
-CSV_FIELDS = ("file_number", "title", "recipient", "amount_eur", "call_code", "call_title", "field_of_action",
-              "status", "implementation_start", "implementation_end", "milestones_total", "milestones_accepted",
-              "milestones_reported", "milestones_overdue", "milestones")
+CSV_FIELDS = (
+    "file_number",
+    "title",
+    "recipient",
+    "amount_eur",
+    "call_code",
+    "call_title",
+    "field_of_action",
+    "status",
+    "implementation_start",
+    "implementation_end",
+    "milestones_total",
+    "milestones_accepted",
+    "milestones_reported",
+    "milestones_overdue",
+    "milestones",
+)
 
 
 def _call_filter() -> Call | None:
@@ -35,15 +50,17 @@ def _call_filter() -> Call | None:
 @bp.route("/public-register")
 def index():
     call = _call_filter()
-    return render_template("register/index.html", measures=measures(call.id if call else None), call=call,
-                           calls=register_calls())
+    return render_template(
+        "register/index.html", measures=measures(call.id if call else None), call=call, calls=register_calls()
+    )
 
 
 @bp.route("/public-register.json")
 def as_json():
     call = _call_filter()
-    body = json.dumps({"measures": as_open_data(measures(call.id if call else None))}, ensure_ascii=False,
-                      indent=1)
+    body = json.dumps(
+        {"measures": as_open_data(measures(call.id if call else None))}, ensure_ascii=False, indent=1
+    )
     return Response(body, mimetype="application/json", headers=_download("json", call))
 
 
@@ -69,5 +86,8 @@ def as_csv():
 
 def _download(ext: str, call: Call | None) -> dict:
     name = f"register-{call.id}.{ext}" if call else f"register.{ext}"
-    return {"Content-Disposition": f'inline; filename="{name}"', "X-Content-Type-Options": "nosniff",
-            "Access-Control-Allow-Origin": "*"}
+    return {
+        "Content-Disposition": f'inline; filename="{name}"',
+        "X-Content-Type-Options": "nosniff",
+        "Access-Control-Allow-Origin": "*",
+    }

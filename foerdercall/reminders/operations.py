@@ -8,6 +8,7 @@ have passed (the worker was down), only the latest one is sent: one mail, not a 
 
 Every function flushes and returns the number of mails queued; the sweep commits.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,14 +67,16 @@ def _reminded(kind: str, obj: str, obj_id, due: dt.datetime, recipient_id):
 
 def _send(items: Iterable[Due]) -> int:
     """Queue each reminder unless its key exists (one query per 500 keys, one insert per 500 mails)."""
-    written = queue_mails((i.kind, i.recipient, i.dedup_key, {"event_at": i.event_at, **i.context})
-                          for i in items)
+    written = queue_mails(
+        (i.kind, i.recipient, i.dedup_key, {"event_at": i.event_at, **i.context}) for i in items
+    )
     db.session.flush()
     return written
 
 
-def latest_due(deadline: dt.datetime, offsets: Iterable[int], at: dt.datetime,
-               not_before: dt.datetime | None = None) -> dt.datetime | None:
+def latest_due(
+    deadline: dt.datetime, offsets: Iterable[int], at: dt.datetime, not_before: dt.datetime | None = None
+) -> dt.datetime | None:
     """The latest reminder moment (`offset` Leipzig calendar days before `deadline`) that has come at `at`,
     while the deadline still runs; None when none has come (or only ones before `not_before`)."""
     if at >= minute_end(deadline):
@@ -87,16 +90,30 @@ def latest_due(deadline: dt.datetime, offsets: Iterable[int], at: dt.datetime,
 def _officials(p: Proposal, offices: Iterable[str]) -> list[User]:
     """Active officials of these offices who may act on the proposal (no conflict, not the applicant)."""
     users = db.session.scalars(
-        select(User).join(RoleGrant).where(RoleGrant.role == "official", User.active.is_(True),
-                                           User.office.in_(list(offices)), User.id != p.applicant_id)
-        .order_by(User.id)).all()
+        select(User)
+        .join(RoleGrant)
+        .where(
+            RoleGrant.role == "official",
+            User.active.is_(True),
+            User.office.in_(list(offices)),
+            User.id != p.applicant_id,
+        )
+        .order_by(User.id)
+    ).all()
     return [u for u in users if not has_conflict(u, p)]
 
 
 def _heads(p: Proposal, office: str) -> list[User]:
-    users = db.session.scalars(select(User).where(
-        User.head_of_office.is_(True), User.office == office, User.active.is_(True),
-        User.id != p.applicant_id).order_by(User.id)).all()
+    users = db.session.scalars(
+        select(User)
+        .where(
+            User.head_of_office.is_(True),
+            User.office == office,
+            User.active.is_(True),
+            User.id != p.applicant_id,
+        )
+        .order_by(User.id)
+    ).all()
     return [u for u in users if not has_conflict(u, p)]
 
 
@@ -115,6 +132,7 @@ def _horizon(column) -> int:
 
 
 # --- applicants: unsubmitted drafts before the submission deadline ------------------------------------------
+
 
 def remind_drafts(at: dt.datetime) -> int:
     """Applicants with a draft, Call.reminder_days before their deadline (a personal extension counts).
@@ -135,70 +153,115 @@ def remind_drafts(at: dt.datetime) -> int:
         if due is None:
             continue
         drafts = db.session.scalars(
-            select(Proposal).options(joinedload(Proposal.applicant)).where(
-                Proposal.call_id == call.id, Proposal.state == "draft", Proposal.personal_deadline.is_(None),
+            select(Proposal)
+            .options(joinedload(Proposal.applicant))
+            .where(
+                Proposal.call_id == call.id,
+                Proposal.state == "draft",
+                Proposal.personal_deadline.is_(None),
                 Proposal.created_at <= due,  # a draft started after the moment gets the next one
-                ~_reminded("draft_reminder", "proposal", Proposal.id, due, Proposal.applicant_id))
-            .order_by(Proposal.id)).all()
-        items += [Due("draft_reminder", f"proposal:{p.id}", due, p.applicant,
-                      {"proposal": p, "call": call, "deadline": call.submission_deadline},
-                      event_at=call.submission_deadline) for p in drafts]
-    extended = db.session.scalars(select(Proposal).where(
-        Proposal.personal_deadline > lo, Proposal.personal_deadline <= hi, Proposal.state == "draft")
-        .order_by(Proposal.id)).all()
+                ~_reminded("draft_reminder", "proposal", Proposal.id, due, Proposal.applicant_id),
+            )
+            .order_by(Proposal.id)
+        ).all()
+        items += [
+            Due(
+                "draft_reminder",
+                f"proposal:{p.id}",
+                due,
+                p.applicant,
+                {"proposal": p, "call": call, "deadline": call.submission_deadline},
+                event_at=call.submission_deadline,
+            )
+            for p in drafts
+        ]
+    extended = db.session.scalars(
+        select(Proposal)
+        .where(Proposal.personal_deadline > lo, Proposal.personal_deadline <= hi, Proposal.state == "draft")
+        .order_by(Proposal.id)
+    ).all()
     for p in extended:
         if p.call.opening is not None:  # opened: no submission is possible any more, nothing to remind of
             continue
         due = latest_due(p.personal_deadline, p.call.reminder_days or (), at, not_before=p.created_at)
         if due is not None:
-            items.append(Due("draft_reminder", f"proposal:{p.id}", due, p.applicant,
-                             {"proposal": p, "call": p.call, "deadline": p.personal_deadline},
-                             event_at=p.personal_deadline))
+            items.append(
+                Due(
+                    "draft_reminder",
+                    f"proposal:{p.id}",
+                    due,
+                    p.applicant,
+                    {"proposal": p, "call": p.call, "deadline": p.personal_deadline},
+                    event_at=p.personal_deadline,
+                )
+            )
     return _send(items)
 
 
 # --- reviewers: open reviews before the review deadline -------------------------------------------------------
 
+
 def remind_reviewers(at: dt.datetime) -> int:
     """Reviewers whose review is not submitted, Call.review_reminder_days before the call's review deadline."""
-    calls = db.session.scalars(select(Call).where(Call.review_deadline > at - MINUTE)
-                               .order_by(Call.id)).all()  # the few calls whose review deadline is ahead
+    calls = db.session.scalars(
+        select(Call).where(Call.review_deadline > at - MINUTE).order_by(Call.id)
+    ).all()  # the few calls whose review deadline is ahead
     items = []
     for call in calls:
         if latest_due(call.review_deadline, call.review_reminder_days or (), at) is None:
             continue
         reviews = db.session.scalars(
-            select(Review).join(Proposal, Proposal.id == Review.proposal_id).where(
-                Proposal.call_id == call.id, Proposal.state == "in_review", Review.submitted_at.is_(None))
-            .order_by(Review.id)).all()
+            select(Review)
+            .join(Proposal, Proposal.id == Review.proposal_id)
+            .where(Proposal.call_id == call.id, Proposal.state == "in_review", Review.submitted_at.is_(None))
+            .order_by(Review.id)
+        ).all()
         for r in reviews:
-            due = latest_due(call.review_deadline, call.review_reminder_days or (), at, not_before=r.assigned_at)
+            due = latest_due(
+                call.review_deadline, call.review_reminder_days or (), at, not_before=r.assigned_at
+            )
             if due is not None:
-                items.append(Due("review_reminder", f"review:{r.id}", due, r.reviewer,
-                                 {"proposal": r.proposal, "call": call, "deadline": call.review_deadline},
-                                 event_at=call.review_deadline))
+                items.append(
+                    Due(
+                        "review_reminder",
+                        f"review:{r.id}",
+                        due,
+                        r.reviewer,
+                        {"proposal": r.proposal, "call": call, "deadline": call.review_deadline},
+                        event_at=call.review_deadline,
+                    )
+                )
     return _send(items)
 
 
 # --- officials: sign-offs waiting, then their head of office ---------------------------------------------------
 
+
 def _reviewed_since():
     """When the proposal became 'reviewed': the moment its last review came in (that fires finish_review)."""
-    return (select(func.max(Review.submitted_at)).where(Review.proposal_id == Proposal.id)
-            .correlate(Proposal).scalar_subquery())
+    return (
+        select(func.max(Review.submitted_at))
+        .where(Review.proposal_id == Proposal.id)
+        .correlate(Proposal)
+        .scalar_subquery()
+    )
 
 
 def remind_sign_offs(at: dt.datetime) -> int:
     """A reviewed proposal one of whose offices has not signed: after Call.signoff_reminder_days its
     officials are reminded; after Call.signoff_escalation_days the head of that office is told."""
-    rows = db.session.execute(select(Proposal, _reviewed_since()).where(Proposal.state == "reviewed")
-                              .order_by(Proposal.id)).all()
+    rows = db.session.execute(
+        select(Proposal, _reviewed_since()).where(Proposal.state == "reviewed").order_by(Proposal.id)
+    ).all()
     items = []
     for p, since in rows:
         if since is None:
             continue
-        signed = set(db.session.scalars(select(SignOff.office).where(SignOff.proposal_id == p.id,
-                                                                     SignOff.voided_at.is_(None))))
+        signed = set(
+            db.session.scalars(
+                select(SignOff.office).where(SignOff.proposal_id == p.id, SignOff.voided_at.is_(None))
+            )
+        )
         remind_at = days_after(since, p.call.signoff_reminder_days)
         escalate_at = days_after(since, p.call.signoff_escalation_days)
         for office in _deciding_offices():
@@ -206,15 +269,20 @@ def remind_sign_offs(at: dt.datetime) -> int:
                 continue
             ctx = {"proposal": p, "call": p.call, "office": office, "since": since}
             if remind_at <= at:
-                items += [Due("signoff_reminder", f"proposal:{p.id}", remind_at, u, ctx)
-                          for u in _officials(p, [office])]
+                items += [
+                    Due("signoff_reminder", f"proposal:{p.id}", remind_at, u, ctx)
+                    for u in _officials(p, [office])
+                ]
             if escalate_at <= at:
-                items += [Due("signoff_escalation", f"proposal:{p.id}", escalate_at, u, ctx)
-                          for u in _heads(p, office)]
+                items += [
+                    Due("signoff_escalation", f"proposal:{p.id}", escalate_at, u, ctx)
+                    for u in _heads(p, office)
+                ]
     return _send(items)
 
 
 # --- implementation: milestones, the final report, the end of the year ----------------------------------------
+
 
 def remind_milestones(at: dt.datetime) -> int:
     """Applicants, Call.milestone_reminder_days before a milestone they have not reported yet."""
@@ -222,16 +290,30 @@ def remind_milestones(at: dt.datetime) -> int:
     if horizon <= 0:
         return 0
     rows = db.session.execute(
-        select(Milestone, Proposal).join(Proposal, Proposal.id == Milestone.proposal_id).where(
-            Milestone.due_at > at, Milestone.due_at <= at + dt.timedelta(days=horizon) + SLACK,
-            Milestone.reported_at.is_(None), Proposal.state == "in_implementation")
-        .order_by(Milestone.id)).all()
+        select(Milestone, Proposal)
+        .join(Proposal, Proposal.id == Milestone.proposal_id)
+        .where(
+            Milestone.due_at > at,
+            Milestone.due_at <= at + dt.timedelta(days=horizon) + SLACK,
+            Milestone.reported_at.is_(None),
+            Proposal.state == "in_implementation",
+        )
+        .order_by(Milestone.id)
+    ).all()
     items = []
     for m, p in rows:
         due = latest_due(m.due_at, [p.call.milestone_reminder_days], at)
         if due is not None:
-            items.append(Due("milestone_reminder", f"milestone:{m.id}", due, p.applicant,
-                             {"proposal": p, "call": p.call, "milestone": m}, event_at=m.due_at))
+            items.append(
+                Due(
+                    "milestone_reminder",
+                    f"milestone:{m.id}",
+                    due,
+                    p.applicant,
+                    {"proposal": p, "call": p.call, "milestone": m},
+                    event_at=m.due_at,
+                )
+            )
     return _send(items)
 
 
@@ -239,17 +321,28 @@ def mark_overdue_milestones(at: dt.datetime) -> int:
     """Milestones not reported by their due date: marked overdue (with an audit event); the applicant and
     the officials are told."""
     rows = db.session.execute(
-        select(Milestone, Proposal).join(Proposal, Proposal.id == Milestone.proposal_id).where(
-            Milestone.due_at < _passed(at), Milestone.overdue_at.is_(None), Milestone.reported_at.is_(None),
-            Proposal.state == "in_implementation")
-        .order_by(Milestone.id).with_for_update(of=Milestone, skip_locked=True)).all()  # one sweep marks
+        select(Milestone, Proposal)
+        .join(Proposal, Proposal.id == Milestone.proposal_id)
+        .where(
+            Milestone.due_at < _passed(at),
+            Milestone.overdue_at.is_(None),
+            Milestone.reported_at.is_(None),
+            Proposal.state == "in_implementation",
+        )
+        .order_by(Milestone.id)
+        .with_for_update(of=Milestone, skip_locked=True)
+    ).all()  # one sweep marks
     items = []
     for m, p in rows:
         m.overdue_at = at
-        record(None, "milestone_overdue", p, data={"milestone": m.title, "due_at": m.due_at.isoformat()}, at=at)
+        record(
+            None, "milestone_overdue", p, data={"milestone": m.title, "due_at": m.due_at.isoformat()}, at=at
+        )
         ctx = {"proposal": p, "call": p.call, "milestone": m}
-        items += [Due("milestone_overdue", f"milestone:{m.id}", m.due_at, u, ctx)
-                  for u in (p.applicant, *_officials(p, _deciding_offices()))]
+        items += [
+            Due("milestone_overdue", f"milestone:{m.id}", m.due_at, u, ctx)
+            for u in (p.applicant, *_officials(p, _deciding_offices()))
+        ]
     return _send(items)
 
 
@@ -257,17 +350,25 @@ def mark_overdue_reports(at: dt.datetime) -> int:
     """The final report is due when the implementation period ends: when it has not come by then, the award
     is marked overdue (with an audit event) and the applicant and the officials are told."""
     rows = db.session.execute(
-        select(Award, Proposal).join(Proposal, Proposal.id == Award.proposal_id).where(
-            Award.implementation_ends_at < _passed(at), Award.report_overdue_at.is_(None),
-            Proposal.state == "in_implementation")
-        .order_by(Award.id).with_for_update(of=Award, skip_locked=True)).all()
+        select(Award, Proposal)
+        .join(Proposal, Proposal.id == Award.proposal_id)
+        .where(
+            Award.implementation_ends_at < _passed(at),
+            Award.report_overdue_at.is_(None),
+            Proposal.state == "in_implementation",
+        )
+        .order_by(Award.id)
+        .with_for_update(of=Award, skip_locked=True)
+    ).all()
     items = []
     for a, p in rows:
         a.report_overdue_at = at
         record(None, "report_overdue", p, data={"due_at": a.implementation_ends_at.isoformat()}, at=at)
         ctx = {"proposal": p, "call": p.call, "award": a}
-        items += [Due("report_overdue", f"award:{a.id}", a.implementation_ends_at, u, ctx)
-                  for u in (p.applicant, *_officials(p, _deciding_offices()))]
+        items += [
+            Due("report_overdue", f"award:{a.id}", a.implementation_ends_at, u, ctx)
+            for u in (p.applicant, *_officials(p, _deciding_offices()))
+        ]
     return _send(items)
 
 
@@ -277,20 +378,27 @@ def remind_implementation_end(at: dt.datetime) -> int:
     if horizon <= 0:
         return 0
     rows = db.session.execute(
-        select(Award, Proposal).join(Proposal, Proposal.id == Award.proposal_id).where(
+        select(Award, Proposal)
+        .join(Proposal, Proposal.id == Award.proposal_id)
+        .where(
             Award.implementation_ends_at > at,
             Award.implementation_ends_at <= at + dt.timedelta(days=horizon) + SLACK,
-            Proposal.state == "in_implementation")
-        .order_by(Award.id)).all()
+            Proposal.state == "in_implementation",
+        )
+        .order_by(Award.id)
+    ).all()
     items = []
     for a, p in rows:
-        due = latest_due(a.implementation_ends_at, [p.call.implementation_reminder_days], at,
-                         not_before=a.accepted_at)
+        due = latest_due(
+            a.implementation_ends_at, [p.call.implementation_reminder_days], at, not_before=a.accepted_at
+        )
         if due is None:
             continue
         ctx = {"proposal": p, "call": p.call, "award": a}
-        items += [Due("implementation_ending", f"award:{a.id}", due, u, ctx)
-                  for u in (p.applicant, *_officials(p, _deciding_offices()))]
+        items += [
+            Due("implementation_ending", f"award:{a.id}", due, u, ctx)
+            for u in (p.applicant, *_officials(p, _deciding_offices()))
+        ]
     return _send(items)
 
 

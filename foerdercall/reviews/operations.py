@@ -1,4 +1,5 @@
 """Neutrality, conflicts, reviewer assignment and scoring."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -26,21 +27,26 @@ def _register_labels() -> None:
     """Labels of this package's audit actions in the proposals' history (beside the engine's own)."""
     from ..workflow.engine import OPERATION_LABELS
 
-    OPERATION_LABELS.update({
-        "decline_review": ("Begutachtung abgelehnt", "Review declined"),
-        "withdraw_assignment": ("Zuweisung beendet", "Assignment ended"),
-        "auto_assign": ("Gutachter automatisch zugewiesen", "Reviewers assigned automatically"),
-        "record_objection": ("Einwand erfasst (Stillhaltefrist)", "Objection recorded (standstill)"),
-        "resolve_objection": ("Einwand erledigt", "Objection resolved"),
-    })
+    OPERATION_LABELS.update(
+        {
+            "decline_review": ("Begutachtung abgelehnt", "Review declined"),
+            "withdraw_assignment": ("Zuweisung beendet", "Assignment ended"),
+            "auto_assign": ("Gutachter automatisch zugewiesen", "Reviewers assigned automatically"),
+            "record_objection": ("Einwand erfasst (Stillhaltefrist)", "Objection recorded (standstill)"),
+            "resolve_objection": ("Einwand erledigt", "Objection resolved"),
+        }
+    )
 
 
 _register_labels()
 
 
 def sign_neutrality(call, user) -> NeutralityDeclaration:
-    existing = db.session.scalar(select(NeutralityDeclaration).where(
-        NeutralityDeclaration.user_id == user.id, NeutralityDeclaration.call_id == call.id))
+    existing = db.session.scalar(
+        select(NeutralityDeclaration).where(
+            NeutralityDeclaration.user_id == user.id, NeutralityDeclaration.call_id == call.id
+        )
+    )
     if existing:
         return existing
     decl = NeutralityDeclaration(user_id=user.id, call_id=call.id, signed_at=now())
@@ -58,11 +64,14 @@ def declare_conflict(p: Proposal, user, has_conflict_: bool, reason: str = "") -
         raise ActionRefused(_("Sie haben für dieses Angebot bereits eine Erklärung abgegeben."))
     if has_conflict_ and not (reason or "").strip():
         raise ActionRefused(_("Bitte nennen Sie den Grund des Interessenkonflikts."))
-    decl = ConflictDeclaration(user_id=user.id, proposal_id=p.id, has_conflict=has_conflict_,
-                               reason=reason or "", declared_at=now())
+    decl = ConflictDeclaration(
+        user_id=user.id, proposal_id=p.id, has_conflict=has_conflict_, reason=reason or "", declared_at=now()
+    )
     db.session.add(decl)
     if has_conflict_:
-        review = db.session.scalar(select(Review).where(Review.proposal_id == p.id, Review.reviewer_id == user.id))
+        review = db.session.scalar(
+            select(Review).where(Review.proposal_id == p.id, Review.reviewer_id == user.id)
+        )
         if review is not None and review.submitted_at is None:
             db.session.delete(review)
     db.session.flush()
@@ -80,10 +89,15 @@ def assign_reviewer(p: Proposal, reviewer: User, actor) -> Review:
         raise ActionRefused(_("Diese Person ist nicht als Gutachter/in freigeschaltet."))
     if reviewer.id == p.applicant_id or has_conflict(reviewer, p):
         raise ActionRefused(_("Diese Person hat einen Interessenkonflikt mit dem Angebot."))
-    if db.session.scalar(select(Review.id).where(Review.proposal_id == p.id, Review.reviewer_id == reviewer.id)):
+    if db.session.scalar(
+        select(Review.id).where(Review.proposal_id == p.id, Review.reviewer_id == reviewer.id)
+    ):
         raise ActionRefused(_("Diese Person ist bereits zugewiesen."))
-    if db.session.scalar(select(ReviewDecline.id).where(ReviewDecline.proposal_id == p.id,
-                                                         ReviewDecline.reviewer_id == reviewer.id)):
+    if db.session.scalar(
+        select(ReviewDecline.id).where(
+            ReviewDecline.proposal_id == p.id, ReviewDecline.reviewer_id == reviewer.id
+        )
+    ):
         raise ActionRefused(_("Diese Person hat die Begutachtung dieses Angebots abgelehnt."))
     return _add_review(p, reviewer, actor)
 
@@ -93,8 +107,9 @@ def _add_review(p: Proposal, reviewer: User, actor, *, how: str = "manual") -> R
     proposal already in review is told at once (start_review tells the first ones)."""
     review = Review(proposal_id=p.id, reviewer_id=reviewer.id, assigned_by_id=actor.id, assigned_at=now())
     db.session.add(review)
-    for d in db.session.scalars(select(ReviewDecline).where(ReviewDecline.proposal_id == p.id,
-                                                            ReviewDecline.reassigned_at.is_(None))):
+    for d in db.session.scalars(
+        select(ReviewDecline).where(ReviewDecline.proposal_id == p.id, ReviewDecline.reassigned_at.is_(None))
+    ):
         d.reassigned_at = now()
     db.session.flush()
     record(actor, "assign_reviewer", p, data={"reviewer": reviewer.name, "how": how})
@@ -148,10 +163,17 @@ def save_review(review: Review, actor, scores: dict[int, tuple[int | None, str]]
         row.score, row.justification = score, justification
     if problems:
         if call.justify_every_score:
-            raise ActionRefused(_("Bitte begründen Sie jede Bewertung: %(names)s.", names="; ".join(problems)))
-        raise ActionRefused(_("Bitte begründen Sie jede Bewertung am Rand der Skala (0 oder %(max)s) und "
-                              "jedes „nicht anwendbar“: %(names)s.", max=call.scale_max,
-                              names="; ".join(problems)))
+            raise ActionRefused(
+                _("Bitte begründen Sie jede Bewertung: %(names)s.", names="; ".join(problems))
+            )
+        raise ActionRefused(
+            _(
+                "Bitte begründen Sie jede Bewertung am Rand der Skala (0 oder %(max)s) und "
+                "jedes „nicht anwendbar“: %(names)s.",
+                max=call.scale_max,
+                names="; ".join(problems),
+            )
+        )
     if submit:
         review.submitted_at = now()
         review.call_version = call.version
@@ -160,12 +182,21 @@ def save_review(review: Review, actor, scores: dict[int, tuple[int | None, str]]
         from ..ranking.service import refresh_scores
 
         refresh_scores(p)
-        record(actor, "submit_review", p, data={
-            "review": review.id,
-            "scores": {s.criterion.key: {"score": s.score, "justification": s.justification} for s in review.scores},
-        })
-        pending = db.session.scalar(select(Review.id).where(Review.proposal_id == p.id,
-                                                            Review.submitted_at.is_(None)))
+        record(
+            actor,
+            "submit_review",
+            p,
+            data={
+                "review": review.id,
+                "scores": {
+                    s.criterion.key: {"score": s.score, "justification": s.justification}
+                    for s in review.scores
+                },
+            },
+        )
+        pending = db.session.scalar(
+            select(Review.id).where(Review.proposal_id == p.id, Review.submitted_at.is_(None))
+        )
         if pending is None:
             fire(p, "finish_review", None)
     return review
@@ -182,11 +213,16 @@ def decline_review(review: Review, actor, kind: str, reason: str = "") -> Review
     reason = (reason or "").strip()
     if kind != "workload" and not reason:
         raise ActionRefused(_("Bitte nennen Sie den Grund."))
-    decline = ReviewDecline(proposal_id=p.id, reviewer_id=actor.id, kind=kind, reason=reason, declined_at=now())
+    decline = ReviewDecline(
+        proposal_id=p.id, reviewer_id=actor.id, kind=kind, reason=reason, declined_at=now()
+    )
     db.session.add(decline)
     if kind == "conflict" and conflict_declared(actor, p) is None:
-        db.session.add(ConflictDeclaration(user_id=actor.id, proposal_id=p.id, has_conflict=True,
-                                           reason=reason, declared_at=now()))
+        db.session.add(
+            ConflictDeclaration(
+                user_id=actor.id, proposal_id=p.id, has_conflict=True, reason=reason, declared_at=now()
+            )
+        )
     db.session.delete(review)
     db.session.flush()
     record(actor, "decline_review", p, reason=reason, data={"kind": kind, "reviewer": actor.name})
@@ -194,8 +230,16 @@ def decline_review(review: Review, actor, kind: str, reason: str = "") -> Review
 
     for o in officials():
         if o.id != p.applicant_id and not has_conflict(o, p):
-            queue_mail("review_declined", o, f"decline:{decline.id}", proposal=p, call=p.call,
-                       reviewer=actor, decline_kind=kind, reason=reason)
+            queue_mail(
+                "review_declined",
+                o,
+                f"decline:{decline.id}",
+                proposal=p,
+                call=p.call,
+                reviewer=actor,
+                decline_kind=kind,
+                reason=reason,
+            )
     return decline
 
 
@@ -215,8 +259,12 @@ def replace_reviewer(review: Review, actor, reason: str, new_reviewer: User | No
         plan = plan_assignments(p.call, [p], extra={p.id: 1}, exclude={p.id: {old.id}})
         ids = plan.assignments.get(p.id, [])
         if not ids:
-            raise ActionRefused(_("Es gibt keine weitere geeignete Gutachterin und keinen weiteren geeigneten "
-                                  "Gutachter ohne Interessenkonflikt."))
+            raise ActionRefused(
+                _(
+                    "Es gibt keine weitere geeignete Gutachterin und keinen weiteren geeigneten "
+                    "Gutachter ohne Interessenkonflikt."
+                )
+            )
         new_reviewer = db.session.get(User, ids[0])
     if new_reviewer.id == old.id:
         raise ActionRefused(_("Diese Person ist bereits zugewiesen."))
@@ -228,6 +276,7 @@ def replace_reviewer(review: Review, actor, reason: str, new_reviewer: User | No
 
 # --- automatic assignment --------------------------------------------------------------------------------
 
+
 @dataclass
 class Plan:
     assignments: dict[int, list[int]] = field(default_factory=dict)  # proposal id -> new reviewer ids
@@ -236,12 +285,19 @@ class Plan:
 
 
 def reviewer_pool() -> list[User]:
-    return list(db.session.scalars(select(User).join(RoleGrant).where(
-        RoleGrant.role == "reviewer", User.active.is_(True)).order_by(User.id)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(RoleGrant)
+            .where(RoleGrant.role == "reviewer", User.active.is_(True))
+            .order_by(User.id)
+        )
+    )
 
 
-def plan_assignments(call, proposals, *, extra: dict[int, int] | None = None,
-                     exclude: dict[int, set[int]] | None = None) -> Plan:
+def plan_assignments(
+    call, proposals, *, extra: dict[int, int] | None = None, exclude: dict[int, set[int]] | None = None
+) -> Plan:
     """Who reviews what, computed in memory (nothing written).
 
     Each proposal gets ``call.reviewers_per_proposal`` reviewers in all (those already assigned count;
@@ -261,27 +317,38 @@ def plan_assignments(call, proposals, *, extra: dict[int, int] | None = None,
     offices = tuple(current_app.config["DECIDING_OFFICES"]) if call.reviewer_from_each_office else ()
     load: dict[int, int] = defaultdict(int)
     for reviewer_id, n in db.session.execute(
-            select(Review.reviewer_id, func.count(Review.id)).join(Proposal, Proposal.id == Review.proposal_id)
-            .where(Proposal.call_id == call.id).group_by(Review.reviewer_id)):
+        select(Review.reviewer_id, func.count(Review.id))
+        .join(Proposal, Proposal.id == Review.proposal_id)
+        .where(Proposal.call_id == call.id)
+        .group_by(Review.reviewer_id)
+    ):
         load[reviewer_id] = n
     current: dict[int, set[int]] = defaultdict(set)
     blocked: dict[int, set[int]] = defaultdict(set)
-    for pid, rid in db.session.execute(select(Review.proposal_id, Review.reviewer_id)
-                                       .where(Review.proposal_id.in_(ids))):
+    for pid, rid in db.session.execute(
+        select(Review.proposal_id, Review.reviewer_id).where(Review.proposal_id.in_(ids))
+    ):
         current[pid].add(rid)
-    for pid, uid in db.session.execute(select(ConflictDeclaration.proposal_id, ConflictDeclaration.user_id).where(
-            ConflictDeclaration.proposal_id.in_(ids), ConflictDeclaration.has_conflict.is_(True))):
+    for pid, uid in db.session.execute(
+        select(ConflictDeclaration.proposal_id, ConflictDeclaration.user_id).where(
+            ConflictDeclaration.proposal_id.in_(ids), ConflictDeclaration.has_conflict.is_(True)
+        )
+    ):
         blocked[pid].add(uid)
-    for pid, uid in db.session.execute(select(ReviewDecline.proposal_id, ReviewDecline.reviewer_id)
-                                       .where(ReviewDecline.proposal_id.in_(ids))):
+    for pid, uid in db.session.execute(
+        select(ReviewDecline.proposal_id, ReviewDecline.reviewer_id).where(ReviewDecline.proposal_id.in_(ids))
+    ):
         blocked[pid].add(uid)
     for pid, uids in (exclude or {}).items():
         blocked[pid] |= uids
     applicant = {p.id: p.applicant_id for p in proposals}
 
     def eligible(pid: int) -> list[int]:
-        return [u.id for u in pool if u.id != applicant[pid] and u.id not in blocked[pid]
-                and u.id not in current[pid]]
+        return [
+            u.id
+            for u in pool
+            if u.id != applicant[pid] and u.id not in blocked[pid] and u.id not in current[pid]
+        ]
 
     need = {}
     for p in proposals:
@@ -316,8 +383,9 @@ def plan_assignments(call, proposals, *, extra: dict[int, int] | None = None,
     # most loaded to a reviewer with at least two fewer, or from one with at least two more to a least
     # loaded one, while such a chain exists (each chain lowers the spread of the loads)
     def movable(u: int, v: int, pid: int) -> bool:
-        return (v not in current[pid] and v not in blocked[pid] and v != applicant[pid]
-                and office_ok(pid, u, v))
+        return (
+            v not in current[pid] and v not in blocked[pid] and v != applicant[pid] and office_ok(pid, u, v)
+        )
 
     def chain(sources: set[int], targets: set[int]) -> list[tuple[int, int, int]] | None:
         back: dict[int, tuple[int, int] | None] = {s: None for s in sources}
@@ -346,8 +414,9 @@ def plan_assignments(call, proposals, *, extra: dict[int, int] | None = None,
         hi, lo = max(loads.values()), min(loads.values())
         if hi - lo <= 1:
             break
-        path = (chain({r for r, n in loads.items() if n == hi}, {r for r, n in loads.items() if n <= hi - 2})
-                or chain({r for r, n in loads.items() if n >= lo + 2}, {r for r, n in loads.items() if n == lo}))
+        path = chain(
+            {r for r, n in loads.items() if n == hi}, {r for r, n in loads.items() if n <= hi - 2}
+        ) or chain({r for r, n in loads.items() if n >= lo + 2}, {r for r, n in loads.items() if n == lo})
         if not path:
             break
         for u, v, pid in path:
@@ -371,10 +440,20 @@ def auto_assign(call, actor, *, start: bool = True) -> Plan:
     (their reviewers are told by mail). Proposals the official has a conflict with are left out."""
     if not actor.has_role("official") or actor.office is None:
         raise ActionRefused(_("Nur Mitarbeitende der Ämter weisen Gutachter zu."))
-    proposals = list(db.session.scalars(select(Proposal).where(
-        Proposal.call_id == call.id, Proposal.state.in_(("eligible", "in_review"))).order_by(Proposal.file_seq)))
-    conflicted = set(db.session.scalars(select(ConflictDeclaration.proposal_id).where(
-        ConflictDeclaration.user_id == actor.id, ConflictDeclaration.has_conflict.is_(True))))
+    proposals = list(
+        db.session.scalars(
+            select(Proposal)
+            .where(Proposal.call_id == call.id, Proposal.state.in_(("eligible", "in_review")))
+            .order_by(Proposal.file_seq)
+        )
+    )
+    conflicted = set(
+        db.session.scalars(
+            select(ConflictDeclaration.proposal_id).where(
+                ConflictDeclaration.user_id == actor.id, ConflictDeclaration.has_conflict.is_(True)
+            )
+        )
+    )
     proposals = [p for p in proposals if p.id not in conflicted and p.applicant_id != actor.id]
     plan = plan_assignments(call, proposals)
     users = {u.id: u for u in reviewer_pool()}
@@ -389,33 +468,61 @@ def auto_assign(call, actor, *, start: bool = True) -> Plan:
             fire(p, "start_review", actor)
     if not plan.assignments and not plan.short:
         return plan  # nothing to do: nothing recorded
-    record(actor, "auto_assign", call, data={
-        "assigned": sum(len(v) for v in plan.assignments.values()),
-        "proposals": len(plan.assignments), "short": {str(k): v for k, v in plan.short.items()},
-        "per_proposal": call.reviewers_per_proposal, "each_office": call.reviewer_from_each_office})
+    record(
+        actor,
+        "auto_assign",
+        call,
+        data={
+            "assigned": sum(len(v) for v in plan.assignments.values()),
+            "proposals": len(plan.assignments),
+            "short": {str(k): v for k, v in plan.short.items()},
+            "per_proposal": call.reviewers_per_proposal,
+            "each_office": call.reviewer_from_each_office,
+        },
+    )
     return plan
 
 
 def assignment_overview(call) -> dict:
     """The officials' page: per proposal its reviewers, open declines, and each reviewer's load."""
     rows = db.session.execute(
-        select(Proposal.id, Proposal.file_number, Proposal.state, Review.id, Review.reviewer_id,
-               Review.submitted_at)
+        select(
+            Proposal.id,
+            Proposal.file_number,
+            Proposal.state,
+            Review.id,
+            Review.reviewer_id,
+            Review.submitted_at,
+        )
         .outerjoin(Review, Review.proposal_id == Proposal.id)
         .where(Proposal.call_id == call.id, Proposal.state.in_(("eligible", "in_review", "reviewed")))
-        .order_by(Proposal.file_seq, Review.id)).all()
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(
-        {r[4] for r in rows if r[4] is not None} | {u.id for u in reviewer_pool()})))}
+        .order_by(Proposal.file_seq, Review.id)
+    ).all()
+    users = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(
+                User.id.in_({r[4] for r in rows if r[4] is not None} | {u.id for u in reviewer_pool()})
+            )
+        )
+    }
     proposals: dict[int, dict] = {}
     load: dict[int, int] = defaultdict(int)
     for pid, number, state, review_id, reviewer_id, submitted in rows:
-        entry = proposals.setdefault(pid, {"id": pid, "file_number": number, "state": state, "reviews": [],
-                                           "declines": []})
+        entry = proposals.setdefault(
+            pid, {"id": pid, "file_number": number, "state": state, "reviews": [], "declines": []}
+        )
         if review_id is not None:
-            entry["reviews"].append({"id": review_id, "reviewer": users[reviewer_id], "submitted_at": submitted})
+            entry["reviews"].append(
+                {"id": review_id, "reviewer": users[reviewer_id], "submitted_at": submitted}
+            )
             load[reviewer_id] += 1
-    for d in db.session.scalars(select(ReviewDecline).join(Proposal, Proposal.id == ReviewDecline.proposal_id)
-                                .where(Proposal.call_id == call.id).order_by(ReviewDecline.id)):
+    for d in db.session.scalars(
+        select(ReviewDecline)
+        .join(Proposal, Proposal.id == ReviewDecline.proposal_id)
+        .where(Proposal.call_id == call.id)
+        .order_by(ReviewDecline.id)
+    ):
         if d.proposal_id in proposals:
             proposals[d.proposal_id]["declines"].append(d)
     pool = reviewer_pool()
@@ -443,11 +550,14 @@ def score_proposal(p: Proposal) -> Result:
     """Weighted mean of the submitted reviews. "Not applicable" is left out of the mean, never a zero;
     a criterion no reviewer could score leaves the total, whose weights are renormalised."""
     call = p.call
-    reviews = db.session.scalars(select(Review).where(Review.proposal_id == p.id,
-                                                      Review.submitted_at.is_not(None))).all()
+    reviews = db.session.scalars(
+        select(Review).where(Review.proposal_id == p.id, Review.submitted_at.is_not(None))
+    ).all()
     results, weighted, weights = [], 0.0, 0
     for c in call.criteria:
-        values = [s.score for r in reviews for s in r.scores if s.criterion_id == c.id and s.score is not None]
+        values = [
+            s.score for r in reviews for s in r.scores if s.criterion_id == c.id and s.score is not None
+        ]
         mean = sum(values) / len(values) if values else None
         ko = c.knockout_min is not None and mean is not None and mean < c.knockout_min
         results.append(CriterionResult(c, mean, (max(values) - min(values)) if values else None, ko))
@@ -456,5 +566,10 @@ def score_proposal(p: Proposal) -> Result:
             weights += c.weight
     total = round(weighted / weights * 100, 2) if weights else None
     knocked = any(r.knocked_out for r in results)
-    return Result(total, results, len(reviews), knocked,
-                  fundable=total is not None and total >= call.min_total and not knocked)
+    return Result(
+        total,
+        results,
+        len(reviews),
+        knocked,
+        fundable=total is not None and total >= call.min_total and not knocked,
+    )

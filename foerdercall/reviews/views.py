@@ -46,13 +46,20 @@ bp = Blueprint("reviews", __name__)
 def mine():
     """A reviewer's assignments: only the file number until neutrality and no-conflict are declared."""
     require_role(current_user, "reviewer")
-    rows = db.session.scalars(select(Review).where(Review.reviewer_id == current_user.id)
-                              .order_by(Review.assigned_at)).all()
+    rows = db.session.scalars(
+        select(Review).where(Review.reviewer_id == current_user.id).order_by(Review.assigned_at)
+    ).all()
     signed = {r.proposal.call_id: neutrality_signed(current_user, r.proposal.call_id) for r in rows}
     declared = {r.id: conflict_declared(current_user, r.proposal) for r in rows}
-    return render_template("reviews/mine.html", reviews=rows, signed=signed, declared=declared,
-                           neutrality_form=NeutralityForm(), conflict_form=ConflictForm(),
-                           decline_form=DeclineForm())
+    return render_template(
+        "reviews/mine.html",
+        reviews=rows,
+        signed=signed,
+        declared=declared,
+        neutrality_form=NeutralityForm(),
+        conflict_form=ConflictForm(),
+        decline_form=DeclineForm(),
+    )
 
 
 @bp.route("/calls/<int:call_id>/neutrality", methods=["POST"])
@@ -104,8 +111,13 @@ def score(review_id: int):
         submit = request.form.get("action") == "submit"
         scores, errors = parse_scores(request.form, call.criteria, call.scale_max)
         if submit and errors:
-            flash(_("Bitte bewerten Sie jedes Kriterium (oder „nicht anwendbar“): %(names)s.",
-                    names="; ".join(errors)), "error")
+            flash(
+                _(
+                    "Bitte bewerten Sie jedes Kriterium (oder „nicht anwendbar“): %(names)s.",
+                    names="; ".join(errors),
+                ),
+                "error",
+            )
             save_review(review, current_user, scores, submit=False)
         else:
             try:
@@ -119,9 +131,17 @@ def score(review_id: int):
                     return redirect(url_for("reviews.mine"))
         return redirect(url_for("reviews.score", review_id=review.id))
     current = {s.criterion_id: s for s in review.scores}
-    return render_template("reviews/score.html", review=review, p=p, call=call, current=current,
-                           choices=score_choices(call.scale_max), form=ConfirmForm(),
-                           others=others_scores(review), others_hidden=others_hidden(review))
+    return render_template(
+        "reviews/score.html",
+        review=review,
+        p=p,
+        call=call,
+        current=current,
+        choices=score_choices(call.scale_max),
+        form=ConfirmForm(),
+        others=others_scores(review),
+        others_hidden=others_hidden(review),
+    )
 
 
 def others_hidden(review: Review) -> bool:
@@ -135,9 +155,13 @@ def others_scores(review: Review) -> list[dict]:
         return []
     rows = db.session.execute(
         select(Review.id, User.name, ReviewScore.criterion_id, ReviewScore.score, ReviewScore.justification)
-        .join(User, User.id == Review.reviewer_id).join(ReviewScore, ReviewScore.review_id == Review.id)
-        .where(Review.proposal_id == review.proposal_id, Review.id != review.id,
-               Review.submitted_at.is_not(None)).order_by(Review.id)).all()
+        .join(User, User.id == Review.reviewer_id)
+        .join(ReviewScore, ReviewScore.review_id == Review.id)
+        .where(
+            Review.proposal_id == review.proposal_id, Review.id != review.id, Review.submitted_at.is_not(None)
+        )
+        .order_by(Review.id)
+    ).all()
     out: dict[int, dict] = {}
     for rid, name, cid, value, text in rows:
         out.setdefault(rid, {"name": name, "scores": {}})["scores"][cid] = (value, text)
@@ -170,10 +194,23 @@ def assignments(call_id: int):
     """Who reviews what, open declines, each reviewer's load; automatic assignment and reassignment."""
     call = _official_call(call_id)
     overview = {"proposals": [], "reviewers": []} if call.is_sealed else assignment_overview(call)
-    conflicted = {c.proposal_id for c in db.session.scalars(select(ConflictDeclaration).where(
-        ConflictDeclaration.user_id == current_user.id, ConflictDeclaration.has_conflict.is_(True)))}
-    return render_template("reviews/assignments.html", call=call, overview=overview, conflicted=conflicted,
-                           pool=reviewer_pool(), form=ConfirmForm(), replace_form=ReplaceForm())
+    conflicted = {
+        c.proposal_id
+        for c in db.session.scalars(
+            select(ConflictDeclaration).where(
+                ConflictDeclaration.user_id == current_user.id, ConflictDeclaration.has_conflict.is_(True)
+            )
+        )
+    }
+    return render_template(
+        "reviews/assignments.html",
+        call=call,
+        overview=overview,
+        conflicted=conflicted,
+        pool=reviewer_pool(),
+        form=ConfirmForm(),
+        replace_form=ReplaceForm(),
+    )
 
 
 @bp.route("/calls/<int:call_id>/assignments/auto", methods=["POST"])
@@ -185,14 +222,30 @@ def auto(call_id: int):
     if call.is_sealed:
         raise ActionRefused(_("Die Angebote sind bis zur gemeinsamen Öffnung nach Fristablauf verschlossen."))
     plan = auto_assign(call, current_user)
-    flash(_("%(n)s Zuweisungen für %(p)s Angebote.", n=sum(len(v) for v in plan.assignments.values()),
-            p=len(plan.assignments)), "success")
+    flash(
+        _(
+            "%(n)s Zuweisungen für %(p)s Angebote.",
+            n=sum(len(v) for v in plan.assignments.values()),
+            p=len(plan.assignments),
+        ),
+        "success",
+    )
     if plan.short:
-        flash(_("Für %(n)s Angebote fehlen geeignete Gutachter/innen (ohne Interessenkonflikt).",
-                n=len(plan.short)), "error")
+        flash(
+            _(
+                "Für %(n)s Angebote fehlen geeignete Gutachter/innen (ohne Interessenkonflikt).",
+                n=len(plan.short),
+            ),
+            "error",
+        )
     if plan.office_missing:
-        flash(_("Bei %(n)s Angeboten ist nicht jedes Amt unter den Gutachter/innen vertreten.",
-                n=len(plan.office_missing)), "error")
+        flash(
+            _(
+                "Bei %(n)s Angeboten ist nicht jedes Amt unter den Gutachter/innen vertreten.",
+                n=len(plan.office_missing),
+            ),
+            "error",
+        )
     return redirect(url_for("reviews.assignments", call_id=call.id))
 
 
@@ -238,5 +291,9 @@ def assign(proposal_id: int):
 
 
 def reviewer_choices(p: Proposal) -> list[User]:
-    return db.session.scalars(select(User).join(RoleGrant).where(
-        RoleGrant.role == "reviewer", User.active.is_(True), User.id != p.applicant_id).order_by(User.name)).all()
+    return db.session.scalars(
+        select(User)
+        .join(RoleGrant)
+        .where(RoleGrant.role == "reviewer", User.active.is_(True), User.id != p.applicant_id)
+        .order_by(User.name)
+    ).all()

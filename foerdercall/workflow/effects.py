@@ -1,4 +1,5 @@
 """Effects named in workflows/: run after the state changed, inside the same transaction."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,7 +64,10 @@ def open_clarification(ctx: Context):
 
     p = ctx.obj
     c = Clarification(
-        proposal=p, message=ctx.reason, requested_by_id=ctx.actor.id, requested_at=ctx.now,
+        proposal=p,
+        message=ctx.reason,
+        requested_by_id=ctx.actor.id,
+        requested_at=ctx.now,
         due_at=due_in_days(ctx.now, p.call.clarification_days),
     )
     db.session.add(c)
@@ -85,8 +89,12 @@ def take_budget(ctx: Context):
     amount = award_amount(ctx)
     call.committed_cents += amount
     award = Award(
-        proposal_id=p.id, call_id=call.id, amount_cents=amount, awarded_by_id=ctx.actor.id,
-        awarded_at=ctx.now, accept_by=due_in_days(ctx.now, call.acceptance_days),
+        proposal_id=p.id,
+        call_id=call.id,
+        amount_cents=amount,
+        awarded_by_id=ctx.actor.id,
+        awarded_at=ctx.now,
+        accept_by=due_in_days(ctx.now, call.acceptance_days),
     )
     db.session.add(award)
     p.decided_at = ctx.now
@@ -109,8 +117,13 @@ def open_standstill(ctx: Context):
     """The standstill runs to the end (23:59 Leipzig time) of the 10th calendar day after its start."""
     p = ctx.obj
     ends = end_of_day_berlin(to_berlin(ctx.now).date() + dt.timedelta(days=STANDSTILL_DAYS))
-    st = Standstill(proposal_id=p.id, amount_cents=award_amount(ctx), started_by_id=ctx.actor.id,
-                    started_at=ctx.now, ends_at=ends)
+    st = Standstill(
+        proposal_id=p.id,
+        amount_cents=award_amount(ctx),
+        started_by_id=ctx.actor.id,
+        started_at=ctx.now,
+        ends_at=ends,
+    )
     db.session.add(st)
     ctx.params["standstill"] = st
     ctx.audit_data.update(amount_cents=st.amount_cents, ends_at=ends.isoformat())
@@ -122,12 +135,25 @@ def mail_standstill_notice(ctx: Context):
     and of the day before which it will not be made."""
     p = ctx.obj
     st = ctx.params["standstill"]
-    others = db.session.scalars(select(Proposal).where(
-        Proposal.call_id == p.call_id, Proposal.id != p.id, Proposal.state.in_(("rejected", "ineligible")))
-        .order_by(Proposal.file_seq)).all()
+    others = db.session.scalars(
+        select(Proposal)
+        .where(
+            Proposal.call_id == p.call_id, Proposal.id != p.id, Proposal.state.in_(("rejected", "ineligible"))
+        )
+        .order_by(Proposal.file_seq)
+    ).all()
     for q in others:
-        queue_mail("standstill_notice", q.applicant, f"standstill:{p.id}:{q.id}", proposal=q, call=p.call,
-                   awarded=p, amount=st.amount_cents, ends_at=st.ends_at, reason="")
+        queue_mail(
+            "standstill_notice",
+            q.applicant,
+            f"standstill:{p.id}:{q.id}",
+            proposal=q,
+            call=p.call,
+            awarded=p,
+            amount=st.amount_cents,
+            ends_at=st.ends_at,
+            reason="",
+        )
     st.informed = len(others)
     ctx.audit_data["informed"] = len(others)
 
@@ -138,11 +164,21 @@ def void_sign_offs(ctx: Context):
     from ..awards.models import SignOff
 
     voided = []
-    for s in db.session.scalars(select(SignOff).where(SignOff.proposal_id == ctx.obj.id,
-                                                      SignOff.voided_at.is_(None)).order_by(SignOff.id)):
+    for s in db.session.scalars(
+        select(SignOff)
+        .where(SignOff.proposal_id == ctx.obj.id, SignOff.voided_at.is_(None))
+        .order_by(SignOff.id)
+    ):
         s.voided_at, s.voided_by_id, s.void_reason = ctx.now, ctx.actor.id if ctx.actor else None, ctx.reason
-        voided.append({"office": s.office, "user_id": s.user_id, "decision": s.decision,
-                       "signed_at": s.signed_at.isoformat(), "round": s.decision_round})
+        voided.append(
+            {
+                "office": s.office,
+                "user_id": s.user_id,
+                "decision": s.decision,
+                "signed_at": s.signed_at.isoformat(),
+                "round": s.decision_round,
+            }
+        )
     ctx.audit_data["voided_sign_offs"] = voided
 
 
@@ -177,16 +213,23 @@ def start_implementation(ctx: Context):
 @effect
 def record_final_report(ctx: Context):
     p = ctx.obj
-    db.session.add(Report(
-        proposal_id=p.id, kind="final", narrative=ctx.params["narrative"],
-        use_of_funds=ctx.params.get("use_of_funds", ""), spent_cents=ctx.params.get("spent_cents", 0),
-        submitted_by_id=ctx.actor.id, submitted_at=ctx.now,
-    ))
+    db.session.add(
+        Report(
+            proposal_id=p.id,
+            kind="final",
+            narrative=ctx.params["narrative"],
+            use_of_funds=ctx.params.get("use_of_funds", ""),
+            spent_cents=ctx.params.get("spent_cents", 0),
+            submitted_by_id=ctx.actor.id,
+            submitted_at=ctx.now,
+        )
+    )
 
 
 def _final_report(p) -> Report:
     return db.session.scalars(
-        select(Report).where(Report.proposal_id == p.id, Report.kind == "final", Report.status == "submitted")
+        select(Report)
+        .where(Report.proposal_id == p.id, Report.kind == "final", Report.status == "submitted")
         .order_by(Report.id.desc())
     ).first()
 
@@ -201,15 +244,27 @@ def settle_final_report(ctx: Context):
 def return_final_report(ctx: Context):
     r = _final_report(ctx.obj)
     r.status, r.reviewed_by_id, r.reviewed_at, r.review_note = (
-        "changes_requested", ctx.actor.id, ctx.now, ctx.reason)
+        "changes_requested",
+        ctx.actor.id,
+        ctx.now,
+        ctx.reason,
+    )
 
 
 @effect
 def snapshot_version(ctx: Context):
     call = ctx.obj
     call.published_at = ctx.now
-    db.session.add(CallVersion(call_id=call.id, version=call.version, snapshot=call_snapshot(call),
-                               reason="Veröffentlichung", created_by_id=ctx.actor.id, created_at=ctx.now))
+    db.session.add(
+        CallVersion(
+            call_id=call.id,
+            version=call.version,
+            snapshot=call_snapshot(call),
+            reason="Veröffentlichung",
+            created_by_id=ctx.actor.id,
+            created_at=ctx.now,
+        )
+    )
 
 
 @effect
@@ -235,15 +290,36 @@ def _mail_applicant(kind: str):
             award = ctx.params.get("award") or award_of(p)
             clarification = ctx.params.get("clarification") or pending_clarification(p)
         event_at = EVENT_AT[kind](award, clarification) if kind in EVENT_AT else None
-        queue_mail(kind, p.applicant, f"proposal:{p.id}:{ctx.now.isoformat()}", proposal=p, call=p.call,
-                   reason=ctx.reason, now=ctx.now, award=award, clarification=clarification,
-                   event_at=event_at)
+        queue_mail(
+            kind,
+            p.applicant,
+            f"proposal:{p.id}:{ctx.now.isoformat()}",
+            proposal=p,
+            call=p.call,
+            reason=ctx.reason,
+            now=ctx.now,
+            award=award,
+            clarification=clarification,
+            event_at=event_at,
+        )
+
     send.__name__ = f"mail_{kind}"
     return send
 
 
-for _kind in ("receipt", "withdrawn", "clarification", "ineligible", "rejection", "award",
-              "award_lapsed", "completed", "report_changes", "terminated", "decision_reopened"):
+for _kind in (
+    "receipt",
+    "withdrawn",
+    "clarification",
+    "ineligible",
+    "rejection",
+    "award",
+    "award_lapsed",
+    "completed",
+    "report_changes",
+    "terminated",
+    "decision_reopened",
+):
     effect(_mail_applicant(_kind))
 
 
@@ -251,8 +327,17 @@ def _mail_officials(kind: str):
     def send(ctx: Context):
         p = ctx.obj
         for o in officials():
-            queue_mail(kind, o, f"proposal:{p.id}:{ctx.now.isoformat()}", proposal=p, call=p.call,
-                       reason=ctx.reason, now=ctx.now, award=ctx.params.get("award") or award_of(p))
+            queue_mail(
+                kind,
+                o,
+                f"proposal:{p.id}:{ctx.now.isoformat()}",
+                proposal=p,
+                call=p.call,
+                reason=ctx.reason,
+                now=ctx.now,
+                award=ctx.params.get("award") or award_of(p),
+            )
+
     send.__name__ = f"mail_{kind}"
     return send
 

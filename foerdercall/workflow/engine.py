@@ -5,6 +5,7 @@ it and that its conditions hold, runs the shared ``transitions`` machine on the 
 transition's effects (mails go to the outbox) and writes the audit event, all in the caller's
 database transaction. A refusal raises ActionRefused with a message for the user and changes nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -140,7 +141,9 @@ def lock(obj):
         session.expire(obj, _relationships(cls))
         return obj
     row = session.execute(
-        select(cls).where(cls.id == obj.id).with_for_update(key_share=True)
+        select(cls)
+        .where(cls.id == obj.id)
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one()
     session.info.setdefault(_LOCKED, set()).add(key)
@@ -157,10 +160,17 @@ def lock_id(cls, id_: int, *options):
     reads it once instead of reading it and then locking it. ``options``: loader options (a joined
     many-to-one is read with it, only the row itself is locked)."""
     session = db.session()
-    row = session.execute(
-        select(cls).where(cls.id == id_).options(*options).with_for_update(of=cls, key_share=True)
-        .execution_options(populate_existing=True)
-    ).unique().scalar_one_or_none()
+    row = (
+        session.execute(
+            select(cls)
+            .where(cls.id == id_)
+            .options(*options)
+            .with_for_update(of=cls, key_share=True)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if row is not None:
         session.info.setdefault(_LOCKED, set()).add((cls.__tablename__, row.id))
     return row
@@ -215,9 +225,12 @@ def _just_done(obj, trigger: str, actor) -> bool:
     """The object's last change was this very transition by this actor, and it is still where that led."""
     from ..audit.models import AuditEvent
 
-    last = db.session.execute(select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.to_state).where(
-        AuditEvent.object_type == obj.__tablename__, AuditEvent.object_id == obj.id)
-        .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    last = db.session.execute(
+        select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.to_state)
+        .where(AuditEvent.object_type == obj.__tablename__, AuditEvent.object_id == obj.id)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
     return last is not None and tuple(last) == (trigger, actor.id if actor else None, obj.state)
 
 
@@ -259,8 +272,16 @@ def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None 
             machine(name).events[trigger].trigger(obj)
             for eff in t.get("effects", ()):
                 EFFECTS[eff](ctx)
-        record(actor, trigger, obj, from_state=from_state, to_state=obj.state, reason=reason,
-               data=ctx.audit_data, at=ctx.now)
+        record(
+            actor,
+            trigger,
+            obj,
+            from_state=from_state,
+            to_state=obj.state,
+            reason=reason,
+            data=ctx.audit_data,
+            at=ctx.now,
+        )
         db.session.flush()
     return obj
 
@@ -268,5 +289,8 @@ def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None 
 def available_triggers(obj, actor) -> list[dict]:
     """Transitions the actor could fire from here (conditions are checked when fired)."""
     name = workflow_name(obj)
-    return [t for t in transitions_of(name) if obj.state in t["source"] and tuple(t["who"]) != ("system",)
-            and may_fire(t, obj, actor)]
+    return [
+        t
+        for t in transitions_of(name)
+        if obj.state in t["source"] and tuple(t["who"]) != ("system",) and may_fire(t, obj, actor)
+    ]

@@ -1,4 +1,5 @@
 """Conditions named in workflows/: each returns None when it holds, else the message for the user."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -35,6 +36,7 @@ def submission_deadline_for(p):
 
 
 # --- proposal ------------------------------------------------------------------------------------------
+
 
 @guard
 def call_open_for_submission(ctx: Context):
@@ -80,8 +82,10 @@ def amount_within_cap(ctx: Context):
     if p.requested_amount_cents <= 0:
         return _("Bitte geben Sie den Angebotspreis (netto) an.")
     if p.requested_amount_cents > p.call.max_amount_cents:
-        return _("Der Betrag übersteigt die Obergrenze je Maßnahme von %(cap)s.",
-                 cap=format_money(p.call.max_amount_cents))
+        return _(
+            "Der Betrag übersteigt die Obergrenze je Maßnahme von %(cap)s.",
+            cap=format_money(p.call.max_amount_cents),
+        )
     return None
 
 
@@ -139,14 +143,21 @@ def all_reviews_in(ctx: Context):
 
 def sign_offs(p) -> dict[str, SignOff]:
     """The sign-offs of the current decision round (voided ones of a reopened decision do not count)."""
-    return {s.office: s for s in db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id,
-                                                                          SignOff.voided_at.is_(None)))}
+    return {
+        s.office: s
+        for s in db.session.scalars(
+            select(SignOff).where(SignOff.proposal_id == p.id, SignOff.voided_at.is_(None))
+        )
+    }
 
 
 def decision_round(p) -> int:
     """The round a new sign-off belongs to: 1, then one more after each reopened decision."""
-    last_void = db.session.scalar(select(func.max(SignOff.decision_round)).where(
-        SignOff.proposal_id == p.id, SignOff.voided_at.is_not(None)))
+    last_void = db.session.scalar(
+        select(func.max(SignOff.decision_round)).where(
+            SignOff.proposal_id == p.id, SignOff.voided_at.is_not(None)
+        )
+    )
     return (last_void or 0) + 1
 
 
@@ -180,7 +191,9 @@ def award_within_offer(ctx: Context):
     price). Checked for the award and for the amount the standstill notice tells the other bidders."""
     price = ctx.obj.requested_amount_cents
     if award_amount(ctx) > price:
-        return _("Der Zuschlag darf den Angebotspreis von %(price)s nicht übersteigen.", price=format_money(price))
+        return _(
+            "Der Zuschlag darf den Angebotspreis von %(price)s nicht übersteigen.", price=format_money(price)
+        )
     return None
 
 
@@ -191,11 +204,16 @@ def budget_left(ctx: Context):
     call = lock(ctx.obj.call)  # serialises every award of this call
     amount = award_amount(ctx)
     if amount <= 0 or amount > call.max_amount_cents:
-        return _("Der Betrag muss zwischen 0 und der Obergrenze von %(cap)s liegen.",
-                 cap=format_money(call.max_amount_cents))
+        return _(
+            "Der Betrag muss zwischen 0 und der Obergrenze von %(cap)s liegen.",
+            cap=format_money(call.max_amount_cents),
+        )
     if amount > call.remaining_cents:
-        return _("Das verbleibende Budget des Aufrufs (%(left)s) reicht für %(amount)s nicht aus.",
-                 left=format_money(call.remaining_cents), amount=format_money(amount))
+        return _(
+            "Das verbleibende Budget des Aufrufs (%(left)s) reicht für %(amount)s nicht aus.",
+            left=format_money(call.remaining_cents),
+            amount=format_money(amount),
+        )
     return None
 
 
@@ -204,16 +222,21 @@ STANDSTILL_DAYS = 10  # calendar days between informing the unsuccessful applica
 
 def standstill_of(p) -> Standstill | None:
     """The proposal's current standstill (one closed by a reopened decision is history)."""
-    return db.session.scalars(select(Standstill).where(Standstill.proposal_id == p.id, Standstill.closed_at.is_(None))
-                              .order_by(Standstill.id.desc())).first()
+    return db.session.scalars(
+        select(Standstill)
+        .where(Standstill.proposal_id == p.id, Standstill.closed_at.is_(None))
+        .order_by(Standstill.id.desc())
+    ).first()
 
 
 @guard
 def standstill_required(ctx: Context):
     threshold = ctx.obj.call.standstill_threshold_cents
     if award_amount(ctx) < threshold:
-        return _("Unter %(t)s netto ist keine Stillhaltefrist nötig: der Zuschlag kann direkt erteilt werden.",
-                 t=format_money(threshold))
+        return _(
+            "Unter %(t)s netto ist keine Stillhaltefrist nötig: der Zuschlag kann direkt erteilt werden.",
+            t=format_money(threshold),
+        )
     return None
 
 
@@ -226,18 +249,28 @@ def standstill_passed(ctx: Context):
     st = standstill_of(p)
     if st is None:
         if award_amount(ctx) >= threshold:
-            return _("Ab %(t)s netto informiert die Stadt zuerst die nicht berücksichtigten Bieter und wartet "
-                     "%(d)s Kalendertage (Stillhaltefrist): bitte starten Sie die Stillhaltefrist.",
-                     t=format_money(threshold), d=STANDSTILL_DAYS)
+            return _(
+                "Ab %(t)s netto informiert die Stadt zuerst die nicht berücksichtigten Bieter und wartet "
+                "%(d)s Kalendertage (Stillhaltefrist): bitte starten Sie die Stillhaltefrist.",
+                t=format_money(threshold),
+                d=STANDSTILL_DAYS,
+            )
         return None
     if ctx.now < minute_end(st.ends_at):
-        return _("Die Stillhaltefrist läuft bis %(when)s; erst danach kann der Zuschlag erteilt werden.",
-                 when=format_dt(st.ends_at))
+        return _(
+            "Die Stillhaltefrist läuft bis %(when)s; erst danach kann der Zuschlag erteilt werden.",
+            when=format_dt(st.ends_at),
+        )
     if st.objection_open:
-        return _("Ein Einwand vom %(when)s hält den Zuschlag an, bis er erledigt ist.", when=format_dt(st.objection_at))
+        return _(
+            "Ein Einwand vom %(when)s hält den Zuschlag an, bis er erledigt ist.",
+            when=format_dt(st.objection_at),
+        )
     if award_amount(ctx) > st.amount_cents:
-        return _("Der Zuschlag darf den mitgeteilten Betrag von %(amount)s nicht übersteigen.",
-                 amount=format_money(st.amount_cents))
+        return _(
+            "Der Zuschlag darf den mitgeteilten Betrag von %(amount)s nicht übersteigen.",
+            amount=format_money(st.amount_cents),
+        )
     return None
 
 
@@ -246,8 +279,10 @@ def objection_upheld(ctx: Context):
     """The decision is reopened only when an objection received in the standstill was upheld (abgeholfen)."""
     st = standstill_of(ctx.obj)
     if st is None or st.objection_outcome != "upheld":
-        return _("Die Entscheidung wird wieder geöffnet, wenn einem Einwand in der Stillhaltefrist abgeholfen "
-                 "wird: bitte vermerken Sie das Ergebnis der Prüfung beim Einwand.")
+        return _(
+            "Die Entscheidung wird wieder geöffnet, wenn einem Einwand in der Stillhaltefrist abgeholfen "
+            "wird: bitte vermerken Sie das Ergebnis der Prüfung beim Einwand."
+        )
     return None
 
 
@@ -274,8 +309,9 @@ def acceptance_due_passed(ctx: Context):
 @guard
 def milestones_reported(ctx: Context):
     open_ms = db.session.scalar(
-        select(func.count(Milestone.id)).where(Milestone.proposal_id == ctx.obj.id,
-                                               Milestone.accepted_at.is_(None))
+        select(func.count(Milestone.id)).where(
+            Milestone.proposal_id == ctx.obj.id, Milestone.accepted_at.is_(None)
+        )
     )
     if open_ms:
         return _("Es sind noch %(n)s Meilensteine nicht berichtet und abgenommen.", n=open_ms)
@@ -285,8 +321,9 @@ def milestones_reported(ctx: Context):
 @guard
 def interim_report_accepted(ctx: Context):
     ok = db.session.scalar(
-        select(Report.id).where(Report.proposal_id == ctx.obj.id, Report.kind == "interim",
-                                Report.status == "accepted")
+        select(Report.id).where(
+            Report.proposal_id == ctx.obj.id, Report.kind == "interim", Report.status == "accepted"
+        )
     )
     if not ok:
         return _("Der Zwischenbericht ist noch nicht abgenommen.")
@@ -294,6 +331,7 @@ def interim_report_accepted(ctx: Context):
 
 
 # --- call ----------------------------------------------------------------------------------------------
+
 
 @guard
 def catalogue_complete(ctx: Context):
@@ -323,8 +361,11 @@ def below_eu_threshold(ctx: Context):
     call = ctx.obj
     threshold = current_app.config["EU_THRESHOLD_CENTS"]
     if call.mode == "procurement" and call.estimated_value_cents >= threshold:
-        return _("Der geschätzte Auftragswert erreicht den EU-Schwellenwert (%(t)s): "
-                 "ein nationales Verfahren ist nicht zulässig.", t=format_money(threshold))
+        return _(
+            "Der geschätzte Auftragswert erreicht den EU-Schwellenwert (%(t)s): "
+            "ein nationales Verfahren ist nicht zulässig.",
+            t=format_money(threshold),
+        )
     return None
 
 
@@ -340,8 +381,9 @@ OPEN_STATES = ("submitted", "clarification", "eligible", "in_review", "reviewed"
 
 @guard
 def all_proposals_decided(ctx: Context):
-    n = db.session.scalar(select(func.count(Proposal.id)).where(
-        Proposal.call_id == ctx.obj.id, Proposal.state.in_(OPEN_STATES)))
+    n = db.session.scalar(
+        select(func.count(Proposal.id)).where(Proposal.call_id == ctx.obj.id, Proposal.state.in_(OPEN_STATES))
+    )
     if n:
         return _("%(n)s Angebote sind noch nicht entschieden.", n=n)
     return None
@@ -349,9 +391,12 @@ def all_proposals_decided(ctx: Context):
 
 @guard
 def all_measures_finished(ctx: Context):
-    n = db.session.scalar(select(func.count(Proposal.id)).where(
-        Proposal.call_id == ctx.obj.id,
-        Proposal.state.in_(("awarded", "in_implementation", "final_report_submitted"))))
+    n = db.session.scalar(
+        select(func.count(Proposal.id)).where(
+            Proposal.call_id == ctx.obj.id,
+            Proposal.state.in_(("awarded", "in_implementation", "final_report_submitted")),
+        )
+    )
     if n:
         return _("%(n)s Maßnahmen laufen noch.", n=n)
     return None

@@ -13,12 +13,13 @@ foreign keys on for every connection, and dropping the old table inside the migr
 cascade into role_grants and recovery_codes (or fail on proposals and audit events). SQLite adds, copies,
 drops and renames the column in place instead (ALTER TABLE … ADD/DROP/RENAME COLUMN, SQLite ≥ 3.35).
 """
+
 import sqlalchemy as sa
 from alembic import context, op
 
 # revision identifiers, used by Alembic.
-revision = '1c2d3e4f5a6b'
-down_revision = '0b1c2d3e4f5a'
+revision = "1c2d3e4f5a6b"
+down_revision = "0b1c2d3e4f5a"
 branch_labels = None
 depends_on = None
 
@@ -30,9 +31,13 @@ def _set_length(length: int) -> None:
         op.execute("ALTER TABLE users DROP COLUMN totp_secret")
         op.execute("ALTER TABLE users RENAME COLUMN totp_secret_new TO totp_secret")
         return
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.alter_column('totp_secret', existing_type=sa.String(length=64 if length == 255 else 255),
-                              type_=sa.String(length=length), existing_nullable=True)
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.alter_column(
+            "totp_secret",
+            existing_type=sa.String(length=64 if length == 255 else 255),
+            type_=sa.String(length=length),
+            existing_nullable=True,
+        )
 
 
 def _app_config():
@@ -65,8 +70,10 @@ def upgrade():
     bind = op.get_bind()
     for user_id, value in _rows(bind):
         if value and not is_encrypted(value):
-            bind.execute(sa.text("UPDATE users SET totp_secret = :v WHERE id = :id"),
-                         {"v": encrypt(value, user_id, config), "id": user_id})
+            bind.execute(
+                sa.text("UPDATE users SET totp_secret = :v WHERE id = :id"),
+                {"v": encrypt(value, user_id, config), "id": user_id},
+            )
 
 
 def downgrade():
@@ -78,11 +85,18 @@ def downgrade():
     if encrypted:
         config = _app_config()
         if config is None:
-            raise RuntimeError("encrypted TOTP secrets need the app's configuration (the key) to be decrypted "
-                               "for the downgrade: run it with `foerdercall db downgrade`")
+            raise RuntimeError(
+                "encrypted TOTP secrets need the app's configuration (the key) to be decrypted "
+                "for the downgrade: run it with `foerdercall db downgrade`"
+            )
         from foerdercall.accounts.secrets import decrypt
 
-        for user_id, value in encrypted:  # SecretUnreadable (a wrong key) stops the downgrade: nothing changed
-            bind.execute(sa.text("UPDATE users SET totp_secret = :v WHERE id = :id"),
-                         {"v": decrypt(value, user_id, config), "id": user_id})
+        for (
+            user_id,
+            value,
+        ) in encrypted:  # SecretUnreadable (a wrong key) stops the downgrade: nothing changed
+            bind.execute(
+                sa.text("UPDATE users SET totp_secret = :v WHERE id = :id"),
+                {"v": decrypt(value, user_id, config), "id": user_id},
+            )
     _set_length(64)

@@ -5,14 +5,15 @@ Revises: 1c2d3e4f5a6b
 Create Date: 2026-11-24 02:00:00
 
 """
+
 import json
 
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '2d3e4f5a6b7c'
-down_revision = '1c2d3e4f5a6b'
+revision = "2d3e4f5a6b7c"
+down_revision = "1c2d3e4f5a6b"
 branch_labels = None
 depends_on = None
 
@@ -29,30 +30,44 @@ def _knocked(minimums, values):
 
 
 def upgrade():
-    with op.batch_alter_table('proposal_scores', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('total_mean', sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column('total_median', sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column('knocked_mean', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('knocked_median', sa.Boolean(), server_default=sa.false(), nullable=False))
-    if op.get_bind().dialect.name == 'postgresql':  # the ranking orders by the elements: binary JSON
-        for column in ('means', 'medians'):
-            op.execute(f'ALTER TABLE proposal_scores ALTER COLUMN {column} TYPE jsonb USING {column}::jsonb')
+    with op.batch_alter_table("proposal_scores", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("total_mean", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("total_median", sa.Float(), nullable=True))
+        batch_op.add_column(
+            sa.Column("knocked_mean", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("knocked_median", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+    if op.get_bind().dialect.name == "postgresql":  # the ranking orders by the elements: binary JSON
+        for column in ("means", "medians"):
+            op.execute(f"ALTER TABLE proposal_scores ALTER COLUMN {column} TYPE jsonb USING {column}::jsonb")
     backfill(op.get_bind())
 
 
 def backfill(bind):
     """The rows already there: from their per-criterion aggregates and their call's catalogue."""
     calls = {}
-    for call_id, scale_max, weight, ko in bind.execute(sa.text(
+    for call_id, scale_max, weight, ko in bind.execute(
+        sa.text(
             "SELECT c.id, c.scale_max, k.weight, k.knockout_min FROM calls c JOIN criteria k ON k.call_id = c.id "
-            "ORDER BY c.id, k.position, k.id")):
+            "ORDER BY c.id, k.position, k.id"
+        )
+    ):
         entry = calls.setdefault(call_id, (scale_max, [], []))
         entry[1].append(weight)
         entry[2].append(ko)
-    scores = sa.table('proposal_scores', sa.column('proposal_id'), sa.column('total_mean'),
-                      sa.column('total_median'), sa.column('knocked_mean'), sa.column('knocked_median'))
-    for pid, call_id, means, medians in bind.execute(sa.text(
-            "SELECT proposal_id, call_id, means, medians FROM proposal_scores")).all():
+    scores = sa.table(
+        "proposal_scores",
+        sa.column("proposal_id"),
+        sa.column("total_mean"),
+        sa.column("total_median"),
+        sa.column("knocked_mean"),
+        sa.column("knocked_median"),
+    )
+    for pid, call_id, means, medians in bind.execute(
+        sa.text("SELECT proposal_id, call_id, means, medians FROM proposal_scores")
+    ).all():
         if call_id not in calls:
             continue
         scale_max, weights, minimums = calls[call_id]
@@ -60,17 +75,24 @@ def backfill(bind):
         medians = json.loads(medians) if isinstance(medians, str) else medians
         if len(means) != len(weights):
             continue
-        bind.execute(scores.update().where(scores.c.proposal_id == pid).values(
-            total_mean=_total(weights, scale_max, means), total_median=_total(weights, scale_max, medians),
-            knocked_mean=_knocked(minimums, means), knocked_median=_knocked(minimums, medians)))
+        bind.execute(
+            scores.update()
+            .where(scores.c.proposal_id == pid)
+            .values(
+                total_mean=_total(weights, scale_max, means),
+                total_median=_total(weights, scale_max, medians),
+                knocked_mean=_knocked(minimums, means),
+                knocked_median=_knocked(minimums, medians),
+            )
+        )
 
 
 def downgrade():
-    if op.get_bind().dialect.name == 'postgresql':
-        for column in ('means', 'medians'):
-            op.execute(f'ALTER TABLE proposal_scores ALTER COLUMN {column} TYPE json USING {column}::json')
-    with op.batch_alter_table('proposal_scores', schema=None) as batch_op:
-        batch_op.drop_column('knocked_median')
-        batch_op.drop_column('knocked_mean')
-        batch_op.drop_column('total_median')
-        batch_op.drop_column('total_mean')
+    if op.get_bind().dialect.name == "postgresql":
+        for column in ("means", "medians"):
+            op.execute(f"ALTER TABLE proposal_scores ALTER COLUMN {column} TYPE json USING {column}::json")
+    with op.batch_alter_table("proposal_scores", schema=None) as batch_op:
+        batch_op.drop_column("knocked_median")
+        batch_op.drop_column("knocked_mean")
+        batch_op.drop_column("total_median")
+        batch_op.drop_column("total_mean")

@@ -1,4 +1,5 @@
 """Shared steps of the account-security tests: the mails of a kind, the link in a mail, registration."""
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,9 @@ def mails(kind: str, to: str) -> list:
     from foerdercall.mail.models import OutboxMail
 
     db.session.expire_all()
-    return db.session.scalars(select(OutboxMail).where(OutboxMail.kind == kind, OutboxMail.to_address == to)
-                              .order_by(OutboxMail.id)).all()
+    return db.session.scalars(
+        select(OutboxMail).where(OutboxMail.kind == kind, OutboxMail.to_address == to).order_by(OutboxMail.id)
+    ).all()
 
 
 def link_in(mail) -> str:
@@ -48,9 +50,18 @@ def link_in(mail) -> str:
 def register(app, email="ada@example.org", name="Ada Antragstellerin", locale="de"):
     """Register through the form, then log in (registering does not: it answers alike for known addresses)."""
     client = app.test_client()
-    r = client.post("/register", data={
-        "name": name, "organisation": "Atelier Ada", "email": email,
-        "password": PASSWORD, "password2": PASSWORD, "locale": locale, "privacy": "y"})
+    r = client.post(
+        "/register",
+        data={
+            "name": name,
+            "organisation": "Atelier Ada",
+            "email": email,
+            "password": PASSWORD,
+            "password2": PASSWORD,
+            "locale": locale,
+            "privacy": "y",
+        },
+    )
     assert r.status_code == 302 and r.headers["Location"].endswith("/login"), r.get_data(as_text=True)[:500]
     r = client.post("/login", data={"email": email, "password": PASSWORD})
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
@@ -60,4 +71,6 @@ def register(app, email="ada@example.org", name="Ada Antragstellerin", locale="d
 def audit_actions(action: str) -> list:
     from foerdercall.audit.models import AuditEvent
 
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
+    return db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    ).all()

@@ -1,4 +1,5 @@
 """A self-registered applicant proves the address by a signed link before submitting; drafting works before."""
+
 from __future__ import annotations
 
 import pytest
@@ -62,8 +63,11 @@ def test_an_unverified_applicant_drafts_but_cannot_submit(app, world):
         fill_draft(p, ada)  # the text is kept, the first upload waits for the verified address
     db.session.commit()
     assert db.session.get(Proposal, p.id).title and not db.session.get(Proposal, p.id).attachments
-    r = client.post(f"/proposals/{p.id}/fire/submit", data={},
-                    headers={"Referer": f"http://foerdercall.test/proposals/{p.id}"})
+    r = client.post(
+        f"/proposals/{p.id}/fire/submit",
+        data={},
+        headers={"Referer": f"http://foerdercall.test/proposals/{p.id}"},
+    )
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse" in page
     db.session.expire_all()
@@ -131,9 +135,19 @@ def test_registering_a_known_address_looks_the_same_and_tells_only_its_owner(app
 
     def attempt(email):
         client = app.test_client()
-        r = client.post("/register", data={
-            "name": "Mallory", "organisation": "", "email": email, "password": "ein-anderes-Passwort",
-            "password2": "ein-anderes-Passwort", "locale": "de", "privacy": "y"}, follow_redirects=True)
+        r = client.post(
+            "/register",
+            data={
+                "name": "Mallory",
+                "organisation": "",
+                "email": email,
+                "password": "ein-anderes-Passwort",
+                "password2": "ein-anderes-Passwort",
+                "locale": "de",
+                "privacy": "y",
+            },
+            follow_redirects=True,
+        )
         return r.status_code, r.get_data(as_text=True).replace(email, "<address>")
 
     from foerdercall.accounts.operations import create_user

@@ -1,4 +1,5 @@
 """The admin marks the head of an office (Amtsleitung): they receive the escalations of sign-offs that wait."""
+
 from __future__ import annotations
 
 from conftest import login
@@ -23,7 +24,7 @@ def test_the_admin_makes_an_official_head_of_office(app, world):
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "set_roles")).one()
     assert event.data["after"] == [["official"], "KA", True]
     # the form shows the flag as set
-    assert 'checked' in client.get(f"/admin/users/{world.ka2.id}").get_data(as_text=True)
+    assert "checked" in client.get(f"/admin/users/{world.ka2.id}").get_data(as_text=True)
     # and takes it away again
     post_roles(client, world.ka2, roles="official", office="KA")
     db.session.expire_all()

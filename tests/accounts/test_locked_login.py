@@ -2,6 +2,7 @@
 address, with password and second factor in one step, or through an unlock link mailed to the account's
 address. An attacker with the right password but without the code or the link stays locked, and nobody learns
 from the answer whether a password alone was right."""
+
 from __future__ import annotations
 
 from account_helpers import audit_actions, link_in, mails, totp_code, turn_on_two_factor
@@ -14,8 +15,9 @@ ATTACKER, OWNER = "203.0.113.66", "10.1.2.3"
 
 
 def _login(client, email, password, address=OWNER, **extra):
-    return client.post("/login", data={"email": email, "password": password, **extra},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/login", data={"email": email, "password": password, **extra}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 def _lock(app, email):
@@ -64,9 +66,15 @@ def test_one_answer_whatever_was_wrong(app, world, clock):
     clock.advance(minutes=1)
     _lock(app, "ka@x.test")
     code = totp_code(secret)
-    answers = [_login(app.test_client(), "ka@x.test", password, ATTACKER, **extra)
-               for password, extra in ((PASSWORD, {"code": _wrong(code)}), (WRONG, {"code": code}),
-                                       (WRONG, {"code": _wrong(code)}), (PASSWORD, {}))]
+    answers = [
+        _login(app.test_client(), "ka@x.test", password, ATTACKER, **extra)
+        for password, extra in (
+            (PASSWORD, {"code": _wrong(code)}),
+            (WRONG, {"code": code}),
+            (WRONG, {"code": _wrong(code)}),
+            (PASSWORD, {}),
+        )
+    ]
     assert {r.status_code for r in answers} == {429}
     assert len({r.get_data() for r in answers}) == 1
     assert not _logged_in(app.test_client())
@@ -92,8 +100,12 @@ def test_guessing_codes_while_locked_is_bounded(app, world, clock):
     clock.advance(minutes=1)
     _lock(app, "ka@x.test")
     for i in range(15):  # 5 + 15 = 20 failures in the window, from many addresses
-        assert _login(app.test_client(), "ka@x.test", PASSWORD, f"198.51.100.{i}",
-                      code=_wrong(totp_code(secret))).status_code == 429
+        assert (
+            _login(
+                app.test_client(), "ka@x.test", PASSWORD, f"198.51.100.{i}", code=_wrong(totp_code(secret))
+            ).status_code
+            == 429
+        )
     r = _login(app.test_client(), "ka@x.test", PASSWORD, code=totp_code(secret))
     assert r.status_code == 429
 

@@ -2,6 +2,7 @@
 `login_sessions`; a request is logged in only while that row is live. Logout, a password reset, a change of the
 two-factor login, an admin, a removed role, a deleted account and the lifetime end sessions; a copied cookie then
 gets the login page."""
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,12 @@ def _copy(app, client):
 
 def _browser(app, email, *, agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", address="10.0.0.1"):
     client = app.test_client()
-    r = client.post("/login", data={"email": email, "password": PASSWORD},
-                    headers={"User-Agent": agent}, environ_base={"REMOTE_ADDR": address})
+    r = client.post(
+        "/login",
+        data={"email": email, "password": PASSWORD},
+        headers={"User-Agent": agent},
+        environ_base={"REMOTE_ADDR": address},
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
     return client
 
@@ -92,7 +97,9 @@ def test_an_admin_ends_a_persons_sessions(app, world):
 
 
 def test_a_person_sees_their_sessions_and_ends_the_others(app, world):
-    here = _browser(app, "app@x.test", agent="Mozilla/5.0 (Windows NT 10.0) Firefox/128.0", address="10.0.0.1")
+    here = _browser(
+        app, "app@x.test", agent="Mozilla/5.0 (Windows NT 10.0) Firefox/128.0", address="10.0.0.1"
+    )
     there = _browser(app, "app@x.test", agent="Mozilla/5.0 (iPhone) Safari/604.1", address="192.0.2.44")
     page = here.get("/account").get_data(as_text=True)
     assert "Offene Sitzungen" in page and "192.0.2.44" in page and "iPhone" in page
@@ -183,8 +190,12 @@ def test_text_typed_into_an_expired_session_is_kept(app, world, clock):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"email": "app@x.test", "password": PASSWORD,
-                                       "csrf_token": csrf}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": "app@x.test", "password": PASSWORD, "csrf_token": csrf}
+        ).status_code
+        == 302
+    )
     from flask import g
 
     g.pop("csrf_token", None)
@@ -192,9 +203,21 @@ def test_text_typed_into_an_expired_session_is_kept(app, world, clock):
     csrf = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
     clock.advance(hours=13)
     text = "Ein langer Text, über Stunden getippt. " * 50
-    r = client.post(f"/proposals/{pid}/edit", data={
-        "csrf_token": csrf, "title": "Netzwerk", "summary": "", "description": text, "work_plan": "", "team": "",
-        "leipzig_relation": "", "field_of_action": "networks", "requested_amount": "", "action": "save"})
+    r = client.post(
+        f"/proposals/{pid}/edit",
+        data={
+            "csrf_token": csrf,
+            "title": "Netzwerk",
+            "summary": "",
+            "description": text,
+            "work_plan": "",
+            "team": "",
+            "leipzig_relation": "",
+            "field_of_action": "networks",
+            "requested_amount": "",
+            "action": "save",
+        },
+    )
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     db.session.expire_all()
     [row] = db.session.scalars(select(ParkedPost)).all()
@@ -228,7 +251,9 @@ def test_the_user_loader_is_one_statement_and_writes_nothing(app, world):
         finally:
             event.remove(db.engine, "before_cursor_execute", add)
         assert current_app
-    seen = [s for s in seen if not s.startswith("BEGIN")]  # SQLite's BEGIN IMMEDIATE: no statement of the loader
+    seen = [
+        s for s in seen if not s.startswith("BEGIN")
+    ]  # SQLite's BEGIN IMMEDIATE: no statement of the loader
     assert len(seen) == 1 and "login_sessions" in seen[0] and "role_grants" in seen[0], seen
     seen.clear()
     db.session.commit()

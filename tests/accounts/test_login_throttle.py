@@ -1,4 +1,5 @@
 """Failed logins are throttled per account (5 in 15 minutes) and per client address (20), in the database."""
+
 from __future__ import annotations
 
 from account_helpers import audit_actions
@@ -10,8 +11,9 @@ WRONG = "not the password"
 
 
 def _login(client, email, password, address="10.0.0.1"):
-    return client.post("/login", data={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 def test_five_failures_lock_the_account_for_fifteen_minutes(app, world, clock):
@@ -91,9 +93,24 @@ def _second_app(app, **extra):
     """Another app on the same database (another gunicorn worker)."""
     from foerdercall import create_app
 
-    return create_app({**{key: app.config[key] for key in (
-        "TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "SERVER_NAME", "UPLOAD_DIR",
-        "OUTBOX_DIR", "PUBLIC_URL")}, **extra})
+    return create_app(
+        {
+            **{
+                key: app.config[key]
+                for key in (
+                    "TESTING",
+                    "SECRET_KEY",
+                    "SQLALCHEMY_DATABASE_URI",
+                    "WTF_CSRF_ENABLED",
+                    "SERVER_NAME",
+                    "UPLOAD_DIR",
+                    "OUTBOX_DIR",
+                    "PUBLIC_URL",
+                )
+            },
+            **extra,
+        }
+    )
 
 
 def test_two_web_processes_count_together(app, world):
@@ -116,9 +133,13 @@ def test_behind_a_proxy_the_forwarded_client_address_counts(app, world):
     proxied = _second_app(app, TRUSTED_PROXIES=1)
 
     def attempt(email, password, client_address):
-        return proxied.test_client().post("/login", data={"email": email, "password": password},
-                                          headers={"X-Forwarded-For": client_address},
-                                          environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        return proxied.test_client().post(
+            "/login",
+            data={"email": email, "password": password},
+            headers={"X-Forwarded-For": client_address},
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        )
+
     try:
         for i in range(20):
             assert attempt(f"guess{i}@x.test", WRONG, "203.0.113.5").status_code == 422

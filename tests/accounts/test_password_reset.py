@@ -1,5 +1,6 @@
 """Password reset ("Passwort vergessen?"): a signed link by mail that expires and works once; no hint
 whether an account exists."""
+
 from __future__ import annotations
 
 from account_helpers import audit_actions, link_in, mails, register
@@ -48,7 +49,10 @@ def test_the_link_sets_a_new_password_and_works_once(app, world, clock):
     assert [e.object_id for e in audit_actions("reset_password")] == [world.applicant.id]
 
     # the old password is gone, the new one works
-    assert app.test_client().post("/login", data={"email": "app@x.test", "password": PASSWORD}).status_code == 422
+    assert (
+        app.test_client().post("/login", data={"email": "app@x.test", "password": PASSWORD}).status_code
+        == 422
+    )
     assert app.test_client().post("/login", data={"email": "app@x.test", "password": NEW}).status_code == 302
     # used once: the link is dead, for showing and for posting
     again = client.get(path)
@@ -67,7 +71,10 @@ def test_the_link_expires_after_an_hour(app, world, clock):
     clock.advance(minutes=1, seconds=1)
     assert client.get(path).status_code == 400
     assert client.post(path, data={"password": NEW, "password2": NEW}).status_code == 400
-    assert app.test_client().post("/login", data={"email": "app@x.test", "password": PASSWORD}).status_code == 302
+    assert (
+        app.test_client().post("/login", data={"email": "app@x.test", "password": PASSWORD}).status_code
+        == 302
+    )
 
 
 def test_the_lifetime_is_configurable_and_every_request_gets_its_own_link(app, world, clock):

@@ -1,4 +1,5 @@
 """Password hashes made by libsodium and by argon2-cffi are the same format: existing accounts keep logging in."""
+
 from __future__ import annotations
 
 import argon2
@@ -29,10 +30,13 @@ def test_hashes_of_either_library_verify_in_the_other(t, m, p):
 
 def test_long_hashes_and_other_types_are_still_verified():
     ours = Argon2idHasher(1, 1024, 1)
-    long_hash = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, hash_len=64,
-                                      salt_len=32).hash(PASSWORD)
+    long_hash = argon2.PasswordHasher(
+        time_cost=1, memory_cost=1024, parallelism=1, hash_len=64, salt_len=32
+    ).hash(PASSWORD)
     assert len(long_hash) > 127 and ours.verify(long_hash, PASSWORD)
-    argon2i = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=argon2.Type.I).hash(PASSWORD)
+    argon2i = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=argon2.Type.I).hash(
+        PASSWORD
+    )
     assert ours.verify(argon2i, PASSWORD)
     with pytest.raises(VerificationError):
         ours.verify(argon2i, "wrong")

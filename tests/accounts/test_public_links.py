@@ -2,6 +2,7 @@
 public address PUBLIC_URL, never with the request's Host: a forged Host header must not carry a reset token to
 another site. Outside the embedded default the app does not start without PUBLIC_URL, and requests for a host
 that is not this service's are refused with a 400 page."""
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,15 @@ def test_a_reset_asked_for_with_a_forged_host_links_to_the_public_address(app, w
 
 def test_every_mail_with_a_link_links_to_the_public_address(app, world, clock):
     client = app.test_client()
-    new = {"name": "Ada", "organisation": "Atelier Ada", "email": "ada@example.org", "password": PASSWORD,
-           "password2": PASSWORD, "locale": "de", "privacy": "y"}
+    new = {
+        "name": "Ada",
+        "organisation": "Atelier Ada",
+        "email": "ada@example.org",
+        "password": PASSWORD,
+        "password2": PASSWORD,
+        "locale": "de",
+        "privacy": "y",
+    }
     assert client.post("/register", data=new, headers=EVIL).status_code == 302  # verify_email
     account_ops.create_user("bea@example.org", "Bea", PASSWORD)
     db.session.commit()
@@ -88,8 +96,10 @@ def test_calendar_files_link_to_the_public_address(app, world):
 
     p = start_draft(world.call, world.applicant)
     db.session.commit()
-    for email, url in (("ka@x.test", f"/calls/{world.call.id}/deadlines.ics"),
-                       ("app@x.test", f"/proposals/{p.id}/deadlines.ics")):
+    for email, url in (
+        ("ka@x.test", f"/calls/{world.call.id}/deadlines.ics"),
+        ("app@x.test", f"/proposals/{p.id}/deadlines.ics"),
+    ):
         client = app.test_client()
         client.post("/login", data={"email": email, "password": PASSWORD}, base_url="http://evil.example")
         resp = client.get(url, base_url="http://evil.example")
@@ -114,30 +124,52 @@ def test_a_mail_built_without_a_request_links_to_the_public_address(app, world):
 def test_no_link_is_built_from_the_request_anywhere():
     """The class: absolute links are built in one place (foerdercall/urls.py) from PUBLIC_URL."""
     pattern = re.compile(r"_external|host_url|url_root|request\.host|request\.url\b|\.base_url")
-    found = [f"{path.relative_to(ROOT)}:{n}" for path in sorted((ROOT / "foerdercall").rglob("*.py"))
-             if path.name != "urls.py"
-             for n, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
-    found += [f"{path.relative_to(ROOT)}:{n}" for path in sorted((ROOT / "templates").rglob("*"))
-              if path.is_file()
-              for n, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted((ROOT / "foerdercall").rglob("*.py"))
+        if path.name != "urls.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    found += [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted((ROOT / "templates").rglob("*"))
+        if path.is_file()
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert found == []
 
 
 # --- starting: PUBLIC_URL is required outside the embedded default --------------------------------------------
 
+
 def _real(tmp_path, **config) -> dict:
     """A configured database, not under TESTING: the production case."""
-    return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}", "SECRET_KEY": "t",
-            "UPLOAD_DIR": str(tmp_path / "u"), "PUBLIC_URL": "", "TRUSTED_HOSTS": None, **config}
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}",
+        "SECRET_KEY": "t",
+        "UPLOAD_DIR": str(tmp_path / "u"),
+        "PUBLIC_URL": "",
+        "TRUSTED_HOSTS": None,
+        **config,
+    }
 
 
 def test_the_app_does_not_start_without_public_url_outside_the_embedded_default(tmp_path):
     with pytest.raises(RuntimeError, match="PUBLIC_URL"):
         create_app(_real(tmp_path))
-    for bad in ("foerdercall.leipzig.example", "ftp://foerdercall.leipzig.example", "https://",
-                "https://foerdercall.leipzig.example/?a=1", "https://foerdercall.leipzig.example/#top",
-                "https://user@foerdercall.leipzig.example", "https://foerdercall.leipzig.example\n/x",
-                "https://foerdercall.leipzig.example:99999", "https://foerdercall.leipzig.example\\@evil.example"):
+    for bad in (
+        "foerdercall.leipzig.example",
+        "ftp://foerdercall.leipzig.example",
+        "https://",
+        "https://foerdercall.leipzig.example/?a=1",
+        "https://foerdercall.leipzig.example/#top",
+        "https://user@foerdercall.leipzig.example",
+        "https://foerdercall.leipzig.example\n/x",
+        "https://foerdercall.leipzig.example:99999",
+        "https://foerdercall.leipzig.example\\@evil.example",
+    ):
         with pytest.raises(RuntimeError, match="PUBLIC_URL"):
             create_app(_real(tmp_path, PUBLIC_URL=bad))
     app = create_app(_real(tmp_path, PUBLIC_URL=PUBLIC + "/"))
@@ -164,22 +196,39 @@ def test_the_embedded_default_links_to_the_address_it_serves(tmp_path, monkeypat
 
 def test_the_worker_and_beat_do_not_start_without_public_url(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PUBLIC_URL", "TRUSTED_HOSTS")}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite'}", BROKER_URL="redis://127.0.0.1:1/0",
-               SECRET_KEY="t", FOERDERCALL_INSTANCE=str(tmp_path / "instance"))
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite'}",
+        BROKER_URL="redis://127.0.0.1:1/0",
+        SECRET_KEY="t",
+        FOERDERCALL_INSTANCE=str(tmp_path / "instance"),
+    )
     for command in ("worker", "beat"):
-        done = subprocess.run([sys.executable, "-c", "from foerdercall.cli import main; main()", command],
-                              env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+        done = subprocess.run(
+            [sys.executable, "-c", "from foerdercall.cli import main; main()", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
         assert done.returncode != 0 and "PUBLIC_URL" in done.stderr, done.stderr[-2000:]
 
 
 # --- requests for another host ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def real_app(sqlite_template, tmp_path):
     path = tmp_path / "fc.sqlite"
     shutil.copy(sqlite_template, path)
-    app = create_app(_real(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}", PUBLIC_URL=PUBLIC,
-                           OUTBOX_DIR=str(tmp_path / "outbox")))
+    app = create_app(
+        _real(
+            tmp_path,
+            SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}",
+            PUBLIC_URL=PUBLIC,
+            OUTBOX_DIR=str(tmp_path / "outbox"),
+        )
+    )
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -187,8 +236,14 @@ def real_app(sqlite_template, tmp_path):
 
 def test_a_request_for_an_untrusted_host_is_a_400_page(real_app):
     client = real_app.test_client()
-    for method, url in (("GET", "/calls"), ("GET", "/login"), ("POST", "/login"), ("POST", "/password/forgot"),
-                        ("GET", "/nowhere"), ("GET", "/health")):
+    for method, url in (
+        ("GET", "/calls"),
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("POST", "/password/forgot"),
+        ("GET", "/nowhere"),
+        ("GET", "/health"),
+    ):
         for host in ("evil.example", "foerdercall.leipzig.example.evil.example", "127.0.0.2"):
             resp = client.open(url, method=method, headers={"Host": host}, data={"email": "a@x.test"})
             assert resp.status_code == 400, (url, host, resp.status_code)

@@ -1,6 +1,7 @@
 """Every redirect to a target the request chose (``next`` in the query or a form, the Referer) goes to a path of
 this site, or to the start page: never to another host (an open redirect after the login is a phishing tool),
 never a 500 (a line break in the Location header)."""
+
 from __future__ import annotations
 
 import re
@@ -20,12 +21,41 @@ GOOD = "/calls/1?x=1"
 
 # what arrives in the request's `next` (already decoded once from the query or the form)
 HOSTILE = [
-    "/%09/evil.example", "/\t/evil.example", "/\tevil", "/\\evil.example", "\\\\evil.example", "/%5Cevil.example",
-    "//evil.example", "///evil.example", "/%2F/evil.example", "%2F%2Fevil", "https://evil.example",
-    "http:evil.example", "HTTPS://evil.example/x", "javascript:alert(1)", "data:text/html,x",
-    "/%0Aabc", "/\nabc", "/\r\nSet-Cookie: a=b", "/%0D%0ASet-Cookie:%20a=b", " /x", "/x y", "/x%20y",
-    "/%E2%80%AEx", "/\u202ex", "/\u2028x", "/\u3000x", "/\u00a0x", "/%00x", "/%252F%252Fevil.example",
-    "/%5C%5Cevil.example", "evil.example", "calls/1", "", ".", "../x",
+    "/%09/evil.example",
+    "/\t/evil.example",
+    "/\tevil",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/%5Cevil.example",
+    "//evil.example",
+    "///evil.example",
+    "/%2F/evil.example",
+    "%2F%2Fevil",
+    "https://evil.example",
+    "http:evil.example",
+    "HTTPS://evil.example/x",
+    "javascript:alert(1)",
+    "data:text/html,x",
+    "/%0Aabc",
+    "/\nabc",
+    "/\r\nSet-Cookie: a=b",
+    "/%0D%0ASet-Cookie:%20a=b",
+    " /x",
+    "/x y",
+    "/x%20y",
+    "/%E2%80%AEx",
+    "/\u202ex",
+    "/\u2028x",
+    "/\u3000x",
+    "/\u00a0x",
+    "/%00x",
+    "/%252F%252Fevil.example",
+    "/%5C%5Cevil.example",
+    "evil.example",
+    "calls/1",
+    "",
+    ".",
+    "../x",
 ]
 # (a NUL, other C0/C1 controls and lone surrogates never reach a view: web._clean_input removes them)
 
@@ -60,8 +90,9 @@ def _next_of(location: str) -> str | None:
 
 @pytest.mark.parametrize("target", HOSTILE)
 def test_login_falls_back_to_the_start_page(app, world, target):
-    resp = app.test_client().post("/login", query_string={"next": target},
-                                  data={"email": "app@x.test", "password": PASSWORD})
+    resp = app.test_client().post(
+        "/login", query_string={"next": target}, data={"email": "app@x.test", "password": PASSWORD}
+    )
     assert_same_site(resp)
 
 
@@ -71,7 +102,9 @@ def test_login_with_the_second_factor_falls_back_to_the_start_page(app, world, c
     secret, _codes = turn_on_two_factor(app, "ka@x.test")
     clock.advance(minutes=1)  # a fresh code
     client = app.test_client()
-    resp = client.post("/login", query_string={"next": target}, data={"email": "ka@x.test", "password": PASSWORD})
+    resp = client.post(
+        "/login", query_string={"next": target}, data={"email": "ka@x.test", "password": PASSWORD}
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/login/two-factor"
     assert_same_site(client.post("/login/two-factor", data={"code": totp_code(secret)}))
 
@@ -86,8 +119,14 @@ def _park_for(client, world) -> int:
     """Text parked by this browser for the applicant's draft (as a refused post would have left it)."""
     p = start_draft(world.call, world.applicant)
     value = "b" * 40
-    row = park(browser_key(value), world.applicant.id, "proposals.edit", p.id, {"description": "Lange getippt"},
-               False)
+    row = park(
+        browser_key(value),
+        world.applicant.id,
+        "proposals.edit",
+        p.id,
+        {"description": "Lange getippt"},
+        False,
+    )
     db.session.commit()
     client.set_cookie("fc_parked", value, domain="foerdercall.test")
     return row.id
@@ -103,7 +142,9 @@ def test_the_parked_text_page_and_its_buttons_keep_to_this_site(app, world, targ
     # something parked: the login goes to the parked page first, carrying only a safe `next`
     parked = _park_for(client, world)
     client.post("/logout")
-    resp = client.post("/login", query_string={"next": target}, data={"email": "app@x.test", "password": PASSWORD})
+    resp = client.post(
+        "/login", query_string={"next": target}, data={"email": "app@x.test", "password": PASSWORD}
+    )
     location = assert_same_site(resp, expected=None)
     assert urlsplit(location).path == "/parked" and _next_of(location) is None, location
     # the page's "go on" link and its discard button do not carry the target either
@@ -136,26 +177,33 @@ def test_the_neutrality_declaration_with_a_forged_referer_keeps_to_this_site(app
     client = app.test_client()
     login(client, "rev1@x.test")
     for referer in referers(target):
-        resp = client.post(f"/calls/{world.call.id}/neutrality", data={"confirm": "y"},
-                           headers={"Referer": referer})
+        resp = client.post(
+            f"/calls/{world.call.id}/neutrality", data={"confirm": "y"}, headers={"Referer": referer}
+        )
         assert_same_site(resp, expected="/reviews")
 
 
 def test_a_good_target_is_kept_everywhere(app, world, clock):
     client = app.test_client()
-    resp = client.post("/login", query_string={"next": GOOD}, data={"email": "app@x.test", "password": PASSWORD})
+    resp = client.post(
+        "/login", query_string={"next": GOOD}, data={"email": "app@x.test", "password": PASSWORD}
+    )
     assert_same_site(resp, expected=GOOD)
     assert_same_site(client.post("/language", data={"lang": "en", "next": GOOD}), expected=GOOD)
     assert_same_site(client.get("/parked", query_string={"next": GOOD}), expected=GOOD)
     p = start_draft(world.call, world.applicant)
     db.session.commit()
     back = f"/proposals/{p.id}?tab=1"
-    resp = client.post(f"/proposals/{p.id}/fire/submit", data={}, headers={"Referer": "http://foerdercall.test" + back})
+    resp = client.post(
+        f"/proposals/{p.id}/fire/submit", data={}, headers={"Referer": "http://foerdercall.test" + back}
+    )
     assert_same_site(resp, expected=back)
     # the parked page carries a good target on and offers it as the way on
     parked = _park_for(client, world)
     client.post("/logout")
-    resp = client.post("/login", query_string={"next": GOOD}, data={"email": "app@x.test", "password": PASSWORD})
+    resp = client.post(
+        "/login", query_string={"next": GOOD}, data={"email": "app@x.test", "password": PASSWORD}
+    )
     location = assert_same_site(resp, expected=None)
     assert urlsplit(location).path == "/parked" and _next_of(location) == GOOD
     assert 'href="/calls/1?x=1"' in client.get(location).get_data(as_text=True)

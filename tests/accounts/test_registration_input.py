@@ -1,5 +1,6 @@
 """Hostile input at the registration: control characters (a NUL cannot be stored in PostgreSQL) are dropped
 from the name and the organisation, never a 500; a name of nothing but control characters is refused."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,15 @@ from foerdercall.extensions import db
 
 
 def _post(client, **over):
-    data = {"name": "Ada Antragstellerin", "organisation": "Atelier Ada", "email": "ada@example.org",
-            "password": PASSWORD, "password2": PASSWORD, "locale": "de", "privacy": "y"}
+    data = {
+        "name": "Ada Antragstellerin",
+        "organisation": "Atelier Ada",
+        "email": "ada@example.org",
+        "password": PASSWORD,
+        "password2": PASSWORD,
+        "locale": "de",
+        "privacy": "y",
+    }
     data.update(over)
     return client.post("/register", data=data)
 
@@ -33,7 +41,9 @@ def test_a_name_of_control_characters_only_is_refused(app):
     assert r.status_code == 422  # cleaned on the way in, the name is empty: the form says so at the field
     name_field = re.search(r'<input[^>]*id="name"[^>]*>', r.get_data(as_text=True)).group(0)
     assert 'aria-invalid="true"' in name_field
-    assert db.session.scalar(select(func.count()).select_from(User).where(User.email == "ada@example.org")) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(User).where(User.email == "ada@example.org")) == 0
+    )
     # the service refuses it too, for callers other than the form (command line, demo)
     with pytest.raises(ActionRefused, match="Bitte geben Sie Ihren Namen an"):
         create_user("ada@example.org", "\x00\x07 ", PASSWORD)

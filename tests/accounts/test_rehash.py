@@ -1,4 +1,5 @@
 """Password hashes made with other argon2 parameters are replaced at the next successful login."""
+
 from __future__ import annotations
 
 import argon2
@@ -46,8 +47,11 @@ def test_an_old_hash_is_rehashed_with_the_configured_parameters_at_login(app, wo
 
 def test_the_defaults_are_owasps_argon2id_minimum(app, world, monkeypatch):
     monkeypatch.setattr(account_ops, "_hasher", None)
-    assert (app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"],
-            app.config["PASSWORD_HASH_PARALLELISM"]) == (2, 19456, 1)
+    assert (
+        app.config["PASSWORD_HASH_TIME_COST"],
+        app.config["PASSWORD_HASH_MEMORY_KIB"],
+        app.config["PASSWORD_HASH_PARALLELISM"],
+    ) == (2, 19456, 1)
     h = account_ops.hash_password(PASSWORD)
     p = argon2.extract_parameters(h)
     assert (p.type, p.time_cost, p.memory_cost, p.parallelism) == (argon2.Type.ID, 2, 19456, 1)

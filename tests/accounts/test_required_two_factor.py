@@ -1,5 +1,6 @@
 """The second factor made mandatory per role (issue 17, REQUIRE_TWO_FACTOR_ROLES): a person with such a role and
 no second factor is sent to the set-up page after the password and can do nothing else until it is set up."""
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,16 @@ def test_an_official_without_a_second_factor_can_only_set_it_up(app, world, cloc
     _required(app)
     client = app.test_client()
     r = login(client, "ka@x.test")
-    for url in ("/calls", "/account", f"/calls/{world.call.id}", "/proposals/mine", "/account/data", "/parked",
-                "/accessibility", "/login"):
+    for url in (
+        "/calls",
+        "/account",
+        f"/calls/{world.call.id}",
+        "/proposals/mine",
+        "/account/data",
+        "/parked",
+        "/accessibility",
+        "/login",
+    ):
         assert _goes_to_set_up(client.get(url)), url
     assert _goes_to_set_up(client.get(r.headers["Location"]))
     assert _goes_to_set_up(client.post(f"/calls/{world.call.id}/fire/close", data={}))

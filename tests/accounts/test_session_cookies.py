@@ -1,4 +1,5 @@
 """Session cookies: HttpOnly and SameSite=Lax always, Secure unless the embedded default or tests."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,9 @@ from foerdercall.extensions import db
 
 
 def _login_cookie(app, base_url="http://foerdercall.test") -> str:
-    r = app.test_client().post("/login", data={"email": "app@x.test", "password": PASSWORD}, base_url=base_url)
+    r = app.test_client().post(
+        "/login", data={"email": "app@x.test", "password": PASSWORD}, base_url=base_url
+    )
     assert r.status_code == 302
     [cookie] = [c for c in r.headers.getlist("Set-Cookie") if c.startswith("session=")]
     return cookie
@@ -25,9 +28,15 @@ def test_the_test_app_sends_httponly_lax_cookies(app, world):
 def test_a_configured_database_means_https_only_cookies(app, world, tmp_path, monkeypatch):
     """The real stack (DATABASE_URL set, not testing): Secure cookies; SESSION_COOKIE_SECURE=false turns
     them off (a plain-HTTP benchmark); the embedded default (no database configured) keeps them off."""
-    config = {"SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-              "WTF_CSRF_ENABLED": False, "SERVER_NAME": "foerdercall.test", "UPLOAD_DIR": str(tmp_path / "u"),
-              "OUTBOX_DIR": str(tmp_path / "o"), "PUBLIC_URL": "https://foerdercall.test"}
+    config = {
+        "SECRET_KEY": "k",
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": "foerdercall.test",
+        "UPLOAD_DIR": str(tmp_path / "u"),
+        "OUTBOX_DIR": str(tmp_path / "o"),
+        "PUBLIC_URL": "https://foerdercall.test",
+    }
     real = create_app(config)
     plain = create_app({**config, "SESSION_COOKIE_SECURE": False})
     monkeypatch.setenv("FOERDERCALL_INSTANCE", str(tmp_path / "instance"))

@@ -1,6 +1,7 @@
 """TOTP secrets are encrypted at rest (issue 5): a copy of the database does not hold them in clear, logins with
 a code work as before, secrets stored plain before the change still work and are encrypted at the next login,
 and a key that no longer fits is a clear message (contact the admin, or use a recovery code), never a 500."""
+
 from __future__ import annotations
 
 import base64
@@ -23,11 +24,12 @@ from foerdercall.extensions import db
 UNREADABLE = "Die Zwei-Faktor-Anmeldung kann derzeit nicht geprüft werden"
 
 
-
 def _raw(user_id: int) -> str | None:
     """The column as a copy of the database holds it (SQL, not the model)."""
     db.session.expire_all()
-    return db.session.execute(text("SELECT totp_secret FROM users WHERE id = :id"), {"id": user_id}).scalar_one()
+    return db.session.execute(
+        text("SELECT totp_secret FROM users WHERE id = :id"), {"id": user_id}
+    ).scalar_one()
 
 
 def _password_step(client, email="ka@x.test"):
@@ -56,8 +58,9 @@ def test_the_database_never_holds_the_secret_in_clear(app, world, clock):
     assert _logged_in(client)
     assert _raw(world.ka.id) == stored
     # Karla's stored value does not work for Anna's account (bound to its user), nor Anna's code for Karla
-    db.session.execute(text("UPDATE users SET totp_secret = :v WHERE id = :id"),
-                       {"v": stored, "id": world.admin.id})
+    db.session.execute(
+        text("UPDATE users SET totp_secret = :v WHERE id = :id"), {"v": stored, "id": world.admin.id}
+    )
     db.session.commit()
     other = app.test_client()
     _password_step(other, "admin@x.test")
@@ -86,7 +89,9 @@ def test_the_key_comes_from_its_own_setting_or_from_secret_key(app, world):
 
 def test_a_secret_stored_plain_before_the_change_works_and_is_encrypted_at_the_next_login(app, world, clock):
     secret, _codes = turn_on_two_factor(app)
-    db.session.execute(text("UPDATE users SET totp_secret = :v WHERE id = :id"), {"v": secret, "id": world.ka.id})
+    db.session.execute(
+        text("UPDATE users SET totp_secret = :v WHERE id = :id"), {"v": secret, "id": world.ka.id}
+    )
     db.session.commit()  # as the column held it before issue 5
     clock.advance(minutes=1)
     client = app.test_client()
@@ -116,8 +121,11 @@ def test_a_wrong_key_is_a_clear_message_and_the_admin_resets_two_factor(app, wor
     assert UNREADABLE in page and "wenden Sie sich an die Administration" in page
     assert "Der Code stimmt nicht" not in page
     assert not _logged_in(client)
-    assert any("cannot be decrypted" in rec.getMessage() and str(world.ka.id) in rec.getMessage()
-               for rec in caplog.records if rec.levelno == logging.ERROR)
+    assert any(
+        "cannot be decrypted" in rec.getMessage() and str(world.ka.id) in rec.getMessage()
+        for rec in caplog.records
+        if rec.levelno == logging.ERROR
+    )
     # the recovery codes do not depend on the key: the person still gets in
     assert client.post("/login/two-factor", data={"code": codes[0]}).status_code == 302
     assert _logged_in(client)
@@ -136,13 +144,16 @@ def test_a_wrong_key_is_a_clear_message_and_the_admin_resets_two_factor(app, wor
     r = admin.post(f"/admin/users/{world.ka.id}/two-factor/reset", follow_redirects=True)
     assert r.status_code == 200 and "ist ausgeschaltet" in r.get_data(as_text=True)
     assert _raw(world.ka.id) is None and not world.ka.two_factor_enabled
-    assert [(e.object_id, e.actor_id) for e in audit_actions("reset_two_factor")] == [(world.ka.id, world.admin.id)]
+    assert [(e.object_id, e.actor_id) for e in audit_actions("reset_two_factor")] == [
+        (world.ka.id, world.admin.id)
+    ]
     login(app.test_client(), "ka@x.test")
     with pytest.raises(ActionRefused):
         reset_two_factor(world.ka, world.admin)  # nothing left to reset
 
 
 # --- the migration 1c2d3e4f5a6b --------------------------------------------------------------------------
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def fresh_database(request, tmp_path):
@@ -166,9 +177,15 @@ def test_the_migration_encrypts_plain_secrets_and_keeps_every_row(fresh_database
 
     from foerdercall.accounts.operations import enable_two_factor, new_totp_secret
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_database, "SECRET_KEY": "migration-secret",
-                      "PUBLIC_URL": "http://foerdercall.test",
-                      "UPLOAD_DIR": str(tmp_path / "u"), "FOERDERCALL_INSTANCE": str(tmp_path)})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": fresh_database,
+            "SECRET_KEY": "migration-secret",
+            "PUBLIC_URL": "http://foerdercall.test",
+            "UPLOAD_DIR": str(tmp_path / "u"),
+            "FOERDERCALL_INSTANCE": str(tmp_path),
+        }
+    )
     _migrate(app)
     directory = app.extensions["migrate"].directory
     with app.app_context():
@@ -177,8 +194,10 @@ def test_the_migration_encrypts_plain_secrets_and_keeps_every_row(fresh_database
         enable_two_factor(user, secret, totp_code(secret))
         db.session.commit()
         uid = user.id
-        counts = {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                  for t in ("users", "role_grants", "recovery_codes")}
+        counts = {
+            t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("users", "role_grants", "recovery_codes")
+        }
         assert counts == {"users": 1, "role_grants": 1, "recovery_codes": 10}
         db.session.remove()
 
@@ -188,6 +207,8 @@ def test_the_migration_encrypts_plain_secrets_and_keeps_every_row(fresh_database
         upgrade(directory=directory)  # encrypts what it finds plain, keeps every row around it
         stored = _raw(uid)
         assert stored.startswith("v1:") and totp_crypt.decrypt(stored, uid, app.config) == secret
-        assert {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in counts} == counts
+        assert {
+            t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in counts
+        } == counts
         db.session.remove()
         db.engine.dispose()

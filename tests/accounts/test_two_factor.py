@@ -1,4 +1,5 @@
 """Officials and admins turn on TOTP two-factor login for themselves; recovery codes work once."""
+
 from __future__ import annotations
 
 import html
@@ -31,13 +32,21 @@ def test_set_up_shows_the_secret_and_needs_a_right_code(app, world):
     assert '<div class="qr" role="img" aria-label="QR-Code' in page and "<svg" in page  # the URI as a QR code
     # the same secret until it is confirmed (a reload does not change what the app was given)
     assert secret in client.get("/account/two-factor").get_data(as_text=True)
-    r = client.post("/account/two-factor", data={"code": "000000" if totp_code(secret) != "000000" else "111111"})
+    r = client.post(
+        "/account/two-factor", data={"code": "000000" if totp_code(secret) != "000000" else "111111"}
+    )
     assert r.status_code == 422 and "Der Code stimmt nicht" in r.get_data(as_text=True)
     db.session.expire_all()
     assert not world.ka.two_factor_enabled
-    r = client.post("/account/two-factor", data={"code": totp_code(secret, -1)})  # the previous 30 s still count
+    r = client.post(
+        "/account/two-factor", data={"code": totp_code(secret, -1)}
+    )  # the previous 30 s still count
     body = r.get_data(as_text=True)
-    assert r.status_code == 200 and "Wiederherstellungscodes" in body and r.headers["Cache-Control"] == "no-store"
+    assert (
+        r.status_code == 200
+        and "Wiederherstellungscodes" in body
+        and r.headers["Cache-Control"] == "no-store"
+    )
     assert len(re.findall(r"<li><code>", body)) == 10
     db.session.expire_all()
     assert world.ka.two_factor_enabled
@@ -64,7 +73,9 @@ def test_login_asks_for_the_code_after_the_password(app, world, clock):
     assert not _logged_in(client)  # the password alone does not log in
     page = client.get("/login/two-factor")
     assert page.status_code == 200 and "Authenticator-App" in page.get_data(as_text=True)
-    r = client.post("/login/two-factor", data={"code": "12345" + ("6" if totp_code(secret)[-1] != "6" else "7")})
+    r = client.post(
+        "/login/two-factor", data={"code": "12345" + ("6" if totp_code(secret)[-1] != "6" else "7")}
+    )
     assert r.status_code == 422 and "Der Code stimmt nicht" in r.get_data(as_text=True)
     assert not _logged_in(client)
     r = client.post("/login/two-factor", data={"code": totp_code(secret)})
@@ -113,7 +124,9 @@ def test_wrong_codes_are_throttled_like_passwords(app, world, clock):
     assert r.status_code == 429 and int(r.headers["Retry-After"]) == 900
     assert not _logged_in(client)
     # the right password again does not reset the count of wrong codes
-    assert app.test_client().post("/login", data={"email": "ka@x.test", "password": PASSWORD}).status_code == 429
+    assert (
+        app.test_client().post("/login", data={"email": "ka@x.test", "password": PASSWORD}).status_code == 429
+    )
 
 
 def test_turn_off_with_the_password(app, world, clock):
@@ -128,7 +141,9 @@ def test_turn_off_with_the_password(app, world, clock):
     assert client.post("/login/two-factor", data={"code": totp_code(secret)}).status_code == 302
     page = client.get("/account/two-factor").get_data(as_text=True)
     assert "ist eingeschaltet" in page and "Unbenutzte Wiederherstellungscodes: 10" in page
-    r = client.post("/account/two-factor/disable", data={"password": "a wrong password"}, follow_redirects=True)
+    r = client.post(
+        "/account/two-factor/disable", data={"password": "a wrong password"}, follow_redirects=True
+    )
     assert "Das Passwort ist falsch" in r.get_data(as_text=True)
     db.session.expire_all()
     assert world.ka.two_factor_enabled

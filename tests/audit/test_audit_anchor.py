@@ -7,6 +7,7 @@ not in the database), and the sweep writes signed checkpoints (seq, hash, time, 
 database and to the log. `foerdercall audit verify` checks the chain against both and names the first event
 that does not match.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,10 @@ def rewrite_from(seq: int) -> None:
         if row.seq < seq:
             continue
         new = event_hash(prev, row)
-        db.session.execute(text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE id = :id"),
-                           {"p": prev, "h": new, "id": row.id})
+        db.session.execute(
+            text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE id = :id"),
+            {"p": prev, "h": new, "id": row.id},
+        )
         prev = new
     db.session.execute(text("UPDATE audit_chain_head SET last_hash = :h WHERE id = 1"), {"h": prev})
     db.session.commit()
@@ -86,6 +89,7 @@ def rewrite_from(seq: int) -> None:
 
 
 # (a) ------------------------------------------------------------------------------------------------------
+
 
 def test_a_rewritten_event_with_every_later_hash_recomputed_is_named(app, world):
     evs = some_events(world)
@@ -142,6 +146,7 @@ def test_a_rewritten_event_before_a_checkpoint_is_caught_by_the_checkpoint(app, 
 
 # (b) ------------------------------------------------------------------------------------------------------
 
+
 def head_row() -> dict:
     return dict(db.session.execute(text("SELECT * FROM audit_chain_head WHERE id = 1")).one()._mapping)
 
@@ -157,8 +162,12 @@ def test_deleted_newest_events_with_the_head_moved_back_are_found_by_the_checkpo
     checkpoint()
     first_missing = old_head["last_seq"] + 1
     tamper("DELETE FROM audit_events WHERE seq > :s", s=old_head["last_seq"])
-    tamper("UPDATE audit_chain_head SET " + ", ".join(f"{k} = :{k}" for k in old_head if k != "id")
-           + " WHERE id = 1", **{k: v for k, v in old_head.items() if k != "id"})
+    tamper(
+        "UPDATE audit_chain_head SET "
+        + ", ".join(f"{k} = :{k}" for k in old_head if k != "id")
+        + " WHERE id = 1",
+        **{k: v for k, v in old_head.items() if k != "id"},
+    )
     report = verify_chain()
     assert not report.ok and report.broken_seq == first_missing and report.broken_event_id is None
     assert "missing" in report.problem and "checkpoint" in report.problem
@@ -174,6 +183,7 @@ def test_the_head_moved_back_without_its_old_row_is_found_even_without_a_checkpo
 
 
 # (c) ------------------------------------------------------------------------------------------------------
+
 
 def test_a_forged_checkpoint_line_is_reported(app, world):
     some_events(world)
@@ -193,6 +203,7 @@ def test_a_forged_checkpoint_line_is_reported(app, world):
 
 
 # (d) ------------------------------------------------------------------------------------------------------
+
 
 def test_an_untouched_chain_verifies_with_macs_and_checkpoints(app, world):
     some_events(world)
@@ -224,16 +235,25 @@ def test_the_command_line_checks_macs_and_checkpoints(app, world, tmp_path):
     n, last_seq, (prev_seq, prev_hash) = len(evs), evs[-1][0], evs[-2]
     db.session.rollback()  # no open transaction of the test while the command runs (SQLite: one writer)
     exe = pathlib.Path(sys.executable).with_name("foerdercall")
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "FOERDERCALL_INSTANCE": str(tmp_path / "cli"), "SECRET_KEY": app.config["SECRET_KEY"],
-           "PUBLIC_URL": app.config["PUBLIC_URL"], "AUDIT_CHECKPOINT_FILE": app.config["AUDIT_CHECKPOINT_FILE"]}
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "FOERDERCALL_INSTANCE": str(tmp_path / "cli"),
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "PUBLIC_URL": app.config["PUBLIC_URL"],
+        "AUDIT_CHECKPOINT_FILE": app.config["AUDIT_CHECKPOINT_FILE"],
+    }
     made = subprocess.run([str(exe), "audit", "checkpoint"], capture_output=True, text=True, env=env)
     assert made.returncode == 0, made.stderr
     assert f"seq {last_seq}" in made.stdout and len(checkpoint_lines(app)) == 1
     office_copy = tmp_path / "office.log"
     office_copy.write_text("\n".join(checkpoint_lines(app)) + "\n")
-    ok = subprocess.run([str(exe), "audit", "verify", "--checkpoints", str(office_copy)],
-                        capture_output=True, text=True, env=env)
+    ok = subprocess.run(
+        [str(exe), "audit", "verify", "--checkpoints", str(office_copy)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert ok.returncode == 0, ok.stderr
     assert f"OK: {n} audit events" in ok.stdout
     assert f"{n} signed with the audit key" in ok.stdout
@@ -242,16 +262,22 @@ def test_the_command_line_checks_macs_and_checkpoints(app, world, tmp_path):
     tamper("DELETE FROM audit_events WHERE seq = :s", s=last_seq)
     tamper("UPDATE audit_chain_head SET last_seq = :s, last_hash = :h WHERE id = 1", s=prev_seq, h=prev_hash)
     db.session.rollback()
-    broken = subprocess.run([str(exe), "audit", "verify", "--checkpoints", str(office_copy)],
-                            capture_output=True, text=True, env=env)
+    broken = subprocess.run(
+        [str(exe), "audit", "verify", "--checkpoints", str(office_copy)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert broken.returncode == 1
     assert f"BROKEN at seq {last_seq}" in broken.stderr
-    wrong_key = subprocess.run([str(exe), "audit", "verify"], capture_output=True, text=True,
-                               env={**env, "AUDIT_KEY": "another key"})
+    wrong_key = subprocess.run(
+        [str(exe), "audit", "verify"], capture_output=True, text=True, env={**env, "AUDIT_KEY": "another key"}
+    )
     assert wrong_key.returncode == 1 and "MAC" in wrong_key.stderr
 
 
 # (e) ------------------------------------------------------------------------------------------------------
+
 
 def test_the_sweep_writes_a_checkpoint_only_when_the_head_moved(app, world, caplog):
     from worker.sweep import sweep
@@ -288,8 +314,12 @@ def test_the_checkpoint_mail_goes_out_once_a_day(app, world, clock):
     start_draft(world.call, create_user("drei@x.test", "Dora Drei", "correct horse battery"))
     db.session.commit()
     sweep()
-    assert db.session.scalar(select(db.func.count()).select_from(OutboxMail)
-                             .where(OutboxMail.kind == "audit_checkpoint")) == 2
+    assert (
+        db.session.scalar(
+            select(db.func.count()).select_from(OutboxMail).where(OutboxMail.kind == "audit_checkpoint")
+        )
+        == 2
+    )
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -335,10 +365,14 @@ def test_the_embedded_default_keeps_an_audit_key_of_its_own_outside_the_database
     from foerdercall import create_app
 
     monkeypatch.setenv("FOERDERCALL_INSTANCE", str(tmp_path / "inst"))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": "", "SECRET_KEY": "", "AUDIT_KEY": "", "AUDIT_CHECKPOINT_FILE": ""})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": "", "SECRET_KEY": "", "AUDIT_KEY": "", "AUDIT_CHECKPOINT_FILE": ""}
+    )
     key_file = tmp_path / "inst" / "audit_key"
     assert app.config["AUDIT_KEY"] == key_file.read_text().strip() != app.config["SECRET_KEY"]
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     assert app.config["AUDIT_CHECKPOINT_FILE"] == str(tmp_path / "inst" / "audit-checkpoints.log")
-    again = create_app({"SQLALCHEMY_DATABASE_URI": "", "SECRET_KEY": "", "AUDIT_KEY": "", "AUDIT_CHECKPOINT_FILE": ""})
+    again = create_app(
+        {"SQLALCHEMY_DATABASE_URI": "", "SECRET_KEY": "", "AUDIT_KEY": "", "AUDIT_CHECKPOINT_FILE": ""}
+    )
     assert again.config["AUDIT_KEY"] == app.config["AUDIT_KEY"]  # stable across restarts

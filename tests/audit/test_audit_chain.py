@@ -1,5 +1,6 @@
 """The audit trail is tamper-evident: every event is chained to the one before by a hash, in commit order,
 and `foerdercall audit verify` names the first event that was changed, deleted or inserted."""
+
 from __future__ import annotations
 
 import os
@@ -91,10 +92,14 @@ def test_the_command_line_verifies_and_names_the_broken_event(app, world, tmp_pa
     events = [SimpleNamespace(id=e.id, seq=e.seq) for e in some_events(world)]
     db.session.rollback()  # no open transaction of the test while the command runs (SQLite: one writer)
     exe = pathlib.Path(sys.executable).with_name("foerdercall")
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "FOERDERCALL_INSTANCE": str(tmp_path / "cli"), "SECRET_KEY": app.config["SECRET_KEY"],
-           "PUBLIC_URL": app.config["PUBLIC_URL"],  # the audit key: derived from SECRET_KEY
-           "AUDIT_CHECKPOINT_FILE": app.config["AUDIT_CHECKPOINT_FILE"]}
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "FOERDERCALL_INSTANCE": str(tmp_path / "cli"),
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "PUBLIC_URL": app.config["PUBLIC_URL"],  # the audit key: derived from SECRET_KEY
+        "AUDIT_CHECKPOINT_FILE": app.config["AUDIT_CHECKPOINT_FILE"],
+    }
     ok = subprocess.run([str(exe), "audit", "verify"], capture_output=True, text=True, env=env)
     assert ok.returncode == 0 and f"OK: {len(events)} audit events" in ok.stdout
     tamper("UPDATE audit_events SET actor_name = 'Jemand' WHERE id = :id", id=events[3].id)
@@ -143,8 +148,12 @@ def test_concurrent_transactions_are_chained_one_after_the_other(app, world):
 
 def test_an_event_slipped_in_without_a_place_in_the_chain_is_named(app, world):
     some_events(world)
-    tamper("INSERT INTO audit_events (at, actor_name, action, object_type, object_id, reason, data) "
-           "VALUES (:at, 'Jemand', 'award', 'calls', :call, '', '{}')", at=world.call.created_at, call=world.call.id)
+    tamper(
+        "INSERT INTO audit_events (at, actor_name, action, object_type, object_id, reason, data) "
+        "VALUES (:at, 'Jemand', 'award', 'calls', :call, '', '{}')",
+        at=world.call.created_at,
+        call=world.call.id,
+    )
     slipped = db.session.scalar(select(db.func.max(AuditEvent.id)))
     report = verify_chain()
     assert not report.ok and report.broken_event_id == slipped and "not in the chain" in report.problem

@@ -10,6 +10,7 @@ second ``conftest`` module would shadow it. Test modules load this file as a plu
 its fixtures exist once per session. PYTEST_DONT_REWRITE: the test modules import it before pytest loads it
 as a plugin (its asserts carry their own messages).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,8 +38,13 @@ HERE = Path(__file__).resolve().parent
 SERVE = HERE / "serve.py"
 SCREENSHOTS = HERE / "screenshots"
 CHROMIUM = os.environ.get("FOERDERCALL_CHROMIUM", "/usr/bin/chromium")  # Debian's package
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 780}
 
@@ -56,8 +62,8 @@ DEMO = {
 }
 
 
-
 # --- Chromium -------------------------------------------------------------------------------------------
+
 
 def _browser_problem() -> str | None:
     if not os.path.exists(CHROMIUM):
@@ -83,8 +89,9 @@ def browser():
 
 def new_page(browser, server: Server, viewport=None):
     """A fresh browser context (its own cookies: one person) with one page, German, on the server."""
-    ctx = browser.new_context(base_url=server.url, locale="de-DE", timezone_id="Europe/Berlin",
-                              viewport=viewport or DESKTOP)
+    ctx = browser.new_context(
+        base_url=server.url, locale="de-DE", timezone_id="Europe/Berlin", viewport=viewport or DESKTOP
+    )
     ctx.set_default_timeout(15_000)
     return ctx.new_page()
 
@@ -114,6 +121,7 @@ def open_draft(page) -> None:
 
 
 # --- the server -------------------------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -147,15 +155,26 @@ class Server:
 
     def run(self, *args: str) -> str:
         """Run a ``foerdercall`` command against the same database (demo, sweep)."""
-        r = subprocess.run([sys.executable, str(SERVE), *args], env=self.env, cwd=ROOT, capture_output=True,
-                           text=True, timeout=300)
+        r = subprocess.run(
+            [sys.executable, str(SERVE), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 0, r.stdout + r.stderr
         return r.stdout
 
     def start(self) -> Server:
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, str(SERVE), "serve", "--port", str(self.port), "--no-worker"],
-                                         env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, str(SERVE), "serve", "--port", str(self.port), "--no-worker"],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -261,8 +280,10 @@ def check_page(page, name: str, axe: bool = True) -> None:
     if axe:
         for v in axe_violations(page):
             problems.append(f"axe {v['impact']} {v['id']}: {v['help']}\n    " + "\n    ".join(v["nodes"][:5]))
-    text = page.evaluate("() => document.querySelector('main') ? document.querySelector('main').innerText"
-                         " + ' ' + document.title : document.body.innerText")
+    text = page.evaluate(
+        "() => document.querySelector('main') ? document.querySelector('main').innerText"
+        " + ' ' + document.title : document.body.innerText"
+    )
     keys = sorted(set(m.group(0) for m in KEY_PATTERN.finditer(text)))
     if keys:
         problems.append(f"untranslated keys or placeholders shown: {keys}")

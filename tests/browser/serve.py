@@ -7,6 +7,7 @@ runs, with the same ``timeutil.set_clock`` the pytest fixtures use, so the app h
 
     FOERDERCALL_TEST_CLOCK_FILE=/tmp/clock python tests/browser/serve.py serve --port 5001 --no-worker
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,7 @@
 """Bulk actions in the browser: the decision page hands a bulk sign-off to a job, the ranking page an export;
 the job page shows the progress (a labelled <progress>, the status in a live region) and reaches the end by
 itself, without JavaScript (a <noscript> meta refresh) and with it (app.js polls the job's JSON)."""
+
 from __future__ import annotations
 
 import pytest

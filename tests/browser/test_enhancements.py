@@ -1,5 +1,6 @@
 """JavaScript only enhances: a confirmation before a destructive step; and every essential step of a draft
 works with JavaScript switched off (no autosave then, the buttons save)."""
+
 from __future__ import annotations
 
 from conftest import PASSWORD, PDF

@@ -1,5 +1,6 @@
 """Keyboard alone: the skip link, the login form and a draft form are filled and submitted without a mouse,
 and the focused element is always visibly marked."""
+
 from __future__ import annotations
 
 import re
@@ -59,9 +60,13 @@ def test_login_and_draft_with_the_keyboard_alone(browser, demo_server):
     page.keyboard.press("Tab")  # the field of action: a select, chosen with the arrow keys
     assert _focused(page)["id"] == "field_of_action"
     page.keyboard.press("ArrowDown")
-    for name, text in (("summary", "Offene Siebdruckwerkstatt"), ("description", "Kurse und offene Abende"),
-                       ("work_plan", "Monat 1 bis 12"), ("team", "Bruno und Team"),
-                       ("leipzig_relation", "Lindenau")):
+    for name, text in (
+        ("summary", "Offene Siebdruckwerkstatt"),
+        ("description", "Kurse und offene Abende"),
+        ("work_plan", "Monat 1 bis 12"),
+        ("team", "Bruno und Team"),
+        ("leipzig_relation", "Lindenau"),
+    ):
         tab_to(page, f"#{name}")
         page.keyboard.type(text)
     tab_to(page, "#requested_amount")

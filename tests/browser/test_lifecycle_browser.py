@@ -4,6 +4,7 @@ the call, an applicant registers, drafts, uploads a PDF, loses nothing when the 
 submits; after the deadline two officials open the submissions, one declares the proposal eligible and
 assigns a reviewer, who signs the neutrality declaration, declares no conflict and scores; both offices
 sign off, the award is made, and the applicant accepts it, following the progress view."""
+
 from __future__ import annotations
 
 import ast
@@ -154,12 +155,15 @@ def test_whole_life_of_a_proposal_in_the_browser(browser, server, tmp_path, requ
     app.get_by_role("button", name="Verbindlich einreichen").click()
     _flash(app, "Ihr Angebot ist eingegangen. Aktenzeichen: KW27-0001")
     proposal_url = re.sub(r"^https?://[^/]+", "", app.url)
-    expect(app.locator("section[aria-labelledby=h-progress] [aria-current=step]")).to_contain_text("Eingereicht")
+    expect(app.locator("section[aria-labelledby=h-progress] [aria-current=step]")).to_contain_text(
+        "Eingereicht"
+    )
     look(app, "proposal-submitted")
 
     # The deadline passes; the worker's sweep closes the call. Two officials open the submissions.
-    server.set_clock(timeutil.berlin_to_utc(dt.datetime.combine(deadline_day, dt.time(23, 59))) +
-                     dt.timedelta(seconds=61))
+    server.set_clock(
+        timeutil.berlin_to_utc(dt.datetime.combine(deadline_day, dt.time(23, 59))) + dt.timedelta(seconds=61)
+    )
     assert ast.literal_eval(server.sweep().strip())["calls_closed"] >= 1  # ours and the demo call
     ka.goto(call_url + "/opening")
     ka.get_by_role("button", name="Öffnung anstoßen").click()
@@ -233,8 +237,16 @@ def test_whole_life_of_a_proposal_in_the_browser(browser, server, tmp_path, requ
 
     # Every step is in the history, with who and which office.
     history = app.locator("section[aria-labelledby=h-history]")
-    for step in ("Verbindlich einreichen", "Formal zulässig", "Gutachten abgegeben", "Gemeinsam genehmigt",
-                 "Zuschlag erteilen", "Zuschlag annehmen", "Wolfgang Wirtschaft", "Ada Antragstellerin"):
+    for step in (
+        "Verbindlich einreichen",
+        "Formal zulässig",
+        "Gutachten abgegeben",
+        "Gemeinsam genehmigt",
+        "Zuschlag erteilen",
+        "Zuschlag annehmen",
+        "Wolfgang Wirtschaft",
+        "Ada Antragstellerin",
+    ):
         expect(history).to_contain_text(step)
     for page in (ka, afw, rev, app):
         page.context.close()

@@ -1,6 +1,7 @@
 """Every main page for every role, on the demo data, in a real browser: axe-core finds no serious or critical
 violation, nothing overflows at 360 px, no translation key shows; a screenshot of each (desktop and 360 px)
 lands in tests/browser/screenshots/. Forms are checked empty, with errors and filled."""
+
 from __future__ import annotations
 
 from urllib.parse import urlparse
@@ -107,7 +108,15 @@ def test_applicant_pages(browser, server):
     _visit_all(page, "applicant", mine, seen)
     # a new draft: the form empty, with an error, filled
     open_draft(page)
-    for name in ("title", "summary", "description", "work_plan", "team", "leipzig_relation", "requested_amount"):
+    for name in (
+        "title",
+        "summary",
+        "description",
+        "work_plan",
+        "team",
+        "leipzig_relation",
+        "requested_amount",
+    ):
         page.fill(f"#{name}", "")
     check_page(page, "form_proposal-empty")
     page.fill("#requested_amount", "viel Geld")
@@ -128,8 +137,12 @@ def test_applicant2_pages(browser, server):
     page = login(browser, server, DEMO["applicant2"])
     seen = _visit_all(page, "applicant2", ["/my"])
     page.goto("/my")
-    _visit_all(page, "applicant2", page.eval_on_selector_all(
-        "main table a", "els => els.map(e => e.getAttribute('href'))"), seen)
+    _visit_all(
+        page,
+        "applicant2",
+        page.eval_on_selector_all("main table a", "els => els.map(e => e.getAttribute('href'))"),
+        seen,
+    )
     page.context.close()
 
 
@@ -138,8 +151,9 @@ def test_official_pages(browser, server, role):
     page = login(browser, server, DEMO[role])
     page.goto("/calls")
     calls = page.eval_on_selector_all("main h2 a", "els => els.map(e => e.getAttribute('href'))")
-    seen = _visit_all(page, role, ["/calls", *calls, *(c + "/proposals" for c in calls),
-                                   *(c + "/opening" for c in calls)])
+    seen = _visit_all(
+        page, role, ["/calls", *calls, *(c + "/proposals" for c in calls), *(c + "/opening" for c in calls)]
+    )
     for call in calls:  # everything an official reaches from a call's page (overview, ranking, decision …)
         page.goto(call)
         links = page.eval_on_selector_all("main a", "els => els.map(e => e.getAttribute('href'))")

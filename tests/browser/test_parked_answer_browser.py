@@ -1,6 +1,7 @@
 """Nobody loses typed text to an expired session (issue 5), for a one-shot form: in a real browser the session
 cookie goes while the applicant writes the answer to a request for missing documents; after the login the
 parked page shows the answer again in the same form, and the applicant sends it from there with one button."""
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """Nobody loses typed text to an expired session (issue 5): in a real browser the session cookie goes while the
 applicant types; the save lands on the login page with a message, and after the login the text is shown and
 taken over into the draft with one button."""
+
 from __future__ import annotations
 
 from harness import DEMO, check_page, expect, login, open_draft
@@ -21,7 +22,9 @@ def test_text_typed_while_the_session_expired_is_offered_after_the_login(browser
 
     page.get_by_role("button", name="Entwurf speichern").click()
     page.wait_for_url("**/login**")
-    expect(page.locator(".flashes")).to_contain_text("Ihre Sitzung war abgelaufen. Ihre Eingaben wurden aufbewahrt")
+    expect(page.locator(".flashes")).to_contain_text(
+        "Ihre Sitzung war abgelaufen. Ihre Eingaben wurden aufbewahrt"
+    )
     page.fill("#email", DEMO["applicant2"])
     page.fill("#password", PASSWORD)
     page.locator("main form button[type=submit]").click()

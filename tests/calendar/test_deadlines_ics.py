@@ -1,6 +1,7 @@
 """A call's deadlines as a calendar file (.ics) for its officials, a proposal's for its applicant: parsed with
 a real parser (icalendar), RFC 5545 on the wire (CRLF, folding at 75 octets, escaping), times in UTC, stable
 UIDs, and who may download which."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -95,7 +96,7 @@ def test_every_deadline_of_the_call_in_utc(app, world, clock):
     # the hostile title comes back exactly (escaped on the wire, folded, unfolded by the parser)
     assert str(by_summary(evs, "Einreichungsfrist")["SUMMARY"]) == f"Einreichungsfrist KW26: {HOSTILE}"
     raw = client.get(f"/calls/{world.call.id}/deadlines.ics").get_data()
-    assert b"Kreativ\\; Wirtschaft\\, \"Leipzig\" \\\\ S" in raw.replace(b"\r\n ", b"")
+    assert b'Kreativ\\; Wirtschaft\\, "Leipzig" \\\\ S' in raw.replace(b"\r\n ", b"")
     assert b"\\nZweite Zeile" in raw.replace(b"\r\n ", b"")
 
     st = by_summary(evs, "Stillhaltefrist")
@@ -103,8 +104,12 @@ def test_every_deadline_of_the_call_in_utc(app, world, clock):
     assert by_summary(evs, "Annahmefrist").decoded("DTSTART") is not None
     assert b.file_number in str(by_summary(evs, "Ende der Umsetzung")["SUMMARY"])
     assert c.file_number in str(by_summary(evs, "Nachforderung")["SUMMARY"])
-    assert len([e for e in evs.values() if "Meilenstein" in str(e["SUMMARY"])]) >= 3  # the plan + the summer one
-    assert not any(p.title in str(e["SUMMARY"]) for e in evs.values() for p in (a, b, c, d))  # file numbers only
+    assert (
+        len([e for e in evs.values() if "Meilenstein" in str(e["SUMMARY"])]) >= 3
+    )  # the plan + the summer one
+    assert not any(
+        p.title in str(e["SUMMARY"]) for e in evs.values() for p in (a, b, c, d)
+    )  # file numbers only
 
     # stable UIDs: a second download has the same events; an extended deadline keeps its UID
     world.call.review_deadline = berlin(2026, 12, 4, 23, 59)
@@ -151,8 +156,10 @@ def test_who_may_download(app, world, clock):
     ka = app.test_client()
     login(ka, "ka@x.test")
     # the same milestone has the same UID in the applicant's calendar and in the call's
-    assert by_summary(mine, "Sommerfest")["UID"] == by_summary(
-        events(ka.get(f"/calls/{world.call.id}/deadlines.ics")), "Sommerfest")["UID"]
+    assert (
+        by_summary(mine, "Sommerfest")["UID"]
+        == by_summary(events(ka.get(f"/calls/{world.call.id}/deadlines.ics")), "Sommerfest")["UID"]
+    )
     other = app.test_client()
     login(other, "app2@x.test")
     assert other.get(f"/proposals/{b.id}/deadlines.ics").status_code == 404

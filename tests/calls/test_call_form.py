@@ -1,4 +1,5 @@
 """Bad input on the call form gets a clear message on the field and creates nothing."""
+
 import re
 
 import pytest
@@ -10,27 +11,44 @@ from foerdercall.extensions import db
 from foerdercall.models import AuditEvent, Call
 
 GOOD = {
-    "code": "KW27", "title": "Kreativwirtschaft 2027", "description": "", "fields_of_action": ["networks"],
-    "mode": "procurement", "estimated_value": "", "budget": "100.000,00", "max_amount": "25.000,00",
-    "opens_at": "2027-01-01T00:00", "submission_deadline": "2027-03-31T23:59", "clarification_days": "14",
-    "acceptance_days": "28", "implementation_months": "12", "scale_max": "5", "min_total": "50",
+    "code": "KW27",
+    "title": "Kreativwirtschaft 2027",
+    "description": "",
+    "fields_of_action": ["networks"],
+    "mode": "procurement",
+    "estimated_value": "",
+    "budget": "100.000,00",
+    "max_amount": "25.000,00",
+    "opens_at": "2027-01-01T00:00",
+    "submission_deadline": "2027-03-31T23:59",
+    "clarification_days": "14",
+    "acceptance_days": "28",
+    "implementation_months": "12",
+    "scale_max": "5",
+    "min_total": "50",
     "criteria": "60 | 2 | Qualität\n40 | - | Wirkung",
 }
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"budget": "zwölf Euro"}, "Bitte einen Betrag in Euro eingeben"),
-    ({"budget": "99999999999999999999"}, "Der Betrag ist zu groß"),
-    ({"max_amount": "200.000,00"}, "Die Obergrenze darf das Budget nicht übersteigen"),
-    ({"submission_deadline": "2027-03-28T02:30"}, "Zeitumstellung"),  # does not exist in Leipzig
-    ({"submission_deadline": "morgen"}, "Bitte Datum und Uhrzeit angeben"),
-    ({"submission_deadline": "2026-12-31T23:59"}, "Die Frist muss nach dem Beginn der Einreichung liegen"),
-    ({"criteria": "sechzig | - | Qualität"}, "Zeile 1"),
-    ({"code": "KW 27/<script>"}, "Nur Buchstaben, Ziffern und -"),
-    ({"fields_of_action": ["astrology"]}, "Unbekanntes Handlungsfeld"),
-    ({"title": ""}, "Dieses Feld wird benötigt"),
-    ({"clarification_days": "100000000000000000000"}, "Tage"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"budget": "zwölf Euro"}, "Bitte einen Betrag in Euro eingeben"),
+        ({"budget": "99999999999999999999"}, "Der Betrag ist zu groß"),
+        ({"max_amount": "200.000,00"}, "Die Obergrenze darf das Budget nicht übersteigen"),
+        ({"submission_deadline": "2027-03-28T02:30"}, "Zeitumstellung"),  # does not exist in Leipzig
+        ({"submission_deadline": "morgen"}, "Bitte Datum und Uhrzeit angeben"),
+        (
+            {"submission_deadline": "2026-12-31T23:59"},
+            "Die Frist muss nach dem Beginn der Einreichung liegen",
+        ),
+        ({"criteria": "sechzig | - | Qualität"}, "Zeile 1"),
+        ({"code": "KW 27/<script>"}, "Nur Buchstaben, Ziffern und -"),
+        ({"fields_of_action": ["astrology"]}, "Unbekanntes Handlungsfeld"),
+        ({"title": ""}, "Dieses Feld wird benötigt"),
+        ({"clarification_days": "100000000000000000000"}, "Tage"),
+    ],
+)
 def test_bad_call_input_is_refused_on_the_field(app, changes, message):
     create_user("ka@example.org", "Karla", PASSWORD, roles=("official",), office="KA")
     db.session.commit()
@@ -60,20 +78,25 @@ def test_good_input_creates_a_draft_call_with_the_typed_values(app):
     assert call.submission_deadline.isoformat() == "2027-03-31T21:59:00+00:00"  # 23:59 summer time
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"reminder_days": "7, eins"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
-    ({"reminder_days": "7, 0"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
-    ({"reminder_days": "-3"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
-    ({"reminder_days": "7,,1"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
-    ({"review_reminder_days": "99999999999999999999"}, "Bitte ganze Tage von 1 bis 365 angeben"),
-    ({"signoff_reminder_days": "0"}, "Bitte ganze Tage von 1 bis 365 angeben"),
-    ({"signoff_escalation_days": "2,5"}, "Bitte ganze Tage von 1 bis 365 angeben"),
-    ({"milestone_reminder_days": "-7"}, "Bitte ganze Tage von 1 bis 365 angeben"),
-    ({"implementation_reminder_days": "100000000000000000000"}, "Bitte ganze Tage von 1 bis 365 angeben"),
-    ({"implementation_reminder_days": ""}, "Dieses Feld wird benötigt"),
-    ({"signoff_reminder_days": "6", "signoff_escalation_days": "5"},
-     "Die Eskalation kann nicht vor der Erinnerung liegen"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"reminder_days": "7, eins"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
+        ({"reminder_days": "7, 0"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
+        ({"reminder_days": "-3"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
+        ({"reminder_days": "7,,1"}, "Bitte ganze Tage von 1 bis 365 angeben, durch Kommas getrennt"),
+        ({"review_reminder_days": "99999999999999999999"}, "Bitte ganze Tage von 1 bis 365 angeben"),
+        ({"signoff_reminder_days": "0"}, "Bitte ganze Tage von 1 bis 365 angeben"),
+        ({"signoff_escalation_days": "2,5"}, "Bitte ganze Tage von 1 bis 365 angeben"),
+        ({"milestone_reminder_days": "-7"}, "Bitte ganze Tage von 1 bis 365 angeben"),
+        ({"implementation_reminder_days": "100000000000000000000"}, "Bitte ganze Tage von 1 bis 365 angeben"),
+        ({"implementation_reminder_days": ""}, "Dieses Feld wird benötigt"),
+        (
+            {"signoff_reminder_days": "6", "signoff_escalation_days": "5"},
+            "Die Eskalation kann nicht vor der Erinnerung liegen",
+        ),
+    ],
+)
 def test_bad_reminder_days_are_refused_on_the_field(app, changes, message):
     create_user("ka@example.org", "Karla", PASSWORD, roles=("official",), office="KA")
     db.session.commit()
@@ -98,19 +121,40 @@ def test_reminder_days_and_the_hold_flag_are_stored_and_editable_while_draft(app
     # without the fields: the defaults
     assert client.post("/calls/new", data=GOOD).status_code == 302
     call = db.session.scalar(select(Call))
-    assert (call.reminder_days, call.review_reminder_days, call.signoff_reminder_days,
-            call.signoff_escalation_days, call.milestone_reminder_days, call.implementation_reminder_days,
-            call.hold_decision_mails) == ([7, 1], [3, 1], 3, 5, 7, 30, False)
+    assert (
+        call.reminder_days,
+        call.review_reminder_days,
+        call.signoff_reminder_days,
+        call.signoff_escalation_days,
+        call.milestone_reminder_days,
+        call.implementation_reminder_days,
+        call.hold_decision_mails,
+    ) == ([7, 1], [3, 1], 3, 5, 7, 30, False)
     form = client.get(f"/calls/{call.id}/edit").get_data(as_text=True)
     assert 'value="7, 1"' in form and 'value="3, 1"' in form
-    resp = client.post(f"/calls/{call.id}/edit", data={
-        **GOOD, "reminder_days": "1, 14 ,7", "review_reminder_days": "", "signoff_reminder_days": "2",
-        "signoff_escalation_days": "4", "milestone_reminder_days": "10", "implementation_reminder_days": "60",
-        "hold_decision_mails": "y"})
+    resp = client.post(
+        f"/calls/{call.id}/edit",
+        data={
+            **GOOD,
+            "reminder_days": "1, 14 ,7",
+            "review_reminder_days": "",
+            "signoff_reminder_days": "2",
+            "signoff_escalation_days": "4",
+            "milestone_reminder_days": "10",
+            "implementation_reminder_days": "60",
+            "hold_decision_mails": "y",
+        },
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     db.session.expire_all()
     call = db.session.scalar(select(Call))
-    assert (call.reminder_days, call.review_reminder_days, call.signoff_reminder_days,
-            call.signoff_escalation_days, call.milestone_reminder_days, call.implementation_reminder_days,
-            call.hold_decision_mails) == ([14, 7, 1], [], 2, 4, 10, 60, True)
+    assert (
+        call.reminder_days,
+        call.review_reminder_days,
+        call.signoff_reminder_days,
+        call.signoff_escalation_days,
+        call.milestone_reminder_days,
+        call.implementation_reminder_days,
+        call.hold_decision_mails,
+    ) == ([14, 7, 1], [], 2, 4, 10, 60, True)
     assert 'value="14, 7, 1"' in client.get(f"/calls/{call.id}/edit").get_data(as_text=True)

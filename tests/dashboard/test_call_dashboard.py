@@ -1,5 +1,6 @@
 """The call dashboard for officials: the numbers shown in its tables (the charts' text alternative), the seal
 (before the opening only how many arrived), and who may see it."""
+
 from __future__ import annotations
 
 import re
@@ -16,14 +17,15 @@ from foerdercall.workflow.engine import fire
 
 def table_rows(html: str, table_id: str) -> dict[str, list[str]]:
     """{row header: [cells]} of one table, tags stripped."""
-    body = html[html.index(f'id="{table_id}"'):]
-    body = body[:body.index("</table>")]
+    body = html[html.index(f'id="{table_id}"') :]
+    body = body[: body.index("</table>")]
     rows = {}
     for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S):
         head = re.search(r'<th scope="row">(.*?)</th>', tr, re.S)
         if head:
-            rows[head.group(1).strip()] = [re.sub(r"<[^>]+>", "", c).strip()
-                                           for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+            rows[head.group(1).strip()] = [
+                re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)
+            ]
     return rows
 
 
@@ -69,12 +71,16 @@ def test_dashboard_before_and_after_the_opening(app, world, clock):
         fire(x, "declare_eligible", world.ka)
     sign_neutrality(world.call, world.rev1)
     sign_neutrality(world.call, world.rev2)
-    reviews = {(x.id, rev.id): assign_reviewer(x, rev, world.ka) for x in (p, q) for rev in (world.rev1, world.rev2)}
+    reviews = {
+        (x.id, rev.id): assign_reviewer(x, rev, world.ka) for x in (p, q) for rev in (world.rev1, world.rev2)
+    }
     for x in (p, q):
         fire(x, "start_review", world.ka)
     for x, rev in ((p, world.rev1), (p, world.rev2), (q, world.rev1)):
         declare_conflict(x, rev, False)
-        save_review(reviews[(x.id, rev.id)], rev, {c.id: (4, "gut") for c in world.call.criteria}, submit=True)
+        save_review(
+            reviews[(x.id, rev.id)], rev, {c.id: (4, "gut") for c in world.call.criteria}, submit=True
+        )
     sign_off(p, world.ka, "approve")
     sign_off(p, world.afw, "approve")
     make_award(p, world.ka)
@@ -83,16 +89,24 @@ def test_dashboard_before_and_after_the_opening(app, world, clock):
     status, html = page(app, email="afw@x.test", call_id=world.call.id)
     assert status == 200 and '<strong id="received-count">3</strong>' in html
     assert table_rows(html, "state-table") == {
-        "Entwurf": ["1"], "Formal ausgeschlossen": ["1"], "In Begutachtung": ["1"], "Zuschlag erteilt": ["1"]}
+        "Entwurf": ["1"],
+        "Formal ausgeschlossen": ["1"],
+        "In Begutachtung": ["1"],
+        "Zuschlag erteilt": ["1"],
+    }
     assert table_rows(html, "field-table") == {"Netzwerke": ["1"], "Marketing": ["2"]}
     assert table_rows(html, "budget-table") == {
-        "Budget": ["50.000,00\xa0€", "100,0 %"], "Vergeben": ["10.000,00\xa0€", "20,0 %"],
-        "Verfügbar": ["40.000,00\xa0€", "80,0 %"]}
+        "Budget": ["50.000,00\xa0€", "100,0 %"],
+        "Vergeben": ["10.000,00\xa0€", "20,0 %"],
+        "Verfügbar": ["40.000,00\xa0€", "80,0 %"],
+    }
     assert table_rows(html, "reviewer-table") == {
-        "Rita Reviewer": ["2", "0", "2"], "Rolf Reviewer": ["1", "1", "2"]}
+        "Rita Reviewer": ["2", "0", "2"],
+        "Rolf Reviewer": ["1", "1", "2"],
+    }
     assert "3 von 4 Gutachten abgegeben." in html
     # the charts are drawn on the server (no script), hidden from screen readers that read the tables
-    main = html[html.index("<main"):html.index("</main>")]
+    main = html[html.index("<main") : html.index("</main>")]
     assert main.count('<svg class="chart"') == 4 and "<script" not in main
     assert 'aria-hidden="true"' in html and "<caption>" in html
     # linked from the call page for officials

@@ -1,5 +1,6 @@
 """The PDF documents: what a person checks in each (read back with pypdf), their language, user text shown
 literally, and who may download them."""
+
 from __future__ import annotations
 
 import hashlib
@@ -73,9 +74,15 @@ def review(p, reviewer, values, world, tag):
     """Assign, declare no conflict and submit a review with one justification per criterion."""
     sign_neutrality(p.call, reviewer)
     r = assign_reviewer(p, reviewer, world.ka)
-    return r, lambda: (declare_conflict(p, reviewer, False), save_review(
-        r, reviewer, {c.id: (v, f"{tag}-{c.key} <i>\\(") for c, v in zip(p.call.criteria, values, strict=True)},
-        submit=True))
+    return r, lambda: (
+        declare_conflict(p, reviewer, False),
+        save_review(
+            r,
+            reviewer,
+            {c.id: (v, f"{tag}-{c.key} <i>\\(") for c, v in zip(p.call.criteria, values, strict=True)},
+            submit=True,
+        ),
+    )
 
 
 def reviewed(world, p, reviews):
@@ -90,6 +97,7 @@ def reviewed(world, p, reviews):
 
 
 # --- receipt ---------------------------------------------------------------------------------------------
+
 
 def test_receipt_shows_number_exact_time_hashes_and_user_text_literally(app, world, clock):
     p = submitted(world, clock, at=berlin(2026, 10, 31, 23, 59).replace(second=59))
@@ -154,6 +162,7 @@ def test_sealed_receipt_only_for_its_applicant_and_documents_only_once_they_exis
 
 # --- request for missing documents -----------------------------------------------------------------------
 
+
 def test_request_for_missing_documents_says_what_is_missing_and_by_when(app, world, clock):
     p = submitted(world, clock)
     open_call(world, clock)
@@ -169,6 +178,7 @@ def test_request_for_missing_documents_says_what_is_missing_and_by_when(app, wor
 
 
 # --- rejection with the instructions on legal remedies ---------------------------------------------------
+
 
 def test_rejection_of_a_procurement_offer_with_reasons_and_remedies(app, world, clock):
     p = submitted(world, clock)
@@ -195,15 +205,26 @@ def test_remedies_above_the_eu_threshold_name_the_vergabekammer(app, world, cloc
     db.session.commit()
     text = get_pdf(client_as(app, "app@x.test"), f"/proposals/{p.id}/documents/rejection.pdf")
     assert "Ausschluss Ihres Angebots" in text and "Kein Bezug zu Leipzig" in text
-    assert "Vergabekammer des Freistaates Sachsen" in text and "Nachprüfungsverfahren (§§ 155 ff. GWB)" in text
+    assert (
+        "Vergabekammer des Freistaates Sachsen" in text and "Nachprüfungsverfahren (§§ 155 ff. GWB)" in text
+    )
     assert "§ 160 Abs. 3 GWB" in text
 
 
 def _grant_call(world):
     call = create_call(
-        world.ka, code="ZW26", title="Zuwendung 2026", description="", fields_of_action=["networks"],
-        mode="grant", budget_cents=50_000_00, max_amount_cents=25_000_00, estimated_value_cents=50_000_00,
-        opens_at=berlin(2026, 9, 1, 0, 0), submission_deadline=berlin(2026, 10, 31, 23, 59))
+        world.ka,
+        code="ZW26",
+        title="Zuwendung 2026",
+        description="",
+        fields_of_action=["networks"],
+        mode="grant",
+        budget_cents=50_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00,
+        opens_at=berlin(2026, 9, 1, 0, 0),
+        submission_deadline=berlin(2026, 10, 31, 23, 59),
+    )
     fire(call, "publish", world.ka)
     db.session.commit()
     return call
@@ -233,6 +254,7 @@ def test_grant_rejection_and_notice_in_english_carry_objection_and_action(app, w
 
 # --- award letter ----------------------------------------------------------------------------------------
 
+
 def test_award_letter_with_amount_acceptance_deadline_and_period(app, world, clock):
     p = submitted(world, clock)
     open_call(world, clock)
@@ -258,6 +280,7 @@ def test_award_letter_with_amount_acceptance_deadline_and_period(app, world, clo
 
 # --- the award record (Vergabevermerk) -------------------------------------------------------------------
 
+
 @pytest.fixture
 def decided(app, world, clock):
     """p reviewed by rev1 and rev2 (every criterion justified), approved by both offices and awarded;
@@ -278,7 +301,9 @@ def decided(app, world, clock):
     return p, q
 
 
-def test_vergabevermerk_of_a_proposal_has_every_score_justification_signoff_and_the_audit_trail(app, world, decided):
+def test_vergabevermerk_of_a_proposal_has_every_score_justification_signoff_and_the_audit_trail(
+    app, world, decided
+):
     p, q = decided
     text = get_pdf(client_as(app, "afw@x.test"), f"/proposals/{p.id}/documents/vergabevermerk.pdf")
     assert "Vergabevermerk" in text and "Kreativwirtschaft 2026 (KW26)" in text
@@ -304,7 +329,9 @@ def test_vergabevermerk_of_a_proposal_has_every_score_justification_signoff_and_
     assert "Klangwerkstatt <b>" in text and "12.345,00 €" in text
     # q's record names the conflict, q ranks second
     text_q = get_pdf(client_as(app, "ka@x.test"), f"/proposals/{q.id}/documents/vergabevermerk.pdf")
-    assert "Vorstand im Verein <b>" in text_q and "Rang 2 von 2" in text_q and "Rolf Reviewer Konflikt" in text_q
+    assert (
+        "Vorstand im Verein <b>" in text_q and "Rang 2 von 2" in text_q and "Rolf Reviewer Konflikt" in text_q
+    )
 
 
 def test_vergabevermerk_of_the_call_for_officials_only(app, world, decided):
@@ -345,8 +372,9 @@ def test_reviewers_get_no_documents_and_a_conflicted_official_none_of_that_propo
     assert other.get(f"/proposals/{p.id}/documents/award.pdf").status_code == 404
     assert other.get(f"/proposals/{q.id}/documents/receipt.pdf").status_code == 200  # their own
     # an official who declared a conflict with q gets nothing of q; the call record leaves q out
-    ka2 = account_ops.create_user("ka3@x.test", "Kai Konflikt", "correct horse battery", roles=("official",),
-                                  office="KA")
+    ka2 = account_ops.create_user(
+        "ka3@x.test", "Kai Konflikt", "correct horse battery", roles=("official",), office="KA"
+    )
     sign_neutrality(world.call, ka2)
     declare_conflict(q, ka2, True, "befreundet")
     db.session.commit()

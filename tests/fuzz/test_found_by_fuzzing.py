@@ -1,4 +1,5 @@
 """What the fuzzing found, as a person sees it: a clear message instead of an error page (each was a 500)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +18,9 @@ from foerdercall.workflow.engine import fire
 def _two_factor_login(app, world, clock):
     secret = account_ops.new_totp_secret()
     # set up with the code of the step before: the login's code (this step) is a new one
-    account_ops.enable_two_factor(world.afw, secret, pyotp.TOTP(secret).at(clock() - dt.timedelta(seconds=30)))
+    account_ops.enable_two_factor(
+        world.afw, secret, pyotp.TOTP(secret).at(clock() - dt.timedelta(seconds=30))
+    )
     db.session.commit()
     client = app.test_client()
     client.post("/login", data={"email": world.afw.email, "password": PASSWORD})
@@ -38,16 +41,39 @@ def test_a_code_in_other_digits_is_a_message_and_full_width_digits_count(app, wo
 def test_criteria_weights_outside_1_to_100_and_odd_digits_are_messages(app, world):
     client = app.test_client()
     login(client, world.ka.email)
-    draft = create_call(world.ka, code="KW27", title="Entwurf", description="", fields_of_action=["networks"],
-                        budget_cents=10_000_00, max_amount_cents=5_000_00, opens_at=berlin(2026, 12, 1, 0, 0),
-                        submission_deadline=berlin(2026, 12, 31, 23, 59))
+    draft = create_call(
+        world.ka,
+        code="KW27",
+        title="Entwurf",
+        description="",
+        fields_of_action=["networks"],
+        budget_cents=10_000_00,
+        max_amount_cents=5_000_00,
+        opens_at=berlin(2026, 12, 1, 0, 0),
+        submission_deadline=berlin(2026, 12, 31, 23, 59),
+    )
     db.session.commit()
-    form = {"code": "KW27", "title": "Entwurf", "fields_of_action": "networks", "mode": "procurement",
-            "budget": "10.000", "max_amount": "5.000", "opens_at": "2026-12-01T00:00",
-            "submission_deadline": "2026-12-31T23:59", "clarification_days": "14", "acceptance_days": "28",
-            "implementation_months": "12", "scale_max": "5", "min_total": "50", "retention_months": "6",
-            "signoff_reminder_days": "3", "signoff_escalation_days": "5", "milestone_reminder_days": "7",
-            "implementation_reminder_days": "30", "score_aggregation": "mean"}
+    form = {
+        "code": "KW27",
+        "title": "Entwurf",
+        "fields_of_action": "networks",
+        "mode": "procurement",
+        "budget": "10.000",
+        "max_amount": "5.000",
+        "opens_at": "2026-12-01T00:00",
+        "submission_deadline": "2026-12-31T23:59",
+        "clarification_days": "14",
+        "acceptance_days": "28",
+        "implementation_months": "12",
+        "scale_max": "5",
+        "min_total": "50",
+        "retention_months": "6",
+        "signoff_reminder_days": "3",
+        "signoff_escalation_days": "5",
+        "milestone_reminder_days": "7",
+        "implementation_reminder_days": "30",
+        "score_aggregation": "mean",
+    }
     for criteria, message in (
         ("0 | - | Innovation", "Zeile 1: das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent)."),
         ("60 | - | Innovation\n150 | - | Kosten", "Zeile 2: das Gewicht ist eine ganze Zahl von 1 bis 100"),
@@ -65,7 +91,6 @@ def test_criteria_weights_outside_1_to_100_and_odd_digits_are_messages(app, worl
     assert draft.title == "Neuer Titel" and [c.weight for c in draft.criteria] == [20, 20, 20, 15, 10, 15]
 
 
-
 def test_posted_ids_in_other_digits_are_refused_not_errors(app, world, clock):
     from foerdercall.reviews.models import Review
 
@@ -74,8 +99,12 @@ def test_posted_ids_in_other_digits_are_refused_not_errors(app, world, clock):
     login(ka, world.ka.email)
     assert ka.post(f"/proposals/{p.id}/assign", data={"reviewer": "²"}).status_code == 400
     assert ka.post(f"/proposals/{p.id}/assign", data={"reviewer": "2147483648"}).status_code == 400
-    assert ka.post(f"/calls/{world.call.id}/decision", data={"decision": "approve", "proposal": ["²"]}
-                   ).status_code == 400
+    assert (
+        ka.post(
+            f"/calls/{world.call.id}/decision", data={"decision": "approve", "proposal": ["²"]}
+        ).status_code
+        == 400
+    )
     assert db.session.scalars(select(Review)).all() == []
     resp = ka.post(f"/proposals/{p.id}/assign", data={"reviewer": str(world.rev1.id)})
     assert resp.status_code == 302
@@ -95,8 +124,11 @@ def test_a_score_in_other_digits_asks_for_the_score(app, world, clock):
     client = app.test_client()
     login(client, world.rev1.email)
     first = world.call.criteria[0]
-    data = {f"score_{c.id}": "4" for c in world.call.criteria} | {
-        f"justification_{c.id}": "gut" for c in world.call.criteria} | {f"score_{first.id}": "²", "action": "submit"}
+    data = (
+        {f"score_{c.id}": "4" for c in world.call.criteria}
+        | {f"justification_{c.id}": "gut" for c in world.call.criteria}
+        | {f"score_{first.id}": "²", "action": "submit"}
+    )
     resp = client.post(f"/reviews/{review.id}", data=data, follow_redirects=True)
     assert resp.status_code == 200
     assert "Bitte bewerten Sie jedes Kriterium" in resp.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """The account forms fuzzed (tests/test_fuzz_forms.py): password reset, two-factor set-up, login and switch-off,
 account deletion, the language switch, the admin's roles form. Never a 500; a refused form changes no row."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -14,13 +15,18 @@ from foerdercall.accounts import operations as account_ops
 from foerdercall.accounts.models import LoginFailure
 from foerdercall.extensions import db
 
-CODES = st.one_of(HOSTILE, st.text(max_size=12), st.integers(0, 999_999).map(lambda n: f"{n:06d}"),
-                  st.sampled_from(["١٢٣٤٥٦", "²²²²²²", "12345６", "abcde-fghij", "ABCDE FGHIJ", "000000"]))
+CODES = st.one_of(
+    HOSTILE,
+    st.text(max_size=12),
+    st.integers(0, 999_999).map(lambda n: f"{n:06d}"),
+    st.sampled_from(["١٢٣٤٥٦", "²²²²²²", "12345６", "abcde-fghij", "ABCDE FGHIJ", "000000"]),
+)
 
 
 def _reset_token(user) -> str:
     return account_ops._serializer("password-reset").dumps(
-        {"u": user.id, "h": account_ops._password_fingerprint(user)})
+        {"u": user.id, "h": account_ops._password_fingerprint(user)}
+    )
 
 
 def test_the_password_forms(app, world, backend):
@@ -55,13 +61,21 @@ def test_the_two_factor_forms(app, world, clock, backend):
         resp = afw.post("/login", data={"email": world.afw.email, "password": PASSWORD})
         assert resp.status_code == 302 and "/login/two-factor" in resp.headers["Location"]
         # a wrong code is counted on purpose (throttling): only "never a 500" holds there
-        post(afw, "/login/two-factor", {"code": data["code"]} if "code" in data else {},
-             refused_changes_nothing=False)
+        post(
+            afw,
+            "/login/two-factor",
+            {"code": data["code"]} if "code" in data else {},
+            refused_changes_nothing=False,
+        )
 
     # digits str.isdigit() takes but hmac.compare_digest cannot compare (a 500 before forms/accounts.py
     # read them as a message); full-width digits are read as 0-9
-    fuzz(backend, fields("password", code=CODES), body,
-         explicit=({"code": "00000٠"}, {"code": "١٢٣٤٥٦"}, {"code": "１２３４５６"}, {"code": "abcde-fghi٣"}))
+    fuzz(
+        backend,
+        fields("password", code=CODES),
+        body,
+        explicit=({"code": "00000٠"}, {"code": "١٢٣٤٥٦"}, {"code": "１２３４５６"}, {"code": "abcde-fghi٣"}),
+    )
 
 
 def test_the_account_deletion_and_verification_forms(app, world, backend):
@@ -96,9 +110,14 @@ def test_the_admin_roles_and_two_factor_reset_forms(app, world, clock, backend):
     client = app.test_client()
     login(client, world.admin.email)
     role = st.sampled_from(sorted(ROLES))
-    strategy = fields("roles", "office", "head_of_office",
-                      roles=st.lists(st.one_of(role, VALUE), max_size=4),
-                      office=st.sampled_from(["", *OFFICES]), head_of_office=st.sampled_from(["y", ""]))
+    strategy = fields(
+        "roles",
+        "office",
+        "head_of_office",
+        roles=st.lists(st.one_of(role, VALUE), max_size=4),
+        office=st.sampled_from(["", *OFFICES]),
+        head_of_office=st.sampled_from(["y", ""]),
+    )
 
     def body(data):
         post(client, f"/admin/users/{world.rev1.id}", data)
@@ -111,8 +130,15 @@ def test_the_admin_roles_and_two_factor_reset_forms(app, world, clock, backend):
 
     # a role posted twice was a 500 (two grants of one role) before forms/accounts.py read the list as a set;
     # FUZZ_RANDOM found it
-    fuzz(backend, strategy, body, explicit=({"roles": ["advisor", "advisor"]},
-                                            {"roles": ["official", "official", "reviewer"], "office": "KA"}))
+    fuzz(
+        backend,
+        strategy,
+        body,
+        explicit=(
+            {"roles": ["advisor", "advisor"]},
+            {"roles": ["official", "official", "reviewer"], "office": "KA"},
+        ),
+    )
 
 
 def test_the_locked_login_and_the_unlock_link(app, world, clock, backend):
@@ -128,15 +154,25 @@ def test_the_locked_login_and_the_unlock_link(app, world, clock, backend):
 
     def body(data):
         for _i in range(5):  # the account locked by someone else's guesses
-            app.test_client().post("/login", data={"email": world.afw.email, "password": "falsch geraten"},
-                                   environ_base={"REMOTE_ADDR": "203.0.113.9"})
+            app.test_client().post(
+                "/login",
+                data={"email": world.afw.email, "password": "falsch geraten"},
+                environ_base={"REMOTE_ADDR": "203.0.113.9"},
+            )
         client = app.test_client()
         # a wrong password or code is counted on purpose (throttling): only "never a 500" holds there
-        post(client, "/login", {"email": world.afw.email, **{k: v for k, v in data.items()
-                                                             if k in ("password", "code")}},
-             refused_changes_nothing=False)
-        post(client, "/login", {k: v for k, v in data.items() if k in ("email", "password", "code")},
-             refused_changes_nothing=False)
+        post(
+            client,
+            "/login",
+            {"email": world.afw.email, **{k: v for k, v in data.items() if k in ("password", "code")}},
+            refused_changes_nothing=False,
+        )
+        post(
+            client,
+            "/login",
+            {k: v for k, v in data.items() if k in ("email", "password", "code")},
+            refused_changes_nothing=False,
+        )
         post(client, "/login/unlock", {k: v for k, v in data.items() if k == "email"})
         post(client, "/login/unlock", {"email": world.afw.email})
         token = quote(str(data.get("token", "x")), safe="")
@@ -147,6 +183,17 @@ def test_the_locked_login_and_the_unlock_link(app, world, clock, backend):
         db.session.execute(delete(LoginFailure))
         db.session.commit()
 
-    fuzz(backend, fields("email", "password", "code", "token", "confirm", code=CODES,
-                         confirm=st.sampled_from(["y", "1", "on", ""])), body,
-         explicit=({"password": PASSWORD, "code": "١٢٣٤٥٦"}, {"password": PASSWORD, "code": "000000"}))
+    fuzz(
+        backend,
+        fields(
+            "email",
+            "password",
+            "code",
+            "token",
+            "confirm",
+            code=CODES,
+            confirm=st.sampled_from(["y", "1", "on", ""]),
+        ),
+        body,
+        explicit=({"password": PASSWORD, "code": "١٢٣٤٥٦"}, {"password": PASSWORD, "code": "000000"}),
+    )

@@ -1,6 +1,7 @@
 """The call forms fuzzed (tests/test_fuzz_forms.py): editing a draft call (terms, criteria catalogue, reminders),
 the call's buttons with a reason, starting a proposal, the two-person opening, exports and the award record as
 jobs. Never a 500; a refused form changes no row."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -17,9 +18,15 @@ from foerdercall.workflow.engine import fire
 CALL_TRIGGERS = ("publish", "close", "decide", "start_implementation", "archive")
 CRITERIA = st.one_of(
     HOSTILE,
-    st.lists(st.tuples(st.one_of(st.integers(-5, 10**12).map(str), HOSTILE), st.one_of(
-        st.just("-"), st.integers(-5, 10**12).map(str), HOSTILE), st.text(max_size=400)), min_size=1, max_size=4)
-    .map(lambda rows: "\n".join(" | ".join(r) for r in rows)),
+    st.lists(
+        st.tuples(
+            st.one_of(st.integers(-5, 10**12).map(str), HOSTILE),
+            st.one_of(st.just("-"), st.integers(-5, 10**12).map(str), HOSTILE),
+            st.text(max_size=400),
+        ),
+        min_size=1,
+        max_size=4,
+    ).map(lambda rows: "\n".join(" | ".join(r) for r in rows)),
 )
 
 
@@ -29,22 +36,41 @@ def _segment(text: str) -> str:
 
 def test_the_draft_call_edit_form(app, world, backend):
     """A draft call's whole form, the criteria catalogue ("weight | knock-out | name") included."""
-    draft = create_call(world.ka, code="KW27", title="Entwurf", description="", fields_of_action=["networks"],
-                        budget_cents=10_000_00, max_amount_cents=5_000_00, opens_at=berlin(2026, 12, 1, 0, 0),
-                        submission_deadline=berlin(2026, 12, 31, 23, 59))
+    draft = create_call(
+        world.ka,
+        code="KW27",
+        title="Entwurf",
+        description="",
+        fields_of_action=["networks"],
+        budget_cents=10_000_00,
+        max_amount_cents=5_000_00,
+        opens_at=berlin(2026, 12, 1, 0, 0),
+        submission_deadline=berlin(2026, 12, 31, 23, 59),
+    )
     db.session.commit()
     client = app.test_client()
     login(client, world.ka.email)
-    fuzz(backend, fields(*CALL_FIELDS, criteria=CRITERIA),
-         lambda data: (post(client, f"/calls/{draft.id}/edit", data),
-                       show(client, f"/calls/{draft.id}", f"/calls/{draft.id}/edit")),
-         # each was a 500 before forms/calls.py read it as a message: "²" passes str.isdigit() but not int();
-         # weights outside 1-100 broke the CHECK constraint, numbers past the integer column PostgreSQL; a post
-         # without the catalogue handed the call's criteria rows to the text parser
-         explicit=({"criteria": "² | - | Innovation"}, {"criteria": "20 | ³ | Innovation"},
-                   {"criteria": "0 | - | Innovation"}, {"criteria": "150 | - | Innovation"},
-                   {"criteria": "99999999999999999999 | - | Innovation"},
-                   {"criteria": "20 | 99999999999999999999 | Innovation"}, {}, {"title": "Nur der Titel"}))
+    fuzz(
+        backend,
+        fields(*CALL_FIELDS, criteria=CRITERIA),
+        lambda data: (
+            post(client, f"/calls/{draft.id}/edit", data),
+            show(client, f"/calls/{draft.id}", f"/calls/{draft.id}/edit"),
+        ),
+        # each was a 500 before forms/calls.py read it as a message: "²" passes str.isdigit() but not int();
+        # weights outside 1-100 broke the CHECK constraint, numbers past the integer column PostgreSQL; a post
+        # without the catalogue handed the call's criteria rows to the text parser
+        explicit=(
+            {"criteria": "² | - | Innovation"},
+            {"criteria": "20 | ³ | Innovation"},
+            {"criteria": "0 | - | Innovation"},
+            {"criteria": "150 | - | Innovation"},
+            {"criteria": "99999999999999999999 | - | Innovation"},
+            {"criteria": "20 | 99999999999999999999 | Innovation"},
+            {},
+            {"title": "Nur der Titel"},
+        ),
+    )
 
 
 def test_the_call_buttons_and_starting_a_proposal(app, world, backend):

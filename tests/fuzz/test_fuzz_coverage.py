@@ -1,30 +1,73 @@
 """Every POST route of the app is fuzzed somewhere (tests/test_fuzz_forms.py, tests/fuzz/, tests/mailtemplates/):
 a new route fails here until it has its fuzz case and is listed."""
+
 from __future__ import annotations
 
 import pytest
 
 FUZZED = {
     # tests/test_fuzz_forms.py
-    "proposals.edit", "calls.new", "calls.correct", "accounts.register", "accounts.login", "proposals.extend",
-    "awards.payment", "awards.milestone_add", "awards.milestone_report", "awards.report",
+    "proposals.edit",
+    "calls.new",
+    "calls.correct",
+    "accounts.register",
+    "accounts.login",
+    "proposals.extend",
+    "awards.payment",
+    "awards.milestone_add",
+    "awards.milestone_report",
+    "awards.report",
     # tests/fuzz/test_fuzz_accounts.py
-    "accounts.forgot_password", "accounts.reset_password_link", "accounts.two_factor",
-    "accounts.disable_two_factor_view", "accounts.login_two_factor", "accounts.resend_verification",
-    "privacy.delete", "accounts.language", "accounts.logout", "accounts.user_roles", "accounts.reset_two_factor_view",
-    "accounts.request_unlock", "accounts.unlock_link", "accounts.end_other_sessions_view", "accounts.end_sessions_view",
+    "accounts.forgot_password",
+    "accounts.reset_password_link",
+    "accounts.two_factor",
+    "accounts.disable_two_factor_view",
+    "accounts.login_two_factor",
+    "accounts.resend_verification",
+    "privacy.delete",
+    "accounts.language",
+    "accounts.logout",
+    "accounts.user_roles",
+    "accounts.reset_two_factor_view",
+    "accounts.request_unlock",
+    "accounts.unlock_link",
+    "accounts.end_other_sessions_view",
+    "accounts.end_sessions_view",
     # tests/fuzz/test_fuzz_calls.py
-    "calls.edit", "calls.fire_trigger", "proposals.apply", "calls.opening", "calls.export_job", "calls.record_job",
+    "calls.edit",
+    "calls.fire_trigger",
+    "proposals.apply",
+    "calls.opening",
+    "calls.export_job",
+    "calls.record_job",
     # tests/fuzz/test_fuzz_proposals.py
-    "proposals.delete_attachment", "proposals.fire_trigger", "proposals.answer",
+    "proposals.delete_attachment",
+    "proposals.fire_trigger",
+    "proposals.answer",
     # tests/fuzz/test_fuzz_reviews.py
-    "reviews.neutrality", "reviews.score", "reviews.assign", "reviews.replace", "reviews.auto", "reviews.conflict",
-    "reviews.decline", "awards.sign", "calls.decision", "awards.objection", "awards.award",
+    "reviews.neutrality",
+    "reviews.score",
+    "reviews.assign",
+    "reviews.replace",
+    "reviews.auto",
+    "reviews.conflict",
+    "reviews.decline",
+    "awards.sign",
+    "calls.decision",
+    "awards.objection",
+    "awards.award",
     # tests/fuzz/test_fuzz_implementation.py
-    "awards.milestone_accept", "awards.report_review", "mail.release_mail", "mail.retry_mail", "parking.apply",
+    "awards.milestone_accept",
+    "awards.report_review",
+    "mail.release_mail",
+    "mail.retry_mail",
+    "parking.apply",
     "parking.discard_view",
     # tests/mailtemplates/test_mail_template_fuzz.py
-    "mailtemplates.new", "mailtemplates.edit", "mailtemplates.activate", "mailtemplates.deactivate",
+    "mailtemplates.new",
+    "mailtemplates.edit",
+    "mailtemplates.activate",
+    "mailtemplates.deactivate",
     "mailtemplates.delete",
 }
 
@@ -32,7 +75,9 @@ FUZZED = {
 def test_every_post_route_has_a_fuzz_case():
     from foerdercall import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "t", "PUBLIC_URL": "http://foerdercall.test"})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "t", "PUBLIC_URL": "http://foerdercall.test"}
+    )
     posted = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in rule.methods}
     assert posted - FUZZED == set(), "POST routes without a fuzz case (add one, then list it here)"
     assert FUZZED - posted == set(), "listed here but no longer a POST route"
@@ -88,7 +133,9 @@ def test_every_query_argument_a_view_reads_is_fuzzed():
     from test_fuzz_query_args import QUERY_ARGS
 
     root = Path(__file__).resolve().parents[2] / "foerdercall"
-    by_name = re.compile(r"""request\.args\.(?:get|getlist)\(\s*["']([^"']+)["']|request\.args\[\s*["']([^"']+)["']""")
+    by_name = re.compile(
+        r"""request\.args\.(?:get|getlist)\(\s*["']([^"']+)["']|request\.args\[\s*["']([^"']+)["']"""
+    )
     listed = set().union(*QUERY_ARGS.values())
     read, other = set(), []
     for path in sorted(root.rglob("*.py")):
@@ -99,5 +146,5 @@ def test_every_query_argument_a_view_reads_is_fuzzed():
                     read.add(named.group(1) or named.group(2))
                 else:
                     other.append(f"{path.relative_to(root.parent)}:{n}: {line.strip()}")
-    assert other == [], "read query arguments by name: request.args.get(\"name\")"
+    assert other == [], 'read query arguments by name: request.args.get("name")'
     assert read - listed == set(), "query arguments read but not fuzzed: add them to QUERY_ARGS"

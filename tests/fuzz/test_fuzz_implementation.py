@@ -3,6 +3,7 @@ report: accepting a milestone, reviewing the interim report, the final report an
 mails' release and retry buttons;
 and parked posts (a long form sent after the session ended) taken over or discarded. Never a 500; a refused
 form changes no row."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -55,11 +56,32 @@ def test_the_reports_and_their_review(app, world, clock, backend):
         show(ka, f"/proposals/{p.id}", "/outbox")
         show(applicant, f"/proposals/{p.id}")
 
-    fuzz(backend, st.tuples(st.one_of(st.sampled_from(TRIGGERS), HOSTILE),
-                            fields("decision", "reason", "narrative", "use_of_funds", "spent",
-                                   decision=st.sampled_from(["approve", "reject"]))), body,
-         explicit=(("request_report_changes", {"decision": "approve", "narrative": "Fertig", "spent": "1.234,56",
-                                               "reason": "Bitte ergänzen"}),))
+    fuzz(
+        backend,
+        st.tuples(
+            st.one_of(st.sampled_from(TRIGGERS), HOSTILE),
+            fields(
+                "decision",
+                "reason",
+                "narrative",
+                "use_of_funds",
+                "spent",
+                decision=st.sampled_from(["approve", "reject"]),
+            ),
+        ),
+        body,
+        explicit=(
+            (
+                "request_report_changes",
+                {
+                    "decision": "approve",
+                    "narrative": "Fertig",
+                    "spent": "1.234,56",
+                    "reason": "Bitte ergänzen",
+                },
+            ),
+        ),
+    )
 
 
 def test_parked_posts_taken_over_and_discarded(app, world, clock, backend):
@@ -70,16 +92,36 @@ def test_parked_posts_taken_over_and_discarded(app, world, clock, backend):
     p = _in_implementation(world, clock)
     ms = db.session.scalars(select(Milestone).where(Milestone.proposal_id == p.id)).first()
     db.session.commit()
-    names = ("answer", "text", "narrative", "use_of_funds", "spent", "reason", "decision", "title", "summary",
-             "score_1", "justification_1", "score_²", "score_١", "justification_999999999", "score_0")
+    names = (
+        "answer",
+        "text",
+        "narrative",
+        "use_of_funds",
+        "spent",
+        "reason",
+        "decision",
+        "title",
+        "summary",
+        "score_1",
+        "justification_1",
+        "score_²",
+        "score_١",
+        "justification_999999999",
+        "score_0",
+    )
 
     def body(example):
         which, data = example
         browser = app.test_client()  # its session ended: no login cookie, the parking cookie stays
         before = set(db.session.scalars(select(ParkedPost.id)))
-        for url in (f"/proposals/{p.id}/milestones/{ms.id}/report", f"/proposals/{p.id}/reports/final",
-                    f"/proposals/{p.id}/answer", f"/proposals/{p.id}/sign-off", "/reviews/1",
-                    f"/proposals/{p.id}/fire/terminate"):
+        for url in (
+            f"/proposals/{p.id}/milestones/{ms.id}/report",
+            f"/proposals/{p.id}/reports/final",
+            f"/proposals/{p.id}/answer",
+            f"/proposals/{p.id}/sign-off",
+            "/reviews/1",
+            f"/proposals/{p.id}/fire/terminate",
+        ):
             post(browser, url, data, refused_changes_nothing=False)  # parking the text is the point
         login(browser, world.applicant.email)
         assert browser.get("/parked").status_code < 500

@@ -1,6 +1,7 @@
 """The proposal forms fuzzed (tests/test_fuzz_forms.py): uploads with hostile file names and contents, removing
 attachments, the proposal's buttons with a reason (withdraw, request documents, eligibility), the answer to a
 request for missing documents (clarification) with a file. Never a 500; a refused form changes no row."""
+
 from __future__ import annotations
 
 import io
@@ -16,11 +17,28 @@ from foerdercall.workflow.engine import fire
 from workflows.proposal import TRANSITIONS
 
 TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS})
-CONTENT = st.sampled_from([PDF, b"", b"%PDF", b"MZ\x90\x00 not a pdf", b"\x00" * 64, PDF * 50,
-                           "🙂 kein PDF".encode()])
-FILENAME = st.one_of(HOSTILE, st.text(max_size=300), st.sampled_from([
-    "plan.pdf", "plan.PDF", ".pdf", "../../etc/passwd.pdf", "a\x00b.pdf", "CON.pdf", "x" * 400 + ".pdf",
-    "résumé – Plan 🙂.pdf", "plan.pdf.exe", " .pdf", "\\\\server\\share\\plan.pdf"]))
+CONTENT = st.sampled_from(
+    [PDF, b"", b"%PDF", b"MZ\x90\x00 not a pdf", b"\x00" * 64, PDF * 50, "🙂 kein PDF".encode()]
+)
+FILENAME = st.one_of(
+    HOSTILE,
+    st.text(max_size=300),
+    st.sampled_from(
+        [
+            "plan.pdf",
+            "plan.PDF",
+            ".pdf",
+            "../../etc/passwd.pdf",
+            "a\x00b.pdf",
+            "CON.pdf",
+            "x" * 400 + ".pdf",
+            "résumé – Plan 🙂.pdf",
+            "plan.pdf.exe",
+            " .pdf",
+            "\\\\server\\share\\plan.pdf",
+        ]
+    ),
+)
 UPLOAD = st.tuples(CONTENT, FILENAME)
 
 
@@ -47,11 +65,16 @@ def test_the_draft_form_with_uploads_and_removal(app, world, backend):
         post(client, f"/proposals/{p.id}/edit", data, files=_file(upload))
         ids = db.session.scalars(db.select(Attachment.id).where(Attachment.proposal_id == p.id)).all()
         target = ids[which % len(ids)] if ids and which >= 0 else abs(which) + 10**6
-        post(client, f"/proposals/{p.id}/attachments/{target}/delete", {k: v for k, v in data.items()
-                                                                          if k == "reason"})
+        post(
+            client,
+            f"/proposals/{p.id}/attachments/{target}/delete",
+            {k: v for k, v in data.items() if k == "reason"},
+        )
         show(client, f"/proposals/{p.id}/edit", f"/proposals/{p.id}")
 
-    fuzz(backend, st.tuples(fields(*PROPOSAL_FIELDS, "reason", kind=kinds), UPLOAD, st.integers(-3, 20)), body)
+    fuzz(
+        backend, st.tuples(fields(*PROPOSAL_FIELDS, "reason", kind=kinds), UPLOAD, st.integers(-3, 20)), body
+    )
 
 
 def test_the_proposal_buttons_and_the_clarification_answer(app, world, clock, backend):
@@ -75,9 +98,18 @@ def test_the_proposal_buttons_and_the_clarification_answer(app, world, clock, ba
         show(ka, *(f"/proposals/{p.id}" for p in ps))
         show(applicant2, f"/proposals/{ps[1].id}")
 
-    fuzz(backend, st.tuples(st.tuples(trigger, trigger), fields("reason", "answer", answer=VALUE), UPLOAD), body,
-         explicit=((("request_documents", "answer_request"), {"reason": "Fehlt", "answer": "Anbei"},
-                    (PDF, "finanzplan.pdf")),))
+    fuzz(
+        backend,
+        st.tuples(st.tuples(trigger, trigger), fields("reason", "answer", answer=VALUE), UPLOAD),
+        body,
+        explicit=(
+            (
+                ("request_documents", "answer_request"),
+                {"reason": "Fehlt", "answer": "Anbei"},
+                (PDF, "finanzplan.pdf"),
+            ),
+        ),
+    )
 
 
 def test_bodies_that_are_not_utf8(app, world, backend):
@@ -87,13 +119,20 @@ def test_bodies_that_are_not_utf8(app, world, backend):
     client = app.test_client()
     login(client, world.applicant.email)
     urlencoded = "application/x-www-form-urlencoded"
-    for body in (b"title=%FF%FEabc&summary=%C0%AF&requested_amount=%EF%BC%91", b"title=\xff\xfe\x00abc",
-                 b"title=" + b"%00" * 10 + b"&field_of_action=%ED%A0%80"):
+    for body in (
+        b"title=%FF%FEabc&summary=%C0%AF&requested_amount=%EF%BC%91",
+        b"title=\xff\xfe\x00abc",
+        b"title=" + b"%00" * 10 + b"&field_of_action=%ED%A0%80",
+    ):
         resp = client.post(f"/proposals/{p.id}/edit", data=body, content_type=urlencoded)
         assert resp.status_code < 500, body
-    multipart = (b'--XX\r\nContent-Disposition: form-data; name="file"; filename="a\xff\x00b.pdf"\r\n'
-                 b"Content-Type: application/pdf\r\n\r\n" + PDF + b"\r\n--XX\r\n"
-                 b'Content-Disposition: form-data; name="kind"\r\n\r\nother\r\n--XX--\r\n')
-    resp = client.post(f"/proposals/{p.id}/edit", data=multipart, content_type="multipart/form-data; boundary=XX")
+    multipart = (
+        b'--XX\r\nContent-Disposition: form-data; name="file"; filename="a\xff\x00b.pdf"\r\n'
+        b"Content-Type: application/pdf\r\n\r\n" + PDF + b"\r\n--XX\r\n"
+        b'Content-Disposition: form-data; name="kind"\r\n\r\nother\r\n--XX--\r\n'
+    )
+    resp = client.post(
+        f"/proposals/{p.id}/edit", data=multipart, content_type="multipart/form-data; boundary=XX"
+    )
     assert resp.status_code < 500
     assert client.get(f"/proposals/{p.id}/edit").status_code == 200

@@ -9,6 +9,7 @@ random ones (FUZZ_EXAMPLES / FUZZ_PG_EXAMPLES, see tests/test_fuzz_forms.py) mix
 The guard: while the fuzzer runs, every read of ``request.args`` is recorded; a view that reads an argument not
 listed in QUERY_ARGS fails the test (and tests/fuzz/test_fuzz_coverage.py greps the sources for the names).
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -32,10 +33,38 @@ QUERY_ARGS = {
 UNKNOWN = ("x", "id", "call_id", "page[]", "next\x00")  # arguments no view reads: ignored
 
 HOSTILE = [
-    "", " ", "0", "-1", "²", "1²", "٣", "2147483648", "99999999999999999999999", "1e309", "NaN", "1.5", "0x10",
-    "<script>alert(1)</script>", "' OR 1=1 --", "\x00", "a\x00b", "\r\n", "/\r\nSet-Cookie: x=1", "%0A",
-    "//evil.example", "/\t/evil.example", "javascript:alert(1)", "\\\\evil.example", "../../etc/passwd",
-    "🙂" * 200, "x" * 20_000, "\u202e\u200b", "\ufeff", "\x1b[31m", "submitted", "draft",
+    "",
+    " ",
+    "0",
+    "-1",
+    "²",
+    "1²",
+    "٣",
+    "2147483648",
+    "99999999999999999999999",
+    "1e309",
+    "NaN",
+    "1.5",
+    "0x10",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "\x00",
+    "a\x00b",
+    "\r\n",
+    "/\r\nSet-Cookie: x=1",
+    "%0A",
+    "//evil.example",
+    "/\t/evil.example",
+    "javascript:alert(1)",
+    "\\\\evil.example",
+    "../../etc/passwd",
+    "🙂" * 200,
+    "x" * 20_000,
+    "\u202e\u200b",
+    "\ufeff",
+    "\x1b[31m",
+    "submitted",
+    "draft",
 ]
 VALUE = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=100), st.integers().map(str))
 
@@ -105,22 +134,33 @@ def test_every_get_route_survives_hostile_query_arguments(app, backend, recorded
         index, role_kind, values, unknown = data
         case = GET_CASES[index % len(GET_CASES)]
         role = "anonymous" if role_kind == "anonymous" else permitted(case.endpoint)
-        args = [(name, values[i % len(values)]) for i, name in enumerate(sorted(QUERY_ARGS.get(case.endpoint, ())))]
+        args = [
+            (name, values[i % len(values)])
+            for i, name in enumerate(sorted(QUERY_ARGS.get(case.endpoint, ())))
+        ]
         args += [(UNKNOWN[i % len(UNKNOWN)], v) for i, v in enumerate(unknown)]
         url = _fill(case.url, ids) + ("?" + urlencode(args) if args else "")
         resp = request(app, client(role), "GET", url)
         assert resp.status_code < 500, f"{role}: GET {url!r} ({case.endpoint}) -> {resp.status_code}"
 
     explicit = []
-    for i, case in enumerate(GET_CASES):  # every route, as both roles, with a hostile known and unknown argument
+    for i, case in enumerate(
+        GET_CASES
+    ):  # every route, as both roles, with a hostile known and unknown argument
         for role_kind in ("anonymous", "permitted"):
-            explicit.append((i, role_kind, [HOSTILE[(i * 7) % len(HOSTILE)]], [HOSTILE[(i * 11 + 3) % len(HOSTILE)]]))
+            explicit.append(
+                (i, role_kind, [HOSTILE[(i * 7) % len(HOSTILE)]], [HOSTILE[(i * 11 + 3) % len(HOSTILE)]])
+            )
         if case.endpoint in QUERY_ARGS:  # every hostile value in each argument the view reads
             seen = {c.endpoint for c in GET_CASES[:i]}
             if case.endpoint not in seen:
                 explicit += [(i, "permitted", [v], []) for v in HOSTILE]
-    strategy = st.tuples(st.integers(0, len(GET_CASES) - 1), st.sampled_from(["anonymous", "permitted"]),
-                         st.lists(VALUE, min_size=1, max_size=2), st.lists(VALUE, max_size=2))
+    strategy = st.tuples(
+        st.integers(0, len(GET_CASES) - 1),
+        st.sampled_from(["anonymous", "permitted"]),
+        st.lists(VALUE, min_size=1, max_size=2),
+        st.lists(VALUE, max_size=2),
+    )
     fuzz(backend, strategy, body, explicit=tuple(explicit))
     unknown_reads = sorted((e, n) for e, n in READ if n not in QUERY_ARGS.get(e, set()))
     assert unknown_reads == [], "views read query arguments the fuzzer does not know: add them to QUERY_ARGS"

@@ -2,6 +2,7 @@
 scores per criterion with justifications, declining, assigning and replacing reviewers (ids posted in the
 form), automatic assignment; the sign-offs of both offices (one by one and on the decision page), objections
 in the standstill, the award. Never a 500; a refused form changes no row."""
+
 from __future__ import annotations
 
 from conftest import login
@@ -12,7 +13,20 @@ from foerdercall.extensions import db
 from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
 from foerdercall.workflow.engine import fire
 
-ID_VALUES = ["0", "-1", "1", "2", "3", "2147483647", "2147483648", "9223372036854775808", "1e3", "0x10", "²", "٣"]
+ID_VALUES = [
+    "0",
+    "-1",
+    "1",
+    "2",
+    "3",
+    "2147483647",
+    "2147483648",
+    "9223372036854775808",
+    "1e3",
+    "0x10",
+    "²",
+    "٣",
+]
 
 
 def _ids(world):
@@ -32,13 +46,26 @@ def test_the_reviewer_forms(app, world, clock, backend):
     declare_conflict(p, world.rev1, False)
     db.session.commit()
     criteria = [c.id for c in world.call.criteria]
-    score = st.one_of(st.sampled_from(["", "na", "0", "3", "5", "6", "10", "²", "٣", "-1", "99999999999999999999"]),
-                      VALUE)
+    score = st.one_of(
+        st.sampled_from(["", "na", "0", "3", "5", "6", "10", "²", "٣", "-1", "99999999999999999999"]), VALUE
+    )
     names = [f"score_{c}" for c in criteria] + [f"justification_{c}" for c in criteria]
-    strategy = fields("confirm", "has_conflict", "reason", "kind", "action", "reviewer", "start", "next", *names,
-                      reviewer=_ids(world), action=st.sampled_from(["submit", "save"]),
-                      has_conflict=st.sampled_from(["no", "yes"]), kind=st.sampled_from(["conflict", "workload"]),
-                      **{f"score_{c}": score for c in criteria})
+    strategy = fields(
+        "confirm",
+        "has_conflict",
+        "reason",
+        "kind",
+        "action",
+        "reviewer",
+        "start",
+        "next",
+        *names,
+        reviewer=_ids(world),
+        action=st.sampled_from(["submit", "save"]),
+        has_conflict=st.sampled_from(["no", "yes"]),
+        kind=st.sampled_from(["conflict", "workload"]),
+        **{f"score_{c}": score for c in criteria},
+    )
     rev1, rev2, ka = app.test_client(), app.test_client(), app.test_client()
     login(rev1, world.rev1.email)
     login(rev2, world.rev2.email)
@@ -46,12 +73,15 @@ def test_the_reviewer_forms(app, world, clock, backend):
 
     def body(data):
         post(rev2, f"/calls/{world.call.id}/neutrality", data)
-        post(rev1, f"/reviews/{review.id}", data, saves_on_error=True)  # scores kept while it asks for the rest
+        post(
+            rev1, f"/reviews/{review.id}", data, saves_on_error=True
+        )  # scores kept while it asks for the rest
         post(ka, f"/proposals/{q.id}/assign", data)
         post(ka, f"/reviews/{review.id}/replace", data)
         post(ka, f"/calls/{world.call.id}/assignments/auto", data)
-        for r in db.session.scalars(db.select(Review).where(Review.reviewer_id == world.rev2.id)
-                                    .order_by(Review.id.desc()).limit(1)):  # rev2's newest assignment
+        for r in db.session.scalars(
+            db.select(Review).where(Review.reviewer_id == world.rev2.id).order_by(Review.id.desc()).limit(1)
+        ):  # rev2's newest assignment
             post(rev2, f"/reviews/{r.id}/conflict", data)
             post(rev2, f"/reviews/{r.id}", data, saves_on_error=True)
             post(rev2, f"/reviews/{r.id}/decline", data)
@@ -61,10 +91,19 @@ def test_the_reviewer_forms(app, world, clock, backend):
     # each was a 500 before forms/reviews.py read it (str.isdigit() takes "²", int() does not)
     # the way through first (rev2 assigned to q, neutral, no conflict, scores), then the fuzzing
     full = {f"score_{c}": "4" for c in criteria} | {f"justification_{c}": "gut" for c in criteria}
-    fuzz(backend, strategy, body, explicit=(
-        {"reviewer": str(world.rev2.id), "start": "1", "confirm": "y", "has_conflict": "no"},
-        {"reviewer": "²"}, {"reviewer": "2147483648"}, {f"score_{criteria[0]}": "²", "action": "submit"},
-        full | {"action": "save", "has_conflict": "no"}, full | {"action": "submit", "has_conflict": "no"}))
+    fuzz(
+        backend,
+        strategy,
+        body,
+        explicit=(
+            {"reviewer": str(world.rev2.id), "start": "1", "confirm": "y", "has_conflict": "no"},
+            {"reviewer": "²"},
+            {"reviewer": "2147483648"},
+            {f"score_{criteria[0]}": "²", "action": "submit"},
+            full | {"action": "save", "has_conflict": "no"},
+            full | {"action": "submit", "has_conflict": "no"},
+        ),
+    )
 
 
 def test_the_decision_forms(app, world, clock, backend):
@@ -82,9 +121,18 @@ def test_the_decision_forms(app, world, clock, backend):
     login(ka, world.ka.email)
     login(afw, world.afw.email)
     ids = st.sampled_from([str(p.id) for p in ps] + ID_VALUES)
-    strategy = fields("decision", "reason", "proposal", "resolve", "outcome", "amount",
-                      decision=st.sampled_from(["approve", "reject"]), proposal=st.lists(ids, max_size=4),
-                      outcome=st.sampled_from(["upheld", "dismissed"]), resolve=st.sampled_from(["1", ""]))
+    strategy = fields(
+        "decision",
+        "reason",
+        "proposal",
+        "resolve",
+        "outcome",
+        "amount",
+        decision=st.sampled_from(["approve", "reject"]),
+        proposal=st.lists(ids, max_size=4),
+        outcome=st.sampled_from(["upheld", "dismissed"]),
+        resolve=st.sampled_from(["1", ""]),
+    )
 
     def body(data):
         post(ka, f"/proposals/{ps[0].id}/sign-off", data)
@@ -92,12 +140,28 @@ def test_the_decision_forms(app, world, clock, backend):
         for p in ps:
             post(ka, f"/proposals/{p.id}/objection", data)
             post(ka, f"/proposals/{p.id}/award", data)
-        show(ka, f"/calls/{world.call.id}/decision", f"/calls/{world.call.id}/ranking", f"/proposals/{ps[0].id}")
+        show(
+            ka,
+            f"/calls/{world.call.id}/decision",
+            f"/calls/{world.call.id}/ranking",
+            f"/proposals/{ps[0].id}",
+        )
 
     # "²" was a 500 before forms/calls.py read the checkboxes (str.isdigit() takes it, int() does not)
-    fuzz(backend, strategy, body, explicit=({"decision": "approve", "proposal": ["²"]},
-                                            {"decision": "approve", "proposal": ["2147483648", "9223372036854775808"]},
-                                            # both offices approve p: the objection and award forms have work
-                                            {"decision": "approve", "proposal": [str(p.id) for p in ps],
-                                             "amount": "60.000,00", "reason": "Einwand"},
-                                            {"decision": "approve", "amount": "10.000,00"}))
+    fuzz(
+        backend,
+        strategy,
+        body,
+        explicit=(
+            {"decision": "approve", "proposal": ["²"]},
+            {"decision": "approve", "proposal": ["2147483648", "9223372036854775808"]},
+            # both offices approve p: the objection and award forms have work
+            {
+                "decision": "approve",
+                "proposal": [str(p.id) for p in ps],
+                "amount": "60.000,00",
+                "reason": "Einwand",
+            },
+            {"decision": "approve", "amount": "10.000,00"},
+        ),
+    )

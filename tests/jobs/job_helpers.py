@@ -1,4 +1,5 @@
 """Building a call with reviewed proposals (through the operations) and following a job over HTTP."""
+
 from __future__ import annotations
 
 import pathlib

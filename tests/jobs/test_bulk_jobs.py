@@ -1,6 +1,7 @@
 """Long-running bulk actions as jobs with visible progress: the bulk sign-off (each proposal in its own
 transaction through the single sign-off) and the ranking exports, run in-process (embedded default) and by a
 real Celery worker on Redis; only the person who started a job (and the admins) see it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,8 +48,14 @@ def test_bulk_sign_off_runs_as_a_job_and_reports_each_refusal(app, world, clock)
     status = follow(afw, second)[-1]
     assert status["message"] == "3 von 4 gezeichnet."
     refused = [i for i in status["items"] if not i["ok"]]
-    assert refused == [{"id": ps[2].id, "label": ps[2].file_number, "ok": False,
-                        "message": "Sie haben einen Interessenkonflikt mit diesem Angebot."}]
+    assert refused == [
+        {
+            "id": ps[2].id,
+            "label": ps[2].file_number,
+            "ok": False,
+            "message": "Sie haben einen Interessenkonflikt mit diesem Angebot.",
+        }
+    ]
     assert states(ps) == ["approved", "approved", "reviewed", "approved"]
     assert db.session.scalars(select(SignOff.office).where(SignOff.proposal_id == ps[2].id)).all() == ["KA"]
     approvals = db.session.scalars(select(AuditEvent.proposal_id).where(AuditEvent.action == "approve")).all()
@@ -66,8 +73,12 @@ def test_only_the_starter_and_admins_see_a_job(app, world, clock):
     ps = reviewed(world, clock, n=2)
     ka = app.test_client()
     login(ka, "ka@x.test")
-    jid = job_id(ka.post(f"/calls/{world.call.id}/decision",
-                         data={"proposal": [str(p.id) for p in ps], "decision": "approve"}))
+    jid = job_id(
+        ka.post(
+            f"/calls/{world.call.id}/decision",
+            data={"proposal": [str(p.id) for p in ps], "decision": "approve"},
+        )
+    )
     follow(ka, jid)
     for email in ("ka2@x.test", "afw@x.test", "app@x.test", "rev1@x.test"):
         other = app.test_client()
@@ -88,8 +99,9 @@ def test_small_bulk_sign_offs_stay_synchronous(app, world, clock):
     ps = reviewed(world, clock, n=2)  # SIGN_OFF_SYNC_LIMIT defaults to 20
     ka = app.test_client()
     login(ka, "ka@x.test")
-    resp = ka.post(f"/calls/{world.call.id}/decision", data={"proposal": [str(p.id) for p in ps],
-                                                             "decision": "approve"})
+    resp = ka.post(
+        f"/calls/{world.call.id}/decision", data={"proposal": [str(p.id) for p in ps], "decision": "approve"}
+    )
     assert resp.headers["Location"].endswith(f"/calls/{world.call.id}/decision")
     assert db.session.scalars(select(BulkJob)).all() == []
 
@@ -120,9 +132,11 @@ def test_export_job_gives_the_same_file_as_the_direct_download(app, world, clock
             assert got.get_data() == direct.get_data()
             assert ps[0].file_number in got.get_data(as_text=True)
         else:  # the workbook carries its creation time: compare the cells
+
             def cells(body):
                 wb = load_workbook(io.BytesIO(body))
                 return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+
             assert cells(got.get_data()) == cells(direct.get_data())
 
     assert ka.post(f"/calls/{world.call.id}/export/ranking.csv", data={}).status_code == 400
@@ -158,8 +172,12 @@ def test_progress_moves_item_by_item(app, world, clock):
     other = db.engine.connect()
     other.execute(text("SELECT id FROM proposals WHERE id = :id FOR UPDATE"), {"id": ps[2].id})
     try:
-        jid = job_id(ka.post(f"/calls/{world.call.id}/decision",
-                             data={"proposal": [str(p.id) for p in ps], "decision": "approve"}))
+        jid = job_id(
+            ka.post(
+                f"/calls/{world.call.id}/decision",
+                data={"proposal": [str(p.id) for p in ps], "decision": "approve"},
+            )
+        )
         follow(ka, jid, until=lambda s: s["done"] == 2)
         page = ka.get(f"/jobs/{jid}").get_data(as_text=True)
         assert '<progress id="job-progress" max="5" value="2"' in page and "2 von 5" in page
@@ -181,7 +199,9 @@ def test_a_second_claim_does_nothing(app, world, clock):
     db.session.info.pop("fc_jobs_to_start", None)  # run here, not in a thread
     jid, results = job.id, []
     db.session.commit()  # and no new transaction in this session (SQLite: it would hold the write lock)
-    threads = [threading.Thread(target=lambda: results.append(_run_in_app(app, run_job, jid))) for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: results.append(_run_in_app(app, run_job, jid))) for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -204,8 +224,12 @@ def test_a_celery_worker_runs_the_bulk_sign_off(stack, app, world, clock):
     stack.start_workers(n=1)
     ka = app.test_client()
     login(ka, "ka@x.test")
-    jid = job_id(ka.post(f"/calls/{world.call.id}/decision",
-                         data={"proposal": [str(p.id) for p in ps], "decision": "approve"}))
+    jid = job_id(
+        ka.post(
+            f"/calls/{world.call.id}/decision",
+            data={"proposal": [str(p.id) for p in ps], "decision": "approve"},
+        )
+    )
     status = follow(ka, jid, timeout=90)[-1]
     assert status["state"] == "done", stack.logs()
     assert status["done"] == 6 and all(i["ok"] for i in status["items"])
@@ -231,11 +255,14 @@ def test_the_vergabevermerk_as_a_job_is_the_same_document(app, world, clock):
 
     def text(body):
         return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(body)).pages)
+
     assert text(got.get_data()) == text(direct.get_data())
     assert ps[0].file_number in text(got.get_data())
     applicant = app.test_client()
     login(applicant, "app@x.test")
-    assert applicant.post(f"/calls/{world.call.id}/vergabevermerk.pdf", data={"start": "1"}).status_code == 403
+    assert (
+        applicant.post(f"/calls/{world.call.id}/vergabevermerk.pdf", data={"start": "1"}).status_code == 403
+    )
     assert db.session.scalars(select(BulkJob.kind)).all() == ["call_record"]
 
 
@@ -251,7 +278,9 @@ def test_the_sweep_hands_over_a_job_whose_hand_over_was_lost(app, world, clock):
     db.session.commit()
     sweep()
     db.session.expire_all()
-    assert db.session.get(BulkJob, jid).state == "queued"  # written just now: its own hand-over may still come
+    assert (
+        db.session.get(BulkJob, jid).state == "queued"
+    )  # written just now: its own hand-over may still come
     clock.advance(minutes=2)
     sweep()
     ka = app.test_client()

@@ -1,6 +1,7 @@
 """The files of bulk jobs (a large call's exports) are never held in memory at once (issue 17, hole 4): kept in
 the database in pieces, read back piece by piece for the download; the scores export reads the
 justifications in batches and gives the same file whatever the batch."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,7 +41,9 @@ def test_a_jobs_file_is_stored_and_downloaded_in_pieces(app, world):
     try:
         base = tracemalloc.get_traced_memory()[0]
         with source:
-            store_result(db.session.get(BulkJob, job_id), source, "KW26-scores.csv", "text/csv; charset=utf-8")
+            store_result(
+                db.session.get(BulkJob, job_id), source, "KW26-scores.csv", "text/csv; charset=utf-8"
+            )
         job = db.session.get(BulkJob, job_id)
         job.state = "done"
         db.session.commit()

@@ -1,5 +1,6 @@
 """A call's own mail texts (issue 4): the most specific active template is sent, in the recipient's language,
 by field of action and state; without one the built-in text; a text nobody previewed and activated never."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,8 +42,11 @@ def submit(world, user, field="networks", title="Netzwerk Plagwitz"):
 
 
 def mail(kind, p) -> OutboxMail:
-    return db.session.scalars(select(OutboxMail).where(OutboxMail.kind == kind, OutboxMail.proposal_id == p.id)
-                              .order_by(OutboxMail.id.desc())).first()
+    return db.session.scalars(
+        select(OutboxMail)
+        .where(OutboxMail.kind == kind, OutboxMail.proposal_id == p.id)
+        .order_by(OutboxMail.id.desc())
+    ).first()
 
 
 def refused(fn, *args, **kw) -> str:
@@ -54,10 +58,16 @@ def refused(fn, *args, **kw) -> str:
 
 def test_most_specific_active_template_per_language_and_field_else_the_built_in_text(app, world, clock):
     general = template(world, subject="Eingang {Aktenzeichen}", body="Guten Tag {Name},\n\n„{Titel}“ ist da.")
-    networks = template(world, field_of_action="networks", subject="Netzwerke: Eingang {Aktenzeichen}",
-                        body="Liebe Netzwerkerin {Name},\n\nwir haben „{Titel}“ zum Aufruf {Aufruf} erhalten.\n"
-                             "Eingang: {Eingang}\n{Dateien}")
-    english = template(world, lang="en", subject="We got {Aktenzeichen}", body="Dear {Name}, thanks for {Titel}.")
+    networks = template(
+        world,
+        field_of_action="networks",
+        subject="Netzwerke: Eingang {Aktenzeichen}",
+        body="Liebe Netzwerkerin {Name},\n\nwir haben „{Titel}“ zum Aufruf {Aufruf} erhalten.\n"
+        "Eingang: {Eingang}\n{Dateien}",
+    )
+    english = template(
+        world, lang="en", subject="We got {Aktenzeichen}", body="Dear {Name}, thanks for {Titel}."
+    )
     # more specific than the general one, but never activated: not used
     template(world, state="submitted", subject="ENTWURF {Titel}", body="ENTWURF", activate=False)
     carla = create_user("carla@x.test", "Carla Englisch", PASSWORD, locale="en")
@@ -83,7 +93,10 @@ def test_most_specific_active_template_per_language_and_field_else_the_built_in_
 
     m = mail("receipt", r)
     assert (m.template_id, m.locale) == (english.id, "en")
-    assert m.subject == f"We got {r.file_number}" and m.body == "Dear Carla Englisch, thanks for Netzwerk Plagwitz.\n"
+    assert (
+        m.subject == f"We got {r.file_number}"
+        and m.body == "Dear Carla Englisch, thanks for Netzwerk Plagwitz.\n"
+    )
 
     # no template of the call for withdrawals: the built-in text
     fire(q, "withdraw", dora)
@@ -109,7 +122,8 @@ def test_an_edited_active_template_sends_the_activated_text_until_the_new_one_is
     # only the version the preview showed can be activated
     assert refused(activate_template, t, world.afw, 1) == (
         "Der Text wurde seit dieser Vorschau geändert. Bitte sehen Sie sich die Vorschau erneut an, "
-        "bevor Sie die Vorlage aktivieren.")
+        "bevor Sie die Vorlage aktivieren."
+    )
     assert refused(activate_template, t, world.afw, None).startswith("Der Text wurde")
     activate_template(t, world.afw, 2)
     db.session.commit()
@@ -124,17 +138,27 @@ def test_an_edited_active_template_sends_the_activated_text_until_the_new_one_is
     fire(q, "withdraw", world.applicant2)
     fire(p, "withdraw", world.applicant)
     db.session.commit()
-    actions = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "mail_templates")
-                                 .order_by(AuditEvent.id)).all()
+    actions = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.object_type == "mail_templates").order_by(AuditEvent.id)
+    ).all()
     assert [(e.action, e.actor_id, e.data["version"]) for e in actions] == [
-        ("create_mail_template", world.ka.id, 1), ("activate_mail_template", world.ka.id, 1),
-        ("edit_mail_template", world.afw.id, 2), ("activate_mail_template", world.afw.id, 2),
-        ("deactivate_mail_template", world.ka.id, 2)]
+        ("create_mail_template", world.ka.id, 1),
+        ("activate_mail_template", world.ka.id, 1),
+        ("edit_mail_template", world.afw.id, 2),
+        ("activate_mail_template", world.afw.id, 2),
+        ("deactivate_mail_template", world.ka.id, 2),
+    ]
     assert actions[3].data["subject"] == "Fassung zwei {Titel}" and actions[3].call_id == world.call.id
     delete_template(t, world.ka)
     db.session.commit()
-    assert db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "mail_templates")
-                              .order_by(AuditEvent.id.desc())).first() == "delete_mail_template"
+    assert (
+        db.session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.object_type == "mail_templates")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        == "delete_mail_template"
+    )
     assert mail("receipt", q).template_id == t.id  # the mail still names the text it was written from
 
 
@@ -148,21 +172,58 @@ def test_a_template_that_was_never_activated_is_never_sent(app, world, clock):
 
 
 def test_unknown_placeholders_are_refused_with_their_names(app, world, clock):
-    message = refused(create_template, world.call, world.ka, kind="receipt", lang="de",
-                      subject="Eingang {Aktenzeichen} {Vorname}", body="{Name}: {Betrag} {Vorname} {{Titel}}")
-    assert message == ("Unbekannte Platzhalter: {Vorname}, {Betrag}. Erlaubt sind: {Name}, {Aktenzeichen}, "
-                       "{Titel}, {Aufruf}, {Eingang}, {Dateien}.")
+    message = refused(
+        create_template,
+        world.call,
+        world.ka,
+        kind="receipt",
+        lang="de",
+        subject="Eingang {Aktenzeichen} {Vorname}",
+        body="{Name}: {Betrag} {Vorname} {{Titel}}",
+    )
+    assert message == (
+        "Unbekannte Platzhalter: {Vorname}, {Betrag}. Erlaubt sind: {Name}, {Aktenzeichen}, "
+        "{Titel}, {Aufruf}, {Eingang}, {Dateien}."
+    )
     t = template(world, kind="award", subject="Zuschlag {Aktenzeichen}", body="{Betrag} bis {Frist}")
     assert refused(update_template, t, world.ka, subject="x", body="{{7*7}} {Name").startswith(
-        "Unbekannte Platzhalter: {7*7}.")
-    assert refused(create_template, world.call, world.ka, kind="rejection", lang="de", subject="x", body="y",
-                   field_of_action="financing") == "Dieses Handlungsfeld gehört nicht zum Aufruf."
-    assert refused(create_template, world.call, world.ka, kind="rejection", lang="de", subject="x", body="y",
-                   state="awarded") == "Diese Nachricht wird in diesem Status nie geschrieben."
+        "Unbekannte Platzhalter: {7*7}."
+    )
+    assert (
+        refused(
+            create_template,
+            world.call,
+            world.ka,
+            kind="rejection",
+            lang="de",
+            subject="x",
+            body="y",
+            field_of_action="financing",
+        )
+        == "Dieses Handlungsfeld gehört nicht zum Aufruf."
+    )
+    assert (
+        refused(
+            create_template,
+            world.call,
+            world.ka,
+            kind="rejection",
+            lang="de",
+            subject="x",
+            body="y",
+            state="awarded",
+        )
+        == "Diese Nachricht wird in diesem Status nie geschrieben."
+    )
     assert refused(create_template, world.call, world.ka, kind="award", lang="de", subject="x", body="y") == (
-        "Für diese Nachricht, Sprache und Regel gibt es schon eine Vorlage. Bitte bearbeiten Sie diese.")
-    assert refused(create_template, world.call, world.ka, kind="password_reset", lang="de", subject="x",
-                   body="y") == "Diese Art von Nachricht oder Sprache gibt es nicht."
+        "Für diese Nachricht, Sprache und Regel gibt es schon eine Vorlage. Bitte bearbeiten Sie diese."
+    )
+    assert (
+        refused(
+            create_template, world.call, world.ka, kind="password_reset", lang="de", subject="x", body="y"
+        )
+        == "Diese Art von Nachricht oder Sprache gibt es nicht."
+    )
 
 
 def test_user_text_stays_escaped_in_the_html_part_and_is_not_substituted_again(app, world, clock):
@@ -182,11 +243,19 @@ def test_user_text_stays_escaped_in_the_html_part_and_is_not_substituted_again(a
 def test_the_state_rule_tells_excluded_from_rejected_bidders_in_the_standstill_notice(app, world, clock):
     call = world.call
     call.standstill_threshold_cents = 5_000_00
-    general = template(world, kind="standstill_notice", subject="Vorabinformation {Aktenzeichen}",
-                       body="Zuschlag an {Zuschlagsangebot} ({Betrag}) nicht vor {Frist}.")
-    excluded = template(world, kind="standstill_notice", state="ineligible",
-                        subject="Vorabinformation (ausgeschlossen) {Aktenzeichen}",
-                        body="Ihr Angebot ist ausgeschlossen. Zuschlag an {Zuschlagsangebot} nicht vor {Frist}.")
+    general = template(
+        world,
+        kind="standstill_notice",
+        subject="Vorabinformation {Aktenzeichen}",
+        body="Zuschlag an {Zuschlagsangebot} ({Betrag}) nicht vor {Frist}.",
+    )
+    excluded = template(
+        world,
+        kind="standstill_notice",
+        state="ineligible",
+        subject="Vorabinformation (ausgeschlossen) {Aktenzeichen}",
+        body="Ihr Angebot ist ausgeschlossen. Zuschlag an {Zuschlagsangebot} nicht vor {Frist}.",
+    )
     p = submit(world, world.applicant)
     q = submit(world, world.applicant2, field="marketing")
     approve_after_deadline(world, clock, call, p, q)
@@ -194,6 +263,7 @@ def test_the_state_rule_tells_excluded_from_rejected_bidders_in_the_standstill_n
     db.session.commit()
     m = mail("standstill_notice", q)
     assert (m.template_id, m.subject) == (excluded.id, f"Vorabinformation (ausgeschlossen) {q.file_number}")
-    assert m.body == (f"Ihr Angebot ist ausgeschlossen. Zuschlag an {p.file_number} nicht vor "
-                      "12.11.2026, 23:59 Uhr.\n")
+    assert m.body == (
+        f"Ihr Angebot ist ausgeschlossen. Zuschlag an {p.file_number} nicht vor 12.11.2026, 23:59 Uhr.\n"
+    )
     assert general.id != excluded.id

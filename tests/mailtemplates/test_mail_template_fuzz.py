@@ -1,5 +1,6 @@
 """The mail template forms fuzzed (tests/test_fuzz_forms.py), on both databases: never a 500, a refused form
 changes no row."""
+
 from __future__ import annotations
 
 from conftest import login
@@ -16,7 +17,11 @@ FORM_FIELDS = ("kind", "lang", "state", "field_of_action", "subject", "body")
 def test_the_new_template_form(app, world, backend):
     client = app.test_client()
     login(client, world.ka.email)
-    fuzz(backend, fields(*FORM_FIELDS), lambda data: post(client, f"/calls/{world.call.id}/mail-templates/new", data))
+    fuzz(
+        backend,
+        fields(*FORM_FIELDS),
+        lambda data: post(client, f"/calls/{world.call.id}/mail-templates/new", data),
+    )
 
 
 def test_the_edit_activate_deactivate_and_delete_forms(app, world, backend):
@@ -26,8 +31,14 @@ def test_the_edit_activate_deactivate_and_delete_forms(app, world, backend):
     def template() -> MailTemplate:
         t = db.session.scalar(db.select(MailTemplate).where(MailTemplate.call_id == world.call.id))
         if t is None:  # the first example, or the one after a confirmed deletion
-            t = create_template(world.call, world.ka, kind="award", lang="de", subject="Zuschlag {Aktenzeichen}",
-                                body="{Betrag} bis {Frist}")
+            t = create_template(
+                world.call,
+                world.ka,
+                kind="award",
+                lang="de",
+                subject="Zuschlag {Aktenzeichen}",
+                body="{Betrag} bis {Frist}",
+            )
             db.session.commit()
         return t
 
@@ -39,5 +50,15 @@ def test_the_edit_activate_deactivate_and_delete_forms(app, world, backend):
         post(client, base + "/deactivate", data)
         post(client, base + "/delete", data)
 
-    fuzz(backend, fields("subject", "body", "version", "confirm", version=st.sampled_from(["1", "2", "0", "-1"]),
-                         confirm=st.sampled_from(["y", ""])), body)
+    fuzz(
+        backend,
+        fields(
+            "subject",
+            "body",
+            "version",
+            "confirm",
+            version=st.sampled_from(["1", "2", "0", "-1"]),
+            confirm=st.sampled_from(["y", ""]),
+        ),
+        body,
+    )

@@ -1,5 +1,6 @@
 """The officials' pages for a call's mail templates: write, preview in both languages, activate; bad input is a
 message on the field; applicants and reviewers are refused."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,14 @@ from foerdercall.mailtemplates.operations import create_template
 from foerdercall.proposals.operations import start_draft
 from foerdercall.workflow.engine import fire
 
-NEW = {"kind": "receipt", "lang": "de", "state": "", "field_of_action": "",
-       "subject": "Ihr Angebot {Aktenzeichen} ist da", "body": "Guten Tag {Name},\n\ndanke für „{Titel}“."}
+NEW = {
+    "kind": "receipt",
+    "lang": "de",
+    "state": "",
+    "field_of_action": "",
+    "subject": "Ihr Angebot {Aktenzeichen} ist da",
+    "body": "Guten Tag {Name},\n\ndanke für „{Titel}“.",
+}
 
 
 def client_as(app, email):
@@ -34,7 +41,9 @@ def count() -> int:
     return db.session.scalar(select(func.count()).select_from(MailTemplate))
 
 
-def test_an_official_writes_previews_and_activates_a_template_and_the_applicant_gets_its_text(app, world, clock):
+def test_an_official_writes_previews_and_activates_a_template_and_the_applicant_gets_its_text(
+    app, world, clock
+):
     ka = client_as(app, "ka@x.test")
     detail = page(ka.get(f"/calls/{world.call.id}"))
     assert f'href="/calls/{world.call.id}/mail-templates"' in detail
@@ -70,14 +79,19 @@ def test_an_official_writes_previews_and_activates_a_template_and_the_applicant_
     q = fill_draft(start_draft(world.call, world.applicant2), world.applicant2, title="Siebdruck")
     fire(q, "submit", world.applicant2)
     db.session.commit()
-    m = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "receipt", OutboxMail.proposal_id == q.id))
+    m = db.session.scalar(
+        select(OutboxMail).where(OutboxMail.kind == "receipt", OutboxMail.proposal_id == q.id)
+    )
     assert (m.subject, m.template_id, m.template_version) == (f"Ihr Angebot {q.file_number} ist da", t.id, 1)
     assert to_message(m).get_body(("plain",)).get_content().replace("\r\n", "\n") == (
-        "Guten Tag Bruno Applicant,\n\ndanke für „Siebdruck“.\n")
+        "Guten Tag Bruno Applicant,\n\ndanke für „Siebdruck“.\n"
+    )
 
     # edited: a draft again until previewed and activated; the list says so
-    resp = ka.post(f"/calls/{world.call.id}/mail-templates/{t.id}",
-                   data={"subject": "Neu {Aktenzeichen}", "body": "Neuer Text"})
+    resp = ka.post(
+        f"/calls/{world.call.id}/mail-templates/{t.id}",
+        data={"subject": "Neu {Aktenzeichen}", "body": "Neuer Text"},
+    )
     assert resp.status_code == 302
     index = page(ka.get(f"/calls/{world.call.id}/mail-templates"))
     assert "aktiv, Fassung 1" in index and "Fassung 2 wartet auf Vorschau und Aktivierung" in index
@@ -103,15 +117,25 @@ def test_the_preview_uses_a_real_proposal_once_officials_may_read_it(app, world,
     q = fill_draft(start_draft(world.call, world.applicant2), world.applicant2, title="Siebdruck")
     fire(q, "submit", world.applicant2)
     award_after_deadline(world, clock, world.call, p, q)
-    t = create_template(world.call, world.ka, kind="ineligible", lang="en", subject="Excluded {Aktenzeichen}",
-                        body="Dear {Name}, {Titel}: {Begruendung}")
+    t = create_template(
+        world.call,
+        world.ka,
+        kind="ineligible",
+        lang="en",
+        subject="Excluded {Aktenzeichen}",
+        body="Dear {Name}, {Titel}: {Begruendung}",
+    )
     db.session.commit()
     preview = page(client_as(app, "afw@x.test").get(f"/calls/{world.call.id}/mail-templates/{t.id}/preview"))
-    assert f"Gezeigt mit dem Angebot {q.file_number} dieses Aufrufs" in preview  # the excluded one fits the kind
+    assert (
+        f"Gezeigt mit dem Angebot {q.file_number} dieses Aufrufs" in preview
+    )  # the excluded one fits the kind
     assert f"Excluded {q.file_number}" in preview and "Dear Bruno Applicant, Siebdruck: Beispiel" in preview
     assert f"Angebot {q.file_number} ausgeschlossen" in preview  # German: the built-in text
     # the admin may edit texts but not read proposals: a sample
-    preview = page(client_as(app, "admin@x.test").get(f"/calls/{world.call.id}/mail-templates/{t.id}/preview"))
+    preview = page(
+        client_as(app, "admin@x.test").get(f"/calls/{world.call.id}/mail-templates/{t.id}/preview")
+    )
     assert "Beispielangebot" in preview and "Siebdruck" not in preview and "Bruno" not in preview
 
 
@@ -121,12 +145,21 @@ def test_bad_input_is_a_message_on_the_field_and_saves_nothing(app, world, clock
     resp = ka.post(url, data={**NEW, "body": "Hallo {Vorname} {Name}"})
     assert resp.status_code == 422 and count() == 0
     text = page(resp)
-    assert re.search(r'<p class="error" id="body-err">Unbekannte Platzhalter: \{Vorname\}\. Erlaubt sind: '
-                     r'\{Name\}, \{Aktenzeichen\}', text)
+    assert re.search(
+        r'<p class="error" id="body-err">Unbekannte Platzhalter: \{Vorname\}\. Erlaubt sind: '
+        r"\{Name\}, \{Aktenzeichen\}",
+        text,
+    )
     assert 'aria-describedby="body-err"' in text and 'href="#body"' in text
-    for bad in ({**NEW, "kind": "password_reset"}, {**NEW, "field_of_action": "financing"},
-                {**NEW, "state": "draft"}, {**NEW, "subject": ""}, {**NEW, "lang": "fr"},
-                {**NEW, "body": "x" * 20001}, {**NEW, "subject": "\x00", "body": "\x00"}):
+    for bad in (
+        {**NEW, "kind": "password_reset"},
+        {**NEW, "field_of_action": "financing"},
+        {**NEW, "state": "draft"},
+        {**NEW, "subject": ""},
+        {**NEW, "lang": "fr"},
+        {**NEW, "body": "x" * 20001},
+        {**NEW, "subject": "\x00", "body": "\x00"},
+    ):
         resp = ka.post(url, data=bad)
         assert resp.status_code == 422, bad
         assert count() == 0
@@ -139,9 +172,17 @@ def test_applicants_and_reviewers_may_not_see_or_change_templates(app, world, cl
     t = create_template(world.call, world.ka, kind="receipt", lang="de", subject="Geheim", body="Geheim")
     db.session.commit()
     base = f"/calls/{world.call.id}/mail-templates"
-    urls = [("GET", base), ("GET", base + "/new"), ("POST", base + "/new"), ("GET", f"{base}/{t.id}"),
-            ("POST", f"{base}/{t.id}"), ("GET", f"{base}/{t.id}/preview"), ("POST", f"{base}/{t.id}/activate"),
-            ("POST", f"{base}/{t.id}/deactivate"), ("POST", f"{base}/{t.id}/delete")]
+    urls = [
+        ("GET", base),
+        ("GET", base + "/new"),
+        ("POST", base + "/new"),
+        ("GET", f"{base}/{t.id}"),
+        ("POST", f"{base}/{t.id}"),
+        ("GET", f"{base}/{t.id}/preview"),
+        ("POST", f"{base}/{t.id}/activate"),
+        ("POST", f"{base}/{t.id}/deactivate"),
+        ("POST", f"{base}/{t.id}/delete"),
+    ]
     for email in ("app@x.test", "rev1@x.test", "advisor@x.test"):
         client = client_as(app, email)
         for method, url in urls:
@@ -165,8 +206,9 @@ def test_every_kind_previews_with_its_placeholders_in_both_languages(app, world,
     ka = client_as(app, "ka@x.test")
     for kind, names in KIND_PLACEHOLDERS.items():
         body = "\n".join(f"{name}: {{{name}}}" for name in names)
-        t = create_template(world.call, world.ka, kind=kind, lang="en", subject=f"{kind} {{Aktenzeichen}}",
-                            body=body)
+        t = create_template(
+            world.call, world.ka, kind=kind, lang="en", subject=f"{kind} {{Aktenzeichen}}", body=body
+        )
         db.session.commit()
         resp = ka.get(f"/calls/{world.call.id}/mail-templates/{t.id}/preview")
         assert resp.status_code == 200, kind

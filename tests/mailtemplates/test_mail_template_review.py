@@ -1,5 +1,6 @@
 """Hostile input found in review: a version that str.isdigit() takes but int() refuses must be a message,
 not a 500, and must activate nothing."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,9 @@ from foerdercall.mailtemplates.operations import create_template
 
 @pytest.mark.parametrize("version", ["²", "9" * 5000, "-1", " 1"])
 def test_activate_with_a_strange_version_is_refused_with_a_message(app, world, version):
-    t = create_template(world.call, world.ka, kind="receipt", lang="de", subject="Betreff {Aktenzeichen}",
-                        body="Text")
+    t = create_template(
+        world.call, world.ka, kind="receipt", lang="de", subject="Betreff {Aktenzeichen}", body="Text"
+    )
     db.session.commit()
     client = app.test_client()
     login(client, "ka@x.test")
@@ -28,8 +30,9 @@ def test_activate_with_a_strange_version_is_refused_with_a_message(app, world, v
 
 
 def test_two_officials_editing_at_once_the_later_save_does_not_silently_overwrite(app, world):
-    t = create_template(world.call, world.ka, kind="receipt", lang="de", subject="Betreff {Aktenzeichen}",
-                        body="Erster Text")
+    t = create_template(
+        world.call, world.ka, kind="receipt", lang="de", subject="Betreff {Aktenzeichen}", body="Erster Text"
+    )
     db.session.commit()
     ka, ka2 = app.test_client(), app.test_client()
     login(ka, "ka@x.test")
@@ -38,8 +41,12 @@ def test_two_officials_editing_at_once_the_later_save_does_not_silently_overwrit
     assert 'name="version" type="hidden" value="1"' in ka.get(url).get_data(as_text=True)
     assert 'name="version" type="hidden" value="1"' in ka2.get(url).get_data(as_text=True)
 
-    assert ka2.post(url, data={"subject": "Betreff {Aktenzeichen}", "body": "Text von Konrad",
-                               "version": "1"}).status_code == 302
+    assert (
+        ka2.post(
+            url, data={"subject": "Betreff {Aktenzeichen}", "body": "Text von Konrad", "version": "1"}
+        ).status_code
+        == 302
+    )
     resp = ka.post(url, data={"subject": "Betreff {Aktenzeichen}", "body": "Text von Karla", "version": "1"})
     page = resp.get_data(as_text=True)
     assert resp.status_code == 422
@@ -49,8 +56,12 @@ def test_two_officials_editing_at_once_the_later_save_does_not_silently_overwrit
     db.session.rollback()
     assert db.session.scalar(select(MailTemplate.body).where(MailTemplate.id == t.id)) == "Text von Konrad"
 
-    assert ka.post(url, data={"subject": "Betreff {Aktenzeichen}", "body": "Text von Karla",
-                              "version": "2"}).status_code == 302
+    assert (
+        ka.post(
+            url, data={"subject": "Betreff {Aktenzeichen}", "body": "Text von Karla", "version": "2"}
+        ).status_code
+        == 302
+    )
     db.session.rollback()
     assert db.session.scalar(select(MailTemplate.body).where(MailTemplate.id == t.id)) == "Text von Karla"
 
@@ -65,11 +76,18 @@ def test_two_officials_creating_the_same_rule_at_once_get_one_template_and_a_mes
     call = make_call(u)
 
     def create(c, actor):
-        return create_template(c, actor, kind="receipt", lang="de", subject="Betreff {Aktenzeichen}",
-                               body=f"Text von {actor.name}")
+        return create_template(
+            c,
+            actor,
+            kind="receipt",
+            lang="de",
+            subject="Betreff {Aktenzeichen}",
+            body=f"Text von {actor.name}",
+        )
 
-    outcomes = race(pg_app, job(create, (Call, call.id), (User, u.ka.id)),
-                    job(create, (Call, call.id), (User, u.ka2.id)))
+    outcomes = race(
+        pg_app, job(create, (Call, call.id), (User, u.ka.id)), job(create, (Call, call.id), (User, u.ka2.id))
+    )
     assert sorted(o.kind for o in outcomes) == ["ok", "refused"]
     assert "gibt es schon eine Vorlage" in next(o.message for o in outcomes if o.kind == "refused")
     assert len(db.session.scalars(select(MailTemplate)).all()) == 1

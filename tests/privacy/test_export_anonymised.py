@@ -2,6 +2,7 @@
 come back through the export's list of the person's actions. The audit trail keeps what the applicant wrote
 (it cannot be rewritten), so the export masks it the way the proposal page and the Vergabevermerk do
 (privacy.retention.event_reason)."""
+
 from __future__ import annotations
 
 import io
@@ -37,9 +38,15 @@ def test_the_export_does_not_bring_back_what_the_anonymisation_erased(app, world
     db.session.commit()
     approve_after_deadline(world, clock, call, funded)
     fire(second, "request_documents", world.ka, reason="Bitte reichen Sie den Kostenplan nach.")
-    fire(second, "answer_request", world.applicant,
-         reason="Kostenplan zur Zweitidee Lindenau: 3.000 € Honorar für Ada Applicant")
-    fire(second, "withdraw", world.applicant, reason="Ada zieht die Zweitidee Lindenau zurück: Team zerfallen")
+    fire(
+        second,
+        "answer_request",
+        world.applicant,
+        reason="Kostenplan zur Zweitidee Lindenau: 3.000 € Honorar für Ada Applicant",
+    )
+    fire(
+        second, "withdraw", world.applicant, reason="Ada zieht die Zweitidee Lindenau zurück: Team zerfallen"
+    )
     make_award(funded, world.ka)
     fire(funded, "accept_award", world.applicant)
     fire(call, "decide", world.ka)
@@ -55,7 +62,9 @@ def test_the_export_does_not_bring_back_what_the_anonymisation_erased(app, world
 
     data, raw = _export(app)
     leaked = [text for text in ERASED if text in raw]
-    assert leaked == [], [a for a in data["actions"] if any(t in json.dumps(a, ensure_ascii=False) for t in ERASED)]
+    assert leaked == [], [
+        a for a in data["actions"] if any(t in json.dumps(a, ensure_ascii=False) for t in ERASED)
+    ]
     # her actions on the anonymised offer are still listed (what and when), their texts masked
     on_second = {a["action"]: a for a in data["actions"] if a["object"] == f"proposals:{second.id}"}
     assert {"submit", "answer_request", "withdraw"} <= set(on_second)
@@ -63,6 +72,8 @@ def test_the_export_does_not_bring_back_what_the_anonymisation_erased(app, world
     assert on_second["withdraw"]["to_state"] == "withdrawn"
     # her funded measure is kept whole, with her own actions on it
     assert "Netzwerk Plagwitz" in raw
-    assert any(a["object"] == f"proposals:{funded.id}" and a["action"] == "accept_award" for a in data["actions"])
+    assert any(
+        a["object"] == f"proposals:{funded.id}" and a["action"] == "accept_award" for a in data["actions"]
+    )
     titles = sorted(p["title"] for p in data["proposals"])
     assert titles == ["(anonymisiert)", "Netzwerk Plagwitz"]

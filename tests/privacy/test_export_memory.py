@@ -1,5 +1,6 @@
 """The personal data ZIP ("Meine Daten") is never built in memory (issue 17, hole 4): an account with ~200 MB of
 attachments downloads a complete, correct ZIP while the process's memory grows by less than 50 MB."""
+
 from __future__ import annotations
 
 import hashlib

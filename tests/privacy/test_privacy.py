@@ -1,6 +1,7 @@
 """GDPR: a person downloads everything stored about them as a ZIP; an applicant who never submitted deletes
 their account (name, address, drafts and files gone; nothing more mailed); after a submission the city keeps
 the file and says so."""
+
 from __future__ import annotations
 
 import io
@@ -21,7 +22,9 @@ from worker.sweep import sweep
 
 
 def test_the_export_holds_the_account_the_proposals_the_files_and_the_messages(app, world):
-    p = fill_draft(start_draft(world.call, world.applicant), world.applicant, title="Klangwerkstatt <Plagwitz>")
+    p = fill_draft(
+        start_draft(world.call, world.applicant), world.applicant, title="Klangwerkstatt <Plagwitz>"
+    )
     db.session.commit()
     submit(p, world.applicant)
     db.session.commit()
@@ -43,8 +46,9 @@ def test_the_export_holds_the_account_the_proposals_the_files_and_the_messages(a
     # the other applicant's export holds nothing of it
     other = app.test_client()
     login(other, world.applicant2.email)
-    assert b"Klangwerkstatt" not in zipfile.ZipFile(io.BytesIO(other.get("/account/data/export.zip").data)).read(
-        "data.json")
+    assert b"Klangwerkstatt" not in zipfile.ZipFile(
+        io.BytesIO(other.get("/account/data/export.zip").data)
+    ).read("data.json")
 
 
 def test_an_applicant_without_a_submission_deletes_the_account(app, world, clock):
@@ -77,10 +81,15 @@ def test_an_applicant_without_a_submission_deletes_the_account(app, world, clock
     # nothing is sent to the deleted account any more, the login is gone, the audit chain holds
     sweep()
     db.session.expire_all()
-    assert all(m.status in ("sent", "failed") for m in
-               db.session.scalars(select(OutboxMail).where(OutboxMail.recipient_id == user.id)))
+    assert all(
+        m.status in ("sent", "failed")
+        for m in db.session.scalars(select(OutboxMail).where(OutboxMail.recipient_id == user.id))
+    )
     assert client.get("/my").status_code == 302
-    assert app.test_client().post("/login", data={"email": "app@x.test", "password": PASSWORD}).status_code != 302
+    assert (
+        app.test_client().post("/login", data={"email": "app@x.test", "password": PASSWORD}).status_code
+        != 302
+    )
     assert verify_chain().ok
 
 
@@ -122,4 +131,6 @@ def test_a_deletion_that_does_not_commit_keeps_the_files(app, world):
     assert all(f.exists() for f in files)
     db.session.rollback()
     assert all(f.exists() for f in files)
-    assert db.session.get(Proposal, p.id).state == "draft" and len(db.session.get(Proposal, p.id).attachments) == len(files)
+    assert db.session.get(Proposal, p.id).state == "draft" and len(
+        db.session.get(Proposal, p.id).attachments
+    ) == len(files)

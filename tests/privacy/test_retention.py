@@ -2,6 +2,7 @@
 did not fund (answers, files on disk, mails, the account when nothing else is left), keeps the funded ones and
 the procurement record (file numbers, scores, amounts) whole, leaves the audit chain intact, and does all
 that once."""
+
 from __future__ import annotations
 
 import io
@@ -71,8 +72,10 @@ def test_the_worker_anonymises_unfunded_proposals_after_the_retention_period(app
         assert p.title == "(anonymisiert)" and p.description == "" and p.team == ""
         assert p.file_number and p.requested_amount_cents == 10_000_00
         assert db.session.scalars(select(Attachment).where(Attachment.proposal_id == p.id)).all() == []
-        assert all((m.subject, m.body) == ("–", "") for m in db.session.scalars(
-            select(OutboxMail).where(OutboxMail.proposal_id == p.id)))
+        assert all(
+            (m.subject, m.body) == ("–", "")
+            for m in db.session.scalars(select(OutboxMail).where(OutboxMail.proposal_id == p.id))
+        )
     assert not any(f.exists() for f in gone_files)
     record = db.session.get(Anonymisation, excluded.id)
     assert sorted(f["sha256"] for f in record.files) == hashes and record.account_anonymised
@@ -81,8 +84,10 @@ def test_the_worker_anonymises_unfunded_proposals_after_the_retention_period(app
     # Bruno had nothing else: his account is anonymous; Ada's is intact, and so is her funded measure
     bruno, ada = db.session.get(User, world.applicant2.id), db.session.get(User, world.applicant.id)
     assert (bruno.name, bruno.active, bruno.email.endswith("@konto.invalid")) == ("Anonymisiert", False, True)
-    assert all("Bruno" not in m.body for m in db.session.scalars(
-        select(OutboxMail).where(OutboxMail.recipient_id == bruno.id)))
+    assert all(
+        "Bruno" not in m.body
+        for m in db.session.scalars(select(OutboxMail).where(OutboxMail.recipient_id == bruno.id))
+    )
     assert (ada.name, ada.active) == ("Ada Applicant", True)
     assert funded.title == "Netzwerk Plagwitz" and funded.description == "Konzept"
     assert funded.state == "in_implementation" and all(f.exists() for f in kept_files)
@@ -108,30 +113,39 @@ def test_the_worker_anonymises_unfunded_proposals_after_the_retention_period(app
     # Ada's own export: her funded measure whole, her withdrawn offer anonymised
     client = app.test_client()
     login(client, "app@x.test")
-    data = json.loads(zipfile.ZipFile(io.BytesIO(client.get("/account/data/export.zip").data)).read("data.json"))
+    data = json.loads(
+        zipfile.ZipFile(io.BytesIO(client.get("/account/data/export.zip").data)).read("data.json")
+    )
     titles = sorted(p["title"] for p in data["proposals"])
     assert titles == ["(anonymisiert)", "Netzwerk Plagwitz"]
     assert "Zweitidee" not in json.dumps(data["proposals"], ensure_ascii=False)
 
     # audited by the system, the chain intact; a second sweep changes nothing
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "anonymise_proposal")
-                                .order_by(AuditEvent.seq)).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "anonymise_proposal").order_by(AuditEvent.seq)
+    ).all()
     assert [(e.proposal_id, e.actor_id, e.actor_name) for e in events] == [
-        (excluded.id, None, "System"), (withdrawn.id, None, "System")]
+        (excluded.id, None, "System"),
+        (withdrawn.id, None, "System"),
+    ]
     assert verify_chain().ok
     n_events = db.session.scalar(select(func.count(AuditEvent.id)))
     assert sweep(clock())["proposals_anonymised"] == 0
     clock.set(berlin(2028, 1, 1, 9, 0))
     assert sweep(clock())["proposals_anonymised"] == 0
     assert db.session.scalar(select(func.count(Anonymisation.proposal_id))) == 2
-    assert db.session.scalar(select(func.count(AuditEvent.id).filter(
-        AuditEvent.action == "anonymise_proposal"))) == 2
+    assert (
+        db.session.scalar(select(func.count(AuditEvent.id).filter(AuditEvent.action == "anonymise_proposal")))
+        == 2
+    )
     assert db.session.scalar(select(func.count(AuditEvent.id))) >= n_events
     assert verify_chain().ok
 
 
 def test_nothing_is_anonymised_before_the_selection_is_concluded(app, world, clock):
-    excluded = fill_draft(start_draft(world.call, world.applicant2), world.applicant2, title="Brunos Klanglabor")
+    excluded = fill_draft(
+        start_draft(world.call, world.applicant2), world.applicant2, title="Brunos Klanglabor"
+    )
     submit(excluded, world.applicant2)
     db.session.commit()
     clock.set(berlin(2026, 11, 2, 9, 0))
@@ -160,4 +174,3 @@ def test_the_call_sets_its_retention_and_shows_its_privacy_notice(app, world, cl
     login(app_client, "app@x.test")
     page = app_client.get(f"/proposals/{p.id}/edit").get_data(as_text=True)
     assert f'href="/calls/{world.call.id}#datenschutz"' in page
-

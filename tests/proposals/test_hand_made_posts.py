@@ -1,5 +1,6 @@
 """The draft's operation keeps the rule of the form (tests/test_hand_made_values.py): only a field of action of
 the call is stored, whoever calls it."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The applicant's progress view: the proposal's path (derived from the workflow), the current step and the
 next step with its date, on the proposal's page."""
+
 from __future__ import annotations
 
 from conftest import DEADLINE, award_after_deadline, berlin, fill_draft, login
@@ -16,8 +17,18 @@ def _states(progress, status):
 
 
 def test_the_regular_path_comes_from_the_workflow():
-    assert main_path() == ("draft", "submitted", "eligible", "in_review", "reviewed", "approved", "awarded",
-                           "in_implementation", "final_report_submitted", "completed")
+    assert main_path() == (
+        "draft",
+        "submitted",
+        "eligible",
+        "in_review",
+        "reviewed",
+        "approved",
+        "awarded",
+        "in_implementation",
+        "final_report_submitted",
+        "completed",
+    )
 
 
 def test_a_draft_shows_the_submission_deadline_as_the_next_step(app, world):
@@ -64,7 +75,14 @@ def test_an_award_shows_the_acceptance_deadline_and_officials_see_no_progress_vi
     award_after_deadline(world, clock, world.call, p)
     db.session.commit()
     progress = proposal_progress(p)
-    assert _states(progress, "done") == ["draft", "submitted", "eligible", "in_review", "reviewed", "approved"]
+    assert _states(progress, "done") == [
+        "draft",
+        "submitted",
+        "eligible",
+        "in_review",
+        "reviewed",
+        "approved",
+    ]
     assert _states(progress, "current") == ["awarded"]
     award = db.session.scalar(select(Award).where(Award.proposal_id == p.id))
     assert progress.next.due_at == award.accept_by and progress.next.by_applicant

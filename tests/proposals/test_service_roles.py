@@ -1,4 +1,5 @@
 """The services check who acts, not only the views: a CLI script or a later API gets the same refusals."""
+
 import pytest
 from conftest import berlin
 

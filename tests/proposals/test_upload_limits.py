@@ -1,5 +1,6 @@
 """Uploads have limits (issue 17, hole 4): a verified address before the first file, and quotas in files and bytes
 per proposal and per account, checked in add_attachment under locks; a refused file leaves no file and no row."""
+
 from __future__ import annotations
 
 import io
@@ -30,27 +31,40 @@ def stored_files(app) -> list[pathlib.Path]:
 
 
 def upload(client, p, content: bytes, filename: str = "anlage.pdf", title: str = "Netzwerk Plagwitz"):
-    return client.post(f"/proposals/{p.id}/edit", data={
-        "title": title, "kind": "other", "file": (io.BytesIO(content), filename)},
-        content_type="multipart/form-data", follow_redirects=True)
+    return client.post(
+        f"/proposals/{p.id}/edit",
+        data={"title": title, "kind": "other", "file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
 
 
 def second_call(world):
     from conftest import DEADLINE, berlin
 
     call = create_call(
-        world.ka, code="KW27", title="Kreativwirtschaft 2027", description="Zweiter Aufruf",
-        fields_of_action=["networks"], budget_cents=50_000_00, max_amount_cents=25_000_00,
-        estimated_value_cents=50_000_00, opens_at=berlin(2026, 9, 1, 0, 0), submission_deadline=berlin(*DEADLINE))
+        world.ka,
+        code="KW27",
+        title="Kreativwirtschaft 2027",
+        description="Zweiter Aufruf",
+        fields_of_action=["networks"],
+        budget_cents=50_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00,
+        opens_at=berlin(2026, 9, 1, 0, 0),
+        submission_deadline=berlin(*DEADLINE),
+    )
     fire(call, "publish", world.ka)
     return call
 
 
 # --- a verified address first ---------------------------------------------------------------------------------
 
+
 def test_an_unverified_account_cannot_upload_and_is_told_how_to_verify(app, world):
-    user = account_ops.create_user("new@x.test", "Nora Neu", "correct horse battery", roles=("applicant",),
-                                   verified=False)
+    user = account_ops.create_user(
+        "new@x.test", "Nora Neu", "correct horse battery", roles=("applicant",), verified=False
+    )
     p = start_draft(world.call, user)
     db.session.commit()
     client = app.test_client()
@@ -64,8 +78,9 @@ def test_an_unverified_account_cannot_upload_and_is_told_how_to_verify(app, worl
     assert db.session.query(Attachment).count() == 0
     assert stored_files(app) == []
     # the edit page says it before anyone picks a file
-    assert "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse" in client.get(f"/proposals/{p.id}/edit").get_data(
-        as_text=True)
+    assert "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse" in client.get(
+        f"/proposals/{p.id}/edit"
+    ).get_data(as_text=True)
     # once verified, the upload goes through
     db.session.get(type(user), user.id).email_verified_at = world.call.opens_at
     db.session.commit()
@@ -74,8 +89,9 @@ def test_an_unverified_account_cannot_upload_and_is_told_how_to_verify(app, worl
 
 
 def test_the_verification_rule_is_the_operations_own(app, world):
-    user = account_ops.create_user("new@x.test", "Nora Neu", "correct horse battery", roles=("applicant",),
-                                   verified=False)
+    user = account_ops.create_user(
+        "new@x.test", "Nora Neu", "correct horse battery", roles=("applicant",), verified=False
+    )
     p = start_draft(world.call, user)
     with pytest.raises(ActionRefused, match="E-Mail-Adresse"):
         add_attachment(p, user, "other", io.BytesIO(PDF), "a.pdf")
@@ -83,6 +99,7 @@ def test_the_verification_rule_is_the_operations_own(app, world):
 
 
 # --- quotas -----------------------------------------------------------------------------------------------------
+
 
 def test_the_defaults_fit_a_real_proposal(app):
     # a call asks for 4-6 documents (cost plan, CV/references, register extract, work samples, letters of intent);
@@ -128,7 +145,9 @@ def test_the_bytes_of_one_proposal_are_limited(app, world):
     assert "1 MB" in exc.value.message and "0,6 MB" in exc.value.message
     db.session.rollback()
     assert len(stored_files(app)) == 1
-    add_attachment(p, world.applicant, "other", io.BytesIO(pdf_of(400 * 1024)), "passt.pdf")  # exactly the rest
+    add_attachment(
+        p, world.applicant, "other", io.BytesIO(pdf_of(400 * 1024)), "passt.pdf"
+    )  # exactly the rest
     db.session.commit()
     assert db.session.query(Attachment).count() == 2
 
@@ -182,6 +201,7 @@ def test_a_rolled_back_upload_leaves_no_file(app, world):
 
 
 # --- races: two uploads at once must not both take the last free place --------------------------------------
+
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("scope", ["proposal", "account"])

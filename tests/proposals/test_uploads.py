@@ -1,5 +1,6 @@
 """Uploads (issue 5): the type is decided by the file's content, names are sanitised, files are stored outside
 anything served statically and come back only through the access layer, with a safe Content-Disposition."""
+
 import io
 import pathlib
 from urllib.parse import unquote
@@ -23,9 +24,12 @@ NOT_PDFS = {
 
 
 def upload(client, p, content: bytes, filename: str):
-    return client.post(f"/proposals/{p.id}/edit", data={
-        "title": "Netzwerk Plagwitz", "kind": "other", "file": (io.BytesIO(content), filename)},
-        content_type="multipart/form-data", follow_redirects=True)
+    return client.post(
+        f"/proposals/{p.id}/edit",
+        data={"title": "Netzwerk Plagwitz", "kind": "other", "file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
 
 
 def stored_files(app) -> list[pathlib.Path]:
@@ -47,15 +51,19 @@ def test_a_file_that_is_not_a_pdf_is_refused_whatever_its_name(app, draft, kind)
     assert db.session.get(Proposal, p.id).title == "Netzwerk Plagwitz"
 
 
-@pytest.mark.parametrize("hostile, shown", [
-    ("../../../etc/passwd.pdf", "passwd.pdf"),
-    ("..\\..\\windows\\system32\\evil.pdf", "evil.pdf"),
-    ('bad"name\r\nX-Injected: yes.pdf', "badnameX-Injected yes.pdf"),
-    ("<img src=x onerror=alert(1)>.pdf", "img src=x onerror=alert(1).pdf"),
-    ("Übersicht – Konzept (Entwurf).pdf", "Übersicht – Konzept (Entwurf).pdf"),
-])
-def test_a_hostile_file_name_is_cleaned_stored_under_a_random_name_and_sent_back_safely(app, world, draft, hostile,
-                                                                                        shown):
+@pytest.mark.parametrize(
+    "hostile, shown",
+    [
+        ("../../../etc/passwd.pdf", "passwd.pdf"),
+        ("..\\..\\windows\\system32\\evil.pdf", "evil.pdf"),
+        ('bad"name\r\nX-Injected: yes.pdf', "badnameX-Injected yes.pdf"),
+        ("<img src=x onerror=alert(1)>.pdf", "img src=x onerror=alert(1).pdf"),
+        ("Übersicht – Konzept (Entwurf).pdf", "Übersicht – Konzept (Entwurf).pdf"),
+    ],
+)
+def test_a_hostile_file_name_is_cleaned_stored_under_a_random_name_and_sent_back_safely(
+    app, world, draft, hostile, shown
+):
     # through the service: the browser's multipart encoding would already mangle some of these names
     p, client = draft
     add_attachment(p, world.applicant, "other", io.BytesIO(PDF), hostile)
@@ -96,8 +104,12 @@ def test_stored_files_are_not_reachable_as_static_files(app, draft):
     upload_dir = pathlib.Path(app.config["UPLOAD_DIR"]).resolve()
     static = pathlib.Path(app.static_folder).resolve()
     assert static not in upload_dir.parents and upload_dir != static
-    for url in (f"/static/{a.storage_name}", f"/static/../{a.storage_name}", f"/uploads/{a.storage_name}",
-                f"/{a.storage_name}"):
+    for url in (
+        f"/static/{a.storage_name}",
+        f"/static/../{a.storage_name}",
+        f"/uploads/{a.storage_name}",
+        f"/{a.storage_name}",
+    ):
         resp = client.get(url)
         assert resp.status_code == 404, url
         assert resp.data != PDF

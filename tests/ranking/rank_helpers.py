@@ -1,4 +1,5 @@
 """The helpers of tests/reviews (building calls with many proposals and reviewers through the operations)."""
+
 import pathlib
 import sys
 

@@ -1,5 +1,6 @@
 """Bulk sign-offs racing on PostgreSQL: the same guarantees as single sign-offs (one sign-off per office,
 exactly one approval, no lost sign-off), with every refusal reported for its proposal."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,25 +35,31 @@ def test_both_offices_bulk_sign_at_once(pg_app, clock):
     u = make_users()
     ids = reviewed_proposals(u, clock, 12)
     # the two offices sign the same proposals at once, in opposite orders (their locks cross)
-    ka, afw = race(pg_app,
-                   job(bulk, *[(Proposal, i) for i in ids], (User, u.ka.id)),
-                   job(bulk, *[(Proposal, i) for i in reversed(ids)], (User, u.afw.id)))
+    ka, afw = race(
+        pg_app,
+        job(bulk, *[(Proposal, i) for i in ids], (User, u.ka.id)),
+        job(bulk, *[(Proposal, i) for i in reversed(ids)], (User, u.afw.id)),
+    )
     assert [m for _p, m in ka.value] == [None] * 12
     assert [m for _p, m in afw.value] == [None] * 12
     fresh()
     for pid in ids:
         assert db.session.get(Proposal, pid).state == "approved"
         assert sorted(db.session.scalars(select(SignOff.office).where(SignOff.proposal_id == pid))) == [
-            "AfWiFoe", "KA"]
+            "AfWiFoe",
+            "KA",
+        ]
         assert count(AuditEvent, AuditEvent.proposal_id == pid, AuditEvent.action == "approve") == 1
 
 
 def test_two_officials_of_one_office_bulk_sign_at_once(pg_app, clock):
     u = make_users()
     ids = reviewed_proposals(u, clock, 10)
-    first, second = race(pg_app,
-                         job(bulk, *[(Proposal, i) for i in ids], (User, u.ka.id)),
-                         job(bulk, *[(Proposal, i) for i in ids], (User, u.ka2.id)))
+    first, second = race(
+        pg_app,
+        job(bulk, *[(Proposal, i) for i in ids], (User, u.ka.id)),
+        job(bulk, *[(Proposal, i) for i in ids], (User, u.ka2.id)),
+    )
     fresh()
     for pid in ids:
         rows = db.session.scalars(select(SignOff).where(SignOff.proposal_id == pid)).all()

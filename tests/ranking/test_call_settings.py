@@ -1,4 +1,5 @@
 """The per-call settings of reviewing, ranking and the award on the call form."""
+
 from __future__ import annotations
 
 from conftest import PASSWORD, login
@@ -9,10 +10,21 @@ from foerdercall.calls.models import Call
 from foerdercall.extensions import db
 
 FORM = {
-    "code": "KW27", "title": "Kreativwirtschaft 2027", "description": "", "fields_of_action": ["networks"],
-    "mode": "procurement", "estimated_value": "", "budget": "100.000,00", "max_amount": "25.000,00",
-    "opens_at": "2027-01-01T00:00", "submission_deadline": "2027-03-31T23:59", "clarification_days": "14",
-    "acceptance_days": "28", "implementation_months": "12", "scale_max": "5", "min_total": "50",
+    "code": "KW27",
+    "title": "Kreativwirtschaft 2027",
+    "description": "",
+    "fields_of_action": ["networks"],
+    "mode": "procurement",
+    "estimated_value": "",
+    "budget": "100.000,00",
+    "max_amount": "25.000,00",
+    "opens_at": "2027-01-01T00:00",
+    "submission_deadline": "2027-03-31T23:59",
+    "clarification_days": "14",
+    "acceptance_days": "28",
+    "implementation_months": "12",
+    "scale_max": "5",
+    "min_total": "50",
     "criteria": "60 | 2 | Qualität\n40 | - | Wirkung",
 }
 
@@ -27,18 +39,41 @@ def test_defaults_and_chosen_settings_are_stored_and_shown(app):
 
     assert client.post("/calls/new", data=FORM).status_code == 302
     call = db.session.scalar(select(Call).where(Call.code == "KW27"))
-    assert (call.reviewers_per_proposal, call.reviewer_from_each_office, call.justify_every_score,
-            call.blind_review, call.hide_applicant, call.score_aggregation, call.standstill_threshold_cents) == (
-        2, False, True, False, False, "mean", 50_000_00)
+    assert (
+        call.reviewers_per_proposal,
+        call.reviewer_from_each_office,
+        call.justify_every_score,
+        call.blind_review,
+        call.hide_applicant,
+        call.score_aggregation,
+        call.standstill_threshold_cents,
+    ) == (2, False, True, False, False, "mean", 50_000_00)
 
-    chosen = {**FORM, "code": "KW28", "reviewers_per_proposal": "3", "reviewer_from_each_office": "y",
-              "justify_ends_only": "y", "blind_review": "y", "hide_applicant": "y", "score_aggregation": "median",
-              "standstill_threshold": "40.000,00"}
+    chosen = {
+        **FORM,
+        "code": "KW28",
+        "reviewers_per_proposal": "3",
+        "reviewer_from_each_office": "y",
+        "justify_ends_only": "y",
+        "blind_review": "y",
+        "hide_applicant": "y",
+        "score_aggregation": "median",
+        "standstill_threshold": "40.000,00",
+    }
     assert client.post("/calls/new", data=chosen).status_code == 302
     call = db.session.scalar(select(Call).where(Call.code == "KW28"))
-    assert (call.reviewers_per_proposal, call.reviewer_from_each_office, call.justify_every_score,
-            call.blind_review, call.hide_applicant, call.score_aggregation, call.standstill_threshold_cents) == (
-        3, True, False, True, True, "median", 40_000_00)
+    assert (
+        call.reviewers_per_proposal,
+        call.reviewer_from_each_office,
+        call.justify_every_score,
+        call.blind_review,
+        call.hide_applicant,
+        call.score_aggregation,
+        call.standstill_threshold_cents,
+    ) == (3, True, False, True, True, "median", 40_000_00)
     page = client.get(f"/calls/{call.id}/edit").get_data(as_text=True)
     assert 'value="40.000,00"' in page and '<option selected value="median">' in page
-    assert client.post("/calls/new", data={**chosen, "code": "KW29", "reviewers_per_proposal": "0"}).status_code == 422
+    assert (
+        client.post("/calls/new", data={**chosen, "code": "KW29", "reviewers_per_proposal": "0"}).status_code
+        == 422
+    )

@@ -1,5 +1,6 @@
 """The decision view: one office signs off several proposals at once, with the guarantees of single
 sign-offs; each refusal is reported for its proposal and the others are still signed."""
+
 from __future__ import annotations
 
 from conftest import login
@@ -33,25 +34,37 @@ def test_bulk_sign_off_over_http(app, world, clock):
     assert all(p.file_number in page for p in ps)
     assert page.count('name="proposal"') == 4
 
-    resp = ka.post(url, data={"proposal": [str(p.id) for p in ps[:3]], "decision": "approve"},
-                   follow_redirects=True)
-    assert f"Gezeichnet: {ps[0].file_number}, {ps[1].file_number}, {ps[2].file_number}." in resp.get_data(as_text=True)
+    resp = ka.post(
+        url, data={"proposal": [str(p.id) for p in ps[:3]], "decision": "approve"}, follow_redirects=True
+    )
+    assert f"Gezeichnet: {ps[0].file_number}, {ps[1].file_number}, {ps[2].file_number}." in resp.get_data(
+        as_text=True
+    )
     assert states(ps) == ["reviewed"] * 4
 
     # AfWiFö: its own conflict on the fourth is refused for that one only; the others are approved
-    resp = afw.post(url, data={"proposal": [str(p.id) for p in ps], "decision": "approve"}, follow_redirects=True)
+    resp = afw.post(
+        url, data={"proposal": [str(p.id) for p in ps], "decision": "approve"}, follow_redirects=True
+    )
     page = resp.get_data(as_text=True)
-    assert f"{ps[3].file_number} nicht gezeichnet: Sie haben einen Interessenkonflikt mit diesem Angebot." in page
+    assert (
+        f"{ps[3].file_number} nicht gezeichnet: Sie haben einen Interessenkonflikt mit diesem Angebot."
+        in page
+    )
     assert states(ps) == ["approved", "approved", "approved", "reviewed"]
     assert db.session.scalars(select(SignOff.office).where(SignOff.proposal_id == ps[3].id)).all() == []
     approvals = db.session.scalars(select(AuditEvent.proposal_id).where(AuditEvent.action == "approve")).all()
     assert sorted(approvals) == sorted(p.id for p in ps[:3])
 
     # a second round: all already decided or signed -> every one reported, nothing changes
-    resp = ka.post(url, data={"proposal": [str(p.id) for p in ps], "decision": "approve"}, follow_redirects=True)
+    resp = ka.post(
+        url, data={"proposal": [str(p.id) for p in ps], "decision": "approve"}, follow_redirects=True
+    )
     page = resp.get_data(as_text=True)
     for p in ps[:3]:
-        assert f"{p.file_number} nicht gezeichnet: Nur begutachtete Angebote können gezeichnet werden." in page
+        assert (
+            f"{p.file_number} nicht gezeichnet: Nur begutachtete Angebote können gezeichnet werden." in page
+        )
     assert f"Gezeichnet: {ps[3].file_number}." in page  # KA could still sign the fourth
     assert states(ps) == ["approved", "approved", "approved", "reviewed"]
     assert sorted(db.session.scalars(select(SignOff.office).where(SignOff.proposal_id == ps[3].id))) == ["KA"]

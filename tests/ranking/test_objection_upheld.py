@@ -1,6 +1,7 @@
 """An objection upheld during the standstill (abgeholfen): the decision is reopened through the workflow, the
 two sign-offs are voided but kept for the award record, the standstill ends, the applicant whose award is
 halted is told; the offices decide again (a new standstill when still above the threshold) or reject."""
+
 from __future__ import annotations
 
 import io
@@ -37,9 +38,12 @@ def test_upheld_objection_reopens_the_decision_and_the_offices_decide_again(app,
     a, _b, _c = _in_standstill_with_objection(world, clock)
     # the way back is only through an upheld objection, never a bare button
     assert refused(fire, a, "reopen_decision", world.ka, reason="einfach so").startswith(
-        "Die Entscheidung wird wieder geöffnet, wenn einem Einwand in der Stillhaltefrist abgeholfen wird")
-    assert refused(resolve_objection, a, world.afw, "geprüft", "vielleicht") == \
-        "Bitte wählen Sie, ob der Einwand zurückgewiesen oder ihm abgeholfen wird."
+        "Die Entscheidung wird wieder geöffnet, wenn einem Einwand in der Stillhaltefrist abgeholfen wird"
+    )
+    assert (
+        refused(resolve_objection, a, world.afw, "geprüft", "vielleicht")
+        == "Bitte wählen Sie, ob der Einwand zurückgewiesen oder ihm abgeholfen wird."
+    )
 
     clock.set(berlin(2026, 11, 12, 14, 30))
     resolve_objection(a, world.afw, "Abgeholfen: die Wirkung ist neu zu bewerten.", "upheld")
@@ -49,7 +53,9 @@ def test_upheld_objection_reopens_the_decision_and_the_offices_decide_again(app,
     assert a.state == "reviewed"
     signs = db.session.scalars(select(SignOff).where(SignOff.proposal_id == a.id).order_by(SignOff.id)).all()
     assert [(s.office, s.decision_round, s.voided_at, s.voided_by_id) for s in signs] == [
-        ("KA", 1, berlin(2026, 11, 12, 14, 30), world.afw.id), ("AfWiFoe", 1, berlin(2026, 11, 12, 14, 30), world.afw.id)]
+        ("KA", 1, berlin(2026, 11, 12, 14, 30), world.afw.id),
+        ("AfWiFoe", 1, berlin(2026, 11, 12, 14, 30), world.afw.id),
+    ]
     assert all(s.void_reason == "Abgeholfen: die Wirkung ist neu zu bewerten." for s in signs)
     st = db.session.scalar(select(Standstill).where(Standstill.proposal_id == a.id))
     assert st.objection_outcome == "upheld" and st.closed_at == berlin(2026, 11, 12, 14, 30)
@@ -60,8 +66,9 @@ def test_upheld_objection_reopens_the_decision_and_the_offices_decide_again(app,
     assert mail.subject == f"Zuschlag angehalten: Entscheidung über {a.file_number} wieder geöffnet"
     assert "Begründung: Abgeholfen: die Wirkung ist neu zu bewerten." in mail.body
 
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.proposal_id == a.id)
-                                .order_by(AuditEvent.seq)).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.proposal_id == a.id).order_by(AuditEvent.seq)
+    ).all()
     assert [e.action for e in events[-3:]] == ["record_objection", "resolve_objection", "reopen_decision"]
     assert events[-2].data == {"outcome": "upheld"}
     reopen = events[-1]
@@ -70,7 +77,9 @@ def test_upheld_objection_reopens_the_decision_and_the_offices_decide_again(app,
     assert reopen.data["standstill_id"] == st.id
 
     # the award cannot be made on the old sign-offs
-    assert refused(make_award, a, world.ka).startswith("„Zuschlag erteilen“ ist im Status „Begutachtet“ nicht")
+    assert refused(make_award, a, world.ka).startswith(
+        "„Zuschlag erteilen“ ist im Status „Begutachtet“ nicht"
+    )
 
     # both offices sign again (a new round); still above the threshold: a new standstill of its own
     sign_off(a, world.ka2, "approve")
@@ -80,16 +89,18 @@ def test_upheld_objection_reopens_the_decision_and_the_offices_decide_again(app,
     assert refused(make_award, a, world.ka).startswith("Ab 20.000,00\xa0€ netto informiert die Stadt zuerst")
     fire(a, "start_standstill", world.ka)
     db.session.commit()
-    standstills = db.session.scalars(select(Standstill).where(Standstill.proposal_id == a.id)
-                                     .order_by(Standstill.id)).all()
+    standstills = db.session.scalars(
+        select(Standstill).where(Standstill.proposal_id == a.id).order_by(Standstill.id)
+    ).all()
     assert len(standstills) == 2 and standstills[1].closed_at is None
     assert standstills[1].ends_at == berlin(2026, 11, 22, 23, 59)
     clock.set(berlin(2026, 11, 23, 0, 0))
     make_award(a, world.ka)
     db.session.commit()
     assert db.session.get(Proposal, a.id).state == "awarded"
-    rounds = db.session.scalars(select(SignOff.decision_round).where(SignOff.proposal_id == a.id,
-                                                                     SignOff.voided_at.is_(None))).all()
+    rounds = db.session.scalars(
+        select(SignOff.decision_round).where(SignOff.proposal_id == a.id, SignOff.voided_at.is_(None))
+    ).all()
     assert sorted(rounds) == [2, 2]
 
     # the award record still shows the voided sign-offs
@@ -132,14 +143,18 @@ def test_upheld_objection_through_the_pages(app, world, clock):
     assert "Einwand offen" in page and 'name="outcome" value="upheld"' in page
 
     # no outcome chosen: a message, nothing changes
-    page = ka.post(f"/proposals/{a.id}/objection", data={"reason": "geprüft", "resolve": "1"},
-                   follow_redirects=True).get_data(as_text=True)
+    page = ka.post(
+        f"/proposals/{a.id}/objection", data={"reason": "geprüft", "resolve": "1"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "Bitte wählen Sie, ob der Einwand zurückgewiesen oder ihm abgeholfen wird." in page
     assert db.session.get(Proposal, a.id).state == "standstill"
 
     clock.set(berlin(2026, 11, 12, 14, 30))
-    resp = ka.post(f"/proposals/{a.id}/objection", data={"reason": "Wirkung neu bewerten", "resolve": "1",
-                                                         "outcome": "upheld"}, follow_redirects=True)
+    resp = ka.post(
+        f"/proposals/{a.id}/objection",
+        data={"reason": "Wirkung neu bewerten", "resolve": "1", "outcome": "upheld"},
+        follow_redirects=True,
+    )
     page = resp.get_data(as_text=True)
     assert "Dem Einwand ist abgeholfen: die Entscheidung ist wieder geöffnet" in page
     assert "Entscheidung am 12.11.2026, 14:30 Uhr wieder geöffnet (Einwand abgeholfen)" in page

@@ -1,5 +1,6 @@
 """The ranking of a call against hand-computed values: totals (mean and median), knock-outs, the spread
 and strong disagreement, the tie-break rule, the corrected view, the budget line, and who moves up."""
+
 from __future__ import annotations
 
 import pathlib
@@ -41,8 +42,12 @@ TOTALS = {"A": 90.0, "E": 86.0, "B": 80.0, "C": 70.0, "D": 70.0, "F": 60.0}
 
 def build(world, clock, scores=SCORES):
     names = list(scores)
-    ps = submitted(world, len(names), amounts=[scores[n][0] * 100 for n in names],
-                   titles=[f"Maßnahme {n}" for n in names])
+    ps = submitted(
+        world,
+        len(names),
+        amounts=[scores[n][0] * 100 for n in names],
+        titles=[f"Maßnahme {n}" for n in names],
+    )
     opened(world, clock, ps)
     for p in ps:
         assign_reviewer(p, world.rev1, world.ka)
@@ -90,7 +95,11 @@ def test_budget_line_and_funding_proposal(app, world, clock):
     assert rows["C"].misses_budget and rows["F"].misses_budget and not rows["E"].misses_budget
     assert not rows["D"].below_line and not rows["B"].below_line
     assert [rows[n].cumulative_cents for n in ("A", "B", "D")] == [20_000_00, 40_000_00, 48_000_00]
-    assert (ranking.proposed_cents, ranking.remaining_cents, ranking.committed_cents) == (48_000_00, 2_000_00, 0)
+    assert (ranking.proposed_cents, ranking.remaining_cents, ranking.committed_cents) == (
+        48_000_00,
+        2_000_00,
+        0,
+    )
 
 
 def test_a_lapsed_award_lets_the_next_move_up(app, world, clock):
@@ -143,8 +152,11 @@ def test_median_of_three_reviewers(app, world, clock):
 
 def test_corrected_view_evens_out_harsh_and_lenient_reviewers(app, world, clock):
     # rev1 is harsh (20, 40, 60 points), rev2 lenient (60, 80, 100): the same judgement, shifted
-    ps = build(world, clock, {"X": (5_000, [1] * 6, [3] * 6), "Y": (5_000, [2] * 6, [4] * 6),
-                              "Z": (5_000, [3] * 6, [5] * 6)})
+    ps = build(
+        world,
+        clock,
+        {"X": (5_000, [1] * 6, [3] * 6), "Y": (5_000, [2] * 6, [4] * 6), "Z": (5_000, [3] * 6, [5] * 6)},
+    )
     rows = by_name(compute_ranking(world.call), ps)
     assert [rows[n].total for n in "XYZ"] == pytest.approx([40.0, 60.0, 80.0])
     # all review totals: mean 60, standard deviation sqrt(4000/6); each reviewer's z-scores are
@@ -154,11 +166,13 @@ def test_corrected_view_evens_out_harsh_and_lenient_reviewers(app, world, clock)
     assert [r.rank for r in (rows["Z"], rows["Y"], rows["X"])] == [1, 2, 3]
 
 
-
 def test_a_reviewer_whose_totals_do_not_vary_is_left_as_is(app, world, clock):
     # rev1 gives 60 points to all three (nothing to correct), rev2 gives 20, 60 and 100
-    ps = build(world, clock, {"X": (5_000, [3] * 6, [1] * 6), "Y": (5_000, [3] * 6, [3] * 6),
-                              "Z": (5_000, [3] * 6, [5] * 6)})
+    ps = build(
+        world,
+        clock,
+        {"X": (5_000, [3] * 6, [1] * 6), "Y": (5_000, [3] * 6, [3] * 6), "Z": (5_000, [3] * 6, [5] * 6)},
+    )
     rows = by_name(compute_ranking(world.call), ps)
     # all six totals: mean 60, variance 3200/6; rev2's variance 3200/3: factor sqrt(1/2), shift 60 - 60 sqrt(1/2)
     # rev2's 20 -> 31.716, 100 -> 88.284; rev1's 60 stay: X (60 + 31.716) / 2, Z (60 + 88.284) / 2
@@ -170,7 +184,11 @@ def test_each_submission_keeps_the_totals_the_ranking_orders_by(app, world, cloc
     stored = {n: db.session.get(ProposalScore, p.id) for n, p in ps.items()}
     assert (stored["C"].total_mean, stored["C"].knocked_mean) == (70.0, False)
     # E: feasibility 1.5 by the mean (below the minimum 2), 1.5 by the median of two as well
-    assert (stored["E"].total_mean, stored["E"].knocked_mean, stored["E"].knocked_median) == (86.0, True, True)
+    assert (stored["E"].total_mean, stored["E"].knocked_mean, stored["E"].knocked_median) == (
+        86.0,
+        True,
+        True,
+    )
     assert stored["E"].total_median == 86.0
 
 
@@ -179,20 +197,30 @@ def test_the_migration_fills_in_the_totals_of_rows_stored_before_it(app, world, 
     import importlib.util
 
     ps = build(world, clock)
-    expected = {p.id: (s.total_mean, s.total_median, s.knocked_mean, s.knocked_median)
-                for p in ps.values() if (s := db.session.get(ProposalScore, p.id))}
+    expected = {
+        p.id: (s.total_mean, s.total_median, s.knocked_mean, s.knocked_median)
+        for p in ps.values()
+        if (s := db.session.get(ProposalScore, p.id))
+    }
     table = ProposalScore.__table__
-    db.session.execute(table.update().values(total_mean=None, total_median=None, knocked_mean=False,
-                                             knocked_median=False))
-    path = next((pathlib.Path(__file__).resolve().parents[2] / "migrations" / "versions").glob("*_2d3e4f5a6b7c_*.py"))
+    db.session.execute(
+        table.update().values(total_mean=None, total_median=None, knocked_mean=False, knocked_median=False)
+    )
+    path = next(
+        (pathlib.Path(__file__).resolve().parents[2] / "migrations" / "versions").glob("*_2d3e4f5a6b7c_*.py")
+    )
     spec = importlib.util.spec_from_file_location("proposal_totals_migration", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     migration.backfill(db.session.connection())
     db.session.expire_all()
-    assert {p.id: (s.total_mean, s.total_median, s.knocked_mean, s.knocked_median)
-            for p in ps.values() if (s := db.session.get(ProposalScore, p.id))} == expected
+    assert {
+        p.id: (s.total_mean, s.total_median, s.knocked_mean, s.knocked_median)
+        for p in ps.values()
+        if (s := db.session.get(ProposalScore, p.id))
+    } == expected
     assert sum(1 for t in expected.values() if t[2]) == 1  # E is knocked out
+
 
 def test_ranking_page_and_exports_hide_what_a_conflicted_official_may_not_see(app, world, clock):
     ps = build(world, clock)
@@ -206,7 +234,12 @@ def test_ranking_page_and_exports_hide_what_a_conflicted_official_may_not_see(ap
 
     page = ka.get(url + "/ranking").get_data(as_text=True)
     assert "Maßnahme A" in page and "Budgetgrenze" in page and "starke Abweichung" in page
-    assert page.index("Maßnahme A") < page.index("Maßnahme E") < page.index("Maßnahme B") < page.index("Maßnahme C")
+    assert (
+        page.index("Maßnahme A")
+        < page.index("Maßnahme E")
+        < page.index("Maßnahme B")
+        < page.index("Maßnahme C")
+    )
     hidden = ka2.get(url + "/ranking").get_data(as_text=True)
     assert "Maßnahme A" not in hidden and "Sie haben einen Interessenkonflikt" in hidden
     assert "Maßnahme B" in hidden
@@ -221,8 +254,11 @@ def test_ranking_page_and_exports_hide_what_a_conflicted_official_may_not_see(ap
     scores = ka.get(url + "/export/scores.csv").get_data().decode("utf-8-sig").splitlines()
     assert scores[0] == "Rang;Aktenzeichen;Gutachter/in;Abgegeben;Kriterium;Gewicht;Punkte;Begründung"
     assert len(scores) == 1 + 6 * 2 * 6
-    assert any(line.startswith(f"1;{ps['A'].file_number};Rita Reviewer;") and line.endswith(";5;Begründet: innovation")
-               for line in scores)
+    assert any(
+        line.startswith(f"1;{ps['A'].file_number};Rita Reviewer;")
+        and line.endswith(";5;Begründet: innovation")
+        for line in scores
+    )
     hidden_scores = ka2.get(url + "/export/scores.csv").get_data().decode("utf-8-sig")
     assert ps["A"].file_number not in hidden_scores and ps["B"].file_number in hidden_scores
     hidden_ranking = ka2.get(url + "/export/ranking.csv").get_data().decode("utf-8-sig")

@@ -1,5 +1,6 @@
 """The public register of awarded measures: page, CSV and JSON show what was awarded and how far it got,
 and nothing of what was not awarded (or not yet accepted); private persons are not named."""
+
 from __future__ import annotations
 
 import csv
@@ -19,7 +20,7 @@ from foerdercall.reviews.operations import assign_reviewer, declare_conflict, sa
 from foerdercall.workflow.engine import fire
 
 ORG_TITLE = "Klangwerkstatt Plagwitz"
-PRIVATE_TITLE = "=HYPERLINK(\"http://x\") Siebdruck <b>"
+PRIVATE_TITLE = '=HYPERLINK("http://x") Siebdruck <b>'
 NOT_ACCEPTED = "Noch nicht angenommen 4Z"
 REJECTED = "Abgelehnt Lindenau 8K"
 DRAFT = "Nur ein Entwurf 2P"
@@ -40,11 +41,19 @@ def register_world(app, world, clock):
     from foerdercall.accounts import operations as account_ops
 
     world.applicant.organisation = "Kollektiv Plagwitz e. V."
-    third = account_ops.create_user("app3@x.test", "Clara Privat", "correct horse battery", roles=("applicant",))
-    fourth = account_ops.create_user("app4@x.test", "Dora Dritte", "correct horse battery", roles=("applicant",))
+    third = account_ops.create_user(
+        "app3@x.test", "Clara Privat", "correct horse battery", roles=("applicant",)
+    )
+    fourth = account_ops.create_user(
+        "app4@x.test", "Dora Dritte", "correct horse battery", roles=("applicant",)
+    )
     db.session.commit()
-    specs = [(world.applicant, ORG_TITLE, 12_345_00), (world.applicant2, PRIVATE_TITLE, 8_000_00),
-             (third, NOT_ACCEPTED, 5_000_00), (fourth, REJECTED, 5_000_00)]
+    specs = [
+        (world.applicant, ORG_TITLE, 12_345_00),
+        (world.applicant2, PRIVATE_TITLE, 8_000_00),
+        (third, NOT_ACCEPTED, 5_000_00),
+        (fourth, REJECTED, 5_000_00),
+    ]
     ps = []
     for user, title, amount in specs:
         p = fill_draft(start_draft(world.call, user), user, amount=amount, title=title)
@@ -69,13 +78,15 @@ def register_world(app, world, clock):
     fire(ps[0], "accept_award", world.applicant)
     fire(ps[1], "accept_award", world.applicant2)
     db.session.commit()
-    ms = db.session.scalars(select(Milestone).where(Milestone.proposal_id == ps[0].id)
-                            .order_by(Milestone.position)).all()
+    ms = db.session.scalars(
+        select(Milestone).where(Milestone.proposal_id == ps[0].id).order_by(Milestone.position)
+    ).all()
     clock.set(berlin(2026, 11, 20, 10, 0))
     report_milestone(ms[0], world.applicant, "Kick-off erledigt")
     accept_milestone(ms[0], world.ka)
-    ms2 = db.session.scalars(select(Milestone).where(Milestone.proposal_id == ps[1].id)
-                             .order_by(Milestone.position)).all()
+    ms2 = db.session.scalars(
+        select(Milestone).where(Milestone.proposal_id == ps[1].id).order_by(Milestone.position)
+    ).all()
     report_milestone(ms2[0], world.applicant2, "Gestartet")
     db.session.commit()
     clock.set(berlin(2026, 12, 10, 10, 0))  # after the first milestones' due date (5.12.)
@@ -95,7 +106,15 @@ def test_register_page_lists_awarded_measures_with_milestones(app, register_worl
     assert "Projektstart / Kick-off – fällig 05.12.2026: <strong>abgenommen</strong>" in html
     assert "berichtet, Abnahme offen" in html
     # nothing unawarded, no person's name
-    for leak in (NOT_ACCEPTED, REJECTED, DRAFT, "Ada Applicant", "Bruno Applicant", "Clara Privat", "Zu teuer"):
+    for leak in (
+        NOT_ACCEPTED,
+        REJECTED,
+        DRAFT,
+        "Ada Applicant",
+        "Bruno Applicant",
+        "Clara Privat",
+        "Zu teuer",
+    ):
         assert leak not in html, leak
 
 
@@ -112,7 +131,8 @@ def test_register_open_data_csv_and_json(app, register_world):
     assert (org["implementation_start"], org["implementation_end"]) == ("2026-11-05", "2027-11-05")
     assert [(m["title"], m["due"], m["status"]) for m in org["milestones"]] == [
         ("Projektstart / Kick-off", "2026-12-05", "accepted"),
-        ("Halbzeit: Zwischenstand / Mid-term", "2027-05-05", "planned")]
+        ("Halbzeit: Zwischenstand / Mid-term", "2027-05-05", "planned"),
+    ]
     assert [m["status"] for m in private["milestones"]] == ["reported", "planned"]
     for leak in (NOT_ACCEPTED, REJECTED, DRAFT, "Bruno Applicant", "Ada Applicant"):
         assert leak.encode() not in resp.data
@@ -130,8 +150,9 @@ def test_register_open_data_csv_and_json(app, register_world):
 
 def test_overdue_milestones_and_the_filter_by_call(app, world, clock, register_world):
     p = register_world[1]
-    ms = db.session.scalars(select(Milestone).where(Milestone.proposal_id == register_world[0].id)
-                            .order_by(Milestone.position)).all()
+    ms = db.session.scalars(
+        select(Milestone).where(Milestone.proposal_id == register_world[0].id).order_by(Milestone.position)
+    ).all()
     clock.set(berlin(2027, 6, 1, 10, 0))  # past the mid-term milestone (5.5.2027), not reported
     data = json.loads(app.test_client().get(f"/public-register.json?call={world.call.id}").data)["measures"]
     assert [m["status"] for m in data[0]["milestones"]] == ["accepted", "overdue"]
@@ -147,7 +168,9 @@ def test_empty_register_and_english(app, world):
     assert json.loads(client.get("/public-register.json").data) == {"measures": []}
 
 
-@pytest.mark.parametrize("raw", ["²", "٣", "99999999999", str(2**31), "2147483648", "-1", "1.0", "0x1", " 1", "", "a"])
+@pytest.mark.parametrize(
+    "raw", ["²", "٣", "99999999999", str(2**31), "2147483648", "-1", "1.0", "0x1", " 1", "", "a"]
+)
 @pytest.mark.parametrize("page", ["/public-register", "/public-register.csv", "/public-register.json"])
 def test_a_hand_made_call_filter_is_a_404_or_ignored_never_a_500(app, world, page, raw):
     """?call=² passed str.isdigit() and broke int(); an id past PostgreSQL's integer broke the query."""

@@ -4,6 +4,7 @@ the recipient's choice; a second sweep, or a later one, sends nothing again.
 The world's call closes 31.10.2026, 23:59 Leipzig time (CET, after the clock change of 25.10.); its drafts
 are reminded 7 days (24.10., 23:59 CEST = 21:59 UTC) and 1 day (30.10., 23:59 CET = 22:59 UTC) before.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,6 +68,7 @@ def english_applicant(email="ann@x.test"):
 
 # --- applicants with a draft ----------------------------------------------------------------------------------
 
+
 def test_draft_reminders_7_and_1_day_before_the_deadline(app, world, clock):
     ann = english_applicant()
     de = draft(world.call, world.applicant, "Netzwerk Plagwitz")
@@ -90,8 +92,13 @@ def test_draft_reminders_7_and_1_day_before_the_deadline(app, world, clock):
     assert run(clock, R1)["drafts_reminded"] == 2
     assert run(clock, R1)["drafts_reminded"] == 0
     assert run(clock, berlin(2026, 11, 1, 0, 0))["drafts_reminded"] == 0  # the call is closed
-    assert sent("draft_reminder") == [("app@x.test", de.id), ("ann@x.test", en.id), ("app2@x.test", done.id),
-                                      ("app@x.test", de.id), ("ann@x.test", en.id)]
+    assert sent("draft_reminder") == [
+        ("app@x.test", de.id),
+        ("ann@x.test", en.id),
+        ("app2@x.test", done.id),
+        ("app@x.test", de.id),
+        ("ann@x.test", en.id),
+    ]
 
     # the key: kind, object, due moment (UTC), recipient
     assert [m.dedup_key for m in mails("draft_reminder") if m.proposal_id == de.id] == [
@@ -102,7 +109,10 @@ def test_draft_reminders_7_and_1_day_before_the_deadline(app, world, clock):
     assert R1 == dt.datetime(2026, 10, 30, 22, 59, tzinfo=UTC)  # CET
     german, english = [m for m in mails("draft_reminder") if m.proposal_id in (de.id, en.id)][:2]
     assert (german.locale, english.locale) == ("de", "en")
-    assert german.subject == "Erinnerung: Ihr Angebot zum Aufruf „Kreativwirtschaft 2026“ ist noch nicht eingereicht"
+    assert (
+        german.subject
+        == "Erinnerung: Ihr Angebot zum Aufruf „Kreativwirtschaft 2026“ ist noch nicht eingereicht"
+    )
     assert "Sehr geehrte/r Ada Applicant," in german.body
     assert "Die Einreichungsfrist endet am 31.10.2026, 23:59 Uhr." in german.body
     assert english.subject == 'Reminder: your offer for "Kreativwirtschaft 2026" has not been submitted yet'
@@ -137,9 +147,17 @@ def test_a_personal_extension_shifts_the_draft_reminders(app, world, clock):
 
 def test_offsets_are_set_per_call_and_a_late_draft_gets_no_stale_reminder(app, world, clock):
     call = create_call(
-        world.ka, code="KW27", title="Aufruf mit eigenen Erinnerungen", description="", fields_of_action=["networks"],
-        budget_cents=50_000_00, max_amount_cents=25_000_00, estimated_value_cents=50_000_00,
-        opens_at=berlin(2026, 9, 1, 0, 0), submission_deadline=berlin(2026, 11, 20, 12, 0), reminder_days=[10, 2],
+        world.ka,
+        code="KW27",
+        title="Aufruf mit eigenen Erinnerungen",
+        description="",
+        fields_of_action=["networks"],
+        budget_cents=50_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00,
+        opens_at=berlin(2026, 9, 1, 0, 0),
+        submission_deadline=berlin(2026, 11, 20, 12, 0),
+        reminder_days=[10, 2],
     )
     fire(call, "publish", world.ka)
     db.session.commit()
@@ -151,14 +169,19 @@ def test_offsets_are_set_per_call_and_a_late_draft_gets_no_stale_reminder(app, w
     assert run(clock, berlin(2026, 11, 10, 12, 0))["drafts_reminded"] == 1
     assert run(clock, berlin(2026, 11, 14, 9, 0))["drafts_reminded"] == 0
     assert run(clock, berlin(2026, 11, 18, 12, 0))["drafts_reminded"] == 2
-    assert sent("draft_reminder") == [("app@x.test", early.id), ("app@x.test", early.id), ("app2@x.test", late.id)]
+    assert sent("draft_reminder") == [
+        ("app@x.test", early.id),
+        ("app@x.test", early.id),
+        ("app2@x.test", late.id),
+    ]
 
 
 def test_a_sweep_that_missed_several_moments_sends_one_reminder(app, world, clock):
     p = draft(world.call, world.applicant)
     assert run(clock, berlin(2026, 10, 31, 8, 0))["drafts_reminded"] == 1  # the worker was down for a week
     assert [m.dedup_key for m in mails("draft_reminder")] == [
-        key("draft_reminder", f"proposal:{p.id}", R1, world.applicant)]
+        key("draft_reminder", f"proposal:{p.id}", R1, world.applicant)
+    ]
 
 
 def test_a_reminded_draft_is_not_read_again_by_the_next_sweeps(app, world, clock):
@@ -171,8 +194,13 @@ def test_a_reminded_draft_is_not_read_again_by_the_next_sweeps(app, world, clock
     other = draft(world.call, world.applicant2)
 
     def reminded(due):
-        return set(db.session.scalars(select(Proposal.id).where(
-            _reminded("draft_reminder", "proposal", Proposal.id, due, Proposal.applicant_id))))
+        return set(
+            db.session.scalars(
+                select(Proposal.id).where(
+                    _reminded("draft_reminder", "proposal", Proposal.id, due, Proposal.applicant_id)
+                )
+            )
+        )
 
     assert reminded(R7) == set()
     run(clock, R7)
@@ -182,11 +210,19 @@ def test_a_reminded_draft_is_not_read_again_by_the_next_sweeps(app, world, clock
 
 # --- reviewers, sign-offs ---------------------------------------------------------------------------------------
 
+
 def _review_call(world, clock):
     call = create_call(
-        world.ka, code="KW28", title="Aufruf mit Begutachtung", description="", fields_of_action=["networks"],
-        budget_cents=50_000_00, max_amount_cents=25_000_00, estimated_value_cents=50_000_00,
-        opens_at=berlin(2026, 9, 1, 0, 0), submission_deadline=berlin(2026, 10, 15, 23, 59),
+        world.ka,
+        code="KW28",
+        title="Aufruf mit Begutachtung",
+        description="",
+        fields_of_action=["networks"],
+        budget_cents=50_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00,
+        opens_at=berlin(2026, 9, 1, 0, 0),
+        submission_deadline=berlin(2026, 10, 15, 23, 59),
         review_deadline=berlin(2026, 11, 20, 12, 0),
     )
     fire(call, "publish", world.ka)
@@ -240,20 +276,33 @@ def test_reviewers_are_reminded_before_the_review_deadline(app, world, clock):
     assert run(clock, r1)["reviewers_reminded"] == 1
     assert run(clock, r1)["reviewers_reminded"] == 0
     assert run(clock, berlin(2026, 11, 21, 9, 0))["reviewers_reminded"] == 0
-    assert sent("review_reminder") == [("rev1@x.test", kept.id), ("rev2@x.test", kept.id), ("rev2@x.test", kept.id)]
+    assert sent("review_reminder") == [
+        ("rev1@x.test", kept.id),
+        ("rev2@x.test", kept.id),
+        ("rev2@x.test", kept.id),
+    ]
     en, de = mails("review_reminder")[:2]
     assert en.subject == f"Reminder: review of {kept.file_number} due 20 Nov 2026, 12:00"
     assert de.subject == f"Erinnerung: Gutachten zu {kept.file_number} bis 20.11.2026, 12:00 Uhr"
-    review = db.session.scalar(select(Review).where(Review.proposal_id == kept.id,
-                                                    Review.reviewer_id == world.rev2.id))
+    review = db.session.scalar(
+        select(Review).where(Review.proposal_id == kept.id, Review.reviewer_id == world.rev2.id)
+    )
     assert de.dedup_key == key("review_reminder", f"review:{review.id}", r3, world.rev2)
 
 
 def test_pending_sign_off_reminded_then_escalated_to_the_head_of_office(app, world, clock):
-    head = create_user("leitung@x.test", "Lena Leitung", PASSWORD, roles=("official",), office="AfWiFoe",
-                       head_of_office=True, locale="en")
-    create_user("ka-leitung@x.test", "Kurt Leitung", PASSWORD, roles=("official",), office="KA",
-                head_of_office=True)
+    head = create_user(
+        "leitung@x.test",
+        "Lena Leitung",
+        PASSWORD,
+        roles=("official",),
+        office="AfWiFoe",
+        head_of_office=True,
+        locale="en",
+    )
+    create_user(
+        "ka-leitung@x.test", "Kurt Leitung", PASSWORD, roles=("official",), office="KA", head_of_office=True
+    )
     call = _review_call(world, clock)
     (p,) = _in_review(world, clock, call, [world.applicant])
     clock.set(berlin(2026, 11, 10, 14, 30))
@@ -289,6 +338,7 @@ def test_pending_sign_off_reminded_then_escalated_to_the_head_of_office(app, wor
 
 # --- implementation: milestones, the final report, the end of the year --------------------------------------
 
+
 def _in_implementation(world, clock, applicant):
     call = _review_call(world, clock)
     (p,) = _in_review(world, clock, call, [applicant])
@@ -307,8 +357,9 @@ def _in_implementation(world, clock, applicant):
 def test_milestones_reminded_before_and_marked_overdue_after_their_date(app, world, clock):
     ann = english_applicant()
     p = _in_implementation(world, clock, ann)
-    kickoff, midterm = db.session.scalars(select(Milestone).where(Milestone.proposal_id == p.id)
-                                          .order_by(Milestone.position)).all()
+    kickoff, midterm = db.session.scalars(
+        select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position)
+    ).all()
     assert (kickoff.due_at, midterm.due_at) == (berlin(2026, 12, 12, 10, 0), berlin(2027, 5, 12, 10, 0))
     before = berlin(2026, 12, 5, 10, 0)
 
@@ -326,7 +377,11 @@ def test_milestones_reminded_before_and_marked_overdue_after_their_date(app, wor
     assert report["milestones_overdue"] == 4  # the applicant and the officials of both offices
     assert db.session.get(Milestone, kickoff.id).overdue_at == berlin(2026, 12, 12, 10, 1)
     assert sorted(a for a, _ in sent("milestone_overdue")) == [
-        "afw@x.test", "ann@x.test", "ka2@x.test", "ka@x.test"]
+        "afw@x.test",
+        "ann@x.test",
+        "ka2@x.test",
+        "ka@x.test",
+    ]
     assert run(clock, berlin(2026, 12, 12, 10, 1))["milestones_overdue"] == 0
     assert run(clock, berlin(2027, 1, 20, 9, 0))["milestones_overdue"] == 0
     german = next(m for m in mails("milestone_overdue") if m.to_address == "ka@x.test")
@@ -354,7 +409,11 @@ def test_implementation_end_reminded_then_final_report_overdue(app, world, clock
     assert run(clock, remind_at)["implementation_end_reminded"] == 4
     assert run(clock, remind_at + dt.timedelta(days=3))["implementation_end_reminded"] == 0
     assert sorted(a for a, _ in sent("implementation_ending")) == [
-        "afw@x.test", "app@x.test", "ka2@x.test", "ka@x.test"]
+        "afw@x.test",
+        "app@x.test",
+        "ka2@x.test",
+        "ka@x.test",
+    ]
     mail = next(m for m in mails("implementation_ending") if m.to_address == "app@x.test")
     assert mail.subject == f"Umsetzungszeitraum von {p.file_number} endet am 12.11.2027, 10:00 Uhr"
 
@@ -362,19 +421,37 @@ def test_implementation_end_reminded_then_final_report_overdue(app, world, clock
     assert run(clock, ends + MINUTE)["reports_overdue"] == 4
     assert run(clock, ends + dt.timedelta(days=2))["reports_overdue"] == 0
     assert db.session.get(Award, award.id).report_overdue_at == ends + MINUTE
-    assert sorted(a for a, _ in sent("report_overdue")) == ["afw@x.test", "app@x.test", "ka2@x.test", "ka@x.test"]
+    assert sorted(a for a, _ in sent("report_overdue")) == [
+        "afw@x.test",
+        "app@x.test",
+        "ka2@x.test",
+        "ka@x.test",
+    ]
 
 
 def test_nothing_for_proposals_that_left_the_process(app, world, clock):
     p = _in_implementation(world, clock, world.applicant)
     fire(p, "terminate", world.ka, reason="Leistung wird nicht erbracht.")
     db.session.commit()
-    for at in (berlin(2026, 12, 5, 10, 0), berlin(2026, 12, 13, 10, 0), berlin(2027, 10, 13, 10, 0),
-               berlin(2027, 11, 13, 10, 0)):
+    for at in (
+        berlin(2026, 12, 5, 10, 0),
+        berlin(2026, 12, 13, 10, 0),
+        berlin(2027, 10, 13, 10, 0),
+        berlin(2027, 11, 13, 10, 0),
+    ):
         report = run(clock, at)
         assert {k: v for k, v in report.items() if k.endswith(("_reminded", "_overdue"))} == dict.fromkeys(
-            ("drafts_reminded", "reviewers_reminded", "sign_offs_reminded", "milestones_reminded",
-             "milestones_overdue", "reports_overdue", "implementation_end_reminded"), 0)
+            (
+                "drafts_reminded",
+                "reviewers_reminded",
+                "sign_offs_reminded",
+                "milestones_reminded",
+                "milestones_overdue",
+                "reports_overdue",
+                "implementation_end_reminded",
+            ),
+            0,
+        )
 
 
 @pytest.mark.parametrize("runs", [2, 3])
@@ -391,6 +468,7 @@ def test_sweeps_run_again_and_again_send_each_reminder_once(app, world, clock, r
 
 # --- several sweeps at the same moment (PostgreSQL: real connections) ----------------------------------------
 
+
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_concurrent_sweeps_send_each_reminder_once(app, world, clock):
     import threading
@@ -400,9 +478,16 @@ def test_concurrent_sweeps_send_each_reminder_once(app, world, clock):
     ann = english_applicant()
     p = _in_implementation(world, clock, ann)
     call = create_call(
-        world.ka, code="KW29", title="Winteraufruf", description="", fields_of_action=["networks"],
-        budget_cents=50_000_00, max_amount_cents=25_000_00, estimated_value_cents=50_000_00,
-        opens_at=berlin(2026, 11, 1, 0, 0), submission_deadline=berlin(2026, 12, 15, 23, 59),
+        world.ka,
+        code="KW29",
+        title="Winteraufruf",
+        description="",
+        fields_of_action=["networks"],
+        budget_cents=50_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00,
+        opens_at=berlin(2026, 11, 1, 0, 0),
+        submission_deadline=berlin(2026, 12, 15, 23, 59),
     )
     fire(call, "publish", world.ka)
     db.session.commit()
@@ -432,8 +517,18 @@ def test_concurrent_sweeps_send_each_reminder_once(app, world, clock):
     for t in threads:
         t.join()
     assert errors == []
-    keys = [m.dedup_key for m in db.session.scalars(select(OutboxMail).where(OutboxMail.kind.in_(
-        ("draft_reminder", "milestone_overdue"))))]
+    keys = [
+        m.dedup_key
+        for m in db.session.scalars(
+            select(OutboxMail).where(OutboxMail.kind.in_(("draft_reminder", "milestone_overdue")))
+        )
+    ]
     assert len(keys) == len(set(keys)) == 3 + 4
-    assert db.session.scalar(select(func.count(AuditEvent.id)).where(
-        AuditEvent.proposal_id == p_id, AuditEvent.action == "milestone_overdue")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.proposal_id == p_id, AuditEvent.action == "milestone_overdue"
+            )
+        )
+        == 1
+    )

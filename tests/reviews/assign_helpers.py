@@ -1,4 +1,5 @@
 """Building calls with many proposals and reviewers through the operations (tests of reviews/ranking)."""
+
 from __future__ import annotations
 
 from conftest import PASSWORD, berlin, fill_draft
@@ -14,8 +15,12 @@ from foerdercall.workflow.engine import fire
 
 def reviewers(specs) -> list:
     """specs: [(name, office or None, locale)] -> reviewers (e-mail from the name)."""
-    return [create_user(f"{name.lower()}.rev@x.test", name, PASSWORD, roles=("reviewer",), office=office,
-                        locale=locale) for name, office, locale in specs]
+    return [
+        create_user(
+            f"{name.lower()}.rev@x.test", name, PASSWORD, roles=("reviewer",), office=office, locale=locale
+        )
+        for name, office, locale in specs
+    ]
 
 
 def submitted(world, n: int, amounts=None, applicant=None, titles=None) -> list:
@@ -23,8 +28,12 @@ def submitted(world, n: int, amounts=None, applicant=None, titles=None) -> list:
     for i in range(n):
         who = applicant or world.applicant
         p = start_draft(world.call, who)
-        fill_draft(p, who, amount=(amounts[i] if amounts else 10_000_00),
-                   title=(titles[i] if titles else f"Maßnahme {i + 1}"))
+        fill_draft(
+            p,
+            who,
+            amount=(amounts[i] if amounts else 10_000_00),
+            title=(titles[i] if titles else f"Maßnahme {i + 1}"),
+        )
         submit(p, who)
         ps.append(p)
     db.session.commit()
@@ -47,8 +56,12 @@ def score(p, reviewer, values, text="Begründet"):
     sign_neutrality(p.call, reviewer)
     declare_conflict(p, reviewer, False)
     review = db.session.query(Review).filter_by(proposal_id=p.id, reviewer_id=reviewer.id).one()
-    save_review(review, reviewer, {c.id: (v, f"{text}: {c.key}") for c, v in zip(p.call.criteria, values,
-                                                                                   strict=True)}, submit=True)
+    save_review(
+        review,
+        reviewer,
+        {c.id: (v, f"{text}: {c.key}") for c, v in zip(p.call.criteria, values, strict=True)},
+        submit=True,
+    )
     db.session.commit()
     return review
 

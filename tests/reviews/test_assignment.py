@@ -1,6 +1,7 @@
 """Assigning reviewers: by hand, automatically for a whole call (a set number per proposal, balanced load,
 never a conflicted reviewer or the applicant, optionally one reviewer from each office), declining with a
 reason (the officials are told), and reassignment when a reviewer drops out."""
+
 from __future__ import annotations
 
 import random
@@ -39,7 +40,8 @@ def loads(pool) -> dict[int, int]:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_auto_assignment_never_picks_a_conflicted_reviewer_or_the_applicant_and_balances_load(
-        app, world, clock, seed):
+    app, world, clock, seed
+):
     rng = random.Random(seed)
     # a reviewer who also applies: never reviews their own offer
     both = create_user("doppel@x.test", "Dora Doppelrolle", PASSWORD, roles=("reviewer", "applicant"))
@@ -102,8 +104,9 @@ def test_too_few_eligible_reviewers_are_reported(app, world, clock):
 
 
 def test_at_least_one_reviewer_from_each_office(app, world, clock):
-    pool = reviewers([("Kati", "KA", "de"), ("Kurt", "KA", "de"), ("Anja", "AfWiFoe", "de"),
-                      ("Arne", "AfWiFoe", "de")])
+    pool = reviewers(
+        [("Kati", "KA", "de"), ("Kurt", "KA", "de"), ("Anja", "AfWiFoe", "de"), ("Arne", "AfWiFoe", "de")]
+    )
     ps = submitted(world, 6)
     opened(world, clock, ps)
     world.call.reviewers_per_proposal = 2
@@ -144,13 +147,20 @@ def test_decline_tells_the_officials_and_the_reviewer_is_never_picked_again(app,
     decline = db.session.scalars(select(ReviewDecline)).one()
     assert (decline.reviewer_id, decline.kind, decline.reassigned_at) == (world.rev1.id, "conflict", None)
     # a declined conflict counts as a declared one: the reviewer no longer sees the proposal
-    conflict = db.session.scalars(select(ConflictDeclaration).where(ConflictDeclaration.user_id == world.rev1.id)).one()
+    conflict = db.session.scalars(
+        select(ConflictDeclaration).where(ConflictDeclaration.user_id == world.rev1.id)
+    ).one()
     assert conflict.has_conflict
     ev = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "decline_review")).one()
-    assert (ev.actor_id, ev.reason, ev.data["kind"]) == (world.rev1.id, "Ich habe die Antragstellerin beraten.",
-                                                         "conflict")
-    mails = {m.recipient_id: m for m in db.session.scalars(select(OutboxMail).where(
-        OutboxMail.kind == "review_declined"))}
+    assert (ev.actor_id, ev.reason, ev.data["kind"]) == (
+        world.rev1.id,
+        "Ich habe die Antragstellerin beraten.",
+        "conflict",
+    )
+    mails = {
+        m.recipient_id: m
+        for m in db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "review_declined"))
+    }
     assert set(mails) == {world.ka.id, world.ka2.id, world.afw.id}
     assert mails[world.ka.id].subject == f"Gutachten abgelehnt: {p.file_number}"
     assert "Rita Reviewer hat die Begutachtung" in mails[world.ka.id].body
@@ -192,8 +202,14 @@ def test_a_reviewer_who_drops_out_is_replaced(app, world, clock):
     ev = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "withdraw_assignment")).one()
     assert (ev.reason, ev.data["reviewer"]) == ("langfristig erkrankt", world.rev2.name)
     # already in review: the new reviewer is told at once
-    assert db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "review_assigned",
-                                                      OutboxMail.recipient_id == extra.id)) is not None
+    assert (
+        db.session.scalar(
+            select(OutboxMail).where(
+                OutboxMail.kind == "review_assigned", OutboxMail.recipient_id == extra.id
+            )
+        )
+        is not None
+    )
 
 
 def test_decline_and_assignments_over_http(app, world, clock):

@@ -1,5 +1,6 @@
 """Blind review (the others' scores only after one's own), the applicant's identity hidden from reviewers,
 and the call's justification rule (every score, or only the ends of the scale)."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,7 +37,10 @@ def test_blind_review_shows_the_others_scores_only_after_ones_own(app, world, cl
     page = client.get(f"/reviews/{r2.id}").get_data(as_text=True)
     if blind:
         assert "Rita meint" not in page and "Rita Reviewer" not in page
-        assert "Sie sehen die Bewertungen der anderen erst, wenn Sie Ihr eigenes Gutachten abgegeben haben" in page
+        assert (
+            "Sie sehen die Bewertungen der anderen erst, wenn Sie Ihr eigenes Gutachten abgegeben haben"
+            in page
+        )
     else:
         assert "Rita meint: innovation" in page and "Rita Reviewer" in page
 
@@ -84,7 +88,8 @@ def test_justification_only_at_the_ends_of_the_scale_when_the_call_says_so(app, 
     db.session.rollback()
     assert exc.value.message == (
         "Bitte begründen Sie jede Bewertung am Rand der Skala (0 oder 5) und jedes „nicht anwendbar“: "
-        f"{crit[0].name}; {crit[1].name}; {crit[2].name}.")
+        f"{crit[0].name}; {crit[1].name}; {crit[2].name}."
+    )
     scores[crit[0].id] = (5, "herausragend")
     scores[crit[1].id] = (0, "nicht erkennbar")
     scores[crit[2].id] = (None, "nicht bewertbar")

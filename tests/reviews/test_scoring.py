@@ -4,6 +4,7 @@ Total = Σ weight × (mean score of the criterion ÷ 5) × 100 with the default 
 20 (feasibility, knock-out below 2), 15, 10, 15 %); "not applicable" is left out of the mean; a criterion
 nobody could score leaves the total and the other weights are renormalised; fundable from 50 points.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -82,8 +83,14 @@ CASES = {
     "one_not_applicable": ([5, 4, 3, None, 2, 3], [3, 4, 3, 4, 4, 5], [4, 4, 3, 4, 3, 4], 74.0, False, True),
     # city effect N/A for everyone: (20*5/5 + 20*4/5 + 20*3/5 + 15*3/5 + 15*3/5) / 90 = 66/90 -> 73.33
     # (66 without renormalising)
-    "all_not_applicable": ([5, 4, 3, 2, None, 4], [5, 4, 3, 4, None, 2], [5, 4, 3, 3, None, 3], 73.33, False,
-                           True),
+    "all_not_applicable": (
+        [5, 4, 3, 2, None, 4],
+        [5, 4, 3, 4, None, 2],
+        [5, 4, 3, 3, None, 3],
+        73.33,
+        False,
+        True,
+    ),
     # feasibility 1.5 < 2: knocked out although the total is high: .2+.2+.06+.15+.1+.15 = 86
     "knock_out": ([5, 5, 1, 5, 5, 5], [5, 5, 2, 5, 5, 5], [5, 5, 1.5, 5, 5, 5], 86.0, True, False),
     # feasibility exactly 2 is not below 2: .2+.2+.08+.15+.1+.15 = 88
@@ -109,15 +116,24 @@ def test_total_matches_hand_computed_value(app, world, clock, case):
     assert result.total == pytest.approx(total, abs=0.005)
     assert result.knocked_out is knocked
     assert result.fundable is fundable
-    assert [c.knocked_out for c in result.criteria] == [knocked if k == "feasibility" else False for k in KEYS]
-    spreads = [None if a is None and b is None else max(v for v in (a, b) if v is not None)
-               - min(v for v in (a, b) if v is not None) for a, b in zip(values1, values2, strict=True)]
+    assert [c.knocked_out for c in result.criteria] == [
+        knocked if k == "feasibility" else False for k in KEYS
+    ]
+    spreads = [
+        None
+        if a is None and b is None
+        else max(v for v in (a, b) if v is not None) - min(v for v in (a, b) if v is not None)
+        for a, b in zip(values1, values2, strict=True)
+    ]
     assert [c.spread for c in result.criteria] == spreads
 
 
 def test_spread_shows_disagreement_between_reviewers(app, world, clock):
     p, (r1, r2) = in_review(world, clock)
-    for reviewer, review, values in ((world.rev1, r1, [0, 3, 5, 2, 1, 4]), (world.rev2, r2, [5, 3, 4, 4, 3, 5])):
+    for reviewer, review, values in (
+        (world.rev1, r1, [0, 3, 5, 2, 1, 4]),
+        (world.rev2, r2, [5, 3, 4, 4, 3, 5]),
+    ):
         ready(p, reviewer)
         submit_review(p, review, reviewer, values)
     assert [c.spread for c in score_proposal(p).criteria] == [5, 0, 1, 2, 2, 1]
@@ -143,6 +159,7 @@ def test_only_submitted_reviews_count(app, world, clock):
 
 # --- the rules of a review --------------------------------------------------------------------------------
 
+
 def test_every_criterion_needs_a_justification_to_submit(app, world, clock):
     p, (r1, _r2) = in_review(world, clock)
     ready(p, world.rev1)
@@ -167,7 +184,10 @@ def test_every_criterion_needs_a_justification_to_submit(app, world, clock):
     save_review(review, world.rev1, scores, submit=True)
     db.session.commit()
     assert review.submitted_at is not None
-    assert refused(save_review, review, world.rev1, scores, submit=True) == "Das Gutachten ist bereits abgegeben."
+    assert (
+        refused(save_review, review, world.rev1, scores, submit=True)
+        == "Das Gutachten ist bereits abgegeben."
+    )
 
 
 @pytest.mark.parametrize("bad", [6, -1])
@@ -176,8 +196,10 @@ def test_scores_outside_the_scale_are_refused(app, world, clock, bad):
     ready(p, world.rev1)
     scores = scores_of(p, [4, 4, bad, 4, 4, 4])
     for submit_ in (True, False):
-        assert refused(save_review, r1, world.rev1, scores, submit=submit_) == \
-            "Die Punkte müssen zwischen 0 und 5 liegen."
+        assert (
+            refused(save_review, r1, world.rev1, scores, submit=submit_)
+            == "Die Punkte müssen zwischen 0 und 5 liegen."
+        )
     review = db.session.get(Review, r1.id)
     assert review.submitted_at is None and review.scores == []
     # the ends of the scale are fine
@@ -190,22 +212,30 @@ def test_neutrality_and_no_conflict_come_before_scoring(app, world, clock):
     p, (r1, _r2) = in_review(world, clock)
     scores = scores_of(p, [4] * 6)
     assert not reviewer_may_read(world.rev1, p)
-    assert refused(save_review, r1, world.rev1, scores, submit=False) == \
-        "Bitte erklären Sie zuerst, dass kein Interessenkonflikt besteht."
-    assert refused(declare_conflict, p, world.rev1, False) == \
-        "Bitte unterzeichnen Sie zuerst die Neutralitätserklärung des Aufrufs."
+    assert (
+        refused(save_review, r1, world.rev1, scores, submit=False)
+        == "Bitte erklären Sie zuerst, dass kein Interessenkonflikt besteht."
+    )
+    assert (
+        refused(declare_conflict, p, world.rev1, False)
+        == "Bitte unterzeichnen Sie zuerst die Neutralitätserklärung des Aufrufs."
+    )
 
     sign_neutrality(p.call, world.rev1)
     db.session.commit()
     assert not reviewer_may_read(world.rev1, p)  # neutrality alone is not enough
-    assert refused(save_review, r1, world.rev1, scores, submit=False) == \
-        "Bitte erklären Sie zuerst, dass kein Interessenkonflikt besteht."
+    assert (
+        refused(save_review, r1, world.rev1, scores, submit=False)
+        == "Bitte erklären Sie zuerst, dass kein Interessenkonflikt besteht."
+    )
 
     declare_conflict(p, world.rev1, False)
     db.session.commit()
     assert reviewer_may_read(world.rev1, p)
-    assert refused(declare_conflict, p, world.rev1, True, "doch") == \
-        "Sie haben für dieses Angebot bereits eine Erklärung abgegeben."
+    assert (
+        refused(declare_conflict, p, world.rev1, True, "doch")
+        == "Sie haben für dieses Angebot bereits eine Erklärung abgegeben."
+    )
     save_review(r1, world.rev1, scores, submit=True)
     db.session.commit()
     assert r1.submitted_at is not None
@@ -217,19 +247,25 @@ def test_a_conflicted_reviewer_loses_the_assignment_and_the_proposal(app, world,
     login(client, "rev2@x.test")
     assert p.file_number in client.get("/reviews").get_data(as_text=True)  # assigned: listed
     sign_neutrality(p.call, world.rev2)
-    assert refused(declare_conflict, p, world.rev2, True, "  ") == \
-        "Bitte nennen Sie den Grund des Interessenkonflikts."
+    assert (
+        refused(declare_conflict, p, world.rev2, True, "  ")
+        == "Bitte nennen Sie den Grund des Interessenkonflikts."
+    )
     sign_neutrality(p.call, world.rev2)
     declare_conflict(p, world.rev2, True, "Ich berate die Antragstellerin.")
     db.session.commit()
 
     assert db.session.get(Review, r2.id) is None
-    assert db.session.scalars(select(Review.reviewer_id).where(Review.proposal_id == p.id)).all() == [world.rev1.id]
+    assert db.session.scalars(select(Review.reviewer_id).where(Review.proposal_id == p.id)).all() == [
+        world.rev1.id
+    ]
     assert not can_view_proposal(world.rev2, p)
     decl = db.session.scalar(select(ConflictDeclaration).where(ConflictDeclaration.user_id == world.rev2.id))
     assert decl.has_conflict and decl.reason == "Ich berate die Antragstellerin."
-    assert refused(assign_reviewer, p, world.rev2, world.ka) == \
-        "Diese Person hat einen Interessenkonflikt mit dem Angebot."
+    assert (
+        refused(assign_reviewer, p, world.rev2, world.ka)
+        == "Diese Person hat einen Interessenkonflikt mit dem Angebot."
+    )
 
     assert client.get(f"/reviews/{r2.id}").status_code == 404
     assert client.get(f"/proposals/{p.id}").status_code == 404
@@ -252,9 +288,11 @@ def test_the_last_review_moves_the_proposal_to_reviewed(app, world, clock):
     submit_review(p, r2, world.rev2, [3] * 6)
     db.session.expire_all()
     assert db.session.get(type(p), p.id).state == "reviewed"
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.proposal_id == p.id, AuditEvent.action.in_(("submit_review", "finish_review")))
-        .order_by(AuditEvent.id)).all()
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.proposal_id == p.id, AuditEvent.action.in_(("submit_review", "finish_review")))
+        .order_by(AuditEvent.id)
+    ).all()
     assert [(e.action, e.actor_id, e.actor_name) for e in events] == [
         ("submit_review", world.rev1.id, world.rev1.name),
         ("submit_review", world.rev2.id, world.rev2.name),
@@ -266,6 +304,7 @@ def test_the_last_review_moves_the_proposal_to_reviewed(app, world, clock):
 
 
 # --- over HTTP --------------------------------------------------------------------------------------------
+
 
 def test_reviewer_scores_over_http(app, world, clock):
     p, (r1,) = in_review(world, clock, reviewers=("rev1",))
@@ -297,9 +336,14 @@ def test_reviewer_scores_over_http(app, world, clock):
     review = db.session.get(Review, r1.id)
     assert review.submitted_at is None
     saved = {s.criterion.key: (s.score, s.justification) for s in review.scores}
-    assert saved == {"innovation": (0, "Text zu innovation"), "economic_effect": (1, "Text zu economic_effect"),
-                     "feasibility": (2, "Text zu feasibility"), "networking": (None, "Text zu networking"),
-                     "city_effect": (4, "Text zu city_effect"), "costs": (5, "")}
+    assert saved == {
+        "innovation": (0, "Text zu innovation"),
+        "economic_effect": (1, "Text zu economic_effect"),
+        "feasibility": (2, "Text zu feasibility"),
+        "networking": (None, "Text zu networking"),
+        "city_effect": (4, "Text zu city_effect"),
+        "costs": (5, ""),
+    }
     assert db.session.get(type(p), p.id).state == "in_review"
 
     # a missing score is refused too, and keeps the justifications

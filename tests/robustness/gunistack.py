@@ -1,5 +1,6 @@
 """The shipped production web server for the robustness tests: gunicorn with ``deploy/gunicorn.conf.py`` on a
 PostgreSQL database of its own, on a free loopback port, and a plain HTTP client that measures each answer."""
+
 from __future__ import annotations
 
 import http.client
@@ -85,8 +86,13 @@ class Gunicorn:
 
     def start(self) -> Gunicorn:
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([str(GUNICORN), "-c", str(CONFIG)], env=self.env, cwd=ROOT,
-                                         stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [str(GUNICORN), "-c", str(CONFIG)],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -116,8 +122,14 @@ class Answer:
     body: str
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-            timeout: float = 30) -> Answer:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict | None = None,
+    timeout: float = 30,
+) -> Answer:
     """One request on a new connection; the time until the whole answer was read."""
     t0 = time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)

@@ -1,6 +1,7 @@
 """The login gate (issue 5, overload): while the requests of people already logged in are slow, new logins and
 login pages are refused at once with 429 and Retry-After, so the machine finishes the work it has admitted;
 the people already in are still served, and logins are admitted again as soon as the answers are fast."""
+
 from __future__ import annotations
 
 import io
@@ -29,8 +30,13 @@ def _gate(login_gate: float = 0.2) -> tuple[Admission, list[str]]:
 
 def _request(admission, method, path, query=""):
     answers = []
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "wsgi.input": io.BytesIO(),
-               "CONTENT_LENGTH": "0"}
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "wsgi.input": io.BytesIO(),
+        "CONTENT_LENGTH": "0",
+    }
     result = admission(environ, lambda status, headers: answers.append((status, dict(headers))))
     body = b"".join(result)
     getattr(result, "close", lambda: None)()
@@ -68,7 +74,9 @@ def test_fast_answers_keep_the_gate_open():
 
 def test_a_few_slow_requests_in_a_quiet_moment_do_not_close_it():
     admission, _rendered = _gate()
-    _together(admission, admission_module.GATE_MIN_REQUESTS - 1, "GET", "/slow")  # e.g. exports in a quiet hour
+    _together(
+        admission, admission_module.GATE_MIN_REQUESTS - 1, "GET", "/slow"
+    )  # e.g. exports in a quiet hour
     assert _request(admission, "GET", "/login")[0].startswith("200")
 
 

@@ -1,6 +1,7 @@
 """A login that arrives while the process is at its login bound waits a moment for a slot instead of being
 refused at once (issue 5, the deadline surge: a few requests arriving together must not turn away logins
 while the machine has room); under lasting load it is still refused with 429 and Retry-After."""
+
 from __future__ import annotations
 
 import io
@@ -26,8 +27,10 @@ def _server(hold: float, login_wait: float):
 
 def _get(admission, path):
     statuses = []
-    result = admission({"REQUEST_METHOD": "GET", "PATH_INFO": path, "wsgi.input": io.BytesIO()},
-                       lambda status, headers: statuses.append(status))
+    result = admission(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": path, "wsgi.input": io.BytesIO()},
+        lambda status, headers: statuses.append(status),
+    )
     body = b"".join(result)
     getattr(result, "close", lambda: None)()
     return statuses[0], body
@@ -35,8 +38,10 @@ def _get(admission, path):
 
 def _login(admission):
     statuses = []
-    result = admission({"REQUEST_METHOD": "POST", "PATH_INFO": "/login", "CONTENT_LENGTH": "0",
-                        "wsgi.input": io.BytesIO()}, lambda status, headers: statuses.append((status, headers)))
+    result = admission(
+        {"REQUEST_METHOD": "POST", "PATH_INFO": "/login", "CONTENT_LENGTH": "0", "wsgi.input": io.BytesIO()},
+        lambda status, headers: statuses.append((status, headers)),
+    )
     b"".join(result)
     getattr(result, "close", lambda: None)()
     return statuses[0]

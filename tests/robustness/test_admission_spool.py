@@ -1,6 +1,7 @@
 """Admission control reads a body before the request takes a slot (issue 5, the deadline surge): an offer of
 1 MB with its form stays in memory (it passed through a temporary file on disk before, 0.6 ms CPU more per
 submission); larger bodies still go to a temporary file; the app receives every byte either way."""
+
 from __future__ import annotations
 
 import io
@@ -23,8 +24,13 @@ def received(size: int) -> tuple[bytes, bool]:
 
     body = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
     admission = Admission(app, max_requests=4, max_body=20 * 1024 * 1024)
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/proposals/1/edit", "CONTENT_LENGTH": str(size),
-               "wsgi.input": io.BytesIO(body), "HTTP_COOKIE": "session=x"}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/proposals/1/edit",
+        "CONTENT_LENGTH": str(size),
+        "wsgi.input": io.BytesIO(body),
+        "HTTP_COOKIE": "session=x",
+    }
     result = admission(environ, lambda status, headers: None)
     assert list(result) == [b"ok"]
     result.close()

@@ -1,5 +1,6 @@
 """Past capacity the shipped web server sheds load explicitly (503/429 with Retry-After, at once) instead of
 queueing requests into timeouts; what it admits completes; after the peak it answers normally again."""
+
 from __future__ import annotations
 
 import threading
@@ -21,9 +22,17 @@ def database():
 @pytest.fixture
 def server(database, tmp_path):
     # Small bounds so that a test machine with two cores reaches them for sure.
-    srv = Gunicorn(tmp_path, database, ADMISSION_MAX_REQUESTS="2", ADMISSION_MAX_LOGINS="1",
-                   ADMISSION_RETRY_AFTER_SECONDS="3", LOGIN_THROTTLE_PER_ADDRESS="100000",
-                   LOGIN_THROTTLE_PER_ACCOUNT="100000", WEB_THREADS="24", ADMISSION_MAX_QUEUE_SECONDS="10").start()
+    srv = Gunicorn(
+        tmp_path,
+        database,
+        ADMISSION_MAX_REQUESTS="2",
+        ADMISSION_MAX_LOGINS="1",
+        ADMISSION_RETRY_AFTER_SECONDS="3",
+        LOGIN_THROTTLE_PER_ADDRESS="100000",
+        LOGIN_THROTTLE_PER_ACCOUNT="100000",
+        WEB_THREADS="24",
+        ADMISSION_MAX_QUEUE_SECONDS="10",
+    ).start()
     yield srv
     srv.stop()
 
@@ -82,8 +91,9 @@ def test_past_capacity_pages_are_shed_at_once_with_retry_after(server):
 
 
 def test_json_clients_get_json(server):
-    results = burst(lambda: get(server.port, "/calls", headers={"Accept": "application/json"}),
-                    clients=40, seconds=4)
+    results = burst(
+        lambda: get(server.port, "/calls", headers={"Accept": "application/json"}), clients=40, seconds=4
+    )
     shed = [r for r in results if not isinstance(r, Exception) and r.status == 503]
     assert shed
     assert shed[0].headers["content-type"] == "application/json"
@@ -93,10 +103,16 @@ def test_json_clients_get_json(server):
 def test_new_logins_are_shed_first_with_429(server):
     def attempt():
         cookie, token = login_form(server.port)
-        body = urllib.parse.urlencode({"email": "anna@example.org", "password": PASSWORD,
-                                       "csrf_token": token}).encode()
-        return request(server.port, "POST", "/login", body=body, headers={
-            "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+        body = urllib.parse.urlencode(
+            {"email": "anna@example.org", "password": PASSWORD, "csrf_token": token}
+        ).encode()
+        return request(
+            server.port,
+            "POST",
+            "/login",
+            body=body,
+            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        )
 
     results = burst(attempt, clients=16, seconds=6)
     errors = [r for r in results if isinstance(r, Exception)]

@@ -1,6 +1,7 @@
 """Nobody loses typed text to an expired session or a refused form token: the post's text is kept for the
 browser that sent it and, after the login, offered to the owner of the draft, who takes it over (or not).
 A post another site makes a browser send is never applied by itself."""
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,9 @@ def token(client, url: str) -> str:
 
 
 def login(client, email: str):
-    resp = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token(client, "/login")})
+    resp = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token(client, "/login")}
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:800]
     return resp
 
@@ -53,9 +56,19 @@ def parked_count() -> int:
 
 
 def edit_post(pid: int, csrf: str, **fields):
-    return {"csrf_token": csrf, "title": "Netzwerk Plagwitz", "summary": "Kurz", "description": LONG,
-            "work_plan": "", "team": "", "leipzig_relation": "", "field_of_action": "networks",
-            "requested_amount": "", "action": "save", **fields}
+    return {
+        "csrf_token": csrf,
+        "title": "Netzwerk Plagwitz",
+        "summary": "Kurz",
+        "description": LONG,
+        "work_plan": "",
+        "team": "",
+        "leipzig_relation": "",
+        "field_of_action": "networks",
+        "requested_amount": "",
+        "action": "save",
+        **fields,
+    }
 
 
 def test_an_expired_session_keeps_the_text_and_offers_it_after_the_login(app, world):
@@ -73,9 +86,12 @@ def test_an_expired_session_keeps_the_text_and_offers_it_after_the_login(app, wo
     assert proposal(pid).description == ""  # nothing applied without the owner
 
     csrf = token(client, "/login")
-    resp = client.post(resp.headers["Location"], data={"email": "app@x.test", "password": PASSWORD,
-                                                       "csrf_token": csrf})
-    assert resp.status_code == 302 and resp.headers["Location"].startswith("/parked"), resp.get_data(as_text=True)
+    resp = client.post(
+        resp.headers["Location"], data={"email": "app@x.test", "password": PASSWORD, "csrf_token": csrf}
+    )
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/parked"), resp.get_data(
+        as_text=True
+    )
     page = client.get("/parked").get_data(as_text=True)
     assert "Ihre nicht gespeicherten Eingaben vom" in page and "wurden aufbewahrt" in page
     assert "Absatz über Plagwitz." in page
@@ -100,8 +116,11 @@ def test_a_refused_token_keeps_the_text_and_files_are_named(app, world):
     login(client, "app@x.test")
     import io
 
-    resp = client.post(f"/proposals/{pid}/edit", content_type="multipart/form-data",
-                       data={**edit_post(pid, "abgelaufen"), "file": (io.BytesIO(b"%PDF-1.4"), "plan.pdf")})
+    resp = client.post(
+        f"/proposals/{pid}/edit",
+        content_type="multipart/form-data",
+        data={**edit_post(pid, "abgelaufen"), "file": (io.BytesIO(b"%PDF-1.4"), "plan.pdf")},
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/parked"
     page = client.get("/parked").get_data(as_text=True)
     assert "Das Formular war abgelaufen. Ihre Eingaben wurden aufbewahrt" in page
@@ -132,8 +151,11 @@ def test_a_cross_site_post_is_never_applied_without_the_owner(app, world):
     pid = draft_of(world)
     victim = app.test_client()  # the applicant's browser, not logged in at the moment
     # a post from another site (the browser names it) is not even kept
-    resp = victim.post(f"/proposals/{pid}/edit", data=edit_post(pid, "", description="Untergeschoben"),
-                       headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    resp = victim.post(
+        f"/proposals/{pid}/edit",
+        data=edit_post(pid, "", description="Untergeschoben"),
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
     assert resp.status_code in (302, 400)
     assert parked_count() == 0
     # an old browser that names no origin: kept for that browser, but only offered
@@ -144,12 +166,17 @@ def test_a_cross_site_post_is_never_applied_without_the_owner(app, world):
     # someone else logging in in that browser sees nothing of it and cannot apply it
     login(victim, "app2@x.test")
     assert victim.get("/parked").status_code == 302
-    assert victim.post(f"/parked/{row_id}/apply", data={"csrf_token": token(victim, "/calls")}).status_code == 404
+    assert (
+        victim.post(f"/parked/{row_id}/apply", data={"csrf_token": token(victim, "/calls")}).status_code
+        == 404
+    )
     victim.post("/logout", data={"csrf_token": token(victim, "/calls")})
     # the owner logging in from another browser does not get it either
     other = app.test_client()
     login(other, "app@x.test")
-    assert other.post(f"/parked/{row_id}/apply", data={"csrf_token": token(other, "/calls")}).status_code == 404
+    assert (
+        other.post(f"/parked/{row_id}/apply", data={"csrf_token": token(other, "/calls")}).status_code == 404
+    )
     assert proposal(pid).description == ""
     # the owner in that browser is shown the text and decides; without the button nothing changes
     resp = login(victim, "app@x.test")
@@ -161,7 +188,10 @@ def test_a_cross_site_post_is_never_applied_without_the_owner(app, world):
     db.session.get(Proposal, pid).state = "withdrawn"
     db.session.commit()
     assert victim.get("/parked").status_code == 302
-    assert victim.post(f"/parked/{row_id}/apply", data={"csrf_token": token(victim, "/calls")}).status_code == 404
+    assert (
+        victim.post(f"/parked/{row_id}/apply", data={"csrf_token": token(victim, "/calls")}).status_code
+        == 404
+    )
 
 
 def test_the_review_form_keeps_its_justifications(app, world, clock):
@@ -177,12 +207,20 @@ def test_the_review_form_keeps_its_justifications(app, world, clock):
     csrf = token(client, f"/reviews/{review.id}")
     drop_session(client)
     c = p.call.criteria[0]
-    resp = client.post(f"/reviews/{review.id}", data={
-        "csrf_token": csrf, f"score_{c.id}": "4", f"justification_{c.id}": "Sehr gut begründet, lange Zeilen.",
-        "action": "save"})
+    resp = client.post(
+        f"/reviews/{review.id}",
+        data={
+            "csrf_token": csrf,
+            f"score_{c.id}": "4",
+            f"justification_{c.id}": "Sehr gut begründet, lange Zeilen.",
+            "action": "save",
+        },
+    )
     assert "/login" in resp.headers["Location"]
-    resp = client.post(resp.headers["Location"], data={"email": "rev1@x.test", "password": PASSWORD,
-                                                       "csrf_token": token(client, "/login")})
+    resp = client.post(
+        resp.headers["Location"],
+        data={"email": "rev1@x.test", "password": PASSWORD, "csrf_token": token(client, "/login")},
+    )
     page = client.get("/parked").get_data(as_text=True)
     assert "Sehr gut begründet, lange Zeilen." in page
     row = db.session.scalar(select(ParkedPost))

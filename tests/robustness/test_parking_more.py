@@ -2,6 +2,7 @@
 milestone reports and the interim and final reports are kept like the proposal and review forms and offered
 again, in the same form, to their owner alone, who sends them (nothing is sent by itself); the worker's sweep
 deletes what expired."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -82,8 +83,10 @@ def test_the_answer_to_a_request_is_kept_and_sent_again_only_by_its_owner(app, w
     assert "Nach der Anmeldung können Sie sie prüfen und noch einmal absenden" in flash_after(client, resp)
     assert proposal(pid).state == "clarification" and parked_count() == 1
 
-    resp = client.post(resp.headers["Location"], data={"email": "app@x.test", "password": PASSWORD,
-                                                       "csrf_token": token(client, "/login")})
+    resp = client.post(
+        resp.headers["Location"],
+        data={"email": "app@x.test", "password": PASSWORD, "csrf_token": token(client, "/login")},
+    )
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/parked")
     page = client.get("/parked").get_data(as_text=True)
     # the whole text, in the same form again (editable, copyable), next to the request it answers
@@ -99,8 +102,10 @@ def test_the_answer_to_a_request_is_kept_and_sent_again_only_by_its_owner(app, w
     assert proposal(pid).state == "clarification" and parked_count() == 1
 
     # the applicant sends the form of the parked page: the answer is in, the parked text no longer offered
-    resp = client.post(f"/proposals/{pid}/answer", data={"csrf_token": token(client, "/parked"),
-                                                          "answer": textarea(page, "answer")})
+    resp = client.post(
+        f"/proposals/{pid}/answer",
+        data={"csrf_token": token(client, "/parked"), "answer": textarea(page, "answer")},
+    )
     assert "Ihre Antwort ist eingegangen" in flash_after(client, resp)
     p = proposal(pid)
     assert p.state == "submitted" and p.clarifications[-1].answer.strip() == ANSWER.strip()
@@ -112,8 +117,11 @@ def test_a_parked_answer_is_only_for_its_owner_in_that_browser(app, world, clock
     app.config["WTF_CSRF_ENABLED"] = True
     browser = app.test_client()  # not logged in: an old browser that names no origin
     # a post another site makes the browser send is not even kept
-    browser.post(f"/proposals/{pid}/answer", data={"answer": "Untergeschoben"},
-                 headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    browser.post(
+        f"/proposals/{pid}/answer",
+        data={"answer": "Untergeschoben"},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
     assert parked_count() == 0
     browser.post(f"/proposals/{pid}/answer", data={"answer": "Untergeschoben"})
     assert parked_count() == 1
@@ -121,7 +129,10 @@ def test_a_parked_answer_is_only_for_its_owner_in_that_browser(app, world, clock
 
     login(browser, "app2@x.test")  # someone else in that browser sees nothing of it
     assert browser.get("/parked").status_code == 302
-    assert browser.post(f"/parked/{row_id}/apply", data={"csrf_token": token(browser, "/calls")}).status_code == 404
+    assert (
+        browser.post(f"/parked/{row_id}/apply", data={"csrf_token": token(browser, "/calls")}).status_code
+        == 404
+    )
     browser.post("/logout", data={"csrf_token": token(browser, "/calls")})
     other = app.test_client()  # the owner in another browser neither
     login(other, "app@x.test")
@@ -135,7 +146,9 @@ def test_a_parked_answer_is_only_for_its_owner_in_that_browser(app, world, clock
 def test_an_answer_parked_before_a_later_request_is_not_offered_for_it(app, world, clock):
     pid = in_clarification(world, clock)
     p = proposal(pid)
-    old = parking.park("k" * 64, world.applicant.id, "proposals.answer", pid, {"answer": "Alte Antwort"}, False)
+    old = parking.park(
+        "k" * 64, world.applicant.id, "proposals.answer", pid, {"answer": "Alte Antwort"}, False
+    )
     db.session.commit()
     assert parking.may_take_over(old, world.applicant) and not parking.may_take_over(old, world.applicant2)
     clock.advance(minutes=5)
@@ -147,17 +160,28 @@ def test_an_answer_parked_before_a_later_request_is_not_offered_for_it(app, worl
 
 def test_milestone_and_interim_report_are_kept_when_the_token_is_refused(app, world, clock):
     pid = in_implementation(world, clock)
-    ms = db.session.scalars(select(Milestone).where(Milestone.proposal_id == pid).order_by(Milestone.position)).first()
+    ms = db.session.scalars(
+        select(Milestone).where(Milestone.proposal_id == pid).order_by(Milestone.position)
+    ).first()
     app.config["WTF_CSRF_ENABLED"] = True
     client = app.test_client()
     login(client, "app@x.test")
 
-    resp = client.post(f"/proposals/{pid}/milestones/{ms.id}/report",
-                       data={"csrf_token": "abgelaufen", "text": "Auftakt mit 40 Gästen erreicht."})
+    resp = client.post(
+        f"/proposals/{pid}/milestones/{ms.id}/report",
+        data={"csrf_token": "abgelaufen", "text": "Auftakt mit 40 Gästen erreicht."},
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/parked"
     assert "Sie können sie hier prüfen und noch einmal absenden" in flash_after(client, resp)
-    resp = client.post(f"/proposals/{pid}/reports/interim", data={
-        "csrf_token": "abgelaufen", "narrative": NARRATIVE, "use_of_funds": "Honorare", "spent": "8.000,00"})
+    resp = client.post(
+        f"/proposals/{pid}/reports/interim",
+        data={
+            "csrf_token": "abgelaufen",
+            "narrative": NARRATIVE,
+            "use_of_funds": "Honorare",
+            "spent": "8.000,00",
+        },
+    )
     assert resp.headers["Location"] == "/parked"
     db.session.expire_all()
     assert db.session.get(Milestone, ms.id).reported_at is None
@@ -172,14 +196,22 @@ def test_milestone_and_interim_report_are_kept_when_the_token_is_refused(app, wo
 
     # sent from the parked page: reported, and each entry leaves the list once its text is in
     csrf = token(client, "/parked")
-    resp = client.post(f"/proposals/{pid}/milestones/{ms.id}/report",
-                       data={"csrf_token": csrf, "text": textarea(page, "text")})
+    resp = client.post(
+        f"/proposals/{pid}/milestones/{ms.id}/report",
+        data={"csrf_token": csrf, "text": textarea(page, "text")},
+    )
     assert "Meilenstein berichtet" in flash_after(client, resp)
     page = client.get("/parked").get_data(as_text=True)
     assert textarea(page, "text") is None and textarea(page, "narrative") == NARRATIVE
-    resp = client.post(f"/proposals/{pid}/reports/interim", data={
-        "csrf_token": token(client, "/parked"), "narrative": NARRATIVE, "use_of_funds": "Honorare",
-        "spent": "8.000,00"})
+    resp = client.post(
+        f"/proposals/{pid}/reports/interim",
+        data={
+            "csrf_token": token(client, "/parked"),
+            "narrative": NARRATIVE,
+            "use_of_funds": "Honorare",
+            "spent": "8.000,00",
+        },
+    )
     assert "Bericht eingereicht" in flash_after(client, resp)
     report = db.session.scalar(select(Report).where(Report.proposal_id == pid))
     assert (report.kind, report.spent_cents) == ("interim", 8_000_00)
@@ -192,20 +224,25 @@ def test_a_correction_of_a_reported_milestone_is_kept_until_the_milestone_is_acc
     from foerdercall.awards.operations import accept_milestone, report_milestone
 
     pid = in_implementation(world, clock)
-    ms = db.session.scalars(select(Milestone).where(Milestone.proposal_id == pid).order_by(Milestone.position)).first()
+    ms = db.session.scalars(
+        select(Milestone).where(Milestone.proposal_id == pid).order_by(Milestone.position)
+    ).first()
     report_milestone(ms, world.applicant, "Erster Stand.")
     db.session.commit()
     clock.advance(minutes=5)
     app.config["WTF_CSRF_ENABLED"] = True
     client = app.test_client()
     login(client, "app@x.test")
-    resp = client.post(f"/proposals/{pid}/milestones/{ms.id}/report",
-                       data={"csrf_token": "abgelaufen", "text": "Berichtigt: 40 Gäste, nicht 30."})
+    resp = client.post(
+        f"/proposals/{pid}/milestones/{ms.id}/report",
+        data={"csrf_token": "abgelaufen", "text": "Berichtigt: 40 Gäste, nicht 30."},
+    )
     assert resp.headers["Location"] == "/parked"
     assert textarea(client.get("/parked").get_data(as_text=True), "text") == "Berichtigt: 40 Gäste, nicht 30."
     accept_milestone(db.session.get(Milestone, ms.id), world.ka)
     db.session.commit()
     assert client.get("/parked").status_code == 302  # accepted: nothing to correct any more
+
 
 def test_a_report_of_an_unknown_kind_or_without_text_is_not_kept(app, world, clock):
     pid = in_implementation(world, clock)
@@ -215,7 +252,9 @@ def test_a_report_of_an_unknown_kind_or_without_text_is_not_kept(app, world, clo
     client.post(f"/proposals/{pid}/reports/sonstiges", data={"csrf_token": "x", "narrative": NARRATIVE})
     client.post(f"/proposals/{pid}/reports/final", data={"csrf_token": "x", "narrative": " ", "spent": ""})
     assert parked_count() == 0
-    client.post(f"/proposals/{pid}/reports/final", data={"csrf_token": "x", "narrative": "Etwas", "spent": ""})
+    client.post(
+        f"/proposals/{pid}/reports/final", data={"csrf_token": "x", "narrative": "Etwas", "spent": ""}
+    )
     assert parked_count() == 1
 
 
@@ -271,7 +310,9 @@ def reviewed(world, clock) -> int:
     return p.id
 
 
-REJECTION = "Das Konzept bleibt unbestimmt: kein Zeitplan, keine Partner, kein Bezug zu einem Stadtteil. " * 20
+REJECTION = (
+    "Das Konzept bleibt unbestimmt: kein Zeitplan, keine Partner, kein Bezug zu einem Stadtteil. " * 20
+)
 
 
 def test_a_sign_off_reason_is_kept_for_that_official_and_sent_only_by_them(app, world, clock):
@@ -281,8 +322,10 @@ def test_a_sign_off_reason_is_kept_for_that_official_and_sent_only_by_them(app, 
     app.config["WTF_CSRF_ENABLED"] = True
     client = app.test_client()
     login(client, "afw@x.test")
-    resp = client.post(f"/proposals/{pid}/sign-off",
-                       data={"csrf_token": "abgelaufen", "decision": "reject", "reason": REJECTION})
+    resp = client.post(
+        f"/proposals/{pid}/sign-off",
+        data={"csrf_token": "abgelaufen", "decision": "reject", "reason": REJECTION},
+    )
     assert resp.headers["Location"] == "/parked"
     assert proposal(pid).state == "reviewed" and db.session.scalar(select(SignOff.id)) is None
     page = client.get("/parked").get_data(as_text=True)
@@ -297,8 +340,14 @@ def test_a_sign_off_reason_is_kept_for_that_official_and_sent_only_by_them(app, 
 
     login(client, "afw@x.test")
     page = client.get("/parked").get_data(as_text=True)
-    resp = client.post(f"/proposals/{pid}/sign-off", data={"csrf_token": token(client, "/parked"),
-                                                            "decision": "reject", "reason": textarea(page, "reason")})
+    resp = client.post(
+        f"/proposals/{pid}/sign-off",
+        data={
+            "csrf_token": token(client, "/parked"),
+            "decision": "reject",
+            "reason": textarea(page, "reason"),
+        },
+    )
     assert resp.status_code == 302
     assert proposal(pid).state == "rejected"
     assert db.session.scalar(select(SignOff.reason)).strip() == REJECTION.strip()
@@ -321,7 +370,9 @@ def test_the_request_for_documents_is_kept_when_the_session_ended(app, world, cl
     csrf = token(client, f"/proposals/{pid}")
     drop_session(client)
     message = "Bitte reichen Sie Referenzen und den Finanzplan nach. " * 10
-    resp = client.post(f"/proposals/{pid}/fire/request_documents", data={"csrf_token": csrf, "reason": message})
+    resp = client.post(
+        f"/proposals/{pid}/fire/request_documents", data={"csrf_token": csrf, "reason": message}
+    )
     assert "/login" in resp.headers["Location"]
     # a step without a reason (nothing typed) is not kept; nor a step that is not fired from this form
     client.post(f"/proposals/{pid}/fire/declare_eligible", data={"csrf_token": csrf})
@@ -333,8 +384,10 @@ def test_the_request_for_documents_is_kept_when_the_session_ended(app, world, cl
     assert textarea(page, "reason") == message
     assert f'action="/proposals/{pid}/fire/request_documents"' in page and "Unterlagen nachfordern" in page
     assert proposal(pid).state == "submitted"
-    resp = client.post(f"/proposals/{pid}/fire/request_documents",
-                       data={"csrf_token": token(client, "/parked"), "reason": textarea(page, "reason")})
+    resp = client.post(
+        f"/proposals/{pid}/fire/request_documents",
+        data={"csrf_token": token(client, "/parked"), "reason": textarea(page, "reason")},
+    )
     p = proposal(pid)
     assert p.state == "clarification" and p.clarifications[-1].message.strip() == message.strip()
     assert client.get("/parked").status_code == 302

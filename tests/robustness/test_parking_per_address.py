@@ -2,6 +2,7 @@
 cap of parked posts. Past the bound the post is refused, never silently: the answer (429) shows the typed text
 to copy, and the text parked before stays. A logged-in person's post does not count against the bound, and a
 post refused by the global cap is shown back too."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -23,8 +24,11 @@ def _draft(world) -> int:
 def _post(app, pid: int, address: str, n: int = 0):
     """A post to the proposal form from a browser without a session (its own, no cookie yet)."""
     client = app.test_client()
-    return client.post(f"/proposals/{pid}/edit", environ_base={"REMOTE_ADDR": address},
-                       data={"title": "Netzwerk", "description": f"{TEXT} {n}", "action": "save"})
+    return client.post(
+        f"/proposals/{pid}/edit",
+        environ_base={"REMOTE_ADDR": address},
+        data={"title": "Netzwerk", "description": f"{TEXT} {n}", "action": "save"},
+    )
 
 
 def _count(**where) -> int:
@@ -71,8 +75,9 @@ def test_a_logged_in_persons_post_is_kept_past_the_anonymous_bound(app, world):
     client = app.test_client()
     client.post("/login", data={"email": "app@x.test", "password": "correct horse battery"})
     app.config["WTF_CSRF_ENABLED"] = True  # the token is refused: the logged-in owner's text is parked
-    resp = client.post(f"/proposals/{pid}/edit", data={"csrf_token": "alt", "description": f"{TEXT} eigen",
-                                                       "action": "save"})
+    resp = client.post(
+        f"/proposals/{pid}/edit", data={"csrf_token": "alt", "description": f"{TEXT} eigen", "action": "save"}
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/parked"
     assert _count(user_id=world.applicant.id) == 1
     assert _count() == 2

@@ -1,5 +1,6 @@
 """Slow clients cannot stall everyone else on the shipped web server: bodies are received before a request takes
 a slot, a client that stalls is dropped with 408, a too-large upload gets a 413 page (not a reset)."""
+
 from __future__ import annotations
 
 import socket
@@ -13,8 +14,9 @@ from gunistack import Gunicorn, drop_database, get, make_database
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     url = make_database()
-    srv = Gunicorn(tmp_path_factory.mktemp("slow"), url, ADMISSION_BODY_TIMEOUT_SECONDS="3",
-                   MAX_UPLOAD_MB="1").start()
+    srv = Gunicorn(
+        tmp_path_factory.mktemp("slow"), url, ADMISSION_BODY_TIMEOUT_SECONDS="3", MAX_UPLOAD_MB="1"
+    ).start()
     yield srv
     srv.stop()
     drop_database(url)
@@ -22,9 +24,11 @@ def server(tmp_path_factory):
 
 def multipart(size: int) -> tuple[bytes, str]:
     boundary = "----fcslowclient"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nLangsam\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
-            "Content-Type: application/pdf\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nLangsam\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     return head + b"%" * (size - len(head) - len(tail)) + tail, f"multipart/form-data; boundary={boundary}"
 
@@ -32,8 +36,12 @@ def multipart(size: int) -> tuple[bytes, str]:
 def open_upload(port: int, body_size: int, path: str = "/login") -> tuple[socket.socket, bytes]:
     body, ctype = multipart(body_size)
     s = socket.create_connection(("127.0.0.1", port), timeout=60)
-    s.sendall((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ctype}\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode())
+    s.sendall(
+        (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+    )
     return s, body
 
 
@@ -46,8 +54,11 @@ def read_answer(s: socket.socket) -> bytes:
         data += chunk
         if b"\r\n\r\n" in data:
             head, _, rest = data.partition(b"\r\n\r\n")
-            length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:")]
+            length = [
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ]
             if length and len(rest) >= length[0]:
                 return data
 
@@ -61,7 +72,7 @@ def test_uploads_at_100_bytes_per_second_do_not_stall_other_clients(server):
             s, body = open_upload(server.port, 1500, "/calls/new")  # 15 s at 100 B/s
             with s:
                 for i in range(0, len(body), 10):
-                    s.sendall(body[i:i + 10])
+                    s.sendall(body[i : i + 10])
                     time.sleep(0.1)
                 answers.append(read_answer(s))
         except Exception as exc:  # noqa: BLE001
@@ -86,8 +97,9 @@ def test_uploads_at_100_bytes_per_second_do_not_stall_other_clients(server):
     assert latencies[-1] < 5, latencies
     # the slow uploads were answered too (here: a form without its token is refused with a message)
     assert len(answers) == 8
-    assert all(a.startswith(b"HTTP/1.1 400") and b"Das Formular war abgelaufen" in a
-               for a in answers), [a[:20] for a in answers]
+    assert all(a.startswith(b"HTTP/1.1 400") and b"Das Formular war abgelaufen" in a for a in answers), [
+        a[:20] for a in answers
+    ]
 
 
 def test_a_client_that_stalls_is_dropped_with_408(server):

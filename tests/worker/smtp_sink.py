@@ -3,6 +3,7 @@
 It can refuse for a while (``refuse = "451 ..."``) and hold one conversation in the middle (``hold_at``:
 the n-th RCPT waits until the test lets it go), so a test can kill the worker that is talking to it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -75,5 +76,9 @@ class SmtpServer:
         self.controller.stop()
 
     def config(self) -> dict:
-        return {"MAIL_SMTP_HOST": "127.0.0.1", "MAIL_SMTP_PORT": self.port, "MAIL_SMTP_SECURITY": "none",
-                "MAIL_SMTP_TIMEOUT": 10.0}
+        return {
+            "MAIL_SMTP_HOST": "127.0.0.1",
+            "MAIL_SMTP_PORT": self.port,
+            "MAIL_SMTP_SECURITY": "none",
+            "MAIL_SMTP_TIMEOUT": 10.0,
+        }

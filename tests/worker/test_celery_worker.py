@@ -6,6 +6,7 @@ Redis DB 15 (TEST_REDIS_URL), a queue of its own per test whose keys are deleted
 run of the suite on the same machine may be using the DB at the same time); PostgreSQL is the test database of
 `pg_url`. Under CI=true a missing Redis or PostgreSQL fails these tests; elsewhere they are skipped.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,14 @@ def test_a_server_that_refuses_for_a_while_gets_every_mail_once(stack):
     ids = stack.queue(30)
     stack.start_workers()
     # every mail was refused at least once and waits for its next attempt, with the reason recorded
-    assert wait_for(lambda: db.session.scalar(select(func.count()).where(
-        OutboxMail.attempts >= 1, OutboxMail.last_error.contains("451"))) == 30), stack.logs()
+    assert wait_for(
+        lambda: (
+            db.session.scalar(
+                select(func.count()).where(OutboxMail.attempts >= 1, OutboxMail.last_error.contains("451"))
+            )
+            == 30
+        )
+    ), stack.logs()
     stack.sink.refuse = None
     stack.assert_each_delivered_once(30)
     rows = db.session.scalars(select(OutboxMail).where(OutboxMail.id.in_(ids))).all()
@@ -87,9 +94,12 @@ def test_database_connections_cut_in_the_middle_of_a_batch_lose_and_repeat_nothi
         deadline = time.monotonic() + 20
         while stack.count("sent") < 150 and time.monotonic() < deadline:
             db.session.rollback()
-            cut += conn.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+            cut += conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
             conn.commit()
             time.sleep(0.05)
     assert cut > 0
@@ -116,8 +126,12 @@ def test_the_receipts_of_submissions_close_together_go_to_the_worker_together(st
     from worker import celery_app
 
     app.config["MAIL_DISPATCH_DELAY_SECONDS"] = 60  # the buffer is emptied below, as at the process's exit
-    applicants = [create_user(f"a{i}@x.test", f"Antragstellerin {i}", "correct horse battery") for i in range(12)]
-    drafts = [fill_draft(start_draft(world.call, a), a, title=f"Projekt {i}") for i, a in enumerate(applicants)]
+    applicants = [
+        create_user(f"a{i}@x.test", f"Antragstellerin {i}", "correct horse battery") for i in range(12)
+    ]
+    drafts = [
+        fill_draft(start_draft(world.call, a), a, title=f"Projekt {i}") for i, a in enumerate(applicants)
+    ]
     db.session.commit()
     for a, p in zip(applicants, drafts, strict=True):
         client = app.test_client()

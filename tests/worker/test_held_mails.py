@@ -1,6 +1,7 @@
 """Decision mails held for release, per call: an award mail of a call that holds them waits in the outbox (no
 dispatch, no sweep sends it) until an official releases it; then it goes out once. Reminders and the
 decision mails of a call without the flag go out by themselves."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,9 +23,15 @@ from worker.sweep import sweep
 
 def _call(world, hold: bool):
     call = create_call(
-        world.ka, code="KW26H" if hold else "KW26S", title="Aufruf mit Freigabe", description="",
-        fields_of_action=["networks"], budget_cents=50_000_00, max_amount_cents=25_000_00,
-        opens_at=berlin(2026, 9, 1, 0, 0), submission_deadline=berlin(2026, 10, 31, 23, 59),
+        world.ka,
+        code="KW26H" if hold else "KW26S",
+        title="Aufruf mit Freigabe",
+        description="",
+        fields_of_action=["networks"],
+        budget_cents=50_000_00,
+        max_amount_cents=25_000_00,
+        opens_at=berlin(2026, 9, 1, 0, 0),
+        submission_deadline=berlin(2026, 10, 31, 23, 59),
         hold_decision_mails=hold,
     )
     fire(call, "publish", world.ka)
@@ -43,7 +50,9 @@ def _awarded(world, clock, *, hold: bool):
     award_after_deadline(world, clock, call, p, q)
     db.session.commit()
     dispatch_pending()  # what a request does after its commit
-    return db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "award", OutboxMail.proposal_id == p.id))
+    return db.session.scalar(
+        select(OutboxMail).where(OutboxMail.kind == "award", OutboxMail.proposal_id == p.id)
+    )
 
 
 def _files(app, mail: OutboxMail) -> list[Path]:

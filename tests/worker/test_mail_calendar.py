@@ -1,5 +1,6 @@
 """Mails whose point is a date carry it as an .ics attachment (RFC 5545: CRLF lines, a VEVENT at that moment
 in UTC, the subject as summary, a UID stable per mail); other mails carry none."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,7 @@ def calendar_of(mail: OutboxMail) -> dict[str, str] | None:
     assert raw.endswith(b"\r\n") and b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only
     lines = raw.decode("utf-8").replace("\r\n ", "").split("\r\n")  # unfolded
     assert lines[0] == "BEGIN:VCALENDAR" and lines[-2] == "END:VCALENDAR"
-    event = lines[lines.index("BEGIN:VEVENT") + 1:lines.index("END:VEVENT")]
+    event = lines[lines.index("BEGIN:VEVENT") + 1 : lines.index("END:VEVENT")]
     return dict(line.split(":", 1) for line in event)
 
 
@@ -80,8 +81,14 @@ def test_a_draft_reminder_carries_the_submission_deadline(app, world, clock):
 
 
 def test_the_summary_is_escaped_and_folded(app, world):
-    mail = queue_mail("call_corrected", world.applicant, "ics", call=world.call, reason="x",
-                      event_at=berlin(2026, 12, 1, 12, 0))
+    mail = queue_mail(
+        "call_corrected",
+        world.applicant,
+        "ics",
+        call=world.call,
+        reason="x",
+        event_at=berlin(2026, 12, 1, 12, 0),
+    )
     mail.subject = "Frist; Änderung, neu \\ " + "ä" * 60
     raw = [p for p in to_message(mail).walk() if p.get_content_type() == "text/calendar"][0]
     lines = raw.get_payload(decode=True).split(b"\r\n")

@@ -1,6 +1,7 @@
 """Delivering one outbox mail, in process: the message (plain text and HTML, stable ids), SMTP, the claim
 that lets only one attempt send, back-off on transient errors, failure with the reason, the retry button
 of the worker status page, and a web request that commits while the broker is unreachable."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -5,6 +5,7 @@ The servers that go down are the tests' own (a PostgreSQL cluster made with init
 port, both in a temporary directory), so the machine's shared services and any other test run stay up.
 Under CI=true missing server binaries fail these tests; elsewhere they are skipped.
 """
+
 from __future__ import annotations
 
 import time

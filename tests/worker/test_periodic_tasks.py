@@ -1,5 +1,6 @@
 """The Celery tasks of the schedule, run in process: the sweep records its run (shown on the status page)
 and never runs twice at once; the relay records its run, too."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 year with the clock, the sweep run twice at every step (as two schedulers would), and two real `foerdercall
 worker` processes delivering to the SMTP sink on loopback. Counted at the end: each reminder's key arrived once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,18 +23,35 @@ from worker.sweep import sweep
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
-REMINDER_KINDS = {"draft_reminder", "review_reminder", "signoff_reminder", "signoff_escalation",
-                  "milestone_reminder", "milestone_overdue", "implementation_ending", "report_overdue"}
+REMINDER_KINDS = {
+    "draft_reminder",
+    "review_reminder",
+    "signoff_reminder",
+    "signoff_escalation",
+    "milestone_reminder",
+    "milestone_overdue",
+    "implementation_ending",
+    "report_overdue",
+}
 
 
 def test_every_reminder_of_a_year_arrives_once_over_smtp(stack, world, clock):
     w = world
-    head = create_user("leitung@x.test", "Lena Leitung", PASSWORD, roles=("official",), office="KA",
-                       head_of_office=True)
-    call = create_call(w.ka, code="REM26", title="Erinnerungen 2026", fields_of_action=["networks"],
-                       budget_cents=60_000_00, max_amount_cents=20_000_00, estimated_value_cents=60_000_00,
-                       opens_at=berlin(2026, 9, 1, 0, 0), submission_deadline=berlin(2026, 10, 31, 23, 59),
-                       review_deadline=berlin(2026, 11, 20, 23, 59))
+    head = create_user(
+        "leitung@x.test", "Lena Leitung", PASSWORD, roles=("official",), office="KA", head_of_office=True
+    )
+    call = create_call(
+        w.ka,
+        code="REM26",
+        title="Erinnerungen 2026",
+        fields_of_action=["networks"],
+        budget_cents=60_000_00,
+        max_amount_cents=20_000_00,
+        estimated_value_cents=60_000_00,
+        opens_at=berlin(2026, 9, 1, 0, 0),
+        submission_deadline=berlin(2026, 10, 31, 23, 59),
+        review_deadline=berlin(2026, 11, 20, 23, 59),
+    )
     fire(call, "publish", w.ka)
     funded = fill_draft(start_draft(call, w.applicant), w.applicant, title="Gefördert")
     waiting = fill_draft(start_draft(call, w.applicant2), w.applicant2, title="Wartet auf Zeichnung")
@@ -83,20 +101,32 @@ def test_every_reminder_of_a_year_arrives_once_over_smtp(stack, world, clock):
         sweeps(day)
         day += dt.timedelta(days=3)
 
-    kinds = dict(db.session.execute(select(OutboxMail.kind, func.count()).where(
-        OutboxMail.kind.in_(REMINDER_KINDS)).group_by(OutboxMail.kind)).all())
+    kinds = dict(
+        db.session.execute(
+            select(OutboxMail.kind, func.count())
+            .where(OutboxMail.kind.in_(REMINDER_KINDS))
+            .group_by(OutboxMail.kind)
+        ).all()
+    )
     assert set(kinds) == REMINDER_KINDS, kinds  # every kind of reminder was due at least once
-    assert kinds["signoff_escalation"] >= 1 and head.id in set(db.session.scalars(
-        select(OutboxMail.recipient_id).where(OutboxMail.kind == "signoff_escalation")))
+    assert kinds["signoff_escalation"] >= 1 and head.id in set(
+        db.session.scalars(select(OutboxMail.recipient_id).where(OutboxMail.kind == "signoff_escalation"))
+    )
     total = db.session.scalar(select(func.count()).select_from(OutboxMail))
 
     stack.start_workers()
     stack.assert_each_delivered_once(total)
     received = set(stack.sink.keys())
-    assert {k for k in received if k.split(":", 1)[0] in REMINDER_KINDS} == set(db.session.scalars(
-        select(OutboxMail.dedup_key).where(OutboxMail.kind.in_(REMINDER_KINDS))))
+    assert {k for k in received if k.split(":", 1)[0] in REMINDER_KINDS} == set(
+        db.session.scalars(select(OutboxMail.dedup_key).where(OutboxMail.kind.in_(REMINDER_KINDS)))
+    )
     # the drafts: the one never submitted was reminded 7 days and 1 day before, the two submitted in between
     # only at 7 days; each reminder once
-    drafts = dict(db.session.execute(select(OutboxMail.proposal_id, func.count()).where(
-        OutboxMail.kind == "draft_reminder").group_by(OutboxMail.proposal_id)).all())
+    drafts = dict(
+        db.session.execute(
+            select(OutboxMail.proposal_id, func.count())
+            .where(OutboxMail.kind == "draft_reminder")
+            .group_by(OutboxMail.proposal_id)
+        ).all()
+    )
     assert drafts == {late.id: 2, funded.id: 1, waiting.id: 1}

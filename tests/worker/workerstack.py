@@ -3,6 +3,7 @@ count at the end (each queued mail arrived exactly once: distinct X-Foerdercall-
 
 The fixtures ``redis_queue`` and ``stack`` are in tests/conftest.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,14 @@ from worker import after_commit
 
 FOERDERCALL = pathlib.Path(sys.executable).with_name("foerdercall")
 # Short times so retries and the relay happen within the test; the same for the test's app and the workers.
-TIMES = {"MAIL_BATCH_SIZE": 10, "MAIL_RETRY_SECONDS": 0.2, "MAIL_MAX_ATTEMPTS": 8, "MAIL_CLAIM_TIMEOUT_SECONDS": 30,
-         "MAIL_REDISPATCH_SECONDS": 1, "RELAY_INTERVAL_SECONDS": 1}
+TIMES = {
+    "MAIL_BATCH_SIZE": 10,
+    "MAIL_RETRY_SECONDS": 0.2,
+    "MAIL_MAX_ATTEMPTS": 8,
+    "MAIL_CLAIM_TIMEOUT_SECONDS": 30,
+    "MAIL_REDISPATCH_SECONDS": 1,
+    "RELAY_INTERVAL_SECONDS": 1,
+}
 
 
 def wait_for(predicate, timeout: float = 45.0, interval: float = 0.1) -> bool:
@@ -82,7 +89,12 @@ class Stack:
         self.app, self.world, self.smtp, self.sink = app, world, smtp, smtp.sink
         self.tmp_path = tmp_path
         self.broker_url, self.queue_name = redis_queue
-        self.config = {**smtp.config(), **TIMES, "BROKER_URL": self.broker_url, "WORKER_QUEUE": self.queue_name}
+        self.config = {
+            **smtp.config(),
+            **TIMES,
+            "BROKER_URL": self.broker_url,
+            "WORKER_QUEUE": self.queue_name,
+        }
         app.config.update(self.config)
         self.procs: list[tuple[subprocess.Popen, pathlib.Path]] = []
 
@@ -90,22 +102,42 @@ class Stack:
         instance = self.tmp_path / name
         instance.mkdir()
         env = {**os.environ, **{k: str(v) for k, v in self.config.items()}}
-        env.update(DATABASE_URL=self.app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY="test-secret",
-                   PUBLIC_URL=self.app.config["PUBLIC_URL"],
-                   FOERDERCALL_INSTANCE=str(instance), OUTBOX_DIR=str(instance / "outbox"))
+        env.update(
+            DATABASE_URL=self.app.config["SQLALCHEMY_DATABASE_URI"],
+            SECRET_KEY="test-secret",
+            PUBLIC_URL=self.app.config["PUBLIC_URL"],
+            FOERDERCALL_INSTANCE=str(instance),
+            OUTBOX_DIR=str(instance / "outbox"),
+        )
         return env
 
     def _start(self, name: str, *args: str) -> None:
         log = self.tmp_path / f"{name}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([str(FOERDERCALL), *args], env=self.env(name), stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [str(FOERDERCALL), *args],
+                env=self.env(name),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.procs.append((proc, log))
 
     def start_workers(self, n: int = 2, concurrency: int = 2) -> None:
         for i in range(n):
-            self._start(f"worker{i}", "worker", "-c", str(concurrency), "-l", "info", "-n", f"w{i}-{self.queue_name}@%h",
-                        "--without-mingle", "--without-gossip", "--without-heartbeat")
+            self._start(
+                f"worker{i}",
+                "worker",
+                "-c",
+                str(concurrency),
+                "-l",
+                "info",
+                "-n",
+                f"w{i}-{self.queue_name}@%h",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+            )
         deadline = time.monotonic() + 60
         for proc, log in self.procs:
             while b" ready." not in log.read_bytes():
@@ -122,7 +154,9 @@ class Stack:
         return pids
 
     def logs(self, tail: int = 3000) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-tail:]}" for _p, log in self.procs)
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-tail:]}" for _p, log in self.procs
+        )
 
     def stop(self) -> None:
         for proc, _log in self.procs:
@@ -141,8 +175,16 @@ class Stack:
 
     def queue(self, n: int) -> list[int]:
         """n mails written by the operation, then handed to the broker after the commit (as a request does)."""
-        mails = [queue_mail("call_corrected", self.world.applicant, f"batch:{i}", call=self.world.call,
-                            reason=f"Nummer {i}") for i in range(n)]
+        mails = [
+            queue_mail(
+                "call_corrected",
+                self.world.applicant,
+                f"batch:{i}",
+                call=self.world.call,
+                reason=f"Nummer {i}",
+            )
+            for i in range(n)
+        ]
         db.session.commit()
         after_commit()
         return [m.id for m in mails]

@@ -1,4 +1,5 @@
 """The workflows are data: exported as JSON and Mermaid, and the README's diagrams are current."""
+
 import json
 import os
 import pathlib
@@ -9,15 +10,36 @@ import workflows
 from workflows import proposal
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-STATES = ["draft", "submitted", "clarification", "eligible", "ineligible", "in_review", "reviewed", "approved",
-          "standstill", "rejected", "awarded", "lapsed", "in_implementation", "final_report_submitted", "completed",
-          "withdrawn", "terminated"]
+STATES = [
+    "draft",
+    "submitted",
+    "clarification",
+    "eligible",
+    "ineligible",
+    "in_review",
+    "reviewed",
+    "approved",
+    "standstill",
+    "rejected",
+    "awarded",
+    "lapsed",
+    "in_implementation",
+    "final_report_submitted",
+    "completed",
+    "withdrawn",
+    "terminated",
+]
 
 
 def cli(*args: str) -> str:
     exe = pathlib.Path(sys.executable).with_name("foerdercall")
-    return subprocess.run([str(exe), *args], check=True, capture_output=True, text=True,
-                          env={**os.environ, "FOERDERCALL_INSTANCE": str(ROOT / "instance")}).stdout
+    return subprocess.run(
+        [str(exe), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FOERDERCALL_INSTANCE": str(ROOT / "instance")},
+    ).stdout
 
 
 def test_proposal_machine_has_the_domain_states_and_every_transition_is_declared():

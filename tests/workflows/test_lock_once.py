@@ -1,6 +1,7 @@
 """Locking a row once per transaction (issue 5, the deadline surge): save, upload and submit in one request
 each lock the proposal; the second and third lock must not read and lock it again, yet the row must stay
 locked for the whole transaction, and a lock lost with a rolled-back savepoint must be taken again."""
+
 from __future__ import annotations
 
 import io
@@ -44,8 +45,10 @@ def other_connection_can_lock(app, proposal_id: int) -> bool:
     try:
         with engine.connect() as conn:
             try:
-                conn.execute(text("SELECT id FROM proposals WHERE id = :id FOR NO KEY UPDATE NOWAIT"),
-                             {"id": proposal_id})
+                conn.execute(
+                    text("SELECT id FROM proposals WHERE id = :id FOR NO KEY UPDATE NOWAIT"),
+                    {"id": proposal_id},
+                )
                 return True
             except OperationalError:  # LockNotAvailable: somebody holds the row
                 return False
@@ -142,22 +145,37 @@ def test_saving_uploading_and_submitting_in_one_post_reads_the_proposal_and_its_
     login(client, "app@x.test")
     pid = p.id
     with Statements() as sql:
-        resp = client.post(f"/proposals/{pid}/edit", data={
-            "title": "Netzwerk Plagwitz", "summary": "Kurz", "description": "Konzept", "work_plan": "Plan",
-            "team": "Team", "leipzig_relation": "Leipzig", "field_of_action": "networks",
-            "requested_amount": "10000,00", "kind": "other", "action": "submit",
-            "file": (io.BytesIO(PDF), "nachtrag.pdf")}, content_type="multipart/form-data")
+        resp = client.post(
+            f"/proposals/{pid}/edit",
+            data={
+                "title": "Netzwerk Plagwitz",
+                "summary": "Kurz",
+                "description": "Konzept",
+                "work_plan": "Plan",
+                "team": "Team",
+                "leipzig_relation": "Leipzig",
+                "field_of_action": "networks",
+                "requested_amount": "10000,00",
+                "kind": "other",
+                "action": "submit",
+                "file": (io.BytesIO(PDF), "nachtrag.pdf"),
+            },
+            content_type="multipart/form-data",
+        )
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/proposals/{p.id}")
     assert len(sql.reading("proposals")) == 1, "\n".join(s[-150:] for s in sql.seen)
     assert len(sql.reading("required_attachments")) <= 1  # (read with the proposal)
     assert len(sql.reading("calls")) <= 2  # the call, and the call locked for the file number
-    assert not [s for s in sql.seen if s.startswith("SELECT outbox_mails.id FROM")]  # no look-up before the insert
+    assert not [
+        s for s in sql.seen if s.startswith("SELECT outbox_mails.id FROM")
+    ]  # no look-up before the insert
     db.session.expire_all()
     p = db.session.get(Proposal, p.id)
     assert p.state == "submitted" and p.file_number == "KW26-0001"
     assert "nachtrag.pdf" in [a.filename for a in p.attachments]
-    actions = db.session.scalars(db.select(AuditEvent.action).where(AuditEvent.proposal_id == p.id)
-                                 .order_by(AuditEvent.id)).all()
+    actions = db.session.scalars(
+        db.select(AuditEvent.action).where(AuditEvent.proposal_id == p.id).order_by(AuditEvent.id)
+    ).all()
     assert actions[-2:] == ["add_attachment", "submit"]
     receipts = db.session.scalars(db.select(OutboxMail).where(OutboxMail.proposal_id == p.id)).all()
     assert [m.kind for m in receipts] == ["receipt"] and "KW26-0001" in receipts[0].subject
@@ -172,7 +190,9 @@ def test_the_same_mail_twice_is_written_once(app, world):
     db.session.commit()
     assert queue_mail("call_corrected", world.applicant, "k", call=world.call, reason="y") is None
     db.session.commit()
-    rows = db.session.scalars(db.select(OutboxMail).where(OutboxMail.dedup_key.like("call_corrected:k:%"))).all()
+    rows = db.session.scalars(
+        db.select(OutboxMail).where(OutboxMail.dedup_key.like("call_corrected:k:%"))
+    ).all()
     assert [m.id for m in rows] == [first.id]
 
 
@@ -183,9 +203,19 @@ def test_what_the_transaction_wrote_by_foreign_key_is_seen_after_the_second_lock
 
     p = lock(start_draft(world.call, world.applicant))
     assert p.attachments == []
-    db.session.add(Attachment(proposal_id=p.id, kind="other", filename="a.pdf", storage_name="a.pdf", size=1,
-                              sha256="0" * 64, content_type="application/pdf", uploaded_by_id=world.applicant.id,
-                              uploaded_at=clock()))
+    db.session.add(
+        Attachment(
+            proposal_id=p.id,
+            kind="other",
+            filename="a.pdf",
+            storage_name="a.pdf",
+            size=1,
+            sha256="0" * 64,
+            content_type="application/pdf",
+            uploaded_by_id=world.applicant.id,
+            uploaded_at=clock(),
+        )
+    )
     db.session.flush()
     assert [a.filename for a in lock(p).attachments] == ["a.pdf"]
     db.session.rollback()
@@ -213,8 +243,13 @@ def test_the_same_mail_queued_by_two_transactions_at_once_is_written_once(app, b
             try:
                 if name == "second":
                     first_written.wait(10)
-                mail = queue_mail("call_corrected", db.session.get(User, user_id), "at-once",
-                                  call=db.session.get(Call, call_id), reason="x")
+                mail = queue_mail(
+                    "call_corrected",
+                    db.session.get(User, user_id),
+                    "at-once",
+                    call=db.session.get(Call, call_id),
+                    reason="x",
+                )
                 results[name] = mail is not None
                 if name == "first":
                     first_written.set()
@@ -232,5 +267,11 @@ def test_the_same_mail_queued_by_two_transactions_at_once_is_written_once(app, b
     for t in threads:
         t.join(30)
     assert results == {"first": True, "second": False}
-    assert len(db.session.scalars(db.select(OutboxMail).where(
-        OutboxMail.dedup_key.like("call_corrected:at-once:%"))).all()) == 1
+    assert (
+        len(
+            db.session.scalars(
+                db.select(OutboxMail).where(OutboxMail.dedup_key.like("call_corrected:at-once:%"))
+            ).all()
+        )
+        == 1
+    )

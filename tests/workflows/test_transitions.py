@@ -3,6 +3,7 @@
 The proposal is put into each state through the real operations (drafting, submission, the joint
 opening, the formal check, reviews, sign-offs, award, implementation), never by setting ``state``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,18 @@ AFTER_DEADLINE = berlin(2026, 11, 2, 9, 0)  # the call of the world closes 31.10
 
 # --- driving a proposal through the real operations ------------------------------------------------------
 
-MAIN_PATH = ("draft", "submitted", "eligible", "in_review", "reviewed", "approved", "awarded",
-             "in_implementation", "final_report_submitted", "completed")
+MAIN_PATH = (
+    "draft",
+    "submitted",
+    "eligible",
+    "in_review",
+    "reviewed",
+    "approved",
+    "awarded",
+    "in_implementation",
+    "final_report_submitted",
+    "completed",
+)
 BRANCHES = {  # state: the main-path state it branches off
     "withdrawn": "draft",
     "clarification": "submitted",
@@ -81,15 +92,18 @@ def _review_all(p, world):
     for rev in (world.rev1, world.rev2):
         sign_neutrality(p.call, rev)
         declare_conflict(p, rev, False)
-        review = db.session.scalar(select(Review).where(Review.proposal_id == p.id, Review.reviewer_id == rev.id))
+        review = db.session.scalar(
+            select(Review).where(Review.proposal_id == p.id, Review.reviewer_id == rev.id)
+        )
         save_review(review, rev, {c.id: (4, "nachvollziehbar") for c in p.call.criteria}, submit=True)
 
 
 def complete_implementation(p, world):
     """Milestones reported and accepted, interim report accepted: the final report may come."""
     applicant = p.applicant
-    for m in db.session.scalars(select(Milestone).where(Milestone.proposal_id == p.id)
-                                .order_by(Milestone.position)).all():
+    for m in db.session.scalars(
+        select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position)
+    ).all():
         report_milestone(m, applicant, f"{m.title}: erreicht")
         accept_milestone(m, world.ka)
     r = submit_interim_report(p, applicant, "Zwischenstand", "Honorare", 4_000_00)
@@ -107,7 +121,9 @@ def _step(world, clock, p, dest):
         fire(p, "declare_eligible", world.ka)
     elif dest == "clarification":
         open_submissions(world, clock)
-        fire(p, "request_documents", world.ka, reason="Bitte die Eigenerklärungen unterschrieben nachreichen.")
+        fire(
+            p, "request_documents", world.ka, reason="Bitte die Eigenerklärungen unterschrieben nachreichen."
+        )
     elif dest == "ineligible":
         open_submissions(world, clock)
         fire(p, "declare_ineligible", world.afw, reason="Kein Bezug zu Leipzig.")
@@ -136,8 +152,14 @@ def _step(world, clock, p, dest):
         fire(p, "terminate", world.ka, reason="Leistung wird nicht erbracht.")
     elif dest == "final_report_submitted":
         complete_implementation(p, world)
-        fire(p, "submit_final_report", applicant, narrative="Sachbericht", use_of_funds="Honorare",
-             spent_cents=9_000_00)
+        fire(
+            p,
+            "submit_final_report",
+            applicant,
+            narrative="Sachbericht",
+            use_of_funds="Honorare",
+            spent_cents=9_000_00,
+        )
     elif dest == "completed":
         fire(p, "accept_final_report", world.afw)
     else:  # pragma: no cover - a state the route does not know
@@ -166,7 +188,7 @@ def advance(world, clock, p, target: str):
     """Move p along the route to `target` from wherever it is; commits each step like a request would."""
     route = route_to(target)
     assert p.state in route, (p.state, target)
-    for dest in route[route.index(p.state) + 1:]:
+    for dest in route[route.index(p.state) + 1 :]:
         _step(world, clock, p, dest)
         db.session.commit()
         p = db.session.get(Proposal, p.id)
@@ -224,8 +246,10 @@ EXPECTED_WHO = {
 }
 EXPECTED_EDGES = {
     ("draft", "submit"): "submitted",
-    **{(s, "withdraw"): "withdrawn" for s in
-       ("draft", "submitted", "clarification", "eligible", "in_review", "reviewed")},
+    **{
+        (s, "withdraw"): "withdrawn"
+        for s in ("draft", "submitted", "clarification", "eligible", "in_review", "reviewed")
+    },
     ("draft", "discard"): "withdrawn",
     ("submitted", "request_documents"): "clarification",
     ("clarification", "answer_request"): "submitted",
@@ -256,8 +280,11 @@ def edges(module):
 
 PROPOSAL_EDGES = edges(proposal_wf)
 # (state, trigger, role) -> "ok" | "refused": the whole table, from the workflow data
-TABLE = [(src, trigger, role, "ok" if role in EXPECTED_WHO[trigger] else "refused")
-         for src, trigger, _dest in PROPOSAL_EDGES for role in ROLES]
+TABLE = [
+    (src, trigger, role, "ok" if role in EXPECTED_WHO[trigger] else "refused")
+    for src, trigger, _dest in PROPOSAL_EDGES
+    for role in ROLES
+]
 
 
 def test_workflow_data_matches_the_domain():
@@ -286,8 +313,9 @@ def perform(world, clock, p, trigger, actor):
         # rev1 reviews; rev2 then declares a conflict, which removes the last open review
         sign_neutrality(p.call, world.rev1)
         declare_conflict(p, world.rev1, False)
-        review = db.session.scalar(select(Review).where(Review.proposal_id == p.id,
-                                                        Review.reviewer_id == world.rev1.id))
+        review = db.session.scalar(
+            select(Review).where(Review.proposal_id == p.id, Review.reviewer_id == world.rev1.id)
+        )
         save_review(review, world.rev1, {c.id: (3, "tragfähig") for c in p.call.criteria}, submit=True)
         sign_neutrality(p.call, world.rev2)
         declare_conflict(p, world.rev2, True, "Ehemalige Kollegin")
@@ -328,7 +356,8 @@ def make_proposals(world, clock, states, amount: int = 5_000_00) -> list[Proposa
     submitted before the deadline and opened together, then moved on through the real operations."""
     owners = [world.applicant] + [
         create_user(f"bewerber{i}@x.test", f"Bewerber {i}", PASSWORD, roles=("applicant",))
-        for i in range(1, len(states))]
+        for i in range(1, len(states))
+    ]
     ps = []
     for owner, state in zip(owners, states, strict=True):
         p = new_draft(world, owner, amount=amount, title=f"Maßnahme von {owner.name}")
@@ -343,7 +372,7 @@ def make_proposals(world, clock, states, amount: int = 5_000_00) -> list[Proposa
 
 
 def actor_for(world, p, role):
-    """"applicant" is the proposal's own applicant; "applicant2" never is."""
+    """ "applicant" is the proposal's own applicant; "applicant2" never is."""
     if role == "applicant":
         return p.applicant
     return None if role == "system" else getattr(world, role)
@@ -371,9 +400,11 @@ def test_state_groups_cover_every_state_once():
 
 def last_change(p) -> tuple | None:
     """(trigger, actor id, state reached) of the object's last audit event."""
-    ev = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == p.__tablename__,
-                                                     AuditEvent.object_id == p.id)
-                            .order_by(AuditEvent.seq.desc())).first()
+    ev = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == p.__tablename__, AuditEvent.object_id == p.id)
+        .order_by(AuditEvent.seq.desc())
+    ).first()
     return (ev.action, ev.actor_id, ev.to_state) if ev else None
 
 
@@ -400,7 +431,9 @@ def check_state(world, clock, state, probe, ps):
         with pytest.raises(ActionRefused) as exc:
             fire(probe, t["trigger"], actor, reason=REASON, narrative="x")
         assert exc.value.message == f"„{t['label'][0]}“ ist im Status „{state_de}“ nicht möglich.", (
-            state, t["trigger"])
+            state,
+            t["trigger"],
+        )
         assert reload_state(probe) == state
         probe = db.session.get(Proposal, probe.id)
 
@@ -411,7 +444,10 @@ def check_state(world, clock, state, probe, ps):
         with pytest.raises(ActionRefused) as exc:
             fire(probe, trigger, actor_for(world, probe, role), reason=REASON, narrative="x")
         assert exc.value.message == f"Sie dürfen „{label_of(trigger)}“ hier nicht ausführen.", (
-            state, trigger, role)
+            state,
+            trigger,
+            role,
+        )
         assert reload_state(probe) == state, (state, trigger, role)
         probe = db.session.get(Proposal, probe.id)
     assert audit_count(probe) == before
@@ -425,8 +461,11 @@ def check_state(world, clock, state, probe, ps):
         db.session.commit()
         dest = EXPECTED_EDGES[(state, trigger)]
         assert reload_state(p) == dest, row
-        ev = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.proposal_id == p.id, AuditEvent.action == trigger).order_by(AuditEvent.id.desc())).first()
+        ev = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.proposal_id == p.id, AuditEvent.action == trigger)
+            .order_by(AuditEvent.id.desc())
+        ).first()
         assert ev is not None, row
         assert (ev.from_state, ev.to_state) == (state, dest), row
         assert ev.actor_id == (actor.id if actor else None), row
@@ -448,12 +487,13 @@ def test_transition_table(app, world, clock, states):
     ps = make_proposals(world, clock, [s for s, _n, k in wanted for _ in range(k)], amount=4_000_00)
     i = 0
     for state, n, k in wanted:
-        group = ps[i:i + k]
+        group = ps[i : i + k]
         i += k
         check_state(world, clock, state, group[0], group[:n])
 
 
 # --- people: whose proposal, which conflict ---------------------------------------------------------------
+
 
 def test_applicant_b_cannot_act_on_applicant_as_proposal(app, world, clock):
     p = drive(world, clock, "draft")
@@ -472,8 +512,12 @@ def test_applicant_b_cannot_act_on_applicant_as_proposal(app, world, clock):
     assert (p.state, p.title) == ("draft", "Netzwerk Plagwitz")
 
     # later, too (the table checks every applicant trigger): B cannot answer someone else's request
-    clar = drive(world, clock, "clarification",
-                 applicant=create_user("c@x.test", "Carl", PASSWORD, roles=("applicant",)))
+    clar = drive(
+        world,
+        clock,
+        "clarification",
+        applicant=create_user("c@x.test", "Carl", PASSWORD, roles=("applicant",)),
+    )
     with pytest.raises(ActionRefused, match="nicht ausführen"):
         fire(clar, "answer_request", b, reason="Hier sind die Unterlagen")
     assert reload_state(clar) == "clarification"
@@ -516,7 +560,9 @@ def test_official_with_declared_conflict_cannot_decide(app, world, clock):
 
 
 def test_applicant_who_is_an_official_cannot_decide_on_own_proposal(app, world, clock):
-    olga = create_user("olga@x.test", "Olga Doppelrolle", PASSWORD, roles=("applicant", "official"), office="KA")
+    olga = create_user(
+        "olga@x.test", "Olga Doppelrolle", PASSWORD, roles=("applicant", "official"), office="KA"
+    )
     db.session.commit()
     own = new_draft(world, olga, title="Olgas Maßnahme")
     db.session.commit()
@@ -563,8 +609,9 @@ def test_system_transitions_cannot_be_fired_by_users_even_when_due(app, world, c
     # make every condition hold: both due dates passed, all reviews in (rev1 reviewed, rev2 withdrew)
     sign_neutrality(world.call, world.rev1)
     declare_conflict(in_review, world.rev1, False)
-    review = db.session.scalar(select(Review).where(Review.proposal_id == in_review.id,
-                                                    Review.reviewer_id == world.rev1.id))
+    review = db.session.scalar(
+        select(Review).where(Review.proposal_id == in_review.id, Review.reviewer_id == world.rev1.id)
+    )
     save_review(review, world.rev1, {c.id: (3, "solide") for c in world.call.criteria}, submit=True)
     sign_neutrality(world.call, world.rev2)
     declare_conflict(in_review, world.rev2, True, "Befangen")
@@ -573,8 +620,16 @@ def test_system_transitions_cannot_be_fired_by_users_even_when_due(app, world, c
     assert [(r.reviewer_id, r.submitted_at is not None) for r in reviews] == [(world.rev1.id, True)]
     assert reload_state(in_review) == "in_review"
     clock.set(berlin(2027, 1, 15, 12, 0))  # long after the request's and the award's due dates
-    users = [world.applicant, world.applicant2, world.ka, world.ka2, world.afw, world.rev1, world.advisor,
-             world.admin]
+    users = [
+        world.applicant,
+        world.applicant2,
+        world.ka,
+        world.ka2,
+        world.afw,
+        world.rev1,
+        world.advisor,
+        world.admin,
+    ]
     for p, trigger in ((clar, "lapse_request"), (awarded, "lapse_award")):
         for user in users:
             with pytest.raises(ActionRefused, match="nicht ausführen"):
@@ -596,9 +651,12 @@ def test_system_transitions_cannot_be_fired_by_users_even_when_due(app, world, c
 
 # --- joint approval: one sign-off from each office, by two different people --------------------------------
 
+
 def sign_offs_of(p) -> list[tuple[str, int, str]]:
-    return sorted((s.office, s.user_id, s.decision) for s in
-                  db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id)))
+    return sorted(
+        (s.office, s.user_id, s.decision)
+        for s in db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id))
+    )
 
 
 @pytest.mark.parametrize("first", ["ka", "afw"])
@@ -616,8 +674,9 @@ def test_approval_needs_both_offices_in_either_order(app, world, clock, first):
     db.session.commit()
     assert reload_state(p) == "approved"
     assert sign_offs_of(p) == sorted([("KA", world.ka.id, "approve"), ("AfWiFoe", world.afw.id, "approve")])
-    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.proposal_id == p.id)
-                                 .order_by(AuditEvent.id)).all()
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.proposal_id == p.id).order_by(AuditEvent.id)
+    ).all()
     assert actions[-3:] == ["sign_off_approve", "sign_off_approve", "approve"]
 
 
@@ -634,15 +693,21 @@ def test_either_office_rejection_rejects(app, world, clock):
         with pytest.raises(ActionRefused, match="begründen"):
             sign_off(db.session.get(Proposal, p.id), getattr(world, rejecter), "reject", reason="  ")
         db.session.rollback()
-        sign_off(db.session.get(Proposal, p.id), getattr(world, rejecter), "reject",
-                 reason="Kostenplan nicht plausibel")
+        sign_off(
+            db.session.get(Proposal, p.id),
+            getattr(world, rejecter),
+            "reject",
+            reason="Kostenplan nicht plausibel",
+        )
         db.session.commit()
         assert reload_state(p) == "rejected", case
-        ev = db.session.scalars(select(AuditEvent).where(AuditEvent.proposal_id == p.id,
-                                                         AuditEvent.action == "reject")).one()
+        ev = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.proposal_id == p.id, AuditEvent.action == "reject")
+        ).one()
         assert (ev.reason, ev.actor_office) == ("Kostenplan nicht plausibel", getattr(world, rejecter).office)
-        mails = db.session.scalars(select(OutboxMail).where(OutboxMail.proposal_id == p.id,
-                                                            OutboxMail.kind == "rejection")).all()
+        mails = db.session.scalars(
+            select(OutboxMail).where(OutboxMail.proposal_id == p.id, OutboxMail.kind == "rejection")
+        ).all()
         assert [m.to_address for m in mails] == [p.applicant.email], case
         if not approvers:  # the other office cannot sign any more
             other = "afw" if rejecter == "ka" else "ka"
@@ -687,6 +752,7 @@ def test_one_person_cannot_sign_for_both_offices(app, world, clock):
 
 # --- budget: never over, and returned when an award ends ----------------------------------------------------
 
+
 def committed(world) -> int:
     db.session.rollback()
     return db.session.scalar(select(Call.committed_cents).where(Call.id == world.call.id))
@@ -701,8 +767,9 @@ def test_awards_never_take_the_call_over_budget(app, world, clock):
     assert committed(world) == 40_000_00
     with pytest.raises(ActionRefused) as exc:
         fire(db.session.get(Proposal, p3.id), "award", world.ka)
-    assert exc.value.message == ("Das verbleibende Budget des Aufrufs (10.000,00\xa0€) reicht für "
-                                 "20.000,00\xa0€ nicht aus.")
+    assert exc.value.message == (
+        "Das verbleibende Budget des Aufrufs (10.000,00\xa0€) reicht für 20.000,00\xa0€ nicht aus."
+    )
     assert reload_state(p3) == "approved"
     assert committed(world) == 40_000_00
     assert db.session.scalar(select(Award.id).where(Award.proposal_id == p3.id)) is None
@@ -714,14 +781,16 @@ def test_awards_never_take_the_call_over_budget(app, world, clock):
     db.session.commit()
     assert reload_state(p3) == "awarded"
     assert committed(world) == 50_000_00
-    ev = db.session.scalars(select(AuditEvent).where(AuditEvent.proposal_id == p3.id,
-                                                     AuditEvent.action == "award")).one()
+    ev = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.proposal_id == p3.id, AuditEvent.action == "award")
+    ).one()
     assert ev.data == {"amount_cents": 10_000_00, "remaining_cents": 0}
 
 
 def test_lapse_and_termination_return_the_money(app, world, clock):
-    lapsing, terminated, waiting = make_proposals(world, clock, ["awarded", "in_implementation", "approved"],
-                                                  amount=20_000_00)
+    lapsing, terminated, waiting = make_proposals(
+        world, clock, ["awarded", "in_implementation", "approved"], amount=20_000_00
+    )
     assert committed(world) == 40_000_00
     with pytest.raises(ActionRefused, match="reicht für"):
         fire(db.session.get(Proposal, waiting.id), "award", world.ka, amount_cents=20_000_00)
@@ -751,6 +820,7 @@ def test_lapse_and_termination_return_the_money(app, world, clock):
 
 # --- the worker's sweep -------------------------------------------------------------------------------------
 
+
 def outbox() -> list[tuple[str, int | None, int | None]]:
     db.session.rollback()
     return sorted((m.kind, m.recipient_id, m.proposal_id) for m in db.session.scalars(select(OutboxMail)))
@@ -764,15 +834,17 @@ def test_sweep_closes_the_call_after_its_deadline_minute(app, world, clock):
     assert report["calls_closed"] == 1
     call = db.session.get(Call, world.call.id)
     assert (call.state, call.closed_at) == ("closed", berlin(2026, 11, 1, 0, 0))
-    ev = db.session.scalars(select(AuditEvent).where(AuditEvent.call_id == call.id,
-                                                     AuditEvent.action == "close")).one()
+    ev = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.call_id == call.id, AuditEvent.action == "close")
+    ).one()
     assert (ev.actor_id, ev.actor_name, ev.from_state, ev.to_state) == (None, "System", "published", "closed")
     assert sweep(deadline + dt.timedelta(minutes=5))["calls_closed"] == 0
 
 
 def test_sweep_lapses_requests_and_awards_once(app, world, clock):
     answered, unanswered, awarded, accepted = make_proposals(
-        world, clock, ["clarification", "clarification", "awarded", "in_implementation"])
+        world, clock, ["clarification", "clarification", "awarded", "in_implementation"]
+    )
     fire(answered, "answer_request", answered.applicant, reason="Erklärung liegt jetzt bei")
     db.session.commit()
     due = db.session.scalar(select(Clarification.due_at).where(Clarification.proposal_id == unanswered.id))
@@ -789,8 +861,9 @@ def test_sweep_lapses_requests_and_awards_once(app, world, clock):
     assert report["requests_lapsed"] == 1
     assert reload_state(unanswered) == "ineligible"
     assert reload_state(answered) == "submitted"
-    mail = db.session.scalars(select(OutboxMail).where(OutboxMail.proposal_id == unanswered.id,
-                                                       OutboxMail.kind == "ineligible")).one()
+    mail = db.session.scalars(
+        select(OutboxMail).where(OutboxMail.proposal_id == unanswered.id, OutboxMail.kind == "ineligible")
+    ).one()
     assert mail.to_address == unanswered.applicant.email and mail.status == "sent"
 
     assert sweep(accept_by + dt.timedelta(seconds=59))["awards_lapsed"] == 0
@@ -800,21 +873,30 @@ def test_sweep_lapses_requests_and_awards_once(app, world, clock):
     assert reload_state(awarded) == "lapsed"
     assert reload_state(accepted) == "in_implementation"
     assert committed(world) == 5_000_00  # the lapsed award's money is back
-    ev = db.session.scalars(select(AuditEvent).where(AuditEvent.proposal_id == awarded.id,
-                                                     AuditEvent.action == "lapse_award")).one()
+    ev = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.proposal_id == awarded.id, AuditEvent.action == "lapse_award")
+    ).one()
     assert (ev.actor_name, ev.data["returned_cents"]) == ("System", 5_000_00)
-    lapsed_mails = db.session.scalars(select(OutboxMail).where(OutboxMail.proposal_id == awarded.id,
-                                                               OutboxMail.kind == "award_lapsed")).all()
+    lapsed_mails = db.session.scalars(
+        select(OutboxMail).where(OutboxMail.proposal_id == awarded.id, OutboxMail.kind == "award_lapsed")
+    ).all()
     assert len(lapsed_mails) == 1
 
     # a second run changes nothing and queues nothing
     before = outbox()
     audit_before = db.session.scalar(select(func.count(AuditEvent.id)))
     report = sweep(minute_end(accept_by))
-    assert report == {"calls_closed": 0, "requests_lapsed": 0, "awards_lapsed": 0, "mails_sent": 0,
-                      "proposals_anonymised": 0, "parked_posts_deleted": 0, "audit_checkpoints": 0,
-                      "login_sessions_deleted": 0,
-                      **dict.fromkeys(REMINDERS, 0)}
+    assert report == {
+        "calls_closed": 0,
+        "requests_lapsed": 0,
+        "awards_lapsed": 0,
+        "mails_sent": 0,
+        "proposals_anonymised": 0,
+        "parked_posts_deleted": 0,
+        "audit_checkpoints": 0,
+        "login_sessions_deleted": 0,
+        **dict.fromkeys(REMINDERS, 0),
+    }
     assert outbox() == before
     assert db.session.scalar(select(func.count(AuditEvent.id))) == audit_before
     # three days later nothing lapses again; what is new is only the kick-off milestone of the accepted
@@ -824,11 +906,16 @@ def test_sweep_lapses_requests_and_awards_once(app, world, clock):
     new = [m for m in outbox() if m not in before]
     assert {(kind, proposal_id) for kind, _, proposal_id in new} == {("milestone_overdue", accepted.id)}
     assert report["milestones_overdue"] == len(new)
-    assert db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id).offset(audit_before)).all() == [
-        "milestone_overdue"]
+    assert db.session.scalars(
+        select(AuditEvent.action).order_by(AuditEvent.id).offset(audit_before)
+    ).all() == ["milestone_overdue"]
     assert committed(world) == 5_000_00
     assert [reload_state(p) for p in (answered, unanswered, awarded, accepted)] == [
-        "submitted", "ineligible", "lapsed", "in_implementation"]
+        "submitted",
+        "ineligible",
+        "lapsed",
+        "in_implementation",
+    ]
 
 
 # --- the call machine ---------------------------------------------------------------------------------------
@@ -845,9 +932,16 @@ CALL_ROLES = ("applicant", "ka", "afw", "rev1", "advisor", "admin", "system")
 
 
 def new_call(actor, code, **kw):
-    fields = dict(title=f"Aufruf {code}", description="", fields_of_action=["networks"], budget_cents=80_000_00,
-                  max_amount_cents=20_000_00, estimated_value_cents=80_000_00,
-                  opens_at=berlin(2026, 10, 1, 0, 0), submission_deadline=berlin(2026, 12, 15, 12, 0))
+    fields = dict(
+        title=f"Aufruf {code}",
+        description="",
+        fields_of_action=["networks"],
+        budget_cents=80_000_00,
+        max_amount_cents=20_000_00,
+        estimated_value_cents=80_000_00,
+        opens_at=berlin(2026, 10, 1, 0, 0),
+        submission_deadline=berlin(2026, 12, 15, 12, 0),
+    )
     fields.update(kw)
     return create_call(actor, code=code, **fields)
 
@@ -859,8 +953,14 @@ LATE_DEADLINE = berlin(2027, 1, 15, 12, 0)  # calls that stay open while the oth
 def calls_in(world, clock, states):
     """One call without proposals per entry of `states`, moved there by officials. Calls that must still be
     draft or published get a later deadline, so the others can be closed (the clock passes their deadline)."""
-    calls = [new_call(world.ka, f"T{i}", submission_deadline=LATE_DEADLINE if CALL_RANK[s] < 2 else
-                      berlin(2026, 12, 15, 12, 0)) for i, s in enumerate(states)]
+    calls = [
+        new_call(
+            world.ka,
+            f"T{i}",
+            submission_deadline=LATE_DEADLINE if CALL_RANK[s] < 2 else berlin(2026, 12, 15, 12, 0),
+        )
+        for i, s in enumerate(states)
+    ]
     db.session.commit()
     for rank, trigger in ((1, "publish"), (2, "close"), (3, "decide")):
         if rank == 2:
@@ -897,7 +997,7 @@ def test_call_transition_table(app, world, clock):
     calls = calls_in(world, clock, [state for state, _r, _a, k in plan for _ in range(k)])
     i = 0
     for state, rows, allowed, k in plan:
-        group, i = calls[i:i + k], i + k
+        group, i = calls[i : i + k], i + k
         probe = group[0]
         state_de = call_wf.STATE_LABELS[state][0]
         for t in call_wf.TRANSITIONS:
@@ -915,7 +1015,11 @@ def test_call_transition_table(app, world, clock):
                 if role not in who:
                     with pytest.raises(ActionRefused) as exc:
                         fire(probe, trigger, None if role == "system" else getattr(world, role))
-                    assert exc.value.message == f"Sie dürfen „{label}“ hier nicht ausführen.", (state, trigger, role)
+                    assert exc.value.message == f"Sie dürfen „{label}“ hier nicht ausführen.", (
+                        state,
+                        trigger,
+                        role,
+                    )
         db.session.rollback()
         assert db.session.get(Call, probe.id).state == state
         for call, (trigger, dest, role) in zip(group, allowed, strict=False):
@@ -925,10 +1029,14 @@ def test_call_transition_table(app, world, clock):
             fire(call, trigger, actor)
             db.session.commit()
             assert db.session.get(Call, call.id).state == dest, (state, trigger, role)
-            ev = db.session.scalars(select(AuditEvent).where(AuditEvent.call_id == call.id,
-                                                             AuditEvent.action == trigger)).one()
+            ev = db.session.scalars(
+                select(AuditEvent).where(AuditEvent.call_id == call.id, AuditEvent.action == trigger)
+            ).one()
             assert (ev.from_state, ev.to_state, ev.actor_office) == (
-                state, dest, actor.office if actor else None), (state, trigger, role)
+                state,
+                dest,
+                actor.office if actor else None,
+            ), (state, trigger, role)
 
 
 def test_publish_needs_weights_summing_to_100_and_a_future_deadline(app, world, clock):
@@ -959,22 +1067,28 @@ def test_publish_needs_weights_summing_to_100_and_a_future_deadline(app, world, 
     assert [(c["key"], c["weight"]) for c in version.snapshot["criteria"]] == [("a", 60), ("b", 40)]
 
     # the deadline lies in the future, after the opening of submissions
-    past = new_call(world.ka, "PAST", opens_at=berlin(2026, 9, 1, 0, 0),
-                    submission_deadline=berlin(2026, 10, 1, 8, 59))  # one minute before the clock
+    past = new_call(
+        world.ka, "PAST", opens_at=berlin(2026, 9, 1, 0, 0), submission_deadline=berlin(2026, 10, 1, 8, 59)
+    )  # one minute before the clock
     backwards = new_call(world.ka, "BACK", opens_at=berlin(2026, 12, 20, 0, 0))
     db.session.commit()
-    for c, message in ((past, "Einreichungsfrist muss in der Zukunft"),
-                       (backwards, "Beginn der Einreichung muss vor der Frist")):
+    for c, message in (
+        (past, "Einreichungsfrist muss in der Zukunft"),
+        (backwards, "Beginn der Einreichung muss vor der Frist"),
+    ):
         with pytest.raises(ActionRefused, match=message):
             fire(db.session.get(Call, c.id), "publish", world.ka)
         db.session.rollback()
-    assert db.session.scalars(select(Call.state).where(Call.code.in_(("PAST", "BACK")))).all() == ["draft"] * 2
+    assert (
+        db.session.scalars(select(Call.state).where(Call.code.in_(("PAST", "BACK")))).all() == ["draft"] * 2
+    )
 
 
 def test_publish_refuses_an_estimate_at_the_eu_threshold(app, world, clock):
     threshold = app.config["EU_THRESHOLD_CENTS"]
-    at = new_call(world.ka, "EU1", estimated_value_cents=threshold, budget_cents=threshold,
-                  max_amount_cents=20_000_00)
+    at = new_call(
+        world.ka, "EU1", estimated_value_cents=threshold, budget_cents=threshold, max_amount_cents=20_000_00
+    )
     with pytest.raises(ActionRefused) as exc:
         fire(at, "publish", world.ka)
     assert "EU-Schwellenwert" in exc.value.message and "216.000,00" in exc.value.message
