@@ -85,10 +85,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
 
-    from . import models  # noqa: F401  (register every table)
+    from . import effects, models  # noqa: F401  (register every table and every workflow effect)
     from .extensions import babel, csrf, db, login_manager, migrate
     from .i18n import select_locale
 
+    effects.check_complete()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -103,9 +104,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import web
 
     web.init_app(app)
-    from .documents.views import init_app as init_documents  # documents, public register, call dashboard
-
-    init_documents(app)
     return app
 
 

@@ -7,14 +7,24 @@ import datetime as dt
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from werkzeug.serving import run_simple
+
+import workflows
+from worker.celery_app import celery_for
+from worker.inprocess import start
+from worker.sweep import sweep
 
 from . import create_app
+from .audit.checkpoints import ChainBroken, checkpoint_file, verify_chain, write_checkpoint
+from .audit.mailing import mail_checkpoint
+from .demo import load_demo
+from .extensions import db
+from .timeutil import now
 from .urls import serve_public_url
 
 
 def _upgrade() -> None:
-    from flask_migrate import upgrade
-
     upgrade(directory=current_app.extensions["migrate"].directory)
 
 
@@ -29,15 +39,12 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     serve_public_url(app, host, port)  # the embedded default's mails link to the address served here
     _upgrade()
     if not no_worker and not app.config.get("BROKER_URL"):
-        from worker.inprocess import start
-
         start(app)
         click.echo(f"Worker: in process (sweep every {app.config['SWEEP_INTERVAL_SECONDS']}s).")
     click.echo(f"Database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
     click.echo(f"Outbox:   {app.config['OUTBOX_DIR']}")
     click.echo(f"Open http://{host}:{port}/")
     click.echo(f"Links in mails: {app.config['PUBLIC_URL']}/")
-    from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
@@ -54,8 +61,6 @@ def serve(host: str, port: int, no_worker: bool) -> None:
 def demo(ctx: click.Context, then_serve: bool, password: str, host: str, port: int) -> None:
     """Create the schema and a demo call modelled on Leipzig's 2011 call, with one account per role (a demo that
     is there already is kept as it is)."""
-    from .demo import load_demo
-
     if then_serve:
         serve_public_url(current_app._get_current_object(), host, port)  # the demo's mails link there
     _upgrade()
@@ -72,8 +77,6 @@ def demo(ctx: click.Context, then_serve: bool, password: str, host: str, port: i
 @with_appcontext
 def sweep_cmd(now_: str | None) -> None:
     """Run the worker's periodic sweep once (close calls, lapse deadlines, send mail)."""
-    from worker.sweep import sweep
-
     at = dt.datetime.fromisoformat(now_).replace(tzinfo=dt.UTC) if now_ else None
     click.echo(sweep(at))
 
@@ -84,7 +87,6 @@ def _celery():
             "BROKER_URL is not set (e.g. redis://127.0.0.1:6379/0); without it the "
             "worker runs inside `foerdercall serve`."
         )
-    from worker.celery_app import celery_for
 
     return celery_for(current_app._get_current_object())
 
@@ -123,8 +125,6 @@ def workflow_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(["json", "mermaid"]), default="mermaid", show_default=True)
 @click.option("--name", type=click.Choice(["proposal", "call"]), default="proposal", show_default=True)
 def workflow_show(fmt: str, name: str) -> None:
-    import workflows
-
     module = workflows.WORKFLOWS[name]
     click.echo(workflows.to_json(module) if fmt == "json" else workflows.to_mermaid(module), nl=False)
 
@@ -147,8 +147,6 @@ def audit_group() -> None:
 def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
     """Recompute the hash chain, check every MAC with the audit key and the chain against the signed
     checkpoints; exit status 1 and the first event that does not match when it does not hold."""
-    from .audit.operations import verify_chain
-
     report = verify_chain(checkpoint_files)
     for problem in report.checkpoint_problems:
         click.echo(f"FORGED CHECKPOINT {problem}", err=True)
@@ -196,11 +194,11 @@ def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
 @with_appcontext
 def audit_checkpoint() -> None:
     """Write a signed checkpoint of the audit chain now (to AUDIT_CHECKPOINT_FILE and the log)."""
-    from .audit.checkpoints import ChainBroken, checkpoint_file, write_checkpoint
-    from .extensions import db
-
     try:
-        cp = write_checkpoint()
+        at = now()
+        cp = write_checkpoint(at)
+        if cp is not None:
+            mail_checkpoint(cp, at)
     except ChainBroken as exc:
         click.echo(f"No checkpoint written, the chain does not hold: {exc}", err=True)
         raise SystemExit(1) from None

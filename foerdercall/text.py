@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -50,3 +51,30 @@ def token_digest(token: str) -> str:
     """What the database keeps of a random token (a login session's, an unlock link's, a browser's parking key):
     its SHA-256, hex. A lookup by it needs no constant-time comparison."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Characters that change how a name is shown without being seen: direction marks and overrides, zero-width
+# characters, fillers. Every control and format character (Unicode Cc, Cf, …) goes as well.
+_INVISIBLE = set("\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5\u180e\u2800") | {
+    chr(c) for c in range(0xFE00, 0xFE10)
+}
+_DROP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def safe_filename(name: str) -> str:
+    """The name a file is stored and sent under: no path, no control, direction or invisible characters, none
+    of the characters Windows forbids, at most 200 characters, and always ending in ``.pdf`` (``evil.html``
+    becomes ``evil.html.pdf``; the file is a PDF whatever its name said)."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/")
+    name = name.rsplit("/", 1)[-1]
+    kept = []
+    for ch in name:
+        category = unicodedata.category(ch)
+        if ch in _INVISIBLE or category in _DROP_CATEGORIES or ch in '<>:"/\\|?*':
+            continue
+        kept.append(" " if category == "Zs" else ch)
+    cleaned = " ".join("".join(kept).split()).rstrip(". ")
+    stem = cleaned[:-4] if cleaned.lower().endswith(".pdf") else cleaned
+    suffix = cleaned[-4:] if cleaned.lower().endswith(".pdf") else ".pdf"
+    stem = stem.rstrip(". ")[:196].rstrip(". ") if len(stem) > 196 else stem.rstrip(". ")
+    return stem + suffix if stem else "dokument.pdf"

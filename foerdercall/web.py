@@ -18,35 +18,39 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import SecurityError
 
+from .accounts.operations import two_factor_setup_due, user_for_session
+from .accounts.views import bp as accounts_bp
+from .awards.views import bp as awards_bp
+from .calendar.views import bp as calendar_bp
+from .calls.views import bp as calls_bp
+from .dashboard.views import bp as dashboard_bp
+from .documents.views import bp as documents_bp
 from .errors import ActionRefused
 from .extensions import db, login_manager
 from .headers import security_headers
+from .i18n import current_lang, format_date, format_dt, format_money, label
+from .jobs.views import bp as jobs_bp
+from .labels import attachment_kind, office_label
+from .mail.views import bp as mail_bp
+from .mailtemplates.views import bp as mailtemplates_bp
+from .parking.views import bp as parking_bp
+from .parking.views import park_refused_post
+from .privacy.views import bp as privacy_bp
+from .proposals.views import bp as proposals_bp
+from .register.views import bp as register_bp
+from .reviews.views import bp as reviews_bp
 from .text import has_control, printable
 from .timeutil import now
 from .urls import current_path, public_url, referrer_target, start_page
+from .workflow.engine import action_label, state_label
 
 log = logging.getLogger(__name__)
-
-
-OFFICE_LABELS = {"KA": "KA", "AfWiFoe": "AfWiFö"}
 
 
 # What a person who must set up the second factor first may still reach (REQUIRE_TWO_FACTOR_ROLES).
 TWO_FACTOR_GATE_OPEN = frozenset(
     {"static", "health", "accounts.logout", "accounts.language", "accounts.two_factor"}
 )
-
-
-def office_label(code: str | None) -> str:
-    return OFFICE_LABELS.get(code, code) if code else "–"
-
-
-def attachment_kind(call, kind: str) -> str:
-    """The label of a required attachment, or what an extra file is."""
-    for r in call.required_attachments:
-        if r.key == kind:
-            return r.label
-    return {"clarification": _("Nachgereicht"), "other": _("Sonstige Anlage")}.get(kind, kind)
 
 
 def _clean_input() -> None:
@@ -63,29 +67,23 @@ def _clean_input() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from .accounts.operations import two_factor_setup_due, user_for_session
-    from .accounts.views import bp as accounts_bp
-    from .awards.views import bp as awards_bp
-    from .calls.views import bp as calls_bp
-    from .i18n import current_lang, format_date, format_dt, format_money, label
-    from .mail.views import bp as mail_bp
-    from .parking.views import bp as parking_bp
-    from .parking.views import park_refused_post
-    from .privacy.views import bp as privacy_bp
-    from .proposals.views import bp as proposals_bp
-    from .reviews.views import bp as reviews_bp
-    from .workflow.engine import action_label, state_label
-
-    for bp in (accounts_bp, calls_bp, proposals_bp, reviews_bp, awards_bp, mail_bp, privacy_bp, parking_bp):
-        app.register_blueprint(bp)
-    from .mailtemplates.views import bp as mailtemplates_bp  # the calls' own mail texts (issue 4)
-
-    app.register_blueprint(mailtemplates_bp)
-    from .calendar.views import bp as calendar_bp
-    from .jobs.views import bp as jobs_bp
-
-    for bp in (calendar_bp, jobs_bp):  # deadlines as .ics; bulk jobs with progress
-        app.register_blueprint(bp)
+    for blueprint in (
+        accounts_bp,
+        calls_bp,
+        proposals_bp,
+        reviews_bp,
+        awards_bp,
+        mail_bp,
+        privacy_bp,
+        parking_bp,
+        mailtemplates_bp,  # the calls' own mail texts
+        calendar_bp,  # deadlines as .ics
+        jobs_bp,  # bulk jobs with progress
+        documents_bp,  # letters, the Vergabevermerk
+        register_bp,  # the public register
+        dashboard_bp,  # the call dashboard
+    ):
+        app.register_blueprint(blueprint)
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None

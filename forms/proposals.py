@@ -4,7 +4,8 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from . import Form
-from .fields import BerlinDateTimeField, MoneyField, OfferedChoice
+from .calls import FIELD_LABELS
+from .fields import BerlinDateTimeField, MoneyField, OfferedChoice, choices
 
 
 class ProposalForm(Form):
@@ -65,3 +66,12 @@ class ExtendForm(Form):
     )
     deadline = BerlinDateTimeField(_l("Neue Frist für diese Person"), validators=[DataRequired()])
     reason = TextAreaField(_l("Begründung"), validators=[DataRequired(), Length(max=5000)])
+
+
+def proposal_form(p, formdata=None) -> ProposalForm:
+    """The draft form of a proposal: its answers, or what was posted; the fields of action of its call."""
+    form = ProposalForm(formdata=formdata, obj=p if formdata is None else None)
+    form.field_of_action.choices = choices((f, FIELD_LABELS.get(f, f)) for f in p.call.fields_of_action or [])
+    if formdata is None:
+        form.requested_amount.data = p.requested_amount_cents or None
+    return form

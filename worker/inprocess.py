@@ -7,6 +7,8 @@ import threading
 
 from flask import Flask
 
+from .sweep import sweep
+
 log = logging.getLogger(__name__)
 
 
@@ -15,8 +17,6 @@ def start(app: Flask) -> threading.Event:
     interval = app.config["SWEEP_INTERVAL_SECONDS"]
 
     def loop():
-        from .sweep import sweep
-
         while not stop.is_set():
             try:
                 with app.app_context():

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from foerdercall.accounts.operations import sweep_sessions
 from foerdercall.audit.checkpoints import ChainBroken, write_checkpoint
+from foerdercall.audit.mailing import mail_checkpoint
 from foerdercall.awards.models import Award
 from foerdercall.calls.models import Call
 from foerdercall.errors import ActionRefused
@@ -55,7 +56,10 @@ def audit_checkpoint(at: dt.datetime) -> int:
         if not mine:
             return 0
         try:
-            written = write_checkpoint(at) is not None
+            cp = write_checkpoint(at)
+            written = cp is not None
+            if written:
+                mail_checkpoint(cp, at)
         except ChainBroken:  # logged as an error on foerdercall.audit; the rest of the sweep goes on
             written = False
         db.session.commit()  # the day's checkpoint mail

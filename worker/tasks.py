@@ -11,12 +11,14 @@ import traceback
 from celery import shared_task
 
 from foerdercall.extensions import db
+from foerdercall.jobs.operations import run_job as run
 from foerdercall.mail import delivery
 from foerdercall.mail import operations as mail_ops
 from foerdercall.timeutil import now
 
 from .celery_app import enqueue_deliveries
 from .locks import exclusive
+from .sweep import sweep as run_sweep
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,6 @@ def relay() -> int:
 @shared_task(name="worker.tasks.sweep")
 def sweep() -> dict | None:
     """The periodic sweep (worker/sweep.py), never two at once."""
-    from .sweep import sweep as run_sweep
-
     with exclusive("sweep") as mine:
         if not mine:
             log.info("sweep: another sweep is running")
@@ -75,6 +75,4 @@ def sweep() -> dict | None:
 def run_job(job_id: int) -> str | None:
     """A bulk job (foerdercall/jobs): claimed once, run item by item with its progress committed as it goes;
     a redelivered message finds it claimed (or resumes it when its worker died) and does nothing twice."""
-    from foerdercall.jobs.operations import run_job as run
-
     return run(job_id)

@@ -23,6 +23,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt
 from ..mail.operations import queue_mail
+from ..policy.actors import verification_missing
 from ..text import printable, token_digest
 from ..timeutil import now
 from ..urls import external_url  # every link in a mail: on PUBLIC_URL, never the request's host
@@ -248,16 +249,6 @@ def verify_email(token: str) -> User | None:
         db.session.flush()
         record(user, "verify_email", user, data={"email": user.email})
     return user
-
-
-def verification_missing(user: User | None) -> str | None:
-    """The message why an unverified applicant cannot submit yet, else None (a workflow condition)."""
-    if user is not None and not user.email_verified:
-        return _(
-            "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse mit dem Link aus unserer E-Mail. "
-            "Einen neuen Link können Sie unter „Konto“ anfordern. Ihr Entwurf bleibt gespeichert."
-        )
-    return None
 
 
 def require_verified(user: User | None) -> None:

@@ -30,15 +30,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..timeutil import UTC, now
-from .models import AuditChainHead
-from .operations import ChainReport, audit_keys, mac, mac_matches, walk
+from .models import AuditChainHead, AuditEvent
+from .operations import GENESIS, ChainReport, audit_keys, mac, mac_matches, walk
 
 log = logging.getLogger("foerdercall.audit")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -202,7 +201,6 @@ def write_checkpoint(at: dt.datetime | None = None) -> Checkpoint | None:
     if new:
         _fsync_dir(path.parent)
     log.info("audit checkpoint %s", cp.line())
-    _mail(cp, at)
     return cp
 
 
@@ -219,22 +217,50 @@ def _fsync_dir(folder: Path) -> None:
         os.close(dfd)
 
 
-def _mail(cp: Checkpoint, at: dt.datetime) -> None:
-    """The day's first checkpoint to AUDIT_CHECKPOINT_MAIL: keyed by the day, so never twice."""
-    address = (current_app.config.get("AUDIT_CHECKPOINT_MAIL") or "").strip()
-    if not address:
-        return
-    from ..mail.operations import queue_mail
-    from ..timeutil import to_berlin
-
-    day = to_berlin(at).date().isoformat()
-    office = SimpleNamespace(id=None, email=address, locale="de", name=address)
-    queue_mail(
-        "audit_checkpoint",
-        office,
-        f"{day}:{address}",
-        checkpoint=cp,
-        line=cp.line(),
-        day=day,
-        file=str(checkpoint_file()),
-    )
+def verify_chain(checkpoint_files: Iterable[str] = (), batch: int = 5000) -> ChainReport:
+    """Recompute the whole chain in order of ``seq`` with its MACs, against the signed checkpoints of the
+    configured file (when it exists) and of ``checkpoint_files``; the first event that does not fit is
+    reported, and every checkpoint line whose own MAC is wrong."""
+    configured = current_app.config.get("AUDIT_CHECKPOINT_FILE") or ""
+    files = list(dict.fromkeys([*([configured] if configured else []), *map(str, checkpoint_files)]))
+    checkpoints, genuine, problems = read_checkpoints(files)
+    report = ChainReport(0, GENESIS, checkpoints=genuine, checkpoint_problems=problems)
+    first = min(checkpoints, default=None)
+    last_seq = walk(report, 1, GENESIS, checkpoints=checkpoints, signed_after=first, batch=batch)
+    if report.problem:
+        return report
+    unchained = db.session.scalar(select(func.min(AuditEvent.id)).where(AuditEvent.seq.is_(None)))
+    if unchained is not None:
+        return report.broken(unchained, None, "not in the chain (written behind the application's back?)")
+    head = db.session.get(AuditChainHead, 1)
+    if head is None or head.last_seq != last_seq or head.last_hash != report.head:
+        return report.broken(
+            None,
+            last_seq + 1,
+            "events after the last one are missing "
+            f"(the chain's head says {head.last_seq if head else '?'} events)",
+        )
+    newest = checkpoints.get(max(checkpoints)) if checkpoints else None
+    if newest is not None and newest.seq > last_seq:
+        return report.broken(
+            None,
+            last_seq + 1,
+            f"seq {last_seq + 1} and later are missing: the checkpoint of "
+            f"{newest.at} ({newest.source}) says the chain held {newest.seq} events",
+        )
+    if head.mac is None:
+        if report.macs:
+            return report.broken(
+                None,
+                last_seq + 1,
+                "the chain's head has no MAC, although its events have "
+                "(removed? events after the last one may be missing)",
+            )
+    elif not mac_matches(head.mac, "head", head.last_seq, head.last_hash):
+        return report.broken(
+            None,
+            last_seq + 1,
+            f"the chain's head (seq {last_seq}) has no valid MAC: moved "
+            "back (events after the last one deleted?) or changed",
+        )
+    return report

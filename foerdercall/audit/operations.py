@@ -7,7 +7,7 @@ were written, the next ``seq`` and the previous hash, and stores ``hash = SHA-25
 JSON of the event)``; the lock ends with the commit. Transactions are so chained one after the other in
 commit order, and the head row is locked only for the moment of the commit (locked from the first event
 on, it made every audited transaction wait for the one before it to finish all its work).
-:func:`verify_chain` recomputes the chain and names the first event that does not match (changed, deleted,
+:func:`checkpoints.verify_chain` recomputes the chain and names the first event that does not match (changed, deleted,
 inserted, reordered, or never chained).
 
 The hashes alone are public arithmetic: whoever can write to the database could change an event and recompute
@@ -39,7 +39,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -323,57 +323,6 @@ def walk(
             report.head = prev
         if len(rows) < batch:
             return last_seq
-
-
-def verify_chain(checkpoint_files: Iterable[str] = (), batch: int = 5000) -> ChainReport:
-    """Recompute the whole chain in order of ``seq`` with its MACs, against the signed checkpoints of the
-    configured file (when it exists) and of ``checkpoint_files``; the first event that does not fit is
-    reported, and every checkpoint line whose own MAC is wrong."""
-    from .checkpoints import read_checkpoints
-
-    configured = current_app.config.get("AUDIT_CHECKPOINT_FILE") or ""
-    files = list(dict.fromkeys([*([configured] if configured else []), *map(str, checkpoint_files)]))
-    checkpoints, genuine, problems = read_checkpoints(files)
-    report = ChainReport(0, GENESIS, checkpoints=genuine, checkpoint_problems=problems)
-    first = min(checkpoints, default=None)
-    last_seq = walk(report, 1, GENESIS, checkpoints=checkpoints, signed_after=first, batch=batch)
-    if report.problem:
-        return report
-    unchained = db.session.scalar(select(func.min(AuditEvent.id)).where(AuditEvent.seq.is_(None)))
-    if unchained is not None:
-        return report.broken(unchained, None, "not in the chain (written behind the application's back?)")
-    head = db.session.get(AuditChainHead, 1)
-    if head is None or head.last_seq != last_seq or head.last_hash != report.head:
-        return report.broken(
-            None,
-            last_seq + 1,
-            "events after the last one are missing "
-            f"(the chain's head says {head.last_seq if head else '?'} events)",
-        )
-    newest = checkpoints.get(max(checkpoints)) if checkpoints else None
-    if newest is not None and newest.seq > last_seq:
-        return report.broken(
-            None,
-            last_seq + 1,
-            f"seq {last_seq + 1} and later are missing: the checkpoint of "
-            f"{newest.at} ({newest.source}) says the chain held {newest.seq} events",
-        )
-    if head.mac is None:
-        if report.macs:
-            return report.broken(
-                None,
-                last_seq + 1,
-                "the chain's head has no MAC, although its events have "
-                "(removed? events after the last one may be missing)",
-            )
-    elif not mac_matches(head.mac, "head", head.last_seq, head.last_hash):
-        return report.broken(
-            None,
-            last_seq + 1,
-            f"the chain's head (seq {last_seq}) has no valid MAC: moved "
-            "back (events after the last one deleted?) or changed",
-        )
-    return report
 
 
 class AuditImmutable(Exception):

@@ -6,17 +6,19 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..access import has_conflict
 from ..audit.operations import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt
+from ..locking import lock
+from ..policy.actors import sign_off_refusal
 from ..proposals.models import Proposal
+from ..reviews.queries import has_conflict
 from ..text import printable
 from ..timeutil import minute_end, now
-from ..workflow.engine import fire, lock
-from ..workflow.guards import award_of, decision_round, sign_offs, standstill_of
+from ..workflow.engine import fire
 from .models import Milestone, Payment, Report, SignOff
+from .queries import award_of, decision_round, sign_offs, standstill_of
 
 
 def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
@@ -53,22 +55,6 @@ def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
     elif len(existing) + 1 == len(current_app.config["DECIDING_OFFICES"]):
         fire(p, "approve", actor, reason=reason)
     return p
-
-
-def sign_off_refusal(p: Proposal, actor) -> str | None:
-    """Why this person cannot sign the proposal for their office now (None: they can)."""
-    if p.state != "reviewed":
-        return _("Nur begutachtete Angebote können gezeichnet werden.")
-    if not actor.has_role("official") or actor.office not in current_app.config["DECIDING_OFFICES"]:
-        return _("Nur Mitarbeitende von KA und AfWiFö zeichnen.")
-    if p.applicant_id == actor.id or has_conflict(actor, p):
-        return _("Sie haben einen Interessenkonflikt mit diesem Angebot.")
-    existing = sign_offs(p)
-    if actor.office in existing:
-        return _("Ihr Amt hat bereits gezeichnet (%(name)s).", name=existing[actor.office].user.name)
-    if any(s.user_id == actor.id for s in existing.values()):
-        return _("Eine Person kann nicht für beide Ämter zeichnen.")
-    return None
 
 
 def sign_off_many(

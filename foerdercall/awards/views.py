@@ -3,12 +3,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from forms.awards import AwardForm, MilestoneForm, PaymentForm, ReportForm, SignOffForm, TextForm
 from forms.calls import ConfirmForm
 
-from ..access import get_proposal_for, require_role
 from ..extensions import db
+from ..policy.loaders import get_proposal_for, require_role
+from ..proposals.models import Proposal
+from ..ranking.models import Standstill
 from ..workflow.engine import fire
 from .models import Milestone, Report
 from .operations import (
@@ -213,10 +216,6 @@ def forms_for_detail():
 
 def reopened_decisions(call) -> dict:
     """Proposal id -> when its decision was reopened (an objection upheld), for the call's ranking page."""
-    from sqlalchemy import select
-
-    from ..proposals.models import Proposal
-    from ..ranking.models import Standstill
 
     return dict(
         db.session.execute(

@@ -5,7 +5,7 @@ award (its end), the award (acceptance deadline, end of the implementation perio
 then, see ``reminders.operations.mark_overdue_reports``), the milestones (the interim report is one of them),
 an open clarification request (its answer deadline) and an applicant's documented extension.
 
-An official sees the proposal-level dates only of proposals they may read (``access.official_may_read``:
+An official sees the proposal-level dates only of proposals they may read (``policy.reading.official_may_read``:
 opened, no conflict, not their own); the summaries name proposals by their file number, never by title.
 UIDs are ``<kind>-<object>-<id>@<domain>``: the same deadline keeps its UID, so a re-import updates it.
 """
@@ -16,14 +16,14 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..access import official_may_read
 from ..awards.models import Award, Milestone
 from ..calls.models import Call
 from ..extensions import db
+from ..policy.reading import official_may_read
 from ..proposals.models import Clarification, Proposal
+from ..proposals.queries import submission_deadline_for
 from ..ranking.models import Standstill
 from ..urls import external_url
-from ..workflow.guards import submission_deadline_for
 from . import Event
 
 

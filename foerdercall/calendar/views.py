@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort
 from flask_login import current_user, login_required
 
-from ..access import get_own_proposal_for, may_read_call_calendar
-from ..calls.views import get_call
 from ..jobs.files import attachment_headers
+from ..policy.loaders import get_call_for, get_own_proposal_for
+from ..policy.reading import may_read_call_calendar
 from ..timeutil import now
 from . import vcalendar
 from .events import call_events, proposal_events
@@ -22,7 +22,7 @@ MIMETYPE = "text/calendar; charset=utf-8"
 def call_deadlines(call_id: int):
     """Every deadline of the call (opening, submission, review, standstills, acceptance, milestones,
     implementation end, answers to clarification requests) as one calendar."""
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     if not may_read_call_calendar(current_user, call):
         abort(403)
     body = vcalendar(call_events(call, current_user), stamp=now(), name=f"{call.code}: {call.title}")

@@ -6,12 +6,21 @@ import hashlib
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
+from ..accounts.models import User
+from ..audit.operations import record
 from ..errors import ActionRefused
 from ..extensions import db
+from ..i18n import format_dt
+from ..locking import lock
+from ..mail.operations import queue_mail
+from ..policy.conditions import catalogue_complete
+from ..proposals.models import Proposal
+from ..reviews.models import NeutralityDeclaration, Review
 from ..timeutil import minute_end, now
+from ..workflow.engine import Context
 from .models import Call, CallVersion, Criterion, Opening, RequiredAttachment
 
 # The default catalogue of DOMAIN.md: (key, name, weight %, knock-out minimum)
@@ -65,8 +74,6 @@ def call_snapshot(call: Call) -> dict[str, Any]:
 
 
 def create_call(actor, **fields) -> Call:
-    from ..audit.operations import record
-
     criteria = fields.pop("criteria", None)
     attachments = fields.pop("required_attachments", None)
     call = Call(created_by_id=actor.id, created_at=now(), **fields)
@@ -82,8 +89,6 @@ def create_call(actor, **fields) -> Call:
 
 def update_call(call: Call, actor, **fields) -> Call:
     """Change a draft call (the frozen-call guard refuses fixed terms of a published one)."""
-    from ..audit.operations import record
-
     criteria = fields.pop("criteria", None)
     for k, v in fields.items():
         setattr(call, k, v)
@@ -104,10 +109,6 @@ def update_call(call: Call, actor, **fields) -> Call:
 
 def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
     """A correction of a published call: a new version, recorded, and everyone concerned is told."""
-    from ..audit.operations import record
-    from ..mail.operations import queue_mail
-    from ..proposals.models import Proposal
-
     if call.state not in ("published",):
         raise ActionRefused(_("Nur ein veröffentlichter, noch offener Aufruf kann berichtigt werden."))
     if not (reason or "").strip():
@@ -125,8 +126,6 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
     session.info["call_correction"] = True
     try:
         update_call(call, actor, **changes)
-        from ..workflow.engine import Context
-        from ..workflow.guards import catalogue_complete
 
         problem = catalogue_complete(Context(obj=call, actor=actor, now=now()))  # as when it was published
         if problem:
@@ -146,8 +145,6 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
     db.session.add(version)
     record(actor, "correct_call", call, reason=reason, data={"version": call.version, "before": before})
     # everyone concerned: applicants with a draft or an offer, and the reviewers of this call
-    from ..accounts.models import User
-    from ..reviews.models import NeutralityDeclaration, Review
 
     users = {p.applicant for p in db.session.scalars(select(Proposal).where(Proposal.call_id == call.id))}
     users |= set(
@@ -173,17 +170,11 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
 
 def request_opening(call: Call, actor) -> Opening:
     """First official: asks to open the sealed submissions (only after the deadline)."""
-    from ..audit.operations import record
-    from ..workflow.engine import lock
-
     call = lock(call)
     if call.state != "closed":
         raise ActionRefused(_("Die Angebote können erst nach Ablauf der Einreichungsfrist geöffnet werden."))
     if call.opening is not None:
         raise ActionRefused(_("Die Öffnung wurde bereits angestoßen."))
-    from ..i18n import format_dt
-    from ..proposals.models import Proposal
-    from ..timeutil import minute_end
 
     extended = db.session.scalar(
         select(func.max(Proposal.personal_deadline)).where(
@@ -207,10 +198,6 @@ def request_opening(call: Call, actor) -> Opening:
 
 def confirm_opening(call: Call, actor) -> Opening:
     """Second official: confirms; the opening record (Öffnungsniederschrift) is written."""
-    from ..audit.operations import record
-    from ..proposals.models import Proposal
-    from ..workflow.engine import lock
-
     call = lock(call)
     opening = call.opening
     if opening is None:
@@ -261,8 +248,6 @@ def _published_call_is_fixed(session, flush_context, instances):
             if call is not None and call.published_at is not None:
                 raise ActionRefused(_("Der Aufruf ist veröffentlicht: Kriterien und Anlagen sind fest."))
         elif isinstance(obj, Call) and obj.published_at is not None and obj in session.dirty:
-            from sqlalchemy import inspect
-
             state = inspect(obj)
             # a criterion or attachment taken out of the collection is an orphan, no longer tied to its call
             if any(state.attrs[name].history.deleted for name in ("criteria", "required_attachments")):

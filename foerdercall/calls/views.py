@@ -23,7 +23,6 @@ from forms.calls import BulkSignOffForm, CallForm, ConfirmForm, CorrectionForm, 
 from forms.jobs import ExportJobForm
 from workflows.proposal import STATE_LABELS
 
-from ..access import is_official, may_read_call_record, require_role
 from ..awards.models import SignOff
 from ..awards.operations import sign_off_many
 from ..errors import ActionRefused
@@ -38,6 +37,9 @@ from ..jobs.operations import (
     start_export,
     start_sign_off,
 )
+from ..policy.actors import is_official
+from ..policy.loaders import get_call_for, require_role
+from ..policy.reading import may_read_call_record
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
 from ..ranking.service import compute_ranking
@@ -65,15 +67,6 @@ def _visible_calls():
     return db.session.scalars(q).all()
 
 
-def get_call(call_id: int) -> Call:
-    call = db.session.get(Call, call_id)
-    if call is None or (
-        call.state == "draft" and not (current_user.is_authenticated and is_official(current_user))
-    ):
-        abort(404)
-    return call
-
-
 @bp.route("/calls")
 def index():
     return render_template("calls/index.html", calls=_visible_calls())
@@ -81,7 +74,7 @@ def index():
 
 @bp.route("/calls/<int:call_id>")
 def detail(call_id: int):
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     versions = db.session.scalars(
         select(CallVersion).where(CallVersion.call_id == call.id).order_by(CallVersion.version)
     ).all()
@@ -129,7 +122,7 @@ def new():
 @login_required
 def edit(call_id: int):
     require_role(current_user, "official")
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     if call.state != "draft":
         flash(_("Ein veröffentlichter Aufruf kann nur berichtigt werden."), "error")
         return redirect(url_for("calls.correct", call_id=call.id))
@@ -156,7 +149,7 @@ def edit(call_id: int):
 @login_required
 def correct(call_id: int):
     require_role(current_user, "official")
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     form = CorrectionForm(obj=call)
     if form.validate_on_submit():
         try:
@@ -187,7 +180,7 @@ def correct(call_id: int):
 @login_required
 def fire_trigger(call_id: int, trigger: str):
     require_role(current_user, "official")
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
@@ -201,7 +194,7 @@ def fire_trigger(call_id: int, trigger: str):
 def proposals(call_id: int):
     """The officials' list: while sealed, only the count (nothing of the content)."""
     require_role(current_user, "official")
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     rows = []
     count = (
         db.session.scalar(
@@ -232,7 +225,7 @@ def proposals(call_id: int):
 @login_required
 def opening(call_id: int):
     require_role(current_user, "official")
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():
@@ -277,7 +270,7 @@ def money_formatter():
 
 def _official_call(call_id: int) -> Call:
     require_role(current_user, "official")
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     if call.is_sealed:
         abort(404)  # nothing of the content before the opening
     return call
@@ -338,7 +331,7 @@ def export_job(call_id: int, what: str, fmt: str):
 def record_job(call_id: int):
     """The call's Vergabevermerk as a job with visible progress (for large calls; small ones are downloaded at
     once from documents.call_record)."""
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     if not may_read_call_record(current_user, call):
         abort(404 if is_official(current_user) else 403)
     if not ExportJobForm().validate_on_submit():

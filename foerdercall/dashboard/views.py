@@ -3,8 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
-from ..access import require_role
-from ..calls.views import get_call
+from ..policy.loaders import get_call_for, require_role
 from .operations import call_dashboard
 
 bp = Blueprint("dashboard", __name__)
@@ -15,5 +14,5 @@ bp = Blueprint("dashboard", __name__)
 def call(call_id: int):
     """The officials' overview of a call (charts with tables); sealed: only how many arrived."""
     require_role(current_user, "official")
-    c = get_call(call_id)
+    c = get_call_for(current_user, call_id)
     return render_template("calls/dashboard.html", call=c, d=call_dashboard(c))

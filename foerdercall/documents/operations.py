@@ -26,13 +26,14 @@ from ..awards.models import Award, SignOff
 from ..calls.models import Call
 from ..extensions import db
 from ..i18n import format_date, format_dt, format_money
-from ..privacy.retention import applicant_label, event_actor, event_reason
+from ..labels import office_label
+from ..privacy.queries import applicant_label, event_actor, event_reason
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
+from ..ranking.service import compute_ranking
 from ..reviews.models import ConflictDeclaration, NeutralityDeclaration, Review
 from ..reviews.operations import score_proposal
 from ..timeutil import to_berlin
-from ..web import office_label
 from ..workflow.engine import action_label, state_label
 from .pdf import Document, Facts, Heading, Para, Table, render
 
@@ -323,8 +324,6 @@ def ranking(call: Call) -> list[Ranked]:
     """Every submitted proposal of the call in ranking order: the ranking service's order and totals
     (foerdercall.ranking.service.compute_ranking: weights, aggregation, knock-outs, tie rule), then the
     proposals without a rank (not reviewed, excluded) by file number."""
-    from ..ranking.service import compute_ranking
-
     rows = db.session.scalars(
         select(Proposal)
         .where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, abort, url_for
+from flask import Blueprint, Response, abort, url_for
 from flask_login import current_user, login_required
 
-from ..access import (
-    get_document_proposal_for,
-    is_official,
-    may_read_call_record,
-    may_read_document,
-    official_may_read,
-)
-from ..calls.views import get_call
 from ..i18n import current_lang
+from ..policy.actors import is_official
+from ..policy.loaders import get_call_for, get_document_proposal_for
+from ..policy.reading import may_read_call_record, may_read_document, official_may_read
 from .operations import KINDS, build, build_call_record, existing_kinds, file_name, kind_label
 
 bp = Blueprint("documents", __name__)
@@ -47,7 +42,7 @@ def proposal_document(proposal_id: int, kind: str):
 @bp.route("/calls/<int:call_id>/vergabevermerk.pdf")
 @login_required
 def call_record(call_id: int):
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     if not may_read_call_record(current_user, call):
         abort(404 if is_official(current_user) else 403)  # sealed: no record yet
     data = build_call_record(call, current_user, current_lang(), lambda p: official_may_read(current_user, p))
@@ -74,12 +69,3 @@ def _document_links():
         return current_user.is_authenticated and may_read_call_record(current_user, call)
 
     return {"proposal_documents": proposal_documents, "call_record_available": call_record_available}
-
-
-def init_app(app: Flask) -> None:
-    """Register the blueprints of documents, the public register and the call dashboard."""
-    from ..dashboard.views import bp as dashboard_bp
-    from ..register.views import bp as register_bp
-
-    for blueprint in (bp, register_bp, dashboard_bp):
-        app.register_blueprint(blueprint)

@@ -26,14 +26,20 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..accounts.models import User
+from ..awards.operations import sign_off
 from ..calls.models import Call
+from ..documents.operations import build_call_record
 from ..errors import ActionRefused
 from ..extensions import db
+from ..mail.operations import dispatch_pending, pop_queued_ids
+from ..policy.reading import may_read_call_record, official_may_read
 from ..proposals.models import Proposal
+from ..ranking.exports import ranking_table, scores_table, to_csv, to_xlsx
+from ..ranking.service import compute_ranking
 from ..sheets import spooled
 from ..timeutil import now
 from .models import BulkJob, BulkJobChunk
-from .runner import start_after_commit
+from .runner import launch, start_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +59,6 @@ EXPORT_MIMETYPES = {
 def write_export(out: IO[bytes], call: Call, viewer, what: str, fmt: str, ranking=None) -> tuple[str, str]:
     """Write the ranking (what=ranking) or every review (what=scores) export into ``out``, row by row;
     returns (file name, mimetype)."""
-    from ..ranking.exports import ranking_table, scores_table, to_csv, to_xlsx
-    from ..ranking.service import compute_ranking
-
     result = ranking if ranking is not None else compute_ranking(call, viewer=viewer)
     if fmt == "csv":
         to_csv(out, *(ranking_table(result) if what == "ranking" else scores_table(result, call)))
@@ -233,9 +236,6 @@ def _finish(job: BulkJob, message: str) -> None:
 
 
 def _run_sign_off(job_id: int, actor: User) -> None:
-    from ..awards.operations import sign_off
-    from ..mail.operations import dispatch_pending, pop_queued_ids
-
     job = _job(job_id)
     params = dict(job.params)
     labels = params.get("labels", {})
@@ -273,8 +273,6 @@ def _run_sign_off(job_id: int, actor: User) -> None:
 
 
 def _run_export(job_id: int, actor: User) -> None:
-    from ..ranking.service import compute_ranking
-
     job = _job(job_id)
     call = db.session.get(Call, job.call_id)
     what, fmt = job.params["what"], job.params["fmt"]
@@ -292,9 +290,6 @@ def _run_export(job_id: int, actor: User) -> None:
 
 
 def _run_call_record(job_id: int, actor: User) -> None:
-    from ..access import may_read_call_record, official_may_read
-    from ..documents.operations import build_call_record
-
     job = _job(job_id)
     call = db.session.get(Call, job.call_id)
     if not may_read_call_record(actor, call):  # checked again: the starter's rights may have changed
@@ -350,8 +345,6 @@ def cleanup_jobs(at: dt.datetime) -> int:
     still queued a minute after it was written (its hand-over was lost: the web process died before it, Redis
     lost the message) or running without a heartbeat for STALE (its worker died) is handed over again (the
     claim lets only one run it; a resumed sign-off skips what is committed). Returns how many were removed."""
-    from .runner import launch
-
     old = select(BulkJob.id).where(BulkJob.finished_at.is_not(None), BulkJob.finished_at < at - KEEP)
     db.session.execute(
         delete(BulkJobChunk).where(BulkJobChunk.job_id.in_(old)).execution_options(synchronize_session=False)

@@ -1,12 +1,12 @@
 """A job's page (progress, per-item results, the download), its status as JSON (for app.js) and the
-download. Only the person who started the job and the admins see it (``access.get_job_for``)."""
+download. Only the person who started the job and the admins see it (``policy.loaders.get_job_for``)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user, login_required
 
-from ..access import get_job_for
+from ..policy.loaders import get_job_for
 from ..sheets import file_response
 from .files import attachment_headers
 from .operations import result_file

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..audit.operations import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..mailtemplates.operations import official_text
@@ -210,8 +211,6 @@ def pop_queued_ids() -> list[int]:
 
 def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
     """An official sends a failed mail again: back to pending with a fresh round of attempts."""
-    from ..audit.operations import record
-
     if mail.status != "failed":
         raise ActionRefused(_("Nur eine fehlgeschlagene Nachricht kann erneut gesendet werden."))
     record(
@@ -234,8 +233,6 @@ def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
 
 def release_held_mail(mail: OutboxMail, actor) -> OutboxMail:
     """An official has read a held mail and releases it: from now on it is delivered like any other."""
-    from ..audit.operations import record
-
     if not mail.held:
         raise ActionRefused(_("Diese Nachricht wird nicht zurückgehalten."))
     if mail.status != "pending":  # held mails are never claimed; this guards rows changed by hand
@@ -258,7 +255,7 @@ def dispatch_pending() -> int:
     if not ids:
         return 0
     if current_app.config.get("BROKER_URL"):
-        from worker.celery_app import enqueue_deliveries
+        from worker.celery_app import enqueue_deliveries  # the worker layer sits above; see after-commit
 
         return enqueue_deliveries(ids, coalesce=has_request_context())
     return deliver_here(ids)

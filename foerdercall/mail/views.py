@@ -9,6 +9,7 @@ from forms.calls import ConfirmForm
 
 from ..accounts.operations import SECRET_MAIL_KINDS
 from ..extensions import db
+from ..proposals.models import Proposal
 from .models import OutboxMail
 from .operations import release_held_mail, retry_failed_mail, worker_overview
 
@@ -30,7 +31,6 @@ def _not_sealed(mail: OutboxMail) -> bool:
         return False
     if mail.proposal_id is None:
         return True
-    from ..proposals.models import Proposal
 
     p = db.session.get(Proposal, mail.proposal_id)
     return not p.call.is_sealed

@@ -34,6 +34,8 @@ from ..audit.operations import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt, format_money, label
+from ..policy.reading import official_may_read
+from ..proposals.models import Proposal
 from ..text import printable
 from ..timeutil import now
 from .models import MailTemplate
@@ -390,9 +392,6 @@ def _sample_proposal(t: MailTemplate, call, at: dt.datetime):
 
 def preview_proposal(t: MailTemplate, viewer):
     """A real proposal of the call the viewer may read, preferring one the rule applies to; else None."""
-    from ..access import official_may_read
-    from ..proposals.models import Proposal
-
     rows = db.session.scalars(
         select(Proposal)
         .where(Proposal.call_id == t.call_id, Proposal.state != "draft")

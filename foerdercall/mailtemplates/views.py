@@ -14,9 +14,9 @@ from forms.mailtemplates import (
 )
 from workflows.proposal import STATE_LABELS
 
-from ..access import get_mail_template_call_for
 from ..errors import ActionRefused
 from ..extensions import db
+from ..policy.loaders import get_mail_template_call_for
 from .models import MailTemplate
 from .operations import (
     KIND_PLACEHOLDERS,

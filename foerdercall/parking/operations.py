@@ -14,13 +14,15 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from ..awards.models import Milestone, Report
-from ..awards.operations import interim_report_in
+from ..awards.operations import interim_report_in, sign_off_refusal
 from ..extensions import db
+from ..policy.reading import can_view_proposal
 from ..proposals.models import Proposal
+from ..proposals.queries import open_clarification
 from ..reviews.models import Review
 from ..text import token_digest
 from ..timeutil import now
-from ..workflow.guards import open_clarification
+from ..workflow.engine import available_triggers, find_transition
 from .models import ParkedPost
 
 KEEP = dt.timedelta(hours=24)
@@ -74,8 +76,6 @@ META_FIELDS = ("kind", "trigger", "decision")
 
 def reason_trigger(trigger) -> bool:
     """A step of the proposal workflow a person fires with a written reason (a form of its own aside)."""
-    from ..workflow.engine import find_transition
-
     t = find_transition("proposal", trigger) if isinstance(trigger, str) else None
     return (
         t is not None
@@ -272,10 +272,6 @@ def may_take_over(row: ParkedPost, user) -> bool:
 def _office_may_take_over(row: ParkedPost, user) -> bool:
     """The sign-off and the steps with a reason: only someone who may read the proposal and still take that
     step (the office has not signed yet; the proposal is still where the step starts)."""
-    from ..access import can_view_proposal
-    from ..awards.operations import sign_off_refusal
-    from ..workflow.engine import available_triggers
-
     p = db.session.get(Proposal, row.target_id)
     if p is None or not can_view_proposal(user, p):
         return False

@@ -13,16 +13,19 @@ from werkzeug.datastructures import MultiDict
 
 from forms.awards import ReportForm
 from forms.calls import FIELD_LABELS, ConfirmForm
-from forms.proposals import AnswerForm, ProposalForm
+from forms.proposals import AnswerForm, ProposalForm, proposal_form
 from forms.reviews import parse_scores
 
 from ..awards.models import Milestone
 from ..extensions import db
+from ..labels import office_label
 from ..proposals.models import Proposal
+from ..proposals.operations import save_draft
+from ..proposals.queries import open_clarification
 from ..reviews.models import Review
+from ..reviews.operations import save_review
 from ..urls import current_path, redirect_target, same_origin, same_site_path, start_page
 from ..workflow.engine import action_label
-from ..workflow.guards import open_clarification
 from .operations import (
     FORM_FIELDS,
     KEEP,
@@ -274,8 +277,6 @@ def _form_target(row) -> dict:
             "submit": _("Einreichen"),
         }
     if row.endpoint == "awards.sign":
-        from ..web import office_label
-
         return {
             "title": _("Ihre Zeichnung zu %(n)s", n=name),
             "url": url_for("proposals.detail", proposal_id=p.id),
@@ -348,11 +349,8 @@ def apply(parked_id: int):
         return redirect(url_for("parking.index", _anchor=f"parked-{row.id}"))
     data = MultiDict(row.fields)
     if row.endpoint == "proposals.edit":
-        from ..proposals.operations import save_draft
-        from ..proposals.views import _proposal_form
-
         p = db.session.get(Proposal, row.target_id)
-        form = _proposal_form(p, data)
+        form = proposal_form(p, data)
         if not form.validate():
             flash(
                 _(
@@ -368,8 +366,6 @@ def apply(parked_id: int):
         save_draft(p, current_user, form.draft_data())
         url = url_for("proposals.edit", proposal_id=p.id)
     else:  # reviews.score
-        from ..reviews.operations import save_review
-
         review = db.session.get(Review, row.target_id)
         call = review.proposal.call
         current = {s.criterion_id: (s.score, s.justification) for s in review.scores}

@@ -33,6 +33,7 @@ from ..reviews.models import Review
 from ..sheets import spooled
 from ..timeutil import now
 from ..workflow.engine import fire
+from .queries import event_reason
 
 DELETED_NAME = "Gelöschtes Konto"
 
@@ -46,8 +47,7 @@ def personal_data(user: User) -> dict:
 
     What the anonymisation after the retention period erased stays erased here: the proposal's answers and
     files are gone, and of the person's actions on it the audit trail's texts are masked by the same rule as
-    on the proposal page and in the Vergabevermerk (:func:`~foerdercall.privacy.retention.event_reason`)."""
-    from .retention import event_reason  # retention.py imports this module
+    on the proposal page and in the Vergabevermerk (:func:`~foerdercall.privacy.queries.event_reason`)."""
 
     def reason(e: AuditEvent) -> str:
         p = db.session.get(Proposal, e.proposal_id) if e.proposal_id is not None else None

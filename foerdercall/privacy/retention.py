@@ -45,66 +45,22 @@ from ..audit.models import AuditEvent
 from ..audit.operations import record
 from ..calls.models import Call
 from ..extensions import db
+from ..locking import lock
 from ..mail.models import OutboxMail
 from ..proposals.models import ANSWER_FIELDS, Proposal
 from ..proposals.operations import attachment_path, delete_file_on_commit
 from ..timeutil import add_months
 from ..timeutil import now as clock_now
-from ..workflow.engine import lock
 from .models import Anonymisation
 from .operations import anonymise_account
+from .queries import ANONYMISED, is_anonymised
 
 log = logging.getLogger(__name__)
 
-ANONYMISED = "(anonymisiert)"
 ANONYMISED_NAME = "Anonymisiert"
 UNFUNDED_STATES = ("draft", "withdrawn", "ineligible", "rejected", "lapsed")
 CONCLUDED_CALL_STATES = ("decided", "in_implementation", "archived")
 RETENTION_BATCH = 200
-
-
-def _register_labels() -> None:
-    from ..workflow.engine import OPERATION_LABELS
-
-    OPERATION_LABELS.update(
-        {
-            "anonymise_proposal": (
-                "Personenbezogene Daten anonymisiert (Aufbewahrungsfrist)",
-                "Personal data anonymised (retention period)",
-            ),
-        }
-    )
-
-
-_register_labels()
-
-
-# --- showing what was anonymised -------------------------------------------------------------------------
-
-
-def is_anonymised(p: Proposal) -> bool:
-    return db.session.get(Anonymisation, p.id) is not None
-
-
-def applicant_label(p: Proposal) -> str:
-    """The applicant as shown with the proposal: name and organisation, or ``ANONYMISED``."""
-    if is_anonymised(p):
-        return ANONYMISED
-    return ", ".join(x for x in (p.applicant.name, p.applicant.organisation) if x)
-
-
-def _by_applicant(e: AuditEvent, p: Proposal) -> bool:
-    return e.actor_id is not None and e.actor_id == p.applicant_id and is_anonymised(p)
-
-
-def event_actor(e: AuditEvent, p: Proposal) -> str:
-    """Who acted, as shown in a proposal's history: the applicant of an anonymised proposal is not named."""
-    return ANONYMISED if _by_applicant(e, p) else e.actor_name
-
-
-def event_reason(e: AuditEvent, p: Proposal) -> str:
-    """The reason of a history entry; what the applicant of an anonymised proposal wrote is not shown."""
-    return ANONYMISED if _by_applicant(e, p) and e.reason else e.reason
 
 
 # --- the anonymisation -----------------------------------------------------------------------------------

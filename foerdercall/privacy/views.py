@@ -9,7 +9,9 @@ from forms.privacy import DeleteAccountForm
 from ..accounts.operations import authenticate
 from ..sheets import file_response
 from . import retention  # noqa: F401  (registers the label of its audit action)
+from .notice import default_privacy_notice, privacy_notice
 from .operations import delete_account, deletion_refused, export_zip
+from .queries import applicant_label, event_actor, event_reason
 
 bp = Blueprint("privacy", __name__)
 
@@ -57,9 +59,6 @@ def delete():
 
 @bp.app_context_processor
 def _notice():
-    from .notice import default_privacy_notice, privacy_notice
-    from .retention import applicant_label, event_actor, event_reason
-
     return {
         "privacy_notice": privacy_notice,
         "default_privacy_notice": default_privacy_notice,

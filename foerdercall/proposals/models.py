@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, Un
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..text import safe_filename
 from ..timeutil import UTCDateTime, now
 
 PROPOSAL_STATES = (
@@ -105,8 +106,6 @@ class Attachment(db.Model):
     def download_name(self) -> str:
         """The name shown and sent: cleaned again, for names stored before the rules of issue 17 (a right-to-left
         override, no ``.pdf`` at the end)."""
-        from .operations import safe_filename
-
         return safe_filename(self.filename)
 
 

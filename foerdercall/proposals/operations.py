@@ -6,7 +6,6 @@ import hashlib
 import logging
 import os
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +20,10 @@ from ..audit.operations import record
 from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
+from ..locking import lock
+from ..text import safe_filename
 from ..timeutil import now
-from ..workflow.engine import fire, lock, request_now
+from ..workflow.engine import fire, request_now
 from .filecheck import Encrypted, ScannerUnavailable, Uninspectable, active_content, clamd_scan
 from .models import ANSWER_FIELDS, Attachment, Proposal
 
@@ -107,33 +108,6 @@ def store_file(stream, filename: str) -> tuple[str, int, str]:
         tmp.unlink(missing_ok=True)
     db.session.info.setdefault(_NEW_FILES, []).append(path)
     return storage, size, digest.hexdigest()
-
-
-# Characters that change how a name is shown without being seen: direction marks and overrides, zero-width
-# characters, fillers. Every control and format character (Unicode Cc, Cf, …) goes as well.
-_INVISIBLE = set("\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5\u180e\u2800") | {
-    chr(c) for c in range(0xFE00, 0xFE10)
-}
-_DROP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
-
-
-def safe_filename(name: str) -> str:
-    """The name a file is stored and sent under: no path, no control, direction or invisible characters, none
-    of the characters Windows forbids, at most 200 characters, and always ending in ``.pdf`` (``evil.html``
-    becomes ``evil.html.pdf``; the file is a PDF whatever its name said)."""
-    name = unicodedata.normalize("NFC", name or "").replace("\\", "/")
-    name = name.rsplit("/", 1)[-1]
-    kept = []
-    for ch in name:
-        category = unicodedata.category(ch)
-        if ch in _INVISIBLE or category in _DROP_CATEGORIES or ch in '<>:"/\\|?*':
-            continue
-        kept.append(" " if category == "Zs" else ch)
-    cleaned = " ".join("".join(kept).split()).rstrip(". ")
-    stem = cleaned[:-4] if cleaned.lower().endswith(".pdf") else cleaned
-    suffix = cleaned[-4:] if cleaned.lower().endswith(".pdf") else ".pdf"
-    stem = stem.rstrip(". ")[:196].rstrip(". ") if len(stem) > 196 else stem.rstrip(". ")
-    return stem + suffix if stem else "dokument.pdf"
 
 
 # --- what an account may upload ---------------------------------------------------------------------------

@@ -21,9 +21,11 @@ from sqlalchemy import select
 import workflows.proposal as wf
 
 from ..audit.models import AuditEvent
+from ..awards.models import Milestone
+from ..awards.queries import award_of
 from ..extensions import db
 from ..timeutil import now
-from ..workflow.guards import award_of, open_clarification, submission_deadline_for
+from .queries import open_clarification, submission_deadline_for
 
 
 @dataclass
@@ -122,8 +124,6 @@ def _next_step(p, state: str) -> NextStep | None:
     if state == "awarded":
         return NextStep(_("Zuschlag annehmen"), award.accept_by if award else None, True)
     if state == "in_implementation":
-        from ..awards.models import Milestone
-
         milestone = db.session.scalar(
             select(Milestone)
             .where(Milestone.proposal_id == p.id, Milestone.reported_at.is_(None))

@@ -8,30 +8,27 @@ from sqlalchemy.orm import joinedload
 
 from forms.calls import FIELD_LABELS, ConfirmForm
 from forms.fields import choices
-from forms.proposals import AnswerForm, ExtendForm, ProposalForm, ReasonForm, UploadForm
+from forms.proposals import AnswerForm, ExtendForm, ReasonForm, UploadForm, proposal_form
 
-from ..access import (
-    applicant_visible_to,
-    can_view_proposal,
-    get_proposal_for,
-    official_may_read,
-    require_role,
-)
-from ..accounts.operations import find_user, verification_missing
+from ..accounts.operations import find_user
 from ..audit.models import AuditEvent
 from ..awards.models import Milestone, Payment, Report, SignOff
+from ..awards.queries import award_of
 from ..calls.models import Call
-from ..calls.views import get_call
 from ..errors import ActionRefused
 from ..extensions import db
+from ..locking import lock_id
+from ..policy.actors import verification_missing
+from ..policy.loaders import get_call_for, get_proposal_for, require_role
+from ..policy.reading import applicant_visible_to, can_view_proposal, official_may_read
 from ..reviews.models import ConflictDeclaration, Review
 from ..reviews.operations import score_proposal
-from ..reviews.views import reviewer_choices
-from ..workflow.engine import available_triggers, fire, lock_id
-from ..workflow.guards import award_of, open_clarification
+from ..reviews.queries import reviewer_choices
+from ..workflow.engine import available_triggers, fire
 from .models import Attachment, Proposal
 from .operations import (
     add_attachment,
+    attachment_path,
     extend_deadline,
     remove_attachment,
     save_draft,
@@ -39,6 +36,7 @@ from .operations import (
     upload_usage,
 )
 from .progress import proposal_progress
+from .queries import open_clarification
 
 bp = Blueprint("proposals", __name__)
 
@@ -85,17 +83,9 @@ def apply(call_id: int):
     require_role(current_user, "applicant")
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     p = start_draft(call, current_user)
     return redirect(url_for("proposals.edit", proposal_id=p.id))
-
-
-def _proposal_form(p: Proposal, formdata=None) -> ProposalForm:
-    form = ProposalForm(formdata=formdata, obj=p if formdata is None else None)
-    form.field_of_action.choices = choices((f, FIELD_LABELS.get(f, f)) for f in p.call.fields_of_action or [])
-    if formdata is None:
-        form.requested_amount.data = p.requested_amount_cents or None
-    return form
 
 
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
@@ -118,7 +108,7 @@ def edit(proposal_id: int):
     # lock of the proposal (save, upload, submit) makes it forget its call; with the call (and its required
     # attachments) referenced here, the operations and guards find them without loading them again
     call = p.call
-    form = _proposal_form(p, request.form if request.method == "POST" else None)
+    form = proposal_form(p, request.form if request.method == "POST" else None)
     upload = UploadForm()
     upload.kind.choices = choices(
         [(r.key, r.label) for r in call.required_attachments] + [("other", _("Sonstige Anlage"))]
@@ -175,8 +165,6 @@ def delete_attachment(proposal_id: int, attachment_id: int):
 @bp.route("/proposals/<int:proposal_id>/attachments/<int:attachment_id>")
 @login_required
 def download(proposal_id: int, attachment_id: int):
-    from .operations import attachment_path
-
     p = get_proposal_for(current_user, proposal_id)
     a = db.session.get(Attachment, attachment_id)
     if a is None or a.proposal_id != p.id:
@@ -272,7 +260,7 @@ def answer(proposal_id: int):
 def extend(call_id: int):
     """An official extends one applicant's deadline (documented); the call itself does not change."""
     require_role(current_user, "official")
-    call = get_call(call_id)
+    call = get_call_for(current_user, call_id)
     form = ExtendForm()
     if not form.validate_on_submit():
         flash(_("Bitte geben Sie E-Mail-Adresse, Frist und Begründung an."), "error")

@@ -20,7 +20,6 @@ from flask import current_app
 from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.orm import joinedload
 
-from ..access import has_conflict
 from ..accounts.models import RoleGrant, User
 from ..audit.operations import record
 from ..awards.models import Award, Milestone, SignOff
@@ -30,6 +29,7 @@ from ..mail.models import OutboxMail
 from ..mail.operations import mail_key, queue_mails
 from ..proposals.models import Proposal
 from ..reviews.models import Review
+from ..reviews.queries import has_conflict
 from ..timeutil import UTC, days_after, days_before, minute_end
 
 MINUTE = dt.timedelta(minutes=1)

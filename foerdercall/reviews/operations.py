@@ -9,36 +9,21 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..access import conflict_declared, has_conflict, neutrality_signed
 from ..accounts.models import RoleGrant, User
+from ..accounts.queries import officials
 from ..audit.operations import record
 from ..errors import ActionRefused
 from ..extensions import db
+from ..locking import lock
 from ..mail.operations import queue_mail
 from ..proposals.models import Proposal
+from ..ranking.service import refresh_scores
 from ..timeutil import now
-from ..workflow.engine import fire, lock
+from ..workflow.engine import fire
 from .models import ConflictDeclaration, NeutralityDeclaration, Review, ReviewDecline, ReviewScore
+from .queries import conflict_declared, has_conflict, neutrality_signed
 
 DECLINE_KINDS = ("conflict", "workload", "other")
-
-
-def _register_labels() -> None:
-    """Labels of this package's audit actions in the proposals' history (beside the engine's own)."""
-    from ..workflow.engine import OPERATION_LABELS
-
-    OPERATION_LABELS.update(
-        {
-            "decline_review": ("Begutachtung abgelehnt", "Review declined"),
-            "withdraw_assignment": ("Zuweisung beendet", "Assignment ended"),
-            "auto_assign": ("Gutachter automatisch zugewiesen", "Reviewers assigned automatically"),
-            "record_objection": ("Einwand erfasst (Stillhaltefrist)", "Objection recorded (standstill)"),
-            "resolve_objection": ("Einwand erledigt", "Objection resolved"),
-        }
-    )
-
-
-_register_labels()
 
 
 def sign_neutrality(call, user) -> NeutralityDeclaration:
@@ -179,8 +164,6 @@ def save_review(review: Review, actor, scores: dict[int, tuple[int | None, str]]
         review.call_version = call.version
     db.session.flush()
     if submit:
-        from ..ranking.service import refresh_scores
-
         refresh_scores(p)
         record(
             actor,
@@ -226,7 +209,6 @@ def decline_review(review: Review, actor, kind: str, reason: str = "") -> Review
     db.session.delete(review)
     db.session.flush()
     record(actor, "decline_review", p, reason=reason, data={"kind": kind, "reviewer": actor.name})
-    from ..workflow.effects import officials
 
     for o in officials():
         if o.id != p.applicant_id and not has_conflict(o, p):

@@ -16,12 +16,11 @@ from forms.reviews import (
     score_choices,
 )
 
-from ..access import conflict_declared, get_proposal_for, neutrality_signed, require_role
-from ..accounts.models import RoleGrant, User
+from ..accounts.models import User
 from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
-from ..proposals.models import Proposal
+from ..policy.loaders import get_proposal_for, require_role
 from ..text import parse_id
 from ..urls import referrer_target
 from ..workflow.engine import fire
@@ -37,6 +36,7 @@ from .operations import (
     save_review,
     sign_neutrality,
 )
+from .queries import conflict_declared, neutrality_signed
 
 bp = Blueprint("reviews", __name__)
 
@@ -288,12 +288,3 @@ def assign(proposal_id: int):
     if request.form.get("next") == "assignments":
         return redirect(url_for("reviews.assignments", call_id=p.call_id))
     return redirect(url_for("proposals.detail", proposal_id=p.id))
-
-
-def reviewer_choices(p: Proposal) -> list[User]:
-    return db.session.scalars(
-        select(User)
-        .join(RoleGrant)
-        .where(RoleGrant.role == "reviewer", User.active.is_(True), User.id != p.applicant_id)
-        .order_by(User.name)
-    ).all()

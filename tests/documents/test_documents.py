@@ -14,13 +14,13 @@ from pypdf import PdfReader
 
 from foerdercall.accounts import operations as account_ops
 from foerdercall.awards.operations import make_award, sign_off
+from foerdercall.awards.queries import award_of
 from foerdercall.calls.operations import confirm_opening, create_call, request_opening
 from foerdercall.extensions import db
 from foerdercall.i18n import format_dt
 from foerdercall.proposals.operations import start_draft
 from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
 from foerdercall.workflow.engine import fire
-from foerdercall.workflow.guards import award_of
 
 HOSTILE = r"Klang <b>fett</b> \( {nb} **x** %(n)s"
 DIGEST = hashlib.sha256(PDF).hexdigest()

@@ -1,7 +1,7 @@
 """The applicant's own data export after the retention period (issue 5): a proposal that was anonymised does not
 come back through the export's list of the person's actions. The audit trail keeps what the applicant wrote
 (it cannot be rewritten), so the export masks it the way the proposal page and the Vergabevermerk do
-(privacy.retention.event_reason)."""
+(privacy.queries.event_reason)."""
 
 from __future__ import annotations
 

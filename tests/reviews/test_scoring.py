@@ -11,11 +11,11 @@ import pytest
 from conftest import berlin, fill_draft, login
 from sqlalchemy import select
 
-from foerdercall.access import can_view_proposal, reviewer_may_read
 from foerdercall.audit.models import AuditEvent
 from foerdercall.calls.operations import confirm_opening, request_opening
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
+from foerdercall.policy.reading import can_view_proposal, reviewer_may_read
 from foerdercall.proposals.operations import start_draft, submit
 from foerdercall.reviews.models import ConflictDeclaration, Review
 from foerdercall.reviews.operations import (

@@ -13,9 +13,9 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from foerdercall.extensions import db
+from foerdercall.locking import lock
 from foerdercall.models import AuditEvent, OutboxMail, Proposal
 from foerdercall.proposals.operations import start_draft
-from foerdercall.workflow.engine import lock
 
 
 class Statements:

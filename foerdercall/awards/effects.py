@@ -1,85 +1,24 @@
-"""Effects named in workflows/: run after the state changed, inside the same transaction."""
+"""The effects of the proposal workflow on its decision, award and implementation: the budget, the standstill,
+the sign-offs of a reopened decision, the milestones and the final report."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from sqlalchemy import select
 
-from ..accounts.models import RoleGrant, User
-from ..awards.models import Award, Milestone, Report
-from ..calls.models import CallVersion
-from ..calls.operations import call_snapshot
+from ..awards.models import SignOff
 from ..extensions import db
+from ..locking import lock
 from ..mail.operations import queue_mail
+from ..policy.conditions import STANDSTILL_DAYS, award_amount
+from ..policy.context import Context
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
-from ..reviews.models import Review
 from ..timeutil import add_months, end_of_day_berlin, period_end, to_berlin
-from .engine import Context, lock
-from .guards import STANDSTILL_DAYS, award_amount, award_of
-from .guards import open_clarification as pending_clarification
-
-EFFECTS: dict[str, Callable[[Context], None]] = {}
-
-
-def effect(fn):
-    EFFECTS[fn.__name__] = fn
-    return fn
-
-
-def due_in_days(start: dt.datetime, days: int) -> dt.datetime:
-    """End (23:59 Leipzig time) of a period of `days` days from `start`, moved to the next working day
-    when it would end on a weekend or a public holiday in Saxony (German deadline rules, see timeutil)."""
-    return period_end(start, days)
-
-
-def officials(office: str | None = None) -> list[User]:
-    q = select(User).join(RoleGrant).where(RoleGrant.role == "official", User.active.is_(True))
-    if office:
-        q = q.where(User.office == office)
-    return list(db.session.scalars(q.order_by(User.id)))
-
-
-@effect
-def assign_file_number(ctx: Context):
-    p = ctx.obj
-    call = lock(p.call)  # file numbers are sequential per call
-    p.file_seq = call.next_file_seq
-    call.next_file_seq += 1
-    p.file_number = f"{call.code}-{p.file_seq:04d}"
-    p.submitted_at = ctx.now
-    p.submitted_call_version = call.version
-    ctx.audit_data.update(
-        file_number=p.file_number,
-        call_version=call.version,
-        files={a.filename: a.sha256 for a in p.attachments},
-    )
-
-
-@effect
-def open_clarification(ctx: Context):
-    from ..proposals.models import Clarification
-
-    p = ctx.obj
-    c = Clarification(
-        proposal=p,
-        message=ctx.reason,
-        requested_by_id=ctx.actor.id,
-        requested_at=ctx.now,
-        due_at=due_in_days(ctx.now, p.call.clarification_days),
-    )
-    db.session.add(c)
-    ctx.params["clarification"] = c
-    ctx.audit_data["due_at"] = c.due_at.isoformat()
-
-
-@effect
-def close_clarification(ctx: Context):
-    c = pending_clarification(ctx.obj)
-    c.answer = ctx.reason
-    c.answered_at = ctx.now
+from ..workflow.engine import effect
+from .models import Award, Milestone, Report
+from .queries import award_of, standstill_of
 
 
 @effect
@@ -94,7 +33,7 @@ def take_budget(ctx: Context):
         amount_cents=amount,
         awarded_by_id=ctx.actor.id,
         awarded_at=ctx.now,
-        accept_by=due_in_days(ctx.now, call.acceptance_days),
+        accept_by=period_end(ctx.now, call.acceptance_days),
     )
     db.session.add(award)
     p.decided_at = ctx.now
@@ -161,8 +100,6 @@ def mail_standstill_notice(ctx: Context):
 @effect
 def void_sign_offs(ctx: Context):
     """A reopened decision: the round's sign-offs stop counting; they stay, marked void, for the record."""
-    from ..awards.models import SignOff
-
     voided = []
     for s in db.session.scalars(
         select(SignOff)
@@ -185,8 +122,6 @@ def void_sign_offs(ctx: Context):
 @effect
 def close_standstill(ctx: Context):
     """The standstill of the reopened decision ends here; a new decision above the threshold opens a new one."""
-    from .guards import standstill_of
-
     st = standstill_of(ctx.obj)
     if st is not None:
         st.closed_at, st.closed_by_id = ctx.now, ctx.actor.id if ctx.actor else None
@@ -249,105 +184,3 @@ def return_final_report(ctx: Context):
         ctx.now,
         ctx.reason,
     )
-
-
-@effect
-def snapshot_version(ctx: Context):
-    call = ctx.obj
-    call.published_at = ctx.now
-    db.session.add(
-        CallVersion(
-            call_id=call.id,
-            version=call.version,
-            snapshot=call_snapshot(call),
-            reason="Veröffentlichung",
-            created_by_id=ctx.actor.id,
-            created_at=ctx.now,
-        )
-    )
-
-
-@effect
-def mark_closed(ctx: Context):
-    ctx.obj.closed_at = ctx.now
-
-
-# --- mails ---------------------------------------------------------------------------------------------
-
-# The due moment a mail is about, sent along as an .ics attachment: kind -> (award, clarification) -> moment
-EVENT_AT: dict[str, Callable] = {
-    "clarification": lambda award, clarification: clarification.due_at,
-    "award": lambda award, clarification: award.accept_by,
-}
-
-
-def _mail_applicant(kind: str):
-    def send(ctx: Context):
-        p = ctx.obj
-        if kind == "receipt":  # a proposal just submitted has neither an award nor an open request
-            award = clarification = None
-        else:
-            award = ctx.params.get("award") or award_of(p)
-            clarification = ctx.params.get("clarification") or pending_clarification(p)
-        event_at = EVENT_AT[kind](award, clarification) if kind in EVENT_AT else None
-        queue_mail(
-            kind,
-            p.applicant,
-            f"proposal:{p.id}:{ctx.now.isoformat()}",
-            proposal=p,
-            call=p.call,
-            reason=ctx.reason,
-            now=ctx.now,
-            award=award,
-            clarification=clarification,
-            event_at=event_at,
-        )
-
-    send.__name__ = f"mail_{kind}"
-    return send
-
-
-for _kind in (
-    "receipt",
-    "withdrawn",
-    "clarification",
-    "ineligible",
-    "rejection",
-    "award",
-    "award_lapsed",
-    "completed",
-    "report_changes",
-    "terminated",
-    "decision_reopened",
-):
-    effect(_mail_applicant(_kind))
-
-
-def _mail_officials(kind: str):
-    def send(ctx: Context):
-        p = ctx.obj
-        for o in officials():
-            queue_mail(
-                kind,
-                o,
-                f"proposal:{p.id}:{ctx.now.isoformat()}",
-                proposal=p,
-                call=p.call,
-                reason=ctx.reason,
-                now=ctx.now,
-                award=ctx.params.get("award") or award_of(p),
-            )
-
-    send.__name__ = f"mail_{kind}"
-    return send
-
-
-for _kind in ("award_accepted", "final_report_submitted"):
-    effect(_mail_officials(_kind))
-
-
-@effect
-def mail_review_assigned(ctx: Context):
-    p = ctx.obj
-    for r in db.session.scalars(select(Review).where(Review.proposal_id == p.id)):
-        queue_mail("review_assigned", r.reviewer, f"proposal:{p.id}", proposal=p, call=p.call, now=ctx.now)

@@ -1,4 +1,4 @@
-"""Conditions named in workflows/: each returns None when it holds, else the message for the user."""
+"""The conditions that workflows/ names: each returns None when it holds, else the message for the user."""
 
 from __future__ import annotations
 
@@ -9,36 +9,30 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ..awards.models import Award, Milestone, Report, SignOff
+from ..awards.models import Milestone, Report
+from ..awards.queries import award_of, sign_offs, standstill_of
 from ..extensions import db
 from ..i18n import format_dt, format_money
+from ..locking import lock
 from ..proposals.models import ANSWER_FIELDS, Proposal
-from ..ranking.models import Standstill
+from ..proposals.queries import open_clarification, submission_deadline_for
 from ..reviews.models import Review
 from ..timeutil import minute_end
-from .engine import Context
+from .actors import verification_missing
+from .context import Context
 
-GUARDS: dict[str, Callable[[Context], str | None]] = {}
+CONDITIONS: dict[str, Callable[[Context], str | None]] = {}
 
 
-def guard(fn):
-    GUARDS[fn.__name__] = fn
+def condition(fn):
+    CONDITIONS[fn.__name__] = fn
     return fn
-
-
-def open_clarification(p):
-    return next((c for c in reversed(p.clarifications) if c.answered_at is None), None)
-
-
-def submission_deadline_for(p):
-    """The applicant's documented extension, else the call's deadline."""
-    return p.personal_deadline or p.call.submission_deadline
 
 
 # --- proposal ------------------------------------------------------------------------------------------
 
 
-@guard
+@condition
 def call_open_for_submission(ctx: Context):
     p = ctx.obj
     call = p.call
@@ -65,7 +59,7 @@ FIELD_LABELS = {
 }
 
 
-@guard
+@condition
 def answers_complete(ctx: Context):
     p = ctx.obj
     missing = [str(FIELD_LABELS[f]) for f in ANSWER_FIELDS if not (getattr(p, f) or "").strip()]
@@ -76,7 +70,7 @@ def answers_complete(ctx: Context):
     return None
 
 
-@guard
+@condition
 def amount_within_cap(ctx: Context):
     p = ctx.obj
     if p.requested_amount_cents <= 0:
@@ -89,7 +83,7 @@ def amount_within_cap(ctx: Context):
     return None
 
 
-@guard
+@condition
 def required_attachments_present(ctx: Context):
     p = ctx.obj
     have = {a.kind for a in p.attachments}
@@ -99,7 +93,7 @@ def required_attachments_present(ctx: Context):
     return None
 
 
-@guard
+@condition
 def submissions_opened(ctx: Context):
     call = ctx.obj.call
     if call.mode == "procurement" and call.is_sealed:
@@ -107,7 +101,7 @@ def submissions_opened(ctx: Context):
     return None
 
 
-@guard
+@condition
 def clarification_not_due(ctx: Context):
     c = open_clarification(ctx.obj)
     if c is None:
@@ -117,7 +111,7 @@ def clarification_not_due(ctx: Context):
     return None
 
 
-@guard
+@condition
 def clarification_due_passed(ctx: Context):
     c = open_clarification(ctx.obj)
     if c is None or ctx.now < minute_end(c.due_at):
@@ -125,7 +119,7 @@ def clarification_due_passed(ctx: Context):
     return None
 
 
-@guard
+@condition
 def reviewers_assigned(ctx: Context):
     n = db.session.scalar(select(func.count(Review.id)).where(Review.proposal_id == ctx.obj.id))
     if not n:
@@ -133,7 +127,7 @@ def reviewers_assigned(ctx: Context):
     return None
 
 
-@guard
+@condition
 def all_reviews_in(ctx: Context):
     reviews = db.session.scalars(select(Review).where(Review.proposal_id == ctx.obj.id)).all()
     if not reviews or any(r.submitted_at is None for r in reviews):
@@ -141,27 +135,7 @@ def all_reviews_in(ctx: Context):
     return None
 
 
-def sign_offs(p) -> dict[str, SignOff]:
-    """The sign-offs of the current decision round (voided ones of a reopened decision do not count)."""
-    return {
-        s.office: s
-        for s in db.session.scalars(
-            select(SignOff).where(SignOff.proposal_id == p.id, SignOff.voided_at.is_(None))
-        )
-    }
-
-
-def decision_round(p) -> int:
-    """The round a new sign-off belongs to: 1, then one more after each reopened decision."""
-    last_void = db.session.scalar(
-        select(func.max(SignOff.decision_round)).where(
-            SignOff.proposal_id == p.id, SignOff.voided_at.is_not(None)
-        )
-    )
-    return (last_void or 0) + 1
-
-
-@guard
+@condition
 def both_offices_approved(ctx: Context):
     s = sign_offs(ctx.obj)
     offices = current_app.config["DECIDING_OFFICES"]
@@ -172,7 +146,7 @@ def both_offices_approved(ctx: Context):
     return None
 
 
-@guard
+@condition
 def an_office_rejected(ctx: Context):
     if not any(s.decision == "reject" for s in sign_offs(ctx.obj).values()):
         return _("Kein Amt hat abgelehnt.")
@@ -185,7 +159,7 @@ def award_amount(ctx: Context) -> int:
     return int(amount if amount is not None else ctx.obj.requested_amount_cents)
 
 
-@guard
+@condition
 def award_within_offer(ctx: Context):
     """A contract is awarded for what was offered: never more than the offered price (less is a negotiated
     price). Checked for the award and for the amount the standstill notice tells the other bidders."""
@@ -197,10 +171,8 @@ def award_within_offer(ctx: Context):
     return None
 
 
-@guard
+@condition
 def budget_left(ctx: Context):
-    from .engine import lock
-
     call = lock(ctx.obj.call)  # serialises every award of this call
     amount = award_amount(ctx)
     if amount <= 0 or amount > call.max_amount_cents:
@@ -220,16 +192,7 @@ def budget_left(ctx: Context):
 STANDSTILL_DAYS = 10  # calendar days between informing the unsuccessful applicants and the award
 
 
-def standstill_of(p) -> Standstill | None:
-    """The proposal's current standstill (one closed by a reopened decision is history)."""
-    return db.session.scalars(
-        select(Standstill)
-        .where(Standstill.proposal_id == p.id, Standstill.closed_at.is_(None))
-        .order_by(Standstill.id.desc())
-    ).first()
-
-
-@guard
+@condition
 def standstill_required(ctx: Context):
     threshold = ctx.obj.call.standstill_threshold_cents
     if award_amount(ctx) < threshold:
@@ -240,7 +203,7 @@ def standstill_required(ctx: Context):
     return None
 
 
-@guard
+@condition
 def standstill_passed(ctx: Context):
     """Below the call's threshold: nothing to wait for. From it on: the standstill has run its 10 calendar
     days, no objection is open, and the award is not larger than the amount the applicants were told."""
@@ -274,7 +237,7 @@ def standstill_passed(ctx: Context):
     return None
 
 
-@guard
+@condition
 def objection_upheld(ctx: Context):
     """The decision is reopened only when an objection received in the standstill was upheld (abgeholfen)."""
     st = standstill_of(ctx.obj)
@@ -286,11 +249,7 @@ def objection_upheld(ctx: Context):
     return None
 
 
-def award_of(p) -> Award | None:
-    return db.session.scalar(select(Award).where(Award.proposal_id == p.id))
-
-
-@guard
+@condition
 def acceptance_not_due(ctx: Context):
     a = award_of(ctx.obj)
     if a is None or ctx.now >= minute_end(a.accept_by):
@@ -298,7 +257,7 @@ def acceptance_not_due(ctx: Context):
     return None
 
 
-@guard
+@condition
 def acceptance_due_passed(ctx: Context):
     a = award_of(ctx.obj)
     if a is None or ctx.now < minute_end(a.accept_by):
@@ -306,7 +265,7 @@ def acceptance_due_passed(ctx: Context):
     return None
 
 
-@guard
+@condition
 def milestones_reported(ctx: Context):
     open_ms = db.session.scalar(
         select(func.count(Milestone.id)).where(
@@ -318,7 +277,7 @@ def milestones_reported(ctx: Context):
     return None
 
 
-@guard
+@condition
 def interim_report_accepted(ctx: Context):
     ok = db.session.scalar(
         select(Report.id).where(
@@ -333,7 +292,7 @@ def interim_report_accepted(ctx: Context):
 # --- call ----------------------------------------------------------------------------------------------
 
 
-@guard
+@condition
 def catalogue_complete(ctx: Context):
     call = ctx.obj
     if not call.criteria:
@@ -346,7 +305,7 @@ def catalogue_complete(ctx: Context):
     return None
 
 
-@guard
+@condition
 def deadline_in_future(ctx: Context):
     call = ctx.obj
     if call.submission_deadline <= ctx.now:
@@ -356,7 +315,7 @@ def deadline_in_future(ctx: Context):
     return None
 
 
-@guard
+@condition
 def below_eu_threshold(ctx: Context):
     call = ctx.obj
     threshold = current_app.config["EU_THRESHOLD_CENTS"]
@@ -369,7 +328,7 @@ def below_eu_threshold(ctx: Context):
     return None
 
 
-@guard
+@condition
 def deadline_passed(ctx: Context):
     if ctx.now < ctx.obj.submissions_close_at:
         return _("Die Einreichungsfrist läuft noch bis %(d)s.", d=format_dt(ctx.obj.submission_deadline))
@@ -379,7 +338,7 @@ def deadline_passed(ctx: Context):
 OPEN_STATES = ("submitted", "clarification", "eligible", "in_review", "reviewed", "approved", "standstill")
 
 
-@guard
+@condition
 def all_proposals_decided(ctx: Context):
     n = db.session.scalar(
         select(func.count(Proposal.id)).where(Proposal.call_id == ctx.obj.id, Proposal.state.in_(OPEN_STATES))
@@ -389,7 +348,7 @@ def all_proposals_decided(ctx: Context):
     return None
 
 
-@guard
+@condition
 def all_measures_finished(ctx: Context):
     n = db.session.scalar(
         select(func.count(Proposal.id)).where(
@@ -402,9 +361,7 @@ def all_measures_finished(ctx: Context):
     return None
 
 
-@guard
+@condition
 def applicant_email_verified(ctx):
     """A proposal is submitted only by an applicant whose e-mail address is verified."""
-    from ..accounts.operations import verification_missing
-
     return verification_missing(ctx.obj.applicant)

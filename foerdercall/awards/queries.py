@@ -1,0 +1,42 @@
+"""Read queries about a proposal's decision and award: sign-offs, standstill, award."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..ranking.models import Standstill
+from .models import Award, SignOff
+
+
+def sign_offs(p) -> dict[str, SignOff]:
+    """The sign-offs of the current decision round (voided ones of a reopened decision do not count)."""
+    return {
+        s.office: s
+        for s in db.session.scalars(
+            select(SignOff).where(SignOff.proposal_id == p.id, SignOff.voided_at.is_(None))
+        )
+    }
+
+
+def decision_round(p) -> int:
+    """The round a new sign-off belongs to: 1, then one more after each reopened decision."""
+    last_void = db.session.scalar(
+        select(func.max(SignOff.decision_round)).where(
+            SignOff.proposal_id == p.id, SignOff.voided_at.is_not(None)
+        )
+    )
+    return (last_void or 0) + 1
+
+
+def standstill_of(p) -> Standstill | None:
+    """The proposal's current standstill (one closed by a reopened decision is history)."""
+    return db.session.scalars(
+        select(Standstill)
+        .where(Standstill.proposal_id == p.id, Standstill.closed_at.is_(None))
+        .order_by(Standstill.id.desc())
+    ).first()
+
+
+def award_of(p) -> Award | None:
+    return db.session.scalar(select(Award).where(Award.proposal_id == p.id))

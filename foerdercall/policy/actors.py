@@ -1,0 +1,74 @@
+"""Who someone is for a rule: their role and office, the applicant of a proposal, a conflict declared; and who
+may fire a transition of workflows/ (its ``who``)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..accounts.models import User
+from ..awards.queries import sign_offs
+from ..proposals.models import Proposal
+from ..reviews.queries import has_conflict
+
+
+def is_official(user) -> bool:
+    return user.is_authenticated and user.has_role("official") and user.office is not None
+
+
+def _office_ok(spec: str, actor) -> bool:
+    role, _sep, office = spec.partition(":")
+    if actor is None or not actor.has_role(role):
+        return False
+    if role == "official":
+        return actor.office is not None and (not office or actor.office == office)
+    return True
+
+
+def may_fire(t: dict, obj, actor) -> bool:
+    """Whether the actor is one of those the transition's ``who`` names: ``system`` (the worker, no actor),
+    ``applicant`` (the proposal's own applicant), ``official`` / ``official:KA`` (an office's officials) or
+    another role. Nobody decides on a proposal they submitted or declared a conflict with."""
+    for spec in t["who"]:
+        if spec == "system":
+            if actor is None:
+                return True
+            continue
+        if not _office_ok(spec, actor):
+            continue
+        if obj.__tablename__ == "proposals":
+            if spec == "applicant":
+                if obj.applicant_id == actor.id:
+                    return True
+                continue
+            # nobody decides on a proposal they submitted or declared a conflict with
+            if obj.applicant_id == actor.id or has_conflict(actor, obj):
+                continue
+        return True
+    return False
+
+
+def sign_off_refusal(p: Proposal, actor) -> str | None:
+    """Why this person cannot sign the proposal for their office now (None: they can)."""
+    if p.state != "reviewed":
+        return _("Nur begutachtete Angebote können gezeichnet werden.")
+    if not actor.has_role("official") or actor.office not in current_app.config["DECIDING_OFFICES"]:
+        return _("Nur Mitarbeitende von KA und AfWiFö zeichnen.")
+    if p.applicant_id == actor.id or has_conflict(actor, p):
+        return _("Sie haben einen Interessenkonflikt mit diesem Angebot.")
+    existing = sign_offs(p)
+    if actor.office in existing:
+        return _("Ihr Amt hat bereits gezeichnet (%(name)s).", name=existing[actor.office].user.name)
+    if any(s.user_id == actor.id for s in existing.values()):
+        return _("Eine Person kann nicht für beide Ämter zeichnen.")
+    return None
+
+
+def verification_missing(user: User | None) -> str | None:
+    """The message why an unverified applicant cannot submit yet, else None (a workflow condition)."""
+    if user is not None and not user.email_verified:
+        return _(
+            "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse mit dem Link aus unserer E-Mail. "
+            "Einen neuen Link können Sie unter „Konto“ anfordern. Ihr Entwurf bleibt gespeichert."
+        )
+    return None

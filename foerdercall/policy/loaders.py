@@ -1,0 +1,85 @@
+"""Rows loaded by their id for a person, through the rules of ``policy.reading``: 404 for what they may not know
+about (no leak of titles or names), 403 where they know the row but may not do this with it, 401 for nobody."""
+
+from __future__ import annotations
+
+from flask import abort
+
+from ..calls.models import Call
+from ..extensions import db
+from ..jobs.models import BulkJob
+from ..proposals.models import Proposal
+from .reading import (
+    OFFICIAL_DOCUMENTS,
+    can_view_proposal,
+    may_edit_mail_templates,
+    may_read_document,
+    may_see_call,
+)
+
+
+def get_proposal_for(user, proposal_id: int) -> Proposal:
+    """Load a proposal the user may see, else 404 (the same answer whether or not it exists)."""
+    p = db.session.get(Proposal, proposal_id)
+    if p is None or not can_view_proposal(user, p):
+        abort(404)
+    return p
+
+
+def require_role(user, role: str) -> None:
+    if not user.is_authenticated:
+        abort(401)
+    if not user.has_role(role) or (role == "official" and user.office is None):
+        abort(403)
+
+
+def get_document_proposal_for(user, proposal_id: int, kind: str) -> Proposal:
+    """The proposal whose document `kind` the user may download: 404 for what they may not know about,
+    403 where they see the proposal but not this document (a reviewer, an applicant's Vergabevermerk)."""
+    p = db.session.get(Proposal, proposal_id)
+    if p is None or kind not in OFFICIAL_DOCUMENTS or not can_view_proposal(user, p):
+        abort(404)
+    if not may_read_document(user, p, kind):
+        abort(403)
+    return p
+
+
+def get_own_proposal_for(user, proposal_id: int) -> Proposal:
+    """A proposal's own things (its deadlines as .ics): its applicant only; 404 for what the user may not
+    know about, 403 for those who may read the proposal but are not its applicant."""
+    p = get_proposal_for(user, proposal_id)
+    if p.applicant_id != user.id:
+        abort(403)
+    return p
+
+
+def get_job_for(user, job_id: int, *, download: bool = False):
+    """A bulk job: the person who started it and the admins see its progress; 404 for everybody else (no
+    leak of its items). Its file (an export: proposals' titles and scores, made for the starter's eyes) only
+    the starter downloads."""
+    job = db.session.get(BulkJob, job_id)
+    if job is None or not user.is_authenticated:
+        abort(404)
+    if job.started_by_id != user.id and (download or not user.has_role("admin")):
+        abort(404)
+    return job
+
+
+def get_mail_template_call_for(user, call_id: int):
+    """The call whose mail templates the user edits: 401/403 for those who may not, 404 for no such call."""
+    if not user.is_authenticated:
+        abort(401)
+    if not may_edit_mail_templates(user):
+        abort(403)
+    call = db.session.get(Call, call_id)
+    if call is None:
+        abort(404)
+    return call
+
+
+def get_call_for(user, call_id: int) -> Call:
+    """A call the user may see (a draft only its officials), else 404."""
+    call = db.session.get(Call, call_id)
+    if call is None or not may_see_call(user, call):
+        abort(404)
+    return call

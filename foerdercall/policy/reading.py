@@ -1,0 +1,96 @@
+"""Who may read what: proposals (sealed or not, conflicts), documents, a call's record and calendar, bulk jobs,
+mail templates. Every view and download asks these rules, through ``policy.loaders`` for a row by its id."""
+
+from __future__ import annotations
+
+from ..proposals.models import Proposal
+from ..reviews.queries import conflict_declared, has_conflict, neutrality_signed, review_of
+from .actors import is_official
+
+
+def may_see_call(user, call) -> bool:
+    """A published call is public; a draft only its officials see."""
+    return call.state != "draft" or (user.is_authenticated and is_official(user))
+
+
+def official_may_read(user, proposal: Proposal) -> bool:
+    """An official reads a proposal's content once the call is opened (procurement) and without conflict."""
+    if not is_official(user) or proposal.state == "draft":
+        return False
+    if proposal.call.is_sealed:
+        return False
+    return not has_conflict(user, proposal) and proposal.applicant_id != user.id
+
+
+def reviewer_may_read(user, proposal: Proposal) -> bool:
+    if not (user.is_authenticated and user.has_role("reviewer")):
+        return False
+    if review_of(user, proposal) is None or proposal.call.is_sealed:
+        return False
+    if not neutrality_signed(user, proposal.call_id):
+        return False
+    decl = conflict_declared(user, proposal)
+    return decl is not None and not decl.has_conflict
+
+
+def can_view_proposal(user, proposal: Proposal) -> bool:
+    if not user.is_authenticated:
+        return False
+    if proposal.applicant_id == user.id:
+        return True
+    if official_may_read(user, proposal) or reviewer_may_read(user, proposal):
+        return True
+    # The Kontaktstelle advises applicants who asked for it; the seal holds for it as for everyone else.
+    return (
+        user.has_role("advisor")
+        and proposal.advice_requested
+        and proposal.state != "withdrawn"
+        and (proposal.state == "draft" or not proposal.call.is_sealed)
+    )
+
+
+# --- documents (PDF) -------------------------------------------------------------------------------------
+
+# The letters the applicant receives; officials also get the award record (Vergabevermerk). Reviewers none.
+APPLICANT_DOCUMENTS = ("receipt", "clarification", "rejection", "award")
+OFFICIAL_DOCUMENTS = (*APPLICANT_DOCUMENTS, "vergabevermerk")
+
+
+def may_read_document(user, proposal: Proposal, kind: str) -> bool:
+    """The applicant their own letters; officials every document of an opened proposal without conflict."""
+    if not user.is_authenticated:
+        return False
+    if proposal.applicant_id == user.id:
+        return kind in APPLICANT_DOCUMENTS
+    return kind in OFFICIAL_DOCUMENTS and official_may_read(user, proposal)
+
+
+def may_read_call_record(user, call) -> bool:
+    """The Vergabevermerk of a whole call: officials, once its submissions are opened (the seal)."""
+    return is_official(user) and call.state != "draft" and not call.is_sealed
+
+
+def applicant_visible_to(user, proposal: Proposal) -> bool:
+    """Whether the user may learn who applied: not a reviewer of a call that hides the applicants' identity
+    (the proposal's history names them too)."""
+    if not proposal.call.hide_applicant or proposal.applicant_id == user.id or is_official(user):
+        return True
+    return not user.has_role("reviewer")
+
+
+# --- calendar exports and bulk jobs ----------------------------------------------------------------------
+
+
+def may_read_call_calendar(user, call) -> bool:
+    """The deadlines of a whole call (.ics): its officials and the admins. The proposal-level dates in it are
+    filtered per proposal by ``official_may_read`` (an admin gets the call's own dates only)."""
+    return user.is_authenticated and (is_official(user) or user.has_role("admin"))
+
+
+# --- mail templates of a call ----------------------------------------------------------------------------
+
+
+def may_edit_mail_templates(user) -> bool:
+    """The texts of a call's outcome mails: its officials and the admins (a preview shows a real proposal
+    only to an official who may read it, ``official_may_read``; everyone else sees a sample)."""
+    return user.is_authenticated and (is_official(user) or user.has_role("admin"))

@@ -1,0 +1,36 @@
+"""What was anonymised after the retention period, and how the history shows it (the proposal page, the
+personal data export and the Vergabevermerk mask the same texts)."""
+
+from __future__ import annotations
+
+from ..audit.models import AuditEvent
+from ..extensions import db
+from ..proposals.models import Proposal
+from .models import Anonymisation
+
+ANONYMISED = "(anonymisiert)"
+
+
+def is_anonymised(p: Proposal) -> bool:
+    return db.session.get(Anonymisation, p.id) is not None
+
+
+def applicant_label(p: Proposal) -> str:
+    """The applicant as shown with the proposal: name and organisation, or ``ANONYMISED``."""
+    if is_anonymised(p):
+        return ANONYMISED
+    return ", ".join(x for x in (p.applicant.name, p.applicant.organisation) if x)
+
+
+def _by_applicant(e: AuditEvent, p: Proposal) -> bool:
+    return e.actor_id is not None and e.actor_id == p.applicant_id and is_anonymised(p)
+
+
+def event_actor(e: AuditEvent, p: Proposal) -> str:
+    """Who acted, as shown in a proposal's history: the applicant of an anonymised proposal is not named."""
+    return ANONYMISED if _by_applicant(e, p) else e.actor_name
+
+
+def event_reason(e: AuditEvent, p: Proposal) -> str:
+    """The reason of a history entry; what the applicant of an anonymised proposal wrote is not shown."""
+    return ANONYMISED if _by_applicant(e, p) and e.reason else e.reason

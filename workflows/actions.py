@@ -1,0 +1,41 @@
+"""Labels of the audit actions that are not transitions (a transition's label is in its workflow): the
+proposal's history, the call's record and the Vergabevermerk name each action by them."""
+
+# action: (German label, English label)
+ACTION_LABELS = {
+    "create_call": ("Aufruf angelegt", "Call created"),
+    "update_call": ("Aufruf geändert", "Call changed"),
+    "correct_call": ("Aufruf berichtigt", "Call corrected"),
+    "request_opening": ("Öffnung angestoßen", "Opening requested"),
+    "confirm_opening": ("Öffnung bestätigt", "Opening confirmed"),
+    "start_draft": ("Entwurf begonnen", "Draft started"),
+    "add_attachment": ("Anlage hochgeladen", "Attachment uploaded"),
+    "remove_attachment": ("Anlage entfernt", "Attachment removed"),
+    "extend_deadline": ("Frist verlängert", "Deadline extended"),
+    "sign_neutrality": ("Neutralitätserklärung", "Declaration of neutrality"),
+    "declare_conflict": ("Erklärung zu Interessenkonflikt", "Conflict of interest declared"),
+    "assign_reviewer": ("Gutachter/in zugewiesen", "Reviewer assigned"),
+    "submit_review": ("Gutachten abgegeben", "Review submitted"),
+    "sign_off_approve": ("Zeichnung: Zustimmung", "Sign-off: approve"),
+    "sign_off_reject": ("Zeichnung: Ablehnung", "Sign-off: reject"),
+    "report_milestone": ("Meilenstein berichtet", "Milestone reported"),
+    "accept_milestone": ("Meilenstein abgenommen", "Milestone accepted"),
+    "add_milestone": ("Meilenstein hinzugefügt", "Milestone added"),
+    "submit_interim_report": ("Zwischenbericht eingereicht", "Interim report submitted"),
+    "accept_interim_report": ("Zwischenbericht abgenommen", "Interim report accepted"),
+    "return_interim_report": ("Zwischenbericht: Nachbesserung", "Interim report returned"),
+    "record_payment": ("Zahlung erfasst", "Payment recorded"),
+    "milestone_overdue": ("Meilenstein überfällig", "Milestone overdue"),
+    "report_overdue": ("Abschlussbericht überfällig", "Final report overdue"),
+    "create_user": ("Konto angelegt", "Account created"),
+    "set_roles": ("Rollen geändert", "Roles changed"),
+    "decline_review": ("Begutachtung abgelehnt", "Review declined"),
+    "withdraw_assignment": ("Zuweisung beendet", "Assignment ended"),
+    "auto_assign": ("Gutachter automatisch zugewiesen", "Reviewers assigned automatically"),
+    "record_objection": ("Einwand erfasst (Stillhaltefrist)", "Objection recorded (standstill)"),
+    "resolve_objection": ("Einwand erledigt", "Objection resolved"),
+    "anonymise_proposal": (
+        "Personenbezogene Daten anonymisiert (Aufbewahrungsfrist)",
+        "Personal data anonymised (retention period)",
+    ),
+}
