@@ -23,8 +23,9 @@ import pytest
 from conftest import fill_draft
 from sqlalchemy import select, text
 
+from foerdercall.audit.checkpoints import verify_chain
 from foerdercall.audit.models import AuditEvent
-from foerdercall.audit.operations import event_hash, verify_chain
+from foerdercall.audit.operations import event_hash
 from foerdercall.extensions import db
 from foerdercall.proposals.operations import start_draft, submit
 

@@ -14,8 +14,8 @@ import pytest
 from conftest import fill_draft
 from sqlalchemy import select, text
 
-from foerdercall.audit.models import AuditEvent
 from foerdercall.audit.checkpoints import verify_chain
+from foerdercall.audit.models import AuditEvent
 from foerdercall.audit.operations import GENESIS, AuditImmutable
 from foerdercall.extensions import db
 from foerdercall.proposals.operations import start_draft, submit

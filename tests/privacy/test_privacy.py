@@ -12,7 +12,7 @@ from conftest import PASSWORD, PDF, fill_draft, login
 from sqlalchemy import select
 
 from foerdercall.accounts.models import User
-from foerdercall.audit.operations import verify_chain
+from foerdercall.audit.checkpoints import verify_chain
 from foerdercall.extensions import db
 from foerdercall.mail.models import OutboxMail
 from foerdercall.mail.operations import queue_mail

@@ -14,8 +14,8 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from foerdercall.accounts.models import User
+from foerdercall.audit.checkpoints import verify_chain
 from foerdercall.audit.models import AuditEvent
-from foerdercall.audit.operations import verify_chain
 from foerdercall.documents.operations import build_call_record
 from foerdercall.extensions import db
 from foerdercall.mail.models import OutboxMail

@@ -11,8 +11,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from test_standstill import refused, setup
 
-from foerdercall.audit.models import AuditEvent
 from foerdercall.audit.checkpoints import verify_chain
+from foerdercall.audit.models import AuditEvent
 from foerdercall.awards.models import SignOff
 from foerdercall.awards.operations import make_award, record_objection, resolve_objection, sign_off
 from foerdercall.documents.operations import build_call_record
