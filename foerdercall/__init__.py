@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import Config
@@ -58,6 +60,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     embedded = not app.config[
         "SQLALCHEMY_DATABASE_URI"
     ]  # no database configured: SQLite in the instance folder
+    # The app factory wires the whole app: these imports at the package's top would load every module for any
+    # `import foerdercall.<module>` (the worker's, the CLI's, the migrations').
     from .urls import init_app as init_urls
 
     init_urls(app, embedded=embedded)  # PUBLIC_URL (required outside the embedded default), TRUSTED_HOSTS
@@ -67,14 +71,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SESSION_COOKIE_SECURE"] = not embedded and not app.testing
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     if hops := app.config["TRUSTED_PROXIES"]:  # the client's address and scheme as the proxy saw them
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'foerdercall.sqlite'}"
         if not app.config["AUDIT_KEY"]:  # the embedded default: a key of its own next to the database file
             app.config["AUDIT_KEY"] = _secret_key(instance, "audit_key")
-    # otherwise an empty AUDIT_KEY is derived from SECRET_KEY (audit.operations.audit_keys)
+    # otherwise an empty AUDIT_KEY is derived from SECRET_KEY (audit.trail.audit_keys)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config["UPLOAD_DIR"] = app.config["UPLOAD_DIR"] or str(instance / "uploads")
@@ -93,7 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    from .translations import compile_catalogues
+    from .translations import compile_catalogues  # see above
 
     compiled = compile_catalogues(ROOT / "translations", instance / "translations")
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(compiled))
@@ -101,16 +103,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
 
-    from . import web
+    from . import web  # see above
 
     web.init_app(app)
     return app
 
 
 def _sqlite_pragmas(app: Flask) -> None:
-    from sqlalchemy import event
-
-    from .extensions import db
+    from .extensions import db  # see create_app
 
     with app.app_context():
         engine = db.engine

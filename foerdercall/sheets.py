@@ -63,7 +63,7 @@ def write_xlsx(out: IO[bytes], sheets: Iterable[tuple[str, Iterable, Iterable[It
     with warnings.catch_warnings():
         # openpyxl 3.1 stamps the workbook with datetime.utcnow(), deprecated since Python 3.12
         warnings.simplefilter("ignore", DeprecationWarning)
-        from openpyxl import Workbook
+        from openpyxl import Workbook  # imported under the filter: only an XLSX export loads openpyxl
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Font
 

@@ -6,6 +6,7 @@ worker's sweep can move the world without sleeping.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 from collections.abc import Callable
@@ -66,7 +67,6 @@ def add_months(value: dt.datetime, months: int) -> dt.datetime:
     local = to_berlin(value)
     month0 = local.month - 1 + months
     year, month = local.year + month0 // 12, month0 % 12 + 1
-    import calendar
 
     day = min(local.day, calendar.monthrange(year, month)[1])
     return berlin_to_utc_lenient(local.replace(tzinfo=None, year=year, month=month, day=day))

@@ -265,6 +265,6 @@ def init_app(app: Flask) -> None:
         return {"status": "ok"}
 
     if app.config.get("ADMISSION_MAX_REQUESTS"):  # bounded work per process, past it 503 + Retry-After
-        from .admission import Admission
+        from .admission import Admission  # loaded only when admission control is configured
 
         app.wsgi_app = Admission.from_config(app.wsgi_app, app.config)

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
 
@@ -140,8 +141,6 @@ class DaysListField(_KeepParseError, StringField):
 
 def choices(pairs) -> list:
     """(value, label) pairs as WTForms choices (WTForms 3.3 deprecates plain tuples)."""
-    from wtforms.fields.choices import SelectChoice
-
     return [SelectChoice(value, label) for value, label in pairs]
 
 

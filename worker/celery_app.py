@@ -26,6 +26,8 @@ from celery import Celery, Task
 from celery.signals import worker_process_init
 from flask import Flask, current_app, has_app_context
 
+from foerdercall.extensions import db
+
 log = logging.getLogger(__name__)
 
 DELIVER = "worker.tasks.deliver_mails"
@@ -89,8 +91,6 @@ def celery_for(app: Flask) -> Celery:
 def _fresh_connections(**_kw) -> None:
     """A forked pool process must not share the parent's database connections."""
     if has_app_context():  # `foerdercall worker` runs inside the app's context
-        from foerdercall.extensions import db
-
         db.engine.dispose(close=False)
 
 

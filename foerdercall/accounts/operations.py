@@ -18,7 +18,7 @@ from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import joinedload
 
-from ..audit.operations import record
+from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt

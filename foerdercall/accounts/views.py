@@ -34,7 +34,7 @@ from forms.calls import ConfirmForm
 
 from ..errors import ActionRefused
 from ..extensions import db
-from ..parking.views import after_login  # text kept from a post refused for its session: offered first
+from ..parking.browser import after_login  # text kept from a post refused for its session: offered first
 from ..policy.loaders import require_role
 from ..timeutil import now
 from ..urls import redirect_target, same_site_path  # the one rule for redirect targets from the request

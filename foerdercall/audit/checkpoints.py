@@ -37,7 +37,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..timeutil import UTC, now
 from .models import AuditChainHead, AuditEvent
-from .operations import GENESIS, ChainReport, audit_keys, mac, mac_matches, walk
+from .trail import GENESIS, ChainReport, audit_keys, mac, mac_matches, walk
 
 log = logging.getLogger("foerdercall.audit")
 _HEX64 = re.compile(r"[0-9a-f]{64}")

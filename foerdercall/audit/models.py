@@ -15,9 +15,9 @@ class AuditEvent(db.Model):
 
     Tamper-evident: each event carries ``seq`` (its place in the one chain of all events, in commit order),
     the previous event's hash and its own (SHA-256 over the previous hash and the event's content, see
-    ``audit.operations.event_hash``). Changing, deleting or inserting an event breaks the chain from there on;
+    ``audit.trail.event_hash``). Changing, deleting or inserting an event breaks the chain from there on;
     ``foerdercall audit verify`` names the first broken event. ``mac``: an HMAC of the hash with the audit key,
-    which is not in the database (``audit.operations``), so that the chain cannot be recomputed behind the
+    which is not in the database (``audit.trail``), so that the chain cannot be recomputed behind the
     application's back; empty for events written before MACs (covered by the first checkpoint after them).
     """
 
@@ -38,7 +38,7 @@ class AuditEvent(db.Model):
     to_state: Mapped[str | None] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # set when the transaction commits (audit.operations._chain_at_commit); empty only until then
+    # set when the transaction commits (audit.trail._chain_at_commit); empty only until then
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))

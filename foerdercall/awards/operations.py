@@ -6,7 +6,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..audit.operations import record
+from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt

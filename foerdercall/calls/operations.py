@@ -10,7 +10,7 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..audit.operations import record
+from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt

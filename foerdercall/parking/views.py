@@ -24,8 +24,9 @@ from ..proposals.operations import save_draft
 from ..proposals.queries import open_clarification
 from ..reviews.models import Review
 from ..reviews.operations import save_review
-from ..urls import current_path, redirect_target, same_origin, same_site_path, start_page
+from ..urls import current_path, redirect_target, same_origin, same_site_path
 from ..workflow.engine import action_label
+from .browser import COOKIE, browser_parking_key
 from .operations import (
     FORM_FIELDS,
     KEEP,
@@ -42,13 +43,6 @@ from .operations import (
 )
 
 bp = Blueprint("parking", __name__)
-
-COOKIE = "fc_parked"
-
-
-def _key() -> str | None:
-    value = request.cookies.get(COOKIE, "")
-    return browser_key(value) if 20 <= len(value) <= 100 else None
 
 
 def _same_site() -> bool:
@@ -158,15 +152,6 @@ def park_refused_post():
     )
     resp.headers["Cache-Control"] = "no-store"
     return resp
-
-
-def after_login(target: str | None) -> str:
-    """Where a fresh login goes (``target``: a path of this site, or None for the start page): the parked text
-    first, if this browser kept some for this person."""
-    target = same_site_path(target)
-    if parked_for(_key(), current_user) and not (target or "").startswith(url_for("parking.index")):
-        return url_for("parking.index", next=target)
-    return target or start_page()
 
 
 def _next() -> str | None:
@@ -311,7 +296,7 @@ def _form_target(row) -> dict:
 @bp.route("/parked")
 @login_required
 def index():
-    rows = parked_for(_key(), current_user)
+    rows = parked_for(browser_parking_key(), current_user)
     if not rows:
         return redirect(redirect_target(request.args.get("next")))
     entries = [(r, _target(r)) for r in rows]
@@ -335,7 +320,7 @@ def apply(parked_id: int):
     has no draft: its text is sent by the person with the form on the parked page."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    row = find(_key(), current_user, parked_id)
+    row = find(browser_parking_key(), current_user, parked_id)
     if row is None:
         abort(404)
     if not is_draft_form(row):
@@ -389,7 +374,7 @@ def apply(parked_id: int):
 def discard_view(parked_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    row = find(_key(), current_user, parked_id)
+    row = find(browser_parking_key(), current_user, parked_id)
     if row is None:
         abort(404)
     discard(row)

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from ..accounts.models import User
 from ..accounts.operations import hash_password
 from ..audit.models import AuditEvent
-from ..audit.operations import record
+from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..mail.models import OutboxMail

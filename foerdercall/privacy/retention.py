@@ -42,7 +42,7 @@ from sqlalchemy import func, select, update
 
 from ..accounts.models import User
 from ..audit.models import AuditEvent
-from ..audit.operations import record
+from ..audit.trail import record
 from ..calls.models import Call
 from ..extensions import db
 from ..locking import lock

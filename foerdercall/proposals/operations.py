@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from ..accounts.operations import require_verified
-from ..audit.operations import record
+from ..audit.trail import record
 from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db

@@ -21,7 +21,7 @@ from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import RoleGrant, User
-from ..audit.operations import record
+from ..audit.trail import record
 from ..awards.models import Award, Milestone, SignOff
 from ..calls.models import Call
 from ..extensions import db

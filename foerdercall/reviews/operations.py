@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ..accounts.models import RoleGrant, User
 from ..accounts.queries import officials
-from ..audit.operations import record
+from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock

@@ -20,7 +20,7 @@ import workflows as wf_data
 from workflows.actions import ACTION_LABELS
 
 from ..audit.models import AuditEvent
-from ..audit.operations import record
+from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import label

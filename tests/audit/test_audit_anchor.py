@@ -25,7 +25,7 @@ from sqlalchemy import select, text
 
 from foerdercall.audit.checkpoints import verify_chain
 from foerdercall.audit.models import AuditEvent
-from foerdercall.audit.operations import event_hash
+from foerdercall.audit.trail import event_hash
 from foerdercall.extensions import db
 from foerdercall.proposals.operations import start_draft, submit
 

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from foerdercall.audit.checkpoints import verify_chain
 from foerdercall.audit.models import AuditEvent
-from foerdercall.audit.operations import GENESIS, AuditImmutable
+from foerdercall.audit.trail import GENESIS, AuditImmutable
 from foerdercall.extensions import db
 from foerdercall.proposals.operations import start_draft, submit
 from foerdercall.workflow.engine import fire
