@@ -1,8 +1,14 @@
-"""Labels of codes that pages, mails and documents show: offices, a call's kinds of attachment."""
+"""Labels of codes that pages, mails and documents show: states and actions of the workflows, offices, a call's
+kinds of attachment."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
+
+import workflows
+from workflows.actions import ACTION_LABELS
+
+from .i18n import label
 
 OFFICE_LABELS = {"KA": "KA", "AfWiFoe": "AfWiFö"}
 
@@ -17,3 +23,17 @@ def attachment_kind(call, kind: str) -> str:
         if r.key == kind:
             return r.label
     return {"clarification": _("Nachgereicht"), "other": _("Sonstige Anlage")}.get(kind, kind)
+
+
+def state_label(name: str, state: str, lang: str | None = None) -> str:
+    return label(workflows.WORKFLOWS[name].STATE_LABELS[state], lang)
+
+
+def action_label(action: str, lang: str | None = None) -> str:
+    """A transition's label (from its workflow), else the label of an audit action that is not a transition."""
+    for name in workflows.WORKFLOWS:
+        t = workflows.find_transition(name, action)
+        if t is not None:
+            return label(t["label"], lang)
+    pair = ACTION_LABELS.get(action)
+    return label(pair, lang) if pair else action

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import SecurityError
 
+from . import policy
 from .accounts.operations import two_factor_setup_due, user_for_session
 from .accounts.views import bp as accounts_bp
 from .awards.views import bp as awards_bp
@@ -30,7 +31,7 @@ from .extensions import db, login_manager
 from .headers import security_headers
 from .i18n import current_lang, format_date, format_dt, format_money, label
 from .jobs.views import bp as jobs_bp
-from .labels import attachment_kind, office_label
+from .labels import action_label, attachment_kind, office_label, state_label
 from .mail.views import bp as mail_bp
 from .mailtemplates.views import bp as mailtemplates_bp
 from .parking.views import bp as parking_bp
@@ -42,7 +43,6 @@ from .reviews.views import bp as reviews_bp
 from .text import has_control, printable
 from .timeutil import now
 from .urls import current_path, public_url, referrer_target, start_page
-from .workflow.engine import action_label, state_label
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +242,9 @@ def init_app(app: Flask) -> None:
             "action_label": action_label,
             "attachment_kind": attachment_kind,
             "here": current_path,  # this page as a `next` target (the language switch)
+            # the rulebook: a page shows an action only when the current user may do it (or with the reason why not)
+            "may": lambda action, obj=None, **params: policy.may(current_user, action, obj, **params),
+            "refusal": lambda action, obj=None, **params: policy.refusal(current_user, action, obj, **params),
         }
 
     app.jinja_env.filters.update(

@@ -18,6 +18,19 @@ from . import call, proposal
 WORKFLOWS = {"proposal": proposal, "call": call}
 
 
+def workflow_name(obj) -> str:
+    """The workflow of a row, by its table (each workflow names the table it runs on)."""
+    return next(name for name, module in WORKFLOWS.items() if module.TABLE == obj.__tablename__)
+
+
+def transitions_of(name: str) -> list[dict]:
+    return WORKFLOWS[name].TRANSITIONS
+
+
+def find_transition(name: str, trigger: str) -> dict | None:
+    return next((t for t in transitions_of(name) if t["trigger"] == trigger), None)
+
+
 def machine_config(module) -> dict:
     return {
         "states": list(module.STATES),

@@ -26,7 +26,7 @@ from ..awards.models import Award, SignOff
 from ..calls.models import Call
 from ..extensions import db
 from ..i18n import format_date, format_dt, format_money
-from ..labels import office_label
+from ..labels import action_label, office_label, state_label
 from ..privacy.queries import applicant_label, event_actor, event_reason
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
@@ -34,7 +34,6 @@ from ..ranking.service import compute_ranking
 from ..reviews.models import ConflictDeclaration, NeutralityDeclaration, Review
 from ..reviews.operations import score_proposal
 from ..timeutil import to_berlin
-from ..workflow.engine import action_label, state_label
 from .pdf import Document, Facts, Heading, Para, Table, render
 
 LETTERS = ("receipt", "clarification", "rejection", "award")

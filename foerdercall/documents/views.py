@@ -65,7 +65,4 @@ def _document_links():
             if may_read_document(current_user, p, k)
         ]
 
-    def call_record_available(call) -> bool:
-        return current_user.is_authenticated and may_read_call_record(current_user, call)
-
-    return {"proposal_documents": proposal_documents, "call_record_available": call_record_available}
+    return {"proposal_documents": proposal_documents}

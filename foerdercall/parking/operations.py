@@ -13,6 +13,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
+from workflows import find_transition
+
 from ..awards.models import Milestone, Report
 from ..awards.operations import interim_report_in, sign_off_refusal
 from ..extensions import db
@@ -22,7 +24,7 @@ from ..proposals.queries import open_clarification
 from ..reviews.models import Review
 from ..text import token_digest
 from ..timeutil import now
-from ..workflow.engine import available_triggers, find_transition
+from ..workflow.engine import available_triggers
 from .models import ParkedPost
 
 KEEP = dt.timedelta(hours=24)

@@ -18,14 +18,13 @@ from forms.reviews import parse_scores
 
 from ..awards.models import Milestone
 from ..extensions import db
-from ..labels import office_label
+from ..labels import action_label, office_label
 from ..proposals.models import Proposal
 from ..proposals.operations import save_draft
 from ..proposals.queries import open_clarification
 from ..reviews.models import Review
 from ..reviews.operations import save_review
 from ..urls import current_path, redirect_target, same_origin, same_site_path
-from ..workflow.engine import action_label
 from .browser import COOKIE, browser_parking_key
 from .operations import (
     FORM_FIELDS,

@@ -173,7 +173,7 @@ def award_within_offer(ctx: Context):
 
 @condition
 def budget_left(ctx: Context):
-    call = lock(ctx.obj.call)  # serialises every award of this call
+    call = lock(ctx.obj.call) if ctx.firing else ctx.obj.call  # serialises every award of this call
     amount = award_amount(ctx)
     if amount <= 0 or amount > call.max_amount_cents:
         return _(

@@ -15,3 +15,5 @@ class Context:
     reason: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     audit_data: dict[str, Any] = field(default_factory=dict)
+    # False when a page only asks whether the step is possible (to show its button): nothing is locked
+    firing: bool = True

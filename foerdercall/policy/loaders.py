@@ -16,6 +16,7 @@ from .reading import (
     may_read_document,
     may_see_call,
 )
+from .rules import refusal
 
 
 def get_proposal_for(user, proposal_id: int) -> Proposal:
@@ -24,6 +25,13 @@ def get_proposal_for(user, proposal_id: int) -> Proposal:
     if p is None or not can_view_proposal(user, p):
         abort(404)
     return p
+
+
+def require(user, action: str, obj=None, *, status: int = 403, **params) -> None:
+    """Stop the request unless the rulebook allows ``action``: 401 for nobody signed in, else ``status`` (404
+    where the person may not even learn that the row exists)."""
+    if refusal(user, action, obj, **params) is not None:
+        abort(401 if not user.is_authenticated else status)
 
 
 def require_role(user, role: str) -> None:

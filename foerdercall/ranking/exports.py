@@ -17,9 +17,9 @@ from ..accounts.models import User
 from ..calls.models import Criterion
 from ..extensions import db
 from ..i18n import format_dt
+from ..labels import state_label
 from ..reviews.models import Review, ReviewScore
 from ..sheets import write_csv, write_xlsx
-from ..workflow.engine import state_label
 from .service import Ranking
 
 SCORES_BATCH = 500  # score lines read per query while the scores export is written

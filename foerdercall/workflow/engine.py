@@ -17,17 +17,17 @@ from sqlalchemy import select
 from transitions import Machine
 
 import workflows as wf_data
-from workflows.actions import ACTION_LABELS
+from workflows import find_transition, transitions_of, workflow_name
 
 from ..audit.models import AuditEvent
 from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
-from ..i18n import label
 from ..locking import lock
 from ..policy.actors import may_fire
 from ..policy.conditions import CONDITIONS
 from ..policy.context import Context
+from ..policy.transitions import conditions_refusal, state_refusal, who_refusal
 from ..timeutil import now as clock_now
 
 _MACHINES: dict[str, Machine] = {}
@@ -37,31 +37,6 @@ def machine(name: str) -> Machine:
     if name not in _MACHINES:
         _MACHINES[name] = Machine(model=None, **wf_data.machine_config(wf_data.WORKFLOWS[name]))
     return _MACHINES[name]
-
-
-def workflow_name(obj) -> str:
-    return {"proposals": "proposal", "calls": "call"}[obj.__tablename__]
-
-
-def transitions_of(name: str) -> list[dict]:
-    return wf_data.WORKFLOWS[name].TRANSITIONS
-
-
-def find_transition(name: str, trigger: str) -> dict | None:
-    return next((t for t in transitions_of(name) if t["trigger"] == trigger), None)
-
-
-def state_label(name: str, state: str, lang: str | None = None) -> str:
-    return label(wf_data.WORKFLOWS[name].STATE_LABELS[state], lang)
-
-
-def action_label(action: str, lang: str | None = None) -> str:
-    for name in wf_data.WORKFLOWS:
-        t = find_transition(name, action)
-        if t is not None:
-            return label(t["label"], lang)
-    pair = ACTION_LABELS.get(action)
-    return label(pair, lang) if pair else action
 
 
 # The effects that workflows/ names, registered by the domains (``@effect`` in their effects modules).
@@ -117,26 +92,16 @@ def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None 
         raise ActionRefused(_("Diese Aktion gibt es nicht."))
     if obj.state not in t["source"] and _just_done(obj, trigger, actor):
         return obj  # the same request again (a double click, a retried request, a second tab): done once
-    if obj.state not in t["source"]:
-        raise ActionRefused(
-            _(
-                "„%(action)s“ ist im Status „%(state)s“ nicht möglich.",
-                action=label(t["label"]),
-                state=state_label(name, obj.state),
-            )
-        )
-    if not may_fire(t, obj, actor):
-        raise ActionRefused(_("Sie dürfen „%(action)s“ hier nicht ausführen.", action=label(t["label"])))
+    if refusal := state_refusal(t, obj) or who_refusal(t, obj, actor):
+        raise ActionRefused(refusal)
     reason = (reason or "").strip()
     if t.get("reason_required") and not reason:
         raise ActionRefused(_("Bitte geben Sie eine Begründung an."))
     ctx = Context(obj=obj, actor=actor, now=now or request_now(), reason=reason, params=params)
     # A savepoint: a refusal or error anywhere below leaves the caller's other changes (a saved draft) intact.
     with db.session.begin_nested():
-        for cond in t.get("conditions", ()):
-            message = CONDITIONS[cond](ctx)
-            if message:
-                raise ActionRefused(message)
+        if refusal := conditions_refusal(t, ctx):
+            raise ActionRefused(refusal)
         from_state = obj.state
         # no autoflush: the new state and the columns the effects fill in reach the database together
         # (the CHECK constraints tie states to required columns)

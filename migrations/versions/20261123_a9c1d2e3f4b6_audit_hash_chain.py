@@ -20,7 +20,7 @@ def upgrade():
     from datetime import UTC
     from types import SimpleNamespace
 
-    from foerdercall.audit.operations import GENESIS, event_hash
+    from foerdercall.audit.trail import GENESIS, event_hash
 
     op.create_table(
         "audit_chain_head",

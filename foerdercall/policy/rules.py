@@ -1,0 +1,217 @@
+"""Every permission by its name: ``refusal(user, action, obj)`` answers None when the user may do it now, else the
+reason for the user. A transition of workflows/ is asked for by its trigger (``refusal(user, "submit", p)``);
+everything else that is not a state change has a named rule here.
+
+Views load and check through these rules, templates show an action only when ``may(action, obj)`` holds (or
+show it disabled with the reason), operations check them again inside their transaction. Nothing else decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask_babel import gettext as _
+
+from workflows import find_transition, workflow_name
+
+from .actors import is_official, sign_off_refusal
+from .reading import (
+    can_view_proposal,
+    may_edit_mail_templates,
+    may_read_call_calendar,
+    may_read_call_record,
+    official_may_read,
+)
+from .transitions import transition_refusal
+
+Rule = Callable[..., str | None]
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        RULES[name] = fn
+        return fn
+
+    return register
+
+
+def refusal(user, action: str, obj=None, **params) -> str | None:
+    """None when ``user`` may do ``action`` (with ``obj``) now, else why not."""
+    if (fn := RULES.get(action)) is not None:
+        return fn(user, obj, **params)
+    if obj is not None and (t := find_transition(workflow_name(obj), action)) is not None:
+        return transition_refusal(t, obj, user, **params)
+    raise LookupError(f"the rulebook has no rule {action!r}")
+
+
+def may(user, action: str, obj=None, **params) -> bool:
+    return refusal(user, action, obj, **params) is None
+
+
+# --- who someone is ----------------------------------------------------------------------------------------
+
+NOT_SIGNED_IN = "Bitte melden Sie sich an."
+
+
+def _signed_in(user) -> bool:
+    return user is not None and user.is_authenticated
+
+
+def _role(user, role: str, message: str) -> str | None:
+    if not _signed_in(user):
+        return _(NOT_SIGNED_IN)
+    return None if user.has_role(role) else message
+
+
+def _official(user) -> str | None:
+    if not _signed_in(user):
+        return _(NOT_SIGNED_IN)
+    return None if is_official(user) else _("Nur Mitarbeitende der Ämter können das.")
+
+
+@rule("official.work")
+def _official_work(user, _obj=None) -> str | None:
+    """The officials' pages: calls in draft, the outbox, the dashboards."""
+    return _official(user)
+
+
+@rule("applicant.work")
+def _applicant_work(user, _obj=None) -> str | None:
+    return _role(user, "applicant", _("Nur Antragstellende können das."))
+
+
+@rule("reviewer.work")
+def _reviewer_work(user, _obj=None) -> str | None:
+    return _role(user, "reviewer", _("Nur Gutachterinnen und Gutachter können das."))
+
+
+@rule("advisor.work")
+def _advisor_work(user, _obj=None) -> str | None:
+    return _role(user, "advisor", _("Nur die Kontaktstelle kann das."))
+
+
+@rule("admin.work")
+def _admin_work(user, _obj=None) -> str | None:
+    return _role(user, "admin", _("Nur die Verwaltung der Konten kann das."))
+
+
+# --- calls ---------------------------------------------------------------------------------------------------
+
+
+@rule("call.apply")
+def _call_apply(user, call) -> str | None:
+    """An applicant starts an offer while the call takes submissions (the deadline is checked at submission)."""
+    if message := _applicant_work(user):
+        return message
+    if call.state != "published":
+        return _("Der Aufruf nimmt keine Einreichungen an.")
+    return None
+
+
+@rule("call.edit")
+def _call_edit(user, call) -> str | None:
+    if message := _official(user):
+        return message
+    if call.state != "draft":
+        return _("Ein veröffentlichter Aufruf kann nur berichtigt werden.")
+    return None
+
+
+@rule("call.correct")
+def _call_correct(user, call) -> str | None:
+    if message := _official(user):
+        return message
+    if call.state != "published":
+        return _("Nur ein veröffentlichter Aufruf wird berichtigt, solange er Einreichungen annimmt.")
+    return None
+
+
+@rule("call.list_proposals")
+def _call_list_proposals(user, call) -> str | None:
+    """The list of the proposals received (file numbers and states; content only once opened)."""
+    if message := _official(user):
+        return message
+    if call.state == "draft":
+        return _("Ein Entwurf hat noch keine Angebote.")
+    return None
+
+
+@rule("call.evaluate")
+def _call_evaluate(user, call) -> str | None:
+    """The pages on the proposals' content: assignments, ranking, decision (only once the call is opened)."""
+    if message := _call_list_proposals(user, call):
+        return message
+    if call.is_sealed:
+        return _("Die Angebote sind bis zur gemeinsamen Öffnung nach Fristablauf verschlossen.")
+    return None
+
+
+@rule("call.extend_deadline")
+def _call_extend_deadline(user, call) -> str | None:
+    """A documented personal extension of the deadline: while submissions are not yet opened."""
+    if message := _official(user):
+        return message
+    if call.state not in ("published", "closed") or call.opening is not None:
+        return _("Die Frist kann nur vor der Öffnung der Angebote verlängert werden.")
+    return None
+
+
+@rule("call.read_record")
+def _call_read_record(user, call) -> str | None:
+    if not _signed_in(user) or not may_read_call_record(user, call):
+        return _("Den Vergabevermerk gibt es erst nach der Öffnung, für die Mitarbeitenden der Ämter.")
+    return None
+
+
+@rule("call.read_calendar")
+def _call_read_calendar(user, call) -> str | None:
+    if not _signed_in(user) or not may_read_call_calendar(user, call):
+        return _("Nur Mitarbeitende der Ämter und die Verwaltung können das.")
+    return None
+
+
+@rule("call.edit_mail_templates")
+def _call_edit_mail_templates(user, call) -> str | None:
+    if not _signed_in(user) or not may_edit_mail_templates(user):
+        return _("Nur Mitarbeitende der Ämter und die Verwaltung können das.")
+    return None
+
+
+# --- proposals -----------------------------------------------------------------------------------------------
+
+
+@rule("proposal.read")
+def _proposal_read(user, p) -> str | None:
+    if not _signed_in(user) or not can_view_proposal(user, p):
+        return _("Sie dürfen dieses Angebot nicht sehen.")
+    return None
+
+
+@rule("proposal.edit")
+def _proposal_edit(user, p) -> str | None:
+    """The applicant's own draft: text, attachments."""
+    if not _signed_in(user) or p.applicant_id != user.id:
+        return _("Nur die antragstellende Person bearbeitet ihren Entwurf.")
+    if p.state != "draft":
+        return _("Das Angebot ist eingereicht und kann nicht mehr geändert werden.")
+    return None
+
+
+@rule("proposal.assign_reviewer")
+def _proposal_assign_reviewer(user, p) -> str | None:
+    if not _signed_in(user) or not official_may_read(user, p):
+        return _("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun.")
+    if p.state not in ("eligible", "in_review"):
+        return _(
+            "Gutachter werden nach der formalen Prüfung und vor dem Abschluss der Begutachtung zugewiesen."
+        )
+    return None
+
+
+@rule("proposal.sign_off")
+def _proposal_sign_off(user, p) -> str | None:
+    """One sign-off per deciding office and decision round, by someone without a conflict."""
+    if not _signed_in(user):
+        return _(NOT_SIGNED_IN)
+    return sign_off_refusal(p, user)

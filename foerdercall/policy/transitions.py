@@ -1,0 +1,46 @@
+"""Whether a transition of workflows/ may be fired: from this state, by this person (its ``who``), with its
+conditions holding. ``workflow.engine.fire`` asks these rules before it changes a state; pages ask
+:func:`transition_refusal` to show a step only when it is possible, or disabled with the reason."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from workflows import workflow_name
+
+from ..i18n import label
+from ..labels import state_label
+from ..timeutil import now
+from .actors import may_fire
+from .conditions import CONDITIONS
+from .context import Context
+
+
+def state_refusal(t: dict, obj) -> str | None:
+    if obj.state in t["source"]:
+        return None
+    return _(
+        "„%(action)s“ ist im Status „%(state)s“ nicht möglich.",
+        action=label(t["label"]),
+        state=state_label(workflow_name(obj), obj.state),
+    )
+
+
+def who_refusal(t: dict, obj, actor) -> str | None:
+    if may_fire(t, obj, actor):
+        return None
+    return _("Sie dürfen „%(action)s“ hier nicht ausführen.", action=label(t["label"]))
+
+
+def conditions_refusal(t: dict, ctx: Context) -> str | None:
+    for name in t.get("conditions", ()):
+        if message := CONDITIONS[name](ctx):
+            return message
+    return None
+
+
+def transition_refusal(t: dict, obj, actor, **params) -> str | None:
+    """Why the actor cannot fire ``t`` on ``obj`` now (None: they can), as fire() would say it; nothing is
+    locked, and the amounts a form would send are taken as their defaults."""
+    ctx = Context(obj=obj, actor=actor, now=now(), params=params, firing=False)
+    return state_refusal(t, obj) or who_refusal(t, obj, actor) or conditions_refusal(t, ctx)
