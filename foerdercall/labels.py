@@ -4,6 +4,7 @@ kinds of attachment."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 import workflows
 from workflows.actions import ACTION_LABELS
@@ -11,6 +12,15 @@ from workflows.actions import ACTION_LABELS
 from .i18n import label
 
 OFFICE_LABELS = {"KA": "KA", "AfWiFoe": "AfWiFö"}
+
+# the fields of action of the creative-economy plan
+FIELD_LABELS = {
+    "networks": _l("Netzwerke"),
+    "education": _l("Bildung & Beschäftigung"),
+    "marketing": _l("Marketing"),
+    "urban_development": _l("Stadtentwicklung"),
+    "financing": _l("Finanzierung"),
+}
 
 
 def office_label(code: str | None) -> str:

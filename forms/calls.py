@@ -5,19 +5,12 @@ from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from foerdercall.calls.models import FIELDS_OF_ACTION
+from foerdercall.labels import FIELD_LABELS
 from foerdercall.text import parse_id
 
 from . import Form
 from .accounts import MultiCheckboxField
 from .fields import BerlinDateTimeField, DaysField, DaysListField, MoneyField, Required, choices
-
-FIELD_LABELS = {
-    "networks": _l("Netzwerke"),
-    "education": _l("Bildung & Beschäftigung"),
-    "marketing": _l("Marketing"),
-    "urban_development": _l("Stadtentwicklung"),
-    "financing": _l("Finanzierung"),
-}
 
 
 def _number(text: str) -> int | None:

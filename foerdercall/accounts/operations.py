@@ -178,10 +178,6 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     )
 
 
-# Mails that carry a secret link: only their recipient may read them (not the officials' outbox).
-SECRET_MAIL_KINDS = frozenset({"verify_email", "password_reset", "login_unlock"})
-
-
 def _minute_key() -> str:
     """The mail's dedup key: one mail of a kind per account and minute (a repeated click sends nothing)."""
     return now().strftime("%Y%m%dT%H%M")

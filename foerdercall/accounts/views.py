@@ -35,7 +35,7 @@ from forms.calls import ConfirmForm
 from ..errors import ActionRefused
 from ..extensions import db
 from ..parking.browser import after_login  # text kept from a post refused for its session: offered first
-from ..policy.loaders import require_role
+from ..policy.loaders import require
 from ..timeutil import now
 from ..urls import redirect_target, same_site_path  # the one rule for redirect targets from the request
 from .models import User
@@ -282,7 +282,7 @@ def language():
 @bp.route("/admin/users")
 @login_required
 def users():
-    require_role(current_user, "admin")
+    require(current_user, "admin.work")
     rows = db.session.scalars(select(User).order_by(User.name)).all()
     return render_template("accounts/users.html", users=rows)
 
@@ -290,7 +290,7 @@ def users():
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
 @login_required
 def user_roles(user_id: int):
-    require_role(current_user, "admin")
+    require(current_user, "admin.work")
     user = db.get_or_404(User, user_id)
     form = RolesForm(roles=sorted(user.roles), office=user.office or "", head_of_office=user.head_of_office)
     if form.validate_on_submit():
@@ -313,7 +313,7 @@ def user_roles(user_id: int):
 @login_required
 def end_sessions_view(user_id: int):
     """An admin ends every session of a person (a lost device, a person leaving), after a confirmation."""
-    require_role(current_user, "admin")
+    require(current_user, "admin.work")
     user = db.get_or_404(User, user_id)
     if not EndSessionsForm().validate_on_submit():
         flash(_("Bitte bestätigen Sie, dass alle Sitzungen dieser Person beendet werden sollen."), "error")
@@ -332,7 +332,7 @@ def end_sessions_view(user_id: int):
 @login_required
 def reset_two_factor_view(user_id: int):
     """An admin turns off a person's two-factor login (authenticator lost, secret unreadable after a key change)."""
-    require_role(current_user, "admin")
+    require(current_user, "admin.work")
     user = db.get_or_404(User, user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)

@@ -9,7 +9,7 @@ from forms.awards import AwardForm, MilestoneForm, PaymentForm, ReportForm, Sign
 from forms.calls import ConfirmForm
 
 from ..extensions import db
-from ..policy.loaders import get_proposal_for, require_role
+from ..policy.loaders import get_proposal_for, require
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
 from ..workflow.engine import fire
@@ -43,7 +43,7 @@ def _invalid(form) -> None:
 @bp.route("/proposals/<int:proposal_id>/sign-off", methods=["POST"])
 @login_required
 def sign(proposal_id: int):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     p = get_proposal_for(current_user, proposal_id)
     form = SignOffForm()
     if not form.validate_on_submit():
@@ -57,7 +57,7 @@ def sign(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/award", methods=["POST"])
 @login_required
 def award(proposal_id: int):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     p = get_proposal_for(current_user, proposal_id)
     form = AwardForm()
     if not form.validate_on_submit():
@@ -91,7 +91,7 @@ def milestone_report(proposal_id: int, milestone_id: int):
 @bp.route("/proposals/<int:proposal_id>/milestones/<int:milestone_id>/accept", methods=["POST"])
 @login_required
 def milestone_accept(proposal_id: int, milestone_id: int):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     p = get_proposal_for(current_user, proposal_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -103,7 +103,7 @@ def milestone_accept(proposal_id: int, milestone_id: int):
 @bp.route("/proposals/<int:proposal_id>/milestones", methods=["POST"])
 @login_required
 def milestone_add(proposal_id: int):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     p = get_proposal_for(current_user, proposal_id)
     form = MilestoneForm()
     if not form.validate_on_submit():
@@ -143,7 +143,7 @@ def report(proposal_id: int, kind: str):
 @bp.route("/proposals/<int:proposal_id>/reports/<int:report_id>/review", methods=["POST"])
 @login_required
 def report_review(proposal_id: int, report_id: int):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     p = get_proposal_for(current_user, proposal_id)
     r = db.session.get(Report, report_id)
     if r is None or r.proposal_id != p.id:
@@ -160,7 +160,7 @@ def report_review(proposal_id: int, report_id: int):
 @bp.route("/proposals/<int:proposal_id>/payments", methods=["POST"])
 @login_required
 def payment(proposal_id: int):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     p = get_proposal_for(current_user, proposal_id)
     form = PaymentForm()
     if not form.validate_on_submit():
@@ -175,7 +175,7 @@ def payment(proposal_id: int):
 @login_required
 def objection(proposal_id: int):
     """An objection received during the standstill (recorded by an official); it holds the award."""
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     p = get_proposal_for(current_user, proposal_id)
     form = ConfirmForm()
     if not form.validate_on_submit():  # a reason over the length limit: said, nothing recorded

@@ -38,7 +38,7 @@ from ..jobs.operations import (
     start_sign_off,
 )
 from ..policy.actors import is_official
-from ..policy.loaders import get_call_for, require_role
+from ..policy.loaders import get_call_for, require
 from ..policy.reading import may_read_call_record
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
@@ -100,7 +100,7 @@ def detail(call_id: int):
 @bp.route("/calls/new", methods=["GET", "POST"])
 @login_required
 def new():
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     form = CallForm()
     if request.method == "GET":
         form.criteria.data = "\n".join(
@@ -121,7 +121,7 @@ def new():
 @bp.route("/calls/<int:call_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(call_id: int):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
     if call.state != "draft":
         flash(_("Ein veröffentlichter Aufruf kann nur berichtigt werden."), "error")
@@ -148,7 +148,7 @@ def edit(call_id: int):
 @bp.route("/calls/<int:call_id>/correct", methods=["GET", "POST"])
 @login_required
 def correct(call_id: int):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
     form = CorrectionForm(obj=call)
     if form.validate_on_submit():
@@ -179,7 +179,7 @@ def correct(call_id: int):
 @bp.route("/calls/<int:call_id>/fire/<trigger>", methods=["POST"])
 @login_required
 def fire_trigger(call_id: int, trigger: str):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -193,7 +193,7 @@ def fire_trigger(call_id: int, trigger: str):
 @login_required
 def proposals(call_id: int):
     """The officials' list: while sealed, only the count (nothing of the content)."""
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
     rows = []
     count = (
@@ -224,7 +224,7 @@ def proposals(call_id: int):
 @bp.route("/calls/<int:call_id>/opening", methods=["GET", "POST"])
 @login_required
 def opening(call_id: int):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
     form = ConfirmForm()
     if request.method == "POST":
@@ -269,7 +269,7 @@ def money_formatter():
 
 
 def _official_call(call_id: int) -> Call:
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
     if call.is_sealed:
         abort(404)  # nothing of the content before the opening

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from forms.calls import FIELD_LABELS
 from workflows.proposal import STATE_LABELS
 
 from ..accounts.models import User
 from ..calls.models import Call
 from ..extensions import db
 from ..i18n import label
+from ..labels import FIELD_LABELS
 from ..proposals.models import Proposal
 from ..reviews.models import Review
 

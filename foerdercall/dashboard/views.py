@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
-from ..policy.loaders import get_call_for, require_role
+from ..policy.loaders import get_call_for, require
 from .operations import call_dashboard
 
 bp = Blueprint("dashboard", __name__)
@@ -13,6 +13,6 @@ bp = Blueprint("dashboard", __name__)
 @login_required
 def call(call_id: int):
     """The officials' overview of a call (charts with tables); sealed: only how many arrived."""
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     c = get_call_for(current_user, call_id)
     return render_template("calls/dashboard.html", call=c, d=call_dashboard(c))

@@ -18,15 +18,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from forms.calls import FIELD_LABELS
-
 from ..accounts.models import User
 from ..audit.models import AuditEvent
 from ..awards.models import Award, SignOff
 from ..calls.models import Call
 from ..extensions import db
 from ..i18n import format_date, format_dt, format_money
-from ..labels import action_label, office_label, state_label
+from ..labels import FIELD_LABELS, action_label, office_label, state_label
 from ..privacy.queries import applicant_label, event_actor, event_reason
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill

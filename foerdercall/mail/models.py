@@ -62,3 +62,7 @@ class WorkerRun(db.Model):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+# Mails that carry a secret link: only their recipient may read them (not the officials' outbox).
+SECRET_MAIL_KINDS = frozenset({"verify_email", "password_reset", "login_unlock"})

@@ -7,43 +7,22 @@ from sqlalchemy import select
 
 from forms.calls import ConfirmForm
 
-from ..accounts.operations import SECRET_MAIL_KINDS
 from ..extensions import db
-from ..proposals.models import Proposal
+from ..policy.loaders import require
+from ..policy.reading import may_read_mail
 from .models import OutboxMail
 from .operations import release_held_mail, retry_failed_mail, worker_overview
 
 bp = Blueprint("mail", __name__)
 
 
-def _may_see_outbox(user) -> bool:
-    """Officials of the deciding offices; admins manage accounts, not proposals, so they do not."""
-    return user.has_role("official") and user.office is not None
-
-
-def _not_sealed(mail: OutboxMail) -> bool:
-    """What officials may read of other people's mail: never a mail with a secret link (verification,
-    password reset: whoever has the link has the account); mails about sealed submissions (receipts) only
-    after the opening. The recipient always reads their own."""
-    if mail.recipient_id == current_user.id:
-        return True
-    if mail.kind in SECRET_MAIL_KINDS:
-        return False
-    if mail.proposal_id is None:
-        return True
-
-    p = db.session.get(Proposal, mail.proposal_id)
-    return not p.call.is_sealed
-
-
 @bp.route("/outbox")
 @login_required
 def outbox():
     """Every mail the process sent or will send (officials and admins)."""
-    if not _may_see_outbox(current_user):
-        abort(403)
+    require(current_user, "official.work")
     mails = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc()).limit(500)).all()
-    visible = [m for m in mails if _not_sealed(m)]
+    visible = [m for m in mails if may_read_mail(current_user, m)]
     return render_template(
         "mail/outbox.html", mails=visible, title_all=True, hidden=len(mails) - len(visible)
     )
@@ -65,33 +44,25 @@ def messages():
 @login_required
 def message(mail_id: int):
     mail = db.session.get(OutboxMail, mail_id)
-    officials = _may_see_outbox(current_user)
-    if (
-        mail is None
-        or (mail.recipient_id != current_user.id and not officials)
-        or not _not_sealed(mail)
-        or (mail.held and not officials)
-    ):  # the recipient reads a held mail once it is released
+    if mail is None or not may_read_mail(current_user, mail):
         abort(404)
-    return render_template("mail/message.html", mail=mail, may_release=mail.held and officials)
+    return render_template("mail/message.html", mail=mail)
 
 
 @bp.route("/worker")
 @login_required
 def worker_status():
     """The worker at a glance: its last runs, the mails waiting, the failed mails with the reason."""
-    if not _may_see_outbox(current_user):
-        abort(403)
+    require(current_user, "official.work")
     overview = worker_overview()
-    overview["failed"] = [(m, _not_sealed(m)) for m in overview["failed"]]
+    overview["failed"] = [(m, may_read_mail(current_user, m)) for m in overview["failed"]]
     return render_template("mail/worker.html", **overview)
 
 
 @bp.route("/worker/mails/<int:mail_id>/retry", methods=["POST"])
 @login_required
 def retry_mail(mail_id: int):
-    if not _may_see_outbox(current_user):
-        abort(403)
+    require(current_user, "official.work")
     mail = db.session.get(OutboxMail, mail_id)
     if mail is None:
         abort(404)
@@ -104,10 +75,9 @@ def retry_mail(mail_id: int):
 @login_required
 def release_mail(mail_id: int):
     """An official releases a held decision mail: it is sent after this request's commit."""
-    if not _may_see_outbox(current_user):
-        abort(403)
+    require(current_user, "official.work")
     mail = db.session.get(OutboxMail, mail_id)
-    if mail is None or not _not_sealed(mail):
+    if mail is None or not may_read_mail(current_user, mail):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)

@@ -34,13 +34,6 @@ def require(user, action: str, obj=None, *, status: int = 403, **params) -> None
         abort(401 if not user.is_authenticated else status)
 
 
-def require_role(user, role: str) -> None:
-    if not user.is_authenticated:
-        abort(401)
-    if not user.has_role(role) or (role == "official" and user.office is None):
-        abort(403)
-
-
 def get_document_proposal_for(user, proposal_id: int, kind: str) -> Proposal:
     """The proposal whose document `kind` the user may download: 404 for what they may not know about,
     403 where they see the proposal but not this document (a reviewer, an applicant's Vergabevermerk)."""

@@ -3,6 +3,8 @@ mail templates. Every view and download asks these rules, through ``policy.loade
 
 from __future__ import annotations
 
+from ..extensions import db
+from ..mail.models import SECRET_MAIL_KINDS
 from ..proposals.models import Proposal
 from ..reviews.queries import conflict_declared, has_conflict, neutrality_signed, review_of
 from .actors import is_official
@@ -94,3 +96,24 @@ def may_edit_mail_templates(user) -> bool:
     """The texts of a call's outcome mails: its officials and the admins (a preview shows a real proposal
     only to an official who may read it, ``official_may_read``; everyone else sees a sample)."""
     return user.is_authenticated and (is_official(user) or user.has_role("admin"))
+
+
+# --- mails -------------------------------------------------------------------------------------------------
+
+
+def may_read_mail(user, mail) -> bool:
+    """The recipient reads their own mail (a held one once it is released). Officials read the other mails,
+    but never one with a secret link (verification, password reset: whoever has the link has the account), nor
+    a mail about a sealed submission (a receipt) before the opening."""
+    own = mail.recipient_id == user.id
+    official = is_official(user)
+    if mail.held and not official:
+        return False
+    if own:
+        return True
+    if not official or mail.kind in SECRET_MAIL_KINDS:
+        return False
+    if mail.proposal_id is None:
+        return True
+    p = db.session.get(Proposal, mail.proposal_id)
+    return p is not None and not p.call.is_sealed

@@ -20,6 +20,7 @@ from .reading import (
     may_edit_mail_templates,
     may_read_call_calendar,
     may_read_call_record,
+    may_read_mail,
     official_may_read,
 )
 from .transitions import transition_refusal
@@ -215,3 +216,23 @@ def _proposal_sign_off(user, p) -> str | None:
     if not _signed_in(user):
         return _(NOT_SIGNED_IN)
     return sign_off_refusal(p, user)
+
+
+# --- mails ---------------------------------------------------------------------------------------------------
+
+
+@rule("mail.read")
+def _mail_read(user, mail) -> str | None:
+    if not _signed_in(user) or not may_read_mail(user, mail):
+        return _("Diese Nachricht können Sie nicht lesen.")
+    return None
+
+
+@rule("mail.release")
+def _mail_release(user, mail) -> str | None:
+    """A held decision mail, released by an official who may read it."""
+    if message := _official(user) or _mail_read(user, mail):
+        return message
+    if not mail.held:
+        return _("Diese Nachricht wird nicht zurückgehalten.")
+    return None

@@ -19,7 +19,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock_id
 from ..policy.actors import verification_missing
-from ..policy.loaders import get_call_for, get_proposal_for, require_role
+from ..policy.loaders import get_call_for, get_proposal_for, require
 from ..policy.reading import applicant_visible_to, can_view_proposal, official_may_read
 from ..reviews.models import ConflictDeclaration, Review
 from ..reviews.operations import score_proposal
@@ -67,7 +67,7 @@ def mine():
 @login_required
 def advice():
     """The Kontaktstelle's list: proposals whose applicants asked for advice."""
-    require_role(current_user, "advisor")
+    require(current_user, "advisor.work")
     rows = db.session.scalars(
         select(Proposal)
         .where(Proposal.advice_requested.is_(True), Proposal.state != "withdrawn")
@@ -80,7 +80,7 @@ def advice():
 @bp.route("/calls/<int:call_id>/apply", methods=["POST"])
 @login_required
 def apply(call_id: int):
-    require_role(current_user, "applicant")
+    require(current_user, "applicant.work")
     if not ConfirmForm().validate_on_submit():
         abort(400)
     call = get_call_for(current_user, call_id)
@@ -259,7 +259,7 @@ def answer(proposal_id: int):
 @login_required
 def extend(call_id: int):
     """An official extends one applicant's deadline (documented); the call itself does not change."""
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
     form = ExtendForm()
     if not form.validate_on_submit():

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from forms.calls import FIELD_LABELS
-
 from ..awards.models import Award, Milestone
 from ..calls.models import Call
 from ..extensions import db
+from ..labels import FIELD_LABELS
 from ..proposals.models import Proposal
 from ..timeutil import minute_end, now, to_berlin
 

@@ -20,7 +20,7 @@ from ..accounts.models import User
 from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
-from ..policy.loaders import get_proposal_for, require_role
+from ..policy.loaders import get_proposal_for, require
 from ..text import parse_id
 from ..urls import referrer_target
 from ..workflow.engine import fire
@@ -45,7 +45,7 @@ bp = Blueprint("reviews", __name__)
 @login_required
 def mine():
     """A reviewer's assignments: only the file number until neutrality and no-conflict are declared."""
-    require_role(current_user, "reviewer")
+    require(current_user, "reviewer.work")
     rows = db.session.scalars(
         select(Review).where(Review.reviewer_id == current_user.id).order_by(Review.assigned_at)
     ).all()
@@ -181,7 +181,7 @@ def decline(review_id: int):
 
 
 def _official_call(call_id: int) -> Call:
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     call = db.get_or_404(Call, call_id)
     if call.state == "draft":
         abort(404)
@@ -252,7 +252,7 @@ def auto(call_id: int):
 @bp.route("/reviews/<int:review_id>/replace", methods=["POST"])
 @login_required
 def replace(review_id: int):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     review = db.session.get(Review, review_id)
     if review is None:
         abort(404)
@@ -273,7 +273,7 @@ def replace(review_id: int):
 @bp.route("/proposals/<int:proposal_id>/assign", methods=["POST"])
 @login_required
 def assign(proposal_id: int):
-    require_role(current_user, "official")
+    require(current_user, "official.work")
     p = get_proposal_for(current_user, proposal_id)
     form = AssignForm()
     if not form.validate_on_submit() or (reviewer_id := parse_id(form.reviewer.data)) is None:
