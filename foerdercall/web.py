@@ -245,6 +245,7 @@ def init_app(app: Flask) -> None:
             # the rulebook: a page shows an action only when the current user may do it (or with the reason why not)
             "may": lambda action, obj=None, **params: policy.may(current_user, action, obj, **params),
             "refusal": lambda action, obj=None, **params: policy.refusal(current_user, action, obj, **params),
+            "steps": lambda obj: policy.steps(obj, current_user),
         }
 
     app.jinja_env.filters.update(

@@ -46,7 +46,7 @@ from ..ranking.service import compute_ranking
 from ..reviews.operations import score_proposal
 from ..sheets import file_response
 from ..text import parse_id
-from ..workflow.engine import available_triggers, fire
+from ..workflow.engine import fire
 from .models import Call, CallVersion
 from .operations import (
     DEFAULT_CRITERIA,
@@ -83,14 +83,12 @@ def detail(call_id: int):
         own = db.session.scalars(
             select(Proposal).where(Proposal.call_id == call.id, Proposal.applicant_id == current_user.id)
         ).all()
-    triggers = available_triggers(call, current_user) if current_user.is_authenticated else []
     record_as_job = is_official(current_user) and export_is_large(call)  # the Vergabevermerk through a job
     return render_template(
         "calls/detail.html",
         call=call,
         versions=versions,
         own=own,
-        triggers=triggers,
         form=ConfirmForm(),
         record_as_job=record_as_job,
         export_form=ExportJobForm(),

@@ -19,12 +19,12 @@ from ..awards.models import Milestone, Report
 from ..awards.operations import interim_report_in, sign_off_refusal
 from ..extensions import db
 from ..policy.reading import can_view_proposal
+from ..policy.transitions import steps
 from ..proposals.models import Proposal
 from ..proposals.queries import open_clarification
 from ..reviews.models import Review
 from ..text import token_digest
 from ..timeutil import now
-from ..workflow.engine import available_triggers
 from .models import ParkedPost
 
 KEEP = dt.timedelta(hours=24)
@@ -280,7 +280,7 @@ def _office_may_take_over(row: ParkedPost, user) -> bool:
     if row.endpoint == "awards.sign":  # the sign-off's own rule (awards.operations)
         return sign_off_refusal(p, user) is None and row.fields.get("decision") in DECISIONS
     trigger = row.fields.get("trigger")
-    return reason_trigger(trigger) and any(t["trigger"] == trigger for t in available_triggers(p, user))
+    return reason_trigger(trigger) and trigger in steps(p, user)
 
 
 def is_draft_form(row: ParkedPost) -> bool:

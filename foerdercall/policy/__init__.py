@@ -13,5 +13,6 @@ before they show or do anything.
 """
 
 from .rules import RULES, may, refusal
+from .transitions import steps
 
-__all__ = ["RULES", "may", "refusal"]
+__all__ = ["RULES", "may", "refusal", "steps"]

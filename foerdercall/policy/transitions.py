@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from workflows import workflow_name
+from workflows import transitions_of, workflow_name
 
 from ..i18n import label
 from ..labels import state_label
@@ -44,3 +44,18 @@ def transition_refusal(t: dict, obj, actor, **params) -> str | None:
     locked, and the amounts a form would send are taken as their defaults."""
     ctx = Context(obj=obj, actor=actor, now=now(), params=params, firing=False)
     return state_refusal(t, obj) or who_refusal(t, obj, actor) or conditions_refusal(t, ctx)
+
+
+def steps(obj, actor) -> dict[str, tuple[dict, str | None]]:
+    """The steps a page offers the actor here: each transition they may fire from this state (not the worker's),
+    by trigger, with None when it is possible now or the reason why not yet (the button is shown disabled)."""
+    if actor is None or not actor.is_authenticated:
+        return {}
+    ctx = Context(obj=obj, actor=actor, now=now(), firing=False)
+    return {
+        t["trigger"]: (t, conditions_refusal(t, ctx))
+        for t in transitions_of(workflow_name(obj))
+        if tuple(t["who"]) != ("system",)
+        and state_refusal(t, obj) is None
+        and who_refusal(t, obj, actor) is None
+    }

@@ -24,7 +24,7 @@ from ..policy.reading import applicant_visible_to, can_view_proposal, official_m
 from ..reviews.models import ConflictDeclaration, Review
 from ..reviews.operations import score_proposal
 from ..reviews.queries import reviewer_choices
-from ..workflow.engine import available_triggers, fire
+from ..workflow.engine import fire
 from .models import Attachment, Proposal
 from .operations import (
     add_attachment,
@@ -50,6 +50,7 @@ OWN_FORMS = {
     "award",
     "submit_final_report",
     "start_review",
+    "accept_final_report",
     "reopen_decision",
 }  # reopen_decision: an upheld objection (decision page)
 
@@ -191,8 +192,7 @@ def detail(proposal_id: int):
         "p": p,
         "history": history,
         "officials_view": officials_view,
-        "triggers": [t for t in available_triggers(p, current_user) if t["trigger"] not in OWN_FORMS],
-        "all_triggers": {t["trigger"] for t in available_triggers(p, current_user)},
+        "own_forms": OWN_FORMS,
         "clarification": open_clarification(p),
         "award": award_of(p),
         "sign_offs": db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id)).all(),

@@ -17,14 +17,13 @@ from sqlalchemy import select
 from transitions import Machine
 
 import workflows as wf_data
-from workflows import find_transition, transitions_of, workflow_name
+from workflows import find_transition, workflow_name
 
 from ..audit.models import AuditEvent
 from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock
-from ..policy.actors import may_fire
 from ..policy.conditions import CONDITIONS
 from ..policy.context import Context
 from ..policy.transitions import conditions_refusal, state_refusal, who_refusal
@@ -121,13 +120,3 @@ def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None 
         )
         db.session.flush()
     return obj
-
-
-def available_triggers(obj, actor) -> list[dict]:
-    """Transitions the actor could fire from here (conditions are checked when fired)."""
-    name = workflow_name(obj)
-    return [
-        t
-        for t in transitions_of(name)
-        if obj.state in t["source"] and tuple(t["who"]) != ("system",) and may_fire(t, obj, actor)
-    ]
