@@ -179,6 +179,16 @@ def _call_edit_mail_templates(user, call) -> str | None:
     return None
 
 
+@rule("call.sign_neutrality")
+def _call_sign_neutrality(user, call) -> str | None:
+    """The declaration of neutrality of a call: those who assess its proposals."""
+    if not _signed_in(user):
+        return _(NOT_SIGNED_IN)
+    if not (user.has_role("reviewer") or user.has_role("official")):
+        return _("Nur Gutachterinnen, Gutachter und Mitarbeitende der Ämter unterzeichnen die Erklärung.")
+    return None
+
+
 # --- proposals -----------------------------------------------------------------------------------------------
 
 
@@ -189,11 +199,19 @@ def _proposal_read(user, p) -> str | None:
     return None
 
 
+@rule("proposal.own")
+def _proposal_own(user, p) -> str | None:
+    """What only the applicant of a proposal does with it (their draft, their deadlines)."""
+    if not _signed_in(user) or p.applicant_id != user.id:
+        return _("Nur die antragstellende Person kann das.")
+    return None
+
+
 @rule("proposal.edit")
 def _proposal_edit(user, p) -> str | None:
     """The applicant's own draft: text, attachments."""
-    if not _signed_in(user) or p.applicant_id != user.id:
-        return _("Nur die antragstellende Person bearbeitet ihren Entwurf.")
+    if message := _proposal_own(user, p):
+        return message
     if p.state != "draft":
         return _("Das Angebot ist eingereicht und kann nicht mehr geändert werden.")
     return None

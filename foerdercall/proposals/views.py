@@ -18,6 +18,7 @@ from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock_id
+from ..policy import may
 from ..policy.actors import verification_missing
 from ..policy.loaders import get_call_for, get_proposal_for, require
 from ..policy.reading import applicant_visible_to, can_view_proposal, official_may_read
@@ -101,9 +102,8 @@ def edit(proposal_id: int):
         else db.session.get(Proposal, proposal_id, options=[with_call])
     )
     p = get_proposal_for(current_user, proposal_id)
-    if p.applicant_id != current_user.id:
-        abort(403)
-    if p.state != "draft":
+    require(current_user, "proposal.own", p)
+    if not may(current_user, "proposal.edit", p):  # submitted: its page shows it
         return redirect(url_for("proposals.detail", proposal_id=p.id))
     # held for the whole request: the session keeps loaded objects only while they are referenced, and each
     # lock of the proposal (save, upload, submit) makes it forget its call; with the call (and its required

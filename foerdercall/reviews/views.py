@@ -65,9 +65,8 @@ def mine():
 @bp.route("/calls/<int:call_id>/neutrality", methods=["POST"])
 @login_required
 def neutrality(call_id: int):
-    if not (current_user.has_role("reviewer") or current_user.has_role("official")):
-        abort(403)
     call = db.get_or_404(Call, call_id)
+    require(current_user, "call.sign_neutrality", call)
     form = NeutralityForm()
     if not form.validate_on_submit() or not form.confirm.data:
         flash(_("Bitte bestätigen Sie die Erklärung durch Ankreuzen."), "error")
