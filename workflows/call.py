@@ -1,6 +1,7 @@
 """The call (Aufruf) workflow of DOMAIN.md."""
 
 NAME = "call"
+TABLE = "calls"
 INITIAL = "draft"
 
 STATE_LABELS = {

@@ -4,6 +4,9 @@ It locks the row, checks that the transition exists from the current state, that
 it and that its conditions hold, runs the shared ``transitions`` machine on the row, applies the
 transition's effects (mails go to the outbox) and writes the audit event, all in the caller's
 database transaction. A refusal raises ActionRefused with a message for the user and changes nothing.
+
+A new object (not yet added to the session: an opening requested, a report submitted, a payment recorded)
+starts in its workflow's INITIAL state; the transition stores it in the state it leads to.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 
 from flask import g, has_request_context
 from flask_babel import gettext as _
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from transitions import Machine
 
@@ -25,7 +29,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import label
 from ..locking import lock
-from ..policy.actors import may_fire
+from ..policy.actors import may_fire, proposal_of
 from ..policy.conditions import CONDITIONS
 from ..policy.context import Context
 from ..timeutil import now as clock_now
@@ -40,7 +44,7 @@ def machine(name: str) -> Machine:
 
 
 def workflow_name(obj) -> str:
-    return {"proposals": "proposal", "calls": "call"}[obj.__tablename__]
+    return wf_data.BY_TABLE[obj.__tablename__]
 
 
 def transitions_of(name: str) -> list[dict]:
@@ -109,22 +113,30 @@ def _just_done(obj, trigger: str, actor) -> bool:
     return last is not None and tuple(last) == (trigger, actor.id if actor else None, obj.state)
 
 
+def _not_from_here(name: str, t: dict, state: str) -> ActionRefused:
+    return ActionRefused(
+        _(
+            "„%(action)s“ ist im Status „%(state)s“ nicht möglich.",
+            action=label(t["label"]),
+            state=state_label(name, state),
+        )
+    )
+
+
 def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None = None, **params):
     name = workflow_name(obj)
-    obj = lock(obj)
+    new = sa_inspect(obj).transient  # made by this transition: nothing to lock, nobody else sees it yet
+    if new:
+        obj.state = obj.state or wf_data.WORKFLOWS[name].INITIAL
+    else:
+        obj = lock(obj)
     t = find_transition(name, trigger)
     if t is None:
         raise ActionRefused(_("Diese Aktion gibt es nicht."))
-    if obj.state not in t["source"] and _just_done(obj, trigger, actor):
+    if obj.state not in t["source"] and not new and _just_done(obj, trigger, actor):
         return obj  # the same request again (a double click, a retried request, a second tab): done once
     if obj.state not in t["source"]:
-        raise ActionRefused(
-            _(
-                "„%(action)s“ ist im Status „%(state)s“ nicht möglich.",
-                action=label(t["label"]),
-                state=state_label(name, obj.state),
-            )
-        )
+        raise _not_from_here(name, t, obj.state)
     if not may_fire(t, obj, actor):
         raise ActionRefused(_("Sie dürfen „%(action)s“ hier nicht ausführen.", action=label(t["label"])))
     reason = (reason or "").strip()
@@ -141,9 +153,13 @@ def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None 
         # no autoflush: the new state and the columns the effects fill in reach the database together
         # (the CHECK constraints tie states to required columns)
         with db.session.no_autoflush:
+            if new:
+                db.session.add(obj)
             machine(name).events[trigger].trigger(obj)
             for eff in t.get("effects", ()):
                 EFFECTS[eff](ctx)
+        if new:
+            db.session.flush()  # its id, for the audit event
         record(
             actor,
             trigger,
@@ -153,9 +169,25 @@ def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None 
             reason=reason,
             data=ctx.audit_data,
             at=ctx.now,
+            proposal=proposal_of(obj),
         )
         db.session.flush()
     return obj
+
+
+def follow(obj, trigger: str) -> None:
+    """Move a part along with its whole, inside the whole's transition of the same name (an effect): the final
+    report with the proposal's ``accept_final_report``. Only transitions marked ``part_of`` in the part's
+    workflow; checked against its states and run on its machine like any other. The whole's audit event
+    records the change; a new part starts in its INITIAL state."""
+    name = workflow_name(obj)
+    t = find_transition(name, trigger)
+    if t is None or not t.get("part_of"):
+        raise ActionRefused(_("Diese Aktion gibt es nicht."))
+    obj.state = obj.state or wf_data.WORKFLOWS[name].INITIAL
+    if obj.state not in t["source"]:
+        raise _not_from_here(name, t, obj.state)
+    machine(name).events[trigger].trigger(obj)
 
 
 def available_triggers(obj, actor) -> list[dict]:
