@@ -123,7 +123,7 @@ def workflow_group() -> None:
 
 @workflow_group.command("show")
 @click.option("--format", "fmt", type=click.Choice(["json", "mermaid"]), default="mermaid", show_default=True)
-@click.option("--name", type=click.Choice(["proposal", "call"]), default="proposal", show_default=True)
+@click.option("--name", type=click.Choice(list(workflows.WORKFLOWS)), default="proposal", show_default=True)
 def workflow_show(fmt: str, name: str) -> None:
     module = workflows.WORKFLOWS[name]
     click.echo(workflows.to_json(module) if fmt == "json" else workflows.to_mermaid(module), nl=False)

@@ -1,26 +1,44 @@
 """The state machines of foerdercall, as data.
 
-Each module holds STATES, TRANSITIONS and CONFIG (shaped like ``transitions.Machine(**CONFIG)``).
-A transition names who may fire it (``who``), the conditions that must hold (``conditions``, names of
-guards in ``foerdercall.workflow.guards``) and its effects (``effects``, names in
-``foerdercall.workflow.effects``). Nothing here imports the ORM.
+Each module holds NAME, TABLE (the table whose ``state`` column the machine moves), INITIAL, STATE_LABELS
+(German, English), STATES, TERMINAL and TRANSITIONS. A transition names who may fire it (``who``), the
+conditions that must hold (``conditions``, names registered in ``foerdercall.policy.conditions``) and its
+effects (``effects``, names registered by the domains' ``effects`` modules). ``part_of``: the transition
+is never fired alone but moves the row along with the transition of the same name of the named workflow,
+whose audit event records it (the final report with the proposal). Nothing here imports the ORM; the
+models build their CHECK constraints from STATES (:func:`state_check`).
 
-Actors: ``applicant`` (the proposal's own applicant), ``official`` (either office),
-``official:KA`` / ``official:AfWiFoe`` (one office), ``system`` (the worker).
+Actors: ``applicant`` (the applicant of the proposal the object is or belongs to), ``official`` (either
+office), ``official:KA`` / ``official:AfWiFoe`` (one office), ``system`` (the worker).
 """
 
 from __future__ import annotations
 
 import json
 
-from . import call, proposal
+from . import call, milestone, objection, opening, payment, proposal, report
 
-WORKFLOWS = {"proposal": proposal, "call": call}
+WORKFLOWS = {
+    "proposal": proposal,
+    "call": call,
+    "opening": opening,
+    "objection": objection,
+    "milestone": milestone,
+    "report": report,
+    "payment": payment,
+}
+# table -> workflow name: which machine moves a row's ``state`` (workflow_name)
+BY_TABLE = {module.TABLE: name for name, module in WORKFLOWS.items()}
+
+
+def state_check(module) -> str:
+    """The SQL of the CHECK constraint that keeps a table's ``state`` among the workflow's states."""
+    return "state IN (" + ", ".join(f"'{s}'" for s in module.STATES) + ")"
 
 
 def workflow_name(obj) -> str:
     """The workflow of a row, by its table (each workflow names the table it runs on)."""
-    return next(name for name, module in WORKFLOWS.items() if module.TABLE == obj.__tablename__)
+    return BY_TABLE[obj.__tablename__]
 
 
 def transitions_of(name: str) -> list[dict]:
@@ -48,6 +66,7 @@ def to_json(module) -> str:
     return json.dumps(
         {
             "name": module.NAME,
+            "table": module.TABLE,
             "initial": module.INITIAL,
             "states": [
                 {"name": s, "label": {"de": module.STATE_LABELS[s][0], "en": module.STATE_LABELS[s][1]}}
@@ -63,6 +82,7 @@ def to_json(module) -> str:
                     "effects": list(t.get("effects", ())),
                     "reason_required": bool(t.get("reason_required")),
                     "label": {"de": t["label"][0], "en": t["label"][1]},
+                    **({"part_of": t["part_of"]} if t.get("part_of") else {}),
                 }
                 for t in module.TRANSITIONS
             ],
@@ -75,7 +95,7 @@ def to_json(module) -> str:
 def to_mermaid(module) -> str:
     lines = ["stateDiagram-v2", f"    [*] --> {module.INITIAL}"]
     for t in module.TRANSITIONS:
-        who = ", ".join(t["who"])
+        who = ", ".join(t["who"]) or f"with {t['part_of']}"
         for src in t["source"]:
             lines.append(f"    {src} --> {t['dest']}: {t['trigger']} ({who})")
     for s in module.TERMINAL:

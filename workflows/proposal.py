@@ -1,7 +1,7 @@
 """The proposal (Antrag / Leistungsangebot) workflow of DOMAIN.md."""
 
 NAME = "proposal"
-TABLE = "proposals"
+TABLE = "proposals"  # the model whose ``state`` this machine moves
 INITIAL = "draft"
 
 # state: (German label, English label)

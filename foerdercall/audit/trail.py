@@ -62,11 +62,17 @@ def record(
     reason: str = "",
     data: dict[str, Any] | None = None,
     at=None,
+    proposal=None,
 ) -> AuditEvent:
-    """Write one audit event in the current transaction (the caller commits with the change itself)."""
+    """Write one audit event in the current transaction (the caller commits with the change itself).
+
+    ``proposal``: the proposal the object belongs to (a milestone's, a payment's): the event shows in its
+    history and in its call's record."""
     object_type = obj.__tablename__
     call_id = getattr(obj, "call_id", None) if object_type != "calls" else obj.id
     proposal_id = obj.id if object_type == "proposals" else getattr(obj, "proposal_id", None)
+    if proposal is not None:
+        proposal_id, call_id = proposal.id, call_id or proposal.call_id
     ev = AuditEvent(
         at=at or now(),
         actor_id=actor.id if actor else None,

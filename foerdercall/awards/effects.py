@@ -16,7 +16,7 @@ from ..policy.context import Context
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
 from ..timeutil import add_months, end_of_day_berlin, period_end, to_berlin
-from ..workflow.engine import effect
+from ..workflow.engine import effect, follow
 from .models import Award, Milestone, Report
 from .queries import award_of, standstill_of
 
@@ -148,23 +148,23 @@ def start_implementation(ctx: Context):
 @effect
 def record_final_report(ctx: Context):
     p = ctx.obj
-    db.session.add(
-        Report(
-            proposal_id=p.id,
-            kind="final",
-            narrative=ctx.params["narrative"],
-            use_of_funds=ctx.params.get("use_of_funds", ""),
-            spent_cents=ctx.params.get("spent_cents", 0),
-            submitted_by_id=ctx.actor.id,
-            submitted_at=ctx.now,
-        )
+    r = Report(
+        proposal_id=p.id,
+        kind="final",
+        narrative=ctx.params["narrative"],
+        use_of_funds=ctx.params.get("use_of_funds", ""),
+        spent_cents=ctx.params.get("spent_cents", 0),
+        submitted_by_id=ctx.actor.id,
+        submitted_at=ctx.now,
     )
+    follow(r, "submit_final_report")
+    db.session.add(r)
 
 
 def _final_report(p) -> Report:
     return db.session.scalars(
         select(Report)
-        .where(Report.proposal_id == p.id, Report.kind == "final", Report.status == "submitted")
+        .where(Report.proposal_id == p.id, Report.kind == "final", Report.state == "submitted")
         .order_by(Report.id.desc())
     ).first()
 
@@ -172,15 +172,72 @@ def _final_report(p) -> Report:
 @effect
 def settle_final_report(ctx: Context):
     r = _final_report(ctx.obj)
-    r.status, r.reviewed_by_id, r.reviewed_at, r.review_note = "accepted", ctx.actor.id, ctx.now, ctx.reason
+    follow(r, "accept_final_report")
+    r.reviewed_by_id, r.reviewed_at, r.review_note = ctx.actor.id, ctx.now, ctx.reason
 
 
 @effect
 def return_final_report(ctx: Context):
     r = _final_report(ctx.obj)
-    r.status, r.reviewed_by_id, r.reviewed_at, r.review_note = (
-        "changes_requested",
-        ctx.actor.id,
-        ctx.now,
-        ctx.reason,
-    )
+    follow(r, "request_report_changes")
+    r.reviewed_by_id, r.reviewed_at, r.review_note = ctx.actor.id, ctx.now, ctx.reason
+
+
+# --- lifecycles of their own: the objection, milestones, the interim report, payments ----------------------
+# (workflows/objection.py, milestone.py, report.py, payment.py): the columns that pages, the award record and the
+# reminders read (who and when) are filled here.
+
+
+@effect
+def note_objection(ctx: Context):
+    """The objection as received (the transition's reason); a resolution of an earlier one is cleared."""
+    st = ctx.obj
+    st.objection_at, st.objection, st.objection_recorded_by_id = ctx.now, ctx.reason, ctx.actor.id
+    st.resolved_at, st.resolution, st.resolved_by_id, st.objection_outcome = None, "", None, ""
+
+
+@effect
+def note_resolution(ctx: Context):
+    st = ctx.obj
+    st.resolved_at, st.resolution, st.resolved_by_id = ctx.now, ctx.reason, ctx.actor.id
+    st.objection_outcome = ctx.params["outcome"]
+    ctx.audit_data["outcome"] = st.objection_outcome
+
+
+@effect
+def note_milestone_report(ctx: Context):
+    m = ctx.obj
+    m.report, m.reported_at = ctx.params["text"], ctx.now
+    ctx.audit_data["milestone"] = m.title
+
+
+@effect
+def note_milestone_acceptance(ctx: Context):
+    m = ctx.obj
+    m.accepted_at, m.accepted_by_id = ctx.now, ctx.actor.id
+    ctx.audit_data["milestone"] = m.title
+
+
+@effect
+def note_milestone_overdue(ctx: Context):
+    m = ctx.obj
+    m.overdue_at = ctx.now
+    ctx.audit_data.update(milestone=m.title, due_at=m.due_at.isoformat())
+
+
+@effect
+def note_report_submission(ctx: Context):
+    ctx.obj.submitted_by_id, ctx.obj.submitted_at = ctx.actor.id, ctx.now
+
+
+@effect
+def note_report_review(ctx: Context):
+    r = ctx.obj
+    r.reviewed_by_id, r.reviewed_at, r.review_note = ctx.actor.id, ctx.now, ctx.reason
+
+
+@effect
+def note_payment(ctx: Context):
+    pay = ctx.obj
+    pay.paid_at, pay.recorded_by_id = ctx.now, ctx.actor.id
+    ctx.audit_data["amount_cents"] = pay.amount_cents

@@ -5,6 +5,11 @@ import datetime as dt
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from workflows import milestone as milestone_wf
+from workflows import payment as payment_wf
+from workflows import report as report_wf
+from workflows import state_check
+
 from ..extensions import db
 from ..timeutil import UTCDateTime, now
 
@@ -61,17 +66,24 @@ class Award(db.Model):
 
     @property
     def paid_cents(self) -> int:
-        return sum(p.amount_cents for p in self.payments)
+        return sum(p.amount_cents for p in self.payments if p.state == "paid")
 
 
 class Payment(db.Model):
-    """A payment on an award (after an accepted milestone or report); never more than the award."""
+    """A payment on an award (after an accepted milestone or report); never more than the award.
+    ``state``: workflows/payment.py."""
 
     __tablename__ = "payments"
-    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint(state_check(payment_wf), name="state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
+    state: Mapped[str] = mapped_column(
+        String(20), default=payment_wf.INITIAL, server_default=payment_wf.INITIAL
+    )
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str] = mapped_column(Text, default="")
     paid_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
@@ -79,10 +91,16 @@ class Payment(db.Model):
 
 
 class Milestone(db.Model):
+    """``state``: workflows/milestone.py; the timestamps say when (pages, the register, reminders)."""
+
     __tablename__ = "milestones"
+    __table_args__ = (CheckConstraint(state_check(milestone_wf), name="state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(
+        String(20), default=milestone_wf.INITIAL, server_default=milestone_wf.INITIAL
+    )
     position: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(300))
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
@@ -94,10 +112,13 @@ class Milestone(db.Model):
 
 
 class Report(db.Model):
-    """Interim and final report (Sachbericht, use of funds)."""
+    """Interim and final report (Sachbericht, use of funds). ``state``: workflows/report.py."""
 
     __tablename__ = "reports"
-    __table_args__ = (CheckConstraint("kind IN ('interim', 'final')", name="report_kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('interim', 'final')", name="report_kind"),
+        CheckConstraint(state_check(report_wf), name="state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
@@ -107,9 +128,7 @@ class Report(db.Model):
     spent_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
-    status: Mapped[str] = mapped_column(
-        String(20), default="submitted"
-    )  # submitted/accepted/changes_requested
+    state: Mapped[str] = mapped_column(String(20), default=report_wf.INITIAL)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     review_note: Mapped[str] = mapped_column(Text, default="")

@@ -9,16 +9,15 @@ from sqlalchemy import select
 from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
-from ..i18n import format_dt
 from ..locking import lock
 from ..policy.actors import sign_off_refusal
 from ..proposals.models import Proposal
 from ..reviews.queries import has_conflict
 from ..text import printable
-from ..timeutil import minute_end, now
+from ..timeutil import now
 from ..workflow.engine import fire
 from .models import Milestone, Payment, Report, SignOff
-from .queries import award_of, decision_round, sign_offs, standstill_of
+from .queries import award_of, decision_round, interim_report_in, sign_offs, standstill_of  # noqa: F401
 
 
 def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
@@ -78,10 +77,8 @@ def sign_off_many(
     return results
 
 
-def _standstill_for(p: Proposal, actor):
+def _standstill_for(p: Proposal):
     p = lock(p)
-    if not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id:
-        raise ActionRefused(_("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun."))
     st = standstill_of(p)
     if p.state != "standstill" or st is None:
         raise ActionRefused(_("Das Angebot ist nicht in der Stillhaltefrist."))
@@ -90,22 +87,11 @@ def _standstill_for(p: Proposal, actor):
 
 def record_objection(p: Proposal, actor, text: str):
     """An objection (Rüge) received during the standstill: recorded by an official; it holds the award."""
-    p, st = _standstill_for(p, actor)
+    p, st = _standstill_for(p)
     text = printable(text or "")  # a NUL cannot be stored in PostgreSQL: control characters dropped
-    if now() >= minute_end(st.ends_at):
-        raise ActionRefused(_("Die Stillhaltefrist ist am %(when)s abgelaufen.", when=format_dt(st.ends_at)))
-    if not (text or "").strip():
+    if not text.strip():
         raise ActionRefused(_("Bitte geben Sie den Einwand wieder."))
-    if st.objection_open:
-        raise ActionRefused(_("Es ist bereits ein Einwand offen."))
-    st.objection_at, st.objection, st.objection_recorded_by_id = now(), text.strip(), actor.id
-    st.resolved_at, st.resolution, st.resolved_by_id, st.objection_outcome = None, "", None, ""
-    db.session.flush()
-    record(actor, "record_objection", p, reason=text.strip())
-    return st
-
-
-OBJECTION_OUTCOMES = ("dismissed", "upheld")
+    return fire(st, "record_objection", actor, reason=text)
 
 
 def resolve_objection(p: Proposal, actor, resolution: str, outcome: str = "dismissed"):
@@ -115,21 +101,14 @@ def resolve_objection(p: Proposal, actor, resolution: str, outcome: str = "dismi
     decision was wrong; it is reopened through the workflow (``reopen_decision``: both offices' sign-offs are
     voided and kept for the record, the standstill ends, the applicant is told), and the offices decide again.
     """
-    p, st = _standstill_for(p, actor)
-    resolution = printable(resolution or "")
-    if outcome not in OBJECTION_OUTCOMES:
-        raise ActionRefused(_("Bitte wählen Sie, ob der Einwand zurückgewiesen oder ihm abgeholfen wird."))
-    if not st.objection_open:
-        raise ActionRefused(_("Es ist kein Einwand offen."))
-    if not (resolution or "").strip():
+    p, st = _standstill_for(p)
+    resolution = printable(resolution or "").strip()
+    if not resolution:
         raise ActionRefused(_("Bitte geben Sie das Ergebnis der Prüfung an."))
     with db.session.begin_nested():  # upheld: the outcome and the reopened decision together, or neither
-        st.resolved_at, st.resolution, st.resolved_by_id = now(), resolution.strip(), actor.id
-        st.objection_outcome = outcome
-        db.session.flush()
-        record(actor, "resolve_objection", p, reason=resolution.strip(), data={"outcome": outcome})
+        fire(st, "resolve_objection", actor, reason=resolution, outcome=outcome)
         if outcome == "upheld":
-            fire(p, "reopen_decision", actor, reason=resolution.strip())
+            fire(p, "reopen_decision", actor, reason=resolution)
     return st
 
 
@@ -139,44 +118,31 @@ def make_award(p: Proposal, actor, amount_cents: int | None = None) -> Proposal:
     )
 
 
-def _implementation(p: Proposal, actor, *, applicant: bool):
-    p = lock(p)
-    if p.state != "in_implementation":
-        raise ActionRefused(_("Die Maßnahme ist nicht in der Umsetzung."))
-    if applicant and p.applicant_id != actor.id:
-        raise ActionRefused(_("Nur die beauftragte Person kann berichten."))
-    if not applicant and (
-        not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id
-    ):
-        raise ActionRefused(_("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun."))
-    return p
+def _measure_of(obj) -> Proposal:
+    """The proposal a milestone or report belongs to, locked: its changes wait for each other."""
+    return lock(db.session.get(Proposal, obj.proposal_id))
 
 
 def report_milestone(m: Milestone, actor, text: str) -> Milestone:
-    p = _implementation(db.session.get(Proposal, m.proposal_id), actor, applicant=True)
+    """The contractor reports what was reached (a report may be corrected until the milestone is accepted)."""
+    _measure_of(m)
     if not (text or "").strip():
         raise ActionRefused(_("Bitte beschreiben Sie den erreichten Stand."))
-    if m.accepted_at is not None:
-        raise ActionRefused(_("Dieser Meilenstein ist bereits abgenommen."))
-    m.report, m.reported_at = text.strip(), now()
-    db.session.flush()
-    record(actor, "report_milestone", p, data={"milestone": m.title})
-    return m
+    return fire(m, "report_milestone", actor, text=text.strip())
 
 
 def accept_milestone(m: Milestone, actor) -> Milestone:
-    p = _implementation(db.session.get(Proposal, m.proposal_id), actor, applicant=False)
-    if m.reported_at is None:
-        raise ActionRefused(_("Zu diesem Meilenstein liegt noch kein Bericht vor."))
-    if m.accepted_at is None:
-        m.accepted_at, m.accepted_by_id = now(), actor.id
-        db.session.flush()
-        record(actor, "accept_milestone", p, data={"milestone": m.title})
-    return m
+    _measure_of(m)
+    return fire(m, "accept_milestone", actor)
 
 
 def add_milestone(p: Proposal, actor, title: str, due_at) -> Milestone:
-    p = _implementation(p, actor, applicant=False)
+    """An official adds a milestone to a measure in implementation (planned; a new row, not a state change)."""
+    p = lock(p)
+    if p.state != "in_implementation":
+        raise ActionRefused(_("Die Maßnahme ist nicht in der Umsetzung."))
+    if not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id:
+        raise ActionRefused(_("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun."))
     if not (title or "").strip():
         raise ActionRefused(_("Bitte geben Sie einen Titel an."))
     position = len(db.session.scalars(select(Milestone.id).where(Milestone.proposal_id == p.id)).all())
@@ -188,67 +154,31 @@ def add_milestone(p: Proposal, actor, title: str, due_at) -> Milestone:
 
 
 def submit_interim_report(p: Proposal, actor, narrative: str, use_of_funds: str, spent_cents: int) -> Report:
-    p = _implementation(p, actor, applicant=True)
+    p = lock(p)
     if not (narrative or "").strip():
         raise ActionRefused(_("Bitte schreiben Sie den Sachbericht."))
-    if interim_report_in(p) is not None:
-        raise ActionRefused(_("Ein Zwischenbericht liegt bereits vor."))
     r = Report(
         proposal_id=p.id,
         kind="interim",
         narrative=narrative.strip(),
         use_of_funds=use_of_funds or "",
         spent_cents=spent_cents or 0,
-        submitted_by_id=actor.id,
-        submitted_at=now(),
     )
-    db.session.add(r)
-    db.session.flush()
-    record(actor, "submit_interim_report", p)
-    return r
-
-
-def interim_report_in(p: Proposal) -> Report | None:
-    """The interim report waiting for acceptance or accepted (there is one at a time; a returned one is not)."""
-    return db.session.scalar(
-        select(Report)
-        .where(
-            Report.proposal_id == p.id, Report.kind == "interim", Report.status.in_(("submitted", "accepted"))
-        )
-        .limit(1)
-    )
+    return fire(r, "submit_interim_report", actor)
 
 
 def review_interim_report(r: Report, actor, accept: bool, note: str = "") -> Report:
-    p = _implementation(db.session.get(Proposal, r.proposal_id), actor, applicant=False)
-    if r.kind != "interim" or r.status != "submitted":
-        raise ActionRefused(_("Dieser Bericht wartet nicht auf eine Abnahme."))
+    _measure_of(r)
     if not accept and not (note or "").strip():
         raise ActionRefused(_("Bitte begründen Sie die Nachbesserung."))
-    r.status = "accepted" if accept else "changes_requested"
-    r.reviewed_by_id, r.reviewed_at, r.review_note = actor.id, now(), note or ""
-    db.session.flush()
-    record(actor, "accept_interim_report" if accept else "return_interim_report", p, reason=note)
-    return r
+    return fire(r, "accept_interim_report" if accept else "return_interim_report", actor, reason=note)
 
 
 def record_payment(p: Proposal, actor, amount_cents: int, note: str = "") -> Payment:
-    p = lock(p)
-    if p.state not in ("in_implementation", "final_report_submitted", "completed"):
-        raise ActionRefused(_("Zahlungen sind nur für beauftragte Maßnahmen möglich."))
-    if not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id:
-        raise ActionRefused(
-            _("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können Zahlungen erfassen.")
-        )
+    """An official books a payment on the award: entered and paid in one (workflows/payment.py)."""
+    p = lock(p)  # serialises the payments of this award
     award = award_of(p)
-    if amount_cents <= 0:
-        raise ActionRefused(_("Der Betrag muss größer als 0 sein."))
-    if award.paid_cents + amount_cents > award.amount_cents - award.released_cents:
-        raise ActionRefused(_("Die Zahlung überschreitet die Auftragssumme."))
-    pay = Payment(
-        award_id=award.id, amount_cents=amount_cents, note=note or "", recorded_by_id=actor.id, paid_at=now()
-    )
-    db.session.add(pay)
-    db.session.flush()
-    record(actor, "record_payment", p, reason=note, data={"amount_cents": amount_cents})
-    return pay
+    if award is None:
+        raise ActionRefused(_("Zahlungen sind nur für beauftragte Maßnahmen möglich."))
+    pay = Payment(award_id=award.id, amount_cents=amount_cents, note=note or "")
+    return fire(pay, "record_payment", actor, reason=note)

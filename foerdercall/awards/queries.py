@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..ranking.models import Standstill
-from .models import Award, SignOff
+from .models import Award, Report, SignOff
 
 
 def sign_offs(p) -> dict[str, SignOff]:
@@ -40,3 +40,14 @@ def standstill_of(p) -> Standstill | None:
 
 def award_of(p) -> Award | None:
     return db.session.scalar(select(Award).where(Award.proposal_id == p.id))
+
+
+def interim_report_in(p) -> Report | None:
+    """The interim report waiting for acceptance or accepted (there is one at a time; a returned one is not)."""
+    return db.session.scalar(
+        select(Report)
+        .where(
+            Report.proposal_id == p.id, Report.kind == "interim", Report.state.in_(("submitted", "accepted"))
+        )
+        .limit(1)
+    )

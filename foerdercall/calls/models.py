@@ -16,11 +16,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from workflows import call as call_wf
+from workflows import opening as opening_wf
+from workflows import state_check
+
 from ..extensions import db
 from ..timeutil import UTCDateTime, minute_end, now
 
 FIELDS_OF_ACTION = ("networks", "education", "marketing", "urban_development", "financing")
-CALL_STATES = ("draft", "published", "closed", "decided", "in_implementation", "archived")
 
 
 class Call(db.Model):
@@ -32,6 +35,7 @@ class Call(db.Model):
         CheckConstraint(
             "max_amount_cents > 0 AND max_amount_cents <= budget_cents", name="cap_within_budget"
         ),
+        CheckConstraint(state_check(call_wf), name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -116,7 +120,7 @@ class Call(db.Model):
     @property
     def is_sealed(self) -> bool:
         """Procurement: nobody at the city reads a submission before two officials opened them."""
-        return self.mode == "procurement" and (self.opening is None or self.opening.confirmed_at is None)
+        return self.mode == "procurement" and (self.opening is None or self.opening.state != "opened")
 
     @property
     def is_fixed(self) -> bool:
@@ -169,15 +173,20 @@ class CallVersion(db.Model):
 
 
 class Opening(db.Model):
-    """Opening of the sealed submissions (Öffnung): requested by one official, confirmed by another."""
+    """Opening of the sealed submissions (Öffnung): requested by one official, confirmed by another.
+    ``state``: workflows/opening.py."""
 
     __tablename__ = "openings"
     __table_args__ = (
         CheckConstraint("confirmed_by_id IS NULL OR confirmed_by_id <> requested_by_id", name="two_people"),
+        CheckConstraint(state_check(opening_wf), name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    state: Mapped[str] = mapped_column(
+        String(20), default=opening_wf.INITIAL, server_default=opening_wf.INITIAL
+    )
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
-from ..i18n import format_dt
 from ..locking import lock
 from ..mail.operations import queue_mail
 from ..policy.conditions import catalogue_complete
 from ..proposals.models import Proposal
 from ..reviews.models import NeutralityDeclaration, Review
 from ..timeutil import minute_end, now
-from ..workflow.engine import Context
+from ..workflow.engine import Context, fire
 from .models import Call, CallVersion, Criterion, Opening, RequiredAttachment
 
 # The default catalogue of DOMAIN.md: (key, name, weight %, knock-out minimum)
@@ -169,72 +167,19 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
 
 
 def request_opening(call: Call, actor) -> Opening:
-    """First official: asks to open the sealed submissions (only after the deadline)."""
-    call = lock(call)
-    if call.state != "closed":
-        raise ActionRefused(_("Die Angebote können erst nach Ablauf der Einreichungsfrist geöffnet werden."))
+    """First official: asks to open the sealed submissions (only after every deadline has passed)."""
+    call = lock(call)  # serialises two requests at once
     if call.opening is not None:
         raise ActionRefused(_("Die Öffnung wurde bereits angestoßen."))
-
-    extended = db.session.scalar(
-        select(func.max(Proposal.personal_deadline)).where(
-            Proposal.call_id == call.id, Proposal.state == "draft"
-        )
-    )
-    if extended is not None and now() < minute_end(extended):  # sealed until every deadline has passed
-        raise ActionRefused(
-            _(
-                "Eine verlängerte Einreichungsfrist läuft noch bis %(d)s; erst danach können "
-                "die Angebote geöffnet werden.",
-                d=format_dt(extended),
-            )
-        )
-    opening = Opening(call_id=call.id, requested_by_id=actor.id, requested_at=now())
-    db.session.add(opening)
-    db.session.flush()
-    record(actor, "request_opening", call)
-    return opening
+    return fire(Opening(call_id=call.id), "request_opening", actor)
 
 
 def confirm_opening(call: Call, actor) -> Opening:
-    """Second official: confirms; the opening record (Öffnungsniederschrift) is written."""
+    """Second official (another one): confirms; the opening record (Öffnungsniederschrift) is written."""
     call = lock(call)
-    opening = call.opening
-    if opening is None:
+    if call.opening is None:
         raise ActionRefused(_("Die Öffnung wurde noch nicht angestoßen."))
-    if opening.confirmed_at is not None:
-        raise ActionRefused(_("Die Angebote sind bereits geöffnet."))
-    if opening.requested_by_id == actor.id:
-        raise ActionRefused(_("Die Öffnung muss eine zweite Person bestätigen."))
-    at = now()
-    proposals = db.session.scalars(
-        select(Proposal)
-        .where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))
-        .order_by(Proposal.file_seq)
-    ).all()
-    opening.confirmed_by_id = actor.id
-    opening.confirmed_at = at
-    opening.record = {
-        "call": call.code,
-        "opened_at": at.isoformat(),
-        "officials": [
-            {"name": opening.requested_by.name, "office": opening.requested_by.office},
-            {"name": actor.name, "office": actor.office},
-        ],
-        "proposals": [
-            {
-                "file_number": p.file_number,
-                "received_at": p.submitted_at.isoformat(),
-                "state": p.state,
-                "files": [{"name": a.filename, "sha256": a.sha256} for a in p.attachments],
-            }
-            for p in proposals
-        ],
-    }
-    opening.record["sha256"] = hashlib.sha256(repr(opening.record["proposals"]).encode()).hexdigest()
-    db.session.flush()
-    record(actor, "confirm_opening", call, data={"proposals": len(proposals)})
-    return opening
+    return fire(call.opening, "confirm_opening", actor)
 
 
 @event.listens_for(Session, "before_flush")

@@ -218,7 +218,10 @@ def _decision_event(p: Proposal) -> AuditEvent | None:
     return db.session.scalar(
         select(AuditEvent)
         .where(
-            AuditEvent.proposal_id == p.id, AuditEvent.to_state == p.state, AuditEvent.from_state != p.state
+            AuditEvent.proposal_id == p.id,
+            AuditEvent.object_type == "proposals",
+            AuditEvent.to_state == p.state,
+            AuditEvent.from_state != p.state,
         )
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(1)

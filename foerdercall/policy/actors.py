@@ -7,7 +7,9 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..accounts.models import User
+from ..awards.models import Award
 from ..awards.queries import sign_offs
+from ..extensions import db
 from ..proposals.models import Proposal
 from ..reviews.queries import has_conflict
 
@@ -25,10 +27,26 @@ def _office_ok(spec: str, actor) -> bool:
     return True
 
 
+def proposal_of(obj) -> Proposal | None:
+    """The proposal an object is or belongs to: a milestone's, a report's, a standstill's (its objection), a
+    payment's (through its award); None for a call or its opening. By the foreign key, so that it works for a
+    new object too."""
+    if isinstance(obj, Proposal):
+        return obj
+    if (proposal_id := getattr(obj, "proposal_id", None)) is not None:
+        return db.session.get(Proposal, proposal_id)
+    if (award_id := getattr(obj, "award_id", None)) is not None:
+        award = db.session.get(Award, award_id)
+        return db.session.get(Proposal, award.proposal_id) if award is not None else None
+    return None
+
+
 def may_fire(t: dict, obj, actor) -> bool:
     """Whether the actor is one of those the transition's ``who`` names: ``system`` (the worker, no actor),
-    ``applicant`` (the proposal's own applicant), ``official`` / ``official:KA`` (an office's officials) or
-    another role. Nobody decides on a proposal they submitted or declared a conflict with."""
+    ``applicant`` (the applicant of the proposal the object is or belongs to), ``official`` /
+    ``official:KA`` (an office's officials) or another role. Nobody decides on a proposal (or on what belongs
+    to it: a milestone, a report, a payment, an objection) they submitted or declared a conflict with."""
+    p = proposal_of(obj)
     for spec in t["who"]:
         if spec == "system":
             if actor is None:
@@ -36,14 +54,13 @@ def may_fire(t: dict, obj, actor) -> bool:
             continue
         if not _office_ok(spec, actor):
             continue
-        if obj.__tablename__ == "proposals":
-            if spec == "applicant":
-                if obj.applicant_id == actor.id:
-                    return True
-                continue
-            # nobody decides on a proposal they submitted or declared a conflict with
-            if obj.applicant_id == actor.id or has_conflict(actor, obj):
-                continue
+        if spec == "applicant":
+            if p is not None and p.applicant_id == actor.id:
+                return True
+            continue
+        # nobody decides on a proposal they submitted or declared a conflict with
+        if p is not None and (p.applicant_id == actor.id or has_conflict(actor, p)):
+            continue
         return True
     return False
 

@@ -9,8 +9,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ..awards.models import Milestone, Report
-from ..awards.queries import award_of, sign_offs, standstill_of
+from workflows import objection as objection_wf
+
+from ..awards.models import Award, Milestone, Report
+from ..awards.queries import award_of, interim_report_in, sign_offs, standstill_of
+from ..calls.models import Call
 from ..extensions import db
 from ..i18n import format_dt, format_money
 from ..locking import lock
@@ -18,7 +21,7 @@ from ..proposals.models import ANSWER_FIELDS, Proposal
 from ..proposals.queries import open_clarification, submission_deadline_for
 from ..reviews.models import Review
 from ..timeutil import minute_end
-from .actors import verification_missing
+from .actors import proposal_of, verification_missing
 from .context import Context
 
 CONDITIONS: dict[str, Callable[[Context], str | None]] = {}
@@ -281,7 +284,7 @@ def milestones_reported(ctx: Context):
 def interim_report_accepted(ctx: Context):
     ok = db.session.scalar(
         select(Report.id).where(
-            Report.proposal_id == ctx.obj.id, Report.kind == "interim", Report.status == "accepted"
+            Report.proposal_id == ctx.obj.id, Report.kind == "interim", Report.state == "accepted"
         )
     )
     if not ok:
@@ -365,3 +368,109 @@ def all_measures_finished(ctx: Context):
 def applicant_email_verified(ctx):
     """A proposal is submitted only by an applicant whose e-mail address is verified."""
     return verification_missing(ctx.obj.applicant)
+
+
+# --- lifecycles of their own: the opening, the objection, milestones, reports, payments --------------------
+# (workflows/opening.py, objection.py, milestone.py, report.py, payment.py). A new row (an opening, a report,
+# a payment made by its first transition) has no relationships loaded yet: its parents are read by their ids.
+
+
+@condition
+def call_closed_for_opening(ctx: Context):
+    if db.session.get(Call, ctx.obj.call_id).state != "closed":
+        return _("Die Angebote können erst nach Ablauf der Einreichungsfrist geöffnet werden.")
+    return None
+
+
+@condition
+def extended_deadlines_passed(ctx: Context):
+    """Sealed until every deadline has passed: a draft's extended deadline too."""
+    extended = db.session.scalar(
+        select(func.max(Proposal.personal_deadline)).where(
+            Proposal.call_id == ctx.obj.call_id, Proposal.state == "draft"
+        )
+    )
+    if extended is not None and ctx.now < minute_end(extended):
+        return _(
+            "Eine verlängerte Einreichungsfrist läuft noch bis %(d)s; erst danach können "
+            "die Angebote geöffnet werden.",
+            d=format_dt(extended),
+        )
+    return None
+
+
+@condition
+def confirmed_by_another_official(ctx: Context):
+    """The two-person rule of the opening: the official who requested it cannot confirm it."""
+    if ctx.actor is not None and ctx.obj.requested_by_id == ctx.actor.id:
+        return _("Die Öffnung muss eine zweite Person bestätigen.")
+    return None
+
+
+@condition
+def standstill_running(ctx: Context):
+    """An objection is recorded only while the standstill period runs."""
+    if ctx.now >= minute_end(ctx.obj.ends_at):
+        return _("Die Stillhaltefrist ist am %(when)s abgelaufen.", when=format_dt(ctx.obj.ends_at))
+    return None
+
+
+@condition
+def objection_outcome_chosen(ctx: Context):
+    if ctx.params.get("outcome") not in objection_wf.OUTCOMES:
+        return _("Bitte wählen Sie, ob der Einwand zurückgewiesen oder ihm abgeholfen wird.")
+    return None
+
+
+@condition
+def measure_in_implementation(ctx: Context):
+    """Milestones and the interim report belong to the year of implementation."""
+    p = proposal_of(ctx.obj)
+    if p is None or p.state != "in_implementation":
+        return _("Die Maßnahme ist nicht in der Umsetzung.")
+    return None
+
+
+@condition
+def milestone_due_passed(ctx: Context):
+    if ctx.now < minute_end(ctx.obj.due_at):
+        return _("Der Meilenstein ist am %(due)s fällig.", due=format_dt(ctx.obj.due_at))
+    return None
+
+
+@condition
+def no_interim_report_in(ctx: Context):
+    if interim_report_in(proposal_of(ctx.obj)) is not None:
+        return _("Ein Zwischenbericht liegt bereits vor.")
+    return None
+
+
+@condition
+def is_interim_report(ctx: Context):
+    if ctx.obj.kind != "interim":
+        return _("Dieser Bericht wartet nicht auf eine Abnahme.")
+    return None
+
+
+@condition
+def measure_payable(ctx: Context):
+    p = proposal_of(ctx.obj)
+    if p is None or p.state not in ("in_implementation", "final_report_submitted", "completed"):
+        return _("Zahlungen sind nur für beauftragte Maßnahmen möglich.")
+    return None
+
+
+@condition
+def payment_amount_positive(ctx: Context):
+    if ctx.obj.amount_cents <= 0:
+        return _("Der Betrag muss größer als 0 sein.")
+    return None
+
+
+@condition
+def payment_within_award(ctx: Context):
+    """Paid payments never exceed the award less what was returned to the budget."""
+    award = db.session.get(Award, ctx.obj.award_id)
+    if award.paid_cents + ctx.obj.amount_cents > award.amount_cents - award.released_cents:
+        return _("Die Zahlung überschreitet die Auftragssumme.")
+    return None

@@ -71,7 +71,9 @@ def retention_ends(p: Proposal, concluded_at: dt.datetime) -> dt.datetime:
     proposal's last change of state if that came later."""
     last = db.session.scalar(
         select(func.max(AuditEvent.at)).where(
-            AuditEvent.proposal_id == p.id, AuditEvent.to_state.is_not(None)
+            AuditEvent.proposal_id == p.id,
+            AuditEvent.object_type == "proposals",
+            AuditEvent.to_state.is_not(None),
         )
     )
     start = max(concluded_at, last) if last is not None else concluded_at

@@ -5,28 +5,13 @@ import datetime as dt
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from workflows import proposal as proposal_wf
+from workflows import state_check
+
 from ..extensions import db
 from ..text import safe_filename
 from ..timeutil import UTCDateTime, now
 
-PROPOSAL_STATES = (
-    "draft",
-    "submitted",
-    "clarification",
-    "eligible",
-    "ineligible",
-    "in_review",
-    "reviewed",
-    "approved",
-    "rejected",
-    "awarded",
-    "lapsed",
-    "in_implementation",
-    "final_report_submitted",
-    "completed",
-    "withdrawn",
-    "terminated",
-)
 # The applicant's answers; the form, the completeness check and the opening record use this list.
 ANSWER_FIELDS = ("title", "summary", "description", "work_plan", "team", "leipzig_relation")
 
@@ -40,6 +25,7 @@ class Proposal(db.Model):
             "state = 'draft' OR state = 'withdrawn' OR (file_number IS NOT NULL AND submitted_at IS NOT NULL)",
             name="submitted_has_file_number",
         ),
+        CheckConstraint(state_check(proposal_wf), name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

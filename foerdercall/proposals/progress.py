@@ -150,7 +150,11 @@ def proposal_progress(p) -> Progress:
     """The applicant's view of the proposal's path (states passed, the current one, the next step)."""
     events = db.session.execute(
         select(AuditEvent.to_state, AuditEvent.at)
-        .where(AuditEvent.proposal_id == p.id, AuditEvent.to_state.is_not(None))
+        .where(
+            AuditEvent.proposal_id == p.id,
+            AuditEvent.object_type == "proposals",  # not its milestones', reports' … states
+            AuditEvent.to_state.is_not(None),
+        )
         .order_by(AuditEvent.at, AuditEvent.id)
     ).all()
     reached: dict[str, dt.datetime] = {}

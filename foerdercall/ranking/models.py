@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String, Text, false
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, ForeignKey, String, Text, false
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflows import objection as objection_wf
+from workflows import state_check
 
 from ..extensions import db
 from ..timeutil import UTCDateTime
@@ -18,12 +21,19 @@ class Standstill(db.Model):
     days): the unsuccessful applicants are informed at its start; an objection recorded before it ends holds
     the award until an official resolves it. The objection is either dismissed (the award may go ahead after
     the period) or upheld: then the decision is reopened (``reopen_decision``), this standstill is closed and
-    kept for the record, and a new decision that still reaches the threshold starts a new standstill."""
+    kept for the record, and a new decision that still reaches the threshold starts a new standstill.
+
+    ``state`` is the objection's (workflows/objection.py); the objection_* and resolved_* columns say what,
+    when and by whom."""
 
     __tablename__ = "standstills"
+    __table_args__ = (CheckConstraint(state_check(objection_wf), name="state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(
+        String(20), default=objection_wf.INITIAL, server_default=objection_wf.INITIAL
+    )
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -43,7 +53,7 @@ class Standstill(db.Model):
 
     @property
     def objection_open(self) -> bool:
-        return self.objection_at is not None and self.resolved_at is None
+        return self.state == "open"
 
 
 class ProposalScore(db.Model):

@@ -24,6 +24,7 @@ from ..accounts.models import RoleGrant, User
 from ..audit.trail import record
 from ..awards.models import Award, Milestone, SignOff
 from ..calls.models import Call
+from ..errors import ActionRefused
 from ..extensions import db
 from ..mail.models import OutboxMail
 from ..mail.operations import mail_key, queue_mails
@@ -31,6 +32,7 @@ from ..proposals.models import Proposal
 from ..reviews.models import Review
 from ..reviews.queries import has_conflict
 from ..timeutil import UTC, days_after, days_before, minute_end
+from ..workflow.engine import fire
 
 MINUTE = dt.timedelta(minutes=1)
 SLACK = dt.timedelta(days=1)  # widens SQL windows over Leipzig calendar days (clock changes); exact in Python
@@ -318,15 +320,14 @@ def remind_milestones(at: dt.datetime) -> int:
 
 
 def mark_overdue_milestones(at: dt.datetime) -> int:
-    """Milestones not reported by their due date: marked overdue (with an audit event); the applicant and
-    the officials are told."""
+    """Milestones not reported by their due date: marked overdue (the milestone workflow's
+    ``milestone_overdue``, with its audit event); the applicant and the officials are told."""
     rows = db.session.execute(
         select(Milestone, Proposal)
         .join(Proposal, Proposal.id == Milestone.proposal_id)
         .where(
             Milestone.due_at < _passed(at),
-            Milestone.overdue_at.is_(None),
-            Milestone.reported_at.is_(None),
+            Milestone.state == "planned",
             Proposal.state == "in_implementation",
         )
         .order_by(Milestone.id)
@@ -334,10 +335,10 @@ def mark_overdue_milestones(at: dt.datetime) -> int:
     ).all()  # one sweep marks
     items = []
     for m, p in rows:
-        m.overdue_at = at
-        record(
-            None, "milestone_overdue", p, data={"milestone": m.title, "due_at": m.due_at.isoformat()}, at=at
-        )
+        try:
+            fire(m, "milestone_overdue", None, now=at)
+        except ActionRefused:  # moved on meanwhile: nothing written
+            continue
         ctx = {"proposal": p, "call": p.call, "milestone": m}
         items += [
             Due("milestone_overdue", f"milestone:{m.id}", m.due_at, u, ctx)

@@ -4,6 +4,9 @@ It locks the row, checks that the transition exists from the current state, that
 it and that its conditions hold, runs the shared ``transitions`` machine on the row, applies the
 transition's effects (mails go to the outbox) and writes the audit event, all in the caller's
 database transaction. A refusal raises ActionRefused with a message for the user and changes nothing.
+
+A new object (not yet added to the session: an opening requested, a report submitted, a payment recorded)
+starts in its workflow's INITIAL state; the transition stores it in the state it leads to.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 
 from flask import g, has_request_context
 from flask_babel import gettext as _
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from transitions import Machine
 
@@ -24,6 +28,7 @@ from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock
+from ..policy.actors import proposal_of
 from ..policy.conditions import CONDITIONS
 from ..policy.context import Context
 from ..policy.transitions import conditions_refusal, state_refusal, who_refusal
@@ -85,11 +90,15 @@ def _just_done(obj, trigger: str, actor) -> bool:
 
 def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None = None, **params):
     name = workflow_name(obj)
-    obj = lock(obj)
+    new = sa_inspect(obj).transient  # made by this transition: nothing to lock, nobody else sees it yet
+    if new:
+        obj.state = obj.state or wf_data.WORKFLOWS[name].INITIAL
+    else:
+        obj = lock(obj)
     t = find_transition(name, trigger)
     if t is None:
         raise ActionRefused(_("Diese Aktion gibt es nicht."))
-    if obj.state not in t["source"] and _just_done(obj, trigger, actor):
+    if obj.state not in t["source"] and not new and _just_done(obj, trigger, actor):
         return obj  # the same request again (a double click, a retried request, a second tab): done once
     if refusal := state_refusal(t, obj) or who_refusal(t, obj, actor):
         raise ActionRefused(refusal)
@@ -105,9 +114,13 @@ def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None 
         # no autoflush: the new state and the columns the effects fill in reach the database together
         # (the CHECK constraints tie states to required columns)
         with db.session.no_autoflush:
+            if new:
+                db.session.add(obj)
             machine(name).events[trigger].trigger(obj)
             for eff in t.get("effects", ()):
                 EFFECTS[eff](ctx)
+        if new:
+            db.session.flush()  # its id, for the audit event
         record(
             actor,
             trigger,
@@ -117,6 +130,22 @@ def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None 
             reason=reason,
             data=ctx.audit_data,
             at=ctx.now,
+            proposal=proposal_of(obj),
         )
         db.session.flush()
     return obj
+
+
+def follow(obj, trigger: str) -> None:
+    """Move a part along with its whole, inside the whole's transition of the same name (an effect): the final
+    report with the proposal's ``accept_final_report``. Only transitions marked ``part_of`` in the part's
+    workflow; checked against its states and run on its machine like any other. The whole's audit event
+    records the change; a new part starts in its INITIAL state."""
+    name = workflow_name(obj)
+    t = find_transition(name, trigger)
+    if t is None or not t.get("part_of"):
+        raise ActionRefused(_("Diese Aktion gibt es nicht."))
+    obj.state = obj.state or wf_data.WORKFLOWS[name].INITIAL
+    if refusal := state_refusal(t, obj):
+        raise ActionRefused(refusal)
+    machine(name).events[trigger].trigger(obj)
