@@ -90,6 +90,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .i18n import select_locale
 
     effects.check_complete()
+    from .session_events import register as register_session_events
+
+    register_session_events()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -6,8 +6,7 @@ import hashlib
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import event, func, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, inspect, select
 
 from ..accounts.models import User
 from ..audit.operations import record
@@ -237,8 +236,7 @@ def confirm_opening(call: Call, actor) -> Opening:
     return opening
 
 
-@event.listens_for(Session, "before_flush")
-def _published_call_is_fixed(session, flush_context, instances):
+def published_call_is_fixed(session, flush_context, instances):
     """Criteria, weights, scale and attachments of a published call change only through correct_call()."""
     if session.info.get("call_correction"):
         return
