@@ -12,7 +12,8 @@ What it does (all on this machine, nothing left behind):
    ``record_run``) with the injectable clock ``foerdercall.timeutil.set_clock``:
      - idle: at T0 - 10 days nothing is due (median of --idle-runs runs),
      - finding: at T0 the sweep queues the draft reminders and hands their ids to Redis
-       (``dispatch_pending`` -> ``worker.celery_app.enqueue_deliveries``),
+       (the after-commit ``mail`` kind: ``mail.operations.dispatch`` ->
+       ``worker.celery_app.enqueue_deliveries``),
      - repeat: at T0 + 1 minute the same reminders are already written (steady state for the next days),
    with per-stage wall time, SQL time and statement counts; EXPLAIN ANALYZE of the slowest idle queries;
 3. starts an SMTP sink (aiosmtpd on loopback, counting messages) and two real ``foerdercall worker``
@@ -121,7 +122,9 @@ def instrument() -> None:
 
     for name, fn in list(ws.REMINDERS.items()):  # the same dict object the sweep iterates
         ws.REMINDERS[name] = PROBE.wrap(f"reminders.{name}", fn)
-    ws.dispatch_pending = PROBE.wrap("dispatch_pending (hand ids to Redis)", ws.dispatch_pending)
+    from foerdercall.aftercommit import KINDS
+
+    KINDS["mail"] = PROBE.wrap("dispatch_pending (hand ids to Redis)", KINDS["mail"])
     rem_ops.queue_mails = PROBE.wrap(
         "  queue_mails (dedup SELECT, render, INSERT … ON CONFLICT)", rem_ops.queue_mails
     )

@@ -90,8 +90,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import effects, models  # noqa: F401  (register every table and every workflow effect)
     from .extensions import babel, csrf, db, login_manager, migrate
     from .i18n import select_locale
+    from .session_events import register as register_session_events
 
     effects.check_complete()
+    register_session_events()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -24,7 +24,6 @@ from .awards.operations import (
 from .calls.models import Call
 from .calls.operations import confirm_opening, create_call, request_opening
 from .extensions import db
-from .mail.operations import dispatch_pending
 from .proposals.operations import add_attachment, save_draft, start_draft
 from .reviews.models import Review
 from .reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
@@ -98,7 +97,6 @@ def load_demo(password: str) -> list[tuple[str, str]]:
         _open_call()
         db.session.commit()
 
-    dispatch_pending()
     # End the transaction: on SQLite even the reads above began one with BEGIN IMMEDIATE (the writer's lock),
     # and left open it kept the server and its in-process worker from the database ("database is locked").
     db.session.commit()

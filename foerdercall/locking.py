@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import event, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from .extensions import db
 
@@ -27,7 +26,7 @@ def lock(obj):
     changed by anyone else since, so a second ``lock`` of it (save, upload and submit in one request each
     lock the proposal) returns the object as it is, without another ``SELECT … FOR UPDATE``. The memory of
     locked rows ends with the transaction and with the rollback of any savepoint (PostgreSQL releases the
-    row locks taken inside a savepoint that is rolled back); see :func:`_forget_locks`. SQLite: every
+    row locks taken inside a savepoint that is rolled back); see :func:`forget_locks`. SQLite: every
     transaction is ``BEGIN IMMEDIATE`` (one writer), so nothing changes under it either."""
     session = db.session()
     cls = type(obj)
@@ -76,15 +75,12 @@ def lock_id(cls, id_: int, *options):
     return row
 
 
-def _forget_locks(session, *_args) -> None:
+def forget_locks(session, *_args) -> None:
+    """after_soft_rollback (session_events): any rollback, of a savepoint too (PostgreSQL releases the row
+    locks taken in it)."""
     session.info.pop(_LOCKED, None)
 
 
-# any rollback, of a savepoint too (PostgreSQL releases the row locks taken in it); the end of the transaction
-event.listen(Session, "after_soft_rollback", _forget_locks)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_locks_at_end(session, transaction) -> None:
+def forget_locks_at_end(session, transaction) -> None:
     if transaction.parent is None:  # commit, rollback or close; a savepoint's release keeps its locks
-        _forget_locks(session)
+        forget_locks(session)

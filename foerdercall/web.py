@@ -1,5 +1,5 @@
-"""Request handling in one place: the request's clock, one commit per request, mail after the commit,
-errors as pages with a clear message (never a 500 for a refused action)."""
+"""Request handling in one place: the request's clock, one commit per request (what it queued runs after it:
+foerdercall.aftercommit), errors as pages with a clear message (never a 500 for a refused action)."""
 
 from __future__ import annotations
 
@@ -128,6 +128,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _commit(response):
+        """The request's one commit; its mails, jobs and file deletions follow it (foerdercall.aftercommit)."""
         if response.status_code >= 500 or g.get("rollback"):
             db.session.rollback()
             return response
@@ -147,12 +148,6 @@ def init_app(app: Flask) -> None:
                 503,
                 {"Retry-After": "5"},
             )
-        from worker import after_commit
-
-        try:
-            after_commit()
-        except Exception:  # noqa: BLE001 - committed: the outbox rows are the record, the worker sends them
-            log.exception("handing over the mail after the commit failed")
         return response
 
     @app.after_request

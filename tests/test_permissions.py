@@ -662,10 +662,10 @@ def _data(data: dict | None, ids: dict) -> dict | None:
 def opened(app, world, clock):
     """The owner's proposal through the whole process: submitted, opened by two officials, reviewed by
     rev1, signed off by both offices, awarded, accepted, one milestone reported, interim report in."""
+    from foerdercall.aftercommit import discard
     from foerdercall.awards.models import Milestone
     from foerdercall.awards.operations import report_milestone, submit_interim_report
     from foerdercall.mail.models import OutboxMail
-    from foerdercall.mail.operations import dispatch_pending
     from foerdercall.proposals.operations import start_draft
     from foerdercall.workflow.engine import fire
 
@@ -682,17 +682,17 @@ def opened(app, world, clock):
     report_milestone(milestones[0], world.applicant, "Kick-off erledigt")
     report = submit_interim_report(p, world.applicant, "Halbzeit erreicht", "", 0)
     db.session.commit()
-    from foerdercall.jobs.operations import run_job, start_export
+    from foerdercall.jobs.operations import start_export
+    from foerdercall.jobs.runner import run_job
 
     job = start_export(
         call, world.ka, "ranking", "csv"
     )  # a finished bulk job of official_ka's, with its file
-    db.session.info.pop("fc_jobs_to_start", None)  # run here, not in a thread
+    discard("job")  # run here, not in a thread
     job_id = job.id
     db.session.commit()
     assert run_job(job_id) == "done"
-    db.session.commit()
-    dispatch_pending()  # nothing pending: the requests of the matrix send no mail of their own
+    db.session.commit()  # nothing pending: the requests of the matrix send no mail of their own
     assert p.state == "in_implementation" and p.advice_requested is False
     receipt = db.session.scalar(
         select(OutboxMail).where(OutboxMail.kind == "receipt", OutboxMail.recipient_id == world.applicant.id)

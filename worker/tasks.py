@@ -11,7 +11,7 @@ import traceback
 from celery import shared_task
 
 from foerdercall.extensions import db
-from foerdercall.jobs.operations import run_job as run
+from foerdercall.jobs.runner import run_job as run
 from foerdercall.mail import delivery
 from foerdercall.mail import operations as mail_ops
 from foerdercall.timeutil import now

@@ -696,27 +696,21 @@ def open_sessions(user: User) -> list[LoginSession]:
     ).all()
 
 
-def sweep_sessions(at: dt.datetime | None = None, batch: int = SESSION_SWEEP_BATCH) -> int:
-    """The worker's step: delete session rows (and unlock links) whose lifetime ended more than 30 days ago,
-    ``batch`` rows per transaction. Commits. Returns how many session rows were deleted."""
-    cutoff = (at or now()) - SESSION_ROWS_KEPT
-    deleted = 0
-    for model in (LoginSession, LoginUnlock):
-        while True:
-            ids = db.session.scalars(
-                select(model.id).where(model.expires_at < cutoff).order_by(model.id).limit(batch)
-            ).all()
-            if not ids:
-                break
-            res = db.session.execute(
-                delete(model).where(model.id.in_(ids)).execution_options(synchronize_session=False)
-            )
-            db.session.commit()
-            if model is LoginSession:
-                deleted += res.rowcount or 0
-            if len(ids) < batch:
-                break
-    return deleted
+def delete_old_login_rows(
+    model: type[LoginSession] | type[LoginUnlock], at: dt.datetime, batch: int = SESSION_SWEEP_BATCH
+) -> tuple[int, int]:
+    """One batch of session rows (or unlock links) whose lifetime ended more than 30 days before ``at`` (the
+    worker commits each batch; worker/sweep.py). Returns (rows found, rows deleted)."""
+    cutoff = at - SESSION_ROWS_KEPT
+    ids = db.session.scalars(
+        select(model.id).where(model.expires_at < cutoff).order_by(model.id).limit(batch)
+    ).all()
+    if not ids:
+        return 0, 0
+    res = db.session.execute(
+        delete(model).where(model.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    return len(ids), res.rowcount or 0
 
 
 # --- two-factor login (TOTP) ----------------------------------------------------------------------------

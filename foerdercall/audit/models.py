@@ -38,7 +38,7 @@ class AuditEvent(db.Model):
     to_state: Mapped[str | None] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # set when the transaction commits (audit.trail._chain_at_commit); empty only until then
+    # set when the transaction commits (audit.trail.chain_at_commit); empty only until then
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))

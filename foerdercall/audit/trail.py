@@ -1,7 +1,7 @@
 """The audit trail: append-only and chained by hashes.
 
 :func:`record` adds an event to the current transaction; it is written with the transaction's other changes
-but without its place in the chain. Right before the transaction commits (:func:`_chain_at_commit`), the
+but without its place in the chain. Right before the transaction commits (:func:`chain_at_commit`), the
 transaction locks the chain's head row (``audit_chain_head``), gives each of its events, in the order they
 were written, the next ``seq`` and the previous hash, and stores ``hash = SHA-256(previous hash + canonical
 JSON of the event)``; the lock ends with the commit. Transactions are so chained one after the other in
@@ -39,7 +39,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -335,15 +335,13 @@ class AuditImmutable(Exception):
     pass
 
 
-@event.listens_for(Session, "before_flush")
-def _audit_append_only(session, flush_context, instances):
+def audit_append_only(session, flush_context, instances):
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
             raise AuditImmutable("audit events are append-only")
 
 
-@event.listens_for(Session, "before_commit")
-def _chain_at_commit(session):
+def chain_at_commit(session):
     if session.in_nested_transaction():  # a savepoint: the transaction itself commits later
         return
     if session.info.pop(_UNCHAINED, False):
@@ -351,7 +349,6 @@ def _chain_at_commit(session):
         _chain(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_unchained(session):
+def forget_unchained(session):
     if not session.in_transaction():  # the whole transaction is gone, not just a savepoint
         session.info.pop(_UNCHAINED, None)

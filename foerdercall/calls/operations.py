@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect, select
 
 from ..accounts.models import User
 from ..audit.trail import record
@@ -182,8 +181,7 @@ def confirm_opening(call: Call, actor) -> Opening:
     return fire(call.opening, "confirm_opening", actor)
 
 
-@event.listens_for(Session, "before_flush")
-def _published_call_is_fixed(session, flush_context, instances):
+def published_call_is_fixed(session, flush_context, instances):
     """Criteria, weights, scale and attachments of a published call change only through correct_call()."""
     if session.info.get("call_correction"):
         return

@@ -10,7 +10,8 @@ by item with the progress committed as it goes.
   same way for the download (``result_file``): a large call's export is never in memory at once.
 
 Who runs them: ``foerdercall.jobs.runner`` (a Celery task with a broker, a thread of the web process in the
-embedded default). ``run_job`` may be called twice for the same job: only one claims it.
+embedded default): it calls the steps below one after another and commits after each. Its ``run_job`` may
+be called twice for the same job: only one claims it.
 """
 
 from __future__ import annotations
@@ -21,17 +22,16 @@ import logging
 from typing import IO
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..accounts.models import User
+from ..aftercommit import on_commit
 from ..awards.operations import sign_off
 from ..calls.models import Call
 from ..documents.operations import build_call_record
 from ..errors import ActionRefused
 from ..extensions import db
-from ..mail.operations import dispatch_pending, pop_queued_ids
 from ..policy.reading import may_read_call_record, official_may_read
 from ..proposals.models import Proposal
 from ..ranking.exports import ranking_table, scores_table, to_csv, to_xlsx
@@ -39,7 +39,6 @@ from ..ranking.service import compute_ranking
 from ..sheets import spooled
 from ..timeutil import now
 from .models import BulkJob, BulkJobChunk
-from .runner import launch, start_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +121,7 @@ def start_sign_off(call: Call, actor, proposals: list[Proposal], decision: str, 
     )
     db.session.add(job)
     db.session.flush()
-    start_after_commit(job.id)
+    on_commit("job", job.id)
     return job
 
 
@@ -143,7 +142,7 @@ def start_export(call: Call, actor, what: str, fmt: str) -> BulkJob:
     )
     db.session.add(job)
     db.session.flush()
-    start_after_commit(job.id)
+    on_commit("job", job.id)
     return job
 
 
@@ -163,15 +162,15 @@ def start_call_record(call: Call, actor) -> BulkJob:
     )
     db.session.add(job)
     db.session.flush()
-    start_after_commit(job.id)
+    on_commit("job", job.id)
     return job
 
 
-# --- running ---------------------------------------------------------------------------------------------------
+# --- running (one step each; foerdercall.jobs.runner commits after every step) ---------------------------
 
 
 def claim(job_id: int) -> bool:
-    """Take the job (queued, or running without a heartbeat for STALE: its worker died). Commits."""
+    """Take the job (queued, or running without a heartbeat for STALE: its worker died)."""
     at = now()
     res = db.session.execute(
         update(BulkJob)
@@ -184,121 +183,111 @@ def claim(job_id: int) -> bool:
         .values(state="running", heartbeat_at=at)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return res.rowcount == 1
 
 
-def _job(job_id: int) -> BulkJob:
-    job = db.session.get(BulkJob, job_id, populate_existing=True)
-    assert job is not None
-    return job
+def load(job_id: int) -> BulkJob:
+    """The job as the database has it now (read again: the runner commits between the steps)."""
+    found = db.session.get(BulkJob, job_id, populate_existing=True)
+    assert found is not None
+    return found
 
 
-def run_job(job_id: int) -> str | None:
-    """Run a job to its end (the worker's entry point); returns its final state, None when it was not ours."""
-    if not claim(job_id):
-        return None
-    job = _job(job_id)
-    if job.started_at is None:
-        job.started_at = now()
-        db.session.commit()
-    actor = db.session.get(User, job.started_by_id)
-    with force_locale(actor.locale if actor is not None else "de"):
-        try:
-            if actor is None:
-                raise ActionRefused(_("Die Person, die den Auftrag gestartet hat, gibt es nicht mehr."))
-            if job.kind == "sign_off":
-                _run_sign_off(job_id, actor)
-            elif job.kind == "export":
-                _run_export(job_id, actor)
-            elif job.kind == "call_record":
-                _run_call_record(job_id, actor)
-            else:
-                raise ActionRefused(_("Unbekannte Art von Auftrag."))
-        except ActionRefused as exc:
-            _fail(job_id, exc.message)
-        except Exception:  # noqa: BLE001 - the job is reported as failed, the worker goes on
-            log.exception("job %s failed", job_id)
-            _fail(job_id, _("Ein unerwarteter Fehler ist aufgetreten."))
-    return _job(job_id).state
+def begin(job_id: int) -> User | None:
+    """The first step of a claimed job: its start time (once); returns who started it (None: gone)."""
+    j = load(job_id)
+    if j.started_at is None:
+        j.started_at = now()
+    db.session.flush()
+    return db.session.get(User, j.started_by_id)
 
 
-def _fail(job_id: int, message: str) -> None:
-    db.session.rollback()
-    job = _job(job_id)
-    job.state, job.message, job.finished_at = "failed", message, now()
-    db.session.commit()
+def fail(job_id: int, message: str) -> None:
+    j = load(job_id)
+    j.state, j.message, j.finished_at = "failed", message, now()
+    db.session.flush()
 
 
-def _finish(job: BulkJob, message: str) -> None:
-    job.state, job.message, job.finished_at, job.heartbeat_at = "done", message, now(), now()
-    db.session.commit()
+def _finish(j: BulkJob, message: str) -> None:
+    j.state, j.message, j.finished_at, j.heartbeat_at = "done", message, now(), now()
+    db.session.flush()
 
 
-def _run_sign_off(job_id: int, actor: User) -> None:
-    job = _job(job_id)
-    params = dict(job.params)
-    labels = params.get("labels", {})
-    seen = {item["id"] for item in job.items}  # a resumed job: what is committed is done
-    for pid in params["proposal_ids"]:
-        if pid in seen:
-            continue
-        message: str | None = None
-        p = db.session.get(Proposal, pid)
-        try:
-            if p is None or p.call_id != job.call_id:
+def sign_off_left(job_id: int) -> list[int]:
+    """The proposals of a bulk sign-off not done yet (a resumed job: what is committed is done)."""
+    j = load(job_id)
+    seen = {item["id"] for item in j.items}
+    return [pid for pid in j.params["proposal_ids"] if pid not in seen]
+
+
+def sign_off_one(job_id: int, actor: User, pid: int) -> None:
+    """One proposal of a bulk sign-off and its line in the job. A refusal (in a savepoint: it undoes this
+    proposal's sign-off and its mails only) is that proposal's line."""
+    j = load(job_id)
+    params, call_id = j.params, j.call_id
+    message: str | None = None
+    p = db.session.get(Proposal, pid)
+    try:
+        with db.session.begin_nested():
+            if p is None or p.call_id != call_id:
                 raise ActionRefused(_("Das Angebot gehört nicht zu diesem Aufruf."))
             sign_off(p, actor, params["decision"], params.get("reason", ""))
-        except ActionRefused as exc:
-            db.session.rollback()
-            pop_queued_ids()  # the mails of the undone sign-off were never written
-            message = exc.message
-        job = _job(job_id)
-        job.items = [
-            *job.items,
-            {
-                "id": pid,
-                "label": labels.get(str(pid), f"#{pid}"),
-                "ok": message is None,
-                "message": message or "",
-            },
-        ]
-        job.done = min(job.total, job.done + 1)
-        job.heartbeat_at = now()
-        db.session.commit()  # the sign-off and its line in the job together
-        dispatch_pending()
-    job = _job(job_id)
-    signed = sum(1 for i in job.items if i["ok"])
-    _finish(job, _("%(signed)s von %(total)s gezeichnet.", signed=signed, total=job.total))
+    except ActionRefused as exc:
+        message = exc.message
+    j = load(job_id)
+    j.items = [
+        *j.items,
+        {
+            "id": pid,
+            "label": params.get("labels", {}).get(str(pid), f"#{pid}"),
+            "ok": message is None,
+            "message": message or "",
+        },
+    ]
+    j.done = min(j.total, j.done + 1)
+    j.heartbeat_at = now()
+    db.session.flush()
 
 
-def _run_export(job_id: int, actor: User) -> None:
-    job = _job(job_id)
-    call = db.session.get(Call, job.call_id)
-    what, fmt = job.params["what"], job.params["fmt"]
-    result = compute_ranking(call, viewer=actor)
-    job = _job(job_id)
-    job.done, job.heartbeat_at = 1, now()
-    db.session.commit()
-    call = db.session.get(Call, job.call_id)
-    f, name, mimetype = export_file(call, actor, what, fmt, ranking=result)
+def finish_sign_off(job_id: int) -> None:
+    j = load(job_id)
+    signed = sum(1 for i in j.items if i["ok"])
+    _finish(j, _("%(signed)s von %(total)s gezeichnet.", signed=signed, total=j.total))
+
+
+def rank_for_export(job_id: int, actor: User):
+    """The first step of an export: the ranking (returned for the second step), the job at half way."""
+    j = load(job_id)
+    result = compute_ranking(db.session.get(Call, j.call_id), viewer=actor)
+    j = load(job_id)
+    j.done, j.heartbeat_at = 1, now()
+    db.session.flush()
+    return result
+
+
+def finish_export(job_id: int, actor: User, ranking) -> None:
+    """The second step of an export: the file, stored with the job."""
+    j = load(job_id)
+    call = db.session.get(Call, j.call_id)
+    f, name, mimetype = export_file(call, actor, j.params["what"], j.params["fmt"], ranking=ranking)
     with f:
-        job = _job(job_id)
-        store_result(job, f, name, mimetype)
-    job.done = 2
-    _finish(job, _("Der Export ist fertig."))
+        j = load(job_id)
+        store_result(j, f, name, mimetype)
+    j.done = 2
+    _finish(j, _("Der Export ist fertig."))
 
 
-def _run_call_record(job_id: int, actor: User) -> None:
-    job = _job(job_id)
-    call = db.session.get(Call, job.call_id)
+def finish_call_record(job_id: int, actor: User) -> None:
+    """The call's Vergabevermerk, in one step."""
+    j = load(job_id)
+    call = db.session.get(Call, j.call_id)
     if not may_read_call_record(actor, call):  # checked again: the starter's rights may have changed
         raise ActionRefused(_("Dafür fehlt Ihnen die Berechtigung."))
     data = build_call_record(call, actor, actor.locale, lambda p: official_may_read(actor, p))
-    job = _job(job_id)
-    store_result(job, io.BytesIO(data), f"vergabevermerk-{call.code}.pdf", "application/pdf")
-    job.done = 1
-    _finish(job, _("Der Vergabevermerk ist fertig."))
+    j = load(job_id)
+    store_result(j, io.BytesIO(data), f"vergabevermerk-{call.code}.pdf", "application/pdf")
+    j.done = 1
+    _finish(j, _("Der Vergabevermerk ist fertig."))
 
 
 # --- the file of a job -----------------------------------------------------------------------------------------
@@ -343,8 +332,9 @@ def result_file(job: BulkJob) -> IO[bytes]:
 def cleanup_jobs(at: dt.datetime) -> int:
     """The sweep's care of jobs: finished jobs (with their files) are removed a day after they ended; a job
     still queued a minute after it was written (its hand-over was lost: the web process died before it, Redis
-    lost the message) or running without a heartbeat for STALE (its worker died) is handed over again (the
-    claim lets only one run it; a resumed sign-off skips what is committed). Returns how many were removed."""
+    lost the message) or running without a heartbeat for STALE (its worker died) is handed over again after
+    the commit (the claim lets only one run it; a resumed sign-off skips what is committed). Returns how many
+    were removed."""
     old = select(BulkJob.id).where(BulkJob.finished_at.is_not(None), BulkJob.finished_at < at - KEEP)
     db.session.execute(
         delete(BulkJobChunk).where(BulkJobChunk.job_id.in_(old)).execution_options(synchronize_session=False)
@@ -363,8 +353,7 @@ def cleanup_jobs(at: dt.datetime) -> int:
             )
         )
     ).all()
-    db.session.commit()
     for job_id in stalled:
         log.info("sweep: job %s handed over again", job_id)
-        launch(job_id)
+        on_commit("job", job_id)
     return removed

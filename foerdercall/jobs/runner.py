@@ -1,9 +1,12 @@
-"""Who runs a job, and when: after the commit that wrote it (never before: the worker must find the row).
+"""Who runs a job, and when: after the commit that wrote it (never before: the worker must find the row),
+and how: step by step, each step committed.
 
 With a broker (BROKER_URL) the Celery task ``worker.tasks.run_job`` runs it; Redis down: a thread of this
-process runs it instead (as in the embedded default, where a thread always does). The ids to start are kept
-on the session (``session.info``) and handed over by a listener on the session's real commit; a rollback
-drops them.
+process runs it instead (as in the embedded default, where a thread always does). The ids to start are
+queued with the transaction that wrote them (:mod:`foerdercall.aftercommit`, kind ``job``): a rollback drops
+them.
+
+:func:`run_job` is the loop that commits: the steps themselves (``foerdercall.jobs.operations``) only flush.
 """
 
 from __future__ import annotations
@@ -13,33 +16,77 @@ import threading
 import weakref
 
 from flask import current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
+from ..errors import ActionRefused
 from ..extensions import db
+from . import operations as jobs
 
 log = logging.getLogger(__name__)
 
 RUN_JOB = "worker.tasks.run_job"
-_KEY = "fc_jobs_to_start"
 _THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
-def start_after_commit(job_id: int) -> None:
-    db.session.info.setdefault(_KEY, []).append(job_id)
+def run_job(job_id: int) -> str | None:
+    """Run a job to its end (the worker's entry point), committing after every step; returns its final state,
+    None when it was not ours."""
+    claimed = jobs.claim(job_id)
+    db.session.commit()
+    if not claimed:
+        return None
+    actor = jobs.begin(job_id)
+    db.session.commit()
+    with force_locale(actor.locale if actor is not None else "de"):
+        try:
+            if actor is None:
+                raise ActionRefused(_("Die Person, die den Auftrag gestartet hat, gibt es nicht mehr."))
+            run = _RUNS.get(jobs.load(job_id).kind)
+            if run is None:
+                raise ActionRefused(_("Unbekannte Art von Auftrag."))
+            run(job_id, actor)
+        except ActionRefused as exc:
+            _fail(job_id, exc.message)
+        except Exception:  # noqa: BLE001 - the job is reported as failed, the worker goes on
+            log.exception("job %s failed", job_id)
+            _fail(job_id, _("Ein unerwarteter Fehler ist aufgetreten."))
+    return jobs.load(job_id).state
 
 
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    ids = session.info.pop(_KEY, None)
-    if ids:
-        for job_id in ids:
-            launch(job_id)
+def _fail(job_id: int, message: str) -> None:
+    db.session.rollback()
+    jobs.fail(job_id, message)
+    db.session.commit()
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_KEY, None)
+def _sign_off(job_id: int, actor) -> None:
+    for pid in jobs.sign_off_left(job_id):
+        jobs.sign_off_one(job_id, actor, pid)
+        db.session.commit()  # the sign-off and its line in the job together; its mails go after the commit
+    jobs.finish_sign_off(job_id)
+    db.session.commit()
+
+
+def _export(job_id: int, actor) -> None:
+    ranking = jobs.rank_for_export(job_id, actor)
+    db.session.commit()  # half way: the progress shows
+    jobs.finish_export(job_id, actor, ranking)
+    db.session.commit()
+
+
+def _call_record(job_id: int, actor) -> None:
+    jobs.finish_call_record(job_id, actor)
+    db.session.commit()
+
+
+_RUNS = {"sign_off": _sign_off, "export": _export, "call_record": _call_record}
+
+
+def start_jobs(job_ids: list[int]) -> None:
+    """The after-commit kind ``job``: hand each job over (or run it in a thread)."""
+    for job_id in job_ids:
+        launch(job_id)
 
 
 def launch(job_id: int) -> None:
@@ -62,8 +109,6 @@ def launch(job_id: int) -> None:
 
 def in_thread(app, job_id: int) -> threading.Thread:
     def work():
-        from .operations import run_job
-
         with app.app_context():
             try:
                 run_job(job_id)

@@ -1,8 +1,9 @@
 """The outbox: every mail is a row written with the change that causes it, sent after the commit.
 
-:func:`queue_mail` writes a mail once per key (kind, object, moment, recipient); :func:`dispatch_pending`
-hands what a transaction queued to the worker after its commit. Delivery itself (claim, send, record,
-back-off) is in :mod:`foerdercall.mail.delivery`, the bytes of the mail in :mod:`foerdercall.mail.message`.
+:func:`queue_mail` writes a mail once per key (kind, object, moment, recipient); after the commit
+(:mod:`foerdercall.aftercommit`, kind ``mail``) :func:`dispatch` hands what the transaction queued to the
+worker. Delivery itself (claim, send, record, back-off) is in :mod:`foerdercall.mail.delivery`, the bytes
+of the mail in :mod:`foerdercall.mail.message`.
 
 Decision mails (:data:`HOLDABLE_KINDS`) of a call with ``hold_decision_mails`` are written ``held``: no
 delivery path claims them until an official releases them (:func:`release_held_mail`). A mail with an
@@ -24,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..aftercommit import on_commit
 from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
@@ -34,9 +36,6 @@ from .delivery import deliver_here
 from .models import OutboxMail, WorkerRun
 
 log = logging.getLogger(__name__)
-
-_QUEUED = "foerdercall_queued_mail_ids"
-
 
 # --- writing ---------------------------------------------------------------------------------------------
 
@@ -149,7 +148,7 @@ def queue_mail(
     db.session.flush()  # what the mail refers to is written first (also under no_autoflush, as in the effects)
     mail = db.session.scalars(_insert_once(db.session.get_bind().dialect.name), [values]).first()
     if mail is not None and not mail.held:
-        _queued_ids().add(mail.id)
+        on_commit("mail", mail.id)
     return mail
 
 
@@ -196,17 +195,8 @@ def queue_mails(mails: Iterable[tuple[str, Any, str, dict]]) -> int:
         for mail_id, held in db.session.execute(stmt, rows[start : start + 500]):
             queued += 1
             if not held:
-                _queued_ids().add(mail_id)
+                on_commit("mail", mail_id)
     return queued
-
-
-def _queued_ids() -> set[int]:
-    """The ids of the mails this session queued, handed to the worker after the commit."""
-    return db.session.info.setdefault(_QUEUED, set())
-
-
-def pop_queued_ids() -> list[int]:
-    return sorted(db.session.info.pop(_QUEUED, set()))
 
 
 def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
@@ -227,7 +217,7 @@ def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
     mail.dispatched_at = None
     mail.claimed_by = None
     db.session.flush()
-    _queued_ids().add(mail.id)
+    on_commit("mail", mail.id)
     return mail
 
 
@@ -241,19 +231,18 @@ def release_held_mail(mail: OutboxMail, actor) -> OutboxMail:
     mail.held = False
     mail.dispatched_at = None
     db.session.flush()
-    _queued_ids().add(mail.id)
+    on_commit("mail", mail.id)
     return mail
 
 
 # --- handing over ------------------------------------------------------------------------------------------
 
 
-def dispatch_pending() -> int:
-    """After a commit: hand the mails this session queued to the worker (with a broker), or deliver them here
-    (the embedded default). Returns the number handed over or sent; nothing queued, nothing to do."""
-    ids = pop_queued_ids()
-    if not ids:
-        return 0
+def dispatch(mail_ids: list[int]) -> int:
+    """After the commit that wrote them: hand these mails to the worker (with a broker; a web request's
+    together with what the process's other requests commit, see DispatchBuffer), or deliver them here (the
+    embedded default). Returns the number handed over or sent."""
+    ids = sorted(set(mail_ids))
     if current_app.config.get("BROKER_URL"):
         from worker.celery_app import enqueue_deliveries  # the worker layer sits above; see after-commit
 

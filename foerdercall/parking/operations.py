@@ -309,24 +309,17 @@ def discard(row: ParkedPost) -> None:
     db.session.flush()
 
 
-def sweep_expired(at: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
-    """The worker's step: delete the parked posts past their expiry, ``batch`` rows per transaction (a short
-    lock each, however many expired). Commits (the sweep's own transactions). Returns how many were deleted."""
-    at = at or now()
-    deleted = 0
-    while True:
-        ids = db.session.scalars(
-            select(ParkedPost.id).where(ParkedPost.expires_at < at).order_by(ParkedPost.id).limit(batch)
-        ).all()
-        if not ids:
-            break
-        res = db.session.execute(
-            delete(ParkedPost)
-            .where(ParkedPost.id.in_(ids), ParkedPost.expires_at < at)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-        deleted += res.rowcount or 0
-        if len(ids) < batch:
-            break
-    return deleted
+def delete_expired(at: dt.datetime, batch: int = SWEEP_BATCH) -> tuple[int, int]:
+    """One batch of the parked posts past their expiry (the worker commits each batch: a short lock each,
+    however many expired; worker/sweep.py). Returns (rows found, rows deleted)."""
+    ids = db.session.scalars(
+        select(ParkedPost.id).where(ParkedPost.expires_at < at).order_by(ParkedPost.id).limit(batch)
+    ).all()
+    if not ids:
+        return 0, 0
+    res = db.session.execute(
+        delete(ParkedPost)
+        .where(ParkedPost.id.in_(ids), ParkedPost.expires_at < at)
+        .execution_options(synchronize_session=False)
+    )
+    return len(ids), res.rowcount or 0

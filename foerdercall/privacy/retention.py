@@ -29,14 +29,13 @@ with, and the places that show a proposal's history mask them instead (:func:`ev
 :func:`event_reason`: the applicant's name and the texts they wrote). The anonymisation itself is one new
 event per proposal, by the system, without personal data.
 
-The sweep step :func:`anonymise_expired` is batched (``RETENTION_BATCH`` proposals per run, each in its
-own transaction) and idempotent: an anonymised proposal has its ``Anonymisation`` row and is not found again.
+The sweep step (``worker.sweep.anonymise_expired``) is batched (``RETENTION_BATCH`` proposals per run, each
+in its own transaction) and idempotent: an anonymised proposal has its ``Anonymisation`` row and is not found again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from sqlalchemy import func, select, update
 
@@ -54,8 +53,6 @@ from ..timeutil import now as clock_now
 from .models import Anonymisation
 from .operations import anonymise_account
 from .queries import ANONYMISED, is_anonymised
-
-log = logging.getLogger(__name__)
 
 ANONYMISED_NAME = "Anonymisiert"
 UNFUNDED_STATES = ("draft", "withdrawn", "ineligible", "rejected", "lapsed")
@@ -176,18 +173,10 @@ def due_for_anonymisation(at: dt.datetime, limit: int = RETENTION_BATCH) -> list
     return due
 
 
-def anonymise_expired(at: dt.datetime | None = None, limit: int = RETENTION_BATCH) -> int:
-    """The worker's step: anonymise what is due, each proposal in its own transaction. Returns how many."""
-    at = at or clock_now()
-    done = 0
-    for pid in due_for_anonymisation(at, limit):
-        p = db.session.get(Proposal, pid)
-        try:
-            if p is not None and p.state in UNFUNDED_STATES and not is_anonymised(p):
-                anonymise_proposal(p, at)
-                db.session.commit()
-                done += 1
-        except Exception:
-            db.session.rollback()
-            log.exception("retention: proposal %s not anonymised", pid)
-    return done
+def anonymise_if_due(p: Proposal | None, at: dt.datetime) -> bool:
+    """One proposal of :func:`due_for_anonymisation`, unless it changed meanwhile (the worker commits each
+    in its own transaction; worker/sweep.py). Returns whether it was anonymised."""
+    if p is None or p.state not in UNFUNDED_STATES or is_anonymised(p):
+        return False
+    anonymise_proposal(p, at)
+    return True

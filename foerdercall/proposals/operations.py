@@ -12,10 +12,10 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import event, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, text
 
 from ..accounts.operations import require_verified
+from ..aftercommit import on_commit, on_rollback
 from ..audit.trail import record
 from ..calls.models import Call
 from ..errors import ActionRefused
@@ -84,7 +84,7 @@ def _upload_dir() -> Path:
 def store_file(stream, filename: str) -> tuple[str, int, str]:
     """Write an upload to disk under a random name; returns (storage name, size, sha256). PDF only. Stops
     reading past MAX_CONTENT_LENGTH (nothing stays on disk then). The file is removed again if the
-    transaction is rolled back (:func:`_forget_new_files`)."""
+    transaction (or the savepoint it is written in) is rolled back or ends without a commit."""
     head = stream.read(len(PDF_MAGIC))
     if head != PDF_MAGIC:
         raise ActionRefused(_("„%(name)s“ ist keine PDF-Datei. Bitte laden Sie ein PDF hoch.", name=filename))
@@ -106,7 +106,7 @@ def store_file(stream, filename: str) -> tuple[str, int, str]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    db.session.info.setdefault(_NEW_FILES, []).append(path)
+    on_rollback("delete_file", path)
     return storage, size, digest.hexdigest()
 
 
@@ -323,36 +323,17 @@ def remove_attachment(p: Proposal, actor, attachment_id: int) -> None:
     delete_file_on_commit(_upload_dir() / a.storage_name)
 
 
-_FILES = "foerdercall_files_to_delete"
-_NEW_FILES = "foerdercall_files_written"
-
-
 def delete_file_on_commit(path) -> None:
     """The file leaves the disk when the session's transaction commits (its row deleted for good); a
     rollback keeps it with its row."""
-    db.session.info.setdefault(_FILES, []).append(path)
+    on_commit("delete_file", path)
 
 
-@event.listens_for(Session, "after_commit")
-def _delete_files(session) -> None:
-    session.info.pop(_NEW_FILES, None)  # committed: their rows stay, so do they
-    for path in session.info.pop(_FILES, ()):
+def delete_files(paths: list[Path]) -> None:
+    """The after-commit kind ``delete_file``: files whose rows were deleted, or written for rows that did not
+    last."""
+    for path in paths:
         path.unlink(missing_ok=True)
-
-
-@event.listens_for(Session, "after_rollback")
-def _keep_files(session) -> None:
-    if not session.in_transaction():
-        session.info.pop(_FILES, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_new_files(session, transaction) -> None:
-    """The files written in a transaction that ended without a commit (after_commit forgot them) leave the
-    disk with their rows."""
-    if transaction.parent is None:
-        for path in session.info.pop(_NEW_FILES, ()):
-            path.unlink(missing_ok=True)
 
 
 def attachment_path(a: Attachment) -> Path:

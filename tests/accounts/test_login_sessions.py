@@ -296,8 +296,7 @@ def test_a_cookie_with_an_accounts_id_opens_nothing(app, world):
 @pytest.mark.parametrize("ended", [True, False])
 def test_the_sweep_deletes_old_session_rows_in_batches(app, world, clock, ended):
     from foerdercall.accounts.models import LoginSession
-    from foerdercall.accounts.operations import sweep_sessions
-    from worker.sweep import sweep
+    from worker.sweep import sweep, sweep_login_sessions
 
     app.config["SESSION_LIFETIME_HOURS"] = 12
     clients = [_browser(app, "app@x.test") for _i in range(3)]
@@ -309,7 +308,7 @@ def test_the_sweep_deletes_old_session_rows_in_batches(app, world, clock, ended)
     assert sweep()["login_sessions_deleted"] == 0
     clock.advance(days=2)
     _browser(app, "app2@x.test")  # a new, live one stays
-    assert sweep_sessions(batch=2) == 4  # three old ones of app@ and the expired one of app2@
+    assert sweep_login_sessions(batch=2) == 4  # three old ones of app@ and the expired one of app2@
     db.session.expire_all()
     assert len(db.session.scalars(select(LoginSession)).all()) == 1
     assert not _logged_in(live)

@@ -192,11 +192,13 @@ def test_progress_moves_item_by_item(app, world, clock):
 
 def test_a_second_claim_does_nothing(app, world, clock):
     """A job handed over twice (a redelivered message) runs once."""
-    from foerdercall.jobs.operations import run_job, start_export
+    from foerdercall.aftercommit import discard
+    from foerdercall.jobs.operations import start_export
+    from foerdercall.jobs.runner import run_job
 
     reviewed(world, clock, n=1)
     job = start_export(world.call, world.ka, "ranking", "csv")
-    db.session.info.pop("fc_jobs_to_start", None)  # run here, not in a thread
+    discard("job")  # run here, not in a thread
     jid, results = job.id, []
     db.session.commit()  # and no new transaction in this session (SQLite: it would hold the write lock)
     threads = [
@@ -268,12 +270,13 @@ def test_the_vergabevermerk_as_a_job_is_the_same_document(app, world, clock):
 
 def test_the_sweep_hands_over_a_job_whose_hand_over_was_lost(app, world, clock):
     """The web process died between the commit and the start: the next sweep starts the job."""
+    from foerdercall.aftercommit import discard
     from foerdercall.jobs.operations import start_export
     from worker.sweep import sweep
 
     reviewed(world, clock, n=1)
     job = start_export(world.call, world.ka, "ranking", "csv")
-    db.session.info.pop("fc_jobs_to_start", None)  # lost
+    discard("job")  # lost
     jid = job.id
     db.session.commit()
     sweep()

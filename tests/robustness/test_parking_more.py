@@ -277,15 +277,17 @@ def test_the_sweep_deletes_expired_parked_posts_and_keeps_fresh_ones(app, world,
 
 
 def test_expired_parked_posts_go_in_batches(app, world, clock):
+    from worker.sweep import sweep_parked_posts
+
     pid = start_draft(world.call, world.applicant).id
     for n in range(7):
         parking.park(f"{n}" * 64, None, "proposals.edit", pid, {"description": f"Text {n}"}, False)
     clock.advance(hours=1)
     parking.park("f" * 64, None, "proposals.edit", pid, {"description": "frisch"}, False)
     db.session.commit()
-    assert parking.sweep_expired(clock() + parking.KEEP - dt.timedelta(minutes=30), batch=3) == 7
+    assert sweep_parked_posts(clock() + parking.KEEP - dt.timedelta(minutes=30), batch=3) == 7
     assert parked_count() == 1
-    assert parking.sweep_expired(clock() + parking.KEEP - dt.timedelta(minutes=30), batch=3) == 0
+    assert sweep_parked_posts(clock() + parking.KEEP - dt.timedelta(minutes=30), batch=3) == 0
 
 
 def reviewed(world, clock) -> int:

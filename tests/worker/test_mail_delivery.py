@@ -13,6 +13,7 @@ from conftest import fill_draft, login
 from smtp_sink import SmtpServer
 from sqlalchemy import select
 
+from foerdercall.aftercommit import discard
 from foerdercall.audit.models import AuditEvent
 from foerdercall.extensions import db
 from foerdercall.mail.delivery import DeliveryDeferred, relay_due, send_mail
@@ -32,7 +33,9 @@ def smtp(app):
 
 
 def queue(world, key: str = "t") -> OutboxMail:
+    """A mail written, not handed over after the commit: the test delivers it itself."""
     mail = queue_mail("call_corrected", world.applicant, key, call=world.call, reason=REASON)
+    discard("mail")
     db.session.commit()
     return mail
 

@@ -20,7 +20,6 @@ from sqlalchemy.exc import DBAPIError
 from foerdercall.extensions import db
 from foerdercall.mail.models import OutboxMail
 from foerdercall.mail.operations import queue_mail
-from worker import after_commit
 
 FOERDERCALL = pathlib.Path(sys.executable).with_name("foerdercall")
 # Short times so retries and the relay happen within the test; the same for the test's app and the workers.
@@ -186,7 +185,6 @@ class Stack:
             for i in range(n)
         ]
         db.session.commit()
-        after_commit()
         return [m.id for m in mails]
 
     def count(self, status: str) -> int:
