@@ -13,7 +13,7 @@ What it does (all on this machine, nothing left behind):
      - idle: at T0 - 10 days nothing is due (median of --idle-runs runs),
      - finding: at T0 the sweep queues the draft reminders and hands their ids to Redis
        (the after-commit ``mail`` kind: ``mail.operations.dispatch`` ->
-       ``worker.celery_app.enqueue_deliveries``),
+       ``foerdercall.broker.enqueue_deliveries``),
      - repeat: at T0 + 1 minute the same reminders are already written (steady state for the next days),
    with per-stage wall time, SQL time and statement counts; EXPLAIN ANALYZE of the slowest idle queries;
 3. starts an SMTP sink (aiosmtpd on loopback, counting messages) and two real ``foerdercall worker``

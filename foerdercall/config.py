@@ -46,7 +46,7 @@ class Config:
     MAIL_CLAIM_TIMEOUT_SECONDS = float(os.environ.get("MAIL_CLAIM_TIMEOUT_SECONDS", "300"))
     MAIL_REDISPATCH_SECONDS = float(os.environ.get("MAIL_REDISPATCH_SECONDS", "60"))
     # With a broker: the mails a web process's requests committed within this many seconds go to the worker
-    # as one task (0: one task per request, sent before the response). worker/celery_app.py, DispatchBuffer.
+    # as one task (0: one task per request, sent before the response). foerdercall/broker.py, DispatchBuffer.
     MAIL_DISPATCH_DELAY_SECONDS = float(os.environ.get("MAIL_DISPATCH_DELAY_SECONDS", "0.25"))
     # The Celery worker (BROKER_URL set): its queue, the relay's period, the broker's redelivery timeout.
     WORKER_QUEUE = os.environ.get("WORKER_QUEUE", "foerdercall")

@@ -1,90 +1,17 @@
-"""The Celery application on Redis, configured from the Flask app: every setting in this one place.
-
-Tasks run inside the Flask app's context (the ``celery_init_app`` pattern of Flask's docs). What keeps
-Celery from losing or repeating work here:
-
-- ``task_acks_late`` + ``task_reject_on_worker_lost`` + prefetch 1: a message is acknowledged only after
-  its task finished, and a worker process that dies hands its message back to the queue;
-- tasks are idempotent (the outbox rows' claim, see ``foerdercall.mail.delivery.send_batch``) and retry
-  transient errors themselves (an ordinary exception would be acknowledged as done);
-- the relay (``worker.tasks.relay``) re-dispatches outbox rows that were never handed over or never finished;
-- JSON only; beat's periodic messages expire, so a stopped worker does not face a pile of old sweeps.
-Redis must run with persistence in production (appendonly), or queued messages die with it; the relay
-re-dispatches them from the database either way.
-"""
+"""The worker's Celery application: the client side of ``foerdercall.broker`` (settings, hand-over) with the
+worker's tasks registered, and fresh database connections in each forked pool process."""
 
 from __future__ import annotations
 
-import atexit
-import logging
-import os
-import threading
-from collections.abc import Iterable
-from pathlib import Path
-
-from celery import Celery, Task
 from celery.signals import worker_process_init
-from flask import Flask, current_app, has_app_context
+from flask import has_app_context
 
+from foerdercall.broker import celery_for
 from foerdercall.extensions import db
 
-log = logging.getLogger(__name__)
+from . import tasks  # noqa: F401  (registers the shared tasks with every Celery app)
 
-DELIVER = "worker.tasks.deliver_mails"
-
-
-def settings(app: Flask) -> dict:
-    cfg = app.config
-    relay_every = cfg["RELAY_INTERVAL_SECONDS"]
-    return {
-        "broker_url": cfg["BROKER_URL"],
-        "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {
-            "visibility_timeout": cfg[
-                "WORKER_VISIBILITY_TIMEOUT"
-            ],  # unacked messages of a dead worker return
-            "socket_connect_timeout": 3,
-        },
-        "task_acks_late": True,
-        "task_reject_on_worker_lost": True,
-        "worker_prefetch_multiplier": 1,
-        "task_serializer": "json",
-        "accept_content": ["json"],
-        "result_serializer": "json",
-        "result_backend": None,
-        "task_ignore_result": True,
-        "task_default_queue": cfg["WORKER_QUEUE"],
-        "worker_hijack_root_logger": False,
-        "timezone": "UTC",
-        "beat_schedule": {
-            "sweep": {"task": "worker.tasks.sweep", "schedule": 60.0, "options": {"expires": 60.0}},
-            "relay": {
-                "task": "worker.tasks.relay",
-                "schedule": relay_every,
-                "options": {"expires": relay_every},
-            },
-        },
-        "beat_schedule_filename": str(Path(app.instance_path) / "celerybeat-schedule"),
-    }
-
-
-def celery_init_app(app: Flask) -> Celery:
-    class FlaskTask(Task):
-        def __call__(self, *args, **kwargs):
-            with app.app_context():
-                return self.run(*args, **kwargs)
-
-    from . import tasks  # noqa: F401  (registers the shared tasks with every app)
-
-    celery = Celery(app.name, task_cls=FlaskTask)
-    celery.conf.update(settings(app))
-    app.extensions["celery"] = celery
-    return celery
-
-
-def celery_for(app: Flask) -> Celery:
-    """The app's Celery application, made on first use (the embedded default never needs one)."""
-    return app.extensions.get("celery") or celery_init_app(app)
+__all__ = ["celery_for"]
 
 
 @worker_process_init.connect
@@ -92,84 +19,3 @@ def _fresh_connections(**_kw) -> None:
     """A forked pool process must not share the parent's database connections."""
     if has_app_context():  # `foerdercall worker` runs inside the app's context
         db.engine.dispose(close=False)
-
-
-def enqueue_deliveries(mail_ids: Iterable[int], *, coalesce: bool = False) -> int:
-    """Hand mails to the worker after the commit, in batches of MAIL_BATCH_SIZE. Redis down: log it; the relay
-    sends them later. ``coalesce`` (a web request's mails): with MAIL_DISPATCH_DELAY_SECONDS they join what
-    this process's other requests commit in that time (:class:`DispatchBuffer`)."""
-    ids = list(mail_ids)
-    if not ids:
-        return 0
-    app = current_app._get_current_object()
-    delay = app.config["MAIL_DISPATCH_DELAY_SECONDS"]
-    if coalesce and delay > 0:
-        _buffer.add(app, ids, delay)
-        return len(ids)
-    return _send(app, ids)
-
-
-def _send(app: Flask, ids: list[int]) -> int:
-    celery, size = celery_for(app), app.config["MAIL_BATCH_SIZE"]
-    try:
-        with celery.producer_or_acquire() as producer:
-            for start in range(0, len(ids), size):
-                celery.send_task(
-                    DELIVER,
-                    args=[ids[start : start + size]],
-                    producer=producer,
-                    retry=True,
-                    retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
-                )
-    except Exception as exc:  # noqa: BLE001 - the request has committed; the outbox row is the record
-        log.warning("broker unreachable, %d mail(s) left to the relay: %s", len(ids), exc)
-        return 0
-    return len(ids)
-
-
-class DispatchBuffer:
-    """The mails of one web process's requests, handed to the broker together.
-
-    A delivery task has a cost of its own (the broker's message and acknowledgement, the claim, the rows read,
-    the SMTP connection): in the worker it was about 10 ms of CPU for one receipt, 1 ms a mail in a batch of
-    50. So a request's mails are not sent as a task of their own: the first request starts a timer, and what
-    the process's requests commit until it fires (MAIL_DISPATCH_DELAY_SECONDS) goes as one task (or a task per
-    MAIL_BATCH_SIZE). During the deadline surge that is a task for several receipts; in a quiet hour a mail
-    leaves at most that much later. The mails are committed before they get here, so a process that dies
-    with ids in the buffer loses nothing: the relay hands pending mails over after MAIL_REDISPATCH_SECONDS.
-    On a normal exit the buffer is sent at once (atexit).
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.ids: dict[Flask, list[int]] = {}  # per app (one in production; the tests make many)
-        self.timer: threading.Timer | None = None
-        self.pid = os.getpid()
-        atexit.register(self.flush)
-
-    def add(self, app: Flask, ids: list[int], delay: float) -> None:
-        with self.lock:
-            if self.pid != os.getpid():  # a forked process starts with none of its parent's ids or timer
-                self.pid, self.ids, self.timer = os.getpid(), {}, None
-            self.ids.setdefault(app, []).extend(ids)
-            if self.timer is None:
-                self.timer = threading.Timer(delay, self.flush)
-                self.timer.daemon = True
-                self.timer.start()
-
-    def flush(self) -> int:
-        with self.lock:
-            if self.pid != os.getpid():
-                return 0
-            pending, self.ids = self.ids, {}
-            if self.timer is not None:
-                self.timer.cancel()  # flushed early (atexit): the timer has nothing left to send
-                self.timer = None
-        handed = 0
-        for app, ids in pending.items():
-            with app.app_context():
-                handed += _send(app, ids)
-        return handed
-
-
-_buffer = DispatchBuffer()

@@ -10,13 +10,13 @@ import traceback
 
 from celery import shared_task
 
+from foerdercall.broker import enqueue_deliveries
 from foerdercall.extensions import db
 from foerdercall.jobs.runner import run_job as run
 from foerdercall.mail import delivery
 from foerdercall.mail import operations as mail_ops
 from foerdercall.timeutil import now
 
-from .celery_app import enqueue_deliveries
 from .locks import exclusive
 from .sweep import sweep as run_sweep
 

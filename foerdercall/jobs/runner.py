@@ -19,13 +19,13 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..broker import send_job
 from ..errors import ActionRefused
 from ..extensions import db
 from . import operations as jobs
 
 log = logging.getLogger(__name__)
 
-RUN_JOB = "worker.tasks.run_job"
 _THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
@@ -92,15 +92,8 @@ def start_jobs(job_ids: list[int]) -> None:
 def launch(job_id: int) -> None:
     app = current_app._get_current_object()
     if app.config.get("BROKER_URL"):
-        from worker.celery_app import celery_for
-
         try:
-            celery_for(app).send_task(
-                RUN_JOB,
-                args=[job_id],
-                retry=True,
-                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
-            )
+            send_job(app, job_id)
             return
         except Exception as exc:  # noqa: BLE001 - the job is committed: run it here
             log.warning("broker unreachable, job %s runs in this process: %s", job_id, exc)

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..aftercommit import on_commit
 from ..audit.trail import record
+from ..broker import enqueue_deliveries
 from ..errors import ActionRefused
 from ..extensions import db
 from ..mailtemplates.operations import official_text
@@ -244,8 +245,6 @@ def dispatch(mail_ids: list[int]) -> int:
     embedded default). Returns the number handed over or sent."""
     ids = sorted(set(mail_ids))
     if current_app.config.get("BROKER_URL"):
-        from worker.celery_app import enqueue_deliveries  # the worker layer sits above; see after-commit
-
         return enqueue_deliveries(ids, coalesce=has_request_context())
     return deliver_here(ids)
 

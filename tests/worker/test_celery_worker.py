@@ -122,8 +122,8 @@ def _queued_tasks(stack) -> list[list[int]]:
 
 
 def test_the_receipts_of_submissions_close_together_go_to_the_worker_together(stack, app, world):
+    from foerdercall import broker as celery_app
     from foerdercall.accounts.operations import create_user
-    from worker import celery_app
 
     app.config["MAIL_DISPATCH_DELAY_SECONDS"] = 60  # the buffer is emptied below, as at the process's exit
     applicants = [

@@ -133,7 +133,7 @@ def test_the_request_succeeds_when_the_broker_is_down_and_the_relay_finds_the_ma
     db.session.commit()
     client = app.test_client()
     login(client, world.applicant.email)
-    with caplog.at_level(logging.WARNING, logger="worker.celery_app"):
+    with caplog.at_level(logging.WARNING, logger="foerdercall.broker"):
         resp = client.post(f"/proposals/{p.id}/fire/submit")
         assert resp.status_code == 302
         # the request's mail is handed over a moment after the response (MAIL_DISPATCH_DELAY_SECONDS)
