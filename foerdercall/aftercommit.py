@@ -127,7 +127,7 @@ def transaction_ended(session: Session, transaction: SessionTransaction) -> None
         return
     if transaction.parent is None:  # the outermost transaction: everything that is left is decided
         del session.info[_QUEUE]
-        _run(session, [e for e in entries if e.on_commit is committed], committed=committed)
+        _run(session, [e for e in entries if e.on_commit == committed], committed=committed)
     elif not committed:  # a savepoint rolled back: what was queued inside it goes with it
         inside = [e for e in entries if _within(e.owner, transaction)]
         if inside:
@@ -170,5 +170,5 @@ def _call(name: str, fn: Callable, *args) -> Any:
     try:
         return fn(*args)
     except Exception:  # noqa: BLE001 - committed: the next callback still runs; the rows are the record
-        log.exception("after the commit: %s failed", name)
+        log.exception("after-commit queue: %s failed", name)
         return None
