@@ -124,7 +124,7 @@ def instrument() -> None:
         ws.REMINDERS[name] = PROBE.wrap(f"reminders.{name}", fn)
     from foerdercall.aftercommit import KINDS
 
-    KINDS["mail"] = PROBE.wrap("dispatch_pending (hand ids to Redis)", KINDS["mail"])
+    KINDS["mail"] = PROBE.wrap("mail hand-over (ids to Redis)", KINDS["mail"])
     rem_ops.queue_mails = PROBE.wrap(
         "  queue_mails (dedup SELECT, render, INSERT … ON CONFLICT)", rem_ops.queue_mails
     )

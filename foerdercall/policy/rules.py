@@ -52,7 +52,8 @@ def may(user, action: str, obj=None, **params) -> bool:
 
 # --- who someone is ----------------------------------------------------------------------------------------
 
-NOT_SIGNED_IN = "Bitte melden Sie sich an."
+def _not_signed_in() -> str:
+    return _("Bitte melden Sie sich an.")
 
 
 def _signed_in(user) -> bool:
@@ -61,13 +62,13 @@ def _signed_in(user) -> bool:
 
 def _role(user, role: str, message: str) -> str | None:
     if not _signed_in(user):
-        return _(NOT_SIGNED_IN)
+        return _not_signed_in()
     return None if user.has_role(role) else message
 
 
 def _official(user) -> str | None:
     if not _signed_in(user):
-        return _(NOT_SIGNED_IN)
+        return _not_signed_in()
     return None if is_official(user) else _("Nur Mitarbeitende der Ämter können das.")
 
 
@@ -183,7 +184,7 @@ def _call_edit_mail_templates(user, call) -> str | None:
 def _call_sign_neutrality(user, call) -> str | None:
     """The declaration of neutrality of a call: those who assess its proposals."""
     if not _signed_in(user):
-        return _(NOT_SIGNED_IN)
+        return _not_signed_in()
     if not (user.has_role("reviewer") or user.has_role("official")):
         return _("Nur Gutachterinnen, Gutachter und Mitarbeitende der Ämter unterzeichnen die Erklärung.")
     return None
@@ -232,7 +233,7 @@ def _proposal_assign_reviewer(user, p) -> str | None:
 def _proposal_sign_off(user, p) -> str | None:
     """One sign-off per deciding office and decision round, by someone without a conflict."""
     if not _signed_in(user):
-        return _(NOT_SIGNED_IN)
+        return _not_signed_in()
     return sign_off_refusal(p, user)
 
 
