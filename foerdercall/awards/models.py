@@ -5,11 +5,11 @@ import datetime as dt
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
 
-class SignOff(db.Model):
+class SignOff(Model):
     """One office's decision on a reviewed proposal; each office signs once per decision round.
 
     When an objection is upheld during the standstill, the decision is reopened: the round's sign-offs are
@@ -37,7 +37,7 @@ class SignOff(db.Model):
     voided_by = relationship("User", foreign_keys=[voided_by_id])
 
 
-class Award(db.Model):
+class Award(Model):
     """The contract: taken from the call's budget atomically, returned when it lapses or ends early."""
 
     __tablename__ = "awards"
@@ -64,7 +64,7 @@ class Award(db.Model):
         return sum(p.amount_cents for p in self.payments)
 
 
-class Payment(db.Model):
+class Payment(Model):
     """A payment on an award (after an accepted milestone or report); never more than the award."""
 
     __tablename__ = "payments"
@@ -78,7 +78,7 @@ class Payment(db.Model):
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
-class Milestone(db.Model):
+class Milestone(Model):
     __tablename__ = "milestones"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,7 +93,7 @@ class Milestone(db.Model):
     overdue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # marked overdue by the worker
 
 
-class Report(db.Model):
+class Report(Model):
     """Interim and final report (Sachbericht, use of funds)."""
 
     __tablename__ = "reports"
