@@ -43,7 +43,7 @@ def _after_rollback(session: Session) -> None:
 
 
 def launch(job_id: int) -> None:
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its LocalProxy as Flask
     if app.config.get("BROKER_URL"):
         from worker.celery_app import celery_for
 
