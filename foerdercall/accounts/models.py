@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, false, func
@@ -61,8 +62,11 @@ class User(UserMixin, Model):
 
     # The login session this object was loaded through (web.load_user) or just opened (accounts.views): Flask-Login
     # keeps get_id() in the session cookie, so the cookie carries the session's token, never the account's id.
-    login_token = None  # str
-    login_session_id = None  # int
+    if TYPE_CHECKING:  # their types; an annotation in the class body would make them columns
+        login_token: str | None
+        login_session_id: int | None
+    login_token = None
+    login_session_id = None
 
     def get_id(self) -> str | None:  # flask-login
         return self.login_token

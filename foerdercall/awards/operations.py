@@ -153,7 +153,7 @@ def _implementation(p: Proposal, actor, *, applicant: bool):
 
 
 def report_milestone(m: Milestone, actor, text: str) -> Milestone:
-    p = _implementation(db.session.get(Proposal, m.proposal_id), actor, applicant=True)
+    p = _implementation(db.session.get_one(Proposal, m.proposal_id), actor, applicant=True)
     if not (text or "").strip():
         raise ActionRefused(_("Bitte beschreiben Sie den erreichten Stand."))
     if m.accepted_at is not None:
@@ -165,7 +165,7 @@ def report_milestone(m: Milestone, actor, text: str) -> Milestone:
 
 
 def accept_milestone(m: Milestone, actor) -> Milestone:
-    p = _implementation(db.session.get(Proposal, m.proposal_id), actor, applicant=False)
+    p = _implementation(db.session.get_one(Proposal, m.proposal_id), actor, applicant=False)
     if m.reported_at is None:
         raise ActionRefused(_("Zu diesem Meilenstein liegt noch kein Bericht vor."))
     if m.accepted_at is None:
@@ -220,7 +220,7 @@ def interim_report_in(p: Proposal) -> Report | None:
 
 
 def review_interim_report(r: Report, actor, accept: bool, note: str = "") -> Report:
-    p = _implementation(db.session.get(Proposal, r.proposal_id), actor, applicant=False)
+    p = _implementation(db.session.get_one(Proposal, r.proposal_id), actor, applicant=False)
     if r.kind != "interim" or r.status != "submitted":
         raise ActionRefused(_("Dieser Bericht wartet nicht auf eine Abnahme."))
     if not accept and not (note or "").strip():
@@ -241,6 +241,7 @@ def record_payment(p: Proposal, actor, amount_cents: int, note: str = "") -> Pay
             _("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können Zahlungen erfassen.")
         )
     award = award_of(p)
+    assert award is not None  # the states above come after the award
     if amount_cents <= 0:
         raise ActionRefused(_("Der Betrag muss größer als 0 sein."))
     if award.paid_cents + amount_cents > award.amount_cents - award.released_cents:

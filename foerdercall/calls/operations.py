@@ -224,7 +224,7 @@ def confirm_opening(call: Call, actor) -> Opening:
         "proposals": [
             {
                 "file_number": p.file_number,
-                "received_at": p.submitted_at.isoformat(),
+                "received_at": p.submitted_at.isoformat() if p.submitted_at else None,
                 "state": p.state,
                 "files": [{"name": a.filename, "sha256": a.sha256} for a in p.attachments],
             }

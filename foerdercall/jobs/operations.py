@@ -18,12 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-from typing import IO
+from typing import IO, cast
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 
 from ..accounts.models import User
 from ..awards.operations import sign_off
@@ -185,7 +185,7 @@ def claim(job_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return res.rowcount == 1
+    return cast(CursorResult, res).rowcount == 1  # an UPDATE's result
 
 
 def _job(job_id: int) -> BulkJob:
@@ -280,7 +280,7 @@ def _run_export(job_id: int, actor: User) -> None:
     job = _job(job_id)
     job.done, job.heartbeat_at = 1, now()
     db.session.commit()
-    call = db.session.get(Call, job.call_id)
+    call = db.session.get_one(Call, job.call_id)
     f, name, mimetype = export_file(call, actor, what, fmt, ranking=result)
     with f:
         job = _job(job_id)
@@ -291,7 +291,7 @@ def _run_export(job_id: int, actor: User) -> None:
 
 def _run_call_record(job_id: int, actor: User) -> None:
     job = _job(job_id)
-    call = db.session.get(Call, job.call_id)
+    call = db.session.get_one(Call, job.call_id)
     if not may_read_call_record(actor, call):  # checked again: the starter's rights may have changed
         raise ActionRefused(_("Dafür fehlt Ihnen die Berechtigung."))
     data = build_call_record(call, actor, actor.locale, lambda p: official_may_read(actor, p))
@@ -327,9 +327,9 @@ def result_file(job: BulkJob) -> IO[bytes]:
         ).all()
         for seq in seqs:
             out.write(
-                db.session.scalar(
+                db.session.execute(
                     select(BulkJobChunk.data).where(BulkJobChunk.job_id == job.id, BulkJobChunk.seq == seq)
-                )
+                ).scalar_one()
             )
         if out.tell() != job.result_size:
             raise RuntimeError(f"job {job.id}: file incomplete ({out.tell()} of {job.result_size} bytes)")
@@ -352,7 +352,7 @@ def cleanup_jobs(at: dt.datetime) -> int:
     res = db.session.execute(
         delete(BulkJob).where(BulkJob.id.in_(old)).execution_options(synchronize_session=False)
     )
-    removed = res.rowcount or 0
+    removed = cast(CursorResult, res).rowcount or 0  # a DELETE's result
     if removed:
         log.info("sweep: %d finished job(s) removed", removed)
     stalled = db.session.scalars(

@@ -185,15 +185,13 @@ def _mine(ids: Iterable[int], token: str):
 
 
 def _record_sent(ids: Iterable[int], token: str) -> int:
-    done = cast(
-        CursorResult,  # what the session returns for an UPDATE
-        db.session.execute(
-            update(OutboxMail)
-            .where(*_mine(ids, token))
-            .values(status="sent", sent_at=now(), claimed_by=None, next_attempt_at=None)
-            .execution_options(synchronize_session=False)
-        ),
-    ).rowcount
+    result = db.session.execute(
+        update(OutboxMail)
+        .where(*_mine(ids, token))
+        .values(status="sent", sent_at=now(), claimed_by=None, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    done = cast(CursorResult, result).rowcount  # an UPDATE's result
     db.session.commit()
     return done
 
