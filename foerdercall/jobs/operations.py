@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+from collections.abc import Sequence
 from typing import IO, cast
 
 from flask import current_app
@@ -100,7 +101,9 @@ def sign_off_is_large(n: int) -> bool:
 # --- starting ------------------------------------------------------------------------------------------------
 
 
-def start_sign_off(call: Call, actor, proposals: list[Proposal], decision: str, reason: str = "") -> BulkJob:
+def start_sign_off(
+    call: Call, actor, proposals: Sequence[Proposal], decision: str, reason: str = ""
+) -> BulkJob:
     """A bulk sign-off as a job: the proposals in the order of their ids (as ``sign_off_many``)."""
     chosen = sorted(proposals, key=lambda p: p.id)
     job = BulkJob(
