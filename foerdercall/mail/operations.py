@@ -73,7 +73,7 @@ def _render_mail(template: str, **context) -> tuple[str, str]:
     return subject.removeprefix("Subject:").replace(_BREAK, " "), body.replace(_BREAK, "\n")
 
 
-SUBJECT_LENGTH: int = OutboxMail.__table__.c.subject.type.length  # type: ignore[attr-defined]  # a String, typed as any type
+SUBJECT_LENGTH: int = OutboxMail.__table__.c.subject.type.length  # type: ignore[attr-defined]  # String(300), typed as any type
 
 
 def mail_subject(text: str) -> str:

@@ -81,7 +81,8 @@ def latest_due(
     not_before: dt.datetime | None = None,
 ) -> dt.datetime | None:
     """The latest reminder moment (`offset` Leipzig calendar days before `deadline`) that has come at `at`,
-    while the deadline still runs; None when none has come (or only ones before `not_before`) or no deadline is set."""
+    while the deadline still runs; None when none has come (or only ones before `not_before`), or without a
+    deadline."""
     if deadline is None or at >= minute_end(deadline):
         return None
     come = [m for m in (days_before(deadline, d) for d in offsets if d > 0) if m <= at]
