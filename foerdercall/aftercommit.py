@@ -79,6 +79,7 @@ def _queue(on_commit: bool, target: str | Callable, args: tuple) -> None:
     if not session.in_transaction():
         session.begin()
     owner = session.get_nested_transaction() or session.get_transaction()
+    assert owner is not None  # begun above
     session.info.setdefault(_QUEUE, []).append(_Entry(owner, on_commit, target, args))
 
 

@@ -73,7 +73,7 @@ def celery_init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    celery = Celery(app.name, task_cls=FlaskTask)
+    celery: Celery = Celery(app.name, task_cls=FlaskTask)
     celery.conf.update(settings(app))
     app.extensions["celery"] = celery
     return celery
@@ -91,7 +91,7 @@ def enqueue_deliveries(mail_ids: Iterable[int], *, coalesce: bool = False) -> in
     ids = list(mail_ids)
     if not ids:
         return 0
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its LocalProxy as Flask
     delay = app.config["MAIL_DISPATCH_DELAY_SECONDS"]
     if coalesce and delay > 0:
         _buffer.add(app, ids, delay)

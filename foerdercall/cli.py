@@ -35,7 +35,7 @@ def _upgrade() -> None:
 @with_appcontext
 def serve(host: str, port: int, no_worker: bool) -> None:
     """Run the web app, with the worker's sweep in process (embedded default)."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its LocalProxy as Flask
     serve_public_url(app, host, port)  # the embedded default's mails link to the address served here
     _upgrade()
     if not no_worker and not app.config.get("BROKER_URL"):
@@ -62,7 +62,8 @@ def demo(ctx: click.Context, then_serve: bool, password: str, host: str, port: i
     """Create the schema and a demo call modelled on Leipzig's 2011 call, with one account per role (a demo that
     is there already is kept as it is)."""
     if then_serve:
-        serve_public_url(current_app._get_current_object(), host, port)  # the demo's mails link there
+        # the demo's mails link there; Flask types its LocalProxy as Flask
+        serve_public_url(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
     _upgrade()
     accounts = load_demo(password)
     click.echo(f"\nDemo accounts (password for all: {password}):")
@@ -88,7 +89,7 @@ def _celery():
             "worker runs inside `foerdercall serve`."
         )
 
-    return celery_for(current_app._get_current_object())
+    return celery_for(current_app._get_current_object())  # type: ignore[attr-defined]  # Flask types its LocalProxy as Flask
 
 
 @click.command("worker", context_settings={"ignore_unknown_options": True})

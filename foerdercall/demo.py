@@ -62,7 +62,7 @@ PROPOSALS = [
 
 
 def _user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
+    return db.session.scalars(select(User).where(User.email == email)).one()
 
 
 def _answers(title: str, field: str, amount: int) -> dict:
@@ -79,7 +79,7 @@ def _answers(title: str, field: str, amount: int) -> dict:
 
 
 def load_demo(password: str) -> list[tuple[str, str]]:
-    if _user(ACCOUNTS[0][1]) is None:
+    if db.session.scalar(select(User.id).where(User.email == ACCOUNTS[0][1])) is None:
         for _label, email, name, roles, office in ACCOUNTS:
             create_user(
                 email,
@@ -188,10 +188,10 @@ def _history_call() -> None:
         for p, (_t, _f, _a, scores) in zip(proposals[:-1], PROPOSALS, strict=False):
             for k, r in enumerate(reviewers):
                 declare_conflict(p, r, False)
-                review = db.session.scalar(
+                review = db.session.scalars(
                     select(Review).where(Review.proposal_id == p.id, Review.reviewer_id == r.id)
-                )
-                values = {
+                ).one()
+                values: dict[int, tuple[int | None, str]] = {
                     c.id: (
                         max(0, min(5, s + (k if j % 2 else 0) - (1 if k and j == 0 else 0))),
                         "Begründung: nachvollziehbar dargestellt.",
@@ -219,6 +219,7 @@ def _history_call() -> None:
         first = db.session.scalars(
             select(Milestone).where(Milestone.proposal_id == proposals[0].id).order_by(Milestone.position)
         ).first()
+        assert first is not None  # the award planned them
         report_milestone(first, applicants[0], "Auftaktveranstaltung mit 40 Teilnehmenden durchgeführt.")
         accept_milestone(first, ka2)
         submit_interim_report(
@@ -228,7 +229,7 @@ def _history_call() -> None:
             "Honorare und Raummiete",
             6_000_00,
         )
-        interim = db.session.scalars(select(Report).where(Report.proposal_id == proposals[0].id)).first()
+        interim = db.session.scalars(select(Report).where(Report.proposal_id == proposals[0].id)).one()
         review_interim_report(interim, ka, True)
         db.session.flush()
     finally:

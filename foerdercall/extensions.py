@@ -1,11 +1,14 @@
 """Flask extensions, created once and bound in create_app()."""
 
+from typing import TYPE_CHECKING, ClassVar
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.model import Model as FlaskModel
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -19,6 +22,8 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]  # every model maps a table (declarative types it as any FromClause)
 
 
 class SessionLoginManager(LoginManager):
@@ -31,6 +36,16 @@ class SessionLoginManager(LoginManager):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The base of the models: db.Model, which Flask-SQLAlchemy builds from Base and its own Model. mypy takes no
+# instance attribute as a base class, so it sees the same class spelled out.
+if TYPE_CHECKING:
+
+    class Model(FlaskModel, Base):
+        pass
+
+else:
+    Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = SessionLoginManager()

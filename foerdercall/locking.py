@@ -37,7 +37,7 @@ def lock(obj):
         # by their foreign key only, an opening of the call, an attachment of the proposal, are found)
         if session.autoflush:
             session.flush()
-        session.expire(obj, _relationships(cls))
+        session.expire(obj, _relationships(cls))  # type: ignore[arg-type]  # mypy: a class is hashable
         return obj
     row = session.execute(
         select(cls)

@@ -93,7 +93,9 @@ HOLIDAY_REGION = {"country": "DE", "subdiv": "SN"}  # Leipzig: the public holida
 @functools.cache
 def _holidays_of(year: int) -> frozenset[dt.date]:
     """The public holidays in Saxony (Buß- und Bettag, Reformationstag, ...) from the `holidays` calendar."""
-    return frozenset(holidays.country_holidays(years=year, **HOLIDAY_REGION))
+    return frozenset(
+        holidays.country_holidays(HOLIDAY_REGION["country"], subdiv=HOLIDAY_REGION["subdiv"], years=year)
+    )
 
 
 def is_working_day(day: dt.date) -> bool:

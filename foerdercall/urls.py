@@ -177,7 +177,7 @@ def same_origin(url: str | None) -> bool:
 def referrer_target() -> str | None:
     """The page the request came from (its Referer), as a path of this site, or None."""
     referrer = request.headers.get("Referer")
-    if not same_origin(referrer):
+    if referrer is None or not same_origin(referrer):
         return None
     parts = urlsplit(referrer)
     return same_site_path(parts.path + (f"?{parts.query}" if parts.query else ""))

@@ -266,4 +266,4 @@ def init_app(app: Flask) -> None:
     if app.config.get("ADMISSION_MAX_REQUESTS"):  # bounded work per process, past it 503 + Retry-After
         from .admission import Admission  # loaded only when admission control is configured
 
-        app.wsgi_app = Admission.from_config(app.wsgi_app, app.config)
+        app.wsgi_app = Admission.from_config(app.wsgi_app, app.config)  # type: ignore[method-assign]  # Flask's way to wrap it

@@ -21,14 +21,14 @@ def _number(text: str) -> int | None:
 def parse_criteria(text: str, scale_max: int = 10) -> list[tuple[str, str, int, int | None]]:
     """One criterion per line: "weight | knock-out minimum or - | name". Weights are percent (1 to 100, as the
     database requires), a knock-out minimum lies on the scale (0 to ``scale_max``)."""
-    rows = []
+    rows: list[tuple[str, str, int, int | None]] = []
     for n, line in enumerate((text or "").splitlines(), start=1):
         if not line.strip():
             continue
         parts = [p.strip() for p in line.split("|")]
-        if len(parts) != 3 or _number(parts[0]) is None or not parts[2]:
-            raise ValidationError(_l("Zeile %(n)s: bitte „Gewicht | K.-o.-Minimum oder - | Name“.", n=n))
         weight = _number(parts[0])
+        if len(parts) != 3 or weight is None or not parts[2]:
+            raise ValidationError(_l("Zeile %(n)s: bitte „Gewicht | K.-o.-Minimum oder - | Name“.", n=n))
         if not 1 <= weight <= 100:
             raise ValidationError(
                 _l("Zeile %(n)s: das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent).", n=n)
@@ -54,6 +54,12 @@ def criteria_text(criteria) -> str:
     return "\n".join(
         f"{c.weight} | {c.knockout_min if c.knockout_min is not None else '-'} | {c.name}" for c in criteria
     )
+
+
+class CriteriaField(TextAreaField):
+    """The catalogue as text; ``parsed``: its rows (parse_criteria), set when the form validates it."""
+
+    parsed: list[tuple[str, str, int, int | None]]
 
 
 class CallForm(Form):
@@ -100,7 +106,7 @@ class CallForm(Form):
     min_total = IntegerField(
         _l("Mindestpunktzahl (von 100)"), default=50, validators=[Required(), NumberRange(0, 100)]
     )
-    criteria = TextAreaField(
+    criteria = CriteriaField(
         _l("Kriterien: je Zeile „Gewicht | K.-o.-Minimum oder - | Name“"),
         validators=[DataRequired(), Length(max=20000)],
     )
@@ -194,10 +200,10 @@ class CallForm(Form):
 
     def call_fields(self) -> dict:
         return {
-            "code": self.code.data.strip(),
-            "title": self.title.data.strip(),
+            "code": (self.code.data or "").strip(),  # required: never None once validated
+            "title": (self.title.data or "").strip(),
             "description": self.description.data or "",
-            "fields_of_action": list(self.fields_of_action.data),
+            "fields_of_action": list(self.fields_of_action.data or []),
             "mode": self.mode.data,
             "legal_regime": self.legal_regime.data or "",
             "procedure_type": self.procedure_type.data or "",
@@ -213,8 +219,8 @@ class CallForm(Form):
             "implementation_months": self.implementation_months.data,
             "scale_max": self.scale_max.data,
             "min_total": self.min_total.data,
-            "reminder_days": list(self.reminder_days.data),
-            "review_reminder_days": list(self.review_reminder_days.data),
+            "reminder_days": list(self.reminder_days.data or []),
+            "review_reminder_days": list(self.review_reminder_days.data or []),
             "signoff_reminder_days": self.signoff_reminder_days.data,
             "signoff_escalation_days": self.signoff_escalation_days.data,
             "milestone_reminder_days": self.milestone_reminder_days.data,

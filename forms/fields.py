@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3, its stubs are for 3.2
 from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
 
@@ -16,6 +18,8 @@ from foerdercall.timeutil import InvalidLocalTime, berlin_to_utc, to_berlin
 class _KeepParseError:
     """A value that could not be read keeps its own message: DataRequired would replace it by "required"."""
 
+    process_errors: Sequence[str]  # of the field it is mixed into
+
     def pre_validate(self, form):
         if self.process_errors:
             raise StopValidation()
@@ -23,6 +27,8 @@ class _KeepParseError:
 
 class MoneyField(_KeepParseError, StringField):
     """Euros typed the German way ("1.234,56") or plainly ("1234.56"); data is integer cents."""
+
+    data: int | None  # type: ignore[assignment]  # the stubs type a StringField's data as its text
 
     def process_formdata(self, valuelist):
         self.data = None
@@ -99,6 +105,13 @@ class DaysField(_KeepParseError, StringField):
     """A number of days (1 to 365); data is an int. A form without the field keeps the default (or the
     object's value)."""
 
+    data: int | None  # type: ignore[assignment]  # the stubs type a StringField's data as its text
+    if TYPE_CHECKING:  # and its default as text
+
+        def __init__(
+            self, label: Any = None, validators: Any = None, *, default: int | None = None, **kw: Any
+        ) -> None: ...
+
     def process_formdata(self, valuelist):
         if not valuelist:
             return
@@ -116,6 +129,18 @@ class DaysField(_KeepParseError, StringField):
 class DaysListField(_KeepParseError, StringField):
     """Days separated by commas ("7, 1"), each 1 to 365; data is a list of distinct ints, largest first.
     Empty means none. A form without the field keeps the default (or the object's value)."""
+
+    data: list[int] | None  # type: ignore[assignment]  # the stubs type a StringField's data as its text
+    if TYPE_CHECKING:  # and its default as text
+
+        def __init__(
+            self,
+            label: Any = None,
+            validators: Any = None,
+            *,
+            default: list[int] | Callable[[], list[int]] | None = None,
+            **kw: Any,
+        ) -> None: ...
 
     def process_formdata(self, valuelist):
         if not valuelist:

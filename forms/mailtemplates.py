@@ -23,6 +23,8 @@ LANG_LABELS = {"de": _l("Deutsch"), "en": _l("Englisch")}
 
 
 class _VersionMixin:
+    version: HiddenField  # of the form it is mixed into
+
     def version_number(self) -> int | None:
         """The posted version, or None for anything but a short number of ASCII digits."""
         value = str(self.version.data or "")

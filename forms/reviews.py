@@ -47,7 +47,8 @@ def score_choices(scale_max: int):
 
 def parse_scores(form_data, criteria, scale_max) -> tuple[dict, list[str]]:
     """Read score_<id> and justification_<id>; returns ({criterion id: (score|None, text)}, errors)."""
-    scores, errors = {}, []
+    scores: dict[int, tuple[int | None, str]] = {}
+    errors: list[str] = []
     for c in criteria:
         raw = (form_data.get(f"score_{c.id}") or "").strip()
         text = (form_data.get(f"justification_{c.id}") or "")[:10000]

@@ -62,7 +62,7 @@ def audit_checkpoint(at: dt.datetime) -> int:
         try:
             cp = write_checkpoint(at)
             written = cp is not None
-            if written:
+            if cp is not None:
                 mail_checkpoint(cp, at)
         except ChainBroken:  # logged as an error on foerdercall.audit; the rest of the sweep goes on
             written = False

@@ -15,7 +15,7 @@ STATE_LABELS = {
 STATES = tuple(STATE_LABELS)
 TERMINAL = ("archived",)
 
-TRANSITIONS = [
+TRANSITIONS: list[dict] = [
     {
         "trigger": "publish",
         "source": ("draft",),

@@ -30,7 +30,7 @@ TERMINAL = ("ineligible", "rejected", "lapsed", "completed", "withdrawn", "termi
 SEALED_STATES = ("submitted",)
 BEFORE_DECISION = ("draft", "submitted", "clarification", "eligible", "in_review", "reviewed")
 
-TRANSITIONS = [
+TRANSITIONS: list[dict] = [
     {
         "trigger": "submit",
         "source": ("draft",),

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
 ROLES = ("applicant", "reviewer", "official", "advisor", "admin")
@@ -14,7 +15,7 @@ ROLES = ("applicant", "reviewer", "official", "advisor", "admin")
 OFFICES = ("KA", "AfWiFoe")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,8 +62,11 @@ class User(UserMixin, db.Model):
 
     # The login session this object was loaded through (web.load_user) or just opened (accounts.views): Flask-Login
     # keeps get_id() in the session cookie, so the cookie carries the session's token, never the account's id.
-    login_token = None  # str
-    login_session_id = None  # int
+    if TYPE_CHECKING:  # their types; an annotation in the class body would make them columns
+        login_token: str | None
+        login_session_id: int | None
+    login_token = None
+    login_session_id = None
 
     def get_id(self) -> str | None:  # flask-login
         return self.login_token
@@ -89,7 +93,7 @@ class User(UserMixin, db.Model):
 Index("ix_users_email_lower", func.lower(User.email))
 
 
-class RoleGrant(db.Model):
+class RoleGrant(Model):
     __tablename__ = "role_grants"
     __table_args__ = (UniqueConstraint("user_id", "role"),)
 
@@ -99,7 +103,7 @@ class RoleGrant(db.Model):
     user: Mapped[User] = relationship(back_populates="grants")
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """A one-time code for the two-factor login when the authenticator is lost: stored as its SHA-256 (the
     codes are random with 50 bits, so a plain hash suffices), used once."""
 
@@ -113,7 +117,7 @@ class RecoveryCode(db.Model):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """One failed login (wrong password or wrong second-factor code), counted per account (the normalised
     address typed, whether or not the account exists) and per client address within the throttle window."""
 
@@ -129,7 +133,7 @@ class LoginFailure(db.Model):
     address: Mapped[str] = mapped_column(String(64))
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One login: the browser's cookie carries a random token, stored here only as its SHA-256. A request is
     logged in while its row is live (not ended, not past ``expires_at``): logout, a password reset, a change of the
     two-factor login, an admin, a removed role end it (``ended_at``, ``end_reason``). Address and browser are
@@ -148,7 +152,7 @@ class LoginSession(db.Model):
     user_agent: Mapped[str] = mapped_column(String(255), default="")
 
 
-class LoginUnlock(db.Model):
+class LoginUnlock(Model):
     """A mailed link that lets one browser log in to a locked account (past the per-account throttle, with the
     right password, under the per-address one): a random token stored as its SHA-256, short-lived, used once."""
 

@@ -8,14 +8,16 @@ import logging
 import math
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import CursorResult, delete, func, select, text, update
 from sqlalchemy.orm import joinedload
 
 from ..audit.trail import record
@@ -459,7 +461,7 @@ def login_attempt(
     try:
         failures = check_throttle(email, address, skip_account=unlocked)
     except LoginThrottled as exc:
-        if exc.scope != "account" or not (code or "").strip():
+        if exc.scope != "account" or code is None or not code.strip():
             raise
         return _login_while_locked(email, password, code, address, exc)
     user = authenticate(email, password)
@@ -485,7 +487,7 @@ def _login_while_locked(email: str, password: str, code: str, address: str, lock
             TwoFactorUnavailable
         ):  # would tell that the password was right: the same answer as a wrong code
             ok = False
-        if ok:
+        if ok and user is not None:
             complete_login(user)
             record(user, "login_while_locked", user, data={"via": "code", "address": address})
             return Login(user, True)
@@ -569,7 +571,7 @@ def use_unlock_link(token: str) -> dict | None:
         .values(used_at=now())
         .execution_options(synchronize_session=False)
     )
-    if used.rowcount != 1:  # the same link at the same moment in another request
+    if cast(CursorResult, used).rowcount != 1:  # the same link at the same moment in another request
         return None
     record(user, "use_unlock_link", user)
     window, _limits_ = _limits()
@@ -648,12 +650,10 @@ def end_sessions(user: User, reason: str, *, keep: int | None = None) -> int:
     )
     if keep is not None:
         stmt = stmt.where(LoginSession.id != keep)
-    return (
-        db.session.execute(
-            stmt.values(ended_at=t, end_reason=reason).execution_options(synchronize_session=False)
-        ).rowcount
-        or 0
+    result = db.session.execute(
+        stmt.values(ended_at=t, end_reason=reason).execution_options(synchronize_session=False)
     )
+    return cast(CursorResult, result).rowcount or 0  # an UPDATE's result
 
 
 def end_session(user) -> None:
@@ -685,7 +685,7 @@ def end_sessions_by_admin(user: User, actor: User) -> int:
     return ended
 
 
-def open_sessions(user: User) -> list[LoginSession]:
+def open_sessions(user: User) -> Sequence[LoginSession]:
     """The live sessions of a person, the newest first."""
     return db.session.scalars(
         select(LoginSession)
@@ -710,7 +710,7 @@ def delete_old_login_rows(
     res = db.session.execute(
         delete(model).where(model.id.in_(ids)).execution_options(synchronize_session=False)
     )
-    return len(ids), res.rowcount or 0
+    return len(ids), cast(CursorResult, res).rowcount or 0  # a DELETE's result
 
 
 # --- two-factor login (TOTP) ----------------------------------------------------------------------------
@@ -885,6 +885,7 @@ def _accept_code(user: User, code: str) -> bool:
     db.session.refresh(user, with_for_update=True)  # two requests with the same code: one wins
     if not user.two_factor_enabled:
         return False
+    assert user.totp_secret is not None  # two_factor_enabled
     try:
         secret = decrypt_secret(user.totp_secret, user.id)
     except SecretUnreadable as exc:
@@ -896,7 +897,7 @@ def _accept_code(user: User, code: str) -> bool:
         )
         secret = None
     step = _totp_step(secret, code, user.totp_last_step) if secret else None
-    if step is not None:
+    if step is not None and secret:
         user.totp_last_step = step
         if not is_encrypted(user.totp_secret):  # a legacy plain value: stored encrypted from now on
             user.totp_secret = encrypt_secret(secret, user.id)

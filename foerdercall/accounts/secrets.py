@@ -70,7 +70,7 @@ def _aad(user_id: int) -> bytes:
 
 
 def is_encrypted(stored: str | None) -> bool:
-    return bool(stored) and stored.startswith(PREFIX)
+    return stored is not None and stored.startswith(PREFIX)
 
 
 def encrypt(plain: str, user_id: int, config: Mapping | None = None) -> str:

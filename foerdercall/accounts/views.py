@@ -126,8 +126,8 @@ def login():
     if form.validate_on_submit():
         try:
             attempt = login_attempt(
-                form.email.data,
-                form.password.data,
+                form.email.data or "",
+                form.password.data or "",
                 _address(),
                 code=form.code.data,
                 unlocked_for=grant["u"] if grant else None,
@@ -135,7 +135,7 @@ def login():
         except LoginThrottled as exc:
             return _throttled("accounts/login.html", exc, form=form)
         if attempt is None:
-            form.password.errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
+            form.password.errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))  # type: ignore[attr-defined]  # a list once validated
         elif not attempt.complete:  # not logged in yet: the code first
             session.clear()
             session[PENDING_2FA] = {
@@ -159,7 +159,7 @@ def request_unlock():
     account, or a lock (the mail goes only to a locked account's own address)."""
     form = UnlockRequestForm()
     if form.validate_on_submit():
-        request_unlock_link(form.email.data)
+        request_unlock_link(form.email.data or "")
         flash(
             _(
                 "Wenn das Konto gesperrt ist, haben wir einen Entsperr-Link an die Adresse geschickt. Er gilt "
@@ -218,7 +218,7 @@ def login_two_factor():
     form = TwoFactorCodeForm()
     if form.validate_on_submit():
         try:
-            ok = second_factor(user, form.code.data, _address(), unlocked=unlocked)
+            ok = second_factor(user, form.code.data or "", _address(), unlocked=unlocked)
         except LoginThrottled as exc:
             session.pop(PENDING_2FA, None)
             return _throttled("accounts/login_two_factor.html", exc, form=form)
@@ -226,7 +226,7 @@ def login_two_factor():
             target = session[PENDING_2FA].get("next")
             _log_in(user)
             return redirect(after_login(same_site_path(target)))
-        form.code.errors.append(_("Der Code stimmt nicht."))
+        form.code.errors.append(_("Der Code stimmt nicht."))  # type: ignore[attr-defined]  # a list once validated
     return render_template("accounts/login_two_factor.html", form=form), 200 if not form.errors else 422
 
 
@@ -245,14 +245,14 @@ def register():
     if form.validate_on_submit():
         try:
             register_applicant(
-                form.email.data,
-                form.name.data,
-                form.password.data,
-                organisation=form.organisation.data,
+                form.email.data or "",
+                form.name.data or "",
+                form.password.data or "",
+                organisation=form.organisation.data or "",
                 locale=form.locale.data,
             )
         except ActionRefused as exc:
-            form.password.errors.append(exc.message)
+            form.password.errors.append(exc.message)  # type: ignore[attr-defined]  # a list once validated
         else:
             # the same answer for a new address and for one with an account: the mail tells which
             flash(
@@ -260,7 +260,7 @@ def register():
                     "Vielen Dank. Wir haben Ihnen eine E-Mail an %(email)s geschickt. Bitte bestätigen Sie "
                     "darin Ihre Adresse. Melden Sie sich hier mit Ihrem Passwort an: Entwürfe können Sie "
                     "gleich anlegen, einreichen nach der Bestätigung.",
-                    email=form.email.data.strip(),
+                    email=(form.email.data or "").strip(),
                 ),
                 "success",
             )
@@ -295,7 +295,11 @@ def user_roles(user_id: int):
     form = RolesForm(roles=sorted(user.roles), office=user.office or "", head_of_office=user.head_of_office)
     if form.validate_on_submit():
         set_roles(
-            user, current_user, list(form.roles.data), form.office.data or None, form.head_of_office.data
+            user,
+            current_user,
+            list(form.roles.data or []),
+            form.office.data or None,
+            form.head_of_office.data,
         )
         flash(_("Rollen gespeichert."), "success")
         return redirect(url_for("accounts.users"))
@@ -380,7 +384,7 @@ def resend_verification():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        request_password_reset(form.email.data)
+        request_password_reset(form.email.data or "")
         # the same page whether or not the address has an account
         return render_template(
             "accounts/forgot_sent.html", minutes=current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"] // 60
@@ -394,7 +398,7 @@ def reset_password_link(token: str):
         return render_template("accounts/link_invalid.html", resend=False), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        reset_password(token, form.password.data)
+        reset_password(token, form.password.data or "")
         session.clear()
         flash(_("Ihr Passwort ist geändert. Bitte melden Sie sich mit dem neuen Passwort an."), "success")
         return redirect(url_for("accounts.login"))
@@ -453,9 +457,9 @@ def two_factor():
     form = TwoFactorSetupForm()
     if form.validate_on_submit():
         try:
-            codes = enable_two_factor(current_user, secret, form.code.data)
+            codes = enable_two_factor(current_user, secret, form.code.data or "")
         except ActionRefused as exc:
-            form.code.errors.append(exc.message)
+            form.code.errors.append(exc.message)  # type: ignore[attr-defined]  # a list once validated
         else:
             session.pop(SETUP_2FA, None)
             return _no_store(make_response(render_template("accounts/recovery_codes.html", codes=codes)))
@@ -478,6 +482,6 @@ def disable_two_factor_view():
     if not form.validate_on_submit():
         flash(_("Bitte geben Sie Ihr Passwort ein."), "error")
         return redirect(url_for("accounts.two_factor"))
-    disable_two_factor(current_user, form.password.data)  # a wrong password: a message, nothing changes
+    disable_two_factor(current_user, form.password.data or "")  # a wrong password: a message, nothing changes
     flash(_("Die Zwei-Faktor-Anmeldung ist ausgeschaltet."), "success")
     return redirect(url_for("accounts.account"))

@@ -180,6 +180,7 @@ def write_checkpoint(at: dt.datetime | None = None) -> Checkpoint | None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # one writer at a time; released when the descriptor closes
         head = _head()  # read again under the lock: what another process signed meanwhile is seen
+        assert head is not None  # it was there before the lock, and events are never deleted
         last = _last_genuine(fd)
         if last is not None and (last.seq, last.hash) == head:
             return None

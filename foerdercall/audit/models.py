@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Append-only record of every state change, decision, score and document: who, office, when, why.
 
     Tamper-evident: each event carries ``seq`` (its place in the one chain of all events, in commit order),
@@ -46,7 +46,7 @@ class AuditEvent(db.Model):
     actor = relationship("User")
 
 
-class AuditChainHead(db.Model):
+class AuditChainHead(Model):
     """The end of the audit chain (one row): the last event's place and hash. A transaction that wrote audit
     events locks this row right before it commits, so events are chained in commit order, one after the other."""
 

@@ -44,6 +44,7 @@ def take_budget(ctx: Context):
 @effect
 def return_budget(ctx: Context):
     award = award_of(ctx.obj)
+    assert award is not None  # it lapses or ends an award
     call = lock(ctx.obj.call)
     back = award.amount_cents - award.paid_cents - award.released_cents
     call.committed_cents -= back
@@ -132,6 +133,7 @@ def close_standstill(ctx: Context):
 def start_implementation(ctx: Context):
     p = ctx.obj
     award = award_of(p)
+    assert award is not None  # the accepted award
     award.accepted_at = ctx.now
     months = p.call.implementation_months
     award.implementation_ends_at = add_months(ctx.now, months)
@@ -162,11 +164,13 @@ def record_final_report(ctx: Context):
 
 
 def _final_report(p) -> Report:
-    return db.session.scalars(
+    report = db.session.scalars(
         select(Report)
         .where(Report.proposal_id == p.id, Report.kind == "final", Report.state == "submitted")
         .order_by(Report.id.desc())
     ).first()
+    assert report is not None  # the state final_report_submitted
+    return report
 
 
 @effect

@@ -10,11 +10,11 @@ from workflows import payment as payment_wf
 from workflows import report as report_wf
 from workflows import state_check
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
 
-class SignOff(db.Model):
+class SignOff(Model):
     """One office's decision on a reviewed proposal; each office signs once per decision round.
 
     When an objection is upheld during the standstill, the decision is reopened: the round's sign-offs are
@@ -42,7 +42,7 @@ class SignOff(db.Model):
     voided_by = relationship("User", foreign_keys=[voided_by_id])
 
 
-class Award(db.Model):
+class Award(Model):
     """The contract: taken from the call's budget atomically, returned when it lapses or ends early."""
 
     __tablename__ = "awards"
@@ -69,7 +69,7 @@ class Award(db.Model):
         return sum(p.amount_cents for p in self.payments if p.state == "paid")
 
 
-class Payment(db.Model):
+class Payment(Model):
     """A payment on an award (after an accepted milestone or report); never more than the award.
     ``state``: workflows/payment.py."""
 
@@ -90,7 +90,7 @@ class Payment(db.Model):
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
-class Milestone(db.Model):
+class Milestone(Model):
     """``state``: workflows/milestone.py; the timestamps say when (pages, the register, reminders)."""
 
     __tablename__ = "milestones"
@@ -111,7 +111,7 @@ class Milestone(db.Model):
     overdue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # marked overdue by the worker
 
 
-class Report(db.Model):
+class Report(Model):
     """Interim and final report (Sachbericht, use of funds). ``state``: workflows/report.py."""
 
     __tablename__ = "reports"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -57,7 +59,7 @@ def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
 
 
 def sign_off_many(
-    proposals: list[Proposal], actor, decision: str, reason: str = ""
+    proposals: Sequence[Proposal], actor, decision: str, reason: str = ""
 ) -> list[tuple[int, str | None]]:
     """Bulk sign-off for the actor's office: each proposal exactly as :func:`sign_off`, each in a savepoint
     of the one request transaction, so a refusal undoes only that proposal's sign-off and is reported

@@ -83,7 +83,7 @@ def milestone_report(proposal_id: int, milestone_id: int):
     if not form.validate_on_submit():
         _invalid(form)
         return _back(p)
-    report_milestone(_milestone(p, milestone_id), current_user, form.text.data)
+    report_milestone(_milestone(p, milestone_id), current_user, form.text.data or "")
     flash(_("Meilenstein berichtet."), "success")
     return _back(p)
 
@@ -109,7 +109,7 @@ def milestone_add(proposal_id: int):
     if not form.validate_on_submit():
         _invalid(form)
         return _back(p)
-    add_milestone(p, current_user, form.title.data, form.due_at.data)
+    add_milestone(p, current_user, form.title.data or "", form.due_at.data)
     return _back(p)
 
 
@@ -125,7 +125,7 @@ def report(proposal_id: int, kind: str):
         return _back(p)
     if kind == "interim":
         submit_interim_report(
-            p, current_user, form.narrative.data, form.use_of_funds.data or "", form.spent.data or 0
+            p, current_user, form.narrative.data or "", form.use_of_funds.data or "", form.spent.data or 0
         )
     else:
         fire(
@@ -166,7 +166,7 @@ def payment(proposal_id: int):
     if not form.validate_on_submit():
         _invalid(form)
         return _back(p)
-    record_payment(p, current_user, form.amount.data, form.note.data or "")
+    record_payment(p, current_user, form.amount.data or 0, form.note.data or "")
     flash(_("Zahlung erfasst."), "success")
     return _back(p)
 

@@ -49,13 +49,13 @@ def write_opening_record(ctx: Context):
     """The opening record (Öffnungsniederschrift): every submitted proposal with its time of receipt and the
     hashes of its files, and a hash over them."""
     opening = ctx.obj
-    call = db.session.get(Call, opening.call_id)
+    call = db.session.get_one(Call, opening.call_id)
     proposals = db.session.scalars(
         select(Proposal)
         .where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))
         .order_by(Proposal.file_seq)
     ).all()
-    requested_by = db.session.get(User, opening.requested_by_id)
+    requested_by = db.session.get_one(User, opening.requested_by_id)
     opening.confirmed_by_id = ctx.actor.id
     opening.confirmed_at = ctx.now
     opening.record = {
@@ -68,7 +68,7 @@ def write_opening_record(ctx: Context):
         "proposals": [
             {
                 "file_number": p.file_number,
-                "received_at": p.submitted_at.isoformat(),
+                "received_at": p.submitted_at.isoformat() if p.submitted_at else None,  # selected: all set
                 "state": p.state,
                 "files": [{"name": a.filename, "sha256": a.sha256} for a in p.attachments],
             }

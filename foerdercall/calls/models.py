@@ -20,13 +20,13 @@ from workflows import call as call_wf
 from workflows import opening as opening_wf
 from workflows import state_check
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime, minute_end, now
 
 FIELDS_OF_ACTION = ("networks", "education", "marketing", "urban_development", "financing")
 
 
-class Call(db.Model):
+class Call(Model):
     __tablename__ = "calls"
     __table_args__ = (
         CheckConstraint(
@@ -127,7 +127,7 @@ class Call(db.Model):
         return self.state != "draft"
 
 
-class Criterion(db.Model):
+class Criterion(Model):
     __tablename__ = "criteria"
     __table_args__ = (
         UniqueConstraint("call_id", "key"),
@@ -145,7 +145,7 @@ class Criterion(db.Model):
     call: Mapped[Call] = relationship(back_populates="criteria")
 
 
-class RequiredAttachment(db.Model):
+class RequiredAttachment(Model):
     __tablename__ = "required_attachments"
     __table_args__ = (UniqueConstraint("call_id", "key"),)
 
@@ -157,7 +157,7 @@ class RequiredAttachment(db.Model):
     call: Mapped[Call] = relationship(back_populates="required_attachments")
 
 
-class CallVersion(db.Model):
+class CallVersion(Model):
     """Each published state of a call's fixed terms: version 1 at publication, then corrections."""
 
     __tablename__ = "call_versions"
@@ -172,7 +172,7 @@ class CallVersion(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
 
 
-class Opening(db.Model):
+class Opening(Model):
     """Opening of the sealed submissions (Öffnung): requested by one official, confirmed by another.
     ``state``: workflows/opening.py."""
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from babel import Locale
@@ -78,7 +79,7 @@ def detail(call_id: int):
     versions = db.session.scalars(
         select(CallVersion).where(CallVersion.call_id == call.id).order_by(CallVersion.version)
     ).all()
-    own = []
+    own: Sequence[Proposal] = []
     if current_user.is_authenticated:
         own = db.session.scalars(
             select(Proposal).where(Proposal.call_id == call.id, Proposal.applicant_id == current_user.id)
@@ -107,8 +108,8 @@ def new():
         form.fields_of_action.data = ["networks", "education", "marketing", "urban_development", "financing"]
         form.standstill_threshold.data = 50_000_00
     if form.validate_on_submit():
-        if db.session.scalar(select(Call.id).where(Call.code == form.code.data.strip())):
-            form.code.errors.append(_("Dieses Kürzel ist vergeben."))
+        if db.session.scalar(select(Call.id).where(Call.code == (form.code.data or "").strip())):
+            form.code.errors.append(_("Dieses Kürzel ist vergeben."))  # type: ignore[attr-defined]  # a list once validated
         else:
             call = create_call(current_user, criteria=form.criteria.parsed, **form.call_fields())
             flash(_("Der Aufruf ist als Entwurf angelegt."), "success")
@@ -135,7 +136,7 @@ def edit(call_id: int):
         fields = form.call_fields()
         clash = db.session.scalar(select(Call.id).where(Call.code == fields["code"], Call.id != call.id))
         if clash:
-            form.code.errors.append(_("Dieses Kürzel ist vergeben."))
+            form.code.errors.append(_("Dieses Kürzel ist vergeben."))  # type: ignore[attr-defined]  # a list once validated
         else:
             update_call(call, current_user, criteria=form.criteria.parsed, **fields)
             flash(_("Gespeichert."), "success")
@@ -154,7 +155,7 @@ def correct(call_id: int):
             correct_call(
                 call,
                 current_user,
-                form.reason.data,
+                form.reason.data or "",
                 description=form.description.data or "",
                 submission_deadline=form.submission_deadline.data,
             )
@@ -193,7 +194,7 @@ def proposals(call_id: int):
     """The officials' list: while sealed, only the count (nothing of the content)."""
     require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
-    rows = []
+    rows: Sequence[Proposal] = []
     count = (
         db.session.scalar(
             select(func.count(Proposal.id)).where(  # counted in SQL, not 40,000 ids
@@ -360,7 +361,7 @@ def decision(call_id: int):
             job = start_sign_off(call, current_user, chosen, form.decision.data, form.reason.data or "")
             return redirect(url_for("jobs.show", job_id=job.id))
         results = sign_off_many(chosen, current_user, form.decision.data, form.reason.data or "")
-        numbers = {p.id: p.file_number for p in chosen}
+        numbers = {p.id: p.file_number or "" for p in chosen}  # decided: numbered at the submission
         done = [numbers[pid] for pid, message in results if message is None]
         if done:
             flash(_("Gezeichnet: %(list)s.", list=", ".join(done)), "success")

@@ -168,6 +168,7 @@ def _letter(p: Proposal, lang: str, title: str, at: dt.datetime) -> Document:
 
 
 def _receipt(p: Proposal, lang: str) -> Document:
+    assert p.submitted_at is not None and p.file_number is not None  # existing_kinds: the submission set both
     title = _("Eingangsbestätigung")
     doc = _letter(p, lang, title, p.submitted_at)
     doc.add(*_paragraphs("receipt.txt", p=p, call=p.call, lang=lang))
@@ -268,6 +269,7 @@ def _remedies(call: Call, lang: str) -> list[Para]:
 
 def _award(p: Proposal, lang: str) -> Document:
     a = award_for(p)
+    assert a is not None  # existing_kinds
     call = p.call
     grant = call.mode == "grant"
     title = _("Zuwendungsbescheid") if grant else _("Zuschlagsschreiben")

@@ -94,7 +94,7 @@ def render(doc: Document) -> bytes:
 
 def _render(doc: Document, total_pages: int) -> tuple[int, bytes]:
     pdf = _PDF(format="A4", unit="mm")
-    pdf.str_alias_nb_pages = None  # user text like "{nb}" stays as typed
+    pdf.str_alias_nb_pages = None  # type: ignore[assignment]  # fpdf2 takes None as no alias: user text like "{nb}" stays as typed
     pdf.footer_text = doc.footer
     pdf.total_pages = total_pages
     pdf.set_margins(20, 18, 20)

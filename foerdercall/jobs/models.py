@@ -6,13 +6,13 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
 STATES = ("queued", "running", "done", "failed")
 
 
-class BulkJob(db.Model):
+class BulkJob(Model):
     """One bulk action run by the worker: what it is (kind, params), how far it is (done of total), what came
     of each item (items: [{"id", "label", "ok", "message"}]) and, for an export, the file. The file is kept in
     the database (web and worker may run on different machines) in pieces (:class:`BulkJobChunk`), and
@@ -55,7 +55,7 @@ class BulkJob(db.Model):
         return [i for i in self.items if not i.get("ok")]
 
 
-class BulkJobChunk(db.Model):
+class BulkJobChunk(Model):
     """One piece of a job's file (``jobs.operations.RESULT_CHUNK`` bytes, the last one shorter): written and
     read one at a time, so no process holds a large file in memory."""
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-from typing import IO
+from collections.abc import Sequence
+from typing import IO, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 
 from ..accounts.models import User
 from ..aftercommit import on_commit
@@ -99,7 +100,9 @@ def sign_off_is_large(n: int) -> bool:
 # --- starting ------------------------------------------------------------------------------------------------
 
 
-def start_sign_off(call: Call, actor, proposals: list[Proposal], decision: str, reason: str = "") -> BulkJob:
+def start_sign_off(
+    call: Call, actor, proposals: Sequence[Proposal], decision: str, reason: str = ""
+) -> BulkJob:
     """A bulk sign-off as a job: the proposals in the order of their ids (as ``sign_off_many``)."""
     chosen = sorted(proposals, key=lambda p: p.id)
     job = BulkJob(
@@ -183,7 +186,7 @@ def claim(job_id: int) -> bool:
         .values(state="running", heartbeat_at=at)
         .execution_options(synchronize_session=False)
     )
-    return res.rowcount == 1
+    return cast(CursorResult, res).rowcount == 1  # an UPDATE's result
 
 
 def load(job_id: int) -> BulkJob:
@@ -268,7 +271,7 @@ def rank_for_export(job_id: int, actor: User):
 def finish_export(job_id: int, actor: User, ranking) -> None:
     """The second step of an export: the file, stored with the job."""
     j = load(job_id)
-    call = db.session.get(Call, j.call_id)
+    call = db.session.get_one(Call, j.call_id)
     f, name, mimetype = export_file(call, actor, j.params["what"], j.params["fmt"], ranking=ranking)
     with f:
         j = load(job_id)
@@ -280,7 +283,7 @@ def finish_export(job_id: int, actor: User, ranking) -> None:
 def finish_call_record(job_id: int, actor: User) -> None:
     """The call's Vergabevermerk, in one step."""
     j = load(job_id)
-    call = db.session.get(Call, j.call_id)
+    call = db.session.get_one(Call, j.call_id)
     if not may_read_call_record(actor, call):  # checked again: the starter's rights may have changed
         raise ActionRefused(_("Dafür fehlt Ihnen die Berechtigung."))
     data = build_call_record(call, actor, actor.locale, lambda p: official_may_read(actor, p))
@@ -316,9 +319,9 @@ def result_file(job: BulkJob) -> IO[bytes]:
         ).all()
         for seq in seqs:
             out.write(
-                db.session.scalar(
+                db.session.execute(
                     select(BulkJobChunk.data).where(BulkJobChunk.job_id == job.id, BulkJobChunk.seq == seq)
-                )
+                ).scalar_one()
             )
         if out.tell() != job.result_size:
             raise RuntimeError(f"job {job.id}: file incomplete ({out.tell()} of {job.result_size} bytes)")
@@ -342,7 +345,7 @@ def cleanup_jobs(at: dt.datetime) -> int:
     res = db.session.execute(
         delete(BulkJob).where(BulkJob.id.in_(old)).execution_options(synchronize_session=False)
     )
-    removed = res.rowcount or 0
+    removed = cast(CursorResult, res).rowcount or 0  # a DELETE's result
     if removed:
         log.info("sweep: %d finished job(s) removed", removed)
     stalled = db.session.scalars(

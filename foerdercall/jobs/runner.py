@@ -90,7 +90,7 @@ def start_jobs(job_ids: list[int]) -> None:
 
 
 def launch(job_id: int) -> None:
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its LocalProxy as Flask
     if app.config.get("BROKER_URL"):
         try:
             send_job(app, job_id)

@@ -31,9 +31,10 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Connection, CursorResult, and_, func, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from ..extensions import db
@@ -184,12 +185,13 @@ def _mine(ids: Iterable[int], token: str):
 
 
 def _record_sent(ids: Iterable[int], token: str) -> int:
-    done = db.session.execute(
+    result = db.session.execute(
         update(OutboxMail)
         .where(*_mine(ids, token))
         .values(status="sent", sent_at=now(), claimed_by=None, next_attempt_at=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    done = cast(CursorResult, result).rowcount  # an UPDATE's result
     db.session.commit()
     return done
 
@@ -203,7 +205,7 @@ class SentMarks:
     delivery at the disk's flush rate."""
 
     def __init__(self) -> None:
-        self.conn = None
+        self.conn: Connection | None = None
         self.postgres = db.engine.dialect.name == "postgresql"
 
     def mark(self, mail_id: int, token: str) -> int:
@@ -235,7 +237,7 @@ def _record_failure(mail: OutboxMail, token: str, exc: Exception) -> float | Non
     attempts = mail.attempts
     failed = is_permanent(exc) or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
     delay = retry_delay(attempts)
-    values = {"last_error": f"{reason} (Versuch {attempts})", "claimed_by": None}
+    values: dict[str, Any] = {"last_error": f"{reason} (Versuch {attempts})", "claimed_by": None}
     if failed:
         values.update(status="failed", next_attempt_at=None)
     else:

@@ -132,5 +132,6 @@ def to_message(mail: OutboxMail) -> EmailMessage:
 def ics_event(mail: OutboxMail) -> str:
     """One VEVENT at ``mail.event_at`` (UTC), its summary the subject, its UID stable per mail (the encoder is
     ``foerdercall.calendar``, shared with the calendar exports of a call's deadlines)."""
+    assert mail.event_at is not None  # only a mail with a date has the event
     event = Event(uid=f"fc.{_digest(mail, 32)}@{_domain()}", at=mail.event_at, summary=mail.subject)
     return vcalendar([event], stamp=mail.created_at)

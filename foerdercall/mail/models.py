@@ -6,13 +6,13 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
 MAIL_STATUSES = ("pending", "sending", "sent", "failed")
 
 
-class OutboxMail(db.Model):
+class OutboxMail(Model):
     """Every mail the process sends, written in the same transaction as the change that causes it.
 
     ``dedup_key`` makes a mail unique (kind, object, moment, recipient): writing it twice is a no-op.
@@ -52,7 +52,7 @@ class OutboxMail(db.Model):
     template_version: Mapped[int | None] = mapped_column()
 
 
-class WorkerRun(db.Model):
+class WorkerRun(Model):
     """The last run of each periodic job of the worker (``sweep``, ``relay``), for the status page."""
 
     __tablename__ = "worker_runs"

@@ -63,7 +63,7 @@ def _mark_breaks(value):
 def _render_mail(template: str, **context) -> tuple[str, str]:
     """(subject, body) of a built-in mail template ("Subject: …" on its first line, then the body). A line
     break inside a printed value stays in the body and never ends the subject line early."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its LocalProxy as Flask
     env = app.extensions.get("fc_mail_jinja")
     if env is None:  # the app's templates, filters and globals, with the values' line breaks marked
         env = app.extensions["fc_mail_jinja"] = app.jinja_env.overlay(finalize=_mark_breaks, cache_size=100)
@@ -73,7 +73,7 @@ def _render_mail(template: str, **context) -> tuple[str, str]:
     return subject.removeprefix("Subject:").replace(_BREAK, " "), body.replace(_BREAK, "\n")
 
 
-SUBJECT_LENGTH = OutboxMail.__table__.c.subject.type.length
+SUBJECT_LENGTH: int = OutboxMail.__table__.c.subject.type.length  # type: ignore[attr-defined]  # String(300), typed as any type
 
 
 def mail_subject(text: str) -> str:

@@ -5,11 +5,11 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
 
-class MailTemplate(db.Model):
+class MailTemplate(Model):
     """The text of one outcome mail of a call, in one language, for one rule.
 
     The rule: ``state`` (the proposal's state when the mail is written) and ``field_of_action`` (the

@@ -57,7 +57,7 @@ def _labels() -> dict:
 @login_required
 def index(call_id: int):
     call = get_mail_template_call_for(current_user, call_id)
-    by_kind = {kind: [] for kind in KINDS}
+    by_kind: dict[str, list[MailTemplate]] = {kind: [] for kind in KINDS}
     for t in templates_of(call):
         by_kind.setdefault(t.kind, []).append(t)
     return render_template("mailtemplates/index.html", call=call, by_kind=by_kind, **_labels())
@@ -77,8 +77,8 @@ def new(call_id: int):
                 lang=form.lang.data,
                 state=form.state.data,
                 field_of_action=form.field_of_action.data,
-                subject=form.subject.data,
-                body=form.body.data,
+                subject=form.subject.data or "",
+                body=form.body.data or "",
             )
         except ActionRefused as exc:
             form.kind.errors = [*form.kind.errors, exc.message]
@@ -105,7 +105,11 @@ def edit(call_id: int, template_id: int):
     if form.validate_on_submit():
         try:
             update_template(
-                t, current_user, subject=form.subject.data, body=form.body.data, version=form.version_number()
+                t,
+                current_user,
+                subject=form.subject.data or "",
+                body=form.body.data or "",
+                version=form.version_number(),
             )
         except ActionRefused as exc:
             form.body.errors = [*form.body.errors, exc.message]

@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
 
-class ParkedPost(db.Model):
+class ParkedPost(Model):
     """The text fields of one refused post, bound to the browser that sent it.
 
     ``browser_key`` is the SHA-256 of a random value kept in an HttpOnly cookie of that browser (only the browser

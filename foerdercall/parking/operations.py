@@ -8,10 +8,11 @@ import hashlib
 import hmac
 import ipaddress
 import re
+from typing import cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 
 from workflows import find_transition
 
@@ -175,7 +176,10 @@ def park(
         )
     )
     where = address_key(address)
-    if row is None and db.session.scalar(select(func.count()).select_from(ParkedPost)) >= MAX_ROWS:
+    if (
+        row is None
+        and db.session.execute(select(func.count()).select_from(ParkedPost)).scalar_one() >= MAX_ROWS
+    ):
         raise ParkRefused(_("Gerade werden zu viele Eingaben aufbewahrt."))
     if user_id is None and where is not None:
         others = (
@@ -244,7 +248,8 @@ def may_take_over(row: ParkedPost, user) -> bool:
         p = db.session.get(Proposal, m.proposal_id) if m is not None else None
         # not accepted yet, and not reported since the text was typed (a report may be corrected until accepted)
         return (
-            p is not None
+            m is not None
+            and p is not None
             and p.applicant_id == user.id
             and p.state == "in_implementation"
             and m.accepted_at is None
@@ -322,4 +327,4 @@ def delete_expired(at: dt.datetime, batch: int = SWEEP_BATCH) -> tuple[int, int]
         .where(ParkedPost.id.in_(ids), ParkedPost.expires_at < at)
         .execution_options(synchronize_session=False)
     )
-    return len(ids), res.rowcount or 0
+    return len(ids), cast(CursorResult, res).rowcount or 0  # a DELETE's result

@@ -57,14 +57,15 @@ def _same_site() -> bool:
 def park_refused_post():
     """Called when a post is refused for its token or its session: keep its text for this browser and answer
     with the way to get it back (a response), or None when the post is not one of the long forms."""
-    arg = PARKABLE.get(request.endpoint or "")
+    endpoint = request.endpoint or ""
+    arg = PARKABLE.get(endpoint)
     if request.method != "POST" or arg is None or not _same_site():
         return None
     target = (request.view_args or {}).get(arg)
     if not isinstance(target, int):
         return None
     g.pop("_login_user", None)  # a token refused before web._start ran: who is logged in, from this request
-    fields = text_fields(request.endpoint, request.form, request.view_args)
+    fields = text_fields(endpoint, request.form, request.view_args)
     had_files = any(f.filename for f in request.files.values())
     value = request.cookies.get(COOKIE, "")
     if not 20 <= len(value) <= 100:
@@ -74,7 +75,7 @@ def park_refused_post():
         row = park(
             browser_key(value),
             user_id,
-            request.endpoint,
+            endpoint,
             target,
             fields,
             had_files,
@@ -163,7 +164,7 @@ def _target(row) -> dict:
     if row.endpoint in FORM_FIELDS:
         return _form_target(row)
     if row.endpoint == "proposals.edit":
-        p = db.session.get(Proposal, row.target_id)
+        p = db.session.get_one(Proposal, row.target_id)
         form = ProposalForm()
         labels = {name: str(getattr(form, name).label.text) for name in row.fields}
         values = dict(row.fields)
@@ -179,7 +180,7 @@ def _target(row) -> dict:
             "draft": True,
             "fields": [(labels[n], values[n]) for n in row.fields if str(values[n]).strip()],
         }
-    review = db.session.get(Review, row.target_id)
+    review = db.session.get_one(Review, row.target_id)
     names = {c.id: c.name for c in review.proposal.call.criteria}
     fields = []
     for name, value in row.fields.items():
@@ -213,7 +214,7 @@ def _form_target(row) -> dict:
     the person to check and send (its own post, with this page's token); nothing is sent by itself."""
     values = row.fields
     if row.endpoint == "awards.milestone_report":
-        m = db.session.get(Milestone, row.target_id)
+        m = db.session.get_one(Milestone, row.target_id)
         return {
             "title": _("Ihr Bericht zum Meilenstein „%(m)s“", m=m.title),
             "url": url_for("proposals.detail", proposal_id=m.proposal_id, _anchor="h-impl"),
@@ -224,7 +225,7 @@ def _form_target(row) -> dict:
             "inputs": [_input("text", _("Erreichter Stand"), values.get("text"), 6, True)],
             "submit": _("Berichten"),
         }
-    p = db.session.get(Proposal, row.target_id)
+    p = db.session.get_one(Proposal, row.target_id)
     name = p.file_number or p.title or p.call.title
     if row.endpoint == "proposals.answer":
         form = AnswerForm()
@@ -333,7 +334,7 @@ def apply(parked_id: int):
         return redirect(url_for("parking.index", _anchor=f"parked-{row.id}"))
     data = MultiDict(row.fields)
     if row.endpoint == "proposals.edit":
-        p = db.session.get(Proposal, row.target_id)
+        p = db.session.get_one(Proposal, row.target_id)
         form = proposal_form(p, data)
         if not form.validate():
             flash(
@@ -350,7 +351,7 @@ def apply(parked_id: int):
         save_draft(p, current_user, form.draft_data())
         url = url_for("proposals.edit", proposal_id=p.id)
     else:  # reviews.score
-        review = db.session.get(Review, row.target_id)
+        review = db.session.get_one(Review, row.target_id)
         call = review.proposal.call
         current = {s.criterion_id: (s.score, s.justification) for s in review.scores}
         parsed, _errors = parse_scores(data, call.criteria, call.scale_max)

@@ -377,7 +377,7 @@ def applicant_email_verified(ctx):
 
 @condition
 def call_closed_for_opening(ctx: Context):
-    if db.session.get(Call, ctx.obj.call_id).state != "closed":
+    if db.session.get_one(Call, ctx.obj.call_id).state != "closed":
         return _("Die Angebote können erst nach Ablauf der Einreichungsfrist geöffnet werden.")
     return None
 
@@ -470,7 +470,7 @@ def payment_amount_positive(ctx: Context):
 @condition
 def payment_within_award(ctx: Context):
     """Paid payments never exceed the award less what was returned to the budget."""
-    award = db.session.get(Award, ctx.obj.award_id)
+    award = db.session.get_one(Award, ctx.obj.award_id)
     if award.paid_cents + ctx.obj.amount_cents > award.amount_cents - award.released_cents:
         return _("Die Zahlung überschreitet die Auftragssumme.")
     return None

@@ -52,6 +52,7 @@ def may(user, action: str, obj=None, **params) -> bool:
 
 # --- who someone is ----------------------------------------------------------------------------------------
 
+
 def _not_signed_in() -> str:
     return _("Bitte melden Sie sich an.")
 

@@ -5,11 +5,11 @@ import datetime as dt
 from sqlalchemy import JSON, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime
 
 
-class Anonymisation(db.Model):
+class Anonymisation(Model):
     """A proposal whose personal data the worker anonymised after the call's retention period
     (``privacy.retention``): one row per proposal, so a second sweep finds nothing left to do."""
 

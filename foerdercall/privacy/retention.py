@@ -117,7 +117,7 @@ def anonymise_proposal(p: Proposal, at: dt.datetime | None = None) -> Anonymisat
     )
     db.session.add(done)
     db.session.flush()
-    user = db.session.get(User, p.applicant_id)
+    user = db.session.get_one(User, p.applicant_id)
     others = db.session.scalar(
         select(func.count(Proposal.id)).where(
             Proposal.applicant_id == user.id, Proposal.id.not_in(select(Anonymisation.proposal_id))

@@ -48,8 +48,8 @@ def delete():
     form = DeleteAccountForm()
     if not form.validate_on_submit():
         return _page(form, 400)
-    if authenticate(current_user.email, form.password.data) is None:
-        form.password.errors.append(_("Das Passwort stimmt nicht."))
+    if authenticate(current_user.email, form.password.data or "") is None:
+        form.password.errors.append(_("Das Passwort stimmt nicht."))  # type: ignore[attr-defined]  # a list once validated
         return _page(form, 400)
     delete_account(current_user, current_user)  # a refusal is a message (ActionRefused), nothing changes
     logout_user()

@@ -253,7 +253,7 @@ def clamd_scan(path: Path, address: str, timeout: float) -> str | None:
     try:
         if address.startswith("/") or ":" not in address:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            target: object = address
+            target: str | tuple[str, int] = address
         else:
             host, _, port = address.rpartition(":")
             sock = socket.socket(

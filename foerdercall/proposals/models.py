@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from workflows import proposal as proposal_wf
 from workflows import state_check
 
-from ..extensions import db
+from ..extensions import Model
 from ..text import safe_filename
 from ..timeutil import UTCDateTime, now
 
@@ -16,7 +16,7 @@ from ..timeutil import UTCDateTime, now
 ANSWER_FIELDS = ("title", "summary", "description", "work_plan", "team", "leipzig_relation")
 
 
-class Proposal(db.Model):
+class Proposal(Model):
     __tablename__ = "proposals"
     __table_args__ = (
         UniqueConstraint("call_id", "file_seq"),
@@ -70,7 +70,7 @@ class Proposal(db.Model):
         return self.file_number or f"#{self.id}"
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     """A file on disk (under UPLOAD_DIR), never a blob in the database."""
 
     __tablename__ = "attachments"
@@ -95,7 +95,7 @@ class Attachment(db.Model):
         return safe_filename(self.filename)
 
 
-class Clarification(db.Model):
+class Clarification(Model):
     """A request for missing documents (Nachforderung) and the applicant's answer."""
 
     __tablename__ = "clarifications"

@@ -61,7 +61,8 @@ def _graph() -> dict[str, list[str]]:
 @functools.cache
 def main_path() -> tuple[str, ...]:
     """The proposal's regular path: the shortest way from the initial state to the farthest terminal state."""
-    graph, parent = _graph(), {wf.INITIAL: None}
+    graph = _graph()
+    parent: dict[str, str | None] = {wf.INITIAL: None}
     queue = deque([wf.INITIAL])
     while queue:
         state = queue.popleft()
@@ -70,14 +71,15 @@ def main_path() -> tuple[str, ...]:
                 parent[nxt] = state
                 queue.append(nxt)
 
-    def path_to(state: str) -> list[str]:
+    def path_to(state: str | None) -> list[str]:
         out = []
         while state is not None:
             out.append(state)
             state = parent[state]
         return out[::-1]
 
-    return tuple(max((path_to(s) for s in wf.TERMINAL if s in parent), key=len))
+    longest = max((path_to(s) for s in wf.TERMINAL if s in parent), key=len)
+    return tuple(longest)
 
 
 def _applicant_acts(state: str) -> bool:
@@ -160,6 +162,7 @@ def proposal_progress(p) -> Progress:
     reached: dict[str, dt.datetime] = {}
     visited: list[str] = []
     for state, at in events:
+        assert state is not None  # the query excludes it
         reached[state] = at  # the latest time each state was reached
         if state not in visited:
             visited.append(state)

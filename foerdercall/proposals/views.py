@@ -250,7 +250,7 @@ def answer(proposal_id: int):
         except ActionRefused as exc:  # the typed answer is shown again with the message, nothing is stored
             flash(exc.message, "error")
             return detail(proposal_id), 422
-    fire(p, "answer_request", current_user, reason=form.answer.data)
+    fire(p, "answer_request", current_user, reason=form.answer.data or "")
     flash(_("Ihre Antwort ist eingegangen."), "success")
     return redirect(url_for("proposals.detail", proposal_id=p.id))
 
@@ -265,7 +265,7 @@ def extend(call_id: int):
     if not form.validate_on_submit():
         flash(_("Bitte geben Sie E-Mail-Adresse, Frist und Begründung an."), "error")
         return redirect(url_for("calls.detail", call_id=call.id))
-    applicant = find_user(form.email.data)
+    applicant = find_user(form.email.data or "")
     p = applicant and db.session.scalar(
         select(Proposal).where(
             Proposal.call_id == call.id, Proposal.applicant_id == applicant.id, Proposal.state == "draft"
@@ -274,6 +274,6 @@ def extend(call_id: int):
     if not p:
         flash(_("Für diese E-Mail-Adresse gibt es keinen Entwurf in diesem Aufruf."), "error")
     else:
-        extend_deadline(p, current_user, form.deadline.data, form.reason.data)
+        extend_deadline(p, current_user, form.deadline.data, form.reason.data or "")
         flash(_("Die Frist ist verlängert."), "success")
     return redirect(url_for("calls.detail", call_id=call.id))

@@ -9,14 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from workflows import objection as objection_wf
 from workflows import state_check
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime
 
 # per-criterion aggregates; binary JSON on PostgreSQL, where the ranking orders by its elements
 SCORES = JSON().with_variant(JSONB(), "postgresql")
 
 
-class Standstill(db.Model):
+class Standstill(Model):
     """The waiting period before an award of the call's threshold or more (Saxony: €50,000 net, 10 calendar
     days): the unsuccessful applicants are informed at its start; an objection recorded before it ends holds
     the award until an official resolves it. The objection is either dismissed (the award may go ahead after
@@ -56,7 +56,7 @@ class Standstill(db.Model):
         return self.state == "open"
 
 
-class ProposalScore(db.Model):
+class ProposalScore(Model):
     """The aggregate of a proposal's submitted reviews, refreshed with each submission (a submitted review is
     fixed, and so is the catalogue of a published call): the ranking reads one row per proposal instead of
     every score. Per criterion in catalogue order; None where no reviewer could score it. The weighted total

@@ -39,6 +39,7 @@ import gc
 import math
 import statistics
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -147,14 +148,14 @@ class Ranking:
 def summarize(weights: list[int], scale_max: int, reviews: list[list[int | None]]):
     """The aggregate of a proposal's submitted reviews, each a list of scores in catalogue order (None: not
     applicable): (per-criterion means, per-criterion medians, each review's weighted total 0–100 or None)."""
-    columns = [[r[i] for r in reviews if r[i] is not None] for i in range(len(weights))]
+    columns = [[v for r in reviews if (v := r[i]) is not None] for i in range(len(weights))]
     means = [sum(c) / len(c) if c else None for c in columns]
     medians = [float(statistics.median(c)) if c else None for c in columns]
     return means, medians, [weighted_total(weights, scale_max, r, digits=None) for r in reviews]
 
 
 def weighted_total(
-    weights: list[int], scale_max: int, values: list[float | None], digits: int | None = 2
+    weights: list[int], scale_max: int, values: Sequence[float | None], digits: int | None = 2
 ) -> float | None:
     """Σ weight × (score ÷ scale maximum) ÷ Σ weight of the criteria with a score × 100; None without any score."""
     weighted = sum(w * v for w, v in zip(weights, values, strict=True) if v is not None)
@@ -324,7 +325,7 @@ def _compute_rows(call) -> Ranking:
         )
     )
     knockout = [(c.key, c.knockout_min) for c in crit]
-    no_values = [None] * len(crit)
+    no_values: list[float | None] = [None] * len(crit)
     min_total = call.min_total
     ranked: list[Row] = []
     unranked: list[Row] = []
@@ -381,7 +382,7 @@ def _compute_rows(call) -> Ranking:
             row.spread = round(high - low, 2)
             row.disagreement = row.spread >= DISAGREEMENT_POINTS
         row.rank = len(ranked) + 1
-        if ranked and math.isclose(ranked[-1].total, total):
+        if ranked and (previous := ranked[-1].total) is not None and math.isclose(previous, total):
             row.tie_broken = ranked[-1].tie_broken = True
         ranked.append(row)
     unranked.sort(key=lambda r: r.file_seq)
@@ -481,7 +482,7 @@ def _budget_line(result: Ranking, ranked: list[Row]) -> None:
             r.in_funding = True
             cumulative += r.amount_cents
             r.cumulative_cents = cumulative
-            r.below_line = line is not None and r.rank > line
+            r.below_line = line is not None and r.rank is not None and r.rank > line
             r.moves_up = r.proposal_id not in without_returns
         elif r.fundable and r.state in DECIDABLE:
             r.misses_budget = True

@@ -9,6 +9,7 @@ a person who applied without an organisation is not named (only title, amount an
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -67,7 +68,7 @@ def milestone_status(m: Milestone, at: dt.datetime) -> str:
     return "planned"
 
 
-def register_calls() -> list[Call]:
+def register_calls() -> Sequence[Call]:
     """The calls with at least one measure in the register (for the filter)."""
     ids = select(Proposal.call_id).where(Proposal.state.in_(REGISTER_STATES))
     return db.session.scalars(
@@ -97,6 +98,7 @@ def measures(call_id: int | None = None) -> list[Measure]:
             by_proposal.setdefault(m.proposal_id, []).append(m)
     out = []
     for p, a in rows:
+        assert p.file_number is not None  # given at the submission, long before the award
         organisation = (p.applicant.organisation or "").strip()
         out.append(
             Measure(

@@ -60,7 +60,7 @@ def _reminded(kind: str, obj: str, obj_id, due: dt.datetime, recipient_id):
     """SQL: the reminder (kind, f"{obj}:{obj_id}", due, recipient) is in the outbox already. The key is
     built by mail_key and Due.dedup_key from placeholders, so SQL and Python always agree; the unique index
     on outbox_mails.dedup_key answers it."""
-    template = mail_key(kind, Due(kind, f"{obj}:\x00", due, None).dedup_key, "\x01")
+    template = mail_key(kind, Due(kind, f"{obj}:\x00", due, None).dedup_key, "\x01")  # type: ignore[arg-type]  # placeholders
     head, rest = template.split("\x00")
     middle, tail = rest.split("\x01")
     key = literal(head) + cast(obj_id, String) + literal(middle) + cast(recipient_id, String) + literal(tail)
@@ -77,11 +77,15 @@ def _send(items: Iterable[Due]) -> int:
 
 
 def latest_due(
-    deadline: dt.datetime, offsets: Iterable[int], at: dt.datetime, not_before: dt.datetime | None = None
+    deadline: dt.datetime | None,
+    offsets: Iterable[int],
+    at: dt.datetime,
+    not_before: dt.datetime | None = None,
 ) -> dt.datetime | None:
     """The latest reminder moment (`offset` Leipzig calendar days before `deadline`) that has come at `at`,
-    while the deadline still runs; None when none has come (or only ones before `not_before`)."""
-    if at >= minute_end(deadline):
+    while the deadline still runs; None when none has come (or only ones before `not_before`), or without a
+    deadline."""
+    if deadline is None or at >= minute_end(deadline):
         return None
     come = [m for m in (days_before(deadline, d) for d in offsets if d > 0) if m <= at]
     if not come or (not_before is not None and max(come) < not_before):
@@ -363,6 +367,7 @@ def mark_overdue_reports(at: dt.datetime) -> int:
     ).all()
     items = []
     for a, p in rows:
+        assert a.implementation_ends_at is not None  # the query compared it
         a.report_overdue_at = at
         record(None, "report_overdue", p, data={"due_at": a.implementation_ends_at.isoformat()}, at=at)
         ctx = {"proposal": p, "call": p.call, "award": a}

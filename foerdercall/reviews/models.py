@@ -5,11 +5,11 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
 
-class NeutralityDeclaration(db.Model):
+class NeutralityDeclaration(Model):
     """Signed once per call by everyone who will see its proposals."""
 
     __tablename__ = "neutrality_declarations"
@@ -21,7 +21,7 @@ class NeutralityDeclaration(db.Model):
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
 
 
-class ConflictDeclaration(db.Model):
+class ConflictDeclaration(Model):
     __tablename__ = "conflict_declarations"
     __table_args__ = (UniqueConstraint("user_id", "proposal_id"),)
 
@@ -34,7 +34,7 @@ class ConflictDeclaration(db.Model):
     user = relationship("User")
 
 
-class Review(db.Model):
+class Review(Model):
     __tablename__ = "reviews"
     __table_args__ = (UniqueConstraint("proposal_id", "reviewer_id"),)
 
@@ -55,7 +55,7 @@ class Review(db.Model):
     )
 
 
-class ReviewScore(db.Model):
+class ReviewScore(Model):
     """One criterion of one review. score NULL means "not applicable": left out of the mean."""
 
     __tablename__ = "review_scores"
@@ -70,7 +70,7 @@ class ReviewScore(db.Model):
     criterion = relationship("Criterion")
 
 
-class ReviewDecline(db.Model):
+class ReviewDecline(Model):
     """A reviewer declined an assignment (conflict, workload, ...): the assignment is gone, this stays."""
 
     __tablename__ = "review_declines"

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from ..accounts.models import RoleGrant, User
 from ..accounts.queries import officials
 from ..audit.trail import record
+from ..calls.models import Criterion
 from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock
@@ -247,7 +248,7 @@ def replace_reviewer(review: Review, actor, reason: str, new_reviewer: User | No
                     "Gutachter ohne Interessenkonflikt."
                 )
             )
-        new_reviewer = db.session.get(User, ids[0])
+        new_reviewer = db.session.get_one(User, ids[0])
     if new_reviewer.id == old.id:
         raise ActionRefused(_("Diese Person ist bereits zugewiesen."))
     db.session.delete(review)
@@ -383,8 +384,8 @@ def plan_assignments(
                     back[v] = (u, pid)
                     if v in targets:
                         path, node = [], v
-                        while back[node] is not None:
-                            prev, via = back[node]
+                        while (step := back[node]) is not None:
+                            prev, via = step
                             path.append((prev, node, via))
                             node = prev
                         return path
@@ -513,7 +514,7 @@ def assignment_overview(call) -> dict:
 
 @dataclass
 class CriterionResult:
-    criterion: object
+    criterion: Criterion
     mean: float | None  # None: every reviewer marked it not applicable
     spread: int | None
     knocked_out: bool
