@@ -9,6 +9,7 @@ from forms.awards import AwardForm, MilestoneForm, PaymentForm, ReportForm, Sign
 from forms.calls import ConfirmForm
 
 from ..extensions import db
+from ..pages import flash_errors
 from ..policy.loaders import get_proposal_for, require
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
@@ -34,12 +35,6 @@ def _back(p):
     return redirect(url_for("proposals.detail", proposal_id=p.id))
 
 
-def _invalid(form) -> None:
-    for errors in form.errors.values():
-        for e in errors:
-            flash(str(e), "error")
-
-
 @bp.route("/proposals/<int:proposal_id>/sign-off", methods=["POST"])
 @login_required
 def sign(proposal_id: int):
@@ -47,7 +42,7 @@ def sign(proposal_id: int):
     p = get_proposal_for(current_user, proposal_id)
     form = SignOffForm()
     if not form.validate_on_submit():
-        _invalid(form)
+        flash_errors(form)
         return _back(p)
     sign_off(p, current_user, form.decision.data, form.reason.data or "")
     flash(_("Ihre Zeichnung ist gespeichert."), "success")
@@ -61,7 +56,7 @@ def award(proposal_id: int):
     p = get_proposal_for(current_user, proposal_id)
     form = AwardForm()
     if not form.validate_on_submit():
-        _invalid(form)
+        flash_errors(form)
         return _back(p)
     make_award(p, current_user, form.amount.data)
     flash(_("Zuschlag erteilt."), "success")
@@ -81,7 +76,7 @@ def milestone_report(proposal_id: int, milestone_id: int):
     p = get_proposal_for(current_user, proposal_id)
     form = TextForm()
     if not form.validate_on_submit():
-        _invalid(form)
+        flash_errors(form)
         return _back(p)
     report_milestone(_milestone(p, milestone_id), current_user, form.text.data or "")
     flash(_("Meilenstein berichtet."), "success")
@@ -107,7 +102,7 @@ def milestone_add(proposal_id: int):
     p = get_proposal_for(current_user, proposal_id)
     form = MilestoneForm()
     if not form.validate_on_submit():
-        _invalid(form)
+        flash_errors(form)
         return _back(p)
     add_milestone(p, current_user, form.title.data or "", form.due_at.data)
     return _back(p)
@@ -121,7 +116,7 @@ def report(proposal_id: int, kind: str):
     if kind not in ("interim", "final"):
         abort(404)
     if not form.validate_on_submit():
-        _invalid(form)
+        flash_errors(form)
         return _back(p)
     if kind == "interim":
         submit_interim_report(
@@ -150,7 +145,7 @@ def report_review(proposal_id: int, report_id: int):
         abort(404)
     form = SignOffForm()
     if not form.validate_on_submit():
-        _invalid(form)
+        flash_errors(form)
         return _back(p)
     review_interim_report(r, current_user, form.decision.data == "approve", form.reason.data or "")
     flash(_("Gespeichert."), "success")
@@ -164,7 +159,7 @@ def payment(proposal_id: int):
     p = get_proposal_for(current_user, proposal_id)
     form = PaymentForm()
     if not form.validate_on_submit():
-        _invalid(form)
+        flash_errors(form)
         return _back(p)
     record_payment(p, current_user, form.amount.data or 0, form.note.data or "")
     flash(_("Zahlung erfasst."), "success")
@@ -179,7 +174,7 @@ def objection(proposal_id: int):
     p = get_proposal_for(current_user, proposal_id)
     form = ConfirmForm()
     if not form.validate_on_submit():  # a reason over the length limit: said, nothing recorded
-        _invalid(form)
+        flash_errors(form)
         return redirect(url_for("calls.decision", call_id=p.call_id))
     if request.form.get("resolve"):
         outcome = request.form.get("outcome", "")

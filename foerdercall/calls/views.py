@@ -10,7 +10,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -38,6 +37,7 @@ from ..jobs.operations import (
     start_export,
     start_sign_off,
 )
+from ..pages import undo_refused
 from ..policy.actors import is_official
 from ..policy.loaders import get_call_for, require
 from ..policy.reading import may_read_call_record
@@ -160,9 +160,7 @@ def correct(call_id: int):
                 submission_deadline=form.submission_deadline.data,
             )
         except ActionRefused as exc:  # the form is shown again with what was typed
-            db.session.rollback()
-            g.rollback = True
-            flash(exc.message, "error")
+            undo_refused(exc)
             return render_template("calls/correct.html", form=form, call=call), 422
         flash(
             _(
