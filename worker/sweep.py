@@ -32,6 +32,7 @@ from foerdercall.proposals.models import Clarification, Proposal
 from foerdercall.reminders.operations import REMINDERS
 from foerdercall.timeutil import now as clock_now
 from foerdercall.workflow.engine import fire
+from workflows import CallState, ProposalState
 
 from .locks import exclusive
 
@@ -132,7 +133,7 @@ def _sweep(at: dt.datetime) -> dict[str, int]:
         "calls_closed": _fire_each(
             Call,
             db.session.scalars(
-                select(Call.id).where(Call.state == "published", Call.submission_deadline <= due)
+                select(Call.id).where(Call.state == CallState.PUBLISHED, Call.submission_deadline <= due)
             ).all(),
             "close",
             at,
@@ -143,7 +144,7 @@ def _sweep(at: dt.datetime) -> dict[str, int]:
                 select(Proposal.id)
                 .join(Clarification, Clarification.proposal_id == Proposal.id)
                 .where(
-                    Proposal.state == "clarification",
+                    Proposal.state == ProposalState.CLARIFICATION,
                     Clarification.answered_at.is_(None),
                     Clarification.due_at <= due,
                 )
@@ -156,7 +157,7 @@ def _sweep(at: dt.datetime) -> dict[str, int]:
             db.session.scalars(
                 select(Proposal.id)
                 .join(Award, Award.proposal_id == Proposal.id)
-                .where(Proposal.state == "awarded", Award.accept_by <= due)
+                .where(Proposal.state == ProposalState.AWARDED, Award.accept_by <= due)
             ).all(),
             "lapse_award",
             at,

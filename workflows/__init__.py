@@ -27,6 +27,15 @@ WORKFLOWS = {
     "report": report,
     "payment": payment,
 }
+# Each workflow's states as an enum (a StrEnum: equal to the string stored in the ``state`` column).
+CallState = call.State
+MilestoneState = milestone.State
+ObjectionState = objection.State
+OpeningState = opening.State
+PaymentState = payment.State
+ProposalState = proposal.State
+ReportState = report.State
+
 # table -> workflow name: which machine moves a row's ``state`` (workflow_name)
 BY_TABLE = {module.TABLE: name for name, module in WORKFLOWS.items()}
 
@@ -50,13 +59,14 @@ def find_transition(name: str, trigger: str) -> dict | None:
 
 
 def machine_config(module) -> dict:
+    """The machine for ``transitions``, with its states as plain strings (it would take an enum's member names)."""
     return {
-        "states": list(module.STATES),
-        "initial": module.INITIAL,
+        "states": [str(s) for s in module.STATES],
+        "initial": str(module.INITIAL),
         "auto_transitions": False,
         "send_event": True,
         "transitions": [
-            {"trigger": t["trigger"], "source": list(t["source"]), "dest": t["dest"]}
+            {"trigger": t["trigger"], "source": [str(s) for s in t["source"]], "dest": str(t["dest"])}
             for t in module.TRANSITIONS
         ],
     }

@@ -1,25 +1,41 @@
 """The call (Aufruf) workflow of DOMAIN.md."""
 
+from enum import StrEnum, auto
+
 NAME = "call"
 TABLE = "calls"
-INITIAL = "draft"
+
+
+class State(StrEnum):
+    """The call workflow's states: each name is written here once (its value is the name in lower case)."""
+
+    DRAFT = auto()
+    PUBLISHED = auto()
+    CLOSED = auto()
+    DECIDED = auto()
+    IN_IMPLEMENTATION = auto()
+    ARCHIVED = auto()
+
+
+INITIAL = State.DRAFT
+
 
 STATE_LABELS = {
-    "draft": ("Entwurf", "Draft"),
-    "published": ("Veröffentlicht", "Published"),
-    "closed": ("Einreichungsfrist beendet", "Closed"),
-    "decided": ("Entschieden", "Decided"),
-    "in_implementation": ("In Umsetzung", "In implementation"),
-    "archived": ("Archiviert", "Archived"),
+    State.DRAFT: ("Entwurf", "Draft"),
+    State.PUBLISHED: ("Veröffentlicht", "Published"),
+    State.CLOSED: ("Einreichungsfrist beendet", "Closed"),
+    State.DECIDED: ("Entschieden", "Decided"),
+    State.IN_IMPLEMENTATION: ("In Umsetzung", "In implementation"),
+    State.ARCHIVED: ("Archiviert", "Archived"),
 }
-STATES = tuple(STATE_LABELS)
-TERMINAL = ("archived",)
+STATES = tuple(State)
+TERMINAL = (State.ARCHIVED,)
 
 TRANSITIONS: list[dict] = [
     {
         "trigger": "publish",
-        "source": ("draft",),
-        "dest": "published",
+        "source": (State.DRAFT,),
+        "dest": State.PUBLISHED,
         "who": ("official",),
         "conditions": ("catalogue_complete", "deadline_in_future", "below_eu_threshold"),
         "effects": ("snapshot_version",),
@@ -27,8 +43,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "close",
-        "source": ("published",),
-        "dest": "closed",
+        "source": (State.PUBLISHED,),
+        "dest": State.CLOSED,
         "who": ("system", "official"),
         "conditions": ("deadline_passed",),
         "effects": ("mark_closed",),
@@ -36,8 +52,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "decide",
-        "source": ("closed",),
-        "dest": "decided",
+        "source": (State.CLOSED,),
+        "dest": State.DECIDED,
         "who": ("official",),
         "conditions": ("all_proposals_decided",),
         "effects": (),
@@ -45,8 +61,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "start_implementation",
-        "source": ("decided",),
-        "dest": "in_implementation",
+        "source": (State.DECIDED,),
+        "dest": State.IN_IMPLEMENTATION,
         "who": ("official",),
         "conditions": (),
         "effects": (),
@@ -54,8 +70,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "archive",
-        "source": ("in_implementation", "decided"),
-        "dest": "archived",
+        "source": (State.IN_IMPLEMENTATION, State.DECIDED),
+        "dest": State.ARCHIVED,
         "who": ("official",),
         "conditions": ("all_measures_finished",),
         "effects": (),

@@ -2,24 +2,38 @@
 official), reported by the contractor (a report may be corrected until it is accepted), accepted by an
 official. One not reported by its due date is marked overdue by the worker."""
 
+from enum import StrEnum, auto
+
 NAME = "milestone"
 TABLE = "milestones"
-INITIAL = "planned"
+
+
+class State(StrEnum):
+    """The milestone workflow's states: each name is written here once (its value is the name in lower case)."""
+
+    PLANNED = auto()
+    OVERDUE = auto()
+    REPORTED = auto()
+    ACCEPTED = auto()
+
+
+INITIAL = State.PLANNED
+
 
 STATE_LABELS = {
-    "planned": ("Geplant", "Planned"),
-    "overdue": ("Überfällig", "Overdue"),
-    "reported": ("Berichtet", "Reported"),
-    "accepted": ("Abgenommen", "Accepted"),
+    State.PLANNED: ("Geplant", "Planned"),
+    State.OVERDUE: ("Überfällig", "Overdue"),
+    State.REPORTED: ("Berichtet", "Reported"),
+    State.ACCEPTED: ("Abgenommen", "Accepted"),
 }
-STATES = tuple(STATE_LABELS)
-TERMINAL = ("accepted",)
+STATES = tuple(State)
+TERMINAL = (State.ACCEPTED,)
 
 TRANSITIONS = [
     {
         "trigger": "report_milestone",
-        "source": ("planned", "overdue", "reported"),
-        "dest": "reported",
+        "source": (State.PLANNED, State.OVERDUE, State.REPORTED),
+        "dest": State.REPORTED,
         "who": ("applicant",),
         "conditions": ("measure_in_implementation",),
         "effects": ("note_milestone_report",),
@@ -27,8 +41,8 @@ TRANSITIONS = [
     },
     {
         "trigger": "accept_milestone",
-        "source": ("reported",),
-        "dest": "accepted",
+        "source": (State.REPORTED,),
+        "dest": State.ACCEPTED,
         "who": ("official",),
         "conditions": ("measure_in_implementation",),
         "effects": ("note_milestone_acceptance",),
@@ -36,8 +50,8 @@ TRANSITIONS = [
     },
     {
         "trigger": "milestone_overdue",
-        "source": ("planned",),
-        "dest": "overdue",
+        "source": (State.PLANNED,),
+        "dest": State.OVERDUE,
         "who": ("system",),
         "conditions": ("measure_in_implementation", "milestone_due_passed"),
         "effects": ("note_milestone_overdue",),

@@ -3,24 +3,37 @@ before the period ends, it holds the award until an official resolves it, with i
 the award may go ahead after the period; ``upheld``: the proposal's ``reopen_decision`` follows). After a
 dismissed objection another one may come while the period runs."""
 
+from enum import StrEnum, auto
+
 NAME = "objection"
 TABLE = "standstills"
-INITIAL = "no_objection"
+
+
+class State(StrEnum):
+    """The objection workflow's states: each name is written here once (its value is the name in lower case)."""
+
+    NO_OBJECTION = auto()
+    OPEN = auto()
+    RESOLVED = auto()
+
+
+INITIAL = State.NO_OBJECTION
+
 
 STATE_LABELS = {
-    "no_objection": ("Kein Einwand", "No objection"),
-    "open": ("Einwand offen", "Objection open"),
-    "resolved": ("Einwand erledigt", "Objection resolved"),
+    State.NO_OBJECTION: ("Kein Einwand", "No objection"),
+    State.OPEN: ("Einwand offen", "Objection open"),
+    State.RESOLVED: ("Einwand erledigt", "Objection resolved"),
 }
-STATES = tuple(STATE_LABELS)
+STATES = tuple(State)
 TERMINAL = ()
 OUTCOMES = ("dismissed", "upheld")
 
 TRANSITIONS = [
     {
         "trigger": "record_objection",
-        "source": ("no_objection", "resolved"),
-        "dest": "open",
+        "source": (State.NO_OBJECTION, State.RESOLVED),
+        "dest": State.OPEN,
         "who": ("official",),
         "conditions": ("standstill_running",),
         "effects": ("note_objection",),
@@ -29,8 +42,8 @@ TRANSITIONS = [
     },
     {
         "trigger": "resolve_objection",
-        "source": ("open",),
-        "dest": "resolved",
+        "source": (State.OPEN,),
+        "dest": State.RESOLVED,
         "who": ("official",),
         "conditions": ("objection_outcome_chosen",),
         "effects": ("note_resolution",),

@@ -3,23 +3,36 @@ deadline, a second one confirms it, and the opening record (Öffnungsniederschri
 
 The row is made by its first transition (``fire`` on a new Opening): it is never stored as ``sealed``."""
 
+from enum import StrEnum, auto
+
 NAME = "opening"
 TABLE = "openings"
-INITIAL = "sealed"
+
+
+class State(StrEnum):
+    """The opening workflow's states: each name is written here once (its value is the name in lower case)."""
+
+    SEALED = auto()
+    REQUESTED = auto()
+    OPENED = auto()
+
+
+INITIAL = State.SEALED
+
 
 STATE_LABELS = {
-    "sealed": ("Verschlossen", "Sealed"),
-    "requested": ("Öffnung angestoßen", "Opening requested"),
-    "opened": ("Geöffnet", "Opened"),
+    State.SEALED: ("Verschlossen", "Sealed"),
+    State.REQUESTED: ("Öffnung angestoßen", "Opening requested"),
+    State.OPENED: ("Geöffnet", "Opened"),
 }
-STATES = tuple(STATE_LABELS)
-TERMINAL = ("opened",)
+STATES = tuple(State)
+TERMINAL = (State.OPENED,)
 
 TRANSITIONS = [
     {
         "trigger": "request_opening",
-        "source": ("sealed",),
-        "dest": "requested",
+        "source": (State.SEALED,),
+        "dest": State.REQUESTED,
         "who": ("official",),
         "conditions": ("call_closed_for_opening", "extended_deadlines_passed"),
         "effects": ("note_opening_request",),
@@ -28,8 +41,8 @@ TRANSITIONS = [
     {
         # the two-person rule: another official than the one who requested it
         "trigger": "confirm_opening",
-        "source": ("requested",),
-        "dest": "opened",
+        "source": (State.REQUESTED,),
+        "dest": State.OPENED,
         "who": ("official",),
         "conditions": ("confirmed_by_another_official",),
         "effects": ("write_opening_record",),

@@ -2,22 +2,34 @@
 does both: the row is made by this transition and never stored as pending). Only paid payments count toward
 the paid amount. Payment requests (entered by the contractor, paid or cancelled by an official) extend this."""
 
+from enum import StrEnum, auto
+
 NAME = "payment"
 TABLE = "payments"
-INITIAL = "pending"
+
+
+class State(StrEnum):
+    """The payment workflow's states: each name is written here once (its value is the name in lower case)."""
+
+    PENDING = auto()
+    PAID = auto()
+
+
+INITIAL = State.PENDING
+
 
 STATE_LABELS = {
-    "pending": ("Vorgemerkt", "Pending"),
-    "paid": ("Gezahlt", "Paid"),
+    State.PENDING: ("Vorgemerkt", "Pending"),
+    State.PAID: ("Gezahlt", "Paid"),
 }
-STATES = tuple(STATE_LABELS)
-TERMINAL = ("paid",)
+STATES = tuple(State)
+TERMINAL = (State.PAID,)
 
 TRANSITIONS = [
     {
         "trigger": "record_payment",
-        "source": ("pending",),
-        "dest": "paid",
+        "source": (State.PENDING,),
+        "dest": State.PAID,
         "who": ("official",),
         "conditions": ("measure_payable", "payment_amount_positive", "payment_within_award"),
         "effects": ("note_payment",),

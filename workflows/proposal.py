@@ -1,40 +1,81 @@
 """The proposal (Antrag / Leistungsangebot) workflow of DOMAIN.md."""
 
+from enum import StrEnum, auto
+
 NAME = "proposal"
 TABLE = "proposals"  # the model whose ``state`` this machine moves
-INITIAL = "draft"
+
+
+class State(StrEnum):
+    """The proposal workflow's states: each name is written here once (its value is the name in lower case)."""
+
+    DRAFT = auto()
+    SUBMITTED = auto()
+    CLARIFICATION = auto()
+    ELIGIBLE = auto()
+    INELIGIBLE = auto()
+    IN_REVIEW = auto()
+    REVIEWED = auto()
+    APPROVED = auto()
+    STANDSTILL = auto()
+    REJECTED = auto()
+    AWARDED = auto()
+    LAPSED = auto()
+    IN_IMPLEMENTATION = auto()
+    FINAL_REPORT_SUBMITTED = auto()
+    COMPLETED = auto()
+    WITHDRAWN = auto()
+    TERMINATED = auto()
+
+
+INITIAL = State.DRAFT
+
 
 # state: (German label, English label)
 STATE_LABELS = {
-    "draft": ("Entwurf", "Draft"),
-    "submitted": ("Eingereicht", "Submitted"),
-    "clarification": ("Nachforderung offen", "Clarification requested"),
-    "eligible": ("Formal geprüft", "Eligible"),
-    "ineligible": ("Formal ausgeschlossen", "Ineligible"),
-    "in_review": ("In Begutachtung", "In review"),
-    "reviewed": ("Begutachtet", "Reviewed"),
-    "approved": ("Genehmigt", "Approved"),
-    "standstill": ("Stillhaltefrist", "Standstill period"),
-    "rejected": ("Abgelehnt", "Rejected"),
-    "awarded": ("Zuschlag erteilt", "Awarded"),
-    "lapsed": ("Zuschlag verfallen", "Lapsed"),
-    "in_implementation": ("In Umsetzung", "In implementation"),
-    "final_report_submitted": ("Abschlussbericht eingereicht", "Final report submitted"),
-    "completed": ("Abgeschlossen", "Completed"),
-    "withdrawn": ("Zurückgezogen", "Withdrawn"),
-    "terminated": ("Vorzeitig beendet", "Terminated"),
+    State.DRAFT: ("Entwurf", "Draft"),
+    State.SUBMITTED: ("Eingereicht", "Submitted"),
+    State.CLARIFICATION: ("Nachforderung offen", "Clarification requested"),
+    State.ELIGIBLE: ("Formal geprüft", "Eligible"),
+    State.INELIGIBLE: ("Formal ausgeschlossen", "Ineligible"),
+    State.IN_REVIEW: ("In Begutachtung", "In review"),
+    State.REVIEWED: ("Begutachtet", "Reviewed"),
+    State.APPROVED: ("Genehmigt", "Approved"),
+    State.STANDSTILL: ("Stillhaltefrist", "Standstill period"),
+    State.REJECTED: ("Abgelehnt", "Rejected"),
+    State.AWARDED: ("Zuschlag erteilt", "Awarded"),
+    State.LAPSED: ("Zuschlag verfallen", "Lapsed"),
+    State.IN_IMPLEMENTATION: ("In Umsetzung", "In implementation"),
+    State.FINAL_REPORT_SUBMITTED: ("Abschlussbericht eingereicht", "Final report submitted"),
+    State.COMPLETED: ("Abgeschlossen", "Completed"),
+    State.WITHDRAWN: ("Zurückgezogen", "Withdrawn"),
+    State.TERMINATED: ("Vorzeitig beendet", "Terminated"),
 }
-STATES = tuple(STATE_LABELS)
-TERMINAL = ("ineligible", "rejected", "lapsed", "completed", "withdrawn", "terminated")
+STATES = tuple(State)
+TERMINAL = (
+    State.INELIGIBLE,
+    State.REJECTED,
+    State.LAPSED,
+    State.COMPLETED,
+    State.WITHDRAWN,
+    State.TERMINATED,
+)
 # States in which officials read the proposal's content only after the opening (procurement).
-SEALED_STATES = ("submitted",)
-BEFORE_DECISION = ("draft", "submitted", "clarification", "eligible", "in_review", "reviewed")
+SEALED_STATES = (State.SUBMITTED,)
+BEFORE_DECISION = (
+    State.DRAFT,
+    State.SUBMITTED,
+    State.CLARIFICATION,
+    State.ELIGIBLE,
+    State.IN_REVIEW,
+    State.REVIEWED,
+)
 
 TRANSITIONS: list[dict] = [
     {
         "trigger": "submit",
-        "source": ("draft",),
-        "dest": "submitted",
+        "source": (State.DRAFT,),
+        "dest": State.SUBMITTED,
         "who": ("applicant",),
         "conditions": (
             "call_open_for_submission",
@@ -49,7 +90,7 @@ TRANSITIONS: list[dict] = [
     {
         "trigger": "withdraw",
         "source": BEFORE_DECISION,
-        "dest": "withdrawn",
+        "dest": State.WITHDRAWN,
         "who": ("applicant",),
         "conditions": (),
         "effects": ("mail_withdrawn",),
@@ -57,8 +98,8 @@ TRANSITIONS: list[dict] = [
     },
     {  # the applicant deletes their account before submitting (foerdercall/privacy): no mail to anyone
         "trigger": "discard",
-        "source": ("draft",),
-        "dest": "withdrawn",
+        "source": (State.DRAFT,),
+        "dest": State.WITHDRAWN,
         "who": ("system",),
         "conditions": (),
         "effects": (),
@@ -66,8 +107,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "request_documents",
-        "source": ("submitted",),
-        "dest": "clarification",
+        "source": (State.SUBMITTED,),
+        "dest": State.CLARIFICATION,
         "who": ("official",),
         "conditions": ("submissions_opened",),
         "effects": ("open_clarification", "mail_clarification"),
@@ -76,8 +117,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "answer_request",
-        "source": ("clarification",),
-        "dest": "submitted",
+        "source": (State.CLARIFICATION,),
+        "dest": State.SUBMITTED,
         "who": ("applicant",),
         "conditions": ("clarification_not_due",),
         "effects": ("close_clarification",),
@@ -86,8 +127,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "lapse_request",
-        "source": ("clarification",),
-        "dest": "ineligible",
+        "source": (State.CLARIFICATION,),
+        "dest": State.INELIGIBLE,
         "who": ("system",),
         "conditions": ("clarification_due_passed",),
         "effects": ("mail_ineligible",),
@@ -95,8 +136,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "declare_eligible",
-        "source": ("submitted",),
-        "dest": "eligible",
+        "source": (State.SUBMITTED,),
+        "dest": State.ELIGIBLE,
         "who": ("official",),
         "conditions": ("submissions_opened",),
         "effects": (),
@@ -104,8 +145,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "declare_ineligible",
-        "source": ("submitted",),
-        "dest": "ineligible",
+        "source": (State.SUBMITTED,),
+        "dest": State.INELIGIBLE,
         "who": ("official",),
         "conditions": ("submissions_opened",),
         "effects": ("mail_ineligible",),
@@ -114,8 +155,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "start_review",
-        "source": ("eligible",),
-        "dest": "in_review",
+        "source": (State.ELIGIBLE,),
+        "dest": State.IN_REVIEW,
         "who": ("official",),
         "conditions": ("reviewers_assigned",),
         "effects": ("mail_review_assigned",),
@@ -123,8 +164,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "finish_review",
-        "source": ("in_review",),
-        "dest": "reviewed",
+        "source": (State.IN_REVIEW,),
+        "dest": State.REVIEWED,
         "who": ("system",),
         "conditions": ("all_reviews_in",),
         "effects": (),
@@ -132,8 +173,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "approve",
-        "source": ("reviewed",),
-        "dest": "approved",
+        "source": (State.REVIEWED,),
+        "dest": State.APPROVED,
         "who": ("official",),
         "conditions": ("both_offices_approved",),
         "effects": (),
@@ -141,8 +182,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "reject",
-        "source": ("reviewed",),
-        "dest": "rejected",
+        "source": (State.REVIEWED,),
+        "dest": State.REJECTED,
         "who": ("official",),
         "conditions": ("an_office_rejected",),
         "effects": ("mail_rejection",),
@@ -152,8 +193,8 @@ TRANSITIONS: list[dict] = [
         # an award of the call's threshold or more (Saxony: €50,000 net) waits 10 calendar days after the
         # unsuccessful applicants were told; an objection recorded in that time holds it
         "trigger": "start_standstill",
-        "source": ("approved",),
-        "dest": "standstill",
+        "source": (State.APPROVED,),
+        "dest": State.STANDSTILL,
         "who": ("official",),
         "conditions": ("standstill_required", "budget_left", "award_within_offer"),
         "effects": ("open_standstill", "mail_standstill_notice"),
@@ -163,8 +204,8 @@ TRANSITIONS: list[dict] = [
         # an objection in the standstill was upheld (abgeholfen): the decision goes back to both offices; their
         # sign-offs are voided (kept for the award record), the standstill ends, the applicant is told
         "trigger": "reopen_decision",
-        "source": ("standstill",),
-        "dest": "reviewed",
+        "source": (State.STANDSTILL,),
+        "dest": State.REVIEWED,
         "who": ("official",),
         "conditions": ("objection_upheld",),
         "effects": ("void_sign_offs", "close_standstill", "mail_decision_reopened"),
@@ -176,8 +217,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "award",
-        "source": ("approved", "standstill"),
-        "dest": "awarded",
+        "source": (State.APPROVED, State.STANDSTILL),
+        "dest": State.AWARDED,
         "who": ("official",),
         "conditions": ("standstill_passed", "budget_left", "award_within_offer"),
         "effects": ("take_budget", "mail_award"),
@@ -185,8 +226,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "accept_award",
-        "source": ("awarded",),
-        "dest": "in_implementation",
+        "source": (State.AWARDED,),
+        "dest": State.IN_IMPLEMENTATION,
         "who": ("applicant",),
         "conditions": ("acceptance_not_due",),
         "effects": ("start_implementation", "mail_award_accepted"),
@@ -194,8 +235,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "lapse_award",
-        "source": ("awarded",),
-        "dest": "lapsed",
+        "source": (State.AWARDED,),
+        "dest": State.LAPSED,
         "who": ("system",),
         "conditions": ("acceptance_due_passed",),
         "effects": ("return_budget", "mail_award_lapsed"),
@@ -203,8 +244,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "submit_final_report",
-        "source": ("in_implementation",),
-        "dest": "final_report_submitted",
+        "source": (State.IN_IMPLEMENTATION,),
+        "dest": State.FINAL_REPORT_SUBMITTED,
         "who": ("applicant",),
         "conditions": ("milestones_reported", "interim_report_accepted"),
         "effects": ("record_final_report", "mail_final_report_submitted"),
@@ -212,8 +253,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "accept_final_report",
-        "source": ("final_report_submitted",),
-        "dest": "completed",
+        "source": (State.FINAL_REPORT_SUBMITTED,),
+        "dest": State.COMPLETED,
         "who": ("official",),
         "conditions": (),
         "effects": ("settle_final_report", "mail_completed"),
@@ -221,8 +262,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "request_report_changes",
-        "source": ("final_report_submitted",),
-        "dest": "in_implementation",
+        "source": (State.FINAL_REPORT_SUBMITTED,),
+        "dest": State.IN_IMPLEMENTATION,
         "who": ("official",),
         "conditions": (),
         "effects": ("return_final_report", "mail_report_changes"),
@@ -231,8 +272,8 @@ TRANSITIONS: list[dict] = [
     },
     {
         "trigger": "terminate",
-        "source": ("in_implementation", "final_report_submitted"),
-        "dest": "terminated",
+        "source": (State.IN_IMPLEMENTATION, State.FINAL_REPORT_SUBMITTED),
+        "dest": State.TERMINATED,
         "who": ("official",),
         "conditions": (),
         "effects": ("return_budget", "mail_terminated"),

@@ -4,24 +4,38 @@ accepted or returned by an official; and the final report, which moves with the 
 
 The row is made by its submission (``fire`` on a new Report): it is never stored as ``draft``."""
 
+from enum import StrEnum, auto
+
 NAME = "report"
 TABLE = "reports"
-INITIAL = "draft"
+
+
+class State(StrEnum):
+    """The report workflow's states: each name is written here once (its value is the name in lower case)."""
+
+    DRAFT = auto()
+    SUBMITTED = auto()
+    ACCEPTED = auto()
+    CHANGES_REQUESTED = auto()
+
+
+INITIAL = State.DRAFT
+
 
 STATE_LABELS = {
-    "draft": ("Entwurf", "Draft"),
-    "submitted": ("Eingereicht", "Submitted"),
-    "accepted": ("Abgenommen", "Accepted"),
-    "changes_requested": ("Nachbesserung angefordert", "Changes requested"),
+    State.DRAFT: ("Entwurf", "Draft"),
+    State.SUBMITTED: ("Eingereicht", "Submitted"),
+    State.ACCEPTED: ("Abgenommen", "Accepted"),
+    State.CHANGES_REQUESTED: ("Nachbesserung angefordert", "Changes requested"),
 }
-STATES = tuple(STATE_LABELS)
-TERMINAL = ("accepted", "changes_requested")
+STATES = tuple(State)
+TERMINAL = (State.ACCEPTED, State.CHANGES_REQUESTED)
 
 TRANSITIONS = [
     {
         "trigger": "submit_interim_report",
-        "source": ("draft",),
-        "dest": "submitted",
+        "source": (State.DRAFT,),
+        "dest": State.SUBMITTED,
         "who": ("applicant",),
         "conditions": ("measure_in_implementation", "no_interim_report_in"),
         "effects": ("note_report_submission",),
@@ -29,8 +43,8 @@ TRANSITIONS = [
     },
     {
         "trigger": "accept_interim_report",
-        "source": ("submitted",),
-        "dest": "accepted",
+        "source": (State.SUBMITTED,),
+        "dest": State.ACCEPTED,
         "who": ("official",),
         "conditions": ("is_interim_report", "measure_in_implementation"),
         "effects": ("note_report_review",),
@@ -38,8 +52,8 @@ TRANSITIONS = [
     },
     {
         "trigger": "return_interim_report",
-        "source": ("submitted",),
-        "dest": "changes_requested",
+        "source": (State.SUBMITTED,),
+        "dest": State.CHANGES_REQUESTED,
         "who": ("official",),
         "conditions": ("is_interim_report", "measure_in_implementation"),
         "effects": ("note_report_review",),
@@ -49,24 +63,24 @@ TRANSITIONS = [
     # the final report: moved by the proposal's transition of the same name (engine.follow), never fired alone
     {
         "trigger": "submit_final_report",
-        "source": ("draft",),
-        "dest": "submitted",
+        "source": (State.DRAFT,),
+        "dest": State.SUBMITTED,
         "who": (),
         "part_of": "proposal",
         "label": ("Abschlussbericht eingereicht", "Final report submitted"),
     },
     {
         "trigger": "accept_final_report",
-        "source": ("submitted",),
-        "dest": "accepted",
+        "source": (State.SUBMITTED,),
+        "dest": State.ACCEPTED,
         "who": (),
         "part_of": "proposal",
         "label": ("Abschlussbericht abgenommen", "Final report accepted"),
     },
     {
         "trigger": "request_report_changes",
-        "source": ("submitted",),
-        "dest": "changes_requested",
+        "source": (State.SUBMITTED,),
+        "dest": State.CHANGES_REQUESTED,
         "who": (),
         "part_of": "proposal",
         "label": ("Abschlussbericht: Nachbesserung", "Final report returned"),

@@ -7,6 +7,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from workflows import ProposalState
+
 from ..awards.models import SignOff
 from ..extensions import db
 from ..locking import lock
@@ -78,7 +80,9 @@ def mail_standstill_notice(ctx: Context):
     others = db.session.scalars(
         select(Proposal)
         .where(
-            Proposal.call_id == p.call_id, Proposal.id != p.id, Proposal.state.in_(("rejected", "ineligible"))
+            Proposal.call_id == p.call_id,
+            Proposal.id != p.id,
+            Proposal.state.in_((ProposalState.REJECTED, ProposalState.INELIGIBLE)),
         )
         .order_by(Proposal.file_seq)
     ).all()

@@ -5,10 +5,10 @@ import datetime as dt
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from workflows import PaymentState, state_check
 from workflows import milestone as milestone_wf
 from workflows import payment as payment_wf
 from workflows import report as report_wf
-from workflows import state_check
 
 from ..extensions import Model
 from ..timeutil import UTCDateTime, now
@@ -66,7 +66,7 @@ class Award(Model):
 
     @property
     def paid_cents(self) -> int:
-        return sum(p.amount_cents for p in self.payments if p.state == "paid")
+        return sum(p.amount_cents for p in self.payments if p.state == PaymentState.PAID)
 
 
 class Payment(Model):

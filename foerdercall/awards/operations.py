@@ -8,6 +8,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from workflows import ProposalState
+
 from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
@@ -82,7 +84,7 @@ def sign_off_many(
 def _standstill_for(p: Proposal):
     p = lock(p)
     st = standstill_of(p)
-    if p.state != "standstill" or st is None:
+    if p.state != ProposalState.STANDSTILL or st is None:
         raise ActionRefused(_("Das Angebot ist nicht in der Stillhaltefrist."))
     return p, st
 
@@ -141,7 +143,7 @@ def accept_milestone(m: Milestone, actor) -> Milestone:
 def add_milestone(p: Proposal, actor, title: str, due_at) -> Milestone:
     """An official adds a milestone to a measure in implementation (planned; a new row, not a state change)."""
     p = lock(p)
-    if p.state != "in_implementation":
+    if p.state != ProposalState.IN_IMPLEMENTATION:
         raise ActionRefused(_("Die Maßnahme ist nicht in der Umsetzung."))
     if not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id:
         raise ActionRefused(_("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun."))

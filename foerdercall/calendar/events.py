@@ -16,6 +16,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from workflows import ProposalState
+
 from ..awards.models import Award, Milestone
 from ..calls.models import Call
 from ..extensions import db
@@ -80,7 +82,7 @@ def _proposal_level(
 ) -> list[Event]:
     url, number = _proposal_url(p), p.label()
     events = []
-    if clarification is not None and p.state == "clarification":
+    if clarification is not None and p.state == ProposalState.CLARIFICATION:
         events.append(
             Event(
                 _uid("clarification", "clarification", clarification.id),
@@ -179,7 +181,7 @@ def proposal_events(p: Proposal) -> list[Event]:
     to a clarification request, acceptance, milestones, the end of the implementation period."""
     call, url = p.call, _proposal_url(p)
     events = []
-    if p.state == "draft":
+    if p.state == ProposalState.DRAFT:
         events.append(
             Event(
                 _uid("submission-deadline", "proposal", p.id),

@@ -16,9 +16,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from workflows import CallState, OpeningState, state_check
 from workflows import call as call_wf
 from workflows import opening as opening_wf
-from workflows import state_check
 
 from ..extensions import Model
 from ..timeutil import UTCDateTime, minute_end, now
@@ -43,7 +43,7 @@ class Call(Model):
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     fields_of_action: Mapped[list[str]] = mapped_column(JSON, default=list)
-    state: Mapped[str] = mapped_column(String(30), default="draft", index=True)
+    state: Mapped[str] = mapped_column(String(30), default=CallState.DRAFT, index=True)
     mode: Mapped[str] = mapped_column(String(20), default="procurement")  # or "grant"
     legal_regime: Mapped[str] = mapped_column(String(200), default="")
     procedure_type: Mapped[str] = mapped_column(String(200), default="")
@@ -120,11 +120,13 @@ class Call(Model):
     @property
     def is_sealed(self) -> bool:
         """Procurement: nobody at the city reads a submission before two officials opened them."""
-        return self.mode == "procurement" and (self.opening is None or self.opening.state != "opened")
+        return self.mode == "procurement" and (
+            self.opening is None or self.opening.state != OpeningState.OPENED
+        )
 
     @property
     def is_fixed(self) -> bool:
-        return self.state != "draft"
+        return self.state != CallState.DRAFT
 
 
 class Criterion(Model):

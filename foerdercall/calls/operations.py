@@ -7,6 +7,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 
+from workflows import CallState
+
 from ..accounts.models import User
 from ..audit.trail import record
 from ..errors import ActionRefused
@@ -106,7 +108,7 @@ def update_call(call: Call, actor, **fields) -> Call:
 
 def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
     """A correction of a published call: a new version, recorded, and everyone concerned is told."""
-    if call.state not in ("published",):
+    if call.state not in (CallState.PUBLISHED,):
         raise ActionRefused(_("Nur ein veröffentlichter, noch offener Aufruf kann berichtigt werden."))
     if not (reason or "").strip():
         raise ActionRefused(_("Bitte begründen Sie die Berichtigung."))

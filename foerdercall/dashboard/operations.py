@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from workflows import ProposalState
 from workflows.proposal import STATE_LABELS
 
 from ..accounts.models import User
@@ -51,7 +52,9 @@ def call_dashboard(call: Call) -> Dashboard:
     )
     drafts = (
         db.session.scalar(
-            select(func.count(Proposal.id)).where(Proposal.call_id == call.id, Proposal.state == "draft")
+            select(func.count(Proposal.id)).where(
+                Proposal.call_id == call.id, Proposal.state == ProposalState.DRAFT
+            )
         )
         or 0
     )

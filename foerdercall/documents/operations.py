@@ -18,6 +18,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from workflows import ProposalState
+
 from ..accounts.models import User
 from ..audit.models import AuditEvent
 from ..awards.models import Award, SignOff
@@ -101,7 +103,7 @@ def existing_kinds(p: Proposal) -> list[str]:
         kinds.append("receipt")
     if p.clarifications:
         kinds.append("clarification")
-    if p.state in ("rejected", "ineligible"):
+    if p.state in (ProposalState.REJECTED, ProposalState.INELIGIBLE):
         kinds.append("rejection")
     if award_for(p) is not None:
         kinds.append("award")
@@ -230,7 +232,7 @@ def _decision_event(p: Proposal) -> AuditEvent | None:
 
 
 def rejection_reasons(p: Proposal) -> list[str]:
-    if p.state == "rejected":
+    if p.state == ProposalState.REJECTED:
         reasons = [
             s.reason
             for s in db.session.scalars(
@@ -251,7 +253,7 @@ def rejection_reasons(p: Proposal) -> list[str]:
 def _rejection(p: Proposal, lang: str) -> Document:
     ev = _decision_event(p)
     at = (ev.at if ev is not None else None) or p.decided_at or p.updated_at
-    excluded = p.state == "ineligible"
+    excluded = p.state == ProposalState.INELIGIBLE
     title = _("Ausschluss Ihres Angebots") if excluded else _("Ablehnung Ihres Angebots")
     doc = _letter(p, lang, title, at)
     doc.add(*_paragraphs("rejection.txt", p=p, call=p.call, lang=lang, excluded=excluded))

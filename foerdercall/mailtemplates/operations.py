@@ -30,6 +30,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from workflows import ProposalState
+
 from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
@@ -57,15 +59,18 @@ KINDS = {
 
 # The states a proposal is in when a mail of the kind is written (a rule's ``state`` must be one of them).
 KIND_STATES = {
-    "receipt": ("submitted",),
-    "clarification": ("clarification",),
-    "ineligible": ("ineligible",),
-    "rejection": ("rejected",),
-    "standstill_notice": ("rejected", "ineligible"),  # to every unsuccessful applicant of the call
-    "award": ("awarded",),
-    "withdrawn": ("withdrawn",),
-    "terminated": ("terminated",),
-    "completed": ("completed",),
+    "receipt": (ProposalState.SUBMITTED,),
+    ProposalState.CLARIFICATION: (ProposalState.CLARIFICATION,),
+    ProposalState.INELIGIBLE: (ProposalState.INELIGIBLE,),
+    "rejection": (ProposalState.REJECTED,),
+    "standstill_notice": (
+        ProposalState.REJECTED,
+        ProposalState.INELIGIBLE,
+    ),  # to every unsuccessful applicant of the call
+    "award": (ProposalState.AWARDED,),
+    ProposalState.WITHDRAWN: (ProposalState.WITHDRAWN,),
+    ProposalState.TERMINATED: (ProposalState.TERMINATED,),
+    ProposalState.COMPLETED: (ProposalState.COMPLETED,),
 }
 RULE_STATES = tuple(dict.fromkeys(s for states in KIND_STATES.values() for s in states))
 
@@ -394,7 +399,7 @@ def preview_proposal(t: MailTemplate, viewer):
     """A real proposal of the call the viewer may read, preferring one the rule applies to; else None."""
     rows = db.session.scalars(
         select(Proposal)
-        .where(Proposal.call_id == t.call_id, Proposal.state != "draft")
+        .where(Proposal.call_id == t.call_id, Proposal.state != ProposalState.DRAFT)
         .order_by(Proposal.file_seq, Proposal.id)
         .limit(200)
     ).all()

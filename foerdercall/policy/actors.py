@@ -6,6 +6,8 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 
+from workflows import ProposalState
+
 from ..accounts.models import User
 from ..awards.models import Award
 from ..awards.queries import sign_offs
@@ -67,7 +69,7 @@ def may_fire(t: dict, obj, actor) -> bool:
 
 def sign_off_refusal(p: Proposal, actor) -> str | None:
     """Why this person cannot sign the proposal for their office now (None: they can)."""
-    if p.state != "reviewed":
+    if p.state != ProposalState.REVIEWED:
         return _("Nur begutachtete Angebote können gezeichnet werden.")
     if not actor.has_role("official") or actor.office not in current_app.config["DECIDING_OFFICES"]:
         return _("Nur Mitarbeitende von KA und AfWiFö zeichnen.")

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from workflows import CallState, ProposalState
 from workflows import objection as objection_wf
 
 from ..awards.models import Award, Milestone, Report
@@ -39,7 +40,7 @@ def condition(fn):
 def call_open_for_submission(ctx: Context):
     p = ctx.obj
     call = p.call
-    if call.state not in ("published", "closed") or (call.opening is not None):
+    if call.state not in (CallState.PUBLISHED, CallState.CLOSED) or (call.opening is not None):
         return _("Der Aufruf nimmt keine Einreichungen an.")
     if ctx.now < call.opens_at:
         return _("Die Einreichung ist ab %(when)s möglich.", when=format_dt(call.opens_at))
@@ -338,7 +339,15 @@ def deadline_passed(ctx: Context):
     return None
 
 
-OPEN_STATES = ("submitted", "clarification", "eligible", "in_review", "reviewed", "approved", "standstill")
+OPEN_STATES = (
+    ProposalState.SUBMITTED,
+    ProposalState.CLARIFICATION,
+    ProposalState.ELIGIBLE,
+    ProposalState.IN_REVIEW,
+    ProposalState.REVIEWED,
+    ProposalState.APPROVED,
+    ProposalState.STANDSTILL,
+)
 
 
 @condition
@@ -356,7 +365,9 @@ def all_measures_finished(ctx: Context):
     n = db.session.scalar(
         select(func.count(Proposal.id)).where(
             Proposal.call_id == ctx.obj.id,
-            Proposal.state.in_(("awarded", "in_implementation", "final_report_submitted")),
+            Proposal.state.in_(
+                (ProposalState.AWARDED, ProposalState.IN_IMPLEMENTATION, ProposalState.FINAL_REPORT_SUBMITTED)
+            ),
         )
     )
     if n:
@@ -377,7 +388,7 @@ def applicant_email_verified(ctx):
 
 @condition
 def call_closed_for_opening(ctx: Context):
-    if db.session.get_one(Call, ctx.obj.call_id).state != "closed":
+    if db.session.get_one(Call, ctx.obj.call_id).state != CallState.CLOSED:
         return _("Die Angebote können erst nach Ablauf der Einreichungsfrist geöffnet werden.")
     return None
 
@@ -387,7 +398,7 @@ def extended_deadlines_passed(ctx: Context):
     """Sealed until every deadline has passed: a draft's extended deadline too."""
     extended = db.session.scalar(
         select(func.max(Proposal.personal_deadline)).where(
-            Proposal.call_id == ctx.obj.call_id, Proposal.state == "draft"
+            Proposal.call_id == ctx.obj.call_id, Proposal.state == ProposalState.DRAFT
         )
     )
     if extended is not None and ctx.now < minute_end(extended):
@@ -426,7 +437,7 @@ def objection_outcome_chosen(ctx: Context):
 def measure_in_implementation(ctx: Context):
     """Milestones and the interim report belong to the year of implementation."""
     p = proposal_of(ctx.obj)
-    if p is None or p.state != "in_implementation":
+    if p is None or p.state != ProposalState.IN_IMPLEMENTATION:
         return _("Die Maßnahme ist nicht in der Umsetzung.")
     return None
 
@@ -455,7 +466,11 @@ def is_interim_report(ctx: Context):
 @condition
 def measure_payable(ctx: Context):
     p = proposal_of(ctx.obj)
-    if p is None or p.state not in ("in_implementation", "final_report_submitted", "completed"):
+    if p is None or p.state not in (
+        ProposalState.IN_IMPLEMENTATION,
+        ProposalState.FINAL_REPORT_SUBMITTED,
+        ProposalState.COMPLETED,
+    ):
         return _("Zahlungen sind nur für beauftragte Maßnahmen möglich.")
     return None
 

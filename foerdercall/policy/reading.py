@@ -3,6 +3,8 @@ mail templates. Every view and download asks these rules, through ``policy.loade
 
 from __future__ import annotations
 
+from workflows import CallState, ProposalState
+
 from ..extensions import db
 from ..mail.models import SECRET_MAIL_KINDS
 from ..proposals.models import Proposal
@@ -12,12 +14,12 @@ from .actors import is_official
 
 def may_see_call(user, call) -> bool:
     """A published call is public; a draft only its officials see."""
-    return call.state != "draft" or (user.is_authenticated and is_official(user))
+    return call.state != CallState.DRAFT or (user.is_authenticated and is_official(user))
 
 
 def official_may_read(user, proposal: Proposal) -> bool:
     """An official reads a proposal's content once the call is opened (procurement) and without conflict."""
-    if not is_official(user) or proposal.state == "draft":
+    if not is_official(user) or proposal.state == ProposalState.DRAFT:
         return False
     if proposal.call.is_sealed:
         return False
@@ -46,8 +48,8 @@ def can_view_proposal(user, proposal: Proposal) -> bool:
     return (
         user.has_role("advisor")
         and proposal.advice_requested
-        and proposal.state != "withdrawn"
-        and (proposal.state == "draft" or not proposal.call.is_sealed)
+        and proposal.state != ProposalState.WITHDRAWN
+        and (proposal.state == ProposalState.DRAFT or not proposal.call.is_sealed)
     )
 
 
@@ -69,7 +71,7 @@ def may_read_document(user, proposal: Proposal, kind: str) -> bool:
 
 def may_read_call_record(user, call) -> bool:
     """The Vergabevermerk of a whole call: officials, once its submissions are opened (the seal)."""
-    return is_official(user) and call.state != "draft" and not call.is_sealed
+    return is_official(user) and call.state != CallState.DRAFT and not call.is_sealed
 
 
 def applicant_visible_to(user, proposal: Proposal) -> bool:

@@ -20,6 +20,8 @@ from typing import IO
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from workflows import ProposalState
+
 from ..accounts.models import User
 from ..accounts.operations import hash_password
 from ..audit.models import AuditEvent
@@ -212,7 +214,7 @@ def delete_account(user: User, actor: User) -> None:
         raise ActionRefused(refusal)
     user.name = DELETED_NAME  # first: the events written below carry no name
     for p in db.session.scalars(select(Proposal).where(Proposal.applicant_id == user.id)).all():
-        if p.state == "draft":
+        if p.state == ProposalState.DRAFT:
             fire(p, "discard", None, reason="Konto gelöscht")
         for name in ANSWER_FIELDS:
             setattr(p, name, "")

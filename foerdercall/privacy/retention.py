@@ -39,6 +39,8 @@ import datetime as dt
 
 from sqlalchemy import func, select, update
 
+from workflows import CallState, ProposalState
+
 from ..accounts.models import User
 from ..audit.models import AuditEvent
 from ..audit.trail import record
@@ -55,8 +57,14 @@ from .operations import anonymise_account
 from .queries import ANONYMISED, is_anonymised
 
 ANONYMISED_NAME = "Anonymisiert"
-UNFUNDED_STATES = ("draft", "withdrawn", "ineligible", "rejected", "lapsed")
-CONCLUDED_CALL_STATES = ("decided", "in_implementation", "archived")
+UNFUNDED_STATES = (
+    ProposalState.DRAFT,
+    ProposalState.WITHDRAWN,
+    ProposalState.INELIGIBLE,
+    ProposalState.REJECTED,
+    ProposalState.LAPSED,
+)
+CONCLUDED_CALL_STATES = (CallState.DECIDED, CallState.IN_IMPLEMENTATION, CallState.ARCHIVED)
 RETENTION_BATCH = 200
 
 

@@ -5,8 +5,8 @@ import datetime as dt
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from workflows import ProposalState, state_check
 from workflows import proposal as proposal_wf
-from workflows import state_check
 
 from ..extensions import Model
 from ..text import safe_filename
@@ -31,7 +31,7 @@ class Proposal(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    state: Mapped[str] = mapped_column(String(30), default="draft", index=True)
+    state: Mapped[str] = mapped_column(String(30), default=ProposalState.DRAFT, index=True)
     title: Mapped[str] = mapped_column(String(300), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")

@@ -14,6 +14,8 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 
+from workflows import CallState, ProposalState
+
 from ..accounts.operations import require_verified
 from ..aftercommit import on_commit, on_rollback
 from ..audit.trail import record
@@ -35,22 +37,28 @@ PDF_MAGIC = b"%PDF-"
 def start_draft(call: Call, applicant) -> Proposal:
     if not applicant.has_role("applicant"):
         raise ActionRefused(_("Nur registrierte Antragstellende können ein Angebot beginnen."))
-    if call.state != "published":
+    if call.state != CallState.PUBLISHED:
         raise ActionRefused(_("Der Aufruf nimmt keine Einreichungen an."))
     existing = db.session.scalar(
         select(Proposal).where(
-            Proposal.call_id == call.id, Proposal.applicant_id == applicant.id, Proposal.state == "draft"
+            Proposal.call_id == call.id,
+            Proposal.applicant_id == applicant.id,
+            Proposal.state == ProposalState.DRAFT,
         )
     )
     if existing:
         return existing
     p = Proposal(
-        call_id=call.id, applicant_id=applicant.id, state="draft", created_at=now(), updated_at=now()
+        call_id=call.id,
+        applicant_id=applicant.id,
+        state=ProposalState.DRAFT,
+        created_at=now(),
+        updated_at=now(),
     )
     p.field_of_action = (call.fields_of_action or [""])[0]
     db.session.add(p)
     db.session.flush()
-    record(applicant, "start_draft", p, to_state="draft")
+    record(applicant, "start_draft", p, to_state=ProposalState.DRAFT)
     return p
 
 
@@ -59,7 +67,7 @@ def save_draft(p: Proposal, actor, data: dict) -> Proposal:
     p = lock(p)
     if p.applicant_id != actor.id:
         raise ActionRefused(_("Nur die antragstellende Person kann den Entwurf ändern."))
-    if p.state != "draft":
+    if p.state != ProposalState.DRAFT:
         raise ActionRefused(_("Das Angebot ist eingereicht und kann nicht mehr geändert werden."))
     for name in ANSWER_FIELDS:
         if name in data and data[name] is not None:
@@ -275,9 +283,9 @@ def add_attachment(p: Proposal, actor, kind: str, stream, filename: str) -> Atta
     if p.applicant_id != actor.id:
         raise ActionRefused(_("Nur die antragstellende Person kann Anlagen hochladen."))
     allowed_kinds = {r.key for r in p.call.required_attachments} | {"other"}
-    if p.state == "clarification":
+    if p.state == ProposalState.CLARIFICATION:
         kind = "clarification"
-    elif p.state != "draft":
+    elif p.state != ProposalState.DRAFT:
         raise ActionRefused(_("Nach der Einreichung können keine Anlagen mehr hinzugefügt werden."))
     elif kind not in allowed_kinds:
         raise ActionRefused(_("Unbekannte Art der Anlage."))
@@ -315,7 +323,7 @@ def remove_attachment(p: Proposal, actor, attachment_id: int) -> None:
     a = db.session.get(Attachment, attachment_id)
     if a is None or a.proposal_id != p.id or p.applicant_id != actor.id:
         raise ActionRefused(_("Diese Anlage gibt es nicht."))
-    if p.state != "draft":
+    if p.state != ProposalState.DRAFT:
         raise ActionRefused(_("Eingereichte Anlagen können nicht gelöscht werden."))
     db.session.delete(a)
     db.session.flush()
@@ -349,7 +357,7 @@ def extend_deadline(p: Proposal, actor, new_deadline, reason: str) -> Proposal:
     p = lock(p)
     if not actor.has_role("official") or actor.office is None or actor.id == p.applicant_id:
         raise ActionRefused(_("Fristen verlängern nur Mitarbeitende der Ämter."))
-    if p.state != "draft":
+    if p.state != ProposalState.DRAFT:
         raise ActionRefused(_("Nur für Entwürfe kann die Frist verlängert werden."))
     if p.call.opening is not None:
         raise ActionRefused(_("Nach der Öffnung ist keine Fristverlängerung mehr möglich."))

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 import workflows.proposal as wf
+from workflows import ProposalState
 
 from ..audit.models import AuditEvent
 from ..awards.models import Milestone
@@ -63,7 +64,7 @@ def main_path() -> tuple[str, ...]:
     """The proposal's regular path: the shortest way from the initial state to the farthest terminal state."""
     graph = _graph()
     parent: dict[str, str | None] = {wf.INITIAL: None}
-    queue = deque([wf.INITIAL])
+    queue: deque[str] = deque([wf.INITIAL])
     while queue:
         state = queue.popleft()
         for nxt in graph[state]:
@@ -92,13 +93,13 @@ def _applicant_acts(state: str) -> bool:
 def _next_step(p, state: str) -> NextStep | None:
     by_applicant = _applicant_acts(state)
     call = p.call
-    if state == "draft":
+    if state == ProposalState.DRAFT:
         return NextStep(
             _("Angebot vollständig ausfüllen, Anlagen hochladen und verbindlich einreichen"),
             submission_deadline_for(p),
             by_applicant,
         )
-    if state == "submitted":
+    if state == ProposalState.SUBMITTED:
         deadline = call.submission_deadline
         if now() < deadline:
             return NextStep(
@@ -107,25 +108,25 @@ def _next_step(p, state: str) -> NextStep | None:
                 by_applicant,
             )
         return NextStep(_("Formale Prüfung durch das Amt"), None, by_applicant)
-    if state == "clarification":
+    if state == ProposalState.CLARIFICATION:
         c = open_clarification(p)
         return NextStep(_("Nachforderung beantworten"), c.due_at if c else None, True)
-    if state in ("eligible", "in_review"):
+    if state in (ProposalState.ELIGIBLE, ProposalState.IN_REVIEW):
         return NextStep(
             _("Begutachtung durch unabhängige Gutachterinnen und Gutachter"),
             call.review_deadline,
             by_applicant,
         )
-    if state == "reviewed":
+    if state == ProposalState.REVIEWED:
         return NextStep(
             _("Gemeinsame Entscheidung von Kulturamt und Amt für Wirtschaftsförderung"), None, by_applicant
         )
-    if state == "approved":
+    if state == ProposalState.APPROVED:
         return NextStep(_("Zuschlag durch das Amt"), None, by_applicant)
     award = award_of(p)
-    if state == "awarded":
+    if state == ProposalState.AWARDED:
         return NextStep(_("Zuschlag annehmen"), award.accept_by if award else None, True)
-    if state == "in_implementation":
+    if state == ProposalState.IN_IMPLEMENTATION:
         milestone = db.session.scalar(
             select(Milestone)
             .where(Milestone.proposal_id == p.id, Milestone.reported_at.is_(None))
@@ -140,7 +141,7 @@ def _next_step(p, state: str) -> NextStep | None:
             award.implementation_ends_at if award else None,
             True,
         )
-    if state == "final_report_submitted":
+    if state == ProposalState.FINAL_REPORT_SUBMITTED:
         return NextStep(_("Abnahme des Abschlussberichts durch das Amt"), None, by_applicant)
     if state in wf.TERMINAL:
         return None

@@ -6,8 +6,8 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, ForeignKey, Str
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from workflows import ObjectionState, state_check
 from workflows import objection as objection_wf
-from workflows import state_check
 
 from ..extensions import Model
 from ..timeutil import UTCDateTime
@@ -53,7 +53,7 @@ class Standstill(Model):
 
     @property
     def objection_open(self) -> bool:
-        return self.state == "open"
+        return self.state == ObjectionState.OPEN
 
 
 class ProposalScore(Model):

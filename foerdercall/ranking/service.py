@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import and_, case, func, select, true
 
+from workflows import ProposalState
+
 from ..awards.models import Award
 from ..calls.models import Call
 from ..extensions import db
@@ -67,22 +69,32 @@ TIE_RULE = (
 )
 # States shown in the ranking (the review has started); the rest never had scores.
 RANKED_STATES = (
-    "in_review",
-    "reviewed",
-    "approved",
-    "standstill",
-    "rejected",
-    "awarded",
-    "lapsed",
-    "in_implementation",
-    "final_report_submitted",
-    "completed",
-    "terminated",
-    "withdrawn",
+    ProposalState.IN_REVIEW,
+    ProposalState.REVIEWED,
+    ProposalState.APPROVED,
+    ProposalState.STANDSTILL,
+    ProposalState.REJECTED,
+    ProposalState.AWARDED,
+    ProposalState.LAPSED,
+    ProposalState.IN_IMPLEMENTATION,
+    ProposalState.FINAL_REPORT_SUBMITTED,
+    ProposalState.COMPLETED,
+    ProposalState.TERMINATED,
+    ProposalState.WITHDRAWN,
 )
-DECIDABLE = ("reviewed", "approved", "standstill")  # may enter the funding proposal
-HOLDS_MONEY = ("awarded", "in_implementation", "final_report_submitted", "completed", "terminated")
-RETURNED = ("lapsed", "terminated")
+DECIDABLE = (
+    ProposalState.REVIEWED,
+    ProposalState.APPROVED,
+    ProposalState.STANDSTILL,
+)  # may enter the funding proposal
+HOLDS_MONEY = (
+    ProposalState.AWARDED,
+    ProposalState.IN_IMPLEMENTATION,
+    ProposalState.FINAL_REPORT_SUBMITTED,
+    ProposalState.COMPLETED,
+    ProposalState.TERMINATED,
+)
+RETURNED = (ProposalState.LAPSED, ProposalState.TERMINATED)
 CACHE_SIZE = 16  # calls whose ranking is kept per application
 _CACHE_LOCK = threading.Lock()
 
@@ -476,7 +488,7 @@ def _budget_line(result: Ranking, ranked: list[Row]) -> None:
     without_returns = _fill(ranked, result.budget_cents - committed - returned)[0] if returned else fits
     cumulative = committed
     for r in ranked:
-        if r.state in HOLDS_MONEY and r.state != "terminated":
+        if r.state in HOLDS_MONEY and r.state != ProposalState.TERMINATED:
             r.in_funding = True
         elif r.proposal_id in fits:
             r.in_funding = True

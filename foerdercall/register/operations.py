@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from workflows import MilestoneState, ProposalState
+
 from ..awards.models import Award, Milestone
 from ..calls.models import Call
 from ..extensions import db
@@ -21,8 +23,18 @@ from ..labels import FIELD_LABELS
 from ..proposals.models import Proposal
 from ..timeutil import minute_end, now, to_berlin
 
-REGISTER_STATES = ("in_implementation", "final_report_submitted", "completed")
-MILESTONE_STATUSES = ("accepted", "reported", "overdue", "planned")
+REGISTER_STATES = (
+    ProposalState.IN_IMPLEMENTATION,
+    ProposalState.FINAL_REPORT_SUBMITTED,
+    ProposalState.COMPLETED,
+)
+# the order the register counts them in; "overdue" also for a milestone the worker has not marked yet
+MILESTONE_STATUSES = (
+    MilestoneState.ACCEPTED,
+    MilestoneState.REPORTED,
+    MilestoneState.OVERDUE,
+    MilestoneState.PLANNED,
+)
 
 
 @dataclass
@@ -60,12 +72,12 @@ class Measure:
 
 def milestone_status(m: Milestone, at: dt.datetime) -> str:
     if m.accepted_at is not None:
-        return "accepted"
+        return MilestoneState.ACCEPTED
     if m.reported_at is not None:
-        return "reported"
+        return MilestoneState.REPORTED
     if m.overdue_at is not None or at >= minute_end(m.due_at):
-        return "overdue"
-    return "planned"
+        return MilestoneState.OVERDUE
+    return MilestoneState.PLANNED
 
 
 def register_calls() -> Sequence[Call]:

@@ -20,6 +20,8 @@ from flask import current_app
 from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.orm import joinedload
 
+from workflows import CallState, MilestoneState, ProposalState
+
 from ..accounts.models import RoleGrant, User
 from ..audit.trail import record
 from ..awards.models import Award, Milestone, SignOff
@@ -146,14 +148,16 @@ def remind_drafts(at: dt.datetime) -> int:
     Per call the reminder moment is the same for every draft under the call's deadline, so the query asks
     only for drafts not reminded of it yet (a sweep that runs every minute until the deadline reads
     nothing). Drafts with a personal deadline are few and checked one by one."""
-    open_calls = db.session.scalars(select(Call).where(Call.state.in_(("published", "closed")))).all()
+    open_calls = db.session.scalars(
+        select(Call).where(Call.state.in_((CallState.PUBLISHED, CallState.CLOSED)))
+    ).all()
     horizon = max((d for c in open_calls for d in (c.reminder_days or ())), default=0)
     if horizon <= 0:
         return 0
     lo, hi = at - MINUTE, at + dt.timedelta(days=horizon) + SLACK
     items = []
     for call in open_calls:
-        if call.state != "published" or not lo < call.submission_deadline <= hi:
+        if call.state != CallState.PUBLISHED or not lo < call.submission_deadline <= hi:
             continue
         due = latest_due(call.submission_deadline, call.reminder_days or (), at)
         if due is None:
@@ -163,7 +167,7 @@ def remind_drafts(at: dt.datetime) -> int:
             .options(joinedload(Proposal.applicant))
             .where(
                 Proposal.call_id == call.id,
-                Proposal.state == "draft",
+                Proposal.state == ProposalState.DRAFT,
                 Proposal.personal_deadline.is_(None),
                 Proposal.created_at <= due,  # a draft started after the moment gets the next one
                 ~_reminded("draft_reminder", "proposal", Proposal.id, due, Proposal.applicant_id),
@@ -183,7 +187,11 @@ def remind_drafts(at: dt.datetime) -> int:
         ]
     extended = db.session.scalars(
         select(Proposal)
-        .where(Proposal.personal_deadline > lo, Proposal.personal_deadline <= hi, Proposal.state == "draft")
+        .where(
+            Proposal.personal_deadline > lo,
+            Proposal.personal_deadline <= hi,
+            Proposal.state == ProposalState.DRAFT,
+        )
         .order_by(Proposal.id)
     ).all()
     for p in extended:
@@ -219,7 +227,11 @@ def remind_reviewers(at: dt.datetime) -> int:
         reviews = db.session.scalars(
             select(Review)
             .join(Proposal, Proposal.id == Review.proposal_id)
-            .where(Proposal.call_id == call.id, Proposal.state == "in_review", Review.submitted_at.is_(None))
+            .where(
+                Proposal.call_id == call.id,
+                Proposal.state == ProposalState.IN_REVIEW,
+                Review.submitted_at.is_(None),
+            )
             .order_by(Review.id)
         ).all()
         for r in reviews:
@@ -257,7 +269,9 @@ def remind_sign_offs(at: dt.datetime) -> int:
     """A reviewed proposal one of whose offices has not signed: after Call.signoff_reminder_days its
     officials are reminded; after Call.signoff_escalation_days the head of that office is told."""
     rows = db.session.execute(
-        select(Proposal, _reviewed_since()).where(Proposal.state == "reviewed").order_by(Proposal.id)
+        select(Proposal, _reviewed_since())
+        .where(Proposal.state == ProposalState.REVIEWED)
+        .order_by(Proposal.id)
     ).all()
     items = []
     for p, since in rows:
@@ -302,7 +316,7 @@ def remind_milestones(at: dt.datetime) -> int:
             Milestone.due_at > at,
             Milestone.due_at <= at + dt.timedelta(days=horizon) + SLACK,
             Milestone.reported_at.is_(None),
-            Proposal.state == "in_implementation",
+            Proposal.state == ProposalState.IN_IMPLEMENTATION,
         )
         .order_by(Milestone.id)
     ).all()
@@ -331,8 +345,8 @@ def mark_overdue_milestones(at: dt.datetime) -> int:
         .join(Proposal, Proposal.id == Milestone.proposal_id)
         .where(
             Milestone.due_at < _passed(at),
-            Milestone.state == "planned",
-            Proposal.state == "in_implementation",
+            Milestone.state == MilestoneState.PLANNED,
+            Proposal.state == ProposalState.IN_IMPLEMENTATION,
         )
         .order_by(Milestone.id)
         .with_for_update(of=Milestone, skip_locked=True)
@@ -360,7 +374,7 @@ def mark_overdue_reports(at: dt.datetime) -> int:
         .where(
             Award.implementation_ends_at < _passed(at),
             Award.report_overdue_at.is_(None),
-            Proposal.state == "in_implementation",
+            Proposal.state == ProposalState.IN_IMPLEMENTATION,
         )
         .order_by(Award.id)
         .with_for_update(of=Award, skip_locked=True)
@@ -389,7 +403,7 @@ def remind_implementation_end(at: dt.datetime) -> int:
         .where(
             Award.implementation_ends_at > at,
             Award.implementation_ends_at <= at + dt.timedelta(days=horizon) + SLACK,
-            Proposal.state == "in_implementation",
+            Proposal.state == ProposalState.IN_IMPLEMENTATION,
         )
         .order_by(Award.id)
     ).all()

@@ -9,6 +9,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from workflows import ProposalState
+
 from ..accounts.models import RoleGrant, User
 from ..accounts.queries import officials
 from ..audit.trail import record
@@ -67,7 +69,7 @@ def declare_conflict(p: Proposal, user, has_conflict_: bool, reason: str = "") -
 
 def assign_reviewer(p: Proposal, reviewer: User, actor) -> Review:
     p = lock(p)
-    if p.state not in ("eligible", "in_review"):
+    if p.state not in (ProposalState.ELIGIBLE, ProposalState.IN_REVIEW):
         raise ActionRefused(_("Gutachter können nur formal geprüften Angeboten zugewiesen werden."))
     if has_conflict(actor, p) or p.applicant_id == actor.id:
         raise ActionRefused(_("Sie haben einen Interessenkonflikt mit diesem Angebot."))
@@ -99,7 +101,7 @@ def _add_review(p: Proposal, reviewer: User, actor, *, how: str = "manual") -> R
         d.reassigned_at = now()
     db.session.flush()
     record(actor, "assign_reviewer", p, data={"reviewer": reviewer.name, "how": how})
-    if p.state == "in_review":
+    if p.state == ProposalState.IN_REVIEW:
         queue_mail("review_assigned", reviewer, f"proposal:{p.id}", proposal=p, call=p.call, now=now())
     return review
 
@@ -127,7 +129,7 @@ def save_review(review: Review, actor, scores: dict[int, tuple[int | None, str]]
     # The proposal first: two reviewers submitting the last reviews at once are serialised, so the
     # second sees the first's review as in and moves the proposal on (else it stays in review).
     p, review = _own_open_review(review, actor)
-    if p.state != "in_review":
+    if p.state != ProposalState.IN_REVIEW:
         raise ActionRefused(_("Das Angebot ist nicht in der Begutachtung."))
     decl = conflict_declared(actor, p)
     if decl is None or decl.has_conflict:
@@ -426,7 +428,10 @@ def auto_assign(call, actor, *, start: bool = True) -> Plan:
     proposals = list(
         db.session.scalars(
             select(Proposal)
-            .where(Proposal.call_id == call.id, Proposal.state.in_(("eligible", "in_review")))
+            .where(
+                Proposal.call_id == call.id,
+                Proposal.state.in_((ProposalState.ELIGIBLE, ProposalState.IN_REVIEW)),
+            )
             .order_by(Proposal.file_seq)
         )
     )
@@ -447,7 +452,7 @@ def auto_assign(call, actor, *, start: bool = True) -> Plan:
         p = lock(p)
         for rid in rids:
             _add_review(p, users[rid], actor, how="auto")
-        if start and p.state == "eligible":
+        if start and p.state == ProposalState.ELIGIBLE:
             fire(p, "start_review", actor)
     if not plan.assignments and not plan.short:
         return plan  # nothing to do: nothing recorded
@@ -478,7 +483,10 @@ def assignment_overview(call) -> dict:
             Review.submitted_at,
         )
         .outerjoin(Review, Review.proposal_id == Proposal.id)
-        .where(Proposal.call_id == call.id, Proposal.state.in_(("eligible", "in_review", "reviewed")))
+        .where(
+            Proposal.call_id == call.id,
+            Proposal.state.in_((ProposalState.ELIGIBLE, ProposalState.IN_REVIEW, ProposalState.REVIEWED)),
+        )
         .order_by(Proposal.file_seq, Review.id)
     ).all()
     users = {

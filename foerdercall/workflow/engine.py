@@ -34,12 +34,21 @@ from ..policy.context import Context
 from ..policy.transitions import conditions_refusal, state_refusal, who_refusal
 from ..timeutil import now as clock_now
 
+
+class _Machine(Machine):
+    """Finds a state by its value: a row may hold its workflow's enum member (``transitions`` would take an
+    enum member's name)."""
+
+    def get_state(self, state):
+        return super().get_state(str(state))
+
+
 _MACHINES: dict[str, Machine] = {}
 
 
 def machine(name: str) -> Machine:
     if name not in _MACHINES:
-        _MACHINES[name] = Machine(model=None, **wf_data.machine_config(wf_data.WORKFLOWS[name]))
+        _MACHINES[name] = _Machine(model=None, **wf_data.machine_config(wf_data.WORKFLOWS[name]))
     return _MACHINES[name]
 
 
