@@ -209,7 +209,7 @@ def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
         "retry_mail",
         mail,
         from_state="failed",
-        to_state="pending",
+        to_state="pending",  # a mail status (mail/models.py), not a workflow state
         data={"attempts": mail.attempts, "last_error": mail.last_error},
     )
     mail.status = "pending"
