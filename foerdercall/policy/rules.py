@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from flask_babel import gettext as _
 
-from workflows import find_transition, workflow_name
+from workflows import CallState, ProposalState, find_transition, workflow_name
 
 from .actors import is_official, sign_off_refusal
 from .reading import (
@@ -107,7 +107,7 @@ def _call_apply(user, call) -> str | None:
     """An applicant starts an offer while the call takes submissions (the deadline is checked at submission)."""
     if message := _applicant_work(user):
         return message
-    if call.state != "published":
+    if call.state != CallState.PUBLISHED:
         return _("Der Aufruf nimmt keine Einreichungen an.")
     return None
 
@@ -116,7 +116,7 @@ def _call_apply(user, call) -> str | None:
 def _call_edit(user, call) -> str | None:
     if message := _official(user):
         return message
-    if call.state != "draft":
+    if call.state != CallState.DRAFT:
         return _("Ein veröffentlichter Aufruf kann nur berichtigt werden.")
     return None
 
@@ -125,7 +125,7 @@ def _call_edit(user, call) -> str | None:
 def _call_correct(user, call) -> str | None:
     if message := _official(user):
         return message
-    if call.state != "published":
+    if call.state != CallState.PUBLISHED:
         return _("Nur ein veröffentlichter Aufruf wird berichtigt, solange er Einreichungen annimmt.")
     return None
 
@@ -135,7 +135,7 @@ def _call_list_proposals(user, call) -> str | None:
     """The list of the proposals received (file numbers and states; content only once opened)."""
     if message := _official(user):
         return message
-    if call.state == "draft":
+    if call.state == CallState.DRAFT:
         return _("Ein Entwurf hat noch keine Angebote.")
     return None
 
@@ -155,7 +155,7 @@ def _call_extend_deadline(user, call) -> str | None:
     """A documented personal extension of the deadline: while submissions are not yet opened."""
     if message := _official(user):
         return message
-    if call.state not in ("published", "closed") or call.opening is not None:
+    if call.state not in (CallState.PUBLISHED, CallState.CLOSED) or call.opening is not None:
         return _("Die Frist kann nur vor der Öffnung der Angebote verlängert werden.")
     return None
 
@@ -214,7 +214,7 @@ def _proposal_edit(user, p) -> str | None:
     """The applicant's own draft: text, attachments."""
     if message := _proposal_own(user, p):
         return message
-    if p.state != "draft":
+    if p.state != ProposalState.DRAFT:
         return _("Das Angebot ist eingereicht und kann nicht mehr geändert werden.")
     return None
 
@@ -223,7 +223,7 @@ def _proposal_edit(user, p) -> str | None:
 def _proposal_assign_reviewer(user, p) -> str | None:
     if not _signed_in(user) or not official_may_read(user, p):
         return _("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun.")
-    if p.state not in ("eligible", "in_review"):
+    if p.state not in (ProposalState.ELIGIBLE, ProposalState.IN_REVIEW):
         return _(
             "Gutachter werden nach der formalen Prüfung und vor dem Abschluss der Begutachtung zugewiesen."
         )
