@@ -798,6 +798,45 @@ def _matrix_problems(app, ids, role) -> list[str]:
     return problems
 
 
+# The matrix's classes as the rulebook names them (rule, object of the world): both must answer alike.
+RULEBOOK = {
+    "officials": ("official.work", None),
+    "applicants": ("applicant.work", None),
+    "reviewers": ("reviewer.work", None),
+    "admin": ("admin.work", None),
+    "advisor": ("advisor.work", None),
+    "proposal_readers": ("proposal.read", "p"),
+    "proposal_owner": ("proposal.own", "p"),
+    "owner_mail": ("mail.read", "mail"),
+}
+
+
+def test_the_matrix_and_the_rulebook_agree(app, opened):
+    """For every role, the rulebook allows exactly what the matrix expects of each class it names."""
+    from flask_login import AnonymousUserMixin
+
+    from foerdercall.accounts.models import User
+    from foerdercall.mail.models import OutboxMail
+    from foerdercall.policy import may
+    from foerdercall.proposals.models import Proposal
+
+    objects = {
+        "p": db.session.get(Proposal, opened.ids["p"]),
+        "mail": db.session.get(OutboxMail, opened.ids["mail"]),
+    }
+    users = {
+        role: db.session.scalar(select(User).where(User.email == email)) if email else AnonymousUserMixin()
+        for role, email in ROLE_LOGINS.items()
+    }
+    disagree = [
+        f"{role}: {rule} is {'allowed' if not allowed else 'refused'} by the rulebook"
+        for cls, (rule, obj) in RULEBOOK.items()
+        for role, user in users.items()
+        if (allowed := role in RULES[cls]) != may(user, rule, objects.get(obj) if obj else None)
+    ]
+    assert disagree == []
+
+
 def test_refused_requests_of_the_matrix_would_change_something(app, opened):
     """The data refused roles send is not harmless: a permitted role sending it changes the database
     (so "nothing changed" in the matrix means the access check held, not that the request was empty)."""
