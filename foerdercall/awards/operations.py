@@ -14,7 +14,7 @@ from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock
-from ..policy.actors import sign_off_refusal
+from ..policy import check
 from ..proposals.models import Proposal
 from ..reviews.queries import has_conflict
 from ..text import printable
@@ -33,8 +33,7 @@ def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
     p = lock(p)
     if decision not in ("approve", "reject"):
         raise ActionRefused(_("Unbekannte Entscheidung."))
-    if (refusal := sign_off_refusal(p, actor)) is not None:
-        raise ActionRefused(refusal)
+    check(actor, "proposal.sign_off", p)
     if decision == "reject" and not (reason or "").strip():
         raise ActionRefused(_("Bitte begründen Sie die Ablehnung."))
     existing = sign_offs(p)

@@ -17,8 +17,9 @@ from sqlalchemy import CursorResult, delete, func, select
 from workflows import find_transition
 
 from ..awards.models import Milestone, Report
-from ..awards.operations import interim_report_in, sign_off_refusal
+from ..awards.operations import interim_report_in
 from ..extensions import db
+from ..policy.actors import sign_off_refusal
 from ..policy.reading import can_view_proposal
 from ..policy.transitions import steps
 from ..proposals.models import Proposal

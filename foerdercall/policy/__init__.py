@@ -5,14 +5,15 @@
 - ``conditions``: the conditions that workflows/ names (deadlines, budget, standstill, completeness);
 - ``reading``: who may read a proposal, a document, a call's record, a job, a call's mail templates;
 - ``transitions``: whether a transition may be fired (state, ``who``, conditions);
-- ``rules``: every permission by its name, ``refusal(user, action, obj)`` and ``may``;
+- ``rules``: every permission by its name, ``refusal(user, action, obj)``, ``may`` and, for operations,
+  ``check`` (raises ``ActionRefused`` with the reason);
 - ``loaders``: rows by their id for a person, through those rules (404/403), and ``require``.
 
 Nothing here changes data: ``workflow.engine.fire`` asks these rules before a state changes, views ask them
 before they show or do anything.
 """
 
-from .rules import RULES, may, refusal
+from .rules import RULES, check, may, refusal
 from .transitions import steps
 
-__all__ = ["RULES", "may", "refusal", "steps"]
+__all__ = ["RULES", "check", "may", "refusal", "steps"]

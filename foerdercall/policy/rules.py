@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 
 from workflows import CallState, ProposalState, find_transition, workflow_name
 
+from ..errors import ActionRefused
+from ..reviews.queries import has_conflict
 from .actors import is_official, sign_off_refusal
 from .reading import (
     can_view_proposal,
@@ -21,7 +23,6 @@ from .reading import (
     may_read_call_calendar,
     may_read_call_record,
     may_read_mail,
-    official_may_read,
 )
 from .transitions import transition_refusal
 
@@ -48,6 +49,12 @@ def refusal(user, action: str, obj=None, **params) -> str | None:
 
 def may(user, action: str, obj=None, **params) -> bool:
     return refusal(user, action, obj, **params) is None
+
+
+def check(user, action: str, obj=None, **params) -> None:
+    """For an operation, inside its transaction (the rows locked): refuse with the rulebook's reason."""
+    if (message := refusal(user, action, obj, **params)) is not None:
+        raise ActionRefused(message)
 
 
 # --- who someone is ----------------------------------------------------------------------------------------
@@ -219,14 +226,35 @@ def _proposal_edit(user, p) -> str | None:
     return None
 
 
+@rule("proposal.handle")
+def _proposal_handle(user, p) -> str | None:
+    """An official acts on a proposal (assigns its reviewers, extends its deadline): never its applicant, nor
+    after declaring a conflict with it."""
+    if message := _official(user):
+        return message
+    if p.applicant_id == user.id or has_conflict(user, p):
+        return _("Sie haben einen Interessenkonflikt mit diesem Angebot.")
+    return None
+
+
 @rule("proposal.assign_reviewer")
 def _proposal_assign_reviewer(user, p) -> str | None:
-    if not _signed_in(user) or not official_may_read(user, p):
-        return _("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun.")
-    if p.state not in (ProposalState.ELIGIBLE, ProposalState.IN_REVIEW):
+    if message := _proposal_handle(user, p):
+        return message
+    if p.state not in (ProposalState.ELIGIBLE, ProposalState.IN_REVIEW) or p.call.is_sealed:
         return _(
             "Gutachter werden nach der formalen Prüfung und vor dem Abschluss der Begutachtung zugewiesen."
         )
+    return None
+
+
+@rule("proposal.extend_deadline")
+def _proposal_extend_deadline(user, p) -> str | None:
+    """A documented personal extension for one applicant's draft, before the opening."""
+    if message := _proposal_handle(user, p) or _call_extend_deadline(user, p.call):
+        return message
+    if p.state != ProposalState.DRAFT:
+        return _("Nur für Entwürfe kann die Frist verlängert werden.")
     return None
 
 

@@ -23,6 +23,7 @@ from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock
+from ..policy import check
 from ..text import safe_filename
 from ..timeutil import now
 from ..workflow.engine import fire, request_now
@@ -355,12 +356,7 @@ def submit(p: Proposal, actor) -> Proposal:
 def extend_deadline(p: Proposal, actor, new_deadline, reason: str) -> Proposal:
     """A documented extension for one applicant; the call itself does not change."""
     p = lock(p)
-    if not actor.has_role("official") or actor.office is None or actor.id == p.applicant_id:
-        raise ActionRefused(_("Fristen verlängern nur Mitarbeitende der Ämter."))
-    if p.state != ProposalState.DRAFT:
-        raise ActionRefused(_("Nur für Entwürfe kann die Frist verlängert werden."))
-    if p.call.opening is not None:
-        raise ActionRefused(_("Nach der Öffnung ist keine Fristverlängerung mehr möglich."))
+    check(actor, "proposal.extend_deadline", p)
     if not (reason or "").strip():
         raise ActionRefused(_("Bitte begründen Sie die Fristverlängerung."))
     if new_deadline <= p.call.submission_deadline:

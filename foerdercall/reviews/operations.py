@@ -19,6 +19,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock
 from ..mail.operations import queue_mail
+from ..policy import check
 from ..proposals.models import Proposal
 from ..ranking.service import refresh_scores
 from ..timeutil import now
@@ -69,10 +70,7 @@ def declare_conflict(p: Proposal, user, has_conflict_: bool, reason: str = "") -
 
 def assign_reviewer(p: Proposal, reviewer: User, actor) -> Review:
     p = lock(p)
-    if p.state not in (ProposalState.ELIGIBLE, ProposalState.IN_REVIEW):
-        raise ActionRefused(_("Gutachter können nur formal geprüften Angeboten zugewiesen werden."))
-    if has_conflict(actor, p) or p.applicant_id == actor.id:
-        raise ActionRefused(_("Sie haben einen Interessenkonflikt mit diesem Angebot."))
+    check(actor, "proposal.assign_reviewer", p)
     if not reviewer.has_role("reviewer") or not reviewer.active:
         raise ActionRefused(_("Diese Person ist nicht als Gutachter/in freigeschaltet."))
     if reviewer.id == p.applicant_id or has_conflict(reviewer, p):
@@ -233,8 +231,7 @@ def replace_reviewer(review: Review, actor, reason: str, new_reviewer: User | No
     to another reviewer (the given one, else the least loaded eligible one)."""
     p = lock(review.proposal)
     review = lock(review)
-    if not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id:
-        raise ActionRefused(_("Sie haben einen Interessenkonflikt mit diesem Angebot."))
+    check(actor, "proposal.handle", p)
     if review.submitted_at is not None:
         raise ActionRefused(_("Das Gutachten ist bereits abgegeben."))
     if not (reason or "").strip():
@@ -423,8 +420,7 @@ def auto_assign(call, actor, *, start: bool = True) -> Plan:
     """Assign reviewers to every formally checked proposal of the call that has fewer than the call's number
     (also proposals in review whose reviewer dropped out); then start the review of the newly covered ones
     (their reviewers are told by mail). Proposals the official has a conflict with are left out."""
-    if not actor.has_role("official") or actor.office is None:
-        raise ActionRefused(_("Nur Mitarbeitende der Ämter weisen Gutachter zu."))
+    check(actor, "official.work")
     proposals = list(
         db.session.scalars(
             select(Proposal)
