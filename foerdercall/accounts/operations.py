@@ -25,6 +25,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt
 from ..mail.operations import queue_mail
+from ..policy import check
 from ..policy.actors import verification_missing
 from ..text import printable, token_digest
 from ..timeutil import now
@@ -678,8 +679,7 @@ def end_other_sessions(user: User) -> int:
 
 def end_sessions_by_admin(user: User, actor: User) -> int:
     """An admin ends every session of a person (a lost laptop, a person leaving): audited."""
-    if actor is None or not actor.has_role("admin"):
-        raise ActionRefused(_("Nur Admins können die Sitzungen anderer Personen beenden."))
+    check(actor, "admin.work")
     ended = end_sessions(user, "admin", keep=actor.login_session_id if actor == user else None)
     record(actor, "end_sessions", user, data={"reason": "admin", "ended": ended})
     return ended
@@ -819,8 +819,7 @@ def reset_two_factor(user: User, actor: User) -> None:
     """An admin turns off a person's two-factor login (authenticator lost, or its secret unreadable after a
     key change): secret and recovery codes are deleted; the person logs in with the password and sets it up
     again."""
-    if actor is None or not actor.has_role("admin"):
-        raise ActionRefused(_("Nur Admins können die Zwei-Faktor-Anmeldung anderer Personen zurücksetzen."))
+    check(actor, "admin.work")
     if not user.two_factor_enabled:
         raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist nicht eingeschaltet."))
     user.totp_secret = user.totp_enabled_at = user.totp_last_step = None

@@ -7,14 +7,13 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 
-from workflows import CallState
-
 from ..accounts.models import User
 from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock
 from ..mail.operations import queue_mail
+from ..policy import check
 from ..policy.conditions import catalogue_complete
 from ..proposals.models import Proposal
 from ..reviews.models import NeutralityDeclaration, Review
@@ -108,8 +107,7 @@ def update_call(call: Call, actor, **fields) -> Call:
 
 def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
     """A correction of a published call: a new version, recorded, and everyone concerned is told."""
-    if call.state not in (CallState.PUBLISHED,):
-        raise ActionRefused(_("Nur ein veröffentlichter, noch offener Aufruf kann berichtigt werden."))
+    check(actor, "call.correct", call)
     if not (reason or "").strip():
         raise ActionRefused(_("Bitte begründen Sie die Berichtigung."))
     deadline = changes.get("submission_deadline")

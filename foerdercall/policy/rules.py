@@ -133,7 +133,7 @@ def _call_correct(user, call) -> str | None:
     if message := _official(user):
         return message
     if call.state != CallState.PUBLISHED:
-        return _("Nur ein veröffentlichter Aufruf wird berichtigt, solange er Einreichungen annimmt.")
+        return _("Nur ein veröffentlichter, noch offener Aufruf kann berichtigt werden.")
     return None
 
 
@@ -234,6 +234,16 @@ def _proposal_handle(user, p) -> str | None:
         return message
     if p.applicant_id == user.id or has_conflict(user, p):
         return _("Sie haben einen Interessenkonflikt mit diesem Angebot.")
+    return None
+
+
+@rule("proposal.upload")
+def _proposal_upload(user, p) -> str | None:
+    """The applicant's files: into their draft, or as the answer to a request for missing documents."""
+    if message := _proposal_own(user, p):
+        return message
+    if p.state not in (ProposalState.DRAFT, ProposalState.CLARIFICATION):
+        return _("Nach der Einreichung können keine Anlagen mehr hinzugefügt werden.")
     return None
 
 

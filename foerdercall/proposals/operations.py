@@ -14,7 +14,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 
-from workflows import CallState, ProposalState
+from workflows import ProposalState
 
 from ..accounts.operations import require_verified
 from ..aftercommit import on_commit, on_rollback
@@ -36,10 +36,7 @@ PDF_MAGIC = b"%PDF-"
 
 
 def start_draft(call: Call, applicant) -> Proposal:
-    if not applicant.has_role("applicant"):
-        raise ActionRefused(_("Nur registrierte Antragstellende können ein Angebot beginnen."))
-    if call.state != CallState.PUBLISHED:
-        raise ActionRefused(_("Der Aufruf nimmt keine Einreichungen an."))
+    check(applicant, "call.apply", call)
     existing = db.session.scalar(
         select(Proposal).where(
             Proposal.call_id == call.id,
@@ -66,10 +63,7 @@ def start_draft(call: Call, applicant) -> Proposal:
 def save_draft(p: Proposal, actor, data: dict) -> Proposal:
     """Store what the applicant typed; only drafts change, and only by their applicant."""
     p = lock(p)
-    if p.applicant_id != actor.id:
-        raise ActionRefused(_("Nur die antragstellende Person kann den Entwurf ändern."))
-    if p.state != ProposalState.DRAFT:
-        raise ActionRefused(_("Das Angebot ist eingereicht und kann nicht mehr geändert werden."))
+    check(actor, "proposal.edit", p)
     for name in ANSWER_FIELDS:
         if name in data and data[name] is not None:
             setattr(p, name, data[name])
@@ -281,13 +275,10 @@ def add_attachment(p: Proposal, actor, kind: str, stream, filename: str) -> Atta
     file leaves no file and no row. Its time is the request's (:func:`workflow.engine.request_now`: when the
     whole request had arrived), the same moment a submission sent with it gets."""
     p = lock(p)
-    if p.applicant_id != actor.id:
-        raise ActionRefused(_("Nur die antragstellende Person kann Anlagen hochladen."))
+    check(actor, "proposal.upload", p)
     allowed_kinds = {r.key for r in p.call.required_attachments} | {"other"}
     if p.state == ProposalState.CLARIFICATION:
         kind = "clarification"
-    elif p.state != ProposalState.DRAFT:
-        raise ActionRefused(_("Nach der Einreichung können keine Anlagen mehr hinzugefügt werden."))
     elif kind not in allowed_kinds:
         raise ActionRefused(_("Unbekannte Art der Anlage."))
     require_verified(actor)
