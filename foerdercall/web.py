@@ -19,7 +19,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import SecurityError
 
 from . import policy
-from .accounts.operations import two_factor_setup_due, user_for_session
+from .accounts.operations import user_for_session
 from .accounts.views import bp as accounts_bp
 from .awards.views import bp as awards_bp
 from .calendar.views import bp as calendar_bp
@@ -36,6 +36,7 @@ from .mail.views import bp as mail_bp
 from .mailtemplates.views import bp as mailtemplates_bp
 from .parking.views import bp as parking_bp
 from .parking.views import park_refused_post
+from .policy.actors import two_factor_setup_due
 from .privacy.views import bp as privacy_bp
 from .proposals.views import bp as proposals_bp
 from .register.views import bp as register_bp

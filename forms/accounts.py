@@ -1,7 +1,15 @@
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -124,3 +132,10 @@ class TwoFactorDisableForm(Form):
         validators=[DataRequired(), Length(max=500)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class LanguageForm(Form):
+    """The language switch in every page's header; ``next`` is the page to return to."""
+
+    lang = SelectField(choices=choices([("de", "Deutsch"), ("en", "English")]), default="de")
+    next = HiddenField(validators=[Length(max=2000)])

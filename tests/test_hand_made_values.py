@@ -135,6 +135,7 @@ def _feeds():
 
     return {
         "LoginForm": [User],
+        "LanguageForm": [],
         "RegisterForm": [User],
         "RolesForm": [User],
         "ForgotPasswordForm": [User],

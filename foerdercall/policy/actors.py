@@ -91,3 +91,20 @@ def verification_missing(user: User | None) -> str | None:
             "Einen neuen Link können Sie unter „Konto“ anfordern. Ihr Entwurf bleibt gespeichert."
         )
     return None
+
+
+def required_two_factor_roles() -> set[str]:
+    """The roles of REQUIRE_TWO_FACTOR_ROLES (comma list)."""
+    return {
+        r.strip() for r in (current_app.config.get("REQUIRE_TWO_FACTOR_ROLES") or "").split(",") if r.strip()
+    }
+
+
+def two_factor_required(user) -> bool:
+    """Whether the person's roles make the second factor mandatory (REQUIRE_TWO_FACTOR_ROLES)."""
+    return user.is_authenticated and bool(user.roles & required_two_factor_roles())
+
+
+def two_factor_setup_due(user) -> bool:
+    """A person who must use the second factor and has none: can do nothing but set it up (web.py)."""
+    return two_factor_required(user) and not user.two_factor_enabled

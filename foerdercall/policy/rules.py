@@ -16,7 +16,7 @@ from workflows import CallState, ProposalState, find_transition, workflow_name
 
 from ..errors import ActionRefused
 from ..reviews.queries import has_conflict
-from .actors import is_official, sign_off_refusal
+from .actors import is_official, sign_off_refusal, two_factor_required
 from .reading import (
     can_view_proposal,
     may_edit_mail_templates,
@@ -104,6 +104,16 @@ def _advisor_work(user, _obj=None) -> str | None:
 @rule("admin.work")
 def _admin_work(user, _obj=None) -> str | None:
     return _role(user, "admin", _("Nur die Verwaltung der Konten kann das."))
+
+
+@rule("account.two_factor")
+def _account_two_factor(user, _obj=None) -> str | None:
+    """The second factor: for officials and admins, and for every role that must use it."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if user.has_role("official") or user.has_role("admin") or two_factor_required(user):
+        return None
+    return _("Die Zwei-Faktor-Anmeldung ist für Mitarbeitende der Ämter und Admins vorgesehen.")
 
 
 # --- calls ---------------------------------------------------------------------------------------------------
