@@ -31,6 +31,7 @@ from ..broker import enqueue_deliveries
 from ..errors import ActionRefused
 from ..extensions import db
 from ..mailtemplates.operations import official_text
+from ..policy import check
 from ..text import one_line, printable
 from ..timeutil import now
 from .delivery import deliver_here
@@ -224,8 +225,7 @@ def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
 
 def release_held_mail(mail: OutboxMail, actor) -> OutboxMail:
     """An official has read a held mail and releases it: from now on it is delivered like any other."""
-    if not mail.held:
-        raise ActionRefused(_("Diese Nachricht wird nicht zurückgehalten."))
+    check(actor, "mail.release", mail)
     if mail.status != "pending":  # held mails are never claimed; this guards rows changed by hand
         raise ActionRefused(_("Diese Nachricht kann nicht freigegeben werden."))
     record(actor, "release_mail", mail, data={"kind": mail.kind, "to": mail.to_address})

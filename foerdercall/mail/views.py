@@ -8,7 +8,7 @@ from sqlalchemy import select
 from forms.calls import ConfirmForm
 
 from ..extensions import db
-from ..policy.loaders import require
+from ..policy.loaders import get_mail_for, require
 from ..policy.reading import may_read_mail
 from .models import OutboxMail
 from .operations import release_held_mail, retry_failed_mail, worker_overview
@@ -43,9 +43,7 @@ def messages():
 @bp.route("/messages/<int:mail_id>")
 @login_required
 def message(mail_id: int):
-    mail = db.session.get(OutboxMail, mail_id)
-    if mail is None or not may_read_mail(current_user, mail):
-        abort(404)
+    mail = get_mail_for(current_user, mail_id)
     return render_template("mail/message.html", mail=mail)
 
 
@@ -63,9 +61,7 @@ def worker_status():
 @login_required
 def retry_mail(mail_id: int):
     require(current_user, "official.work")
-    mail = db.session.get(OutboxMail, mail_id)
-    if mail is None:
-        abort(404)
+    mail = db.get_or_404(OutboxMail, mail_id)
     retry_failed_mail(mail, current_user)
     flash(_("Die Nachricht wird erneut gesendet."), "success")
     return redirect(url_for("mail.worker_status"))
@@ -76,9 +72,7 @@ def retry_mail(mail_id: int):
 def release_mail(mail_id: int):
     """An official releases a held decision mail: it is sent after this request's commit."""
     require(current_user, "official.work")
-    mail = db.session.get(OutboxMail, mail_id)
-    if mail is None or not may_read_mail(current_user, mail):
-        abort(404)
+    mail = get_mail_for(current_user, mail_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     release_held_mail(mail, current_user)

@@ -8,7 +8,9 @@ from flask import abort
 from ..calls.models import Call
 from ..extensions import db
 from ..jobs.models import BulkJob
+from ..mail.models import OutboxMail
 from ..proposals.models import Proposal
+from .actors import is_official
 from .reading import (
     OFFICIAL_DOCUMENTS,
     can_view_proposal,
@@ -84,3 +86,20 @@ def get_call_for(user, call_id: int) -> Call:
     if call is None or not may_see_call(user, call):
         abort(404)
     return call
+
+
+def get_record_call_for(user, call_id: int) -> Call:
+    """The call whose Vergabevermerk the user downloads: 404 for its officials while there is none yet (sealed),
+    403 for everyone else."""
+    call = get_call_for(user, call_id)
+    if refusal(user, "call.read_record", call) is not None:
+        abort(404 if is_official(user) else 403)
+    return call
+
+
+def get_mail_for(user, mail_id: int) -> OutboxMail:
+    """A mail the user may read, else 404 (the same answer whether or not it exists)."""
+    mail = db.session.get(OutboxMail, mail_id)
+    if mail is None or refusal(user, "mail.read", mail) is not None:
+        abort(404)
+    return mail

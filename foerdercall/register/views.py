@@ -42,7 +42,7 @@ def _call_filter() -> Call | None:
         return None
     call_id = parse_id(raw)
     call = db.session.get(Call, call_id) if call_id is not None else None
-    if call is None or call.state == "draft":
+    if call is None or not call.is_fixed:  # published at least once: public
         abort(404)
     return call
 
