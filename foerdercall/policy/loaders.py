@@ -9,6 +9,7 @@ from ..calls.models import Call
 from ..extensions import db
 from ..jobs.models import BulkJob
 from ..mail.models import OutboxMail
+from ..mailtemplates.models import MailTemplate
 from ..proposals.models import Proposal
 from .actors import is_official
 from .reading import (
@@ -78,6 +79,15 @@ def get_mail_template_call_for(user, call_id: int):
     if call is None:
         abort(404)
     return call
+
+
+def get_mail_template_for(user, call_id: int, template_id: int) -> MailTemplate:
+    """One of a call's mail templates, for those who edit them; 404 for a template of another call."""
+    call = get_mail_template_call_for(user, call_id)
+    t = db.session.get(MailTemplate, template_id)
+    if t is None or t.call_id != call.id:
+        abort(404)
+    return t
 
 
 def get_call_for(user, call_id: int) -> Call:

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from workflows import CallState, ProposalState, find_transition, workflow_name
 
 from ..errors import ActionRefused
+from ..proposals.queries import has_submitted
 from ..reviews.queries import has_conflict
 from .actors import is_official, sign_off_refusal, two_factor_required
 from .reading import (
@@ -114,6 +115,23 @@ def _account_two_factor(user, _obj=None) -> str | None:
     if user.has_role("official") or user.has_role("admin") or two_factor_required(user):
         return None
     return _("Die Zwei-Faktor-Anmeldung ist für Mitarbeitende der Ämter und Admins vorgesehen.")
+
+
+@rule("account.delete")
+def _account_delete(user, account) -> str | None:
+    """An applicant deletes their own account, as long as nothing was submitted (the city keeps those files)."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if account.id != user.id:
+        return _("Nur die Person selbst kann ihr Konto löschen.")
+    if account.roles - {"applicant"}:
+        return _("Konten mit Aufgaben in der Verwaltung oder Begutachtung löscht die Verwaltung.")
+    if has_submitted(account):
+        return _(
+            "Sie haben bereits ein Angebot eingereicht. Die Stadt muss die Unterlagen eingereichter Angebote "
+            "aufbewahren; die Aufbewahrungsfrist steht in den Datenschutzhinweisen des Aufrufs."
+        )
+    return None
 
 
 # --- calls ---------------------------------------------------------------------------------------------------
