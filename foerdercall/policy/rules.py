@@ -190,7 +190,9 @@ def _call_extend_deadline(user, call) -> str | None:
     """A documented personal extension of the deadline: while submissions are not yet opened."""
     if message := _official(user):
         return message
-    if call.state not in (CallState.PUBLISHED, CallState.CLOSED) or call.opening is not None:
+    if call.opening is not None:
+        return _("Nach der Öffnung ist keine Fristverlängerung mehr möglich.")
+    if call.state not in (CallState.PUBLISHED, CallState.CLOSED):
         return _("Die Frist kann nur vor der Öffnung der Angebote verlängert werden.")
     return None
 
