@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort
 
+from ..awards.models import Milestone, Report
 from ..calls.models import Call
 from ..extensions import db
 from ..jobs.models import BulkJob
@@ -25,6 +26,24 @@ def get_proposal_for(user, proposal_id: int) -> Proposal:
     if p is None or not can_view_proposal(user, p):
         abort(404)
     return p
+
+
+def get_milestone_for(user, proposal_id: int, milestone_id: int) -> tuple[Proposal, Milestone]:
+    """A proposal the user may see and one of its milestones, else 404."""
+    p = get_proposal_for(user, proposal_id)
+    m = db.session.get(Milestone, milestone_id)
+    if m is None or m.proposal_id != p.id:
+        abort(404)
+    return p, m
+
+
+def get_report_for(user, proposal_id: int, report_id: int) -> tuple[Proposal, Report]:
+    """A proposal the user may see and one of its reports, else 404."""
+    p = get_proposal_for(user, proposal_id)
+    r = db.session.get(Report, report_id)
+    if r is None or r.proposal_id != p.id:
+        abort(404)
+    return p, r
 
 
 def require(user, action: str, obj=None, *, status: int = 403, **params) -> None:

@@ -276,6 +276,25 @@ def _proposal_sign_off(user, p) -> str | None:
     return sign_off_refusal(p, user)
 
 
+# --- the award and the year of implementation ----------------------------------------------------------------
+
+
+@rule("proposal.add_milestone")
+def _proposal_add_milestone(user, p) -> str | None:
+    """An official without a conflict plans another milestone of a measure in implementation (a new row, not a
+    state change; reporting and accepting a milestone are transitions of workflows/milestone.py)."""
+    if p.state != ProposalState.IN_IMPLEMENTATION:
+        return _("Die Maßnahme ist nicht in der Umsetzung.")
+    if (
+        not _signed_in(user)
+        or not user.has_role("official")
+        or p.applicant_id == user.id
+        or has_conflict(user, p)
+    ):
+        return _("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun.")
+    return None
+
+
 # --- mails ---------------------------------------------------------------------------------------------------
 
 
