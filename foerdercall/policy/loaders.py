@@ -9,7 +9,9 @@ from ..awards.models import Milestone, Report
 from ..calls.models import Call
 from ..extensions import db
 from ..jobs.models import BulkJob
+from ..parking.models import ParkedPost
 from ..proposals.models import Proposal
+from ..timeutil import now
 from .reading import (
     OFFICIAL_DOCUMENTS,
     can_view_proposal,
@@ -103,3 +105,13 @@ def get_call_for(user, call_id: int) -> Call:
     if call is None or not may_see_call(user, call):
         abort(404)
     return call
+
+
+def get_parked_for(user, browser_key: str | None, parked_id: int) -> ParkedPost:
+    """Text this browser parked that the user may take over (``parking.take_over``), else 404: another
+    browser's text, or another person's, is never found."""
+    row = db.session.get(ParkedPost, parked_id)
+    if row is None or browser_key is None or row.browser_key != browser_key or row.expires_at < now():
+        abort(404)
+    require(user, "parking.take_over", row, status=404)
+    return row

@@ -17,6 +17,7 @@ from workflows import CallState, ProposalState, find_transition, workflow_name
 from ..errors import ActionRefused
 from ..reviews.queries import has_conflict
 from .actors import is_official, sign_off_refusal
+from .parked import may_take_over
 from .reading import (
     can_view_proposal,
     may_edit_mail_templates,
@@ -312,4 +313,18 @@ def _mail_release(user, mail) -> str | None:
         return message
     if not mail.held:
         return _("Diese Nachricht wird nicht zurückgehalten.")
+    return None
+
+
+# --- text kept from a refused post -------------------------------------------------------------------------
+
+
+@rule("parking.take_over")
+def _parking_take_over(user, row) -> str | None:
+    """Parked text: only the person it belongs to sees it and takes it over, while its form is still open and
+    the text was not sent since (``policy.parked``)."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if not may_take_over(user, row):
+        return _("Diese aufbewahrten Eingaben können Sie nicht mehr übernehmen.")
     return None
