@@ -75,15 +75,13 @@ def get_own_proposal_for(user, proposal_id: int) -> Proposal:
     return p
 
 
-def get_job_for(user, job_id: int, *, download: bool = False):
-    """A bulk job: the person who started it and the admins see its progress; 404 for everybody else (no
-    leak of its items). Its file (an export: proposals' titles and scores, made for the starter's eyes) only
-    the starter downloads."""
+def get_job_for(user, job_id: int, action: str = "job.read") -> BulkJob:
+    """A bulk job the rulebook lets the user ``action`` (``job.read``: its progress, ``job.download``: its
+    file); 404 for everybody else (no leak of its items)."""
     job = db.session.get(BulkJob, job_id)
-    if job is None or not user.is_authenticated:
+    if job is None:
         abort(404)
-    if job.started_by_id != user.id and (download or not user.has_role("admin")):
-        abort(404)
+    require(user, action, job, status=404)
     return job
 
 

@@ -316,6 +316,32 @@ def _mail_release(user, mail) -> str | None:
     return None
 
 
+# --- bulk jobs ----------------------------------------------------------------------------------------------
+
+
+@rule("job.read")
+def _job_read(user, job) -> str | None:
+    """A bulk job's progress and results (they name proposals): the person who started it and the admins."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if job.started_by_id != user.id and not user.has_role("admin"):
+        return _("Einen Auftrag sehen nur die Person, die ihn gestartet hat, und die Verwaltung der Konten.")
+    return None
+
+
+@rule("job.download")
+def _job_download(user, job) -> str | None:
+    """A job's file (an export: proposals' titles and scores, made for the starter's eyes): only the person
+    who started it, once the job is done."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if job.started_by_id != user.id:
+        return _("Die Datei eines Auftrags lädt nur die Person herunter, die ihn gestartet hat.")
+    if job.state != "done" or not job.has_file:
+        return _("Dieser Auftrag hat keine Datei zum Herunterladen.")
+    return None
+
+
 # --- text kept from a refused post -------------------------------------------------------------------------
 
 
