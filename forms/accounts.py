@@ -124,3 +124,11 @@ class TwoFactorDisableForm(Form):
         validators=[DataRequired(), Length(max=500)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class LanguageForm(Form):
+    """The language switch of every page: the language, and the page to return to (``urls.redirect_target``
+    takes it only if it is a path of this site)."""
+
+    lang = SelectField(choices=choices([("de", "Deutsch"), ("en", "English")]), default="de")
+    next = StringField(validators=[Optional(), Length(max=2000)])

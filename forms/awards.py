@@ -48,4 +48,6 @@ class ObjectionForm(Form):
 
     reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=10000)])
     resolve = BooleanField()
-    outcome = RadioField(choices=list(OUTCOMES), validate_choice=False, validators=[Optional()])
+    outcome = RadioField(
+        choices=choices((o, o) for o in OUTCOMES), validate_choice=False, validators=[Optional()]
+    )

@@ -172,6 +172,7 @@ def _feeds():
         "ReplaceForm": [],
         "UnlockRequestForm": [],
         "EndSessionsForm": [],
+        "LanguageForm": [],
     }
 
 

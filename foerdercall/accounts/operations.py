@@ -26,7 +26,7 @@ from ..extensions import db
 from ..i18n import format_dt
 from ..mail.operations import queue_mail
 from ..policy import check
-from ..policy.actors import verification_missing
+from ..policy.actors import two_factor_required, verification_missing
 from ..text import printable, token_digest
 from ..timeutil import now
 from ..urls import external_url  # every link in a mail: on PUBLIC_URL, never the request's host
@@ -724,27 +724,9 @@ class TwoFactorUnavailable(ActionRefused):
     """The stored TOTP secret cannot be decrypted (the key changed): the code cannot be checked."""
 
 
-def required_two_factor_roles() -> set[str]:
-    """The roles of REQUIRE_TWO_FACTOR_ROLES (comma list)."""
-    return {
-        r.strip() for r in (current_app.config.get("REQUIRE_TWO_FACTOR_ROLES") or "").split(",") if r.strip()
-    }
-
-
-def two_factor_required(user) -> bool:
-    """Whether the person's roles make the second factor mandatory (REQUIRE_TWO_FACTOR_ROLES)."""
-    return user.is_authenticated and bool(user.roles & required_two_factor_roles())
-
-
 def two_factor_setup_due(user) -> bool:
     """A person who must use the second factor and has none: can do nothing but set it up (web.py)."""
     return two_factor_required(user) and not user.two_factor_enabled
-
-
-def may_use_two_factor(user) -> bool:
-    return user.is_authenticated and (
-        user.has_role("official") or user.has_role("admin") or two_factor_required(user)
-    )
 
 
 def new_totp_secret() -> str:
@@ -793,10 +775,7 @@ def _new_recovery_codes(user: User, count: int = 10) -> list[str]:
 def enable_two_factor(user: User, secret: str, code: str) -> list[str]:
     """Turn on TOTP after the user proved the authenticator with a code; returns the recovery codes (shown
     once, stored hashed)."""
-    if not may_use_two_factor(user):
-        raise ActionRefused(
-            _("Die Zwei-Faktor-Anmeldung ist für Mitarbeitende der Ämter und Admins vorgesehen.")
-        )
+    check(user, "account.two_factor")
     if user.two_factor_enabled:
         raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist bereits eingeschaltet."))
     step = _totp_step(secret or "", code, None) if secret else None
@@ -830,15 +809,7 @@ def reset_two_factor(user: User, actor: User) -> None:
 
 
 def disable_two_factor(user: User, password: str) -> None:
-    if not user.two_factor_enabled:
-        raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist nicht eingeschaltet."))
-    if two_factor_required(user):
-        raise ActionRefused(
-            _(
-                "Für Ihre Rolle ist die Zwei-Faktor-Anmeldung vorgeschrieben; sie kann nicht "
-                "ausgeschaltet werden."
-            )
-        )
+    check(user, "account.disable_two_factor")
     try:
         password_hasher().verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):

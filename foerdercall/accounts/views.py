@@ -21,6 +21,7 @@ from sqlalchemy import select
 from forms.accounts import (
     EndSessionsForm,
     ForgotPasswordForm,
+    LanguageForm,
     LoginForm,
     RegisterForm,
     ResetPasswordForm,
@@ -35,6 +36,7 @@ from forms.calls import ConfirmForm
 from ..errors import ActionRefused
 from ..extensions import db
 from ..parking.browser import after_login  # text kept from a post refused for its session: offered first
+from ..policy.actors import two_factor_required
 from ..policy.loaders import require
 from ..timeutil import now
 from ..urls import redirect_target, same_site_path  # the one rule for redirect targets from the request
@@ -48,7 +50,6 @@ from .operations import (
     end_sessions_by_admin,
     live_unlock_grant,
     login_attempt,
-    may_use_two_factor,
     new_totp_secret,
     open_sessions,
     register_applicant,
@@ -62,7 +63,6 @@ from .operations import (
     set_roles,
     start_session,
     totp_uri,
-    two_factor_required,
     unlock_link_valid,
     use_unlock_link,
     user_for_reset,
@@ -270,13 +270,15 @@ def register():
 
 @bp.route("/language", methods=["POST"])
 def language():
-    lang = request.form.get("lang", "de")
-    if lang not in ("de", "en"):
+    form = LanguageForm()
+    form.validate()  # the token: CSRFProtect, for every post
+    if form.lang.errors:
         abort(400)
-    session["lang"] = lang
+    session["lang"] = form.lang.data
     if current_user.is_authenticated:
-        current_user.locale = lang
-    return redirect(redirect_target(request.form.get("next")))
+        current_user.locale = form.lang.data
+    # a page to return to that is not one (too long, another site's): the start page
+    return redirect(redirect_target(None if form.next.errors else form.next.data))
 
 
 @bp.route("/admin/users")
@@ -415,7 +417,6 @@ def reset_password_link(token: str):
 def account():
     return render_template(
         "accounts/account.html",
-        may_2fa=may_use_two_factor(current_user),
         remaining=remaining_recovery_codes(current_user),
         sessions=open_sessions(current_user),
         end_form=ConfirmForm(),
@@ -442,8 +443,7 @@ def end_other_sessions_view():
 @login_required
 def two_factor():
     """Set up TOTP: the secret (text and otpauth:// URI), confirmed by a code before it is on."""
-    if not may_use_two_factor(current_user):
-        abort(403)
+    require(current_user, "account.two_factor")
     required = two_factor_required(current_user)
     if current_user.two_factor_enabled:
         return render_template(
@@ -476,8 +476,7 @@ def two_factor():
 @bp.route("/account/two-factor/disable", methods=["POST"])
 @login_required
 def disable_two_factor_view():
-    if not may_use_two_factor(current_user):
-        abort(403)
+    require(current_user, "account.two_factor")
     form = TwoFactorDisableForm()
     if not form.validate_on_submit():
         flash(_("Bitte geben Sie Ihr Passwort ein."), "error")

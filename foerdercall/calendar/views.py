@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort
+from flask import Blueprint, Response
 from flask_login import current_user, login_required
 
 from ..jobs.files import attachment_headers
-from ..policy.loaders import get_call_for, get_own_proposal_for
-from ..policy.reading import may_read_call_calendar
+from ..policy.loaders import get_call_for, get_own_proposal_for, require
 from ..timeutil import now
 from . import vcalendar
 from .events import call_events, proposal_events
@@ -23,8 +22,7 @@ def call_deadlines(call_id: int):
     """Every deadline of the call (opening, submission, review, standstills, acceptance, milestones,
     implementation end, answers to clarification requests) as one calendar."""
     call = get_call_for(current_user, call_id)
-    if not may_read_call_calendar(current_user, call):
-        abort(403)
+    require(current_user, "call.read_calendar", call)
     body = vcalendar(call_events(call, current_user), stamp=now(), name=f"{call.code}: {call.title}")
     return Response(body, mimetype=MIMETYPE, headers=attachment_headers(f"{call.code}-fristen.ics"))
 

@@ -31,6 +31,7 @@ from ..broker import enqueue_deliveries
 from ..errors import ActionRefused
 from ..extensions import db
 from ..mailtemplates.operations import official_text
+from ..policy import check
 from ..text import one_line, printable
 from ..timeutil import now
 from .delivery import deliver_here
@@ -202,8 +203,7 @@ def queue_mails(mails: Iterable[tuple[str, Any, str, dict]]) -> int:
 
 def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
     """An official sends a failed mail again: back to pending with a fresh round of attempts."""
-    if mail.status != "failed":
-        raise ActionRefused(_("Nur eine fehlgeschlagene Nachricht kann erneut gesendet werden."))
+    check(actor, "mail.retry", mail)
     record(
         actor,
         "retry_mail",
@@ -224,8 +224,7 @@ def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
 
 def release_held_mail(mail: OutboxMail, actor) -> OutboxMail:
     """An official has read a held mail and releases it: from now on it is delivered like any other."""
-    if not mail.held:
-        raise ActionRefused(_("Diese Nachricht wird nicht zurückgehalten."))
+    check(actor, "mail.release", mail)
     if mail.status != "pending":  # held mails are never claimed; this guards rows changed by hand
         raise ActionRefused(_("Diese Nachricht kann nicht freigegeben werden."))
     record(actor, "release_mail", mail, data={"kind": mail.kind, "to": mail.to_address})

@@ -83,6 +83,18 @@ def sign_off_refusal(p: Proposal, actor) -> str | None:
     return None
 
 
+def required_two_factor_roles() -> set[str]:
+    """The roles of REQUIRE_TWO_FACTOR_ROLES (comma list)."""
+    return {
+        r.strip() for r in (current_app.config.get("REQUIRE_TWO_FACTOR_ROLES") or "").split(",") if r.strip()
+    }
+
+
+def two_factor_required(user) -> bool:
+    """Whether the person's roles make the second factor mandatory (REQUIRE_TWO_FACTOR_ROLES)."""
+    return user.is_authenticated and bool(user.roles & required_two_factor_roles())
+
+
 def verification_missing(user: User | None) -> str | None:
     """The message why an unverified applicant cannot submit yet, else None (a workflow condition)."""
     if user is not None and not user.email_verified:

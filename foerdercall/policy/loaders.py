@@ -9,12 +9,14 @@ from ..awards.models import Milestone, Report
 from ..calls.models import Call
 from ..extensions import db
 from ..jobs.models import BulkJob
+from ..mail.models import OutboxMail
 from ..parking.models import ParkedPost
 from ..proposals.models import Proposal
 from ..timeutil import now
 from .reading import (
     OFFICIAL_DOCUMENTS,
     can_view_proposal,
+    is_public_call,
     may_edit_mail_templates,
     may_read_document,
     may_see_call,
@@ -113,3 +115,21 @@ def get_parked_for(user, browser_key: str | None, parked_id: int) -> ParkedPost:
         abort(404)
     require(user, "parking.take_over", row, status=404)
     return row
+
+
+def get_mail_for(user, mail_id: int) -> OutboxMail:
+    """A mail the user may read (``mail.read``: its recipient; officials the others, but not a secret or
+    sealed one), else 404."""
+    mail = db.session.get(OutboxMail, mail_id)
+    if mail is None:
+        abort(404)
+    require(user, "mail.read", mail, status=404)
+    return mail
+
+
+def get_public_call(call_id: int | None) -> Call:
+    """A call as everyone sees it (the public register), whoever asks: 404 for a draft or no such call."""
+    call = db.session.get(Call, call_id) if call_id is not None else None
+    if call is None or not is_public_call(call):
+        abort(404)
+    return call

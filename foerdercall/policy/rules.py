@@ -16,7 +16,7 @@ from workflows import CallState, ProposalState, find_transition, workflow_name
 
 from ..errors import ActionRefused
 from ..reviews.queries import has_conflict
-from .actors import is_official, sign_off_refusal
+from .actors import is_official, sign_off_refusal, two_factor_required
 from .parked import may_take_over
 from .reading import (
     can_view_proposal,
@@ -105,6 +105,33 @@ def _advisor_work(user, _obj=None) -> str | None:
 @rule("admin.work")
 def _admin_work(user, _obj=None) -> str | None:
     return _role(user, "admin", _("Nur die Verwaltung der Konten kann das."))
+
+
+# --- one's own account ---------------------------------------------------------------------------------------
+
+
+@rule("account.two_factor")
+def _account_two_factor(user, _obj=None) -> str | None:
+    """Setting up a second factor: officials, admins, and whoever's role requires it."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if user.has_role("official") or user.has_role("admin") or two_factor_required(user):
+        return None
+    return _("Die Zwei-Faktor-Anmeldung ist für Mitarbeitende der Ämter und Admins vorgesehen.")
+
+
+@rule("account.disable_two_factor")
+def _account_disable_two_factor(user, _obj=None) -> str | None:
+    """Turning one's second factor off: not where the role requires it."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if not user.two_factor_enabled:
+        return _("Die Zwei-Faktor-Anmeldung ist nicht eingeschaltet.")
+    if two_factor_required(user):
+        return _(
+            "Für Ihre Rolle ist die Zwei-Faktor-Anmeldung vorgeschrieben; sie kann nicht ausgeschaltet werden."
+        )
+    return None
 
 
 # --- calls ---------------------------------------------------------------------------------------------------
@@ -303,6 +330,16 @@ def _proposal_add_milestone(user, p) -> str | None:
 def _mail_read(user, mail) -> str | None:
     if not _signed_in(user) or not may_read_mail(user, mail):
         return _("Diese Nachricht können Sie nicht lesen.")
+    return None
+
+
+@rule("mail.retry")
+def _mail_retry(user, mail) -> str | None:
+    """A failed mail sent again, by an official (the worker's page lists the failed mails)."""
+    if message := _official(user):
+        return message
+    if mail.status != "failed":
+        return _("Nur eine fehlgeschlagene Nachricht kann erneut gesendet werden.")
     return None
 
 
