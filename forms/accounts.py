@@ -49,11 +49,19 @@ class LoginForm(Form):
 
 
 class UnlockRequestForm(Form):
-    email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(
+        _l("E-Mail-Adresse"),
+        validators=[DataRequired(_l("Bitte geben Sie Ihre E-Mail-Adresse an.")), Length(max=254)],
+    )
 
 
 class EndSessionsForm(Form):
-    confirm = BooleanField(_l("Ja, alle Sitzungen dieser Person beenden"), validators=[DataRequired()])
+    confirm = BooleanField(
+        _l("Ja, alle Sitzungen dieser Person beenden"),
+        validators=[
+            DataRequired(_l("Bitte bestätigen Sie, dass alle Sitzungen dieser Person beendet werden sollen."))
+        ],
+    )
 
 
 class RegisterForm(Form):
@@ -121,7 +129,7 @@ class TwoFactorSetupForm(Form):
 class TwoFactorDisableForm(Form):
     password = PasswordField(
         _l("Ihr Passwort"),
-        validators=[DataRequired(), Length(max=500)],
+        validators=[DataRequired(_l("Bitte geben Sie Ihr Passwort ein.")), Length(max=500)],
         render_kw={"autocomplete": "current-password"},
     )
 

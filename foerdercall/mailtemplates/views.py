@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -15,8 +15,8 @@ from forms.mailtemplates import (
 from workflows.proposal import STATE_LABELS
 
 from ..errors import ActionRefused
-from ..extensions import db
-from ..policy.loaders import get_mail_template_call_for
+from ..pages import flash_errors
+from ..policy.loaders import get_mail_template_call_for, get_mail_template_for
 from .models import MailTemplate
 from .operations import (
     KIND_PLACEHOLDERS,
@@ -32,14 +32,6 @@ from .operations import (
 )
 
 bp = Blueprint("mailtemplates", __name__)
-
-
-def _template(call_id: int, template_id: int) -> MailTemplate:
-    call = get_mail_template_call_for(current_user, call_id)
-    t = db.session.get(MailTemplate, template_id)
-    if t is None or t.call_id != call.id:
-        abort(404)
-    return t
 
 
 def _labels() -> dict:
@@ -100,7 +92,7 @@ def new(call_id: int):
 @bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>", methods=["GET", "POST"])
 @login_required
 def edit(call_id: int, template_id: int):
-    t = _template(call_id, template_id)
+    t = get_mail_template_for(current_user, call_id, template_id)
     form = MailTemplateTextForm(obj=t, kind=t.kind)
     if form.validate_on_submit():
         try:
@@ -133,7 +125,7 @@ def edit(call_id: int, template_id: int):
 @bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>/preview")
 @login_required
 def show_preview(call_id: int, template_id: int):
-    t = _template(call_id, template_id)
+    t = get_mail_template_for(current_user, call_id, template_id)
     real, mails = preview(t, current_user)
     form = ActivateForm(version=str(t.version))
     return render_template(
@@ -151,7 +143,7 @@ def show_preview(call_id: int, template_id: int):
 @bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>/activate", methods=["POST"])
 @login_required
 def activate(call_id: int, template_id: int):
-    t = _template(call_id, template_id)
+    t = get_mail_template_for(current_user, call_id, template_id)
     form = ActivateForm()
     version = form.version_number() if form.validate_on_submit() else None
     try:
@@ -167,24 +159,27 @@ def activate(call_id: int, template_id: int):
 @bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>/deactivate", methods=["POST"])
 @login_required
 def deactivate(call_id: int, template_id: int):
-    t = _template(call_id, template_id)
+    t = get_mail_template_for(current_user, call_id, template_id)
+    back = redirect(url_for("mailtemplates.index", call_id=t.call_id))
+    if not ActivateForm().validate_on_submit():  # only its token: a refused one is said in general
+        flash(_("Die Anfrage war ungültig. Bitte versuchen Sie es erneut."), "error")
+        return back
     try:
-        if not ActivateForm().validate_on_submit():
-            raise ActionRefused(_("Die Anfrage war ungültig. Bitte versuchen Sie es erneut."))
         deactivate_template(t, current_user)
-        flash(_("Die Vorlage ist nicht mehr aktiv."), "success")
     except ActionRefused as exc:
         flash(exc.message, "error")
-    return redirect(url_for("mailtemplates.index", call_id=t.call_id))
+    else:
+        flash(_("Die Vorlage ist nicht mehr aktiv."), "success")
+    return back
 
 
 @bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>/delete", methods=["POST"])
 @login_required
 def delete(call_id: int, template_id: int):
-    t = _template(call_id, template_id)
+    t = get_mail_template_for(current_user, call_id, template_id)
     form = DeleteTemplateForm()
     if not form.validate_on_submit():
-        flash(_("Bitte bestätigen Sie das Löschen."), "error")
+        flash_errors(form)
         return redirect(url_for("mailtemplates.show_preview", call_id=t.call_id, template_id=t.id))
     delete_template(t, current_user)
     flash(_("Die Vorlage ist gelöscht."), "success")

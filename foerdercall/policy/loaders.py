@@ -10,6 +10,7 @@ from ..calls.models import Call
 from ..extensions import db
 from ..jobs.models import BulkJob
 from ..mail.models import OutboxMail
+from ..mailtemplates.models import MailTemplate
 from ..parking.models import ParkedPost
 from ..proposals.models import Proposal
 from ..timeutil import now
@@ -17,7 +18,6 @@ from .reading import (
     OFFICIAL_DOCUMENTS,
     can_view_proposal,
     is_public_call,
-    may_edit_mail_templates,
     may_read_document,
     may_see_call,
 )
@@ -87,16 +87,23 @@ def get_job_for(user, job_id: int, action: str = "job.read") -> BulkJob:
     return job
 
 
-def get_mail_template_call_for(user, call_id: int):
-    """The call whose mail templates the user edits: 401/403 for those who may not, 404 for no such call."""
-    if not user.is_authenticated:
-        abort(401)
-    if not may_edit_mail_templates(user):
-        abort(403)
+def get_mail_template_call_for(user, call_id: int) -> Call:
+    """The call whose mail templates the user edits (``call.edit_mail_templates``): 401/403 for those who may
+    not, 404 for no such call."""
+    require(user, "call.edit_mail_templates")
     call = db.session.get(Call, call_id)
     if call is None:
         abort(404)
     return call
+
+
+def get_mail_template_for(user, call_id: int, template_id: int) -> MailTemplate:
+    """One of the call's mail templates, for those who edit them; 404 for another call's template."""
+    call = get_mail_template_call_for(user, call_id)
+    t = db.session.get(MailTemplate, template_id)
+    if t is None or t.call_id != call.id:
+        abort(404)
+    return t
 
 
 def get_call_for(user, call_id: int) -> Call:

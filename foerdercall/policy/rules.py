@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from workflows import CallState, ProposalState, find_transition, workflow_name
 
 from ..errors import ActionRefused
+from ..proposals.queries import has_submitted
 from ..reviews.queries import has_conflict
 from .actors import is_official, sign_off_refusal, two_factor_required
 from .parked import may_take_over
@@ -130,6 +131,24 @@ def _account_disable_two_factor(user, _obj=None) -> str | None:
     if two_factor_required(user):
         return _(
             "Für Ihre Rolle ist die Zwei-Faktor-Anmeldung vorgeschrieben; sie kann nicht ausgeschaltet werden."
+        )
+    return None
+
+
+@rule("account.delete")
+def _account_delete(user, account) -> str | None:
+    """A person deletes their own account: an applicant who never submitted (the city keeps the records of
+    submitted offers); other accounts the admins close."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if account.id != user.id:
+        return _("Nur die Person selbst kann ihr Konto löschen.")
+    if account.roles - {"applicant"}:
+        return _("Konten mit Aufgaben in der Verwaltung oder Begutachtung löscht die Verwaltung.")
+    if has_submitted(account):
+        return _(
+            "Sie haben bereits ein Angebot eingereicht. Die Stadt muss die Unterlagen eingereichter Angebote "
+            "aufbewahren; die Aufbewahrungsfrist steht in den Datenschutzhinweisen des Aufrufs."
         )
     return None
 

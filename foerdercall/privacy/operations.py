@@ -26,9 +26,9 @@ from ..accounts.models import User
 from ..accounts.operations import hash_password
 from ..audit.models import AuditEvent
 from ..audit.trail import record
-from ..errors import ActionRefused
 from ..extensions import db
 from ..mail.models import OutboxMail
+from ..policy import check
 from ..proposals.models import ANSWER_FIELDS, Attachment, Proposal
 from ..proposals.operations import attachment_path, delete_file_on_commit
 from ..reviews.models import Review
@@ -190,28 +190,9 @@ def _add_file(zf: zipfile.ZipFile, a: Attachment) -> None:
         zf.write(path, _zip_name(a), compress_type=zipfile.ZIP_STORED)  # read in pieces of 8 KB
 
 
-def deletion_refused(user: User) -> str | None:
-    """Why this person cannot delete the account themselves (None: they can). The page says it too."""
-    if user.roles - {"applicant"}:
-        return _("Konten mit Aufgaben in der Verwaltung oder Begutachtung löscht die Verwaltung.")
-    submitted = db.session.scalar(
-        select(Proposal.id).where(Proposal.applicant_id == user.id, Proposal.submitted_at.is_not(None))
-    )
-    if submitted is not None:
-        return _(
-            "Sie haben bereits ein Angebot eingereicht. Die Stadt muss die Unterlagen eingereichter Angebote "
-            "aufbewahren; die Aufbewahrungsfrist steht in den Datenschutzhinweisen des Aufrufs."
-        )
-    return None
-
-
 def delete_account(user: User, actor: User) -> None:
     """Make an applicant's account anonymous and discard their drafts, if nothing was ever submitted."""
-    if actor.id != user.id:
-        raise ActionRefused(_("Nur die Person selbst kann ihr Konto löschen."))
-    refusal = deletion_refused(user)
-    if refusal:
-        raise ActionRefused(refusal)
+    check(actor, "account.delete", user)
     user.name = DELETED_NAME  # first: the events written below carry no name
     for p in db.session.scalars(select(Proposal).where(Proposal.applicant_id == user.id)).all():
         if p.state == ProposalState.DRAFT:

@@ -10,7 +10,7 @@ from ..accounts.operations import authenticate
 from ..sheets import file_response
 from . import retention  # noqa: F401  (registers the label of its audit action)
 from .notice import default_privacy_notice, privacy_notice
-from .operations import delete_account, deletion_refused, export_zip
+from .operations import delete_account, export_zip
 from .queries import applicant_label, event_actor, event_reason
 
 bp = Blueprint("privacy", __name__)
@@ -24,7 +24,7 @@ def data():
 
 
 def _page(form, status: int = 200):
-    return render_template("privacy/data.html", form=form, refused=deletion_refused(current_user)), status
+    return render_template("privacy/data.html", form=form), status
 
 
 @bp.route("/account/data/export.zip")
