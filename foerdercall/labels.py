@@ -23,6 +23,28 @@ FIELD_LABELS = {
 }
 
 
+# a bulk job's states (jobs/models.py) and kinds as its page shows them
+JOB_STATE_LABELS = {
+    "queued": _l("wartet auf den Start"),
+    "running": _l("läuft"),
+    "done": _l("fertig"),
+    "failed": _l("abgebrochen"),
+}
+JOB_KIND_LABELS = {
+    "sign_off": _l("Sammelzeichnung"),
+    "call_record": _l("Vergabevermerk"),
+    "export": _l("Export"),
+}
+
+
+def job_state_label(state: str) -> str:
+    return str(JOB_STATE_LABELS.get(state, state))
+
+
+def job_kind_label(kind: str) -> str:
+    return str(JOB_KIND_LABELS.get(kind, JOB_KIND_LABELS["export"]))
+
+
 def office_label(code: str | None) -> str:
     return OFFICE_LABELS.get(code, code) if code else "–"
 

@@ -31,7 +31,7 @@ from .extensions import db, login_manager
 from .headers import security_headers
 from .i18n import current_lang, format_date, format_dt, format_money, label
 from .jobs.views import bp as jobs_bp
-from .labels import action_label, attachment_kind, office_label, state_label
+from .labels import action_label, attachment_kind, job_kind_label, job_state_label, office_label, state_label
 from .mail.views import bp as mail_bp
 from .mailtemplates.views import bp as mailtemplates_bp
 from .parking.views import bp as parking_bp
@@ -236,6 +236,8 @@ def init_app(app: Flask) -> None:
             "state_label": state_label,
             "label": label,
             "action_label": action_label,
+            "job_state_label": job_state_label,
+            "job_kind_label": job_kind_label,
             "attachment_kind": attachment_kind,
             "here": current_path,  # this page as a `next` target (the language switch)
             # the rulebook: a page shows an action only when the current user may do it (or with the reason why not)

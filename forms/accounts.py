@@ -4,7 +4,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     EmailField,
-    HiddenField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -57,11 +56,19 @@ class LoginForm(Form):
 
 
 class UnlockRequestForm(Form):
-    email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(
+        _l("E-Mail-Adresse"),
+        validators=[DataRequired(_l("Bitte geben Sie Ihre E-Mail-Adresse an.")), Length(max=254)],
+    )
 
 
 class EndSessionsForm(Form):
-    confirm = BooleanField(_l("Ja, alle Sitzungen dieser Person beenden"), validators=[DataRequired()])
+    confirm = BooleanField(
+        _l("Ja, alle Sitzungen dieser Person beenden"),
+        validators=[
+            DataRequired(_l("Bitte bestätigen Sie, dass alle Sitzungen dieser Person beendet werden sollen."))
+        ],
+    )
 
 
 class RegisterForm(Form):
@@ -129,13 +136,14 @@ class TwoFactorSetupForm(Form):
 class TwoFactorDisableForm(Form):
     password = PasswordField(
         _l("Ihr Passwort"),
-        validators=[DataRequired(), Length(max=500)],
+        validators=[DataRequired(_l("Bitte geben Sie Ihr Passwort ein.")), Length(max=500)],
         render_kw={"autocomplete": "current-password"},
     )
 
 
 class LanguageForm(Form):
-    """The language switch in every page's header; ``next`` is the page to return to."""
+    """The language switch of every page: the language, and the page to return to (``urls.redirect_target``
+    takes it only if it is a path of this site)."""
 
     lang = SelectField(choices=choices([("de", "Deutsch"), ("en", "English")]), default="de")
-    next = HiddenField(validators=[Length(max=2000)])
+    next = StringField(validators=[Optional(), Length(max=2000)])

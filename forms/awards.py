@@ -1,6 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+
+from workflows.objection import OUTCOMES
 
 from . import Form
 from .fields import BerlinDateTimeField, MoneyField, Required, choices
@@ -38,3 +40,14 @@ class PaymentForm(Form):
 class MilestoneForm(Form):
     title = StringField(_l("Meilenstein"), validators=[DataRequired(), Length(max=300)])
     due_at = BerlinDateTimeField(_l("Fällig am"), validators=[DataRequired()])
+
+
+class ObjectionForm(Form):
+    """An objection received during the standstill (``reason``: its text); with ``resolve`` set, the result of
+    its examination (``reason``) and its ``outcome``. The rulebook says which outcome is missing."""
+
+    reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=10000)])
+    resolve = BooleanField()
+    outcome = RadioField(
+        choices=choices((o, o) for o in OUTCOMES), validate_choice=False, validators=[Optional()]
+    )

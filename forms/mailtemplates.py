@@ -99,4 +99,7 @@ class ActivateForm(_VersionMixin, Form):
 
 
 class DeleteTemplateForm(Form):
-    confirm = BooleanField(_l("Ich möchte diese Vorlage löschen."), validators=[DataRequired()])
+    confirm = BooleanField(
+        _l("Ich möchte diese Vorlage löschen."),
+        validators=[DataRequired(_l("Bitte bestätigen Sie das Löschen."))],
+    )

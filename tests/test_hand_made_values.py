@@ -131,6 +131,7 @@ def _feeds():
     from foerdercall.calls.models import Call, CallVersion
     from foerdercall.mailtemplates.models import MailTemplate
     from foerdercall.proposals.models import Attachment, Clarification, Proposal
+    from foerdercall.ranking.models import Standstill
     from foerdercall.reviews.models import ConflictDeclaration, ReviewDecline
 
     return {
@@ -149,6 +150,7 @@ def _feeds():
         "ReportForm": [Report],
         "PaymentForm": [Payment],
         "MilestoneForm": [Milestone],
+        "ObjectionForm": [Standstill],
         "CallForm": [Call],
         "CorrectionForm": [Call, CallVersion],
         "ConfirmForm": [],

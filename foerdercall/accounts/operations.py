@@ -26,7 +26,7 @@ from ..extensions import db
 from ..i18n import format_dt
 from ..mail.operations import queue_mail
 from ..policy import check
-from ..policy.actors import two_factor_required, verification_missing
+from ..policy.actors import verification_missing
 from ..text import printable, token_digest
 from ..timeutil import now
 from ..urls import external_url  # every link in a mail: on PUBLIC_URL, never the request's host
@@ -804,15 +804,7 @@ def reset_two_factor(user: User, actor: User) -> None:
 
 
 def disable_two_factor(user: User, password: str) -> None:
-    if not user.two_factor_enabled:
-        raise ActionRefused(_("Die Zwei-Faktor-Anmeldung ist nicht eingeschaltet."))
-    if two_factor_required(user):
-        raise ActionRefused(
-            _(
-                "Für Ihre Rolle ist die Zwei-Faktor-Anmeldung vorgeschrieben; sie kann nicht "
-                "ausgeschaltet werden."
-            )
-        )
+    check(user, "account.disable_two_factor")
     try:
         password_hasher().verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):

@@ -35,6 +35,7 @@ from forms.calls import ConfirmForm
 
 from ..errors import ActionRefused
 from ..extensions import db
+from ..pages import flash_errors
 from ..parking.browser import after_login  # text kept from a post refused for its session: offered first
 from ..policy.actors import two_factor_required
 from ..policy.loaders import require
@@ -158,18 +159,18 @@ def request_unlock():
     """The locked login page's "send me an unlock link": the same answer whether or not the address has an
     account, or a lock (the mail goes only to a locked account's own address)."""
     form = UnlockRequestForm()
-    if form.validate_on_submit():
-        request_unlock_link(form.email.data or "")
-        flash(
-            _(
-                "Wenn das Konto gesperrt ist, haben wir einen Entsperr-Link an die Adresse geschickt. Er gilt "
-                "%(minutes)s Minuten und nur in dem Browser, in dem Sie ihn öffnen.",
-                minutes=current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"] // 60,
-            ),
-            "success",
-        )
-    else:
-        flash(_("Bitte geben Sie Ihre E-Mail-Adresse an."), "error")
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return redirect(url_for("accounts.login"))
+    request_unlock_link(form.email.data or "")
+    flash(
+        _(
+            "Wenn das Konto gesperrt ist, haben wir einen Entsperr-Link an die Adresse geschickt. Er gilt "
+            "%(minutes)s Minuten und nur in dem Browser, in dem Sie ihn öffnen.",
+            minutes=current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"] // 60,
+        ),
+        "success",
+    )
     return redirect(url_for("accounts.login"))
 
 
@@ -271,12 +272,14 @@ def register():
 @bp.route("/language", methods=["POST"])
 def language():
     form = LanguageForm()
-    if not form.validate_on_submit():
+    form.validate()  # the token: CSRFProtect, for every post
+    if form.lang.errors:
         abort(400)
     session["lang"] = form.lang.data
     if current_user.is_authenticated:
         current_user.locale = form.lang.data
-    return redirect(redirect_target(form.next.data))
+    # a page to return to that is not one (too long, another site's): the start page
+    return redirect(redirect_target(None if form.next.errors else form.next.data))
 
 
 @bp.route("/admin/users")
@@ -319,8 +322,9 @@ def end_sessions_view(user_id: int):
     """An admin ends every session of a person (a lost device, a person leaving), after a confirmation."""
     require(current_user, "admin.work")
     user = db.get_or_404(User, user_id)
-    if not EndSessionsForm().validate_on_submit():
-        flash(_("Bitte bestätigen Sie, dass alle Sitzungen dieser Person beendet werden sollen."), "error")
+    form = EndSessionsForm()
+    if not form.validate_on_submit():
+        flash_errors(form)
         return redirect(url_for("accounts.user_roles", user_id=user.id))
     ended = end_sessions_by_admin(user, current_user)
     flash(
@@ -477,7 +481,7 @@ def disable_two_factor_view():
     require(current_user, "account.two_factor")
     form = TwoFactorDisableForm()
     if not form.validate_on_submit():
-        flash(_("Bitte geben Sie Ihr Passwort ein."), "error")
+        flash_errors(form)
         return redirect(url_for("accounts.two_factor"))
     disable_two_factor(current_user, form.password.data or "")  # a wrong password: a message, nothing changes
     flash(_("Die Zwei-Faktor-Anmeldung ist ausgeschaltet."), "success")

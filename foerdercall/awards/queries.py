@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..proposals.models import Proposal
 from ..ranking.models import Standstill
 from .models import Award, Report, SignOff
 
@@ -50,4 +51,16 @@ def interim_report_in(p) -> Report | None:
             Report.proposal_id == p.id, Report.kind == "interim", Report.state.in_(("submitted", "accepted"))
         )
         .limit(1)
+    )
+
+
+def reopened_decisions(call) -> dict:
+    """Proposal id -> when its decision was reopened (an objection upheld), for the call's ranking page."""
+    return dict(
+        db.session.execute(
+            select(Standstill.proposal_id, Standstill.closed_at)
+            .join(Proposal, Proposal.id == Standstill.proposal_id)
+            .where(Proposal.call_id == call.id, Standstill.closed_at.is_not(None))
+            .order_by(Standstill.id)
+        ).all()
     )

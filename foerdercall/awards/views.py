@@ -1,20 +1,26 @@
+"""The decision and the year of implementation on a proposal's page: sign-offs, the award, objections in the
+standstill, milestones, reports and payments. Each route loads through the rulebook (``policy.loaders``);
+the officials' routes ask ``proposal.handle``, and the operation (or ``fire``) checks the action itself."""
+
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from forms.awards import AwardForm, MilestoneForm, PaymentForm, ReportForm, SignOffForm, TextForm
+from forms.awards import (
+    AwardForm,
+    MilestoneForm,
+    ObjectionForm,
+    PaymentForm,
+    ReportForm,
+    SignOffForm,
+    TextForm,
+)
 from forms.calls import ConfirmForm
 
-from ..extensions import db
 from ..pages import flash_errors
-from ..policy.loaders import get_proposal_for, require
-from ..proposals.models import Proposal
-from ..ranking.models import Standstill
-from ..workflow.engine import fire
-from .models import Milestone, Report
+from ..policy.loaders import get_milestone_for, get_proposal_for, get_report_for, require
 from .operations import (
     accept_milestone,
     add_milestone,
@@ -25,8 +31,10 @@ from .operations import (
     resolve_objection,
     review_interim_report,
     sign_off,
+    submit_final_report,
     submit_interim_report,
 )
+from .queries import reopened_decisions
 
 bp = Blueprint("awards", __name__)
 
@@ -35,11 +43,18 @@ def _back(p):
     return redirect(url_for("proposals.detail", proposal_id=p.id))
 
 
+def _handled(proposal_id: int):
+    """The proposal an official acts on: 404 for what they may not see, 403 for everyone but the officials
+    without a conflict."""
+    p = get_proposal_for(current_user, proposal_id)
+    require(current_user, "proposal.handle", p)
+    return p
+
+
 @bp.route("/proposals/<int:proposal_id>/sign-off", methods=["POST"])
 @login_required
 def sign(proposal_id: int):
-    require(current_user, "official.work")
-    p = get_proposal_for(current_user, proposal_id)
+    p = _handled(proposal_id)
     form = SignOffForm()
     if not form.validate_on_submit():
         flash_errors(form)
@@ -52,8 +67,7 @@ def sign(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/award", methods=["POST"])
 @login_required
 def award(proposal_id: int):
-    require(current_user, "official.work")
-    p = get_proposal_for(current_user, proposal_id)
+    p = _handled(proposal_id)
     form = AwardForm()
     if not form.validate_on_submit():
         flash_errors(form)
@@ -63,22 +77,16 @@ def award(proposal_id: int):
     return _back(p)
 
 
-def _milestone(p, milestone_id: int) -> Milestone:
-    m = db.session.get(Milestone, milestone_id)
-    if m is None or m.proposal_id != p.id:
-        abort(404)
-    return m
-
-
 @bp.route("/proposals/<int:proposal_id>/milestones/<int:milestone_id>/report", methods=["POST"])
 @login_required
 def milestone_report(proposal_id: int, milestone_id: int):
-    p = get_proposal_for(current_user, proposal_id)
+    """The applicant reports a milestone (``report_milestone`` of workflows/milestone.py says who may)."""
+    p, m = get_milestone_for(current_user, proposal_id, milestone_id)
     form = TextForm()
     if not form.validate_on_submit():
         flash_errors(form)
         return _back(p)
-    report_milestone(_milestone(p, milestone_id), current_user, form.text.data or "")
+    report_milestone(m, current_user, form.text.data or "")
     flash(_("Meilenstein berichtet."), "success")
     return _back(p)
 
@@ -86,11 +94,11 @@ def milestone_report(proposal_id: int, milestone_id: int):
 @bp.route("/proposals/<int:proposal_id>/milestones/<int:milestone_id>/accept", methods=["POST"])
 @login_required
 def milestone_accept(proposal_id: int, milestone_id: int):
-    require(current_user, "official.work")
-    p = get_proposal_for(current_user, proposal_id)
+    p, m = get_milestone_for(current_user, proposal_id, milestone_id)
+    require(current_user, "proposal.handle", p)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    accept_milestone(_milestone(p, milestone_id), current_user)
+    accept_milestone(m, current_user)
     flash(_("Meilenstein abgenommen."), "success")
     return _back(p)
 
@@ -98,8 +106,7 @@ def milestone_accept(proposal_id: int, milestone_id: int):
 @bp.route("/proposals/<int:proposal_id>/milestones", methods=["POST"])
 @login_required
 def milestone_add(proposal_id: int):
-    require(current_user, "official.work")
-    p = get_proposal_for(current_user, proposal_id)
+    p = _handled(proposal_id)
     form = MilestoneForm()
     if not form.validate_on_submit():
         flash_errors(form)
@@ -108,29 +115,17 @@ def milestone_add(proposal_id: int):
     return _back(p)
 
 
-@bp.route("/proposals/<int:proposal_id>/reports/<kind>", methods=["POST"])
+@bp.route("/proposals/<int:proposal_id>/reports/<any(interim, final):kind>", methods=["POST"])
 @login_required
 def report(proposal_id: int, kind: str):
+    """The applicant's interim or final report (their workflows say who may, and when)."""
     p = get_proposal_for(current_user, proposal_id)
     form = ReportForm()
-    if kind not in ("interim", "final"):
-        abort(404)
     if not form.validate_on_submit():
         flash_errors(form)
         return _back(p)
-    if kind == "interim":
-        submit_interim_report(
-            p, current_user, form.narrative.data or "", form.use_of_funds.data or "", form.spent.data or 0
-        )
-    else:
-        fire(
-            p,
-            "submit_final_report",
-            current_user,
-            narrative=form.narrative.data,
-            use_of_funds=form.use_of_funds.data or "",
-            spent_cents=form.spent.data or 0,
-        )
+    submit = submit_interim_report if kind == "interim" else submit_final_report
+    submit(p, current_user, form.narrative.data or "", form.use_of_funds.data or "", form.spent.data or 0)
     flash(_("Bericht eingereicht."), "success")
     return _back(p)
 
@@ -138,11 +133,8 @@ def report(proposal_id: int, kind: str):
 @bp.route("/proposals/<int:proposal_id>/reports/<int:report_id>/review", methods=["POST"])
 @login_required
 def report_review(proposal_id: int, report_id: int):
-    require(current_user, "official.work")
-    p = get_proposal_for(current_user, proposal_id)
-    r = db.session.get(Report, report_id)
-    if r is None or r.proposal_id != p.id:
-        abort(404)
+    p, r = get_report_for(current_user, proposal_id, report_id)
+    require(current_user, "proposal.handle", p)
     form = SignOffForm()
     if not form.validate_on_submit():
         flash_errors(form)
@@ -155,8 +147,7 @@ def report_review(proposal_id: int, report_id: int):
 @bp.route("/proposals/<int:proposal_id>/payments", methods=["POST"])
 @login_required
 def payment(proposal_id: int):
-    require(current_user, "official.work")
-    p = get_proposal_for(current_user, proposal_id)
+    p = _handled(proposal_id)
     form = PaymentForm()
     if not form.validate_on_submit():
         flash_errors(form)
@@ -169,33 +160,30 @@ def payment(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/objection", methods=["POST"])
 @login_required
 def objection(proposal_id: int):
-    """An objection received during the standstill (recorded by an official); it holds the award."""
-    require(current_user, "official.work")
-    p = get_proposal_for(current_user, proposal_id)
-    form = ConfirmForm()
+    """An objection received during the standstill (recorded by an official; it holds the award), or with
+    ``resolve`` the result of its examination."""
+    p = _handled(proposal_id)
+    back = redirect(url_for("calls.decision", call_id=p.call_id))
+    form = ObjectionForm()
     if not form.validate_on_submit():  # a reason over the length limit: said, nothing recorded
         flash_errors(form)
-        return redirect(url_for("calls.decision", call_id=p.call_id))
-    if request.form.get("resolve"):
-        outcome = request.form.get("outcome", "")
-        resolve_objection(p, current_user, form.reason.data or "", outcome)
-        if outcome == "upheld":
-            flash(
-                _(
-                    "Dem Einwand ist abgeholfen: die Entscheidung ist wieder geöffnet, die Zeichnungen sind "
-                    "ungültig, und beide Ämter entscheiden erneut."
-                ),
-                "success",
-            )
-        else:
-            flash(
-                _("Der Einwand ist zurückgewiesen; der Zuschlag ist nach Ablauf der Frist möglich."),
-                "success",
-            )
-    else:
+        return back
+    if not form.resolve.data:
         record_objection(p, current_user, form.reason.data or "")
         flash(_("Der Einwand ist erfasst; er hält den Zuschlag an."), "success")
-    return redirect(url_for("calls.decision", call_id=p.call_id))
+        return back
+    resolve_objection(p, current_user, form.reason.data or "", form.outcome.data or "")
+    if form.outcome.data == "upheld":
+        flash(
+            _(
+                "Dem Einwand ist abgeholfen: die Entscheidung ist wieder geöffnet, die Zeichnungen sind "
+                "ungültig, und beide Ämter entscheiden erneut."
+            ),
+            "success",
+        )
+    else:
+        flash(_("Der Einwand ist zurückgewiesen; der Zuschlag ist nach Ablauf der Frist möglich."), "success")
+    return back
 
 
 def forms_for_detail():
@@ -207,19 +195,6 @@ def forms_for_detail():
         "payment_form": PaymentForm(),
         "milestone_form": MilestoneForm(),
     }
-
-
-def reopened_decisions(call) -> dict:
-    """Proposal id -> when its decision was reopened (an objection upheld), for the call's ranking page."""
-
-    return dict(
-        db.session.execute(
-            select(Standstill.proposal_id, Standstill.closed_at)
-            .join(Proposal, Proposal.id == Standstill.proposal_id)
-            .where(Proposal.call_id == call.id, Standstill.closed_at.is_not(None))
-            .order_by(Standstill.id)
-        ).all()
-    )
 
 
 @bp.app_context_processor

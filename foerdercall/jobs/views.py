@@ -1,9 +1,10 @@
 """A job's page (progress, per-item results, the download), its status as JSON (for app.js) and the
-download. Only the person who started the job and the admins see it (``policy.loaders.get_job_for``)."""
+download. Only the person who started the job and the admins see it, only the starter downloads its file (the
+rules ``job.read`` and ``job.download``, through ``policy.loaders.get_job_for``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, render_template
 from flask_login import current_user, login_required
 
 from ..policy.loaders import get_job_for
@@ -33,10 +34,7 @@ def status(job) -> dict:
 @login_required
 def show(job_id: int):
     job = get_job_for(current_user, job_id)
-    may_download = job.started_by_id == current_user.id and job.state == "done" and job.has_file
-    response = Response(
-        render_template("jobs/show.html", job=job, refresh=REFRESH_SECONDS, may_download=may_download)
-    )
+    response = Response(render_template("jobs/show.html", job=job, refresh=REFRESH_SECONDS))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -51,9 +49,7 @@ def status_json(job_id: int):
 @bp.route("/jobs/<int:job_id>/download")
 @login_required
 def download(job_id: int):
-    job = get_job_for(current_user, job_id, download=True)
-    if job.state != "done" or not job.has_file:
-        abort(404)
+    job = get_job_for(current_user, job_id, "job.download")
     return file_response(
         result_file(job),
         job.result_mimetype or "application/octet-stream",

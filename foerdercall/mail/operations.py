@@ -203,8 +203,7 @@ def queue_mails(mails: Iterable[tuple[str, Any, str, dict]]) -> int:
 
 def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
     """An official sends a failed mail again: back to pending with a fresh round of attempts."""
-    if mail.status != "failed":
-        raise ActionRefused(_("Nur eine fehlgeschlagene Nachricht kann erneut gesendet werden."))
+    check(actor, "mail.retry", mail)
     record(
         actor,
         "retry_mail",

@@ -1,17 +1,20 @@
+"""The mails: the officials' outbox and the worker's page (failed mails retried, held decision mails
+released), and everyone's own messages."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from forms.calls import ConfirmForm
 
 from ..extensions import db
+from ..policy import may
 from ..policy.loaders import get_mail_for, require
-from ..policy.reading import may_read_mail
 from .models import OutboxMail
 from .operations import release_held_mail, retry_failed_mail, worker_overview
+from .queries import messages_of, newest_mails
 
 bp = Blueprint("mail", __name__)
 
@@ -21,8 +24,8 @@ bp = Blueprint("mail", __name__)
 def outbox():
     """Every mail the process sent or will send (officials and admins)."""
     require(current_user, "official.work")
-    mails = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc()).limit(500)).all()
-    visible = [m for m in mails if may_read_mail(current_user, m)]
+    mails = newest_mails()
+    visible = [m for m in mails if may(current_user, "mail.read", m)]
     return render_template(
         "mail/outbox.html", mails=visible, title_all=True, hidden=len(mails) - len(visible)
     )
@@ -32,19 +35,13 @@ def outbox():
 @login_required
 def messages():
     """The user's own mails, as a message list in the app (a held mail once it is released)."""
-    mails = db.session.scalars(
-        select(OutboxMail)
-        .where(OutboxMail.recipient_id == current_user.id, OutboxMail.held.is_(False))
-        .order_by(OutboxMail.id.desc())
-    ).all()
-    return render_template("mail/outbox.html", mails=mails, title_all=False, hidden=0)
+    return render_template("mail/outbox.html", mails=messages_of(current_user), title_all=False, hidden=0)
 
 
 @bp.route("/messages/<int:mail_id>")
 @login_required
 def message(mail_id: int):
-    mail = get_mail_for(current_user, mail_id)
-    return render_template("mail/message.html", mail=mail)
+    return render_template("mail/message.html", mail=get_mail_for(current_user, mail_id))
 
 
 @bp.route("/worker")
@@ -53,13 +50,14 @@ def worker_status():
     """The worker at a glance: its last runs, the mails waiting, the failed mails with the reason."""
     require(current_user, "official.work")
     overview = worker_overview()
-    overview["failed"] = [(m, may_read_mail(current_user, m)) for m in overview["failed"]]
+    overview["failed"] = [(m, may(current_user, "mail.read", m)) for m in overview["failed"]]
     return render_template("mail/worker.html", **overview)
 
 
 @bp.route("/worker/mails/<int:mail_id>/retry", methods=["POST"])
 @login_required
 def retry_mail(mail_id: int):
+    """A failed mail sent again (``mail.retry``): officials retry the failed mails they cannot read too."""
     require(current_user, "official.work")
     mail = db.get_or_404(OutboxMail, mail_id)
     retry_failed_mail(mail, current_user)
@@ -70,7 +68,7 @@ def retry_mail(mail_id: int):
 @bp.route("/outbox/<int:mail_id>/release", methods=["POST"])
 @login_required
 def release_mail(mail_id: int):
-    """An official releases a held decision mail: it is sent after this request's commit."""
+    """An official releases a held decision mail (``mail.release``): it is sent after this request's commit."""
     require(current_user, "official.work")
     mail = get_mail_for(current_user, mail_id)
     if not ConfirmForm().validate_on_submit():

@@ -36,6 +36,7 @@ from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt, format_money, label
+from ..policy import check
 from ..policy.reading import official_may_read
 from ..proposals.models import Proposal
 from ..text import printable
@@ -236,6 +237,7 @@ def create_template(
     call, actor, *, kind: str, lang: str, state: str = "", field_of_action: str = "", subject: str, body: str
 ) -> MailTemplate:
     """A new template of the call, as a draft (used only once previewed and activated)."""
+    check(actor, "call.edit_mail_templates", call)
     state, field_of_action = state or "", field_of_action or ""
     if kind not in KINDS or lang not in LANGS:
         raise ActionRefused(_("Diese Art von Nachricht oder Sprache gibt es nicht."))
@@ -290,6 +292,7 @@ def update_template(
 ) -> MailTemplate:
     """A new text: a draft again (the last activated text stays in use until this one is activated).
     ``version``: the version the editor started from; refused when someone saved another one since."""
+    check(actor, "call.edit_mail_templates", t.call)
     if version is not None and version != t.version:
         raise ActionRefused(
             _(
@@ -313,6 +316,7 @@ def update_template(
 
 def activate_template(t: MailTemplate, actor, version: int | None) -> MailTemplate:
     """Use the text the official saw in the preview (``version``) from now on."""
+    check(actor, "call.edit_mail_templates", t.call)
     if version != t.version:
         raise ActionRefused(
             _(
@@ -339,6 +343,7 @@ def activate_template(t: MailTemplate, actor, version: int | None) -> MailTempla
 
 def deactivate_template(t: MailTemplate, actor) -> MailTemplate:
     """No longer used: the next more general template (or the built-in one) is used again."""
+    check(actor, "call.edit_mail_templates", t.call)
     if not t.active:
         raise ActionRefused(_("Diese Vorlage ist nicht aktiv."))
     t.active = False
@@ -349,6 +354,7 @@ def deactivate_template(t: MailTemplate, actor) -> MailTemplate:
 
 def delete_template(t: MailTemplate, actor) -> None:
     """Gone; mails already written keep their text (and name the template's id and version)."""
+    check(actor, "call.edit_mail_templates", t.call)
     record(
         actor,
         "delete_mail_template",

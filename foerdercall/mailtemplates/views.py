@@ -15,6 +15,7 @@ from forms.mailtemplates import (
 from workflows.proposal import STATE_LABELS
 
 from ..errors import ActionRefused
+from ..pages import flash_errors
 from ..policy.loaders import get_mail_template_call_for, get_mail_template_for
 from .models import MailTemplate
 from .operations import (
@@ -159,14 +160,17 @@ def activate(call_id: int, template_id: int):
 @login_required
 def deactivate(call_id: int, template_id: int):
     t = get_mail_template_for(current_user, call_id, template_id)
+    back = redirect(url_for("mailtemplates.index", call_id=t.call_id))
+    if not ActivateForm().validate_on_submit():  # only its token: a refused one is said in general
+        flash(_("Die Anfrage war ungültig. Bitte versuchen Sie es erneut."), "error")
+        return back
     try:
-        if not ActivateForm().validate_on_submit():
-            raise ActionRefused(_("Die Anfrage war ungültig. Bitte versuchen Sie es erneut."))
         deactivate_template(t, current_user)
-        flash(_("Die Vorlage ist nicht mehr aktiv."), "success")
     except ActionRefused as exc:
         flash(exc.message, "error")
-    return redirect(url_for("mailtemplates.index", call_id=t.call_id))
+    else:
+        flash(_("Die Vorlage ist nicht mehr aktiv."), "success")
+    return back
 
 
 @bp.route("/calls/<int:call_id>/mail-templates/<int:template_id>/delete", methods=["POST"])
@@ -175,7 +179,7 @@ def delete(call_id: int, template_id: int):
     t = get_mail_template_for(current_user, call_id, template_id)
     form = DeleteTemplateForm()
     if not form.validate_on_submit():
-        flash(_("Bitte bestätigen Sie das Löschen."), "error")
+        flash_errors(form)
         return redirect(url_for("mailtemplates.show_preview", call_id=t.call_id, template_id=t.id))
     delete_template(t, current_user)
     flash(_("Die Vorlage ist gelöscht."), "success")

@@ -6,6 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from workflows import find_transition
+
 from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
@@ -32,3 +34,19 @@ class ParkedPost(Model):
     had_files: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# kept with a parked report and a parked sign-off: which report, which decision
+REPORT_KINDS = ("interim", "final")
+DECISIONS = ("approve", "reject")
+
+
+def reason_trigger(trigger) -> bool:
+    """A step of the proposal workflow a person fires with a written reason (a form of its own aside)."""
+    t = find_transition("proposal", trigger) if isinstance(trigger, str) else None
+    return (
+        t is not None
+        and bool(t.get("reason_required"))
+        and tuple(t["who"]) != ("system",)
+        and trigger != "answer_request"
+    )

@@ -14,20 +14,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, delete, func, select
 
-from workflows import find_transition
-
-from ..awards.models import Milestone, Report
-from ..awards.operations import interim_report_in
 from ..extensions import db
-from ..policy.actors import sign_off_refusal
-from ..policy.reading import can_view_proposal
-from ..policy.transitions import steps
-from ..proposals.models import Proposal
-from ..proposals.queries import open_clarification
-from ..reviews.models import Review
+from ..policy import may
 from ..text import token_digest
 from ..timeutil import now
-from .models import ParkedPost
+from .models import DECISIONS, REPORT_KINDS, ParkedPost, reason_trigger
 
 KEEP = dt.timedelta(hours=24)
 MAX_FIELD_CHARS = 50_000  # a form field longer than the longest form field (20,000) plus room
@@ -72,21 +63,8 @@ FORM_FIELDS = {  # the one-shot forms' text fields, in the order of the form
     "awards.sign": ("reason",),
     "proposals.fire_trigger": ("reason",),
 }
-REPORT_KINDS = ("interim", "final")
-DECISIONS = ("approve", "reject")
 # kept with the text (which report, which step, which decision), not typed: a post without typed text is not kept
 META_FIELDS = ("kind", "trigger", "decision")
-
-
-def reason_trigger(trigger) -> bool:
-    """A step of the proposal workflow a person fires with a written reason (a form of its own aside)."""
-    t = find_transition("proposal", trigger) if isinstance(trigger, str) else None
-    return (
-        t is not None
-        and bool(t.get("reason_required"))
-        and tuple(t["who"]) != ("system",)
-        and trigger != "answer_request"
-    )
 
 
 class ParkRefused(Exception):
@@ -216,79 +194,6 @@ def typed_text(fields: dict[str, str]) -> list[str]:
     return [v for v in _typed(fields).values() if str(v).strip()]
 
 
-def may_take_over(row: ParkedPost, user) -> bool:
-    """Only the owner of the draft (or review, or the form's proposal) may see and take over the text, and only
-    while the form is open and the text was not sent since (an answered request, a reported milestone, a
-    report submitted after the text was parked)."""
-    if row.user_id is not None and row.user_id != user.id:
-        return False
-    if row.endpoint == "proposals.edit":
-        p = db.session.get(Proposal, row.target_id)
-        return p is not None and p.applicant_id == user.id and p.state == "draft"
-    if row.endpoint == "reviews.score":
-        r = db.session.get(Review, row.target_id)
-        return (
-            r is not None
-            and r.reviewer_id == user.id
-            and r.submitted_at is None
-            and r.proposal.state == "in_review"
-        )
-    if row.endpoint == "proposals.answer":
-        p = db.session.get(Proposal, row.target_id)
-        c = open_clarification(p) if p is not None else None
-        # the text answers the request that was open when it was typed, not a later one
-        return (
-            p is not None
-            and p.applicant_id == user.id
-            and p.state == "clarification"
-            and c is not None
-            and c.requested_at <= row.created_at
-        )
-    if row.endpoint == "awards.milestone_report":
-        m = db.session.get(Milestone, row.target_id)
-        p = db.session.get(Proposal, m.proposal_id) if m is not None else None
-        # not accepted yet, and not reported since the text was typed (a report may be corrected until accepted)
-        return (
-            m is not None
-            and p is not None
-            and p.applicant_id == user.id
-            and p.state == "in_implementation"
-            and m.accepted_at is None
-            and (m.reported_at is None or m.reported_at < row.created_at)
-        )
-    if row.endpoint == "awards.report":
-        p = db.session.get(Proposal, row.target_id)
-        kind = row.fields.get("kind")
-        if (
-            p is None
-            or p.applicant_id != user.id
-            or p.state != "in_implementation"
-            or kind not in REPORT_KINDS
-        ):
-            return False
-        if kind == "interim" and interim_report_in(p) is not None:  # one at a time (the service's rule)
-            return False
-        sent = select(Report.id).where(
-            Report.proposal_id == p.id, Report.kind == kind, Report.submitted_at >= row.created_at
-        )
-        return db.session.scalar(sent.limit(1)) is None
-    if row.endpoint in ("awards.sign", "proposals.fire_trigger"):
-        return _office_may_take_over(row, user)
-    return False
-
-
-def _office_may_take_over(row: ParkedPost, user) -> bool:
-    """The sign-off and the steps with a reason: only someone who may read the proposal and still take that
-    step (the office has not signed yet; the proposal is still where the step starts)."""
-    p = db.session.get(Proposal, row.target_id)
-    if p is None or not can_view_proposal(user, p):
-        return False
-    if row.endpoint == "awards.sign":  # the sign-off's own rule (awards.operations)
-        return sign_off_refusal(p, user) is None and row.fields.get("decision") in DECISIONS
-    trigger = row.fields.get("trigger")
-    return reason_trigger(trigger) and trigger in steps(p, user)
-
-
 def is_draft_form(row: ParkedPost) -> bool:
     """Whether the text is taken over into a draft (else the person sends the form with it)."""
     return row.endpoint in DRAFT_FORMS
@@ -303,11 +208,7 @@ def parked_for(key: str | None, user) -> list[ParkedPost]:
         .where(ParkedPost.browser_key == key, ParkedPost.expires_at >= now())
         .order_by(ParkedPost.created_at.desc())
     ).all()
-    return [r for r in rows if may_take_over(r, user)]
-
-
-def find(key: str | None, user, parked_id: int) -> ParkedPost | None:
-    return next((r for r in parked_for(key, user) if r.id == parked_id), None)
+    return [r for r in rows if may(user, "parking.take_over", r)]
 
 
 def discard(row: ParkedPost) -> None:

@@ -19,6 +19,7 @@ from forms.reviews import parse_scores
 from ..awards.models import Milestone
 from ..extensions import db
 from ..labels import action_label, office_label
+from ..policy.loaders import get_parked_for
 from ..proposals.models import Proposal
 from ..proposals.operations import save_draft
 from ..proposals.queries import open_clarification
@@ -33,7 +34,6 @@ from .operations import (
     ParkRefused,
     browser_key,
     discard,
-    find,
     is_draft_form,
     park,
     parked_for,
@@ -320,9 +320,7 @@ def apply(parked_id: int):
     has no draft: its text is sent by the person with the form on the parked page."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    row = find(browser_parking_key(), current_user, parked_id)
-    if row is None:
-        abort(404)
+    row = get_parked_for(current_user, browser_parking_key(), parked_id)
     if not is_draft_form(row):
         flash(
             _(
@@ -374,9 +372,7 @@ def apply(parked_id: int):
 def discard_view(parked_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    row = find(browser_parking_key(), current_user, parked_id)
-    if row is None:
-        abort(404)
+    row = get_parked_for(current_user, browser_parking_key(), parked_id)
     discard(row)
     flash(_("Die aufbewahrten Eingaben wurden verworfen."), "success")
     return redirect(url_for("parking.index", next=_next()))

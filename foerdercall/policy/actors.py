@@ -83,16 +83,6 @@ def sign_off_refusal(p: Proposal, actor) -> str | None:
     return None
 
 
-def verification_missing(user: User | None) -> str | None:
-    """The message why an unverified applicant cannot submit yet, else None (a workflow condition)."""
-    if user is not None and not user.email_verified:
-        return _(
-            "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse mit dem Link aus unserer E-Mail. "
-            "Einen neuen Link können Sie unter „Konto“ anfordern. Ihr Entwurf bleibt gespeichert."
-        )
-    return None
-
-
 def required_two_factor_roles() -> set[str]:
     """The roles of REQUIRE_TWO_FACTOR_ROLES (comma list)."""
     return {
@@ -103,6 +93,16 @@ def required_two_factor_roles() -> set[str]:
 def two_factor_required(user) -> bool:
     """Whether the person's roles make the second factor mandatory (REQUIRE_TWO_FACTOR_ROLES)."""
     return user.is_authenticated and bool(user.roles & required_two_factor_roles())
+
+
+def verification_missing(user: User | None) -> str | None:
+    """The message why an unverified applicant cannot submit yet, else None (a workflow condition)."""
+    if user is not None and not user.email_verified:
+        return _(
+            "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse mit dem Link aus unserer E-Mail. "
+            "Einen neuen Link können Sie unter „Konto“ anfordern. Ihr Entwurf bleibt gespeichert."
+        )
+    return None
 
 
 def two_factor_setup_due(user) -> bool:

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from flask import abort
 
+from ..awards.models import Milestone, Report
 from ..calls.models import Call
 from ..extensions import db
 from ..jobs.models import BulkJob
 from ..mail.models import OutboxMail
 from ..mailtemplates.models import MailTemplate
+from ..parking.models import ParkedPost
 from ..proposals.models import Proposal
-from .actors import is_official
+from ..timeutil import now
 from .reading import (
     OFFICIAL_DOCUMENTS,
     can_view_proposal,
-    may_edit_mail_templates,
+    is_public_call,
     may_read_document,
     may_see_call,
 )
@@ -28,6 +30,24 @@ def get_proposal_for(user, proposal_id: int) -> Proposal:
     if p is None or not can_view_proposal(user, p):
         abort(404)
     return p
+
+
+def get_milestone_for(user, proposal_id: int, milestone_id: int) -> tuple[Proposal, Milestone]:
+    """A proposal the user may see and one of its milestones, else 404."""
+    p = get_proposal_for(user, proposal_id)
+    m = db.session.get(Milestone, milestone_id)
+    if m is None or m.proposal_id != p.id:
+        abort(404)
+    return p, m
+
+
+def get_report_for(user, proposal_id: int, report_id: int) -> tuple[Proposal, Report]:
+    """A proposal the user may see and one of its reports, else 404."""
+    p = get_proposal_for(user, proposal_id)
+    r = db.session.get(Report, report_id)
+    if r is None or r.proposal_id != p.id:
+        abort(404)
+    return p, r
 
 
 def require(user, action: str, obj=None, *, status: int = 403, **params) -> None:
@@ -57,24 +77,20 @@ def get_own_proposal_for(user, proposal_id: int) -> Proposal:
     return p
 
 
-def get_job_for(user, job_id: int, *, download: bool = False):
-    """A bulk job: the person who started it and the admins see its progress; 404 for everybody else (no
-    leak of its items). Its file (an export: proposals' titles and scores, made for the starter's eyes) only
-    the starter downloads."""
+def get_job_for(user, job_id: int, action: str = "job.read") -> BulkJob:
+    """A bulk job the rulebook lets the user ``action`` (``job.read``: its progress, ``job.download``: its
+    file); 404 for everybody else (no leak of its items)."""
     job = db.session.get(BulkJob, job_id)
-    if job is None or not user.is_authenticated:
+    if job is None:
         abort(404)
-    if job.started_by_id != user.id and (download or not user.has_role("admin")):
-        abort(404)
+    require(user, action, job, status=404)
     return job
 
 
-def get_mail_template_call_for(user, call_id: int):
-    """The call whose mail templates the user edits: 401/403 for those who may not, 404 for no such call."""
-    if not user.is_authenticated:
-        abort(401)
-    if not may_edit_mail_templates(user):
-        abort(403)
+def get_mail_template_call_for(user, call_id: int) -> Call:
+    """The call whose mail templates the user edits (``call.edit_mail_templates``): 401/403 for those who may
+    not, 404 for no such call."""
+    require(user, "call.edit_mail_templates")
     call = db.session.get(Call, call_id)
     if call is None:
         abort(404)
@@ -82,7 +98,7 @@ def get_mail_template_call_for(user, call_id: int):
 
 
 def get_mail_template_for(user, call_id: int, template_id: int) -> MailTemplate:
-    """One of a call's mail templates, for those who edit them; 404 for a template of another call."""
+    """One of the call's mail templates, for those who edit them; 404 for another call's template."""
     call = get_mail_template_call_for(user, call_id)
     t = db.session.get(MailTemplate, template_id)
     if t is None or t.call_id != call.id:
@@ -98,18 +114,29 @@ def get_call_for(user, call_id: int) -> Call:
     return call
 
 
-def get_record_call_for(user, call_id: int) -> Call:
-    """The call whose Vergabevermerk the user downloads: 404 for its officials while there is none yet (sealed),
-    403 for everyone else."""
-    call = get_call_for(user, call_id)
-    if refusal(user, "call.read_record", call) is not None:
-        abort(404 if is_official(user) else 403)
-    return call
+def get_parked_for(user, browser_key: str | None, parked_id: int) -> ParkedPost:
+    """Text this browser parked that the user may take over (``parking.take_over``), else 404: another
+    browser's text, or another person's, is never found."""
+    row = db.session.get(ParkedPost, parked_id)
+    if row is None or browser_key is None or row.browser_key != browser_key or row.expires_at < now():
+        abort(404)
+    require(user, "parking.take_over", row, status=404)
+    return row
 
 
 def get_mail_for(user, mail_id: int) -> OutboxMail:
-    """A mail the user may read, else 404 (the same answer whether or not it exists)."""
+    """A mail the user may read (``mail.read``: its recipient; officials the others, but not a secret or
+    sealed one), else 404."""
     mail = db.session.get(OutboxMail, mail_id)
-    if mail is None or refusal(user, "mail.read", mail) is not None:
+    if mail is None:
         abort(404)
+    require(user, "mail.read", mail, status=404)
     return mail
+
+
+def get_public_call(call_id: int | None) -> Call:
+    """A call as everyone sees it (the public register), whoever asks: 404 for a draft or no such call."""
+    call = db.session.get(Call, call_id) if call_id is not None else None
+    if call is None or not is_public_call(call):
+        abort(404)
+    return call

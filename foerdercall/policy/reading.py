@@ -12,9 +12,14 @@ from ..reviews.queries import conflict_declared, has_conflict, neutrality_signed
 from .actors import is_official
 
 
+def is_public_call(call) -> bool:
+    """Everyone sees a call once it is published (its page, the public register); a draft nobody outside."""
+    return call.state != CallState.DRAFT
+
+
 def may_see_call(user, call) -> bool:
     """A published call is public; a draft only its officials see."""
-    return call.state != CallState.DRAFT or (user.is_authenticated and is_official(user))
+    return is_public_call(call) or (user.is_authenticated and is_official(user))
 
 
 def official_may_read(user, proposal: Proposal) -> bool:

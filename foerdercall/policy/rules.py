@@ -18,6 +18,7 @@ from ..errors import ActionRefused
 from ..proposals.queries import has_submitted
 from ..reviews.queries import has_conflict
 from .actors import is_official, sign_off_refusal, two_factor_required
+from .parked import may_take_over
 from .reading import (
     can_view_proposal,
     may_edit_mail_templates,
@@ -107,9 +108,12 @@ def _admin_work(user, _obj=None) -> str | None:
     return _role(user, "admin", _("Nur die Verwaltung der Konten kann das."))
 
 
+# --- one's own account ---------------------------------------------------------------------------------------
+
+
 @rule("account.two_factor")
 def _account_two_factor(user, _obj=None) -> str | None:
-    """The second factor: for officials and admins, and for every role that must use it."""
+    """Setting up a second factor: officials, admins, and whoever's role requires it."""
     if not _signed_in(user):
         return _not_signed_in()
     if user.has_role("official") or user.has_role("admin") or two_factor_required(user):
@@ -117,9 +121,24 @@ def _account_two_factor(user, _obj=None) -> str | None:
     return _("Die Zwei-Faktor-Anmeldung ist für Mitarbeitende der Ämter und Admins vorgesehen.")
 
 
+@rule("account.disable_two_factor")
+def _account_disable_two_factor(user, _obj=None) -> str | None:
+    """Turning one's second factor off: not where the role requires it."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if not user.two_factor_enabled:
+        return _("Die Zwei-Faktor-Anmeldung ist nicht eingeschaltet.")
+    if two_factor_required(user):
+        return _(
+            "Für Ihre Rolle ist die Zwei-Faktor-Anmeldung vorgeschrieben; sie kann nicht ausgeschaltet werden."
+        )
+    return None
+
+
 @rule("account.delete")
 def _account_delete(user, account) -> str | None:
-    """An applicant deletes their own account, as long as nothing was submitted (the city keeps those files)."""
+    """A person deletes their own account: an applicant who never submitted (the city keeps the records of
+    submitted offers); other accounts the admins close."""
     if not _signed_in(user):
         return _not_signed_in()
     if account.id != user.id:
@@ -306,6 +325,25 @@ def _proposal_sign_off(user, p) -> str | None:
     return sign_off_refusal(p, user)
 
 
+# --- the award and the year of implementation ----------------------------------------------------------------
+
+
+@rule("proposal.add_milestone")
+def _proposal_add_milestone(user, p) -> str | None:
+    """An official without a conflict plans another milestone of a measure in implementation (a new row, not a
+    state change; reporting and accepting a milestone are transitions of workflows/milestone.py)."""
+    if p.state != ProposalState.IN_IMPLEMENTATION:
+        return _("Die Maßnahme ist nicht in der Umsetzung.")
+    if (
+        not _signed_in(user)
+        or not user.has_role("official")
+        or p.applicant_id == user.id
+        or has_conflict(user, p)
+    ):
+        return _("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun.")
+    return None
+
+
 # --- mails ---------------------------------------------------------------------------------------------------
 
 
@@ -316,6 +354,16 @@ def _mail_read(user, mail) -> str | None:
     return None
 
 
+@rule("mail.retry")
+def _mail_retry(user, mail) -> str | None:
+    """A failed mail sent again, by an official (the worker's page lists the failed mails)."""
+    if message := _official(user):
+        return message
+    if mail.status != "failed":
+        return _("Nur eine fehlgeschlagene Nachricht kann erneut gesendet werden.")
+    return None
+
+
 @rule("mail.release")
 def _mail_release(user, mail) -> str | None:
     """A held decision mail, released by an official who may read it."""
@@ -323,4 +371,44 @@ def _mail_release(user, mail) -> str | None:
         return message
     if not mail.held:
         return _("Diese Nachricht wird nicht zurückgehalten.")
+    return None
+
+
+# --- bulk jobs ----------------------------------------------------------------------------------------------
+
+
+@rule("job.read")
+def _job_read(user, job) -> str | None:
+    """A bulk job's progress and results (they name proposals): the person who started it and the admins."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if job.started_by_id != user.id and not user.has_role("admin"):
+        return _("Einen Auftrag sehen nur die Person, die ihn gestartet hat, und die Verwaltung der Konten.")
+    return None
+
+
+@rule("job.download")
+def _job_download(user, job) -> str | None:
+    """A job's file (an export: proposals' titles and scores, made for the starter's eyes): only the person
+    who started it, once the job is done."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if job.started_by_id != user.id:
+        return _("Die Datei eines Auftrags lädt nur die Person herunter, die ihn gestartet hat.")
+    if job.state != "done" or not job.has_file:
+        return _("Dieser Auftrag hat keine Datei zum Herunterladen.")
+    return None
+
+
+# --- text kept from a refused post -------------------------------------------------------------------------
+
+
+@rule("parking.take_over")
+def _parking_take_over(user, row) -> str | None:
+    """Parked text: only the person it belongs to sees it and takes it over, while its form is still open and
+    the text was not sent since (``policy.parked``)."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if not may_take_over(user, row):
+        return _("Diese aufbewahrten Eingaben können Sie nicht mehr übernehmen.")
     return None

@@ -18,10 +18,8 @@ def submission_deadline_for(p):
 
 
 def has_submitted(user) -> bool:
-    """Whether the person ever submitted a proposal (its files are kept: the account cannot be deleted)."""
-    found = db.session.scalar(
-        select(Proposal.id)
-        .where(Proposal.applicant_id == user.id, Proposal.submitted_at.is_not(None))
-        .limit(1)
+    """Whether the person ever submitted a proposal (its records are kept, whatever came of it)."""
+    submitted = select(Proposal.id).where(
+        Proposal.applicant_id == user.id, Proposal.submitted_at.is_not(None)
     )
-    return found is not None
+    return db.session.scalar(submitted.limit(1)) is not None

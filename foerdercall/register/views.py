@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from ..calls.models import Call
-from ..extensions import db
+from ..policy.loaders import get_public_call
 from ..sheets import file_response, spooled, write_csv
 from ..text import parse_id
 from .operations import as_open_data, measures, register_calls
@@ -38,13 +38,7 @@ CSV_FIELDS = (
 def _call_filter() -> Call | None:
     """?call=<id> narrows the register to one call; no such (public) call, or no id at all, is a 404."""
     raw = request.args.get("call")
-    if not raw:
-        return None
-    call_id = parse_id(raw)
-    call = db.session.get(Call, call_id) if call_id is not None else None
-    if call is None or not call.is_fixed:  # published at least once: public
-        abort(404)
-    return call
+    return get_public_call(parse_id(raw)) if raw else None
 
 
 @bp.route("/public-register")

@@ -17,6 +17,7 @@ from foerdercall.awards.models import Milestone, Report
 from foerdercall.extensions import db
 from foerdercall.parking import operations as parking
 from foerdercall.parking.models import ParkedPost
+from foerdercall.policy import may
 from foerdercall.proposals.models import Proposal
 from foerdercall.proposals.operations import start_draft
 from foerdercall.workflow.engine import fire
@@ -150,12 +151,14 @@ def test_an_answer_parked_before_a_later_request_is_not_offered_for_it(app, worl
         "k" * 64, world.applicant.id, "proposals.answer", pid, {"answer": "Alte Antwort"}, False
     )
     db.session.commit()
-    assert parking.may_take_over(old, world.applicant) and not parking.may_take_over(old, world.applicant2)
+    assert may(world.applicant, "parking.take_over", old) and not may(
+        world.applicant2, "parking.take_over", old
+    )
     clock.advance(minutes=5)
     fire(p, "answer_request", world.applicant, reason="Hier die Antwort")
     fire(p, "request_documents", world.ka, reason="Noch etwas, bitte.")
     db.session.commit()
-    assert not parking.may_take_over(old, world.applicant)
+    assert not may(world.applicant, "parking.take_over", old)
 
 
 def test_milestone_and_interim_report_are_kept_when_the_token_is_refused(app, world, clock):
