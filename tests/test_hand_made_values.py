@@ -168,6 +168,7 @@ def _feeds():
         "AssignForm": [],
         "DeclineForm": [ReviewDecline],
         "ReplaceForm": [],
+        "ScoreForm": [],
         "UnlockRequestForm": [],
         "EndSessionsForm": [],
     }

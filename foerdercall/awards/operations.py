@@ -16,7 +16,6 @@ from ..extensions import db
 from ..locking import lock
 from ..policy import check
 from ..proposals.models import Proposal
-from ..reviews.queries import has_conflict
 from ..text import printable
 from ..timeutil import now
 from ..workflow.engine import fire
@@ -142,10 +141,7 @@ def accept_milestone(m: Milestone, actor) -> Milestone:
 def add_milestone(p: Proposal, actor, title: str, due_at) -> Milestone:
     """An official adds a milestone to a measure in implementation (planned; a new row, not a state change)."""
     p = lock(p)
-    if p.state != ProposalState.IN_IMPLEMENTATION:
-        raise ActionRefused(_("Die Maßnahme ist nicht in der Umsetzung."))
-    if not actor.has_role("official") or has_conflict(actor, p) or p.applicant_id == actor.id:
-        raise ActionRefused(_("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun."))
+    check(actor, "proposal.add_milestone", p)
     if not (title or "").strip():
         raise ActionRefused(_("Bitte geben Sie einen Titel an."))
     position = len(db.session.scalars(select(Milestone.id).where(Milestone.proposal_id == p.id)).all())

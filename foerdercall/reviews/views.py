@@ -12,6 +12,7 @@ from forms.reviews import (
     DeclineForm,
     NeutralityForm,
     ReplaceForm,
+    ScoreForm,
     parse_scores,
     score_choices,
 )
@@ -23,7 +24,6 @@ from ..extensions import db
 from ..policy.loaders import get_proposal_for, require
 from ..text import parse_id
 from ..urls import referrer_target
-from ..workflow.engine import fire
 from .models import ConflictDeclaration, Review, ReviewScore
 from .operations import (
     assign_reviewer,
@@ -105,9 +105,10 @@ def score(review_id: int):
     call = p.call
     errors: list[str] = []
     if request.method == "POST":
-        if not ConfirmForm().validate_on_submit():
+        form = ScoreForm()
+        if not form.validate_on_submit():
             abort(400)
-        submit = request.form.get("action") == "submit"
+        submit = form.submitting
         scores, errors = parse_scores(request.form, call.criteria, call.scale_max)
         if submit and errors:
             flash(
@@ -182,8 +183,7 @@ def decline(review_id: int):
 def _official_call(call_id: int) -> Call:
     require(current_user, "official.work")
     call = db.get_or_404(Call, call_id)
-    if call.state == "draft":
-        abort(404)
+    require(current_user, "call.list_proposals", call, status=404)  # a draft has none
     return call
 
 
@@ -280,10 +280,8 @@ def assign(proposal_id: int):
     reviewer = db.session.get(User, reviewer_id)
     if reviewer is None:
         abort(400)
-    assign_reviewer(p, reviewer, current_user)
-    if request.form.get("start") and p.state == "eligible":
-        fire(p, "start_review", current_user)
+    assign_reviewer(p, reviewer, current_user, start=bool(form.start.data))
     flash(_("Zugewiesen."), "success")
-    if request.form.get("next") == "assignments":
+    if form.back.data == "assignments":
         return redirect(url_for("reviews.assignments", call_id=p.call_id))
     return redirect(url_for("proposals.detail", proposal_id=p.id))
