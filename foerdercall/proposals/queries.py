@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from workflows import ProposalState
 from workflows.proposal import MEASURE_BEGUN
@@ -26,11 +26,32 @@ def submission_deadline_for(p):
     return p.personal_deadline or p.call.submission_deadline
 
 
-def proposals_of(applicant) -> Sequence[Proposal]:
-    """An applicant's own proposals, the newest first."""
-    return db.session.scalars(
-        select(Proposal).where(Proposal.applicant_id == applicant.id).order_by(Proposal.created_at.desc())
-    ).all()
+def proposals_of(applicant, call=None) -> Sequence[Proposal]:
+    """An applicant's own proposals (in one call), the newest first."""
+    q = select(Proposal).where(Proposal.applicant_id == applicant.id)
+    if call is not None:
+        q = q.where(Proposal.call_id == call.id)
+    return db.session.scalars(q.order_by(Proposal.created_at.desc())).all()
+
+
+def received_count(call) -> int:
+    """How many proposals a call received (counted in SQL: a sealed call shows only this)."""
+    return (
+        db.session.scalar(
+            select(func.count(Proposal.id)).where(
+                Proposal.call_id == call.id, Proposal.submitted_at.is_not(None)
+            )
+        )
+        or 0
+    )
+
+
+def received_proposals(call, state: str | None = None) -> Sequence[Proposal]:
+    """The proposals a call received (in one state), by their receipt."""
+    q = select(Proposal).where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))
+    if state is not None:
+        q = q.where(Proposal.state == state)
+    return db.session.scalars(q.order_by(Proposal.file_seq)).all()
 
 
 def advice_requests() -> Sequence[Proposal]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import load_only
 
 from workflows import ProposalState
+from workflows.proposal import BEFORE_REVIEW
 
 from ..accounts.models import RoleGrant, User
 from ..accounts.queries import officials
@@ -544,6 +546,11 @@ class Result:
     reviews: int
     knocked_out: bool
     fundable: bool
+
+
+def scores_of(proposals: Sequence[Proposal]) -> dict[int, Result]:
+    """The scores of the proposals whose review has begun, by id (the others have none yet)."""
+    return {p.id: score_proposal(p) for p in proposals if p.state not in BEFORE_REVIEW}
 
 
 def score_proposal(p: Proposal) -> Result:
