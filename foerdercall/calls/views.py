@@ -32,7 +32,7 @@ from ..policy.actors import is_official
 from ..policy.loaders import get_call_for, require
 from ..policy.reading import may_read_call_record
 from ..proposals.models import Proposal
-from ..proposals.queries import proposals_of, received_count, received_proposals
+from ..proposals.queries import draft_of, proposals_of, received_count, received_proposals
 from ..ranking.queries import latest_standstills, proposals_by_id, sign_offs_by_office
 from ..ranking.service import compute_ranking
 from ..reviews.operations import scores_of
@@ -64,12 +64,14 @@ def index():
 def detail(call_id: int):
     call = get_call_for(current_user, call_id)
     own = proposals_of(current_user, call) if current_user.is_authenticated else []
+    draft = draft_of(call, current_user) if current_user.is_authenticated else None
     record_as_job = may(current_user, "official.work") and export_is_large(call)  # the Vergabevermerk: a job
     return render_template(
         "calls/detail.html",
         call=call,
         versions=versions_of(call),
         own=own,
+        draft=draft,
         form=ConfirmForm(),
         record_as_job=record_as_job,
         export_form=ExportJobForm(),
