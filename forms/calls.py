@@ -273,3 +273,7 @@ class BulkSignOffForm(Form):
     def validate_proposal(self, field):
         if any(parse_id(v) is None for v in field.data or []):
             raise ValidationError(_l("Bitte wählen Sie Angebote aus der Liste."))
+
+    def proposal_ids(self) -> list[int]:
+        """The chosen proposals' ids (each one checked by validate_proposal)."""
+        return [i for v in self.proposal.data or [] if (i := parse_id(v)) is not None]

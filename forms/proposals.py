@@ -27,6 +27,16 @@ class ProposalForm(Form):
     advice_requested = BooleanField(
         _l("Ich möchte von der Kontaktstelle Kreativwirtschaft beraten werden (sie darf mein Angebot lesen).")
     )
+    # the button pressed: "submit" hands the draft in; any other value (the autosave sends "save") saves it
+    action = SelectField(
+        choices=choices([("save", _l("Entwurf speichern")), ("submit", _l("Verbindlich einreichen"))]),
+        validate_choice=False,
+        validators=[Optional()],
+    )
+
+    @property
+    def submitting(self) -> bool:
+        return self.action.data == "submit"
 
     def draft_data(self) -> dict:
         data = {

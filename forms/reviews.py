@@ -7,6 +7,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from foerdercall.text import parse_id
 
 from . import Form
+from .calls import ConfirmForm
 from .fields import choices
 
 
@@ -39,6 +40,28 @@ def _reviewer_id(form, field):
 
 class AssignForm(Form):
     reviewer = SelectField(_l("Gutachter/in"), choices=[], validate_choice=False, validators=[_reviewer_id])
+    start = BooleanField(_l("Begutachtung starten"))  # and start the review, if it has not started
+    # the page to go back to: the call's assignments, else the proposal's page
+    back = SelectField(
+        name="next",
+        choices=choices([("assignments", _l("Zuweisungen"))]),
+        validate_choice=False,
+        validators=[Optional()],
+    )
+
+
+class ScoreForm(ConfirmForm):
+    """A review saved or submitted: the button pressed (the scores: :func:`parse_scores`)."""
+
+    action = SelectField(
+        choices=choices([("save", _l("Zwischenspeichern")), ("submit", _l("Gutachten abgeben"))]),
+        validate_choice=False,
+        validators=[Optional()],
+    )
+
+    @property
+    def submitting(self) -> bool:
+        return self.action.data == "submit"
 
 
 def score_choices(scale_max: int):

@@ -171,6 +171,7 @@ def _feeds():
         "AssignForm": [],
         "DeclineForm": [ReviewDecline],
         "ReplaceForm": [],
+        "ScoreForm": [],
         "UnlockRequestForm": [],
         "EndSessionsForm": [],
     }

@@ -71,6 +71,16 @@ BEFORE_DECISION = (
     State.REVIEWED,
 )
 
+# Groups of states for what the pages show (who may do what is the rulebook's question, never these).
+# received, its review not begun: no scores yet
+BEFORE_REVIEW = (State.SUBMITTED, State.CLARIFICATION, State.ELIGIBLE)
+# both offices approved, the award not made yet
+AWAITING_AWARD = (State.APPROVED, State.STANDSTILL)
+# awarded and neither lapsed nor terminated: "vergeben" in the ranking
+AWARDED_STATES = (State.AWARDED, State.IN_IMPLEMENTATION, State.FINAL_REPORT_SUBMITTED, State.COMPLETED)
+# the measure has begun: its milestones, reports and payments are shown
+MEASURE_BEGUN = (State.IN_IMPLEMENTATION, State.FINAL_REPORT_SUBMITTED, State.COMPLETED, State.TERMINATED)
+
 TRANSITIONS: list[dict] = [
     {
         "trigger": "submit",

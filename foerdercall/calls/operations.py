@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
@@ -9,8 +11,11 @@ from sqlalchemy import inspect, select
 
 from ..accounts.models import User
 from ..audit.trail import record
+from ..awards.operations import sign_off_many
 from ..errors import ActionRefused
 from ..extensions import db
+from ..jobs.models import BulkJob
+from ..jobs.operations import sign_off_is_large, start_sign_off
 from ..locking import lock
 from ..mail.operations import queue_mail
 from ..policy import check
@@ -199,3 +204,30 @@ def published_call_is_fixed(session, flush_context, instances):
                 hist = state.attrs[name].history
                 if hist.has_changes() and hist.deleted and hist.deleted[0] is not None:
                     raise ActionRefused(_("Der Aufruf ist veröffentlicht: seine Bedingungen sind fest."))
+
+
+@dataclass
+class BulkSignOff:
+    """What a bulk sign-off did: the job that signs many, or for each proposal its file number and None (signed)
+    or why it was not signed."""
+
+    job: BulkJob | None = None
+    results: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+def sign_off_chosen(
+    call: Call, actor, proposal_ids: Iterable[int], decision: str, reason: str = ""
+) -> BulkSignOff:
+    """The decision page: the chosen proposals of the call, each signed for the actor's office exactly as a single
+    sign-off (``sign_off_many``); many of them through a job, each in its own transaction, with progress."""
+    chosen = db.session.scalars(
+        select(Proposal)
+        .where(Proposal.call_id == call.id, Proposal.id.in_(list(proposal_ids)))
+        .order_by(Proposal.file_seq)
+    ).all()
+    if sign_off_is_large(len(chosen)):
+        return BulkSignOff(job=start_sign_off(call, actor, chosen, decision, reason))
+    numbers = {p.id: p.file_number or "" for p in chosen}  # decided: numbered at the submission
+    return BulkSignOff(
+        results=[(numbers[pid], message) for pid, message in sign_off_many(chosen, actor, decision, reason)]
+    )

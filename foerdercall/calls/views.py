@@ -17,79 +17,61 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from forms.calls import BulkSignOffForm, CallForm, ConfirmForm, CorrectionForm, criteria_text
 from forms.jobs import ExportJobForm
 from workflows.proposal import STATE_LABELS
 
-from ..awards.models import SignOff
-from ..awards.operations import sign_off_many
 from ..errors import ActionRefused
-from ..extensions import db
 from ..i18n import current_lang
 from ..jobs.files import attachment_headers
-from ..jobs.operations import (
-    export_file,
-    export_is_large,
-    sign_off_is_large,
-    start_call_record,
-    start_export,
-    start_sign_off,
-)
+from ..jobs.operations import export_file, export_is_large, start_call_record, start_export
 from ..pages import undo_refused
+from ..policy import may, refusal
 from ..policy.actors import is_official
 from ..policy.loaders import get_call_for, require
 from ..policy.reading import may_read_call_record
 from ..proposals.models import Proposal
-from ..ranking.models import Standstill
+from ..proposals.queries import draft_of, proposals_of, received_count, received_proposals
+from ..ranking.queries import latest_standstills, proposals_by_id, sign_offs_by_office
 from ..ranking.service import compute_ranking
-from ..reviews.operations import score_proposal
+from ..reviews.operations import scores_of
 from ..sheets import file_response
 from ..text import parse_id
 from ..workflow.engine import fire
-from .models import Call, CallVersion
+from .models import Call
 from .operations import (
     DEFAULT_CRITERIA,
     confirm_opening,
     correct_call,
     create_call,
     request_opening,
+    sign_off_chosen,
     update_call,
 )
+from .queries import code_taken, listed_calls, versions_of
 
 bp = Blueprint("calls", __name__)
 
 
-def _visible_calls():
-    q = select(Call).order_by(Call.submission_deadline.desc())
-    if not (current_user.is_authenticated and is_official(current_user)):
-        q = q.where(Call.state != "draft")
-    return db.session.scalars(q).all()
-
-
 @bp.route("/calls")
 def index():
-    return render_template("calls/index.html", calls=_visible_calls())
+    calls = listed_calls(with_drafts=may(current_user, "official.work"))  # drafts: their officials only
+    return render_template("calls/index.html", calls=calls)
 
 
 @bp.route("/calls/<int:call_id>")
 def detail(call_id: int):
     call = get_call_for(current_user, call_id)
-    versions = db.session.scalars(
-        select(CallVersion).where(CallVersion.call_id == call.id).order_by(CallVersion.version)
-    ).all()
-    own: Sequence[Proposal] = []
-    if current_user.is_authenticated:
-        own = db.session.scalars(
-            select(Proposal).where(Proposal.call_id == call.id, Proposal.applicant_id == current_user.id)
-        ).all()
-    record_as_job = is_official(current_user) and export_is_large(call)  # the Vergabevermerk through a job
+    own = proposals_of(current_user, call) if current_user.is_authenticated else []
+    draft = draft_of(call, current_user) if current_user.is_authenticated else None
+    record_as_job = may(current_user, "official.work") and export_is_large(call)  # the Vergabevermerk: a job
     return render_template(
         "calls/detail.html",
         call=call,
-        versions=versions,
+        versions=versions_of(call),
         own=own,
+        draft=draft,
         form=ConfirmForm(),
         record_as_job=record_as_job,
         export_form=ExportJobForm(),
@@ -108,7 +90,7 @@ def new():
         form.fields_of_action.data = ["networks", "education", "marketing", "urban_development", "financing"]
         form.standstill_threshold.data = 50_000_00
     if form.validate_on_submit():
-        if db.session.scalar(select(Call.id).where(Call.code == (form.code.data or "").strip())):
+        if code_taken((form.code.data or "").strip()):
             form.code.errors.append(_("Dieses Kürzel ist vergeben."))  # type: ignore[attr-defined]  # a list once validated
         else:
             call = create_call(current_user, criteria=form.criteria.parsed, **form.call_fields())
@@ -122,8 +104,8 @@ def new():
 def edit(call_id: int):
     require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
-    if call.state != "draft":
-        flash(_("Ein veröffentlichter Aufruf kann nur berichtigt werden."), "error")
+    if (why := refusal(current_user, "call.edit", call)) is not None:  # published: only corrected
+        flash(why, "error")
         return redirect(url_for("calls.correct", call_id=call.id))
     form = CallForm(obj=call)
     if request.method == "GET":
@@ -134,8 +116,7 @@ def edit(call_id: int):
         form.justify_ends_only.data = not call.justify_every_score
     if form.validate_on_submit():
         fields = form.call_fields()
-        clash = db.session.scalar(select(Call.id).where(Call.code == fields["code"], Call.id != call.id))
-        if clash:
+        if code_taken(fields["code"], but=call):
             form.code.errors.append(_("Dieses Kürzel ist vergeben."))  # type: ignore[attr-defined]  # a list once validated
         else:
             update_call(call, current_user, criteria=form.criteria.parsed, **fields)
@@ -192,29 +173,17 @@ def proposals(call_id: int):
     """The officials' list: while sealed, only the count (nothing of the content)."""
     require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
-    rows: Sequence[Proposal] = []
-    count = (
-        db.session.scalar(
-            select(func.count(Proposal.id)).where(  # counted in SQL, not 40,000 ids
-                Proposal.call_id == call.id, Proposal.submitted_at.is_not(None)
-            )
-        )
-        or 0
-    )
-    if not call.is_sealed:
-        rows = db.session.scalars(
-            select(Proposal)
-            .where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))
-            .order_by(Proposal.file_seq)
-        ).all()
     state = request.args.get("state")
-    if state in STATE_LABELS:
-        rows = [p for p in rows if p.state == state]
-    scores = {
-        p.id: score_proposal(p) for p in rows if p.state not in ("submitted", "clarification", "eligible")
-    }
+    rows: Sequence[Proposal] = []
+    if not call.is_sealed:
+        rows = received_proposals(call, state if state in STATE_LABELS else None)
     return render_template(
-        "calls/proposals.html", call=call, proposals=rows, count=count, scores=scores, form=ConfirmForm()
+        "calls/proposals.html",
+        call=call,
+        proposals=rows,
+        count=received_count(call),
+        scores=scores_of(rows),
+        form=ConfirmForm(),
     )
 
 
@@ -344,63 +313,38 @@ def decision(call_id: int):
     call = _official_call(call_id)
     form = BulkSignOffForm()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        ids = [i for v in request.form.getlist("proposal") if (i := parse_id(v)) is not None]
-        if not ids:
-            flash(_("Bitte wählen Sie mindestens ein Angebot aus."), "error")
-            return redirect(url_for("calls.decision", call_id=call.id))
-        chosen = db.session.scalars(
-            select(Proposal)
-            .where(Proposal.call_id == call.id, Proposal.id.in_(ids))
-            .order_by(Proposal.file_seq)
-        ).all()
-        if sign_off_is_large(len(chosen)):  # many: a job, each proposal in its own transaction, with progress
-            job = start_sign_off(call, current_user, chosen, form.decision.data, form.reason.data or "")
-            return redirect(url_for("jobs.show", job_id=job.id))
-        results = sign_off_many(chosen, current_user, form.decision.data, form.reason.data or "")
-        numbers = {p.id: p.file_number or "" for p in chosen}  # decided: numbered at the submission
-        done = [numbers[pid] for pid, message in results if message is None]
-        if done:
-            flash(_("Gezeichnet: %(list)s.", list=", ".join(done)), "success")
-        for pid, message in results:
-            if message is not None:
-                flash(
-                    _("%(number)s nicht gezeichnet: %(message)s", number=numbers[pid], message=message),
-                    "error",
-                )
-        return redirect(url_for("calls.decision", call_id=call.id))
+        return _sign_off_chosen(call, form)
     result = compute_ranking(call, viewer=current_user)
-    rows = [r for r in result.rows if r.state in ("reviewed", "approved", "standstill")]
-    signed: dict[int, dict[str, SignOff]] = {}
-    for s in db.session.scalars(
-        select(SignOff)
-        .join(Proposal, Proposal.id == SignOff.proposal_id)
-        .where(Proposal.call_id == call.id, SignOff.voided_at.is_(None))
-    ):
-        signed.setdefault(s.proposal_id, {})[s.office] = s
-    standstills = {
-        s.proposal_id: s
-        for s in db.session.scalars(
-            select(Standstill)
-            .join(Proposal, Proposal.id == Standstill.proposal_id)
-            .where(Proposal.call_id == call.id)
-            .order_by(Standstill.id)
-        )
-    }  # the latest per proposal (an earlier one may have ended with a reopening)
-    pending = [
-        r for r in rows if r.state in ("approved", "standstill") and r.proposal_id not in result.hidden
-    ]
+    rows = result.in_decision()
     return render_template(
         "calls/decision.html",
         call=call,
         ranking=result,
         rows=rows,
-        signed=signed,
-        pending=pending,
+        # the rulebook is asked about each row the viewer sees (sign-off, standstill)
+        proposals=proposals_by_id(r.proposal_id for r in rows if result.visible(r)),
+        signed=sign_offs_by_office(call),
+        pending=result.awaiting_award(),
         fmt_money=money_formatter(),
-        standstills=standstills,
+        standstills=latest_standstills(call),
         form=form,
         confirm=ConfirmForm(),
         offices=current_app.config["DECIDING_OFFICES"],
     )
+
+
+def _sign_off_chosen(call: Call, form: BulkSignOffForm):
+    if not form.validate_on_submit():
+        abort(400)
+    if not (ids := form.proposal_ids()):
+        flash(_("Bitte wählen Sie mindestens ein Angebot aus."), "error")
+        return redirect(url_for("calls.decision", call_id=call.id))
+    outcome = sign_off_chosen(call, current_user, ids, form.decision.data, form.reason.data or "")
+    if outcome.job is not None:  # many: a job, each proposal in its own transaction, with progress
+        return redirect(url_for("jobs.show", job_id=outcome.job.id))
+    if done := [number for number, message in outcome.results if message is None]:
+        flash(_("Gezeichnet: %(list)s.", list=", ".join(done)), "success")
+    for number, message in outcome.results:
+        if message is not None:
+            flash(_("%(number)s nicht gezeichnet: %(message)s", number=number, message=message), "error")
+    return redirect(url_for("calls.decision", call_id=call.id))

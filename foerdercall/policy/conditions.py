@@ -477,6 +477,8 @@ def measure_payable(ctx: Context):
 
 @condition
 def payment_amount_positive(ctx: Context):
+    if ctx.obj.amount_cents is None and not ctx.firing:  # a page asks before an amount is typed
+        return None
     if ctx.obj.amount_cents <= 0:
         return _("Der Betrag muss größer als 0 sein.")
     return None
@@ -485,6 +487,8 @@ def payment_amount_positive(ctx: Context):
 @condition
 def payment_within_award(ctx: Context):
     """Paid payments never exceed the award less what was returned to the budget."""
+    if ctx.obj.amount_cents is None and not ctx.firing:  # a page asks before an amount is typed
+        return None
     award = db.session.get_one(Award, ctx.obj.award_id)
     if award.paid_cents + ctx.obj.amount_cents > award.amount_cents - award.released_cents:
         return _("Die Zahlung überschreitet die Auftragssumme.")

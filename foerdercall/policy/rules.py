@@ -12,8 +12,11 @@ from collections.abc import Callable
 
 from flask_babel import gettext as _
 
-from workflows import CallState, ProposalState, find_transition, workflow_name
+from workflows import WORKFLOWS, CallState, ProposalState, find_transition, workflow_name
 
+from ..awards.models import Payment, Report
+from ..awards.queries import award_of
+from ..calls.models import Opening
 from ..errors import ActionRefused
 from ..proposals.queries import has_submitted
 from ..reviews.queries import has_conflict
@@ -25,6 +28,7 @@ from .reading import (
     may_read_call_calendar,
     may_read_call_record,
     may_read_mail,
+    official_may_read,
 )
 from .transitions import transition_refusal
 
@@ -57,6 +61,13 @@ def check(user, action: str, obj=None, **params) -> None:
     """For an operation, inside its transaction (the rows locked): refuse with the rulebook's reason."""
     if (message := refusal(user, action, obj, **params)) is not None:
         raise ActionRefused(message)
+
+
+def _first_step(user, trigger: str, row) -> str | None:
+    """A row that its first transition makes (an opening, a report, a payment), asked about before it exists:
+    the transition's rules for the new row in its INITIAL state, as ``fire`` will check them."""
+    row.state = WORKFLOWS[workflow_name(row)].INITIAL
+    return refusal(user, trigger, row)
 
 
 # --- who someone is ----------------------------------------------------------------------------------------
@@ -216,6 +227,14 @@ def _call_extend_deadline(user, call) -> str | None:
     return None
 
 
+@rule("call.request_opening")
+def _call_request_opening(user, call) -> str | None:
+    """The first official asks to open the sealed submissions: a new opening's ``request_opening``."""
+    if call.opening is not None:
+        return _("Die Öffnung wurde bereits angestoßen.")
+    return _first_step(user, "request_opening", Opening(call_id=call.id))
+
+
 @rule("call.read_record")
 def _call_read_record(user, call) -> str | None:
     if not _signed_in(user) or not may_read_call_record(user, call):
@@ -253,6 +272,16 @@ def _call_sign_neutrality(user, call) -> str | None:
 @rule("proposal.read")
 def _proposal_read(user, p) -> str | None:
     if not _signed_in(user) or not can_view_proposal(user, p):
+        return _("Sie dürfen dieses Angebot nicht sehen.")
+    return None
+
+
+@rule("proposal.read_assessment")
+def _proposal_read_assessment(user, p) -> str | None:
+    """The officials' side of a proposal: every review, the score, the sign-offs, the declared conflicts."""
+    if message := _official(user):
+        return message
+    if not official_may_read(user, p):
         return _("Sie dürfen dieses Angebot nicht sehen.")
     return None
 
@@ -325,23 +354,32 @@ def _proposal_sign_off(user, p) -> str | None:
     return sign_off_refusal(p, user)
 
 
-# --- the award and the year of implementation ----------------------------------------------------------------
+# --- the measure: milestones, reports, payments ----------------------------------------------------------------
 
 
 @rule("proposal.add_milestone")
 def _proposal_add_milestone(user, p) -> str | None:
-    """An official without a conflict plans another milestone of a measure in implementation (a new row, not a
-    state change; reporting and accepting a milestone are transitions of workflows/milestone.py)."""
+    """An official adds a milestone to a measure in implementation (a new row, not a state change)."""
+    if message := _proposal_handle(user, p):
+        return message
     if p.state != ProposalState.IN_IMPLEMENTATION:
         return _("Die Maßnahme ist nicht in der Umsetzung.")
-    if (
-        not _signed_in(user)
-        or not user.has_role("official")
-        or p.applicant_id == user.id
-        or has_conflict(user, p)
-    ):
-        return _("Nur Mitarbeitende der Ämter ohne Interessenkonflikt können dies tun.")
     return None
+
+
+@rule("proposal.submit_interim_report")
+def _proposal_submit_interim_report(user, p) -> str | None:
+    """The contractor's interim report: a new report's ``submit_interim_report``."""
+    return _first_step(user, "submit_interim_report", Report(proposal_id=p.id, kind="interim"))
+
+
+@rule("proposal.record_payment")
+def _proposal_record_payment(user, p) -> str | None:
+    """An official books a payment on the measure's award: a new payment's ``record_payment``, asked before its
+    amount is known (``fire`` checks the amount)."""
+    if (award := award_of(p)) is None:
+        return _("Zahlungen sind nur für beauftragte Maßnahmen möglich.")
+    return _first_step(user, "record_payment", Payment(award_id=award.id))
 
 
 # --- mails ---------------------------------------------------------------------------------------------------

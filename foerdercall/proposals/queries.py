@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
 
+from sqlalchemy import func, select
+
+from workflows import ProposalState
+from workflows.proposal import MEASURE_BEGUN
+
+from ..audit.models import AuditEvent
+from ..awards.models import Milestone, Payment, Report, SignOff
+from ..awards.queries import award_of
 from ..extensions import db
+from ..reviews.models import ConflictDeclaration, Review
 from .models import Proposal
 
 
@@ -23,3 +32,84 @@ def has_submitted(user) -> bool:
         Proposal.applicant_id == user.id, Proposal.submitted_at.is_not(None)
     )
     return db.session.scalar(submitted.limit(1)) is not None
+
+
+def proposals_of(applicant, call=None) -> Sequence[Proposal]:
+    """An applicant's own proposals (in one call), the newest first."""
+    q = select(Proposal).where(Proposal.applicant_id == applicant.id)
+    if call is not None:
+        q = q.where(Proposal.call_id == call.id)
+    return db.session.scalars(q.order_by(Proposal.created_at.desc())).all()
+
+
+def received_count(call) -> int:
+    """How many proposals a call received (counted in SQL: a sealed call shows only this)."""
+    return (
+        db.session.scalar(
+            select(func.count(Proposal.id)).where(
+                Proposal.call_id == call.id, Proposal.submitted_at.is_not(None)
+            )
+        )
+        or 0
+    )
+
+
+def received_proposals(call, state: str | None = None) -> Sequence[Proposal]:
+    """The proposals a call received (in one state), by their receipt."""
+    q = select(Proposal).where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None))
+    if state is not None:
+        q = q.where(Proposal.state == state)
+    return db.session.scalars(q.order_by(Proposal.file_seq)).all()
+
+
+def advice_requests() -> Sequence[Proposal]:
+    """The proposals whose applicants asked the Kontaktstelle for advice (not the withdrawn ones), the most
+    recently changed first; who may read which is the rulebook's (proposal.read)."""
+    return db.session.scalars(
+        select(Proposal)
+        .where(Proposal.advice_requested.is_(True), Proposal.state != ProposalState.WITHDRAWN)
+        .order_by(Proposal.updated_at.desc())
+    ).all()
+
+
+def draft_of(call, applicant) -> Proposal | None:
+    """The applicant's draft in this call, if there is one."""
+    return db.session.scalar(
+        select(Proposal).where(
+            Proposal.call_id == call.id,
+            Proposal.applicant_id == applicant.id,
+            Proposal.state == ProposalState.DRAFT,
+        )
+    )
+
+
+def proposal_page(p, viewer, *, assessment: bool) -> dict:
+    """What a proposal's page lists, one query each: its history, the open request for documents, the award and
+    its payments, the milestones and reports of the measure, the sign-offs; the reviews (``assessment``: all of
+    them and the declared conflicts, for the officials; else only the viewer's own)."""
+    award = award_of(p)
+    reviews = db.session.scalars(select(Review).where(Review.proposal_id == p.id).order_by(Review.id)).all()
+    return {
+        "history": db.session.scalars(
+            select(AuditEvent).where(AuditEvent.proposal_id == p.id).order_by(AuditEvent.at, AuditEvent.id)
+        ).all(),
+        "clarification": open_clarification(p),
+        "award": award,
+        "payments": db.session.scalars(select(Payment).where(Payment.award_id == award.id)).all()
+        if award
+        else [],
+        "measure_begun": p.state in MEASURE_BEGUN,
+        "milestones": db.session.scalars(
+            select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position)
+        ).all(),
+        "reports": db.session.scalars(
+            select(Report).where(Report.proposal_id == p.id).order_by(Report.id)
+        ).all(),
+        "sign_offs": db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id)).all(),
+        "reviews": reviews if assessment else [r for r in reviews if r.reviewer_id == viewer.id],
+        "conflicts": db.session.scalars(
+            select(ConflictDeclaration).where(ConflictDeclaration.proposal_id == p.id)
+        ).all()
+        if assessment
+        else [],
+    }

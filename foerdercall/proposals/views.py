@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from forms.calls import FIELD_LABELS, ConfirmForm
@@ -11,9 +10,6 @@ from forms.fields import choices
 from forms.proposals import AnswerForm, ExtendForm, ReasonForm, UploadForm, proposal_form
 
 from ..accounts.operations import find_user
-from ..audit.models import AuditEvent
-from ..awards.models import Milestone, Payment, Report, SignOff
-from ..awards.queries import award_of
 from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
@@ -21,8 +17,7 @@ from ..locking import lock_id
 from ..policy import may
 from ..policy.actors import verification_missing
 from ..policy.loaders import get_call_for, get_proposal_for, require
-from ..policy.reading import applicant_visible_to, can_view_proposal, official_may_read
-from ..reviews.models import ConflictDeclaration, Review
+from ..policy.reading import applicant_visible_to
 from ..reviews.operations import score_proposal
 from ..reviews.queries import reviewer_choices
 from ..workflow.engine import fire
@@ -37,7 +32,7 @@ from .operations import (
     upload_usage,
 )
 from .progress import proposal_progress
-from .queries import open_clarification
+from .queries import advice_requests, draft_of, proposal_page, proposals_of
 
 bp = Blueprint("proposals", __name__)
 
@@ -59,10 +54,7 @@ OWN_FORMS = {
 @bp.route("/my")
 @login_required
 def mine():
-    rows = db.session.scalars(
-        select(Proposal).where(Proposal.applicant_id == current_user.id).order_by(Proposal.created_at.desc())
-    ).all()
-    return render_template("proposals/mine.html", proposals=rows)
+    return render_template("proposals/mine.html", proposals=proposals_of(current_user))
 
 
 @bp.route("/advice")
@@ -70,12 +62,7 @@ def mine():
 def advice():
     """The Kontaktstelle's list: proposals whose applicants asked for advice."""
     require(current_user, "advisor.work")
-    rows = db.session.scalars(
-        select(Proposal)
-        .where(Proposal.advice_requested.is_(True), Proposal.state != "withdrawn")
-        .order_by(Proposal.updated_at.desc())
-    ).all()
-    rows = [p for p in rows if can_view_proposal(current_user, p)]  # sealed submissions stay hidden
+    rows = [p for p in advice_requests() if may(current_user, "proposal.read", p)]  # sealed ones stay hidden
     return render_template("proposals/mine.html", proposals=rows, advice=True)
 
 
@@ -129,15 +116,14 @@ def edit(proposal_id: int):
         if not form.validate():
             return page(), 422
         save_draft(p, current_user, form.draft_data())
-        file = request.files.get("file")
-        if file and file.filename:
+        if file := upload.file.data:  # a file chosen (the rest of the upload form is not required here)
             try:
-                add_attachment(p, current_user, request.form.get("kind", "other"), file.stream, file.filename)
+                add_attachment(p, current_user, upload.kind.data or "other", file.stream, file.filename)
             except ActionRefused as exc:  # the text is saved; only the file is refused
                 flash(_("Entwurf gespeichert."), "success")
                 flash(exc.message, "error")
                 return redirect(url_for("proposals.edit", proposal_id=p.id))
-        if request.form.get("action") == "submit":
+        if form.submitting:
             try:
                 fire(p, "submit", current_user)
             except ActionRefused as exc:
@@ -183,45 +169,21 @@ def download(proposal_id: int, attachment_id: int):
 @login_required
 def detail(proposal_id: int):
     p = get_proposal_for(current_user, proposal_id)
-    history = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.proposal_id == p.id).order_by(AuditEvent.at, AuditEvent.id)
-    ).all()
-    officials_view = official_may_read(current_user, p)
-    reviews = db.session.scalars(select(Review).where(Review.proposal_id == p.id).order_by(Review.id)).all()
-    ctx = {
-        "p": p,
-        "history": history,
-        "officials_view": officials_view,
-        "own_forms": OWN_FORMS,
-        "clarification": open_clarification(p),
-        "award": award_of(p),
-        "sign_offs": db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id)).all(),
-        "reviews": reviews if officials_view else [r for r in reviews if r.reviewer_id == current_user.id],
-        "score": score_proposal(p) if officials_view else None,
-        "conflicts": db.session.scalars(
-            select(ConflictDeclaration).where(ConflictDeclaration.proposal_id == p.id)
-        ).all()
-        if officials_view
-        else [],
-        "milestones": db.session.scalars(
-            select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position)
-        ).all(),
-        "reports": db.session.scalars(
-            select(Report).where(Report.proposal_id == p.id).order_by(Report.id)
-        ).all(),
-        "form": ConfirmForm(),
-        "reason_form": ReasonForm(),
-        "answer_form": AnswerForm(),
-        "field_labels": FIELD_LABELS,
-        "reviewer_choices": reviewer_choices(p) if officials_view else [],
-        "progress": proposal_progress(p) if p.applicant_id == current_user.id else None,
-        "show_applicant": applicant_visible_to(current_user, p),
-    }
-    award = ctx["award"]
-    ctx["payments"] = (
-        db.session.scalars(select(Payment).where(Payment.award_id == award.id)).all() if award else []
+    assessment = may(current_user, "proposal.read_assessment", p)
+    return render_template(
+        "proposals/detail.html",
+        p=p,
+        **proposal_page(p, current_user, assessment=assessment),
+        own_forms=OWN_FORMS,
+        score=score_proposal(p) if assessment else None,
+        reviewer_choices=reviewer_choices(p) if assessment else [],
+        progress=proposal_progress(p) if may(current_user, "proposal.own", p) else None,
+        show_applicant=applicant_visible_to(current_user, p),
+        form=ConfirmForm(),
+        reason_form=ReasonForm(),
+        answer_form=AnswerForm(),
+        field_labels=FIELD_LABELS,
     )
-    return render_template("proposals/detail.html", **ctx)
 
 
 @bp.route("/proposals/<int:proposal_id>/fire/<trigger>", methods=["POST"])
@@ -266,12 +228,8 @@ def extend(call_id: int):
         flash(_("Bitte geben Sie E-Mail-Adresse, Frist und Begründung an."), "error")
         return redirect(url_for("calls.detail", call_id=call.id))
     applicant = find_user(form.email.data or "")
-    p = applicant and db.session.scalar(
-        select(Proposal).where(
-            Proposal.call_id == call.id, Proposal.applicant_id == applicant.id, Proposal.state == "draft"
-        )
-    )
-    if not p:
+    p = draft_of(call, applicant) if applicant else None
+    if p is None:
         flash(_("Für diese E-Mail-Adresse gibt es keinen Entwurf in diesem Aufruf."), "error")
     else:
         extend_deadline(p, current_user, form.deadline.data, form.reason.data or "")

@@ -46,6 +46,7 @@ from flask import current_app
 from sqlalchemy import and_, case, func, select, true
 
 from workflows import ProposalState
+from workflows.proposal import AWAITING_AWARD, AWARDED_STATES
 
 from ..awards.models import Award
 from ..calls.models import Call
@@ -131,6 +132,16 @@ class Row:
     def knocked_out(self) -> bool:
         return bool(self.knockouts)
 
+    @property
+    def awarded(self) -> bool:
+        """Awarded and neither lapsed nor terminated ("vergeben")."""
+        return self.state in AWARDED_STATES
+
+    @property
+    def awaiting_sign_off(self) -> bool:
+        """Reviewed: the offices have not decided (again, after a reopened decision)."""
+        return self.state == ProposalState.REVIEWED
+
 
 @dataclass
 class Ranking:
@@ -155,6 +166,14 @@ class Ranking:
 
     def visible(self, row: Row) -> bool:
         return row.proposal_id not in self.hidden
+
+    def in_decision(self) -> list[Row]:
+        """The rows the decision page lists: reviewed, approved or in the standstill."""
+        return [r for r in self.rows if r.state in DECIDABLE]
+
+    def awaiting_award(self) -> list[Row]:
+        """The approved rows without an award yet that the viewer may see."""
+        return [r for r in self.rows if r.state in AWAITING_AWARD and self.visible(r)]
 
 
 def summarize(weights: list[int], scale_max: int, reviews: list[list[int | None]]):

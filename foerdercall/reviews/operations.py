@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import load_only
 
 from workflows import ProposalState
+from workflows.proposal import BEFORE_REVIEW
 
 from ..accounts.models import RoleGrant, User
 from ..accounts.queries import officials
@@ -68,7 +71,8 @@ def declare_conflict(p: Proposal, user, has_conflict_: bool, reason: str = "") -
     return decl
 
 
-def assign_reviewer(p: Proposal, reviewer: User, actor) -> Review:
+def assign_reviewer(p: Proposal, reviewer: User, actor, *, start: bool = False) -> Review:
+    """An official assigns a reviewer; ``start``: and starts the review of an eligible proposal with it."""
     p = lock(p)
     check(actor, "proposal.assign_reviewer", p)
     if not reviewer.has_role("reviewer") or not reviewer.active:
@@ -85,7 +89,10 @@ def assign_reviewer(p: Proposal, reviewer: User, actor) -> Review:
         )
     ):
         raise ActionRefused(_("Diese Person hat die Begutachtung dieses Angebots abgelehnt."))
-    return _add_review(p, reviewer, actor)
+    review = _add_review(p, reviewer, actor)
+    if start and p.state == ProposalState.ELIGIBLE:
+        fire(p, "start_review", actor)
+    return review
 
 
 def _add_review(p: Proposal, reviewer: User, actor, *, how: str = "manual") -> Review:
@@ -468,12 +475,11 @@ def auto_assign(call, actor, *, start: bool = True) -> Plan:
 
 
 def assignment_overview(call) -> dict:
-    """The officials' page: per proposal its reviewers, open declines, and each reviewer's load."""
+    """The officials' page: per proposal its reviewers, open declines, and each reviewer's load; with each
+    proposal its row, for the rulebook's questions (may one assign, start the review)."""
     rows = db.session.execute(
         select(
-            Proposal.id,
-            Proposal.file_number,
-            Proposal.state,
+            Proposal,
             Review.id,
             Review.reviewer_id,
             Review.submitted_at,
@@ -484,20 +490,29 @@ def assignment_overview(call) -> dict:
             Proposal.state.in_((ProposalState.ELIGIBLE, ProposalState.IN_REVIEW, ProposalState.REVIEWED)),
         )
         .order_by(Proposal.file_seq, Review.id)
+        .options(load_only(Proposal.file_number, Proposal.state, Proposal.applicant_id, Proposal.call_id))
     ).all()
     users = {
         u.id: u
         for u in db.session.scalars(
             select(User).where(
-                User.id.in_({r[4] for r in rows if r[4] is not None} | {u.id for u in reviewer_pool()})
+                User.id.in_({r[2] for r in rows if r[2] is not None} | {u.id for u in reviewer_pool()})
             )
         )
     }
     proposals: dict[int, dict] = {}
     load: dict[int, int] = defaultdict(int)
-    for pid, number, state, review_id, reviewer_id, submitted in rows:
+    for p, review_id, reviewer_id, submitted in rows:
         entry = proposals.setdefault(
-            pid, {"id": pid, "file_number": number, "state": state, "reviews": [], "declines": []}
+            p.id,
+            {
+                "id": p.id,
+                "file_number": p.file_number,
+                "state": p.state,
+                "proposal": p,
+                "reviews": [],
+                "declines": [],
+            },
         )
         if review_id is not None:
             entry["reviews"].append(
@@ -531,6 +546,11 @@ class Result:
     reviews: int
     knocked_out: bool
     fundable: bool
+
+
+def scores_of(proposals: Sequence[Proposal]) -> dict[int, Result]:
+    """The scores of the proposals whose review has begun, by id (the others have none yet)."""
+    return {p.id: score_proposal(p) for p in proposals if p.state not in BEFORE_REVIEW}
 
 
 def score_proposal(p: Proposal) -> Result:

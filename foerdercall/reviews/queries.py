@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
 from ..accounts.models import RoleGrant, User
 from ..extensions import db
-from .models import ConflictDeclaration, NeutralityDeclaration, Review
+from .models import ConflictDeclaration, NeutralityDeclaration, Review, ReviewScore
 
 
 def has_conflict(user, proposal) -> bool:
@@ -57,3 +59,45 @@ def reviewer_choices(p) -> list[User]:
             .order_by(User.name)
         )
     )
+
+
+def reviews_of(reviewer) -> Sequence[Review]:
+    """A reviewer's assignments, the earliest first."""
+    return db.session.scalars(
+        select(Review).where(Review.reviewer_id == reviewer.id).order_by(Review.assigned_at)
+    ).all()
+
+
+def conflicted_proposals(user) -> set[int]:
+    """The ids of the proposals the user declared a conflict with."""
+    return set(
+        db.session.scalars(
+            select(ConflictDeclaration.proposal_id).where(
+                ConflictDeclaration.user_id == user.id, ConflictDeclaration.has_conflict.is_(True)
+            )
+        )
+    )
+
+
+def others_hidden(review: Review) -> bool:
+    """Blind review: the other reviewers' scores stay hidden until one's own review is submitted."""
+    return review.proposal.call.blind_review and review.submitted_at is None
+
+
+def others_scores(review: Review) -> list[dict]:
+    """The other reviewers' submitted scores of the proposal (empty while blind)."""
+    if others_hidden(review):
+        return []
+    rows = db.session.execute(
+        select(Review.id, User.name, ReviewScore.criterion_id, ReviewScore.score, ReviewScore.justification)
+        .join(User, User.id == Review.reviewer_id)
+        .join(ReviewScore, ReviewScore.review_id == Review.id)
+        .where(
+            Review.proposal_id == review.proposal_id, Review.id != review.id, Review.submitted_at.is_not(None)
+        )
+        .order_by(Review.id)
+    ).all()
+    out: dict[int, dict] = {}
+    for rid, name, cid, value, text in rows:
+        out.setdefault(rid, {"name": name, "scores": {}})["scores"][cid] = (value, text)
+    return list(out.values())

@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from forms.calls import ConfirmForm
 from forms.reviews import (
@@ -12,6 +11,7 @@ from forms.reviews import (
     DeclineForm,
     NeutralityForm,
     ReplaceForm,
+    ScoreForm,
     parse_scores,
     score_choices,
 )
@@ -23,8 +23,7 @@ from ..extensions import db
 from ..policy.loaders import get_proposal_for, require
 from ..text import parse_id
 from ..urls import referrer_target
-from ..workflow.engine import fire
-from .models import ConflictDeclaration, Review, ReviewScore
+from .models import Review
 from .operations import (
     assign_reviewer,
     assignment_overview,
@@ -36,7 +35,14 @@ from .operations import (
     save_review,
     sign_neutrality,
 )
-from .queries import conflict_declared, neutrality_signed
+from .queries import (
+    conflict_declared,
+    conflicted_proposals,
+    neutrality_signed,
+    others_hidden,
+    others_scores,
+    reviews_of,
+)
 
 bp = Blueprint("reviews", __name__)
 
@@ -46,9 +52,7 @@ bp = Blueprint("reviews", __name__)
 def mine():
     """A reviewer's assignments: only the file number until neutrality and no-conflict are declared."""
     require(current_user, "reviewer.work")
-    rows = db.session.scalars(
-        select(Review).where(Review.reviewer_id == current_user.id).order_by(Review.assigned_at)
-    ).all()
+    rows = reviews_of(current_user)
     signed = {r.proposal.call_id: neutrality_signed(current_user, r.proposal.call_id) for r in rows}
     declared = {r.id: conflict_declared(current_user, r.proposal) for r in rows}
     return render_template(
@@ -105,9 +109,10 @@ def score(review_id: int):
     call = p.call
     errors: list[str] = []
     if request.method == "POST":
-        if not ConfirmForm().validate_on_submit():
+        form = ScoreForm()
+        if not form.validate_on_submit():
             abort(400)
-        submit = request.form.get("action") == "submit"
+        submit = form.submitting
         scores, errors = parse_scores(request.form, call.criteria, call.scale_max)
         if submit and errors:
             flash(
@@ -143,30 +148,6 @@ def score(review_id: int):
     )
 
 
-def others_hidden(review: Review) -> bool:
-    """Blind review: the other reviewers' scores stay hidden until one's own review is submitted."""
-    return review.proposal.call.blind_review and review.submitted_at is None
-
-
-def others_scores(review: Review) -> list[dict]:
-    """The other reviewers' submitted scores of the proposal (empty while blind)."""
-    if others_hidden(review):
-        return []
-    rows = db.session.execute(
-        select(Review.id, User.name, ReviewScore.criterion_id, ReviewScore.score, ReviewScore.justification)
-        .join(User, User.id == Review.reviewer_id)
-        .join(ReviewScore, ReviewScore.review_id == Review.id)
-        .where(
-            Review.proposal_id == review.proposal_id, Review.id != review.id, Review.submitted_at.is_not(None)
-        )
-        .order_by(Review.id)
-    ).all()
-    out: dict[int, dict] = {}
-    for rid, name, cid, value, text in rows:
-        out.setdefault(rid, {"name": name, "scores": {}})["scores"][cid] = (value, text)
-    return list(out.values())
-
-
 @bp.route("/reviews/<int:review_id>/decline", methods=["POST"])
 @login_required
 def decline(review_id: int):
@@ -182,8 +163,7 @@ def decline(review_id: int):
 def _official_call(call_id: int) -> Call:
     require(current_user, "official.work")
     call = db.get_or_404(Call, call_id)
-    if call.state == "draft":
-        abort(404)
+    require(current_user, "call.list_proposals", call, status=404)  # a draft has none
     return call
 
 
@@ -193,14 +173,7 @@ def assignments(call_id: int):
     """Who reviews what, open declines, each reviewer's load; automatic assignment and reassignment."""
     call = _official_call(call_id)
     overview = {"proposals": [], "reviewers": []} if call.is_sealed else assignment_overview(call)
-    conflicted = {
-        c.proposal_id
-        for c in db.session.scalars(
-            select(ConflictDeclaration).where(
-                ConflictDeclaration.user_id == current_user.id, ConflictDeclaration.has_conflict.is_(True)
-            )
-        )
-    }
+    conflicted = conflicted_proposals(current_user)
     return render_template(
         "reviews/assignments.html",
         call=call,
@@ -280,10 +253,8 @@ def assign(proposal_id: int):
     reviewer = db.session.get(User, reviewer_id)
     if reviewer is None:
         abort(400)
-    assign_reviewer(p, reviewer, current_user)
-    if request.form.get("start") and p.state == "eligible":
-        fire(p, "start_review", current_user)
+    assign_reviewer(p, reviewer, current_user, start=bool(form.start.data))
     flash(_("Zugewiesen."), "success")
-    if request.form.get("next") == "assignments":
+    if form.back.data == "assignments":
         return redirect(url_for("reviews.assignments", call_id=p.call_id))
     return redirect(url_for("proposals.detail", proposal_id=p.id))
