@@ -8,6 +8,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import tomllib
 
 import grimp
 
@@ -118,3 +119,21 @@ def test_an_import_inside_a_function_says_why():
         for path in sorted((ROOT / package).rglob("*.py")):
             missing += _function_imports_without_reason(path)
     assert not missing, "imports go at the top of the module, or say why not:\n" + "\n".join(missing)
+
+
+def test_every_module_is_in_one_layer_of_the_layer_order():
+    """The "one layer order" contract lists every module: a new module fails here until it is given its layer
+    (an unlisted module would be free to import upwards). Package __init__ files that group modules are not
+    listed, nor the app factory at the top (``foerdercall``)."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (order,) = [c for c in contracts if c["type"] == "layers"]
+    listed = [name.strip() for layer in order["layers"] for name in layer.split(":")]
+    assert len(listed) == len(set(listed)), "a module in two layers"
+    graph = grimp.build_graph(*PACKAGES)
+    groups = {m for m in graph.modules if any(o.startswith(m + ".") for o in graph.modules)}
+    missing = sorted(
+        m
+        for m in graph.modules
+        if m != "foerdercall" and m not in groups and not any(m == n or m.startswith(n + ".") for n in listed)
+    )
+    assert missing == [], f"give these modules their layer in pyproject.toml: {missing}"

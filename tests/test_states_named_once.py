@@ -1,6 +1,6 @@
 """A state's name is written once, in its workflow (``workflows/<name>.py``, ``class State``): the code compares
-with the enum (``ProposalState.DRAFT``), and no template decides by a state at all (it asks the rulebook, or a
-named group of states of the workflow)."""
+with the enum (``ProposalState.DRAFT``). That no template decides by a state is checked with the other rulebook
+checks of the pages (tests/test_rulebook_use.py)."""
 
 from __future__ import annotations
 
@@ -43,20 +43,4 @@ def test_the_code_names_states_through_their_enum():
     ]
     assert found == [], (
         "write the workflow's enum (workflows.ProposalState.DRAFT), not its name:\n" + "\n".join(found)
-    )
-
-
-# `p.state == 'draft'`, `r.state in ('awarded', …)`, `state != "x"` in a template
-TEMPLATE_STATE_TEST = re.compile(r"\.state\s*(==|!=|in\b|not in\b)\s*\(?\s*['\"]")
-
-
-def test_no_template_decides_by_a_state_name():
-    found = [
-        f"{p.relative_to(ROOT)}:{n}: {line.strip()}"
-        for p in sorted((ROOT / "templates").rglob("*.html"))
-        for n, line in enumerate(p.read_text().splitlines(), 1)
-        if TEMPLATE_STATE_TEST.search(line)
-    ]
-    assert found == [], "ask the rulebook (may, steps) or a named group of states instead:\n" + "\n".join(
-        found
     )

@@ -32,22 +32,21 @@ def get_proposal_for(user, proposal_id: int) -> Proposal:
     return p
 
 
-def get_milestone_for(user, proposal_id: int, milestone_id: int) -> tuple[Proposal, Milestone]:
-    """A proposal the user may see and one of its milestones, else 404."""
+def _part_for(user, proposal_id: int, model, row_id: int):
+    """A proposal the user may see and one of its rows of ``model`` (a milestone, a report), else 404."""
     p = get_proposal_for(user, proposal_id)
-    m = db.session.get(Milestone, milestone_id)
-    if m is None or m.proposal_id != p.id:
+    row = db.session.get(model, row_id)
+    if row is None or row.proposal_id != p.id:
         abort(404)
-    return p, m
+    return p, row
+
+
+def get_milestone_for(user, proposal_id: int, milestone_id: int) -> tuple[Proposal, Milestone]:
+    return _part_for(user, proposal_id, Milestone, milestone_id)
 
 
 def get_report_for(user, proposal_id: int, report_id: int) -> tuple[Proposal, Report]:
-    """A proposal the user may see and one of its reports, else 404."""
-    p = get_proposal_for(user, proposal_id)
-    r = db.session.get(Report, report_id)
-    if r is None or r.proposal_id != p.id:
-        abort(404)
-    return p, r
+    return _part_for(user, proposal_id, Report, report_id)
 
 
 def require(user, action: str, obj=None, *, status: int = 403, **params) -> None:
