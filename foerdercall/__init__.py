@@ -52,7 +52,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = RowId  # before any route is added
     app.config.from_object(Config)
     app.config.update(
-        DECIDING_OFFICES=("KA", "AfWiFoe"),
         EU_THRESHOLD_CENTS=int(os.environ.get("EU_THRESHOLD_CENTS", 216_000_00)),
     )
     if test_config:

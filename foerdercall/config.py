@@ -11,6 +11,12 @@ class Config:
     BROKER_URL = os.environ.get("BROKER_URL", "")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", "")
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", "")
+    # Who runs this instance, as the footer and the accessibility statement name it; the offices that decide are
+    # data (offices/), never named here.
+    OPERATOR_NAME = os.environ.get("OPERATOR_NAME", "Stadt Leipzig")
+    CONTACT_NAME = os.environ.get("CONTACT_NAME", "Stadt Leipzig – Kontaktstelle Kreativwirtschaft")
+    CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "barrierefreiheit@leipzig.example")
+    CONTACT_ADDRESS = os.environ.get("CONTACT_ADDRESS", "Stadt Leipzig, 04092 Leipzig")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     # Upload quotas (foerdercall/proposals/operations.py, add_attachment), in files and MB (1 MB = 1024*1024 bytes).
     # A call asks for 4-6 documents (cost plan, CV/references, register extract, work samples, letters of

@@ -1,4 +1,4 @@
-"""Labels of codes that pages, mails and documents show: states and actions of the workflows, offices, a call's
+"""Labels of codes that pages, mails and documents show: states and actions of the workflows, a call's
 kinds of attachment."""
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import workflows
 from workflows.actions import ACTION_LABELS
 
 from .i18n import label
-
-OFFICE_LABELS = {"KA": "KA", "AfWiFoe": "AfWiFö"}
 
 # the fields of action of the creative-economy plan
 FIELD_LABELS = {
@@ -43,10 +41,6 @@ def job_state_label(state: str) -> str:
 
 def job_kind_label(kind: str) -> str:
     return str(JOB_KIND_LABELS.get(kind, JOB_KIND_LABELS["export"]))
-
-
-def office_label(code: str | None) -> str:
-    return OFFICE_LABELS.get(code, code) if code else "–"
 
 
 def attachment_kind(call, kind: str) -> str:

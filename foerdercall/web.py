@@ -31,9 +31,11 @@ from .extensions import db, login_manager
 from .headers import security_headers
 from .i18n import current_lang, format_date, format_dt, format_money, label
 from .jobs.views import bp as jobs_bp
-from .labels import action_label, attachment_kind, job_kind_label, job_state_label, office_label, state_label
+from .labels import action_label, attachment_kind, job_kind_label, job_state_label, state_label
 from .mail.views import bp as mail_bp
 from .mailtemplates.views import bp as mailtemplates_bp
+from .offices.queries import office_label
+from .offices.views import bp as offices_bp
 from .parking.views import bp as parking_bp
 from .parking.views import park_refused_post
 from .policy.actors import two_factor_setup_due
@@ -83,6 +85,7 @@ def init_app(app: Flask) -> None:
         documents_bp,  # letters, the Vergabevermerk
         register_bp,  # the public register
         dashboard_bp,  # the call dashboard
+        offices_bp,  # the offices, kept by the admins
     ):
         app.register_blueprint(blueprint)
 

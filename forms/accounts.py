@@ -12,7 +12,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from foerdercall.accounts.models import OFFICES, ROLES
+from foerdercall.accounts.models import ROLES
+from foerdercall.offices.queries import all_offices
 
 from . import Form
 from .fields import choices
@@ -93,8 +94,12 @@ class MultiCheckboxField(SelectMultipleField):
 
 class RolesForm(Form):
     roles = MultiCheckboxField(_l("Rollen"), choices=choices((r, r) for r in ROLES))
-    office = SelectField(_l("Amt"), choices=choices([("", "–")] + [(o, o) for o in OFFICES]))
+    office = SelectField(_l("Amt"))
     head_of_office = BooleanField(_l("Amtsleitung (erhält Eskalationen, wenn eine Freigabe zu lange wartet)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.office.choices = [("", "–")] + [(o.key, f"{o.short_name} – {o.name}") for o in all_offices()]
 
     def validate_roles(self, field):
         """Each role once (a hand-made post can name one twice: two grants of one role are not allowed)."""

@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from foerdercall.calls.models import FIELDS_OF_ACTION
 from foerdercall.labels import FIELD_LABELS
+from foerdercall.offices.queries import all_offices
 from foerdercall.text import parse_id
 
 from . import Form
@@ -75,6 +76,9 @@ class CallForm(Form):
     description = TextAreaField(_l("Beschreibung"), validators=[Length(max=20000)])
     fields_of_action = MultiCheckboxField(
         _l("Handlungsfelder"), choices=choices(FIELD_LABELS.items()), validators=[DataRequired()]
+    )
+    deciding_offices = MultiCheckboxField(
+        _l("Entscheidende Ämter (jedes zeichnet jede Förderentscheidung)"), validators=[DataRequired()]
     )
     mode = SelectField(
         _l("Vergabeart"),
@@ -180,6 +184,13 @@ class CallForm(Form):
             field.data, scale if isinstance(scale, int) and 2 <= scale <= 10 else 10
         )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        offices = all_offices()
+        self.deciding_offices.choices = [(o.key, f"{o.short_name} – {o.name}") for o in offices]
+        if self.deciding_offices.data is None:  # a new call: the offices that decide by default
+            self.deciding_offices.data = [o.key for o in offices if o.decides_by_default]
+
     def validate_fields_of_action(self, field):
         if any(f not in FIELDS_OF_ACTION for f in field.data or []):
             raise ValidationError(_l("Unbekanntes Handlungsfeld."))
@@ -204,6 +215,7 @@ class CallForm(Form):
             "title": (self.title.data or "").strip(),
             "description": self.description.data or "",
             "fields_of_action": list(self.fields_of_action.data or []),
+            "deciding_offices": list(self.deciding_offices.data or []),
             "mode": self.mode.data,
             "legal_regime": self.legal_regime.data or "",
             "procedure_type": self.procedure_type.data or "",

@@ -8,10 +8,12 @@ missing PostgreSQL fails the run; elsewhere the PostgreSQL tests are skipped.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import shutil
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -25,6 +27,7 @@ CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct horse battery"
+ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "http://foerdercall.test"  # the tests' public address (the test client's host)
 
 # Cheap hashing in tests (the argon2 parameters are not under test).
@@ -146,6 +149,24 @@ def _config(tmp_path, uri: str) -> dict:
     }
 
 
+def _seed_offices(conn) -> None:
+    """The offices the migration creates: KA and AfWiFö, both deciding new calls by default."""
+    from foerdercall.offices.models import Office
+
+    migration = next((ROOT / "migrations" / "versions").glob("*_offices.py"))
+    spec = importlib.util.spec_from_file_location("offices_migration", migration)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    created = dt.datetime.now(dt.UTC)
+    conn.execute(
+        Office.__table__.insert(),
+        [
+            {**o, "head_name": "", "email": "", "decides_by_default": True, "created_at": created}
+            for o in module.FIRST_OFFICES
+        ],
+    )
+
+
 def make_app(backend: str, request, tmp_path, **extra):
     if backend == "postgresql":
         pg_url = request.getfixturevalue("pg_url")
@@ -158,6 +179,7 @@ def make_app(backend: str, request, tmp_path, **extra):
                 conn.execute(
                     text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
                 )
+                _seed_offices(conn)  # as the migration leaves them (the SQLite copy keeps its rows)
         return app
     template = request.getfixturevalue("sqlite_template")
     path = tmp_path / "fc.sqlite"

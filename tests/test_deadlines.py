@@ -291,6 +291,7 @@ def call_form(deadline_raw, code="NEU27"):
         "title": "Neuer Aufruf",
         "description": "",
         "fields_of_action": ["networks"],
+        "deciding_offices": ["KA", "AfWiFoe"],
         "mode": "procurement",
         "legal_regime": "",
         "procedure_type": "",

@@ -130,6 +130,7 @@ def _feeds():
     from foerdercall.awards.models import Milestone, Payment, Report, SignOff
     from foerdercall.calls.models import Call, CallVersion
     from foerdercall.mailtemplates.models import MailTemplate
+    from foerdercall.offices.models import Office
     from foerdercall.proposals.models import Attachment, Clarification, Proposal
     from foerdercall.ranking.models import Standstill
     from foerdercall.reviews.models import ConflictDeclaration, ReviewDecline
@@ -139,6 +140,7 @@ def _feeds():
         "LanguageForm": [],
         "RegisterForm": [User],
         "RolesForm": [User],
+        "OfficeForm": [Office],
         "ForgotPasswordForm": [User],
         "ResetPasswordForm": [],
         "TwoFactorCodeForm": [],
@@ -304,6 +306,7 @@ def test_a_call_title_with_a_line_break_is_one_line_in_the_call_form(app, world)
             "title": "A\r\nBcc: x@evil.example",
             "description": "",
             "fields_of_action": ["networks"],
+            "deciding_offices": ["KA", "AfWiFoe"],
             "mode": "procurement",
             "budget": "10000",
             "max_amount": "5000",

@@ -54,6 +54,7 @@ def test_whole_life_of_a_proposal(app, clock):
             "title": "Kreativwirtschaft Leipzig 2026",
             "description": "Einzelmaßnahmen",
             "fields_of_action": ["networks", "marketing"],
+            "deciding_offices": ["KA", "AfWiFoe"],
             "mode": "procurement",
             "legal_regime": "VOL/A",
             "procedure_type": "Öffentliche Ausschreibung",

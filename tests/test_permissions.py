@@ -96,6 +96,9 @@ ACCESS = {
     "accounts.user_roles": "admin",
     "accounts.reset_two_factor_view": "admin",
     "accounts.end_sessions_view": "admin",
+    "offices.index": "admin",
+    "offices.new": "admin",
+    "offices.edit": "admin",
     "calls.index": "public",
     "calls.detail": "public",
     "calls.new": "officials",
@@ -186,6 +189,7 @@ NEW_CALL = {
     "title": "Leck-Aufruf",
     "description": "",
     "fields_of_action": ["networks"],
+    "deciding_offices": ["KA", "AfWiFoe"],
     "mode": "procurement",
     "budget": "10000",
     "max_amount": "5000",
@@ -272,6 +276,26 @@ def _cases() -> list[Case]:
             refused_data={"password": "correct horse battery"},
         ),
         Case("accounts.users", "GET", "/admin/users", 200),
+        Case("offices.index", "GET", "/admin/offices", 200),
+        Case("offices.new", "GET", "/admin/offices/new", 200),
+        Case(
+            "offices.new",
+            "POST",
+            "/admin/offices/new",
+            422,
+            data={"key": "JA", "short_name": "", "name": "Jugendamt"},  # incomplete: the form is shown again
+            refused_data={"key": "JA", "short_name": "JA", "name": "Jugendamt"},
+            potent=True,
+        ),
+        Case("offices.edit", "GET", "/admin/offices/1", 200),
+        Case(
+            "offices.edit",
+            "POST",
+            "/admin/offices/1",
+            422,
+            data={"short_name": "", "name": "Kulturamt"},  # incomplete: the form is shown again
+            refused_data={"short_name": "KX", "name": "Kulturamt"},
+        ),
         Case("accounts.user_roles", "GET", "/admin/users/{user}", 200),
         Case(
             "accounts.user_roles",
@@ -846,6 +870,7 @@ def test_refused_requests_of_the_matrix_would_change_something(app, opened):
     expected = {
         "reviews.neutrality": "neutrality_declarations",
         "accounts.user_roles": "role_grants",
+        "offices.new": "offices",
         "calls.new": "calls",
         "awards.milestone_add": "milestones",
         "awards.milestone_accept": "milestones",

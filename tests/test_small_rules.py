@@ -136,6 +136,7 @@ CALL = {
     "title": "Null",
     "description": "",
     "fields_of_action": ["networks"],
+    "deciding_offices": ["KA", "AfWiFoe"],
     "mode": "procurement",
     "budget": "10000",
     "max_amount": "5000",

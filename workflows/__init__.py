@@ -8,8 +8,8 @@ is never fired alone but moves the row along with the transition of the same nam
 whose audit event records it (the final report with the proposal). Nothing here imports the ORM; the
 models build their CHECK constraints from STATES (:func:`state_check`).
 
-Actors: ``applicant`` (the applicant of the proposal the object is or belongs to), ``official`` (either
-office), ``official:KA`` / ``official:AfWiFoe`` (one office), ``system`` (the worker).
+Actors: ``applicant`` (the applicant of the proposal the object is or belongs to), ``official`` (any
+office), ``official:<key>`` (the officials of one office, by its key), ``system`` (the worker).
 """
 
 from __future__ import annotations

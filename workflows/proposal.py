@@ -186,7 +186,7 @@ TRANSITIONS: list[dict] = [
         "source": (State.REVIEWED,),
         "dest": State.APPROVED,
         "who": ("official",),
-        "conditions": ("both_offices_approved",),
+        "conditions": ("every_office_approved",),
         "effects": (),
         "label": ("Gemeinsam genehmigt", "Approved by both offices"),
     },

@@ -11,8 +11,6 @@ from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
 ROLES = ("applicant", "reviewer", "official", "advisor", "admin")
-# Office codes; labels are translated in the templates.
-OFFICES = ("KA", "AfWiFoe")
 
 
 class User(UserMixin, Model):

@@ -25,12 +25,13 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt
 from ..mail.operations import queue_mail
+from ..offices.queries import office_keys
 from ..policy import check
 from ..policy.actors import verification_missing
 from ..text import printable, token_digest
 from ..timeutil import now
 from ..urls import external_url  # every link in a mail: on PUBLIC_URL, never the request's host
-from .models import OFFICES, ROLES, LoginFailure, LoginSession, LoginUnlock, RecoveryCode, RoleGrant, User
+from .models import ROLES, LoginFailure, LoginSession, LoginUnlock, RecoveryCode, RoleGrant, User
 from .passwords import Argon2idHasher
 from .secrets import SecretUnreadable, is_encrypted
 from .secrets import decrypt as decrypt_secret
@@ -93,7 +94,7 @@ def create_user(
     if find_user(email) is not None:
         raise ActionRefused(_("Für diese E-Mail-Adresse gibt es bereits ein Konto."))
     check_password_rules(password)
-    if office is not None and office not in OFFICES:
+    if office is not None and office not in office_keys():
         raise ActionRefused(_("Unbekanntes Amt."))
     if any(r not in ROLES for r in roles):
         raise ActionRefused(_("Unbekannte Rolle."))
@@ -141,9 +142,12 @@ def authenticate(email: str, password: str) -> User | None:
 def set_roles(user: User, actor, roles: list[str], office: str | None, head_of_office: bool = False) -> User:
     if any(r not in ROLES for r in roles):
         raise ActionRefused(_("Unbekannte Rolle."))
-    if "official" in roles and office not in OFFICES:
+    offices = office_keys()
+    if office is not None and office not in offices:
+        raise ActionRefused(_("Unbekanntes Amt."))
+    if "official" in roles and office not in offices:
         raise ActionRefused(_("Mitarbeitende der Ämter brauchen ein Amt."))
-    if head_of_office and ("official" not in roles or office not in OFFICES):
+    if head_of_office and ("official" not in roles or office not in offices):
         raise ActionRefused(_("Eine Amtsleitung braucht die Rolle „official“ und ein Amt."))
     roles = list(dict.fromkeys(roles))  # each role once
     before = sorted(user.roles), user.office, user.head_of_office

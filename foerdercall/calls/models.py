@@ -43,6 +43,9 @@ class Call(Model):
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     fields_of_action: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # the keys of the offices that decide together (offices.models): one sign-off from each; set from the
+    # offices that decide by default when the call is created, fixed with its terms at publication
+    deciding_offices: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     state: Mapped[str] = mapped_column(String(30), default=CallState.DRAFT, index=True)
     mode: Mapped[str] = mapped_column(String(20), default="procurement")  # or "grant"
     legal_regime: Mapped[str] = mapped_column(String(200), default="")

@@ -18,6 +18,7 @@ from ..jobs.models import BulkJob
 from ..jobs.operations import sign_off_is_large, start_sign_off
 from ..locking import lock
 from ..mail.operations import queue_mail
+from ..offices.queries import default_deciding_offices
 from ..policy import check
 from ..policy.conditions import catalogue_complete
 from ..proposals.models import Proposal
@@ -50,6 +51,7 @@ FROZEN_CALL_FIELDS = (
     "min_total",
     "mode",
     "fields_of_action",
+    "deciding_offices",
     "submission_deadline",
     "opens_at",
     "budget_cents",
@@ -63,6 +65,7 @@ def call_snapshot(call: Call) -> dict[str, Any]:
         "title": call.title,
         "description": call.description,
         "fields_of_action": list(call.fields_of_action or []),
+        "deciding_offices": list(call.deciding_offices or []),
         "budget_cents": call.budget_cents,
         "max_amount_cents": call.max_amount_cents,
         "submission_deadline": call.submission_deadline.isoformat(),
@@ -79,6 +82,7 @@ def call_snapshot(call: Call) -> dict[str, Any]:
 def create_call(actor, **fields) -> Call:
     criteria = fields.pop("criteria", None)
     attachments = fields.pop("required_attachments", None)
+    fields.setdefault("deciding_offices", default_deciding_offices())
     call = Call(created_by_id=actor.id, created_at=now(), **fields)
     for i, (key, name, weight, ko) in enumerate(criteria if criteria is not None else DEFAULT_CRITERIA):
         call.criteria.append(Criterion(position=i, key=key, name=name, weight=weight, knockout_min=ko))

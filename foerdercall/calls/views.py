@@ -8,7 +8,6 @@ from babel.numbers import format_currency
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -329,7 +328,6 @@ def decision(call_id: int):
         standstills=latest_standstills(call),
         form=form,
         confirm=ConfirmForm(),
-        offices=current_app.config["DECIDING_OFFICES"],
     )
 
 

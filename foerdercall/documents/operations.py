@@ -26,7 +26,8 @@ from ..awards.models import Award, SignOff
 from ..calls.models import Call
 from ..extensions import db
 from ..i18n import format_date, format_dt, format_money
-from ..labels import FIELD_LABELS, action_label, office_label, state_label
+from ..labels import FIELD_LABELS, action_label, state_label
+from ..offices.queries import office_label
 from ..privacy.queries import applicant_label, event_actor, event_reason
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill

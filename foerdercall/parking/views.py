@@ -18,7 +18,8 @@ from forms.reviews import parse_scores
 
 from ..awards.models import Milestone
 from ..extensions import db
-from ..labels import action_label, office_label
+from ..labels import action_label
+from ..offices.queries import office_label
 from ..policy.loaders import get_parked_for
 from ..proposals.models import Proposal
 from ..proposals.operations import save_draft

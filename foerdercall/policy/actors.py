@@ -12,6 +12,7 @@ from ..accounts.models import User
 from ..awards.models import Award
 from ..awards.queries import sign_offs
 from ..extensions import db
+from ..offices.queries import office_labels
 from ..proposals.models import Proposal
 from ..reviews.queries import has_conflict
 
@@ -46,7 +47,7 @@ def proposal_of(obj) -> Proposal | None:
 def may_fire(t: dict, obj, actor) -> bool:
     """Whether the actor is one of those the transition's ``who`` names: ``system`` (the worker, no actor),
     ``applicant`` (the applicant of the proposal the object is or belongs to), ``official`` /
-    ``official:KA`` (an office's officials) or another role. Nobody decides on a proposal (or on what belongs
+    ``official:<key>`` (an office's officials) or another role. Nobody decides on a proposal (or on what belongs
     to it: a milestone, a report, a payment, an objection) they submitted or declared a conflict with."""
     p = proposal_of(obj)
     for spec in t["who"]:
@@ -71,15 +72,19 @@ def sign_off_refusal(p: Proposal, actor) -> str | None:
     """Why this person cannot sign the proposal for their office now (None: they can)."""
     if p.state != ProposalState.REVIEWED:
         return _("Nur begutachtete Angebote können gezeichnet werden.")
-    if not actor.has_role("official") or actor.office not in current_app.config["DECIDING_OFFICES"]:
-        return _("Nur Mitarbeitende von KA und AfWiFö zeichnen.")
+    offices = p.call.deciding_offices
+    if not actor.has_role("official") or actor.office not in offices:
+        return _(
+            "Nur Mitarbeitende der entscheidenden Ämter dieses Aufrufs (%(offices)s) zeichnen.",
+            offices=office_labels(offices),
+        )
     if p.applicant_id == actor.id or has_conflict(actor, p):
         return _("Sie haben einen Interessenkonflikt mit diesem Angebot.")
     existing = sign_offs(p)
     if actor.office in existing:
         return _("Ihr Amt hat bereits gezeichnet (%(name)s).", name=existing[actor.office].user.name)
     if any(s.user_id == actor.id for s in existing.values()):
-        return _("Eine Person kann nicht für beide Ämter zeichnen.")
+        return _("Eine Person kann nicht für zwei Ämter zeichnen.")
     return None
 
 

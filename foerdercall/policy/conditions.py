@@ -18,6 +18,7 @@ from ..calls.models import Call
 from ..extensions import db
 from ..i18n import format_dt, format_money
 from ..locking import lock
+from ..offices.queries import office_by_key, office_labels
 from ..proposals.models import ANSWER_FIELDS, Proposal
 from ..proposals.queries import open_clarification, submission_deadline_for
 from ..reviews.models import Review
@@ -140,13 +141,17 @@ def all_reviews_in(ctx: Context):
 
 
 @condition
-def both_offices_approved(ctx: Context):
+def every_office_approved(ctx: Context):
+    """One approving sign-off from each of the call's deciding offices, each by another person."""
     s = sign_offs(ctx.obj)
-    offices = current_app.config["DECIDING_OFFICES"]
-    if not all(o in s and s[o].decision == "approve" for o in offices):
-        return _("Für die Genehmigung fehlt noch die Zeichnung eines Amtes.")
+    offices = ctx.obj.call.deciding_offices
+    missing = [o for o in offices if o not in s or s[o].decision != "approve"]
+    if missing:
+        return _(
+            "Für die Genehmigung fehlt noch die Zeichnung von: %(offices)s.", offices=office_labels(missing)
+        )
     if len({s[o].user_id for o in offices}) < len(offices):
-        return _("Beide Ämter müssen durch verschiedene Personen zeichnen.")
+        return _("Jedes Amt muss durch eine andere Person zeichnen.")
     return None
 
 
@@ -306,6 +311,18 @@ def catalogue_complete(ctx: Context):
         return _("Die Gewichte der Kriterien ergeben %(total)s %% statt 100 %%.", total=total)
     if not call.fields_of_action:
         return _("Bitte wählen Sie mindestens ein Handlungsfeld.")
+    return None
+
+
+@condition
+def offices_named(ctx: Context):
+    """A call names one or more deciding offices, each one the admins keep."""
+    offices = ctx.obj.deciding_offices or []
+    if not offices:
+        return _("Bitte wählen Sie mindestens ein entscheidendes Amt.")
+    unknown = [o for o in offices if office_by_key(o) is None]
+    if unknown:
+        return _("Unbekanntes Amt: %(offices)s.", offices=", ".join(unknown))
     return None
 
 

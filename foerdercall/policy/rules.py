@@ -119,6 +119,12 @@ def _admin_work(user, _obj=None) -> str | None:
     return _role(user, "admin", _("Nur die Verwaltung der Konten kann das."))
 
 
+@rule("office.manage")
+def _office_manage(user, _office=None) -> str | None:
+    """The offices (names, heads, contact, which decide by default) are kept by the admins."""
+    return _role(user, "admin", _("Nur die Verwaltung der Konten pflegt die Ämter."))
+
+
 # --- one's own account ---------------------------------------------------------------------------------------
 
 

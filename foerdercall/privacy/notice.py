@@ -10,6 +10,7 @@ German, not a translated UI string.
 from __future__ import annotations
 
 from ..calls.models import Call
+from ..offices.queries import office_by_key, office_names
 
 TEMPLATE_MARK = (
     "[Vorlage aus den Daten des Aufrufs erzeugt – vor der Veröffentlichung durch die oder den "
@@ -26,25 +27,30 @@ def default_privacy_notice(call: Call) -> str:
         else "die Gutachterinnen und Gutachter"
     )
     months = call.retention_months
+    offices = office_names(call.deciding_offices or [])
+    together = " und ".join([", ".join(offices[:-1]), offices[-1]] if len(offices) > 1 else offices)
+    addresses = "; ".join(
+        o.address for k in call.deciding_offices or [] if (o := office_by_key(k)) is not None and o.address
+    )
     return "\n".join(
         [
             f"Datenschutzhinweise zum Aufruf „{call.title}“ (Art. 13 DSGVO)",
             TEMPLATE_MARK,
             "",
-            "1. Verantwortlich: Stadt Leipzig, Kulturamt und Amt für Wirtschaftsförderung, 04092 Leipzig. "
+            f"1. Verantwortlich: Stadt Leipzig, {together}" + (f" ({addresses})" if addresses else "") + ". "
             "Die oder den behördlichen Datenschutzbeauftragten der Stadt Leipzig erreichen Sie über "
             "www.leipzig.de/datenschutz.",
             "2. Was wir speichern: Name, E-Mail-Adresse und Organisation Ihres Kontos; Ihr Angebot (Texte, "
             "Handlungsfeld, Betrag) und Ihre Anlagen mit Zeitpunkt und Prüfsumme; Nachforderungen und Ihre "
             "Antworten; die Nachrichten, die wir Ihnen senden; das Protokoll der Verfahrensschritte.",
             "3. Wozu: Durchführung dieses Aufrufs – Eingang, formale Prüfung, Begutachtung nach den veröffentlichten "
-            f"Kriterien, Entscheidung beider Ämter, {contract}, Begleitung der Umsetzung und Prüfung der "
+            f"Kriterien, gemeinsame Entscheidung der Ämter, {contract}, Begleitung der Umsetzung und Prüfung der "
             "Verwendung der Mittel.",
             "4. Rechtsgrundlage: Art. 6 Abs. 1 Buchst. e DSGVO in Verbindung mit § 3 SächsDSDG (Aufgabe im "
             "öffentlichen Interesse: Förderung der Kultur- und Kreativwirtschaft durch die Stadt Leipzig); "
             "für den Vertrag Art. 6 Abs. 1 Buchst. b DSGVO; für die Aufbewahrungspflichten Art. 6 Abs. 1 "
             "Buchst. c DSGVO.",
-            f"5. Empfänger: die zuständigen Mitarbeitenden von Kulturamt und Amt für Wirtschaftsförderung; {reviewers} "
+            f"5. Empfänger: die zuständigen Mitarbeitenden der Ämter ({together}); {reviewers} "
             "(zur Neutralität verpflichtet); die Kontaktstelle Kreativwirtschaft, wenn Sie eine Beratung wünschen; "
             "das Rechnungsprüfungsamt, Fördermittelgeber und Nachprüfungsbehörden, soweit sie das Verfahren prüfen. "
             "Geförderte Maßnahmen erscheinen mit Titel, Betrag und Auftragnehmer/in in der öffentlichen Liste.",

@@ -25,6 +25,7 @@ from ..audit.models import AuditEvent
 from ..awards.models import Milestone
 from ..awards.queries import award_of
 from ..extensions import db
+from ..offices.queries import office_names
 from ..timeutil import now
 from .queries import open_clarification, submission_deadline_for
 
@@ -119,7 +120,12 @@ def _next_step(p, state: str) -> NextStep | None:
         )
     if state == ProposalState.REVIEWED:
         return NextStep(
-            _("Gemeinsame Entscheidung von Kulturamt und Amt für Wirtschaftsförderung"), None, by_applicant
+            _(
+                "Gemeinsame Entscheidung der Ämter (%(offices)s)",
+                offices=", ".join(office_names(call.deciding_offices)),
+            ),
+            None,
+            by_applicant,
         )
     if state == ProposalState.APPROVED:
         return NextStep(_("Zuschlag durch das Amt"), None, by_applicant)

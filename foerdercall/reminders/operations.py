@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.orm import joinedload
 
@@ -123,10 +122,6 @@ def _heads(p: Proposal, office: str) -> list[User]:
         .order_by(User.id)
     ).all()
     return [u for u in users if not has_conflict(u, p)]
-
-
-def _deciding_offices() -> tuple[str, ...]:
-    return tuple(current_app.config["DECIDING_OFFICES"])
 
 
 def _passed(at: dt.datetime) -> dt.datetime:
@@ -284,7 +279,7 @@ def remind_sign_offs(at: dt.datetime) -> int:
         )
         remind_at = days_after(since, p.call.signoff_reminder_days)
         escalate_at = days_after(since, p.call.signoff_escalation_days)
-        for office in _deciding_offices():
+        for office in p.call.deciding_offices:
             if office in signed:
                 continue
             ctx = {"proposal": p, "call": p.call, "office": office, "since": since}
@@ -360,7 +355,7 @@ def mark_overdue_milestones(at: dt.datetime) -> int:
         ctx = {"proposal": p, "call": p.call, "milestone": m}
         items += [
             Due("milestone_overdue", f"milestone:{m.id}", m.due_at, u, ctx)
-            for u in (p.applicant, *_officials(p, _deciding_offices()))
+            for u in (p.applicant, *_officials(p, p.call.deciding_offices))
         ]
     return _send(items)
 
@@ -387,7 +382,7 @@ def mark_overdue_reports(at: dt.datetime) -> int:
         ctx = {"proposal": p, "call": p.call, "award": a}
         items += [
             Due("report_overdue", f"award:{a.id}", a.implementation_ends_at, u, ctx)
-            for u in (p.applicant, *_officials(p, _deciding_offices()))
+            for u in (p.applicant, *_officials(p, p.call.deciding_offices))
         ]
     return _send(items)
 
@@ -417,7 +412,7 @@ def remind_implementation_end(at: dt.datetime) -> int:
         ctx = {"proposal": p, "call": p.call, "award": a}
         items += [
             Due("implementation_ending", f"award:{a.id}", due, u, ctx)
-            for u in (p.applicant, *_officials(p, _deciding_offices()))
+            for u in (p.applicant, *_officials(p, p.call.deciding_offices))
         ]
     return _send(items)
 

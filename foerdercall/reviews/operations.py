@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import load_only
@@ -303,7 +302,7 @@ def plan_assignments(
     plan = Plan()
     if not ids or not pool:
         return plan
-    offices = tuple(current_app.config["DECIDING_OFFICES"]) if call.reviewer_from_each_office else ()
+    offices = tuple(call.deciding_offices) if call.reviewer_from_each_office else ()
     load: dict[int, int] = defaultdict(int)
     for reviewer_id, n in db.session.execute(
         select(Review.reviewer_id, func.count(Review.id))

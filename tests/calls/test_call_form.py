@@ -15,6 +15,7 @@ GOOD = {
     "title": "Kreativwirtschaft 2027",
     "description": "",
     "fields_of_action": ["networks"],
+    "deciding_offices": ["KA", "AfWiFoe"],
     "mode": "procurement",
     "estimated_value": "",
     "budget": "100.000,00",

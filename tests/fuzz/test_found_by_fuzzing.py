@@ -57,6 +57,7 @@ def test_criteria_weights_outside_1_to_100_and_odd_digits_are_messages(app, worl
         "code": "KW27",
         "title": "Entwurf",
         "fields_of_action": "networks",
+        "deciding_offices": ["KA", "AfWiFoe"],
         "mode": "procurement",
         "budget": "10.000",
         "max_amount": "5.000",

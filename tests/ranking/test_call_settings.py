@@ -14,6 +14,7 @@ FORM = {
     "title": "Kreativwirtschaft 2027",
     "description": "",
     "fields_of_action": ["networks"],
+    "deciding_offices": ["KA", "AfWiFoe"],
     "mode": "procurement",
     "estimated_value": "",
     "budget": "100.000,00",

@@ -90,6 +90,6 @@ def test_one_person_never_signs_for_both_offices_in_bulk(app, world, clock):
     db.session.commit()
     results = sign_off_many(ps, world.ka, "approve")
     db.session.commit()
-    assert results[0] == (ps[0].id, "Eine Person kann nicht für beide Ämter zeichnen.")
+    assert results[0] == (ps[0].id, "Eine Person kann nicht für zwei Ämter zeichnen.")
     assert results[1] == (ps[1].id, None)
     assert states(ps) == ["reviewed", "reviewed"]

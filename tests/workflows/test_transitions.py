@@ -719,7 +719,9 @@ def test_either_office_rejection_rejects(app, world, clock):
 def test_each_office_signs_once_and_only_officials_sign(app, world, clock):
     (p,) = make_proposals(world, clock, ["reviewed"])
     for who in ("applicant", "applicant2", "rev1", "advisor", "admin"):
-        with pytest.raises(ActionRefused, match="Nur Mitarbeitende von KA und AfWiFö"):
+        with pytest.raises(
+            ActionRefused, match=r"Nur Mitarbeitende der entscheidenden Ämter dieses Aufrufs \(AfWiFö, KA\)"
+        ):
             sign_off(db.session.get(Proposal, p.id), getattr(world, who), "approve")
         db.session.rollback()
     assert sign_offs_of(p) == []
@@ -741,7 +743,7 @@ def test_one_person_cannot_sign_for_both_offices(app, world, clock):
     db.session.commit()
     with pytest.raises(ActionRefused) as exc:
         sign_off(db.session.get(Proposal, p.id), world.ka, "approve")
-    assert exc.value.message == "Eine Person kann nicht für beide Ämter zeichnen."
+    assert exc.value.message == "Eine Person kann nicht für zwei Ämter zeichnen."
     db.session.rollback()
     assert reload_state(p) == "reviewed"
     assert sign_offs_of(p) == [("KA", world.ka.id, "approve")]

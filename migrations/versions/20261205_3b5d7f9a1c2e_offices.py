@@ -1,0 +1,69 @@
+"""offices as data: the offices table (KA and AfWiFö, deciding by default) and each call's deciding offices
+
+Revision ID: 3b5d7f9a1c2e
+Revises: 8c9d0e1f2a3b
+Create Date: 2026-12-05 00:00:00
+
+"""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "3b5d7f9a1c2e"
+down_revision = "8c9d0e1f2a3b"
+branch_labels = None
+depends_on = None
+
+# The two offices foerdercall was built for; from here on they are data an admin keeps.
+FIRST_OFFICES = [
+    {
+        "key": "KA",
+        "short_name": "KA",
+        "name": "Kulturamt",
+        "address": "Stadt Leipzig, Kulturamt, 04092 Leipzig",
+    },
+    {
+        "key": "AfWiFoe",
+        "short_name": "AfWiFö",
+        "name": "Amt für Wirtschaftsförderung",
+        "address": "Stadt Leipzig, Amt für Wirtschaftsförderung, 04092 Leipzig",
+    },
+]
+
+
+def upgrade():
+    offices = op.create_table(
+        "offices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=10), nullable=False),
+        sa.Column("short_name", sa.String(length=20), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("head_name", sa.String(length=200), server_default="", nullable=False),
+        sa.Column("email", sa.String(length=254), server_default="", nullable=False),
+        sa.Column("address", sa.Text(), server_default="", nullable=False),
+        sa.Column("decides_by_default", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.CheckConstraint("length(key) > 0 AND length(short_name) > 0", name=op.f("ck_offices_named")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_offices")),
+        sa.UniqueConstraint("key", name=op.f("uq_offices_key")),
+        sa.UniqueConstraint("short_name", name=op.f("uq_offices_short_name")),
+    )
+    created = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # stored as naive UTC
+    op.bulk_insert(
+        offices,
+        [
+            {**o, "head_name": "", "email": "", "decides_by_default": True, "created_at": created}
+            for o in FIRST_OFFICES
+        ],
+    )
+    # every call so far was decided by these two (plain ADD COLUMN on both databases)
+    op.add_column("calls", sa.Column("deciding_offices", sa.JSON(), server_default="[]", nullable=False))
+    op.execute('UPDATE calls SET deciding_offices = \'["KA", "AfWiFoe"]\'')
+
+
+def downgrade():
+    op.drop_column("calls", "deciding_offices")
+    op.drop_table("offices")
