@@ -34,7 +34,7 @@ from .jobs.views import bp as jobs_bp
 from .labels import action_label, attachment_kind, job_kind_label, job_state_label, state_label
 from .mail.views import bp as mail_bp
 from .mailtemplates.views import bp as mailtemplates_bp
-from .offices.queries import office_label
+from .offices.queries import lead_office, office_label, offices_named
 from .offices.views import bp as offices_bp
 from .parking.views import bp as parking_bp
 from .parking.views import park_refused_post
@@ -254,8 +254,10 @@ def init_app(app: Flask) -> None:
         date=format_date,
         money=format_money,
         office=office_label,
+        offices_named=offices_named,
         isodt=lambda s: format_dt(dt.datetime.fromisoformat(s)),
     )
+    app.jinja_env.globals.update(lead_office=lead_office)  # documents and mails, in the worker too
 
     @app.route("/")
     def home():

@@ -9,7 +9,7 @@ class OfficeForm(Form):
     """An office as the admins keep it. ``key`` only when it is created: sign-offs and calls store it."""
 
     key = StringField(
-        _l("Kürzel (fest, nur Buchstaben und Ziffern, z. B. „AfWiFoe“)"),
+        _l("Kürzel (fest, nur Buchstaben und Ziffern ohne Umlaute)"),
         validators=[
             DataRequired(),
             Length(max=10),
@@ -20,7 +20,7 @@ class OfficeForm(Form):
         ],
     )
     short_name = StringField(
-        _l("Kurzbezeichnung (so zeigen es die Seiten, z. B. „AfWiFö“)"),
+        _l("Kurzbezeichnung (so zeigen es die Seiten)"),
         validators=[DataRequired(), Length(max=20)],
     )
     name = StringField(_l("Name des Amtes"), validators=[DataRequired(), Length(max=200)])

@@ -338,6 +338,15 @@ def approve_after_deadline(world, clock, call, p, q=None):
     """After the deadline: close `call`, open it (KA requests, AfWiFö confirms), declare `p` eligible (and
     `q`, if given, ineligible), one review by rev1, both sign-offs (approved). Returns the rev1 review."""
     from foerdercall.awards.operations import sign_off
+
+    review = review_after_deadline(world, clock, call, p, q)
+    sign_off(p, world.ka, "approve")
+    sign_off(p, world.afw, "approve")
+    return review
+
+
+def review_after_deadline(world, clock, call, p, q=None):
+    """As :func:`approve_after_deadline`, up to the review: `p` is reviewed, nobody has signed yet."""
     from foerdercall.calls.operations import confirm_opening, request_opening
     from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
     from foerdercall.workflow.engine import fire
@@ -354,8 +363,6 @@ def approve_after_deadline(world, clock, call, p, q=None):
     fire(p, "start_review", world.ka)
     declare_conflict(p, world.rev1, False)
     save_review(review, world.rev1, {c.id: (4, "überzeugend") for c in call.criteria}, submit=True)
-    sign_off(p, world.ka, "approve")
-    sign_off(p, world.afw, "approve")
     return review
 
 

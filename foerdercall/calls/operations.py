@@ -20,7 +20,7 @@ from ..locking import lock
 from ..mail.operations import queue_mail
 from ..offices.queries import default_deciding_offices
 from ..policy import check
-from ..policy.conditions import catalogue_complete
+from ..policy.conditions import catalogue_complete, offices_named
 from ..proposals.models import Proposal
 from ..reviews.models import NeutralityDeclaration, Review
 from ..timeutil import minute_end, now
@@ -133,7 +133,8 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
     try:
         update_call(call, actor, **changes)
 
-        problem = catalogue_complete(Context(obj=call, actor=actor, now=now()))  # as when it was published
+        ctx = Context(obj=call, actor=actor, now=now())
+        problem = catalogue_complete(ctx) or offices_named(ctx)  # as when it was published
         if problem:
             raise ActionRefused(problem)
         call.version += 1

@@ -1,7 +1,7 @@
 """The city's offices (Ämter): data an admin keeps, never names in code.
 
 ``key`` is what other rows store (an official's office, a sign-off, an audit event, a call's deciding offices):
-short ASCII, fixed once created. ``short_name`` is what pages show (``AfWiFö``), ``name`` the full name for
+short ASCII, fixed once created. ``short_name`` is what pages show (umlauts allowed), ``name`` the full name for
 documents and the privacy notice."""
 
 from __future__ import annotations

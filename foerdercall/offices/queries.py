@@ -14,7 +14,9 @@ from .models import Office
 
 
 def all_offices() -> list[Office]:
-    return list(db.session.scalars(select(Office).order_by(Office.short_name)))
+    """In the order they were created: a new call lists its deciding offices so, and the first is the lead office
+    (the address for objections)."""
+    return list(db.session.scalars(select(Office).order_by(Office.id)))
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def office_by_key(key: str | None) -> OfficeInfo | None:
 
 
 def office_label(key: str | None) -> str:
-    """The short name pages show ("AfWiFö"), the key for an office no longer kept, "–" for none."""
+    """The short name pages show, the key for an office no longer kept, "–" for none."""
     if not key:
         return "–"
     office = _by_key().get(key)
@@ -72,3 +74,16 @@ def office_names(keys: Iterable[str]) -> list[str]:
 
 def default_deciding_offices() -> list[str]:
     return [o.key for o in all_offices() if o.decides_by_default]
+
+
+def offices_named(keys: Iterable[str], lang: str = "de") -> str:
+    """The full names as a sentence names them: "A, B und C" ("and" in English)."""
+    names = office_names(keys)
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {'and' if lang == 'en' else 'und'} {names[-1]}"
+
+
+def lead_office(call) -> OfficeInfo | None:
+    """The first of a call's deciding offices: its documents name it for objections and legal remedies."""
+    return next((o for k in call.deciding_offices or [] if (o := office_by_key(k)) is not None), None)

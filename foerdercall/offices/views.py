@@ -31,7 +31,7 @@ def index():
 @login_required
 def new():
     require(current_user, "office.manage")
-    form = OfficeForm()
+    form, refused = OfficeForm(), False
     if form.validate_on_submit():
         try:
             office = save_office(
@@ -39,10 +39,13 @@ def new():
             )
         except ActionRefused as exc:
             undo_refused(exc)
+            refused = True
         else:
             flash(_("Das Amt „%(name)s“ ist angelegt.", name=office.short_name), "success")
             return redirect(url_for("offices.index"))
-    return render_template("offices/form.html", form=form, office=None), 200 if not form.errors else 422
+    return render_template(
+        "offices/form.html", form=form, office=None
+    ), 422 if refused or form.errors else 200
 
 
 @bp.route("/admin/offices/<int:office_id>", methods=["GET", "POST"])
@@ -50,17 +53,18 @@ def new():
 def edit(office_id: int):
     require(current_user, "office.manage")
     office = db.get_or_404(Office, office_id)
-    form = OfficeForm(obj=office)
+    form, refused = OfficeForm(obj=office), False
     del form.key  # fixed once created
     if form.validate_on_submit():
         try:
             save_office(current_user, office, **form.office_fields())
         except ActionRefused as exc:
             undo_refused(exc)
+            refused = True
         else:
             flash(_("Gespeichert."), "success")
             return redirect(url_for("offices.index"))
     return (
         render_template("offices/form.html", form=form, office=office, staff=officials(office.key)),
-        200 if not form.errors else 422,
+        422 if refused or form.errors else 200,
     )

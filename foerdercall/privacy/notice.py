@@ -30,7 +30,11 @@ def default_privacy_notice(call: Call) -> str:
     offices = office_names(call.deciding_offices or [])
     together = " und ".join([", ".join(offices[:-1]), offices[-1]] if len(offices) > 1 else offices)
     addresses = "; ".join(
-        o.address for k in call.deciding_offices or [] if (o := office_by_key(k)) is not None and o.address
+        dict.fromkeys(
+            o.address
+            for k in call.deciding_offices or []
+            if (o := office_by_key(k)) is not None and o.address
+        )
     )
     return "\n".join(
         [

@@ -23,13 +23,13 @@ FIRST_OFFICES = [
         "key": "KA",
         "short_name": "KA",
         "name": "Kulturamt",
-        "address": "Stadt Leipzig, Kulturamt, 04092 Leipzig",
+        "address": "Martin-Luther-Ring 4–6, 04109 Leipzig",
     },
     {
         "key": "AfWiFoe",
         "short_name": "AfWiFö",
         "name": "Amt für Wirtschaftsförderung",
-        "address": "Stadt Leipzig, Amt für Wirtschaftsförderung, 04092 Leipzig",
+        "address": "Martin-Luther-Ring 4–6, 04109 Leipzig",
     },
 ]
 

@@ -720,7 +720,7 @@ def test_each_office_signs_once_and_only_officials_sign(app, world, clock):
     (p,) = make_proposals(world, clock, ["reviewed"])
     for who in ("applicant", "applicant2", "rev1", "advisor", "admin"):
         with pytest.raises(
-            ActionRefused, match=r"Nur Mitarbeitende der entscheidenden Ämter dieses Aufrufs \(AfWiFö, KA\)"
+            ActionRefused, match=r"Nur Mitarbeitende der entscheidenden Ämter dieses Aufrufs \(KA, AfWiFö\)"
         ):
             sign_off(db.session.get(Proposal, p.id), getattr(world, who), "approve")
         db.session.rollback()
