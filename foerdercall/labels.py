@@ -11,14 +11,14 @@ from workflows.actions import ACTION_LABELS
 
 from .i18n import label
 
-# the fields of action of the creative-economy plan
-FIELD_LABELS = {
-    "networks": _l("Netzwerke"),
-    "education": _l("Bildung & Beschäftigung"),
-    "marketing": _l("Marketing"),
-    "urban_development": _l("Stadtentwicklung"),
-    "financing": _l("Finanzierung"),
-}
+
+def field_label(call, key: str | None, lang: str | None = None) -> str:
+    """A field of action of the call by its key, in the reader's language ("–" for none, the key for one the call
+    no longer names)."""
+    for f in call.fields_of_action or []:
+        if f["key"] == key:
+            return label((f["de"], f.get("en") or f["de"]), lang)
+    return key or "–"
 
 
 # a bulk job's states (jobs/models.py) and kinds as its page shows them

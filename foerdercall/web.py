@@ -31,7 +31,7 @@ from .extensions import db, login_manager
 from .headers import security_headers
 from .i18n import current_lang, format_date, format_dt, format_money, label
 from .jobs.views import bp as jobs_bp
-from .labels import action_label, attachment_kind, job_kind_label, job_state_label, state_label
+from .labels import action_label, attachment_kind, field_label, job_kind_label, job_state_label, state_label
 from .mail.views import bp as mail_bp
 from .mailtemplates.views import bp as mailtemplates_bp
 from .offices.queries import lead_office, office_label, offices_named
@@ -257,7 +257,9 @@ def init_app(app: Flask) -> None:
         offices_named=offices_named,
         isodt=lambda s: format_dt(dt.datetime.fromisoformat(s)),
     )
-    app.jinja_env.globals.update(lead_office=lead_office)  # documents and mails, in the worker too
+    app.jinja_env.globals.update(
+        lead_office=lead_office, field_label=field_label
+    )  # documents and mails, in the worker too
 
     @app.route("/")
     def home():

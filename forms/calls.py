@@ -4,8 +4,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from foerdercall.calls.models import FIELDS_OF_ACTION
-from foerdercall.labels import FIELD_LABELS
+from foerdercall.calls.operations import field_catalogue
+from foerdercall.i18n import label
 from foerdercall.offices.queries import all_offices
 from foerdercall.text import parse_id
 
@@ -75,7 +75,7 @@ class CallForm(Form):
     title = StringField(_l("Titel"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Beschreibung"), validators=[Length(max=20000)])
     fields_of_action = MultiCheckboxField(
-        _l("Handlungsfelder"), choices=choices(FIELD_LABELS.items()), validators=[DataRequired()]
+        _l("Handlungsfelder"), validators=[DataRequired()], validate_choice=False
     )
     deciding_offices = MultiCheckboxField(
         _l("Entscheidende Ämter (jedes zeichnet jede Förderentscheidung)"), validators=[DataRequired()]
@@ -186,13 +186,19 @@ class CallForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        call = kwargs.get("obj")
+        catalogue = field_catalogue(call)
+        self._field_keys = {f["key"] for f in catalogue}
+        self.fields_of_action.choices = [(f["key"], label((f["de"], f["en"]))) for f in catalogue]
+        if call is not None and not self.is_submitted():  # the call's fields of action, by their keys
+            self.fields_of_action.data = call.field_keys
         offices = all_offices()
         self.deciding_offices.choices = [(o.key, f"{o.short_name} – {o.name}") for o in offices]
         if self.deciding_offices.data is None:  # a new call: the offices that decide by default
             self.deciding_offices.data = [o.key for o in offices if o.decides_by_default]
 
     def validate_fields_of_action(self, field):
-        if any(f not in FIELDS_OF_ACTION for f in field.data or []):
+        if any(f not in self._field_keys for f in field.data or []):
             raise ValidationError(_l("Unbekanntes Handlungsfeld."))
 
     def validate_max_amount(self, field):

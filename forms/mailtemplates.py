@@ -5,6 +5,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from foerdercall.i18n import label
+from foerdercall.labels import field_label
 from foerdercall.mailtemplates.operations import (
     KIND_PLACEHOLDERS,
     KIND_STATES,
@@ -16,7 +17,6 @@ from foerdercall.text import parse_id
 from workflows.proposal import STATE_LABELS
 
 from . import Form
-from .calls import FIELD_LABELS
 from .fields import choices
 
 LANG_LABELS = {"de": _l("Deutsch"), "en": _l("Englisch")}
@@ -69,8 +69,7 @@ class MailTemplateForm(_TextForm):
             [("", _l("jeder Status"))] + [(s, label(STATE_LABELS[s])) for s in RULE_STATES]
         )
         self.field_of_action.choices = choices(
-            [("", _l("jedes Handlungsfeld"))]
-            + [(f, FIELD_LABELS.get(f, f)) for f in (call.fields_of_action or [])]
+            [("", _l("jedes Handlungsfeld"))] + [(f, field_label(call, f)) for f in call.field_keys]
         )
 
     def _kind(self) -> str | None:

@@ -3,8 +3,9 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from foerdercall.labels import field_label
+
 from . import Form
-from .calls import FIELD_LABELS
 from .fields import BerlinDateTimeField, MoneyField, OfferedChoice, choices
 
 
@@ -81,7 +82,7 @@ class ExtendForm(Form):
 def proposal_form(p, formdata=None) -> ProposalForm:
     """The draft form of a proposal: its answers, or what was posted; the fields of action of its call."""
     form = ProposalForm(formdata=formdata, obj=p if formdata is None else None)
-    form.field_of_action.choices = choices((f, FIELD_LABELS.get(f, f)) for f in p.call.fields_of_action or [])
+    form.field_of_action.choices = choices((f, field_label(p.call, f)) for f in p.call.field_keys)
     if formdata is None:
         form.requested_amount.data = p.requested_amount_cents or None
     return form

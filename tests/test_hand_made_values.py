@@ -188,10 +188,12 @@ def _bound(form_cls, app):
     """The form as a page makes it (forms for a call get a call with every field of action)."""
     from types import SimpleNamespace
 
-    from foerdercall.calls.models import FIELDS_OF_ACTION
+    from foerdercall.calls.operations import DEFAULT_FIELDS_OF_ACTION
 
     needs = inspect.signature(form_cls.__init__).parameters
-    extra = {"call": SimpleNamespace(fields_of_action=list(FIELDS_OF_ACTION))} if "call" in needs else {}
+    fields = DEFAULT_FIELDS_OF_ACTION
+    call = SimpleNamespace(fields_of_action=fields, field_keys=[f["key"] for f in fields])
+    extra = {"call": call} if "call" in needs else {}
     if "kind" in needs:
         extra["kind"] = "rejection"
     with app.test_request_context("/"):

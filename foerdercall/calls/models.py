@@ -23,8 +23,6 @@ from workflows import opening as opening_wf
 from ..extensions import Model
 from ..timeutil import UTCDateTime, minute_end, now
 
-FIELDS_OF_ACTION = ("networks", "education", "marketing", "urban_development", "financing")
-
 
 class Call(Model):
     __tablename__ = "calls"
@@ -42,7 +40,8 @@ class Call(Model):
     code: Mapped[str] = mapped_column(String(30), unique=True)  # used in file numbers: KW2011
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
-    fields_of_action: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # the call's fields of action, each {"key", "de", "en"} (labels.field_label); a proposal names one by its key
+    fields_of_action: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     # the keys of the offices that decide together (offices.models): one sign-off from each; set from the
     # offices that decide by default when the call is created, fixed with its terms at publication
     deciding_offices: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
@@ -111,6 +110,10 @@ class Call(Model):
     opening: Mapped[Opening | None] = relationship(back_populates="call", uselist=False)
 
     __mapper_args__ = {"version_id_col": row_version}
+
+    @property
+    def field_keys(self) -> list[str]:
+        return [f["key"] for f in self.fields_of_action or []]
 
     @property
     def remaining_cents(self) -> int:

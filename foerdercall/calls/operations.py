@@ -42,6 +42,14 @@ DEFAULT_CRITERIA = [
     ("city_effect", "Wirkung für die Stadt und ihre Stadtteile, öffentliche Zugänglichkeit", 10, None),
     ("costs", "Angemessenheit der Kosten", 15, None),
 ]
+# The fields of action of the creative-economy plan: a new call's, until its editor names others.
+DEFAULT_FIELDS_OF_ACTION = [
+    {"key": "networks", "de": "Netzwerke", "en": "Networks"},
+    {"key": "education", "de": "Bildung & Beschäftigung", "en": "Education & employment"},
+    {"key": "marketing", "de": "Marketing", "en": "Marketing"},
+    {"key": "urban_development", "de": "Stadtentwicklung", "en": "Urban development"},
+    {"key": "financing", "de": "Finanzierung", "en": "Financing"},
+]
 DEFAULT_ATTACHMENTS = [
     ("offer", "Leistungsangebot mit Kalkulation (PDF)"),
     ("declarations", "Eigenerklärungen (PDF)"),
@@ -79,10 +87,26 @@ def call_snapshot(call: Call) -> dict[str, Any]:
     }
 
 
+def field_catalogue(call: Call | None = None) -> list[dict[str, str]]:
+    """The fields of action an editor may choose from: the call's own, then those of the default catalogue."""
+    own = list(call.fields_of_action or []) if call is not None else []
+    keys = {f["key"] for f in own}
+    return own + [f for f in DEFAULT_FIELDS_OF_ACTION if f["key"] not in keys]
+
+
+def _fields_of_action(values, call: Call | None = None) -> list[dict[str, str]]:
+    """Fields of action as the call stores them; a bare key stands for its entry in the catalogue."""
+    by_key = {f["key"]: f for f in field_catalogue(call)}
+    return [
+        dict(by_key.get(v, {"key": v, "de": v, "en": v})) if isinstance(v, str) else dict(v) for v in values
+    ]
+
+
 def create_call(actor, **fields) -> Call:
     criteria = fields.pop("criteria", None)
     attachments = fields.pop("required_attachments", None)
     fields.setdefault("deciding_offices", default_deciding_offices())
+    fields["fields_of_action"] = _fields_of_action(fields.get("fields_of_action", DEFAULT_FIELDS_OF_ACTION))
     call = Call(created_by_id=actor.id, created_at=now(), **fields)
     for i, (key, name, weight, ko) in enumerate(criteria if criteria is not None else DEFAULT_CRITERIA):
         call.criteria.append(Criterion(position=i, key=key, name=name, weight=weight, knockout_min=ko))
@@ -97,6 +121,8 @@ def create_call(actor, **fields) -> Call:
 def update_call(call: Call, actor, **fields) -> Call:
     """Change a draft call (the frozen-call guard refuses fixed terms of a published one)."""
     criteria = fields.pop("criteria", None)
+    if "fields_of_action" in fields:
+        fields["fields_of_action"] = _fields_of_action(fields["fields_of_action"], call)
     for k, v in fields.items():
         setattr(call, k, v)
     if criteria is not None:

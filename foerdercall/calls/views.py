@@ -41,6 +41,7 @@ from ..workflow.engine import fire
 from .models import Call
 from .operations import (
     DEFAULT_CRITERIA,
+    DEFAULT_FIELDS_OF_ACTION,
     confirm_opening,
     correct_call,
     create_call,
@@ -86,7 +87,7 @@ def new():
         form.criteria.data = "\n".join(
             f"{w} | {ko if ko is not None else '-'} | {name}" for _k, name, w, ko in DEFAULT_CRITERIA
         )
-        form.fields_of_action.data = ["networks", "education", "marketing", "urban_development", "financing"]
+        form.fields_of_action.data = [f["key"] for f in DEFAULT_FIELDS_OF_ACTION]
         form.standstill_threshold.data = 50_000_00
     if form.validate_on_submit():
         if code_taken((form.code.data or "").strip()):

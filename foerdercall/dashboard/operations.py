@@ -14,7 +14,7 @@ from ..accounts.models import User
 from ..calls.models import Call
 from ..extensions import db
 from ..i18n import label
-from ..labels import FIELD_LABELS
+from ..labels import field_label
 from ..proposals.models import Proposal
 from ..reviews.models import Review
 
@@ -83,13 +83,11 @@ def call_dashboard(call: Call) -> Dashboard:
             .group_by(Proposal.field_of_action)
         ).all()
     )
-    order = list(call.fields_of_action or []) + sorted(
-        k for k in fields if k not in (call.fields_of_action or [])
-    )
+    keys = call.field_keys
     d.by_field = [
-        Bar(str(FIELD_LABELS.get(k, k or "–")), fields.get(k, 0))
-        for k in order
-        if k in fields or k in (call.fields_of_action or [])
+        Bar(field_label(call, k), fields.get(k, 0))
+        for k in keys + sorted(k for k in fields if k not in keys)
+        if k in fields or k in keys
     ]
     rows = db.session.execute(
         select(User.name, func.count(Review.submitted_at), func.count(Review.id))

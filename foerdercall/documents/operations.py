@@ -26,7 +26,7 @@ from ..awards.models import Award, SignOff
 from ..calls.models import Call
 from ..extensions import db
 from ..i18n import format_date, format_dt, format_money
-from ..labels import FIELD_LABELS, action_label, state_label
+from ..labels import action_label, field_label, state_label
 from ..offices.queries import office_label
 from ..privacy.queries import applicant_label, event_actor, event_reason
 from ..proposals.models import Proposal
@@ -78,7 +78,7 @@ def _mode_label(call: Call) -> str:
 
 
 def _field(p: Proposal) -> str:
-    return str(FIELD_LABELS.get(p.field_of_action, p.field_of_action or "–"))
+    return field_label(p.call, p.field_of_action)
 
 
 def _name(user_id: int | None) -> str:

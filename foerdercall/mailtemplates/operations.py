@@ -243,7 +243,7 @@ def create_template(
         raise ActionRefused(_("Diese Art von Nachricht oder Sprache gibt es nicht."))
     if state and state not in KIND_STATES[kind]:
         raise ActionRefused(_("Diese Nachricht wird in diesem Status nie geschrieben."))
-    if field_of_action and field_of_action not in (call.fields_of_action or []):
+    if field_of_action and field_of_action not in call.field_keys:
         raise ActionRefused(_("Dieses Handlungsfeld gehört nicht zum Aufruf."))
     subject, body = _check_text(kind, subject, body)
     exists = _(

@@ -4,7 +4,6 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from forms.calls import FIELD_LABELS
 from forms.mailtemplates import (
     LANG_LABELS,
     ActivateForm,
@@ -39,7 +38,6 @@ def _labels() -> dict:
         "kinds": KINDS,
         "langs": LANG_LABELS,
         "states": STATE_LABELS,
-        "fields": FIELD_LABELS,
         "placeholders": PLACEHOLDERS,
         "kind_placeholders": KIND_PLACEHOLDERS,
     }

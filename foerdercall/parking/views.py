@@ -12,13 +12,13 @@ from flask_login.utils import login_url
 from werkzeug.datastructures import MultiDict
 
 from forms.awards import ReportForm
-from forms.calls import FIELD_LABELS, ConfirmForm
+from forms.calls import ConfirmForm
 from forms.proposals import AnswerForm, ProposalForm, proposal_form
 from forms.reviews import parse_scores
 
 from ..awards.models import Milestone
 from ..extensions import db
-from ..labels import action_label
+from ..labels import action_label, field_label
 from ..offices.queries import office_label
 from ..policy.loaders import get_parked_for
 from ..proposals.models import Proposal
@@ -170,9 +170,7 @@ def _target(row) -> dict:
         labels = {name: str(getattr(form, name).label.text) for name in row.fields}
         values = dict(row.fields)
         if values.get("field_of_action"):
-            values["field_of_action"] = str(
-                FIELD_LABELS.get(values["field_of_action"], values["field_of_action"])
-            )
+            values["field_of_action"] = field_label(p.call, values["field_of_action"])
         if "advice_requested" in values:
             values["advice_requested"] = _("ja") if values["advice_requested"] else _("nein")
         return {

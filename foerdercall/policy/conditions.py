@@ -68,7 +68,7 @@ FIELD_LABELS = {
 def answers_complete(ctx: Context):
     p = ctx.obj
     missing = [str(FIELD_LABELS[f]) for f in ANSWER_FIELDS if not (getattr(p, f) or "").strip()]
-    if p.field_of_action not in (p.call.fields_of_action or []):
+    if p.field_of_action not in p.call.field_keys:
         missing.append(_("Handlungsfeld"))
     if missing:
         return _("Bitte füllen Sie noch aus: %(fields)s.", fields=", ".join(missing))

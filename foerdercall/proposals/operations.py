@@ -53,7 +53,7 @@ def start_draft(call: Call, applicant) -> Proposal:
         created_at=now(),
         updated_at=now(),
     )
-    p.field_of_action = (call.fields_of_action or [""])[0]
+    p.field_of_action = (call.field_keys or [""])[0]
     db.session.add(p)
     db.session.flush()
     record(applicant, "start_draft", p, to_state=ProposalState.DRAFT)
@@ -68,7 +68,7 @@ def save_draft(p: Proposal, actor, data: dict) -> Proposal:
         if name in data and data[name] is not None:
             setattr(p, name, data[name])
     field = data.get("field_of_action")
-    if field and field not in (p.call.fields_of_action or []):
+    if field and field not in p.call.field_keys:
         raise ActionRefused(_("Bitte wählen Sie ein Handlungsfeld aus der Liste."))
     for name in ("field_of_action", "requested_amount_cents", "advice_requested"):
         if name in data and data[name] is not None:

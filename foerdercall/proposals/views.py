@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
-from forms.calls import FIELD_LABELS, ConfirmForm
+from forms.calls import ConfirmForm
 from forms.fields import choices
 from forms.proposals import AnswerForm, ExtendForm, ReasonForm, UploadForm, proposal_form
 
@@ -182,7 +182,6 @@ def detail(proposal_id: int):
         form=ConfirmForm(),
         reason_form=ReasonForm(),
         answer_form=AnswerForm(),
-        field_labels=FIELD_LABELS,
     )
 
 

@@ -19,7 +19,7 @@ from workflows import MilestoneState, ProposalState
 from ..awards.models import Award, Milestone
 from ..calls.models import Call
 from ..extensions import db
-from ..labels import FIELD_LABELS
+from ..labels import field_label
 from ..proposals.models import Proposal
 from ..timeutil import minute_end, now, to_berlin
 
@@ -57,14 +57,11 @@ class Measure:
     call_code: str
     call_title: str
     field_of_action: str
+    field_label: str  # in the reader's language
     state: str
     starts_at: dt.datetime | None
     ends_at: dt.datetime | None
     milestones: list[MilestoneEntry] = field(default_factory=list)
-
-    @property
-    def field_label(self) -> str:
-        return str(FIELD_LABELS.get(self.field_of_action, self.field_of_action))
 
     def count(self, status: str) -> int:
         return sum(1 for m in self.milestones if m.status == status)
@@ -123,6 +120,7 @@ def measures(call_id: int | None = None) -> list[Measure]:
                 call_code=p.call.code,
                 call_title=p.call.title,
                 field_of_action=p.field_of_action,
+                field_label=field_label(p.call, p.field_of_action),
                 state=p.state,
                 starts_at=a.accepted_at,
                 ends_at=a.implementation_ends_at,

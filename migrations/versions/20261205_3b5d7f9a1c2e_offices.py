@@ -1,4 +1,5 @@
-"""offices as data: the offices table (KA and AfWiFö, deciding by default) and each call's deciding offices
+"""offices as data: the offices table (KA and AfWiFö, deciding by default) and each call's deciding offices;
+a call's fields of action carry their labels (German and English)
 
 Revision ID: 3b5d7f9a1c2e
 Revises: 8c9d0e1f2a3b
@@ -33,6 +34,29 @@ FIRST_OFFICES = [
     },
 ]
 
+# The fields of action every call had so far, with the labels the code gave them.
+FIELD_LABELS = {
+    "networks": ("Netzwerke", "Networks"),
+    "education": ("Bildung & Beschäftigung", "Education & employment"),
+    "marketing": ("Marketing", "Marketing"),
+    "urban_development": ("Stadtentwicklung", "Urban development"),
+    "financing": ("Finanzierung", "Financing"),
+}
+
+
+def _fields_of_action(to_rows: bool) -> None:
+    calls = sa.table("calls", sa.column("id", sa.Integer()), sa.column("fields_of_action", sa.JSON()))
+    conn = op.get_bind()
+    for call_id, fields in conn.execute(sa.select(calls.c.id, calls.c.fields_of_action)).all():
+        if to_rows:
+            new = [
+                {"key": k, "de": FIELD_LABELS.get(k, (k, k))[0], "en": FIELD_LABELS.get(k, (k, k))[1]}
+                for k in fields or []
+            ]
+        else:
+            new = [f["key"] for f in fields or []]
+        conn.execute(calls.update().where(calls.c.id == call_id).values(fields_of_action=new))
+
 
 def upgrade():
     offices = op.create_table(
@@ -62,8 +86,10 @@ def upgrade():
     # every call so far was decided by these two (plain ADD COLUMN on both databases)
     op.add_column("calls", sa.Column("deciding_offices", sa.JSON(), server_default="[]", nullable=False))
     op.execute('UPDATE calls SET deciding_offices = \'["KA", "AfWiFoe"]\'')
+    _fields_of_action(to_rows=True)
 
 
 def downgrade():
+    _fields_of_action(to_rows=False)
     op.drop_column("calls", "deciding_offices")
     op.drop_table("offices")

@@ -168,7 +168,10 @@ def test_a_new_call_is_decided_by_the_offices_that_decide_by_default(app, world)
     )
     assert call.deciding_offices == ["JA", "KA"]
     notice = default_privacy_notice(call)
-    assert "Verantwortlich: Stadt Leipzig, Amt für Jugend und Familie und Kulturamt (Stadt Leipzig, Amt für Jugend und Familie, 04092 Leipzig; Martin-Luther-Ring 4–6, 04109 Leipzig)" in notice
+    assert (
+        "Verantwortlich: Stadt Leipzig, Amt für Jugend und Familie und Kulturamt (Stadt Leipzig, Amt für Jugend und Familie, 04092 Leipzig; Martin-Luther-Ring 4–6, 04109 Leipzig)"
+        in notice
+    )
     assert "Wirtschaftsförderung" not in notice
     default = create_call(
         world.ka,

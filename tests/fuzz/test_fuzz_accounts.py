@@ -198,3 +198,26 @@ def test_the_locked_login_and_the_unlock_link(app, world, clock, backend):
         body,
         explicit=({"password": PASSWORD, "code": "١٢٣٤٥٦"}, {"password": PASSWORD, "code": "000000"}),
     )
+
+
+def test_the_office_forms(app, world, backend):
+    """Hostile values into a new office and an office's data: never a 500, never a half-written office."""
+    client = app.test_client()
+    login(client, world.admin.email)
+    strategy = fields("key", "short_name", "name", "head_name", "email", "address", "decides_by_default")
+
+    def body(data):
+        post(client, "/admin/offices/new", data)
+        post(client, "/admin/offices/1", data)
+        show(client, "/admin/offices", "/admin/offices/1")
+
+    fuzz(
+        backend,
+        strategy,
+        body,
+        explicit=(
+            {"key": "KA", "short_name": "KA", "name": "Doppelt"},  # a key and a short name taken
+            {"key": "Ämt", "short_name": "Ä", "name": "Umlaut im Kürzel"},
+            {"key": "JA", "short_name": "AfWiFö", "name": "Kurzname eines anderen Amtes"},
+        ),
+    )

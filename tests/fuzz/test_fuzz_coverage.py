@@ -33,6 +33,8 @@ FUZZED = {
     "accounts.unlock_link",
     "accounts.end_other_sessions_view",
     "accounts.end_sessions_view",
+    "offices.new",
+    "offices.edit",
     # tests/fuzz/test_fuzz_calls.py
     "calls.edit",
     "calls.fire_trigger",
