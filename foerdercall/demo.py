@@ -24,6 +24,7 @@ from .awards.operations import (
 from .calls.models import Call
 from .calls.operations import confirm_opening, create_call, request_opening
 from .extensions import db
+from .offices.operations import save_office
 from .proposals.operations import add_attachment, save_draft, start_draft
 from .reviews.models import Review
 from .reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
@@ -40,7 +41,55 @@ ACCOUNTS = [
     ("Advisor (Kontaktstelle)", "advisor@foerdercall.example", "Carolin Kontaktstelle", ("advisor",), None),
     ("Applicant", "applicant@foerdercall.example", "Ada Antragstellerin", ("applicant",), None),
     ("Applicant 2", "applicant2@foerdercall.example", "Bruno Kreativ", ("applicant",), None),
+    ("Official Jugendamt", "jugendamt@foerdercall.example", "Jana Jugendamt", ("official",), "JA"),
 ]
+
+# A third office, and a call it decides with the Kulturamt: another office, grant mode, its own fields of action,
+# criteria and attachments. Nothing in the code names it.
+YOUTH_OFFICE = {
+    "key": "JA",
+    "short_name": "Jugendamt",
+    "name": "Amt für Jugend und Familie",
+    "head_name": "Dr. Erika Muster",
+    "email": "jugendamt@leipzig.example",
+    "address": "Naumburger Straße 26, 04229 Leipzig",
+}
+YOUTH_CALL = {
+    "code": "JK2027",
+    "title": "Jugendkultur im Stadtteil 2027",
+    "description": (
+        "Zuwendungen für Projekte, in denen junge Menschen zwischen 12 und 27 Jahren in ihrem Stadtteil Kultur "
+        "machen: Musik, Film, Theater, Gestaltung, Medien. Das Amt für Jugend und Familie und das Kulturamt "
+        "entscheiden gemeinsam; gefördert wird als Zuwendung (Festbetrag) für höchstens zwölf Monate."
+    ),
+    "mode": "grant",
+    "legal_regime": "Fachförderrichtlinie Jugendkultur der Stadt Leipzig, §§ 23, 44 SäHO",
+    "procedure_type": "Förderaufruf (Zuwendung)",
+    "fields_of_action": [
+        {
+            "key": "youth_culture",
+            "de": "Jugendkultur im Stadtteil",
+            "en": "Youth culture in the neighbourhoods",
+        },
+        {"key": "media_literacy", "de": "Medienbildung", "en": "Media literacy"},
+    ],
+    "deciding_offices": ["JA", "KA"],
+    "budget_cents": 40_000_00,
+    "max_amount_cents": 8_000_00,
+    "estimated_value_cents": 40_000_00,
+    "implementation_months": 12,
+    "reviewers_per_proposal": 2,
+    "criteria": [
+        ("participation", "Beteiligung junger Menschen an Planung und Umsetzung", 35, 2),
+        ("neighbourhood", "Wirkung im Stadtteil und Zugänglichkeit", 25, None),
+        ("quality", "Künstlerische und pädagogische Qualität", 25, None),
+        ("costs", "Angemessenheit der Kosten und Eigenleistung", 15, None),
+    ],
+    "required_attachments": [
+        ("cost_plan", "Kosten- und Finanzierungsplan (PDF)"),
+        ("statement", "Erklärung des Trägers der freien Jugendhilfe (PDF)"),
+    ],
+}
 
 DESCRIPTION = (
     "Einzelmaßnahmen zur Unterstützung von Initiativen und Projekten der lokalen Kreativwirtschaft "
@@ -80,8 +129,8 @@ def _answers(title: str, field: str, amount: int) -> dict:
 
 def load_demo(password: str) -> list[tuple[str, str]]:
     if db.session.scalar(select(User.id).where(User.email == ACCOUNTS[0][1])) is None:
-        for _label, email, name, roles, office in ACCOUNTS:
-            create_user(
+        for i, (_label, email, name, roles, office) in enumerate(ACCOUNTS):
+            user = create_user(
                 email,
                 name,
                 password,
@@ -89,6 +138,8 @@ def load_demo(password: str) -> list[tuple[str, str]]:
                 office=office,
                 organisation="Stadt Leipzig" if office else "",
             )
+            if i == 0:  # the admin keeps the offices: the third one before its officials
+                save_office(user, None, **YOUTH_OFFICE)
         db.session.commit()
     if db.session.scalar(select(Call.id).where(Call.code == "KW2011")) is None:
         _history_call()
@@ -96,12 +147,32 @@ def load_demo(password: str) -> list[tuple[str, str]]:
     if db.session.scalar(select(Call.id).where(Call.code == "KW-DEMO")) is None:
         _open_call()
         db.session.commit()
+    if db.session.scalar(select(Call.id).where(Call.code == YOUTH_CALL["code"])) is None:
+        _youth_call()
+        db.session.commit()
 
     # End the transaction: on SQLite even the reads above began one with BEGIN IMMEDIATE (the writer's lock),
     # and left open it kept the server and its in-process worker from the database ("database is locked").
     db.session.commit()
     db.session.remove()
     return [(label, email) for label, email, *_ in ACCOUNTS]
+
+
+def _youth_call() -> None:
+    """Open for applications for two weeks: a grant call of the Jugendamt and the KA."""
+    official = _user("jugendamt@foerdercall.example")
+    now = timeutil.now()
+    deadline = (timeutil.to_berlin(now) + dt.timedelta(days=14)).replace(
+        hour=23, minute=59, second=0, microsecond=0
+    )
+    call = create_call(
+        official,
+        **YOUTH_CALL,
+        opens_at=now - dt.timedelta(hours=1),
+        submission_deadline=deadline.astimezone(dt.UTC),
+        review_deadline=deadline.astimezone(dt.UTC) + dt.timedelta(days=21),
+    )
+    fire(call, "publish", official)
 
 
 def _open_call() -> None:
@@ -142,6 +213,7 @@ def _history_call() -> None:
     real_now = timeutil.now()
     start = real_now - dt.timedelta(days=60)
     clock = {"t": start}
+    before = timeutil.get_clock()  # a clock set around the demo (the tests') comes back afterwards
     timeutil.set_clock(lambda: clock["t"])
     try:
         call = create_call(
@@ -233,4 +305,4 @@ def _history_call() -> None:
         review_interim_report(interim, ka, True)
         db.session.flush()
     finally:
-        timeutil.set_clock(None)
+        timeutil.set_clock(before)

@@ -34,6 +34,11 @@ def set_clock(clock: Callable[[], dt.datetime] | None) -> None:
     _clock = clock
 
 
+def get_clock() -> Callable[[], dt.datetime] | None:
+    """The clock set with :func:`set_clock` (None: the real one)."""
+    return _clock
+
+
 class InvalidLocalTime(ValueError):
     pass
 
