@@ -78,6 +78,11 @@ YOUTH_CALL = {
     "max_amount_cents": 8_000_00,
     "estimated_value_cents": 40_000_00,
     "implementation_months": 12,
+    "milestone_plan": [
+        {"de": "Auftakt mit den Jugendlichen", "en": "Kick-off with the young people", "month": 1},
+        {"de": "Werkschau im Stadtteil", "en": "Showcase in the neighbourhood", "month": 6},
+        {"de": "Abschlussveranstaltung", "en": "Closing event", "month": 11},
+    ],
     "reviewers_per_proposal": 2,
     "criteria": [
         ("participation", "Beteiligung junger Menschen an Planung und Umsetzung", 35, 2),

@@ -99,9 +99,11 @@ def _live(call: Call, clock) -> Proposal:
     fire(p, "accept_award", applicant)
     db.session.commit()
 
-    for m in db.session.scalars(
+    milestones = db.session.scalars(
         select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position)
-    ):
+    ).all()
+    assert [m.title.split(" / ")[0] for m in milestones] == [row["de"] for row in call.milestone_plan]
+    for m in milestones:
         report_milestone(m, applicant, f"{m.title}: erreicht")
         accept_milestone(m, lead)
     report = submit_interim_report(p, applicant, "Zwischenstand", "Honorare", p.requested_amount_cents // 2)

@@ -141,12 +141,10 @@ def start_implementation(ctx: Context):
     award.accepted_at = ctx.now
     months = p.call.implementation_months
     award.implementation_ends_at = add_months(ctx.now, months)
-    # Default plan: kick-off, mid-term (with the interim report), and the end (with the final report).
-    plan = [
-        ("Projektstart / Kick-off", add_months(ctx.now, 1)),
-        ("Halbzeit: Zwischenstand / Mid-term", add_months(ctx.now, max(1, months // 2))),
-    ]
-    for i, (title, due) in enumerate(plan):
+    # the call's milestone plan; the end of the period comes with the final report
+    for i, row in enumerate(p.call.milestone_plan or []):
+        title = row["de"] if row.get("en") in (None, "", row["de"]) else f"{row['de']} / {row['en']}"
+        due = add_months(ctx.now, min(max(1, int(row["month"])), months))
         db.session.add(Milestone(proposal_id=p.id, position=i, title=title, due_at=due))
     ctx.audit_data["implementation_ends_at"] = award.implementation_ends_at.isoformat()
 

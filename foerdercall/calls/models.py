@@ -60,6 +60,9 @@ class Call(Model):
     clarification_days: Mapped[int] = mapped_column(default=14)
     acceptance_days: Mapped[int] = mapped_column(default=28)
     implementation_months: Mapped[int] = mapped_column(default=12)
+    # The milestones every award of the call starts with: rows {"de", "en", "month"} (months after the award was
+    # accepted, within the implementation period); the final report ends the measure.
+    milestone_plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     # Reminders (worker): days before the submission deadline to remind applicants with a draft, before the
     # review deadline to remind reviewers; days a sign-off may wait before the office is reminded and then
     # its head; days before a milestone and before the end of the implementation period.

@@ -74,6 +74,7 @@ def call_snapshot(call: Call) -> dict[str, Any]:
         "description": call.description,
         "fields_of_action": list(call.fields_of_action or []),
         "deciding_offices": list(call.deciding_offices or []),
+        "milestone_plan": list(call.milestone_plan or []),
         "budget_cents": call.budget_cents,
         "max_amount_cents": call.max_amount_cents,
         "submission_deadline": call.submission_deadline.isoformat(),
@@ -102,10 +103,19 @@ def _fields_of_action(values, call: Call | None = None) -> list[dict[str, str]]:
     ]
 
 
+def default_milestone_plan(months: int) -> list[dict[str, Any]]:
+    """Kick-off after a month, the mid-term (with the interim report) half-way."""
+    return [
+        {"de": "Projektstart", "en": "Kick-off", "month": 1},
+        {"de": "Halbzeit: Zwischenstand", "en": "Mid-term", "month": max(1, months // 2)},
+    ]
+
+
 def create_call(actor, **fields) -> Call:
     criteria = fields.pop("criteria", None)
     attachments = fields.pop("required_attachments", None)
     fields.setdefault("deciding_offices", default_deciding_offices())
+    fields.setdefault("milestone_plan", default_milestone_plan(fields.get("implementation_months") or 12))
     fields["fields_of_action"] = _fields_of_action(fields.get("fields_of_action", DEFAULT_FIELDS_OF_ACTION))
     call = Call(created_by_id=actor.id, created_at=now(), **fields)
     for i, (key, name, weight, ko) in enumerate(criteria if criteria is not None else DEFAULT_CRITERIA):
