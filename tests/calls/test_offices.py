@@ -153,37 +153,31 @@ def test_a_call_needs_a_deciding_office_that_exists(app, world):
     assert db.session.get(type(world.call), world.call.id).deciding_offices == ["KA", "AfWiFoe"]
 
 
-def test_a_new_call_is_decided_by_the_offices_that_decide_by_default(app, world):
-    _youth_office(world, decides_by_default=True)
-    call = create_call(
+def _new_call(world, code: str, **kw):
+    return create_call(
         world.ka,
-        code="JK27",
-        title="Jugendkultur 2027",
+        code=code,
+        title=f"Jugendkultur {code}",
         fields_of_action=["networks"],
         budget_cents=10_000_00,
         max_amount_cents=5_000_00,
         opens_at=world.call.opens_at,
         submission_deadline=world.call.submission_deadline,
-        deciding_offices=["JA", "KA"],
+        **kw,
     )
+
+
+def test_a_new_call_is_decided_by_the_offices_that_decide_by_default(app, world):
+    _youth_office(world, decides_by_default=True)
+    call = _new_call(world, "JK27", deciding_offices=["JA", "KA"])
     assert call.deciding_offices == ["JA", "KA"]
     notice = default_privacy_notice(call)
     assert (
-        "Verantwortlich: Stadt Leipzig, Amt für Jugend und Familie und Kulturamt (Stadt Leipzig, Amt für Jugend und Familie, 04092 Leipzig; Martin-Luther-Ring 4–6, 04109 Leipzig)"
-        in notice
+        "Verantwortlich: Stadt Leipzig, Amt für Jugend und Familie und Kulturamt (Stadt Leipzig, Amt für Jugend "
+        "und Familie, 04092 Leipzig; Martin-Luther-Ring 4–6, 04109 Leipzig)" in notice
     )
     assert "Wirtschaftsförderung" not in notice
-    default = create_call(
-        world.ka,
-        code="JK28",
-        title="Jugendkultur 2028",
-        fields_of_action=["networks"],
-        budget_cents=10_000_00,
-        max_amount_cents=5_000_00,
-        opens_at=world.call.opens_at,
-        submission_deadline=world.call.submission_deadline,
-    )
-    assert default.deciding_offices == ["KA", "AfWiFoe", "JA"]
+    assert _new_call(world, "JK28").deciding_offices == ["KA", "AfWiFoe", "JA"]
 
 
 # What may name an office: the migration that created the first two, the demo data, and tests.
