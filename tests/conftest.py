@@ -212,6 +212,23 @@ def app(backend, request, tmp_path):
     yield from _pushed(make_app(backend, request, tmp_path))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database(request, tmp_path):
+    """A database of this test's own (the migration is run down and up again on it)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.sqlite'}"
+        return
+    require_service("PostgreSQL", _pg_available())
+    name = f"fc_migrate_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
 def pg_app(request, tmp_path):
     """The app on PostgreSQL only (races, locks)."""

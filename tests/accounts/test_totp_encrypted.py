@@ -7,13 +7,12 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import uuid
 
 import pyotp
 import pytest
 from account_helpers import audit_actions, totp_code, turn_on_two_factor
-from conftest import PASSWORD, PG_ADMIN_URL, _migrate, _pg_available, login, require_service
-from sqlalchemy import create_engine, text
+from conftest import PASSWORD, _migrate, login
+from sqlalchemy import text
 
 from foerdercall import create_app
 from foerdercall.accounts import secrets as totp_crypt
@@ -153,23 +152,6 @@ def test_a_wrong_key_is_a_clear_message_and_the_admin_resets_two_factor(app, wor
 
 
 # --- the migration 1c2d3e4f5a6b --------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database(request, tmp_path):
-    """A database of this test's own (the migration is run down and up again on it)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.sqlite'}"
-        return
-    require_service("PostgreSQL", _pg_available())
-    name = f"fc_totp_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_the_migration_encrypts_plain_secrets_and_keeps_every_row(fresh_database, tmp_path, clock):
