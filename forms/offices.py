@@ -2,6 +2,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from foerdercall.offices.operations import naming_problems
+
 from . import Form
 
 
@@ -28,6 +30,20 @@ class OfficeForm(Form):
     email = EmailField(_l("Kontakt-E-Mail"), validators=[Optional(), Email(), Length(max=254)])
     address = TextAreaField(_l("Postanschrift"), validators=[Optional(), Length(max=1000)])
     decides_by_default = BooleanField(_l("Entscheidet neue Aufrufe mit (Voreinstellung im Aufruf)"))
+
+    def __init__(self, *args, office=None, **kwargs):
+        super().__init__(*args, obj=office, **kwargs)
+        self._office = office
+
+    def validate(self, extra_validators=None) -> bool:
+        """Every field's own checks, and the key and short name another office has: all at once."""
+        valid = super().validate(extra_validators)
+        key = self.key.data if "key" in self._fields else None
+        for name, message in naming_problems(self._office, key, self.short_name.data).items():
+            if name in self._fields and not self[name].errors:
+                self[name].errors.append(message)  # type: ignore[attr-defined]  # a list once validated
+                valid = False
+        return valid
 
     def office_fields(self) -> dict:
         return {

@@ -53,7 +53,7 @@ def new():
 def edit(office_id: int):
     require(current_user, "office.manage")
     office = db.get_or_404(Office, office_id)
-    form, refused = OfficeForm(obj=office), False
+    form, refused = OfficeForm(office=office), False
     del form.key  # fixed once created
     if form.validate_on_submit():
         try:

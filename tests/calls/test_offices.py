@@ -81,6 +81,13 @@ def test_an_admin_keeps_the_offices_on_their_pages(app, world):
     assert "Die Kurzbezeichnung „KA“ hat bereits ein anderes Amt." in r.get_data(as_text=True)
     r = client.post("/admin/offices/new", data={**new, "key": "JB", "email": "kein-mail"})
     assert r.status_code == 422 and 'value="kein-mail"' in r.get_data(as_text=True)
+    # several problems: all at once
+    page = client.post("/admin/offices/new", data={**new, "short_name": "KA", "email": "kein-mail"}).get_data(
+        as_text=True
+    )
+    assert "Das Kürzel „JA“ ist bereits vergeben." in page
+    assert "Die Kurzbezeichnung „KA“ hat bereits ein anderes Amt." in page
+    assert "Ungültige E-Mail-Adresse." in page
     assert db.session.scalar(select(Office.id).where(Office.key == "JB")) is None
 
     # changed: the pages show the new short name; the key stays
