@@ -1,10 +1,22 @@
 import re
+import secrets
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    FieldList,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.utils import unset_value
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from foerdercall.calls.operations import field_catalogue
+from foerdercall.calls.operations import DEFAULT_CRITERIA, field_catalogue
 from foerdercall.i18n import label
 from foerdercall.offices.queries import all_offices
 from foerdercall.text import parse_id
@@ -14,53 +26,44 @@ from .accounts import MultiCheckboxField
 from .fields import BerlinDateTimeField, DaysField, DaysListField, MoneyField, Required, choices
 
 
-def _number(text: str) -> int | None:
+def _number(text) -> int | None:
     """A whole number written with 0-9 ("²" and "٣" pass str.isdigit() but are no weight), else None."""
+    text = "" if text is None else str(text).strip()
     return int(text) if re.fullmatch(r"[0-9]{1,6}", text) else None
 
 
-def parse_criteria(text: str, scale_max: int = 10) -> list[tuple[str, str, int, int | None]]:
-    """One criterion per line: "weight | knock-out minimum or - | name". Weights are percent (1 to 100, as the
-    database requires), a knock-out minimum lies on the scale (0 to ``scale_max``)."""
-    rows: list[tuple[str, str, int, int | None]] = []
-    for n, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
-        weight = _number(parts[0])
-        if len(parts) != 3 or weight is None or not parts[2]:
-            raise ValidationError(_l("Zeile %(n)s: bitte „Gewicht | K.-o.-Minimum oder - | Name“.", n=n))
-        if not 1 <= weight <= 100:
-            raise ValidationError(
-                _l("Zeile %(n)s: das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent).", n=n)
-            )
-        ko = None if parts[1] in ("", "-") else _number(parts[1])
-        if ko is None and parts[1] not in ("", "-"):
-            raise ValidationError(_l("Zeile %(n)s: das K.-o.-Minimum ist eine Zahl oder „-“.", n=n))
-        if ko is not None and ko > scale_max:
-            raise ValidationError(
-                _l(
-                    "Zeile %(n)s: das K.-o.-Minimum liegt auf der Bewertungsskala (0 bis %(max)s).",
-                    n=n,
-                    max=scale_max,
-                )
-            )
-        rows.append((f"c{len(rows) + 1}", parts[2][:300], weight, ko))
-    if not rows:
-        raise ValidationError(_l("Bitte mindestens ein Kriterium angeben."))
-    return rows
+def fresh_key(taken) -> str:
+    """A key for a new criterion that no other row of the call has: stored with its scores, never shown."""
+    while (key := f"k{secrets.token_hex(4)}") in taken:
+        pass
+    return key
 
 
-def criteria_text(criteria) -> str:
-    return "\n".join(
-        f"{c.weight} | {c.knockout_min if c.knockout_min is not None else '-'} | {c.name}" for c in criteria
-    )
+class CriterionForm(Form):
+    """One row of the criteria catalogue (a part of CallForm.criteria); checked by CallForm.validate_criteria,
+    which names the row in each message. Weight and minimum are text here, so a wrong entry comes back as typed."""
+
+    class Meta:
+        csrf = False  # a part of the call form, which carries the token
+
+    key = HiddenField(validators=[Optional(), Length(max=40)])
+    name = StringField(_l("Name"), validators=[Length(max=300)])
+    description = TextAreaField(_l("Beschreibung (optional)"), validators=[Length(max=5000)])
+    weight = StringField(_l("Gewicht (%)"), validators=[Length(max=10)])
+    knockout_min = StringField(_l("K.-o.-Minimum (optional)"), validators=[Length(max=10)])
 
 
-class CriteriaField(TextAreaField):
-    """The catalogue as text; ``parsed``: its rows (parse_criteria), set when the form validates it."""
+class RowList(FieldList):
+    """Rows posted replace the edited object's rows as a whole (matched by position, a row left out of a post
+    would take another row's text); a post without any row (not the editor's: it keeps one) keeps the object's."""
 
-    parsed: list[tuple[str, str, int, int | None]]
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        posted = formdata is not None and any(k.startswith(f"{self.name}-") for k in formdata)
+        super().process(formdata if posted else None, unset_value if posted else data, extra_filters)
+
+
+# a row button of the editor without JavaScript: add a row, or remove/move the row of that index
+ROW_ACTION = re.compile(r"^(add|remove-[0-9]{1,3}|up-[0-9]{1,3}|down-[0-9]{1,3})$")
 
 
 class CallForm(Form):
@@ -110,10 +113,9 @@ class CallForm(Form):
     min_total = IntegerField(
         _l("Mindestpunktzahl (von 100)"), default=50, validators=[Required(), NumberRange(0, 100)]
     )
-    criteria = CriteriaField(
-        _l("Kriterien: je Zeile „Gewicht | K.-o.-Minimum oder - | Name“"),
-        validators=[DataRequired(), Length(max=20000)],
-    )
+    criteria = RowList(FormField(CriterionForm), label=_l("Kriterien"), max_entries=50)
+    # the row buttons (add, remove, move) post their action here: the form comes back with it applied
+    criteria_action = StringField(validators=[Optional(), Length(max=20), Regexp(ROW_ACTION.pattern)])
     # the worker's reminders (days) and the decision mails
     reminder_days = DaysListField(
         _l("Erinnerung an nicht eingereichte Entwürfe (Tage vor der Frist)"), default=lambda: [7, 1]
@@ -175,18 +177,135 @@ class CallForm(Form):
     )
 
     def validate_criteria(self, field):
-        if not isinstance(
-            field.data, str
-        ):  # not posted: the edited call's catalogue (rows from obj=call) stays
-            field.data = criteria_text(field.data or [])
-        scale = self.scale_max.data
-        field.parsed = parse_criteria(
-            field.data, scale if isinstance(scale, int) and 2 <= scale <= 10 else 10
+        """Each row: a name, a weight of 1 to 100 (percent, as the database requires), a knock-out minimum on the
+        scale or none; every message names the row ("Kriterium 3: …") and marks its field."""
+        scale = self.scale_max.data if isinstance(self.scale_max.data, int) else 10
+        scale = scale if 2 <= scale <= 10 else 10
+        messages: list[str] = []
+
+        def refuse(n: int, sub, message) -> None:
+            sub.errors = [*sub.errors, str(message)]
+            messages.append(str(_l("Kriterium %(n)s: %(message)s", n=n, message=message)))
+
+        rows: list[tuple[str, str, int, int | None, str]] = []
+        keys: set[str] = set()
+        for n, entry in enumerate(field.entries, start=1):
+            row = entry.form
+            for sub in row:  # a Length refused by the row form itself
+                found, sub.errors = list(sub.errors), []
+                for e in found:
+                    refuse(n, sub, e)
+            name = (row.name.data or "").strip()
+            weight = _number(row.weight.data)
+            ko_text = "" if row.knockout_min.data is None else str(row.knockout_min.data).strip()
+            ko = _number(ko_text) if ko_text not in ("", "-") else None
+            if not name:
+                refuse(n, row.name, _l("Bitte geben Sie einen Namen an."))
+            if weight is None or not 1 <= weight <= 100:
+                refuse(n, row.weight, _l("Das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent)."))
+            if ko_text not in ("", "-") and (ko is None or ko > scale):
+                refuse(
+                    n,
+                    row.knockout_min,
+                    _l(
+                        "Das K.-o.-Minimum ist leer oder eine ganze Zahl von 0 bis %(max)s (Skala).",
+                        max=scale,
+                    ),
+                )
+            key = (row.key.data or "").strip()
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", key) or key in keys:
+                key = ""  # a new row, or a hand-made key: a fresh one at the save
+            keys.add(key)
+            if weight is not None:
+                rows.append((key, name[:300], weight, ko, row.description.data or ""))
+        if not field.entries:
+            messages.append(str(_l("Bitte mindestens ein Kriterium angeben.")))
+        field.errors = messages  # flat: the error summary lists each row's message
+        taken = set(keys)
+        for key, name, weight, ko, description in rows:
+            if not key:
+                taken.add(key := fresh_key(taken))
+            self.parsed_criteria.append((key, name, weight, ko, description))
+
+    # --- the catalogue's rows: shown, summed, added, removed and moved -------------------------------------
+
+    def set_criteria(self, rows) -> None:
+        """Show these rows (Criterion rows, or (key, name, weight, knock-out) tuples) instead of the posted."""
+        self._rebuild(
+            [
+                {
+                    "key": r.key,
+                    "name": r.name,
+                    "description": r.description or "",
+                    "weight": str(r.weight),
+                    "knockout_min": "" if r.knockout_min is None else str(r.knockout_min),
+                }
+                if not isinstance(r, tuple)
+                else {
+                    "key": r[0],
+                    "name": r[1],
+                    "description": "",
+                    "weight": str(r[2]),
+                    "knockout_min": "" if r[3] is None else str(r[3]),
+                }
+                for r in rows
+            ]
         )
+
+    def _typed_rows(self) -> list[dict[str, str]]:
+        return [
+            {
+                name: "" if entry.form[name].data is None else str(entry.form[name].data)
+                for name in ("key", "name", "description", "weight", "knockout_min")
+            }
+            for entry in self.criteria.entries
+        ]
+
+    def _rebuild(self, rows: list[dict[str, str]]) -> None:
+        """The list anew, numbered 0, 1, 2 … (the names a browser posts back keep the order shown)."""
+        self.criteria.entries = []
+        self.criteria.last_index = -1
+        for row in rows:
+            self.criteria.append_entry(row)
+
+    def weight_sum(self) -> int:
+        return sum(w for entry in self.criteria.entries if (w := _number(entry.form.weight.data)) is not None)
+
+    def apply_row_action(self) -> bool:
+        """A row button was pressed (no JavaScript): apply it to what was typed; True when the form is to be
+        shown again (nothing saved). Everything typed stays, in this row and in the rest of the form."""
+        action = self.criteria_action.data or ""
+        if not ROW_ACTION.fullmatch(action):
+            return False
+        rows = self._typed_rows()
+        verb, _dash, index = action.partition("-")
+        i = int(index) if index else -1
+        if verb == "add" and len(rows) < (self.criteria.max_entries or 50):
+            rows.append(
+                {
+                    "key": fresh_key({r["key"] for r in rows}),
+                    "name": "",
+                    "description": "",
+                    "weight": "",
+                    "knockout_min": "",
+                }
+            )
+        elif verb == "remove" and 0 <= i < len(rows):
+            rows.pop(i)
+        elif verb == "up" and 0 < i < len(rows):
+            rows[i - 1], rows[i] = rows[i], rows[i - 1]
+        elif verb == "down" and 0 <= i < len(rows) - 1:
+            rows[i], rows[i + 1] = rows[i + 1], rows[i]
+        self._rebuild(rows)
+        self.criteria_action.data = ""
+        return True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.parsed_criteria: list[tuple[str, str, int, int | None, str]] = []
         call = kwargs.get("obj")
+        if not self.is_submitted():  # the call's catalogue, or for a new call the default one
+            self.set_criteria(call.criteria if call is not None else DEFAULT_CRITERIA)
         catalogue = field_catalogue(call)
         self._field_keys = {f["key"] for f in catalogue}
         self.fields_of_action.choices = [(f["key"], label((f["de"], f["en"]))) for f in catalogue]
@@ -272,6 +391,12 @@ class ConfirmForm(Form):
     """A button that changes state: only the CSRF token and an optional reason."""
 
     reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=10000)])
+
+
+class CopyCallForm(Form):
+    """The button "copy this call": its hidden confirmation (a post without it copies nothing)."""
+
+    confirm = HiddenField(default="y", validators=[DataRequired(), AnyOf(("y",))])
 
 
 class BulkSignOffForm(Form):

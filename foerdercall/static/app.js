@@ -141,3 +141,100 @@
   }
   setTimeout(poll, 500);
 }());
+
+// The call editor's criteria (templates/calls/form.html): without JS each row button posts the form and the
+// server shows it again with the change; with JS add, remove and move happen in place, the rows are numbered
+// anew (their field names too, so the order posted is the order shown) and the weight sum follows the typing.
+(function () {
+  "use strict";
+  var box = document.getElementById("criteria");
+  var form = box && box.closest("form[data-criteria-editor]");
+  if (!form) { return; }
+  var list = box.querySelector(".criterion-rows");
+  var sum = document.getElementById("criteria-sum");
+  var rowTitle = box.getAttribute("data-t-row") || "Kriterium {n}";
+  var sumText = sum ? sum.getAttribute("data-t-sum") || "{sum} / 100" : "";
+  function rows() { return Array.prototype.slice.call(list.querySelectorAll("[data-row]")); }
+  function freshKey() {
+    var taken = {};
+    rows().forEach(function (row) { var k = row.querySelector("input[name$='-key']"); if (k) { taken[k.value] = 1; } });
+    var key;
+    do { key = "k" + Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, "0"); } while (taken[key]);
+    return key;
+  }
+  function renumber() {
+    var all = rows();
+    all.forEach(function (row, i) {
+      Array.prototype.forEach.call(row.querySelectorAll("[name], [id], [for], [aria-describedby]"), function (el) {
+        ["name", "id", "for", "aria-describedby"].forEach(function (attr) {
+          var v = el.getAttribute(attr);
+          if (v && /criteria-\d+-/.test(v)) { el.setAttribute(attr, v.replace(/criteria-\d+-/g, "criteria-" + i + "-")); }
+        });
+      });
+      var title = row.querySelector("[data-row-title]");
+      if (title) { title.textContent = rowTitle.replace("{n}", i + 1); }
+      Array.prototype.forEach.call(row.querySelectorAll("[data-row-name]"), function (span) {
+        span.textContent = " (" + rowTitle.replace("{n}", i + 1) + ")";
+      });
+      Array.prototype.forEach.call(row.querySelectorAll("button[data-row-action]"), function (b) {
+        var action = b.getAttribute("data-row-action");
+        b.value = action + "-" + i;
+        b.disabled = (action === "up" && i === 0) || (action === "down" && i === all.length - 1) ||
+          (action === "remove" && all.length === 1);
+      });
+    });
+    update();
+  }
+  function update() {
+    if (!sum) { return; }
+    var total = 0;
+    rows().forEach(function (row) {
+      var w = row.querySelector("input[name$='-weight']");
+      if (w && /^\s*[0-9]{1,6}\s*$/.test(w.value)) { total += parseInt(w.value, 10); }
+    });
+    sum.textContent = sumText.replace("{sum}", total);
+  }
+  box.addEventListener("input", function (event) {
+    if (event.target.name && /-weight$/.test(event.target.name)) { update(); }
+  });
+  box.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-row-action]");
+    if (!button || button.disabled) { return; }
+    var action = button.getAttribute("data-row-action");
+    var row = button.closest("[data-row]");
+    if (action === "add") {
+      var model = rows()[0];
+      if (!model) { return; }  // no row to copy the fields from: the server adds it
+      event.preventDefault();
+      var fresh = model.cloneNode(true);
+      Array.prototype.forEach.call(fresh.querySelectorAll("input, textarea"), function (el) {
+        el.value = "";
+        el.removeAttribute("aria-invalid");
+      });
+      Array.prototype.forEach.call(fresh.querySelectorAll(".error, .charcount, [aria-live]"), function (el) { el.remove(); });
+      Array.prototype.forEach.call(fresh.querySelectorAll(".has-error"), function (el) { el.classList.remove("has-error"); });
+      fresh.querySelector("input[name$='-key']").value = freshKey();
+      list.appendChild(fresh);
+      renumber();
+      fresh.querySelector("input[name$='-name']").focus();
+      return;
+    }
+    if (!row) { return; }
+    event.preventDefault();
+    if (action === "remove") {
+      var next = row.nextElementSibling || row.previousElementSibling;
+      row.remove();
+      renumber();
+      var target = next ? next.querySelector("input[name$='-name']") : box.querySelector("button[value='add']");
+      if (target) { target.focus(); }
+    } else if (action === "up" && row.previousElementSibling) {
+      list.insertBefore(row, row.previousElementSibling);
+      renumber();
+      button.disabled ? row.querySelector("button[data-row-action='down']").focus() : button.focus();
+    } else if (action === "down" && row.nextElementSibling) {
+      list.insertBefore(row.nextElementSibling, row);
+      renumber();
+      button.disabled ? row.querySelector("button[data-row-action='up']").focus() : button.focus();
+    }
+  });
+}());
