@@ -396,7 +396,7 @@ class ConfirmForm(Form):
 class CopyCallForm(Form):
     """The button "copy this call": its hidden confirmation (a post without it copies nothing)."""
 
-    confirm = HiddenField(default="y", validators=[DataRequired(), AnyOf(("y",))])
+    confirm = HiddenField(validators=[DataRequired(), AnyOf(("y",))])
 
 
 class BulkSignOffForm(Form):

@@ -76,7 +76,7 @@ def detail(call_id: int):
         draft=draft,
         form=ConfirmForm(),
         checklist=checklist(call) if may(current_user, "call.edit", call) else [],
-        copy_form=CopyCallForm(),
+        copy_form=CopyCallForm(confirm="y"),
         record_as_job=record_as_job,
         export_form=ExportJobForm(),
     )

@@ -36,7 +36,9 @@ def upgrade():
         sa.column("privacy_checked_at", sa.DateTime()),
     )
     op.execute(
-        calls.update().where(calls.c.published_at.is_not(None)).values(privacy_checked_at=calls.c.published_at)
+        calls.update()
+        .where(calls.c.published_at.is_not(None))
+        .values(privacy_checked_at=calls.c.published_at)
     )
 
 
