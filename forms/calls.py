@@ -53,13 +53,33 @@ class CriterionForm(Form):
     knockout_min = StringField(_l("K.-o.-Minimum (optional)"), validators=[Length(max=10)])
 
 
+def row_data(r) -> dict[str, str]:
+    """A criterion (a Criterion row, or a (key, name, weight, knock-out) tuple) as the row form's text."""
+    if isinstance(r, dict):
+        return r
+    key, name, weight, ko, description = (
+        (r.key, r.name, r.weight, r.knockout_min, r.description) if not isinstance(r, tuple) else (*r[:4], "")
+    )
+    return {
+        "key": key,
+        "name": name,
+        "description": description or "",
+        "weight": str(weight),
+        "knockout_min": "" if ko is None else str(ko),
+    }
+
+
 class RowList(FieldList):
     """Rows posted replace the edited object's rows as a whole (matched by position, a row left out of a post
     would take another row's text); a post without any row (not the editor's: it keeps one) keeps the object's."""
 
     def process(self, formdata, data=unset_value, extra_filters=None):
         posted = formdata is not None and any(k.startswith(f"{self.name}-") for k in formdata)
-        super().process(formdata if posted else None, unset_value if posted else data, extra_filters)
+        if posted:
+            data = unset_value
+        elif data is not unset_value and data:
+            data = [row_data(r) for r in data]  # the object's rows as the fields hold them: text
+        super().process(formdata if posted else None, data, extra_filters)
 
 
 # a row button of the editor without JavaScript: add a row, or remove/move the row of that index
@@ -231,26 +251,7 @@ class CallForm(Form):
 
     def set_criteria(self, rows) -> None:
         """Show these rows (Criterion rows, or (key, name, weight, knock-out) tuples) instead of the posted."""
-        self._rebuild(
-            [
-                {
-                    "key": r.key,
-                    "name": r.name,
-                    "description": r.description or "",
-                    "weight": str(r.weight),
-                    "knockout_min": "" if r.knockout_min is None else str(r.knockout_min),
-                }
-                if not isinstance(r, tuple)
-                else {
-                    "key": r[0],
-                    "name": r[1],
-                    "description": "",
-                    "weight": str(r[2]),
-                    "knockout_min": "" if r[3] is None else str(r[3]),
-                }
-                for r in rows
-            ]
-        )
+        self._rebuild([row_data(r) for r in rows])
 
     def _typed_rows(self) -> list[dict[str, str]]:
         return [

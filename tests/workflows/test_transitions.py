@@ -1047,7 +1047,10 @@ def test_publish_needs_weights_summing_to_100_and_a_future_deadline(app, world, 
     db.session.commit()
     with pytest.raises(ActionRefused) as exc:
         publish(call, world.ka)
-    assert exc.value.message == "Die Gewichte der Kriterien ergeben 90 % statt 100 %."
+    assert exc.value.message == (
+        "Vor der Veröffentlichung ist noch zu erledigen: "
+        "(1) Die Gewichte der Kriterien ergeben 90 % statt 100 %: bitte gleichen Sie sie an."
+    )  # the only point that fails
     db.session.rollback()
     assert db.session.get(Call, call.id).state == "draft"
     assert db.session.scalar(select(CallVersion.id).where(CallVersion.call_id == call.id)) is None
