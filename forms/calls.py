@@ -1,11 +1,8 @@
 import re
-import secrets
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    FieldList,
-    FormField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -13,7 +10,6 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.utils import unset_value
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from foerdercall.calls.operations import DEFAULT_CRITERIA, field_catalogue
@@ -24,19 +20,13 @@ from foerdercall.text import parse_id
 from . import Form
 from .accounts import MultiCheckboxField
 from .fields import BerlinDateTimeField, DaysField, DaysListField, MoneyField, Required, choices
+from .rows import RowList, RowsForm, fresh_key
 
 
 def _number(text) -> int | None:
     """A whole number written with 0-9 ("²" and "٣" pass str.isdigit() but are no weight), else None."""
     text = "" if text is None else str(text).strip()
     return int(text) if re.fullmatch(r"[0-9]{1,6}", text) else None
-
-
-def fresh_key(taken) -> str:
-    """A key for a new criterion that no other row of the call has: stored with its scores, never shown."""
-    while (key := f"k{secrets.token_hex(4)}") in taken:
-        pass
-    return key
 
 
 class CriterionForm(Form):
@@ -53,40 +43,7 @@ class CriterionForm(Form):
     knockout_min = StringField(_l("K.-o.-Minimum (optional)"), validators=[Length(max=10)])
 
 
-def row_data(r) -> dict[str, str]:
-    """A criterion (a Criterion row, or a (key, name, weight, knock-out) tuple) as the row form's text."""
-    if isinstance(r, dict):
-        return r
-    key, name, weight, ko, description = (
-        (r.key, r.name, r.weight, r.knockout_min, r.description) if not isinstance(r, tuple) else (*r[:4], "")
-    )
-    return {
-        "key": key,
-        "name": name,
-        "description": description or "",
-        "weight": str(weight),
-        "knockout_min": "" if ko is None else str(ko),
-    }
-
-
-class RowList(FieldList):
-    """Rows posted replace the edited object's rows as a whole (matched by position, a row left out of a post
-    would take another row's text); a post without any row (not the editor's: it keeps one) keeps the object's."""
-
-    def process(self, formdata, data=unset_value, extra_filters=None):
-        posted = formdata is not None and any(k.startswith(f"{self.name}-") for k in formdata)
-        if posted:
-            data = unset_value
-        elif data is not unset_value and data:
-            data = [row_data(r) for r in data]  # the object's rows as the fields hold them: text
-        super().process(formdata if posted else None, data, extra_filters)
-
-
-# a row button of the editor without JavaScript: add a row, or remove/move the row of that index
-ROW_ACTION = re.compile(r"^(add|remove-[0-9]{1,3}|up-[0-9]{1,3}|down-[0-9]{1,3})$")
-
-
-class CallForm(Form):
+class CallForm(RowsForm):
     code = StringField(
         _l("Kürzel (für Aktenzeichen)"),
         validators=[
@@ -133,9 +90,7 @@ class CallForm(Form):
     min_total = IntegerField(
         _l("Mindestpunktzahl (von 100)"), default=50, validators=[Required(), NumberRange(0, 100)]
     )
-    criteria = RowList(FormField(CriterionForm), label=_l("Kriterien"), max_entries=50)
-    # the row buttons (add, remove, move) post their action here: the form comes back with it applied
-    criteria_action = StringField(validators=[Optional(), Length(max=20), Regexp(ROW_ACTION.pattern)])
+    criteria = RowList(CriterionForm, label=_l("Kriterien"), max_entries=50)
     # the worker's reminders (days) and the decision mails
     reminder_days = DaysListField(
         _l("Erinnerung an nicht eingereichte Entwürfe (Tage vor der Frist)"), default=lambda: [7, 1]
@@ -247,59 +202,16 @@ class CallForm(Form):
                 taken.add(key := fresh_key(taken))
             self.parsed_criteria.append((key, name, weight, ko, description))
 
-    # --- the catalogue's rows: shown, summed, added, removed and moved -------------------------------------
-
     def set_criteria(self, rows) -> None:
         """Show these rows (Criterion rows, or (key, name, weight, knock-out) tuples) instead of the posted."""
-        self._rebuild([row_data(r) for r in rows])
-
-    def _typed_rows(self) -> list[dict[str, str]]:
-        return [
-            {
-                name: "" if entry.form[name].data is None else str(entry.form[name].data)
-                for name in ("key", "name", "description", "weight", "knockout_min")
-            }
-            for entry in self.criteria.entries
-        ]
-
-    def _rebuild(self, rows: list[dict[str, str]]) -> None:
-        """The list anew, numbered 0, 1, 2 … (the names a browser posts back keep the order shown)."""
-        self.criteria.entries = []
-        self.criteria.last_index = -1
-        for row in rows:
-            self.criteria.append_entry(row)
-
-    def weight_sum(self) -> int:
-        return sum(w for entry in self.criteria.entries if (w := _number(entry.form.weight.data)) is not None)
-
-    def apply_row_action(self) -> bool:
-        """A row button was pressed (no JavaScript): apply it to what was typed; True when the form is to be
-        shown again (nothing saved). Everything typed stays, in this row and in the rest of the form."""
-        action = self.criteria_action.data or ""
-        if not ROW_ACTION.fullmatch(action):
-            return False
-        rows = self._typed_rows()
-        verb, _dash, index = action.partition("-")
-        i = int(index) if index else -1
-        if verb == "add" and len(rows) < (self.criteria.max_entries or 50):
-            rows.append(
-                {
-                    "key": fresh_key({r["key"] for r in rows}),
-                    "name": "",
-                    "description": "",
-                    "weight": "",
-                    "knockout_min": "",
-                }
-            )
-        elif verb == "remove" and 0 <= i < len(rows):
-            rows.pop(i)
-        elif verb == "up" and 0 < i < len(rows):
-            rows[i - 1], rows[i] = rows[i], rows[i - 1]
-        elif verb == "down" and 0 <= i < len(rows) - 1:
-            rows[i], rows[i + 1] = rows[i + 1], rows[i]
-        self._rebuild(rows)
-        self.criteria_action.data = ""
-        return True
+        self.criteria.show(
+            [
+                r
+                if not isinstance(r, tuple)
+                else dict(zip(("key", "name", "weight", "knockout_min"), r, strict=False))
+                for r in rows
+            ]
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

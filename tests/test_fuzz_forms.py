@@ -212,7 +212,7 @@ CALL_FIELDS = (
     "criteria-0-weight",
     "criteria-0-knockout_min",
     "criteria-7-weight",
-    "criteria_action",
+    "row_action",
     "reminder_days",
     "review_reminder_days",
     "signoff_reminder_days",

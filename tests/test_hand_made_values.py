@@ -157,6 +157,7 @@ def _feeds():
         "CorrectionForm": [Call, CallVersion],
         "CriterionForm": [Criterion],
         "CopyCallForm": [],
+        "RowsForm": [],  # the base of forms with row lists: only its row_action (a button's value)
         "ConfirmForm": [],
         "BulkSignOffForm": [SignOff],
         "ExportJobForm": [],

@@ -142,99 +142,103 @@
   setTimeout(poll, 500);
 }());
 
-// The call editor's criteria (templates/calls/form.html): without JS each row button posts the form and the
+// Row lists (templates/macros.html row_list, forms/rows.py): without JS each row button posts the form and the
 // server shows it again with the change; with JS add, remove and move happen in place, the rows are numbered
-// anew (their field names too, so the order posted is the order shown) and the weight sum follows the typing.
+// anew (their field names too, so the order posted is the order shown) and a total follows the typing.
 (function () {
   "use strict";
-  var box = document.getElementById("criteria");
-  var form = box && box.closest("form[data-criteria-editor]");
-  if (!form) { return; }
-  var list = box.querySelector(".criterion-rows");
-  var sum = document.getElementById("criteria-sum");
-  var rowTitle = box.getAttribute("data-t-row") || "Kriterium {n}";
-  var sumText = sum ? sum.getAttribute("data-t-sum") || "{sum} / 100" : "";
-  function rows() { return Array.prototype.slice.call(list.querySelectorAll("[data-row]")); }
-  function freshKey() {
-    var taken = {};
-    rows().forEach(function (row) { var k = row.querySelector("input[name$='-key']"); if (k) { taken[k.value] = 1; } });
-    var key;
-    do { key = "k" + Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, "0"); } while (taken[key]);
-    return key;
-  }
-  function renumber() {
-    var all = rows();
-    all.forEach(function (row, i) {
-      Array.prototype.forEach.call(row.querySelectorAll("[name], [id], [for], [aria-describedby]"), function (el) {
-        ["name", "id", "for", "aria-describedby"].forEach(function (attr) {
-          var v = el.getAttribute(attr);
-          if (v && /criteria-\d+-/.test(v)) { el.setAttribute(attr, v.replace(/criteria-\d+-/g, "criteria-" + i + "-")); }
+  function each(root, selector, fn) { Array.prototype.forEach.call(root.querySelectorAll(selector), fn); }
+  Array.prototype.forEach.call(document.querySelectorAll("fieldset[data-rows]"), function (box) {
+    var prefix = box.getAttribute("data-rows");
+    var list = box.querySelector(".row-items");
+    var totalBox = box.querySelector("[data-rows-total]");
+    var rowTitle = box.getAttribute("data-t-row") || "{n}";
+    var named = new RegExp("^" + prefix + "-\\d+-");
+    function rows() { return Array.prototype.slice.call(list.querySelectorAll(":scope > [data-row]")); }
+    function field(row, name) { return row.querySelector("[name$='-" + name + "']"); }
+    function freshKey() {
+      var taken = {};
+      rows().forEach(function (row) { var k = field(row, "key"); if (k) { taken[k.value] = 1; } });
+      var key;
+      do { key = "k" + ("0000000" + Math.floor(Math.random() * 0xffffffff).toString(16)).slice(-8); } while (taken[key]);
+      return key;
+    }
+    function total() {
+      if (!totalBox) { return; }
+      var name = totalBox.getAttribute("data-rows-total"), sum = 0;
+      rows().forEach(function (row) {
+        var input = field(row, name);
+        if (input && /^\s*[0-9]{1,6}\s*$/.test(input.value)) { sum += parseInt(input.value, 10); }
+      });
+      totalBox.textContent = (totalBox.getAttribute("data-t-total") || "{sum}").replace("{sum}", sum);
+    }
+    function renumber() {
+      var all = rows();
+      all.forEach(function (row, i) {
+        each(row, "[name], [id], [for], [aria-describedby]", function (el) {
+          ["name", "id", "for", "aria-describedby"].forEach(function (attr) {
+            var v = el.getAttribute(attr);
+            if (v) {
+              var renamed = v.split(" ").map(function (part) {
+                return named.test(part) ? part.replace(named, prefix + "-" + i + "-") : part;
+              }).join(" ");
+              if (renamed !== v) { el.setAttribute(attr, renamed); }
+            }
+          });
+        });
+        var title = rowTitle.replace("{n}", i + 1);
+        var legend = row.querySelector("[data-row-title]");
+        if (legend) { legend.textContent = title; }
+        each(row, "[data-row-name]", function (span) { span.textContent = " (" + title + ")"; });
+        each(row, "button[data-row-action]", function (b) {
+          var action = b.getAttribute("data-row-action");
+          b.value = prefix + ":" + action + "-" + i;
+          b.disabled = (action === "up" && i === 0) || (action === "down" && i === all.length - 1) ||
+            (action === "remove" && all.length === 1);
         });
       });
-      var title = row.querySelector("[data-row-title]");
-      if (title) { title.textContent = rowTitle.replace("{n}", i + 1); }
-      Array.prototype.forEach.call(row.querySelectorAll("[data-row-name]"), function (span) {
-        span.textContent = " (" + rowTitle.replace("{n}", i + 1) + ")";
-      });
-      Array.prototype.forEach.call(row.querySelectorAll("button[data-row-action]"), function (b) {
-        var action = b.getAttribute("data-row-action");
-        b.value = action + "-" + i;
-        b.disabled = (action === "up" && i === 0) || (action === "down" && i === all.length - 1) ||
-          (action === "remove" && all.length === 1);
-      });
-    });
-    update();
-  }
-  function update() {
-    if (!sum) { return; }
-    var total = 0;
-    rows().forEach(function (row) {
-      var w = row.querySelector("input[name$='-weight']");
-      if (w && /^\s*[0-9]{1,6}\s*$/.test(w.value)) { total += parseInt(w.value, 10); }
-    });
-    sum.textContent = sumText.replace("{sum}", total);
-  }
-  box.addEventListener("input", function (event) {
-    if (event.target.name && /-weight$/.test(event.target.name)) { update(); }
-  });
-  box.addEventListener("click", function (event) {
-    var button = event.target.closest("button[data-row-action]");
-    if (!button || button.disabled) { return; }
-    var action = button.getAttribute("data-row-action");
-    var row = button.closest("[data-row]");
-    if (action === "add") {
-      var model = rows()[0];
-      if (!model) { return; }  // no row to copy the fields from: the server adds it
+      total();
+    }
+    box.addEventListener("input", function () { total(); });
+    box.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-row-action]");
+      if (!button || button.disabled || button.closest("fieldset[data-rows]") !== box) { return; }
+      var action = button.getAttribute("data-row-action");
+      var row = button.closest("[data-row]");
+      if (action === "add") {
+        var model = rows()[0];
+        if (!model) { return; }  // no row to take the fields from: the server adds it
+        event.preventDefault();
+        var fresh = model.cloneNode(true);
+        each(fresh, "input, textarea", function (el) { el.value = ""; el.setAttribute("aria-invalid", "false"); });
+        each(fresh, ".error, .charcount, [aria-live]", function (el) { el.remove(); });
+        each(fresh, ".has-error", function (el) { el.classList.remove("has-error"); });
+        each(fresh, "[aria-describedby$='-err']", function (el) { el.removeAttribute("aria-describedby"); });
+        var key = field(fresh, "key");
+        if (key) { key.value = freshKey(); }
+        list.appendChild(fresh);
+        renumber();
+        var first = fresh.querySelector("input:not([type=hidden]), textarea, select");
+        if (first) { first.focus(); }
+        return;
+      }
+      if (!row) { return; }
       event.preventDefault();
-      var fresh = model.cloneNode(true);
-      Array.prototype.forEach.call(fresh.querySelectorAll("input, textarea"), function (el) {
-        el.value = "";
-        el.removeAttribute("aria-invalid");
-      });
-      Array.prototype.forEach.call(fresh.querySelectorAll(".error, .charcount, [aria-live]"), function (el) { el.remove(); });
-      Array.prototype.forEach.call(fresh.querySelectorAll(".has-error"), function (el) { el.classList.remove("has-error"); });
-      fresh.querySelector("input[name$='-key']").value = freshKey();
-      list.appendChild(fresh);
-      renumber();
-      fresh.querySelector("input[name$='-name']").focus();
-      return;
-    }
-    if (!row) { return; }
-    event.preventDefault();
-    if (action === "remove") {
-      var next = row.nextElementSibling || row.previousElementSibling;
-      row.remove();
-      renumber();
-      var target = next ? next.querySelector("input[name$='-name']") : box.querySelector("button[value='add']");
-      if (target) { target.focus(); }
-    } else if (action === "up" && row.previousElementSibling) {
-      list.insertBefore(row, row.previousElementSibling);
-      renumber();
-      button.disabled ? row.querySelector("button[data-row-action='down']").focus() : button.focus();
-    } else if (action === "down" && row.nextElementSibling) {
-      list.insertBefore(row.nextElementSibling, row);
-      renumber();
-      button.disabled ? row.querySelector("button[data-row-action='up']").focus() : button.focus();
-    }
+      if (action === "remove") {
+        var next = row.nextElementSibling || row.previousElementSibling;
+        row.remove();
+        renumber();
+        var target = next ? next.querySelector("input:not([type=hidden]), textarea") : box.querySelector("button[data-row-action=add]");
+        if (target) { target.focus(); }
+      } else if (action === "up" && row.previousElementSibling) {
+        list.insertBefore(row, row.previousElementSibling);
+        renumber();
+        (button.disabled ? row.querySelector("button[data-row-action=down]") : button).focus();
+      } else if (action === "down" && row.nextElementSibling) {
+        list.insertBefore(row.nextElementSibling, row);
+        renumber();
+        (button.disabled ? row.querySelector("button[data-row-action=up]") : button).focus();
+      }
+    });
   });
 }());

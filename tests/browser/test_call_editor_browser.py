@@ -12,7 +12,7 @@ pytest_plugins = ["harness"]  # the fixtures: browser, demo_server, pg_database
 def test_rows_with_javascript(browser, demo_server):
     page = login(browser, demo_server, DEMO["ka"])
     page.goto("/calls/new")
-    sum_ = page.locator("#criteria-sum")
+    sum_ = page.locator("#criteria-total")
     expect(sum_).to_have_text("Summe: 100 % von 100 %")
     rows = page.locator("#criteria [data-row]")
     expect(rows).to_have_count(6)

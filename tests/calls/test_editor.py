@@ -77,7 +77,7 @@ def test_new_call_shows_the_default_catalogue_as_rows_with_the_weight_sum(ka):
     assert [r[2] for r in rows] == ["20", "20", "20", "15", "10", "15"]
     assert rows[2][1].startswith("Qualität und Umsetzbarkeit") and rows[2][3] == "2"
     assert "Summe: 100 % von 100 %" in page
-    assert "Kriterium 6" in page and 'value="add"' in page
+    assert "Kriterium 6" in page and 'value="criteria:add"' in page
 
 
 def test_row_buttons_without_javascript_change_the_rows_and_keep_everything_typed(ka):
@@ -89,7 +89,7 @@ def test_row_buttons_without_javascript_change_the_rows_and_keep_everything_type
     typed["criteria-1-description"] = "Was B meint"
 
     # add: a fourth, empty row with a key of its own; nothing saved, nothing lost
-    resp = ka.post("/calls/new", data={**typed, "criteria_action": "add"})
+    resp = ka.post("/calls/new", data={**typed, "row_action": "criteria:add"})
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
     rows = rows_shown(page)
@@ -100,20 +100,20 @@ def test_row_buttons_without_javascript_change_the_rows_and_keep_everything_type
     assert db.session.scalar(select(Call).where(Call.code == "KW27")) is None
 
     # move the last row up: C before B, the description goes with B
-    resp = ka.post("/calls/new", data={**typed, "criteria_action": "up-2"})
+    resp = ka.post("/calls/new", data={**typed, "row_action": "criteria:up-2"})
     page = resp.get_data(as_text=True)
     assert [r[1] for r in rows_shown(page)] == ["A", "C", "B"]
     assert re.search(r'name="criteria-2-description"[^>]*>\s*Was B meint</textarea>', page)
 
     # move the first row down, then remove the middle row
-    page = ka.post("/calls/new", data={**typed, "criteria_action": "down-0"}).get_data(as_text=True)
+    page = ka.post("/calls/new", data={**typed, "row_action": "criteria:down-0"}).get_data(as_text=True)
     assert [r[1] for r in rows_shown(page)] == ["B", "A", "C"]
-    page = ka.post("/calls/new", data={**typed, "criteria_action": "remove-1"}).get_data(as_text=True)
+    page = ka.post("/calls/new", data={**typed, "row_action": "criteria:remove-1"}).get_data(as_text=True)
     assert [(r[1], r[2]) for r in rows_shown(page)] == [("A", "50"), ("C", "5")]
     assert "Mein Titel" in page and "Summe: 55 % von 100 %" in page
 
     # an action past the rows changes nothing
-    page = ka.post("/calls/new", data={**typed, "criteria_action": "remove-9"}).get_data(as_text=True)
+    page = ka.post("/calls/new", data={**typed, "row_action": "criteria:remove-9"}).get_data(as_text=True)
     assert [r[1] for r in rows_shown(page)] == ["A", "B", "C"]
 
 
