@@ -48,7 +48,7 @@ def build(app, files: int, mb: int) -> str:
 
     from foerdercall.accounts import operations as account_ops
     from foerdercall.accounts.passwords import Argon2idHasher
-    from foerdercall.calls.operations import create_call
+    from foerdercall.calls.operations import create_call, mark_privacy_checked
     from foerdercall.extensions import db
     from foerdercall.proposals.operations import add_attachment, attachment_path, start_draft
     from foerdercall.workflow.engine import fire
@@ -69,6 +69,7 @@ def build(app, files: int, mb: int) -> str:
         opens_at=now - dt.timedelta(days=1),
         submission_deadline=now + dt.timedelta(days=30),
     )
+    mark_privacy_checked(call, ka)  # the officer checked the notice
     fire(call, "publish", ka)
     p = start_draft(call, applicant)
     for _i in range(files):

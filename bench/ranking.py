@@ -61,7 +61,12 @@ def build(app, n: int, rng: random.Random) -> int:
 
     from foerdercall import timeutil
     from foerdercall.accounts.operations import create_user
-    from foerdercall.calls.operations import confirm_opening, create_call, request_opening
+    from foerdercall.calls.operations import (
+        confirm_opening,
+        create_call,
+        mark_privacy_checked,
+        request_opening,
+    )
     from foerdercall.extensions import db
     from foerdercall.proposals.models import Proposal
     from foerdercall.ranking.models import ProposalScore
@@ -101,6 +106,7 @@ def build(app, n: int, rng: random.Random) -> int:
             opens_at=t0,
             submission_deadline=t0 + dt.timedelta(days=30),
         )
+        mark_privacy_checked(call, ka)  # the officer checked the notice
         fire(call, "publish", ka)
         db.session.commit()
         call_id, criteria = call.id, [(c.id, c.key) for c in call.criteria]

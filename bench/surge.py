@@ -140,7 +140,7 @@ def padded_pdf(size: int) -> bytes:
 def build(app, n_applicants: int, deadline_utc: dt.datetime) -> dict:
     from foerdercall.accounts import operations as account_ops
     from foerdercall.accounts.models import RoleGrant, User
-    from foerdercall.calls.operations import create_call
+    from foerdercall.calls.operations import create_call, mark_privacy_checked
     from foerdercall.extensions import db
     from foerdercall.proposals.models import Proposal
     from foerdercall.timeutil import now
@@ -178,6 +178,7 @@ def build(app, n_applicants: int, deadline_utc: dt.datetime) -> dict:
         submission_deadline=deadline_utc,
         required_attachments=[("offer", "Leistungsangebot mit Kalkulation (PDF)")],
     )
+    mark_privacy_checked(call, ka)  # the officer checked the notice
     fire(call, "publish", ka)
     db.session.commit()
     call_id = call.id

@@ -217,7 +217,7 @@ class Clock:
 def build(app, n_proposals: int, n_applicants: int, t0: dt.datetime, clock: Clock) -> dict:
     from foerdercall.accounts import operations as account_ops
     from foerdercall.accounts.passwords import Argon2idHasher
-    from foerdercall.calls.operations import create_call
+    from foerdercall.calls.operations import create_call, mark_privacy_checked
     from foerdercall.extensions import db
     from foerdercall.proposals.models import Proposal
     from foerdercall.timeutil import berlin_to_utc, to_berlin
@@ -259,6 +259,7 @@ def build(app, n_proposals: int, n_applicants: int, t0: dt.datetime, clock: Cloc
             opens_at=clock.t,
             submission_deadline=local_2359(t0, days),
         )
+        mark_privacy_checked(call, ka)  # the officer checked the notice
         fire(call, "publish", ka)
         calls[code] = call
     db.session.commit()

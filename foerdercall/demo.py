@@ -22,7 +22,7 @@ from .awards.operations import (
     submit_interim_report,
 )
 from .calls.models import Call
-from .calls.operations import confirm_opening, create_call, request_opening
+from .calls.operations import confirm_opening, create_call, mark_privacy_checked, request_opening
 from .extensions import db
 from .offices.operations import save_office
 from .proposals.operations import add_attachment, save_draft, start_draft
@@ -177,6 +177,7 @@ def _youth_call() -> None:
         submission_deadline=deadline.astimezone(dt.UTC),
         review_deadline=deadline.astimezone(dt.UTC) + dt.timedelta(days=21),
     )
+    mark_privacy_checked(call, official)  # the officer checked the notice
     fire(call, "publish", official)
 
 
@@ -205,6 +206,7 @@ def _open_call() -> None:
         submission_deadline=deadline.astimezone(dt.UTC),
         review_deadline=now + dt.timedelta(days=14),
     )
+    mark_privacy_checked(call, ka)  # the officer checked the notice
     fire(call, "publish", ka)
 
 
@@ -237,6 +239,7 @@ def _history_call() -> None:
             submission_deadline=start + dt.timedelta(days=20),
             review_deadline=start + dt.timedelta(days=40),
         )
+        mark_privacy_checked(call, ka)  # the officer checked the notice
         fire(call, "publish", ka)
         proposals = []
         for i, (title, field, amount, _scores) in enumerate(PROPOSALS):

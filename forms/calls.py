@@ -1,10 +1,18 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from foerdercall.calls.operations import field_catalogue
+from foerdercall.calls.operations import DEFAULT_CRITERIA, field_catalogue
 from foerdercall.i18n import label
 from foerdercall.offices.queries import all_offices
 from foerdercall.text import parse_id
@@ -12,58 +20,30 @@ from foerdercall.text import parse_id
 from . import Form
 from .accounts import MultiCheckboxField
 from .fields import BerlinDateTimeField, DaysField, DaysListField, MoneyField, Required, choices
+from .rows import RowList, RowsForm, fresh_key
 
 
-def _number(text: str) -> int | None:
+def _number(text) -> int | None:
     """A whole number written with 0-9 ("²" and "٣" pass str.isdigit() but are no weight), else None."""
+    text = "" if text is None else str(text).strip()
     return int(text) if re.fullmatch(r"[0-9]{1,6}", text) else None
 
 
-def parse_criteria(text: str, scale_max: int = 10) -> list[tuple[str, str, int, int | None]]:
-    """One criterion per line: "weight | knock-out minimum or - | name". Weights are percent (1 to 100, as the
-    database requires), a knock-out minimum lies on the scale (0 to ``scale_max``)."""
-    rows: list[tuple[str, str, int, int | None]] = []
-    for n, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
-        weight = _number(parts[0])
-        if len(parts) != 3 or weight is None or not parts[2]:
-            raise ValidationError(_l("Zeile %(n)s: bitte „Gewicht | K.-o.-Minimum oder - | Name“.", n=n))
-        if not 1 <= weight <= 100:
-            raise ValidationError(
-                _l("Zeile %(n)s: das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent).", n=n)
-            )
-        ko = None if parts[1] in ("", "-") else _number(parts[1])
-        if ko is None and parts[1] not in ("", "-"):
-            raise ValidationError(_l("Zeile %(n)s: das K.-o.-Minimum ist eine Zahl oder „-“.", n=n))
-        if ko is not None and ko > scale_max:
-            raise ValidationError(
-                _l(
-                    "Zeile %(n)s: das K.-o.-Minimum liegt auf der Bewertungsskala (0 bis %(max)s).",
-                    n=n,
-                    max=scale_max,
-                )
-            )
-        rows.append((f"c{len(rows) + 1}", parts[2][:300], weight, ko))
-    if not rows:
-        raise ValidationError(_l("Bitte mindestens ein Kriterium angeben."))
-    return rows
+class CriterionForm(Form):
+    """One row of the criteria catalogue (a part of CallForm.criteria); checked by CallForm.validate_criteria,
+    which names the row in each message. Weight and minimum are text here, so a wrong entry comes back as typed."""
+
+    class Meta:
+        csrf = False  # a part of the call form, which carries the token
+
+    key = HiddenField(validators=[Optional(), Length(max=40)])
+    name = StringField(_l("Name"), validators=[Length(max=300)])
+    description = TextAreaField(_l("Beschreibung (optional)"), validators=[Length(max=5000)])
+    weight = StringField(_l("Gewicht (%)"), validators=[Length(max=10)])
+    knockout_min = StringField(_l("K.-o.-Minimum (optional)"), validators=[Length(max=10)])
 
 
-def criteria_text(criteria) -> str:
-    return "\n".join(
-        f"{c.weight} | {c.knockout_min if c.knockout_min is not None else '-'} | {c.name}" for c in criteria
-    )
-
-
-class CriteriaField(TextAreaField):
-    """The catalogue as text; ``parsed``: its rows (parse_criteria), set when the form validates it."""
-
-    parsed: list[tuple[str, str, int, int | None]]
-
-
-class CallForm(Form):
+class CallForm(RowsForm):
     code = StringField(
         _l("Kürzel (für Aktenzeichen)"),
         validators=[
@@ -110,10 +90,7 @@ class CallForm(Form):
     min_total = IntegerField(
         _l("Mindestpunktzahl (von 100)"), default=50, validators=[Required(), NumberRange(0, 100)]
     )
-    criteria = CriteriaField(
-        _l("Kriterien: je Zeile „Gewicht | K.-o.-Minimum oder - | Name“"),
-        validators=[DataRequired(), Length(max=20000)],
-    )
+    criteria = RowList(CriterionForm, label=_l("Kriterien"), max_entries=50)
     # the worker's reminders (days) and the decision mails
     reminder_days = DaysListField(
         _l("Erinnerung an nicht eingereichte Entwürfe (Tage vor der Frist)"), default=lambda: [7, 1]
@@ -175,18 +152,73 @@ class CallForm(Form):
     )
 
     def validate_criteria(self, field):
-        if not isinstance(
-            field.data, str
-        ):  # not posted: the edited call's catalogue (rows from obj=call) stays
-            field.data = criteria_text(field.data or [])
-        scale = self.scale_max.data
-        field.parsed = parse_criteria(
-            field.data, scale if isinstance(scale, int) and 2 <= scale <= 10 else 10
+        """Each row: a name, a weight of 1 to 100 (percent, as the database requires), a knock-out minimum on the
+        scale or none; every message names the row ("Kriterium 3: …") and marks its field."""
+        scale = self.scale_max.data if isinstance(self.scale_max.data, int) else 10
+        scale = scale if 2 <= scale <= 10 else 10
+        messages: list[str] = []
+
+        def refuse(n: int, sub, message) -> None:
+            sub.errors = [*sub.errors, str(message)]
+            messages.append(str(_l("Kriterium %(n)s: %(message)s", n=n, message=message)))
+
+        rows: list[tuple[str, str, int, int | None, str]] = []
+        keys: set[str] = set()
+        for n, entry in enumerate(field.entries, start=1):
+            row = entry.form
+            for sub in row:  # a Length refused by the row form itself
+                found, sub.errors = list(sub.errors), []
+                for e in found:
+                    refuse(n, sub, e)
+            name = (row.name.data or "").strip()
+            weight = _number(row.weight.data)
+            ko_text = "" if row.knockout_min.data is None else str(row.knockout_min.data).strip()
+            ko = _number(ko_text) if ko_text not in ("", "-") else None
+            if not name:
+                refuse(n, row.name, _l("Bitte geben Sie einen Namen an."))
+            if weight is None or not 1 <= weight <= 100:
+                refuse(n, row.weight, _l("Das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent)."))
+            if ko_text not in ("", "-") and (ko is None or ko > scale):
+                refuse(
+                    n,
+                    row.knockout_min,
+                    _l(
+                        "Das K.-o.-Minimum ist leer oder eine ganze Zahl von 0 bis %(max)s (Skala).",
+                        max=scale,
+                    ),
+                )
+            key = (row.key.data or "").strip()
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", key) or key in keys:
+                key = ""  # a new row, or a hand-made key: a fresh one at the save
+            keys.add(key)
+            if weight is not None:
+                rows.append((key, name[:300], weight, ko, row.description.data or ""))
+        if not field.entries:
+            messages.append(str(_l("Bitte mindestens ein Kriterium angeben.")))
+        field.errors = messages  # flat: the error summary lists each row's message
+        taken = set(keys)
+        for key, name, weight, ko, description in rows:
+            if not key:
+                taken.add(key := fresh_key(taken))
+            self.parsed_criteria.append((key, name, weight, ko, description))
+
+    def set_criteria(self, rows) -> None:
+        """Show these rows (Criterion rows, or (key, name, weight, knock-out) tuples) instead of the posted."""
+        self.criteria.show(
+            [
+                r
+                if not isinstance(r, tuple)
+                else dict(zip(("key", "name", "weight", "knockout_min"), r, strict=False))
+                for r in rows
+            ]
         )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.parsed_criteria: list[tuple[str, str, int, int | None, str]] = []
         call = kwargs.get("obj")
+        if not self.is_submitted():  # the call's catalogue, or for a new call the default one
+            self.set_criteria(call.criteria if call is not None else DEFAULT_CRITERIA)
         catalogue = field_catalogue(call)
         self._field_keys = {f["key"] for f in catalogue}
         self.fields_of_action.choices = [(f["key"], label((f["de"], f["en"]))) for f in catalogue]
@@ -272,6 +304,12 @@ class ConfirmForm(Form):
     """A button that changes state: only the CSRF token and an optional reason."""
 
     reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=10000)])
+
+
+class CopyCallForm(Form):
+    """The button "copy this call": its hidden confirmation (a post without it copies nothing)."""
+
+    confirm = HiddenField(validators=[DataRequired(), AnyOf(("y",))])
 
 
 class BulkSignOffForm(Form):

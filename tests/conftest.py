@@ -285,7 +285,6 @@ def world(app, clock):
     """Users for every role and a published call (deadline 31.10.2026, 23:59 Leipzig time)."""
     from foerdercall.calls.operations import create_call
     from foerdercall.extensions import db
-    from foerdercall.workflow.engine import fire
 
     users = {}
     for key, (email, name, roles, office) in ROLES.items():
@@ -302,9 +301,61 @@ def world(app, clock):
         opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(*DEADLINE),
     )
-    fire(call, "publish", users["ka"])
+    publish(call, users["ka"])
     db.session.commit()
     return SimpleNamespace(call=call, **users)
+
+
+def criteria_fields(rows="60 | 2 | Qualität\n40 | - | Wirkung", prefix="criteria") -> dict[str, str]:
+    """The call form's criteria rows as a browser posts them, from the short lines "weight | knock-out | name"
+    (or a list of (weight, knock-out or None, name)); a row's key is left out: a new row."""
+    if isinstance(rows, str):
+        rows = [[p.strip() for p in line.split("|")] for line in rows.splitlines() if line.strip()]
+    fields: dict[str, str] = {}
+    for i, (weight, ko, name) in enumerate(rows):
+        fields[f"{prefix}-{i}-name"] = name
+        fields[f"{prefix}-{i}-weight"] = str(weight)
+        fields[f"{prefix}-{i}-knockout_min"] = "" if ko in (None, "-") else str(ko)
+    return fields
+
+
+def call_form(**changes) -> dict:
+    """A good post of the call form (a new call): two criteria, two deciding offices; ``changes`` on top."""
+    data = {
+        "code": "KW27",
+        "title": "Kreativwirtschaft 2027",
+        "description": "",
+        "fields_of_action": ["networks"],
+        "deciding_offices": ["KA", "AfWiFoe"],
+        "mode": "procurement",
+        "estimated_value": "",
+        "budget": "100.000,00",
+        "max_amount": "25.000,00",
+        "opens_at": "2027-01-01T00:00",
+        "submission_deadline": "2027-03-31T23:59",
+        "clarification_days": "14",
+        "acceptance_days": "28",
+        "implementation_months": "12",
+        "scale_max": "5",
+        "min_total": "50",
+        "signoff_reminder_days": "3",
+        "signoff_escalation_days": "5",
+        "milestone_reminder_days": "7",
+        "implementation_reminder_days": "30",
+        "retention_months": "6",
+        **criteria_fields(),
+    }
+    data.update(changes)
+    return data
+
+
+def publish(call, actor):
+    """Publish a draft call as an official does: the privacy notice marked as checked, then ``publish``."""
+    from foerdercall.calls.operations import mark_privacy_checked
+    from foerdercall.workflow.engine import fire
+
+    mark_privacy_checked(call, actor)
+    return fire(call, "publish", actor)
 
 
 def fill_draft(p, user, amount=10_000_00, title="Netzwerk Plagwitz"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import DEADLINE, berlin, fill_draft, login
+from conftest import DEADLINE, berlin, criteria_fields, fill_draft, login, publish
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
@@ -24,7 +24,6 @@ from foerdercall.extensions import db
 from foerdercall.i18n import format_dt
 from foerdercall.proposals.models import Attachment, Proposal
 from foerdercall.proposals.operations import extend_deadline, start_draft, submit
-from foerdercall.workflow.engine import fire
 from forms.fields import BerlinDateTimeField
 from worker.sweep import sweep
 
@@ -70,7 +69,7 @@ def call_for(world, clock, case):
         opens_at=opens,
         submission_deadline=berlin(*deadline),
     )
-    fire(call, "publish", world.ka)
+    publish(call, world.ka)
     db.session.commit()
     return call
 
@@ -307,7 +306,7 @@ def call_form(deadline_raw, code="NEU27"):
         "implementation_months": "12",
         "scale_max": "5",
         "min_total": "50",
-        "criteria": "60 | - | Innovation\n40 | 2 | Umsetzbarkeit",
+        **criteria_fields("60 | - | Innovation\n40 | 2 | Umsetzbarkeit"),
     }
 
 

@@ -13,7 +13,7 @@ import inspect
 import pkgutil
 
 import pytest
-from conftest import login
+from conftest import criteria_fields, login
 from sqlalchemy import String, select
 
 from foerdercall.extensions import db
@@ -128,7 +128,7 @@ def _feeds():
     new form fails the test below until it is."""
     from foerdercall.accounts.models import User
     from foerdercall.awards.models import Milestone, Payment, Report, SignOff
-    from foerdercall.calls.models import Call, CallVersion
+    from foerdercall.calls.models import Call, CallVersion, Criterion
     from foerdercall.mailtemplates.models import MailTemplate
     from foerdercall.offices.models import Office
     from foerdercall.proposals.models import Attachment, Clarification, Proposal
@@ -155,6 +155,9 @@ def _feeds():
         "ObjectionForm": [Standstill],
         "CallForm": [Call],
         "CorrectionForm": [Call, CallVersion],
+        "CriterionForm": [Criterion],
+        "CopyCallForm": [],
+        "RowsForm": [],  # the base of forms with row lists: only its row_action (a button's value)
         "ConfirmForm": [],
         "BulkSignOffForm": [SignOff],
         "ExportJobForm": [],
@@ -207,6 +210,7 @@ def test_every_form_field_has_a_length_limit_within_its_column(app):
     from flask_wtf.file import FileField
     from wtforms import (
         BooleanField,
+        FieldList,
         HiddenField,
         IntegerField,
         PasswordField,
@@ -251,6 +255,8 @@ def test_every_form_field_has_a_length_limit_within_its_column(app):
                     problems.append(f"{where}: a choice that is not checked")
                 continue
             if (name, field.name) in READ_AS_ID:
+                continue
+            if isinstance(field, FieldList):  # rows of a form of their own (CriterionForm), checked as such
                 continue
             if isinstance(field, StringField | HiddenField | PasswordField):
                 limits = [v.max for v in field.validators if isinstance(v, Length) and v.max and v.max > 0]
@@ -320,7 +326,7 @@ def test_a_call_title_with_a_line_break_is_one_line_in_the_call_form(app, world)
             "implementation_months": "12",
             "scale_max": "5",
             "min_total": "50",
-            "criteria": "100 | - | Qualität",
+            **criteria_fields("100 | - | Qualität"),
             "signoff_reminder_days": "3",
             "signoff_escalation_days": "5",
             "milestone_reminder_days": "7",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from urllib.parse import urlsplit
@@ -45,8 +46,11 @@ def test_whole_life_of_a_proposal(app, clock):
     # An official (KA) sets up and publishes a call with the default criteria catalogue and a budget.
     ka = client_for(app, "ka")
     new_form = ok(ka.get("/calls/new"), "Innovation und Neuheit")
-    criteria = re.search(r'<textarea[^>]*name="criteria"[^>]*>\s*(.*?)</textarea>', new_form, re.S).group(1)
-    criteria = criteria.replace("&amp;", "&")
+    criteria = {  # the rows of the default catalogue, as the form shows them
+        name: html.unescape(value)
+        for name, value in re.findall(r'<input[^>]*name="(criteria-\d+-\w+)"[^>]*value="([^"]*)"', new_form)
+    }
+    assert len([k for k in criteria if k.endswith("-weight")]) == 6
     r = ka.post(
         "/calls/new",
         data={
@@ -69,13 +73,17 @@ def test_whole_life_of_a_proposal(app, clock):
             "implementation_months": "12",
             "scale_max": "5",
             "min_total": "50",
-            "criteria": criteria,
+            **criteria,
         },
     )
     page = ok(follow(ka, r), "Der Aufruf ist als Entwurf angelegt")
     call = db.session.scalar(select(Call).where(Call.code == "KW26"))
     assert [c.weight for c in call.criteria] == [20, 20, 20, 15, 10, 15]
     assert "Veröffentlichen" in page
+    assert (
+        "Offen:" in page and "Datenschutzbeauftragten" in page
+    )  # the checklist: the notice is not checked yet
+    ok(follow(ka, ka.post(f"/calls/{call.id}/privacy-checked")), "als geprüft markiert")
     ok(follow(ka, ka.post(f"/calls/{call.id}/fire/publish")), "Veröffentlicht")
 
     # An applicant registers, drafts, attaches a PDF; the draft survives closing the browser.

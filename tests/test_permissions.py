@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
-from conftest import PDF, award_after_deadline, berlin, fill_draft, login
+from conftest import PDF, award_after_deadline, berlin, criteria_fields, fill_draft, login
 from sqlalchemy import select
 
 from foerdercall.errors import ActionRefused
@@ -104,6 +104,8 @@ ACCESS = {
     "calls.new": "officials",
     "calls.edit": "officials",
     "calls.correct": "officials",
+    "calls.copy": "officials",
+    "calls.privacy_checked": "officials",
     "calls.fire_trigger": "officials",
     "calls.opening": "officials",
     "calls.proposals": "officials",
@@ -201,7 +203,7 @@ NEW_CALL = {
     "implementation_months": "12",
     "scale_max": "5",
     "min_total": "50",
-    "criteria": "100 | - | Qualität",
+    **criteria_fields("100 | - | Qualität"),
 }
 
 
@@ -324,6 +326,18 @@ def _cases() -> list[Case]:
         Case("calls.edit", "GET", "/calls/{call}/edit", 302),
         Case("calls.edit", "POST", "/calls/{call}/edit", 302, data={}, refused_data=NEW_CALL),
         Case("calls.correct", "GET", "/calls/{call}/correct", 200),
+        # without its confirmation: a message, nothing copied; the refused roles send it
+        Case(
+            "calls.copy",
+            "POST",
+            "/calls/{call}/copy",
+            302,
+            data={},
+            refused_data={"confirm": "y"},
+            potent=True,
+        ),
+        # the call is published: its notice is no draft's any more (a message, nothing changes)
+        Case("calls.privacy_checked", "POST", "/calls/{call}/privacy-checked", 302, data={}),
         Case(
             "calls.correct",
             "POST",
@@ -872,6 +886,7 @@ def test_refused_requests_of_the_matrix_would_change_something(app, opened):
         "accounts.user_roles": "role_grants",
         "offices.new": "offices",
         "calls.new": "calls",
+        "calls.copy": "calls",
         "awards.milestone_add": "milestones",
         "awards.milestone_accept": "milestones",
         "awards.payment": "payments",

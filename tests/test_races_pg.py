@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
-from conftest import DEADLINE, PASSWORD, ROLES, berlin, fill_draft
+from conftest import DEADLINE, PASSWORD, ROLES, berlin, fill_draft, publish
 from sqlalchemy import func, select
 
 from foerdercall.accounts import operations as account_ops
@@ -73,7 +73,7 @@ def make_call(
         opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(*DEADLINE),
     )
-    fire(call, "publish", u.ka)
+    publish(call, u.ka)
     db.session.commit()
     return call
 

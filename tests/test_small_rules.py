@@ -4,7 +4,7 @@ never corrected into the past, and a number 0 is a number (not "missing") in eve
 from __future__ import annotations
 
 import pytest
-from conftest import approve_after_deadline, berlin, fill_draft, login
+from conftest import approve_after_deadline, berlin, criteria_fields, fill_draft, login
 from sqlalchemy import select
 
 from foerdercall.errors import ActionRefused
@@ -148,7 +148,7 @@ CALL = {
     "implementation_months": "12",
     "scale_max": "5",
     "min_total": "0",
-    "criteria": "100 | - | Qualität",
+    **criteria_fields("100 | - | Qualität"),
     "standstill_threshold": "0",
     "signoff_reminder_days": "3",
     "signoff_escalation_days": "5",

@@ -15,7 +15,7 @@ import warnings
 from types import SimpleNamespace
 
 import pytest
-from conftest import PASSWORD, berlin, fill_draft, login
+from conftest import PASSWORD, berlin, fill_draft, login, publish
 from test_permissions import ACCESS, CASES, RULES, client_for, request
 from test_permissions import opened as opened  # noqa: F401  (the matrix's world, a fixture)
 
@@ -146,7 +146,7 @@ def hostile(app, world, clock):
         submission_deadline=berlin(2026, 10, 31, 23, 59),
         criteria=[("quality", CRITERION, 60, None), ("impact", "Wirkung", 40, None)],
     )
-    fire(call, "publish", world.ka)
+    publish(call, world.ka)
     p = fill_draft(start_draft(call, applicant), applicant, title=TITLE)
     fire(p, "submit", applicant)
     clock.set(berlin(2026, 11, 2, 9, 0))

@@ -6,6 +6,11 @@ ACTION_LABELS = {
     "create_call": ("Aufruf angelegt", "Call created"),
     "update_call": ("Aufruf geändert", "Call changed"),
     "correct_call": ("Aufruf berichtigt", "Call corrected"),
+    "copy_call": ("Aufruf als Kopie angelegt", "Call created as a copy"),
+    "check_privacy_notice": (
+        "Datenschutzhinweise als von der/dem Datenschutzbeauftragten geprüft markiert",
+        "Privacy notice marked as checked by the data-protection officer",
+    ),
     "start_draft": ("Entwurf begonnen", "Draft started"),
     "add_attachment": ("Anlage hochgeladen", "Attachment uploaded"),
     "remove_attachment": ("Anlage entfernt", "Attachment removed"),

@@ -37,7 +37,7 @@ TRANSITIONS: list[dict] = [
         "source": (State.DRAFT,),
         "dest": State.PUBLISHED,
         "who": ("official",),
-        "conditions": ("catalogue_complete", "offices_named", "deadline_in_future", "below_eu_threshold"),
+        "conditions": ("publication_checklist",),  # every point of foerdercall/policy/checklist.py
         "effects": ("snapshot_version",),
         "label": ("Veröffentlichen", "Publish"),
     },

@@ -94,6 +94,10 @@ class Call(Model):
     # anonymises the personal data of proposals that were not funded (privacy.retention).
     privacy_notice: Mapped[str] = mapped_column(Text, default="", server_default="")
     retention_months: Mapped[int] = mapped_column(default=6, server_default="6")
+    # the data-protection officer checked the notice in force (marked by an official on the draft); a change of
+    # the notice's text clears the mark (calls.operations.update_call); a publication needs it (policy.checklist)
+    privacy_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    privacy_checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     scale_max: Mapped[int] = mapped_column(default=5)
     min_total: Mapped[int] = mapped_column(default=50)  # points of 100
     version: Mapped[int] = mapped_column(default=1)

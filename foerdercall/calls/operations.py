@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,14 +20,17 @@ from ..jobs.models import BulkJob
 from ..jobs.operations import sign_off_is_large, start_sign_off
 from ..locking import lock
 from ..mail.operations import queue_mail
+from ..mailtemplates.models import MailTemplate
 from ..offices.queries import default_deciding_offices
 from ..policy import check
 from ..policy.conditions import catalogue_complete, offices_named
+from ..privacy.notice import notice_text
 from ..proposals.models import Proposal
 from ..reviews.models import NeutralityDeclaration, Review
-from ..timeutil import minute_end, now
+from ..timeutil import add_months, minute_end, now
 from ..workflow.engine import Context, fire
 from .models import Call, CallVersion, Criterion, Opening, RequiredAttachment
+from .queries import code_taken
 
 # The default catalogue of DOMAIN.md: (key, name, weight %, knock-out minimum)
 DEFAULT_CRITERIA = [
@@ -81,7 +86,13 @@ def call_snapshot(call: Call) -> dict[str, Any]:
         "scale_max": call.scale_max,
         "min_total": call.min_total,
         "criteria": [
-            {"key": c.key, "name": c.name, "weight": c.weight, "knockout_min": c.knockout_min}
+            {
+                "key": c.key,
+                "name": c.name,
+                "description": c.description,
+                "weight": c.weight,
+                "knockout_min": c.knockout_min,
+            }
             for c in call.criteria
         ],
         "required_attachments": [{"key": r.key, "label": r.label} for r in call.required_attachments],
@@ -111,6 +122,12 @@ def default_milestone_plan(months: int) -> list[dict[str, Any]]:
     ]
 
 
+def _criterion_row(row) -> tuple[str, str, int, int | None, str]:
+    """A catalogue row: (key, name, weight %, knock-out minimum or None[, description])."""
+    key, name, weight, ko, *rest = row
+    return key, name, weight, ko, (rest[0] if rest else "") or ""
+
+
 def create_call(actor, **fields) -> Call:
     criteria = fields.pop("criteria", None)
     attachments = fields.pop("required_attachments", None)
@@ -118,8 +135,11 @@ def create_call(actor, **fields) -> Call:
     fields.setdefault("milestone_plan", default_milestone_plan(fields.get("implementation_months") or 12))
     fields["fields_of_action"] = _fields_of_action(fields.get("fields_of_action", DEFAULT_FIELDS_OF_ACTION))
     call = Call(created_by_id=actor.id, created_at=now(), **fields)
-    for i, (key, name, weight, ko) in enumerate(criteria if criteria is not None else DEFAULT_CRITERIA):
-        call.criteria.append(Criterion(position=i, key=key, name=name, weight=weight, knockout_min=ko))
+    for i, row in enumerate(criteria if criteria is not None else DEFAULT_CRITERIA):
+        key, name, weight, ko, description = _criterion_row(row)
+        call.criteria.append(
+            Criterion(position=i, key=key, name=name, description=description, weight=weight, knockout_min=ko)
+        )
     for i, (key, label) in enumerate(attachments if attachments is not None else DEFAULT_ATTACHMENTS):
         call.required_attachments.append(RequiredAttachment(position=i, key=key, label=label))
     db.session.add(call)
@@ -133,21 +153,149 @@ def update_call(call: Call, actor, **fields) -> Call:
     criteria = fields.pop("criteria", None)
     if "fields_of_action" in fields:
         fields["fields_of_action"] = _fields_of_action(fields["fields_of_action"], call)
+    checked_text = notice_text(call) if call.privacy_checked_at is not None else None
     for k, v in fields.items():
         setattr(call, k, v)
+    if checked_text is not None and notice_text(call) != checked_text:
+        # the officer checked another text (the generated template changes with the call's data too)
+        call.privacy_checked_at = call.privacy_checked_by_id = None
+        fields["privacy_checked_at"] = None
     if criteria is not None:
+        rows = [_criterion_row(r) for r in criteria]
         by_key = {c.key: c for c in call.criteria}
-        for i, (key, name, weight, ko) in enumerate(criteria):
+        for key, c in by_key.items():  # removed rows first: a new row may not meet its key's old row
+            if key not in {k for k, *_ in rows}:
+                call.criteria.remove(c)
+        for i, (key, name, weight, ko, description) in enumerate(rows):
             c = by_key.get(key) or Criterion(key=key)
             c.position, c.name, c.weight, c.knockout_min = i, name, weight, ko
+            if c.description != description:
+                c.description = description
             if c.id is None:
                 call.criteria.append(c)
-        for key, c in by_key.items():
-            if key not in {k for k, *_ in criteria}:
-                call.criteria.remove(c)
     db.session.flush()
     record(actor, "update_call", call, data={"fields": sorted(fields)})
     return call
+
+
+def mark_privacy_checked(call: Call, actor) -> Call:
+    """An official records that the data-protection officer checked the notice in force (the draft's)."""
+    check(actor, "call.edit", call)
+    call.privacy_checked_at, call.privacy_checked_by_id = now(), actor.id
+    db.session.flush()
+    record(actor, "check_privacy_notice", call, data={"notice": notice_text(call)})
+    return call
+
+
+# A copy of a call (copy_call): every column of Call is in one of these three (a test checks it), so a new
+# column is either copied or left out on purpose.
+COPIED_COLUMNS = (
+    "title",
+    "description",
+    "fields_of_action",
+    "deciding_offices",
+    "mode",
+    "legal_regime",
+    "procedure_type",
+    "procedure_reason",
+    "estimated_value_cents",
+    "budget_cents",
+    "max_amount_cents",
+    "clarification_days",
+    "acceptance_days",
+    "implementation_months",
+    "milestone_plan",
+    "reminder_days",
+    "review_reminder_days",
+    "signoff_reminder_days",
+    "signoff_escalation_days",
+    "milestone_reminder_days",
+    "implementation_reminder_days",
+    "hold_decision_mails",
+    "reviewers_per_proposal",
+    "reviewer_from_each_office",
+    "justify_every_score",
+    "blind_review",
+    "hide_applicant",
+    "score_aggregation",
+    "standstill_threshold_cents",
+    "privacy_notice",
+    "retention_months",
+    "scale_max",
+    "min_total",
+)
+MOVED_COLUMNS = ("opens_at", "submission_deadline", "review_deadline")  # by a year, in Leipzig time
+NOT_COPIED_COLUMNS = (
+    "id",
+    "code",  # a new one: the old with a number (copy_code)
+    "state",
+    "version",
+    "published_at",
+    "closed_at",
+    "committed_cents",
+    "next_file_seq",
+    "privacy_checked_at",  # the officer checks the copy's notice again
+    "privacy_checked_by_id",
+    "created_by_id",
+    "created_at",
+    "row_version",
+)
+
+
+def copy_code(code: str) -> str:
+    """The first free code "KW2011-2", "KW2011-3" … (a copy of a copy counts on: "KW2011-2" gives "KW2011-3")."""
+    base = re.sub(r"-[0-9]{1,4}$", "", code) or code
+    n = 2
+    while True:
+        suffix = f"-{n}"
+        candidate = base[: 30 - len(suffix)] + suffix
+        if not code_taken(candidate):
+            return candidate
+        n += 1
+
+
+def copy_call(call: Call, actor) -> Call:
+    """A new draft with everything of the call (texts, terms, criteria, required attachments, its mail templates,
+    reminders) but a new code, the dates a year later and nothing of its course (state, versions, proposals,
+    opening, the privacy check). The mail templates come as drafts: each is previewed and activated anew."""
+    check(actor, "call.copy", call)
+    fields: dict[str, Any] = {name: copy.deepcopy(getattr(call, name)) for name in COPIED_COLUMNS}
+    for name in MOVED_COLUMNS:
+        value = getattr(call, name)
+        fields[name] = add_months(value, 12) if value is not None else None
+    new = Call(code=copy_code(call.code), created_by_id=actor.id, created_at=now(), **fields)
+    for c in call.criteria:
+        new.criteria.append(
+            Criterion(
+                position=c.position,
+                key=c.key,
+                name=c.name,
+                description=c.description,
+                weight=c.weight,
+                knockout_min=c.knockout_min,
+            )
+        )
+    for r in call.required_attachments:
+        new.required_attachments.append(RequiredAttachment(position=r.position, key=r.key, label=r.label))
+    db.session.add(new)
+    db.session.flush()
+    for t in db.session.scalars(select(MailTemplate).where(MailTemplate.call_id == call.id)).all():
+        db.session.add(
+            MailTemplate(
+                call_id=new.id,
+                kind=t.kind,
+                lang=t.lang,
+                state=t.state,
+                field_of_action=t.field_of_action,
+                subject=t.subject,
+                body=t.body,
+                created_by_id=actor.id,
+                edited_by_id=actor.id,
+            )
+        )
+    db.session.flush()
+    record(actor, "copy_call", new, to_state=new.state, data={"copy_of": call.id, "code": call.code})
+    return new
 
 
 def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:

@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from forms.calls import BulkSignOffForm, CallForm, ConfirmForm, CorrectionForm, criteria_text
+from forms.calls import BulkSignOffForm, CallForm, ConfirmForm, CopyCallForm, CorrectionForm
 from forms.jobs import ExportJobForm
 from workflows.proposal import STATE_LABELS
 
@@ -28,6 +28,7 @@ from ..jobs.operations import export_file, export_is_large, start_call_record, s
 from ..pages import undo_refused
 from ..policy import may, refusal
 from ..policy.actors import is_official
+from ..policy.checklist import checklist
 from ..policy.loaders import get_call_for, require
 from ..policy.reading import may_read_call_record
 from ..proposals.models import Proposal
@@ -40,11 +41,12 @@ from ..text import parse_id
 from ..workflow.engine import fire
 from .models import Call
 from .operations import (
-    DEFAULT_CRITERIA,
     DEFAULT_FIELDS_OF_ACTION,
     confirm_opening,
+    copy_call,
     correct_call,
     create_call,
+    mark_privacy_checked,
     request_opening,
     sign_off_chosen,
     update_call,
@@ -73,6 +75,8 @@ def detail(call_id: int):
         own=own,
         draft=draft,
         form=ConfirmForm(),
+        checklist=checklist(call) if may(current_user, "call.edit", call) else [],
+        copy_form=CopyCallForm(confirm="y"),
         record_as_job=record_as_job,
         export_form=ExportJobForm(),
     )
@@ -83,17 +87,16 @@ def detail(call_id: int):
 def new():
     require(current_user, "official.work")
     form = CallForm()
+    if form.is_submitted() and form.apply_row_action():  # a row button: the form again, with the change
+        return render_template("calls/form.html", form=form, call=None)
     if request.method == "GET":
-        form.criteria.data = "\n".join(
-            f"{w} | {ko if ko is not None else '-'} | {name}" for _k, name, w, ko in DEFAULT_CRITERIA
-        )
         form.fields_of_action.data = [f["key"] for f in DEFAULT_FIELDS_OF_ACTION]
         form.standstill_threshold.data = 50_000_00
     if form.validate_on_submit():
         if code_taken((form.code.data or "").strip()):
             form.code.errors.append(_("Dieses Kürzel ist vergeben."))  # type: ignore[attr-defined]  # a list once validated
         else:
-            call = create_call(current_user, criteria=form.criteria.parsed, **form.call_fields())
+            call = create_call(current_user, criteria=form.parsed_criteria, **form.call_fields())
             flash(_("Der Aufruf ist als Entwurf angelegt."), "success")
             return redirect(url_for("calls.detail", call_id=call.id))
     return render_template("calls/form.html", form=form, call=None), 200 if not form.errors else 422
@@ -108,8 +111,9 @@ def edit(call_id: int):
         flash(why, "error")
         return redirect(url_for("calls.correct", call_id=call.id))
     form = CallForm(obj=call)
+    if form.is_submitted() and form.apply_row_action():  # a row button: the form again, with the change
+        return render_template("calls/form.html", form=form, call=call)
     if request.method == "GET":
-        form.criteria.data = criteria_text(call.criteria)
         form.budget.data, form.max_amount.data = call.budget_cents, call.max_amount_cents
         form.estimated_value.data = call.estimated_value_cents
         form.standstill_threshold.data = call.standstill_threshold_cents
@@ -119,10 +123,45 @@ def edit(call_id: int):
         if code_taken(fields["code"], but=call):
             form.code.errors.append(_("Dieses Kürzel ist vergeben."))  # type: ignore[attr-defined]  # a list once validated
         else:
-            update_call(call, current_user, criteria=form.criteria.parsed, **fields)
+            update_call(call, current_user, criteria=form.parsed_criteria, **fields)
             flash(_("Gespeichert."), "success")
             return redirect(url_for("calls.detail", call_id=call.id))
     return render_template("calls/form.html", form=form, call=call), 200 if not form.errors else 422
+
+
+@bp.route("/calls/<int:call_id>/privacy-checked", methods=["POST"])
+@login_required
+def privacy_checked(call_id: int):
+    """Marks the draft's privacy notice as checked by the data-protection officer."""
+    require(current_user, "official.work")
+    call = get_call_for(current_user, call_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    mark_privacy_checked(call, current_user)
+    flash(_("Die Datenschutzhinweise sind als geprüft markiert."), "success")
+    return redirect(url_for("calls.detail", call_id=call.id, _anchor="checklist"))
+
+
+@bp.route("/calls/<int:call_id>/copy", methods=["POST"])
+@login_required
+def copy(call_id: int):
+    require(current_user, "official.work")
+    call = get_call_for(current_user, call_id)
+    form = CopyCallForm()
+    if not form.validate_on_submit():  # without its confirmation: nothing is copied
+        flash(_("Bitte kopieren Sie den Aufruf mit der Schaltfläche auf seiner Seite."), "error")
+        return redirect(url_for("calls.detail", call_id=call.id))
+    new = copy_call(call, current_user)
+    flash(
+        _(
+            "Der Aufruf ist als Entwurf %(code)s kopiert. Bitte prüfen Sie vor allem: Titel, Kürzel, die Fristen "
+            "(um ein Jahr verschoben), Budget, die Datenschutzhinweise (erneut prüfen lassen) und die "
+            "Mail-Vorlagen (als Entwürfe übernommen: bitte Vorschau ansehen und aktivieren).",
+            code=new.code,
+        ),
+        "success",
+    )
+    return redirect(url_for("calls.edit", call_id=new.id))
 
 
 @bp.route("/calls/<int:call_id>/correct", methods=["GET", "POST"])

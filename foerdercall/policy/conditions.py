@@ -327,16 +327,6 @@ def offices_named(ctx: Context):
 
 
 @condition
-def deadline_in_future(ctx: Context):
-    call = ctx.obj
-    if call.submission_deadline <= ctx.now:
-        return _("Die Einreichungsfrist muss in der Zukunft liegen.")
-    if call.opens_at >= call.submission_deadline:
-        return _("Der Beginn der Einreichung muss vor der Frist liegen.")
-    return None
-
-
-@condition
 def below_eu_threshold(ctx: Context):
     call = ctx.obj
     threshold = current_app.config["EU_THRESHOLD_CENTS"]

@@ -192,6 +192,12 @@ def _call_edit(user, call) -> str | None:
     return None
 
 
+@rule("call.copy")
+def _call_copy(user, _call) -> str | None:
+    """Any call, in any state, is the start of a new draft for the officials (who may set up calls)."""
+    return _official(user)
+
+
 @rule("call.correct")
 def _call_correct(user, call) -> str | None:
     if message := _official(user):

@@ -11,6 +11,7 @@ from workflows import transitions_of, workflow_name
 from ..i18n import label
 from ..labels import state_label
 from ..timeutil import now
+from . import checklist  # noqa: F401 - registers the publish condition (publication_checklist)
 from .actors import may_fire
 from .conditions import CONDITIONS
 from .context import Context

@@ -75,9 +75,17 @@ def default_privacy_notice(call: Call) -> str:
     )
 
 
-def privacy_notice(call: Call) -> str:
-    """The notice in force for the call: the officials' text, else the generated template."""
+def notice_text(call: Call) -> str:
+    """The notice in force as the officials see and the data-protection officer checks it: their text, else the
+    generated template (with its marker line)."""
     return (call.privacy_notice or "").strip() or default_privacy_notice(call)
+
+
+def privacy_notice(call: Call) -> str:
+    """The notice as published (the call's page, every document): the text in force without the template's
+    internal marker line, which is a note for the officials only."""
+    lines = notice_text(call).split("\n")
+    return "\n".join(line for line in lines if line.strip() != TEMPLATE_MARK).strip()
 
 
 def is_template(call: Call) -> bool:

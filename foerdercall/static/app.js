@@ -141,3 +141,104 @@
   }
   setTimeout(poll, 500);
 }());
+
+// Row lists (templates/macros.html row_list, forms/rows.py): without JS each row button posts the form and the
+// server shows it again with the change; with JS add, remove and move happen in place, the rows are numbered
+// anew (their field names too, so the order posted is the order shown) and a total follows the typing.
+(function () {
+  "use strict";
+  function each(root, selector, fn) { Array.prototype.forEach.call(root.querySelectorAll(selector), fn); }
+  Array.prototype.forEach.call(document.querySelectorAll("fieldset[data-rows]"), function (box) {
+    var prefix = box.getAttribute("data-rows");
+    var list = box.querySelector(".row-items");
+    var totalBox = box.querySelector("[data-rows-total]");
+    var rowTitle = box.getAttribute("data-t-row") || "{n}";
+    var named = new RegExp("^" + prefix + "-\\d+-");
+    function rows() { return Array.prototype.slice.call(list.querySelectorAll(":scope > [data-row]")); }
+    function field(row, name) { return row.querySelector("[name$='-" + name + "']"); }
+    function freshKey() {
+      var taken = {};
+      rows().forEach(function (row) { var k = field(row, "key"); if (k) { taken[k.value] = 1; } });
+      var key;
+      do { key = "k" + ("0000000" + Math.floor(Math.random() * 0xffffffff).toString(16)).slice(-8); } while (taken[key]);
+      return key;
+    }
+    function total() {
+      if (!totalBox) { return; }
+      var name = totalBox.getAttribute("data-rows-total"), sum = 0;
+      rows().forEach(function (row) {
+        var input = field(row, name);
+        if (input && /^\s*[0-9]{1,6}\s*$/.test(input.value)) { sum += parseInt(input.value, 10); }
+      });
+      totalBox.textContent = (totalBox.getAttribute("data-t-total") || "{sum}").replace("{sum}", sum);
+    }
+    function renumber() {
+      var all = rows();
+      all.forEach(function (row, i) {
+        each(row, "[name], [id], [for], [aria-describedby]", function (el) {
+          ["name", "id", "for", "aria-describedby"].forEach(function (attr) {
+            var v = el.getAttribute(attr);
+            if (v) {
+              var renamed = v.split(" ").map(function (part) {
+                return named.test(part) ? part.replace(named, prefix + "-" + i + "-") : part;
+              }).join(" ");
+              if (renamed !== v) { el.setAttribute(attr, renamed); }
+            }
+          });
+        });
+        var title = rowTitle.replace("{n}", i + 1);
+        var legend = row.querySelector("[data-row-title]");
+        if (legend) { legend.textContent = title; }
+        each(row, "[data-row-name]", function (span) { span.textContent = " (" + title + ")"; });
+        each(row, "button[data-row-action]", function (b) {
+          var action = b.getAttribute("data-row-action");
+          b.value = prefix + ":" + action + "-" + i;
+          b.disabled = (action === "up" && i === 0) || (action === "down" && i === all.length - 1) ||
+            (action === "remove" && all.length === 1);
+        });
+      });
+      total();
+    }
+    box.addEventListener("input", function () { total(); });
+    box.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-row-action]");
+      if (!button || button.disabled || button.closest("fieldset[data-rows]") !== box) { return; }
+      var action = button.getAttribute("data-row-action");
+      var row = button.closest("[data-row]");
+      if (action === "add") {
+        var model = rows()[0];
+        if (!model) { return; }  // no row to take the fields from: the server adds it
+        event.preventDefault();
+        var fresh = model.cloneNode(true);
+        each(fresh, "input, textarea", function (el) { el.value = ""; el.setAttribute("aria-invalid", "false"); });
+        each(fresh, ".error, .charcount, [aria-live]", function (el) { el.remove(); });
+        each(fresh, ".has-error", function (el) { el.classList.remove("has-error"); });
+        each(fresh, "[aria-describedby$='-err']", function (el) { el.removeAttribute("aria-describedby"); });
+        var key = field(fresh, "key");
+        if (key) { key.value = freshKey(); }
+        list.appendChild(fresh);
+        renumber();
+        var first = fresh.querySelector("input:not([type=hidden]), textarea, select");
+        if (first) { first.focus(); }
+        return;
+      }
+      if (!row) { return; }
+      event.preventDefault();
+      if (action === "remove") {
+        var next = row.nextElementSibling || row.previousElementSibling;
+        row.remove();
+        renumber();
+        var target = next ? next.querySelector("input:not([type=hidden]), textarea") : box.querySelector("button[data-row-action=add]");
+        if (target) { target.focus(); }
+      } else if (action === "up" && row.previousElementSibling) {
+        list.insertBefore(row, row.previousElementSibling);
+        renumber();
+        (button.disabled ? row.querySelector("button[data-row-action=down]") : button).focus();
+      } else if (action === "down" && row.nextElementSibling) {
+        list.insertBefore(row.nextElementSibling, row);
+        renumber();
+        (button.disabled ? row.querySelector("button[data-row-action=up]") : button).focus();
+      }
+    });
+  });
+}());

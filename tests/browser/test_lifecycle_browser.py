@@ -81,6 +81,8 @@ def test_whole_life_of_a_proposal_in_the_browser(browser, server, tmp_path, requ
     ka.get_by_role("button", name="Speichern").click()
     _flash(ka, "Der Aufruf ist als Entwurf angelegt")
     call_url = re.sub(r"^https?://[^/]+", "", ka.url)
+    ka.get_by_role("button", name="Datenschutzhinweise von der/dem Datenschutzbeauftragten geprüft").click()
+    _flash(ka, "Die Datenschutzhinweise sind als geprüft markiert")
     ka.get_by_role("button", name="Veröffentlichen").click()
     expect(_main(ka)).to_contain_text("Veröffentlicht")
 

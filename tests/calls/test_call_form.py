@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import PASSWORD, login
+from conftest import PASSWORD, criteria_fields, login
 from sqlalchemy import func, select
 
 from foerdercall.accounts.operations import create_user
@@ -27,7 +27,7 @@ GOOD = {
     "implementation_months": "12",
     "scale_max": "5",
     "min_total": "50",
-    "criteria": "60 | 2 | Qualität\n40 | - | Wirkung",
+    **criteria_fields("60 | 2 | Qualität\n40 | - | Wirkung"),
 }
 
 
@@ -43,7 +43,12 @@ GOOD = {
             {"submission_deadline": "2026-12-31T23:59"},
             "Die Frist muss nach dem Beginn der Einreichung liegen",
         ),
-        ({"criteria": "sechzig | - | Qualität"}, "Zeile 1"),
+        ({"criteria-0-weight": "sechzig"}, "Kriterium 1: Das Gewicht ist eine ganze Zahl"),
+        (
+            {"criteria-1-knockout_min": "9"},
+            "Kriterium 2: Das K.-o.-Minimum ist leer oder eine ganze Zahl von 0 bis 5",
+        ),
+        ({"criteria-1-name": " "}, "Kriterium 2: Bitte geben Sie einen Namen an."),
         ({"code": "KW 27/<script>"}, "Nur Buchstaben, Ziffern und -"),
         ({"fields_of_action": ["astrology"]}, "Unbekanntes Handlungsfeld"),
         ({"title": ""}, "Dieses Feld wird benötigt"),
@@ -62,7 +67,7 @@ def test_bad_call_input_is_refused_on_the_field(app, changes, message):
     assert "Bitte prüfen Sie die markierten Felder" in body
     assert message in body or message == "Tage", body
     # the error is linked to its field for screen readers
-    assert re.search(r'aria-describedby="([a-z_]+)-err"', body) and 'class="error" id="' in body
+    assert re.search(r'aria-describedby="([a-z0-9_-]+)-err"', body) and 'class="error" id="' in body
     assert db.session.scalar(select(func.count(Call.id))) == 0
     assert db.session.scalar(select(func.count(AuditEvent.id))) == events
 

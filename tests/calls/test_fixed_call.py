@@ -5,7 +5,7 @@ next file number (Aktenzeichen) of its call."""
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, berlin, fill_draft
+from conftest import PASSWORD, berlin, fill_draft, publish
 from sqlalchemy import func, select
 
 from foerdercall.audit.models import AuditEvent
@@ -297,7 +297,7 @@ def test_file_numbers_are_sequential_per_call_in_order_of_submission(app, world,
         opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(2026, 12, 31, 23, 59),
     )
-    fire(other, "publish", world.ka)
+    publish(other, world.ka)
     db.session.commit()
     first = applicant_proposal(world, world.applicant, "zuerst angelegt")
     second = applicant_proposal(world, world.applicant2, "als zweites angelegt")

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import PDF, berlin, fill_draft, login
+from conftest import PDF, berlin, fill_draft, login, publish
 from pypdf import PdfReader
 
 from foerdercall.accounts import operations as account_ops
@@ -225,7 +225,7 @@ def _grant_call(world):
         opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(2026, 10, 31, 23, 59),
     )
-    fire(call, "publish", world.ka)
+    publish(call, world.ka)
     db.session.commit()
     return call
 

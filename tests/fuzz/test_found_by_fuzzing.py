@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pyotp
-from conftest import PASSWORD, berlin, login
+from conftest import PASSWORD, berlin, criteria_fields, login
 from sqlalchemy import select
 from test_fuzz_forms import opened
 
@@ -75,17 +75,19 @@ def test_criteria_weights_outside_1_to_100_and_odd_digits_are_messages(app, worl
         "implementation_reminder_days": "30",
         "score_aggregation": "mean",
     }
+    weight = "Das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent)."
+    minimum = "Das K.-o.-Minimum ist leer oder eine ganze Zahl von 0 bis 5 (Skala)."
     for criteria, message in (
-        ("0 | - | Innovation", "Zeile 1: das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent)."),
-        ("60 | - | Innovation\n150 | - | Kosten", "Zeile 2: das Gewicht ist eine ganze Zahl von 1 bis 100"),
-        ("² | - | Innovation", "Zeile 1: bitte „Gewicht | K.-o.-Minimum oder - | Name“."),
-        ("100 | ³ | Innovation", "Zeile 1: das K.-o.-Minimum ist eine Zahl oder „-“."),
-        ("100 | 6 | Innovation", "Zeile 1: das K.-o.-Minimum liegt auf der Bewertungsskala (0 bis 5)."),
+        ("0 | - | Innovation", f"Kriterium 1: {weight}"),
+        ("60 | - | Innovation\n150 | - | Kosten", f"Kriterium 2: {weight}"),
+        ("² | - | Innovation", f"Kriterium 1: {weight}"),
+        ("100 | ³ | Innovation", f"Kriterium 1: {minimum}"),
+        ("100 | 6 | Innovation", f"Kriterium 1: {minimum}"),
     ):
-        resp = client.post(f"/calls/{draft.id}/edit", data={**form, "criteria": criteria})
+        resp = client.post(f"/calls/{draft.id}/edit", data={**form, **criteria_fields(criteria)})
         assert resp.status_code == 422, criteria
         assert message in resp.get_data(as_text=True), criteria
-    # a post without the catalogue keeps the call's criteria
+    # a post without the catalogue (not the editor's: it keeps a row) keeps the call's criteria
     resp = client.post(f"/calls/{draft.id}/edit", data={**form, "title": "Neuer Titel"})
     assert resp.status_code == 302
     db.session.expire_all()

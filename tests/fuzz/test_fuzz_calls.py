@@ -16,18 +16,7 @@ from foerdercall.proposals.operations import start_draft
 from foerdercall.workflow.engine import fire
 
 CALL_TRIGGERS = ("publish", "close", "decide", "start_implementation", "archive")
-CRITERIA = st.one_of(
-    HOSTILE,
-    st.lists(
-        st.tuples(
-            st.one_of(st.integers(-5, 10**12).map(str), HOSTILE),
-            st.one_of(st.just("-"), st.integers(-5, 10**12).map(str), HOSTILE),
-            st.text(max_size=400),
-        ),
-        min_size=1,
-        max_size=4,
-    ).map(lambda rows: "\n".join(" | ".join(r) for r in rows)),
-)
+NUMBER = st.one_of(st.integers(-5, 10**12).map(str), HOSTILE)  # a criterion's weight or knock-out minimum
 
 
 def _segment(text: str) -> str:
@@ -35,7 +24,7 @@ def _segment(text: str) -> str:
 
 
 def test_the_draft_call_edit_form(app, world, backend):
-    """A draft call's whole form, the criteria catalogue ("weight | knock-out | name") included."""
+    """A draft call's whole form, the criteria rows (weight, knock-out minimum, name, row buttons) included."""
     draft = create_call(
         world.ka,
         code="KW27",
@@ -52,7 +41,7 @@ def test_the_draft_call_edit_form(app, world, backend):
     login(client, world.ka.email)
     fuzz(
         backend,
-        fields(*CALL_FIELDS, criteria=CRITERIA),
+        fields(*CALL_FIELDS, **{"criteria-0-weight": NUMBER, "criteria-0-knockout_min": NUMBER}),
         lambda data: (
             post(client, f"/calls/{draft.id}/edit", data),
             show(client, f"/calls/{draft.id}", f"/calls/{draft.id}/edit"),
@@ -61,12 +50,15 @@ def test_the_draft_call_edit_form(app, world, backend):
         # weights outside 1-100 broke the CHECK constraint, numbers past the integer column PostgreSQL; a post
         # without the catalogue handed the call's criteria rows to the text parser
         explicit=(
-            {"criteria": "² | - | Innovation"},
-            {"criteria": "20 | ³ | Innovation"},
-            {"criteria": "0 | - | Innovation"},
-            {"criteria": "150 | - | Innovation"},
-            {"criteria": "99999999999999999999 | - | Innovation"},
-            {"criteria": "20 | 99999999999999999999 | Innovation"},
+            {"criteria-0-name": "Innovation", "criteria-0-weight": "²"},
+            {"criteria-0-name": "Innovation", "criteria-0-weight": "20", "criteria-0-knockout_min": "³"},
+            {"criteria-0-name": "Innovation", "criteria-0-weight": "0"},
+            {"criteria-0-name": "Innovation", "criteria-0-weight": "150"},
+            {"criteria-0-name": "Innovation", "criteria-0-weight": "99999999999999999999"},
+            {"criteria-0-weight": "20", "criteria-0-knockout_min": "99999999999999999999"},
+            {"criteria-0-key": "k" * 41, "criteria-3-key": "innovation", "criteria-3-weight": "20"},
+            {"row_action": "criteria:remove-999"},
+            {"row_action": "criteria:down-0", "criteria-0-weight": "²"},
             {},
             {"title": "Nur der Titel"},
         ),

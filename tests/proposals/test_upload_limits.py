@@ -8,7 +8,7 @@ import pathlib
 import threading
 
 import pytest
-from conftest import PDF, login
+from conftest import PDF, login, publish
 
 from foerdercall.accounts import operations as account_ops
 from foerdercall.calls.operations import create_call
@@ -16,7 +16,6 @@ from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 from foerdercall.models import Attachment, AuditEvent, Proposal
 from foerdercall.proposals.operations import add_attachment, start_draft, upload_usage
-from foerdercall.workflow.engine import fire
 
 MB = 1024 * 1024
 
@@ -54,7 +53,7 @@ def second_call(world):
         opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(*DEADLINE),
     )
-    fire(call, "publish", world.ka)
+    publish(call, world.ka)
     return call
 
 

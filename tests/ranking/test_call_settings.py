@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import PASSWORD, login
+from conftest import PASSWORD, criteria_fields, login
 from sqlalchemy import select
 
 from foerdercall.accounts.operations import create_user
@@ -26,7 +26,7 @@ FORM = {
     "implementation_months": "12",
     "scale_max": "5",
     "min_total": "50",
-    "criteria": "60 | 2 | Qualität\n40 | - | Wirkung",
+    **criteria_fields("60 | 2 | Qualität\n40 | - | Wirkung"),
 }
 
 

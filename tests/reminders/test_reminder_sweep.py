@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import PASSWORD, berlin, fill_draft
+from conftest import PASSWORD, berlin, fill_draft, publish
 from sqlalchemy import func, select
 
 from foerdercall.accounts.operations import create_user
@@ -159,7 +159,7 @@ def test_offsets_are_set_per_call_and_a_late_draft_gets_no_stale_reminder(app, w
         submission_deadline=berlin(2026, 11, 20, 12, 0),
         reminder_days=[10, 2],
     )
-    fire(call, "publish", world.ka)
+    publish(call, world.ka)
     db.session.commit()
     early = draft(call, world.applicant, "Früh")
     clock.set(berlin(2026, 11, 14, 9, 0))  # after the 10-day moment: nothing stale for this one
@@ -225,7 +225,7 @@ def _review_call(world, clock):
         submission_deadline=berlin(2026, 10, 15, 23, 59),
         review_deadline=berlin(2026, 11, 20, 12, 0),
     )
-    fire(call, "publish", world.ka)
+    publish(call, world.ka)
     db.session.commit()
     return call
 
@@ -489,7 +489,7 @@ def test_concurrent_sweeps_send_each_reminder_once(app, world, clock):
         opens_at=berlin(2026, 11, 1, 0, 0),
         submission_deadline=berlin(2026, 12, 15, 23, 59),
     )
-    fire(call, "publish", world.ka)
+    publish(call, world.ka)
     db.session.commit()
     applicants = [create_user(f"w{i}@x.test", f"Winter {i}", PASSWORD) for i in range(3)]
     for a in applicants:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import award_after_deadline, berlin, fill_draft, login
+from conftest import award_after_deadline, berlin, fill_draft, login, publish
 from sqlalchemy import func, select
 
 from foerdercall.aftercommit import discard
@@ -35,7 +35,7 @@ def _call(world, hold: bool):
         submission_deadline=berlin(2026, 10, 31, 23, 59),
         hold_decision_mails=hold,
     )
-    fire(call, "publish", world.ka)
+    publish(call, world.ka)
     return call
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import PASSWORD, berlin, fill_draft
+from conftest import PASSWORD, berlin, fill_draft, publish
 from sqlalchemy import func, select
 
 from foerdercall.accounts.operations import create_user
@@ -52,7 +52,7 @@ def test_every_reminder_of_a_year_arrives_once_over_smtp(stack, world, clock):
         submission_deadline=berlin(2026, 10, 31, 23, 59),
         review_deadline=berlin(2026, 11, 20, 23, 59),
     )
-    fire(call, "publish", w.ka)
+    publish(call, w.ka)
     funded = fill_draft(start_draft(call, w.applicant), w.applicant, title="Gefördert")
     waiting = fill_draft(start_draft(call, w.applicant2), w.applicant2, title="Wartet auf Zeichnung")
     late = start_draft(call, create_user("spaet@x.test", "Sina Spät", PASSWORD))  # never submitted

@@ -10,7 +10,7 @@ import datetime as dt
 import io
 
 import pytest
-from conftest import DEADLINE, PASSWORD, PDF, berlin, fill_draft
+from conftest import DEADLINE, PASSWORD, PDF, berlin, fill_draft, publish
 from sqlalchemy import func, select
 
 from foerdercall.accounts.operations import create_user, set_roles
@@ -943,6 +943,7 @@ def new_call(actor, code, **kw):
         estimated_value_cents=80_000_00,
         opens_at=berlin(2026, 10, 1, 0, 0),
         submission_deadline=berlin(2026, 12, 15, 12, 0),
+        privacy_checked_at=berlin(2026, 9, 1, 9, 0),  # the officer checked the notice
     )
     fields.update(kw)
     return create_call(actor, code=code, **fields)
@@ -1045,22 +1046,25 @@ def test_publish_needs_weights_summing_to_100_and_a_future_deadline(app, world, 
     call = new_call(world.ka, "W90", criteria=[("a", "Innovation", 50, None), ("b", "Kosten", 40, None)])
     db.session.commit()
     with pytest.raises(ActionRefused) as exc:
-        fire(call, "publish", world.ka)
-    assert exc.value.message == "Die Gewichte der Kriterien ergeben 90 % statt 100 %."
+        publish(call, world.ka)
+    assert exc.value.message == (
+        "Vor der Veröffentlichung ist noch zu erledigen: "
+        "(1) Die Gewichte der Kriterien ergeben 90 % statt 100 %: bitte gleichen Sie sie an."
+    )  # the only point that fails
     db.session.rollback()
     assert db.session.get(Call, call.id).state == "draft"
     assert db.session.scalar(select(CallVersion.id).where(CallVersion.call_id == call.id)) is None
 
     empty = new_call(world.ka, "W0", criteria=[])
     with pytest.raises(ActionRefused, match="Kriterienkatalog"):
-        fire(empty, "publish", world.ka)
+        publish(empty, world.ka)
     db.session.rollback()
 
     from foerdercall.calls.operations import update_call
 
     call = db.session.get(Call, call.id)
     update_call(call, world.ka, criteria=[("a", "Innovation", 60, None), ("b", "Kosten", 40, None)])
-    fire(call, "publish", world.ka)
+    publish(call, world.ka)
     db.session.commit()
     call = db.session.get(Call, call.id)
     assert (call.state, call.published_at) == ("published", clock.t)
@@ -1079,7 +1083,7 @@ def test_publish_needs_weights_summing_to_100_and_a_future_deadline(app, world, 
         (backwards, "Beginn der Einreichung muss vor der Frist"),
     ):
         with pytest.raises(ActionRefused, match=message):
-            fire(db.session.get(Call, c.id), "publish", world.ka)
+            publish(db.session.get(Call, c.id), world.ka)
         db.session.rollback()
     assert (
         db.session.scalars(select(Call.state).where(Call.code.in_(("PAST", "BACK")))).all() == ["draft"] * 2
@@ -1092,13 +1096,13 @@ def test_publish_refuses_an_estimate_at_the_eu_threshold(app, world, clock):
         world.ka, "EU1", estimated_value_cents=threshold, budget_cents=threshold, max_amount_cents=20_000_00
     )
     with pytest.raises(ActionRefused) as exc:
-        fire(at, "publish", world.ka)
+        publish(at, world.ka)
     assert "EU-Schwellenwert" in exc.value.message and "216.000,00" in exc.value.message
     db.session.rollback()
     below = new_call(world.ka, "EU2", estimated_value_cents=threshold - 1)
-    fire(below, "publish", world.ka)
+    publish(below, world.ka)
     grant = new_call(world.ka, "EU3", mode="grant", estimated_value_cents=threshold + 1)
-    fire(grant, "publish", world.ka)  # a grant is not a procurement
+    publish(grant, world.ka)  # a grant is not a procurement
     db.session.commit()
     assert db.session.get(Call, below.id).state == "published"
     assert db.session.get(Call, grant.id).state == "published"
@@ -1106,7 +1110,7 @@ def test_publish_refuses_an_estimate_at_the_eu_threshold(app, world, clock):
     app.config["EU_THRESHOLD_CENTS"] = 100_000_00
     lower = new_call(world.ka, "EU4", estimated_value_cents=100_000_00)
     with pytest.raises(ActionRefused, match="EU-Schwellenwert \\(100.000,00"):
-        fire(lower, "publish", world.ka)
+        publish(lower, world.ka)
 
 
 def test_call_closes_only_after_its_deadline(app, world, clock):
