@@ -12,8 +12,12 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from foerdercall.calls.operations import DEFAULT_CRITERIA, field_catalogue
-from foerdercall.i18n import label
+from foerdercall.calls.operations import (
+    DEFAULT_CRITERIA,
+    DEFAULT_FIELDS_OF_ACTION,
+    DEFAULT_MONTHS,
+    default_milestone_plan,
+)
 from foerdercall.offices.queries import all_offices
 from foerdercall.text import parse_id
 
@@ -27,6 +31,23 @@ def _number(text) -> int | None:
     """A whole number written with 0-9 ("²" and "٣" pass str.isdigit() but are no weight), else None."""
     text = "" if text is None else str(text).strip()
     return int(text) if re.fullmatch(r"[0-9]{1,6}", text) else None
+
+
+def _row_keys(posted: list) -> list[str]:
+    """The rows' keys: each posted one that is well-formed and not taken by an earlier row, else a fresh one (a new
+    row, or a hand-made key)."""
+    kept: list[str] = []
+    for key in posted:
+        key = (key or "").strip()
+        kept.append(key if re.fullmatch(r"[A-Za-z0-9_-]{1,40}", key) and key not in kept else "")
+    taken = set(kept)
+    keys = []
+    for key in kept:
+        if not key:
+            key = fresh_key(taken)
+            taken.add(key)
+        keys.append(key)
+    return keys
 
 
 class CriterionForm(Form):
@@ -43,6 +64,28 @@ class CriterionForm(Form):
     knockout_min = StringField(_l("K.-o.-Minimum (optional)"), validators=[Length(max=10)])
 
 
+class FieldOfActionForm(Form):
+    """One field of action of the call (a part of CallForm.fields_of_action)."""
+
+    class Meta:
+        csrf = False  # a part of the call form, which carries the token
+
+    key = HiddenField(validators=[Optional(), Length(max=40)])
+    de = StringField(_l("Bezeichnung"), validators=[Length(max=200)])
+    en = StringField(_l("Bezeichnung auf Englisch (optional)"), validators=[Length(max=200)])
+
+
+class MilestonePlanForm(Form):
+    """One milestone of the call's plan (a part of CallForm.milestone_plan): every award starts with these."""
+
+    class Meta:
+        csrf = False  # a part of the call form, which carries the token
+
+    de = StringField(_l("Titel"), validators=[Length(max=200)])
+    en = StringField(_l("Titel auf Englisch (optional)"), validators=[Length(max=200)])
+    month = StringField(_l("Monat nach der Annahme"), validators=[Length(max=10)])
+
+
 class CallForm(RowsForm):
     code = StringField(
         _l("Kürzel (für Aktenzeichen)"),
@@ -54,9 +97,7 @@ class CallForm(RowsForm):
     )
     title = StringField(_l("Titel"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Beschreibung"), validators=[Length(max=20000)])
-    fields_of_action = MultiCheckboxField(
-        _l("Handlungsfelder"), validators=[DataRequired()], validate_choice=False
-    )
+    fields_of_action = RowList(FieldOfActionForm, label=_l("Handlungsfelder"), max_entries=30)
     deciding_offices = MultiCheckboxField(
         _l("Entscheidende Ämter (jedes zeichnet jede Förderentscheidung)"), validators=[DataRequired()]
     )
@@ -91,6 +132,11 @@ class CallForm(RowsForm):
         _l("Mindestpunktzahl (von 100)"), default=50, validators=[Required(), NumberRange(0, 100)]
     )
     criteria = RowList(CriterionForm, label=_l("Kriterien"), max_entries=50)
+    milestone_plan = RowList(MilestonePlanForm, label=_l("Meilensteinplan"), max_entries=24)
+    # the rows once validated, as the call stores them
+    parsed_criteria: list[tuple[str, str, int, int | None, str]]
+    parsed_fields: list[dict[str, str]]
+    parsed_plan: list[dict]
     # the worker's reminders (days) and the decision mails
     reminder_days = DaysListField(
         _l("Erinnerung an nicht eingereichte Entwürfe (Tage vor der Frist)"), default=lambda: [7, 1]
@@ -156,51 +202,78 @@ class CallForm(RowsForm):
         scale or none; every message names the row ("Kriterium 3: …") and marks its field."""
         scale = self.scale_max.data if isinstance(self.scale_max.data, int) else 10
         scale = scale if 2 <= scale <= 10 else 10
-        messages: list[str] = []
 
-        def refuse(n: int, sub, message) -> None:
-            sub.errors = [*sub.errors, str(message)]
-            messages.append(str(_l("Kriterium %(n)s: %(message)s", n=n, message=message)))
-
-        rows: list[tuple[str, str, int, int | None, str]] = []
-        keys: set[str] = set()
-        for n, entry in enumerate(field.entries, start=1):
-            row = entry.form
-            for sub in row:  # a Length refused by the row form itself
-                found, sub.errors = list(sub.errors), []
-                for e in found:
-                    refuse(n, sub, e)
+        def check(row, refuse):
             name = (row.name.data or "").strip()
             weight = _number(row.weight.data)
             ko_text = "" if row.knockout_min.data is None else str(row.knockout_min.data).strip()
             ko = _number(ko_text) if ko_text not in ("", "-") else None
             if not name:
-                refuse(n, row.name, _l("Bitte geben Sie einen Namen an."))
+                refuse(row.name, _l("Bitte geben Sie einen Namen an."))
             if weight is None or not 1 <= weight <= 100:
-                refuse(n, row.weight, _l("Das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent)."))
+                refuse(row.weight, _l("Das Gewicht ist eine ganze Zahl von 1 bis 100 (Prozent)."))
             if ko_text not in ("", "-") and (ko is None or ko > scale):
                 refuse(
-                    n,
                     row.knockout_min,
                     _l(
                         "Das K.-o.-Minimum ist leer oder eine ganze Zahl von 0 bis %(max)s (Skala).",
                         max=scale,
                     ),
                 )
-            key = (row.key.data or "").strip()
-            if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", key) or key in keys:
-                key = ""  # a new row, or a hand-made key: a fresh one at the save
-            keys.add(key)
-            if weight is not None:
-                rows.append((key, name[:300], weight, ko, row.description.data or ""))
+            return (row.key.data, name[:300], weight, ko, row.description.data or "")
+
+        rows = field.check(lambda n, m: _l("Kriterium %(n)s: %(message)s", n=n, message=m), check)
         if not field.entries:
-            messages.append(str(_l("Bitte mindestens ein Kriterium angeben.")))
-        field.errors = messages  # flat: the error summary lists each row's message
-        taken = set(keys)
-        for key, name, weight, ko, description in rows:
-            if not key:
-                taken.add(key := fresh_key(taken))
-            self.parsed_criteria.append((key, name, weight, ko, description))
+            field.errors.append(str(_l("Bitte mindestens ein Kriterium angeben.")))
+        keys = _row_keys([key for key, *_rest in rows])
+        self.parsed_criteria = [
+            (key, name, weight, ko, description)
+            for key, (_k, name, weight, ko, description) in zip(keys, rows, strict=True)
+            if weight is not None
+        ]
+
+    def validate_fields_of_action(self, field):
+        """Each row: a German label (English optional), each label once; its key stays (proposals and mail
+        templates name a field of action by it), a new row gets one."""
+        seen: set[str] = set()
+
+        def check(row, refuse):
+            de, en = (row.de.data or "").strip(), (row.en.data or "").strip()
+            if not de:
+                refuse(row.de, _l("Bitte geben Sie die Bezeichnung an."))
+            elif de.casefold() in seen:
+                refuse(row.de, _l("Dieses Handlungsfeld steht schon in der Liste."))
+            seen.add(de.casefold())
+            return row.key.data, de[:200], en[:200]
+
+        rows = field.check(lambda n, m: _l("Handlungsfeld %(n)s: %(message)s", n=n, message=m), check)
+        if not field.entries:
+            field.errors.append(str(_l("Bitte mindestens ein Handlungsfeld angeben.")))
+        keys = _row_keys([key for key, _de, _en in rows])
+        self.parsed_fields = [
+            {"key": key, "de": de, "en": en or de} for key, (_k, de, en) in zip(keys, rows, strict=True)
+        ]
+
+    def validate_milestone_plan(self, field):
+        """Each row: a German title (English optional) and the month after the award was accepted, within the
+        implementation period."""
+        months = self.implementation_months.data if isinstance(self.implementation_months.data, int) else 60
+
+        def check(row, refuse):
+            de, en = (row.de.data or "").strip(), (row.en.data or "").strip()
+            month = _number(row.month.data)
+            if not de:
+                refuse(row.de, _l("Bitte geben Sie den Titel an."))
+            if month is None or not 1 <= month <= months:
+                refuse(
+                    row.month,
+                    _l("Der Monat ist eine ganze Zahl von 1 bis %(max)s (Umsetzungszeitraum).", max=months),
+                )
+            return {"de": de[:200], "en": (en or de)[:200], "month": month or 1}
+
+        self.parsed_plan = field.check(
+            lambda n, m: _l("Meilenstein %(n)s: %(message)s", n=n, message=m), check
+        )
 
     def set_criteria(self, rows) -> None:
         """Show these rows (Criterion rows, or (key, name, weight, knock-out) tuples) instead of the posted."""
@@ -215,23 +288,22 @@ class CallForm(RowsForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.parsed_criteria: list[tuple[str, str, int, int | None, str]] = []
+        self.parsed_criteria = []
+        self.parsed_fields = []
+        self.parsed_plan = []
         call = kwargs.get("obj")
-        if not self.is_submitted():  # the call's catalogue, or for a new call the default one
+        if not self.is_submitted():  # the call's rows, or for a new call the defaults
             self.set_criteria(call.criteria if call is not None else DEFAULT_CRITERIA)
-        catalogue = field_catalogue(call)
-        self._field_keys = {f["key"] for f in catalogue}
-        self.fields_of_action.choices = [(f["key"], label((f["de"], f["en"]))) for f in catalogue]
-        if call is not None and not self.is_submitted():  # the call's fields of action, by their keys
-            self.fields_of_action.data = call.field_keys
+            self.fields_of_action.show(
+                call.fields_of_action if call is not None else DEFAULT_FIELDS_OF_ACTION
+            )
+            self.milestone_plan.show(
+                call.milestone_plan if call is not None else default_milestone_plan(DEFAULT_MONTHS)
+            )
         offices = all_offices()
         self.deciding_offices.choices = [(o.key, f"{o.short_name} – {o.name}") for o in offices]
         if self.deciding_offices.data is None:  # a new call: the offices that decide by default
             self.deciding_offices.data = [o.key for o in offices if o.decides_by_default]
-
-    def validate_fields_of_action(self, field):
-        if any(f not in self._field_keys for f in field.data or []):
-            raise ValidationError(_l("Unbekanntes Handlungsfeld."))
 
     def validate_max_amount(self, field):
         if field.data is not None and self.budget.data is not None and field.data > self.budget.data:
@@ -252,7 +324,8 @@ class CallForm(RowsForm):
             "code": (self.code.data or "").strip(),  # required: never None once validated
             "title": (self.title.data or "").strip(),
             "description": self.description.data or "",
-            "fields_of_action": list(self.fields_of_action.data or []),
+            "fields_of_action": self.parsed_fields,
+            "milestone_plan": self.parsed_plan,
             "deciding_offices": list(self.deciding_offices.data or []),
             "mode": self.mode.data,
             "legal_regime": self.legal_regime.data or "",

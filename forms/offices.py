@@ -41,7 +41,7 @@ class OfficeForm(Form):
         key = self.key.data if "key" in self._fields else None
         for name, message in naming_problems(self._office, key, self.short_name.data).items():
             if name in self._fields and not self[name].errors:
-                self[name].errors.append(message)  # type: ignore[attr-defined]  # a list once validated
+                self[name].errors.append(message)
                 valid = False
         return valid
 

@@ -92,6 +92,28 @@ class RowList(FieldList):
             if re.fullmatch(r"[0-9]{1,6}", v := _text(entry.form[name].data).strip())
         )
 
+    def check(self, row_title, check_row) -> list:
+        """Each row through ``check_row(row, refuse)``, which calls ``refuse(field, message)`` for what is wrong and
+        returns the row's value; every message names the row (``row_title``: "Kriterium %(n)s: %(message)s") and
+        marks its field, the row form's own Length errors too. The list's errors are the messages (the error
+        summary lists each); returns the values of the rows."""
+        messages: list[str] = []
+        values = []
+        for n, entry in enumerate(self.entries, start=1):
+            row = entry.form
+
+            def refuse(sub, message, n=n) -> None:
+                sub.errors = [*sub.errors, str(message)]
+                messages.append(str(row_title(n, message)))
+
+            for sub in row:  # a Length refused by the row form itself
+                found, sub.errors = list(sub.errors), []
+                for e in found:
+                    refuse(sub, e)
+            values.append(check_row(row, refuse))
+        self.errors = messages
+        return values
+
     def apply(self, verb: str) -> None:
         """ "add", "remove-i", "up-i" or "down-i" on the rows as typed; an index outside the list changes nothing."""
         rows = self.typed()

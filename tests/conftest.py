@@ -319,13 +319,24 @@ def criteria_fields(rows="60 | 2 | Qualität\n40 | - | Wirkung", prefix="criteri
     return fields
 
 
+def field_rows(*keys: str, prefix: str = "fields_of_action") -> dict[str, str]:
+    """The call form's fields of action as a browser posts them: rows of the default catalogue, by key."""
+    from foerdercall.calls.operations import DEFAULT_FIELDS_OF_ACTION
+
+    by_key = {f["key"]: f for f in DEFAULT_FIELDS_OF_ACTION}
+    fields: dict[str, str] = {}
+    for i, key in enumerate(keys):
+        fields.update({f"{prefix}-{i}-{name}": by_key[key][name] for name in ("key", "de", "en")})
+    return fields
+
+
 def call_form(**changes) -> dict:
     """A good post of the call form (a new call): two criteria, two deciding offices; ``changes`` on top."""
     data = {
         "code": "KW27",
         "title": "Kreativwirtschaft 2027",
         "description": "",
-        "fields_of_action": ["networks"],
+        **field_rows("networks"),
         "deciding_offices": ["KA", "AfWiFoe"],
         "mode": "procurement",
         "estimated_value": "",

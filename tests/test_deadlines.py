@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import DEADLINE, berlin, criteria_fields, fill_draft, login, publish
+from conftest import DEADLINE, berlin, criteria_fields, field_rows, fill_draft, login, publish
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
@@ -289,7 +289,7 @@ def call_form(deadline_raw, code="NEU27"):
         "code": code,
         "title": "Neuer Aufruf",
         "description": "",
-        "fields_of_action": ["networks"],
+        **field_rows("networks"),
         "deciding_offices": ["KA", "AfWiFoe"],
         "mode": "procurement",
         "legal_regime": "",

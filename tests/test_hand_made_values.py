@@ -13,7 +13,7 @@ import inspect
 import pkgutil
 
 import pytest
-from conftest import criteria_fields, login
+from conftest import criteria_fields, field_rows, login
 from sqlalchemy import String, select
 
 from foerdercall.extensions import db
@@ -156,6 +156,8 @@ def _feeds():
         "CallForm": [Call],
         "CorrectionForm": [Call, CallVersion],
         "CriterionForm": [Criterion],
+        "FieldOfActionForm": [],  # rows of the JSON list calls.fields_of_action (labels up to 200)
+        "MilestonePlanForm": [],  # rows of the JSON list calls.milestone_plan
         "CopyCallForm": [],
         "RowsForm": [],  # the base of forms with row lists: only its row_action (a button's value)
         "ConfirmForm": [],
@@ -313,7 +315,7 @@ def test_a_call_title_with_a_line_break_is_one_line_in_the_call_form(app, world)
             "code": "NL26",
             "title": "A\r\nBcc: x@evil.example",
             "description": "",
-            "fields_of_action": ["networks"],
+            **field_rows("networks"),
             "deciding_offices": ["KA", "AfWiFoe"],
             "mode": "procurement",
             "budget": "10000",

@@ -7,7 +7,7 @@ import io
 import re
 from urllib.parse import urlsplit
 
-from conftest import PASSWORD, PDF, ROLES, berlin, fill_draft, login
+from conftest import PASSWORD, PDF, ROLES, berlin, field_rows, fill_draft, login
 from sqlalchemy import select
 
 from foerdercall.accounts.operations import create_user
@@ -46,9 +46,11 @@ def test_whole_life_of_a_proposal(app, clock):
     # An official (KA) sets up and publishes a call with the default criteria catalogue and a budget.
     ka = client_for(app, "ka")
     new_form = ok(ka.get("/calls/new"), "Innovation und Neuheit")
-    criteria = {  # the rows of the default catalogue, as the form shows them
+    criteria = {  # the rows of the default catalogue and milestone plan, as the form shows them
         name: html.unescape(value)
-        for name, value in re.findall(r'<input[^>]*name="(criteria-\d+-\w+)"[^>]*value="([^"]*)"', new_form)
+        for name, value in re.findall(
+            r'<input[^>]*name="((?:criteria|milestone_plan)-\d+-\w+)"[^>]*value="([^"]*)"', new_form
+        )
     }
     assert len([k for k in criteria if k.endswith("-weight")]) == 6
     r = ka.post(
@@ -57,7 +59,7 @@ def test_whole_life_of_a_proposal(app, clock):
             "code": "KW26",
             "title": "Kreativwirtschaft Leipzig 2026",
             "description": "Einzelmaßnahmen",
-            "fields_of_action": ["networks", "marketing"],
+            **field_rows("networks", "marketing"),
             "deciding_offices": ["KA", "AfWiFoe"],
             "mode": "procurement",
             "legal_regime": "VOL/A",

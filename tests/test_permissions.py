@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
-from conftest import PDF, award_after_deadline, berlin, criteria_fields, fill_draft, login
+from conftest import PDF, award_after_deadline, berlin, criteria_fields, field_rows, fill_draft, login
 from sqlalchemy import select
 
 from foerdercall.errors import ActionRefused
@@ -190,7 +190,7 @@ NEW_CALL = {
     "code": "LECK26",
     "title": "Leck-Aufruf",
     "description": "",
-    "fields_of_action": ["networks"],
+    **field_rows("networks"),
     "deciding_offices": ["KA", "AfWiFoe"],
     "mode": "procurement",
     "budget": "10000",

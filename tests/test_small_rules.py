@@ -4,7 +4,7 @@ never corrected into the past, and a number 0 is a number (not "missing") in eve
 from __future__ import annotations
 
 import pytest
-from conftest import approve_after_deadline, berlin, criteria_fields, fill_draft, login
+from conftest import approve_after_deadline, berlin, criteria_fields, field_rows, fill_draft, login
 from sqlalchemy import select
 
 from foerdercall.errors import ActionRefused
@@ -135,7 +135,7 @@ CALL = {
     "code": "NULL26",
     "title": "Null",
     "description": "",
-    "fields_of_action": ["networks"],
+    **field_rows("networks"),
     "deciding_offices": ["KA", "AfWiFoe"],
     "mode": "procurement",
     "budget": "10000",

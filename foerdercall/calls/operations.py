@@ -114,6 +114,9 @@ def _fields_of_action(values, call: Call | None = None) -> list[dict[str, str]]:
     ]
 
 
+DEFAULT_MONTHS = 12  # a measure is carried out within one year
+
+
 def default_milestone_plan(months: int) -> list[dict[str, Any]]:
     """Kick-off after a month, the mid-term (with the interim report) half-way."""
     return [
@@ -132,7 +135,9 @@ def create_call(actor, **fields) -> Call:
     criteria = fields.pop("criteria", None)
     attachments = fields.pop("required_attachments", None)
     fields.setdefault("deciding_offices", default_deciding_offices())
-    fields.setdefault("milestone_plan", default_milestone_plan(fields.get("implementation_months") or 12))
+    fields.setdefault(
+        "milestone_plan", default_milestone_plan(fields.get("implementation_months") or DEFAULT_MONTHS)
+    )
     fields["fields_of_action"] = _fields_of_action(fields.get("fields_of_action", DEFAULT_FIELDS_OF_ACTION))
     call = Call(created_by_id=actor.id, created_at=now(), **fields)
     for i, row in enumerate(criteria if criteria is not None else DEFAULT_CRITERIA):

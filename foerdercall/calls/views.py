@@ -41,7 +41,6 @@ from ..text import parse_id
 from ..workflow.engine import fire
 from .models import Call
 from .operations import (
-    DEFAULT_FIELDS_OF_ACTION,
     confirm_opening,
     copy_call,
     correct_call,
@@ -90,7 +89,6 @@ def new():
     if form.is_submitted() and form.apply_row_action():  # a row button: the form again, with the change
         return render_template("calls/form.html", form=form, call=None)
     if request.method == "GET":
-        form.fields_of_action.data = [f["key"] for f in DEFAULT_FIELDS_OF_ACTION]
         form.standstill_threshold.data = 50_000_00
     if form.validate_on_submit():
         if code_taken((form.code.data or "").strip()):

@@ -67,8 +67,6 @@ def test_whole_life_of_a_proposal_in_the_browser(browser, server, tmp_path, requ
     ka.fill("#code", "KW27")
     ka.fill("#title", "Kreativwirtschaft Leipzig 2027")
     ka.fill("#description", "Einzelmaßnahmen für die lokale Kreativwirtschaft.")
-    ka.check("input[name=fields_of_action][value=networks]")
-    ka.check("input[name=fields_of_action][value=marketing]")
     ka.fill("#legal_regime", "VOL/A")
     ka.fill("#procedure_type", "Öffentliche Ausschreibung")
     ka.fill("#procedure_reason", "unterhalb der EU-Schwelle")

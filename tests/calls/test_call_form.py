@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import PASSWORD, criteria_fields, login
+from conftest import PASSWORD, criteria_fields, field_rows, login
 from sqlalchemy import func, select
 
 from foerdercall.accounts.operations import create_user
@@ -14,7 +14,7 @@ GOOD = {
     "code": "KW27",
     "title": "Kreativwirtschaft 2027",
     "description": "",
-    "fields_of_action": ["networks"],
+    **field_rows("networks"),
     "deciding_offices": ["KA", "AfWiFoe"],
     "mode": "procurement",
     "estimated_value": "",
@@ -50,7 +50,15 @@ GOOD = {
         ),
         ({"criteria-1-name": " "}, "Kriterium 2: Bitte geben Sie einen Namen an."),
         ({"code": "KW 27/<script>"}, "Nur Buchstaben, Ziffern und -"),
-        ({"fields_of_action": ["astrology"]}, "Unbekanntes Handlungsfeld"),
+        ({"fields_of_action-0-de": ""}, "Handlungsfeld 1: Bitte geben Sie die Bezeichnung an."),
+        (
+            {"fields_of_action-1-key": "", "fields_of_action-1-de": "netzwerke"},
+            "Handlungsfeld 2: Dieses Handlungsfeld steht schon in der Liste.",
+        ),
+        (
+            {"milestone_plan-0-de": "Start", "milestone_plan-0-month": "13"},
+            "Meilenstein 1: Der Monat ist eine ganze Zahl von 1 bis 12",
+        ),
         ({"title": ""}, "Dieses Feld wird benötigt"),
         ({"clarification_days": "100000000000000000000"}, "Tage"),
     ],
@@ -164,3 +172,66 @@ def test_reminder_days_and_the_hold_flag_are_stored_and_editable_while_draft(app
         call.hold_decision_mails,
     ) == ([14, 7, 1], [], 2, 4, 10, 60, True)
     assert 'value="14, 7, 1"' in client.get(f"/calls/{call.id}/edit").get_data(as_text=True)
+
+
+def test_the_fields_of_action_and_the_milestone_plan_are_rows_of_the_call(app):
+    """An official names the call's own fields of action (German and English) and its milestone plan in the
+    editor; a renamed field keeps its key (proposals and mail templates name it), a new one gets a key."""
+    create_user("ka@example.org", "Karla", PASSWORD, roles=("official",), office="KA")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "ka@example.org")
+    rows = {
+        **field_rows("networks"),
+        "fields_of_action-1-key": "",
+        "fields_of_action-1-de": "Jugendkultur im Stadtteil",
+        "fields_of_action-1-en": "",
+        "milestone_plan-0-de": "Auftakt",
+        "milestone_plan-0-en": "Kick-off",
+        "milestone_plan-0-month": "1",
+        "milestone_plan-1-de": "Werkschau",
+        "milestone_plan-1-en": "",
+        "milestone_plan-1-month": "6",
+    }
+    # without JavaScript: "add a milestone" shows the form again with one more row and everything typed
+    page = client.post("/calls/new", data={**GOOD, **rows, "row_action": "milestone_plan:add"}).get_data(
+        as_text=True
+    )
+    assert 'name="milestone_plan-2-de"' in page and 'value="Jugendkultur im Stadtteil"' in page
+    assert db.session.scalar(select(func.count(Call.id))) == 0
+
+    assert client.post("/calls/new", data={**GOOD, **rows}).status_code == 302
+    call = db.session.scalar(select(Call).where(Call.code == "KW27"))
+    new_key = call.fields_of_action[1]["key"]
+    assert call.fields_of_action == [
+        {"key": "networks", "de": "Netzwerke", "en": "Networks"},
+        {"key": new_key, "de": "Jugendkultur im Stadtteil", "en": "Jugendkultur im Stadtteil"},
+    ]
+    assert new_key not in ("", "networks")
+    assert call.milestone_plan == [
+        {"de": "Auftakt", "en": "Kick-off", "month": 1},
+        {"de": "Werkschau", "en": "Werkschau", "month": 6},
+    ]
+
+    # renamed and moved: the keys stay with their rows
+    edited = {
+        **GOOD,
+        "fields_of_action-0-key": new_key,
+        "fields_of_action-0-de": "Jugendkultur im Stadtteil",
+        "fields_of_action-0-en": "Youth culture",
+        "fields_of_action-1-key": "networks",
+        "fields_of_action-1-de": "Netzwerke und Kooperation",
+        "fields_of_action-1-en": "Networks",
+        "milestone_plan-0-de": "Werkschau",
+        "milestone_plan-0-en": "Showcase",
+        "milestone_plan-0-month": "6",
+    }
+    assert client.post(f"/calls/{call.id}/edit", data=edited).status_code == 302
+    db.session.expire_all()
+    assert [(f["key"], f["de"]) for f in call.fields_of_action] == [
+        (new_key, "Jugendkultur im Stadtteil"),
+        ("networks", "Netzwerke und Kooperation"),
+    ]
+    assert call.milestone_plan == [{"de": "Werkschau", "en": "Showcase", "month": 6}]
+    page = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert "Jugendkultur im Stadtteil · Netzwerke und Kooperation" in page and "Werkschau (Monat 6)" in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pyotp
-from conftest import PASSWORD, berlin, criteria_fields, login
+from conftest import PASSWORD, berlin, criteria_fields, field_rows, login
 from sqlalchemy import select
 from test_fuzz_forms import opened
 
@@ -56,7 +56,7 @@ def test_criteria_weights_outside_1_to_100_and_odd_digits_are_messages(app, worl
     form = {
         "code": "KW27",
         "title": "Entwurf",
-        "fields_of_action": "networks",
+        **field_rows("networks"),
         "deciding_offices": ["KA", "AfWiFoe"],
         "mode": "procurement",
         "budget": "10.000",

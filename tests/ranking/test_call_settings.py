@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import PASSWORD, criteria_fields, login
+from conftest import PASSWORD, criteria_fields, field_rows, login
 from sqlalchemy import select
 
 from foerdercall.accounts.operations import create_user
@@ -13,7 +13,7 @@ FORM = {
     "code": "KW27",
     "title": "Kreativwirtschaft 2027",
     "description": "",
-    "fields_of_action": ["networks"],
+    **field_rows("networks"),
     "deciding_offices": ["KA", "AfWiFoe"],
     "mode": "procurement",
     "estimated_value": "",
