@@ -73,6 +73,7 @@ def save_draft(p: Proposal, actor, data: dict) -> Proposal:
     for name in ("field_of_action", "requested_amount_cents", "advice_requested"):
         if name in data and data[name] is not None:
             setattr(p, name, data[name])
+    p.answers_from_columns(p.call.form_definition)
     p.updated_at = now()
     db.session.flush()
     return p
