@@ -135,6 +135,40 @@ class ApplicationForm(Form):
                 return True
         return False
 
+    def label_of(self, name: str) -> str:
+        """The label of a posted name: a question's, a table cell's (with its row) or an indicator's."""
+        if name in self._fields and "-" not in name:
+            return str(self._fields[name].label.text)
+        key, _sep, rest = name.partition("-")
+        q = self.definition.question(key)
+        if q is None:
+            return name
+        row, _sep, column = rest.partition("-")
+        if q.type == "table" and row.isdigit():
+            c = next((c for c in q.columns if c.key == column), None)
+            if c is not None:
+                return _(
+                    "%(table)s, Zeile %(n)s: %(column)s",
+                    table=q.label.get(self.lang),
+                    n=int(row) + 1,
+                    column=c.label.get(self.lang),
+                )
+        if q.type == "indicators":
+            i = next((i for i in q.indicators if i.key == rest), None)
+            if i is not None:
+                return f"{q.label.get(self.lang)}: {i.label.get(self.lang)}"
+        return name
+
+    def shown(self, name: str, value: Any) -> Any:
+        """A posted value as the reader knows it: a choice by its label."""
+        q = self.definition.question(name)
+        if q is None or q.type not in ("single_choice", "multiple_choice"):
+            return value
+        labels = {c.key: c.label.get(self.lang) for c in q.choices}
+        if isinstance(value, list):
+            return ", ".join(labels.get(v, v) for v in value)
+        return labels.get(value, value)
+
     def validate(self, extra_validators=None) -> bool:
         fine = super().validate(extra_validators)
         self.checked = check_answers(self.definition, self.posted(), complete=self.complete, lang=self.lang)
@@ -155,8 +189,11 @@ class ApplicationForm(Form):
         return dict(self.checked.answers) if self.checked else {}
 
 
-def application_form(definition: FormDefinition, locale: str) -> type[ApplicationForm]:
-    """A form class for ``definition`` (with the call's fields of action bound) in language ``locale``."""
+def application_form(
+    definition: FormDefinition, locale: str, base: type[ApplicationForm] = ApplicationForm
+) -> type[ApplicationForm]:
+    """A form class for ``definition`` (with the call's fields of action bound) in language ``locale``; ``base``
+    may add fields of its own (the draft page's buttons)."""
     lang = "en" if str(locale).startswith("en") else "de"
     attrs: dict[str, Any] = {"definition": definition, "lang": lang}
     for q in definition.questions():
@@ -165,7 +202,7 @@ def application_form(definition: FormDefinition, locale: str) -> type[Applicatio
             attrs[q.key] = made
         if q.type == "table":
             attrs[q.key + ADD_ROW] = SubmitField(_l("Zeile hinzufügen"))
-    return type("GeneratedApplicationForm", (ApplicationForm,), attrs)
+    return type(f"Generated{base.__name__}", (base,), attrs)
 
 
 def _label(q: Question | Column, lang: str) -> str:

@@ -26,6 +26,8 @@ from .definition import (
     Question,
 )
 
+# Stored answers are read back as English numbers are typed: a decimal is stored as "1.125" (a point, no groups)
+STORED = "en"
 YES = ("y", "yes", "on", "true", "1", "ja")
 NO = ("", "n", "no", "off", "false", "0", "nein")
 
@@ -193,7 +195,8 @@ def _clean_text(value: Any, limit: int, *, single_line: bool) -> str | None:
     text = printable(value)
     if single_line:
         text = one_line(text)
-    text = text.strip()
+    if not text.strip():
+        return None  # only spaces: no answer (else the text is kept as typed)
     if len(text) > limit:
         raise Invalid(
             _("Bitte kürzen Sie den Text auf %(max)s Zeichen (jetzt %(n)s).", max=limit, n=len(text))

@@ -80,6 +80,9 @@ class Proposal(Model):
     def set_answers(self, answers: dict[str, Any], definition: FormDefinition) -> None:
         """Store cleaned answers and mirror the role answers into their columns."""
         self.answers = dict(answers)
+        for q in definition.questions():  # the default form's keys are today's columns: they follow
+            if q.key in ANSWER_FIELDS and q.type in ("short_text", "long_text"):
+                setattr(self, q.key, str(answers.get(q.key) or "")[: 300 if q.key == "title" else None])
         for role, column in (("title", "title"), ("field_of_action", "field_of_action")):
             q = definition.by_role(role)
             if q is not None:

@@ -113,9 +113,12 @@ def edit(proposal_id: int):
         )
 
     if request.method == "POST":
+        adding = form.added_row()  # a table's "add row" button: save, and show the form with one row more
         if not form.validate():
             return page(), 422
         save_draft(p, current_user, form.draft_data())
+        if adding:
+            return page()
         if file := upload.file.data:  # a file chosen (the rest of the upload form is not required here)
             try:
                 add_attachment(p, current_user, upload.kind.data or "other", file.stream, file.filename)
