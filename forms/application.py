@@ -242,8 +242,11 @@ def _field(q: Question, lang: str):
         return _value_field(kind, label, kw)
     if kind == "single_choice":
         offered = [("", _("– bitte wählen –"))] + [(c.key, c.label.get(lang)) for c in q.choices]
+        message = (
+            _("Bitte wählen Sie ein Handlungsfeld aus der Liste.") if q.role == "field_of_action" else None
+        )
         return SelectField(
-            label, choices=choices(offered), validate_choice=False, validators=[OfferedChoice()], **kw
+            label, choices=choices(offered), validate_choice=False, validators=[OfferedChoice(message)], **kw
         )
     if kind == "multiple_choice":
         return MultiCheckboxField(

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
-from typing import cast
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -93,7 +93,7 @@ def address_key(address: str | None) -> str | None:
     return hmac.new(secret, b"parked-address:" + net.encode(), hashlib.sha256).hexdigest()
 
 
-def text_fields(endpoint: str, form, view_args: dict | None = None) -> dict[str, str]:
+def text_fields(endpoint: str, form, view_args: dict | None = None) -> dict[str, Any]:
     """The text a person typed into the form (no token, no buttons, no files); for a report also its kind."""
     meta = {}
     if endpoint == "proposals.edit":

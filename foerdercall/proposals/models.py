@@ -84,9 +84,9 @@ class Proposal(Model):
             if q.key in ANSWER_FIELDS and q.type in ("short_text", "long_text"):
                 setattr(self, q.key, str(answers.get(q.key) or "")[: 300 if q.key == "title" else None])
         for role, column in (("title", "title"), ("field_of_action", "field_of_action")):
-            q = definition.by_role(role)
-            if q is not None:
-                setattr(self, column, str(answers.get(q.key) or "")[: 300 if column == "title" else 40])
+            by_role = definition.by_role(role)
+            if by_role is not None:
+                setattr(self, column, str(answers.get(by_role.key) or "")[: 300 if column == "title" else 40])
         amount = definition.by_role("amount")
         if amount is not None:
             self.requested_amount_cents = int(answers.get(amount.key) or 0)

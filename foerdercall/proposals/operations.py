@@ -290,6 +290,7 @@ def add_attachment(p: Proposal, actor, kind: str, stream, filename: str) -> Atta
     p = lock(p)
     check(actor, "proposal.upload", p)
     allowed_kinds = {r.key for r in p.call.required_attachments} | {"other"}
+    allowed_kinds |= {q.key for q in p.call.form_definition.questions() if q.type == "attachment"}
     if p.state == ProposalState.CLARIFICATION:
         kind = "clarification"
     elif kind not in allowed_kinds:
