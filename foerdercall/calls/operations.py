@@ -238,6 +238,7 @@ COPIED_COLUMNS = (
     "retention_months",
     "scale_max",
     "min_total",
+    "application_form",  # next year's call asks the same questions
 )
 MOVED_COLUMNS = ("opens_at", "submission_deadline", "review_deadline")  # by a year, in Leipzig time
 NOT_COPIED_COLUMNS = (

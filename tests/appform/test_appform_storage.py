@@ -34,7 +34,7 @@ def test_a_proposal_stored_before_keeps_its_answers(fresh_database, tmp_path):
     _migrate(app)
     directory = app.extensions["migrate"].directory
     with app.app_context():
-        downgrade(directory=directory, revision="4c6e8a0b2d3f")  # before calls had their own forms
+        downgrade(directory=directory, revision="5d7f9b1c3e4a")  # before calls had their own forms
         db.session.remove()
         at = dt.datetime(2026, 1, 5, 9, 0)
         with db.engine.begin() as conn:

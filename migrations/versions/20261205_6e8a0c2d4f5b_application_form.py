@@ -2,8 +2,8 @@
 JSONB on PostgreSQL); stored calls get the default form of the 2011-style call, stored proposals its answers from
 their columns (the columns stay: the role answers are mirrored into them)
 
-Revision ID: 5d7f9b1c3e4a
-Revises: 4c6e8a0b2d3f
+Revision ID: 6e8a0c2d4f5b
+Revises: 5d7f9b1c3e4a
 Create Date: 2026-12-05 01:00:00
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = "5d7f9b1c3e4a"
-down_revision = "4c6e8a0b2d3f"
+revision = "6e8a0c2d4f5b"
+down_revision = "5d7f9b1c3e4a"
 branch_labels = None
 depends_on = None
 
