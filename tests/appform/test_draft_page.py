@@ -8,7 +8,7 @@ import io
 
 import pytest
 from appform.cases import EVERY_TYPE
-from conftest import DEADLINE, PDF, berlin, login
+from conftest import DEADLINE, PDF, berlin, login, publish
 
 from foerdercall.extensions import db
 
@@ -16,7 +16,6 @@ from foerdercall.extensions import db
 @pytest.fixture
 def own_call(app, world):
     from foerdercall.calls.operations import create_call
-    from foerdercall.workflow.engine import fire
 
     call = create_call(
         world.ka,
@@ -31,7 +30,7 @@ def own_call(app, world):
         submission_deadline=berlin(*DEADLINE),
         application_form=EVERY_TYPE,
     )
-    fire(call, "publish", world.ka)
+    publish(call, world.ka)
     db.session.commit()
     return call
 
