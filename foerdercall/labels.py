@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 import workflows
 from workflows.actions import ACTION_LABELS
 
-from .i18n import label
+from .i18n import current_lang, label
 
 
 def field_label(call, key: str | None, lang: str | None = None) -> str:
@@ -48,6 +48,9 @@ def attachment_kind(call, kind: str) -> str:
     for r in call.required_attachments:
         if r.key == kind:
             return r.label
+    asked = call.form_definition.question(kind)  # an attachment question of the call's form
+    if asked is not None:
+        return asked.label.get(current_lang())
     return {"clarification": _("Nachgereicht"), "other": _("Sonstige Anlage")}.get(kind, kind)
 
 

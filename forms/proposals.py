@@ -3,28 +3,17 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from foerdercall.labels import field_label
+from foerdercall.i18n import current_lang
 
 from . import Form
-from .fields import BerlinDateTimeField, MoneyField, OfferedChoice, choices
+from .application import ApplicationForm, application_form
+from .fields import BerlinDateTimeField, OfferedChoice, choices
 
 
-class ProposalForm(Form):
-    """Everything optional while drafting: completeness is the workflow's "answers_complete" condition."""
+class ProposalForm(ApplicationForm):
+    """The draft of a proposal: the call's application form (made by :func:`proposal_form`) and the buttons.
+    Everything optional while drafting: completeness is the workflow's "answers_complete" condition."""
 
-    title = StringField(_l("Titel der Maßnahme"), validators=[Optional(), Length(max=300)])
-    field_of_action = SelectField(
-        _l("Handlungsfeld"),
-        choices=[],
-        validate_choice=False,
-        validators=[OfferedChoice(_l("Bitte wählen Sie ein Handlungsfeld aus der Liste."))],
-    )
-    summary = TextAreaField(_l("Kurzbeschreibung"), validators=[Optional(), Length(max=2000)])
-    description = TextAreaField(_l("Konzept"), validators=[Optional(), Length(max=20000)])
-    work_plan = TextAreaField(_l("Arbeits- und Zeitplan"), validators=[Optional(), Length(max=20000)])
-    team = TextAreaField(_l("Team"), validators=[Optional(), Length(max=10000)])
-    leipzig_relation = TextAreaField(_l("Bezug zu Leipzig"), validators=[Optional(), Length(max=10000)])
-    requested_amount = MoneyField(_l("Angebotspreis (netto, €)"), validators=[Optional()])
     advice_requested = BooleanField(
         _l("Ich möchte von der Kontaktstelle Kreativwirtschaft beraten werden (sie darf mein Angebot lesen).")
     )
@@ -40,21 +29,8 @@ class ProposalForm(Form):
         return self.action.data == "submit"
 
     def draft_data(self) -> dict:
-        data = {
-            name: (getattr(self, name).data or "")
-            for name in (
-                "title",
-                "summary",
-                "description",
-                "work_plan",
-                "team",
-                "leipzig_relation",
-                "field_of_action",
-            )
-        }
-        data["requested_amount_cents"] = self.requested_amount.data or 0
-        data["advice_requested"] = bool(self.advice_requested.data)
-        return data
+        """What save_draft stores: the answers that could be read (all of them, after validate()) and the flag."""
+        return {"answers": self.answers(), "advice_requested": bool(self.advice_requested.data)}
 
 
 class UploadForm(Form):
@@ -80,9 +56,12 @@ class ExtendForm(Form):
 
 
 def proposal_form(p, formdata=None) -> ProposalForm:
-    """The draft form of a proposal: its answers, or what was posted; the fields of action of its call."""
-    form = ProposalForm(formdata=formdata, obj=p if formdata is None else None)
-    form.field_of_action.choices = choices((f, field_label(p.call, f)) for f in p.call.field_keys)
+    """The draft form of a proposal: its call's application form in the reader's language, with its answers or
+    what was posted."""
+    cls = application_form(p.call.form_definition, current_lang(), base=ProposalForm)
     if formdata is None:
-        form.requested_amount.data = p.requested_amount_cents or None
-    return form
+        form = cls(answers=p.answers or {})
+        form.advice_requested.data = p.advice_requested
+    else:
+        form = cls(formdata=formdata)
+    return form  # type: ignore[return-value]  # made with base=ProposalForm

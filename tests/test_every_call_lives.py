@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+from appform.cases import valid_answers
 from conftest import PDF
 from sqlalchemy import select
 
 from foerdercall.accounts.models import RoleGrant, User
 from foerdercall.accounts.queries import officials
+from foerdercall.appform.answers import check_answers, format_cents
 from foerdercall.awards.models import Milestone
 from foerdercall.awards.operations import (
     accept_milestone,
@@ -26,7 +28,7 @@ from foerdercall.calls.models import Call
 from foerdercall.calls.operations import confirm_opening, request_opening
 from foerdercall.demo import load_demo
 from foerdercall.extensions import db
-from foerdercall.proposals.models import ANSWER_FIELDS, Proposal
+from foerdercall.proposals.models import Proposal
 from foerdercall.proposals.operations import add_attachment, save_draft, start_draft
 from foerdercall.reviews.models import Review
 from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
@@ -43,20 +45,28 @@ def _people(role: str) -> list[User]:
 
 
 def _answers(call: Call) -> dict:
-    """What a careful applicant enters: every answer, the call's first field of action, half the cap."""
-    return {
-        **{name: f"{name} für {call.title}" for name in ANSWER_FIELDS},
-        "field_of_action": call.field_keys[0],
-        "requested_amount_cents": call.max_amount_cents // 2,
-    }
+    """What a careful applicant enters: an answer to every question of the call's form (made from the question
+    types, tests/appform/cases.py), the call's first field of action, half the cap."""
+    definition = call.form_definition
+    typed = valid_answers(definition)
+    amount = definition.by_role("amount")
+    if amount is not None:
+        typed[amount.key] = format_cents(call.max_amount_cents // 2)
+    checked = check_answers(definition, typed, complete=True, attachments=_attachment_counts(call))
+    assert checked.errors == {}, checked.errors
+    return {"answers": checked.answers}
+
+
+def _attachment_counts(call: Call) -> dict[str, int]:
+    return {q.key: 1 for q in call.form_definition.questions() if q.type == "attachment"}
 
 
 def _live(call: Call, clock) -> Proposal:
     applicant = _people("applicant")[0]
     p = start_draft(call, applicant)
     save_draft(p, applicant, _answers(call))
-    for req in call.required_attachments:
-        add_attachment(p, applicant, req.key, io.BytesIO(PDF), f"{req.key}.pdf")
+    for kind in [req.key for req in call.required_attachments] + list(_attachment_counts(call)):
+        add_attachment(p, applicant, kind, io.BytesIO(PDF), f"{kind}.pdf")
     fire(p, "submit", applicant)
     db.session.commit()
 

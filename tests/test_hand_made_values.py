@@ -169,6 +169,7 @@ def _feeds():
         "DeleteTemplateForm": [],
         "DeleteAccountForm": [],
         "ProposalForm": [Proposal],
+        "ApplicationForm": [Proposal],  # made per call form: _bound() makes one with a question of every type
         "UploadForm": [Attachment],
         "AnswerForm": [Clarification],
         "ReasonForm": [],
@@ -201,8 +202,39 @@ def _bound(form_cls, app):
     extra = {"call": call} if "call" in needs else {}
     if "kind" in needs:
         extra["kind"] = "rejection"
+    if form_cls.__name__ == "ApplicationForm":
+        from appform.cases import EVERY_TYPE
+
+        from foerdercall.appform.definition import parse_definition, with_fields_of_action
+        from forms.application import application_form
+
+        form_cls = application_form(with_fields_of_action(parse_definition(EVERY_TYPE), fields), "de")
     with app.test_request_context("/"):
-        return form_cls(meta={"csrf": False}, **extra)
+        return _Flat(form_cls(meta={"csrf": False}, **extra))
+
+
+class _Flat:
+    """A form's fields with those of its tables' rows and sub-forms (a generated application form has them)."""
+
+    def __init__(self, form):
+        self.form = form
+
+    def __getattr__(self, name):
+        return getattr(self.form, name)
+
+    def __iter__(self):
+        from wtforms import FieldList, FormField
+
+        def flat(fields):
+            for field in fields:
+                if isinstance(field, FieldList):
+                    yield from flat(field.entries)
+                elif isinstance(field, FormField):
+                    yield from flat(field.form)
+                else:
+                    yield field
+
+        return flat(self.form)
 
 
 def test_every_form_field_has_a_length_limit_within_its_column(app):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from typing import Any
 
@@ -20,6 +21,8 @@ from workflows import CallState, OpeningState, state_check
 from workflows import call as call_wf
 from workflows import opening as opening_wf
 
+from ..appform.default import DEFAULT_FORM
+from ..appform.definition import FormDefinition, parse_definition, with_fields_of_action
 from ..extensions import Model
 from ..timeutil import UTCDateTime, minute_end, now
 
@@ -45,6 +48,10 @@ class Call(Model):
     # the keys of the offices that decide together (offices.models): one sign-off from each; set from the
     # offices that decide by default when the call is created, fixed with its terms at publication
     deciding_offices: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # The application form: sections of typed questions (foerdercall/appform/definition.py), fixed at publication
+    application_form: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=lambda: copy.deepcopy(DEFAULT_FORM), server_default="{}"
+    )
     state: Mapped[str] = mapped_column(String(30), default=CallState.DRAFT, index=True)
     mode: Mapped[str] = mapped_column(String(20), default="procurement")  # or "grant"
     legal_regime: Mapped[str] = mapped_column(String(200), default="")
@@ -121,6 +128,12 @@ class Call(Model):
     @property
     def field_keys(self) -> list[str]:
         return [f["key"] for f in self.fields_of_action or []]
+
+    @property
+    def form_definition(self) -> FormDefinition:
+        """The application form, its field of action question offering the call's fields of action."""
+        definition = parse_definition(self.application_form or DEFAULT_FORM)
+        return with_fields_of_action(definition, self.fields_of_action or [])
 
     @property
     def remaining_cents(self) -> int:

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 
 from ..accounts.models import User
+from ..appform.definition import DefinitionError, parse_definition
 from ..audit.trail import record
 from ..awards.operations import sign_off_many
 from ..errors import ActionRefused
@@ -69,6 +70,7 @@ FROZEN_CALL_FIELDS = (
     "opens_at",
     "budget_cents",
     "max_amount_cents",
+    "application_form",  # the questions (issue 14): fixed with the criteria, changed only by correct_call
 )
 
 
@@ -96,6 +98,7 @@ def call_snapshot(call: Call) -> dict[str, Any]:
             for c in call.criteria
         ],
         "required_attachments": [{"key": r.key, "label": r.label} for r in call.required_attachments],
+        "application_form": copy.deepcopy(call.application_form),
     }
 
 
@@ -115,6 +118,14 @@ def _fields_of_action(values, call: Call | None = None) -> list[dict[str, str]]:
 
 
 DEFAULT_MONTHS = 12  # a measure is carried out within one year
+
+
+def checked_form(data: Any) -> dict[str, Any]:
+    """An application form as the call stores it; one that cannot be filled in is refused, naming every problem."""
+    try:
+        return parse_definition(data).to_data()
+    except DefinitionError as exc:
+        raise ActionRefused(" ".join(exc.problems)) from exc
 
 
 def default_milestone_plan(months: int) -> list[dict[str, Any]]:
@@ -139,6 +150,8 @@ def create_call(actor, **fields) -> Call:
         "milestone_plan", default_milestone_plan(fields.get("implementation_months") or DEFAULT_MONTHS)
     )
     fields["fields_of_action"] = _fields_of_action(fields.get("fields_of_action", DEFAULT_FIELDS_OF_ACTION))
+    if "application_form" in fields:
+        fields["application_form"] = checked_form(fields["application_form"])
     call = Call(created_by_id=actor.id, created_at=now(), **fields)
     for i, row in enumerate(criteria if criteria is not None else DEFAULT_CRITERIA):
         key, name, weight, ko, description = _criterion_row(row)
@@ -156,6 +169,8 @@ def create_call(actor, **fields) -> Call:
 def update_call(call: Call, actor, **fields) -> Call:
     """Change a draft call (the frozen-call guard refuses fixed terms of a published one)."""
     criteria = fields.pop("criteria", None)
+    if "application_form" in fields:
+        fields["application_form"] = checked_form(fields["application_form"])
     if "fields_of_action" in fields:
         fields["fields_of_action"] = _fields_of_action(fields["fields_of_action"], call)
     checked_text = notice_text(call) if call.privacy_checked_at is not None else None
@@ -228,6 +243,7 @@ COPIED_COLUMNS = (
     "retention_months",
     "scale_max",
     "min_total",
+    "application_form",  # next year's call asks the same questions
 )
 MOVED_COLUMNS = ("opens_at", "submission_deadline", "review_deadline")  # by a year, in Leipzig time
 NOT_COPIED_COLUMNS = (

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
-from typing import cast
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -34,17 +34,13 @@ SWEEP_BATCH = 500  # expired rows the worker deletes per transaction
 # the person): the answer to a clarification request, a milestone report, the interim and the final report; for
 # the offices the sign-off with its reason and the steps that need a written reason (request for documents,
 # ineligibility, changes to the final report, termination).
-PROPOSAL_FIELDS = (
-    "title",
-    "field_of_action",
-    "summary",
-    "description",
-    "work_plan",
-    "team",
-    "leipzig_relation",
-    "requested_amount",
-    "advice_requested",
+# The draft form is the call's application form (forms/application.py): a question's key, a table's cell
+# (<key>-<row>-<column>) or an indicator's target (<key>-<indicator>), and the advice flag; never a button.
+PROPOSAL_FIELD = re.compile(
+    r"^[a-z][a-z0-9_]{0,39}(-[0-9]{1,3}-[a-z][a-z0-9_]{0,39}|-[a-z][a-z0-9_]{0,39})?$"
 )
+PROPOSAL_NOT_TYPED = ("csrf_token", "action")
+MAX_PROPOSAL_FIELDS = 1_000  # more names than any form has: the rest of a hand-made post is not kept
 REVIEW_FIELD = re.compile(r"^(score|justification)_\d{1,9}$")
 PARKABLE = {
     "proposals.edit": "proposal_id",
@@ -97,11 +93,16 @@ def address_key(address: str | None) -> str | None:
     return hmac.new(secret, b"parked-address:" + net.encode(), hashlib.sha256).hexdigest()
 
 
-def text_fields(endpoint: str, form, view_args: dict | None = None) -> dict[str, str]:
+def text_fields(endpoint: str, form, view_args: dict | None = None) -> dict[str, Any]:
     """The text a person typed into the form (no token, no buttons, no files); for a report also its kind."""
     meta = {}
     if endpoint == "proposals.edit":
-        names = [n for n in PROPOSAL_FIELDS if n in form]
+        names = [n for n in form if PROPOSAL_FIELD.match(n) and n not in PROPOSAL_NOT_TYPED]
+        names = names[:MAX_PROPOSAL_FIELDS]
+        several = {n: form.getlist(n) for n in names if len(form.getlist(n)) > 1}  # several answers ticked
+        if several:
+            kept = {n: str(form.get(n, ""))[:MAX_FIELD_CHARS] for n in names}
+            return {**kept, **{n: [str(v)[:MAX_FIELD_CHARS] for v in vs] for n, vs in several.items()}}
     elif endpoint == "reviews.score":
         names = [n for n in form if REVIEW_FIELD.match(n)]
     elif endpoint in FORM_FIELDS:

@@ -13,12 +13,12 @@ from werkzeug.datastructures import MultiDict
 
 from forms.awards import ReportForm
 from forms.calls import ConfirmForm
-from forms.proposals import AnswerForm, ProposalForm, proposal_form
+from forms.proposals import AnswerForm, proposal_form
 from forms.reviews import parse_scores
 
 from ..awards.models import Milestone
 from ..extensions import db
-from ..labels import action_label, field_label
+from ..labels import action_label
 from ..offices.queries import office_label
 from ..policy.loaders import get_parked_for
 from ..proposals.models import Proposal
@@ -166,11 +166,9 @@ def _target(row) -> dict:
         return _form_target(row)
     if row.endpoint == "proposals.edit":
         p = db.session.get_one(Proposal, row.target_id)
-        form = ProposalForm()
-        labels = {name: str(getattr(form, name).label.text) for name in row.fields}
-        values = dict(row.fields)
-        if values.get("field_of_action"):
-            values["field_of_action"] = field_label(p.call, values["field_of_action"])
+        form = proposal_form(p)
+        labels = {name: form.label_of(name) for name in row.fields}
+        values = {name: form.shown(name, value) for name, value in row.fields.items()}
         if "advice_requested" in values:
             values["advice_requested"] = _("ja") if values["advice_requested"] else _("nein")
         return {

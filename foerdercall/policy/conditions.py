@@ -6,20 +6,20 @@ from collections.abc import Callable
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from workflows import CallState, ProposalState
 from workflows import objection as objection_wf
 
+from ..appform.answers import STORED, check_answers
 from ..awards.models import Award, Milestone, Report
 from ..awards.queries import award_of, interim_report_in, sign_offs, standstill_of
 from ..calls.models import Call
 from ..extensions import db
-from ..i18n import format_dt, format_money
+from ..i18n import current_lang, format_dt, format_money
 from ..locking import lock
 from ..offices.queries import office_by_key, office_labels
-from ..proposals.models import ANSWER_FIELDS, Proposal
+from ..proposals.models import Proposal
 from ..proposals.queries import open_clarification, submission_deadline_for
 from ..reviews.models import Review
 from ..timeutil import minute_end
@@ -54,22 +54,21 @@ def call_open_for_submission(ctx: Context):
     return None
 
 
-FIELD_LABELS = {
-    "title": _l("Titel"),
-    "summary": _l("Kurzbeschreibung"),
-    "description": _l("Konzept"),
-    "work_plan": _l("Arbeits- und Zeitplan"),
-    "team": _l("Team"),
-    "leipzig_relation": _l("Bezug zu Leipzig"),
-}
-
-
 @condition
 def answers_complete(ctx: Context):
+    """Every required question of the call's form answered (the amount has its own condition below)."""
     p = ctx.obj
-    missing = [str(FIELD_LABELS[f]) for f in ANSWER_FIELDS if not (getattr(p, f) or "").strip()]
-    if p.field_of_action not in p.call.field_keys:
-        missing.append(_("Handlungsfeld"))
+    definition = p.call.form_definition
+    files: dict[str, int] = {}
+    for a in p.attachments:
+        files[a.kind] = files.get(a.kind, 0) + 1
+    checked = check_answers(definition, p.answers or {}, complete=True, lang=STORED, attachments=files)
+    amount = definition.by_role("amount")
+    missing = [
+        q.label.get(current_lang())
+        for q in definition.questions()
+        if q.key in checked.errors and (amount is None or q.key != amount.key)
+    ]
     if missing:
         return _("Bitte füllen Sie noch aus: %(fields)s.", fields=", ".join(missing))
     return None

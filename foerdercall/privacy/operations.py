@@ -90,6 +90,7 @@ def personal_data(user: User) -> dict:
                 **{name: getattr(p, name) for name in ANSWER_FIELDS},
                 "field_of_action": p.field_of_action,
                 "requested_amount_cents": p.requested_amount_cents,
+                "answers": p.answers,  # by question of the call's application form
                 "created_at": _iso(p.created_at),
                 "submitted_at": _iso(p.submitted_at),
                 "attachments": [
@@ -199,6 +200,7 @@ def delete_account(user: User, actor: User) -> None:
             fire(p, "discard", None, reason="Konto gelöscht")
         for name in ANSWER_FIELDS:
             setattr(p, name, "")
+        p.answers = {}
         for a in list(p.attachments):
             delete_file_on_commit(attachment_path(a))
             db.session.delete(a)

@@ -103,6 +103,7 @@ def anonymise_proposal(p: Proposal, at: dt.datetime | None = None) -> Anonymisat
         db.session.delete(a)
     for name in ANSWER_FIELDS:
         setattr(p, name, "")
+    p.answers = {}  # every answer is what the applicant wrote (the columns above mirror some of them)
     p.title = ANONYMISED
     for c in p.clarifications:
         c.message = ANONYMISED

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflows import ProposalState, state_check
 from workflows import proposal as proposal_wf
 
+from ..appform.definition import FormDefinition
 from ..extensions import Model
 from ..text import safe_filename
 from ..timeutil import UTCDateTime, now
@@ -40,6 +43,11 @@ class Proposal(Model):
     leipzig_relation: Mapped[str] = mapped_column(Text, default="")
     field_of_action: Mapped[str] = mapped_column(String(40), default="")
     requested_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the answers by question key, as check_answers cleaned them (the call's application form); the role answers
+    # are mirrored into title, field_of_action and requested_amount_cents (ranking, budget and lists read those)
+    answers: Mapped[dict[str, Any]] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql"), default=dict, server_default="{}"
+    )
     advice_requested: Mapped[bool] = mapped_column(default=False)
     file_seq: Mapped[int | None] = mapped_column()
     file_number: Mapped[str | None] = mapped_column(
@@ -68,6 +76,37 @@ class Proposal(Model):
 
     def label(self) -> str:
         return self.file_number or f"#{self.id}"
+
+    def set_answers(self, answers: dict[str, Any], definition: FormDefinition) -> None:
+        """Store cleaned answers and mirror the role answers into their columns."""
+        self.answers = dict(answers)
+        for q in definition.questions():  # the default form's keys are today's columns: they follow
+            if q.key in ANSWER_FIELDS and q.type in ("short_text", "long_text"):
+                setattr(self, q.key, str(answers.get(q.key) or "")[: 300 if q.key == "title" else None])
+        for role, column in (("title", "title"), ("field_of_action", "field_of_action")):
+            by_role = definition.by_role(role)
+            if by_role is not None:
+                setattr(self, column, str(answers.get(by_role.key) or "")[: 300 if column == "title" else 40])
+        amount = definition.by_role("amount")
+        if amount is not None:
+            self.requested_amount_cents = int(answers.get(amount.key) or 0)
+
+    def answers_from_columns(self, definition: FormDefinition) -> None:
+        """While the draft page still writes the columns (the default form, whose keys are the columns): the answers
+        follow them, for every question of the call's form that has a column."""
+        answers = dict(self.answers or {})
+        for q in definition.questions():
+            if q.key == "requested_amount" or q.role == "amount":
+                value: Any = self.requested_amount_cents or None
+            elif q.key in (*ANSWER_FIELDS, "field_of_action"):
+                value = getattr(self, q.key) or None
+            else:
+                continue
+            if value is None:
+                answers.pop(q.key, None)
+            else:
+                answers[q.key] = value
+        self.answers = answers
 
 
 class Attachment(Model):

@@ -18,6 +18,7 @@ from workflows import ProposalState
 
 from ..accounts.operations import require_verified
 from ..aftercommit import on_commit, on_rollback
+from ..appform.answers import STORED, check_answers
 from ..audit.trail import record
 from ..calls.models import Call
 from ..errors import ActionRefused
@@ -64,6 +65,17 @@ def save_draft(p: Proposal, actor, data: dict) -> Proposal:
     """Store what the applicant typed; only drafts change, and only by their applicant."""
     p = lock(p)
     check(actor, "proposal.edit", p)
+    if "answers" in data:  # the draft page: answers to the call's form, checked by it (forms/application.py)
+        definition = p.call.form_definition
+        checked = check_answers(definition, data["answers"], complete=False, lang=STORED)
+        if checked.errors:  # the page checked them; a caller that did not gets the first message
+            raise ActionRefused(next(iter(checked.errors.values())))
+        p.set_answers(checked.answers, definition)
+        if data.get("advice_requested") is not None:
+            p.advice_requested = bool(data["advice_requested"])
+        p.updated_at = now()
+        db.session.flush()
+        return p
     for name in ANSWER_FIELDS:
         if name in data and data[name] is not None:
             setattr(p, name, data[name])
@@ -73,6 +85,7 @@ def save_draft(p: Proposal, actor, data: dict) -> Proposal:
     for name in ("field_of_action", "requested_amount_cents", "advice_requested"):
         if name in data and data[name] is not None:
             setattr(p, name, data[name])
+    p.answers_from_columns(p.call.form_definition)
     p.updated_at = now()
     db.session.flush()
     return p
@@ -277,6 +290,7 @@ def add_attachment(p: Proposal, actor, kind: str, stream, filename: str) -> Atta
     p = lock(p)
     check(actor, "proposal.upload", p)
     allowed_kinds = {r.key for r in p.call.required_attachments} | {"other"}
+    allowed_kinds |= {q.key for q in p.call.form_definition.questions() if q.type == "attachment"}
     if p.state == ProposalState.CLARIFICATION:
         kind = "clarification"
     elif kind not in allowed_kinds:

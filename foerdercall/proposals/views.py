@@ -13,6 +13,7 @@ from ..accounts.operations import find_user
 from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
+from ..i18n import current_lang
 from ..locking import lock_id
 from ..policy import may
 from ..policy.actors import verification_missing
@@ -98,8 +99,11 @@ def edit(proposal_id: int):
     call = p.call
     form = proposal_form(p, request.form if request.method == "POST" else None)
     upload = UploadForm()
+    asked = [
+        (q.key, q.label.get(current_lang())) for q in form.definition.questions() if q.type == "attachment"
+    ]
     upload.kind.choices = choices(
-        [(r.key, r.label) for r in call.required_attachments] + [("other", _("Sonstige Anlage"))]
+        [(r.key, r.label) for r in call.required_attachments] + asked + [("other", _("Sonstige Anlage"))]
     )
 
     def page():
@@ -113,9 +117,12 @@ def edit(proposal_id: int):
         )
 
     if request.method == "POST":
+        adding = form.added_row()  # a table's "add row" button: save, and show the form with one row more
         if not form.validate():
             return page(), 422
         save_draft(p, current_user, form.draft_data())
+        if adding:
+            return page()
         if file := upload.file.data:  # a file chosen (the rest of the upload form is not required here)
             try:
                 add_attachment(p, current_user, upload.kind.data or "other", file.stream, file.filename)

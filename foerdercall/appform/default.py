@@ -1,0 +1,76 @@
+"""The default form: the questions of the 2011-style call (Kreativwirtschaft), as they were fixed in code before
+calls had their own forms. The keys are the columns of ``proposals`` they were stored in, so stored answers map
+one to one (the migration of issue 14)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .definition import FormDefinition, parse_definition
+
+
+def _t(de: str, en: str) -> dict[str, str]:
+    return {"de": de, "en": en}
+
+
+def _long(key: str, de: str, en: str, max_length: int, *, personal: bool = False) -> dict[str, Any]:
+    return {
+        "key": key,
+        "type": "long_text",
+        "label": _t(de, en),
+        "help": _t("", ""),
+        "required": True,
+        "personal": personal,
+        "max_length": max_length,
+    }
+
+
+# Personal: the team (names, careers of people). The other answers describe the measure; a title or a concept may
+# name the applicant, which blind review and retention cannot know from the form.
+DEFAULT_FORM: dict[str, Any] = {
+    "sections": [
+        {
+            "key": "proposal",
+            "title": _t("Ihr Angebot", "Your proposal"),
+            "questions": [
+                {
+                    "key": "title",
+                    "type": "short_text",
+                    "label": _t("Titel der Maßnahme", "Project title"),
+                    "help": _t("", ""),
+                    "required": True,
+                    "personal": False,
+                    "role": "title",
+                    "max_length": 300,
+                },
+                {
+                    "key": "field_of_action",
+                    "type": "single_choice",
+                    "label": _t("Handlungsfeld", "Field of action"),
+                    "help": _t("", ""),
+                    "required": True,
+                    "personal": False,
+                    "role": "field_of_action",
+                },
+                _long("summary", "Kurzbeschreibung", "Summary", 2000),
+                _long("description", "Konzept", "Concept", 20000),
+                _long("work_plan", "Arbeits- und Zeitplan", "Work plan and schedule", 20000),
+                _long("team", "Team", "Team", 10000, personal=True),
+                _long("leipzig_relation", "Bezug zu Leipzig", "Connection to Leipzig", 10000),
+                {
+                    "key": "requested_amount",
+                    "type": "money",
+                    "label": _t("Angebotspreis (netto, €)", "Offer price (net, €)"),
+                    "help": _t("", ""),
+                    "required": True,
+                    "personal": False,
+                    "role": "amount",
+                },
+            ],
+        }
+    ]
+}
+
+
+def default_form() -> FormDefinition:
+    return parse_definition(DEFAULT_FORM)
