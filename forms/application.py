@@ -166,7 +166,7 @@ class ApplicationForm(Form):
             return value
         labels = {c.key: c.label.get(self.lang) for c in q.choices}
         if isinstance(value, list):
-            return ", ".join(labels.get(v, v) for v in value)
+            return ", ".join(str(labels.get(v, v)) for v in value)
         return labels.get(value, value)
 
     def validate(self, extra_validators=None) -> bool:

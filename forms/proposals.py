@@ -64,4 +64,4 @@ def proposal_form(p, formdata=None) -> ProposalForm:
         form.advice_requested.data = p.advice_requested
     else:
         form = cls(formdata=formdata)
-    return form  # type: ignore[return-value]  # made with base=ProposalForm
+    return form  # made with base=ProposalForm
