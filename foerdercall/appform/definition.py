@@ -17,6 +17,8 @@ from typing import Any
 from flask_babel import gettext as _
 
 KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# the names the draft page's own fields have (its buttons, the advice wish, the token, the row buttons)
+RESERVED_KEYS = frozenset({"action", "advice_requested", "csrf_token", "row_action", "next"})
 
 TYPES = (
     "short_text",
@@ -247,6 +249,8 @@ class _Reader:
             key = ""
         elif key in keys:
             problems.append(_("Der Schlüssel kommt im Formular schon vor."))
+        elif key in RESERVED_KEYS:
+            problems.append(_("Der Schlüssel „%(key)s“ ist für die Seite selbst vergeben.", key=key))
         else:
             keys.add(key)
         if not label.de.strip():

@@ -181,3 +181,11 @@ def test_the_field_of_action_question_needs_no_choices_of_its_own():
     data = copy.deepcopy(DEFAULT_FORM)
     assert "choices" not in data["sections"][0]["questions"][1]
     parse_definition(data)
+
+
+@pytest.mark.parametrize("key", ["action", "advice_requested", "csrf_token"])
+def test_a_key_the_draft_page_uses_itself_is_refused(key):
+    (problem,) = _refused(_one_question(key=key, type="short_text", label={"de": "Frage"}))
+    assert (
+        f"Der Schlüssel „{key}“ ist für die Seite selbst vergeben." in problem and "Frage „Frage“" in problem
+    )
