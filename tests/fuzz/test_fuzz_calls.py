@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from conftest import berlin, fill_draft, login
 from hypothesis import strategies as st
+from sqlalchemy import select
 from test_fuzz_forms import CALL_FIELDS, HOSTILE, fields, fuzz, post, show
 
 from foerdercall.calls.operations import create_call
@@ -98,3 +99,32 @@ def test_the_opening_exports_and_award_record(app, world, clock, backend):
         post(ka, f"/calls/{world.call.id}/vergabevermerk.pdf", data)
 
     fuzz(backend, st.tuples(what, fields("reason", "start", start=st.just("1"))), body)
+
+
+def test_the_privacy_mark_and_the_copy_buttons(app, world, backend):
+    """Hostile values into the two buttons of a call's page: marking its privacy notice as checked and copying it
+    (on the published call and on a draft). Never a 500; a copy only with its confirmation."""
+    from foerdercall.calls.models import Call
+
+    draft = create_call(
+        world.ka,
+        code="KW27",
+        title="Entwurf",
+        budget_cents=10_000_00,
+        max_amount_cents=5_000_00,
+        opens_at=berlin(2026, 12, 1, 0, 0),
+        submission_deadline=berlin(2026, 12, 31, 23, 59),
+    )
+    db.session.commit()
+    client = app.test_client()
+    login(client, world.ka.email)
+
+    def body(data):
+        for call_id in (world.call.id, draft.id):
+            post(client, f"/calls/{call_id}/privacy-checked", data)
+            post(client, f"/calls/{call_id}/copy", data)
+        show(client, f"/calls/{world.call.id}", f"/calls/{draft.id}")
+
+    fuzz(backend, fields("confirm", "reason"), body, explicit=({"confirm": "y"}, {"confirm": "n"}))
+    copies = db.session.scalars(select(Call.code).where(Call.code.like("KW2%-%"))).all()
+    assert copies and all(code.startswith(("KW26-", "KW27-")) for code in copies)  # the confirmed ones

@@ -42,6 +42,8 @@ FUZZED = {
     "calls.opening",
     "calls.export_job",
     "calls.record_job",
+    "calls.privacy_checked",
+    "calls.copy",
     # tests/fuzz/test_fuzz_proposals.py
     "proposals.delete_attachment",
     "proposals.fire_trigger",
