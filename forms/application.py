@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -196,18 +197,21 @@ def application_form(
     may add fields of its own (the draft page's buttons)."""
     lang = "en" if str(locale).startswith("en") else "de"
     attrs: dict[str, Any] = {"definition": definition, "lang": lang}
-    for q in definition.questions():
-        made = _field(q, lang)
-        if made is not None:
-            attrs[q.key] = made
-        if q.type == "table":
-            attrs[q.key + ADD_ROW] = SubmitField(_l("Zeile hinzufügen"))
+    with force_locale(
+        lang
+    ):  # the texts made here ("(Pflichtangabe)", "– bitte wählen –") in the form's language
+        for q in definition.questions():
+            made = _field(q, lang)
+            if made is not None:
+                attrs[q.key] = made
+            if q.type == "table":
+                attrs[q.key + ADD_ROW] = SubmitField(_l("Zeile hinzufügen"))
     return type(f"Generated{base.__name__}", (base,), attrs)
 
 
 def _label(q: Question | Column, lang: str) -> str:
     text = q.label.get(lang)
-    return f"{text} ({_('Pflichtangabe')})" if q.required and q.type != "declaration" else text
+    return _("%(label)s (Pflichtangabe)", label=text) if q.required and q.type != "declaration" else text
 
 
 def _kw(q: Question, lang: str) -> dict[str, Any]:

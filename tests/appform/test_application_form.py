@@ -51,7 +51,7 @@ def test_one_field_per_question_with_its_label_in_the_readers_language(app):
     keys = [q.key for q in FORM.questions() if q.type != "attachment"]
     assert all(k in de._fields for k in keys) and "cv" not in de._fields  # a file is uploaded, not typed
     assert de.title.label.text == "Titel (Pflichtangabe)" and de.team.label.text == "Team"
-    assert en.title.label.text.startswith("Title") and en.summary.description == "Two or three sentences."
+    assert en.title.label.text == "Title (required)" and en.summary.description == "Two or three sentences."
     assert [c.label for c in en.field.choices][1:] == ["Music", "Film"]
     assert en.targets.form.visitors.label.text == "Visitors (Personen)"
     assert de.title.render_kw == {"aria-required": "true"}
