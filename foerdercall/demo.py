@@ -54,6 +54,108 @@ YOUTH_OFFICE = {
     "email": "jugendamt@leipzig.example",
     "address": "Naumburger Straße 26, 04229 Leipzig",
 }
+
+
+def _t(de: str, en: str) -> dict[str, str]:
+    return {"de": de, "en": en}
+
+
+def _q(key: str, kind: str, de: str, en: str, **options) -> dict:
+    return {"key": key, "type": kind, "label": _t(de, en), "required": True, "personal": False, **options}
+
+
+# The youth call's own questions: other than the creative-economy call's, with a cost plan and a declaration.
+YOUTH_FORM = {
+    "sections": [
+        {
+            "key": "project",
+            "title": _t("Ihr Projekt", "Your project"),
+            "questions": [
+                _q("title", "short_text", "Name des Projekts", "Project name", role="title", max_length=200),
+                _q("field_of_action", "single_choice", "Schwerpunkt", "Focus", role="field_of_action"),
+                _q(
+                    "idea",
+                    "long_text",
+                    "Was haben die Jugendlichen vor?",
+                    "What are the young people planning?",
+                    max_length=4000,
+                    help=_t(
+                        "Bitte in einfachen Worten, gern von den Jugendlichen selbst.", "In plain words."
+                    ),
+                ),
+                _q(
+                    "age_groups",
+                    "multiple_choice",
+                    "Altersgruppen",
+                    "Age groups",
+                    choices=[
+                        {"key": "a12", "label": _t("12 bis 15 Jahre", "12 to 15 years")},
+                        {"key": "a16", "label": _t("16 bis 20 Jahre", "16 to 20 years")},
+                        {"key": "a21", "label": _t("21 bis 27 Jahre", "21 to 27 years")},
+                    ],
+                ),
+                _q(
+                    "participants",
+                    "number",
+                    "Erwartete Teilnehmende",
+                    "Expected participants",
+                    min=1,
+                    max=500,
+                    integer=True,
+                ),
+                _q("start", "date", "Beginn des Projekts", "Start of the project"),
+                {
+                    **_q(
+                        "contact", "short_text", "Ansprechperson im Träger", "Contact person", max_length=200
+                    ),
+                    "personal": True,
+                },
+            ],
+        },
+        {
+            "key": "money",
+            "title": _t("Kosten und Finanzierung", "Costs and funding"),
+            "questions": [
+                _q(
+                    "cost_plan",
+                    "table",
+                    "Kostenplan",
+                    "Cost plan",
+                    role="cost_plan",
+                    min_rows=1,
+                    max_rows=30,
+                    columns=[
+                        {
+                            "key": "item",
+                            "type": "short_text",
+                            "label": _t("Posten", "Item"),
+                            "required": True,
+                        },
+                        {
+                            "key": "amount",
+                            "type": "money",
+                            "label": _t("Betrag (€)", "Amount (€)"),
+                            "required": True,
+                        },
+                    ],
+                ),
+                _q(
+                    "requested_amount",
+                    "money",
+                    "Beantragte Zuwendung (€)",
+                    "Grant requested (€)",
+                    role="amount",
+                ),
+                _q(
+                    "youth_welfare",
+                    "declaration",
+                    "Wir sind ein anerkannter Träger der freien Jugendhilfe oder arbeiten mit einem zusammen.",
+                    "We are a recognised youth-welfare organisation or work with one.",
+                ),
+            ],
+        },
+    ]
+}
 YOUTH_CALL = {
     "code": "JK2027",
     "title": "Jugendkultur im Stadtteil 2027",
@@ -74,6 +176,7 @@ YOUTH_CALL = {
         {"key": "media_literacy", "de": "Medienbildung", "en": "Media literacy"},
     ],
     "deciding_offices": ["JA", "KA"],
+    "application_form": YOUTH_FORM,
     "budget_cents": 40_000_00,
     "max_amount_cents": 8_000_00,
     "estimated_value_cents": 40_000_00,
