@@ -229,6 +229,22 @@ def fresh_database(request, tmp_path):
     admin.dispose()
 
 
+def migrated_app(url: str, tmp_path):
+    """The app on a database of a test's own (``fresh_database``), migrated to the head: a migration test runs it
+    down to a revision, stores rows as they were then, and up again."""
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "migration-secret",
+            "PUBLIC_URL": PUBLIC_URL,
+            "UPLOAD_DIR": str(tmp_path / "u"),
+            "FOERDERCALL_INSTANCE": str(tmp_path),
+        }
+    )
+    _migrate(app)
+    return app
+
+
 @pytest.fixture
 def pg_app(request, tmp_path):
     """The app on PostgreSQL only (races, locks)."""

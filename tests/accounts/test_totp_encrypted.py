@@ -11,10 +11,9 @@ import os
 import pyotp
 import pytest
 from account_helpers import audit_actions, totp_code, turn_on_two_factor
-from conftest import PASSWORD, _migrate, login
+from conftest import PASSWORD, login, migrated_app
 from sqlalchemy import text
 
-from foerdercall import create_app
 from foerdercall.accounts import secrets as totp_crypt
 from foerdercall.accounts.operations import create_user, reset_two_factor
 from foerdercall.errors import ActionRefused
@@ -159,16 +158,7 @@ def test_the_migration_encrypts_plain_secrets_and_keeps_every_row(fresh_database
 
     from foerdercall.accounts.operations import enable_two_factor, new_totp_secret
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": fresh_database,
-            "SECRET_KEY": "migration-secret",
-            "PUBLIC_URL": "http://foerdercall.test",
-            "UPLOAD_DIR": str(tmp_path / "u"),
-            "FOERDERCALL_INSTANCE": str(tmp_path),
-        }
-    )
-    _migrate(app)
+    app = migrated_app(fresh_database, tmp_path)
     directory = app.extensions["migrate"].directory
     with app.app_context():
         user = create_user("ka@x.test", "Karla KA", PASSWORD, roles=("official",), office="KA")

@@ -10,10 +10,9 @@ import json
 
 import pytest
 from appform.cases import EVERY_TYPE
-from conftest import _migrate, fill_draft
+from conftest import fill_draft, migrated_app
 from sqlalchemy import text
 
-from foerdercall import create_app
 from foerdercall.appform.default import DEFAULT_FORM
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
@@ -22,16 +21,7 @@ from foerdercall.extensions import db
 def test_a_proposal_stored_before_keeps_its_answers(fresh_database, tmp_path):
     from flask_migrate import downgrade, upgrade
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": fresh_database,
-            "SECRET_KEY": "migration-secret",
-            "PUBLIC_URL": "http://foerdercall.test",
-            "UPLOAD_DIR": str(tmp_path / "u"),
-            "FOERDERCALL_INSTANCE": str(tmp_path),
-        }
-    )
-    _migrate(app)
+    app = migrated_app(fresh_database, tmp_path)
     directory = app.extensions["migrate"].directory
     with app.app_context():
         downgrade(directory=directory, revision="5d7f9b1c3e4a")  # before calls had their own forms

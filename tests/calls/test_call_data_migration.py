@@ -7,26 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from conftest import _migrate
+from conftest import migrated_app
 from sqlalchemy import text
 
-from foerdercall import create_app
 from foerdercall.extensions import db
 
 
 def test_a_call_stored_before_keeps_its_terms(fresh_database, tmp_path):
     from flask_migrate import downgrade, upgrade
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": fresh_database,
-            "SECRET_KEY": "migration-secret",
-            "PUBLIC_URL": "http://foerdercall.test",
-            "UPLOAD_DIR": str(tmp_path / "u"),
-            "FOERDERCALL_INSTANCE": str(tmp_path),
-        }
-    )
-    _migrate(app)
+    app = migrated_app(fresh_database, tmp_path)
     directory = app.extensions["migrate"].directory
     with app.app_context():
         downgrade(directory=directory, revision="8c9d0e1f2a3b")  # before offices were data

@@ -3,32 +3,14 @@
 import re
 
 import pytest
-from conftest import PASSWORD, criteria_fields, field_rows, login
+from conftest import PASSWORD, call_form, field_rows, login
 from sqlalchemy import func, select
 
 from foerdercall.accounts.operations import create_user
 from foerdercall.extensions import db
 from foerdercall.models import AuditEvent, Call
 
-GOOD = {
-    "code": "KW27",
-    "title": "Kreativwirtschaft 2027",
-    "description": "",
-    **field_rows("networks"),
-    "deciding_offices": ["KA", "AfWiFoe"],
-    "mode": "procurement",
-    "estimated_value": "",
-    "budget": "100.000,00",
-    "max_amount": "25.000,00",
-    "opens_at": "2027-01-01T00:00",
-    "submission_deadline": "2027-03-31T23:59",
-    "clarification_days": "14",
-    "acceptance_days": "28",
-    "implementation_months": "12",
-    "scale_max": "5",
-    "min_total": "50",
-    **criteria_fields("60 | 2 | Qualität\n40 | - | Wirkung"),
-}
+GOOD = call_form()
 
 
 @pytest.mark.parametrize(

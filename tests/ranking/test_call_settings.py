@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from conftest import PASSWORD, criteria_fields, field_rows, login
+from conftest import PASSWORD, call_form, login
 from sqlalchemy import select
 
 from foerdercall.accounts.operations import create_user
 from foerdercall.calls.models import Call
 from foerdercall.extensions import db
 
-FORM = {
-    "code": "KW27",
-    "title": "Kreativwirtschaft 2027",
-    "description": "",
-    **field_rows("networks"),
-    "deciding_offices": ["KA", "AfWiFoe"],
-    "mode": "procurement",
-    "estimated_value": "",
-    "budget": "100.000,00",
-    "max_amount": "25.000,00",
-    "opens_at": "2027-01-01T00:00",
-    "submission_deadline": "2027-03-31T23:59",
-    "clarification_days": "14",
-    "acceptance_days": "28",
-    "implementation_months": "12",
-    "scale_max": "5",
-    "min_total": "50",
-    **criteria_fields("60 | 2 | Qualität\n40 | - | Wirkung"),
-}
+FORM = call_form()
 
 
 def test_defaults_and_chosen_settings_are_stored_and_shown(app):
