@@ -137,6 +137,20 @@ def padded_pdf(size: int) -> bytes:
 # --- building the data ---------------------------------------------------------------------------------------
 
 
+def _one_attachment() -> dict:
+    """The default form with one required attachment, the offer as PDF (what each submission uploads)."""
+    import copy
+
+    from foerdercall.appform.default import DEFAULT_FORM
+
+    form = copy.deepcopy(DEFAULT_FORM)
+    for section in form["sections"]:
+        section["questions"] = [
+            q for q in section["questions"] if q["type"] != "attachment" or q["key"] == "offer"
+        ]
+    return form
+
+
 def build(app, n_applicants: int, deadline_utc: dt.datetime) -> dict:
     from foerdercall.accounts import operations as account_ops
     from foerdercall.accounts.models import RoleGrant, User
@@ -176,7 +190,7 @@ def build(app, n_applicants: int, deadline_utc: dt.datetime) -> dict:
         estimated_value_cents=50_000_00,
         opens_at=now() - dt.timedelta(days=30),
         submission_deadline=deadline_utc,
-        required_attachments=[("offer", "Leistungsangebot mit Kalkulation (PDF)")],
+        application_form=_one_attachment(),
     )
     mark_privacy_checked(call, ka)  # the officer checked the notice
     fire(call, "publish", ka)

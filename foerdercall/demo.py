@@ -45,7 +45,7 @@ ACCOUNTS = [
 ]
 
 # A third office, and a call it decides with the Kulturamt: another office, grant mode, its own fields of action,
-# criteria and attachments. Nothing in the code names it.
+# criteria and questions, attachments among them. Nothing in the code names it.
 YOUTH_OFFICE = {
     "key": "JA",
     "short_name": "Jugendamt",
@@ -154,6 +154,28 @@ YOUTH_FORM = {
                 ),
             ],
         },
+        {
+            "key": "files",
+            "title": _t("Anlagen", "Attachments"),
+            "questions": [
+                _q(
+                    "statement",
+                    "attachment",
+                    "Erklärung des Trägers der freien Jugendhilfe (PDF)",
+                    "Statement of the youth-welfare organisation (PDF)",
+                ),
+                {
+                    **_q(
+                        "references",
+                        "attachment",
+                        "Referenzen, Presse, Fotos früherer Projekte (PDF)",
+                        "References, press, photos of earlier projects (PDF)",
+                        max_files=3,
+                    ),
+                    "required": False,
+                },
+            ],
+        },
     ]
 }
 YOUTH_CALL = {
@@ -192,10 +214,6 @@ YOUTH_CALL = {
         ("neighbourhood", "Wirkung im Stadtteil und Zugänglichkeit", 25, None),
         ("quality", "Künstlerische und pädagogische Qualität", 25, None),
         ("costs", "Angemessenheit der Kosten und Eigenleistung", 15, None),
-    ],
-    "required_attachments": [
-        ("cost_plan", "Kosten- und Finanzierungsplan (PDF)"),
-        ("statement", "Erklärung des Trägers der freien Jugendhilfe (PDF)"),
     ],
 }
 
@@ -350,8 +368,9 @@ def _history_call() -> None:
             applicant = applicants[i % 2]
             p = start_draft(call, applicant)
             save_draft(p, applicant, _answers(title, field, amount))
-            for req in call.required_attachments:
-                add_attachment(p, applicant, req.key, io.BytesIO(PDF), f"{req.key}.pdf")
+            for q in call.form_definition.questions():
+                if q.type == "attachment" and q.required:
+                    add_attachment(p, applicant, q.key, io.BytesIO(PDF), f"{q.key}.pdf")
             fire(p, "submit", applicant)
             proposals.append(p)
         clock["t"] = start + dt.timedelta(days=21)

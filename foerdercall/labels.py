@@ -44,10 +44,7 @@ def job_kind_label(kind: str) -> str:
 
 
 def attachment_kind(call, kind: str) -> str:
-    """The label of a required attachment, or what an extra file is."""
-    for r in call.required_attachments:
-        if r.key == kind:
-            return r.label
+    """The label of an attachment question of the call's form, or what an extra file is."""
     asked = call.form_definition.question(kind)  # an attachment question of the call's form
     if asked is not None:
         return asked.label.get(current_lang())

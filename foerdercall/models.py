@@ -3,7 +3,7 @@
 from .accounts.models import LoginSession, LoginUnlock, RoleGrant, User  # noqa: F401
 from .audit.models import AuditEvent  # noqa: F401
 from .awards.models import Award, Milestone, Payment, Report, SignOff  # noqa: F401
-from .calls.models import Call, CallVersion, Criterion, Opening, RequiredAttachment  # noqa: F401
+from .calls.models import Call, CallVersion, Criterion, Opening  # noqa: F401
 from .jobs.models import BulkJob  # noqa: F401
 from .mail.models import OutboxMail  # noqa: F401
 from .mailtemplates.models import MailTemplate  # noqa: F401

@@ -405,8 +405,9 @@ def fill_draft(p, user, amount=10_000_00, title="Netzwerk Plagwitz"):
             "requested_amount_cents": amount,
         },
     )
-    for req in p.call.required_attachments:
-        add_attachment(p, user, req.key, io.BytesIO(PDF), f"{req.key}.pdf")
+    for q in p.call.form_definition.questions():
+        if q.type == "attachment" and q.required:
+            add_attachment(p, user, q.key, io.BytesIO(PDF), f"{q.key}.pdf")
     return p
 
 

@@ -65,7 +65,7 @@ def _live(call: Call, clock) -> Proposal:
     applicant = _people("applicant")[0]
     p = start_draft(call, applicant)
     save_draft(p, applicant, _answers(call))
-    for kind in [req.key for req in call.required_attachments] + list(_attachment_counts(call)):
+    for kind in _attachment_counts(call):
         add_attachment(p, applicant, kind, io.BytesIO(PDF), f"{kind}.pdf")
     fire(p, "submit", applicant)
     db.session.commit()

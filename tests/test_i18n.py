@@ -134,9 +134,10 @@ def test_language_switch_for_a_visitor(app, world):
     assert "Calls" in index and "Log in" in index and "Register" in index
     assert "Anmelden" not in index
     detail = _body(client.get(f"/calls/{world.call.id}", headers=de))
-    for heading in ("Selection criteria", "Criterion", "Weight", "Knock-out minimum", "Required attachments"):
+    for heading in ("Selection criteria", "Criterion", "Weight", "Knock-out minimum", "Attachments"):
         assert heading in detail, heading
     assert "Auswahlkriterien" not in detail
+    assert "Offer with cost calculation (PDF)" in detail  # the attachment questions in English too
     missing = client.get("/calls/999999", headers=de)
     assert missing.status_code == 404 and "This page does not exist" in missing.get_data(as_text=True)
 

@@ -92,7 +92,6 @@ TRANSITIONS: list[dict] = [
             "applicant_email_verified",
             "answers_complete",
             "amount_within_cap",
-            "required_attachments_present",
         ),
         "effects": ("assign_file_number", "mail_receipt"),
         "label": ("Verbindlich einreichen", "Submit"),

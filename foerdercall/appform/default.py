@@ -1,6 +1,7 @@
 """The default form: the questions of the 2011-style call (Kreativwirtschaft), as they were fixed in code before
 calls had their own forms. The keys are the columns of ``proposals`` they were stored in, so stored answers map
-one to one (the migration of issue 14)."""
+one to one (the migration of issue 14); the attachments are the call's required attachments of then (their keys
+are the kinds of the files uploaded for them)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,21 @@ def _long(key: str, de: str, en: str, max_length: int, *, personal: bool = False
         "required": True,
         "personal": personal,
         "max_length": max_length,
+    }
+
+
+ATTACHMENT_FILES = 10  # files of one kind (an offer in parts, several declarations)
+
+
+def _attachment(key: str, de: str, en: str) -> dict[str, Any]:
+    return {
+        "key": key,
+        "type": "attachment",
+        "label": _t(de, en),
+        "help": _t("", ""),
+        "required": True,
+        "personal": False,
+        "max_files": ATTACHMENT_FILES,
     }
 
 
@@ -67,7 +83,17 @@ DEFAULT_FORM: dict[str, Any] = {
                     "role": "amount",
                 },
             ],
-        }
+        },
+        {
+            "key": "attachments",
+            "title": _t("Anlagen", "Attachments"),
+            "questions": [
+                _attachment(
+                    "offer", "Leistungsangebot mit Kalkulation (PDF)", "Offer with cost calculation (PDF)"
+                ),
+                _attachment("declarations", "Eigenerklärungen (PDF)", "Self-declarations (PDF)"),
+            ],
+        },
     ]
 }
 

@@ -118,9 +118,6 @@ class Call(Model):
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="call", order_by="Criterion.position", cascade="all, delete-orphan"
     )
-    required_attachments: Mapped[list[RequiredAttachment]] = relationship(
-        back_populates="call", order_by="RequiredAttachment.position", cascade="all, delete-orphan"
-    )
     opening: Mapped[Opening | None] = relationship(back_populates="call", uselist=False)
 
     __mapper_args__ = {"version_id_col": row_version}
@@ -171,18 +168,6 @@ class Criterion(Model):
     weight: Mapped[int] = mapped_column()  # percent; a published catalogue sums to 100
     knockout_min: Mapped[int | None] = mapped_column()
     call: Mapped[Call] = relationship(back_populates="criteria")
-
-
-class RequiredAttachment(Model):
-    __tablename__ = "required_attachments"
-    __table_args__ = (UniqueConstraint("call_id", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(default=0)
-    key: Mapped[str] = mapped_column(String(40))
-    label: Mapped[str] = mapped_column(String(300))
-    call: Mapped[Call] = relationship(back_populates="required_attachments")
 
 
 class CallVersion(Model):

@@ -30,7 +30,7 @@ from ..proposals.models import Proposal
 from ..reviews.models import NeutralityDeclaration, Review
 from ..timeutil import add_months, minute_end, now
 from ..workflow.engine import Context, fire
-from .models import Call, CallVersion, Criterion, Opening, RequiredAttachment
+from .models import Call, CallVersion, Criterion, Opening
 from .queries import code_taken
 
 # The default catalogue of DOMAIN.md: (key, name, weight %, knock-out minimum)
@@ -55,10 +55,6 @@ DEFAULT_FIELDS_OF_ACTION = [
     {"key": "marketing", "de": "Marketing", "en": "Marketing"},
     {"key": "urban_development", "de": "Stadtentwicklung", "en": "Urban development"},
     {"key": "financing", "de": "Finanzierung", "en": "Financing"},
-]
-DEFAULT_ATTACHMENTS = [
-    ("offer", "Leistungsangebot mit Kalkulation (PDF)"),
-    ("declarations", "Eigenerklärungen (PDF)"),
 ]
 FROZEN_CALL_FIELDS = (
     "scale_max",
@@ -97,7 +93,6 @@ def call_snapshot(call: Call) -> dict[str, Any]:
             }
             for c in call.criteria
         ],
-        "required_attachments": [{"key": r.key, "label": r.label} for r in call.required_attachments],
         "application_form": copy.deepcopy(call.application_form),
     }
 
@@ -144,7 +139,6 @@ def _criterion_row(row) -> tuple[str, str, int, int | None, str]:
 
 def create_call(actor, **fields) -> Call:
     criteria = fields.pop("criteria", None)
-    attachments = fields.pop("required_attachments", None)
     fields.setdefault("deciding_offices", default_deciding_offices())
     fields.setdefault(
         "milestone_plan", default_milestone_plan(fields.get("implementation_months") or DEFAULT_MONTHS)
@@ -158,8 +152,6 @@ def create_call(actor, **fields) -> Call:
         call.criteria.append(
             Criterion(position=i, key=key, name=name, description=description, weight=weight, knockout_min=ko)
         )
-    for i, (key, label) in enumerate(attachments if attachments is not None else DEFAULT_ATTACHMENTS):
-        call.required_attachments.append(RequiredAttachment(position=i, key=key, label=label))
     db.session.add(call)
     db.session.flush()
     record(actor, "create_call", call, to_state=call.state)
@@ -296,8 +288,6 @@ def copy_call(call: Call, actor) -> Call:
                 knockout_min=c.knockout_min,
             )
         )
-    for r in call.required_attachments:
-        new.required_attachments.append(RequiredAttachment(position=r.position, key=r.key, label=r.label))
     db.session.add(new)
     db.session.flush()
     for t in db.session.scalars(select(MailTemplate).where(MailTemplate.call_id == call.id)).all():
@@ -397,18 +387,19 @@ def confirm_opening(call: Call, actor) -> Opening:
 
 
 def published_call_is_fixed(session, flush_context, instances):
-    """Criteria, weights, scale and attachments of a published call change only through correct_call()."""
+    """Criteria, weights, scale and the form (its attachments too) of a published call change only through
+    correct_call()."""
     if session.info.get("call_correction"):
         return
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
-        if isinstance(obj, Criterion | RequiredAttachment):
+        if isinstance(obj, Criterion):
             call = obj.call
             if call is not None and call.published_at is not None:
                 raise ActionRefused(_("Der Aufruf ist veröffentlicht: Kriterien und Anlagen sind fest."))
         elif isinstance(obj, Call) and obj.published_at is not None and obj in session.dirty:
             state = inspect(obj)
-            # a criterion or attachment taken out of the collection is an orphan, no longer tied to its call
-            if any(state.attrs[name].history.deleted for name in ("criteria", "required_attachments")):
+            # a criterion taken out of the collection is an orphan, no longer tied to its call
+            if state.attrs.criteria.history.deleted:
                 raise ActionRefused(_("Der Aufruf ist veröffentlicht: Kriterien und Anlagen sind fest."))
             for name in FROZEN_CALL_FIELDS:
                 hist = state.attrs[name].history

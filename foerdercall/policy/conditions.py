@@ -56,7 +56,9 @@ def call_open_for_submission(ctx: Context):
 
 @condition
 def answers_complete(ctx: Context):
-    """Every required question of the call's form answered (the amount has its own condition below)."""
+    """Every required question of the call's form answered, its attachment questions with their files (at least one
+    for a required one, none more than it allows); all that is missing at once. The amount has its own condition
+    below."""
     p = ctx.obj
     definition = p.call.form_definition
     files: dict[str, int] = {}
@@ -64,14 +66,20 @@ def answers_complete(ctx: Context):
         files[a.kind] = files.get(a.kind, 0) + 1
     checked = check_answers(definition, p.answers or {}, complete=True, lang=STORED, attachments=files)
     amount = definition.by_role("amount")
-    missing = [
-        q.label.get(current_lang())
-        for q in definition.questions()
-        if q.key in checked.errors and (amount is None or q.key != amount.key)
-    ]
+    wrong = [q for q in definition.questions() if q.key in checked.errors and q is not amount]
+    answers = [q.label.get(current_lang()) for q in wrong if q.type != "attachment"]
+    missing = [q.label.get(current_lang()) for q in wrong if q.type == "attachment" and not files.get(q.key)]
+    told = []
+    if answers:
+        told.append(_("Bitte füllen Sie noch aus: %(fields)s.", fields=", ".join(answers)))
     if missing:
-        return _("Bitte füllen Sie noch aus: %(fields)s.", fields=", ".join(missing))
-    return None
+        told.append(_("Es fehlen Anlagen: %(names)s.", names=", ".join(missing)))
+    told += [
+        f"{q.label.get(current_lang())}: {checked.errors[q.key]}"
+        for q in wrong
+        if q.type == "attachment" and files.get(q.key)
+    ]
+    return " ".join(told) or None
 
 
 @condition
@@ -84,16 +92,6 @@ def amount_within_cap(ctx: Context):
             "Der Betrag übersteigt die Obergrenze je Maßnahme von %(cap)s.",
             cap=format_money(p.call.max_amount_cents),
         )
-    return None
-
-
-@condition
-def required_attachments_present(ctx: Context):
-    p = ctx.obj
-    have = {a.kind for a in p.attachments}
-    missing = [r.label for r in p.call.required_attachments if r.key not in have]
-    if missing:
-        return _("Es fehlen Anlagen: %(names)s.", names=", ".join(missing))
     return None
 
 

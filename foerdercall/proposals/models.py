@@ -116,7 +116,9 @@ class Attachment(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(40))  # a RequiredAttachment.key, "clarification" or "report"
+    kind: Mapped[str] = mapped_column(
+        String(40)
+    )  # an attachment question's key, "other", "clarification", "report"
     filename: Mapped[str] = mapped_column(String(255))
     storage_name: Mapped[str] = mapped_column(String(255), unique=True)
     content_type: Mapped[str] = mapped_column(String(100))

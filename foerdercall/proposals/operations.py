@@ -23,6 +23,7 @@ from ..audit.trail import record
 from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
+from ..i18n import current_lang
 from ..locking import lock
 from ..policy import check
 from ..text import safe_filename
@@ -289,12 +290,19 @@ def add_attachment(p: Proposal, actor, kind: str, stream, filename: str) -> Atta
     whole request had arrived), the same moment a submission sent with it gets."""
     p = lock(p)
     check(actor, "proposal.upload", p)
-    allowed_kinds = {r.key for r in p.call.required_attachments} | {"other"}
-    allowed_kinds |= {q.key for q in p.call.form_definition.questions() if q.type == "attachment"}
+    asked = {q.key: q for q in p.call.form_definition.questions() if q.type == "attachment"}
     if p.state == ProposalState.CLARIFICATION:
         kind = "clarification"
-    elif kind not in allowed_kinds:
+    elif kind != "other" and kind not in asked:
         raise ActionRefused(_("Unbekannte Art der Anlage."))
+    elif kind in asked and sum(a.kind == kind for a in p.attachments) >= asked[kind].max_files:
+        raise ActionRefused(
+            _(
+                "Für „%(label)s“ sind höchstens %(n)s Dateien vorgesehen. Bitte entfernen Sie erst eine.",
+                label=asked[kind].label.get(current_lang()),
+                n=asked[kind].max_files,
+            )
+        )
     require_verified(actor)
     name = safe_filename(filename)
     _check_quota(p, actor, name, 0)  # a full quota refuses before the file is read

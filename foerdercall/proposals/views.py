@@ -10,7 +10,6 @@ from forms.fields import choices
 from forms.proposals import AnswerForm, ExtendForm, ReasonForm, UploadForm, proposal_form
 
 from ..accounts.operations import find_user
-from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import current_lang
@@ -81,9 +80,9 @@ def apply(call_id: int):
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(proposal_id: int):
-    # read with its call and the call's required attachments in one statement; a post changes the draft:
-    # then its row is read locked (save, upload and submit find it locked); the access check below finds it
-    with_call = joinedload(Proposal.call).joinedload(Call.required_attachments)
+    # read with its call in one statement; a post changes the draft: then its row is read locked (save, upload
+    # and submit find it locked); the access check below finds it
+    with_call = joinedload(Proposal.call)
     p = (
         lock_id(Proposal, proposal_id, with_call)
         if request.method == "POST"
@@ -94,17 +93,15 @@ def edit(proposal_id: int):
     if not may(current_user, "proposal.edit", p):  # submitted: its page shows it
         return redirect(url_for("proposals.detail", proposal_id=p.id))
     # held for the whole request: the session keeps loaded objects only while they are referenced, and each
-    # lock of the proposal (save, upload, submit) makes it forget its call; with the call (and its required
-    # attachments) referenced here, the operations and guards find them without loading them again
-    call = p.call
+    # lock of the proposal (save, upload, submit) makes it forget its call; with the call referenced here, the
+    # operations and guards find it without loading it again
+    _call = p.call
     form = proposal_form(p, request.form if request.method == "POST" else None)
     upload = UploadForm()
     asked = [
         (q.key, q.label.get(current_lang())) for q in form.definition.questions() if q.type == "attachment"
     ]
-    upload.kind.choices = choices(
-        [(r.key, r.label) for r in call.required_attachments] + asked + [("other", _("Sonstige Anlage"))]
-    )
+    upload.kind.choices = choices(asked + [("other", _("Sonstige Anlage"))])
 
     def page():
         return render_template(

@@ -27,7 +27,17 @@ def _one_question(**q):
 def test_the_default_form_is_todays_questions_with_their_columns_as_keys():
     form = default_form()
     keys = [q.key for q in form.questions()]
-    assert keys == ["title", "field_of_action", *ANSWER_FIELDS[1:], "requested_amount"]
+    # then the required attachments of then, their keys the kinds of the files uploaded for them
+    assert keys == [
+        "title",
+        "field_of_action",
+        *ANSWER_FIELDS[1:],
+        "requested_amount",
+        "offer",
+        "declarations",
+    ]
+    assert [q.type for q in form.questions()][-2:] == ["attachment", "attachment"]
+    assert form.question("offer").label.get("en") == "Offer with cost calculation (PDF)"
     assert form.by_role("title").key == "title" and form.by_role("amount").key == "requested_amount"
     assert form.by_role("field_of_action").key == "field_of_action"
     assert form.question("description").label.de == "Konzept"

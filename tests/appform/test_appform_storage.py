@@ -9,6 +9,7 @@ import datetime as dt
 import json
 
 import pytest
+import sqlalchemy as sa
 from appform.cases import EVERY_TYPE
 from conftest import fill_draft, migrated_app
 from sqlalchemy import text
@@ -46,6 +47,19 @@ def test_a_proposal_stored_before_keeps_its_answers(fresh_database, tmp_path):
                 ),
                 {"fields": '[{"key": "networks", "de": "Netzwerke", "en": "Networks"}]', "at": at},
             )
+            for position, (key, label) in enumerate(
+                (
+                    ("offer", "Leistungsangebot mit Kalkulation (PDF)"),
+                    ("declarations", "Eigenerklärungen (PDF)"),
+                )
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO required_attachments (call_id, position, key, label) "
+                        "SELECT id, :position, :key, :label FROM calls"
+                    ),
+                    {"position": position, "key": key, "label": label},
+                )
             for title, team, amount in (
                 ("Netzwerk Plagwitz", "Ada und Ben\nZeile 2 ✓", 1234567),
                 ("", "", 0),
@@ -62,7 +76,9 @@ def test_a_proposal_stored_before_keeps_its_answers(fresh_database, tmp_path):
                 )
         upgrade(directory=directory)
         (form,) = db.session.execute(text("SELECT application_form FROM calls")).one()
-        assert (form if isinstance(form, dict) else json.loads(form)) == DEFAULT_FORM
+        assert (
+            form if isinstance(form, dict) else json.loads(form)
+        ) == DEFAULT_FORM  # attachments as questions
         stored = [
             a if isinstance(a, dict) else json.loads(a)
             for (a,) in db.session.execute(text("SELECT answers FROM proposals ORDER BY id")).all()
@@ -83,8 +99,110 @@ def test_a_proposal_stored_before_keeps_its_answers(fresh_database, tmp_path):
         from foerdercall.calls.models import Call
 
         call = db.session.scalars(db.select(Call)).one()
-        checked = check_answers(call.form_definition, stored[0], complete=True)
+        checked = check_answers(
+            call.form_definition, stored[0], complete=True, attachments={"offer": 1, "declarations": 1}
+        )
         assert checked.errors == {} and checked.answers == stored[0]
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_stored_required_attachments_become_questions_and_their_files_follow(fresh_database, tmp_path):
+    """A call whose form asks for a cost plan as a table and, as before, as a PDF: the PDF question gets its own
+    key and the files uploaded for it follow; the labels keep their text, the known ones get their English."""
+    from flask_migrate import downgrade, upgrade
+
+    app = migrated_app(fresh_database, tmp_path)
+    directory = app.extensions["migrate"].directory
+    with app.app_context():
+        downgrade(directory=directory, revision="6e8a0c2d4f5b")  # calls have forms; attachments their table
+        db.session.remove()
+        at = dt.datetime(2026, 1, 5, 9, 0)
+        own = copy.deepcopy(DEFAULT_FORM)
+        own["sections"] = own["sections"][:1]  # the form of then: no attachments
+        own["sections"][0]["questions"].append(
+            {
+                "key": "cost_plan",
+                "type": "table",
+                "label": {"de": "Kostenplan", "en": "Cost plan"},
+                "columns": [{"key": "item", "label": {"de": "Posten"}, "type": "short_text"}],
+            }
+        )
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (email, name, organisation, password_hash, locale, head_of_office, active, "
+                    "created_at) VALUES ('a@example.org', 'Ada', '', 'x', 'de', false, true, :at)"
+                ),
+                {"at": at},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO calls (code, title, description, fields_of_action, state, mode, legal_regime, "
+                    "procedure_type, procedure_reason, estimated_value_cents, budget_cents, max_amount_cents, "
+                    "committed_cents, opens_at, submission_deadline, clarification_days, acceptance_days, "
+                    "implementation_months, scale_max, min_total, version, next_file_seq, created_at, "
+                    "row_version, application_form) VALUES ('JK2026', 'Jugend 2026', '', :fields, 'published', "
+                    "'grant', '', '', '', 0, 6000000, 2500000, 0, :at, :at, 14, 28, 10, 5, 50, 1, 1, :at, 1, "
+                    ":form)"
+                ),
+                {
+                    "fields": '[{"key": "networks", "de": "Netzwerke", "en": "Networks"}]',
+                    "at": at,
+                    "form": json.dumps(own),
+                },
+            )
+            for position, (key, label) in enumerate(
+                (
+                    ("cost_plan", "Kosten- und Finanzierungsplan (PDF)"),
+                    ("declarations", "Eigenerklärungen (PDF)"),
+                )
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO required_attachments (call_id, position, key, label) "
+                        "SELECT id, :position, :key, :label FROM calls"
+                    ),
+                    {"position": position, "key": key, "label": label},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO proposals (call_id, applicant_id, state, title, summary, description, "
+                    "work_plan, team, leipzig_relation, field_of_action, requested_amount_cents, "
+                    "advice_requested, created_at, updated_at, row_version, answers) SELECT c.id, u.id, 'draft', "
+                    "'', '', '', '', '', '', '', 0, false, :at, :at, 1, '{}' FROM calls c, users u"
+                ),
+                {"at": at},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO attachments (proposal_id, kind, filename, storage_name, content_type, size, "
+                    "sha256, uploaded_by_id, uploaded_at) SELECT p.id, 'cost_plan', 'kosten.pdf', 'x1', "
+                    "'application/pdf', 10, :sha, p.applicant_id, :at FROM proposals p"
+                ),
+                {"sha": "0" * 64, "at": at},
+            )
+        upgrade(directory=directory)
+        from foerdercall.calls.models import Call
+        from foerdercall.proposals.models import Attachment
+
+        call = db.session.scalars(db.select(Call)).one()
+        asked = [q for q in call.form_definition.questions() if q.type == "attachment"]
+        assert [(q.key, q.label.de, q.label.en, q.required) for q in asked] == [
+            ("cost_plan_pdf", "Kosten- und Finanzierungsplan (PDF)", "", True),
+            ("declarations", "Eigenerklärungen (PDF)", "Self-declarations (PDF)", True),
+        ]
+        assert call.form_definition.question("cost_plan").type == "table"
+        assert [a.kind for a in db.session.scalars(db.select(Attachment))] == ["cost_plan_pdf"]
+        db.session.remove()
+        assert not sa.inspect(db.engine).has_table("required_attachments")
+        # and back: the table again, the form without its attachment questions
+        downgrade(directory=directory, revision="6e8a0c2d4f5b")
+        rows = db.session.execute(text("SELECT key, label FROM required_attachments ORDER BY position")).all()
+        assert [tuple(r) for r in rows] == [
+            ("cost_plan_pdf", "Kosten- und Finanzierungsplan (PDF)"),
+            ("declarations", "Eigenerklärungen (PDF)"),
+        ]
         db.session.remove()
         db.engine.dispose()
 

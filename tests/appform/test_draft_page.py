@@ -115,7 +115,7 @@ def test_submission_needs_every_required_answer_and_file(app, world, own_call, c
         assert label in html.split("Bitte füllen Sie noch aus")[1].split("</")[0], label
     from foerdercall.proposals.operations import add_attachment
 
-    for kind in ("cv", *(r.key for r in own_call.required_attachments)):
+    for kind in [q.key for q in own_call.form_definition.questions() if q.type == "attachment"]:
         add_attachment(db.session.get(type(p), p.id), world.applicant, kind, io.BytesIO(PDF), f"{kind}.pdf")
     db.session.commit()
     resp = client.post(f"/proposals/{p.id}/edit", data={**ANSWERS, "action": "submit"}, follow_redirects=True)

@@ -4,12 +4,14 @@ next file number (Aktenzeichen) of its call."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from conftest import PASSWORD, berlin, fill_draft, publish
 from sqlalchemy import func, select
 
 from foerdercall.audit.models import AuditEvent
-from foerdercall.calls.models import Call, CallVersion, Criterion, RequiredAttachment
+from foerdercall.calls.models import Call, CallVersion, Criterion
 from foerdercall.calls.operations import call_snapshot, correct_call, create_call, update_call
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
@@ -67,16 +69,26 @@ def _min_total(call, world):
     call.min_total = 60
 
 
+CV = {"key": "cv", "type": "attachment", "label": {"de": "Lebenslauf", "en": "CV"}, "required": True}
+
+
+def _attachments(call, change) -> None:
+    """The call's form with its attachment questions changed (a new form: the column is not tracked in place)."""
+    form = copy.deepcopy(call.application_form)
+    change(form["sections"][-1]["questions"])
+    call.application_form = form
+
+
 def _add_attachment(call, world):
-    call.required_attachments.append(RequiredAttachment(position=2, key="cv", label="Lebenslauf"))
+    _attachments(call, lambda questions: questions.append(CV))
 
 
 def _relabel_attachment(call, world):
-    call.required_attachments[0].label = "Angebot (beliebiges Format)"
+    _attachments(call, lambda questions: questions[0]["label"].update(de="Angebot (beliebiges Format)"))
 
 
 def _remove_attachment(call, world):
-    call.required_attachments.remove(call.required_attachments[-1])
+    _attachments(call, lambda questions: questions.pop())
 
 
 def _update_operation(call, world):
@@ -148,12 +160,16 @@ def test_a_draft_call_can_still_change(app, world, clock):
     update_call(
         draft, world.ka, scale_max=10, criteria=[("a", "Innovation", 70, None), ("b", "Kosten", 30, 2)]
     )
-    draft.required_attachments.append(RequiredAttachment(position=2, key="cv", label="Lebenslauf"))
+    _add_attachment(draft, world)
     db.session.commit()
     db.session.expire_all()
     draft = db.session.get(Call, draft.id)
     assert (weights_of(draft), draft.scale_max) == ([("a", 70), ("b", 30)], 10)
-    assert [r.key for r in draft.required_attachments] == ["offer", "declarations", "cv"]
+    assert [q.key for q in draft.form_definition.questions() if q.type == "attachment"] == [
+        "offer",
+        "declarations",
+        "cv",
+    ]
 
 
 def applicant_proposal(world, user, title, submit_it=False):

@@ -126,3 +126,28 @@ def test_someone_else_gets_the_file_only_through_the_access_layer(app, world, dr
     resp = other.get(f"/proposals/{p.id}/attachments/{a.id}")
     assert resp.status_code in (403, 404)
     assert PDF not in resp.data and b"angebot.pdf" not in resp.data
+
+
+def test_an_attachment_question_takes_no_more_files_than_it_allows(app, draft):
+    """The default form's offer takes ten files: the eleventh is refused, naming the question, and the typed text
+    is kept."""
+    p, client = draft
+    applicant = db.session.get(Proposal, p.id).applicant
+    for n in range(10):
+        add_attachment(db.session.get(Proposal, p.id), applicant, "offer", io.BytesIO(PDF), f"teil{n}.pdf")
+    db.session.commit()
+    resp = client.post(
+        f"/proposals/{p.id}/edit",
+        data={"title": "Netzwerk Plagwitz", "kind": "offer", "file": (io.BytesIO(PDF), "teil10.pdf")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    page = resp.get_data(as_text=True)
+    assert "Für „Leistungsangebot mit Kalkulation (PDF)“ sind höchstens 10 Dateien vorgesehen" in page
+    assert "Entwurf gespeichert" in page
+    db.session.expire_all()
+    assert db.session.query(Attachment).filter_by(proposal_id=p.id, kind="offer").count() == 10
+    assert db.session.get(Proposal, p.id).title == "Netzwerk Plagwitz"
+    assert "teil10.pdf" not in page
+    # the page lists each attachment question with its files
+    assert "Leistungsangebot mit Kalkulation (PDF): 10 Dateien ✓" in " ".join(page.split())

@@ -164,7 +164,6 @@ def test_saving_uploading_and_submitting_in_one_post_reads_the_proposal_and_its_
         )
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/proposals/{p.id}")
     assert len(sql.reading("proposals")) == 1, "\n".join(s[-150:] for s in sql.seen)
-    assert len(sql.reading("required_attachments")) <= 1  # (read with the proposal)
     assert len(sql.reading("calls")) <= 2  # the call, and the call locked for the file number
     assert not [
         s for s in sql.seen if s.startswith("SELECT outbox_mails.id FROM")
