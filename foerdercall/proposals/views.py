@@ -10,6 +10,7 @@ from forms.fields import choices
 from forms.proposals import AnswerForm, ExtendForm, ReasonForm, UploadForm, proposal_form
 
 from ..accounts.operations import find_user
+from ..appform.display import shown_answers
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import current_lang
@@ -183,6 +184,12 @@ def detail(proposal_id: int):
         reviewer_choices=reviewer_choices(p) if assessment else [],
         progress=proposal_progress(p) if may(current_user, "proposal.own", p) else None,
         show_applicant=applicant_visible_to(current_user, p),
+        answers=shown_answers(
+            p.call.form_definition,
+            p.answers or {},
+            current_lang(),
+            personal=applicant_visible_to(current_user, p),
+        ),
         form=ConfirmForm(),
         reason_form=ReasonForm(),
         answer_form=AnswerForm(),

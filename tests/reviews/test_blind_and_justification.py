@@ -57,6 +57,11 @@ def test_the_reviewers_pages_never_name_the_applicant(app, world, clock):
     p, r1, r2 = two_reviewers(world, clock)
     score(p, world.rev1, [5, 4, 3, 2, 1, 0], text="Rita meint")
     score(p, world.rev2, [3] * 6, text="Rolf meint")
+    p.answers = {
+        **p.answers,
+        "team": "Ada Lovelace leitet, Ben Berg kocht",
+    }  # the default form's personal answer
+    db.session.commit()
     client = app.test_client()
     login(client, "rev2@x.test")
     page = client.get(f"/reviews/{r2.id}").get_data(as_text=True)
@@ -66,10 +71,13 @@ def test_the_reviewers_pages_never_name_the_applicant(app, world, clock):
     # nor the proposal's own page (its content, without who applied and without the history naming them)
     proposal_page = client.get(f"/proposals/{p.id}").get_data(as_text=True)
     assert p.title in proposal_page and world.applicant.name not in proposal_page
-    # the officials still see who applied
+    assert "Ada Lovelace" not in proposal_page  # nor the personal answers: their questions say so
+    assert "Verborgen: persönliche Angabe (blinde Begutachtung)" in proposal_page
+    # the officials still see who applied, and the personal answers
     official = app.test_client()
     login(official, world.ka.email)
-    assert world.applicant.name in official.get(f"/proposals/{p.id}").get_data(as_text=True)
+    official_page = official.get(f"/proposals/{p.id}").get_data(as_text=True)
+    assert world.applicant.name in official_page and "Ada Lovelace leitet, Ben Berg kocht" in official_page
 
 
 def test_justification_only_at_the_ends_of_the_scale_when_the_call_says_so(app, world, clock):
