@@ -51,7 +51,7 @@ def shown_answers(
                 shown.append(ShownAnswer(q, label, hidden=True))
                 continue
             value = answers.get(q.key)
-            if q.type == "table" and not is_empty(value):
+            if q.type == "table" and isinstance(value, list) and value:
                 head = tuple(c.label.get(lang) for c in q.columns)
                 rows = tuple(
                     tuple(_cell(c, row.get(c.key), lang) for c in q.columns)
