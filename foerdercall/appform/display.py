@@ -69,12 +69,6 @@ def shown_answers(
 def _text(q: Question, value: Any, lang: str) -> str:
     if is_empty(value):
         return "–"
-    if q.type == "money":
-        return format_money(value, lang) if isinstance(value, int) else str(value)
-    if q.type == "number":
-        return _number(value, lang)
-    if q.type == "date":
-        return _date(value, lang)
     if q.type == "single_choice":
         return _choice(q, value, lang)
     if q.type == "multiple_choice":
@@ -87,17 +81,20 @@ def _text(q: Question, value: Any, lang: str) -> str:
             for i in q.indicators
             if not is_empty(value.get(i.key))
         )
-    return str(value)
+    return _value(q.type, value, lang)
 
 
 def _cell(column: Column, value: Any, lang: str) -> str:
-    if is_empty(value):
-        return ""
-    if column.type == "money":
+    return "" if is_empty(value) else _value(column.type, value, lang)
+
+
+def _value(kind: str, value: Any, lang: str) -> str:
+    """A text, a number, an amount or a date (a question's or a table column's)."""
+    if kind == "money":
         return format_money(value, lang) if isinstance(value, int) else str(value)
-    if column.type == "number":
+    if kind == "number":
         return _number(value, lang)
-    if column.type == "date":
+    if kind == "date":
         return _date(value, lang)
     return str(value)
 

@@ -19,6 +19,43 @@ from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 
 
+def _stored_call(conn, at, form=None) -> None:
+    """An applicant and a published call as an earlier revision stored them (the form: when calls had forms)."""
+    conn.execute(
+        text(
+            "INSERT INTO users (email, name, organisation, password_hash, locale, head_of_office, active, "
+            "created_at) VALUES ('a@example.org', 'Ada', '', 'x', 'de', false, true, :at)"
+        ),
+        {"at": at},
+    )
+    columns, values, params = "", "", {}
+    if form is not None:
+        columns, values, params = ", application_form", ", :form", {"form": json.dumps(form)}
+    conn.execute(
+        text(
+            "INSERT INTO calls (code, title, description, fields_of_action, state, mode, legal_regime, "
+            "procedure_type, procedure_reason, estimated_value_cents, budget_cents, max_amount_cents, "
+            "committed_cents, opens_at, submission_deadline, clarification_days, acceptance_days, "
+            "implementation_months, scale_max, min_total, version, next_file_seq, created_at, "
+            f"row_version{columns}) VALUES ('KW2026', 'Aufruf 2026', '', :fields, 'published', 'procurement', "
+            f"'', '', '', 0, 6000000, 2500000, 0, :at, :at, 14, 28, 10, 5, 50, 1, 1, :at, 1{values})"
+        ),
+        {"fields": '[{"key": "networks", "de": "Netzwerke", "en": "Networks"}]', "at": at, **params},
+    )
+
+
+def _required_attachments(conn, *rows) -> None:
+    """The call's required attachments as the table of before issue 14 held them."""
+    for position, (key, label) in enumerate(rows):
+        conn.execute(
+            text(
+                "INSERT INTO required_attachments (call_id, position, key, label) "
+                "SELECT id, :position, :key, :label FROM calls"
+            ),
+            {"position": position, "key": key, "label": label},
+        )
+
+
 def test_a_proposal_stored_before_keeps_its_answers(fresh_database, tmp_path):
     from flask_migrate import downgrade, upgrade
 
@@ -29,37 +66,12 @@ def test_a_proposal_stored_before_keeps_its_answers(fresh_database, tmp_path):
         db.session.remove()
         at = dt.datetime(2026, 1, 5, 9, 0)
         with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO users (email, name, organisation, password_hash, locale, head_of_office, active, "
-                    "created_at) VALUES ('a@example.org', 'Ada', '', 'x', 'de', false, true, :at)"
-                ),
-                {"at": at},
+            _stored_call(conn, at)
+            _required_attachments(
+                conn,
+                ("offer", "Leistungsangebot mit Kalkulation (PDF)"),
+                ("declarations", "Eigenerklärungen (PDF)"),
             )
-            conn.execute(
-                text(
-                    "INSERT INTO calls (code, title, description, fields_of_action, state, mode, legal_regime, "
-                    "procedure_type, procedure_reason, estimated_value_cents, budget_cents, max_amount_cents, "
-                    "committed_cents, opens_at, submission_deadline, clarification_days, acceptance_days, "
-                    "implementation_months, scale_max, min_total, version, next_file_seq, created_at, "
-                    "row_version) VALUES ('KW2026', 'Aufruf 2026', '', :fields, 'published', 'procurement', "
-                    "'', '', '', 0, 6000000, 2500000, 0, :at, :at, 14, 28, 10, 5, 50, 1, 1, :at, 1)"
-                ),
-                {"fields": '[{"key": "networks", "de": "Netzwerke", "en": "Networks"}]', "at": at},
-            )
-            for position, (key, label) in enumerate(
-                (
-                    ("offer", "Leistungsangebot mit Kalkulation (PDF)"),
-                    ("declarations", "Eigenerklärungen (PDF)"),
-                )
-            ):
-                conn.execute(
-                    text(
-                        "INSERT INTO required_attachments (call_id, position, key, label) "
-                        "SELECT id, :position, :key, :label FROM calls"
-                    ),
-                    {"position": position, "key": key, "label": label},
-                )
             for title, team, amount in (
                 ("Netzwerk Plagwitz", "Ada und Ben\nZeile 2 ✓", 1234567),
                 ("", "", 0),
@@ -129,42 +141,12 @@ def test_stored_required_attachments_become_questions_and_their_files_follow(fre
             }
         )
         with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO users (email, name, organisation, password_hash, locale, head_of_office, active, "
-                    "created_at) VALUES ('a@example.org', 'Ada', '', 'x', 'de', false, true, :at)"
-                ),
-                {"at": at},
+            _stored_call(conn, at, own)
+            _required_attachments(
+                conn,
+                ("cost_plan", "Kosten- und Finanzierungsplan (PDF)"),
+                ("declarations", "Eigenerklärungen (PDF)"),
             )
-            conn.execute(
-                text(
-                    "INSERT INTO calls (code, title, description, fields_of_action, state, mode, legal_regime, "
-                    "procedure_type, procedure_reason, estimated_value_cents, budget_cents, max_amount_cents, "
-                    "committed_cents, opens_at, submission_deadline, clarification_days, acceptance_days, "
-                    "implementation_months, scale_max, min_total, version, next_file_seq, created_at, "
-                    "row_version, application_form) VALUES ('JK2026', 'Jugend 2026', '', :fields, 'published', "
-                    "'grant', '', '', '', 0, 6000000, 2500000, 0, :at, :at, 14, 28, 10, 5, 50, 1, 1, :at, 1, "
-                    ":form)"
-                ),
-                {
-                    "fields": '[{"key": "networks", "de": "Netzwerke", "en": "Networks"}]',
-                    "at": at,
-                    "form": json.dumps(own),
-                },
-            )
-            for position, (key, label) in enumerate(
-                (
-                    ("cost_plan", "Kosten- und Finanzierungsplan (PDF)"),
-                    ("declarations", "Eigenerklärungen (PDF)"),
-                )
-            ):
-                conn.execute(
-                    text(
-                        "INSERT INTO required_attachments (call_id, position, key, label) "
-                        "SELECT id, :position, :key, :label FROM calls"
-                    ),
-                    {"position": position, "key": key, "label": label},
-                )
             conn.execute(
                 text(
                     "INSERT INTO proposals (call_id, applicant_id, state, title, summary, description, "
