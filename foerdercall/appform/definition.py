@@ -41,6 +41,7 @@ ROLES = {  # the answers the engine itself uses, and the type each must have
     "milestone_plan": "table",
     "cost_plan": "table",
 }
+NEEDED_ROLES = ("title", "amount")  # every proposal has a title and an amount (lists, ranking, budget)
 MILESTONE_COLUMNS = ("title", "due", "share")  # the award's milestones are made from these (issue 14, part 3)
 
 # the ceilings of each type: a limit above them is refused, no limit means the ceiling
@@ -175,6 +176,22 @@ def with_fields_of_action(definition: FormDefinition, rows: Sequence[Mapping[str
             for s in definition.sections
         )
     )
+
+
+def missing_roles(definition: FormDefinition) -> list[str]:
+    """What the engine needs from every form and this one lacks, each named."""
+    names = {
+        "title": _("den Titel der Maßnahme (kurzer Text)"),
+        "amount": _("den beantragten Betrag (Betrag)"),
+    }
+    return [
+        _(
+            "Das Formular braucht die Frage nach %(what)s. Sie können sie umbenennen, aber nicht entfernen.",
+            what=names[role],
+        )
+        for role in NEEDED_ROLES
+        if definition.by_role(role) is None
+    ]
 
 
 # --- reading ----------------------------------------------------------------------------------------------------

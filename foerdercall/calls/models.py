@@ -127,10 +127,14 @@ class Call(Model):
         return [f["key"] for f in self.fields_of_action or []]
 
     @property
+    def stored_form(self) -> FormDefinition:
+        """The application form as stored (the call editor's question builder edits it)."""
+        return parse_definition(self.application_form or DEFAULT_FORM)
+
+    @property
     def form_definition(self) -> FormDefinition:
         """The application form, its field of action question offering the call's fields of action."""
-        definition = parse_definition(self.application_form or DEFAULT_FORM)
-        return with_fields_of_action(definition, self.fields_of_action or [])
+        return with_fields_of_action(self.stored_form, self.fields_of_action or [])
 
     @property
     def remaining_cents(self) -> int:

@@ -17,10 +17,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from forms.application import application_form
 from forms.calls import BulkSignOffForm, CallForm, ConfirmForm, CopyCallForm, CorrectionForm
+from forms.formbuilder import FormBuilderForm, role_label
 from forms.jobs import ExportJobForm
 from workflows.proposal import STATE_LABELS
 
+from ..appform.definition import parse_definition, with_fields_of_action
 from ..errors import ActionRefused
 from ..i18n import current_lang
 from ..jobs.files import attachment_headers
@@ -125,6 +128,78 @@ def edit(call_id: int):
             flash(_("Gespeichert."), "success")
             return redirect(url_for("calls.detail", call_id=call.id))
     return render_template("calls/form.html", form=form, call=call), 200 if not form.errors else 422
+
+
+@bp.route("/calls/<int:call_id>/form", methods=["GET", "POST"])
+@login_required
+def questions(call_id: int):
+    """The question builder: the call's application form as rows, with a preview as applicants will see it. A draft
+    call's form is saved; a published call's only as a correction (a new version, with its reason)."""
+    require(current_user, "official.work")
+    call = get_call_for(current_user, call_id)
+    correcting = call.published_at is not None
+    if (why := refusal(current_user, "call.correct" if correcting else "call.edit", call)) is not None:
+        flash(why, "error")
+        return redirect(url_for("calls.detail", call_id=call.id))
+    form = FormBuilderForm(stored=call.stored_form, lang=current_lang())
+    if form.is_submitted() and form.apply_row_action():  # a row button: the rows again, with the change
+        return _questions_page(call, form, correcting)
+    if not form.validate_on_submit():
+        return _questions_page(call, form, correcting, 200 if not form.errors else 422)
+    if request.form.get("action") == "preview":  # the preview of what was typed; nothing saved
+        return _questions_page(call, form, correcting)
+    try:
+        if correcting:
+            correct_call(call, current_user, form.reason.data or "", application_form=form.definition_data)
+        else:
+            update_call(call, current_user, application_form=form.definition_data)
+    except ActionRefused as exc:  # the rows are shown again as typed
+        undo_refused(exc)
+        return _questions_page(call, form, correcting, 422)
+    if correcting:
+        flash(
+            _(
+                "Die Berichtigung ist als Version %(v)s veröffentlicht; alle Beteiligten werden informiert.",
+                v=call.version,
+            ),
+            "success",
+        )
+    else:
+        flash(_("Das Antragsformular ist gespeichert."), "success")
+    return redirect(url_for("calls.questions", call_id=call.id))
+
+
+@bp.route("/calls/<int:call_id>/form/preview", methods=["POST"])
+@login_required
+def questions_preview(call_id: int):
+    """The preview alone, for the builder's script: the form as typed so far, or what is still wrong."""
+    require(current_user, "official.work")
+    call = get_call_for(current_user, call_id)
+    require(current_user, "call.correct" if call.published_at is not None else "call.edit", call)
+    form = FormBuilderForm(stored=call.stored_form, lang=current_lang())
+    form.validate_on_submit()
+    return render_template("calls/questions_preview.html", call=call, preview=_preview(call, form), form=form)
+
+
+def _preview(call: Call, form: FormBuilderForm):
+    """The applicant's form for the rows as typed (when they make a form), else the stored one; no answers."""
+    definition = parse_definition(form.definition_data) if form.definition_data else call.stored_form
+    definition = with_fields_of_action(definition, call.fields_of_action or [])
+    return application_form(definition, current_lang())(formdata=None, meta={"csrf": False})
+
+
+def _questions_page(call: Call, form: FormBuilderForm, correcting: bool, status: int = 200):
+    return (
+        render_template(
+            "calls/questions.html",
+            call=call,
+            form=form,
+            preview=_preview(call, form),
+            correcting=correcting,
+            role_label=role_label,
+        ),
+        status,
+    )
 
 
 @bp.route("/calls/<int:call_id>/privacy-checked", methods=["POST"])

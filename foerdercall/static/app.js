@@ -210,7 +210,12 @@
         if (!model) { return; }  // no row to take the fields from: the server adds it
         event.preventDefault();
         var fresh = model.cloneNode(true);
-        each(fresh, "input, textarea", function (el) { el.value = ""; el.setAttribute("aria-invalid", "false"); });
+        each(fresh, "input, textarea", function (el) {
+          if (el.type === "checkbox") { el.checked = false; } else { el.value = ""; }
+          el.setAttribute("aria-invalid", "false");
+        });
+        each(fresh, "select", function (el) { el.selectedIndex = 0; });
+        each(fresh, "[data-row-note]", function (el) { el.remove(); });
         each(fresh, ".error, .charcount, [aria-live]", function (el) { el.remove(); });
         each(fresh, ".has-error", function (el) { el.classList.remove("has-error"); });
         each(fresh, "[aria-describedby$='-err']", function (el) { el.removeAttribute("aria-describedby"); });
@@ -241,4 +246,28 @@
       }
     });
   });
+}());
+
+// The question builder (templates/calls/questions.html): the preview follows the rows as they are typed. Without
+// JS the "Vorschau aktualisieren" button does the same through the server.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-preview-url]");
+  var target = document.getElementById("preview");
+  if (!form || !target || !window.fetch) { return; }
+  var timer = null, asked = 0;
+  function refresh() {
+    var mine = ++asked;
+    fetch(form.getAttribute("data-preview-url"), { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (text) { if (text !== null && mine === asked) { target.innerHTML = text; } })
+      .catch(function () { /* the button still works */ });
+  }
+  function later() { clearTimeout(timer); timer = setTimeout(refresh, 600); }
+  form.addEventListener("input", later);
+  form.addEventListener("change", later);
+  form.addEventListener("click", function (event) {
+    if (event.target.closest("button[data-row-action]")) { later(); }
+  });
+  target.addEventListener("submit", function (event) { event.preventDefault(); });
 }());
