@@ -216,7 +216,7 @@ def _label(q: Question | Column, lang: str) -> str:
 
 def _kw(q: Question, lang: str) -> dict[str, Any]:
     kw: dict[str, Any] = {"description": q.help.get(lang)}
-    if q.required:
+    if q.required and q.type != "multiple_choice":  # a group of checkboxes (a list) takes no aria-required
         kw["render_kw"] = {"aria-required": "true"}
     return kw
 

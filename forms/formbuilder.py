@@ -55,6 +55,12 @@ KINDS = (
     ("indicators", _l("Zielwerte (Indikatoren)")),
     (SECTION, _l("Abschnitt (Überschrift)")),
 )
+# the kinds each part of a row applies to (the page hides the others with JavaScript)
+KINDS_WITH = {
+    "help": " ".join(k for k, _label in KINDS if k != SECTION),
+    "limits": "short_text long_text number money date multiple_choice attachment table cost_plan milestone_plan",
+    "options": "single_choice multiple_choice table cost_plan indicators",
+}
 COLUMN_WORDS = {  # what an official may write as a column's type, in either language
     "text": "short_text",
     "zahl": "number",
@@ -118,7 +124,9 @@ class QuestionRowForm(Form):
 class FormBuilderForm(RowsForm):
     items = RowList(QuestionRowForm, label=_l("Abschnitte und Fragen"), max_entries=150)
     reason = TextAreaField(_l("Begründung der Berichtigung"), validators=[Length(max=5000)])
-    data: dict[str, Any]  # the application form as the call stores it, once validated
+    definition_data: dict[str, Any]  # the application form as the call stores it, once validated
+    taken: set[str]
+    stored_keys: set[str]
 
     def __init__(self, *args, stored: FormDefinition, lang: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,12 +155,12 @@ class FormBuilderForm(RowsForm):
                 return None
             question = self._question(row, refuse)
             if not sections:
-                refuse(row.kind, _l("Die erste Zeile ist die Überschrift eines Abschnitts."))
+                refuse(row.kind, _l("Der erste Eintrag ist die Überschrift eines Abschnitts."))
             else:
                 sections[-1]["questions"].append(question)
             return question
 
-        field.check(lambda n, m: _l("Zeile %(n)s: %(message)s", n=n, message=m), check)
+        field.check(lambda n, m: _l("Eintrag %(n)s: %(message)s", n=n, message=m), check)
         if field.errors:
             return
         data = {"sections": sections}

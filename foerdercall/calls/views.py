@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 
 from forms.application import application_form
 from forms.calls import BulkSignOffForm, CallForm, ConfirmForm, CopyCallForm, CorrectionForm
-from forms.formbuilder import FormBuilderForm, role_label
+from forms.formbuilder import KINDS_WITH, FormBuilderForm, role_label
 from forms.jobs import ExportJobForm
 from workflows.proposal import STATE_LABELS
 
@@ -197,6 +197,7 @@ def _questions_page(call: Call, form: FormBuilderForm, correcting: bool, status:
             preview=_preview(call, form),
             correcting=correcting,
             role_label=role_label,
+            kinds_with=KINDS_WITH,
         ),
         status,
     )

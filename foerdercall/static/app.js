@@ -264,10 +264,21 @@
       .catch(function () { /* the button still works */ });
   }
   function later() { clearTimeout(timer); timer = setTimeout(refresh, 600); }
+  function showParts() {  // only the parts of a row that apply to its kind
+    Array.prototype.forEach.call(form.querySelectorAll("[data-row]"), function (row) {
+      var kind = row.querySelector("select[name$='-kind']");
+      if (!kind) { return; }
+      Array.prototype.forEach.call(row.querySelectorAll("[data-kinds]"), function (part) {
+        part.hidden = part.getAttribute("data-kinds").split(" ").indexOf(kind.value) < 0 &&
+          !part.querySelector(".has-error");  // what the server refused stays in sight
+      });
+    });
+  }
+  showParts();
   form.addEventListener("input", later);
-  form.addEventListener("change", later);
+  form.addEventListener("change", function () { showParts(); later(); });
   form.addEventListener("click", function (event) {
-    if (event.target.closest("button[data-row-action]")) { later(); }
+    if (event.target.closest("button[data-row-action]")) { showParts(); later(); }
   });
   target.addEventListener("submit", function (event) { event.preventDefault(); });
 }());

@@ -110,7 +110,7 @@ def login(browser, server: Server, email: str, password: str = PASSWORD):
 def open_draft(page) -> None:
     """The person's draft on the demo call: the one they have, else a new one."""
     page.goto("/my")
-    drafts = page.locator("main table a[href$='/edit']")
+    drafts = page.locator("main tr", has_text="Demo-Aufruf").locator("a[href$='/edit']")  # not another call's
     if drafts.count():
         drafts.first.click()
     else:

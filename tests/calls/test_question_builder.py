@@ -119,8 +119,8 @@ def test_wrong_rows_are_refused_each_named_and_nothing_typed_is_lost(ka, world):
     response = ka.post(f"/calls/{call.id}/form", data=post_data(rows, action="save"))
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 422
-    assert f"Zeile {n - 1}: Bitte geben Sie eine Zahl ein" in page
-    assert f"Zeile {n}: Spalte 1: Die Art „Farbe“ kenne ich nicht" in page
+    assert f"Eintrag {n - 1}: Bitte geben Sie eine Zahl ein" in page
+    assert f"Eintrag {n}: Spalte 1: Die Art „Farbe“ kenne ich nicht" in page
     assert 'value="zehn"' in page and 'value="Formate"' in page  # as typed
     assert unchanged(call)
     # the row errors mended, the form's own rules speak, naming the question

@@ -128,3 +128,83 @@ def test_the_privacy_mark_and_the_copy_buttons(app, world, backend):
     fuzz(backend, fields("confirm", "reason"), body, explicit=({"confirm": "y"}, {"confirm": "n"}))
     copies = db.session.scalars(select(Call.code).where(Call.code.like("KW2%-%"))).all()
     assert copies and all(code.startswith(("KW26-", "KW27-")) for code in copies)  # the confirmed ones
+
+
+ROW_FIELDS = (
+    "kind",
+    "label_de",
+    "label_en",
+    "help_de",
+    "required",
+    "personal",
+    "low",
+    "high",
+    "options",
+    "key",
+    "role",
+)
+
+
+def test_the_question_builder(app, world, backend):
+    """The question builder (a draft call's form, and its preview for the script): the stored rows posted with one
+    new row and the title's row fuzzed, row buttons included. A refused post changes nothing."""
+    from forms.formbuilder import KINDS, rows_of
+
+    draft = create_call(
+        world.ka,
+        code="KW27",
+        title="Entwurf",
+        description="",
+        fields_of_action=["networks"],
+        budget_cents=10_000_00,
+        max_amount_cents=5_000_00,
+        opens_at=berlin(2026, 12, 1, 0, 0),
+        submission_deadline=berlin(2026, 12, 31, 23, 59),
+    )
+    db.session.commit()
+    rows = rows_of(draft.stored_form, "de")
+    base = {f"items-{i}-{k}": v for i, row in enumerate(rows) for k, v in row.items() if v}
+    n = len(rows)
+    kind = st.sampled_from([k for k, _label in KINDS])
+    new_row = fields(*(f"items-{n}-{f}" for f in ROW_FIELDS), **{f"items-{n}-kind": kind})
+    title_row = fields("items-1-kind", "items-1-label_de", "items-1-role", "row_action", "action", "reason")
+    client = app.test_client()
+    login(client, world.ka.email)
+
+    def body(example):
+        data = {**base, **example[0], **example[1]}
+        post(client, f"/calls/{draft.id}/form", data)
+        post(client, f"/calls/{draft.id}/form/preview", data)
+        show(client, f"/calls/{draft.id}/form")
+
+    fuzz(
+        backend,
+        st.tuples(new_row, title_row),
+        body,
+        explicit=(
+            (
+                {
+                    f"items-{n}-kind": "table",
+                    f"items-{n}-label_de": "Kosten",
+                    f"items-{n}-options": "a|b|c|d|e",
+                },
+                {},
+            ),
+            ({f"items-{n}-kind": "money", f"items-{n}-label_de": "Preis", f"items-{n}-low": "1e309"}, {}),
+            (
+                {f"items-{n}-kind": "date", f"items-{n}-label_de": "Beginn", f"items-{n}-high": "31.02.2027"},
+                {},
+            ),
+            (
+                {
+                    f"items-{n}-kind": "multiple_choice",
+                    f"items-{n}-label_de": "X",
+                    f"items-{n}-options": "|\n|",
+                },
+                {},
+            ),
+            ({f"items-{n}-kind": "section", f"items-{n}-label_de": "action"}, {"items-1-role": "amount"}),
+            ({}, {"row_action": "items:remove-0"}),
+            ({}, {"items-1-kind": "section"}),
+        ),
+    )

@@ -37,6 +37,8 @@ FUZZED = {
     "offices.edit",
     # tests/fuzz/test_fuzz_calls.py
     "calls.edit",
+    "calls.questions",
+    "calls.questions_preview",
     "calls.fire_trigger",
     "proposals.apply",
     "calls.opening",
