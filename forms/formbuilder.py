@@ -70,7 +70,16 @@ COLUMN_WORDS = {  # what an official may write as a column's type, in either lan
     "datum": "date",
     "date": "date",
 }
-COLUMN_NAMES = {"short_text": "Text", "number": "Zahl", "money": "Betrag", "date": "Datum"}
+COLUMN_NAMES = {  # as the builder shows a column's type, by the reader's language
+    "de": {"short_text": "Text", "number": "Zahl", "money": "Betrag", "date": "Datum", "required": "Pflicht"},
+    "en": {
+        "short_text": "text",
+        "number": "number",
+        "money": "amount",
+        "date": "date",
+        "required": "required",
+    },
+}
 REQUIRED_WORDS = ("pflicht", "required", "pflichtangabe")
 MILESTONE_COLUMNS = [
     {
@@ -318,7 +327,9 @@ def rows_of(definition: FormDefinition, lang: str) -> list[dict[str, str]]:
                     "personal": "True" if q.personal else "",
                     "low": low,
                     "high": high,
-                    "options": _option_text(q) if q.role not in ("field_of_action", MILESTONE_PLAN) else "",
+                    "options": _option_text(q, lang)
+                    if q.role not in ("field_of_action", MILESTONE_PLAN)
+                    else "",
                 }
             )
     return rows
@@ -358,7 +369,7 @@ def _limit_texts(q: Question, lang: str) -> tuple[str, str]:
     return "", ""
 
 
-def _option_text(q: Question) -> str:
+def _option_text(q: Question, lang: str) -> str:
     def line(*parts: str) -> str:
         while parts and not parts[-1]:
             parts = parts[:-1]
@@ -369,8 +380,9 @@ def _option_text(q: Question) -> str:
     if q.type == "indicators":
         return "\n".join(line(i.label.de, i.label.en, i.unit) for i in q.indicators)
     if q.type == "table":
+        names = COLUMN_NAMES["en" if lang == "en" else "de"]
         return "\n".join(
-            line(c.label.de, c.label.en, COLUMN_NAMES[c.type], "Pflicht" if c.required else "")
+            line(c.label.de, c.label.en, names[c.type], names["required"] if c.required else "")
             for c in q.columns
         )
     return ""
