@@ -66,6 +66,17 @@ def shown_answers(
     return sections
 
 
+def plain(answer: ShownAnswer) -> str:
+    """An answer as one text (a cell of an export, a line of a document): a table's rows one per line, each as
+    "column: value; …"."""
+    if not answer.head:
+        return answer.text
+    return "\n".join(
+        "; ".join(f"{head}: {cell}" for head, cell in zip(answer.head, row, strict=True) if cell)
+        for row in answer.rows
+    )
+
+
 def _text(q: Question, value: Any, lang: str) -> str:
     if is_empty(value):
         return "–"

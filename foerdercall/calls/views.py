@@ -27,7 +27,14 @@ from ..appform.definition import parse_definition, with_fields_of_action
 from ..errors import ActionRefused
 from ..i18n import current_lang
 from ..jobs.files import attachment_headers
-from ..jobs.operations import export_file, export_is_large, start_call_record, start_export
+from ..jobs.operations import (
+    EXPORT_MIMETYPES,
+    EXPORTS,
+    export_file,
+    export_is_large,
+    start_call_record,
+    start_export,
+)
 from ..pages import undo_refused
 from ..policy import may, refusal
 from ..policy.actors import is_official
@@ -385,7 +392,7 @@ def ranking(call_id: int):
 def export(call_id: int, what: str, fmt: str):
     """The ranking (what=ranking) or every review's detail (what=scores) as CSV or XLSX, at once (the ranking
     page offers a job instead for calls of more than EXPORT_SYNC_LIMIT proposals; the bytes are the same)."""
-    if what not in ("ranking", "scores") or fmt not in ("csv", "xlsx"):
+    if what not in EXPORTS or fmt not in EXPORT_MIMETYPES:
         abort(404)
     call = _official_call(call_id)
     f, name, mimetype = export_file(call, current_user, what, fmt)
@@ -396,7 +403,7 @@ def export(call_id: int, what: str, fmt: str):
 @login_required
 def export_job(call_id: int, what: str, fmt: str):
     """The same export as a job with visible progress (for large calls)."""
-    if what not in ("ranking", "scores") or fmt not in ("csv", "xlsx"):
+    if what not in EXPORTS or fmt not in EXPORT_MIMETYPES:
         abort(404)
     call = _official_call(call_id)
     if not ExportJobForm().validate_on_submit():

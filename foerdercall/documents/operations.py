@@ -21,6 +21,7 @@ from sqlalchemy import select
 from workflows import ProposalState
 
 from ..accounts.models import User
+from ..appform.display import shown_answers
 from ..audit.models import AuditEvent
 from ..awards.models import Award, SignOff
 from ..calls.models import Call
@@ -79,6 +80,33 @@ def _mode_label(call: Call) -> str:
 
 def _field(p: Proposal) -> str:
     return field_label(p.call, p.field_of_action)
+
+
+def _amount_label(p: Proposal, lang: str) -> str:
+    """What the call's form calls the amount (an offer price, a grant requested)."""
+    q = p.call.form_definition.by_role("amount")
+    return q.label.get(lang) if q is not None else _("Angebotspreis (netto)")
+
+
+def _answer_blocks(p: Proposal, lang: str) -> list:
+    """The answers by the sections of the call's form, as the proposal page shows them (the files are listed
+    on their own)."""
+    blocks: list = []
+    for section in shown_answers(p.call.form_definition, p.answers or {}, lang):
+        blocks.append(Heading(section.title, 3))
+        facts: list[tuple[str, str]] = []
+        for a in section.answers:
+            if not a.head:
+                facts.append((a.label, a.text))
+                continue
+            if facts:
+                blocks.append(Facts(facts))
+                facts = []
+            blocks.append(Para(a.label))
+            blocks.append(Table(list(a.head), [list(row) for row in a.rows]))
+        if facts:
+            blocks.append(Facts(facts))
+    return blocks
 
 
 def _name(user_id: int | None) -> str:
@@ -180,10 +208,11 @@ def _receipt(p: Proposal, lang: str) -> Document:
             [
                 (_("Eingangsnummer (Aktenzeichen)"), p.file_number),
                 (_("Zeitpunkt des Eingangs (Serverzeit)"), format_exact(p.submitted_at, lang)),
-                (_("Angebotspreis (netto)"), format_money(p.requested_amount_cents, lang)),
+                (_amount_label(p, lang), format_money(p.requested_amount_cents, lang)),
             ]
         )
     )
+    doc.add(Heading(_("Ihre Angaben"), 2), *_answer_blocks(p, lang))
     doc.add(Heading(_("Eingegangene Dateien"), 2))
     files = [a for a in p.attachments if a.uploaded_at <= p.submitted_at]
     for a in files:  # the hash on a line of its own: 64 characters never wrap inside it
@@ -439,7 +468,7 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
                 (_("Antragsteller/in"), applicant_label(p)),
                 (_("Handlungsfeld"), _field(p)),
                 (_("Eingang"), format_exact(p.submitted_at, lang)),
-                (_("Angebotspreis (netto)"), format_money(p.requested_amount_cents, lang)),
+                (_amount_label(p, lang), format_money(p.requested_amount_cents, lang)),
                 (_("Status"), state_label("proposal", p.state, lang)),
                 (_("Gesamtpunktzahl"), f"{_score(total)} / 100" if total is not None else "–"),
                 (_("Rangfolge"), position),

@@ -35,7 +35,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..policy.reading import may_read_call_record, official_may_read
 from ..proposals.models import Proposal
-from ..ranking.exports import ranking_table, scores_table, to_csv, to_xlsx
+from ..ranking.exports import answers_table, ranking_table, scores_table, to_csv, to_xlsx
 from ..ranking.service import compute_ranking
 from ..sheets import spooled
 from ..timeutil import now
@@ -47,6 +47,7 @@ STALE = dt.timedelta(minutes=5)  # a running job without a heartbeat for this lo
 KEEP = dt.timedelta(days=1)  # finished jobs (and their files) are removed after a day (the sweep)
 RESULT_CHUNK = 1 << 20  # a job's file is kept in pieces of this size (foerdercall.jobs.models.BulkJobChunk)
 
+EXPORTS = ("ranking", "scores", "answers")  # what a call's export may be
 EXPORT_MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -57,10 +58,14 @@ EXPORT_MIMETYPES = {
 
 
 def write_export(out: IO[bytes], call: Call, viewer, what: str, fmt: str, ranking=None) -> tuple[str, str]:
-    """Write the ranking (what=ranking) or every review (what=scores) export into ``out``, row by row;
+    """Write the ranking (what=ranking), every review (what=scores) or every proposal's answers (what=answers)
+    export into ``out``, row by row;
     returns (file name, mimetype)."""
     result = ranking if ranking is not None else compute_ranking(call, viewer=viewer)
-    if fmt == "csv":
+    if what == "answers":  # the answers to the call's form
+        table = answers_table(result, call, viewer)
+        to_csv(out, *table) if fmt == "csv" else to_xlsx(out, [(_("Angaben"), *table)])
+    elif fmt == "csv":
         to_csv(out, *(ranking_table(result) if what == "ranking" else scores_table(result, call)))
     else:
         scores_sheet = (_("Bewertungen"), *scores_table(result, call))
@@ -129,7 +134,7 @@ def start_sign_off(
 
 
 def start_export(call: Call, actor, what: str, fmt: str) -> BulkJob:
-    if what not in ("ranking", "scores") or fmt not in EXPORT_MIMETYPES:
+    if what not in EXPORTS or fmt not in EXPORT_MIMETYPES:
         raise ActionRefused(_("Diesen Export gibt es nicht."))
     job = BulkJob(
         kind="export",

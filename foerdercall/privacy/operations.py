@@ -24,9 +24,11 @@ from workflows import ProposalState
 
 from ..accounts.models import User
 from ..accounts.operations import hash_password
+from ..appform.display import plain, shown_answers
 from ..audit.models import AuditEvent
 from ..audit.trail import record
 from ..extensions import db
+from ..i18n import current_lang
 from ..mail.models import OutboxMail
 from ..policy import check
 from ..proposals.models import ANSWER_FIELDS, Attachment, Proposal
@@ -91,6 +93,7 @@ def personal_data(user: User) -> dict:
                 "field_of_action": p.field_of_action,
                 "requested_amount_cents": p.requested_amount_cents,
                 "answers": p.answers,  # by question of the call's application form
+                "answers_shown": _answers_shown(p),
                 "created_at": _iso(p.created_at),
                 "submitted_at": _iso(p.submitted_at),
                 "attachments": [
@@ -183,6 +186,16 @@ def write_zip(out: IO[bytes], user: User) -> None:
         ).all()
         for a in attachments:
             _add_file(zf, a)
+
+
+def _answers_shown(p: Proposal) -> list[dict]:
+    """The answers as the person reads them: with the section and question of the call's form."""
+    lang = current_lang()
+    return [
+        {"section": section.title, "question": a.question.key, "label": a.label, "answer": plain(a)}
+        for section in shown_answers(p.call.form_definition, p.answers or {}, lang)
+        for a in section.answers
+    ]
 
 
 def _add_file(zf: zipfile.ZipFile, a: Attachment) -> None:

@@ -14,10 +14,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..accounts.models import User
+from ..appform.display import plain, shown_answers
 from ..calls.models import Criterion
 from ..extensions import db
-from ..i18n import format_dt
+from ..i18n import current_lang, format_dt
 from ..labels import state_label
+from ..proposals.models import Attachment, Proposal
 from ..reviews.models import Review, ReviewScore
 from ..sheets import write_csv, write_xlsx
 from .service import Ranking
@@ -76,6 +78,68 @@ def ranking_table(ranking: Ranking) -> tuple[list[str], Iterable[list]]:
                 _yes(r.moves_up),
                 _yes(r.tie_broken),
             ]
+
+    return head, rows()
+
+
+def answers_table(ranking: Ranking, call, viewer) -> tuple[list[str], Iterable[list]]:
+    """One line per received proposal (by rank, then by receipt), one column per question of the call's form, each
+    answer as the reader reads it; an attachment question is the number of its files. A proposal the viewer may
+    not see (a conflict, their own) keeps its line with the file number only. Read in batches, as the scores
+    export."""
+    lang = current_lang()
+    definition = call.form_definition
+    questions = list(definition.questions())
+    head = [_("Rang"), _("Aktenzeichen"), _("Status")]
+    head += [
+        q.label.get(lang) + (" (" + _("Dateien") + ")" if q.type == "attachment" else "") for q in questions
+    ]
+    rank = {r.proposal_id: r.rank for r in ranking.rows}
+    received = db.session.execute(
+        select(Proposal.id, Proposal.file_seq, Proposal.applicant_id).where(
+            Proposal.call_id == call.id, Proposal.submitted_at.is_not(None)
+        )
+    ).all()
+    hidden = set(ranking.hidden) | {pid for pid, _seq, applicant in received if applicant == viewer.id}
+    order = [pid for *_r, pid in sorted((rank.get(pid) or 10**9, seq or 0, pid) for pid, seq, _a in received)]
+
+    def rows():
+        for start in range(0, len(order), SCORES_BATCH):
+            batch = order[start : start + SCORES_BATCH]
+            found = {
+                row.id: row
+                for row in db.session.execute(
+                    select(Proposal.id, Proposal.file_number, Proposal.state, Proposal.answers).where(
+                        Proposal.id.in_(batch)
+                    )
+                )
+            }
+            files: dict[tuple[int, str], int] = {}
+            for pid, kind in db.session.execute(
+                select(Attachment.proposal_id, Attachment.kind).where(Attachment.proposal_id.in_(batch))
+            ):
+                files[(pid, kind)] = files.get((pid, kind), 0) + 1
+            for pid in batch:
+                p = found[pid]
+                if pid in hidden:
+                    yield [rank.get(pid), p.file_number, _("ausgeblendet (Interessenkonflikt)")] + [
+                        None
+                    ] * len(questions)
+                    continue
+                shown = {
+                    a.question.key: plain(a)
+                    for section in shown_answers(definition, p.answers or {}, lang)
+                    for a in section.answers
+                }
+                yield [
+                    rank.get(pid),
+                    p.file_number,
+                    state_label("proposal", p.state),
+                    *[
+                        files.get((pid, q.key), 0) if q.type == "attachment" else shown.get(q.key, "")
+                        for q in questions
+                    ],
+                ]
 
     return head, rows()
 
