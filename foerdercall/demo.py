@@ -155,6 +155,42 @@ YOUTH_FORM = {
             ],
         },
         {
+            "key": "schedule",
+            "title": _t("Zeitplan", "Schedule"),
+            "questions": [
+                _q(
+                    "milestones",
+                    "table",
+                    "Meilensteine (daraus werden die Meilensteine der Förderung)",
+                    "Milestones (they become the milestones of the grant)",
+                    help=_t(
+                        "Je Meilenstein: was bis wann erreicht ist und welcher Anteil der Zuwendung dafür vorgesehen "
+                        "ist; die Anteile ergeben zusammen 100 %.",
+                        "Per milestone: what is reached by when and which share of the grant it takes; the shares "
+                        "add up to 100 %.",
+                    ),
+                    role="milestone_plan",
+                    min_rows=1,
+                    max_rows=6,
+                    columns=[
+                        {
+                            "key": "title",
+                            "type": "short_text",
+                            "label": _t("Meilenstein", "Milestone"),
+                            "required": True,
+                        },
+                        {"key": "due", "type": "date", "label": _t("Fällig am", "Due on"), "required": True},
+                        {
+                            "key": "share",
+                            "type": "number",
+                            "label": _t("Anteil (%)", "Share (%)"),
+                            "required": True,
+                        },
+                    ],
+                ),
+            ],
+        },
+        {
             "key": "files",
             "title": _t("Anlagen", "Attachments"),
             "questions": [

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from babel.dates import format_datetime as _babel_dt
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -56,6 +56,15 @@ def format_money(cents: int | None, lang: str | None = None) -> str:
     lang = lang or current_lang()
     amount = Decimal(cents) / 100
     return format_currency(amount, "EUR", locale="de_DE" if lang == "de" else "en_GB")
+
+
+def format_number(value: Decimal | int | None, lang: str | None = None) -> str:
+    """12,5 (German) / 12.5 (English), as many decimals as the value has."""
+    if value is None:
+        return "–"
+    lang = lang or current_lang()
+    value = Decimal(value).normalize()  # 25.00 from a Numeric column is 25
+    return format_decimal(value, locale="de_DE" if lang == "de" else "en_GB", decimal_quantization=False)
 
 
 def label(pair: tuple[str, str] | list[str], lang: str | None = None) -> str:

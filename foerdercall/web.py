@@ -29,7 +29,7 @@ from .documents.views import bp as documents_bp
 from .errors import ActionRefused
 from .extensions import db, login_manager
 from .headers import security_headers
-from .i18n import current_lang, format_date, format_dt, format_money, label
+from .i18n import current_lang, format_date, format_dt, format_money, format_number, label
 from .jobs.views import bp as jobs_bp
 from .labels import action_label, attachment_kind, field_label, job_kind_label, job_state_label, state_label
 from .mail.views import bp as mail_bp
@@ -253,6 +253,7 @@ def init_app(app: Flask) -> None:
         dt=format_dt,
         date=format_date,
         money=format_money,
+        number=format_number,
         office=office_label,
         offices_named=offices_named,
         isodt=lambda s: format_dt(dt.datetime.fromisoformat(s)),

@@ -18,9 +18,10 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import AnyOf, Length, Optional
 
 from foerdercall.appform.answers import Invalid, clean_answer, format_cents
+from foerdercall.appform.default import default_form
 from foerdercall.appform.definition import (
     KEY,
     RESERVED_KEYS,
@@ -114,7 +115,14 @@ class QuestionRowForm(Form):
 
     key = HiddenField(validators=[Optional(), Length(max=40)])
     role = HiddenField(validators=[Optional(), Length(max=40)])
-    kind = SelectField(_l("Art"), choices=choices(KINDS), validate_choice=False)
+    kind = SelectField(
+        _l("Art"),
+        choices=choices(KINDS),
+        validate_choice=False,
+        validators=[
+            AnyOf([k for k, _label in KINDS], message=_l("Bitte wählen Sie eine Art aus der Liste."))
+        ],
+    )
     label_de = StringField(_l("Frage oder Überschrift"), validators=[Length(max=300)])
     label_en = StringField(_l("Auf Englisch (optional)"), validators=[Length(max=300)])
     help_de = TextAreaField(_l("Hilfetext (optional)"), validators=[Length(max=2000)])
@@ -133,15 +141,16 @@ class QuestionRowForm(Form):
 class FormBuilderForm(RowsForm):
     items = RowList(QuestionRowForm, label=_l("Abschnitte und Fragen"), max_entries=150)
     reason = TextAreaField(_l("Begründung der Berichtigung"), validators=[Length(max=5000)])
+    action = StringField(validators=[Optional(), Length(max=20)])  # the button: "preview" saves nothing
     definition_data: dict[str, Any]  # the application form as the call stores it, once validated
     taken: set[str]
     stored_keys: set[str]
 
-    def __init__(self, *args, stored: FormDefinition, lang: str, **kwargs):
+    def __init__(self, *args, stored: FormDefinition | None = None, lang: str = "de", **kwargs):
         super().__init__(*args, **kwargs)
-        self.stored, self.lang, self.definition_data = stored, lang, {}
+        self.stored, self.lang, self.definition_data = stored or default_form(), lang, {}
         if not self.is_submitted():
-            self.items.show(rows_of(stored, lang))
+            self.items.show(rows_of(self.stored, lang))
 
     def validate_items(self, field):
         sections: list[dict[str, Any]] = []

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from foerdercall.accounts.models import RoleGrant, User
 from foerdercall.accounts.queries import officials
 from foerdercall.appform.answers import check_answers, format_cents
+from foerdercall.appform.plan import planned_milestones
 from foerdercall.awards.models import Milestone
 from foerdercall.awards.operations import (
     accept_milestone,
@@ -112,7 +113,11 @@ def _live(call: Call, clock) -> Proposal:
     milestones = db.session.scalars(
         select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position)
     ).all()
-    assert [m.title.split(" / ")[0] for m in milestones] == [row["de"] for row in call.milestone_plan]
+    planned = planned_milestones(call.form_definition, p.answers)
+    if planned:  # the applicant's own plan became the milestones, with its shares
+        assert [(m.title, m.share) for m in milestones] == [(r.title, r.share) for r in planned]
+    else:
+        assert [m.title.split(" / ")[0] for m in milestones] == [row["de"] for row in call.milestone_plan]
     for m in milestones:
         report_milestone(m, applicant, f"{m.title}: erreicht")
         accept_milestone(m, lead)

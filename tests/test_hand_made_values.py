@@ -154,6 +154,8 @@ def _feeds():
         "MilestoneForm": [Milestone],
         "ObjectionForm": [Standstill],
         "CallForm": [Call],
+        "FormBuilderForm": [Call],  # the rows become the call's application form (JSON), read by appform
+        "QuestionRowForm": [],
         "CorrectionForm": [Call, CallVersion],
         "CriterionForm": [Criterion],
         "FieldOfActionForm": [],  # rows of the JSON list calls.fields_of_action (labels up to 200)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from workflows import ProposalState
 
+from ..appform.plan import planned_milestones
 from ..awards.models import SignOff
 from ..extensions import db
 from ..locking import lock
@@ -141,11 +142,28 @@ def start_implementation(ctx: Context):
     award.accepted_at = ctx.now
     months = p.call.implementation_months
     award.implementation_ends_at = add_months(ctx.now, months)
-    # the call's milestone plan; the end of the period comes with the final report
-    for i, row in enumerate(p.call.milestone_plan or []):
-        title = row["de"] if row.get("en") in (None, "", row["de"]) else f"{row['de']} / {row['en']}"
-        due = add_months(ctx.now, min(max(1, int(row["month"])), months))
-        db.session.add(Milestone(proposal_id=p.id, position=i, title=title, due_at=due))
+    planned = planned_milestones(p.call.form_definition, p.answers or {})
+    if planned:  # the applicant's own plan: its dates kept where they lie in the period
+        moved = []
+        late = to_berlin(ctx.now).date() - p.call.planned_period()[0]  # from the deadline to the acceptance
+        for i, row in enumerate(sorted(planned, key=lambda r: r.due)):
+            due = end_of_day_berlin(row.due)
+            if due <= ctx.now:  # planned before the award came: as late as the award
+                due = end_of_day_berlin(row.due + late)
+            due = min(due, award.implementation_ends_at)
+            if due != end_of_day_berlin(row.due):
+                moved.append({"title": row.title, "planned": row.due.isoformat(), "due": due.isoformat()})
+            db.session.add(
+                Milestone(proposal_id=p.id, position=i, title=row.title, due_at=due, share=row.share)
+            )
+        ctx.audit_data["milestones"] = "applicant's plan"
+        if moved:
+            ctx.audit_data["milestones_moved"] = moved
+    else:  # the call's milestone plan; the end of the period comes with the final report
+        for i, row in enumerate(p.call.milestone_plan or []):
+            title = row["de"] if row.get("en") in (None, "", row["de"]) else f"{row['de']} / {row['en']}"
+            due = add_months(ctx.now, min(max(1, int(row["month"])), months))
+            db.session.add(Milestone(proposal_id=p.id, position=i, title=title, due_at=due))
     ctx.audit_data["implementation_ends_at"] = award.implementation_ends_at.isoformat()
 
 

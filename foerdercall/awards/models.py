@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflows import PaymentState, state_check
@@ -104,6 +105,9 @@ class Milestone(Model):
     position: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(300))
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    share: Mapped[Decimal | None] = mapped_column(
+        Numeric(5, 2)
+    )  # per cent of the money (the applicant's plan)
     report: Mapped[str | None] = mapped_column(Text)
     reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

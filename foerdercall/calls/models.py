@@ -24,7 +24,7 @@ from workflows import opening as opening_wf
 from ..appform.default import DEFAULT_FORM
 from ..appform.definition import FormDefinition, parse_definition, with_fields_of_action
 from ..extensions import Model
-from ..timeutil import UTCDateTime, minute_end, now
+from ..timeutil import UTCDateTime, add_months, minute_end, now, to_berlin
 
 
 class Call(Model):
@@ -135,6 +135,12 @@ class Call(Model):
     def form_definition(self) -> FormDefinition:
         """The application form, its field of action question offering the call's fields of action."""
         return with_fields_of_action(self.stored_form, self.fields_of_action or [])
+
+    def planned_period(self) -> tuple[dt.date, dt.date]:
+        """The implementation period an applicant plans in (their milestone plan): from the day of the deadline,
+        the call's months long (Leipzig days)."""
+        start = self.submission_deadline
+        return to_berlin(start).date(), to_berlin(add_months(start, self.implementation_months)).date()
 
     @property
     def remaining_cents(self) -> int:

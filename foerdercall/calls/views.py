@@ -153,7 +153,7 @@ def questions(call_id: int):
         return _questions_page(call, form, correcting)
     if not form.validate_on_submit():
         return _questions_page(call, form, correcting, 200 if not form.errors else 422)
-    if request.form.get("action") == "preview":  # the preview of what was typed; nothing saved
+    if form.action.data == "preview":  # the preview of what was typed; nothing saved
         return _questions_page(call, form, correcting)
     try:
         if correcting:

@@ -12,6 +12,7 @@ from workflows import CallState, ProposalState
 from workflows import objection as objection_wf
 
 from ..appform.answers import STORED, check_answers
+from ..appform.plan import plan_problems
 from ..awards.models import Award, Milestone, Report
 from ..awards.queries import award_of, interim_report_in, sign_offs, standstill_of
 from ..calls.models import Call
@@ -79,6 +80,10 @@ def answers_complete(ctx: Context):
         for q in wrong
         if q.type == "attachment" and files.get(q.key)
     ]
+    plan = definition.by_role("milestone_plan")
+    if plan is not None and plan.key not in checked.errors:  # its dates in the period, its shares 100 %
+        first, last = p.call.planned_period()
+        told += plan_problems(definition, checked.answers, first, last, current_lang())
     return " ".join(told) or None
 
 

@@ -150,6 +150,8 @@ def valid_answer(q: Question, lang: str = "de") -> Any:
         return q.choice_keys()[: max(q.min_picks or 1, 1)]
     if kind == "declaration":
         return "y"
+    if kind == "table" and q.role == "milestone_plan":  # one milestone with the whole money (shares: 100 %)
+        return [{**valid_row(q.columns, lang), "share": "100"}]
     if kind == "table":
         return [valid_row(q.columns, lang)] * max(q.min_rows, 1)
     if kind == "indicators":

@@ -25,7 +25,8 @@ from foerdercall.workflow.engine import fire
 FIELDS = {k: v for k, v in YOUTH_CALL.items() if k not in ("deciding_offices", "criteria")}
 
 
-def _youth_proposal(world, clock):
+def _youth_proposal(world, clock, plan=None, submit=True):
+    """A proposal on a call with the demo youth call's form (a cost plan, a milestone plan), submitted."""
     call = create_call(
         world.ka,
         **{
@@ -41,6 +42,8 @@ def _youth_proposal(world, clock):
     typed[definition.by_role("amount").key] = format_cents(5_000_00)
     typed["age_groups"] = ["a12", "a16"]
     typed["cost_plan"] = [{"item": "Honorare Workshopleitung", "amount": "3.000,00"}]
+    if plan is not None:
+        typed["milestones"] = plan
     files = {q.key: 1 for q in definition.questions() if q.type == "attachment" and q.required}
     checked = check_answers(definition, typed, complete=True, attachments=files)
     assert checked.errors == {}, checked.errors
@@ -48,7 +51,8 @@ def _youth_proposal(world, clock):
     save_draft(p, world.applicant, {"answers": checked.answers})
     for kind in files:
         add_attachment(p, world.applicant, kind, io.BytesIO(PDF), f"{kind}.pdf")
-    fire(p, "submit", world.applicant)
+    if submit:
+        fire(p, "submit", world.applicant)
     db.session.commit()
     return call, p
 
