@@ -73,6 +73,7 @@ class ApplicationForm(Form):
     ):
         super().__init__(formdata=formdata, **kw)
         self.complete = complete
+        self.gaps: dict[str, str] = {}  # messages of questions without a field (attachments), by key
         if formdata is None and answers:
             self._show(answers)
 
@@ -174,16 +175,28 @@ class ApplicationForm(Form):
         fine = super().validate(extra_validators)
         self.checked = check_answers(self.definition, self.posted(), complete=self.complete, lang=self.lang)
         for key, message in self.checked.errors.items():
-            field = self._fields.get(key)
-            if field is None:
-                continue
-            if isinstance(field, TargetsField):
-                field.message = message
-            elif isinstance(field, FieldList):
-                field.errors = [message]  # the table's own message, naming its rows and columns
-            elif not field.errors:
-                field.errors = [message]
+            self.mark(key, message)
         return fine and self.checked.ok
+
+    def gap_links(self) -> list[tuple[str, str, str]]:
+        """(id, label, message) of each question without a field that has a message, in the form's order."""
+        return [
+            (q.key, q.label.get(self.lang), self.gaps[q.key])
+            for q in self.definition.questions()
+            if q.key in self.gaps
+        ]
+
+    def mark(self, key: str, message: str) -> None:
+        """A question's message at its field (an attachment question, which has no field: in ``gaps``)."""
+        field = self._fields.get(key)
+        if field is None:
+            self.gaps[key] = message
+        elif isinstance(field, TargetsField):
+            field.message = message
+        elif isinstance(field, FieldList):
+            field.errors = [message]  # the table's own message, naming its rows and columns
+        elif not field.errors:
+            field.errors = [message]
 
     def answers(self) -> dict[str, Any]:
         """The cleaned answers (after :meth:`validate`): what could be read, also when something could not."""

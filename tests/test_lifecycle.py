@@ -136,7 +136,10 @@ def test_whole_life_of_a_proposal(app, clock):
     ok(applicant.get(edit_url), "Konzept der Maßnahme", "angebot.pdf")
     # submitting without the second required attachment is refused, nothing is lost
     r = applicant.post(edit_url, data={**answers, "action": "submit"})
-    ok(follow(applicant, r), "Es fehlen Anlagen", "Konzept der Maßnahme")
+    assert r.status_code == 422  # the page again, the gap at its question
+    assert "Es fehlen Anlagen" in r.get_data(as_text=True) and "Konzept der Maßnahme" in r.get_data(
+        as_text=True
+    )
     r = applicant.post(
         edit_url,
         data={

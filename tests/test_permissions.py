@@ -104,6 +104,8 @@ ACCESS = {
     "calls.new": "officials",
     "calls.edit": "officials",
     "calls.correct": "officials",
+    "calls.questions": "officials",
+    "calls.questions_preview": "officials",
     "calls.copy": "officials",
     "calls.privacy_checked": "officials",
     "calls.fire_trigger": "officials",
@@ -205,6 +207,21 @@ NEW_CALL = {
     "min_total": "50",
     **criteria_fields("100 | - | Qualität"),
 }
+
+
+def _builder_correction() -> dict:
+    """The question builder's post of the default form's rows, with a reason: a correction of the published call."""
+    from foerdercall.appform.default import default_form
+    from forms.formbuilder import rows_of
+
+    rows = rows_of(default_form(), "de")
+    data = {
+        f"items-{i}-{k}": ("y" if k in ("required", "personal") else v)
+        for i, r in enumerate(rows)
+        for k, v in r.items()
+        if v
+    }
+    return {**data, "items-2-help_de": "Neu", "reason": "Hinweis ergänzt", "action": "save"}
 
 
 @dataclass
@@ -326,6 +343,13 @@ def _cases() -> list[Case]:
         Case("calls.edit", "GET", "/calls/{call}/edit", 302),
         Case("calls.edit", "POST", "/calls/{call}/edit", 302, data={}, refused_data=NEW_CALL),
         Case("calls.correct", "GET", "/calls/{call}/correct", 200),
+        # the matrix's call is closed: its form is corrected no more (to the call's page, with the reason)
+        Case("calls.questions", "GET", "/calls/{call}/form", 302),
+        # the refused roles send the form's rows with a reason (a correction)
+        Case(
+            "calls.questions", "POST", "/calls/{call}/form", 302, data={}, refused_data=_builder_correction()
+        ),
+        Case("calls.questions_preview", "POST", "/calls/{call}/form/preview", 403, data={}),
         # without its confirmation: a message, nothing copied; the refused roles send it
         Case(
             "calls.copy",

@@ -11,8 +11,6 @@ from sqlalchemy import func, select
 from workflows import CallState, ProposalState
 from workflows import objection as objection_wf
 
-from ..appform.answers import STORED, check_answers
-from ..appform.plan import plan_problems
 from ..awards.models import Award, Milestone, Report
 from ..awards.queries import award_of, interim_report_in, sign_offs, standstill_of
 from ..calls.models import Call
@@ -21,7 +19,7 @@ from ..i18n import current_lang, format_dt, format_money
 from ..locking import lock
 from ..offices.queries import office_by_key, office_labels
 from ..proposals.models import Proposal
-from ..proposals.queries import open_clarification, submission_deadline_for
+from ..proposals.queries import open_clarification, submission_deadline_for, submission_gaps
 from ..reviews.models import Review
 from ..timeutil import minute_end
 from .actors import proposal_of, verification_missing
@@ -57,34 +55,26 @@ def call_open_for_submission(ctx: Context):
 
 @condition
 def answers_complete(ctx: Context):
-    """Every required question of the call's form answered, its attachment questions with their files (at least one
-    for a required one, none more than it allows); all that is missing at once. The amount has its own condition
-    below."""
+    """Every gap of the draft at once (proposals.queries.submission_gaps): the questions still to answer, the
+    attachments missing, what is wrong with an attachment question's files and with the milestone plan."""
     p = ctx.obj
-    definition = p.call.form_definition
-    files: dict[str, int] = {}
-    for a in p.attachments:
-        files[a.kind] = files.get(a.kind, 0) + 1
-    checked = check_answers(definition, p.answers or {}, complete=True, lang=STORED, attachments=files)
-    amount = definition.by_role("amount")
-    wrong = [q for q in definition.questions() if q.key in checked.errors and q is not amount]
-    answers = [q.label.get(current_lang()) for q in wrong if q.type != "attachment"]
-    missing = [q.label.get(current_lang()) for q in wrong if q.type == "attachment" and not files.get(q.key)]
+    lang = current_lang()
+    gaps = submission_gaps(p, lang)
+    wrong = [q for q in p.call.form_definition.questions() if q.key in gaps.answers]
+    has = {a.kind for a in p.attachments}
+    answers = [q.label.get(lang) for q in wrong if q.type != "attachment"]
+    missing = [q.label.get(lang) for q in wrong if q.type == "attachment" and q.key not in has]
     told = []
     if answers:
         told.append(_("Bitte füllen Sie noch aus: %(fields)s.", fields=", ".join(answers)))
     if missing:
         told.append(_("Es fehlen Anlagen: %(names)s.", names=", ".join(missing)))
     told += [
-        f"{q.label.get(current_lang())}: {checked.errors[q.key]}"
+        f"{q.label.get(lang)}: {gaps.answers[q.key]}"
         for q in wrong
-        if q.type == "attachment" and files.get(q.key)
+        if q.type == "attachment" and q.key in has
     ]
-    plan = definition.by_role("milestone_plan")
-    if plan is not None and plan.key not in checked.errors:  # its dates in the period, its shares 100 %
-        first, last = p.call.planned_period()
-        told += plan_problems(definition, checked.answers, first, last, current_lang())
-    return " ".join(told) or None
+    return " ".join(told + gaps.plan) or None
 
 
 @condition

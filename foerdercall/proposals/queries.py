@@ -3,18 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
 from workflows import ProposalState
 from workflows.proposal import MEASURE_BEGUN
 
+from ..appform.answers import STORED, check_answers
+from ..appform.plan import plan_problems
 from ..audit.models import AuditEvent
 from ..awards.models import Milestone, Payment, Report, SignOff
 from ..awards.queries import award_of
 from ..extensions import db
 from ..reviews.models import ConflictDeclaration, Review
 from .models import Proposal
+
+
+@dataclass
+class Gaps:
+    """What keeps a draft from being submitted, by question: ``answers`` (question key: message) and the problems
+    of the milestone plan (``plan``, each naming its row)."""
+
+    answers: dict[str, str] = field(default_factory=dict)
+    plan: list[str] = field(default_factory=list)
+    plan_key: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.answers or self.plan)
+
+
+def submission_gaps(p: Proposal, lang: str) -> Gaps:
+    """Every required question answered, each answer valid, each attachment question with its files (at least one
+    for a required one, none more than it allows), the milestone plan in the implementation period with shares of
+    100 %: all gaps at once. The amount's own rule (the cap) is the condition ``amount_within_cap``."""
+    definition = p.call.form_definition
+    files: dict[str, int] = {}
+    for a in p.attachments:
+        files[a.kind] = files.get(a.kind, 0) + 1
+    checked = check_answers(definition, p.answers or {}, complete=True, lang=STORED, attachments=files)
+    amount = definition.by_role("amount")
+    gaps = Gaps({k: m for k, m in checked.errors.items() if amount is None or k != amount.key})
+    plan = definition.by_role("milestone_plan")
+    if plan is not None and plan.key not in gaps.answers:
+        first, last = p.call.planned_period()
+        gaps.plan, gaps.plan_key = plan_problems(definition, checked.answers, first, last, lang), plan.key
+    return gaps
 
 
 def open_clarification(p):

@@ -33,7 +33,7 @@ from .operations import (
     upload_usage,
 )
 from .progress import proposal_progress
-from .queries import advice_requests, draft_of, proposal_page, proposals_of
+from .queries import advice_requests, draft_of, proposal_page, proposals_of, submission_gaps
 
 bp = Blueprint("proposals", __name__)
 
@@ -132,10 +132,15 @@ def edit(proposal_id: int):
             try:
                 fire(p, "submit", current_user)
             except ActionRefused as exc:
-                # the draft was saved above and stays saved; the refusal is shown on the form
-                flash(_("Entwurf gespeichert."), "success")
+                # the draft was saved above and stays saved; the refusal is shown, and each gap at its question
+                gaps = submission_gaps(p, current_lang())
+                for key, message in gaps.answers.items():
+                    form.mark(key, message)
+                if gaps.plan_key and gaps.plan:
+                    form.mark(gaps.plan_key, " ".join(gaps.plan))
+                flash(_("Entwurf gespeichert, aber noch nicht eingereicht."), "success")
                 flash(exc.message, "error")
-                return redirect(url_for("proposals.edit", proposal_id=p.id))
+                return page(), 422
             flash(_("Ihr Angebot ist eingegangen. Aktenzeichen: %(n)s", n=p.file_number), "success")
             return redirect(url_for("proposals.detail", proposal_id=p.id))
         flash(_("Entwurf gespeichert."), "success")

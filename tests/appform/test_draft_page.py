@@ -104,6 +104,34 @@ def test_a_wrong_value_is_a_message_and_the_rest_is_kept(app, world, own_call, c
     assert db.session.get(type(p), p.id).answers == {}  # nothing half-written
 
 
+def test_a_refused_submission_shows_every_gap_at_its_question_and_keeps_the_text(app, world, own_call, clock):
+    """Three gaps (a choice, a declaration, a file): each at its own question, all in the summary at the top, the
+    text typed kept; the draft is saved, not submitted."""
+    clock.set(berlin(2026, 10, 1, 12, 0))
+    p, client = _draft(app, world, own_call)
+    partial = {k: v for k, v in ANSWERS.items() if k not in ("truth", "venue")}
+    partial["milestones-0-title"], partial["milestones-0-due"], partial["milestones-0-share"] = (
+        "Start",
+        "2027-01-15",
+        "60",
+    )
+    resp = client.post(f"/proposals/{p.id}/edit", data={**partial, "action": "submit"})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    summary = html.split('class="error-summary"')[1].split("</div>")[0]
+    for target in ('href="#venue', 'href="#truth"', 'href="#cv"', 'href="#milestones"'):
+        assert target in summary, target
+    assert "Lebenslauf:" in summary and "Die Anteile ergeben zusammen 60 %, nicht 100 %." in summary
+    assert 'id="truth"' in html and html.count('aria-invalid="true"') >= 2
+    cv = html.split('id="cv"')[1].split("</div>")[0]
+    assert 'class="error"' in cv
+    assert 'value="Sommer im Hof"' in html and "Ein Fest für alle." in html  # kept as typed
+    assert "Entwurf gespeichert, aber noch nicht eingereicht." in html
+    db.session.expire_all()
+    saved = db.session.get(type(p), p.id)
+    assert saved.state == "draft" and saved.answers["title"] == "Sommer im Hof"
+
+
 def test_submission_needs_every_required_answer_and_file(app, world, own_call, clock):
     clock.set(berlin(2026, 10, 1, 12, 0))
     p, client = _draft(app, world, own_call)
