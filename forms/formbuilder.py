@@ -26,6 +26,7 @@ from foerdercall.appform.definition import (
     KEY,
     RESERVED_KEYS,
     ROLES,
+    DefinitionError,
     FormDefinition,
     Question,
     Text,
@@ -184,8 +185,8 @@ class FormBuilderForm(RowsForm):
         data = {"sections": sections}
         try:
             definition = parse_definition(data)
-        except ValueError as exc:  # DefinitionError: every question that is wrong, named
-            field.errors.extend(getattr(exc, "problems", [str(exc)]))
+        except DefinitionError as exc:  # every question that is wrong, named
+            field.errors.extend(exc.problems)
             return
         field.errors.extend(missing_roles(definition))
         if not field.errors:
