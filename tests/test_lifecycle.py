@@ -137,8 +137,10 @@ def test_whole_life_of_a_proposal(app, clock):
     # submitting without the second required attachment is refused, nothing is lost
     r = applicant.post(edit_url, data={**answers, "action": "submit"})
     assert r.status_code == 422  # the page again, the gap at its question
-    assert "Es fehlen Anlagen" in r.get_data(as_text=True) and "Konzept der Maßnahme" in r.get_data(
-        as_text=True
+    page = r.get_data(as_text=True)
+    assert (
+        "Eigenerklärungen (PDF): Bitte laden Sie diese Anlage hoch." in page
+        and "Konzept der Maßnahme" in page
     )
     r = applicant.post(
         edit_url,

@@ -44,34 +44,31 @@ def plan_problems(
     definition: FormDefinition, answers: Mapping[str, Any], first: dt.date, last: dt.date, lang: str
 ) -> list[str]:
     """What is wrong with the plan, each naming its row: a date outside the implementation period (``first`` to
-    ``last``), a share of 0 or less, shares that do not add up to 100 %."""
-    q = definition.by_role("milestone_plan")
-    if q is None:
+    ``last``), a share of 0 or less, shares that do not add up to 100 % (without the question's label: the draft
+    page shows them at the question)."""
+    if definition.by_role("milestone_plan") is None:
         return []
-    plan = q.label.get(lang)
     rows = planned_milestones(definition, answers)
     problems = []
     for n, row in enumerate(rows, start=1):
         if not first <= row.due <= last:
             problems.append(
                 _(
-                    "%(plan)s, Zeile %(n)s: Das Datum muss im Umsetzungszeitraum liegen (%(first)s bis %(last)s).",
-                    plan=plan,
+                    "Zeile %(n)s: Das Datum muss im Umsetzungszeitraum liegen (%(first)s bis %(last)s).",
                     n=n,
                     first=_day(first, lang),
                     last=_day(last, lang),
                 )
             )
         if row.share is not None and row.share <= 0:
-            problems.append(_("%(plan)s, Zeile %(n)s: Der Anteil muss größer als 0 sein.", plan=plan, n=n))
+            problems.append(_("Zeile %(n)s: Der Anteil muss größer als 0 sein.", n=n))
     shares = [row.share for row in rows if row.share is not None]
     total_share = sum(shares, Decimal(0))
     if shares and total_share != 100:
         total = format(total_share.normalize(), "f")
         problems.append(
             _(
-                "%(plan)s: Die Anteile ergeben zusammen %(sum)s %%, nicht 100 %%.",
-                plan=plan,
+                "Die Anteile ergeben zusammen %(sum)s %%, nicht 100 %%.",
                 sum=total.replace(".", ",") if lang == "de" else total,
             )
         )

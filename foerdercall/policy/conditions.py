@@ -57,7 +57,11 @@ def call_open_for_submission(ctx: Context):
 def answers_complete(ctx: Context):
     """Every gap of the draft at once (proposals.queries.submission_gaps): the questions still to answer, the
     attachments missing, what is wrong with an attachment question's files and with the milestone plan."""
-    p = ctx.obj
+    return gaps_message(ctx.obj)
+
+
+def gaps_message(p: Proposal) -> str | None:
+    """The gaps of a draft as one message (the condition's answer; the draft page marks each at its question)."""
     lang = current_lang()
     gaps = submission_gaps(p, lang)
     wrong = [q for q in p.call.form_definition.questions() if q.key in gaps.answers]
@@ -74,7 +78,9 @@ def answers_complete(ctx: Context):
         for q in wrong
         if q.type == "attachment" and q.key in has
     ]
-    return " ".join(told + gaps.plan) or None
+    plan = p.call.form_definition.question(gaps.plan_key) if gaps.plan_key else None
+    told += [f"{plan.label.get(lang)}: {problem}" for problem in gaps.plan] if plan is not None else []
+    return " ".join(told) or None
 
 
 @condition

@@ -17,6 +17,7 @@ from ..i18n import current_lang
 from ..locking import lock_id
 from ..policy import may
 from ..policy.actors import verification_missing
+from ..policy.conditions import gaps_message
 from ..policy.loaders import get_call_for, get_proposal_for, require
 from ..policy.reading import applicant_visible_to
 from ..reviews.operations import score_proposal
@@ -139,7 +140,8 @@ def edit(proposal_id: int):
                 if gaps.plan_key and gaps.plan:
                     form.mark(gaps.plan_key, " ".join(gaps.plan))
                 flash(_("Entwurf gespeichert, aber noch nicht eingereicht."), "success")
-                flash(exc.message, "error")
+                if not gaps or exc.message != gaps_message(p):  # another reason (the deadline, the address)
+                    flash(exc.message, "error")
                 return page(), 422
             flash(_("Ihr Angebot ist eingegangen. Aktenzeichen: %(n)s", n=p.file_number), "success")
             return redirect(url_for("proposals.detail", proposal_id=p.id))

@@ -121,7 +121,9 @@ def test_a_refused_submission_shows_every_gap_at_its_question_and_keeps_the_text
     summary = html.split('class="error-summary"')[1].split("</div>")[0]
     for target in ('href="#venue', 'href="#truth"', 'href="#cv"', 'href="#milestones"'):
         assert target in summary, target
-    assert "Lebenslauf:" in summary and "Die Anteile ergeben zusammen 60 %, nicht 100 %." in summary
+    assert "Lebenslauf:" in summary and "Meilensteine" in summary
+    assert "Die Anteile ergeben zusammen 60 %, nicht 100 %." in summary
+    assert "Bitte füllen Sie noch aus" not in html  # the summary says it, with a link to each question
     assert 'id="truth"' in html and html.count('aria-invalid="true"') >= 2
     cv = html.split('id="cv"')[1].split("</div>")[0]
     assert 'class="error"' in cv
@@ -138,9 +140,9 @@ def test_submission_needs_every_required_answer_and_file(app, world, own_call, c
     partial = {k: v for k, v in ANSWERS.items() if k not in ("truth", "venue")}
     resp = client.post(f"/proposals/{p.id}/edit", data={**partial, "action": "submit"}, follow_redirects=True)
     html = resp.get_data(as_text=True)
-    assert "Bitte füllen Sie noch aus" in html
+    summary = html.split('class="error-summary"')[1].split("</div>")[0]
     for label in ("Ort", "Lebenslauf", "Ich versichere"):
-        assert label in html.split("Bitte füllen Sie noch aus")[1].split("</")[0], label
+        assert label in summary, label
     from foerdercall.proposals.operations import add_attachment
 
     for kind in [q.key for q in own_call.form_definition.questions() if q.type == "attachment"]:

@@ -40,7 +40,7 @@ def test_a_bad_plan_is_refused_at_submission_naming_each_row(app, world, clock):
     message = refused.value.message
     period = "(31.10.2026 bis 31.10.2027)"
     assert (
-        f"Meilensteine (daraus werden die Meilensteine der Förderung), Zeile 1: Das Datum muss im Umsetzungszeitraum liegen {period}."
+        f"Meilensteine (daraus werden die Meilensteine der Förderung): Zeile 1: Das Datum muss im Umsetzungszeitraum liegen {period}."
         in message
     )
     assert "Zeile 2: Das Datum muss im Umsetzungszeitraum liegen" in message
