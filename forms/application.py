@@ -224,7 +224,7 @@ def application_form(
 
 def _label(q: Question | Column, lang: str) -> str:
     text = q.label.get(lang)
-    return _("%(label)s (Pflichtangabe)", label=text) if q.required and q.type != "declaration" else text
+    return _("%(label)s (Pflichtangabe)", label=text) if q.required else text
 
 
 def _kw(q: Question, lang: str) -> dict[str, Any]:
