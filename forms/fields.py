@@ -3,7 +3,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
@@ -12,6 +11,8 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
 
+from foerdercall.appform.answers import Invalid, format_cents, parse_money
+from foerdercall.i18n import current_lang
 from foerdercall.timeutil import InvalidLocalTime, berlin_to_utc, to_berlin
 
 
@@ -26,7 +27,8 @@ class _KeepParseError:
 
 
 class MoneyField(_KeepParseError, StringField):
-    """Euros typed the German way ("1.234,56") or plainly ("1234.56"); data is integer cents."""
+    """Euros typed in the reader's way ("1.234,56" in German, "1,234.56" in English; "1234" in both), read by the
+    rule the application form uses (appform.answers.parse_money); data is integer cents."""
 
     data: int | None  # type: ignore[assignment]  # the stubs type a StringField's data as its text
 
@@ -34,26 +36,17 @@ class MoneyField(_KeepParseError, StringField):
         self.data = None
         if not valuelist or not valuelist[0].strip():
             return
-        raw = valuelist[0].strip().replace("€", "").replace(" ", "").replace("\u00a0", "")
-        if re.fullmatch(r"\d{1,3}(\.\d{3})+(,\d{1,2})?|\d+(,\d{1,2})?", raw):
-            raw = raw.replace(".", "").replace(",", ".")
-        elif not re.fullmatch(r"\d+(\.\d{1,2})?", raw):
-            raise ValueError(_l("Bitte einen Betrag in Euro eingeben, z. B. 1.234,56."))
         try:
-            value = Decimal(raw)
-        except InvalidOperation as exc:
-            raise ValueError(_l("Bitte einen Betrag in Euro eingeben, z. B. 1.234,56.")) from exc
-        if value > Decimal("100000000"):
-            raise ValueError(_l("Der Betrag ist zu groß."))
-        self.data = int(value * 100)
+            self.data = parse_money(valuelist[0], current_lang())
+        except Invalid as exc:
+            raise ValueError(str(exc)) from exc
 
     def _value(self):
         if self.raw_data:
             return self.raw_data[0]
         if self.data is None:
             return ""
-        euros, cents = divmod(int(self.data), 100)
-        return f"{euros:,}".replace(",", ".") + f",{cents:02d}"
+        return format_cents(int(self.data), current_lang())
 
 
 class BerlinDateTimeField(_KeepParseError, Field):

@@ -196,8 +196,8 @@ def test_submission_over_http_at_the_deadline(app, world, clock, case):
     login(bruno, "app2@x.test")
     clock.set(next_midnight(deadline))
     typed = "Neu getippt um Mitternacht – bitte nicht verlieren"
-    resp = bruno.post(f"/proposals/{late.id}/edit", data=form_data(typed), follow_redirects=True)
-    assert resp.status_code == 200
+    resp = bruno.post(f"/proposals/{late.id}/edit", data=form_data(typed))
+    assert resp.status_code == 422  # the draft page again, with the reason
     page = resp.get_data(as_text=True)
     assert (
         f"Die Einreichungsfrist ist am {shown(deadline)} abgelaufen. Ihr Entwurf bleibt gespeichert." in page

@@ -68,7 +68,9 @@ def test_the_receipt_shows_the_calls_own_questions(app, world, clock):
     assert "Angebotspreis" not in text
     assert "Altersgruppen 12 bis 15 Jahre, 16 bis 20 Jahre" in text  # the labels of the choices
     assert "Kostenplan" in text and "Honorare Workshopleitung" in text and "3.000,00 €" in text
-    assert "verschlossen" not in text and "nach Ablauf der Einreichungsfrist geprüft" in text  # a grant: no sealing
+    assert (
+        "verschlossen" not in text and "nach Ablauf der Einreichungsfrist geprüft" in text
+    )  # a grant: no sealing
 
 
 def test_the_answers_export_has_a_column_per_question_and_hides_a_conflicted_line(app, world, clock):
