@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pyotp
-from conftest import PASSWORD, berlin, criteria_fields, field_rows, login
+from conftest import PASSWORD, criteria_fields, field_rows, login
 from sqlalchemy import select
+from test_fuzz_calls import draft_call
 from test_fuzz_forms import opened
 
 from foerdercall.accounts import operations as account_ops
-from foerdercall.calls.operations import create_call
 from foerdercall.extensions import db
 from foerdercall.workflow.engine import fire
 
@@ -41,18 +41,7 @@ def test_a_code_in_other_digits_is_a_message_and_full_width_digits_count(app, wo
 def test_criteria_weights_outside_1_to_100_and_odd_digits_are_messages(app, world):
     client = app.test_client()
     login(client, world.ka.email)
-    draft = create_call(
-        world.ka,
-        code="KW27",
-        title="Entwurf",
-        description="",
-        fields_of_action=["networks"],
-        budget_cents=10_000_00,
-        max_amount_cents=5_000_00,
-        opens_at=berlin(2026, 12, 1, 0, 0),
-        submission_deadline=berlin(2026, 12, 31, 23, 59),
-    )
-    db.session.commit()
+    draft = draft_call(world)
     form = {
         "code": "KW27",
         "title": "Entwurf",

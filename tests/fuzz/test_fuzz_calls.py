@@ -24,8 +24,8 @@ def _segment(text: str) -> str:
     return quote(text, safe="") or "x"
 
 
-def test_the_draft_call_edit_form(app, world, backend):
-    """A draft call's whole form, the criteria rows (weight, knock-out minimum, name, row buttons) included."""
+def draft_call(world):
+    """A draft call of the KA (the fuzz tests of the call editor start from it)."""
     draft = create_call(
         world.ka,
         code="KW27",
@@ -38,6 +38,12 @@ def test_the_draft_call_edit_form(app, world, backend):
         submission_deadline=berlin(2026, 12, 31, 23, 59),
     )
     db.session.commit()
+    return draft
+
+
+def test_the_draft_call_edit_form(app, world, backend):
+    """A draft call's whole form, the criteria rows (weight, knock-out minimum, name, row buttons) included."""
+    draft = draft_call(world)
     client = app.test_client()
     login(client, world.ka.email)
     fuzz(
@@ -150,18 +156,7 @@ def test_the_question_builder(app, world, backend):
     new row and the title's row fuzzed, row buttons included. A refused post changes nothing."""
     from forms.formbuilder import KINDS, rows_of
 
-    draft = create_call(
-        world.ka,
-        code="KW27",
-        title="Entwurf",
-        description="",
-        fields_of_action=["networks"],
-        budget_cents=10_000_00,
-        max_amount_cents=5_000_00,
-        opens_at=berlin(2026, 12, 1, 0, 0),
-        submission_deadline=berlin(2026, 12, 31, 23, 59),
-    )
-    db.session.commit()
+    draft = draft_call(world)
     rows = rows_of(draft.stored_form, "de")
     base = {f"items-{i}-{k}": v for i, row in enumerate(rows) for k, v in row.items() if v}
     n = len(rows)
