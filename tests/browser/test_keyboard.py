@@ -87,6 +87,7 @@ def test_login_and_draft_with_the_keyboard_alone(browser, demo_server):
     tab_to(page, "button[value=submit]")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    expect(page.locator(".flashes[role=status] .flash.error")).not_to_be_empty()
+    # the gaps announced at the top (role=alert), each linked to its question
+    expect(page.locator(".error-summary[role=alert]")).to_contain_text("Bitte laden Sie diese Anlage hoch.")
     expect(page.locator("#leipzig_relation")).to_have_value("Lindenau")
     page.context.close()
