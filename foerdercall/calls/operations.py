@@ -11,6 +11,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 
+from workflows import CallState
+
 from ..accounts.models import User
 from ..appform.definition import DefinitionError, parse_definition
 from ..audit.trail import record
@@ -188,6 +190,16 @@ def update_call(call: Call, actor, **fields) -> Call:
     db.session.flush()
     record(actor, "update_call", call, data={"fields": sorted(fields)})
     return call
+
+
+def change_form(call: Call, actor, application_form: dict[str, Any], reason: str = "") -> None:
+    """The call's application form from the question builder: a draft's is saved, a published call's form changes
+    only as a correction (a new version, with its reason, everyone concerned told)."""
+    check(actor, "call.edit_form", call)
+    if call.state == CallState.DRAFT:
+        update_call(call, actor, application_form=application_form)
+    else:
+        correct_call(call, actor, reason, application_form=application_form)
 
 
 def mark_privacy_checked(call: Call, actor) -> Call:

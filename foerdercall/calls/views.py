@@ -51,6 +51,7 @@ from ..text import parse_id
 from ..workflow.engine import fire
 from .models import Call
 from .operations import (
+    change_form,
     confirm_opening,
     copy_call,
     correct_call,
@@ -140,30 +141,26 @@ def edit(call_id: int):
 @bp.route("/calls/<int:call_id>/form", methods=["GET", "POST"])
 @login_required
 def questions(call_id: int):
-    """The question builder: the call's application form as rows, with a preview as applicants will see it. A draft
-    call's form is saved; a published call's only as a correction (a new version, with its reason)."""
+    """The question builder: the call's application form as rows, with a preview as applicants will see it."""
     require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
-    correcting = call.published_at is not None
-    if (why := refusal(current_user, "call.correct" if correcting else "call.edit", call)) is not None:
+    if (why := refusal(current_user, "call.edit_form", call)) is not None:
         flash(why, "error")
         return redirect(url_for("calls.detail", call_id=call.id))
     form = FormBuilderForm(stored=call.stored_form, lang=current_lang())
     if form.is_submitted() and form.apply_row_action():  # a row button: the rows again, with the change
-        return _questions_page(call, form, correcting)
+        return _questions_page(call, form)
     if not form.validate_on_submit():
-        return _questions_page(call, form, correcting, 200 if not form.errors else 422)
+        return _questions_page(call, form, 200 if not form.errors else 422)
     if form.action.data == "preview":  # the preview of what was typed; nothing saved
-        return _questions_page(call, form, correcting)
+        return _questions_page(call, form)
+    version = call.version
     try:
-        if correcting:
-            correct_call(call, current_user, form.reason.data or "", application_form=form.definition_data)
-        else:
-            update_call(call, current_user, application_form=form.definition_data)
+        change_form(call, current_user, form.definition_data, form.reason.data or "")
     except ActionRefused as exc:  # the rows are shown again as typed
         undo_refused(exc)
-        return _questions_page(call, form, correcting, 422)
-    if correcting:
+        return _questions_page(call, form, 422)
+    if call.version != version:
         flash(
             _(
                 "Die Berichtigung ist als Version %(v)s veröffentlicht; alle Beteiligten werden informiert.",
@@ -182,7 +179,7 @@ def questions_preview(call_id: int):
     """The preview alone, for the builder's script: the form as typed so far, or what is still wrong."""
     require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
-    require(current_user, "call.correct" if call.published_at is not None else "call.edit", call)
+    require(current_user, "call.edit_form", call)
     form = FormBuilderForm(stored=call.stored_form, lang=current_lang())
     form.validate_on_submit()
     return render_template("calls/questions_preview.html", call=call, preview=_preview(call, form), form=form)
@@ -195,14 +192,14 @@ def _preview(call: Call, form: FormBuilderForm):
     return application_form(definition, current_lang())(formdata=None, meta={"csrf": False})
 
 
-def _questions_page(call: Call, form: FormBuilderForm, correcting: bool, status: int = 200):
+def _questions_page(call: Call, form: FormBuilderForm, status: int = 200):
     return (
         render_template(
             "calls/questions.html",
             call=call,
             form=form,
             preview=_preview(call, form),
-            correcting=correcting,
+            correcting=not may(current_user, "call.edit", call),  # published: a correction
             role_label=role_label,
             kinds_with=KINDS_WITH,
         ),

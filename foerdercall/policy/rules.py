@@ -192,6 +192,12 @@ def _call_edit(user, call) -> str | None:
     return None
 
 
+@rule("call.edit_form")
+def _call_edit_form(user, call) -> str | None:
+    """The application form: a draft's is edited, a published call's only corrected (a new version)."""
+    return _call_edit(user, call) if call.state == CallState.DRAFT else _call_correct(user, call)
+
+
 @rule("call.copy")
 def _call_copy(user, _call) -> str | None:
     """Any call, in any state, is the start of a new draft for the officials (who may set up calls)."""

@@ -96,8 +96,11 @@ def new_page(browser, server: Server, viewport=None):
     return ctx.new_page()
 
 
-def login(browser, server: Server, email: str, password: str = PASSWORD):
-    page = new_page(browser, server)
+def login(browser, server: Server, email: str, password: str = PASSWORD, *, javascript: bool = True):
+    if javascript:
+        page = new_page(browser, server)
+    else:  # the page as a browser without JavaScript gets it
+        page = browser.new_context(base_url=server.url, locale="de-DE", java_script_enabled=False).new_page()
     page.goto("/login")
     page.fill("#email", email)
     page.fill("#password", password)

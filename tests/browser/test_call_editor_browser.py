@@ -3,7 +3,6 @@ place and the weight sum follows the typing; the rows are posted in the order sh
 
 from __future__ import annotations
 
-from conftest import PASSWORD
 from harness import DEMO, check_page, expect, login
 
 pytest_plugins = ["harness"]  # the fixtures: browser, demo_server, pg_database
@@ -46,17 +45,11 @@ def test_rows_with_javascript(browser, demo_server):
 
 
 def test_rows_without_javascript(browser, demo_server):
-    ctx = browser.new_context(base_url=demo_server.url, locale="de-DE", java_script_enabled=False)
-    page = ctx.new_page()
-    page.goto("/login")
-    page.fill("#email", DEMO["ka"])
-    page.fill("#password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    page = login(browser, demo_server, DEMO["ka"], javascript=False)
     page.goto("/calls/new")
     page.fill("#title", "Bleibt stehen")
     page.get_by_role("button", name="Kriterium hinzufügen").click()
     page.wait_for_load_state()
     expect(page.locator("#criteria [data-row]")).to_have_count(7)
     expect(page.locator("#title")).to_have_value("Bleibt stehen")
-    ctx.close()
+    page.context.close()

@@ -4,7 +4,6 @@ same through the server; nothing is saved by either. axe-core checks the builder
 
 from __future__ import annotations
 
-from conftest import PASSWORD
 from harness import DEMO, check_page, expect, login
 
 pytest_plugins = ["harness"]  # the fixtures: browser, demo_server, pg_database
@@ -43,13 +42,7 @@ def test_builder_with_javascript(browser, demo_server):
 
 
 def test_builder_without_javascript(browser, demo_server):
-    ctx = browser.new_context(base_url=demo_server.url, locale="de-DE", java_script_enabled=False)
-    page = ctx.new_page()
-    page.goto("/login")
-    page.fill("#email", DEMO["ka"])
-    page.fill("#password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    page = login(browser, demo_server, DEMO["ka"], javascript=False)
     _builder(page)
     entries = page.locator("#items [data-row]")
     before = entries.count()
@@ -64,7 +57,7 @@ def test_builder_without_javascript(browser, demo_server):
     expect(page.locator("#preview")).to_contain_text("Wir beachten das Kinderschutzkonzept.")
     page.goto(page.url)  # nothing was saved
     expect(page.locator("#preview")).not_to_contain_text("Kinderschutzkonzept")
-    ctx.close()
+    page.context.close()
 
 
 def test_the_youth_calls_generated_form(browser, demo_server):
