@@ -147,7 +147,8 @@ def same_site_path(target: object) -> str | None:
 
 
 def start_page() -> str:
-    return url_for("calls.index")
+    """The task list (guests: the open calls)."""
+    return url_for("tasks.home")
 
 
 def redirect_target(target: object) -> str:

@@ -43,9 +43,10 @@ from .privacy.views import bp as privacy_bp
 from .proposals.views import bp as proposals_bp
 from .register.views import bp as register_bp
 from .reviews.views import bp as reviews_bp
+from .tasks.views import bp as tasks_bp
 from .text import has_control, printable
 from .timeutil import now
-from .urls import current_path, public_url, referrer_target, start_page
+from .urls import current_path, external_url, public_url, referrer_target, start_page
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def init_app(app: Flask) -> None:
         register_bp,  # the public register
         dashboard_bp,  # the call dashboard
         offices_bp,  # the offices, kept by the admins
+        tasks_bp,  # the start page: everyone's tasks
     ):
         app.register_blueprint(blueprint)
 
@@ -259,12 +261,8 @@ def init_app(app: Flask) -> None:
         isodt=lambda s: format_dt(dt.datetime.fromisoformat(s)),
     )
     app.jinja_env.globals.update(
-        lead_office=lead_office, field_label=field_label
+        lead_office=lead_office, field_label=field_label, external_url=external_url
     )  # documents and mails, in the worker too
-
-    @app.route("/")
-    def home():
-        return redirect(url_for("calls.index"))
 
     @app.route("/accessibility")
     def accessibility():

@@ -5,11 +5,12 @@ from wtforms import (
     BooleanField,
     EmailField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from foerdercall.accounts.models import ROLES
@@ -143,6 +144,21 @@ class TwoFactorDisableForm(Form):
         _l("Ihr Passwort"),
         validators=[DataRequired(_l("Bitte geben Sie Ihr Passwort ein.")), Length(max=500)],
         render_kw={"autocomplete": "current-password"},
+    )
+
+
+class NotifyForm(Form):
+    """An official's choice: a mail for each thing that arrives for them, or one each morning."""
+
+    notify_mode = RadioField(
+        _l("Benachrichtigung über Neues"),
+        choices=choices(
+            [
+                ("immediate", _l("Sofort: eine E-Mail, sobald etwas für Sie eingeht")),
+                ("daily", _l("Täglich: eine E-Mail am Morgen mit Ihren offenen Aufgaben")),
+            ]
+        ),
+        validators=[InputRequired(_l("Bitte wählen Sie, wie Sie benachrichtigt werden möchten."))],
     )
 
 

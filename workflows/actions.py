@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "report_overdue": ("Abschlussbericht überfällig", "Final report overdue"),
     "create_user": ("Konto angelegt", "Account created"),
     "set_roles": ("Rollen geändert", "Roles changed"),
+    "set_notify_mode": ("Benachrichtigung geändert", "Notifications changed"),
     "decline_review": ("Begutachtung abgelehnt", "Review declined"),
     "withdraw_assignment": ("Zuweisung beendet", "Assignment ended"),
     "auto_assign": ("Gutachter automatisch zugewiesen", "Reviewers assigned automatically"),

@@ -36,7 +36,7 @@ TRANSITIONS = [
         "dest": State.REPORTED,
         "who": ("applicant",),
         "conditions": ("measure_in_implementation",),
-        "effects": ("note_milestone_report",),
+        "effects": ("note_milestone_report", "mail_milestone_reported"),
         "label": ("Meilenstein berichtet", "Milestone reported"),
     },
     {

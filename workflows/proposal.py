@@ -130,7 +130,7 @@ TRANSITIONS: list[dict] = [
         "dest": State.SUBMITTED,
         "who": ("applicant",),
         "conditions": ("clarification_not_due",),
-        "effects": ("close_clarification",),
+        "effects": ("close_clarification", "mail_clarification_answered"),
         "reason_required": True,
         "label": ("Nachforderung beantworten", "Answer the request"),
     },

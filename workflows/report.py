@@ -38,7 +38,7 @@ TRANSITIONS = [
         "dest": State.SUBMITTED,
         "who": ("applicant",),
         "conditions": ("measure_in_implementation", "no_interim_report_in"),
-        "effects": ("note_report_submission",),
+        "effects": ("note_report_submission", "mail_interim_report_submitted"),
         "label": ("Zwischenbericht eingereicht", "Interim report submitted"),
     },
     {

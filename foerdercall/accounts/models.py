@@ -13,6 +13,9 @@ from ..timeutil import UTCDateTime, now
 ROLES = ("applicant", "reviewer", "official", "advisor", "admin")
 
 
+NOTIFY_MODES = ("immediate", "daily")
+
+
 class User(UserMixin, Model):
     __tablename__ = "users"
 
@@ -25,6 +28,9 @@ class User(UserMixin, Model):
     office: Mapped[str | None] = mapped_column(String(10))
     head_of_office: Mapped[bool] = mapped_column(default=False, server_default=false())  # gets escalations
     active: Mapped[bool] = mapped_column(default=True)
+    # how an official hears of what arrives for them (answers, reports, declined reviews): "immediate", a mail
+    # each time, or "daily", one mail a morning with their task list (NOTIFY_MODES)
+    notify_mode: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     # When the address was proved by the link in the verification mail (None: not yet).
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -31,7 +31,16 @@ from ..policy.actors import verification_missing
 from ..text import printable, token_digest
 from ..timeutil import now
 from ..urls import external_url  # every link in a mail: on PUBLIC_URL, never the request's host
-from .models import ROLES, LoginFailure, LoginSession, LoginUnlock, RecoveryCode, RoleGrant, User
+from .models import (
+    NOTIFY_MODES,
+    ROLES,
+    LoginFailure,
+    LoginSession,
+    LoginUnlock,
+    RecoveryCode,
+    RoleGrant,
+    User,
+)
 from .passwords import Argon2idHasher
 from .secrets import SecretUnreadable, is_encrypted
 from .secrets import decrypt as decrypt_secret
@@ -687,6 +696,16 @@ def end_sessions_by_admin(user: User, actor: User) -> int:
     ended = end_sessions(user, "admin", keep=actor.login_session_id if actor == user else None)
     record(actor, "end_sessions", user, data={"reason": "admin", "ended": ended})
     return ended
+
+
+def set_notify_mode(user: User, mode: str) -> None:
+    """An official chooses how they hear of what arrives for them (NOTIFY_MODES): audited."""
+    check(user, "official.work")
+    if mode not in NOTIFY_MODES:
+        raise ActionRefused(_("Bitte wählen Sie, wie Sie benachrichtigt werden möchten."))
+    if user.notify_mode != mode:
+        user.notify_mode = mode
+        record(user, "set_notify_mode", user, data={"mode": mode})
 
 
 def open_sessions(user: User) -> Sequence[LoginSession]:

@@ -23,6 +23,7 @@ from forms.accounts import (
     ForgotPasswordForm,
     LanguageForm,
     LoginForm,
+    NotifyForm,
     RegisterForm,
     ResetPasswordForm,
     RolesForm,
@@ -61,6 +62,7 @@ from .operations import (
     reset_two_factor,
     second_factor,
     send_verification,
+    set_notify_mode,
     set_roles,
     start_session,
     totp_uri,
@@ -422,7 +424,27 @@ def account():
         remaining=remaining_recovery_codes(current_user),
         sessions=open_sessions(current_user),
         end_form=ConfirmForm(),
+        notify_form=NotifyForm(notify_mode=current_user.notify_mode),
     )
+
+
+@bp.route("/account/notifications", methods=["POST"])
+@login_required
+def notifications():
+    """An official chooses a mail for each thing that arrives, or one each morning."""
+    require(current_user, "official.work")
+    form = NotifyForm()
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return redirect(url_for("accounts.account"))
+    set_notify_mode(current_user, form.notify_mode.data)
+    flash(
+        _("Sie erhalten jetzt eine E-Mail, sobald etwas für Sie eingeht.")
+        if form.notify_mode.data == "immediate"
+        else _("Sie erhalten jetzt jeden Morgen eine E-Mail mit Ihren offenen Aufgaben."),
+        "success",
+    )
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/account/sessions/end-others", methods=["POST"])

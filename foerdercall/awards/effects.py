@@ -14,8 +14,10 @@ from ..awards.models import SignOff
 from ..extensions import db
 from ..locking import lock
 from ..mail.operations import queue_mail
+from ..policy.actors import proposal_of
 from ..policy.conditions import STANDSTILL_DAYS, award_amount
 from ..policy.context import Context
+from ..proposals.effects import tell_officials
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
 from ..timeutil import add_months, end_of_day_berlin, period_end, to_berlin
@@ -233,6 +235,18 @@ def note_milestone_report(ctx: Context):
     m = ctx.obj
     m.report, m.reported_at = ctx.params["text"], ctx.now
     ctx.audit_data["milestone"] = m.title
+
+
+@effect
+def mail_milestone_reported(ctx: Context):
+    m = ctx.obj
+    tell_officials("milestone_reported", proposal_of(m), ctx, f"milestone:{m.id}", milestone=m)
+
+
+@effect
+def mail_interim_report_submitted(ctx: Context):
+    r = ctx.obj
+    tell_officials("interim_report_submitted", proposal_of(r), ctx, f"report:{r.id}", report=r)
 
 
 @effect

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from ..accounts.queries import officials
 from ..awards.queries import award_of
 from ..extensions import db
 from ..locking import lock
@@ -15,7 +14,9 @@ from ..mail.operations import queue_mail
 from ..policy.context import Context
 from ..proposals.models import Clarification
 from ..reviews.models import Review
+from ..reviews.queries import deciding_officials
 from ..timeutil import period_end
+from ..urls import external_url
 from ..workflow.engine import effect
 from .queries import open_clarification as pending_clarification
 
@@ -107,26 +108,33 @@ for _kind in (
     effect(_mail_applicant(_kind))
 
 
+def tell_officials(kind: str, p, ctx: Context, about: str, **context) -> None:
+    """What arrived for the deciding offices (an answer, a report, an acceptance): a mail now to each of their
+    officials who chose one each time; the others see it in their task list and their morning mail."""
+    for o in deciding_officials(p, notify_mode="immediate"):
+        queue_mail(
+            kind,
+            o,
+            f"{about}:{ctx.now.isoformat()}",
+            proposal=p,
+            call=p.call,
+            reason=ctx.reason,
+            now=ctx.now,
+            link=external_url("proposals.detail", proposal_id=p.id),
+            **context,
+        )
+
+
 def _mail_officials(kind: str):
     def send(ctx: Context):
         p = ctx.obj
-        for o in officials():
-            queue_mail(
-                kind,
-                o,
-                f"proposal:{p.id}:{ctx.now.isoformat()}",
-                proposal=p,
-                call=p.call,
-                reason=ctx.reason,
-                now=ctx.now,
-                award=ctx.params.get("award") or award_of(p),
-            )
+        tell_officials(kind, p, ctx, f"proposal:{p.id}", award=ctx.params.get("award") or award_of(p))
 
     send.__name__ = f"mail_{kind}"
     return send
 
 
-for _kind in ("award_accepted", "final_report_submitted"):
+for _kind in ("award_accepted", "final_report_submitted", "clarification_answered"):
     effect(_mail_officials(_kind))
 
 

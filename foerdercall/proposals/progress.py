@@ -155,6 +155,11 @@ def _next_step(p, state: str) -> NextStep | None:
     return NextStep(_("Bearbeitung durch das Amt"), None, by_applicant)
 
 
+def next_step(p) -> NextStep | None:
+    """The proposal's next step (the applicant's or the offices') and its date; None once it is finished."""
+    return _next_step(p, p.state)
+
+
 def proposal_progress(p) -> Progress:
     """The applicant's view of the proposal's path (states passed, the current one, the next step)."""
     events = db.session.execute(

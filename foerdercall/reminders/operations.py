@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.orm import joinedload
 
@@ -32,7 +33,8 @@ from ..mail.operations import mail_key, queue_mails
 from ..proposals.models import Proposal
 from ..reviews.models import Review
 from ..reviews.queries import has_conflict
-from ..timeutil import UTC, days_after, days_before, minute_end
+from ..tasks.lists import tasks_for
+from ..timeutil import UTC, berlin_to_utc, days_after, days_before, minute_end, to_berlin
 from ..workflow.engine import fire
 
 MINUTE = dt.timedelta(minutes=1)
@@ -417,6 +419,38 @@ def remind_implementation_end(at: dt.datetime) -> int:
     return _send(items)
 
 
+# --- officials who chose one mail a day: their task list each morning --------------------------------------
+
+DIGEST_HOUR = 7  # Leipzig time
+
+
+def send_digests(at: dt.datetime) -> int:
+    """Each official who chose the daily mail (``User.notify_mode``) gets their open tasks once a day, from
+    DIGEST_HOUR on (a worker that was down sends it when it is back); none when nothing waits for them."""
+    local = to_berlin(at)
+    due = berlin_to_utc(local.replace(hour=DIGEST_HOUR, minute=0, second=0, microsecond=0))
+    if at < due:
+        return 0
+    users = db.session.scalars(
+        select(User)
+        .join(RoleGrant)
+        .where(
+            RoleGrant.role == "official",
+            User.active.is_(True),
+            User.notify_mode == "daily",
+            ~_reminded("task_digest", "digest", User.id, due, User.id),
+        )
+        .order_by(User.id)
+    ).all()
+    items = []
+    for u in users:
+        with force_locale(u.locale or "de"):  # the notes in the list are written in the reader's language
+            tasks = [t for t in tasks_for(u, at) if not t.info]
+        if tasks:
+            items.append(Due("task_digest", f"digest:{u.id}", due, u, {"tasks": tasks, "at": at}))
+    return _send(items)
+
+
 # The sweep runs these in order (name in its report: function).
 REMINDERS = {
     "drafts_reminded": remind_drafts,
@@ -426,4 +460,5 @@ REMINDERS = {
     "milestones_overdue": mark_overdue_milestones,
     "reports_overdue": mark_overdue_reports,
     "implementation_end_reminded": remind_implementation_end,
+    "task_digests": send_digests,
 }

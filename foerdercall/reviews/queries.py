@@ -101,3 +101,21 @@ def others_scores(review: Review) -> list[dict]:
     for rid, name, cid, value, text in rows:
         out.setdefault(rid, {"name": name, "scores": {}})["scores"][cid] = (value, text)
     return list(out.values())
+
+
+def deciding_officials(p, notify_mode: str | None = None) -> list[User]:
+    """The active officials of the proposal's deciding offices who may act on it (no conflict, not its
+    applicant); ``notify_mode``: only those who chose it (``User.notify_mode``: a mail each time, or daily)."""
+    q = (
+        select(User)
+        .join(RoleGrant)
+        .where(
+            RoleGrant.role == "official",
+            User.active.is_(True),
+            User.office.in_(list(p.call.deciding_offices or ())),
+            User.id != p.applicant_id,
+        )
+    )
+    if notify_mode is not None:
+        q = q.where(User.notify_mode == notify_mode)
+    return [u for u in db.session.scalars(q.order_by(User.id)) if not has_conflict(u, p)]
