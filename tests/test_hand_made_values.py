@@ -138,6 +138,7 @@ def _feeds():
     return {
         "LoginForm": [User],
         "LanguageForm": [],
+        "NotifyForm": [User],
         "RegisterForm": [User],
         "RolesForm": [User],
         "OfficeForm": [Office],

@@ -88,6 +88,7 @@ ACCESS = {
     "accounts.request_unlock": "public",  # the same answer for every address; mails only a locked account
     "accounts.unlock_link": "public",  # random single-use tokens: a forged one is refused
     "accounts.account": "authenticated",
+    "accounts.notifications": "officials",
     "accounts.end_other_sessions_view": "authenticated",  # one's own other sessions
     "accounts.resend_verification": "authenticated",
     "accounts.two_factor": "officials_and_admin",
@@ -274,6 +275,9 @@ def _cases() -> list[Case]:
         Case("accounts.unlock_link", "GET", "/login/unlock/not-a-token-but-long-enough", 400),
         Case("accounts.unlock_link", "POST", "/login/unlock/not-a-token-but-long-enough", 400, data={}),
         Case("accounts.account", "GET", "/account", 200),
+        Case(
+            "accounts.notifications", "POST", "/account/notifications", 302, data={"notify_mode": "immediate"}
+        ),
         # the matrix's browsers have one session each: nothing else to end
         Case("accounts.end_other_sessions_view", "POST", "/account/sessions/end-others", 302, data={}),
         # every account of the matrix is verified: nothing is sent

@@ -328,7 +328,7 @@ def payable_cents(p: Proposal, award: Award) -> int:
             Milestone.share.is_not(None),
         )
     ).all()
-    return int(award.amount_cents * sum(shares, Decimal(0)) / 100)
+    return int(award.amount_cents * sum((s for s in shares if s is not None), Decimal(0)) / 100)
 
 
 def official_tasks(user, at: dt.datetime) -> list[Task]:

@@ -101,6 +101,16 @@ def test_the_language_switch_and_logout(app, world, backend):
     fuzz(backend, fields("next", lang=st.sampled_from(["de", "en"])), body)
 
 
+def test_the_notification_choice(app, world, backend):
+    client = app.test_client()
+    login(client, world.ka.email)
+
+    def body(data):
+        post(client, "/account/notifications", data)
+
+    fuzz(backend, fields("notify_mode", notify_mode=st.sampled_from(["immediate", "daily"])), body)
+
+
 def test_the_admin_roles_and_two_factor_reset_forms(app, world, clock, backend):
     from foerdercall.accounts.models import ROLES
     from foerdercall.offices.queries import office_keys

@@ -26,6 +26,7 @@ FUZZED = {
     "accounts.resend_verification",
     "privacy.delete",
     "accounts.language",
+    "accounts.notifications",
     "accounts.logout",
     "accounts.user_roles",
     "accounts.reset_two_factor_view",

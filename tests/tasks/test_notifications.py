@@ -83,7 +83,9 @@ def test_an_official_chooses_on_the_account_page(app, world, clock):
     assert world.ka.notify_mode == "daily"
     assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "set_notify_mode"))
     resp = client.post("/account/notifications", data={"notify_mode": "weekly"}, follow_redirects=True)
-    assert "Keine gültige Auswahl." in resp.get_data(as_text=True)  # a hand-made value: refused, nothing changed
+    assert "Keine gültige Auswahl." in resp.get_data(
+        as_text=True
+    )  # a hand-made value: refused, nothing changed
     db.session.expire_all()
     assert world.ka.notify_mode == "daily"
     applicant = app.test_client()
