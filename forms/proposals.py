@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -35,7 +35,11 @@ class ProposalForm(ApplicationForm):
 
 class UploadForm(Form):
     kind = SelectField(_l("Art der Anlage"), choices=[], validate_choice=False, validators=[OfferedChoice()])
-    file = FileField(_l("PDF-Datei"), validators=[FileRequired(_l("Bitte wählen Sie eine Datei."))])
+    file = MultipleFileField(
+        _l("PDF-Dateien (eine oder mehrere)"),
+        validators=[FileRequired(_l("Bitte wählen Sie eine Datei."))],
+        render_kw={"accept": "application/pdf"},
+    )
 
 
 class AnswerForm(Form):

@@ -244,7 +244,7 @@ def test_every_form_field_has_a_length_limit_within_its_column(app):
     """Every text a form takes is bounded by the form (a message, the text kept), never first by the database
     (a 500 on PostgreSQL, the typed text lost): each text field has Length(max=n), at most the String(n) of the
     column of the same name it is stored in; each choice field checks the choice (or a validator does)."""
-    from flask_wtf.file import FileField
+    from flask_wtf.file import FileField, MultipleFileField
     from wtforms import (
         BooleanField,
         FieldList,
@@ -272,6 +272,7 @@ def test_every_form_field_has_a_length_limit_within_its_column(app):
         IntegerField,
         BooleanField,
         FileField,
+        MultipleFileField,
         SubmitField,
     )  # parse into a number, a date, a flag or a file: no free text is stored
     problems = []

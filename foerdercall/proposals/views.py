@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
@@ -122,12 +123,17 @@ def edit(proposal_id: int):
         save_draft(p, current_user, form.draft_data())
         if adding:
             return page()
-        if file := upload.file.data:  # a file chosen (the rest of the upload form is not required here)
-            try:
-                add_attachment(p, current_user, upload.kind.data or "other", file.stream, file.filename)
-            except ActionRefused as exc:  # the text is saved; only the file is refused
+        if files := upload.file.data:  # files chosen (the rest of the upload form is not required here)
+            added, refused = _add_files(p, upload.kind.data or "other", files)
+            if refused:  # the text is saved, and every file that could be kept; each refused one is named
                 flash(_("Entwurf gespeichert."), "success")
-                flash(exc.message, "error")
+                if added:
+                    flash(
+                        ngettext("%(num)s Datei hochgeladen.", "%(num)s Dateien hochgeladen.", added),
+                        "success",
+                    )
+                for message in refused:
+                    flash(message, "error")
                 return redirect(url_for("proposals.edit", proposal_id=p.id))
         if form.submitting:
             try:
@@ -148,6 +154,24 @@ def edit(proposal_id: int):
         flash(_("Entwurf gespeichert."), "success")
         return redirect(url_for("proposals.edit", proposal_id=p.id))
     return page()
+
+
+def _add_files(p: Proposal, kind: str, files) -> tuple[int, list[str]]:
+    """Several PDFs of one kind in one upload, each on its own: a refused file (its size, its content, a quota)
+    leaves nothing behind (add_attachment) and does not cost the others. Returns (added, messages of the
+    refused ones)."""
+    added, refused = 0, []
+    for file in files:
+        try:
+            add_attachment(p, current_user, kind, file.stream, file.filename)
+            added += 1
+        except ActionRefused as exc:  # of several files, each refused one is named (unless the reason does)
+            name = file.filename or "?"
+            several = len(files) > 1 and name not in exc.message
+            refused.append(
+                _("„%(name)s“: %(reason)s", name=name, reason=exc.message) if several else exc.message
+            )
+    return added, refused
 
 
 @bp.route("/proposals/<int:proposal_id>/attachments/<int:attachment_id>/delete", methods=["POST"])

@@ -151,3 +151,31 @@ def test_an_attachment_question_takes_no_more_files_than_it_allows(app, draft):
     assert "teil10.pdf" not in page
     # the page lists each attachment question with its files
     assert "Leistungsangebot mit Kalkulation (PDF): 10 Dateien ✓" in " ".join(page.split())
+
+
+def test_several_pdfs_go_up_at_once_and_a_bad_one_costs_only_itself(app, draft):
+    p, client = draft
+    resp = client.post(
+        f"/proposals/{p.id}/edit",
+        data={
+            "title": "Netzwerk Plagwitz",
+            "kind": "other",
+            "file": [
+                (io.BytesIO(PDF), "finanzplan.pdf"),
+                (io.BytesIO(NOT_PDFS["html_page"]), "trick.pdf"),
+                (io.BytesIO(PDF), "lebenslauf.pdf"),
+            ],
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    page = resp.get_data(as_text=True)
+    assert "2 Dateien hochgeladen." in page
+    assert "„trick.pdf“ ist keine PDF-Datei" in page
+    db.session.expire_all()
+    assert sorted(a.filename for a in db.session.query(Attachment)) == ["finanzplan.pdf", "lebenslauf.pdf"]
+    assert len(stored_files(app)) == 2
+    assert db.session.get(Proposal, p.id).title == "Netzwerk Plagwitz"
+    # the checklist beside the submit button counts them
+    form = page.split('id="proposal-form"')[1].split("</form>")[0]
+    assert form.index("Vor dem Einreichen") < form.index('value="submit"')
