@@ -5,8 +5,13 @@ page the browser returns to, and an operation's refusal undone and shown with th
 from __future__ import annotations
 
 from flask import flash, g
+from flask_babel import gettext as _
+
+from workflows import find_transition, workflow_name
 
 from .extensions import db
+from .i18n import label
+from .labels import state_label
 
 
 def flash_errors(form) -> None:
@@ -14,6 +19,25 @@ def flash_errors(form) -> None:
     for errors in form.errors.values():
         for error in errors:
             flash(str(error), "error")
+
+
+def done_message(obj, trigger: str) -> str:
+    """What a step did, for the message after it: the workflow's own words (``done``), else its name and the
+    state it led to."""
+    t = find_transition(workflow_name(obj), trigger)
+    if t is not None and t.get("done"):
+        return label(t["done"])
+    return _(
+        "„%(step)s“ ist erledigt. Neuer Stand: %(state)s.",
+        step=label(t["label"]) if t else trigger,
+        state=state_label(workflow_name(obj), obj.state),
+    )
+
+
+def keep_typed_step(trigger: str, form) -> None:
+    """A step refused (a condition, the deadline): the page is shown again with the reason and the note the
+    person typed in that step's form (the ``step_buttons`` macro reads them)."""
+    g.typed_step = {"trigger": trigger, "reason": form.reason.data or "", "note": form.note.data or ""}
 
 
 def undo_refused(exc) -> None:

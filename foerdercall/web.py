@@ -249,6 +249,7 @@ def init_app(app: Flask) -> None:
             "may": lambda action, obj=None, **params: policy.may(current_user, action, obj, **params),
             "refusal": lambda action, obj=None, **params: policy.refusal(current_user, action, obj, **params),
             "steps": lambda obj: policy.steps(obj, current_user),
+            "offered_steps": lambda obj, skip=(): policy.offered_steps(obj, current_user, skip),
         }
 
     app.jinja_env.filters.update(

@@ -377,6 +377,8 @@ class ConfirmForm(Form):
     """A button that changes state: only the CSRF token and an optional reason."""
 
     reason = TextAreaField(_l("Begründung"), validators=[Optional(), Length(max=10000)])
+    # an official's note for the file (the audit event): never sent to the applicant
+    note = TextAreaField(_l("Interne Notiz"), validators=[Optional(), Length(max=5000)])
 
 
 class CopyCallForm(Form):

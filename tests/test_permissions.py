@@ -415,7 +415,7 @@ def _cases() -> list[Case]:
             "proposals.fire_trigger",
             "POST",
             P + "/fire/submit",
-            302,
+            422,  # refused by the state: the page again, with the reason and what was typed
             data={},
             refused_url=P + "/fire/terminate",
             refused_data={"reason": "Leck"},

@@ -94,6 +94,7 @@ TRANSITIONS: list[dict] = [
             "amount_within_cap",
         ),
         "effects": ("assign_file_number", "mail_receipt"),
+        "done": ("Ihr Angebot ist eingegangen.", "Your offer has been received."),
         "label": ("Verbindlich einreichen", "Submit"),
     },
     {
@@ -103,6 +104,8 @@ TRANSITIONS: list[dict] = [
         "who": ("applicant",),
         "conditions": (),
         "effects": ("mail_withdrawn",),
+        "irreversible": True,
+        "done": ("Das Angebot ist zurückgezogen.", "The offer has been withdrawn."),
         "label": ("Zurückziehen", "Withdraw"),
     },
     {  # the applicant deletes their account before submitting (foerdercall/privacy): no mail to anyone
@@ -122,6 +125,14 @@ TRANSITIONS: list[dict] = [
         "conditions": ("submissions_opened",),
         "effects": ("open_clarification", "mail_clarification"),
         "reason_required": True,
+        "reason_label": (
+            "Nachricht an die antragstellende Person: was fehlt (wird ihr geschickt)",
+            "Message to the applicant: what is missing (sent to them)",
+        ),
+        "done": (
+            "Unterlagen nachgefordert; die antragstellende Person ist benachrichtigt.",
+            "Documents requested; the applicant has been told.",
+        ),
         "label": ("Unterlagen nachfordern", "Request missing documents"),
     },
     {
@@ -150,6 +161,7 @@ TRANSITIONS: list[dict] = [
         "who": ("official",),
         "conditions": ("submissions_opened",),
         "effects": (),
+        "done": ("Angebot als formal zulässig erklärt.", "Offer declared eligible."),
         "label": ("Formal zulässig", "Declare eligible"),
     },
     {
@@ -160,6 +172,15 @@ TRANSITIONS: list[dict] = [
         "conditions": ("submissions_opened",),
         "effects": ("mail_ineligible",),
         "reason_required": True,
+        "irreversible": True,
+        "reason_label": (
+            "Begründung des Ausschlusses (wird der antragstellenden Person geschickt)",
+            "Reason for the exclusion (sent to the applicant)",
+        ),
+        "done": (
+            "Angebot formal ausgeschlossen; die antragstellende Person ist benachrichtigt.",
+            "Offer declared ineligible; the applicant has been told.",
+        ),
         "label": ("Formal ausschließen", "Declare ineligible"),
     },
     {
@@ -169,6 +190,10 @@ TRANSITIONS: list[dict] = [
         "who": ("official",),
         "conditions": ("reviewers_assigned",),
         "effects": ("mail_review_assigned",),
+        "done": (
+            "Begutachtung gestartet; die Gutachterinnen und Gutachter sind benachrichtigt.",
+            "Review started; the reviewers have been told.",
+        ),
         "label": ("Begutachtung starten", "Start review"),
     },
     {
@@ -207,6 +232,11 @@ TRANSITIONS: list[dict] = [
         "who": ("official",),
         "conditions": ("standstill_required", "budget_left", "award_within_offer"),
         "effects": ("open_standstill", "mail_standstill_notice"),
+        "applies_if": ("standstill_required",),  # below the threshold the step is not offered at all
+        "done": (
+            "Stillhaltefrist gestartet; die nicht berücksichtigten Bieter sind informiert.",
+            "Standstill period started; the unsuccessful bidders have been told.",
+        ),
         "label": ("Stillhaltefrist starten", "Start the standstill period"),
     },
     {
@@ -219,6 +249,14 @@ TRANSITIONS: list[dict] = [
         "conditions": ("objection_upheld",),
         "effects": ("void_sign_offs", "close_standstill", "mail_decision_reopened"),
         "reason_required": True,
+        "reason_label": (
+            "Begründung: wie dem Einwand abgeholfen wird",
+            "Reason: how the objection is remedied",
+        ),
+        "done": (
+            "Entscheidung wieder geöffnet; die Zeichnungen sind ungültig.",
+            "Decision reopened; the sign-offs are void.",
+        ),
         "label": (
             "Entscheidung wieder geöffnet (Einwand abgeholfen)",
             "Decision reopened (objection upheld)",
@@ -231,6 +269,11 @@ TRANSITIONS: list[dict] = [
         "who": ("official",),
         "conditions": ("standstill_passed", "budget_left", "award_within_offer"),
         "effects": ("take_budget", "mail_award"),
+        "irreversible": True,
+        "done": (
+            "Zuschlag erteilt; der Auftragnehmer ist benachrichtigt.",
+            "Contract awarded; the contractor has been told.",
+        ),
         "label": ("Zuschlag erteilen", "Award the contract"),
     },
     {
@@ -240,6 +283,7 @@ TRANSITIONS: list[dict] = [
         "who": ("applicant",),
         "conditions": ("acceptance_not_due",),
         "effects": ("start_implementation", "mail_award_accepted"),
+        "done": ("Zuschlag angenommen. Die Umsetzung beginnt.", "Award accepted. Implementation begins."),
         "label": ("Zuschlag annehmen", "Accept the award"),
     },
     {
@@ -267,6 +311,11 @@ TRANSITIONS: list[dict] = [
         "who": ("official",),
         "conditions": (),
         "effects": ("settle_final_report", "mail_completed"),
+        "irreversible": True,
+        "done": (
+            "Abschlussbericht abgenommen; die Maßnahme ist abgeschlossen.",
+            "Final report accepted; the measure is completed.",
+        ),
         "label": ("Abschlussbericht abnehmen", "Accept the final report"),
     },
     {
@@ -277,6 +326,14 @@ TRANSITIONS: list[dict] = [
         "conditions": (),
         "effects": ("return_final_report", "mail_report_changes"),
         "reason_required": True,
+        "reason_label": (
+            "Was nachzubessern ist (wird dem Auftragnehmer geschickt)",
+            "What to improve (sent to the contractor)",
+        ),
+        "done": (
+            "Nachbesserung angefordert; der Auftragnehmer ist benachrichtigt.",
+            "Changes requested; the contractor has been told.",
+        ),
         "label": ("Nachbesserung anfordern", "Request changes"),
     },
     {
@@ -287,6 +344,15 @@ TRANSITIONS: list[dict] = [
         "conditions": (),
         "effects": ("return_budget", "mail_terminated"),
         "reason_required": True,
+        "irreversible": True,
+        "reason_label": (
+            "Begründung der vorzeitigen Beendigung (wird dem Auftragnehmer geschickt)",
+            "Reason for the termination (sent to the contractor)",
+        ),
+        "done": (
+            "Maßnahme vorzeitig beendet; nicht verbrauchte Mittel sind wieder frei.",
+            "Measure terminated; unspent money is free again.",
+        ),
         "label": ("Vorzeitig beenden", "Terminate"),
     },
 ]

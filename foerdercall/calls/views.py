@@ -35,7 +35,7 @@ from ..jobs.operations import (
     start_call_record,
     start_export,
 )
-from ..pages import undo_refused
+from ..pages import done_message, undo_refused
 from ..policy import may, refusal
 from ..policy.actors import is_official
 from ..policy.checklist import checklist
@@ -279,8 +279,8 @@ def fire_trigger(call_id: int, trigger: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    fire(call, trigger, current_user, reason=form.reason.data or "")
-    flash(_("Erledigt."), "success")
+    fire(call, trigger, current_user, reason=form.reason.data or "", note=form.note.data or "")
+    flash(done_message(call, trigger), "success")
     return redirect(url_for("calls.detail", call_id=call.id))
 
 

@@ -14,6 +14,6 @@ before they show or do anything.
 """
 
 from .rules import RULES, check, may, refusal
-from .transitions import steps
+from .transitions import offered_steps, steps
 
-__all__ = ["RULES", "check", "may", "refusal", "steps"]
+__all__ = ["RULES", "check", "may", "offered_steps", "refusal", "steps"]

@@ -4,6 +4,8 @@ conditions holding. ``workflow.engine.fire`` asks these rules before it changes 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask_babel import gettext as _
 
 from workflows import transitions_of, workflow_name
@@ -47,9 +49,16 @@ def transition_refusal(t: dict, obj, actor, **params) -> str | None:
     return state_refusal(t, obj) or who_refusal(t, obj, actor) or conditions_refusal(t, ctx)
 
 
+def applies(t: dict, ctx: Context) -> bool:
+    """Whether the step belongs to this case at all: its ``applies_if`` conditions hold (a standstill only from
+    the threshold on). A step that does not apply is not offered, not even disabled."""
+    return not any(CONDITIONS[name](ctx) for name in t.get("applies_if", ()))
+
+
 def steps(obj, actor) -> dict[str, tuple[dict, str | None]]:
-    """The steps a page offers the actor here: each transition they may fire from this state (not the worker's),
-    by trigger, with None when it is possible now or the reason why not yet (the button is shown disabled)."""
+    """The steps a page offers the actor here: each transition they may fire from this state (not the worker's)
+    that applies to the case, by trigger, with None when it is possible now or the reason why not yet (the
+    button is shown disabled)."""
     if actor is None or not actor.is_authenticated:
         return {}
     ctx = Context(obj=obj, actor=actor, now=now(), firing=False)
@@ -59,4 +68,33 @@ def steps(obj, actor) -> dict[str, tuple[dict, str | None]]:
         if tuple(t["who"]) != ("system",)
         and state_refusal(t, obj) is None
         and who_refusal(t, obj, actor) is None
+        and applies(t, ctx)
     }
+
+
+class Offered(NamedTuple):
+    t: dict  # the transition
+    not_yet: str | None  # why it is not possible yet (the button is disabled), None: possible now
+    primary: bool  # the one step the page puts first
+    official: bool  # taken by an office: the form offers an internal note
+
+
+def offered_steps(obj, actor, skip=()) -> list[Offered]:
+    """The steps of :func:`steps` in the order a page shows them: the one primary step first, then the other
+    possible ones, the irreversible ones, and those not possible yet. The primary step is the regular way on:
+    the first possible one (in the workflow's order) that is neither irreversible nor an exception that needs
+    a reason (a request for documents, a reopening); failing that, the first possible one."""
+    offered = [(t, not_yet) for trigger, (t, not_yet) in steps(obj, actor).items() if trigger not in skip]
+    possible = [t for t, not_yet in offered if not_yet is None]
+    regular = [t for t in possible if not t.get("irreversible") and not t.get("reason_required")]
+    candidates = regular or [t for t in possible if not t.get("irreversible")] or possible
+    first = candidates[0] if candidates else None
+
+    def rank(item) -> int:
+        t, not_yet = item
+        return 0 if t is first else 3 if not_yet else 2 if t.get("irreversible") else 1
+
+    return [
+        Offered(t, not_yet, t is first, any(w.partition(":")[0] == "official" for w in t["who"]))
+        for t, not_yet in sorted(offered, key=rank)
+    ]

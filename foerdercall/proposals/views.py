@@ -16,6 +16,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import current_lang
 from ..locking import lock_id
+from ..pages import done_message, keep_typed_step, undo_refused
 from ..policy import may
 from ..policy.actors import verification_missing
 from ..policy.conditions import gaps_message
@@ -234,8 +235,13 @@ def fire_trigger(proposal_id: int, trigger: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    fire(p, trigger, current_user, reason=form.reason.data or "")
-    flash(_("Erledigt."), "success")
+    try:
+        fire(p, trigger, current_user, reason=form.reason.data or "", note=form.note.data or "")
+    except ActionRefused as exc:  # the page again, with the reason and the note as typed
+        undo_refused(exc)
+        keep_typed_step(trigger, form)
+        return detail(proposal_id), 422
+    flash(done_message(p, trigger), "success")
     return redirect(url_for("proposals.detail", proposal_id=p.id))
 
 

@@ -97,7 +97,9 @@ def _just_done(obj, trigger: str, actor) -> bool:
     return last is not None and tuple(last) == (trigger, actor.id if actor else None, obj.state)
 
 
-def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None = None, **params):
+def fire(
+    obj, trigger: str, actor, *, reason: str = "", note: str = "", now: dt.datetime | None = None, **params
+):
     name = workflow_name(obj)
     new = sa_inspect(obj).transient  # made by this transition: nothing to lock, nobody else sees it yet
     if new:
@@ -115,6 +117,8 @@ def fire(obj, trigger: str, actor, *, reason: str = "", now: dt.datetime | None 
     if t.get("reason_required") and not reason:
         raise ActionRefused(_("Bitte geben Sie eine Begründung an."))
     ctx = Context(obj=obj, actor=actor, now=now or request_now(), reason=reason, params=params)
+    if note := (note or "").strip():  # an official's internal note: in the audit event, never in a mail
+        ctx.audit_data["note"] = note
     # A savepoint: a refusal or error anywhere below leaves the caller's other changes (a saved draft) intact.
     with db.session.begin_nested():
         if refusal := conditions_refusal(t, ctx):
