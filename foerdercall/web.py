@@ -21,6 +21,7 @@ from werkzeug.exceptions import SecurityError
 from . import policy
 from .accounts.operations import user_for_session
 from .accounts.views import bp as accounts_bp
+from .appform.answers import format_cents
 from .awards.views import bp as awards_bp
 from .calendar.views import bp as calendar_bp
 from .calls.views import bp as calls_bp
@@ -257,6 +258,9 @@ def init_app(app: Flask) -> None:
         date=format_date,
         money=format_money,
         number=format_number,
+        amount_input=lambda cents: format_cents(
+            cents or 0, current_lang()
+        ),  # a money field's value, as typed
         office=office_label,
         offices_named=offices_named,
         isodt=lambda s: format_dt(dt.datetime.fromisoformat(s)),

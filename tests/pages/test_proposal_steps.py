@@ -167,3 +167,20 @@ def test_a_refused_step_comes_back_with_what_was_typed(app, world, clock, opened
     assert ">mit Frau Weber abgestimmt</textarea>" in html
     db.session.expire_all()
     assert db.session.get(Proposal, p.id).state == "eligible"
+
+
+def test_the_award_amount_is_offered_in_the_readers_format(app, world, clock):
+    p = fill_draft(start_draft(world.call, world.applicant), world.applicant, amount=12_500_00)
+    submit(p, world.applicant)
+    approve_after_deadline(world, clock, world.call, p)
+    world.ka.locale = "en"
+    db.session.commit()
+    client = app.test_client()
+    login(client, "ka@x.test")
+    client.post("/language", data={"lang": "en"})
+    html = client.get(f"/proposals/{p.id}").get_data(as_text=True)
+    assert 'value="12,500.00"' in html
+    assert 'href="#award-form"' in html  # the next step, one click from the top
+    resp = client.post(f"/proposals/{p.id}/award", data={"amount": "12,500.00"}, follow_redirects=True)
+    db.session.expire_all()
+    assert db.session.get(Proposal, p.id).state == "awarded", resp.get_data(as_text=True)[:2000]
