@@ -42,8 +42,12 @@ def test_login_and_draft_with_the_keyboard_alone(browser, demo_server):
     page.keyboard.type(PASSWORD)
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert re.search(r"/calls(#main)?$", page.url), page.url
+    assert re.search(r"/(#main)?$", page.url), page.url  # the start page: the task list
+    expect(page.locator("h1")).to_have_text("Ihre Aufgaben")
     expect(page.locator("header nav")).to_contain_text("Abmelden")
+    tab_to(page, "main a[href='/calls']")  # from there to the open calls
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
 
     # To the open demo call and into a new draft, by links and buttons.
     demo_call = page.get_by_role("link", name="Demo-Aufruf").get_attribute("href")

@@ -217,7 +217,8 @@ def test_whole_life_of_a_proposal_in_the_browser(browser, server, tmp_path, requ
     afw.get_by_role("button", name="Zeichnen").click()
     expect(_main(afw)).to_contain_text("Genehmigt")
     ka.goto(proposal_url)
-    expect(ka.locator("#award-amount")).to_have_value("20000,00")
+    expect(ka.locator("#award-amount")).to_have_value("20.000,00")
+    ka.once("dialog", lambda d: d.accept())  # the award is binding: asked to confirm
     ka.get_by_role("button", name="Zuschlag erteilen").click()
     expect(_main(ka)).to_contain_text("Zuschlag erteilt")
 
