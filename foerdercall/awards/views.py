@@ -139,8 +139,12 @@ def report_review(proposal_id: int, report_id: int):
     if not form.validate_on_submit():
         flash_errors(form)
         return _back(p)
-    review_interim_report(r, current_user, form.decision.data == "approve", form.reason.data or "")
-    flash(_("Gespeichert."), "success")
+    accept = form.decision.data == "approve"
+    review_interim_report(r, current_user, accept, form.reason.data or "")
+    flash(
+        _("Zwischenbericht abgenommen.") if accept else _("Nachbesserung des Zwischenberichts angefordert."),
+        "success",
+    )
     return _back(p)
 
 
