@@ -16,7 +16,7 @@ from foerdercall.extensions import db
 from foerdercall.parking.operations import browser_key, park
 from foerdercall.proposals.operations import start_draft
 
-START = "/calls"
+START = "/"  # the start page: the task list (guests are sent on to the calls)
 GOOD = "/calls/1?x=1"
 
 # what arrives in the request's `next` (already decoded once from the query or the form)
