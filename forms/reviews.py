@@ -1,4 +1,5 @@
 import re
+from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, TextAreaField
@@ -68,24 +69,34 @@ def score_choices(scale_max: int):
     return [("", "–"), ("na", _l("nicht anwendbar"))] + [(str(i), str(i)) for i in range(scale_max + 1)]
 
 
-def parse_scores(form_data, criteria, scale_max) -> tuple[dict, list[str]]:
-    """Read score_<id> and justification_<id>; returns ({criterion id: (score|None, text)}, errors)."""
-    scores: dict[int, tuple[int | None, str]] = {}
-    errors: list[str] = []
+@dataclass
+class ScoreEntry:
+    """What a reviewer posted: per criterion the score (None: not applicable or not chosen yet) and the
+    justification, the values as typed (to show them again), the criteria left open and those whose value is not
+    on the scale (a hand-made post): those keep the score stored before."""
+
+    scores: dict[int, tuple[int | None, str]] = field(default_factory=dict)
+    typed: dict[int, tuple[str, str]] = field(default_factory=dict)
+    missing: list[int] = field(default_factory=list)
+    invalid: list[int] = field(default_factory=list)
+
+
+def parse_scores(form_data, criteria, scale_max) -> ScoreEntry:
+    """Read score_<id> and justification_<id> of each criterion."""
+    entry = ScoreEntry()
     for c in criteria:
-        raw = (form_data.get(f"score_{c.id}") or "").strip()
+        raw = (form_data.get(f"score_{c.id}") or "").strip()[:10]
         text = (form_data.get(f"justification_{c.id}") or "")[:10000]
+        entry.typed[c.id] = (raw, text)
         if raw in ("", "na"):
-            scores[c.id] = (None, text)
+            entry.scores[c.id] = (None, text)
             if raw == "":
-                errors.append(c.name)
-            continue
-        if not re.fullmatch(r"[0-9]{1,2}", raw) or int(raw) > scale_max:
-            errors.append(c.name)
-            scores[c.id] = (None, text)
-            continue
-        scores[c.id] = (int(raw), text)
-    return scores, errors
+                entry.missing.append(c.id)
+        elif not re.fullmatch(r"[0-9]{1,2}", raw) or int(raw) > scale_max:
+            entry.invalid.append(c.id)
+        else:
+            entry.scores[c.id] = (int(raw), text)
+    return entry
 
 
 class DeclineForm(Form):

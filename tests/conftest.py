@@ -298,7 +298,8 @@ DEADLINE = (2026, 10, 31, 23, 59)  # Leipzig time
 
 @pytest.fixture
 def world(app, clock):
-    """Users for every role and a published call (deadline 31.10.2026, 23:59 Leipzig time)."""
+    """Users for every role and a published call (deadline 31.10.2026, 23:59 Leipzig time) that asks for one
+    review per proposal."""
     from foerdercall.calls.operations import create_call
     from foerdercall.extensions import db
 
@@ -316,6 +317,7 @@ def world(app, clock):
         estimated_value_cents=50_000_00,
         opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(*DEADLINE),
+        reviewers_per_proposal=1,  # one review completes a proposal's review here (tests that need more say so)
     )
     publish(call, users["ka"])
     db.session.commit()

@@ -206,6 +206,27 @@ TRANSITIONS: list[dict] = [
         "label": ("Begutachtung abgeschlossen", "All reviews in"),
     },
     {
+        # fewer reviews than the call asks for (a reviewer declared a conflict late, nobody else is free): the
+        # officials decide to go on with those that are in, and say why
+        "trigger": "finish_review_short",
+        "source": (State.IN_REVIEW,),
+        "dest": State.REVIEWED,
+        "who": ("official",),
+        "conditions": ("reviews_short",),
+        "applies_if": ("reviews_short",),
+        "effects": (),
+        "reason_required": True,
+        "reason_label": (
+            "Begründung: warum die vorliegenden Gutachten genügen",
+            "Reason: why the reviews that are in suffice",
+        ),
+        "done": (
+            "Begutachtung mit den vorliegenden Gutachten abgeschlossen.",
+            "Review closed with the reviews that are in.",
+        ),
+        "label": ("Begutachtung mit weniger Gutachten abschließen", "Close the review with fewer reviews"),
+    },
+    {
         "trigger": "approve",
         "source": (State.REVIEWED,),
         "dest": State.APPROVED,

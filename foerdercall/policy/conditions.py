@@ -130,11 +130,39 @@ def reviewers_assigned(ctx: Context):
     return None
 
 
+def _reviews_in(p) -> tuple[int, int]:
+    """(submitted, still open) reviews of the proposal (given-back and conflicted ones are no longer there)."""
+    rows = db.session.scalars(select(Review.submitted_at).where(Review.proposal_id == p.id)).all()
+    done = sum(at is not None for at in rows)
+    return done, len(rows) - done
+
+
 @condition
 def all_reviews_in(ctx: Context):
-    reviews = db.session.scalars(select(Review).where(Review.proposal_id == ctx.obj.id)).all()
-    if not reviews or any(r.submitted_at is None for r in reviews):
+    """Every assigned review is in, and as many as the call asks for (``reviewers_per_proposal``)."""
+    done, open_ = _reviews_in(ctx.obj)
+    if open_ or not done:
         return _("Es stehen noch Gutachten aus.")
+    wanted = ctx.obj.call.reviewers_per_proposal
+    if done < wanted:
+        return _(
+            "Der Aufruf verlangt %(wanted)s Gutachten, abgegeben sind %(done)s: bitte weisen Sie eine weitere "
+            "Gutachterin oder einen weiteren Gutachter zu.",
+            wanted=wanted,
+            done=done,
+        )
+    return None
+
+
+@condition
+def reviews_short(ctx: Context):
+    """Every assigned review is in, at least one, but fewer than the call asks for: the officials may close the
+    review with a recorded reason (or assign another reviewer)."""
+    done, open_ = _reviews_in(ctx.obj)
+    if open_ or not done:
+        return _("Es stehen noch Gutachten aus.")
+    if done >= ctx.obj.call.reviewers_per_proposal:
+        return _("Die verlangten Gutachten sind vollständig.")
     return None
 
 

@@ -14,20 +14,20 @@ from workflows import ProposalState
 from workflows.proposal import BEFORE_REVIEW
 
 from ..accounts.models import RoleGrant, User
-from ..accounts.queries import officials
 from ..audit.trail import record
 from ..calls.models import Criterion
 from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock
 from ..mail.operations import queue_mail
-from ..policy import check
+from ..policy import check, refusal
 from ..proposals.models import Proposal
 from ..ranking.service import refresh_scores
 from ..timeutil import now
+from ..urls import external_url
 from ..workflow.engine import fire
 from .models import ConflictDeclaration, NeutralityDeclaration, Review, ReviewDecline, ReviewScore
-from .queries import conflict_declared, has_conflict, neutrality_signed
+from .queries import conflict_declared, deciding_officials, has_conflict, neutrality_signed
 
 DECLINE_KINDS = ("conflict", "workload", "other")
 
@@ -65,9 +65,19 @@ def declare_conflict(p: Proposal, user, has_conflict_: bool, reason: str = "") -
         )
         if review is not None and review.submitted_at is None:
             db.session.delete(review)
+            _tell_officials_of_gap(p, user, "conflict", reason or "", f"conflict:{p.id}:{user.id}")
     db.session.flush()
     record(user, "declare_conflict", p, reason=reason, data={"has_conflict": has_conflict_})
+    if has_conflict_:
+        finish_if_complete(p)
     return decl
+
+
+def finish_if_complete(p: Proposal) -> None:
+    """A review left (a conflict, a decline, a replacement): if the rest are all in and as many as the call asks
+    for, the review is finished now (else the officials see the gap in their task list)."""
+    if p.state == ProposalState.IN_REVIEW and refusal(None, "finish_review", p) is None:
+        fire(p, "finish_review", None)
 
 
 def assign_reviewer(p: Proposal, reviewer: User, actor, *, start: bool = False) -> Review:
@@ -184,11 +194,7 @@ def save_review(review: Review, actor, scores: dict[int, tuple[int | None, str]]
                 },
             },
         )
-        pending = db.session.scalar(
-            select(Review.id).where(Review.proposal_id == p.id, Review.submitted_at.is_(None))
-        )
-        if pending is None:
-            fire(p, "finish_review", None)
+        finish_if_complete(p)
     return review
 
 
@@ -217,19 +223,26 @@ def decline_review(review: Review, actor, kind: str, reason: str = "") -> Review
     db.session.flush()
     record(actor, "decline_review", p, reason=reason, data={"kind": kind, "reviewer": actor.name})
 
-    for o in officials():
-        if o.id != p.applicant_id and not has_conflict(o, p):
-            queue_mail(
-                "review_declined",
-                o,
-                f"decline:{decline.id}",
-                proposal=p,
-                call=p.call,
-                reviewer=actor,
-                decline_kind=kind,
-                reason=reason,
-            )
+    _tell_officials_of_gap(p, actor, kind, reason, f"decline:{decline.id}")
+    finish_if_complete(p)
     return decline
+
+
+def _tell_officials_of_gap(p: Proposal, reviewer, kind: str, reason: str, key: str) -> None:
+    """A review was given back (declined, or a conflict declared after the assignment): the deciding offices'
+    officials who want a mail each time are told; the others see it in their task list."""
+    for o in deciding_officials(p, notify_mode="immediate"):
+        queue_mail(
+            "review_declined",
+            o,
+            key,
+            proposal=p,
+            call=p.call,
+            reviewer=reviewer,
+            decline_kind=kind,
+            reason=reason,
+            link=external_url("proposals.detail", proposal_id=p.id),
+        )
 
 
 def replace_reviewer(review: Review, actor, reason: str, new_reviewer: User | None = None) -> Review | None:

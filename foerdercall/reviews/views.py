@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -17,10 +19,14 @@ from forms.reviews import (
 )
 
 from ..accounts.models import User
+from ..appform.display import shown_answers
 from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
+from ..i18n import current_lang
 from ..policy.loaders import get_proposal_for, require
+from ..policy.reading import applicant_visible_to
+from ..privacy.queries import applicant_label
 from ..text import parse_id
 from ..urls import referrer_target
 from .models import Review
@@ -55,11 +61,19 @@ def mine():
     rows = reviews_of(current_user)
     signed = {r.proposal.call_id: neutrality_signed(current_user, r.proposal.call_id) for r in rows}
     declared = {r.id: conflict_declared(current_user, r.proposal) for r in rows}
+    # who applied, before the declaration (that is what a conflict is about), unless the call hides it
+    applicants = {
+        r.id: applicant_label(r.proposal)
+        if applicant_visible_to(current_user, r.proposal) and not r.proposal.call.is_sealed
+        else None
+        for r in rows
+    }
     return render_template(
         "reviews/mine.html",
         reviews=rows,
         signed=signed,
         declared=declared,
+        applicants=applicants,
         neutrality_form=NeutralityForm(),
         conflict_form=ConflictForm(),
         decline_form=DeclineForm(),
@@ -107,44 +121,69 @@ def score(review_id: int):
     review = _own_review(review_id)
     p = get_proposal_for(current_user, review.proposal_id)  # 404 until neutrality and no conflict
     call = p.call
-    errors: list[str] = []
+    current = {s.criterion_id: s for s in review.scores}
+    page = functools.partial(_score_page, review, p, current)
     if request.method == "POST":
         form = ScoreForm()
         if not form.validate_on_submit():
             abort(400)
         submit = form.submitting
-        scores, errors = parse_scores(request.form, call.criteria, call.scale_max)
-        if submit and errors:
-            flash(
-                _(
-                    "Bitte bewerten Sie jedes Kriterium (oder „nicht anwendbar“): %(names)s.",
-                    names="; ".join(errors),
-                ),
-                "error",
+        entry = parse_scores(request.form, call.criteria, call.scale_max)
+        # a value off the scale never replaces the score stored before; its justification is kept
+        for cid in entry.invalid:
+            entry.scores[cid] = (current[cid].score if cid in current else None, entry.typed[cid][1])
+        errors = {
+            cid: _("Bitte wählen Sie Punkte von 0 bis %(max)s oder „nicht anwendbar“.", max=call.scale_max)
+            for cid in entry.invalid
+        }
+        if submit:
+            errors.update(
+                {
+                    cid: _("Bitte bewerten Sie dieses Kriterium (oder „nicht anwendbar“).")
+                    for cid in entry.missing
+                }
             )
-            save_review(review, current_user, scores, submit=False)
-        else:
-            try:
-                save_review(review, current_user, scores, submit=submit)
-            except ActionRefused as exc:
-                flash(exc.message, "error")
-                save_review(review, current_user, scores, submit=False)
-            else:
-                flash(_("Gutachten abgegeben.") if submit else _("Zwischengespeichert."), "success")
-                if submit:
-                    return redirect(url_for("reviews.mine"))
+        if errors:  # the draft keeps what is valid; the page shows every gap at its criterion, as typed
+            save_review(review, current_user, entry.scores, submit=False)
+            flash(
+                _("Zwischengespeichert, aber noch nicht abgegeben.") if submit else _("Zwischengespeichert."),
+                "success",
+            )
+            return page(typed=entry.typed, errors=errors), 422
+        try:
+            save_review(review, current_user, entry.scores, submit=submit)
+        except ActionRefused as exc:  # e.g. a justification missing: kept as a draft, the reason shown
+            flash(exc.message, "error")
+            save_review(review, current_user, entry.scores, submit=False)
+            return page(typed=entry.typed, errors={}), 422
+        flash(_("Gutachten abgegeben.") if submit else _("Zwischengespeichert."), "success")
+        if submit:
+            return redirect(url_for("reviews.mine"))
         return redirect(url_for("reviews.score", review_id=review.id))
-    current = {s.criterion_id: s for s in review.scores}
+    return page()
+
+
+def _score_page(
+    review: Review, p, current: dict, typed: dict | None = None, errors: dict | None = None
+) -> str:
+    """The scoring page: the proposal beside the criteria; ``typed``/``errors``: a refused post as it was typed,
+    each problem at its criterion."""
+    call = p.call
+    personal = applicant_visible_to(current_user, p)
     return render_template(
         "reviews/score.html",
         review=review,
         p=p,
         call=call,
         current=current,
+        typed=typed or {},
+        errors=errors or {},
         choices=score_choices(call.scale_max),
         form=ConfirmForm(),
         others=others_scores(review),
         others_hidden=others_hidden(review),
+        show_applicant=personal,
+        answers=shown_answers(call.form_definition, p.answers or {}, current_lang(), personal=personal),
     )
 
 

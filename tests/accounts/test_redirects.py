@@ -167,7 +167,8 @@ def test_a_refused_action_with_a_forged_referer_goes_to_the_start_page(app, worl
     p = start_draft(world.call, world.applicant)
     db.session.commit()
     for referer in referers(target):
-        resp = client.post(f"/proposals/{p.id}/fire/submit", data={}, headers={"Referer": referer})
+        # an answer to a request that is not open: refused by fire(), back to the page it came from
+        resp = client.post(f"/proposals/{p.id}/answer", data={"answer": "x"}, headers={"Referer": referer})
         assert_same_site(resp)
 
 
@@ -195,7 +196,9 @@ def test_a_good_target_is_kept_everywhere(app, world, clock):
     db.session.commit()
     back = f"/proposals/{p.id}?tab=1"
     resp = client.post(
-        f"/proposals/{p.id}/fire/submit", data={}, headers={"Referer": "http://foerdercall.test" + back}
+        f"/proposals/{p.id}/answer",
+        data={"answer": "x"},
+        headers={"Referer": "http://foerdercall.test" + back},
     )
     assert_same_site(resp, expected=back)
     # the parked page carries a good target on and offers it as the way on

@@ -115,7 +115,7 @@ def test_a_wrong_key_is_a_clear_message_and_the_admin_resets_two_factor(app, wor
     with caplog.at_level(logging.ERROR, logger="foerdercall.accounts.operations"):
         r = client.post("/login/two-factor", data={"code": totp_code(secret)})
     assert r.status_code == 302  # no 500: back with a message
-    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    page = client.get(r.headers["Location"], follow_redirects=True).get_data(as_text=True)
     assert UNREADABLE in page and "wenden Sie sich an die Administration" in page
     assert "Der Code stimmt nicht" not in page
     assert not _logged_in(client)

@@ -224,6 +224,7 @@ def _grant_call(world):
         estimated_value_cents=50_000_00,
         opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(2026, 10, 31, 23, 59),
+        reviewers_per_proposal=1,
     )
     publish(call, world.ka)
     db.session.commit()

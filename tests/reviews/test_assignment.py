@@ -213,6 +213,7 @@ def test_a_reviewer_who_drops_out_is_replaced(app, world, clock):
 
 
 def test_decline_and_assignments_over_http(app, world, clock):
+    world.call.reviewers_per_proposal = 2
     ps = submitted(world, 3)
     opened(world, clock, ps)
     db.session.commit()

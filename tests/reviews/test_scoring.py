@@ -242,6 +242,7 @@ def test_neutrality_and_no_conflict_come_before_scoring(app, world, clock):
 
 
 def test_a_conflicted_reviewer_loses_the_assignment_and_the_proposal(app, world, clock):
+    world.call.reviewers_per_proposal = 2
     p, (r1, r2) = in_review(world, clock)
     client = app.test_client()
     login(client, "rev2@x.test")
@@ -271,9 +272,46 @@ def test_a_conflicted_reviewer_loses_the_assignment_and_the_proposal(app, world,
     assert client.get(f"/proposals/{p.id}").status_code == 404
     assert p.file_number not in client.get("/reviews").get_data(as_text=True)
 
-    # the other reviewer's review is then the last one
+    # the other reviewer's review is then the last one, but the call asks for two: the proposal waits for a
+    # second reviewer, or for the officials' recorded decision to go on with one
     ready(p, world.rev1)
     submit_review(p, r1, world.rev1, [3] * 6)
+    assert p.state == "in_review"
+    assert refused(fire, p, "finish_review_short", world.ka) == "Bitte geben Sie eine Begründung an."
+    fire(p, "finish_review_short", world.ka, reason="Kein weiterer Gutachter ohne Konflikt verfügbar.")
+    assert p.state == "reviewed"
+
+
+def test_a_late_conflict_leaves_a_gap_that_a_new_reviewer_fills(app, world, clock):
+    world.call.reviewers_per_proposal = 2
+    from foerdercall.mail.models import OutboxMail
+    from foerdercall.tasks.lists import tasks_for
+
+    p, (r1, r2) = in_review(world, clock)
+    ready(p, world.rev1)
+    submit_review(p, r1, world.rev1, [4] * 6)
+    sign_neutrality(p.call, world.rev2)
+    declare_conflict(p, world.rev2, True, "Ich berate die Antragstellerin.")
+    db.session.commit()
+    assert p.state == "in_review"
+    # the officials are told (a mail and their task list), and the page offers both ways on
+    told = db.session.scalars(select(OutboxMail.to_address).where(OutboxMail.kind == "review_declined")).all()
+    assert sorted(told) == ["afw@x.test", "ka2@x.test", "ka@x.test"]
+    assert "replace" in {t.key for t in tasks_for(world.ka)}
+    client = app.test_client()
+    login(client, "ka@x.test")
+    page = client.get(f"/proposals/{p.id}").get_data(as_text=True)
+    assert "Begutachtung mit weniger Gutachten abschließen" in page
+    assert "Gutachter/in zuweisen" in page
+    # a third reviewer takes it over; their review completes it
+    from conftest import PASSWORD
+
+    from foerdercall.accounts.operations import create_user
+
+    rev3 = create_user("rev3@x.test", "Rosa Reviewer", PASSWORD, roles=("reviewer",))
+    r3 = assign_reviewer(p, rev3, world.ka)
+    ready(p, rev3)
+    submit_review(p, r3, rev3, [3] * 6)
     assert p.state == "reviewed"
 
 
@@ -327,7 +365,7 @@ def test_reviewer_scores_over_http(app, world, clock):
         form[f"justification_{c.id}"] = f"Text zu {c.key}" if c.key != "costs" else ""
     form[f"score_{crit[3].id}"] = "na"
     resp = client.post(f"/reviews/{r1.id}", data=form, follow_redirects=True)
-    assert resp.status_code == 200
+    assert resp.status_code == 422
     page = resp.get_data(as_text=True)
     assert "Bitte begründen Sie jede Bewertung" in page
     assert crit[5].name in page
@@ -350,10 +388,29 @@ def test_reviewer_scores_over_http(app, world, clock):
     form[f"justification_{crit[5].id}"] = "Angemessen kalkuliert"
     form[f"score_{crit[1].id}"] = ""
     page = client.post(f"/reviews/{r1.id}", data=form, follow_redirects=True).get_data(as_text=True)
-    assert "Bitte bewerten Sie jedes Kriterium" in page
+    assert "Bitte prüfen Sie die markierten Felder." in page  # the summary links to the criterion
+    assert f'<a href="#score_{crit[1].id}">{crit[1].name}: Bitte bewerten Sie dieses Kriterium' in page
     assert "Angemessen kalkuliert" in page
     db.session.expire_all()
     assert db.session.get(Review, r1.id).submitted_at is None
+
+    # a value off the scale (a hand-made post) never replaces the score saved before, on saving nor submitting
+    for action in ("save", "submit"):
+        bad = {
+            **form,
+            "action": action,
+            f"score_{crit[0].id}": "9",
+            f"justification_{crit[0].id}": "Neu begründet",
+        }
+        resp = client.post(f"/reviews/{r1.id}", data=bad)
+        assert resp.status_code == 422
+        page = resp.get_data(as_text=True)
+        assert "Bitte wählen Sie Punkte von 0 bis 5" in page and "Neu begründet" in page
+        db.session.expire_all()
+        saved = {s.criterion.key: (s.score, s.justification) for s in db.session.get(Review, r1.id).scores}
+        assert saved["innovation"] == (0, "Neu begründet")  # the old score, the new text
+        assert db.session.get(Review, r1.id).submitted_at is None
+    form[f"justification_{crit[0].id}"] = "Neu begründet"
 
     # complete: submitted, and as the only reviewer the proposal is reviewed
     form[f"score_{crit[1].id}"] = "1"

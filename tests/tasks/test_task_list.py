@@ -100,6 +100,7 @@ def test_sign_offs_wait_for_each_office_until_it_signed(app, world, clock, submi
 
 
 def test_a_reviewer_sees_open_reviews_and_not_the_ones_with_a_conflict(app, world, clock, submitted):
+    world.call.reviewers_per_proposal = 2
     from foerdercall.reviews.operations import assign_reviewer, declare_conflict, sign_neutrality
 
     clock.set(berlin(2026, 11, 2, 9, 0))

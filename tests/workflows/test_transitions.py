@@ -232,6 +232,7 @@ EXPECTED_WHO = {
     "declare_ineligible": set(OFFICIALS),
     "start_review": set(OFFICIALS),
     "finish_review": {"system"},
+    "finish_review_short": set(OFFICIALS),  # fewer reviews than the call asks for: a recorded decision
     "approve": set(OFFICIALS),
     "reject": set(OFFICIALS),
     "start_standstill": set(OFFICIALS),
@@ -258,6 +259,7 @@ EXPECTED_EDGES = {
     ("submitted", "declare_ineligible"): "ineligible",
     ("eligible", "start_review"): "in_review",
     ("in_review", "finish_review"): "reviewed",
+    ("in_review", "finish_review_short"): "reviewed",
     ("reviewed", "approve"): "approved",
     ("reviewed", "reject"): "rejected",
     ("approved", "award"): "awarded",
@@ -310,7 +312,8 @@ def perform(world, clock, p, trigger, actor):
         assign_reviewer(p, world.rev1, world.ka)
         return fire(p, "start_review", actor)
     if trigger == "finish_review":
-        # rev1 reviews; rev2 then declares a conflict, which removes the last open review
+        # rev1 reviews; rev2 then declares a conflict, which removes the last open review: the review is
+        # complete (the call asks for one) and finishes by itself; the worker's fire is then a no-op
         sign_neutrality(p.call, world.rev1)
         declare_conflict(p, world.rev1, False)
         review = db.session.scalar(
@@ -320,8 +323,23 @@ def perform(world, clock, p, trigger, actor):
         sign_neutrality(p.call, world.rev2)
         declare_conflict(p, world.rev2, True, "Ehemalige Kollegin")
         db.session.commit()
-        assert p.state == "in_review"
+        assert p.state == "reviewed"
         return fire(p, "finish_review", actor)
+    if trigger == "finish_review_short":  # the call asks for two; one is in and nobody else reviews
+        p.call.reviewers_per_proposal = 2
+        sign_neutrality(p.call, world.rev1)
+        declare_conflict(p, world.rev1, False)
+        review = db.session.scalar(
+            select(Review).where(Review.proposal_id == p.id, Review.reviewer_id == world.rev1.id)
+        )
+        save_review(review, world.rev1, {c.id: (3, "tragfähig") for c in p.call.criteria}, submit=True)
+        sign_neutrality(p.call, world.rev2)
+        declare_conflict(p, world.rev2, True, "Ehemalige Kollegin")
+        assert p.state == "in_review"
+        try:
+            return fire(p, trigger, actor, reason=REASON)
+        finally:
+            p.call.reviewers_per_proposal = 1
     if trigger == "approve":  # the other office has signed; this official's sign-off completes the approval
         other = world.afw if actor.office == "KA" else world.ka
         sign_off(p, other, "approve")
@@ -614,7 +632,9 @@ def test_system_transitions_cannot_be_fired_by_users_even_when_due(app, world, c
     )
     save_review(review, world.rev1, {c.id: (3, "solide") for c in world.call.criteria}, submit=True)
     sign_neutrality(world.call, world.rev2)
+    world.call.reviewers_per_proposal = 2  # (a conflict that completes the review would finish it at once)
     declare_conflict(in_review, world.rev2, True, "Befangen")
+    world.call.reviewers_per_proposal = 1  # now it is due, and only the worker may finish it
     db.session.commit()
     reviews = db.session.scalars(select(Review).where(Review.proposal_id == in_review.id)).all()
     assert [(r.reviewer_id, r.submitted_at is not None) for r in reviews] == [(world.rev1.id, True)]
