@@ -215,7 +215,9 @@ def test_whole_life_of_a_proposal(app, clock):
             re.search(r"/reviews/(\d+)/conflict", rev.get("/reviews").get_data(as_text=True)).group(1)
         )
         rev.post(f"/reviews/{review_id}/conflict", data={"has_conflict": "no"})
-        ok(rev.get(f"/reviews/{review_id}"), "Angebot und Anlagen ansehen")
+        ok(
+            rev.get(f"/reviews/{review_id}"), "Ihre Bewertung", "Q1 bis Q4"
+        )  # the proposal beside the criteria
         data = {"action": "submit"}
         for i, cid in enumerate(criteria_ids):
             data[f"score_{cid}"] = "na" if (key == "rev2" and i == 4) else str(base if i % 2 else 5)
@@ -279,6 +281,21 @@ def test_whole_life_of_a_proposal(app, clock):
         "Abschlussbericht eingereicht",
     )
     page = ok(follow(ka, ka.post(f"/proposals/{pid}/fire/accept_final_report")), "Abgeschlossen")
+    # after the completion, the last payment: no dead end, and the task list says it is due until it is made
+    from foerdercall.accounts.models import User
+    from foerdercall.tasks.lists import tasks_for
+
+    ka_user = db.session.scalar(select(User).where(User.email == ROLES["ka"][0]))
+    assert "payments" in {t.key for t in tasks_for(ka_user)}
+    page = ok(
+        follow(
+            ka, ka.post(f"/proposals/{pid}/payments", data={"amount": "10.000,00", "note": "Schlussrate"})
+        ),
+        "Zahlung erfasst",
+        "Schlussrate",
+    )
+    db.session.expire_all()
+    assert "payments" not in {t.key for t in tasks_for(ka_user)}
 
     # Every step is in the history with who, office, when and why.
     for step in (

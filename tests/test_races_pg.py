@@ -72,6 +72,7 @@ def make_call(
         estimated_value_cents=budget_cents,
         opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(*DEADLINE),
+        reviewers_per_proposal=1,
     )
     publish(call, u.ka)
     db.session.commit()

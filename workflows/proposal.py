@@ -21,6 +21,7 @@ class State(StrEnum):
     REJECTED = auto()
     AWARDED = auto()
     LAPSED = auto()
+    DECLINED = auto()
     IN_IMPLEMENTATION = auto()
     FINAL_REPORT_SUBMITTED = auto()
     COMPLETED = auto()
@@ -45,6 +46,7 @@ STATE_LABELS = {
     State.REJECTED: ("Abgelehnt", "Rejected"),
     State.AWARDED: ("Zuschlag erteilt", "Awarded"),
     State.LAPSED: ("Zuschlag verfallen", "Lapsed"),
+    State.DECLINED: ("Zuschlag abgelehnt", "Award declined"),
     State.IN_IMPLEMENTATION: ("In Umsetzung", "In implementation"),
     State.FINAL_REPORT_SUBMITTED: ("Abschlussbericht eingereicht", "Final report submitted"),
     State.COMPLETED: ("Abgeschlossen", "Completed"),
@@ -56,6 +58,7 @@ TERMINAL = (
     State.INELIGIBLE,
     State.REJECTED,
     State.LAPSED,
+    State.DECLINED,
     State.COMPLETED,
     State.WITHDRAWN,
     State.TERMINATED,
@@ -306,6 +309,22 @@ TRANSITIONS: list[dict] = [
         "effects": ("start_implementation", "mail_award_accepted"),
         "done": ("Zuschlag angenommen. Die Umsetzung beginnt.", "Award accepted. Implementation begins."),
         "label": ("Zuschlag annehmen", "Accept the award"),
+    },
+    {
+        # the applicant does not take the award after all: the money is free again at once
+        "trigger": "decline_award",
+        "source": (State.AWARDED,),
+        "dest": State.DECLINED,
+        "who": ("applicant",),
+        "conditions": ("acceptance_not_due",),
+        "effects": ("return_budget", "mail_award_declined"),
+        "irreversible": True,
+        "reason_label": ("Ihr Grund (freiwillig)", "Your reason (optional)"),
+        "done": (
+            "Sie haben den Zuschlag abgelehnt. Das Amt ist benachrichtigt.",
+            "You have declined the award. The office has been told.",
+        ),
+        "label": ("Zuschlag ablehnen", "Decline the award"),
     },
     {
         "trigger": "lapse_award",

@@ -367,7 +367,10 @@ def verify_email_link(token: str):
     if user is None:
         return render_template("accounts/link_invalid.html", resend=True), 400
     flash(_("Danke! Ihre E-Mail-Adresse %(email)s ist bestätigt.", email=user.email), "success")
-    return redirect(url_for("accounts.account" if current_user.is_authenticated else "accounts.login"))
+    # on to the open calls, where an offer begins (after the login, if this browser is not logged in)
+    if current_user.is_authenticated:
+        return redirect(url_for("calls.index"))
+    return redirect(url_for("accounts.login", next=url_for("calls.index")))
 
 
 @bp.route("/account/verify", methods=["POST"])

@@ -69,7 +69,12 @@ bp = Blueprint("calls", __name__)
 @bp.route("/calls")
 def index():
     calls = listed_calls(with_drafts=may(current_user, "official.work"))  # drafts: their officials only
-    return render_template("calls/index.html", calls=calls)
+    # an applicant begins an offer (or goes on with their draft) right from the list, open calls first
+    applying = may(current_user, "applicant.work")
+    if applying:
+        calls = sorted(calls, key=lambda c: not may(current_user, "call.apply", c))
+    drafts = {c.id: draft_of(c, current_user) for c in calls} if applying else {}
+    return render_template("calls/index.html", calls=calls, drafts=drafts, form=ConfirmForm())
 
 
 @bp.route("/calls/<int:call_id>")

@@ -83,11 +83,12 @@ def offered_steps(obj, actor, skip=()) -> list[Offered]:
     """The steps of :func:`steps` in the order a page shows them: the one primary step first, then the other
     possible ones, the irreversible ones, and those not possible yet. The primary step is the regular way on:
     the first possible one (in the workflow's order) that is neither irreversible nor an exception that needs
-    a reason (a request for documents, a reopening); failing that, the first possible one."""
+    a reason (a request for documents, a reopening); failing that, the first that is not irreversible (an
+    irreversible step is never put first)."""
     offered = [(t, not_yet) for trigger, (t, not_yet) in steps(obj, actor).items() if trigger not in skip]
     possible = [t for t, not_yet in offered if not_yet is None]
     regular = [t for t in possible if not t.get("irreversible") and not t.get("reason_required")]
-    candidates = regular or [t for t in possible if not t.get("irreversible")] or possible
+    candidates = regular or [t for t in possible if not t.get("irreversible")]  # never an irreversible one
     first = candidates[0] if candidates else None
 
     def rank(item) -> int:

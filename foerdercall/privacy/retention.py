@@ -63,6 +63,7 @@ UNFUNDED_STATES = (
     ProposalState.INELIGIBLE,
     ProposalState.REJECTED,
     ProposalState.LAPSED,
+    ProposalState.DECLINED,
 )
 CONCLUDED_CALL_STATES = (CallState.DECIDED, CallState.IN_IMPLEMENTATION, CallState.ARCHIVED)
 RETENTION_BATCH = 200

@@ -134,7 +134,7 @@ def _mail_officials(kind: str):
     return send
 
 
-for _kind in ("award_accepted", "final_report_submitted", "clarification_answered"):
+for _kind in ("award_accepted", "award_declined", "final_report_submitted", "clarification_answered"):
     effect(_mail_officials(_kind))
 
 

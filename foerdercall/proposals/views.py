@@ -35,7 +35,7 @@ from .operations import (
     start_draft,
     upload_usage,
 )
-from .progress import proposal_progress
+from .progress import next_step, proposal_progress
 from .queries import advice_requests, draft_of, proposal_page, proposals_of, submission_gaps
 
 bp = Blueprint("proposals", __name__)
@@ -45,6 +45,7 @@ OWN_FORMS = {
     "submit",
     "answer_request",
     "accept_award",
+    "decline_award",
     "approve",
     "reject",
     "award",
@@ -58,7 +59,11 @@ OWN_FORMS = {
 @bp.route("/my")
 @login_required
 def mine():
-    return render_template("proposals/mine.html", proposals=proposals_of(current_user))
+    rows = proposals_of(current_user)
+    # each proposal's next step (the applicant's in bold) and its deadline
+    return render_template(
+        "proposals/mine.html", proposals=rows, steps_next={p.id: next_step(p) for p in rows}
+    )
 
 
 @bp.route("/advice")

@@ -77,6 +77,7 @@ RANKED_STATES = (
     ProposalState.REJECTED,
     ProposalState.AWARDED,
     ProposalState.LAPSED,
+    ProposalState.DECLINED,
     ProposalState.IN_IMPLEMENTATION,
     ProposalState.FINAL_REPORT_SUBMITTED,
     ProposalState.COMPLETED,
@@ -95,7 +96,7 @@ HOLDS_MONEY = (
     ProposalState.COMPLETED,
     ProposalState.TERMINATED,
 )
-RETURNED = (ProposalState.LAPSED, ProposalState.TERMINATED)
+RETURNED = (ProposalState.LAPSED, ProposalState.DECLINED, ProposalState.TERMINATED)
 CACHE_SIZE = 16  # calls whose ranking is kept per application
 _CACHE_LOCK = threading.Lock()
 

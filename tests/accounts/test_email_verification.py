@@ -30,14 +30,19 @@ def test_registration_mails_a_link_that_verifies_the_address(app, world):
     assert "Ada Antragstellerin" in mail.body
 
     r = client.get(link_in(mail))
-    assert r.status_code == 302 and r.headers["Location"].endswith("/account")
+    # on to the open calls, an offer one click away
+    assert r.status_code == 302 and r.headers["Location"].endswith("/calls")
+    page = client.get("/calls").get_data(as_text=True)
+    assert "ist bestätigt" in page and "Angebot beginnen" in page
+    assert f'action="/calls/{world.call.id}/apply"' in page
     page = client.get("/account").get_data(as_text=True)
-    assert "ist bestätigt" in page and "noch nicht bestätigt" not in page
+    assert "noch nicht bestätigt" not in page
     assert _user("ada@example.org").email_verified
     [event] = audit_actions("verify_email")
     assert event.object_id == ada.id
     # the link works without a session, too (opened on another device), and verifies nothing twice
-    assert app.test_client().get(link_in(mail)).status_code == 302
+    elsewhere = app.test_client().get(link_in(mail))
+    assert elsewhere.status_code == 302 and elsewhere.headers["Location"].endswith("/login?next=/calls")
     assert len(audit_actions("verify_email")) == 1
 
 

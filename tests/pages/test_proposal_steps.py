@@ -184,3 +184,35 @@ def test_the_award_amount_is_offered_in_the_readers_format(app, world, clock):
     resp = client.post(f"/proposals/{p.id}/award", data={"amount": "12,500.00"}, follow_redirects=True)
     db.session.expire_all()
     assert db.session.get(Proposal, p.id).state == "awarded", resp.get_data(as_text=True)[:2000]
+
+
+def test_an_applicant_declines_the_award_and_the_money_is_free_at_once(app, world, clock):
+    from foerdercall.calls.models import Call
+    from foerdercall.mail.models import OutboxMail
+
+    p = fill_draft(start_draft(world.call, world.applicant), world.applicant, amount=12_000_00)
+    submit(p, world.applicant)
+    approve_after_deadline(world, clock, world.call, p)
+    from foerdercall.awards.operations import make_award
+
+    make_award(p, world.ka)
+    db.session.commit()
+    assert db.session.get(Call, world.call.id).remaining_cents == 38_000_00
+    html = page(app, "app@x.test", f"/proposals/{p.id}")
+    assert "Zuschlag annehmen" in html and "Zuschlag verbindlich ablehnen" in html
+    assert "data-confirm" in html.split("/fire/decline_award")[1].split("</form>")[0]
+    client = app.test_client()
+    login(client, "app@x.test")
+    resp = client.post(
+        f"/proposals/{p.id}/fire/decline_award", data={"reason": "Wir haben eine andere Förderung erhalten."}
+    )
+    assert resp.status_code == 302
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Sie haben den Zuschlag abgelehnt. Das Amt ist benachrichtigt." in html
+    assert "Zuschlag abgelehnt" in html
+    db.session.expire_all()
+    assert db.session.get(Proposal, p.id).state == "declined"
+    assert db.session.get(Call, world.call.id).remaining_cents == 50_000_00
+    told = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "award_declined")).all()
+    assert sorted(m.to_address for m in told) == ["afw@x.test", "ka2@x.test", "ka@x.test"]
+    assert "andere Förderung" in told[0].body and "12.000,00\xa0€" in told[0].body

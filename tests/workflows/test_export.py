@@ -23,6 +23,7 @@ STATES = [
     "rejected",
     "awarded",
     "lapsed",
+    "declined",
     "in_implementation",
     "final_report_submitted",
     "completed",

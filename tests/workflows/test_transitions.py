@@ -64,6 +64,7 @@ BRANCHES = {  # state: the main-path state it branches off
     "rejected": "reviewed",
     "standstill": "approved",
     "lapsed": "awarded",
+    "declined": "awarded",
     "terminated": "in_implementation",
 }
 
@@ -146,6 +147,8 @@ def _step(world, clock, p, dest):
         award = db.session.scalar(select(Award).where(Award.proposal_id == p.id))
         clock.set(minute_end(award.accept_by))
         sweep()
+    elif dest == "declined":
+        fire(p, "decline_award", applicant)
     elif dest == "in_implementation":
         fire(p, "accept_award", applicant)
     elif dest == "terminated":
@@ -240,6 +243,7 @@ EXPECTED_WHO = {
     "award": set(OFFICIALS),
     "accept_award": {"applicant"},
     "lapse_award": {"system"},
+    "decline_award": {"applicant"},  # the applicant does not take the award: the money is free at once
     "submit_final_report": {"applicant"},
     "accept_final_report": set(OFFICIALS),
     "request_report_changes": set(OFFICIALS),
@@ -268,6 +272,7 @@ EXPECTED_EDGES = {
     ("standstill", "reopen_decision"): "reviewed",
     ("awarded", "accept_award"): "in_implementation",
     ("awarded", "lapse_award"): "lapsed",
+    ("awarded", "decline_award"): "declined",
     ("in_implementation", "submit_final_report"): "final_report_submitted",
     ("final_report_submitted", "accept_final_report"): "completed",
     ("final_report_submitted", "request_report_changes"): "in_implementation",
@@ -407,7 +412,7 @@ STATE_GROUPS = [
     ("submitted", "clarification", "eligible", "in_review"),
     ("reviewed", "approved", "standstill", "awarded"),
     ("in_implementation", "final_report_submitted"),
-    ("ineligible", "rejected", "completed", "terminated", "lapsed"),
+    ("ineligible", "rejected", "completed", "terminated", "declined", "lapsed"),
 ]
 
 
