@@ -58,13 +58,20 @@ def format_money(cents: int | None, lang: str | None = None) -> str:
     return format_currency(amount, "EUR", locale="de_DE" if lang == "de" else "en_GB")
 
 
-def format_number(value: Decimal | int | None, lang: str | None = None) -> str:
-    """12,5 (German) / 12.5 (English), as many decimals as the value has."""
+def format_number(
+    value: Decimal | float | int | None, digits: int | None = None, lang: str | None = None
+) -> str:
+    """12,5 (German) / 12.5 (English): as many decimals as the value has, or exactly ``digits`` (86,0 points;
+    1.234,57), with the reader's thousands separator."""
     if value is None:
         return "–"
     lang = lang or current_lang()
-    value = Decimal(value).normalize()  # 25.00 from a Numeric column is 25
-    return format_decimal(value, locale="de_DE" if lang == "de" else "en_GB", decimal_quantization=False)
+    locale = "de_DE" if lang == "de" else "en_GB"
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if digits is not None:
+        return format_decimal(number, format="#,##0." + "0" * digits if digits else "#,##0", locale=locale)
+    # 25.00 from a Numeric column is 25
+    return format_decimal(number.normalize(), locale=locale, decimal_quantization=False)
 
 
 def label(pair: tuple[str, str] | list[str], lang: str | None = None) -> str:

@@ -73,7 +73,18 @@ class EndSessionsForm(Form):
     )
 
 
+def salutation_field():
+    return SelectField(
+        _l("Anrede in Briefen und E-Mails"),
+        choices=choices(
+            [("", _l("keine Angabe (Guten Tag Vorname Name)")), ("frau", _l("Frau")), ("herr", _l("Herr"))]
+        ),
+        default="",
+    )
+
+
 class RegisterForm(Form):
+    salutation = salutation_field()
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     organisation = StringField(_l("Organisation (optional)"), validators=[Optional(), Length(max=200)])
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)])
@@ -145,6 +156,10 @@ class TwoFactorDisableForm(Form):
         validators=[DataRequired(_l("Bitte geben Sie Ihr Passwort ein.")), Length(max=500)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class SalutationForm(Form):
+    salutation = salutation_field()
 
 
 class NotifyForm(Form):

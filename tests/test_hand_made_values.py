@@ -139,6 +139,7 @@ def _feeds():
         "LoginForm": [User],
         "LanguageForm": [],
         "NotifyForm": [User],
+        "SalutationForm": [User],
         "RegisterForm": [User],
         "RolesForm": [User],
         "OfficeForm": [Office],

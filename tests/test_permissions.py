@@ -89,6 +89,7 @@ ACCESS = {
     "accounts.unlock_link": "public",  # random single-use tokens: a forged one is refused
     "accounts.account": "authenticated",
     "accounts.notifications": "officials",
+    "accounts.salutation": "authenticated",
     "accounts.end_other_sessions_view": "authenticated",  # one's own other sessions
     "accounts.resend_verification": "authenticated",
     "accounts.two_factor": "officials_and_admin",
@@ -278,6 +279,7 @@ def _cases() -> list[Case]:
         Case(
             "accounts.notifications", "POST", "/account/notifications", 302, data={"notify_mode": "immediate"}
         ),
+        Case("accounts.salutation", "POST", "/account/salutation", 302, data={"salutation": ""}),
         # the matrix's browsers have one session each: nothing else to end
         Case("accounts.end_other_sessions_view", "POST", "/account/sessions/end-others", 302, data={}),
         # every account of the matrix is verified: nothing is sent

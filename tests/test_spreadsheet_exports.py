@@ -144,6 +144,7 @@ def hostile(app, world, clock):
         estimated_value_cents=50_000_00,
         opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(2026, 10, 31, 23, 59),
+        reviewers_per_proposal=1,
         criteria=[("quality", CRITERION, 60, None), ("impact", "Wirkung", 40, None)],
     )
     publish(call, world.ka)

@@ -14,6 +14,8 @@ ROLES = ("applicant", "reviewer", "official", "advisor", "admin")
 
 
 NOTIFY_MODES = ("immediate", "daily")
+# the form of address a person chose for letters and mails ("": none, a neutral greeting with the full name)
+SALUTATIONS = ("", "frau", "herr")
 
 
 class User(UserMixin, Model):
@@ -31,6 +33,7 @@ class User(UserMixin, Model):
     # how an official hears of what arrives for them (answers, reports, declined reviews): "immediate", a mail
     # each time, or "daily", one mail a morning with their task list (NOTIFY_MODES)
     notify_mode: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
+    salutation: Mapped[str] = mapped_column(String(10), default="", server_default="")  # SALUTATIONS
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     # When the address was proved by the link in the verification mail (None: not yet).
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -40,6 +43,16 @@ class User(UserMixin, Model):
     totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+
+    def greeting(self, lang: str = "de") -> str:
+        """The opening of a mail or letter to this person: "Guten Tag Frau Weber," with a chosen form of
+        address, else a neutral "Guten Tag Ada Weber," (English: "Dear Ms Weber," / "Dear Ada Weber,")."""
+        surname = (self.name or "").split()[-1] if (self.name or "").split() else ""
+        if self.salutation in ("frau", "herr") and surname:
+            if lang == "en":
+                return f"Dear {'Ms' if self.salutation == 'frau' else 'Mr'} {surname},"
+            return f"Guten Tag {'Frau' if self.salutation == 'frau' else 'Herr'} {surname},"
+        return f"Dear {self.name}," if lang == "en" else f"Guten Tag {self.name},"
 
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -34,6 +34,7 @@ from ..urls import external_url  # every link in a mail: on PUBLIC_URL, never th
 from .models import (
     NOTIFY_MODES,
     ROLES,
+    SALUTATIONS,
     LoginFailure,
     LoginSession,
     LoginUnlock,
@@ -203,7 +204,7 @@ def _minute_key() -> str:
 
 
 def register_applicant(
-    email: str, name: str, password: str, *, organisation: str = "", locale: str = "de"
+    email: str, name: str, password: str, *, organisation: str = "", locale: str = "de", salutation: str = ""
 ) -> User | None:
     """Self-registration, answered the same way whether or not the address has an account (nobody learns
     who is registered): a new address gets an unverified applicant account and the mail with the verification
@@ -214,6 +215,7 @@ def register_applicant(
     existing = find_user(email)
     if existing is None:
         user = create_user(email, name, password, organisation=organisation, locale=locale, verified=False)
+        user.salutation = salutation if salutation in SALUTATIONS else ""
         send_verification(user)
         return user
     hash_password(password)
@@ -696,6 +698,13 @@ def end_sessions_by_admin(user: User, actor: User) -> int:
     ended = end_sessions(user, "admin", keep=actor.login_session_id if actor == user else None)
     record(actor, "end_sessions", user, data={"reason": "admin", "ended": ended})
     return ended
+
+
+def set_salutation(user: User, salutation: str) -> None:
+    """The form of address a person chose for letters and mails (SALUTATIONS)."""
+    if salutation not in SALUTATIONS:
+        raise ActionRefused(_("Bitte wählen Sie eine Anrede aus der Liste."))
+    user.salutation = salutation
 
 
 def set_notify_mode(user: User, mode: str) -> None:

@@ -27,6 +27,7 @@ from forms.accounts import (
     RegisterForm,
     ResetPasswordForm,
     RolesForm,
+    SalutationForm,
     TwoFactorCodeForm,
     TwoFactorDisableForm,
     TwoFactorSetupForm,
@@ -36,6 +37,7 @@ from forms.calls import ConfirmForm
 
 from ..errors import ActionRefused
 from ..extensions import db
+from ..i18n import current_lang
 from ..pages import flash_errors
 from ..parking.browser import after_login  # text kept from a post refused for its session: offered first
 from ..policy.actors import two_factor_required
@@ -64,6 +66,7 @@ from .operations import (
     send_verification,
     set_notify_mode,
     set_roles,
+    set_salutation,
     start_session,
     totp_uri,
     unlock_link_valid,
@@ -253,6 +256,7 @@ def register():
                 form.password.data or "",
                 organisation=form.organisation.data or "",
                 locale=form.locale.data,
+                salutation=form.salutation.data or "",
             )
         except ActionRefused as exc:
             form.password.errors.append(exc.message)  # type: ignore[attr-defined]  # a list once validated
@@ -428,7 +432,27 @@ def account():
         sessions=open_sessions(current_user),
         end_form=ConfirmForm(),
         notify_form=NotifyForm(notify_mode=current_user.notify_mode),
+        salutation_form=SalutationForm(salutation=current_user.salutation),
     )
+
+
+@bp.route("/account/salutation", methods=["POST"])
+@login_required
+def salutation():
+    """The form of address in letters and mails."""
+    form = SalutationForm()
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return redirect(url_for("accounts.account"))
+    set_salutation(current_user, form.salutation.data or "")
+    flash(
+        _(
+            "Gespeichert. So sprechen wir Sie an: „%(greeting)s“",
+            greeting=current_user.greeting(current_lang()),
+        ),
+        "success",
+    )
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/account/notifications", methods=["POST"])

@@ -26,7 +26,7 @@ from ..audit.models import AuditEvent
 from ..awards.models import Award, SignOff
 from ..calls.models import Call
 from ..extensions import db
-from ..i18n import format_date, format_dt, format_money
+from ..i18n import format_date, format_dt, format_money, format_number
 from ..labels import action_label, field_label, state_label
 from ..offices.queries import office_label
 from ..privacy.queries import applicant_label, event_actor, event_reason
@@ -436,7 +436,7 @@ def _call_section(call: Call, lang: str) -> list:
 
 
 def _score(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}".replace(".", ",")
+    return format_number(value, 2)
 
 
 def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bool) -> list:

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from workflows import ProposalState
 
+from ..accounts.models import User
 from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
@@ -76,6 +77,7 @@ KIND_STATES = {
 RULE_STATES = tuple(dict.fromkeys(s for states in KIND_STATES.values() for s in states))
 
 PLACEHOLDERS = {
+    "Anrede": _l("Anrede mit Namen, wie die Person sie gewählt hat (z. B. „Guten Tag Frau Weber,“)"),
     "Name": _l("Name der Empfängerin oder des Empfängers"),
     "Aktenzeichen": _l("Aktenzeichen (Eingangsnummer) des Angebots"),
     "Titel": _l("Titel des Angebots"),
@@ -88,7 +90,7 @@ PLACEHOLDERS = {
     "Zuschlagsangebot": _l("Aktenzeichen des Angebots, das den Zuschlag erhalten soll"),
     "Datum": _l("Zeitpunkt der Rücknahme"),
 }
-_COMMON = ("Name", "Aktenzeichen", "Titel", "Aufruf")
+_COMMON = ("Anrede", "Name", "Aktenzeichen", "Titel", "Aufruf")
 KIND_PLACEHOLDERS = {
     "receipt": (*_COMMON, "Eingang", "Dateien"),
     "clarification": (*_COMMON, "Begruendung", "Frist"),
@@ -126,6 +128,7 @@ def substitute(text: str, values: dict[str, str]) -> str:
 def placeholder_values(kind: str, lang: str, *, recipient, proposal, call, context: dict) -> dict[str, str]:
     """The values of a mail's placeholders: the same the built-in file templates show, in ``lang``."""
     values = {
+        "Anrede": recipient.greeting(lang),
         "Name": recipient.name or "",
         "Aktenzeichen": proposal.label(),
         "Titel": proposal.title or "",
@@ -397,7 +400,7 @@ def _sample_proposal(t: MailTemplate, call, at: dt.datetime):
         state=t.state or KIND_STATES[t.kind][0],
         field_of_action=t.field_of_action,
         requested_amount_cents=call.max_amount_cents,
-        applicant=SimpleNamespace(name="Erika Mustermann"),
+        applicant=User(name="Erika Mustermann", salutation="frau"),  # a sample: never stored
     )
 
 

@@ -349,13 +349,15 @@ def apply(parked_id: int):
         review = db.session.get_one(Review, row.target_id)
         call = review.proposal.call
         current = {s.criterion_id: (s.score, s.justification) for s in review.scores}
-        parsed, _errors = parse_scores(data, call.criteria, call.scale_max)
+        entry = parse_scores(data, call.criteria, call.scale_max)
+        for cid in entry.invalid:  # a value off the scale keeps the stored score, with the typed text
+            entry.scores[cid] = (current.get(cid, (None, ""))[0], entry.typed[cid][1])
         # what was not part of the parked post stays as it was
         scores = {
-            cid: parsed[cid]
+            cid: entry.scores[cid]
             if f"score_{cid}" in data or f"justification_{cid}" in data
             else current.get(cid, (None, ""))
-            for cid in parsed
+            for cid in entry.scores
         }
         save_review(review, current_user, scores, submit=False)
         url = url_for("reviews.score", review_id=review.id)

@@ -122,9 +122,10 @@ def test_a_score_in_other_digits_asks_for_the_score(app, world, clock):
         | {f"score_{first.id}": "²", "action": "submit"}
     )
     resp = client.post(f"/reviews/{review.id}", data=data, follow_redirects=True)
-    assert resp.status_code == 200
-    assert "Bitte bewerten Sie jedes Kriterium" in resp.get_data(as_text=True)
-    assert first.name in resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert f'<a href="#score_{first.id}">{first.name}: Bitte wählen Sie Punkte von 0 bis 5' in resp.get_data(
+        as_text=True
+    )
     db.session.expire_all()
     assert review.submitted_at is None
 

@@ -107,8 +107,18 @@ def test_the_notification_choice(app, world, backend):
 
     def body(data):
         post(client, "/account/notifications", data)
+        post(client, "/account/salutation", data)
 
-    fuzz(backend, fields("notify_mode", notify_mode=st.sampled_from(["immediate", "daily"])), body)
+    fuzz(
+        backend,
+        fields(
+            "notify_mode",
+            "salutation",
+            notify_mode=st.sampled_from(["immediate", "daily"]),
+            salutation=st.sampled_from(["", "frau", "herr"]),
+        ),
+        body,
+    )
 
 
 def test_the_admin_roles_and_two_factor_reset_forms(app, world, clock, backend):

@@ -27,6 +27,7 @@ FUZZED = {
     "privacy.delete",
     "accounts.language",
     "accounts.notifications",
+    "accounts.salutation",
     "accounts.logout",
     "accounts.user_roles",
     "accounts.reset_two_factor_view",

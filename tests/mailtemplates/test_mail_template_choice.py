@@ -182,7 +182,7 @@ def test_unknown_placeholders_are_refused_with_their_names(app, world, clock):
         body="{Name}: {Betrag} {Vorname} {{Titel}}",
     )
     assert message == (
-        "Unbekannte Platzhalter: {Vorname}, {Betrag}. Erlaubt sind: {Name}, {Aktenzeichen}, "
+        "Unbekannte Platzhalter: {Vorname}, {Betrag}. Erlaubt sind: {Anrede}, {Name}, {Aktenzeichen}, "
         "{Titel}, {Aufruf}, {Eingang}, {Dateien}."
     )
     t = template(world, kind="award", subject="Zuschlag {Aktenzeichen}", body="{Betrag} bis {Frist}")

@@ -147,7 +147,7 @@ def test_bad_input_is_a_message_on_the_field_and_saves_nothing(app, world, clock
     text = page(resp)
     assert re.search(
         r'<p class="error" id="body-err">Unbekannte Platzhalter: \{Vorname\}\. Erlaubt sind: '
-        r"\{Name\}, \{Aktenzeichen\}",
+        r"\{Anrede\}, \{Name\}, \{Aktenzeichen\}",
         text,
     )
     assert 'aria-describedby="body-err"' in text and 'href="#body"' in text

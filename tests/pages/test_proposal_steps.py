@@ -216,3 +216,19 @@ def test_an_applicant_declines_the_award_and_the_money_is_free_at_once(app, worl
     told = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "award_declined")).all()
     assert sorted(m.to_address for m in told) == ["afw@x.test", "ka2@x.test", "ka@x.test"]
     assert "andere Förderung" in told[0].body and "12.000,00\xa0€" in told[0].body
+
+
+def test_scores_are_shown_in_the_readers_number_format(app, world, clock):
+    p = fill_draft(start_draft(world.call, world.applicant), world.applicant)
+    submit(p, world.applicant)
+    approve_after_deadline(world, clock, world.call, p)  # 4 of 5 points on every criterion
+    db.session.commit()
+    html = page(app, "ka@x.test", f"/proposals/{p.id}")
+    assert "<strong>80,0</strong> / 100" in html and ">4,00<" in html
+    ranking = page(app, "ka@x.test", f"/calls/{world.call.id}/ranking")
+    assert "80,00" in ranking and "80.00" not in ranking
+    client = app.test_client()
+    login(client, "ka@x.test")
+    client.post("/language", data={"lang": "en"})
+    html = client.get(f"/proposals/{p.id}").get_data(as_text=True)
+    assert "<strong>80.0</strong> / 100" in html and ">4.00<" in html

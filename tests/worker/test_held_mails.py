@@ -33,6 +33,7 @@ def _call(world, hold: bool):
         max_amount_cents=25_000_00,
         opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(2026, 10, 31, 23, 59),
+        reviewers_per_proposal=1,
         hold_decision_mails=hold,
     )
     publish(call, world.ka)
