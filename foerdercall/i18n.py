@@ -30,15 +30,16 @@ def current_lang() -> str:
     return loc.language if loc else "de"
 
 
-def format_dt(value: dt.datetime | None, lang: str | None = None) -> str:
-    """31.10.2011, 23:59 Uhr (German) / 31 Oct 2011, 23:59 (English), always in Leipzig time."""
+def format_dt(value: dt.datetime | None, lang: str | None = None, seconds: bool = False) -> str:
+    """31.10.2011, 23:59 Uhr (German) / 31 Oct 2011, 23:59 (English), always in Leipzig time; ``seconds``: to
+    the second (a time of receipt: 31.10.2011, 23:59:59 Uhr)."""
     if value is None:
         return "–"
     local = to_berlin(value)
     lang = lang or current_lang()
     if lang == "de":
-        return local.strftime("%d.%m.%Y, %H:%M Uhr")
-    return _babel_dt(local, "d MMM yyyy, HH:mm", locale="en_GB")
+        return local.strftime("%d.%m.%Y, %H:%M:%S Uhr" if seconds else "%d.%m.%Y, %H:%M Uhr")
+    return _babel_dt(local, "d MMM yyyy, HH:mm:ss" if seconds else "d MMM yyyy, HH:mm", locale="en_GB")
 
 
 def format_date(value: dt.datetime | None, lang: str | None = None) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from babel.dates import format_datetime as _babel_dt
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -35,7 +34,6 @@ from ..ranking.models import Standstill
 from ..ranking.service import compute_ranking
 from ..reviews.models import ConflictDeclaration, NeutralityDeclaration, Review
 from ..reviews.operations import score_proposal
-from ..timeutil import to_berlin
 from .pdf import Document, Facts, Heading, Para, Table, render
 
 LETTERS = ("receipt", "clarification", "rejection", "award")
@@ -43,16 +41,6 @@ KINDS = (*LETTERS, "vergabevermerk")
 
 
 # --- formats ---------------------------------------------------------------------------------------------
-
-
-def format_exact(value: dt.datetime | None, lang: str) -> str:
-    """The exact time of receipt: 31.10.2011, 23:59:59 Uhr / 31 Oct 2011, 23:59:59 (Leipzig time)."""
-    if value is None:
-        return "–"
-    local = to_berlin(value)
-    if lang == "de":
-        return local.strftime("%d.%m.%Y, %H:%M:%S Uhr")
-    return _babel_dt(local, "d MMM yyyy, HH:mm:ss", locale="en_GB")
 
 
 def _paragraphs(template: str, **ctx) -> list[Para]:
@@ -207,7 +195,7 @@ def _receipt(p: Proposal, lang: str) -> Document:
         Facts(
             [
                 (_("Eingangsnummer (Aktenzeichen)"), p.file_number),
-                (_("Zeitpunkt des Eingangs (Serverzeit)"), format_exact(p.submitted_at, lang)),
+                (_("Zeitpunkt des Eingangs (Serverzeit)"), format_dt(p.submitted_at, lang, seconds=True)),
                 (_amount_label(p, lang), format_money(p.requested_amount_cents, lang)),
             ]
         )
@@ -467,7 +455,7 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
                 (_("Titel"), p.title or "–"),
                 (_("Antragsteller/in"), applicant_label(p)),
                 (_("Handlungsfeld"), _field(p)),
-                (_("Eingang"), format_exact(p.submitted_at, lang)),
+                (_("Eingang"), format_dt(p.submitted_at, lang, seconds=True)),
                 (_amount_label(p, lang), format_money(p.requested_amount_cents, lang)),
                 (_("Status"), state_label("proposal", p.state, lang)),
                 (_("Gesamtpunktzahl"), f"{_score(total)} / 100" if total is not None else "–"),
@@ -602,7 +590,7 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
                 [_("Zeit"), _("Wer"), _("Amt"), _("Schritt"), _("Status"), _("Begründung")],
                 [
                     [
-                        format_exact(e.at, lang),
+                        format_dt(e.at, lang, seconds=True),
                         event_actor(e, p),
                         office_label(e.actor_office),
                         action_label(e.action, lang),

@@ -139,7 +139,7 @@ def placeholder_values(kind: str, lang: str, *, recipient, proposal, call, conte
         reason = label(_NO_ANSWER, lang)
     values["Begruendung"] = reason
     if kind == "receipt":
-        values["Eingang"] = format_dt(proposal.submitted_at, lang)
+        values["Eingang"] = format_dt(proposal.submitted_at, lang, seconds=True)
         values["Dateien"] = "\n".join(
             f"  - {a.download_name}  SHA-256 {a.sha256}" for a in proposal.attachments
         )

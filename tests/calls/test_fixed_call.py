@@ -348,4 +348,4 @@ def test_file_numbers_are_sequential_per_call_in_order_of_submission(app, world,
     ).one()
     assert receipt.subject == "Eingangsbestätigung KW26-0002"
     assert "Eingangsnummer (Aktenzeichen): KW26-0002" in receipt.body
-    assert "01.10.2026, 09:00 Uhr" in receipt.body
+    assert "Zeitpunkt des Eingangs (Serverzeit): 01.10.2026, 09:00:00 Uhr" in receipt.body  # to the second

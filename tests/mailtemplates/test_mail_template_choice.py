@@ -84,7 +84,7 @@ def test_most_specific_active_template_per_language_and_field_else_the_built_in_
     text = to_message(m).get_body(("plain",)).get_content()
     assert "Liebe Netzwerkerin Ada Applicant," in text
     assert "wir haben „Netzwerk Plagwitz“ zum Aufruf Kreativwirtschaft 2026 erhalten." in text
-    assert "Eingang: 01.10.2026, 09:00 Uhr" in text and f"SHA-256 {p.attachments[0].sha256}" in text
+    assert "Eingang: 01.10.2026, 09:00:00 Uhr" in text and f"SHA-256 {p.attachments[0].sha256}" in text
 
     m = mail("receipt", q)
     assert (m.template_id, m.subject) == (general.id, f"Eingang {q.file_number}")
