@@ -4,7 +4,7 @@ the officials' routes ask ``proposal.handle``, and the operation (or ``fire``) c
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -19,8 +19,10 @@ from forms.awards import (
 )
 from forms.calls import ConfirmForm
 
-from ..pages import flash_errors
+from ..errors import ActionRefused
+from ..pages import flash_errors, undo_refused
 from ..policy.loaders import get_milestone_for, get_proposal_for, get_report_for, require
+from ..proposals.page import render_proposal_page
 from .operations import (
     accept_milestone,
     add_milestone,
@@ -41,6 +43,17 @@ bp = Blueprint("awards", __name__)
 
 def _back(p):
     return redirect(url_for("proposals.detail", proposal_id=p.id))
+
+
+def _again(p, name: str, form):
+    """A refused report or payment: the proposal page again (422), the form as typed, each error at its field
+    (``g.typed_form``, read by the page's form)."""
+    g.typed_form = {
+        "name": name,
+        "values": {f.name: (f.raw_data or [""])[0] for f in form if f.name != "csrf_token"},
+        "errors": {f.name: " ".join(map(str, f.errors)) for f in form if f.errors},
+    }
+    return render_proposal_page(p), 422
 
 
 def _handled(proposal_id: int):
@@ -122,10 +135,13 @@ def report(proposal_id: int, kind: str):
     p = get_proposal_for(current_user, proposal_id)
     form = ReportForm()
     if not form.validate_on_submit():
-        flash_errors(form)
-        return _back(p)
+        return _again(p, f"report-{kind}", form)
     submit = submit_interim_report if kind == "interim" else submit_final_report
-    submit(p, current_user, form.narrative.data or "", form.use_of_funds.data or "", form.spent.data or 0)
+    try:
+        submit(p, current_user, form.narrative.data or "", form.use_of_funds.data or "", form.spent.data or 0)
+    except ActionRefused as exc:
+        undo_refused(exc)
+        return _again(p, f"report-{kind}", form)
     flash(_("Bericht eingereicht."), "success")
     return _back(p)
 
@@ -154,9 +170,13 @@ def payment(proposal_id: int):
     p = _handled(proposal_id)
     form = PaymentForm()
     if not form.validate_on_submit():
-        flash_errors(form)
-        return _back(p)
-    record_payment(p, current_user, form.amount.data or 0, form.note.data or "")
+        return _again(p, "payment", form)
+    try:
+        record_payment(p, current_user, form.amount.data or 0, form.note.data or "")
+    except ActionRefused as exc:  # e.g. more than the award leaves: the reason at the amount
+        undo_refused(exc)
+        form.amount.errors = [exc.message]
+        return _again(p, "payment", form)
     flash(_("Zahlung erfasst."), "success")
     return _back(p)
 

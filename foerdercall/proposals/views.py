@@ -8,10 +8,9 @@ from sqlalchemy.orm import joinedload
 
 from forms.calls import ConfirmForm
 from forms.fields import choices
-from forms.proposals import AnswerForm, ExtendForm, ReasonForm, UploadForm, proposal_form
+from forms.proposals import AnswerForm, ExtendForm, UploadForm, proposal_form
 
 from ..accounts.operations import find_user
-from ..appform.display import shown_answers
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import current_lang
@@ -21,9 +20,6 @@ from ..policy import may
 from ..policy.actors import verification_missing
 from ..policy.conditions import gaps_message
 from ..policy.loaders import get_call_for, get_proposal_for, require
-from ..policy.reading import applicant_visible_to
-from ..reviews.operations import score_proposal
-from ..reviews.queries import reviewer_choices
 from ..workflow.engine import fire
 from .models import Attachment, Proposal
 from .operations import (
@@ -35,25 +31,11 @@ from .operations import (
     start_draft,
     upload_usage,
 )
-from .progress import next_step, proposal_progress
-from .queries import advice_requests, draft_of, proposal_page, proposals_of, submission_gaps
+from .page import render_proposal_page
+from .progress import next_step
+from .queries import advice_requests, draft_of, proposals_of, submission_gaps
 
 bp = Blueprint("proposals", __name__)
-
-# Triggers with their own form on the page (not a plain button)
-OWN_FORMS = {
-    "submit",
-    "answer_request",
-    "accept_award",
-    "decline_award",
-    "approve",
-    "reject",
-    "award",
-    "submit_final_report",
-    "start_review",
-    "accept_final_report",
-    "reopen_decision",
-}  # reopen_decision: an upheld objection (decision page)
 
 
 @bp.route("/my")
@@ -210,27 +192,7 @@ def download(proposal_id: int, attachment_id: int):
 @bp.route("/proposals/<int:proposal_id>")
 @login_required
 def detail(proposal_id: int):
-    p = get_proposal_for(current_user, proposal_id)
-    assessment = may(current_user, "proposal.read_assessment", p)
-    return render_template(
-        "proposals/detail.html",
-        p=p,
-        **proposal_page(p, current_user, assessment=assessment),
-        own_forms=OWN_FORMS,
-        score=score_proposal(p) if assessment else None,
-        reviewer_choices=reviewer_choices(p) if assessment else [],
-        progress=proposal_progress(p) if may(current_user, "proposal.own", p) else None,
-        show_applicant=applicant_visible_to(current_user, p),
-        answers=shown_answers(
-            p.call.form_definition,
-            p.answers or {},
-            current_lang(),
-            personal=applicant_visible_to(current_user, p),
-        ),
-        form=ConfirmForm(),
-        reason_form=ReasonForm(),
-        answer_form=AnswerForm(),
-    )
+    return render_proposal_page(get_proposal_for(current_user, proposal_id))
 
 
 @bp.route("/proposals/<int:proposal_id>/fire/<trigger>", methods=["POST"])

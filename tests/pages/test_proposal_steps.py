@@ -232,3 +232,35 @@ def test_scores_are_shown_in_the_readers_number_format(app, world, clock):
     client.post("/language", data={"lang": "en"})
     html = client.get(f"/proposals/{p.id}").get_data(as_text=True)
     assert "<strong>80.0</strong> / 100" in html and ">4.00<" in html
+
+
+def test_a_refused_report_or_payment_keeps_what_was_typed(app, world, clock):
+    p = fill_draft(start_draft(world.call, world.applicant), world.applicant, amount=10_000_00)
+    submit(p, world.applicant)
+    approve_after_deadline(world, clock, world.call, p)
+    from foerdercall.awards.operations import make_award
+
+    make_award(p, world.ka)
+    fire(p, "accept_award", world.applicant)
+    db.session.commit()
+    applicant = app.test_client()
+    login(applicant, "app@x.test")
+    resp = applicant.post(
+        f"/proposals/{p.id}/reports/interim",
+        data={"narrative": "Drei Werkstätten mit 40 Gästen", "use_of_funds": "Honorare", "spent": "zwölf"},
+    )
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert ">Drei Werkstätten mit 40 Gästen</textarea>" in html and ">Honorare</textarea>" in html
+    assert 'value="zwölf"' in html and 'id="report-interim-spent-err"' in html
+    assert 'href="#report-interim-spent"' in html  # the error summary links to the field
+    official = app.test_client()
+    login(official, "ka@x.test")
+    resp = official.post(f"/proposals/{p.id}/payments", data={"amount": "12.000,00", "note": "1. Rate"})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert 'value="12.000,00"' in html and 'value="1. Rate"' in html
+    assert 'id="payment-amount-err"' in html
+    from foerdercall.awards.models import Payment
+
+    assert db.session.scalars(select(Payment)).all() == []
