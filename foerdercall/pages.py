@@ -10,8 +10,7 @@ from flask_babel import gettext as _
 from workflows import find_transition, workflow_name
 
 from .extensions import db
-from .i18n import label
-from .labels import state_label
+from .labels import state_label, step_label
 
 
 def flash_errors(form) -> None:
@@ -26,11 +25,11 @@ def done_message(obj, trigger: str) -> str:
     state it led to."""
     t = find_transition(workflow_name(obj), trigger)
     if t is not None and t.get("done"):
-        return label(t["done"])
+        return step_label(t, obj, key="done")
     return _(
         "„%(step)s“ ist erledigt. Neuer Stand: %(state)s.",
-        step=label(t["label"]) if t else trigger,
-        state=state_label(workflow_name(obj), obj.state),
+        step=step_label(t, obj) if t else trigger,
+        state=state_label(workflow_name(obj), obj.state, mode=obj),
     )
 
 

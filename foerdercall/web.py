@@ -32,7 +32,16 @@ from .extensions import db, login_manager
 from .headers import security_headers
 from .i18n import current_lang, format_date, format_dt, format_money, format_number, label
 from .jobs.views import bp as jobs_bp
-from .labels import action_label, attachment_kind, field_label, job_kind_label, job_state_label, state_label
+from .labels import (
+    action_label,
+    attachment_kind,
+    field_label,
+    job_kind_label,
+    job_state_label,
+    state_label,
+    step_label,
+    term,
+)
 from .mail.views import bp as mail_bp
 from .mailtemplates.views import bp as mailtemplates_bp
 from .offices.queries import lead_office, office_label, offices_named
@@ -240,6 +249,7 @@ def init_app(app: Flask) -> None:
         return {
             "lang": current_lang(),
             "state_label": state_label,
+            "step_label": step_label,
             "label": label,
             "action_label": action_label,
             "job_state_label": job_state_label,
@@ -266,7 +276,7 @@ def init_app(app: Flask) -> None:
         isodt=lambda s: format_dt(dt.datetime.fromisoformat(s)),
     )
     app.jinja_env.globals.update(
-        lead_office=lead_office, field_label=field_label, external_url=external_url
+        lead_office=lead_office, field_label=field_label, external_url=external_url, term=term
     )  # documents and mails, in the worker too
 
     @app.route("/accessibility")

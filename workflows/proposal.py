@@ -53,6 +53,13 @@ STATE_LABELS = {
     State.WITHDRAWN: ("Zurückgezogen", "Withdrawn"),
     State.TERMINATED: ("Vorzeitig beendet", "Terminated"),
 }
+# A grant call's words where they differ (a Zuwendung is bewilligt, not a Zuschlag erteilt); transitions name
+# theirs as "grant_label" / "grant_done".
+GRANT_STATE_LABELS = {
+    State.AWARDED: ("Zuwendung bewilligt", "Grant awarded"),
+    State.LAPSED: ("Bewilligung verfallen", "Grant lapsed"),
+    State.DECLINED: ("Zuwendung abgelehnt", "Grant declined"),
+}
 STATES = tuple(State)
 TERMINAL = (
     State.INELIGIBLE,
@@ -98,6 +105,7 @@ TRANSITIONS: list[dict] = [
         ),
         "effects": ("assign_file_number", "mail_receipt"),
         "done": ("Ihr Angebot ist eingegangen.", "Your offer has been received."),
+        "grant_done": ("Ihr Antrag ist eingegangen.", "Your application has been received."),
         "label": ("Verbindlich einreichen", "Submit"),
     },
     {
@@ -109,6 +117,7 @@ TRANSITIONS: list[dict] = [
         "effects": ("mail_withdrawn",),
         "irreversible": True,
         "done": ("Das Angebot ist zurückgezogen.", "The offer has been withdrawn."),
+        "grant_done": ("Der Antrag ist zurückgezogen.", "The application has been withdrawn."),
         "label": ("Zurückziehen", "Withdraw"),
     },
     {  # the applicant deletes their account before submitting (foerdercall/privacy): no mail to anyone
@@ -165,6 +174,7 @@ TRANSITIONS: list[dict] = [
         "conditions": ("submissions_opened",),
         "effects": (),
         "done": ("Angebot als formal zulässig erklärt.", "Offer declared eligible."),
+        "grant_done": ("Antrag als formal zulässig erklärt.", "Application declared eligible."),
         "label": ("Formal zulässig", "Declare eligible"),
     },
     {
@@ -183,6 +193,10 @@ TRANSITIONS: list[dict] = [
         "done": (
             "Angebot formal ausgeschlossen; die antragstellende Person ist benachrichtigt.",
             "Offer declared ineligible; the applicant has been told.",
+        ),
+        "grant_done": (
+            "Antrag formal ausgeschlossen; die antragstellende Person ist benachrichtigt.",
+            "Application declared ineligible; the applicant has been told.",
         ),
         "label": ("Formal ausschließen", "Declare ineligible"),
     },
@@ -298,6 +312,11 @@ TRANSITIONS: list[dict] = [
             "Zuschlag erteilt; der Auftragnehmer ist benachrichtigt.",
             "Contract awarded; the contractor has been told.",
         ),
+        "grant_label": ("Zuwendung bewilligen", "Award the grant"),
+        "grant_done": (
+            "Zuwendung bewilligt; die Zuwendungsempfängerin bzw. der -empfänger ist benachrichtigt.",
+            "Grant awarded; the recipient has been told.",
+        ),
         "label": ("Zuschlag erteilen", "Award the contract"),
     },
     {
@@ -308,6 +327,11 @@ TRANSITIONS: list[dict] = [
         "conditions": ("acceptance_not_due",),
         "effects": ("start_implementation", "mail_award_accepted"),
         "done": ("Zuschlag angenommen. Die Umsetzung beginnt.", "Award accepted. Implementation begins."),
+        "grant_label": ("Zuwendung annehmen", "Accept the grant"),
+        "grant_done": (
+            "Zuwendung angenommen. Die Umsetzung beginnt.",
+            "Grant accepted. Implementation begins.",
+        ),
         "label": ("Zuschlag annehmen", "Accept the award"),
     },
     {
@@ -324,6 +348,11 @@ TRANSITIONS: list[dict] = [
             "Sie haben den Zuschlag abgelehnt. Das Amt ist benachrichtigt.",
             "You have declined the award. The office has been told.",
         ),
+        "grant_label": ("Zuwendung ablehnen", "Decline the grant"),
+        "grant_done": (
+            "Sie haben die Zuwendung abgelehnt. Das Amt ist benachrichtigt.",
+            "You have declined the grant. The office has been told.",
+        ),
         "label": ("Zuschlag ablehnen", "Decline the award"),
     },
     {
@@ -333,6 +362,7 @@ TRANSITIONS: list[dict] = [
         "who": ("system",),
         "conditions": ("acceptance_due_passed",),
         "effects": ("return_budget", "mail_award_lapsed"),
+        "grant_label": ("Annahmefrist der Zuwendung verstrichen", "Grant not accepted in time"),
         "label": ("Annahmefrist verstrichen", "Award not accepted in time"),
     },
     {

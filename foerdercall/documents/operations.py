@@ -129,12 +129,14 @@ def existing_kinds(p: Proposal) -> list[str]:
     return kinds
 
 
-def kind_label(kind: str) -> str:
+def kind_label(kind: str, mode: str = "procurement") -> str:
+    """A document's name; the award letter by the call's mode (a grant's is the Zuwendungsbescheid)."""
+    if kind == "award":
+        return _("Zuwendungsbescheid") if mode == "grant" else _("Zuschlagsschreiben")
     return {
         "receipt": _("Eingangsbestätigung"),
         "clarification": _("Nachforderung von Unterlagen"),
         "rejection": _("Ablehnung mit Rechtsbehelfsbelehrung"),
-        "award": _("Zuschlagsschreiben / Zuwendungsbescheid"),
         "vergabevermerk": _("Vergabevermerk"),
     }[kind]
 

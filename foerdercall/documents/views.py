@@ -57,7 +57,7 @@ def _document_links():
         return [
             {
                 "kind": k,
-                "label": kind_label(k),
+                "label": kind_label(k, p.call.mode),
                 "url": url_for("documents.proposal_document", proposal_id=p.id, kind=k),
             }
             for k in existing_kinds(p)

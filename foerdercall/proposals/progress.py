@@ -25,6 +25,7 @@ from ..audit.models import AuditEvent
 from ..awards.models import Milestone
 from ..awards.queries import award_of
 from ..extensions import db
+from ..labels import step_label
 from ..offices.queries import office_names
 from ..timeutil import now
 from .queries import open_clarification, submission_deadline_for
@@ -84,6 +85,9 @@ def main_path() -> tuple[str, ...]:
     return tuple(longest)
 
 
+ACCEPT_AWARD = next(t for t in wf.TRANSITIONS if t["trigger"] == "accept_award")
+
+
 def _applicant_acts(state: str) -> bool:
     return any(
         state in t["source"] and "applicant" in t["who"] and t["trigger"] != "withdraw"
@@ -96,7 +100,9 @@ def _next_step(p, state: str) -> NextStep | None:
     call = p.call
     if state == ProposalState.DRAFT:
         return NextStep(
-            _("Angebot vollständig ausfüllen, Anlagen hochladen und verbindlich einreichen"),
+            _("Antrag vollständig ausfüllen, Anlagen hochladen und verbindlich einreichen")
+            if call.mode == "grant"
+            else _("Angebot vollständig ausfüllen, Anlagen hochladen und verbindlich einreichen"),
             submission_deadline_for(p),
             by_applicant,
         )
@@ -128,10 +134,15 @@ def _next_step(p, state: str) -> NextStep | None:
             by_applicant,
         )
     if state == ProposalState.APPROVED:
-        return NextStep(_("Zuschlag durch das Amt"), None, by_applicant)
+        return NextStep(
+            _("Bewilligung durch das Amt") if call.mode == "grant" else _("Zuschlag durch das Amt"),
+            None,
+            by_applicant,
+        )
     award = award_of(p)
     if state == ProposalState.AWARDED:
-        return NextStep(_("Zuschlag annehmen"), award.accept_by if award else None, True)
+        accept = step_label(ACCEPT_AWARD, p)
+        return NextStep(accept, award.accept_by if award else None, True)
     if state == ProposalState.IN_IMPLEMENTATION:
         milestone = db.session.scalar(
             select(Milestone)

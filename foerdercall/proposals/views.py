@@ -137,7 +137,7 @@ def edit(proposal_id: int):
                 if not gaps or exc.message != gaps_message(p):  # another reason (the deadline, the address)
                     flash(exc.message, "error")
                 return page(), 422
-            flash(_("Ihr Angebot ist eingegangen. Aktenzeichen: %(n)s", n=p.file_number), "success")
+            flash(f"{done_message(p, 'submit')} " + _("Aktenzeichen: %(n)s", n=p.file_number), "success")
             return redirect(url_for("proposals.detail", proposal_id=p.id))
         flash(_("Entwurf gespeichert."), "success")
         return redirect(url_for("proposals.edit", proposal_id=p.id))

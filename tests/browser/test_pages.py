@@ -204,7 +204,7 @@ def test_english_pages(browser, server):
     mine = page.eval_on_selector_all("main table a", "els => els.map(e => e.getAttribute('href'))")
     _visit_all(page, "en-applicant", mine, seen)
     page.goto(next(h for h in mine if not h.endswith("/edit")))
-    assert "Where your proposal stands" in page.inner_text("main")
+    assert "Where your offer stands" in page.inner_text("main")
     page.context.close()
 
 

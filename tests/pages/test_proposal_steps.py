@@ -264,3 +264,43 @@ def test_a_refused_report_or_payment_keeps_what_was_typed(app, world, clock):
     from foerdercall.awards.models import Payment
 
     assert db.session.scalars(select(Payment)).all() == []
+
+
+def test_a_grant_call_speaks_of_applications_and_grants(app, world, clock):
+    from conftest import publish
+
+    from foerdercall.awards.operations import make_award
+    from foerdercall.calls.operations import create_call
+
+    call = create_call(
+        world.ka,
+        code="ZW26",
+        title="Zuwendung 2026",
+        description="",
+        fields_of_action=["networks"],
+        mode="grant",
+        budget_cents=50_000_00,
+        max_amount_cents=25_000_00,
+        estimated_value_cents=50_000_00,
+        opens_at=berlin(2026, 9, 1, 0, 0),
+        submission_deadline=berlin(2026, 10, 31, 23, 59),
+        reviewers_per_proposal=1,
+    )
+    publish(call, world.ka)
+    p = fill_draft(start_draft(call, world.applicant), world.applicant)
+    db.session.commit()
+    assert "Ihr Antrag: Zuwendung 2026" in page(app, "app@x.test", f"/proposals/{p.id}/edit")
+    submit(p, world.applicant)
+    approve_after_deadline(world, clock, call, p)
+    db.session.commit()
+    official = page(app, "ka@x.test", f"/proposals/{p.id}")
+    assert "Zum nächsten Schritt: Zuwendung bewilligen" in official and "Zuschlag" not in official
+    make_award(p, world.ka)
+    db.session.commit()
+    html = page(app, "app@x.test", f"/proposals/{p.id}")
+    assert "Zuwendung bewilligt" in html and "Zuwendungsbetrag" in html and "Zuwendung annehmen" in html
+    assert "Zuschlag" not in html and "Wo Ihr Antrag steht" in html
+    # and the procurement call of the same page keeps its words
+    q = fill_draft(start_draft(world.call, world.applicant2), world.applicant2)
+    db.session.commit()
+    assert "Ihr Angebot: Kreativwirtschaft 2026" in page(app, "app2@x.test", f"/proposals/{q.id}/edit")
