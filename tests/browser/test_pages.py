@@ -226,10 +226,10 @@ def test_mail_template_form_states_and_preview(browser, server):
     check_page(page, "form_mail_template-errors")
     page.select_option("#kind", "rejection")
     page.fill("#subject", "Ihr Angebot {Aktenzeichen}")
-    page.fill("#body", "Sehr geehrte/r {Name},\nleider {Unbekannt}.")
+    page.fill("#body", "{Anrede}\nleider {Unbekannt}.")
     page.get_by_role("button", name="Speichern und Vorschau ansehen").click()
     expect(page.locator("main")).to_contain_text("Unbekannt")  # the refused placeholder is named
-    page.fill("#body", "Sehr geehrte/r {Name},\nIhr Angebot „{Titel}“ wurde nicht ausgewählt.\n{Begruendung}")
+    page.fill("#body", "{Anrede}\nIhr Angebot „{Titel}“ wurde nicht ausgewählt.\n{Begruendung}")
     check_page(page, "form_mail_template-filled")
     page.get_by_role("button", name="Speichern und Vorschau ansehen").click()
     expect(page.locator("main")).to_contain_text("nicht ausgewählt")

@@ -113,7 +113,7 @@ def test_draft_reminders_7_and_1_day_before_the_deadline(app, world, clock):
         german.subject
         == "Erinnerung: Ihr Angebot zum Aufruf „Kreativwirtschaft 2026“ ist noch nicht eingereicht"
     )
-    assert "Sehr geehrte/r Ada Applicant," in german.body
+    assert "Guten Tag Ada Applicant," in german.body
     assert "Die Einreichungsfrist endet am 31.10.2026, 23:59 Uhr." in german.body
     assert english.subject == 'Reminder: your offer for "Kreativwirtschaft 2026" has not been submitted yet'
     assert "The submission deadline ends on 31 Oct 2026, 23:59." in english.body
