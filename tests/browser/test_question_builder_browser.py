@@ -64,7 +64,7 @@ def test_the_youth_calls_generated_form(browser, demo_server):
     page = login(browser, demo_server, DEMO["applicant2"])
     page.goto("/calls")
     page.get_by_role("link", name=YOUTH).click()
-    page.get_by_role("button", name="Angebot beginnen").click()
+    page.get_by_role("button", name="Antrag beginnen").click()
     page.wait_for_url("**/edit")
     expect(page.get_by_role("group", name="Kostenplan (Pflichtangabe)")).to_be_visible()
     check_page(page, "form_proposal-youth")
