@@ -519,7 +519,7 @@ def _cases() -> list[Case]:
             "awards.payment",
             "POST",
             P + "/payments",
-            302,
+            422,  # an empty form: the page again, each error at its field
             data={},
             refused_data={"amount": "100", "note": "Leck"},
             potent=True,
@@ -537,7 +537,7 @@ def _cases() -> list[Case]:
             "awards.report",
             "POST",
             P + "/reports/interim",
-            302,
+            422,  # an empty report: the page again, each error at its field
             data={},
             refused_url=P + "/reports/final",
             refused_data={"narrative": "Leck"},

@@ -31,7 +31,8 @@ def _main(page):
 
 
 def _flash(page, text: str) -> None:
-    expect(page.locator(".flashes")).to_contain_text(text)
+    # the page after a post: on a loaded CI machine the server may take a while to answer it
+    expect(page.locator(".flashes")).to_contain_text(text, timeout=20_000)
 
 
 def _confirm_email(page) -> None:

@@ -51,6 +51,7 @@ def test_every_reminder_of_a_year_arrives_once_over_smtp(stack, world, clock):
         opens_at=berlin(2026, 9, 1, 0, 0),
         submission_deadline=berlin(2026, 10, 31, 23, 59),
         review_deadline=berlin(2026, 11, 20, 23, 59),
+        reviewers_per_proposal=1,  # one review completes a proposal (a second one, assigned, is waited for)
     )
     publish(call, w.ka)
     funded = fill_draft(start_draft(call, w.applicant), w.applicant, title="Gefördert")
