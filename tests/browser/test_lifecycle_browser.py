@@ -76,8 +76,8 @@ def test_whole_life_of_a_proposal_in_the_browser(browser, server, tmp_path, requ
     ka.fill("#max_amount", "25.000,00")
     ka.fill("#opens_at", f"{today.isoformat()}T00:00")
     ka.fill("#submission_deadline", f"{deadline_day.isoformat()}T23:59")
-    ka.fill("#reviewers_per_proposal", "1")
     look(ka, "call-form-filled")
+    ka.fill("#reviewers_per_proposal", "1")  # one review completes a proposal's review here
     ka.get_by_role("button", name="Speichern").click()
     _flash(ka, "Der Aufruf ist als Entwurf angelegt")
     call_url = re.sub(r"^https?://[^/]+", "", ka.url)
