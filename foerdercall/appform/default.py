@@ -47,7 +47,7 @@ DEFAULT_FORM: dict[str, Any] = {
     "sections": [
         {
             "key": "proposal",
-            "title": _t("Ihr Angebot", "Your offer"),
+            "title": _t("Ihr Angebot", "Your proposal"),
             "questions": [
                 {
                     "key": "title",
