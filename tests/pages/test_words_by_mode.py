@@ -9,11 +9,13 @@ import re
 import pytest
 from appform.test_answers_everywhere import _youth_proposal
 from conftest import approve_after_deadline, fill_draft, login
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from foerdercall.awards.operations import make_award
 from foerdercall.extensions import db
 from foerdercall.mail.models import OutboxMail
+from foerdercall.policy import refusal
 from foerdercall.proposals.operations import start_draft
 from foerdercall.workflow.engine import fire
 
@@ -88,6 +90,10 @@ def test_the_applicant_reads_the_words_of_the_calls_mode(app, world, clock, mode
     assert_words(mode, lang, "award mail", mails["award"], award_word)
     receipt = mails["receipt"]
     assert FOREIGN[mode, lang].search(receipt) is None, receipt
+    with app.test_request_context(), force_locale(lang):
+        refused = refusal(world.ka, "award", p)  # awarded already: the step and the state in the call's words
+    assert refused and FOREIGN[mode, lang].search(refused) is None, refused
+    assert state in refused
     assert {
         ("grant", "de"): "Ihr Antrag „",
         ("grant", "en"): "we have received your application",
