@@ -74,21 +74,105 @@ def step_label(t: dict, mode=None, lang: str | None = None, key: str = "label") 
     return label(pair or t[key], lang)
 
 
-# The words for a proposal and its award, by the call's mode: procurement (Angebot, Zuschlag) or grant (Antrag,
-# Zuwendung). Each pair is (procurement, grant).
+# The words for a proposal and its award, by the call's mode: procurement (Angebot, Zuschlag; English offer,
+# contract award) or grant (Antrag, Zuwendung; English application, grant). Each pair is (procurement, grant).
+# A sentence with such a word is a pair of its own (German grammar differs), never a word put into a sentence.
 TERMS = {
     "offer": (_l("Angebot"), _l("Antrag")),
+    "offers": (_l("Angebote"), _l("Anträge")),
     "your_offer": (_l("Ihr Angebot"), _l("Ihr Antrag")),
+    "view_offer": (_l("Angebot ansehen"), _l("Antrag ansehen")),
+    "received_offers": (_l("Eingegangene Angebote"), _l("Eingegangene Anträge")),
+    "opening": (_l("Öffnung der Angebote"), _l("Öffnung der Anträge")),
     "award": (_l("Zuschlag"), _l("Zuwendung")),
     "award_amount": (_l("Auftragssumme"), _l("Zuwendungsbetrag")),
+    "award_amount_net": (_l("Auftragssumme (netto, €)"), _l("Zuwendungsbetrag (€)")),
     "begin": (_l("Angebot beginnen"), _l("Antrag beginnen")),
+    "advice_consent": (
+        _l(
+            "Ich möchte von der Kontaktstelle Kreativwirtschaft beraten werden (sie darf mein Angebot lesen)."
+        ),
+        _l(
+            "Ich möchte von der Kontaktstelle Kreativwirtschaft beraten werden (sie darf meinen Antrag lesen)."
+        ),
+    ),
     "decline_award": (_l("Zuschlag verbindlich ablehnen"), _l("Zuwendung verbindlich ablehnen")),
+    "implementation_from": (_l("Monate ab Annahme des Zuschlags"), _l("Monate ab Annahme der Zuwendung")),
+    "ranked": (_l("Rangliste: %(n)s Angebote"), _l("Rangliste: %(n)s Anträge")),
+    "funded": (
+        _l("Angebote auf der Förderliste oder vergeben"),
+        _l("Anträge auf der Förderliste oder bewilligt"),
+    ),
+    "budget_line": (
+        _l("vor Rang %(n)s: ab hier reicht das Geld nicht mehr für jedes förderfähige Angebot"),
+        _l("vor Rang %(n)s: ab hier reicht das Geld nicht mehr für jeden förderfähigen Antrag"),
+    ),
+    "budget_enough": (
+        _l("Das Budget reicht für alle förderfähigen Angebote."),
+        _l("Das Budget reicht für alle förderfähigen Anträge."),
+    ),
+    "upload_usage": (
+        _l(
+            "Belegt: %(files)s von %(max_files)s Dateien und %(mb)s von %(max_mb)s MB für dieses Angebot; "
+            "%(afiles)s von %(amax_files)s Dateien und %(amb)s von %(amax_mb)s MB in Ihrem Konto. Nur PDF-Dateien "
+            "ohne Skripte, Formularaktionen und eingebettete Dateien."
+        ),
+        _l(
+            "Belegt: %(files)s von %(max_files)s Dateien und %(mb)s von %(max_mb)s MB für diesen Antrag; "
+            "%(afiles)s von %(amax_files)s Dateien und %(amb)s von %(amax_mb)s MB in Ihrem Konto. Nur PDF-Dateien "
+            "ohne Skripte, Formularaktionen und eingebettete Dateien."
+        ),
+    ),
+    "deadline_rule": (
+        _l(
+            "Maßgeblich ist der vollständige Eingang beim Server: Ihr Angebot ist fristgerecht eingereicht, wenn "
+            "die Anfrage mit dem Text und allen Dateien vor Ablauf der Frist vollständig bei uns angekommen ist. "
+            "Eine Übertragung, die vor der Frist beginnt und danach endet, ist verspätet; laden Sie große Dateien "
+            "rechtzeitig hoch, am besten einzeln mit „Entwurf speichern“."
+        ),
+        _l(
+            "Maßgeblich ist der vollständige Eingang beim Server: Ihr Antrag ist fristgerecht eingereicht, wenn "
+            "die Anfrage mit dem Text und allen Dateien vor Ablauf der Frist vollständig bei uns angekommen ist. "
+            "Eine Übertragung, die vor der Frist beginnt und danach endet, ist verspätet; laden Sie große Dateien "
+            "rechtzeitig hoch, am besten einzeln mit „Entwurf speichern“."
+        ),
+    ),
+    "after_deadline": (
+        _l("Öffnung der Angebote nach Ablauf der Einreichungsfrist, dann formale Prüfung"),
+        _l("Formale Prüfung nach Ablauf der Einreichungsfrist"),
+    ),
+    "neutrality_first": (
+        _l(
+            "Bevor Sie ein Angebot dieses Aufrufs lesen, unterzeichnen Sie einmal die Neutralitätserklärung; sie "
+            "gilt für alle Angebote des Aufrufs, die Ihnen zugewiesen sind."
+        ),
+        _l(
+            "Bevor Sie einen Antrag dieses Aufrufs lesen, unterzeichnen Sie einmal die Neutralitätserklärung; sie "
+            "gilt für alle Anträge des Aufrufs, die Ihnen zugewiesen sind."
+        ),
+    ),
+    "conflict_question": (
+        _l(
+            "Bevor Sie das Angebot sehen: Besteht ein Interessenkonflikt (z. B. Verwandtschaft, geschäftliche "
+            "Beziehung, eigene Beteiligung)?"
+        ),
+        _l(
+            "Bevor Sie den Antrag sehen: Besteht ein Interessenkonflikt (z. B. Verwandtschaft, geschäftliche "
+            "Beziehung, eigene Beteiligung)?"
+        ),
+    ),
+    "conflict_declared": (
+        _l("Sie haben einen Interessenkonflikt erklärt und wirken an diesem Angebot nicht mit."),
+        _l("Sie haben einen Interessenkonflikt erklärt und wirken an diesem Antrag nicht mit."),
+    ),
 }
 
 
-def term(obj, key: str) -> str:
-    """A word of TERMS for the call (or proposal, or mode) ``obj``."""
-    return str(TERMS[key][1 if mode_of(obj) == "grant" else 0])
+def term(obj, key: str, **params) -> str:
+    """A word or sentence of TERMS for the call (or proposal, or mode) ``obj``, in the reader's language;
+    ``params`` fill a sentence's %(name)s."""
+    text = str(TERMS[key][1 if mode_of(obj) == "grant" else 0])
+    return text % params if params else text
 
 
 def action_label(action: str, lang: str | None = None, mode=None) -> str:

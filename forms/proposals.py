@@ -4,6 +4,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from foerdercall.i18n import current_lang
+from foerdercall.labels import term
 
 from . import Form
 from .application import ApplicationForm, application_form
@@ -68,4 +69,5 @@ def proposal_form(p, formdata=None) -> ProposalForm:
         form.advice_requested.data = p.advice_requested
     else:
         form = cls(formdata=formdata)
+    form.advice_requested.label.text = term(p, "advice_consent")  # mein Angebot / mein Antrag
     return form  # made with base=ProposalForm

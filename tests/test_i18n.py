@@ -166,7 +166,7 @@ def test_a_users_choice_is_stored_and_their_mail_is_english(app, world):
     fresh = app.test_client()
     login(fresh, user.email)
     page = _body(fresh.get("/calls", headers={"Accept-Language": "de"}))
-    assert "My offers" in page and "Log out" in page
+    assert "My submissions" in page and "Log out" in page
 
     p = fill_draft(start_draft(world.call, user), user)
     fire(p, "submit", user)

@@ -54,7 +54,7 @@ STATE_LABELS = {
     State.TERMINATED: ("Vorzeitig beendet", "Terminated"),
 }
 # A grant call's words where they differ (a Zuwendung is bewilligt, not a Zuschlag erteilt); transitions name
-# theirs as "grant_label" / "grant_done".
+# theirs as "grant_label" / "grant_done" / "grant_reason_label" (labels.step_label picks them by the call's mode).
 GRANT_STATE_LABELS = {
     State.AWARDED: ("Zuwendung bewilligt", "Grant awarded"),
     State.LAPSED: ("Bewilligung verfallen", "Grant lapsed"),
@@ -275,6 +275,10 @@ TRANSITIONS: list[dict] = [
             "Stillhaltefrist gestartet; die nicht berücksichtigten Bieter sind informiert.",
             "Standstill period started; the unsuccessful bidders have been told.",
         ),
+        "grant_done": (
+            "Stillhaltefrist gestartet; die nicht berücksichtigten Antragstellenden sind informiert.",
+            "Standstill period started; the unsuccessful applicants have been told.",
+        ),
         "label": ("Stillhaltefrist starten", "Start the standstill period"),
     },
     {
@@ -400,9 +404,17 @@ TRANSITIONS: list[dict] = [
             "Was nachzubessern ist (wird dem Auftragnehmer geschickt)",
             "What to improve (sent to the contractor)",
         ),
+        "grant_reason_label": (
+            "Was nachzubessern ist (wird der Zuwendungsempfängerin bzw. dem -empfänger geschickt)",
+            "What to improve (sent to the grant recipient)",
+        ),
         "done": (
             "Nachbesserung angefordert; der Auftragnehmer ist benachrichtigt.",
             "Changes requested; the contractor has been told.",
+        ),
+        "grant_done": (
+            "Nachbesserung angefordert; die Zuwendungsempfängerin bzw. der -empfänger ist benachrichtigt.",
+            "Changes requested; the grant recipient has been told.",
         ),
         "label": ("Nachbesserung anfordern", "Request changes"),
     },
@@ -418,6 +430,10 @@ TRANSITIONS: list[dict] = [
         "reason_label": (
             "Begründung der vorzeitigen Beendigung (wird dem Auftragnehmer geschickt)",
             "Reason for the termination (sent to the contractor)",
+        ),
+        "grant_reason_label": (
+            "Begründung der vorzeitigen Beendigung (wird der Zuwendungsempfängerin bzw. dem -empfänger geschickt)",
+            "Reason for the termination (sent to the grant recipient)",
         ),
         "done": (
             "Maßnahme vorzeitig beendet; nicht verbrauchte Mittel sind wieder frei.",

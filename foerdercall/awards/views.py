@@ -20,7 +20,7 @@ from forms.awards import (
 from forms.calls import ConfirmForm
 
 from ..errors import ActionRefused
-from ..pages import flash_errors, undo_refused
+from ..pages import done_message, flash_errors, undo_refused
 from ..policy.loaders import get_milestone_for, get_proposal_for, get_report_for, require
 from ..proposals.page import render_proposal_page
 from .operations import (
@@ -86,7 +86,7 @@ def award(proposal_id: int):
         flash_errors(form)
         return _back(p)
     make_award(p, current_user, form.amount.data)
-    flash(_("Zuschlag erteilt."), "success")
+    flash(done_message(p, "award"), "success")
     return _back(p)
 
 

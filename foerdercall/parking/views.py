@@ -277,7 +277,8 @@ def _form_target(row) -> dict:
             ],
             "submit": _("Zeichnen"),
         }
-    step = action_label(values.get("trigger", ""))  # proposals.fire_trigger: a step with a written reason
+    # proposals.fire_trigger: a step with a written reason, in the words of the call's mode
+    step = action_label(values.get("trigger", ""), mode=p)
     return {
         "title": _("%(step)s: %(n)s", step=step, n=name),
         "url": url_for("proposals.detail", proposal_id=p.id),

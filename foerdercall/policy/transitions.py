@@ -10,8 +10,7 @@ from flask_babel import gettext as _
 
 from workflows import transitions_of, workflow_name
 
-from ..i18n import label
-from ..labels import state_label
+from ..labels import state_label, step_label
 from ..timeutil import now
 from . import checklist  # noqa: F401 - registers the publish condition (publication_checklist)
 from .actors import may_fire
@@ -24,15 +23,15 @@ def state_refusal(t: dict, obj) -> str | None:
         return None
     return _(
         "„%(action)s“ ist im Status „%(state)s“ nicht möglich.",
-        action=label(t["label"]),
-        state=state_label(workflow_name(obj), obj.state),
+        action=step_label(t, obj),
+        state=state_label(workflow_name(obj), obj.state, mode=obj),
     )
 
 
 def who_refusal(t: dict, obj, actor) -> str | None:
     if may_fire(t, obj, actor):
         return None
-    return _("Sie dürfen „%(action)s“ hier nicht ausführen.", action=label(t["label"]))
+    return _("Sie dürfen „%(action)s“ hier nicht ausführen.", action=step_label(t, obj))
 
 
 def conditions_refusal(t: dict, ctx: Context) -> str | None:

@@ -25,7 +25,7 @@ from ..audit.models import AuditEvent
 from ..awards.models import Milestone
 from ..awards.queries import award_of
 from ..extensions import db
-from ..labels import step_label
+from ..labels import step_label, term
 from ..offices.queries import office_names
 from ..timeutil import now
 from .queries import open_clarification, submission_deadline_for
@@ -109,11 +109,7 @@ def _next_step(p, state: str) -> NextStep | None:
     if state == ProposalState.SUBMITTED:
         deadline = call.submission_deadline
         if now() < deadline:
-            return NextStep(
-                _("Öffnung der Angebote nach Ablauf der Einreichungsfrist, dann formale Prüfung"),
-                deadline,
-                by_applicant,
-            )
+            return NextStep(term(p, "after_deadline"), deadline, by_applicant)
         return NextStep(_("Formale Prüfung durch das Amt"), None, by_applicant)
     if state == ProposalState.CLARIFICATION:
         c = open_clarification(p)

@@ -47,7 +47,7 @@ def test_an_applicant_starts_with_the_next_step_and_its_deadline(app, world, clo
     assert f"/proposals/{p.id}/edit" in html
     mine = app.test_client()
     login(mine, "app@x.test")
-    my = mine.get("/my").get_data(as_text=True)  # "Meine Angebote": each one's next step and deadline
+    my = mine.get("/my").get_data(as_text=True)  # "Meine Einreichungen": each one's next step and deadline
     assert "Nächster Schritt" in my and "31.10.2026, 23:59 Uhr" in my
     submit(p, world.applicant)
     db.session.commit()
