@@ -32,7 +32,7 @@ from ..mail.models import OutboxMail
 from ..mail.operations import mail_key, queue_mails
 from ..proposals.models import Proposal
 from ..reviews.models import Review
-from ..reviews.queries import has_conflict
+from ..reviews.queries import deciding_officials, has_conflict
 from ..tasks.lists import tasks_for
 from ..timeutil import UTC, berlin_to_utc, days_after, days_before, minute_end, to_berlin
 from ..workflow.engine import fire
@@ -94,22 +94,6 @@ def latest_due(
     if not come or (not_before is not None and max(come) < not_before):
         return None
     return max(come)
-
-
-def _officials(p: Proposal, offices: Iterable[str]) -> list[User]:
-    """Active officials of these offices who may act on the proposal (no conflict, not the applicant)."""
-    users = db.session.scalars(
-        select(User)
-        .join(RoleGrant)
-        .where(
-            RoleGrant.role == "official",
-            User.active.is_(True),
-            User.office.in_(list(offices)),
-            User.id != p.applicant_id,
-        )
-        .order_by(User.id)
-    ).all()
-    return [u for u in users if not has_conflict(u, p)]
 
 
 def _heads(p: Proposal, office: str) -> list[User]:
@@ -288,7 +272,7 @@ def remind_sign_offs(at: dt.datetime) -> int:
             if remind_at <= at:
                 items += [
                     Due("signoff_reminder", f"proposal:{p.id}", remind_at, u, ctx)
-                    for u in _officials(p, [office])
+                    for u in deciding_officials(p, offices=[office])
                 ]
             if escalate_at <= at:
                 items += [
@@ -357,7 +341,7 @@ def mark_overdue_milestones(at: dt.datetime) -> int:
         ctx = {"proposal": p, "call": p.call, "milestone": m}
         items += [
             Due("milestone_overdue", f"milestone:{m.id}", m.due_at, u, ctx)
-            for u in (p.applicant, *_officials(p, p.call.deciding_offices))
+            for u in (p.applicant, *deciding_officials(p))
         ]
     return _send(items)
 
@@ -384,7 +368,7 @@ def mark_overdue_reports(at: dt.datetime) -> int:
         ctx = {"proposal": p, "call": p.call, "award": a}
         items += [
             Due("report_overdue", f"award:{a.id}", a.implementation_ends_at, u, ctx)
-            for u in (p.applicant, *_officials(p, p.call.deciding_offices))
+            for u in (p.applicant, *deciding_officials(p))
         ]
     return _send(items)
 
@@ -414,7 +398,7 @@ def remind_implementation_end(at: dt.datetime) -> int:
         ctx = {"proposal": p, "call": p.call, "award": a}
         items += [
             Due("implementation_ending", f"award:{a.id}", due, u, ctx)
-            for u in (p.applicant, *_officials(p, p.call.deciding_offices))
+            for u in (p.applicant, *deciding_officials(p))
         ]
     return _send(items)
 

@@ -103,16 +103,18 @@ def others_scores(review: Review) -> list[dict]:
     return list(out.values())
 
 
-def deciding_officials(p, notify_mode: str | None = None) -> list[User]:
-    """The active officials of the proposal's deciding offices who may act on it (no conflict, not its
-    applicant); ``notify_mode``: only those who chose it (``User.notify_mode``: a mail each time, or daily)."""
+def deciding_officials(p, notify_mode: str | None = None, offices=None) -> list[User]:
+    """The active officials of the proposal's deciding offices (or of ``offices``) who may act on it (no
+    conflict, not its applicant); ``notify_mode``: only those who chose it (``User.notify_mode``: a mail each
+    time, or daily). Reminders and the mails of what arrived ask this one query."""
+    offices = list(p.call.deciding_offices or ()) if offices is None else list(offices)
     q = (
         select(User)
         .join(RoleGrant)
         .where(
             RoleGrant.role == "official",
             User.active.is_(True),
-            User.office.in_(list(p.call.deciding_offices or ())),
+            User.office.in_(offices),
             User.id != p.applicant_id,
         )
     )

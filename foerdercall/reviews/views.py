@@ -62,10 +62,9 @@ def mine():
     signed = {r.proposal.call_id: neutrality_signed(current_user, r.proposal.call_id) for r in rows}
     declared = {r.id: conflict_declared(current_user, r.proposal) for r in rows}
     # who applied, before the declaration (that is what a conflict is about), unless the call hides it
+    # (a review exists only after the opening, proposal.assign_reviewer: nothing sealed shows here)
     applicants = {
-        r.id: applicant_label(r.proposal)
-        if applicant_visible_to(current_user, r.proposal) and not r.proposal.call.is_sealed
-        else None
+        r.id: applicant_label(r.proposal) if applicant_visible_to(current_user, r.proposal) else None
         for r in rows
     }
     return render_template(
