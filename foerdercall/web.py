@@ -46,6 +46,7 @@ from .mail.views import bp as mail_bp
 from .mailtemplates.views import bp as mailtemplates_bp
 from .offices.queries import lead_office, office_label, offices_named
 from .offices.views import bp as offices_bp
+from .outcomes.views import bp as outcomes_bp
 from .parking.views import bp as parking_bp
 from .parking.views import park_refused_post
 from .policy.actors import two_factor_setup_due
@@ -98,6 +99,7 @@ def init_app(app: Flask) -> None:
         dashboard_bp,  # the call dashboard
         offices_bp,  # the offices, kept by the admins
         tasks_bp,  # the start page: everyone's tasks
+        outcomes_bp,  # what measures achieved
     ):
         app.register_blueprint(blueprint)
 

@@ -1,7 +1,12 @@
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from foerdercall.appform.definition import FormDefinition
+from foerdercall.i18n import current_lang
+from foerdercall.outcomes.values import COMMENT_MAX, read_values
 from workflows.objection import OUTCOMES
 
 from . import Form
@@ -27,9 +32,55 @@ class TextForm(Form):
 
 
 class ReportForm(Form):
+    """An interim or final report. :func:`report_form` adds the call's indicators: the value achieved so far
+    (``value-<key>``) and a comment (``comment-<key>``) for each, and the evidence (a PDF)."""
+
     narrative = TextAreaField(_l("Sachbericht"), validators=[DataRequired(), Length(max=50000)])
     use_of_funds = TextAreaField(_l("Verwendung der Mittel"), validators=[Optional(), Length(max=20000)])
     spent = MoneyField(_l("Ausgegeben bisher (€)"), validators=[Optional()])
+    evidence = FileField(_l("Nachweis zu den Werten (PDF, optional)"), render_kw={"accept": "application/pdf"})
+    definition: FormDefinition | None = None
+    values: dict = {}
+
+    def validate(self, extra_validators=None) -> bool:
+        fine = super().validate(extra_validators)
+        if self.definition is None:
+            return fine
+        keys = [i.key for _q, i in self.definition.indicators()]
+        entry = read_values(
+            self.definition,
+            {k: self[f"value-{k}"].data or "" for k in keys},
+            {k: self[f"comment-{k}"].data or "" for k in keys},
+            current_lang(),
+        )
+        for key, message in entry.errors.items():
+            self[f"value-{key}"].errors = [*self[f"value-{key}"].errors, message]
+        if self.evidence.data and not entry.values and not entry.errors:
+            self.evidence.errors = [_("Bitte geben Sie die Werte an, die der Nachweis belegt.")]
+        self.values = entry.values
+        return fine and not entry.errors and not self.evidence.errors
+
+
+def report_form(definition: FormDefinition) -> type[ReportForm]:
+    """The report form of a call: its indicators' fields added (in the form's order)."""
+    lang = current_lang()
+    fields: dict = {"definition": definition}
+    for _q, i in definition.indicators():
+        label = i.label.get(lang)
+        fields[f"value-{i.key}"] = StringField(
+            f"{label} ({i.unit})" if i.unit else label, validators=[Optional(), Length(max=40)]
+        )
+        fields[f"comment-{i.key}"] = StringField(
+            _l("Anmerkung zu %(label)s", label=label), validators=[Optional(), Length(max=COMMENT_MAX)]
+        )
+    return type("CallReportForm", (ReportForm,), fields)
+
+
+class CorrectValueForm(Form):
+    """An official corrects a reported value: the value that counts from now on, and why."""
+
+    value = StringField(_l("Berichtigter Wert"), validators=[DataRequired(), Length(max=40)])
+    reason = TextAreaField(_l("Begründung"), validators=[DataRequired(), Length(max=5000)])
 
 
 class PaymentForm(Form):

@@ -23,6 +23,7 @@ from wtforms.validators import AnyOf, Length, Optional
 from foerdercall.appform.answers import Invalid, clean_answer, format_cents
 from foerdercall.appform.default import default_form
 from foerdercall.appform.definition import (
+    FILLED_ROLES,
     KEY,
     RESERVED_KEYS,
     ROLES,
@@ -82,6 +83,21 @@ COLUMN_NAMES = {  # as the builder shows a column's type, by the reader's langua
         "required": "required",
     },
 }
+AGGREGATE_WORDS = {  # how an indicator adds up, in either language
+    "summe": "sum",
+    "sum": "sum",
+    "mittelwert": "mean",
+    "durchschnitt": "mean",
+    "mean": "mean",
+    "average": "mean",
+    "anzahl": "count",
+    "count": "count",
+}
+AGGREGATE_NAMES = {
+    "de": {"sum": "Summe", "mean": "Mittelwert", "count": "Anzahl"},
+    "en": {"sum": "sum", "mean": "mean", "count": "count"},
+}
+DECIMAL_WORDS = ("dezimal", "decimal", "dezimalzahl")
 REQUIRED_WORDS = ("pflicht", "required", "pflichtangabe")
 MILESTONE_COLUMNS = [
     {
@@ -270,8 +286,8 @@ class FormBuilderForm(RowsForm):
         if q.get("role") == MILESTONE_PLAN:
             q["columns"] = MILESTONE_COLUMNS  # fixed: the award's milestones are made from them
             return
-        if q.get("role") == "field_of_action":
-            return  # its answers are the call's fields of action
+        if q.get("role") in FILLED_ROLES:
+            return  # its answers are the call's fields of action, or the city's places
         if q.get("role") == COST_PLAN and not text:
             text = COST_COLUMNS
         if kind not in ("single_choice", "multiple_choice", "table", "indicators"):
@@ -289,10 +305,30 @@ class FormBuilderForm(RowsForm):
             ]
         elif kind == "indicators":
             kept = _keys([line[0] for line in lines], old.indicators if old else ())
-            q["indicators"] = [
-                {"key": k, "label": _pair(*line[:2]), "unit": (line[2] if len(line) > 2 else "")[:40]}
-                for k, line in zip(kept, lines, strict=True)
-            ]
+            q["indicators"] = []
+            for n, (k, line) in enumerate(zip(kept, lines, strict=True), start=1):
+                part = [*line, "", "", "", ""]
+                how = AGGREGATE_WORDS.get(part[3].casefold() or "summe")
+                if how is None:
+                    refuse(
+                        row.options,
+                        _l(
+                            "Indikator %(n)s: „%(word)s“ kenne ich nicht (Summe, Mittelwert oder Anzahl).",
+                            n=n,
+                            word=part[3][:40],
+                        ),
+                    )
+                    continue
+                q["indicators"].append(
+                    {
+                        "key": k,
+                        "label": _pair(*line[:2]),
+                        "unit": part[2][:40],
+                        "aggregate": how,
+                        "field": part[4],
+                        "integer": part[5].casefold() not in DECIMAL_WORDS,
+                    }
+                )
         else:
             kept = _keys([line[0] for line in lines], old.columns if old else ())
             columns = []
@@ -338,7 +374,7 @@ def rows_of(definition: FormDefinition, lang: str) -> list[dict[str, str]]:
                     "low": low,
                     "high": high,
                     "options": _option_text(q, lang)
-                    if q.role not in ("field_of_action", MILESTONE_PLAN)
+                    if q.role not in (*FILLED_ROLES, MILESTONE_PLAN)
                     else "",
                 }
             )
@@ -350,6 +386,7 @@ def role_label(role: str) -> str:
         "title": _("Titel des Angebots"),
         "amount": _("beantragter Betrag"),
         "field_of_action": _("Handlungsfeld"),
+        "place": _("Ort der Maßnahme"),
         MILESTONE_PLAN: _("Meilensteinplan"),
         COST_PLAN: _("Kostenplan"),
     }.get(role, role)
@@ -388,7 +425,19 @@ def _option_text(q: Question, lang: str) -> str:
     if q.type in ("single_choice", "multiple_choice"):
         return "\n".join(line(c.label.de, c.label.en) for c in q.choices)
     if q.type == "indicators":
-        return "\n".join(line(i.label.de, i.label.en, i.unit) for i in q.indicators)
+        names = AGGREGATE_NAMES["en" if lang == "en" else "de"]
+        decimal = "decimal" if lang == "en" else "Dezimal"
+        return "\n".join(
+            line(
+                i.label.de,
+                i.label.en,
+                i.unit,
+                names[i.aggregate] if i.aggregate != "sum" or i.field or not i.integer else "",
+                i.field,
+                "" if i.integer else decimal,
+            )
+            for i in q.indicators
+        )
     if q.type == "table":
         names = COLUMN_NAMES["en" if lang == "en" else "de"]
         return "\n".join(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from . import call, milestone, objection, opening, payment, proposal, report
+from . import call, indicator, milestone, objection, opening, payment, proposal, report
 
 WORKFLOWS = {
     "proposal": proposal,
@@ -26,9 +26,11 @@ WORKFLOWS = {
     "milestone": milestone,
     "report": report,
     "payment": payment,
+    "indicator": indicator,
 }
 # Each workflow's states as an enum (a StrEnum: equal to the string stored in the ``state`` column).
 CallState = call.State
+IndicatorState = indicator.State
 MilestoneState = milestone.State
 ObjectionState = objection.State
 OpeningState = opening.State

@@ -23,6 +23,7 @@ from .definition import (
     SHORT_TEXT_MAX,
     Column,
     FormDefinition,
+    Indicator,
     Question,
 )
 
@@ -385,16 +386,26 @@ def _clean_indicators(q: Question, value: Any, lang: str) -> dict[str, Any]:
         raise Invalid(_("Bitte geben Sie nur Zielwerte für die genannten Indikatoren ein."))
     for i in q.indicators:
         try:
-            number = _number(value.get(i.key), lang, integer=False)
+            number = indicator_value(i, value.get(i.key), lang)
         except Invalid as exc:
-            problems.append(f"{i.label.de}: {exc}")
+            problems.append(f"{i.label.get(lang)}: {exc}")
             continue
-        if number is None:
-            continue
-        if number < 0:
-            problems.append(f"{i.label.de}: " + _("Bitte eine Zahl ab 0."))
-            continue
-        found[i.key] = _number_data(number, number == number.to_integral_value())
+        if number is not None:
+            found[i.key] = _number_data(number, i.integer)
     if problems:
         raise Invalid(" ".join(problems))
     return found
+
+
+def indicator_value(i: Indicator, value: Any, lang: str) -> Decimal | None:
+    """A planned or achieved value of an indicator, as typed or sent: a number of its kind (whole, or with up to
+    four decimals) from 0, in its unit (a unit typed with it is not a number: the message names the unit)."""
+    try:
+        number = _number(value, lang, integer=i.integer)
+    except Invalid as exc:
+        if i.unit and isinstance(value, str) and re.search(r"[^\d\s.,+-]", value):
+            raise Invalid(_("Bitte geben Sie nur die Zahl ein, in %(unit)s (ohne Einheit).", unit=i.unit)) from exc
+        raise
+    if number is not None and number < 0:
+        raise Invalid(_("Bitte eine Zahl ab 0."))
+    return number

@@ -41,6 +41,22 @@ def _attachment(key: str, de: str, en: str) -> dict[str, Any]:
     }
 
 
+def _indicator(key: str, de: str, en: str, unit: str, *, integer: bool = True) -> dict[str, Any]:
+    return {"key": key, "label": _t(de, en), "unit": unit, "aggregate": "sum", "field": "", "integer": integer}
+
+
+# The default catalogue of a creative-economy call (issue 15): what the 2015 evaluation asks measures to count.
+INDICATOR_CATALOGUE = [
+    _indicator("participants", "Teilnehmende", "Participants", "Personen"),
+    _indicator("events", "Veranstaltungen", "Events", "Veranstaltungen"),
+    _indicator("enterprises", "Kooperierende Unternehmen", "Cooperating enterprises", "Unternehmen"),
+    _indicator(
+        "jobs", "Gesicherte oder geschaffene Arbeitsplätze", "Jobs secured or created", "VZÄ", integer=False
+    ),
+    _indicator("reach", "Reichweite", "Reach", "Personen"),
+    _indicator("follow_up_funding", "Eingeworbene Anschlussfinanzierung", "Follow-up funding raised", "Euro"),
+]
+
 # Personal: the team (names, careers of people). The other answers describe the measure; a title or a concept may
 # name the applicant, which blind review and retention cannot know from the form.
 DEFAULT_FORM: dict[str, Any] = {
@@ -81,6 +97,37 @@ DEFAULT_FORM: dict[str, Any] = {
                     "required": True,
                     "personal": False,
                     "role": "amount",
+                },
+            ],
+        },
+        {
+            "key": "impact",
+            "title": _t("Ort und Wirkung", "Place and impact"),
+            "questions": [
+                {
+                    "key": "place",
+                    "type": "single_choice",
+                    "label": _t("Wo findet die Maßnahme statt?", "Where does the measure take place?"),
+                    "help": _t(
+                        "Ein Ortsteil, ein ganzer Stadtbezirk oder gesamtstädtisch.",
+                        "A quarter, a whole district or citywide.",
+                    ),
+                    "required": False,
+                    "personal": False,
+                    "role": "place",
+                },
+                {
+                    "key": "targets",
+                    "type": "indicators",
+                    "label": _t("Zielwerte Ihrer Maßnahme", "Your measure's targets"),
+                    "help": _t(
+                        "Was die Maßnahme bis zu ihrem Abschluss erreichen soll. In den Berichten geben Sie an, "
+                        "was erreicht ist.",
+                        "What the measure is to achieve by its end. In your reports you state what was achieved.",
+                    ),
+                    "required": False,
+                    "personal": False,
+                    "indicators": INDICATOR_CATALOGUE,
                 },
             ],
         },

@@ -40,7 +40,9 @@ ROLES = {  # the answers the engine itself uses, and the type each must have
     "field_of_action": "single_choice",
     "milestone_plan": "table",
     "cost_plan": "table",
+    "place": "single_choice",
 }
+FILLED_ROLES = ("field_of_action", "place")  # choice questions whose answers come from the call or the city
 NEEDED_ROLES = ("title", "amount")  # every proposal has a title and an amount (lists, ranking, budget)
 MILESTONE_COLUMNS = ("title", "due", "share")  # the award's milestones are made from these (issue 14, part 3)
 
@@ -85,11 +87,20 @@ class Column:
     required: bool = False
 
 
+AGGREGATES = ("sum", "mean", "count")  # how an indicator adds up over measures (outcomes.report)
+
+
 @dataclass(frozen=True)
 class Indicator:
+    """A measurable result a call asks for: planned in the proposal (an ``indicators`` question), reported in the
+    interim and final reports, added up per call, field of action and district (issue 15)."""
+
     key: str
     label: Text
     unit: str = ""
+    aggregate: str = "sum"  # sum of the values | mean of the measures that report one | count of measures with > 0
+    field: str = ""  # a field of action's key: the indicator belongs to it; "" for every field
+    integer: bool = True  # whole numbers (people, events); else up to NUMBER_DECIMALS decimals
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,11 @@ class FormDefinition:
     def by_role(self, role: str) -> Question | None:
         return next((q for q in self.questions() if q.role == role), None)
 
+    def indicators(self) -> list[tuple[Question, Indicator]]:
+        """The call's indicators: those of its ``indicators`` questions, in the form's order (keys are unique
+        across the form: a second question may not plan an indicator again, :func:`parse_definition`)."""
+        return [(q, i) for q in self.questions() if q.type == "indicators" for i in q.indicators]
+
     def personal_keys(self) -> list[str]:
         """The answers hidden in blind review and anonymised at retention."""
         return [q.key for q in self.questions() if q.personal]
@@ -161,10 +177,12 @@ class DefinitionError(ValueError):
         self.problems = list(problems)
 
 
-def with_fields_of_action(definition: FormDefinition, rows: Sequence[Mapping[str, str]]) -> FormDefinition:
-    """The definition with the call's fields of action (rows {"key", "de", "en"}) as the choices of its
-    ``field_of_action`` question."""
-    target = definition.by_role("field_of_action")
+def with_role_choices(
+    definition: FormDefinition, role: str, rows: Sequence[Mapping[str, str]]
+) -> FormDefinition:
+    """The definition with ``rows`` ({"key", "de", "en"}) as the choices of its question of ``role``: the call's
+    fields of action, the city's places (:mod:`.places`)."""
+    target = definition.by_role(role)
     if target is None:
         return definition
     offered = tuple(Choice(r["key"], Text(r["de"], r.get("en") or "")) for r in rows)
@@ -176,6 +194,10 @@ def with_fields_of_action(definition: FormDefinition, rows: Sequence[Mapping[str
             for s in definition.sections
         )
     )
+
+
+def with_fields_of_action(definition: FormDefinition, rows: Sequence[Mapping[str, str]]) -> FormDefinition:
+    return with_role_choices(definition, "field_of_action", rows)
 
 
 def missing_roles(definition: FormDefinition) -> list[str]:
@@ -209,6 +231,7 @@ def parse_definition(data: Any) -> FormDefinition:
 class _Reader:
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.indicator_keys: set[str] = set()  # across the form: a report asks each indicator once
 
     def definition(self, data: Any) -> FormDefinition:
         if not isinstance(data, Mapping) or not isinstance(data.get("sections"), list):
@@ -331,8 +354,8 @@ class _Reader:
             return replace(q, min=low, max=high)
         if kind in ("single_choice", "multiple_choice"):
             choices = self.choices(raw.get("choices"), problems)
-            # the field_of_action question's choices are the call's fields of action
-            if not choices and q.role != "field_of_action":
+            # the field_of_action question's choices are the call's fields of action, the place's the city's
+            if not choices and q.role not in FILLED_ROLES:
                 problems.append(_("Eine Auswahlfrage braucht mindestens eine Antwortmöglichkeit."))
             q = replace(q, choices=tuple(choices))
             if kind == "multiple_choice":
@@ -440,15 +463,40 @@ class _Reader:
             if not isinstance(key, str) or not KEY.fullmatch(key):
                 problems.append(_("Indikator %(n)s: ", n=n) + _key_rule())
                 continue
-            if key in {i.key for i in found}:
+            if key in self.indicator_keys:
                 problems.append(_("Indikator %(n)s: Der Schlüssel %(key)s kommt zweimal vor.", n=n, key=key))
                 continue
+            self.indicator_keys.add(key)
             if not label.de.strip():
                 problems.append(
                     _("Indikator %(n)s (%(key)s): Die deutsche Beschriftung fehlt.", n=n, key=key)
                 )
             unit = item.get("unit", "")
-            found.append(Indicator(key, label, unit[:40] if isinstance(unit, str) else ""))
+            aggregate = item.get("aggregate", "sum")
+            if aggregate not in AGGREGATES:
+                problems.append(
+                    _(
+                        "Indikator %(n)s (%(key)s): Unbekannte Zusammenfassung „%(how)s“ (sum, mean oder count).",
+                        n=n,
+                        key=key,
+                        how=_short(str(aggregate)),
+                    )
+                )
+                aggregate = "sum"
+            field_key = item.get("field") or ""
+            if not isinstance(field_key, str) or (field_key and not KEY.fullmatch(field_key)):
+                problems.append(_("Indikator %(n)s (%(key)s): Das Handlungsfeld ist kein Schlüssel.", n=n, key=key))
+                field_key = ""
+            found.append(
+                Indicator(
+                    key,
+                    label,
+                    unit[:40] if isinstance(unit, str) else "",
+                    aggregate,
+                    field_key,
+                    bool(item.get("integer", True)),
+                )
+            )
         return found
 
 
@@ -551,7 +599,7 @@ def _question_data(q: Question) -> dict[str, Any]:
                 data[name] = value.isoformat() if q.type == "date" else value
         if q.type == "number":
             data["integer"] = q.integer
-    if q.type in ("single_choice", "multiple_choice") and q.role != "field_of_action":
+    if q.type in ("single_choice", "multiple_choice") and q.role not in FILLED_ROLES:
         data["choices"] = [{"key": c.key, "label": c.label.to_data()} for c in q.choices]
     if q.type == "multiple_choice":
         for name in ("min_picks", "max_picks"):
@@ -568,6 +616,14 @@ def _question_data(q: Question) -> dict[str, Any]:
         data["max_rows"] = q.max_rows
     if q.type == "indicators":
         data["indicators"] = [
-            {"key": i.key, "label": i.label.to_data(), "unit": i.unit} for i in q.indicators
+            {
+                "key": i.key,
+                "label": i.label.to_data(),
+                "unit": i.unit,
+                "aggregate": i.aggregate,
+                "field": i.field,
+                "integer": i.integer,
+            }
+            for i in q.indicators
         ]
     return data

@@ -14,6 +14,7 @@ from ..awards.models import SignOff
 from ..extensions import db
 from ..locking import lock
 from ..mail.operations import queue_mail
+from ..outcomes.effects import add_report_values
 from ..policy.actors import proposal_of
 from ..policy.conditions import STANDSTILL_DAYS, award_amount
 from ..policy.context import Context
@@ -183,6 +184,7 @@ def record_final_report(ctx: Context):
     )
     follow(r, "submit_final_report")
     db.session.add(r)
+    add_report_values(ctx, r)
 
 
 def _final_report(p) -> Report:
@@ -266,6 +268,7 @@ def note_milestone_overdue(ctx: Context):
 @effect
 def note_report_submission(ctx: Context):
     ctx.obj.submitted_by_id, ctx.obj.submitted_at = ctx.actor.id, ctx.now
+    add_report_values(ctx, ctx.obj)
 
 
 @effect

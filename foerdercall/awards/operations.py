@@ -13,6 +13,8 @@ from ..audit.trail import record
 from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock
+from ..outcomes.effects import Values
+from ..outcomes.values import call_indicators
 from ..policy import check
 from ..proposals.models import Proposal
 from ..text import printable
@@ -151,10 +153,29 @@ def add_milestone(p: Proposal, actor, title: str, due_at) -> Milestone:
     return m
 
 
-def submit_interim_report(p: Proposal, actor, narrative: str, use_of_funds: str, spent_cents: int) -> Report:
+def _checked_values(p: Proposal, values: Values | None) -> Values:
+    """Achieved values for the call's indicators only (the form and the API read them, ``outcomes.values``)."""
+    known = call_indicators(p.call.form_definition)
+    if unknown := [k for k in values or {} if k not in known]:
+        raise ActionRefused(_("Diesen Indikator hat der Aufruf nicht: %(key)s.", key=", ".join(unknown)[:200]))
+    return values or {}
+
+
+def submit_interim_report(
+    p: Proposal,
+    actor,
+    narrative: str,
+    use_of_funds: str,
+    spent_cents: int,
+    values: Values | None = None,
+    evidence_id: int | None = None,
+) -> Report:
+    """The interim report, with the values achieved so far (``values``: {indicator key: (value, comment)}) and
+    their evidence (an attachment of kind "evidence")."""
     p = lock(p)
     if not (narrative or "").strip():
         raise ActionRefused(_("Bitte schreiben Sie den Sachbericht."))
+    values = _checked_values(p, values)
     r = Report(
         proposal_id=p.id,
         kind="interim",
@@ -162,11 +183,20 @@ def submit_interim_report(p: Proposal, actor, narrative: str, use_of_funds: str,
         use_of_funds=use_of_funds or "",
         spent_cents=spent_cents or 0,
     )
-    return fire(r, "submit_interim_report", actor)
+    return fire(r, "submit_interim_report", actor, values=values, evidence_id=evidence_id)
 
 
-def submit_final_report(p: Proposal, actor, narrative: str, use_of_funds: str, spent_cents: int) -> Proposal:
-    """The final report: the proposal's ``submit_final_report`` (its effect writes the report)."""
+def submit_final_report(
+    p: Proposal,
+    actor,
+    narrative: str,
+    use_of_funds: str,
+    spent_cents: int,
+    values: Values | None = None,
+    evidence_id: int | None = None,
+) -> Proposal:
+    """The final report: the proposal's ``submit_final_report`` (its effect writes the report and the values
+    achieved in the end)."""
     return fire(
         p,
         "submit_final_report",
@@ -174,6 +204,8 @@ def submit_final_report(p: Proposal, actor, narrative: str, use_of_funds: str, s
         narrative=narrative,
         use_of_funds=use_of_funds or "",
         spent_cents=spent_cents or 0,
+        values=_checked_values(p, values),
+        evidence_id=evidence_id,
     )
 
 

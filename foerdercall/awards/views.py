@@ -13,15 +13,16 @@ from forms.awards import (
     MilestoneForm,
     ObjectionForm,
     PaymentForm,
-    ReportForm,
     SignOffForm,
     TextForm,
+    report_form,
 )
 from forms.calls import ConfirmForm
 
 from ..errors import ActionRefused
 from ..pages import done_message, flash_errors, undo_refused
 from ..policy.loaders import get_milestone_for, get_proposal_for, get_report_for, require
+from ..proposals.operations import add_attachment
 from ..proposals.page import render_proposal_page
 from .operations import (
     accept_milestone,
@@ -50,7 +51,9 @@ def _again(p, name: str, form):
     (``g.typed_form``, read by the page's form)."""
     g.typed_form = {
         "name": name,
-        "values": {f.name: (f.raw_data or [""])[0] for f in form if f.name != "csrf_token"},
+        "values": {
+            f.name: (f.raw_data or [""])[0] for f in form if f.name not in ("csrf_token", "evidence")
+        },
         "errors": {f.name: " ".join(map(str, f.errors)) for f in form if f.errors},
     }
     return render_proposal_page(p), 422
@@ -133,12 +136,24 @@ def milestone_add(proposal_id: int):
 def report(proposal_id: int, kind: str):
     """The applicant's interim or final report (their workflows say who may, and when)."""
     p = get_proposal_for(current_user, proposal_id)
-    form = ReportForm()
-    if not form.validate_on_submit():
+    form = report_form(p.call.form_definition)()
+    if not form.validate_on_submit():  # every value that is wrong at its field, the text kept
         return _again(p, f"report-{kind}", form)
     submit = submit_interim_report if kind == "interim" else submit_final_report
     try:
-        submit(p, current_user, form.narrative.data or "", form.use_of_funds.data or "", form.spent.data or 0)
+        evidence = None
+        if form.evidence.data:  # stored first; a refused report takes it away again (the rollback deletes it)
+            file = form.evidence.data
+            evidence = add_attachment(p, current_user, "evidence", file.stream, file.filename).id
+        submit(
+            p,
+            current_user,
+            form.narrative.data or "",
+            form.use_of_funds.data or "",
+            form.spent.data or 0,
+            values=form.values,
+            evidence_id=evidence,
+        )
     except ActionRefused as exc:
         undo_refused(exc)
         return _again(p, f"report-{kind}", form)
@@ -215,7 +230,6 @@ def forms_for_detail():
         "signoff_form": SignOffForm(),
         "award_form": AwardForm(),
         "text_form": TextForm(),
-        "report_form": ReportForm(),
         "payment_form": PaymentForm(),
         "milestone_form": MilestoneForm(),
     }

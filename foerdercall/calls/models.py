@@ -23,6 +23,7 @@ from workflows import opening as opening_wf
 
 from ..appform.default import DEFAULT_FORM
 from ..appform.definition import FormDefinition, parse_definition, with_fields_of_action
+from ..appform.places import with_places
 from ..extensions import Model
 from ..timeutil import UTCDateTime, add_months, minute_end, now, to_berlin
 
@@ -134,7 +135,7 @@ class Call(Model):
     @property
     def form_definition(self) -> FormDefinition:
         """The application form, its field of action question offering the call's fields of action."""
-        return with_fields_of_action(self.stored_form, self.fields_of_action or [])
+        return with_places(with_fields_of_action(self.stored_form, self.fields_of_action or []))
 
     def planned_period(self) -> tuple[dt.date, dt.date]:
         """The implementation period an applicant plans in (their milestone plan): from the day of the deadline,

@@ -24,6 +24,7 @@ from forms.jobs import ExportJobForm
 from workflows.proposal import STATE_LABELS
 
 from ..appform.definition import parse_definition, with_fields_of_action
+from ..appform.places import with_places
 from ..errors import ActionRefused
 from ..i18n import current_lang
 from ..jobs.files import attachment_headers
@@ -193,7 +194,7 @@ def questions_preview(call_id: int):
 def _preview(call: Call, form: FormBuilderForm):
     """The applicant's form for the rows as typed (when they make a form), else the stored one; no answers."""
     definition = parse_definition(form.definition_data) if form.definition_data else call.stored_form
-    definition = with_fields_of_action(definition, call.fields_of_action or [])
+    definition = with_places(with_fields_of_action(definition, call.fields_of_action or []))
     return application_form(definition, current_lang())(formdata=None, meta={"csrf": False})
 
 

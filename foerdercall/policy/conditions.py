@@ -509,6 +509,20 @@ def measure_payable(ctx: Context):
 
 
 @condition
+def measure_awarded(ctx: Context):
+    """What a measure achieved is reported and checked from the acceptance of its award on, also once it is
+    completed (the values count in the implementation report)."""
+    p = proposal_of(ctx.obj)
+    if p is None or p.state not in (
+        ProposalState.IN_IMPLEMENTATION,
+        ProposalState.FINAL_REPORT_SUBMITTED,
+        ProposalState.COMPLETED,
+    ):
+        return _("Angaben zur Wirkung gibt es nur für beauftragte Maßnahmen.")
+    return None
+
+
+@condition
 def payment_amount_positive(ctx: Context):
     if ctx.obj.amount_cents is None and not ctx.firing:  # a page asks before an amount is typed
         return None

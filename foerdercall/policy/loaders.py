@@ -11,6 +11,7 @@ from ..extensions import db
 from ..jobs.models import BulkJob
 from ..mail.models import OutboxMail
 from ..mailtemplates.models import MailTemplate
+from ..outcomes.models import IndicatorValue
 from ..parking.models import ParkedPost
 from ..proposals.models import Proposal
 from ..timeutil import now
@@ -47,6 +48,10 @@ def get_milestone_for(user, proposal_id: int, milestone_id: int) -> tuple[Propos
 
 def get_report_for(user, proposal_id: int, report_id: int) -> tuple[Proposal, Report]:
     return _part_for(user, proposal_id, Report, report_id)
+
+
+def get_indicator_value_for(user, proposal_id: int, value_id: int) -> tuple[Proposal, IndicatorValue]:
+    return _part_for(user, proposal_id, IndicatorValue, value_id)
 
 
 def require(user, action: str, obj=None, *, status: int = 403, **params) -> None:

@@ -343,6 +343,16 @@ def _proposal_upload(user, p) -> str | None:
     return None
 
 
+@rule("proposal.add_evidence")
+def _proposal_add_evidence(user, p) -> str | None:
+    """The evidence of what a measure achieved: sent by its contractor with a report, during the implementation."""
+    if message := _proposal_own(user, p):
+        return message
+    if p.state != ProposalState.IN_IMPLEMENTATION:
+        return _("Nachweise gehören zu einem Bericht während der Umsetzung.")
+    return None
+
+
 @rule("proposal.assign_reviewer")
 def _proposal_assign_reviewer(user, p) -> str | None:
     if message := _proposal_handle(user, p):

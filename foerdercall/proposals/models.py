@@ -42,6 +42,8 @@ class Proposal(Model):
     team: Mapped[str] = mapped_column(Text, default="")
     leipzig_relation: Mapped[str] = mapped_column(Text, default="")
     field_of_action: Mapped[str] = mapped_column(String(40), default="")
+    # where the measure takes place: a key of the city's places (appform.places), from the form's place question
+    place: Mapped[str] = mapped_column(String(40), default="", server_default="")
     requested_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     # the answers by question key, as check_answers cleaned them (the call's application form); the role answers
     # are mirrored into title, field_of_action and requested_amount_cents (ranking, budget and lists read those)
@@ -83,7 +85,7 @@ class Proposal(Model):
         for q in definition.questions():  # the default form's keys are today's columns: they follow
             if q.key in ANSWER_FIELDS and q.type in ("short_text", "long_text"):
                 setattr(self, q.key, str(answers.get(q.key) or "")[: 300 if q.key == "title" else None])
-        for role, column in (("title", "title"), ("field_of_action", "field_of_action")):
+        for role, column in (("title", "title"), ("field_of_action", "field_of_action"), ("place", "place")):
             by_role = definition.by_role(role)
             if by_role is not None:
                 setattr(self, column, str(answers.get(by_role.key) or "")[: 300 if column == "title" else 40])
@@ -118,7 +120,7 @@ class Attachment(Model):
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(
         String(40)
-    )  # an attachment question's key, "other", "clarification", "report"
+    )  # an attachment question's key, "other", "clarification", "evidence" (of a report's values)
     filename: Mapped[str] = mapped_column(String(255))
     storage_name: Mapped[str] = mapped_column(String(255), unique=True)
     content_type: Mapped[str] = mapped_column(String(100))

@@ -283,17 +283,18 @@ def _inspect(path: Path, name: str) -> None:
 
 
 def add_attachment(p: Proposal, actor, kind: str, stream, filename: str) -> Attachment:
-    """One uploaded file into a draft (or the answer to a request for missing documents). The one place of the
+    """One uploaded file into a draft (or the answer to a request for missing documents, or the evidence of a
+    report's values: kind "evidence"). The one place of the
     upload rules: the applicant's own proposal, a verified address, the quotas of the proposal and the account
     (checked under locks), a PDF without active content that the virus scanner (if any) passes. A refused
     file leaves no file and no row. Its time is the request's (:func:`workflow.engine.request_now`: when the
     whole request had arrived), the same moment a submission sent with it gets."""
     p = lock(p)
-    check(actor, "proposal.upload", p)
+    check(actor, "proposal.add_evidence" if kind == "evidence" else "proposal.upload", p)
     asked = {q.key: q for q in p.call.form_definition.questions() if q.type == "attachment"}
     if p.state == ProposalState.CLARIFICATION:
         kind = "clarification"
-    elif kind != "other" and kind not in asked:
+    elif kind not in ("other", "evidence") and kind not in asked:
         raise ActionRefused(_("Unbekannte Art der Anlage."))
     elif kind in asked and sum(a.kind == kind for a in p.attachments) >= asked[kind].max_files:
         raise ActionRefused(

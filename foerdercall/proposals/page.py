@@ -10,6 +10,8 @@ from forms.calls import ConfirmForm
 from forms.proposals import AnswerForm, ReasonForm
 
 from ..appform.display import shown_answers
+from ..awards.queries import award_of
+from ..outcomes.queries import measure_outcome
 from ..i18n import current_lang
 from ..policy import may
 from ..policy.reading import applicant_visible_to
@@ -47,6 +49,7 @@ def render_proposal_page(p) -> str:
         progress=proposal_progress(p) if may(current_user, "proposal.own", p) else None,
         show_applicant=personal,
         answers=shown_answers(p.call.form_definition, p.answers or {}, current_lang(), personal=personal),
+        outcome=measure_outcome(p, award_of(p)),
         form=ConfirmForm(),
         reason_form=ReasonForm(),
         answer_form=AnswerForm(),

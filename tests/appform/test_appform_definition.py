@@ -33,6 +33,8 @@ def test_the_default_form_is_todays_questions_with_their_columns_as_keys():
         "field_of_action",
         *ANSWER_FIELDS[1:],
         "requested_amount",
+        "place",
+        "targets",
         "offer",
         "declarations",
     ]
@@ -43,7 +45,17 @@ def test_the_default_form_is_todays_questions_with_their_columns_as_keys():
     assert form.question("description").label.de == "Konzept"
     assert form.question("leipzig_relation").label.get("en") == "Connection to Leipzig"
     assert form.personal_keys() == ["team"]
-    assert all(q.required for q in form.questions())
+    # the place and the targets (issue 15) are asked, not required: a call's office makes them so in its form
+    assert [q.key for q in form.questions() if not q.required] == ["place", "targets"]
+    assert form.by_role("place").key == "place"
+    assert [i.key for _q, i in form.indicators()] == [
+        "participants",
+        "events",
+        "enterprises",
+        "jobs",
+        "reach",
+        "follow_up_funding",
+    ]
 
 
 def test_a_definition_survives_json_and_back():

@@ -14,6 +14,7 @@ from test_transitions import drive, make_proposals, reload_state
 import workflows
 from foerdercall.audit.models import AuditEvent
 from foerdercall.awards.models import Award, Milestone, Payment, Report
+from foerdercall.outcomes.models import IndicatorValue
 from foerdercall.awards.operations import (
     accept_milestone,
     record_objection,
@@ -78,6 +79,7 @@ MODELS = {
     "milestone": Milestone,
     "report": Report,
     "payment": Payment,
+    "indicator": IndicatorValue,
 }
 
 

@@ -1,0 +1,55 @@
+"""Reading planned and achieved indicator values: the one place that turns what a person typed (or an integration
+sent) into the values a report stores, with a message for each value that is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+
+from ..appform.answers import Invalid, indicator_value
+from ..appform.definition import FormDefinition, Indicator
+from ..text import printable
+
+COMMENT_MAX = 2000
+
+
+@dataclass
+class ValueEntry:
+    """What was read: the values ({key: (value, comment)}) and a message per indicator key that is wrong."""
+
+    values: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def call_indicators(definition: FormDefinition) -> dict[str, Indicator]:
+    return {i.key: i for _q, i in definition.indicators()}
+
+
+def read_values(
+    definition: FormDefinition, raw: Mapping[str, Any], comments: Mapping[str, Any], lang: str
+) -> ValueEntry:
+    """``raw``: {indicator key: value as typed or sent}; an empty value is no value. A key the call's form does
+    not have, a negative number, a fraction of a whole-number indicator, text or a unit is an error on that key."""
+    known = call_indicators(definition)
+    entry = ValueEntry()
+    for key, value in raw.items():
+        indicator = known.get(key)
+        if indicator is None:
+            entry.errors[key] = _("Diesen Indikator hat der Aufruf nicht: %(key)s.", key=str(key)[:40])
+            continue
+        try:
+            number = indicator_value(indicator, value, lang)
+        except Invalid as exc:
+            entry.errors[key] = str(exc)
+            continue
+        comment = printable(str(comments.get(key) or "")).strip()
+        if len(comment) > COMMENT_MAX:
+            entry.errors[key] = _("Die Anmerkung ist zu lang (höchstens %(n)s Zeichen).", n=COMMENT_MAX)
+            continue
+        if number is not None:
+            entry.values[key] = (number, comment)
+    return entry
