@@ -9,6 +9,7 @@ from ..extensions import db
 from ..policy.context import Context
 from ..workflow.engine import effect
 from .models import IndicatorValue
+from .values import plain
 
 # A report's achieved values, as ``fire`` gets them: {indicator key: (value, comment)}
 Values = Mapping[str, tuple[Decimal, str]]
@@ -34,7 +35,7 @@ def add_report_values(ctx: Context, report) -> None:
             )
         )
     if values:
-        ctx.audit_data["indicators"] = {k: str(v) for k, (v, _comment) in values.items()}
+        ctx.audit_data["indicators"] = {k: plain(v) for k, (v, _comment) in values.items()}
     if values and evidence:
         ctx.audit_data["evidence_id"] = evidence
 
@@ -44,8 +45,8 @@ def note_value_review(ctx: Context):
     """An official confirmed the value, or corrected it (``value``: the corrected value, with the reason)."""
     v = ctx.obj
     v.reviewed_by_id, v.reviewed_at, v.review_reason = ctx.actor.id, ctx.now, ctx.reason
-    ctx.audit_data.update(indicator=v.indicator, reported=str(v.value))
+    ctx.audit_data.update(indicator=v.indicator, reported=plain(v.value))
     if (corrected := ctx.params.get("value")) is not None:
-        ctx.audit_data["before"] = str(v.counted)
+        ctx.audit_data["before"] = plain(v.counted)
         v.corrected = corrected
-        ctx.audit_data["corrected"] = str(corrected)
+        ctx.audit_data["corrected"] = plain(corrected)

@@ -25,6 +25,12 @@ class ValueEntry:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def plain(value: Decimal) -> str:
+    """A value as data says it: 1234, 0.5 (no exponent, no trailing zeros)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def call_indicators(definition: FormDefinition) -> dict[str, Indicator]:
     return {i.key: i for _q, i in definition.indicators()}
 
