@@ -42,6 +42,7 @@ from .labels import (
     step_label,
     term,
 )
+from .appform.places import place_label
 from .mail.views import bp as mail_bp
 from .mailtemplates.views import bp as mailtemplates_bp
 from .offices.queries import lead_office, office_label, offices_named
@@ -278,7 +279,11 @@ def init_app(app: Flask) -> None:
         isodt=lambda s: format_dt(dt.datetime.fromisoformat(s)),
     )
     app.jinja_env.globals.update(
-        lead_office=lead_office, field_label=field_label, external_url=external_url, term=term
+        lead_office=lead_office,
+        field_label=field_label,
+        external_url=external_url,
+        term=term,
+        place_label=place_label,
     )  # documents and mails, in the worker too
 
     @app.route("/accessibility")

@@ -19,7 +19,10 @@ from workflows import MilestoneState, ProposalState
 from ..awards.models import Award, Milestone
 from ..calls.models import Call
 from ..extensions import db
+from ..appform.places import district_of, place_label
 from ..labels import field_label
+from ..outcomes.queries import MeasureProgress, progress_of
+from ..outcomes.values import plain
 from ..proposals.models import Proposal
 from ..timeutil import minute_end, now, to_berlin
 
@@ -62,6 +65,12 @@ class Measure:
     starts_at: dt.datetime | None
     ends_at: dt.datetime | None
     milestones: list[MilestoneEntry] = field(default_factory=list)
+    place: str = ""  # a key of the city's places (appform.places), "" when the form did not ask
+    progress: MeasureProgress = field(default_factory=MeasureProgress)
+
+    @property
+    def district(self) -> str:
+        return district_of(self.place)
 
     def count(self, status: str) -> int:
         return sum(1 for m in self.milestones if m.status == status)
@@ -105,6 +114,7 @@ def measures(call_id: int | None = None) -> list[Measure]:
             .order_by(Milestone.proposal_id, Milestone.position, Milestone.id)
         ):
             by_proposal.setdefault(m.proposal_id, []).append(m)
+    progress = progress_of(rows)
     out = []
     for p, a in rows:
         assert p.file_number is not None  # given at the submission, long before the award
@@ -128,6 +138,8 @@ def measures(call_id: int | None = None) -> list[Measure]:
                     MilestoneEntry(m.title, m.due_at, milestone_status(m, at), m.reported_at, m.accepted_at)
                     for m in by_proposal.get(p.id, [])
                 ],
+                place=p.place,
+                progress=progress[p.id],
             )
         )
     return out
@@ -137,21 +149,52 @@ def _date(value: dt.datetime | None) -> str | None:
     return to_berlin(value).date().isoformat() if value is not None else None
 
 
+def _eur(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _share(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
+
+
 def as_open_data(items: list[Measure]) -> list[dict]:
-    """Plain values for CSV and JSON: ISO dates (Leipzig), amounts in euro cents and as a decimal string."""
+    """Plain values for CSV and JSON: ISO dates (Leipzig), amounts in euro cents and as a decimal string, the
+    place (its key and German name, and its district), the progress and the indicators planned and achieved."""
     return [
         {
             "file_number": m.file_number,
             "title": m.title,
             "recipient": m.recipient,
             "amount_cents": m.amount_cents,
-            "amount_eur": f"{m.amount_cents // 100}.{m.amount_cents % 100:02d}",
+            "amount_eur": _eur(m.amount_cents),
+            "paid_eur": _eur(m.progress.paid_cents),
             "call_code": m.call_code,
             "call_title": m.call_title,
             "field_of_action": m.field_of_action,
             "status": m.state,
             "implementation_start": _date(m.starts_at),
             "implementation_end": _date(m.ends_at),
+            "place": m.place or None,
+            "place_name": place_label(m.place, "de") or None,
+            "district": m.district or None,
+            "district_name": place_label(m.district, "de") or None,
+            "progress": {
+                "milestones": _share(m.progress.milestone_share),
+                "money_paid": _share(m.progress.money_share),
+                "indicators": _share(m.progress.indicator_share),
+            },
+            "indicators": [
+                {
+                    "key": i.indicator.key,
+                    "name": i.indicator.label.de,
+                    "name_en": i.indicator.label.get("en"),
+                    "unit": i.indicator.unit,
+                    "planned": plain(i.planned) if i.planned is not None else None,
+                    "achieved": plain(i.achieved) if i.achieved is not None else None,
+                    "checked": i.value.state != "reported" if i.value is not None else None,
+                }
+                for i in m.progress.indicators
+            ],
             "milestones": [
                 {
                     "title": e.title,

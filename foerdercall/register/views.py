@@ -27,6 +27,14 @@ CSV_FIELDS = (
     "status",
     "implementation_start",
     "implementation_end",
+    "place",
+    "place_name",
+    "district_name",
+    "paid_eur",
+    "progress_milestones",
+    "progress_money_paid",
+    "progress_indicators",
+    "indicators",
     "milestones_total",
     "milestones_accepted",
     "milestones_reported",
@@ -65,6 +73,12 @@ def as_csv():
     def rows():
         for m in as_open_data(measures(call.id if call else None)):
             ms = m.pop("milestones")
+            progress = m.pop("progress")
+            m |= {f"progress_{k}": v for k, v in progress.items()}
+            m["indicators"] = "; ".join(
+                f"{i['name']}: {i['achieved'] or '–'} / {i['planned'] or '–'} {i['unit']}".strip()
+                for i in m["indicators"]
+            )
             m |= {
                 "milestones_total": len(ms),
                 "milestones_accepted": sum(1 for e in ms if e["status"] == "accepted"),

@@ -194,3 +194,27 @@ def test_progress_counts_milestones_money_and_targets(app, world, clock):
     login(client, "app@x.test")
     html = client.get(f"/proposals/{p.id}").get_data(as_text=True)
     assert f"1 von {len(milestones)} Meilenstein" in html and "ausgezahlt" in html and "0 % erreicht" in html
+
+
+def test_the_public_register_shows_place_progress_and_indicators_without_personal_data(app, world, clock):
+    p = _measure(world, clock)
+    submit_interim_report(p, world.applicant, "Halbzeit", "", 0, values={"participants": (Decimal(50), "Liste")})
+    db.session.commit()
+    client = app.test_client()
+    (m,) = client.get("/public-register.json").get_json()["measures"]
+    assert (m["place"], m["place_name"], m["district_name"]) == ("ot51", "Plagwitz", "Südwest")
+    assert m["progress"] == {"milestones": 0.0, "money_paid": 0.0, "indicators": pytest.approx(0.25 / 3, abs=1e-4)}
+    assert m["indicators"][0] == {
+        "key": "participants",
+        "name": "Teilnehmende",
+        "name_en": "Participants",
+        "unit": "Personen",
+        "planned": "200",
+        "achieved": "50",
+        "checked": False,
+    }
+    assert "Liste" not in str(m)  # the contractor's comments stay inside
+    html = client.get("/public-register").get_data(as_text=True)
+    assert "Plagwitz" in html and "Teilnehmende: 50 von 200 Personen" in html
+    csv_text = client.get("/public-register.csv").get_data(as_text=True)
+    assert "Teilnehmende: 50 / 200 Personen" in csv_text and "Südwest" in csv_text
