@@ -8,7 +8,7 @@ from .jobs.models import BulkJob  # noqa: F401
 from .mail.models import OutboxMail  # noqa: F401
 from .mailtemplates.models import MailTemplate  # noqa: F401
 from .offices.models import Office  # noqa: F401
-from .outcomes.models import IndicatorValue  # noqa: F401
+from .outcomes.models import IndicatorValue, ReportText  # noqa: F401
 from .parking.models import ParkedPost  # noqa: F401
 from .privacy.models import Anonymisation  # noqa: F401
 from .proposals.models import Attachment, Clarification, Proposal  # noqa: F401

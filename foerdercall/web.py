@@ -22,6 +22,7 @@ from . import policy
 from .accounts.operations import user_for_session
 from .accounts.views import bp as accounts_bp
 from .appform.answers import format_cents
+from .appform.places import place_label
 from .awards.views import bp as awards_bp
 from .calendar.views import bp as calendar_bp
 from .calls.views import bp as calls_bp
@@ -42,7 +43,6 @@ from .labels import (
     step_label,
     term,
 )
-from .appform.places import place_label
 from .mail.views import bp as mail_bp
 from .mailtemplates.views import bp as mailtemplates_bp
 from .offices.queries import lead_office, office_label, offices_named

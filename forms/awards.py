@@ -38,7 +38,9 @@ class ReportForm(Form):
     narrative = TextAreaField(_l("Sachbericht"), validators=[DataRequired(), Length(max=50000)])
     use_of_funds = TextAreaField(_l("Verwendung der Mittel"), validators=[Optional(), Length(max=20000)])
     spent = MoneyField(_l("Ausgegeben bisher (€)"), validators=[Optional()])
-    evidence = FileField(_l("Nachweis zu den Werten (PDF, optional)"), render_kw={"accept": "application/pdf"})
+    evidence = FileField(
+        _l("Nachweis zu den Werten (PDF, optional)"), render_kw={"accept": "application/pdf"}
+    )
     definition: FormDefinition | None = None
     values: dict = {}
 
@@ -102,3 +104,9 @@ class ObjectionForm(Form):
     outcome = RadioField(
         choices=choices((o, o) for o in OUTCOMES), validate_choice=False, validators=[Optional()]
     )
+
+
+class ReportTextForm(Form):
+    """The office's short text of an implementation report."""
+
+    text = TextAreaField(_l("Text des Amtes zum Bericht"), validators=[Optional(), Length(max=20000)])

@@ -373,9 +373,7 @@ def rows_of(definition: FormDefinition, lang: str) -> list[dict[str, str]]:
                     "personal": "True" if q.personal else "",
                     "low": low,
                     "high": high,
-                    "options": _option_text(q, lang)
-                    if q.role not in (*FILLED_ROLES, MILESTONE_PLAN)
-                    else "",
+                    "options": _option_text(q, lang) if q.role not in (*FILLED_ROLES, MILESTONE_PLAN) else "",
                 }
             )
     return rows

@@ -404,7 +404,9 @@ def indicator_value(i: Indicator, value: Any, lang: str) -> Decimal | None:
         number = _number(value, lang, integer=i.integer)
     except Invalid as exc:
         if i.unit and isinstance(value, str) and re.search(r"[^\d\s.,+-]", value):
-            raise Invalid(_("Bitte geben Sie nur die Zahl ein, in %(unit)s (ohne Einheit).", unit=i.unit)) from exc
+            raise Invalid(
+                _("Bitte geben Sie nur die Zahl ein, in %(unit)s (ohne Einheit).", unit=i.unit)
+            ) from exc
         raise
     if number is not None and number < 0:
         raise Invalid(_("Bitte eine Zahl ab 0."))

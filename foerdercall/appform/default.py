@@ -42,7 +42,14 @@ def _attachment(key: str, de: str, en: str) -> dict[str, Any]:
 
 
 def _indicator(key: str, de: str, en: str, unit: str, *, integer: bool = True) -> dict[str, Any]:
-    return {"key": key, "label": _t(de, en), "unit": unit, "aggregate": "sum", "field": "", "integer": integer}
+    return {
+        "key": key,
+        "label": _t(de, en),
+        "unit": unit,
+        "aggregate": "sum",
+        "field": "",
+        "integer": integer,
+    }
 
 
 # The default catalogue of a creative-economy call (issue 15): what the 2015 evaluation asks measures to count.

@@ -98,7 +98,9 @@ class Indicator:
     key: str
     label: Text
     unit: str = ""
-    aggregate: str = "sum"  # sum of the values | mean of the measures that report one | count of measures with > 0
+    aggregate: str = (
+        "sum"  # sum of the values | mean of the measures that report one | count of measures with > 0
+    )
     field: str = ""  # a field of action's key: the indicator belongs to it; "" for every field
     integer: bool = True  # whole numbers (people, events); else up to NUMBER_DECIMALS decimals
 
@@ -485,7 +487,9 @@ class _Reader:
                 aggregate = "sum"
             field_key = item.get("field") or ""
             if not isinstance(field_key, str) or (field_key and not KEY.fullmatch(field_key)):
-                problems.append(_("Indikator %(n)s (%(key)s): Das Handlungsfeld ist kein Schlüssel.", n=n, key=key))
+                problems.append(
+                    _("Indikator %(n)s (%(key)s): Das Handlungsfeld ist kein Schlüssel.", n=n, key=key)
+                )
                 field_key = ""
             found.append(
                 Indicator(

@@ -34,7 +34,9 @@ class Place:
             return f"{name} ({places().get(self.district, self).label.get(lang)})"
         if self.kind == "district":
             return (
-                f"Stadtbezirk {name} (ganzer Bezirk)" if lang != "en" else f"District {name} (the whole district)"
+                f"Stadtbezirk {name} (ganzer Bezirk)"
+                if lang != "en"
+                else f"District {name} (the whole district)"
             )
         return name
 
@@ -52,7 +54,9 @@ def _read(path: str) -> dict[str, Place]:
     for d in data["districts"]:
         found[d["key"]] = Place(d["key"], _text(d["label"]), "district", d["key"], str(d.get("number", "")))
         for q in d.get("quarters", ()):
-            found[q["key"]] = Place(q["key"], _text(q["label"]), "quarter", d["key"], str(q.get("number", "")))
+            found[q["key"]] = Place(
+                q["key"], _text(q["label"]), "quarter", d["key"], str(q.get("number", ""))
+            )
     return found
 
 

@@ -157,7 +157,9 @@ def _checked_values(p: Proposal, values: Values | None) -> Values:
     """Achieved values for the call's indicators only (the form and the API read them, ``outcomes.values``)."""
     known = call_indicators(p.call.form_definition)
     if unknown := [k for k in values or {} if k not in known]:
-        raise ActionRefused(_("Diesen Indikator hat der Aufruf nicht: %(key)s.", key=", ".join(unknown)[:200]))
+        raise ActionRefused(
+            _("Diesen Indikator hat der Aufruf nicht: %(key)s.", key=", ".join(unknown)[:200])
+        )
     return values or {}
 
 

@@ -51,9 +51,7 @@ def _again(p, name: str, form):
     (``g.typed_form``, read by the page's form)."""
     g.typed_form = {
         "name": name,
-        "values": {
-            f.name: (f.raw_data or [""])[0] for f in form if f.name not in ("csrf_token", "evidence")
-        },
+        "values": {f.name: (f.raw_data or [""])[0] for f in form if f.name not in ("csrf_token", "evidence")},
         "errors": {f.name: " ".join(map(str, f.errors)) for f in form if f.errors},
     }
     return render_proposal_page(p), 422

@@ -54,3 +54,17 @@ class IndicatorValue(Model):
     def counted(self) -> Decimal:
         """The value the measure counts with: the official's correction, else the reported value."""
         return self.corrected if self.corrected is not None else self.value
+
+
+class ReportText(Model):
+    """The office's short text of an implementation report: one per call, or one per calendar year."""
+
+    __tablename__ = "report_texts"
+    __table_args__ = (CheckConstraint("(call_id IS NULL) <> (year IS NULL)", name="call_or_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    year: Mapped[int | None] = mapped_column(unique=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from ..appform.answers import Invalid, indicator_value
+from ..audit.trail import record
+from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import current_lang
 from ..locking import lock
+from ..policy import check
 from ..proposals.models import Proposal
+from ..text import printable
+from ..timeutil import now
 from ..workflow.engine import fire
-from .models import IndicatorValue
+from .models import IndicatorValue, ReportText
 from .values import call_indicators
+
+REPORT_TEXT_MAX = 20000
 
 
 def _measure_of(v: IndicatorValue) -> Proposal:
@@ -37,3 +45,24 @@ def correct_value(v: IndicatorValue, actor, typed: str, reason: str) -> Indicato
     if value is None:
         raise ActionRefused(_("Bitte geben Sie den berichtigten Wert an."))
     return fire(v, "correct_value", actor, reason=reason, value=value)
+
+
+def save_report_text(actor, text: str, *, call: Call | None = None, year: int | None = None) -> ReportText:
+    """The office's text of the implementation report of a call or of a year (one each; a new text replaces
+    the old one, the audit keeps both)."""
+    check(actor, "outcomes.write_report")
+    text = printable(text or "").strip()
+    if len(text) > REPORT_TEXT_MAX:
+        raise ActionRefused(_("Der Text ist zu lang (höchstens %(n)s Zeichen).", n=REPORT_TEXT_MAX))
+    where = ReportText.call_id == call.id if call is not None else ReportText.year == year
+    row = db.session.scalar(select(ReportText).where(where).with_for_update())
+    if row is None:
+        row = ReportText(
+            call_id=call.id if call is not None else None, year=None if call is not None else year
+        )
+        db.session.add(row)
+    before = row.text or ""
+    row.text, row.updated_by_id, row.updated_at = text, actor.id, now()
+    db.session.flush()
+    record(actor, "save_report_text", row, data={"call_id": row.call_id, "year": row.year, "before": before})
+    return row

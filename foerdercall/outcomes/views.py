@@ -1,19 +1,33 @@
-"""An official confirms or corrects a value a measure reported (on the proposal's page)."""
+"""What measures achieved: an official confirms or corrects a reported value (on the proposal's page); the
+implementation report per call and per year, as a page (public) and as CSV, JSON, XLSX and PDF."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+import io
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from forms.awards import CorrectValueForm
+from forms.awards import CorrectValueForm, ReportTextForm
 from forms.calls import ConfirmForm
 
+from ..calls.models import Call
+from ..calls.queries import listed_calls
 from ..errors import ActionRefused
+from ..extensions import db
+from ..i18n import current_lang
 from ..pages import flash_errors, undo_refused
-from ..policy.loaders import get_indicator_value_for, require
+from ..policy.loaders import get_indicator_value_for, get_public_call, require
 from ..proposals.page import render_proposal_page
-from .operations import confirm_value, correct_value
+from ..sheets import file_response, spooled, write_csv, write_xlsx
+from ..timeutil import now
+from .exports import HEAD, as_json, charts, open_rows, pdf, sheets
+from .models import ReportText
+from .operations import confirm_value, correct_value, save_report_text
+from .report import calls_of_year, implementation_report, report_years
 
 bp = Blueprint("outcomes", __name__)
 
@@ -50,3 +64,125 @@ def correct(proposal_id: int, value_id: int):
         return render_proposal_page(p), 422
     flash(_("Der Wert ist berichtigt; der berichtigte Wert zählt."), "success")
     return _back(p)
+
+
+# --- the implementation report (public: aggregates only; the office's text is edited by officials) ---------------
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _report_for(call: Call | None, year: int | None):
+    """The report of a call (a public one) or of a year (the published calls whose deadline lies in it)."""
+    if call is not None:
+        return implementation_report([call]), db.session.scalar(
+            select(ReportText).where(ReportText.call_id == call.id)
+        )
+    calls = calls_of_year(year or 0)
+    if not calls:
+        abort(404)
+    return implementation_report(calls, year), db.session.scalar(
+        select(ReportText).where(ReportText.year == year)
+    )
+
+
+def _title(call: Call | None, year: int | None) -> str:
+    if call is not None:
+        return _("Umsetzungsbericht %(title)s", title=call.title)
+    return _("Umsetzungsbericht %(year)s", year=year)
+
+
+def _name(call: Call | None, year: int | None, ext: str) -> str:
+    return f"umsetzungsbericht-{call.code if call is not None else year}.{ext}"
+
+
+def _page(call: Call | None, year: int | None):
+    report, text = _report_for(call, year)
+    return render_template(
+        "outcomes/report.html",
+        report=report,
+        text=text,
+        call=call,
+        year=year,
+        title=_title(call, year),
+        years=report_years(),
+        text_form=ReportTextForm(text=text.text if text else ""),
+        charts=charts,
+    )
+
+
+def _file(call: Call | None, year: int | None, ext: str):
+    report, text = _report_for(call, year)
+    lang = current_lang()
+    headers = {
+        "Content-Disposition": f'attachment; filename="{_name(call, year, ext)}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    if ext == "json":
+        body = json.dumps(as_json(report, text.text if text else "", lang), ensure_ascii=False, indent=1)
+        return Response(
+            body, mimetype="application/json", headers=headers | {"Access-Control-Allow-Origin": "*"}
+        )
+    if ext == "csv":
+        f = spooled(lambda out: write_csv(out, HEAD, open_rows(report, lang), delimiter=","))
+        return file_response(f, "text/csv", headers | {"Access-Control-Allow-Origin": "*"})
+    if ext == "xlsx":
+        f = spooled(lambda out: write_xlsx(out, sheets(report, lang)))
+        return file_response(f, XLSX, headers)
+    data = pdf(report, _title(call, year), text.text if text else "", lang, now())
+    return file_response(io.BytesIO(data), "application/pdf", headers)
+
+
+@bp.route("/reports/implementation")
+def reports():
+    """The implementation reports: one per year, and one per call."""
+    return render_template(
+        "outcomes/reports.html", years=report_years(), calls=listed_calls(with_drafts=False)
+    )
+
+
+@bp.route("/reports/implementation/<int:year>")
+def year_report(year: int):
+    return _page(None, year)
+
+
+@bp.route("/reports/implementation/<int:year>.<any(csv, json, xlsx, pdf):ext>")
+def year_report_file(year: int, ext: str):
+    return _file(None, year, ext)
+
+
+@bp.route("/calls/<int:call_id>/implementation-report")
+def call_report(call_id: int):
+    return _page(get_public_call(call_id), None)
+
+
+@bp.route("/calls/<int:call_id>/implementation-report.<any(csv, json, xlsx, pdf):ext>")
+def call_report_file(call_id: int, ext: str):
+    return _file(get_public_call(call_id), None, ext)
+
+
+@bp.route("/reports/implementation/<int:year>/text", methods=["POST"])
+@login_required
+def year_report_text(year: int):
+    return _save_text(None, year)
+
+
+@bp.route("/calls/<int:call_id>/implementation-report/text", methods=["POST"])
+@login_required
+def call_report_text(call_id: int):
+    return _save_text(get_public_call(call_id), None)
+
+
+def _save_text(call: Call | None, year: int | None):
+    require(current_user, "outcomes.write_report")
+    if call is None and not calls_of_year(year or 0):
+        abort(404)
+    form = ReportTextForm()
+    if not form.validate_on_submit():  # too long: the page again, with the text as typed
+        flash_errors(form)
+        return _page(call, year), 422
+    save_report_text(current_user, form.text.data or "", call=call, year=year)
+    flash(_("Der Text des Berichts ist gespeichert."), "success")
+    if call is not None:
+        return redirect(url_for("outcomes.call_report", call_id=call.id))
+    return redirect(url_for("outcomes.year_report", year=year))

@@ -99,6 +99,12 @@ def _official_work(user, _obj=None) -> str | None:
     return _official(user)
 
 
+@rule("outcomes.write_report")
+def _outcomes_write_report(user, _obj=None) -> str | None:
+    """The office's text of an implementation report (the report itself is public: aggregates only)."""
+    return _official(user)
+
+
 @rule("applicant.work")
 def _applicant_work(user, _obj=None) -> str | None:
     return _role(user, "applicant", _("Nur Antragstellende können das."))

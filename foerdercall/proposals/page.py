@@ -11,8 +11,8 @@ from forms.proposals import AnswerForm, ReasonForm
 
 from ..appform.display import shown_answers
 from ..awards.queries import award_of
-from ..outcomes.queries import measure_outcome
 from ..i18n import current_lang
+from ..outcomes.queries import measure_outcome
 from ..policy import may
 from ..policy.reading import applicant_visible_to
 from ..reviews.operations import score_proposal

@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from workflows import MilestoneState, ProposalState
 
+from ..appform.places import district_of, place_label
 from ..awards.models import Award, Milestone
 from ..calls.models import Call
 from ..extensions import db
-from ..appform.places import district_of, place_label
 from ..labels import field_label
 from ..outcomes.queries import MeasureProgress, progress_of
 from ..outcomes.values import plain

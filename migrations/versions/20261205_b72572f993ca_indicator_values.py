@@ -1,5 +1,5 @@
 """what measures achieved (issue 15): the reported values of the call's indicators, where a measure takes place,
-and the evidence of a value
+the evidence of a value, and the office's text of an implementation report
 
 Revision ID: b72572f993ca
 Revises: e5f7a9b1c3d5
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import foerdercall.timeutil
-
 
 # revision identifiers, used by Alembic.
 revision = "b72572f993ca"
@@ -80,6 +79,25 @@ def upgrade():
     op.add_column("proposals", sa.Column("place", sa.String(length=40), server_default="", nullable=False))
 
     # ### end Alembic commands ###
+    op.create_table(
+        "report_texts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("call_id", sa.Integer(), nullable=True),
+        sa.Column("year", sa.Integer(), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), nullable=True),
+        sa.Column("updated_at", foerdercall.timeutil.UTCDateTime(), nullable=False),
+        sa.CheckConstraint("(call_id IS NULL) <> (year IS NULL)", name=op.f("ck_report_texts_call_or_year")),
+        sa.ForeignKeyConstraint(
+            ["call_id"], ["calls.id"], name=op.f("fk_report_texts_call_id_calls"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"], ["users.id"], name=op.f("fk_report_texts_updated_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_report_texts")),
+        sa.UniqueConstraint("call_id", name=op.f("uq_report_texts_call_id")),
+        sa.UniqueConstraint("year", name=op.f("uq_report_texts_year")),
+    )
 
 
 def downgrade():
@@ -88,3 +106,4 @@ def downgrade():
     op.drop_index(op.f("ix_indicator_values_report_id"), table_name="indicator_values")
     op.drop_index(op.f("ix_indicator_values_proposal_id"), table_name="indicator_values")
     op.drop_table("indicator_values")
+    op.drop_table("report_texts")

@@ -15,7 +15,12 @@ from sqlalchemy import func, select
 
 from foerdercall.audit.models import AuditEvent
 from foerdercall.awards.models import Award, Milestone, Report
-from foerdercall.awards.operations import accept_milestone, record_payment, report_milestone, submit_interim_report
+from foerdercall.awards.operations import (
+    accept_milestone,
+    record_payment,
+    report_milestone,
+    submit_interim_report,
+)
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 from foerdercall.outcomes.models import IndicatorValue
@@ -91,7 +96,11 @@ def test_the_proposal_plans_targets_in_a_place_and_the_reports_bring_what_was_ac
     [
         ("value-participants", "-3", "Bitte eine Zahl ab 0."),
         ("value-participants", "2,5", "Bitte geben Sie eine ganze Zahl ein."),
-        ("value-participants", "120 Personen", "Bitte geben Sie nur die Zahl ein, in Personen (ohne Einheit)."),
+        (
+            "value-participants",
+            "120 Personen",
+            "Bitte geben Sie nur die Zahl ein, in Personen (ohne Einheit).",
+        ),
         ("value-follow_up_funding", "viel", "Bitte geben Sie nur die Zahl ein, in Euro (ohne Einheit)."),
     ],
 )
@@ -137,7 +146,12 @@ def test_evidence_without_values_is_refused_and_the_file_is_not_kept(app, world,
 def test_an_official_confirms_or_corrects_a_value_with_a_reason_and_both_are_audited(app, world, clock):
     p = _measure(world, clock)
     submit_interim_report(
-        p, world.applicant, "Halbzeit", "", 0, values={"participants": (Decimal(250), ""), "events": (Decimal(3), "")}
+        p,
+        world.applicant,
+        "Halbzeit",
+        "",
+        0,
+        values={"participants": (Decimal(250), ""), "events": (Decimal(3), "")},
     )
     db.session.commit()
     rows = {v.indicator: v for v in db.session.scalars(select(IndicatorValue))}
@@ -159,13 +173,20 @@ def test_an_official_confirms_or_corrects_a_value_with_a_reason_and_both_are_aud
     assert resp.status_code == 302
     assert _values(p) == {"participants": 180, "events": 3}
     page = official.get(f"/proposals/{p.id}").get_data(as_text=True)
-    assert "Berichtigt" in page and "gemeldet: 250" in page and "Doppelt gezählte" in page and "Bestätigt" in page
+    assert (
+        "Berichtigt" in page
+        and "gemeldet: 250" in page
+        and "Doppelt gezählte" in page
+        and "Bestätigt" in page
+    )
     audit = {
         e.action: e
         for e in db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "indicator_values"))
     }
     assert audit["confirm_value"].to_state == "confirmed" and audit["confirm_value"].actor_id == world.ka.id
-    assert audit["correct_value"].data["before"] == "250" and audit["correct_value"].data["corrected"] == "180"
+    assert (
+        audit["correct_value"].data["before"] == "250" and audit["correct_value"].data["corrected"] == "180"
+    )
     assert audit["correct_value"].reason == "Doppelt gezählte Teilnehmende laut Liste abgezogen."
     v = db.session.get(IndicatorValue, rows["participants"].id)
     with pytest.raises(ActionRefused, match="ganze Zahl"):
@@ -174,7 +195,9 @@ def test_an_official_confirms_or_corrects_a_value_with_a_reason_and_both_are_aud
     # confirmed once: the button is gone; the same click again does nothing more
     confirm_value(db.session.get(IndicatorValue, rows["events"].id), world.ka)
     db.session.commit()
-    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "confirm_value")) == 1
+    assert (
+        db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "confirm_value")) == 1
+    )
 
 
 def test_progress_counts_milestones_money_and_targets(app, world, clock):
@@ -198,12 +221,18 @@ def test_progress_counts_milestones_money_and_targets(app, world, clock):
 
 def test_the_public_register_shows_place_progress_and_indicators_without_personal_data(app, world, clock):
     p = _measure(world, clock)
-    submit_interim_report(p, world.applicant, "Halbzeit", "", 0, values={"participants": (Decimal(50), "Liste")})
+    submit_interim_report(
+        p, world.applicant, "Halbzeit", "", 0, values={"participants": (Decimal(50), "Liste")}
+    )
     db.session.commit()
     client = app.test_client()
     (m,) = client.get("/public-register.json").get_json()["measures"]
     assert (m["place"], m["place_name"], m["district_name"]) == ("ot51", "Plagwitz", "Südwest")
-    assert m["progress"] == {"milestones": 0.0, "money_paid": 0.0, "indicators": pytest.approx(0.25 / 3, abs=1e-4)}
+    assert m["progress"] == {
+        "milestones": 0.0,
+        "money_paid": 0.0,
+        "indicators": pytest.approx(0.25 / 3, abs=1e-4),
+    }
     assert m["indicators"][0] == {
         "key": "participants",
         "name": "Teilnehmende",

@@ -14,7 +14,6 @@ from test_transitions import drive, make_proposals, reload_state
 import workflows
 from foerdercall.audit.models import AuditEvent
 from foerdercall.awards.models import Award, Milestone, Payment, Report
-from foerdercall.outcomes.models import IndicatorValue
 from foerdercall.awards.operations import (
     accept_milestone,
     record_objection,
@@ -28,6 +27,7 @@ from foerdercall.calls.models import Call, Opening
 from foerdercall.calls.operations import confirm_opening, request_opening
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
+from foerdercall.outcomes.models import IndicatorValue
 from foerdercall.proposals.models import Proposal
 from foerdercall.ranking.models import Standstill
 from foerdercall.reviews.operations import declare_conflict, sign_neutrality
