@@ -15,11 +15,11 @@ from conftest import fill_draft, migrated_app
 from sqlalchemy import text
 
 from foerdercall.appform.default import DEFAULT_FORM
+from foerdercall.errors import ActionRefused
+from foerdercall.extensions import db
 
 # the default form as the migrations of issue 14 stored it: before the place and the targets (issue 15)
 FORM_OF_ISSUE_14 = {"sections": [s for s in DEFAULT_FORM["sections"] if s["key"] != "impact"]}
-from foerdercall.errors import ActionRefused
-from foerdercall.extensions import db
 
 
 def _stored_call(conn, at, form=None) -> None:
