@@ -131,6 +131,7 @@ def _feeds():
     from foerdercall.calls.models import Call, CallVersion, Criterion
     from foerdercall.mailtemplates.models import MailTemplate
     from foerdercall.offices.models import Office
+    from foerdercall.outcomes.models import IndicatorValue, ReportText
     from foerdercall.proposals.models import Attachment, Clarification, Proposal
     from foerdercall.ranking.models import Standstill
     from foerdercall.reviews.models import ConflictDeclaration, ReviewDecline
@@ -152,6 +153,8 @@ def _feeds():
         "AwardForm": [],
         "TextForm": [Milestone],
         "ReportForm": [Report],
+        "CorrectValueForm": [IndicatorValue],  # the value typed is read as a number (outcomes.operations)
+        "ReportTextForm": [ReportText],
         "PaymentForm": [Payment],
         "MilestoneForm": [Milestone],
         "ObjectionForm": [Standstill],

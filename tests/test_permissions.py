@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -156,6 +157,15 @@ ACCESS = {
     "documents.proposal_document": "owner_documents",
     "documents.call_record": "officials",
     "register.index": "public",
+    "outcomes.reports": "public",
+    "outcomes.year_report": "public",
+    "outcomes.year_report_file": "public",
+    "outcomes.call_report": "public",
+    "outcomes.call_report_file": "public",
+    "outcomes.confirm": "officials",
+    "outcomes.correct": "officials",
+    "outcomes.year_report_text": "officials",
+    "outcomes.call_report_text": "officials",
     "register.as_csv": "public",
     "register.as_json": "public",
     "dashboard.call": "officials",
@@ -555,6 +565,45 @@ def _cases() -> list[Case]:
         Case("register.as_csv", "GET", "/public-register.csv", 200, shows=True),
         Case("register.as_json", "GET", "/public-register.json", 200, shows=True),
         Case("dashboard.call", "GET", "/calls/{call}/dashboard", 200),
+        Case(
+            "outcomes.confirm",
+            "POST",
+            P + "/values/{value_done}/confirm",  # confirmed already: nothing changes
+            302,
+            data={},
+            refused_url=P + "/values/{value}/confirm",
+            refused_data={},
+            potent=True,
+        ),
+        Case(
+            "outcomes.correct",
+            "POST",
+            P + "/values/{value}/correct",
+            302,  # no value, no reason: said, nothing changes
+            data={},
+            refused_data={"value": "5", "reason": "Leck"},
+        ),
+        Case("outcomes.reports", "GET", "/reports/implementation", 200),
+        Case("outcomes.year_report", "GET", "/reports/implementation/2026", 200),
+        Case("outcomes.year_report_file", "GET", "/reports/implementation/2026.csv", 200),
+        Case("outcomes.call_report", "GET", "/calls/{call}/implementation-report", 200),
+        Case("outcomes.call_report_file", "GET", "/calls/{call}/implementation-report.json", 200),
+        Case(
+            "outcomes.year_report_text",
+            "POST",
+            "/reports/implementation/2026/text",
+            422,  # too long: the page again, nothing stored
+            data={"text": "y" * 20001},
+            refused_data={"text": "Leck"},
+        ),
+        Case(
+            "outcomes.call_report_text",
+            "POST",
+            "/calls/{call}/implementation-report/text",
+            422,
+            data={"text": "y" * 20001},
+            refused_data={"text": "Leck"},
+        ),
         Case("calendar.call_deadlines", "GET", "/calls/{call}/deadlines.ics", 200),
         Case("calendar.proposal_deadlines", "GET", P + "/deadlines.ics", 200),
         # without the form's field: refused before a job is written
@@ -735,6 +784,8 @@ def opened(app, world, clock):
     from foerdercall.awards.models import Milestone
     from foerdercall.awards.operations import report_milestone, submit_interim_report
     from foerdercall.mail.models import OutboxMail
+    from foerdercall.outcomes.models import IndicatorValue
+    from foerdercall.outcomes.operations import confirm_value
     from foerdercall.proposals.operations import start_draft
     from foerdercall.workflow.engine import fire
 
@@ -749,7 +800,16 @@ def opened(app, world, clock):
         select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position)
     ).all()
     report_milestone(milestones[0], world.applicant, "Kick-off erledigt")
-    report = submit_interim_report(p, world.applicant, "Halbzeit erreicht", "", 0)
+    report = submit_interim_report(
+        p,
+        world.applicant,
+        "Halbzeit erreicht",
+        "",
+        0,
+        values={"participants": (Decimal(10), ""), "events": (Decimal(2), "")},
+    )
+    values = {v.indicator: v for v in db.session.scalars(select(IndicatorValue))}
+    confirm_value(values["events"], world.ka)
     db.session.commit()
     from foerdercall.jobs.operations import start_export
     from foerdercall.jobs.runner import run_job
@@ -775,6 +835,8 @@ def opened(app, world, clock):
         "ms_reported": milestones[0].id,
         "ms_open": milestones[1].id,
         "report": report.id,
+        "value": values["participants"].id,  # reported
+        "value_done": values["events"].id,  # confirmed
         "user": world.applicant.id,
         "rev2": world.rev2.id,
         "job": job_id,
@@ -923,6 +985,7 @@ def test_refused_requests_of_the_matrix_would_change_something(app, opened):
         "awards.milestone_accept": "milestones",
         "awards.payment": "payments",
         "awards.report_review": "reports",
+        "outcomes.confirm": "indicator_values",
         "calls.fire_trigger": "calls",
         "proposals.fire_trigger": "proposals",
     }

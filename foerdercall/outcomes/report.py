@@ -156,7 +156,7 @@ def _states(report: ImplementationReport, calls: Sequence[Call]) -> None:
 
 @dataclass
 class _Measure:
-    field: str
+    field_key: str
     field_label: str
     district: str
     planned: dict[str, Decimal] = field(default_factory=dict)

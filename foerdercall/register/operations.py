@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from workflows import MilestoneState, ProposalState
+from workflows import IndicatorState, MilestoneState, ProposalState
 
 from ..appform.places import district_of, place_label
 from ..awards.models import Award, Milestone
@@ -191,7 +191,7 @@ def as_open_data(items: list[Measure]) -> list[dict]:
                     "unit": i.indicator.unit,
                     "planned": plain(i.planned) if i.planned is not None else None,
                     "achieved": plain(i.achieved) if i.achieved is not None else None,
-                    "checked": i.value.state != "reported" if i.value is not None else None,
+                    "checked": i.value.state != IndicatorState.REPORTED if i.value is not None else None,
                 }
                 for i in m.progress.indicators
             ],

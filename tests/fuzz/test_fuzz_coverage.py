@@ -71,6 +71,10 @@ FUZZED = {
     "mail.retry_mail",
     "parking.apply",
     "parking.discard_view",
+    "outcomes.confirm",
+    "outcomes.correct",
+    "outcomes.year_report_text",
+    "outcomes.call_report_text",
     # tests/mailtemplates/test_mail_template_fuzz.py
     "mailtemplates.new",
     "mailtemplates.edit",

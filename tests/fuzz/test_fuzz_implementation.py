@@ -129,3 +129,58 @@ def test_parked_posts_taken_over_and_discarded(app, world, clock, backend):
             post(browser, f"/parked/{pid}/{which}", {k: v for k, v in data.items() if k == "reason"})
 
     fuzz(backend, st.tuples(st.sampled_from(["apply", "discard"]), fields(*names)), body)
+
+
+def test_reported_values_their_review_and_the_report_texts(app, world, clock, backend):
+    """Achieved values in a report (values, comments, an indicator the call lacks), an official's confirmation and
+    correction, and the office's texts of the implementation reports: never a 500, a refused form changes nothing."""
+    from decimal import Decimal
+
+    from foerdercall.outcomes.models import IndicatorValue
+
+    p = _in_implementation(world, clock)
+    submit_interim_report(p, world.applicant, "Halbzeit", "", 0, values={"participants": (Decimal(5), "")})
+    db.session.commit()
+    value = db.session.scalar(select(IndicatorValue.id))
+    ka, applicant = app.test_client(), app.test_client()
+    login(ka, world.ka.email)
+    login(applicant, world.applicant.email)
+
+    def body(data):
+        post(applicant, f"/proposals/{p.id}/reports/final", data)
+        post(ka, f"/proposals/{p.id}/values/{value}/confirm", data)
+        post(ka, f"/proposals/{p.id}/values/{value}/correct", data)
+        post(ka, "/reports/implementation/2026/text", data)
+        post(ka, f"/calls/{world.call.id}/implementation-report/text", data)
+        show(
+            ka,
+            f"/proposals/{p.id}",
+            "/reports/implementation/2026",
+            f"/calls/{world.call.id}/implementation-report",
+        )
+        show(applicant, f"/proposals/{p.id}", "/public-register")
+
+    fuzz(
+        backend,
+        fields(
+            "narrative",
+            "value",
+            "reason",
+            "text",
+            "value-participants",
+            "comment-participants",
+            "value-jobs",
+            "value-visitors",
+            "value-follow_up_funding",
+        ),
+        body,
+        explicit=(
+            {
+                "narrative": "Fertig",
+                "value-participants": "1.234",
+                "value-jobs": "0,75",
+                "comment-participants": "Liste",
+            },
+            {"value": "12", "reason": "Doppelt gezählt", "text": "Der Bericht des Amtes."},
+        ),
+    )
