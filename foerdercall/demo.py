@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -263,6 +264,14 @@ DEMO_DEADLINE_MINUTES = 60
 FIELDS = ["networks", "education", "marketing", "urban_development", "financing"]
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
+# where each of PROPOSALS takes place, and what it plans (the default form's indicators)
+IMPACT = [
+    ("ot51", {"participants": 120, "events": 8, "enterprises": 15, "jobs": "2.5", "reach": 5000}),
+    ("ot03", {"participants": 40, "events": 12, "enterprises": 20, "jobs": 4}),
+    ("ot41", {"participants": 300, "events": 6, "reach": 20000, "follow_up_funding": 15000}),
+    ("ot70", {"participants": 60, "events": 4, "enterprises": 10}),
+    ("citywide", {"participants": 30, "events": 10, "follow_up_funding": 50000}),
+]
 PROPOSALS = [
     ("Kreativ-Netzwerk Plagwitz", "networks", 18_000_00, [5, 4, 4, 5, 3, 4]),
     ("Gründerwerkstatt Design", "education", 22_000_00, [4, 4, 3, 3, 3, 3]),
@@ -404,6 +413,8 @@ def _history_call() -> None:
             applicant = applicants[i % 2]
             p = start_draft(call, applicant)
             save_draft(p, applicant, _answers(title, field, amount))
+            place, targets = IMPACT[i]
+            save_draft(p, applicant, {"answers": {**p.answers, "place": place, "targets": targets}})
             for q in call.form_definition.questions():
                 if q.type == "attachment" and q.required:
                     add_attachment(p, applicant, q.key, io.BytesIO(PDF), f"{q.key}.pdf")
@@ -466,6 +477,11 @@ def _history_call() -> None:
             "Zwischenstand: Netzwerk gegründet, 3 Treffen.",
             "Honorare und Raummiete",
             6_000_00,
+            values={
+                "participants": (Decimal(75), "Teilnahmelisten der drei Treffen"),
+                "events": (Decimal(3), ""),
+                "enterprises": (Decimal(9), ""),
+            },
         )
         interim = db.session.scalars(select(Report).where(Report.proposal_id == proposals[0].id)).one()
         review_interim_report(interim, ka, True)

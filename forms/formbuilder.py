@@ -307,7 +307,7 @@ class FormBuilderForm(RowsForm):
             kept = _keys([line[0] for line in lines], old.indicators if old else ())
             q["indicators"] = []
             for n, (k, line) in enumerate(zip(kept, lines, strict=True), start=1):
-                part = [*line, "", "", "", ""]
+                part = [*line, *[""] * 6][:6]  # the parts not typed: empty
                 how = AGGREGATE_WORDS.get(part[3].casefold() or "summe")
                 if how is None:
                     refuse(

@@ -201,3 +201,39 @@ def test_the_preview_alone_for_the_script_shows_the_rows_as_typed(ka, world):
     page = ka.post(f"/calls/{call.id}/form/preview", data=post_data(rows)).get_data(as_text=True)
     assert "Ich habe die Förderrichtlinie gelesen." in page and "<html" not in page
     assert unchanged(call)
+
+
+def test_an_indicator_row_says_how_it_adds_up_its_field_and_whether_it_has_decimals(ka, world):
+    """Indicator lines (issue 15): "Deutsch | English | Einheit | Summe, Mittelwert oder Anzahl | Handlungsfeld |
+    Dezimal"; only the German label is needed, an unknown way to add up is named."""
+    call = draft_call(world)
+    rows = stored_rows(call)
+    targets = next(r for r in rows if r.get("kind") == "indicators")
+    targets["options"] = "Besucher\nZufriedenheit | Satisfaction | Punkte | Mittelwert | networks | Dezimal"
+    response = ka.post(f"/calls/{call.id}/form", data=post_data(rows, action="save"))
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    db.session.expire_all()
+    form = db.session.get(Call, call.id).stored_form
+    found = [(i.key, i.label.de, i.unit, i.aggregate, i.field, i.integer) for _q, i in form.indicators()]
+    assert found == [
+        (
+            "participants",
+            "Besucher",
+            "",
+            "sum",
+            "",
+            True,
+        ),  # the renamed first line keeps its key (its answers)
+        ("events", "Zufriedenheit", "Punkte", "mean", "networks", False),
+    ]
+    again = next(r for r in stored_rows(db.session.get(Call, call.id)) if r.get("kind") == "indicators")
+    assert (
+        again["options"]
+        == "Besucher\nZufriedenheit | Satisfaction | Punkte | Mittelwert | networks | Dezimal"
+    )
+    targets = next(r for r in rows if r.get("kind") == "indicators")
+    targets["options"] = "Besucher | | | Quatsch"
+    page = html.unescape(
+        ka.post(f"/calls/{call.id}/form", data=post_data(rows, action="save")).get_data(as_text=True)
+    )
+    assert "Indikator 1: „Quatsch“ kenne ich nicht (Summe, Mittelwert oder Anzahl)." in page
