@@ -1,6 +1,7 @@
 """Import every model so metadata (and Alembic) sees the whole schema."""
 
 from .accounts.models import LoginSession, LoginUnlock, RoleGrant, User  # noqa: F401
+from .api.models import ApiToken  # noqa: F401
 from .audit.models import AuditEvent  # noqa: F401
 from .awards.models import Award, Milestone, Payment, Report, SignOff  # noqa: F401
 from .calls.models import Call, CallVersion, Criterion, Opening  # noqa: F401

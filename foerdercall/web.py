@@ -21,6 +21,9 @@ from werkzeug.exceptions import SecurityError
 from . import policy
 from .accounts.operations import user_for_session
 from .accounts.views import bp as accounts_bp
+from .api.admin import bp as api_admin_bp
+from .api.views import bp as api_bp
+from .api.views import is_api_request, problem_response
 from .appform.answers import format_cents
 from .appform.places import place_label
 from .awards.views import bp as awards_bp
@@ -29,7 +32,7 @@ from .calls.views import bp as calls_bp
 from .dashboard.views import bp as dashboard_bp
 from .documents.views import bp as documents_bp
 from .errors import ActionRefused
-from .extensions import db, login_manager
+from .extensions import csrf, db, login_manager
 from .headers import security_headers
 from .i18n import current_lang, format_date, format_dt, format_money, format_number, label
 from .jobs.views import bp as jobs_bp
@@ -101,8 +104,11 @@ def init_app(app: Flask) -> None:
         offices_bp,  # the offices, kept by the admins
         tasks_bp,  # the start page: everyone's tasks
         outcomes_bp,  # what measures achieved
+        api_admin_bp,  # the admins' API tokens
+        api_bp,  # the JSON API (tokens, no session, no CSRF token: a bearer token is no ambient authority)
     ):
         app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
@@ -208,6 +214,8 @@ def init_app(app: Flask) -> None:
 
         def handler(exc, code=code, message=message):
             g.rollback = True
+            if is_api_request():  # the API answers in JSON, never with a page
+                return problem_response(code, getattr(exc, "name", "Error"), getattr(exc, "description", ""))
             return render_template("error.html", code=code, message=str(message)), code
 
         app.register_error_handler(code, handler)
@@ -224,6 +232,10 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         g.rollback = True
         g._login_user = login_manager.anonymous_user()  # the page must not ask the database who is logged in
+        if is_api_request():
+            resp = problem_response(503, "Service Unavailable", "The database is away for a moment.")
+            resp.headers["Retry-After"] = "5"
+            return resp
         return (
             render_template(
                 "error.html",
@@ -241,6 +253,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(500)
     def _error(exc):
         db.session.rollback()
+        if is_api_request():
+            return problem_response(500, "Internal Server Error", "Nothing was saved.")
         return render_template(
             "error.html",
             code=500,

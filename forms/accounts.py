@@ -183,3 +183,22 @@ class LanguageForm(Form):
 
     lang = SelectField(choices=choices([("de", "Deutsch"), ("en", "English")]), default="de")
     next = StringField(validators=[Optional(), Length(max=2000)])
+
+
+class ApiTokenForm(Form):
+    """An admin makes a token for an integration: it acts as an existing account, within its scopes."""
+
+    name = StringField(_l("Anwendung"), validators=[DataRequired(), Length(max=100)])
+    email = StringField(
+        _l("Handelt als Konto (E-Mail-Adresse)"), validators=[DataRequired(), Length(max=254)]
+    )
+    scopes = MultiCheckboxField(
+        _l("Rechte"),
+        choices=choices(
+            [
+                ("read", _l("Lesen, was das Konto sehen darf")),
+                ("payments:write", _l("Zahlungen erfassen (Finanzverfahren)")),
+                ("indicators:write", _l("Erreichte Werte melden (Umfragewerkzeug)")),
+            ]
+        ),
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflows import PaymentState, state_check
@@ -78,6 +78,8 @@ class Payment(Model):
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         CheckConstraint(state_check(payment_wf), name="state"),
+        # a booking of the finance system is recorded once, however often it is sent (the API)
+        Index("uq_payments_award_reference", "award_id", "reference", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +89,7 @@ class Payment(Model):
     )
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str] = mapped_column(Text, default="")
+    reference: Mapped[str | None] = mapped_column(String(100))  # the finance system's booking number
     paid_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 

@@ -218,11 +218,24 @@ def review_interim_report(r: Report, actor, accept: bool, note: str = "") -> Rep
     return fire(r, "accept_interim_report" if accept else "return_interim_report", actor, reason=note)
 
 
-def record_payment(p: Proposal, actor, amount_cents: int, note: str = "") -> Payment:
-    """An official books a payment on the award: entered and paid in one (workflows/payment.py)."""
+def record_payment(
+    p: Proposal, actor, amount_cents: int, note: str = "", reference: str | None = None
+) -> Payment:
+    """An official books a payment on the award: entered and paid in one (workflows/payment.py). ``reference``:
+    the finance system's booking number; the same booking sent again is the payment already recorded."""
     p = lock(p)  # serialises the payments of this award
     award = award_of(p)
     if award is None:
         raise ActionRefused(_("Zahlungen sind nur für beauftragte Maßnahmen möglich."))
-    pay = Payment(award_id=award.id, amount_cents=amount_cents, note=note or "")
+    if reference is not None:
+        check(actor, "proposal.record_payment", p)  # who may see that it was recorded
+        reference = printable(reference).strip()[:100] or None
+        done = db.session.scalar(
+            select(Payment).where(Payment.award_id == award.id, Payment.reference == reference)
+        )
+        if done is not None:
+            if done.amount_cents != amount_cents:
+                raise ActionRefused(_("Diese Buchungsnummer ist schon mit einem anderen Betrag erfasst."))
+            return done
+    pay = Payment(award_id=award.id, amount_cents=amount_cents, note=note or "", reference=reference)
     return fire(pay, "record_payment", actor, reason=note)

@@ -17,8 +17,9 @@ from ..proposals.models import Proposal
 from ..text import printable
 from ..timeutil import now
 from ..workflow.engine import fire
+from .effects import Values
 from .models import IndicatorValue, ReportText
-from .values import call_indicators
+from .values import call_indicators, plain
 
 REPORT_TEXT_MAX = 20000
 
@@ -66,3 +67,36 @@ def save_report_text(actor, text: str, *, call: Call | None = None, year: int | 
     db.session.flush()
     record(actor, "save_report_text", row, data={"call_id": row.call_id, "year": row.year, "before": before})
     return row
+
+
+def add_values(p: Proposal, actor, values: Values, source: str = "api") -> list[IndicatorValue]:
+    """Achieved values that arrive without a report (a survey tool, through the API): checked as a report's are,
+    recorded as reported (an official confirms or corrects them), audited as one event."""
+    p = lock(p)
+    check(actor, "proposal.add_values", p)
+    known = call_indicators(p.call.form_definition)
+    if unknown := [k for k in values if k not in known]:
+        raise ActionRefused(
+            _("Diesen Indikator hat der Aufruf nicht: %(key)s.", key=", ".join(unknown)[:200])
+        )
+    if not values:
+        raise ActionRefused(_("Bitte geben Sie mindestens einen Wert an."))
+    at = now()
+    rows = [
+        IndicatorValue(
+            proposal_id=p.id,
+            indicator=key,
+            value=value,
+            comment=comment,
+            source=source,
+            reported_by_id=actor.id,
+            reported_at=at,
+        )
+        for key, (value, comment) in values.items()
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    record(
+        actor, "add_indicator_values", p, data={"indicators": {k: plain(v) for k, (v, _c) in values.items()}}
+    )
+    return rows

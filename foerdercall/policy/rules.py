@@ -359,6 +359,21 @@ def _proposal_add_evidence(user, p) -> str | None:
     return None
 
 
+@rule("proposal.add_values")
+def _proposal_add_values(user, p) -> str | None:
+    """Achieved values without a report (a survey tool through the API): an official who handles the measure,
+    from the acceptance of its award on."""
+    if message := _proposal_handle(user, p):
+        return message
+    if p.state not in (
+        ProposalState.IN_IMPLEMENTATION,
+        ProposalState.FINAL_REPORT_SUBMITTED,
+        ProposalState.COMPLETED,
+    ):
+        return _("Angaben zur Wirkung gibt es nur für beauftragte Maßnahmen.")
+    return None
+
+
 @rule("proposal.assign_reviewer")
 def _proposal_assign_reviewer(user, p) -> str | None:
     if message := _proposal_handle(user, p):

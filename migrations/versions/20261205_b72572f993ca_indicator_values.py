@@ -1,5 +1,6 @@
 """what measures achieved (issue 15): the reported values of the call's indicators, where a measure takes place,
-the evidence of a value, and the office's text of an implementation report
+the evidence of a value, and the office's text of an implementation report; the JSON API's tokens and a
+payment's booking number
 
 Revision ID: b72572f993ca
 Revises: e5f7a9b1c3d5
@@ -98,6 +99,33 @@ def upgrade():
         sa.UniqueConstraint("call_id", name=op.f("uq_report_texts_call_id")),
         sa.UniqueConstraint("year", name=op.f("uq_report_texts_year")),
     )
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("scopes", sa.JSON(), nullable=False),
+        sa.Column("prefix", sa.String(length=16), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", foerdercall.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("last_used_at", foerdercall.timeutil.UTCDateTime(), nullable=True),
+        sa.Column("revoked_at", foerdercall.timeutil.UTCDateTime(), nullable=True),
+        sa.Column("revoked_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_api_tokens_created_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["revoked_by_id"], ["users.id"], name=op.f("fk_api_tokens_revoked_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        sa.UniqueConstraint("digest", name=op.f("uq_api_tokens_digest")),
+    )
+    op.create_index(op.f("ix_api_tokens_user_id"), "api_tokens", ["user_id"], unique=False)
+    # no batch: on SQLite that would copy the payments table and lose its state triggers
+    op.add_column("payments", sa.Column("reference", sa.String(length=100), nullable=True))
+    op.create_index("uq_payments_award_reference", "payments", ["award_id", "reference"], unique=True)
 
 
 def downgrade():
@@ -107,3 +135,7 @@ def downgrade():
     op.drop_index(op.f("ix_indicator_values_proposal_id"), table_name="indicator_values")
     op.drop_table("indicator_values")
     op.drop_table("report_texts")
+    op.drop_index("uq_payments_award_reference", table_name="payments")
+    op.drop_column("payments", "reference")
+    op.drop_index(op.f("ix_api_tokens_user_id"), table_name="api_tokens")
+    op.drop_table("api_tokens")
