@@ -210,7 +210,13 @@ def _ok(schema: str, description: str = "OK") -> dict[str, Any]:
 
 ID = {"in": "path", "required": True, "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}
 PAGING = [
-    {"name": "cursor", "in": "query", "required": False, "schema": STR},
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "The next_cursor of the page before (opaque).",
+        "schema": {"type": "string", "pattern": "^(0|[1-9][0-9]{0,8})$"},
+    },
     {
         "name": "limit",
         "in": "query",
@@ -218,6 +224,12 @@ PAGING = [
         "schema": {"type": "integer", "minimum": 1, "maximum": 100},
     },
 ]
+CALL_FILTER = {
+    "name": "call_id",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+}
 ERRORS = {
     "400": _problem("A parameter is wrong."),
     "401": _problem("No token, or an unknown or revoked one."),
@@ -291,12 +303,7 @@ def document() -> dict[str, Any]:
                 "ProposalPage",
                 [
                     *PAGING,
-                    {
-                        "name": "call_id",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer", "minimum": 0},
-                    },
+                    CALL_FILTER,
                 ],
                 extra=("403",),
             ),
@@ -321,14 +328,7 @@ def document() -> dict[str, Any]:
             "/register": _get(
                 "The public register of awarded measures",
                 "Register",
-                [
-                    {
-                        "name": "call_id",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer", "minimum": 0},
-                    }
-                ],
+                [CALL_FILTER],
                 public=True,
             ),
             "/reports/{year}": _get(

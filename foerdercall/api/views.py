@@ -7,8 +7,6 @@ calls, the register, the implementation reports). Lists are paginated with a cur
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any
 
@@ -45,6 +43,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
 PROBLEM = "application/problem+json"
+CURSOR = re.compile(r"[0-9]{1,10}")
+ID_MAX = 2**31 - 1  # ids are 32-bit integers (PostgreSQL refuses a larger one in a query)
 PLAIN_NUMBER = re.compile(r"-?\d{1,16}(\.\d{1,8})?")
 
 
@@ -146,36 +146,31 @@ def _iso(value) -> str | None:
 
 def _limit() -> int:
     raw = request.args.get("limit", str(PAGE_DEFAULT))
-    if not raw.isdigit() or not 1 <= int(raw) <= PAGE_MAX:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= PAGE_MAX:
         raise Problem(400, "Bad Request", f"limit must be a whole number from 1 to {PAGE_MAX}.")
     return int(raw)
 
 
 def _cursor() -> int:
+    """Where a page starts: the ``next_cursor`` of the page before (opaque to the caller; today a row id)."""
     raw = request.args.get("cursor")
     if raw is None:
         return 0
-    try:
-        value = int(base64.urlsafe_b64decode(raw.encode("ascii") + b"==").decode("ascii"))
-    except (ValueError, UnicodeError, binascii.Error):
-        raise Problem(400, "Bad Request", "The cursor is not one this API gave.") from None
-    if value < 0:
+    if not CURSOR.fullmatch(raw) or int(raw) > ID_MAX:
         raise Problem(400, "Bad Request", "The cursor is not one this API gave.")
-    return value
+    return int(raw)
 
 
 def _next(last_id: int | None) -> str | None:
-    return (
-        base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=") if last_id is not None else None
-    )
+    return str(last_id) if last_id is not None else None
 
 
 def _int_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 12:
-        raise Problem(400, "Bad Request", f"{name} must be a whole number.")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > ID_MAX:
+        raise Problem(400, "Bad Request", f"{name} must be a whole number from 0 to {ID_MAX}.")
     return int(raw)
 
 

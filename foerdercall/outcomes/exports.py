@@ -202,6 +202,9 @@ class Bar:
     extra: float = 0
     text: str = ""
 
+    def __post_init__(self) -> None:
+        self.value, self.extra = float(self.value), float(self.extra)
+
 
 def charts(report: ImplementationReport, lang: str) -> dict[str, list[Bar]]:
     """The bars of the report page's charts (each beside its table)."""
@@ -211,7 +214,7 @@ def charts(report: ImplementationReport, lang: str) -> dict[str, list[Bar]]:
         Bar(_("Ausgezahlt"), report.paid_cents, text=format_money(report.paid_cents)),
         Bar(_("Zurückgeflossen"), report.returned_cents, text=format_money(report.returned_cents)),
     ]
-    states = [Bar(state_label("proposal", s, lang=lang), n) for s, n in report.by_state]
+    states = [Bar(state_label("proposal", s, lang=lang), n, text=str(n)) for s, n in report.by_state]
     achieved = []
     for r in report.indicators:  # units differ: each as its share of the target
         if r.share is None:

@@ -128,7 +128,7 @@ def _money(report: ImplementationReport, ids: list[int]) -> None:
         report.returned_cents += released
         days.append((awarded_at - deadlines[call_id]).total_seconds() / 86400)
     report.median_days_to_award = statistics.median(days) if days else None
-    report.paid_cents = (
+    report.paid_cents = int(  # PostgreSQL's SUM of a BIGINT is a NUMERIC
         db.session.scalar(
             select(func.coalesce(func.sum(Payment.amount_cents), 0))
             .join(Award, Award.id == Payment.award_id)

@@ -151,7 +151,14 @@ def test_lists_come_in_cursor_pages_and_wrong_parameters_are_problems(app, world
         if cursor is None:
             break
     assert len(seen) == 5 and seen == sorted(seen)
-    for query in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"cursor": "%%%"}, {"call_id": "-1"}):
+    for query in (
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "x"},
+        {"cursor": "%%%"},
+        {"cursor": "-1"},
+        {"call_id": "-1"},
+    ):
         resp = client.get("/api/v1/proposals", query_string=query, headers=bearer(secret))
         assert resp.status_code == 400 and resp.headers["Content-Type"] == "application/problem+json", query
     resp = client.post("/api/v1/proposals", headers=bearer(secret))
