@@ -127,6 +127,7 @@ def _feeds():
     """Which models' columns each form's fields are stored in (by the field's name). Every form is listed: a
     new form fails the test below until it is."""
     from foerdercall.accounts.models import User
+    from foerdercall.api.models import ApiToken
     from foerdercall.awards.models import Milestone, Payment, Report, SignOff
     from foerdercall.calls.models import Call, CallVersion, Criterion
     from foerdercall.mailtemplates.models import MailTemplate
@@ -155,6 +156,7 @@ def _feeds():
         "ReportForm": [Report],
         "CorrectValueForm": [IndicatorValue],  # the value typed is read as a number (outcomes.operations)
         "ReportTextForm": [ReportText],
+        "ApiTokenForm": [ApiToken],  # the e-mail address only finds the account
         "PaymentForm": [Payment],
         "MilestoneForm": [Milestone],
         "ObjectionForm": [Standstill],

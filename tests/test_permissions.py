@@ -157,6 +157,22 @@ ACCESS = {
     "documents.proposal_document": "owner_documents",
     "documents.call_record": "officials",
     "register.index": "public",
+    # the JSON API: a login session is no credential there. Its public data answers everyone; the rest is a 401
+    # for every role of this matrix (tokens, each acting as a person: tests/api/test_api.py's own matrix)
+    "api.calls": "public",
+    "api.call": "public",
+    "api.call_report": "public",
+    "api.register": "public",
+    "api.year_report": "public",
+    "api.openapi": "public",
+    "api.proposals": "public",
+    "api.proposal": "public",
+    "api.reviews": "public",
+    "api.indicators": "public",
+    "api.add_payment": "public",
+    "api.add_indicator_values": "public",
+    "api_admin.index": "admin",
+    "api_admin.revoke": "admin",
     "outcomes.reports": "public",
     "outcomes.year_report": "public",
     "outcomes.year_report_file": "public",
@@ -192,7 +208,7 @@ ACCESS = {
 # Pages where a permitted non-reader legitimately shows the applicant (user admin) or the mail about the
 # opened proposal (the outbox of officials and admins).
 # The public register of awarded measures shows the owner's measure (in implementation) to everyone.
-PUBLIC_REGISTER = {"register.index", "register.as_csv", "register.as_json"}
+PUBLIC_REGISTER = {"register.index", "register.as_csv", "register.as_json", "api.register"}
 SHOWS_PEOPLE_OR_MAIL = {
     "accounts.users",
     "accounts.user_roles",
@@ -583,11 +599,49 @@ def _cases() -> list[Case]:
             data={},
             refused_data={"value": "5", "reason": "Leck"},
         ),
+        Case("api.calls", "GET", "/api/v1/calls", 200),
+        Case("api.call", "GET", "/api/v1/calls/{call}", 200),
+        Case("api.call_report", "GET", "/api/v1/calls/{call}/report", 200),
+        Case("api.register", "GET", "/api/v1/register", 200, shows=True),
+        Case("api.year_report", "GET", "/api/v1/reports/2026", 200),
+        Case("api.openapi", "GET", "/api/v1/openapi.json", 200),
+        Case("api.proposals", "GET", "/api/v1/proposals", 401),
+        Case("api.proposal", "GET", "/api/v1/proposals/{p}", 401),
+        Case("api.reviews", "GET", "/api/v1/proposals/{p}/reviews", 401),
+        Case("api.indicators", "GET", "/api/v1/proposals/{p}/indicators", 401),
+        Case("api.add_payment", "POST", "/api/v1/proposals/{p}/payments", 401, data={"amount_cents": 100}),
+        Case(
+            "api.add_indicator_values",
+            "POST",
+            "/api/v1/proposals/{p}/indicator-values",
+            401,
+            data={"values": {"participants": 1}},
+        ),
+        Case("api_admin.index", "GET", "/admin/api-tokens", 200),
+        Case(
+            "api_admin.index",
+            "POST",
+            "/admin/api-tokens",
+            422,  # no application named: nothing made
+            data={},
+            refused_data={"name": "Leck", "email": "ka@x.test", "scopes": ["read"]},
+            potent=True,
+        ),
+        Case(
+            "api_admin.revoke",
+            "POST",
+            "/admin/api-tokens/{token_revoked}/revoke",  # revoked already: nothing changes
+            302,
+            data={},
+            refused_url="/admin/api-tokens/{token}/revoke",
+            refused_data={},
+            potent=True,
+        ),
         Case("outcomes.reports", "GET", "/reports/implementation", 200),
         Case("outcomes.year_report", "GET", "/reports/implementation/2026", 200),
         Case("outcomes.year_report_file", "GET", "/reports/implementation/2026.csv", 200),
         Case("outcomes.call_report", "GET", "/calls/{call}/implementation-report", 200),
-        Case("outcomes.call_report_file", "GET", "/calls/{call}/implementation-report.json", 200),
+        Case("outcomes.call_report_file", "GET", "/calls/{call}/implementation-report.xlsx", 200),
         Case(
             "outcomes.year_report_text",
             "POST",
@@ -810,6 +864,11 @@ def opened(app, world, clock):
     )
     values = {v.indicator: v for v in db.session.scalars(select(IndicatorValue))}
     confirm_value(values["events"], world.ka)
+    from foerdercall.api.operations import create_token, revoke_token
+
+    live, _secret = create_token(world.admin, world.ka, "Finanzverfahren", ["read"])
+    revoked, _secret = create_token(world.admin, world.ka, "Alt", ["read"])
+    revoke_token(world.admin, revoked)
     db.session.commit()
     from foerdercall.jobs.operations import start_export
     from foerdercall.jobs.runner import run_job
@@ -837,6 +896,8 @@ def opened(app, world, clock):
         "report": report.id,
         "value": values["participants"].id,  # reported
         "value_done": values["events"].id,  # confirmed
+        "token": live.id,
+        "token_revoked": revoked.id,
         "user": world.applicant.id,
         "rev2": world.rev2.id,
         "job": job_id,
@@ -986,6 +1047,8 @@ def test_refused_requests_of_the_matrix_would_change_something(app, opened):
         "awards.payment": "payments",
         "awards.report_review": "reports",
         "outcomes.confirm": "indicator_values",
+        "api_admin.index": "api_tokens",
+        "api_admin.revoke": "api_tokens",
         "calls.fire_trigger": "calls",
         "proposals.fire_trigger": "proposals",
     }

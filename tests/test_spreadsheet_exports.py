@@ -44,7 +44,10 @@ EXPORT_ROUTES = {
     "calls.export": "test_officials_exports_neutralise_formulas",
     "jobs.download": "test_officials_exports_neutralise_formulas",
     "register.as_csv": "test_public_register_csv_neutralises_formulas",
+    "outcomes.year_report_file": "test_implementation_reports_neutralise_formulas",
+    "outcomes.call_report_file": "test_implementation_reports_neutralise_formulas",
 }
+COMMA_SEPARATED = ("register.as_csv", "outcomes.year_report_file", "outcomes.call_report_file")  # open data
 
 
 def _xlsx_cells(body: bytes) -> list:
@@ -210,6 +213,35 @@ def test_public_register_csv_neutralises_formulas(app, world, hostile):
     assert any(MILESTONE in v for v in cells)
 
 
+def test_implementation_reports_neutralise_formulas(app, world, hostile):
+    """An indicator named like a formula (the call's form is the office's text) in the report's CSV and XLSX."""
+    import copy
+
+    from sqlalchemy import update as sa_update
+
+    from foerdercall.calls.models import Call
+
+    call = db.session.get(Call, hostile.call.id)
+    form = copy.deepcopy(call.application_form)
+    targets = next(q for s in form["sections"] for q in s["questions"] if q["type"] == "indicators")
+    targets["indicators"][0]["label"] = {"de": CRITERION, "en": CRITERION}
+    targets["indicators"][0]["unit"] = MILESTONE
+    # the published call's form is fixed for the app: changed here underneath it
+    db.session.execute(sa_update(Call).where(Call.id == call.id).values(application_form=form))
+    p = db.session.get(type(hostile.p), hostile.p.id)
+    p.answers = {**p.answers, "targets": {targets["indicators"][0]["key"]: 10}}
+    db.session.commit()
+    client = app.test_client()
+    for url in (f"/calls/{call.id}/implementation-report", "/reports/implementation/2026"):
+        for ext in ("csv", "xlsx"):
+            resp = client.get(f"{url}.{ext}")
+            assert resp.status_code == 200, (url, ext)
+            cells = assert_safe(resp, delimiter=",")
+            if "/calls/" in url:  # the year's report names a key by the first call's label (the world's call)
+                assert_neutralised(cells, CRITERION)
+                assert any(MILESTONE in v for v in cells)
+
+
 # --- the class: every route that answers with a spreadsheet is covered --------------------------------------------
 
 
@@ -233,7 +265,7 @@ def test_every_route_answering_with_a_spreadsheet_is_covered(app, opened):  # no
         resp = request(app, clients[role], "GET", case.url.format(**opened.ids))
         if resp.mimetype in (CSV_TYPE, XLSX_TYPE) or resp.mimetype.endswith(("csv", "sheet", "excel")):
             found.add(case.endpoint)
-            assert_safe(resp, delimiter="," if case.endpoint == "register.as_csv" else ";")
+            assert_safe(resp, delimiter="," if case.endpoint in COMMA_SEPARATED else ";")
     assert found <= set(EXPORT_ROUTES), (
         f"a spreadsheet from a route not covered: {sorted(found - set(EXPORT_ROUTES))}"
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflows import IndicatorState
+
 from .models import SCOPES
 
 
@@ -152,7 +154,7 @@ SCHEMAS: dict[str, Any] = {
                         "key": STR,
                         "value": NUM,
                         "corrected": _nullable(NUM),
-                        "state": {"enum": ["reported", "confirmed", "corrected"]},
+                        "state": {"enum": [str(s) for s in IndicatorState]},
                         "source": {"enum": ["report", "api"]},
                         "reported_at": DT,
                     }
@@ -234,7 +236,7 @@ ERRORS = {
     "400": _problem("A parameter is wrong."),
     "401": _problem("No token, or an unknown or revoked one."),
 }
-SECURED = [{"bearer": []}]
+SECURED: list[dict[str, list]] = [{"bearer": []}]
 PUBLIC: list[dict[str, list]] = [{}, {"bearer": []}]
 
 

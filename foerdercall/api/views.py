@@ -165,8 +165,7 @@ def _next(last_id: int | None) -> str | None:
     return str(last_id) if last_id is not None else None
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
+def _int_arg(name: str, raw: str | None) -> int | None:
     if raw is None:
         return None
     if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > ID_MAX:
@@ -267,7 +266,7 @@ def proposals():
     another person); the rulebook decides each row (``can_view_proposal``)."""
     _need("read")
     user = _user()
-    after, limit, call_id = _cursor(), _limit(), _int_arg("call_id")
+    after, limit, call_id = _cursor(), _limit(), _int_arg("call_id", request.args.get("call_id"))
     found: list[Proposal] = []
     last = after
     more = False
@@ -429,7 +428,7 @@ def add_payment(proposal_id: int):
         not isinstance(reference, str) or not reference.strip() or len(reference) > 100
     ):
         errors["reference"] = "A text of 1 to 100 characters."
-    if errors:
+    if errors or not isinstance(amount, int):
         raise Problem(422, "Unprocessable Content", "Some fields are wrong.", errors=errors)
     before = (
         db.session.scalar(select(Payment.id).where(Payment.reference == reference)) if reference else None
@@ -477,7 +476,7 @@ def add_indicator_values(proposal_id: int):
 
 @bp.get("/register")
 def register():
-    return _json({"measures": as_open_data(measures(_int_arg("call_id")))})
+    return _json({"measures": as_open_data(measures(_int_arg("call_id", request.args.get("call_id"))))})
 
 
 @bp.get("/reports/<int:year>")

@@ -75,6 +75,11 @@ FUZZED = {
     "outcomes.correct",
     "outcomes.year_report_text",
     "outcomes.call_report_text",
+    # tests/fuzz/test_fuzz_api.py
+    "api.add_payment",
+    "api.add_indicator_values",
+    "api_admin.index",
+    "api_admin.revoke",
     # tests/mailtemplates/test_mail_template_fuzz.py
     "mailtemplates.new",
     "mailtemplates.edit",

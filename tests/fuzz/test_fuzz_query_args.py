@@ -29,8 +29,11 @@ QUERY_ARGS = {
     "calls.proposals": {"state"},  # a proposal state; anything else shows every state
     "accounts.login": {"next"},  # a same-site path to go to after the login (read when the form is posted)
     "parking.index": {"next"},  # the same, after the parked text was dealt with
+    "api.calls": {"cursor", "limit"},  # a page of the API: anything else is a 400 problem
+    "api.proposals": {"cursor", "limit", "call_id"},  # (a 401 for these sessions: no token)
+    "api.register": {"call_id"},
 }
-UNKNOWN = ("x", "id", "call_id", "page[]", "next\x00")  # arguments no view reads: ignored
+UNKNOWN = ("x", "id", "callid", "page[]", "next\x00")  # arguments no view reads: ignored
 
 HOSTILE = [
     "",

@@ -102,7 +102,7 @@ def test_register_page_lists_awarded_measures_with_milestones(app, register_worl
     assert "Privatperson (nicht veröffentlicht)" in html
     assert "Kreativwirtschaft 2026" in html and "Netzwerke" in html
     assert "05.11.2026 – 05.11.2027" in html  # implementation period from the acceptance
-    assert "1 von 2 Meilensteinen abgenommen" in html
+    assert "Meilensteine: 1 von 2 abgenommen" in html
     assert "Projektstart / Kick-off – fällig 05.12.2026: <strong>abgenommen</strong>" in html
     assert "berichtet, Abnahme offen" in html
     # nothing unawarded, no person's name
