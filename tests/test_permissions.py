@@ -174,6 +174,7 @@ ACCESS = {
     "api_admin.index": "admin",
     "api_admin.revoke": "admin",
     "outcomes.reports": "public",
+    "outcomes.open_data": "public",
     "outcomes.year_report": "public",
     "outcomes.year_report_file": "public",
     "outcomes.call_report": "public",
@@ -208,7 +209,13 @@ ACCESS = {
 # Pages where a permitted non-reader legitimately shows the applicant (user admin) or the mail about the
 # opened proposal (the outbox of officials and admins).
 # The public register of awarded measures shows the owner's measure (in implementation) to everyone.
-PUBLIC_REGISTER = {"register.index", "register.as_csv", "register.as_json", "api.register"}
+PUBLIC_REGISTER = {
+    "register.index",
+    "register.as_csv",
+    "register.as_json",
+    "api.register",
+    "outcomes.open_data",
+}
 SHOWS_PEOPLE_OR_MAIL = {
     "accounts.users",
     "accounts.user_roles",
@@ -638,6 +645,7 @@ def _cases() -> list[Case]:
             potent=True,
         ),
         Case("outcomes.reports", "GET", "/reports/implementation", 200),
+        Case("outcomes.open_data", "GET", "/calls/{call}/open-data/ocds.json", 200, shows=True),
         Case("outcomes.year_report", "GET", "/reports/implementation/2026", 200),
         Case("outcomes.year_report_file", "GET", "/reports/implementation/2026.csv", 200),
         Case("outcomes.call_report", "GET", "/calls/{call}/implementation-report", 200),

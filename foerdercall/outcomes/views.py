@@ -26,6 +26,7 @@ from ..sheets import file_response, spooled, write_csv, write_xlsx
 from ..timeutil import now
 from .exports import HEAD, as_json, charts, open_rows, pdf, sheets
 from .models import ReportText
+from .opendata import giving_package, ocds_package
 from .operations import confirm_value, correct_value, save_report_text
 from .report import calls_of_year, implementation_report, report_years
 
@@ -159,6 +160,24 @@ def call_report(call_id: int):
 @bp.route("/calls/<int:call_id>/implementation-report.<any(csv, json, xlsx, pdf):ext>")
 def call_report_file(call_id: int, ext: str):
     return _file(get_public_call(call_id), None, ext)
+
+
+@bp.route("/calls/<int:call_id>/open-data/<any(ocds, 360giving):kind>.json")
+def open_data(call_id: int, kind: str):
+    """The call in a standard of open data: OCDS for a procurement call, 360Giving for a grant call."""
+    call = get_public_call(call_id)
+    if (kind == "ocds") != (call.mode == "procurement"):
+        abort(404)  # a grant call has no contracting process, a procurement call no grants
+    body = ocds_package(call) if kind == "ocds" else giving_package(call)
+    return Response(
+        json.dumps(body, ensure_ascii=False, indent=1),
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'inline; filename="{call.code}-{kind}.json"',
+            "X-Content-Type-Options": "nosniff",
+            "Access-Control-Allow-Origin": "*",
+        },
+    )
 
 
 @bp.route("/reports/implementation/<int:year>/text", methods=["POST"])
