@@ -55,8 +55,8 @@ def _indicator(key: str, de: str, en: str, unit: str, *, integer: bool = True) -
 # The default catalogue of a creative-economy call (issue 15): what the 2015 evaluation asks measures to count.
 INDICATOR_CATALOGUE = [
     _indicator("participants", "Teilnehmende", "Participants", "Personen"),
-    _indicator("events", "Veranstaltungen", "Events", "Anzahl"),
-    _indicator("enterprises", "Kooperierende Unternehmen", "Cooperating enterprises", "Anzahl"),
+    _indicator("events", "Veranstaltungen", "Events", ""),
+    _indicator("enterprises", "Kooperierende Unternehmen", "Cooperating enterprises", ""),
     _indicator(
         "jobs", "Gesicherte oder geschaffene Arbeitsplätze", "Jobs secured or created", "VZÄ", integer=False
     ),
