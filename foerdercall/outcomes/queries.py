@@ -16,20 +16,13 @@ from ..awards.models import Award, Milestone, Payment
 from ..extensions import db
 from ..proposals.models import Proposal
 from .models import IndicatorValue
+from .values import targets
 
 
 def planned_values(p: Proposal, definition: FormDefinition) -> dict[str, Decimal]:
     """The targets the proposal states (its ``indicators`` questions' answers), by indicator key."""
     answers = p.answers or {}
-    found: dict[str, Decimal] = {}
-    for q in definition.questions():
-        if q.type == "indicators" and isinstance(answers.get(q.key), dict):
-            for key, value in answers[q.key].items():
-                try:
-                    found[key] = Decimal(str(value))
-                except ArithmeticError:  # a stored answer is a number (appform.answers): never, but not a 500
-                    continue
-    return found
+    return targets(answers.get(q.key) for q in definition.questions() if q.type == "indicators")
 
 
 def latest_values(proposal_ids: Iterable[int]) -> dict[int, dict[str, IndicatorValue]]:

@@ -27,6 +27,7 @@ from ..labels import field_label
 from ..proposals.models import Proposal
 from ..timeutil import to_berlin
 from .models import IndicatorValue
+from .values import targets
 
 # measures whose targets and results count: the award accepted (in implementation, reported, completed)
 MEASURE_STATES = (
@@ -178,16 +179,12 @@ def _indicators(report: ImplementationReport, calls: Sequence[Call]) -> None:
             )
         )
         labels: dict[str, str] = {}
-        for proposal_id, field_key, place, *targets in rows:
+        for proposal_id, field_key, place, *answers in rows:
             if field_key not in labels:
                 labels[field_key] = field_label(call, field_key) if field_key else ""
-            m = measures[proposal_id] = _Measure(field_key, labels[field_key], district_of(place))
-            for answer in targets:
-                for key, value in (answer or {}).items() if isinstance(answer, dict) else ():
-                    try:
-                        m.planned[key] = Decimal(str(value))
-                    except ArithmeticError:
-                        continue
+            measures[proposal_id] = _Measure(
+                field_key, labels[field_key], district_of(place), targets(answers)
+            )
     if measures:
         for proposal_id, key, value, corrected in db.session.execute(
             select(

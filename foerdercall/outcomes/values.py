@@ -3,7 +3,7 @@ sent) into the values a report stores, with a message for each value that is wro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -59,3 +59,16 @@ def read_values(
         if number is not None:
             entry.values[key] = (number, comment)
     return entry
+
+
+def targets(answers: Iterable[Any]) -> dict[str, Decimal]:
+    """The planned values in the answers of a proposal's indicator questions (stored as numbers by
+    ``appform.answers``), by indicator key."""
+    found: dict[str, Decimal] = {}
+    for answer in answers:
+        for key, value in answer.items() if isinstance(answer, Mapping) else ():
+            try:
+                found[key] = Decimal(str(value))
+            except ArithmeticError:  # never stored so (appform.answers checks them), but not a 500
+                continue
+    return found
