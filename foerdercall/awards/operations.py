@@ -14,7 +14,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..locking import lock
 from ..outcomes.effects import Values
-from ..outcomes.values import call_indicators
+from ..outcomes.values import of_the_call
 from ..policy import check
 from ..proposals.models import Proposal
 from ..text import printable
@@ -153,16 +153,6 @@ def add_milestone(p: Proposal, actor, title: str, due_at) -> Milestone:
     return m
 
 
-def _checked_values(p: Proposal, values: Values | None) -> Values:
-    """Achieved values for the call's indicators only (the form and the API read them, ``outcomes.values``)."""
-    known = call_indicators(p.call.form_definition)
-    if unknown := [k for k in values or {} if k not in known]:
-        raise ActionRefused(
-            _("Diesen Indikator hat der Aufruf nicht: %(key)s.", key=", ".join(unknown)[:200])
-        )
-    return values or {}
-
-
 def submit_interim_report(
     p: Proposal,
     actor,
@@ -177,7 +167,7 @@ def submit_interim_report(
     p = lock(p)
     if not (narrative or "").strip():
         raise ActionRefused(_("Bitte schreiben Sie den Sachbericht."))
-    values = _checked_values(p, values)
+    values = of_the_call(p.call.form_definition, values)
     r = Report(
         proposal_id=p.id,
         kind="interim",
@@ -206,7 +196,7 @@ def submit_final_report(
         narrative=narrative,
         use_of_funds=use_of_funds or "",
         spent_cents=spent_cents or 0,
-        values=_checked_values(p, values),
+        values=of_the_call(p.call.form_definition, values),
         evidence_id=evidence_id,
     )
 

@@ -19,7 +19,7 @@ from ..timeutil import now
 from ..workflow.engine import fire
 from .effects import Values
 from .models import IndicatorValue, ReportText
-from .values import call_indicators, plain
+from .values import call_indicators, of_the_call, plain
 
 REPORT_TEXT_MAX = 20000
 
@@ -74,11 +74,7 @@ def add_values(p: Proposal, actor, values: Values, source: str = "api") -> list[
     recorded as reported (an official confirms or corrects them), audited as one event."""
     p = lock(p)
     check(actor, "proposal.add_values", p)
-    known = call_indicators(p.call.form_definition)
-    if unknown := [k for k in values if k not in known]:
-        raise ActionRefused(
-            _("Diesen Indikator hat der Aufruf nicht: %(key)s.", key=", ".join(unknown)[:200])
-        )
+    values = of_the_call(p.call.form_definition, values)
     if not values:
         raise ActionRefused(_("Bitte geben Sie mindestens einen Wert an."))
     at = now()

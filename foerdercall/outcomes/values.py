@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from ..appform.answers import Invalid, indicator_value
 from ..appform.definition import FormDefinition, Indicator
+from ..errors import ActionRefused
 from ..text import printable
 
 COMMENT_MAX = 2000
@@ -72,3 +73,13 @@ def targets(answers: Iterable[Any]) -> dict[str, Decimal]:
             except ArithmeticError:  # never stored so (appform.answers checks them), but not a 500
                 continue
     return found
+
+
+def of_the_call(definition: FormDefinition, values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``values`` if each is for one of the call's indicators, else the refusal naming those that are not."""
+    known = call_indicators(definition)
+    if unknown := [k for k in values or {} if k not in known]:
+        raise ActionRefused(
+            _("Diesen Indikator hat der Aufruf nicht: %(key)s.", key=", ".join(unknown)[:200])
+        )
+    return dict(values or {})
