@@ -114,17 +114,16 @@ def _authenticate():
 
 @bp.after_request
 def _audit(resp: Response):
-    """Every use of a token leaves an audit event: with what the request changed (the request's one commit), or
-    alone when the request was refused (nothing else it wrote is kept)."""
+    """Every use of a token leaves an audit event: with what the request changed, or alone when the request was
+    refused (what it wrote is undone here, and the event is all the request's one commit keeps, web.py)."""
     token = _token()
     if token is None or resp.status_code >= 500:
         return resp
     if resp.status_code >= 400:
         db.session.rollback()
-        note_use(db.session.get_one(ApiToken, token.id), request.method, request.path)
-        db.session.commit()
-    else:
-        note_use(token, request.method, request.path)
+        g.rollback = False  # nothing left of the refused request: the commit keeps only the audit of the use
+        token = db.session.get_one(ApiToken, token.id)
+    note_use(token, request.method, request.path)
     return resp
 
 
