@@ -201,10 +201,11 @@ def test_the_finance_system_books_a_payment_once_however_often_it_sends_it(app, 
     assert db.session.scalar(select(func.count(Payment.id))) == 1
     # a token without the scope, and a person the rules do not allow
     reader = token_of(world, "ka")
-    assert (
-        client.post(f"/api/v1/proposals/{p.id}/payments", json=booking, headers=bearer(reader)).status_code
-        == 403
-    )
+    uses = select(func.count(AuditEvent.id)).where(AuditEvent.action == "api_request")
+    before = db.session.scalar(uses)
+    resp = client.post(f"/api/v1/proposals/{p.id}/payments", json=booking, headers=bearer(reader))
+    assert resp.status_code == 403
+    assert db.session.scalar(uses) == before + 1  # a refused use is audited too
     applicant = token_of(world, "applicant", ALL)
     resp = client.post(
         f"/api/v1/proposals/{p.id}/payments", json={**booking, "reference": "X"}, headers=bearer(applicant)
