@@ -283,6 +283,23 @@ def measure(app, built: dict, requests: int, measures: int, proposals: int) -> N
     line("API page of 100 proposals (token, any cursor)", api, 100, api_sql)
 
 
+def profile(app, built: dict) -> None:
+    import cProfile
+    import pstats
+
+    from foerdercall.calls.models import Call
+    from foerdercall.extensions import db
+    from foerdercall.outcomes.report import implementation_report
+
+    with app.app_context():
+        implementation_report([db.session.get(Call, built["REPORT"])])
+        with cProfile.Profile() as prof:
+            for _ in range(5):
+                db.session.expire_all()
+                implementation_report([db.session.get(Call, built["REPORT"])])
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measures", type=int, default=10_000)
@@ -293,6 +310,7 @@ def main() -> None:
         default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
     )
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the report's aggregation")
     args = parser.parse_args()
 
     name = f"fc_bench_outcomes_{os.getpid()}"
@@ -317,7 +335,10 @@ def main() -> None:
                 }
             )
             built = build(app, args.measures, args.proposals, random.Random(args.seed))
-            measure(app, built, args.requests, args.measures, args.proposals)
+            if args.profile:
+                profile(app, built)
+            else:
+                measure(app, built, args.requests, args.measures, args.proposals)
             with app.app_context():
                 from foerdercall.extensions import db
 

@@ -17,7 +17,18 @@ from ..labels import state_label
 from .report import Group, ImplementationReport, IndicatorRow
 from .values import plain
 
-HEAD = ("section", "group", "key", "name", "unit", "aggregate", "planned", "achieved", "measures")
+HEAD = (
+    "section",
+    "group",
+    "key",
+    "name",
+    "unit",
+    "aggregate",
+    "planned",
+    "achieved",
+    "measures_planned",
+    "measures_reported",
+)
 AGGREGATE_NAMES = {"sum": ("Summe", "sum"), "mean": ("Mittelwert", "mean"), "count": ("Anzahl", "count")}
 
 
@@ -36,7 +47,8 @@ def _indicator_rows(section: str, group: str, rows: list[IndicatorRow], lang: st
             r.aggregate,
             _number(r.planned),
             _number(r.achieved),
-            r.measures,
+            r.planned_measures,
+            r.achieved_measures,
         ]
         for r in rows
     ]
@@ -58,7 +70,7 @@ def open_rows(report: ImplementationReport, lang: str = "de") -> list[list[Any]]
         ("paid_cents", report.paid_cents),
         ("returned_cents", report.returned_cents),
     ):
-        rows.append(["money", "", key, "", "EUR cents", "", None, cents, None])
+        rows.append(["money", "", key, "", "EUR cents", "", None, cents, None, None])
     for state, n in report.by_state:
         rows.append(
             ["state", "", state, state_label("proposal", state, lang=lang), "", "count", None, n, None]
@@ -72,7 +84,7 @@ def open_rows(report: ImplementationReport, lang: str = "de") -> list[list[Any]]
             round(report.median_days_to_award, 1) if report.median_days_to_award is not None else None,
         ),
     ):
-        rows.append(["measures", "", key, "", "", "", None, value, None])
+        rows.append(["measures", "", key, "", "", "", None, value, None, None])
     rows += _indicator_rows("indicators", "", report.indicators, lang)
     for section, groups in (("field_of_action", report.by_field), ("district", report.by_district)):
         for g in groups:
@@ -102,7 +114,15 @@ def sheets(report: ImplementationReport, lang: str) -> list[tuple[str, list[str]
         [_("Verfallsquote"), report.lapse_rate],
         [_("Median Tage von der Frist bis zur Vergabe"), report.median_days_to_award],
     ] + [[state_label("proposal", s, lang=lang), n] for s, n in report.by_state]
-    head = [_("Indikator"), _("Einheit"), _("Zusammenfassung"), _("Geplant"), _("Erreicht"), _("Maßnahmen")]
+    head = [
+        _("Indikator"),
+        _("Einheit"),
+        _("Zusammenfassung"),
+        _("Geplant"),
+        _("Erreicht"),
+        _("Maßnahmen mit Ziel"),
+        _("Maßnahmen mit Wert"),
+    ]
 
     def rows(items: list[IndicatorRow], group: str | None = None) -> list[list[Any]]:
         return [
@@ -113,7 +133,8 @@ def sheets(report: ImplementationReport, lang: str) -> list[tuple[str, list[str]
                 label(AGGREGATE_NAMES[r.aggregate], lang),
                 float(r.planned) if r.planned is not None else None,
                 float(r.achieved) if r.achieved is not None else None,
-                r.measures,
+                r.planned_measures,
+                r.achieved_measures,
             ]
             for r in items
         ]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from workflows import CallState, PaymentState, ProposalState
 
@@ -46,7 +46,8 @@ class IndicatorRow:
     aggregate: str
     planned: Decimal | None = None
     achieved: Decimal | None = None
-    measures: int = 0  # measures that planned it or reported it
+    planned_measures: int = 0  # measures with a target for it
+    achieved_measures: int = 0  # measures that reported a value of it
 
     @property
     def share(self) -> float | None:
@@ -155,98 +156,131 @@ def _states(report: ImplementationReport, calls: Sequence[Call]) -> None:
     report.lapsed = counts.get(ProposalState.LAPSED, 0) + counts.get(ProposalState.DECLINED, 0)
 
 
-@dataclass
-class _Measure:
-    field_key: str
-    field_label: str
-    district: str
-    planned: dict[str, Decimal] = field(default_factory=dict)
-    achieved: dict[str, Decimal] = field(default_factory=dict)
+class _Tally:
+    """One indicator within one group: sum, number of measures and number above 0, of the targets and of the
+    achieved values."""
+
+    __slots__ = ("planned", "achieved")
+
+    def __init__(self) -> None:
+        self.planned = [Decimal(0), 0, 0]
+        self.achieved = [Decimal(0), 0, 0]
+
+    def merge(self, other: _Tally) -> None:
+        for mine, theirs in ((self.planned, other.planned), (self.achieved, other.achieved)):
+            mine[0] += theirs[0]
+            mine[1] += theirs[1]
+            mine[2] += theirs[2]
+
+    @staticmethod
+    def value(how: str, side: list) -> Decimal | None:
+        total, n, positive = side
+        if not n:
+            return None
+        if how == "mean":
+            return total / n
+        return Decimal(positive) if how == "count" else total
+
+
+Cell = tuple[int, str, str]  # call, field of action, place: the finest group
 
 
 def _indicators(report: ImplementationReport, calls: Sequence[Call]) -> None:
+    """Added up by cell (call, field of action, place): the targets in Python from the answers' indicator
+    questions, the achieved values in the database (the latest of each measure and indicator, a correction over
+    the reported value); the cells then make the totals, the fields of action and the districts."""
     catalogue: dict[str, Indicator] = {}
-    measures: dict[int, _Measure] = {}
+    cells: dict[Cell, dict[str, _Tally]] = defaultdict(lambda: defaultdict(_Tally))
+    sizes: Counter[Cell] = Counter()
+    ids = [c.id for c in calls]
     for call in calls:
         definition = call.stored_form
-        questions = [q for q in definition.questions() if q.type == "indicators"]
         for _q, i in definition.indicators():
             catalogue.setdefault(i.key, i)
-        columns = [Proposal.answers[q.key] for q in questions]
-        rows = db.session.execute(
-            select(Proposal.id, Proposal.field_of_action, Proposal.place, *columns).where(
+        columns = [Proposal.answers[q.key] for q in definition.questions() if q.type == "indicators"]
+        for field_key, place, *answers in db.session.execute(
+            select(Proposal.field_of_action, Proposal.place, *columns).where(
                 Proposal.call_id == call.id, Proposal.state.in_(MEASURE_STATES)
             )
-        )
-        labels: dict[str, str] = {}
-        for proposal_id, field_key, place, *answers in rows:
-            if field_key not in labels:
-                labels[field_key] = field_label(call, field_key) if field_key else ""
-            measures[proposal_id] = _Measure(
-                field_key, labels[field_key], district_of(place), targets(answers)
-            )
-    if measures:
-        for proposal_id, key, value, corrected in db.session.execute(
-            select(
-                IndicatorValue.proposal_id,
-                IndicatorValue.indicator,
-                IndicatorValue.value,
-                IndicatorValue.corrected,
-            )
-            .join(Proposal, Proposal.id == IndicatorValue.proposal_id)
-            .where(Proposal.call_id.in_([c.id for c in calls]), Proposal.state.in_(MEASURE_STATES))
-            .order_by(IndicatorValue.reported_at, IndicatorValue.id)
         ):
-            if proposal_id in measures:  # the latest counts (a final report's over an interim one's)
-                measures[proposal_id].achieved[key] = corrected if corrected is not None else value
-    everything = list(measures.values())
-    report.indicators = _rows(catalogue, everything)
-    by_field: dict[str, list[_Measure]] = defaultdict(list)
-    by_district: dict[str, list[_Measure]] = defaultdict(list)
-    for m in everything:
-        by_field[m.field_label or ""].append(m)
-        by_district[m.district].append(m)
-    report.by_field = [
-        Group(label, label, len(ms), _rows(catalogue, ms)) for label, ms in sorted(by_field.items())
-    ]
-    order = {key: i for i, key in enumerate(_district_order())}
-    report.by_district = [
-        Group(key, key, len(ms), _rows(catalogue, ms))
-        for key, ms in sorted(by_district.items(), key=lambda kv: order.get(kv[0], len(order)))
-    ]
+            cell = cells[(call.id, field_key, place)]
+            sizes[(call.id, field_key, place)] += 1
+            for key, value in targets(answers).items():
+                side = cell[key].planned
+                side[0] += value
+                side[1] += 1
+                side[2] += value > 0
+    latest = (
+        select(
+            Proposal.call_id,
+            Proposal.field_of_action,
+            Proposal.place,
+            IndicatorValue.indicator,
+            func.coalesce(IndicatorValue.corrected, IndicatorValue.value).label("counted"),
+            func.row_number()
+            .over(
+                partition_by=(IndicatorValue.proposal_id, IndicatorValue.indicator),
+                order_by=(IndicatorValue.reported_at.desc(), IndicatorValue.id.desc()),
+            )
+            .label("n"),
+        )
+        .join(Proposal, Proposal.id == IndicatorValue.proposal_id)
+        .where(Proposal.call_id.in_(ids), Proposal.state.in_(MEASURE_STATES))
+        .subquery()
+    )
+    for call_id, field_key, place, key, total, n, positive in db.session.execute(
+        select(
+            latest.c.call_id,
+            latest.c.field_of_action,
+            latest.c.place,
+            latest.c.indicator,
+            func.sum(latest.c.counted),
+            func.count(),
+            func.sum(case((latest.c.counted > 0, 1), else_=0)),
+        )
+        .where(latest.c.n == 1)  # a final report's value over an interim one's
+        .group_by(latest.c.call_id, latest.c.field_of_action, latest.c.place, latest.c.indicator)
+    ):
+        cells[(call_id, field_key, place)][key].achieved = [Decimal(total), int(n), int(positive)]
 
+    by_id = {c.id: c for c in calls}
+    labels: dict[tuple[int, str], str] = {}
+    groups: dict[tuple[str, str], dict[str, _Tally]] = defaultdict(lambda: defaultdict(_Tally))
+    group_sizes: Counter[tuple[str, str]] = Counter()
+    for (call_id, field_key, place), tallies in cells.items():
+        if (call_id, field_key) not in labels:
+            labels[(call_id, field_key)] = field_label(by_id[call_id], field_key) if field_key else ""
+        for g in (("all", ""), ("field", labels[(call_id, field_key)]), ("district", district_of(place))):
+            group_sizes[g] += sizes[(call_id, field_key, place)]
+            for key, t in tallies.items():
+                groups[g][key].merge(t)
 
-def _district_order() -> list[str]:
-    return [p.key for p in places().values() if p.kind != "quarter"]
-
-
-def _rows(catalogue: dict[str, Indicator], measures: Iterable[_Measure]) -> list[IndicatorRow]:
-    ms = list(measures)
-    rows = []
-    for key, i in catalogue.items():
-        planned = [m.planned[key] for m in ms if key in m.planned]
-        achieved = [m.achieved[key] for m in ms if key in m.achieved]
-        if not planned and not achieved:
-            continue
-        rows.append(
+    def rows(group: tuple[str, str]) -> list[IndicatorRow]:
+        mine = groups.get(group, {})
+        return [
             IndicatorRow(
                 key,
                 i.label,
                 i.unit,
                 i.aggregate,
-                _add_up(i.aggregate, planned),
-                _add_up(i.aggregate, achieved),
-                sum(1 for m in ms if key in m.planned or key in m.achieved),
+                _Tally.value(i.aggregate, mine[key].planned),
+                _Tally.value(i.aggregate, mine[key].achieved),
+                mine[key].planned[1],
+                mine[key].achieved[1],
             )
-        )
-    return rows
+            for key, i in catalogue.items()
+            if key in mine
+        ]
+
+    report.indicators = rows(("all", ""))
+    fields = sorted(g for g in group_sizes if g[0] == "field")
+    report.by_field = [Group(g[1], g[1], group_sizes[g], rows(g)) for g in fields]
+    order = {key: i for i, key in enumerate(_district_order())}
+    districts = sorted(
+        (g for g in group_sizes if g[0] == "district"), key=lambda g: order.get(g[1], len(order))
+    )
+    report.by_district = [Group(g[1], g[1], group_sizes[g], rows(g)) for g in districts]
 
 
-def _add_up(how: str, values: list[Decimal]) -> Decimal | None:
-    if not values:
-        return None
-    if how == "mean":
-        return sum(values, Decimal(0)) / len(values)
-    if how == "count":
-        return Decimal(sum(1 for v in values if v > 0))
-    return sum(values, Decimal(0))
+def _district_order() -> list[str]:
+    return [p.key for p in places().values() if p.kind != "quarter"]

@@ -57,8 +57,10 @@ def test_the_report_adds_up_money_measures_and_indicators_by_field_and_district(
     assert dict(report.by_state) == {"in_implementation": 2}
     assert report.completion_rate == 0 and report.lapse_rate == 0
     assert report.median_days_to_award is not None and report.median_days_to_award > 0
-    rows = {r.key: (r.planned, r.achieved, r.measures) for r in report.indicators}
-    assert rows == {"participants": (150, 150, 2), "events": (4, None, 1)}
+    rows = {
+        r.key: (r.planned, r.achieved, r.planned_measures, r.achieved_measures) for r in report.indicators
+    }
+    assert rows == {"participants": (150, 150, 2, 2), "events": (4, None, 1, 0)}
     by_district = {g.key: {r.key: (r.planned, r.achieved) for r in g.rows} for g in report.by_district}
     assert by_district == {
         "sb4": {"participants": (50, 70)},
@@ -79,27 +81,17 @@ def test_everyone_reads_the_report_and_its_files_and_an_official_writes_its_text
     assert "Umsetzungsbericht 2026" in year and "Kreativwirtschaft 2026 (KW26)" in year
 
     data = guest.get(f"/calls/{world.call.id}/implementation-report.json").get_json()
-    assert ["indicators", "", "participants", "Teilnehmende", "Personen", "sum", "150", "150", 2] in data[
+    assert ["indicators", "", "participants", "Teilnehmende", "Personen", "sum", "150", "150", 2, 2] in data[
         "rows"
     ]
-    assert ["money", "", "paid_cents", "", "EUR cents", "", None, 2_500_00, None] in data["rows"]
+    assert ["money", "", "paid_cents", "", "EUR cents", "", None, 2_500_00, None, None] in data["rows"]
     text = guest.get(f"/calls/{world.call.id}/implementation-report.csv").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0] == [
-        "section",
-        "group",
-        "key",
-        "name",
-        "unit",
-        "aggregate",
-        "planned",
-        "achieved",
-        "measures",
-    ]
-    assert ["district", "Süd", "participants", "Teilnehmende", "Personen", "sum", "50", "70", "1"] in rows
+    assert rows[0][-2:] == ["measures_planned", "measures_reported"]
+    assert ["district", "Süd", "participants", "Teilnehmende", "Personen", "sum", "50", "70", "1", "1"] in rows
     book = openpyxl.load_workbook(io.BytesIO(guest.get("/reports/implementation/2026.xlsx").data))
     assert book.sheetnames == ["Geld und Stand", "Indikatoren", "Nach Handlungsfeld", "Nach Stadtbezirk"]
-    assert ["Teilnehmende", "Personen", "Summe", 150, 150, 2] in [
+    assert ["Teilnehmende", "Personen", "Summe", 150, 150, 2, 2] in [
         list(r) for r in book["Indikatoren"].iter_rows(values_only=True)
     ]
     pdf = guest.get(f"/calls/{world.call.id}/implementation-report.pdf")
