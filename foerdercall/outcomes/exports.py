@@ -176,7 +176,6 @@ def pdf(report: ImplementationReport, title: str, text: str, lang: str, at: dt.d
         sender=[_("Stadt Leipzig")],
         footer=_("Seite %(page)s von %(pages)s"),
     )
-    doc.add(Heading(title))
     if text:
         doc.add(Para(text))
     doc.add(

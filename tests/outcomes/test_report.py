@@ -12,6 +12,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from conftest import login
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from foerdercall.audit.models import AuditEvent
@@ -88,7 +89,18 @@ def test_everyone_reads_the_report_and_its_files_and_an_official_writes_its_text
     text = guest.get(f"/calls/{world.call.id}/implementation-report.csv").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[0][-2:] == ["measures_planned", "measures_reported"]
-    assert ["district", "Süd", "participants", "Teilnehmende", "Personen", "sum", "50", "70", "1", "1"] in rows
+    assert [
+        "district",
+        "Süd",
+        "participants",
+        "Teilnehmende",
+        "Personen",
+        "sum",
+        "50",
+        "70",
+        "1",
+        "1",
+    ] in rows
     book = openpyxl.load_workbook(io.BytesIO(guest.get("/reports/implementation/2026.xlsx").data))
     assert book.sheetnames == ["Geld und Stand", "Indikatoren", "Nach Handlungsfeld", "Nach Stadtbezirk"]
     assert ["Teilnehmende", "Personen", "Summe", 150, 150, 2, 2] in [
@@ -96,6 +108,9 @@ def test_everyone_reads_the_report_and_its_files_and_an_official_writes_its_text
     ]
     pdf = guest.get(f"/calls/{world.call.id}/implementation-report.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert text.count("Umsetzungsbericht Kreativwirtschaft 2026") == 1  # the title once
+    assert "Teilnehmende Personen 150 150" in text and "Nach Stadtbezirk" in text and "Südwest (1)" in text
     assert guest.get("/reports/implementation/1999").status_code == 404  # no call that year
 
     assert guest.post("/reports/implementation/2026/text", data={"text": "x"}).status_code == 302  # to login
