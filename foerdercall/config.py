@@ -17,6 +17,12 @@ class Config:
     CONTACT_NAME = os.environ.get("CONTACT_NAME", "Stadt Leipzig – Kontaktstelle Kreativwirtschaft")
     CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "barrierefreiheit@leipzig.example")
     CONTACT_ADDRESS = os.environ.get("CONTACT_ADDRESS", "Stadt Leipzig, 04092 Leipzig")
+    # Where measures take place (appform.places: a JSON file of districts and quarters; Leipzig's by default), and
+    # the prefixes of the open data's identifiers (an OCDS prefix is registered with the Open Contracting
+    # Partnership, a 360Giving prefix with 360Giving).
+    PLACES_FILE = os.environ.get("PLACES_FILE", "")
+    OCDS_PREFIX = os.environ.get("OCDS_PREFIX", "ocds-foerdercall")
+    GRANT_PREFIX = os.environ.get("GRANT_PREFIX", "360G-foerdercall")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     # Upload quotas (foerdercall/proposals/operations.py, add_attachment), in files and MB (1 MB = 1024*1024 bytes).
     # A call asks for 4-6 documents (cost plan, CV/references, register extract, work samples, letters of

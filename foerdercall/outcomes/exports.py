@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from ..appform.places import place_label
@@ -173,7 +174,7 @@ def pdf(report: ImplementationReport, title: str, text: str, lang: str, at: dt.d
         title=title,
         lang=lang,
         issued_at=at,
-        sender=[_("Stadt Leipzig")],
+        sender=[current_app.config["OPERATOR_NAME"]],
         footer=_("Seite %(page)s von %(pages)s"),
     )
     if text:

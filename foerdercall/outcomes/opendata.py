@@ -64,6 +64,12 @@ def _measures(call: Call) -> list[tuple[Proposal, Award, list[Milestone], list[P
     ]
 
 
+def _operator() -> dict[str, str]:
+    """The city that buys or funds (``OPERATOR_NAME``), as an organisation reference."""
+    name = current_app.config["OPERATOR_NAME"]
+    return {"id": "operator", "name": name}
+
+
 def _recipient(p: Proposal) -> tuple[str, str]:
     """(identifier, name) of the contractor or grantee: the organisation, or a pseudonym for a private person."""
     organisation = (p.applicant.organisation or "").strip()
@@ -72,10 +78,10 @@ def _recipient(p: Proposal) -> tuple[str, str]:
 
 def ocds_package(call: Call) -> dict[str, Any]:
     """One release of the call's contracting process, with every measure the public may see."""
-    prefix = current_app.config.get("OCDS_PREFIX") or "ocds-foerdercall"
+    prefix = current_app.config["OCDS_PREFIX"]
     ocid = f"{prefix}-{call.code}"
     at = now()
-    buyer = {"id": "stadt-leipzig", "name": "Stadt Leipzig"}
+    buyer = _operator()
     parties: dict[str, dict[str, Any]] = {
         buyer["id"]: {**buyer, "roles": ["buyer", "procuringEntity"]},
     }
@@ -164,15 +170,15 @@ def ocds_package(call: Call) -> dict[str, Any]:
         "uri": _self_url(call, "ocds"),
         "version": "1.1",
         "publishedDate": _iso(at),
-        "publisher": {"name": "Stadt Leipzig"},
+        "publisher": {"name": buyer["name"]},
         "releases": [release],
     }
 
 
 def giving_package(call: Call) -> dict[str, Any]:
     """The call's grants in the 360Giving shape (a grant to a private person: a pseudonym, never the name)."""
-    prefix = current_app.config.get("GRANT_PREFIX") or "360G-foerdercall"
-    funder = {"id": "stadt-leipzig", "name": "Stadt Leipzig"}
+    prefix = current_app.config["GRANT_PREFIX"]
+    funder = _operator()
     grants = []
     for p, a, _milestones, payments in _measures(call):
         recipient_id, recipient_name = _recipient(p)
