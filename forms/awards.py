@@ -42,18 +42,20 @@ class ReportForm(Form):
         _l("Nachweis zu den Werten (PDF, optional)"), render_kw={"accept": "application/pdf"}
     )
     definition: FormDefinition | None = None
+    field_of_action: str | None = None
     values: dict = {}
 
     def validate(self, extra_validators=None) -> bool:
         fine = super().validate(extra_validators)
         if self.definition is None:
             return fine
-        keys = [i.key for _q, i in self.definition.indicators()]
+        keys = [i.key for _q, i in self.definition.indicators() if f"value-{i.key}" in self]
         entry = read_values(
             self.definition,
             {k: self[f"value-{k}"].data or "" for k in keys},
             {k: self[f"comment-{k}"].data or "" for k in keys},
             current_lang(),
+            self.field_of_action,
         )
         for key, message in entry.errors.items():
             self[f"value-{key}"].errors = [*self[f"value-{key}"].errors, message]
@@ -63,11 +65,13 @@ class ReportForm(Form):
         return fine and not entry.errors and not self.evidence.errors
 
 
-def report_form(definition: FormDefinition) -> type[ReportForm]:
-    """The report form of a call: its indicators' fields added (in the form's order)."""
+def report_form(definition: FormDefinition, field_of_action: str | None = None) -> type[ReportForm]:
+    """The report form of a measure: the call's indicators for its field of action added (in the form's order)."""
     lang = current_lang()
-    fields: dict = {"definition": definition}
+    fields: dict = {"definition": definition, "field_of_action": field_of_action}
     for _q, i in definition.indicators():
+        if not i.applies_to(field_of_action):
+            continue
         label = i.label.get(lang)
         fields[f"value-{i.key}"] = StringField(
             f"{label} ({i.unit})" if i.unit else label, validators=[Optional(), Length(max=40)]

@@ -455,7 +455,7 @@ def add_indicator_values(proposal_id: int):
             typed[str(key)] = value
         else:
             errors[str(key)[:40]] = "A number: a JSON number or a string like 12.5."
-    entry = read_values(p.call.form_definition, typed, comments, "en")
+    entry = read_values(p.call.form_definition, typed, comments, "en", p.field_of_action)
     errors |= entry.errors
     if errors:
         raise Problem(422, "Unprocessable Content", "Some values are wrong.", errors=errors)

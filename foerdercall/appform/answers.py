@@ -15,6 +15,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from ..i18n import current_lang
 from ..text import one_line, printable
 from .definition import (
     MONEY_MAX_CENTS,
@@ -83,7 +84,39 @@ def check_answers(
             continue
         if not is_empty(cleaned):
             checked.answers[q.key] = cleaned
+    _check_indicator_fields(definition, raw, checked, complete, lang)
     return checked
+
+
+def _check_indicator_fields(
+    definition: FormDefinition, raw: Mapping[str, Any], checked: Checked, complete: bool, lang: str
+) -> None:
+    """Targets only for the indicators of the chosen field of action (and those of every field); a required
+    indicator question needs each of those."""
+    role = definition.by_role("field_of_action")
+    field = checked.answers.get(role.key) if role is not None else None
+    for q in definition.questions():
+        if q.type != "indicators" or q.key in checked.errors:
+            continue
+        given = checked.answers.get(q.key) or {}
+        wrong = [
+            i.label.get(current_lang()) for i in q.indicators if i.key in given and not i.applies_to(field)
+        ]
+        missing = (
+            complete and q.required and any(i.key not in given for i in q.indicators if i.applies_to(field))
+        )
+        if wrong or missing:
+            checked.errors[q.key] = (
+                _(
+                    "Diese Zielwerte gehören zu einem anderen Handlungsfeld: %(names)s. Bitte lassen Sie sie leer.",
+                    names=", ".join(wrong),
+                )
+                if wrong
+                else _("Bitte geben Sie für jeden Indikator einen Zielwert an.")
+            )
+            checked.answers.pop(q.key, None)
+            if raw.get(q.key) is not None:
+                checked.kept[q.key] = raw[q.key]
 
 
 def is_empty(value: Any) -> bool:
@@ -173,9 +206,7 @@ def _check_complete(q: Question, cleaned: Any) -> None:
             raise Invalid(_("Bitte füllen Sie noch aus: %(fields)s.", fields="; ".join(missing)))
         return
     if q.type == "indicators":
-        if q.required and len(cleaned or {}) < len(q.indicators):
-            raise Invalid(_("Bitte geben Sie für jeden Indikator einen Zielwert an."))
-        return
+        return  # which targets are needed depends on the field of action: _check_indicator_fields
     if not q.required:
         return
     if q.type == "declaration":
@@ -388,7 +419,7 @@ def _clean_indicators(q: Question, value: Any, lang: str) -> dict[str, Any]:
         try:
             number = indicator_value(i, value.get(i.key), lang)
         except Invalid as exc:
-            problems.append(f"{i.label.get(lang)}: {exc}")
+            problems.append(f"{i.label.get(current_lang())}: {exc}")
             continue
         if number is not None:
             found[i.key] = _number_data(number, i.integer)

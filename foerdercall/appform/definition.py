@@ -104,6 +104,10 @@ class Indicator:
     field: str = ""  # a field of action's key: the indicator belongs to it; "" for every field
     integer: bool = True  # whole numbers (people, events); else up to NUMBER_DECIMALS decimals
 
+    def applies_to(self, field_of_action: str | None) -> bool:
+        """Whether a measure of this field of action plans and reports it (none chosen yet: every indicator)."""
+        return not self.field or not field_of_action or self.field == field_of_action
+
 
 @dataclass(frozen=True)
 class Question:

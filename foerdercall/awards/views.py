@@ -134,7 +134,7 @@ def milestone_add(proposal_id: int):
 def report(proposal_id: int, kind: str):
     """The applicant's interim or final report (their workflows say who may, and when)."""
     p = get_proposal_for(current_user, proposal_id)
-    form = report_form(p.call.form_definition)()
+    form = report_form(p.call.form_definition, p.field_of_action)()
     if not form.validate_on_submit():  # every value that is wrong at its field, the text kept
         return _again(p, f"report-{kind}", form)
     submit = submit_interim_report if kind == "interim" else submit_final_report

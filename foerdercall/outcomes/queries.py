@@ -138,7 +138,8 @@ def measure_progress(p: Proposal, award: Award) -> MeasureProgress:
 
 @dataclass
 class MeasureOutcome:
-    """A measure's page: its progress, every value reported (oldest first) and the call's indicators by key."""
+    """A measure's page: its progress, every value reported (oldest first) and the call's indicators for its field
+    of action, by key (what its reports ask)."""
 
     progress: MeasureProgress
     history: list[IndicatorValue]
@@ -149,6 +150,5 @@ def measure_outcome(p: Proposal, award: Award | None) -> MeasureOutcome | None:
     if award is None or award.accepted_at is None:
         return None
     definition = p.call.stored_form
-    return MeasureOutcome(
-        measure_progress(p, award), values_of(p), {i.key: i for _q, i in definition.indicators()}
-    )
+    applicable = {i.key: i for _q, i in definition.indicators() if i.applies_to(p.field_of_action)}
+    return MeasureOutcome(measure_progress(p, award), values_of(p), applicable)

@@ -37,7 +37,11 @@ def call_indicators(definition: FormDefinition) -> dict[str, Indicator]:
 
 
 def read_values(
-    definition: FormDefinition, raw: Mapping[str, Any], comments: Mapping[str, Any], lang: str
+    definition: FormDefinition,
+    raw: Mapping[str, Any],
+    comments: Mapping[str, Any],
+    lang: str,
+    field_of_action: str | None = None,
 ) -> ValueEntry:
     """``raw``: {indicator key: value as typed or sent}; an empty value is no value. A key the call's form does
     not have, a negative number, a fraction of a whole-number indicator, text or a unit is an error on that key."""
@@ -47,6 +51,9 @@ def read_values(
         indicator = known.get(key)
         if indicator is None:
             entry.errors[key] = _("Diesen Indikator hat der Aufruf nicht: %(key)s.", key=str(key)[:40])
+            continue
+        if not indicator.applies_to(field_of_action) and value not in (None, ""):
+            entry.errors[key] = _("Dieser Indikator gehört zu einem anderen Handlungsfeld.")
             continue
         try:
             number = indicator_value(indicator, value, lang)

@@ -26,6 +26,7 @@ from foerdercall.extensions import db
 from foerdercall.outcomes.models import IndicatorValue
 from foerdercall.outcomes.operations import confirm_value, correct_value
 from foerdercall.outcomes.queries import measure_progress
+from foerdercall.outcomes.values import read_values
 from foerdercall.proposals.models import Attachment, Proposal
 from foerdercall.proposals.operations import save_draft
 
@@ -247,3 +248,41 @@ def test_the_public_register_shows_place_progress_and_indicators_without_persona
     assert "Plagwitz" in html and "Teilnehmende: 50 von 200 Personen" in html
     csv_text = client.get("/public-register.csv").get_data(as_text=True)
     assert "Teilnehmende: 50 / 200 Personen" in csv_text and "Südwest" in csv_text
+
+
+def test_an_indicator_of_a_field_of_action_is_planned_and_reported_only_in_that_field(app, world, clock):
+    """An indicator with a field of action (here: trade fairs, for marketing) is not asked of a networks measure:
+    a target for it is an error at the question, the report form does not ask it, a value sent is refused."""
+    import copy
+
+    from sqlalchemy import update
+
+    from foerdercall.calls.models import Call
+
+    form = copy.deepcopy(db.session.get(Call, world.call.id).application_form)
+    question = next(q for s in form["sections"] for q in s["questions"] if q["type"] == "indicators")
+    question["indicators"].append(
+        {
+            "key": "fairs",
+            "label": {"de": "Messeauftritte", "en": "Trade fairs"},
+            "unit": "",
+            "field": "marketing",
+        }
+    )
+    db.session.execute(update(Call).where(Call.id == world.call.id).values(application_form=form))
+    db.session.commit()
+    p = new_draft(world)  # networks
+    with pytest.raises(ActionRefused, match="gehören zu einem anderen Handlungsfeld: Messeauftritte"):
+        save_draft(p, world.applicant, {"answers": {**p.answers, "targets": {"fairs": 3, "events": 2}}})
+    db.session.rollback()
+    p = _measure(world, clock, targets={"events": 2})
+    client = app.test_client()
+    login(client, "app@x.test")
+    page = client.get(f"/proposals/{p.id}").get_data(as_text=True)
+    assert "value-events" in page and "value-fairs" not in page
+    resp = client.post(
+        f"/proposals/{p.id}/reports/interim", data={"narrative": "Halbzeit", "value-fairs": "1"}
+    )
+    assert resp.status_code == 302 and _values(p) == {}  # a field the form does not have: not read
+    entry = read_values(p.call.form_definition, {"fairs": "1"}, {}, "en", p.field_of_action)  # the API's way
+    assert entry.errors == {"fairs": "Dieser Indikator gehört zu einem anderen Handlungsfeld."}
