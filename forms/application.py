@@ -25,7 +25,7 @@ from wtforms.validators import Length, Optional, StopValidation
 from wtforms.widgets import TextInput
 
 from foerdercall.appform.answers import Checked, check_answers, format_cents
-from foerdercall.appform.definition import SHORT_TEXT_MAX, Column, FormDefinition, Question
+from foerdercall.appform.definition import SHORT_TEXT_MAX, Column, FormDefinition, Indicator, Question
 
 from . import Form
 from .accounts import MultiCheckboxField
@@ -213,8 +213,10 @@ def application_form(
     with force_locale(
         lang
     ):  # the texts made here ("(Pflichtangabe)", "– bitte wählen –") in the form's language
+        role = definition.by_role("field_of_action")
+        fields = {c.key: c.label.get(lang) for c in role.choices} if role is not None else {}
         for q in definition.questions():
-            made = _field(q, lang)
+            made = _field(q, lang, fields)
             if made is not None:
                 attrs[q.key] = made
             if q.type == "table":
@@ -248,7 +250,8 @@ def _value_field(kind: str, label: str, kw: dict[str, Any], limit: int = SHORT_T
     return StringField(label, validators=[Optional(), Length(max=limit)], **kw)
 
 
-def _field(q: Question, lang: str):
+def _field(q: Question, lang: str, fields: dict[str, str]):
+    """``fields``: the call's fields of action by key (an indicator of one field says so in its label)."""
     label, kw = _label(q, lang), _kw(q, lang)
     kind = q.type
     if kind == "short_text":
@@ -292,15 +295,17 @@ def _field(q: Question, lang: str):
         targets = type(
             "Targets",
             (_Part,),
-            {
-                i.key: _value_field(
-                    "number", f"{i.label.get(lang)} ({i.unit})" if i.unit else i.label.get(lang), {}
-                )
-                for i in q.indicators
-            },
+            {i.key: _value_field("number", _indicator_label(i, lang, fields), {}) for i in q.indicators},
         )
         return TargetsField(targets, label=label, **kw)
     return None  # an attachment is uploaded with the proposal's files, by its kind (the question's key)
+
+
+def _indicator_label(i: Indicator, lang: str, fields: dict[str, str]) -> str:
+    text = f"{i.label.get(lang)} ({i.unit})" if i.unit else i.label.get(lang)
+    if i.field:
+        text += " – " + _("nur im Handlungsfeld %(field)s", field=fields.get(i.field, i.field))
+    return text
 
 
 class _Offered:

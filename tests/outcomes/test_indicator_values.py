@@ -272,14 +272,16 @@ def test_an_indicator_of_a_field_of_action_is_planned_and_reported_only_in_that_
     db.session.execute(update(Call).where(Call.id == world.call.id).values(application_form=form))
     db.session.commit()
     p = new_draft(world)  # networks
+    client = app.test_client()
+    login(client, "app@x.test")
+    draft = client.get(f"/proposals/{p.id}/edit").get_data(as_text=True)
+    assert "Messeauftritte – nur im Handlungsfeld Marketing" in draft  # the form says whose it is
     with pytest.raises(ActionRefused, match="gehören zu einem anderen Handlungsfeld: Messeauftritte"):
         save_draft(p, world.applicant, {"answers": {**p.answers, "targets": {"fairs": 3, "events": 2}}})
     db.session.rollback()
     p = _measure(world, clock, targets={"events": 2})
-    client = app.test_client()
-    login(client, "app@x.test")
     page = client.get(f"/proposals/{p.id}").get_data(as_text=True)
-    assert "value-events" in page and "value-fairs" not in page
+    assert "value-events" in page and "value-fairs" not in page  # the report asks only its field's
     resp = client.post(
         f"/proposals/{p.id}/reports/interim", data={"narrative": "Halbzeit", "value-fairs": "1"}
     )
