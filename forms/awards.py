@@ -85,8 +85,14 @@ def report_form(definition: FormDefinition, field_of_action: str | None = None) 
 class CorrectValueForm(Form):
     """An official corrects a reported value: the value that counts from now on, and why."""
 
-    value = StringField(_l("Berichtigter Wert"), validators=[DataRequired(), Length(max=40)])
-    reason = TextAreaField(_l("Begründung"), validators=[DataRequired(), Length(max=5000)])
+    value = StringField(
+        _l("Berichtigter Wert"),
+        validators=[DataRequired(_l("Bitte geben Sie den berichtigten Wert an.")), Length(max=40)],
+    )
+    reason = TextAreaField(
+        _l("Begründung"),
+        validators=[DataRequired(_l("Bitte begründen Sie die Berichtigung.")), Length(max=5000)],
+    )
 
 
 class PaymentForm(Form):

@@ -602,7 +602,7 @@ def _cases() -> list[Case]:
             "outcomes.correct",
             "POST",
             P + "/values/{value}/correct",
-            302,  # no value, no reason: said, nothing changes
+            422,  # no value, no reason: the page again, each error at its field, nothing changes
             data={},
             refused_data={"value": "5", "reason": "Leck"},
         ),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -56,15 +56,27 @@ def correct(proposal_id: int, value_id: int):
     require(current_user, "proposal.handle", p)
     form = CorrectValueForm()
     if not form.validate_on_submit():
-        flash_errors(form)
-        return _back(p)
+        return _correct_again(p, v, form)
     try:
         correct_value(v, current_user, form.value.data or "", form.reason.data or "")
-    except ActionRefused as exc:  # the page again: the message, nothing changed
+    except (
+        ActionRefused
+    ) as exc:  # the page again: the value and the reason as typed, the message at the value
         undo_refused(exc)
-        return render_proposal_page(p), 422
+        form.value.errors = [exc.message]
+        return _correct_again(p, v, form)
     flash(_("Der Wert ist berichtigt; der berichtigte Wert zählt."), "success")
     return _back(p)
+
+
+def _correct_again(p, v, form: CorrectValueForm):
+    """A refused correction: the proposal page (422) with the correction open, as typed, each error at its field."""
+    g.typed_form = {
+        "name": f"correct-{v.id}",
+        "values": {"value": form.value.data or "", "reason": form.reason.data or ""},
+        "errors": {f.name: " ".join(map(str, f.errors)) for f in (form.value, form.reason) if f.errors},
+    }
+    return render_proposal_page(p), 422
 
 
 # --- the implementation report (public: aggregates only; the office's text is edited by officials) ---------------

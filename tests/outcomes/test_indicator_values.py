@@ -165,7 +165,18 @@ def test_an_official_confirms_or_corrects_a_value_with_a_reason_and_both_are_aud
     login(official, "ka@x.test")
     assert official.post(f"/proposals/{p.id}/values/{rows['events'].id}/confirm").status_code == 302
     resp = official.post(f"/proposals/{p.id}/values/{rows['participants'].id}/correct", data={"value": "180"})
-    assert resp.status_code == 302  # no reason: said, nothing changed
+    vid = rows["participants"].id
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422  # no reason: said at its field, the value kept, nothing changed
+    assert f'id="correct-{vid}-reason-err">Bitte begründen Sie die Berichtigung.' in page
+    assert f'id="correct-{vid}-value" name="value"' in page and 'value="180"' in page
+    assert _values(p)["participants"] == 250
+    resp = official.post(
+        f"/proposals/{p.id}/values/{vid}/correct", data={"value": "17,5", "reason": "halbe Person gezählt"}
+    )
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "halbe Person gezählt</textarea>" in page
+    assert f'id="correct-{vid}-value-err">Bitte geben Sie eine ganze Zahl ein.' in page
     assert _values(p)["participants"] == 250
     resp = official.post(
         f"/proposals/{p.id}/values/{rows['participants'].id}/correct",
