@@ -29,11 +29,13 @@ PUBLISHED = (
     ProposalState.COMPLETED,
     ProposalState.TERMINATED,
 )
+OCDS_ACTIVE = "active"  # the OCDS contract status of a measure being carried out
+OCDS_ENDED = "terminated"  # the OCDS contract status of one completed or ended early (no longer active)
 CONTRACT_STATUS = {
-    ProposalState.IN_IMPLEMENTATION: "active",
-    ProposalState.FINAL_REPORT_SUBMITTED: "active",
-    ProposalState.COMPLETED: "terminated",  # OCDS: the contract was completed and is no longer active
-    ProposalState.TERMINATED: "terminated",
+    ProposalState.IN_IMPLEMENTATION: OCDS_ACTIVE,
+    ProposalState.FINAL_REPORT_SUBMITTED: OCDS_ACTIVE,
+    ProposalState.COMPLETED: OCDS_ENDED,
+    ProposalState.TERMINATED: OCDS_ENDED,
 }
 
 

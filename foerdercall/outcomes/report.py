@@ -156,30 +156,42 @@ def _states(report: ImplementationReport, calls: Sequence[Call]) -> None:
     report.lapsed = counts.get(ProposalState.LAPSED, 0) + counts.get(ProposalState.DECLINED, 0)
 
 
-class _Tally:
-    """One indicator within one group: sum, number of measures and number above 0, of the targets and of the
-    achieved values."""
+class _Side:
+    """Targets or achieved values of one indicator within one group: their sum, how many, how many above 0."""
 
+    __slots__ = ("total", "n", "positive")
+
+    def __init__(self, total: Decimal = Decimal(0), n: int = 0, positive: int = 0) -> None:
+        self.total, self.n, self.positive = total, n, positive
+
+    def add(self, value: Decimal) -> None:
+        self.total += value
+        self.n += 1
+        self.positive += value > 0
+
+    def merge(self, other: _Side) -> None:
+        self.total += other.total
+        self.n += other.n
+        self.positive += other.positive
+
+    def value(self, how: str) -> Decimal | None:
+        """Added up as the indicator says: the sum, the mean of the measures, or how many are above 0."""
+        if not self.n:
+            return None
+        if how == "mean":
+            return self.total / self.n
+        return Decimal(self.positive) if how == "count" else self.total
+
+
+class _Tally:
     __slots__ = ("planned", "achieved")
 
     def __init__(self) -> None:
-        self.planned = [Decimal(0), 0, 0]
-        self.achieved = [Decimal(0), 0, 0]
+        self.planned, self.achieved = _Side(), _Side()
 
     def merge(self, other: _Tally) -> None:
-        for mine, theirs in ((self.planned, other.planned), (self.achieved, other.achieved)):
-            mine[0] += theirs[0]
-            mine[1] += theirs[1]
-            mine[2] += theirs[2]
-
-    @staticmethod
-    def value(how: str, side: list) -> Decimal | None:
-        total, n, positive = side
-        if not n:
-            return None
-        if how == "mean":
-            return total / n
-        return Decimal(positive) if how == "count" else total
+        self.planned.merge(other.planned)
+        self.achieved.merge(other.achieved)
 
 
 Cell = tuple[int, str, str]  # call, field of action, place: the finest group
@@ -206,10 +218,7 @@ def _indicators(report: ImplementationReport, calls: Sequence[Call]) -> None:
             cell = cells[(call.id, field_key, place)]
             sizes[(call.id, field_key, place)] += 1
             for key, value in targets(answers).items():
-                side = cell[key].planned
-                side[0] += value
-                side[1] += 1
-                side[2] += value > 0
+                cell[key].planned.add(value)
     latest = (
         select(
             Proposal.call_id,
@@ -241,7 +250,7 @@ def _indicators(report: ImplementationReport, calls: Sequence[Call]) -> None:
         .where(latest.c.n == 1)  # a final report's value over an interim one's
         .group_by(latest.c.call_id, latest.c.field_of_action, latest.c.place, latest.c.indicator)
     ):
-        cells[(call_id, field_key, place)][key].achieved = [Decimal(total), int(n), int(positive)]
+        cells[(call_id, field_key, place)][key].achieved = _Side(Decimal(total), int(n), int(positive))
 
     by_id = {c.id: c for c in calls}
     labels: dict[tuple[int, str], str] = {}
@@ -263,10 +272,10 @@ def _indicators(report: ImplementationReport, calls: Sequence[Call]) -> None:
                 i.label,
                 i.unit,
                 i.aggregate,
-                _Tally.value(i.aggregate, mine[key].planned),
-                _Tally.value(i.aggregate, mine[key].achieved),
-                mine[key].planned[1],
-                mine[key].achieved[1],
+                mine[key].planned.value(i.aggregate),
+                mine[key].achieved.value(i.aggregate),
+                mine[key].planned.n,
+                mine[key].achieved.n,
             )
             for key, i in catalogue.items()
             if key in mine

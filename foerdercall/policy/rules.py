@@ -24,6 +24,7 @@ from .actors import is_official, sign_off_refusal, two_factor_required
 from .parked import may_take_over
 from .reading import (
     can_view_proposal,
+    is_public_call,
     may_edit_mail_templates,
     may_read_call_calendar,
     may_read_call_record,
@@ -186,6 +187,14 @@ def _call_apply(user, call) -> str | None:
         return message
     if call.state != CallState.PUBLISHED:
         return _("Der Aufruf nimmt keine Einreichungen an.")
+    return None
+
+
+@rule("call.read_results")
+def _call_read_results(user, call) -> str | None:
+    """A published call's implementation report, its measures in the register and its open data: everyone."""
+    if not is_public_call(call):
+        return _("Der Aufruf ist noch nicht veröffentlicht.")
     return None
 
 
