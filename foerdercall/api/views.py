@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, json, request
 from flask_login import AnonymousUserMixin
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from werkzeug.exceptions import HTTPException
 
 from workflows import CallState, ProposalState
@@ -30,6 +30,7 @@ from ..outcomes.queries import measure_progress, values_of
 from ..outcomes.report import calls_of_year, implementation_report
 from ..outcomes.values import plain, read_values
 from ..policy import may
+from ..policy.actors import is_official
 from ..policy.reading import can_view_proposal, is_public_call, may_see_call
 from ..proposals.models import Proposal
 from ..register.operations import as_open_data, measures
@@ -261,10 +262,18 @@ def _visible_proposal(proposal_id: int) -> Proposal:
 
 @bp.get("/proposals")
 def proposals():
-    """The proposals the token's person may read, oldest first. The query narrows cheaply (never a draft of
-    another person); the rulebook decides each row (``can_view_proposal``)."""
+    """The proposals the token's person may read, oldest first. The query narrows to what the person's roles can
+    reach at all (their own; an official's submitted ones; a reviewer's assigned ones; an advisor's who asked);
+    the rulebook decides each row (``can_view_proposal``)."""
     _need("read")
     user = _user()
+    reach = [Proposal.applicant_id == user.id]
+    if is_official(user):
+        reach.append(Proposal.state != ProposalState.DRAFT)
+    if user.has_role("reviewer"):
+        reach.append(Proposal.id.in_(select(Review.proposal_id).where(Review.reviewer_id == user.id)))
+    if user.has_role("advisor"):
+        reach.append(Proposal.advice_requested.is_(True))
     after, limit, call_id = _cursor(), _limit(), _int_arg("call_id", request.args.get("call_id"))
     found: list[Proposal] = []
     last = after
@@ -273,11 +282,7 @@ def proposals():
         q = (
             select(Proposal)
             .where(Proposal.id > last)
-            .where(
-                (Proposal.state != ProposalState.DRAFT)
-                | (Proposal.applicant_id == user.id)
-                | Proposal.advice_requested
-            )
+            .where(or_(*reach))
             .order_by(Proposal.id)
             .limit(limit * 2)
         )
