@@ -60,10 +60,14 @@ def _read(path: str) -> dict[str, Place]:
     return found
 
 
+def _path() -> str:
+    path = current_app.config.get("PLACES_FILE") if has_app_context() else None
+    return str(path or DEFAULT_FILE)
+
+
 def places() -> dict[str, Place]:
     """Every place by its key, in the file's order: citywide, then each district followed by its quarters."""
-    path = current_app.config.get("PLACES_FILE") if has_app_context() else None
-    return _read(str(path or DEFAULT_FILE))
+    return _read(_path())
 
 
 def districts() -> list[Place]:
@@ -85,9 +89,18 @@ def place_label(key: str | None, lang: str) -> str:
 
 def place_rows() -> list[dict[str, str]]:
     """The choices of a form's place question ({"key", "de", "en"}), as ``with_choices`` takes them."""
-    return [{"key": p.key, "de": p.choice_label("de"), "en": p.choice_label("en")} for p in places().values()]
+    return list(_rows(_path()))
+
+
+@functools.cache
+def _rows(path: str) -> tuple[dict[str, str], ...]:  # read once per file: every form definition asks for them
+    return tuple(
+        {"key": p.key, "de": p.choice_label("de"), "en": p.choice_label("en")} for p in _read(path).values()
+    )
 
 
 def with_places(definition: FormDefinition) -> FormDefinition:
     """The definition with the city's places as the choices of its place question (if it has one)."""
-    return with_role_choices(definition, "place", place_rows())
+    if definition.by_role("place") is None:
+        return definition
+    return with_role_choices(definition, "place", _rows(_path()))

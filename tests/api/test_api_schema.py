@@ -49,7 +49,7 @@ def test_every_answer_matches_the_document(api_world):
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=20,
+            max_examples=12,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             derandomize=True,
