@@ -24,10 +24,9 @@ from ..calls.models import Call
 from ..errors import ActionRefused
 from ..extensions import db
 from ..outcomes.exports import as_json as report_json
-from ..outcomes.models import ReportText
 from ..outcomes.operations import add_values
 from ..outcomes.queries import measure_progress, values_of
-from ..outcomes.report import calls_of_year, implementation_report
+from ..outcomes.report import calls_of_year, implementation_report, report_text
 from ..outcomes.values import plain, read_values
 from ..policy import may
 from ..policy.actors import is_official
@@ -316,8 +315,6 @@ def proposal(proposal_id: int):
 
 
 def _award_data(p: Proposal, award: Award) -> dict[str, Any]:
-    user = _user()
-    sees_money = p.applicant_id == user.id or may(user, "proposal.handle", p)
     milestones = db.session.scalars(
         select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position, Milestone.id)
     )
@@ -337,7 +334,9 @@ def _award_data(p: Proposal, award: Award) -> dict[str, Any]:
             }
             for m in milestones
         ],
-        "payments": [_payment_data(pay) for pay in award.payments] if sees_money else None,
+        "payments": [_payment_data(pay) for pay in award.payments]
+        if may(_user(), "proposal.read_payments", p)
+        else None,
     }
 
 
@@ -488,8 +487,8 @@ def year_report(year: int):
     calls_ = calls_of_year(year)
     if not calls_:
         raise Problem(404, "Not Found", "No published call has its deadline in that year.")
-    text = db.session.scalar(select(ReportText.text).where(ReportText.year == year)) or ""
-    return _json(report_json(implementation_report(calls_, year), text))
+    text = report_text(year=year)
+    return _json(report_json(implementation_report(calls_, year), text.text if text else ""))
 
 
 @bp.get("/calls/<int:call_id>/report")
@@ -497,8 +496,8 @@ def call_report(call_id: int):
     c = _visible_call(call_id)
     if not is_public_call(c):
         raise Problem(404, "Not Found", "No such call.")
-    text = db.session.scalar(select(ReportText.text).where(ReportText.call_id == c.id)) or ""
-    return _json(report_json(implementation_report([c]), text))
+    text = report_text(call=c)
+    return _json(report_json(implementation_report([c]), text.text if text else ""))
 
 
 @bp.get("/openapi.json")

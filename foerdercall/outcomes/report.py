@@ -26,7 +26,7 @@ from ..extensions import db
 from ..labels import field_label
 from ..proposals.models import Proposal
 from ..timeutil import to_berlin
-from .models import IndicatorValue
+from .models import IndicatorValue, ReportText
 from .values import targets
 
 # measures whose targets and results count: the award accepted (in implementation, reported, completed)
@@ -103,6 +103,12 @@ def calls_of_year(year: int) -> list[Call]:
         select(Call).where(Call.state != CallState.DRAFT).order_by(Call.submission_deadline)
     ).all()
     return [c for c in calls if to_berlin(c.submission_deadline).year == year]
+
+
+def report_text(*, call: Call | None = None, year: int | None = None) -> ReportText | None:
+    """The office's text of the report of a call, or of a year."""
+    where = ReportText.call_id == call.id if call is not None else ReportText.year == year
+    return db.session.scalar(select(ReportText).where(where))
 
 
 def implementation_report(calls: Sequence[Call], year: int | None = None) -> ImplementationReport:

@@ -9,7 +9,6 @@ import json
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from forms.awards import CorrectValueForm, ReportTextForm
 from forms.calls import ConfirmForm
@@ -17,7 +16,6 @@ from forms.calls import ConfirmForm
 from ..calls.models import Call
 from ..calls.queries import listed_calls
 from ..errors import ActionRefused
-from ..extensions import db
 from ..i18n import current_lang
 from ..pages import flash_errors, undo_refused
 from ..policy.loaders import get_indicator_value_for, get_public_call, require
@@ -25,10 +23,9 @@ from ..proposals.page import render_proposal_page
 from ..sheets import file_response, spooled, write_csv, write_xlsx
 from ..timeutil import now
 from .exports import HEAD, as_json, charts, open_rows, pdf, sheets
-from .models import ReportText
 from .opendata import giving_package, ocds_package
 from .operations import confirm_value, correct_value, save_report_text
-from .report import calls_of_year, implementation_report, report_years
+from .report import calls_of_year, implementation_report, report_text, report_years
 
 bp = Blueprint("outcomes", __name__)
 
@@ -88,15 +85,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _report_for(call: Call | None, year: int | None):
     """The report of a call (a public one) or of a year (the published calls whose deadline lies in it)."""
     if call is not None:
-        return implementation_report([call]), db.session.scalar(
-            select(ReportText).where(ReportText.call_id == call.id)
-        )
+        return implementation_report([call]), report_text(call=call)
     calls = calls_of_year(year or 0)
     if not calls:
         abort(404)
-    return implementation_report(calls, year), db.session.scalar(
-        select(ReportText).where(ReportText.year == year)
-    )
+    return implementation_report(calls, year), report_text(year=year)
 
 
 def _title(call: Call | None, year: int | None) -> str:

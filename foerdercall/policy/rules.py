@@ -431,6 +431,15 @@ def _proposal_submit_interim_report(user, p) -> str | None:
     return _first_step(user, "submit_interim_report", Report(proposal_id=p.id, kind="interim"))
 
 
+@rule("proposal.read_payments")
+def _proposal_read_payments(user, p) -> str | None:
+    """The payments on a measure: its applicant, and the officials who handle it (the API; the page shows them
+    with the form that records them)."""
+    if _proposal_own(user, p) is None:
+        return None
+    return _proposal_handle(user, p)
+
+
 @rule("proposal.record_payment")
 def _proposal_record_payment(user, p) -> str | None:
     """An official books a payment on the measure's award: a new payment's ``record_payment``, asked before its

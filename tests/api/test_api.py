@@ -117,6 +117,14 @@ def test_the_api_reads_through_the_rules_of_the_pages(app, world, measure):
                 page_status,
             )
             assert (q.id in listed) == allowed, (who, q.title)
+    # the payments: the applicant and the officials who handle the measure; not its reviewer (the rulebook's
+    # proposal.read_payments)
+    payments = {
+        who: app.test_client().get(f"/api/v1/proposals/{p.id}", headers=bearer(secrets[who])).get_json()
+        for who in ("applicant", "ka", "rev1")
+    }
+    assert payments["applicant"]["award"]["payments"] == [] and payments["ka"]["award"]["payments"] == []
+    assert payments["rev1"]["award"]["payments"] is None
     # nothing but the public data without a token
     guest = app.test_client()
     assert guest.get(f"/api/v1/proposals/{p.id}").status_code == 401
