@@ -72,6 +72,9 @@ def test_the_report_adds_up_money_measures_and_indicators_by_field_and_district(
 
 def test_everyone_reads_the_report_and_its_files_and_an_official_writes_its_text(app, world, measures):
     guest = app.test_client()
+    call_page = guest.get(f"/calls/{world.call.id}").get_data(as_text=True)  # the public finds the report
+    assert f'href="/calls/{world.call.id}/implementation-report"' in call_page
+    assert f'href="/calls/{world.call.id}/open-data/ocds.json"' in call_page
     html = guest.get(f"/calls/{world.call.id}/implementation-report").get_data(as_text=True)
     assert 'id="chart-money"' in html and 'id="money-table"' in html and "20.000,00" in html
     assert "Südwest" in html and "Süd (" in html and "Teilnehmende" in html
