@@ -229,6 +229,9 @@ STANDSTILL_DAYS = 10  # calendar days between informing the unsuccessful applica
 
 @condition
 def standstill_required(ctx: Context):
+    """A procurement award of the call's threshold or more waits; a grant never does (no Vergaberecht)."""
+    if ctx.obj.call.mode != "procurement":
+        return _("Eine Zuwendung kennt keine Stillhaltefrist: sie kann direkt bewilligt werden.")
     threshold = ctx.obj.call.standstill_threshold_cents
     if award_amount(ctx) < threshold:
         return _(
@@ -246,7 +249,7 @@ def standstill_passed(ctx: Context):
     threshold = p.call.standstill_threshold_cents
     st = standstill_of(p)
     if st is None:
-        if award_amount(ctx) >= threshold:
+        if p.call.mode == "procurement" and award_amount(ctx) >= threshold:
             return _(
                 "Ab %(t)s netto informiert die Stadt zuerst die nicht berücksichtigten Bieter und wartet "
                 "%(d)s Kalendertage (Stillhaltefrist): bitte starten Sie die Stillhaltefrist.",

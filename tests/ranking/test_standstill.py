@@ -160,3 +160,24 @@ def test_objection_text_with_control_characters_over_http(app, world, clock):
     assert "Bitte geben Sie das Ergebnis der Prüfung an." in page
     st = db.session.scalar(select(Standstill).where(Standstill.proposal_id == a.id))
     assert (st.objection, st.resolved_at, st.objection_open) == ("Rüge von B", None, True)
+
+
+def test_a_grant_has_no_standstill_whatever_its_amount(app, world, clock):
+    """The standstill is a procurement rule: a grant of €50,000 or more is awarded directly, with no
+    notice to the others and no step offered for it."""
+    world.call.mode = "grant"
+    world.call.budget_cents = world.call.max_amount_cents = 100_000_00
+    a, _b, _c = setup(world, clock, amount=60_000_00)
+    assert refused(fire, a, "start_standstill", world.ka) == (
+        "Eine Zuwendung kennt keine Stillhaltefrist: sie kann direkt bewilligt werden."
+    )
+    client = app.test_client()
+    login(client, "ka@x.test")
+    page = client.get(f"/calls/{world.call.id}/decision").get_data(as_text=True)
+    assert "Stillhaltefrist" not in page
+    page = client.get(f"/proposals/{a.id}").get_data(as_text=True)
+    assert "Stillhaltefrist" not in page and "Zuwendung bewilligen" in page
+    make_award(a, world.ka)
+    db.session.commit()
+    assert db.session.get(Proposal, a.id).state == "awarded"
+    assert not db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "standstill_notice")).all()
