@@ -14,6 +14,7 @@ from .calls import operations as calls
 from .jobs.runner import start_jobs
 from .mail.operations import dispatch
 from .proposals.operations import delete_files
+from .reviews import queries as reviews
 
 _registered = False
 
@@ -35,6 +36,8 @@ def register() -> None:
     event.listen(Session, "after_rollback", audit.forget_unchained)
     # A rolled-back savepoint released its row locks: lock() must lock again.
     event.listen(Session, "after_soft_rollback", locking.forget_locks)
+    # A signature of neutrality remembered for the session may have been rolled back with its savepoint.
+    event.listen(Session, "after_soft_rollback", reviews.forget_neutrality)
     # The end of the transaction releases every row lock.
     event.listen(Session, "after_transaction_end", locking.forget_locks_at_end)
 

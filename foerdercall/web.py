@@ -18,6 +18,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import SecurityError
 
+from forms.reviews import NeutralityForm
+
 from . import policy
 from .accounts.operations import user_for_session
 from .accounts.views import bp as accounts_bp
@@ -31,7 +33,7 @@ from .calendar.views import bp as calendar_bp
 from .calls.views import bp as calls_bp
 from .dashboard.views import bp as dashboard_bp
 from .documents.views import bp as documents_bp
-from .errors import ActionRefused
+from .errors import ActionRefused, NeutralityRequired
 from .extensions import csrf, db, login_manager
 from .headers import security_headers
 from .i18n import current_lang, format_date, format_dt, format_money, format_number, label
@@ -189,6 +191,16 @@ def init_app(app: Flask) -> None:
         g.rollback = True
         flash(exc.message, "error")
         return redirect(referrer_target() or start_page())  # back to the page, if it is one of this site
+
+    @app.errorhandler(NeutralityRequired)
+    def _neutrality_first(exc: NeutralityRequired):
+        """The call's declaration of neutrality, asked for where its proposals would be shown (nothing else)."""
+        g.rollback = True
+        if is_api_request():
+            return problem_response(403, "Forbidden", "Sign the call's declaration of neutrality first.")
+        return render_template(
+            "calls/neutrality.html", call=exc.call, form=NeutralityForm(next=current_path())
+        ), 403
 
     @app.errorhandler(CSRFError)
     def _csrf(exc):

@@ -2,8 +2,8 @@ import re
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectField, TextAreaField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms import BooleanField, HiddenField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from foerdercall.text import parse_id
 
@@ -17,6 +17,7 @@ class NeutralityForm(Form):
         _l("Ich erkläre, dass ich die Angebote dieses Aufrufs neutral und vertraulich behandle."),
         validators=[],
     )
+    next = HiddenField()  # the page that asked for the declaration (a path of this site, else none)
 
 
 class ConflictForm(Form):
@@ -27,6 +28,18 @@ class ConflictForm(Form):
         ),
     )
     reason = TextAreaField(_l("Grund (bei Konflikt)"), validators=[Optional(), Length(max=5000)])
+
+
+class OfficialConflictForm(Form):
+    """An official or an advisor declares a conflict with one proposal (reviewers: ConflictForm)."""
+
+    reason = TextAreaField(
+        _l("Grund des Interessenkonflikts"),
+        validators=[
+            DataRequired(_l("Bitte nennen Sie den Grund des Interessenkonflikts.")),
+            Length(max=5000),
+        ],
+    )
 
 
 def is_id(value) -> bool:

@@ -320,6 +320,7 @@ def world(app, clock):
         reviewers_per_proposal=1,  # one review completes a proposal's review here (tests that need more say so)
     )
     publish(call, users["ka"])
+    neutral(call, *(users[key] for key in ("ka", "ka2", "afw", "advisor")))
     db.session.commit()
     return SimpleNamespace(call=call, **users)
 
@@ -385,6 +386,14 @@ def publish(call, actor):
 
     mark_privacy_checked(call, actor)
     return fire(call, "publish", actor)
+
+
+def neutral(call, *users):
+    """Who will see the call's proposals (officials, the advisor) signs its declaration of neutrality."""
+    from foerdercall.reviews.operations import sign_neutrality
+
+    for user in users:
+        sign_neutrality(call, user)
 
 
 def fill_draft(p, user, amount=10_000_00, title="Netzwerk Plagwitz"):

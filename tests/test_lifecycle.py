@@ -174,6 +174,22 @@ def test_whole_life_of_a_proposal(app, clock):
         "Wolfgang AfWiFö",
     )
 
+    # Before they read any proposal of the call, each official signs its declaration of neutrality once.
+    page = ka.get(f"/proposals/{pid}")
+    assert page.status_code == 403 and "Netzwerk Plagwitz" not in page.get_data(as_text=True)
+    assert "Neutralitätserklärung" in page.get_data(as_text=True)
+    for official in (ka, afw):
+        ok(
+            follow(
+                official,
+                official.post(
+                    f"/calls/{call.id}/neutrality", data={"confirm": "y", "next": f"/proposals/{pid}"}
+                ),
+            ),
+            "Neutralitätserklärung unterzeichnet",
+            "Netzwerk Plagwitz",
+        )
+
     # The formal check asks for a missing document; the applicant answers.
     ok(
         follow(

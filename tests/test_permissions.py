@@ -60,7 +60,7 @@ RULES = {
     "applicants": APPLICANTS,
     "officials": OFFICIALS,
     "reviewers": REVIEWERS,
-    "reviewers_and_officials": REVIEWERS | OFFICIALS,
+    "proposal_viewers": REVIEWERS | OFFICIALS | {"advisor"},  # who sees proposals signs neutrality
     "admin": frozenset({"admin"}),
     "advisor": frozenset({"advisor"}),
     "outbox": OFFICIALS,
@@ -125,8 +125,9 @@ ACCESS = {
     "proposals.fire_trigger": "proposal_readers",
     "proposals.answer": "proposal_readers",
     "reviews.mine": "reviewers",
-    "reviews.neutrality": "reviewers_and_officials",
+    "reviews.neutrality": "proposal_viewers",
     "reviews.conflict": "own_review",
+    "reviews.official_conflict": "officials",  # an official (or an advisor asked for advice) who reads it
     "reviews.score": "own_review",
     "reviews.assign": "officials",
     "reviews.decline": "own_review",
@@ -474,6 +475,16 @@ def _cases() -> list[Case]:
             400,
             data={},
             refused_data={"has_conflict": "yes", "reason": "Leck"},
+        ),
+        Case("reviews.official_conflict", "GET", P + "/conflict", 200, shows=True),
+        Case(
+            "reviews.official_conflict",
+            "POST",
+            P + "/conflict",
+            422,
+            data={},
+            refused_data={"reason": "Leck"},
+            potent=True,
         ),
         Case("reviews.score", "GET", "/reviews/{review}", 200, shows=True),
         Case("reviews.score", "POST", "/reviews/{review}", 302, data={}, refused_data={"action": "submit"}),
@@ -1042,7 +1053,11 @@ def test_refused_requests_of_the_matrix_would_change_something(app, opened):
     """The data refused roles send is not harmless: a permitted role sending it changes the database
     (so "nothing changed" in the matrix means the access check held, not that the request was empty)."""
     ids = opened.ids
-    first = {"officials": "official_ka", "admin": "admin", "reviewers_and_officials": "reviewer_unassigned"}
+    first = {
+        "officials": "official_ka",
+        "admin": "admin",
+        "proposal_viewers": "reviewer_unassigned",
+    }
     # endpoint -> the table the change lands in; in this order (the call decided, the proposal terminated last)
     expected = {
         "reviews.neutrality": "neutrality_declarations",
@@ -1059,6 +1074,7 @@ def test_refused_requests_of_the_matrix_would_change_something(app, opened):
         "api_admin.revoke": "api_tokens",
         "calls.fire_trigger": "calls",
         "proposals.fire_trigger": "proposals",
+        "reviews.official_conflict": "conflict_declarations",  # last: the official no longer reads it
     }
     potent = {c.endpoint: c for c in CASES if c.potent}
     assert set(potent) == set(expected)

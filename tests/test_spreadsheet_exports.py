@@ -15,7 +15,7 @@ import warnings
 from types import SimpleNamespace
 
 import pytest
-from conftest import PASSWORD, berlin, fill_draft, login, publish
+from conftest import PASSWORD, berlin, fill_draft, login, neutral, publish
 from test_permissions import ACCESS, CASES, RULES, client_for, request
 from test_permissions import opened as opened  # noqa: F401  (the matrix's world, a fixture)
 
@@ -151,6 +151,7 @@ def hostile(app, world, clock):
         criteria=[("quality", CRITERION, 60, None), ("impact", "Wirkung", 40, None)],
     )
     publish(call, world.ka)
+    neutral(call, world.ka, world.afw)
     p = fill_draft(start_draft(call, applicant), applicant, title=TITLE)
     fire(p, "submit", applicant)
     clock.set(berlin(2026, 11, 2, 9, 0))

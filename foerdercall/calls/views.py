@@ -40,13 +40,14 @@ from ..pages import done_message, undo_refused
 from ..policy import may, refusal
 from ..policy.actors import is_official
 from ..policy.checklist import checklist
-from ..policy.loaders import get_call_for, require
+from ..policy.loaders import get_call_for, require, require_neutrality
 from ..policy.reading import may_read_call_record
 from ..proposals.models import Proposal
 from ..proposals.queries import draft_of, proposals_of, received_count, received_proposals
 from ..ranking.queries import latest_standstills, proposals_by_id, sign_offs_by_office
 from ..ranking.service import compute_ranking
 from ..reviews.operations import scores_of
+from ..reviews.queries import conflicted_proposals
 from ..sheets import file_response
 from ..text import parse_id
 from ..workflow.engine import fire
@@ -296,6 +297,7 @@ def proposals(call_id: int):
     """The officials' list: while sealed, only the count (nothing of the content)."""
     require(current_user, "official.work")
     call = get_call_for(current_user, call_id)
+    require_neutrality(current_user, call)
     state = request.args.get("state")
     rows: Sequence[Proposal] = []
     if not call.is_sealed:
@@ -306,6 +308,8 @@ def proposals(call_id: int):
         proposals=rows,
         count=received_count(call),
         scores=scores_of(rows),
+        # a conflicted official sees the file number only (and the applicant, their own proposal)
+        hidden=conflicted_proposals(current_user) | {p.id for p in rows if p.applicant_id == current_user.id},
         form=ConfirmForm(),
     )
 
@@ -362,6 +366,7 @@ def _official_call(call_id: int) -> Call:
     call = get_call_for(current_user, call_id)
     if call.is_sealed:
         abort(404)  # nothing of the content before the opening
+    require_neutrality(current_user, call)
     return call
 
 
@@ -421,6 +426,7 @@ def record_job(call_id: int):
     """The call's Vergabevermerk as a job with visible progress (for large calls; small ones are downloaded at
     once from documents.call_record)."""
     call = get_call_for(current_user, call_id)
+    require_neutrality(current_user, call)
     if not may_read_call_record(current_user, call):
         abort(404 if is_official(current_user) else 403)
     if not ExportJobForm().validate_on_submit():

@@ -102,6 +102,17 @@ def _name(user_id: int | None) -> str:
     return u.name if u else "–"
 
 
+def _function(user_id: int) -> str:
+    """In which function a person signed a declaration: their office, else reviewer or advisor."""
+    u = db.session.get_one(User, user_id)
+    parts = [office_label(u.office)] if u.has_role("official") and u.office else []
+    if u.has_role("reviewer"):
+        parts.append(_("Gutachter/in"))
+    if u.has_role("advisor"):
+        parts.append(_("Beratung (Kontaktstelle)"))
+    return ", ".join(parts) or "–"
+
+
 def _above_eu_threshold(call: Call) -> bool:
     return (call.estimated_value_cents or 0) >= current_app.config["EU_THRESHOLD_CENTS"]
 
@@ -694,9 +705,9 @@ def build_call_record(call: Call, reader, lang: str, readable) -> bytes:
         doc.add(Heading(_("Neutralitätserklärungen"), 2))
         doc.add(
             Table(
-                [_("Person"), _("Zeit")],
-                [[_name(n.user_id), format_dt(n.signed_at, lang)] for n in neutrality],
-                (60, 40),
+                [_("Person"), _("Funktion"), _("Zeit")],
+                [[_name(n.user_id), _function(n.user_id), format_dt(n.signed_at, lang)] for n in neutrality],
+                (40, 35, 25),
             )
             if neutrality
             else Para(_("Keine Erklärungen."))

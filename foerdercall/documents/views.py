@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, url_for
 from flask_login import current_user, login_required
 
 from ..i18n import current_lang
-from ..policy.loaders import get_call_for, get_document_proposal_for, require
+from ..policy.loaders import get_call_for, get_document_proposal_for, require, require_neutrality
 from ..policy.reading import may_read_document, official_may_read
 from .operations import KINDS, build, build_call_record, existing_kinds, file_name, kind_label
 
@@ -43,6 +43,7 @@ def proposal_document(proposal_id: int, kind: str):
 def call_record(call_id: int):
     call = get_call_for(current_user, call_id)
     require(current_user, "official.work")
+    require_neutrality(current_user, call)
     require(current_user, "call.read_record", call, status=404)  # sealed: no record yet
     data = build_call_record(call, current_user, current_lang(), lambda p: official_may_read(current_user, p))
     return pdf_response(data, f"vergabevermerk-{call.code}.pdf")

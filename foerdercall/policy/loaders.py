@@ -7,6 +7,7 @@ from flask import abort
 
 from ..awards.models import Milestone, Report
 from ..calls.models import Call
+from ..errors import NeutralityRequired
 from ..extensions import db
 from ..jobs.models import BulkJob
 from ..mail.models import OutboxMail
@@ -21,6 +22,9 @@ from .reading import (
     is_public_call,
     may_read_document,
     may_see_call,
+    neutrality_signed,
+    reads_after_declaring,
+    reads_call_proposals,
 )
 from .rules import refusal
 
@@ -28,9 +32,19 @@ from .rules import refusal
 def get_proposal_for(user, proposal_id: int) -> Proposal:
     """Load a proposal the user may see, else 404 (the same answer whether or not it exists)."""
     p = db.session.get(Proposal, proposal_id)
-    if p is None or not can_view_proposal(user, p):
+    if p is None:
+        abort(404)
+    if not can_view_proposal(user, p):
+        if reads_after_declaring(user, p):  # the page asks for the declaration of neutrality first
+            raise NeutralityRequired(p.call)
         abort(404)
     return p
+
+
+def require_neutrality(user, call) -> None:
+    """An official about to see the proposals of an opened call signs its declaration of neutrality first."""
+    if reads_call_proposals(user, call) and not neutrality_signed(user, call.id):
+        raise NeutralityRequired(call)
 
 
 def _part_for(user, proposal_id: int, model, row_id: int):
@@ -64,9 +78,9 @@ def require(user, action: str, obj=None, *, status: int = 403, **params) -> None
 def get_document_proposal_for(user, proposal_id: int, kind: str) -> Proposal:
     """The proposal whose document `kind` the user may download: 404 for what they may not know about,
     403 where they see the proposal but not this document (a reviewer, an applicant's Vergabevermerk)."""
-    p = db.session.get(Proposal, proposal_id)
-    if p is None or kind not in OFFICIAL_DOCUMENTS or not can_view_proposal(user, p):
+    if kind not in OFFICIAL_DOCUMENTS:
         abort(404)
+    p = get_proposal_for(user, proposal_id)
     if not may_read_document(user, p, kind):
         abort(403)
     return p

@@ -22,13 +22,27 @@ def may_see_call(user, call) -> bool:
     return is_public_call(call) or (user.is_authenticated and is_official(user))
 
 
-def official_may_read(user, proposal: Proposal) -> bool:
-    """An official reads a proposal's content once the call is opened (procurement) and without conflict."""
+def sees_proposals(user) -> bool:
+    """Who sees proposals of a call and so signs its declaration of neutrality first (DOMAIN.md): officials,
+    reviewers and the advisors of the Kontaktstelle."""
+    return user.is_authenticated and (
+        is_official(user) or user.has_role("reviewer") or user.has_role("advisor")
+    )
+
+
+def _official_may_read_signed(user, proposal: Proposal) -> bool:
+    """Whether an official who has signed the call's declaration of neutrality reads the proposal."""
     if not is_official(user) or proposal.state == ProposalState.DRAFT:
         return False
     if proposal.call.is_sealed:
         return False
     return not has_conflict(user, proposal) and proposal.applicant_id != user.id
+
+
+def official_may_read(user, proposal: Proposal) -> bool:
+    """An official reads a proposal's content once the call is opened (procurement), after signing the call's
+    declaration of neutrality, and without a conflict with it."""
+    return _official_may_read_signed(user, proposal) and neutrality_signed(user, proposal.call_id)
 
 
 def reviewer_may_read(user, proposal: Proposal) -> bool:
@@ -49,13 +63,27 @@ def can_view_proposal(user, proposal: Proposal) -> bool:
         return True
     if official_may_read(user, proposal) or reviewer_may_read(user, proposal):
         return True
-    # The Kontaktstelle advises applicants who asked for it; the seal holds for it as for everyone else.
+    return _advisor_may_read_signed(user, proposal) and neutrality_signed(user, proposal.call_id)
+
+
+def _advisor_may_read_signed(user, proposal: Proposal) -> bool:
+    """The Kontaktstelle advises applicants who asked for it; the seal holds for it as for everyone else."""
     return (
         user.has_role("advisor")
         and proposal.advice_requested
         and proposal.state != ProposalState.WITHDRAWN
+        and proposal.applicant_id != user.id
+        and not has_conflict(user, proposal)
         and (proposal.state == ProposalState.DRAFT or not proposal.call.is_sealed)
     )
+
+
+def reads_after_declaring(user, proposal: Proposal) -> bool:
+    """Whether the person would read the proposal once they sign the call's declaration of neutrality (the page
+    asks them for it instead of answering "not found")."""
+    if not user.is_authenticated or neutrality_signed(user, proposal.call_id):
+        return False
+    return _official_may_read_signed(user, proposal) or _advisor_may_read_signed(user, proposal)
 
 
 # --- documents (PDF) -------------------------------------------------------------------------------------
@@ -75,7 +103,13 @@ def may_read_document(user, proposal: Proposal, kind: str) -> bool:
 
 
 def may_read_call_record(user, call) -> bool:
-    """The Vergabevermerk of a whole call: officials, once its submissions are opened (the seal)."""
+    """The Vergabevermerk of a whole call: officials, once its submissions are opened (the seal), after signing
+    the call's declaration of neutrality."""
+    return reads_call_proposals(user, call) and neutrality_signed(user, call.id)
+
+
+def reads_call_proposals(user, call) -> bool:
+    """An official reads the proposals of an opened call (its list, ranking, decision, record), once signed."""
     return is_official(user) and call.state != CallState.DRAFT and not call.is_sealed
 
 

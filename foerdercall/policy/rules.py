@@ -30,6 +30,7 @@ from .reading import (
     may_read_call_record,
     may_read_mail,
     official_may_read,
+    sees_proposals,
 )
 from .transitions import transition_refusal
 
@@ -291,11 +292,14 @@ def _call_edit_mail_templates(user, call) -> str | None:
 
 @rule("call.sign_neutrality")
 def _call_sign_neutrality(user, call) -> str | None:
-    """The declaration of neutrality of a call: those who assess its proposals."""
+    """The declaration of neutrality of a call: everyone who sees its proposals (reading.sees_proposals)."""
     if not _signed_in(user):
         return _not_signed_in()
-    if not (user.has_role("reviewer") or user.has_role("official")):
-        return _("Nur Gutachterinnen, Gutachter und Mitarbeitende der Ämter unterzeichnen die Erklärung.")
+    if not sees_proposals(user):
+        return _(
+            "Nur Mitarbeitende der Ämter, Gutachterinnen und Gutachter sowie die Beratung unterzeichnen die "
+            "Erklärung."
+        )
     return None
 
 
@@ -316,6 +320,19 @@ def _proposal_read_assessment(user, p) -> str | None:
         return message
     if not official_may_read(user, p):
         return _("Sie dürfen dieses Angebot nicht sehen.")
+    return None
+
+
+@rule("proposal.declare_conflict")
+def _proposal_declare_conflict(user, p) -> str | None:
+    """An official or an advisor who reads the proposal declares a conflict with it, which ends their part in it
+    (reviewers declare with their assignment: reviews.conflict, reviews.decline)."""
+    if not _signed_in(user):
+        return _not_signed_in()
+    if not (is_official(user) or user.has_role("advisor")) or not can_view_proposal(user, p):
+        return _("Sie dürfen dieses Angebot nicht sehen.")
+    if p.applicant_id == user.id:
+        return _("Nur Mitarbeitende der Ämter und die Beratung erklären hier einen Interessenkonflikt.")
     return None
 
 

@@ -48,17 +48,19 @@ def sign_neutrality(call, user) -> NeutralityDeclaration:
 
 
 def declare_conflict(p: Proposal, user, has_conflict_: bool, reason: str = "") -> ConflictDeclaration:
-    """Declared once per person and proposal, before seeing it; a conflict ends the person's part in it."""
+    """Declared once per person and proposal, before seeing it; a conflict ends the person's part in it. A
+    conflict recognised later still counts: it replaces an earlier "no conflict" (both stay in the audit)."""
     if not neutrality_signed(user, p.call_id):
         raise ActionRefused(_("Bitte unterzeichnen Sie zuerst die Neutralitätserklärung des Aufrufs."))
-    if conflict_declared(user, p) is not None:
+    decl = conflict_declared(user, p)
+    if decl is not None and (decl.has_conflict or not has_conflict_):
         raise ActionRefused(_("Sie haben für dieses Angebot bereits eine Erklärung abgegeben."))
     if has_conflict_ and not (reason or "").strip():
         raise ActionRefused(_("Bitte nennen Sie den Grund des Interessenkonflikts."))
-    decl = ConflictDeclaration(
-        user_id=user.id, proposal_id=p.id, has_conflict=has_conflict_, reason=reason or "", declared_at=now()
-    )
-    db.session.add(decl)
+    if decl is None:
+        decl = ConflictDeclaration(user_id=user.id, proposal_id=p.id)
+        db.session.add(decl)
+    decl.has_conflict, decl.reason, decl.declared_at = has_conflict_, reason or "", now()
     if has_conflict_:
         review = db.session.scalar(
             select(Review).where(Review.proposal_id == p.id, Review.reviewer_id == user.id)

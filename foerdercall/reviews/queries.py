@@ -33,14 +33,28 @@ def conflict_declared(user, proposal) -> ConflictDeclaration | None:
     )
 
 
+_SIGNED = "foerdercall_neutrality_signed"  # session.info: (user id, call id) known to have signed
+
+
+def forget_neutrality(session, *_args) -> None:
+    """after_soft_rollback (session_events): a signature made in a rolled-back transaction is gone."""
+    session.info.pop(_SIGNED, None)
+
+
 def neutrality_signed(user, call_id: int) -> bool:
-    return bool(
-        db.session.scalar(
-            select(NeutralityDeclaration.id).where(
-                NeutralityDeclaration.user_id == user.id, NeutralityDeclaration.call_id == call_id
-            )
+    """Whether the person signed the call's declaration of neutrality. A declaration is never taken back, so a
+    yes is kept for the session (pages ask for every row they show)."""
+    known = db.session.info.setdefault(_SIGNED, set())
+    if (user.id, call_id) in known:
+        return True
+    signed = db.session.scalar(
+        select(NeutralityDeclaration.id).where(
+            NeutralityDeclaration.user_id == user.id, NeutralityDeclaration.call_id == call_id
         )
     )
+    if signed:
+        known.add((user.id, call_id))
+    return bool(signed)
 
 
 def review_of(user, proposal) -> Review | None:

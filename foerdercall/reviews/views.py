@@ -12,6 +12,7 @@ from forms.reviews import (
     ConflictForm,
     DeclineForm,
     NeutralityForm,
+    OfficialConflictForm,
     ReplaceForm,
     ScoreForm,
     parse_scores,
@@ -28,7 +29,7 @@ from ..policy.loaders import get_proposal_for, require
 from ..policy.reading import applicant_visible_to
 from ..privacy.queries import applicant_label
 from ..text import parse_id
-from ..urls import referrer_target
+from ..urls import referrer_target, same_site_path
 from .models import Review
 from .operations import (
     assign_reviewer,
@@ -90,7 +91,8 @@ def neutrality(call_id: int):
     else:
         sign_neutrality(call, current_user)
         flash(_("Neutralitätserklärung unterzeichnet."), "success")
-    return redirect(referrer_target() or url_for("reviews.mine"))
+    back = same_site_path(form.next.data) or referrer_target()
+    return redirect(back or url_for("reviews.mine"))
 
 
 def _own_review(review_id: int) -> Review:
@@ -112,6 +114,30 @@ def conflict(review_id: int):
     if form.has_conflict.data == "yes":
         return redirect(url_for("reviews.mine"))
     return redirect(url_for("reviews.score", review_id=review.id))
+
+
+@bp.route("/proposals/<int:proposal_id>/conflict", methods=["GET", "POST"])
+@login_required
+def official_conflict(proposal_id: int):
+    """An official or an advisor declares a conflict with a proposal: from then on they neither read it nor act
+    on it (the page names only what a conflict is about: the file number, the title, who applied)."""
+    p = get_proposal_for(current_user, proposal_id)
+    require(current_user, "proposal.declare_conflict", p)
+    form = OfficialConflictForm()
+    if form.validate_on_submit():
+        declare_conflict(p, current_user, True, form.reason.data or "")
+        flash(
+            _(
+                "Ihr Interessenkonflikt mit %(number)s ist erklärt. Sie sehen das Angebot nicht mehr und wirken an "
+                "keiner Entscheidung darüber mit.",
+                number=p.file_number,
+            ),
+            "success",
+        )
+        return redirect(url_for("calls.proposals", call_id=p.call_id))
+    return render_template(
+        "reviews/conflict.html", proposal=p, applicant=applicant_label(p), form=form
+    ), 422 if form.errors else 200
 
 
 @bp.route("/reviews/<int:review_id>", methods=["GET", "POST"])

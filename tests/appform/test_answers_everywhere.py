@@ -10,7 +10,7 @@ import json
 import zipfile
 
 from appform.cases import valid_answers
-from conftest import PDF, berlin, login, publish
+from conftest import PDF, berlin, login, neutral, publish
 from documents.test_documents import text_of
 
 from foerdercall.appform.answers import check_answers, format_cents
@@ -37,6 +37,7 @@ def _youth_proposal(world, clock, plan=None, submit=True):
         },
     )
     publish(call, world.ka)
+    neutral(call, world.ka, world.afw)
     definition = call.form_definition
     typed = valid_answers(definition)
     typed[definition.by_role("amount").key] = format_cents(5_000_00)

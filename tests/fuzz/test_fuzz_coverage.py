@@ -59,6 +59,7 @@ FUZZED = {
     "reviews.replace",
     "reviews.auto",
     "reviews.conflict",
+    "reviews.official_conflict",
     "reviews.decline",
     "awards.sign",
     "calls.decision",

@@ -36,7 +36,7 @@ def _ids(world):
 
 def test_the_reviewer_forms(app, world, clock, backend):
     """Neutrality, conflict, scores (submit or save), decline; the official's assign, replace and automatic
-    assignment with posted reviewer ids."""
+    assignment with posted reviewer ids, and an official's declared conflict."""
     from foerdercall.reviews.models import Review
 
     p, q = opened(world, clock)
@@ -66,10 +66,11 @@ def test_the_reviewer_forms(app, world, clock, backend):
         kind=st.sampled_from(["conflict", "workload"]),
         **{f"score_{c}": score for c in criteria},
     )
-    rev1, rev2, ka = app.test_client(), app.test_client(), app.test_client()
+    rev1, rev2, ka, afw = app.test_client(), app.test_client(), app.test_client(), app.test_client()
     login(rev1, world.rev1.email)
     login(rev2, world.rev2.email)
     login(ka, world.ka.email)
+    login(afw, world.afw.email)
 
     def body(data):
         post(rev2, f"/calls/{world.call.id}/neutrality", data)
@@ -85,6 +86,7 @@ def test_the_reviewer_forms(app, world, clock, backend):
             post(rev2, f"/reviews/{r.id}/conflict", data)
             post(rev2, f"/reviews/{r.id}", data, saves_on_error=True)
             post(rev2, f"/reviews/{r.id}/decline", data)
+        post(afw, f"/proposals/{p.id}/conflict", data)  # an official's conflict (then p is hidden from them)
         show(rev1, f"/reviews/{review.id}")
         show(ka, f"/calls/{world.call.id}/assignments", f"/proposals/{q.id}")
 

@@ -267,7 +267,7 @@ def test_a_refused_report_or_payment_keeps_what_was_typed(app, world, clock):
 
 
 def test_a_grant_call_speaks_of_applications_and_grants(app, world, clock):
-    from conftest import publish
+    from conftest import neutral, publish
 
     from foerdercall.awards.operations import make_award
     from foerdercall.calls.operations import create_call
@@ -287,6 +287,7 @@ def test_a_grant_call_speaks_of_applications_and_grants(app, world, clock):
         reviewers_per_proposal=1,
     )
     publish(call, world.ka)
+    neutral(call, world.ka, world.afw)
     p = fill_draft(start_draft(call, world.applicant), world.applicant)
     db.session.commit()
     assert "Ihr Antrag: Zuwendung 2026" in page(app, "app@x.test", f"/proposals/{p.id}/edit")
