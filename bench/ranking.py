@@ -70,7 +70,7 @@ def build(app, n: int, rng: random.Random) -> int:
     from foerdercall.extensions import db
     from foerdercall.proposals.models import Proposal
     from foerdercall.ranking.models import ProposalScore
-    from foerdercall.ranking.service import knocked_out, summarize, weighted_total
+    from foerdercall.ranking.scores import knocked_out, summarize, weighted_total
     from foerdercall.reviews.models import Review, ReviewScore
     from foerdercall.workflow.engine import fire
 
@@ -192,7 +192,7 @@ def build(app, n: int, rng: random.Random) -> int:
                     }
                 )
                 vectors.append(summary)
-            # what save_review writes with each submission (ranking.service.refresh_scores)
+            # what save_review writes with each submission (ranking.scores.refresh_scores)
             means, medians, totals = summarize(weights, 5, vectors)
             for rev, t in zip(reviews[-REVIEWS_PER_PROPOSAL:], totals, strict=True):
                 rev["total_points"] = t

@@ -58,6 +58,8 @@ from .parking.views import park_refused_post
 from .policy.actors import two_factor_setup_due
 from .privacy.views import bp as privacy_bp
 from .proposals.views import bp as proposals_bp
+from .ranking.service import tie_note
+from .ranking.views import bp as ranking_bp
 from .register.views import bp as register_bp
 from .reviews.views import bp as reviews_bp
 from .tasks.views import bp as tasks_bp
@@ -106,6 +108,7 @@ def init_app(app: Flask) -> None:
         offices_bp,  # the offices, kept by the admins
         tasks_bp,  # the start page: everyone's tasks
         outcomes_bp,  # what measures achieved
+        ranking_bp,  # the ties of a call's ranking
         api_admin_bp,  # the admins' API tokens
         api_bp,  # the JSON API (tokens, no session, no CSRF token: a bearer token is no ambient authority)
     ):
@@ -310,6 +313,7 @@ def init_app(app: Flask) -> None:
         external_url=external_url,
         term=term,
         place_label=place_label,
+        tie_note=tie_note,
     )  # documents and mails, in the worker too
 
     @app.route("/accessibility")

@@ -3,6 +3,7 @@ import re
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    FieldList,
     HiddenField,
     IntegerField,
     SelectField,
@@ -62,6 +63,7 @@ class CriterionForm(Form):
     description = TextAreaField(_l("Beschreibung (optional)"), validators=[Length(max=5000)])
     weight = StringField(_l("Gewicht (%)"), validators=[Length(max=10)])
     knockout_min = StringField(_l("K.-o.-Minimum (optional)"), validators=[Length(max=10)])
+    tie_rank = StringField(_l("Rang bei Gleichstand (optional)"), validators=[Length(max=10)])
 
 
 class FieldOfActionForm(Form):
@@ -132,9 +134,14 @@ class CallForm(RowsForm):
         _l("Mindestpunktzahl (von 100)"), default=50, validators=[Required(), NumberRange(0, 100)]
     )
     criteria = RowList(CriterionForm, label=_l("Kriterien"), max_entries=50)
+    lots_announced = BooleanField(
+        _l(
+            "Bleibt nach diesen Kriterien ein Gleichstand, entscheidet das Los (wird mit dem Aufruf veröffentlicht)"
+        )
+    )
     milestone_plan = RowList(MilestonePlanForm, label=_l("Meilensteinplan"), max_entries=24)
     # the rows once validated, as the call stores them
-    parsed_criteria: list[tuple[str, str, int, int | None, str]]
+    parsed_criteria: list[tuple[str, str, int, int | None, str, int | None]]
     parsed_fields: list[dict[str, str]]
     parsed_plan: list[dict]
     # the worker's reminders (days) and the decision mails
@@ -220,15 +227,30 @@ class CallForm(RowsForm):
                         max=scale,
                     ),
                 )
-            return (row.key.data, name[:300], weight, ko, row.description.data or "")
+            tie_text = "" if row.tie_rank.data is None else str(row.tie_rank.data).strip()
+            tie_rank = _number(tie_text) if tie_text not in ("", "-") else None
+            if tie_text not in ("", "-") and (tie_rank is None or not 1 <= tie_rank <= len(field.entries)):
+                refuse(
+                    row.tie_rank,
+                    _l(
+                        "Der Rang bei Gleichstand ist leer oder eine ganze Zahl von 1 bis %(max)s.",
+                        max=len(field.entries),
+                    ),
+                )
+                tie_rank = None
+            elif tie_rank is not None and tie_rank in tie_ranks:
+                refuse(row.tie_rank, _l("Diesen Rang bei Gleichstand hat schon ein anderes Kriterium."))
+            tie_ranks.add(tie_rank)
+            return (row.key.data, name[:300], weight, ko, row.description.data or "", tie_rank)
 
+        tie_ranks: set[int | None] = set()
         rows = field.check(lambda n, m: _l("Kriterium %(n)s: %(message)s", n=n, message=m), check)
         if not field.entries:
             field.errors.append(str(_l("Bitte mindestens ein Kriterium angeben.")))
         keys = _row_keys([key for key, *_rest in rows])
         self.parsed_criteria = [
-            (key, name, weight, ko, description)
-            for key, (_k, name, weight, ko, description) in zip(keys, rows, strict=True)
+            (key, name, weight, ko, description, tie_rank)
+            for key, (_k, name, weight, ko, description, tie_rank) in zip(keys, rows, strict=True)
             if weight is not None
         ]
 
@@ -281,7 +303,9 @@ class CallForm(RowsForm):
             [
                 r
                 if not isinstance(r, tuple)
-                else dict(zip(("key", "name", "weight", "knockout_min"), r, strict=False))
+                else dict(
+                    zip(("key", "name", "weight", "knockout_min", "description", "tie_rank"), r, strict=False)
+                )
                 for r in rows
             ]
         )
@@ -342,6 +366,7 @@ class CallForm(RowsForm):
             "implementation_months": self.implementation_months.data,
             "scale_max": self.scale_max.data,
             "min_total": self.min_total.data,
+            "lots_announced": bool(self.lots_announced.data),
             "reminder_days": list(self.reminder_days.data or []),
             "review_reminder_days": list(self.review_reminder_days.data or []),
             "signoff_reminder_days": self.signoff_reminder_days.data,
@@ -408,3 +433,32 @@ class BulkSignOffForm(Form):
     def proposal_ids(self) -> list[int]:
         """The chosen proposals' ids (each one checked by validate_proposal)."""
         return [i for v in self.proposal.data or [] if (i := parse_id(v)) is not None]
+
+
+class TieForm(Form):
+    """A tie the published criteria leave open (the decision view): the order the office proposes (the places,
+    each a proposal id, best first) with its reason, or the lots drawn (action "lot")."""
+
+    members = HiddenField(validators=[Length(max=2000)])  # the tied proposals' ids, "3,7"
+    places = FieldList(SelectField(validate_choice=False), min_entries=0, max_entries=50)
+    reason = TextAreaField(
+        _l("Begründung der Reihenfolge (steht im Vergabevermerk)"), validators=[Optional(), Length(max=10000)]
+    )
+    action = HiddenField(validators=[Length(max=10)])
+
+    def member_ids(self) -> list[int] | None:
+        """The tied proposals' ids as posted, None for anything else."""
+        ids = [parse_id(v) for v in (self.members.data or "").split(",")]
+        return None if not ids or any(i is None for i in ids) else [i for i in ids if i is not None]
+
+    def validate_places(self, field):
+        if self.action.data == "lot":
+            return
+        members = self.member_ids() or []
+        chosen = [parse_id(e.data) for e in field.entries]
+        if sorted(i for i in chosen if i is not None) != sorted(members) or len(chosen) != len(members):
+            raise ValidationError(_l("Bitte geben Sie jedem Angebot genau einen Platz."))
+
+    def order(self) -> list[int]:
+        """The proposed order, best first (checked by validate_places)."""
+        return [i for e in self.places.entries if (i := parse_id(e.data)) is not None]

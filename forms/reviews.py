@@ -17,7 +17,9 @@ class NeutralityForm(Form):
         _l("Ich erkläre, dass ich die Angebote dieses Aufrufs neutral und vertraulich behandle."),
         validators=[],
     )
-    next = HiddenField()  # the page that asked for the declaration (a path of this site, else none)
+    next = HiddenField(
+        validators=[Length(max=2000)]
+    )  # the page that asked for the declaration (a path of this site, else none)
 
 
 class ConflictForm(Form):

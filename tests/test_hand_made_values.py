@@ -134,7 +134,7 @@ def _feeds():
     from foerdercall.offices.models import Office
     from foerdercall.outcomes.models import IndicatorValue, ReportText
     from foerdercall.proposals.models import Attachment, Clarification, Proposal
-    from foerdercall.ranking.models import Standstill
+    from foerdercall.ranking.models import Standstill, TieBreak
     from foerdercall.reviews.models import ConflictDeclaration, ReviewDecline
 
     return {
@@ -184,6 +184,8 @@ def _feeds():
         "ReasonForm": [],
         "ExtendForm": [Proposal],
         "NeutralityForm": [],
+        "OfficialConflictForm": [ConflictDeclaration],
+        "TieForm": [TieBreak],
         "ConflictForm": [ConflictDeclaration],
         "AssignForm": [],
         "DeclineForm": [ReviewDecline],

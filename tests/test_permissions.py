@@ -127,7 +127,10 @@ ACCESS = {
     "reviews.mine": "reviewers",
     "reviews.neutrality": "proposal_viewers",
     "reviews.conflict": "own_review",
-    "reviews.official_conflict": "officials",  # an official (or an advisor asked for advice) who reads it
+    "reviews.official_conflict": "officials",
+    "ranking.decide": "officials",
+    "ranking.agree": "officials",
+    "ranking.refuse": "officials",  # an official (or an advisor asked for advice) who reads it
     "reviews.score": "own_review",
     "reviews.assign": "officials",
     "reviews.decline": "own_review",
@@ -477,6 +480,16 @@ def _cases() -> list[Case]:
             refused_data={"has_conflict": "yes", "reason": "Leck"},
         ),
         Case("reviews.official_conflict", "GET", P + "/conflict", 200, shows=True),
+        Case(
+            "ranking.decide",
+            "POST",
+            "/calls/{call}/ties",
+            400,
+            data={},
+            refused_data={"members": "{p},{q}", "places-0": "{q}", "places-1": "{p}", "reason": "Leck"},
+        ),
+        Case("ranking.agree", "POST", "/ties/{tie}/agree", 302, data={}),
+        Case("ranking.refuse", "POST", "/ties/{tie}/refuse", 302, data={}, refused_data={"reason": "Leck"}),
         Case(
             "reviews.official_conflict",
             "POST",
@@ -860,6 +873,7 @@ def opened(app, world, clock):
     from foerdercall.outcomes.models import IndicatorValue
     from foerdercall.outcomes.operations import confirm_value
     from foerdercall.proposals.operations import start_draft
+    from foerdercall.ranking.models import TieBreak
     from foerdercall.workflow.engine import fire
 
     call = world.call
@@ -904,7 +918,26 @@ def opened(app, world, clock):
     receipt = db.session.scalar(
         select(OutboxMail).where(OutboxMail.kind == "receipt", OutboxMail.recipient_id == world.applicant.id)
     )
+    # an order proposed by KA on two proposals that are not tied (any step on it is refused: the matrix asks who
+    # gets that far)
+    tie = TieBreak(
+        call_id=call.id,
+        method="decision",
+        members=sorted((p.id, q.id)),
+        ranked=[q.id, p.id],
+        reason="Vorschlag",
+        proposed_by_id=world.ka.id,
+        proposed_at=clock(),
+        state="proposed",
+        signatures=[
+            {"user_id": world.ka.id, "name": world.ka.name, "office": "KA", "at": clock().isoformat()}
+        ],
+    )
+    db.session.add(tie)
+    db.session.commit()
     ids = {
+        "tie": tie.id,
+        "q": q.id,
         "call": call.id,
         "p": p.id,
         "attachment": p.attachments[0].id,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from . import call, indicator, milestone, objection, opening, payment, proposal, report
+from . import call, indicator, milestone, objection, opening, payment, proposal, report, tie
 
 WORKFLOWS = {
     "proposal": proposal,
@@ -27,6 +27,7 @@ WORKFLOWS = {
     "report": report,
     "payment": payment,
     "indicator": indicator,
+    "tie": tie,
 }
 # Each workflow's states as an enum (a StrEnum: equal to the string stored in the ``state`` column).
 CallState = call.State
@@ -37,6 +38,7 @@ OpeningState = opening.State
 PaymentState = payment.State
 ProposalState = proposal.State
 ReportState = report.State
+TieState = tie.State
 
 # table -> workflow name: which machine moves a row's ``state`` (workflow_name)
 BY_TABLE = {module.TABLE: name for name, module in WORKFLOWS.items()}

@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "submit_review": ("Gutachten abgegeben", "Review submitted"),
     "sign_off_approve": ("Zeichnung: Zustimmung", "Sign-off: approve"),
     "sign_off_reject": ("Zeichnung: Ablehnung", "Sign-off: reject"),
+    "agree_tie_order": ("Reihenfolge bei Gleichstand zugestimmt", "Order of a tie agreed"),
     "add_milestone": ("Meilenstein hinzugefügt", "Milestone added"),
     "report_overdue": ("Abschlussbericht überfällig", "Final report overdue"),
     "create_user": ("Konto angelegt", "Account created"),

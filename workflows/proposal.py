@@ -268,7 +268,7 @@ TRANSITIONS: list[dict] = [
         "source": (State.APPROVED,),
         "dest": State.STANDSTILL,
         "who": ("official",),
-        "conditions": ("standstill_required", "budget_left", "award_within_offer"),
+        "conditions": ("standstill_required", "tie_decided", "budget_left", "award_within_offer"),
         "effects": ("open_standstill", "mail_standstill_notice"),
         "applies_if": ("standstill_required",),  # below the threshold the step is not offered at all
         "done": (
@@ -309,7 +309,7 @@ TRANSITIONS: list[dict] = [
         "source": (State.APPROVED, State.STANDSTILL),
         "dest": State.AWARDED,
         "who": ("official",),
-        "conditions": ("standstill_passed", "budget_left", "award_within_offer"),
+        "conditions": ("standstill_passed", "tie_decided", "budget_left", "award_within_offer"),
         "effects": ("take_budget", "mail_award"),
         "irreversible": True,
         "done": (

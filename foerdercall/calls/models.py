@@ -106,6 +106,9 @@ class Call(Model):
     # the notice's text clears the mark (calls.operations.update_call); a publication needs it (policy.checklist)
     privacy_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     privacy_checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A tie left after the criteria marked for ties (Criterion.tie_rank) is decided by lots, announced with the
+    # call; without it, by a recorded decision of the deciding offices (ranking.ties)
+    lots_announced: Mapped[bool] = mapped_column(default=False, server_default=false())
     scale_max: Mapped[int] = mapped_column(default=5)
     min_total: Mapped[int] = mapped_column(default=50)  # points of 100
     version: Mapped[int] = mapped_column(default=1)
@@ -126,6 +129,11 @@ class Call(Model):
     @property
     def field_keys(self) -> list[str]:
         return [f["key"] for f in self.fields_of_action or []]
+
+    @property
+    def tie_criteria(self) -> list[Criterion]:
+        """The criteria that break a tie of the totals, in their published order (Criterion.tie_rank)."""
+        return sorted((c for c in self.criteria if c.tie_rank is not None), key=lambda c: c.tie_rank or 0)
 
     @property
     def stored_form(self) -> FormDefinition:
@@ -178,6 +186,8 @@ class Criterion(Model):
     description: Mapped[str] = mapped_column(Text, default="")
     weight: Mapped[int] = mapped_column()  # percent; a published catalogue sums to 100
     knockout_min: Mapped[int | None] = mapped_column()
+    # 1, 2, …: breaks a tie of the totals in this order (published with the call); None: not a tie-break
+    tie_rank: Mapped[int | None] = mapped_column()
     call: Mapped[Call] = relationship(back_populates="criteria")
 
 

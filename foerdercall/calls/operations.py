@@ -44,8 +44,10 @@ DEFAULT_CRITERIA = [
         "(Marktzugang, Sichtbarkeit, Einkommen, Arbeitsplätze)",
         20,
         None,
+        "",
+        2,  # DOMAIN.md: ties go to the higher score on feasibility, then on economic effect
     ),
-    ("feasibility", "Qualität und Umsetzbarkeit (Konzept, Arbeits- und Zeitplan, Team)", 20, 2),
+    ("feasibility", "Qualität und Umsetzbarkeit (Konzept, Arbeits- und Zeitplan, Team)", 20, 2, "", 1),
     ("networking", "Vernetzung und Kooperation (teilmarktübergreifend, mit Partnerstädten)", 15, None),
     ("city_effect", "Wirkung für die Stadt und ihre Stadtteile, öffentliche Zugänglichkeit", 10, None),
     ("costs", "Angemessenheit der Kosten", 15, None),
@@ -69,6 +71,7 @@ FROZEN_CALL_FIELDS = (
     "budget_cents",
     "max_amount_cents",
     "application_form",  # the questions (issue 14): fixed with the criteria, changed only by correct_call
+    "lots_announced",  # how a tie left after the tie-break criteria is decided
 )
 
 
@@ -92,9 +95,11 @@ def call_snapshot(call: Call) -> dict[str, Any]:
                 "description": c.description,
                 "weight": c.weight,
                 "knockout_min": c.knockout_min,
+                "tie_rank": c.tie_rank,
             }
             for c in call.criteria
         ],
+        "lots_announced": call.lots_announced,
         "application_form": copy.deepcopy(call.application_form),
     }
 
@@ -133,10 +138,10 @@ def default_milestone_plan(months: int) -> list[dict[str, Any]]:
     ]
 
 
-def _criterion_row(row) -> tuple[str, str, int, int | None, str]:
-    """A catalogue row: (key, name, weight %, knock-out minimum or None[, description])."""
+def _criterion_row(row) -> tuple[str, str, int, int | None, str, int | None]:
+    """A catalogue row: (key, name, weight %, knock-out minimum or None[, description[, tie-break rank]])."""
     key, name, weight, ko, *rest = row
-    return key, name, weight, ko, (rest[0] if rest else "") or ""
+    return key, name, weight, ko, (rest[0] if rest else "") or "", rest[1] if len(rest) > 1 else None
 
 
 def create_call(actor, **fields) -> Call:
@@ -150,9 +155,17 @@ def create_call(actor, **fields) -> Call:
         fields["application_form"] = checked_form(fields["application_form"])
     call = Call(created_by_id=actor.id, created_at=now(), **fields)
     for i, row in enumerate(criteria if criteria is not None else DEFAULT_CRITERIA):
-        key, name, weight, ko, description = _criterion_row(row)
+        key, name, weight, ko, description, tie_rank = _criterion_row(row)
         call.criteria.append(
-            Criterion(position=i, key=key, name=name, description=description, weight=weight, knockout_min=ko)
+            Criterion(
+                position=i,
+                key=key,
+                name=name,
+                description=description,
+                weight=weight,
+                knockout_min=ko,
+                tie_rank=tie_rank,
+            )
         )
     db.session.add(call)
     db.session.flush()
@@ -180,9 +193,11 @@ def update_call(call: Call, actor, **fields) -> Call:
         for key, c in by_key.items():  # removed rows first: a new row may not meet its key's old row
             if key not in {k for k, *_ in rows}:
                 call.criteria.remove(c)
-        for i, (key, name, weight, ko, description) in enumerate(rows):
+        for i, (key, name, weight, ko, description, tie_rank) in enumerate(rows):
             c = by_key.get(key) or Criterion(key=key)
             c.position, c.name, c.weight, c.knockout_min = i, name, weight, ko
+            if c.tie_rank != tie_rank:
+                c.tie_rank = tie_rank
             if c.description != description:
                 c.description = description
             if c.id is None:
@@ -247,6 +262,7 @@ COPIED_COLUMNS = (
     "retention_months",
     "scale_max",
     "min_total",
+    "lots_announced",
     "application_form",  # next year's call asks the same questions
 )
 MOVED_COLUMNS = ("opens_at", "submission_deadline", "review_deadline")  # by a year, in Leipzig time
@@ -298,6 +314,7 @@ def copy_call(call: Call, actor) -> Call:
                 description=c.description,
                 weight=c.weight,
                 knockout_min=c.knockout_min,
+                tie_rank=c.tie_rank,
             )
         )
     db.session.add(new)
@@ -358,7 +375,8 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
     )
     db.session.add(version)
     record(actor, "correct_call", call, reason=reason, data={"version": call.version, "before": before})
-    # everyone concerned: applicants with a draft or an offer, and the reviewers of this call
+    # everyone concerned: applicants with a draft or an offer, the reviewers of this call and everyone else who
+    # signed its declaration of neutrality (officials, advisors), but not the one who corrects it
 
     users = {p.applicant for p in db.session.scalars(select(Proposal).where(Proposal.call_id == call.id))}
     users |= set(
@@ -376,7 +394,7 @@ def correct_call(call: Call, actor, reason: str, **changes) -> CallVersion:
             .where(Proposal.call_id == call.id)
         )
     )
-    for user in sorted(users, key=lambda u: u.id):
+    for user in sorted(users - {actor}, key=lambda u: u.id):
         queue_mail("call_corrected", user, f"call:{call.id}:v{call.version}", call=call, reason=reason)
     db.session.flush()
     return version

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forms.application import application_form
-from forms.calls import BulkSignOffForm, CallForm, ConfirmForm, CopyCallForm, CorrectionForm
+from forms.calls import BulkSignOffForm, CallForm, ConfirmForm, CopyCallForm, CorrectionForm, TieForm
 from forms.formbuilder import KINDS_WITH, FormBuilderForm, role_label
 from forms.jobs import ExportJobForm
 from workflows.proposal import STATE_LABELS
@@ -44,7 +44,7 @@ from ..policy.loaders import get_call_for, require, require_neutrality
 from ..policy.reading import may_read_call_record
 from ..proposals.models import Proposal
 from ..proposals.queries import draft_of, proposals_of, received_count, received_proposals
-from ..ranking.queries import latest_standstills, proposals_by_id, sign_offs_by_office
+from ..ranking.queries import latest_standstills, proposals_by_id, sign_offs_by_office, tie_breaks_of
 from ..ranking.service import compute_ranking
 from ..reviews.operations import scores_of
 from ..reviews.queries import conflicted_proposals
@@ -456,6 +456,12 @@ def decision(call_id: int):
         pending=result.awaiting_award(),
         fmt_money=money_formatter(),
         standstills=latest_standstills(call),
+        ties=result.open_ties(),
+        tie_breaks=(breaks := tie_breaks_of(call)),
+        tie_numbers={
+            q.id: q.file_number for q in proposals_by_id({i for tb in breaks for i in tb.members}).values()
+        },
+        tie_form=TieForm(),
         form=form,
         confirm=ConfirmForm(),
     )

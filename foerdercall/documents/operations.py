@@ -31,7 +31,8 @@ from ..offices.queries import office_label
 from ..privacy.queries import applicant_label, event_actor, event_reason
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
-from ..ranking.service import compute_ranking
+from ..ranking.queries import tie_breaks_of
+from ..ranking.service import compute_ranking, tie_note
 from ..reviews.models import ConflictDeclaration, NeutralityDeclaration, Review
 from ..reviews.operations import score_proposal
 from .pdf import Document, Facts, Heading, Para, Table, render
@@ -351,7 +352,9 @@ class Ranked:
     total: float | None  # weighted, 0–100
     fundable: bool
     position: int | None  # None: not (yet) scored
-    tied: bool = False  # equal total with a neighbour: the order comes from the documented tie rule
+    tie: str = ""  # an equal total with a neighbour: how the order came about (ranking.service.tie_note)
+    tie_by: str | None = None  # a criterion's name, "decision" or "lot" (ranking.service.Row.tie_by)
+    tie_open: bool = False
     criteria: list[float | None] | None = None  # aggregated score per criterion (the call's mean or median)
 
 
@@ -366,7 +369,16 @@ def ranking(call: Call) -> list[Ranked]:
     ).all()
     by_id = {p.id: p for p in rows}
     out = [
-        Ranked(by_id[r.proposal_id], r.total, r.fundable, r.rank, r.tie_broken, list(r.criteria))
+        Ranked(
+            by_id[r.proposal_id],
+            r.total,
+            r.fundable,
+            r.rank,
+            tie_note(r),
+            r.tie_by,
+            r.tie_open,
+            list(r.criteria),
+        )
         for r in compute_ranking(call).rows
         if r.proposal_id in by_id and r.rank is not None
     ]
@@ -457,8 +469,8 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
     reviewed_count = sum(1 for r in ranked if r.position is not None)
     if entry is not None and entry.position is not None:
         position = _("Rang %(pos)s von %(n)s", pos=entry.position, n=reviewed_count)
-        if entry.tied:
-            position += " (" + _("Gleichstand bei der Gesamtpunktzahl, nach der Regel aufgelöst") + ")"
+        if entry.tie:
+            position += f" ({entry.tie})"
     else:
         position = _("nicht gereiht")
     blocks = [
@@ -655,6 +667,52 @@ def _standstill_blocks(p: Proposal, lang: str) -> list:
     ]
 
 
+def _tie_blocks(call: Call, lang: str, ranked: list[Ranked], readable) -> list:
+    """Each tie of the totals and how it was resolved: by a published criterion, by the offices' decision (its
+    reason and who agreed, when), by lots (the seed, who drew and who witnessed), or not yet; a proposed order
+    that an office refused, with its reason, too."""
+    numbers = {r.proposal.id: r.proposal.label() for r in ranked}
+    blocks: list = [Heading(_("Gleichstände"), 2)]
+    by_note: dict[str, list[str]] = {}
+    for r in ranked:
+        if r.tie and r.tie_by not in (None, "decision", "lot") and not r.tie_open and readable(r.proposal):
+            by_note.setdefault(r.tie, []).append(r.proposal.label())
+    for note, labels in by_note.items():
+        blocks.append(Para(f"{', '.join(labels)}: {note}"))
+    for tb in tie_breaks_of(call):
+        if not all(readable(r.proposal) for r in ranked if r.proposal.id in tb.members):
+            blocks.append(Para(_("Ein Gleichstand mit einem Angebot, das Sie nicht sehen dürfen.")))
+            continue
+        method = _("Losentscheid") if tb.method == "lot" else _("Entscheidung der Ämter")
+        order = ", ".join(f"{n}. {numbers.get(pid, pid)}" for n, pid in enumerate(tb.ranked, start=1))
+        members = ", ".join(numbers.get(pid, str(pid)) for pid in tb.members)
+        blocks.append(
+            Para(f"{members}: {method} – {order} ({state_label('tie', tb.state, lang)})", bold=True)
+        )
+        facts = []
+        if tb.reason:
+            facts.append((_("Begründung"), tb.reason))
+        if tb.seed:
+            facts.append((_("Zufallswert (Saat)"), tb.seed))
+        facts.append(
+            (
+                _("Gezogen bzw. bezeugt") if tb.method == "lot" else _("Vorgeschlagen bzw. zugestimmt"),
+                "; ".join(
+                    f"{s['name']} ({office_label(s['office'])}), "
+                    f"{format_dt(dt.datetime.fromisoformat(s['at']), lang)}"
+                    for s in tb.signatures or []
+                ),
+            )
+        )
+        if tb.refusal:
+            facts.append((_("Nicht zugestimmt"), tb.refusal))
+        blocks.append(Facts(facts))
+    open_ties = {r.proposal.label() for r in ranked if r.tie_open}
+    if open_ties:
+        blocks.append(Para(_("Noch nicht entschieden: %(list)s", list=", ".join(sorted(open_ties)))))
+    return blocks
+
+
 def _state_change(e: AuditEvent, lang: str) -> str:
     if not e.to_state or e.from_state == e.to_state or e.object_type != "proposals":
         return ""
@@ -722,7 +780,7 @@ def build_call_record(call: Call, reader, lang: str, readable) -> bytes:
             a = award_for(p)
             rows.append(
                 [
-                    str(r.position) + ("*" if r.tied else "") if r.position else "–",
+                    str(r.position) + ("*" if r.tie else "") if r.position else "–",
                     p.label(),
                     p.title,
                     _score(r.total),
@@ -737,10 +795,17 @@ def build_call_record(call: Call, reader, lang: str, readable) -> bytes:
                 (8, 16, 36, 10, 16, 14),
             )
         )
-        if any(r.tied for r in ranked):
+        if any(r.tie for r in ranked):
             doc.add(
-                Para("* " + _("Gleichstand bei der Gesamtpunktzahl, nach der Regel aufgelöst"), small=True)
+                Para(
+                    "* "
+                    + _(
+                        "Gleichstand bei der Gesamtpunktzahl: wie er entschieden wurde, steht unter „Gleichstände“."
+                    ),
+                    small=True,
+                )
             )
+            doc.add(*_tie_blocks(call, lang, ranked, readable))
         for r in ranked:
             if readable(r.proposal):
                 doc.add(*_proposal_section(r.proposal, lang, ranked, audit=False))

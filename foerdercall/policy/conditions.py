@@ -20,7 +20,10 @@ from ..locking import lock
 from ..offices.queries import office_by_key, office_labels
 from ..proposals.models import Proposal
 from ..proposals.queries import open_clarification, submission_deadline_for, submission_gaps
+from ..ranking.queries import live_tie_break, proposals_by_id
+from ..ranking.service import compute_ranking
 from ..reviews.models import Review
+from ..reviews.queries import has_conflict
 from ..timeutil import minute_end
 from .actors import proposal_of, verification_missing
 from .context import Context
@@ -542,4 +545,99 @@ def payment_within_award(ctx: Context):
     award = db.session.get_one(Award, ctx.obj.award_id)
     if award.paid_cents + ctx.obj.amount_cents > award.amount_cents - award.released_cents:
         return _("Die Zahlung überschreitet die Auftragssumme.")
+    return None
+
+
+# --- ties in the ranking (workflows/tie.py) -------------------------------------------------------------------
+
+
+@condition
+def tie_decided(ctx: Context):
+    """No award within a tie that the published tie-break criteria left open while the money left cannot fund
+    all of it: the deciding offices record their decision first (or the lots, when the call announced them)."""
+    p = ctx.obj
+    row = compute_ranking(p.call).row(p.id)
+    if row is None or not row.tie_waits:
+        return None
+    others = [q.file_number or "" for q in proposals_by_id(row.tie_members).values() if q.id != p.id]
+    how = (
+        _("das Los, das der Aufruf angekündigt hat")
+        if p.call.lots_announced
+        else _("eine begründete Entscheidung der Ämter")
+    )
+    return _(
+        "Gleichstand mit %(others)s auch nach den veröffentlichten Kriterien, und das Budget reicht nicht für "
+        "alle: zuerst entscheidet %(how)s (Seite „Entscheidung“).",
+        others=", ".join(sorted(others)),
+        how=how,
+    )
+
+
+@condition
+def tie_still_open(ctx: Context):
+    """The proposals are tied in the ranking as it stands, nothing is decided on them yet."""
+    tb = ctx.obj
+    call = db.session.get_one(Call, tb.call_id)
+    members = tuple(sorted(tb.members))
+    rows = [r for r in compute_ranking(call).rows if r.proposal_id in members]
+    if len(members) < 2 or len(rows) != len(members) or any(r.tie_members != members for r in rows):
+        return _("Diese Angebote stehen nicht (mehr) gleich.")
+    if not rows[0].tie_open or live_tie_break(call.id, list(members), but=tb.id) is not None:
+        return _(
+            "Über diesen Gleichstand ist bereits entschieden oder eine Entscheidung wartet auf Zustimmung."
+        )
+    return None
+
+
+@condition
+def tie_decider(ctx: Context):
+    """An official of a deciding office of the call, with no conflict with any of the tied proposals."""
+    tb, actor = ctx.obj, ctx.actor
+    call = db.session.get_one(Call, tb.call_id)
+    if actor is None or actor.office not in call.deciding_offices:
+        return _(
+            "Über einen Gleichstand entscheiden die Ämter dieses Aufrufs (%(offices)s).",
+            offices=office_labels(call.deciding_offices),
+        )
+    for q in proposals_by_id(tb.members).values():
+        if q.applicant_id == actor.id or has_conflict(actor, q):
+            return _("Sie haben einen Interessenkonflikt mit %(number)s.", number=q.file_number)
+    return None
+
+
+@condition
+def lots_announced(ctx: Context):
+    if not db.session.get_one(Call, ctx.obj.call_id).lots_announced:
+        return _("Der Aufruf hat keinen Losentscheid angekündigt: es entscheiden die Ämter mit Begründung.")
+    return None
+
+
+def _signers(tb) -> set[int]:
+    return {s["user_id"] for s in tb.signatures or []}
+
+
+@condition
+def tie_agreed(ctx: Context):
+    """A proposed order: with this agreement each deciding office has signed, by two people at least. A draw:
+    witnessed by a second person."""
+    tb, actor = ctx.obj, ctx.actor
+    if actor is None or actor.id in _signers(tb):
+        return _("Eine zweite Person muss zustimmen bzw. die Ziehung bezeugen.")
+    if tb.method == "lot":
+        return None
+    call = db.session.get_one(Call, tb.call_id)
+    signed = {s["office"] for s in tb.signatures or []} | {actor.office}
+    if missing := [o for o in call.deciding_offices if o not in signed]:
+        return _("Es fehlt noch die Zustimmung von: %(offices)s.", offices=office_labels(missing))
+    return None
+
+
+@condition
+def tie_order_refusable(ctx: Context):
+    """An office that has not agreed yet may refuse a proposed order; a draw stands."""
+    tb, actor = ctx.obj, ctx.actor
+    if tb.method == "lot":
+        return _("Ein gezogenes Los gilt; es wird nicht wiederholt.")
+    if actor is None or actor.office in {s["office"] for s in tb.signatures or []}:
+        return _("Ihr Amt hat dieser Reihenfolge bereits zugestimmt.")
     return None

@@ -290,6 +290,17 @@ def _call_edit_mail_templates(user, call) -> str | None:
     return None
 
 
+@rule("call.decide_ties")
+def _call_decide_ties(user, call) -> str | None:
+    """A tie the published criteria leave open: the officials of the call's deciding offices propose an order
+    or draw the lots (each step's own rules: workflows/tie.py)."""
+    if message := _official(user):
+        return message
+    if user.office not in call.deciding_offices:
+        return _("Über einen Gleichstand entscheiden die Ämter dieses Aufrufs.")
+    return None
+
+
 @rule("call.sign_neutrality")
 def _call_sign_neutrality(user, call) -> str | None:
     """The declaration of neutrality of a call: everyone who sees its proposals (reading.sees_proposals)."""

@@ -22,7 +22,7 @@ from ..labels import state_label
 from ..proposals.models import Attachment, Proposal
 from ..reviews.models import Review, ReviewScore
 from ..sheets import write_csv, write_xlsx
-from .service import Ranking
+from .service import Ranking, tie_note
 
 SCORES_BATCH = 500  # score lines read per query while the scores export is written
 
@@ -49,7 +49,7 @@ def ranking_table(ranking: Ranking) -> tuple[list[str], Iterable[list]]:
         _("Förderliste"),
         _("Kumuliert (Cent)"),
         _("Rückt nach"),
-        _("Gleichstand aufgelöst"),
+        _("Gleichstand"),
     ]
 
     def rows():
@@ -76,7 +76,7 @@ def ranking_table(ranking: Ranking) -> tuple[list[str], Iterable[list]]:
                 _yes(r.in_funding),
                 r.cumulative_cents,
                 _yes(r.moves_up),
-                _yes(r.tie_broken),
+                tie_note(r),
             ]
 
     return head, rows()

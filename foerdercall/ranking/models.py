@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflows import ObjectionState, state_check
 from workflows import objection as objection_wf
+from workflows import tie as tie_wf
 
 from ..extensions import Model
 from ..timeutil import UTCDateTime
@@ -77,3 +78,33 @@ class ProposalScore(Model):
     knocked_mean: Mapped[bool] = mapped_column(default=False, server_default=false())
     knocked_median: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class TieBreak(Model):
+    """How a tie the call's published tie-break criteria left open was resolved (workflows/tie.py): by a
+    decision of the deciding offices (an order with a reason, agreed by each office) or, when the call announced
+    lots, by lots drawn in the app (the seed recorded, a second official witnessing). ``members``: the tied
+    proposals' ids (sorted), ``ranked``: their order, best first; ``signatures``: who agreed or witnessed,
+    [{"user_id", "office", "at"}], the proposer or drawer first."""
+
+    __tablename__ = "tie_breaks"
+    __table_args__ = (
+        CheckConstraint(state_check(tie_wf), name="state"),
+        CheckConstraint("method IN ('decision', 'lot')", name="method"),
+        CheckConstraint("method <> 'lot' OR seed IS NOT NULL OR state = 'open'", name="lot_has_seed"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default=tie_wf.INITIAL, server_default=tie_wf.INITIAL)
+    method: Mapped[str] = mapped_column(String(10))
+    members: Mapped[list[int]] = mapped_column(JSON)
+    ranked: Mapped[list[int]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    seed: Mapped[str | None] = mapped_column(String(64))
+    signatures: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    refusal: Mapped[str] = mapped_column(Text, default="")
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id])

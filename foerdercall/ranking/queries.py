@@ -1,4 +1,4 @@
-"""Read queries of the ranking and decision pages: the sign-offs and standstills of a call's proposals."""
+"""Read queries of the ranking and decision pages: the sign-offs, standstills and tie decisions of a call."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from workflows import TieState
+
 from ..awards.models import SignOff
 from ..extensions import db
 from ..proposals.models import Proposal
-from .models import Standstill
+from .models import Standstill, TieBreak
 
 
 def sign_offs_by_office(call) -> dict[int, dict[str, SignOff]]:
@@ -43,3 +45,21 @@ def proposals_by_id(ids: Iterable[int]) -> dict[int, Proposal]:
     if not wanted:
         return {}
     return {p.id: p for p in db.session.scalars(select(Proposal).where(Proposal.id.in_(wanted)))}
+
+
+def tie_breaks_of(call) -> list[TieBreak]:
+    """Every decision on a tie of the call, in the order they were made (the decision page, the record)."""
+    return list(db.session.scalars(select(TieBreak).where(TieBreak.call_id == call.id).order_by(TieBreak.id)))
+
+
+def live_tie_break(call_id: int, members: list[int], but: int | None = None) -> TieBreak | None:
+    """A proposed or resolved decision on exactly these tied proposals (a refused one is over)."""
+    wanted = sorted(members)
+    for tb in db.session.scalars(
+        select(TieBreak).where(
+            TieBreak.call_id == call_id, TieBreak.state.in_((TieState.PROPOSED, TieState.RESOLVED))
+        )
+    ):
+        if sorted(tb.members) == wanted and tb.id != but:
+            return tb
+    return None

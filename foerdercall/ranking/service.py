@@ -19,10 +19,12 @@ computed ranking is kept per application and call while its data version (:func:
 - **Spread**: the highest minus the lowest review total of a proposal (points of 100). Strong
   disagreement is flagged from :data:`DISAGREEMENT_POINTS` points (a quarter of the scale: on 0–5, one
   and a quarter points apart on every criterion).
-- **Ties** (:data:`TIE_RULE`): higher total; then the higher score on feasibility, then on economic effect
-  (DOMAIN.md), then on the other criteria in order of weight (of equal weights a knock-out criterion first,
-  then the catalogue's order); then the earlier receipt; then the lower file number. A tie that had to be
-  broken this way is marked, so that the offices can record their own decision instead.
+- **Ties** (:data:`TIE_RULE`): higher total; then the higher score on the criteria the call publishes for
+  ties, in their order (``Criterion.tie_rank``; by default feasibility, then economic effect: DOMAIN.md). Rows
+  still equal after them form a tie group: resolved by a recorded decision of the deciding offices, or by lots
+  when the call announced them (``TieBreak``, workflows/tie.py); until then they share a rank, are listed by file
+  number (no published criterion), and, where the budget cannot fund all of them, neither they nor anyone below
+  are proposed and no award is made among them (the ``tie_decided`` condition).
 - **Budget line** (the funding proposal): money already committed to awards is taken first; then, in
   ranking order, each fundable proposal that is reviewed, approved or in its standstill is proposed if its
   amount fits what is left. The line is drawn before the first fundable proposal that no longer fits;
@@ -37,15 +39,14 @@ import dataclasses
 import datetime as dt
 import gc
 import math
-import statistics
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, select, true
 
-from workflows import ProposalState
+from workflows import ProposalState, TieState
 from workflows.proposal import AWAITING_AWARD, AWARDED_STATES
 
 from ..awards.models import Award
@@ -53,20 +54,14 @@ from ..calls.models import Call
 from ..extensions import db
 from ..proposals.models import Proposal
 from ..reviews.models import ConflictDeclaration, Review
-from ..timeutil import now
-from .models import ProposalScore
+from .models import ProposalScore, TieBreak
 
 DISAGREEMENT_POINTS = 25.0
 MIN_REVIEWS_FOR_CORRECTION = 3
 VARIES = 1e-9  # a reviewer's totals vary when their variance exceeds this (points², above rounding noise)
-TIE_KEYS = (
-    "feasibility",
-    "economic_effect",
-)  # DOMAIN.md: "higher score on feasibility, then on economic effect"
 TIE_RULE = (
-    "higher total; then higher score on feasibility, then on economic effect, then on the other "
-    "criteria by weight (of equal weights a knock-out criterion first, then the catalogue's order); then "
-    "earlier receipt; then lower file number"
+    "higher total; then the higher score on each criterion the call publishes for ties, in its order; then a "
+    "recorded decision of the deciding offices, or lots if the call announced them"
 )
 # States shown in the ranking (the review has started); the rest never had scores.
 RANKED_STATES = (
@@ -122,7 +117,11 @@ class Row:
     knockouts: list[str] = field(default_factory=list)  # criterion keys below their minimum
     fundable: bool = False
     rank: int | None = None
-    tie_broken: bool = False
+    tie_broken: bool = False  # an equal total with a neighbour
+    tie_by: str | None = None  # what ordered it within that tie: a criterion's name, "decision" or "lot"
+    tie_members: tuple[int, ...] = ()  # the group still equal after the tie criteria (sorted ids)
+    tie_open: bool = False  # that group is not resolved yet
+    tie_waits: bool = False  # … and it decides who is funded: no award among them until it is resolved
     in_funding: bool = False  # proposed (or already awarded)
     below_line: bool = False  # proposed although a better one did not fit (fits the rest)
     misses_budget: bool = False  # fundable, decidable, but does not fit what is left
@@ -172,63 +171,17 @@ class Ranking:
         """The rows the decision page lists: reviewed, approved or in the standstill."""
         return [r for r in self.rows if r.state in DECIDABLE]
 
+    def open_ties(self) -> list[list[Row]]:
+        """The groups still tied after the published tie-break criteria, in ranking order."""
+        groups: dict[tuple[int, ...], list[Row]] = {}
+        for r in self.rows:
+            if r.tie_open:
+                groups.setdefault(r.tie_members, []).append(r)
+        return list(groups.values())
+
     def awaiting_award(self) -> list[Row]:
         """The approved rows without an award yet that the viewer may see."""
         return [r for r in self.rows if r.state in AWAITING_AWARD and self.visible(r)]
-
-
-def summarize(weights: list[int], scale_max: int, reviews: list[list[int | None]]):
-    """The aggregate of a proposal's submitted reviews, each a list of scores in catalogue order (None: not
-    applicable): (per-criterion means, per-criterion medians, each review's weighted total 0–100 or None)."""
-    columns = [[v for r in reviews if (v := r[i]) is not None] for i in range(len(weights))]
-    means = [sum(c) / len(c) if c else None for c in columns]
-    medians = [float(statistics.median(c)) if c else None for c in columns]
-    return means, medians, [weighted_total(weights, scale_max, r, digits=None) for r in reviews]
-
-
-def weighted_total(
-    weights: list[int], scale_max: int, values: Sequence[float | None], digits: int | None = 2
-) -> float | None:
-    """Σ weight × (score ÷ scale maximum) ÷ Σ weight of the criteria with a score × 100; None without any score."""
-    weighted = sum(w * v for w, v in zip(weights, values, strict=True) if v is not None)
-    w = sum(w for w, v in zip(weights, values, strict=True) if v is not None)
-    if not w:
-        return None
-    total = weighted / w / scale_max * 100
-    return total if digits is None else round(total, digits)
-
-
-def knocked_out(minimums: list[int | None], values: list[float | None]) -> bool:
-    """Whether an aggregated score is below its criterion's knock-out minimum."""
-    return any(ko is not None and v is not None and v < ko for ko, v in zip(minimums, values, strict=True))
-
-
-def refresh_scores(p) -> ProposalScore:
-    """Recompute the proposal's aggregate and its reviews' totals (after a review was submitted)."""
-    call = p.call
-    reviews = db.session.scalars(
-        select(Review).where(Review.proposal_id == p.id, Review.submitted_at.is_not(None)).order_by(Review.id)
-    ).all()
-    ids = [c.id for c in call.criteria]
-    weights = [c.weight for c in call.criteria]
-    minimums = [c.knockout_min for c in call.criteria]
-    vectors = []
-    for r in reviews:
-        by_criterion = {s.criterion_id: s.score for s in r.scores}
-        vectors.append([by_criterion.get(cid) for cid in ids])
-    means, medians, totals = summarize(weights, call.scale_max, vectors)
-    for r, t in zip(reviews, totals, strict=True):
-        r.total_points = t
-    known = [t for t in totals if t is not None]
-    row = db.session.get(ProposalScore, p.id) or ProposalScore(proposal_id=p.id, call_id=p.call_id)
-    row.reviews, row.means, row.medians, row.updated_at = len(reviews), means, medians, now()
-    row.min_points, row.max_points = (min(known), max(known)) if known else (None, None)
-    row.total_mean = weighted_total(weights, call.scale_max, means)
-    row.total_median = weighted_total(weights, call.scale_max, medians)
-    row.knocked_mean, row.knocked_median = knocked_out(minimums, means), knocked_out(minimums, medians)
-    db.session.add(row)
-    db.session.flush()
-    return row
 
 
 def _corrected(call, dialect: str):
@@ -278,17 +231,77 @@ def _corrected(call, dialect: str):
     )
 
 
+def tie_note(row: Row) -> str:
+    """How the row's place among equal totals came about (pages, exports, the Vergabevermerk); "" for none."""
+    if not row.tie_broken:
+        return ""
+    if row.tie_open:
+        return _("Gleichstand, noch nicht entschieden")
+    if row.tie_by == "decision":
+        return _("Gleichstand, entschieden durch die Ämter")
+    if row.tie_by == "lot":
+        return _("Gleichstand, entschieden durch Los")
+    return _("Gleichstand, entschieden nach: %(criterion)s", criterion=row.tie_by)
+
+
 def tie_order(call) -> list[int]:
-    """Indexes of the criteria in the order ties are broken: the criteria DOMAIN.md names (feasibility, then
-    economic effect) when the catalogue has them, then the others by weight (knock-out first, catalogue order)."""
+    """Indexes of the criteria that break ties, in the order the call published (Criterion.tie_rank)."""
     crit = list(call.criteria)
-    named = {c.key: i for i, c in enumerate(crit)}
-    first = [named[key] for key in TIE_KEYS if key in named]
-    rest = sorted(
-        (i for i in range(len(crit)) if i not in first),
-        key=lambda i: (-crit[i].weight, crit[i].knockout_min is None, i),
-    )
-    return first + rest
+    return sorted((i for i, c in enumerate(crit) if c.tie_rank is not None), key=lambda i: crit[i].tie_rank)
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and math.isclose(a, b))
+
+
+def _resolve_ties(call, ranked: list[Row], order: list[int]) -> list[Row]:
+    """Mark each tie of the totals with what decided it (the first tie criterion that differs), group the rows
+    still equal after every tie criterion, and put a group in the order its resolved TieBreak recorded; an open
+    group shares its first row's rank."""
+    resolved = {
+        tuple(tb.members): tb
+        for tb in db.session.scalars(
+            select(TieBreak).where(TieBreak.call_id == call.id, TieBreak.state == TieState.RESOLVED)
+        )
+    }
+    crit = list(call.criteria)
+    out: list[Row] = []
+    i = 0
+    while i < len(ranked):
+        j = i + 1
+        while j < len(ranked) and _same(ranked[i].total, ranked[j].total):
+            j += 1
+        block = ranked[i:j]
+        if len(block) > 1:
+            for a, b in zip(block, block[1:], strict=False):
+                a.tie_broken = b.tie_broken = True
+                split = next((k for k in order if not _same(a.criteria[k], b.criteria[k])), None)
+                if split is not None:
+                    b.tie_by = a.tie_by = a.tie_by or crit[split].name
+            groups: list[list[Row]] = [[block[0]]]
+            for r in block[1:]:
+                if all(_same(groups[-1][0].criteria[k], r.criteria[k]) for k in order):
+                    groups[-1].append(r)
+                else:
+                    groups.append([r])
+            block = []
+            for group in groups:
+                if len(group) > 1:
+                    members = tuple(sorted(r.proposal_id for r in group))
+                    tb = resolved.get(members)
+                    if tb is not None:
+                        place = {pid: n for n, pid in enumerate(tb.ranked)}
+                        group.sort(key=lambda r: place.get(r.proposal_id, len(place)))
+                    for r in group:
+                        r.tie_members, r.tie_open = members, tb is None
+                        r.tie_by = tb.method if tb is not None else None
+                block += group
+        out += block
+        i = j
+    for n, r in enumerate(out):
+        shared = n and r.tie_open and out[n - 1].tie_members == r.tie_members
+        r.rank = out[n - 1].rank if shared else n + 1
+    return out
 
 
 def _compute(call) -> Ranking:
@@ -351,8 +364,7 @@ def _compute_rows(call) -> Ranking:
         .order_by(
             total_col.desc().nulls_last(),
             *[agg_values[i].desc().nulls_last() for i in order],
-            p.submitted_at.asc().nulls_last(),
-            func.coalesce(p.file_seq, 0),
+            func.coalesce(p.file_seq, 0),  # an open tie is listed by file number (it decides nothing)
             p.id,
         )
     )
@@ -413,10 +425,8 @@ def _compute_rows(call) -> Ranking:
         if low is not None:
             row.spread = round(high - low, 2)
             row.disagreement = row.spread >= DISAGREEMENT_POINTS
-        row.rank = len(ranked) + 1
-        if ranked and (previous := ranked[-1].total) is not None and math.isclose(previous, total):
-            row.tie_broken = ranked[-1].tie_broken = True
         ranked.append(row)
+    ranked = _resolve_ties(call, ranked, order)
     unranked.sort(key=lambda r: r.file_seq)
     result = Ranking(
         call.id,
@@ -433,8 +443,9 @@ def _compute_rows(call) -> Ranking:
 
 def data_version(call) -> tuple:
     """What the ranking depends on, read fresh from the database: the call's row version (its settings and
-    committed money), the proposals' row versions (states), and the number of submitted reviews aggregated."""
-    p, ps = Proposal.__table__.c, ProposalScore.__table__.c
+    committed money), the proposals' row versions (states), the number of submitted reviews aggregated, and the
+    ties resolved."""
+    p, ps, tb = Proposal.__table__.c, ProposalScore.__table__.c, TieBreak.__table__.c
     return tuple(
         db.session.connection()
         .execute(
@@ -445,6 +456,9 @@ def data_version(call) -> tuple:
                 .where(p.call_id == call.id)
                 .scalar_subquery(),
                 select(func.coalesce(func.sum(ps.reviews), 0)).where(ps.call_id == call.id).scalar_subquery(),
+                select(func.count())
+                .where(tb.call_id == call.id, tb.state == TieState.RESOLVED)
+                .scalar_subquery(),
             )
         )
         .one()
@@ -484,25 +498,36 @@ def compute_ranking(call, viewer=None, *, cached: bool = True) -> Ranking:
     return dataclasses.replace(base, hidden=frozenset(hidden))
 
 
-def _fill(ranked: list[Row], left: int) -> tuple[set[int], int | None, int]:
-    """Greedy in ranking order: the proposal ids that fit, the rank of the first that did not, what is left."""
-    fits, line = set(), None
-    for r in ranked:
+def _fill(ranked: list[Row], left: int) -> tuple[set[int], int | None, int, set[int]]:
+    """Greedy in ranking order: the proposal ids that fit, the rank of the first that did not, what is left, and
+    the open tie that the money left cannot fund whole (its rows wait for the tie's decision, and so does
+    everything below: the money they compete for is not given yet)."""
+    fits: set[int] = set()
+    line = None
+    for n, r in enumerate(ranked):
         if not r.fundable or r.state not in DECIDABLE:
             continue
+        if r.tie_open and r.proposal_id not in fits:
+            group = [
+                g
+                for g in ranked[n:]
+                if g.tie_members == r.tie_members and g.fundable and g.state in DECIDABLE
+            ]
+            if len(group) > 1 and sum(g.amount_cents for g in group) > left:
+                return fits, line if line is not None else r.rank, left, {g.proposal_id for g in group}
         if r.amount_cents <= left:
             fits.add(r.proposal_id)
             left -= r.amount_cents
         elif line is None:
             line = r.rank
-    return fits, line, left
+    return fits, line, left, set()
 
 
 def _budget_line(result: Ranking, ranked: list[Row]) -> None:
     committed = sum(r.committed_cents for r in result.rows if r.state in HOLDS_MONEY)
     returned = sum(r.returned_cents for r in result.rows)
     result.committed_cents, result.returned_cents = committed, returned
-    fits, line, left = _fill(ranked, result.budget_cents - committed)
+    fits, line, left, waiting = _fill(ranked, result.budget_cents - committed)
     result.line_rank, result.remaining_cents = line, left
     result.proposed_cents = result.budget_cents - committed - left
     without_returns = _fill(ranked, result.budget_cents - committed - returned)[0] if returned else fits
@@ -516,5 +541,7 @@ def _budget_line(result: Ranking, ranked: list[Row]) -> None:
             r.cumulative_cents = cumulative
             r.below_line = line is not None and r.rank is not None and r.rank > line
             r.moves_up = r.proposal_id not in without_returns
+        elif r.proposal_id in waiting:
+            r.tie_waits = True
         elif r.fundable and r.state in DECIDABLE:
             r.misses_budget = True

@@ -22,7 +22,7 @@ from ..locking import lock
 from ..mail.operations import queue_mail
 from ..policy import check, refusal
 from ..proposals.models import Proposal
-from ..ranking.service import refresh_scores
+from ..ranking.scores import refresh_scores
 from ..timeutil import now
 from ..urls import external_url
 from ..workflow.engine import fire

@@ -236,8 +236,8 @@ def test_correction_is_a_new_recorded_version_announced_to_applicants_and_review
     mails = db.session.scalars(
         select(OutboxMail).where(OutboxMail.kind == "call_corrected").order_by(OutboxMail.recipient_id)
     ).all()
-    assert sorted(m.recipient_id for m in mails) == sorted(  # once each
-        [world.applicant.id, world.applicant2.id, world.rev1.id]
+    assert sorted(m.recipient_id for m in mails) == sorted(  # once each, not the official who corrected it
+        [world.applicant.id, world.applicant2.id, world.rev1.id, world.ka.id, world.ka2.id, world.advisor.id]
     )
     for m in mails:
         assert m.subject == "Berichtigung des Aufrufs „Kreativwirtschaft 2026“ (Version 2)"

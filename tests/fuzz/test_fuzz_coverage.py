@@ -65,6 +65,9 @@ FUZZED = {
     "calls.decision",
     "awards.objection",
     "awards.award",
+    "ranking.decide",
+    "ranking.agree",
+    "ranking.refuse",
     # tests/fuzz/test_fuzz_implementation.py
     "awards.milestone_accept",
     "awards.report_review",

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from conftest import login
 from hypothesis import strategies as st
+from sqlalchemy import select
 from test_fuzz_forms import VALUE, fields, fuzz, opened, post, show
 
 from foerdercall.extensions import db
+from foerdercall.ranking.models import TieBreak
 from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
 from foerdercall.workflow.engine import fire
 
@@ -110,7 +112,8 @@ def test_the_reviewer_forms(app, world, clock, backend):
 
 def test_the_decision_forms(app, world, clock, backend):
     """Both offices' sign-offs (single and on the decision page with posted proposal ids), an objection in the
-    standstill and its resolution, the award with an amount."""
+    standstill and its resolution, the award with an amount; a tie's order proposed (every proposal here scores
+    the same), agreed or refused."""
     ps = opened(world, clock)
     sign_neutrality(world.call, world.rev1)
     for p in ps:
@@ -130,8 +133,15 @@ def test_the_decision_forms(app, world, clock, backend):
         "resolve",
         "outcome",
         "amount",
+        "members",
+        "places-0",
+        "places-1",
+        "action",
         decision=st.sampled_from(["approve", "reject"]),
         proposal=st.lists(ids, max_size=4),
+        members=st.one_of(st.just(",".join(str(p.id) for p in ps)), ids, VALUE),
+        action=st.sampled_from(["", "lot", "decide"]),
+        **{"places-0": ids, "places-1": ids},
         outcome=st.sampled_from(["upheld", "dismissed"]),
         resolve=st.sampled_from(["1", ""]),
     )
@@ -142,6 +152,10 @@ def test_the_decision_forms(app, world, clock, backend):
         for p in ps:
             post(ka, f"/proposals/{p.id}/objection", data)
             post(ka, f"/proposals/{p.id}/award", data)
+        post(ka, f"/calls/{world.call.id}/ties", data)
+        for tie_id in db.session.scalars(select(TieBreak.id)).all():
+            post(afw, f"/ties/{tie_id}/agree", data)
+            post(afw, f"/ties/{tie_id}/refuse", data)
         show(
             ka,
             f"/calls/{world.call.id}/decision",

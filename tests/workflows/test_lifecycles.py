@@ -29,7 +29,7 @@ from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 from foerdercall.outcomes.models import IndicatorValue
 from foerdercall.proposals.models import Proposal
-from foerdercall.ranking.models import Standstill
+from foerdercall.ranking.models import Standstill, TieBreak
 from foerdercall.reviews.operations import declare_conflict, sign_neutrality
 from foerdercall.timeutil import minute_end
 from foerdercall.workflow.engine import fire
@@ -80,6 +80,7 @@ MODELS = {
     "report": Report,
     "payment": Payment,
     "indicator": IndicatorValue,
+    "tie": TieBreak,
 }
 
 

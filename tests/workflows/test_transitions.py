@@ -90,13 +90,23 @@ def open_submissions(world, clock):
 
 
 def _review_all(p, world):
+    """Both reviewers score; the first differs per proposal on the tie-break criteria, so that no two proposals of
+    a call tie (ties have tests of their own: tests/ranking/test_ties.py)."""
     for rev in (world.rev1, world.rev2):
         sign_neutrality(p.call, rev)
         declare_conflict(p, rev, False)
         review = db.session.scalar(
             select(Review).where(Review.proposal_id == p.id, Review.reviewer_id == rev.id)
         )
-        save_review(review, rev, {c.id: (4, "nachvollziehbar") for c in p.call.criteria}, submit=True)
+        distinct = (
+            {"feasibility": 2 + p.id % 4, "economic_effect": p.id // 4 % 6} if rev == world.rev1 else {}
+        )
+        save_review(
+            review,
+            rev,
+            {c.id: (distinct.get(c.key, 4), "nachvollziehbar") for c in p.call.criteria},
+            submit=True,
+        )
 
 
 def complete_implementation(p, world):
