@@ -190,6 +190,11 @@ class CallForm(RowsForm):
     standstill_threshold = MoneyField(
         _l("Stillhaltefrist ab Auftragswert (netto, €)"), validators=[Optional()]
     )
+    reasons_request_days = IntegerField(
+        _l("Gründe auf Antrag: Frist nach der Ablehnung (Tage)"),
+        default=30,
+        validators=[Required(), NumberRange(1, 180)],
+    )
     # data protection: the notice ("" = the template generated from the call) and the retention period
     privacy_notice = TextAreaField(_l("Datenschutzhinweise"), validators=[Optional(), Length(max=50000)])
     retention_months = IntegerField(
@@ -387,6 +392,7 @@ class CallForm(RowsForm):
             ),
             "privacy_notice": (self.privacy_notice.data or "").strip(),
             "retention_months": self.retention_months.data,
+            "reasons_request_days": self.reasons_request_days.data,
         }
 
 

@@ -52,6 +52,24 @@ class ReasonForm(Form):
     reason = TextAreaField(_l("Begründung / Nachricht"), validators=[DataRequired(), Length(max=10000)])
 
 
+class ReasonsRequestForm(Form):
+    """An unsuccessful applicant asks for the reasons of the decision."""
+
+    question = TextAreaField(
+        _l("Ihre Frage (freiwillig): worauf es Ihnen bei der Begründung ankommt"),
+        validators=[Optional(), Length(max=5000)],
+    )
+
+
+class ReasonsAnswerForm(Form):
+    """An official answers a request for the reasons (sent to the applicant as written)."""
+
+    answer = TextAreaField(
+        _l("Antwort an die antragstellende Person (wird ihr geschickt und steht im Vergabevermerk)"),
+        validators=[DataRequired(_l("Bitte schreiben Sie die Antwort.")), Length(max=20000)],
+    )
+
+
 class ExtendForm(Form):
     email = StringField(
         _l("E-Mail-Adresse der antragstellenden Person"), validators=[DataRequired(), Length(max=254)]

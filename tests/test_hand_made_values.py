@@ -133,7 +133,7 @@ def _feeds():
     from foerdercall.mailtemplates.models import MailTemplate
     from foerdercall.offices.models import Office
     from foerdercall.outcomes.models import IndicatorValue, ReportText
-    from foerdercall.proposals.models import Attachment, Clarification, Proposal
+    from foerdercall.proposals.models import Attachment, Clarification, Proposal, ReasonRequest
     from foerdercall.ranking.models import Standstill, TieBreak
     from foerdercall.reviews.models import ConflictDeclaration, ReviewDecline
 
@@ -186,6 +186,8 @@ def _feeds():
         "NeutralityForm": [],
         "OfficialConflictForm": [ConflictDeclaration],
         "TieForm": [TieBreak],
+        "ReasonsRequestForm": [ReasonRequest],
+        "ReasonsAnswerForm": [ReasonRequest],
         "ConflictForm": [ConflictDeclaration],
         "AssignForm": [],
         "DeclineForm": [ReviewDecline],

@@ -129,6 +129,8 @@ ACCESS = {
     "reviews.conflict": "own_review",
     "reviews.official_conflict": "officials",
     "ranking.decide": "officials",
+    "proposals.reasons": "proposal_owner",
+    "proposals.answer_reasons_view": "officials",  # the other applicant's excluded offer: its request
     "ranking.agree": "officials",
     "ranking.refuse": "officials",  # an official (or an advisor asked for advice) who reads it
     "reviews.score": "own_review",
@@ -489,6 +491,16 @@ def _cases() -> list[Case]:
             refused_data={"members": "{p},{q}", "places-0": "{q}", "places-1": "{p}", "reason": "Leck"},
         ),
         Case("ranking.agree", "POST", "/ties/{tie}/agree", 302, data={}),
+        Case("proposals.reasons", "POST", P + "/reasons", 302, data={}),
+        Case(
+            "proposals.answer_reasons_view",
+            "POST",
+            "/proposals/{q}/reasons/answer",
+            302,
+            data={},
+            refused_data={"answer": "Leck"},
+            potent=True,
+        ),
         Case("ranking.refuse", "POST", "/ties/{tie}/refuse", 302, data={}, refused_data={"reason": "Leck"}),
         Case(
             "reviews.official_conflict",
@@ -872,7 +884,7 @@ def opened(app, world, clock):
     from foerdercall.mail.models import OutboxMail
     from foerdercall.outcomes.models import IndicatorValue
     from foerdercall.outcomes.operations import confirm_value
-    from foerdercall.proposals.operations import start_draft
+    from foerdercall.proposals.operations import request_reasons, start_draft
     from foerdercall.ranking.models import TieBreak
     from foerdercall.workflow.engine import fire
 
@@ -934,6 +946,7 @@ def opened(app, world, clock):
         ],
     )
     db.session.add(tie)
+    request_reasons(q, world.applicant2, "Warum wurde mein Angebot ausgeschlossen?")  # q was excluded
     db.session.commit()
     ids = {
         "tie": tie.id,
@@ -1107,6 +1120,7 @@ def test_refused_requests_of_the_matrix_would_change_something(app, opened):
         "api_admin.revoke": "api_tokens",
         "calls.fire_trigger": "calls",
         "proposals.fire_trigger": "proposals",
+        "proposals.answer_reasons_view": "reason_requests",
         "reviews.official_conflict": "conflict_declarations",  # last: the official no longer reads it
     }
     potent = {c.endpoint: c for c in CASES if c.potent}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from . import call, indicator, milestone, objection, opening, payment, proposal, report, tie
+from . import call, indicator, milestone, objection, opening, payment, proposal, reasons, report, tie
 
 WORKFLOWS = {
     "proposal": proposal,
@@ -28,6 +28,7 @@ WORKFLOWS = {
     "payment": payment,
     "indicator": indicator,
     "tie": tie,
+    "reasons": reasons,
 }
 # Each workflow's states as an enum (a StrEnum: equal to the string stored in the ``state`` column).
 CallState = call.State
@@ -38,6 +39,7 @@ OpeningState = opening.State
 PaymentState = payment.State
 ProposalState = proposal.State
 ReportState = report.State
+ReasonsState = reasons.State
 TieState = tie.State
 
 # table -> workflow name: which machine moves a row's ``state`` (workflow_name)

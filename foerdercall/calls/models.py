@@ -101,6 +101,8 @@ class Call(Model):
     # call's data, privacy.notice), and the months after the call was decided after which the worker
     # anonymises the personal data of proposals that were not funded (privacy.retention).
     privacy_notice: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # days after a rejection or exclusion in which the applicant may ask for its reasons (named in the notice)
+    reasons_request_days: Mapped[int] = mapped_column(default=30, server_default="30")
     retention_months: Mapped[int] = mapped_column(default=6, server_default="6")
     # the data-protection officer checked the notice in force (marked by an official on the draft); a change of
     # the notice's text clears the mark (calls.operations.update_call); a publication needs it (policy.checklist)

@@ -263,6 +263,7 @@ COPIED_COLUMNS = (
     "scale_max",
     "min_total",
     "lots_announced",
+    "reasons_request_days",
     "application_form",  # next year's call asks the same questions
 )
 MOVED_COLUMNS = ("opens_at", "submission_deadline", "review_deadline")  # by a year, in Leipzig time

@@ -30,6 +30,7 @@ from ..labels import action_label, field_label, state_label
 from ..offices.queries import office_label
 from ..privacy.queries import applicant_label, event_actor, event_reason
 from ..proposals.models import Proposal
+from ..proposals.queries import reason_request_of, reasons_until, state_event
 from ..ranking.models import Standstill
 from ..ranking.queries import tie_breaks_of
 from ..ranking.service import compute_ranking, tie_note
@@ -249,20 +250,6 @@ def _clarification(p: Proposal, lang: str) -> Document:
     return doc
 
 
-def _decision_event(p: Proposal) -> AuditEvent | None:
-    return db.session.scalar(
-        select(AuditEvent)
-        .where(
-            AuditEvent.proposal_id == p.id,
-            AuditEvent.object_type == "proposals",
-            AuditEvent.to_state == p.state,
-            AuditEvent.from_state != p.state,
-        )
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(1)
-    )
-
-
 def rejection_reasons(p: Proposal) -> list[str]:
     if p.state == ProposalState.REJECTED:
         reasons = [
@@ -275,7 +262,7 @@ def rejection_reasons(p: Proposal) -> list[str]:
             if s.reason
         ]
     else:
-        ev = _decision_event(p)
+        ev = state_event(p)
         reasons = [ev.reason] if ev is not None and ev.reason else []
         if ev is not None and ev.action == "lapse_request" and not reasons:
             reasons = [_("Die Nachforderung wurde nicht fristgerecht beantwortet.")]
@@ -283,7 +270,7 @@ def rejection_reasons(p: Proposal) -> list[str]:
 
 
 def _rejection(p: Proposal, lang: str) -> Document:
-    ev = _decision_event(p)
+    ev = state_event(p)
     at = (ev.at if ev is not None else None) or p.decided_at or p.updated_at
     excluded = p.state == ProposalState.INELIGIBLE
     title = _("Ausschluss Ihres Angebots") if excluded else _("Ablehnung Ihres Angebots")
@@ -291,6 +278,16 @@ def _rejection(p: Proposal, lang: str) -> Document:
     doc.add(*_paragraphs("rejection.txt", p=p, call=p.call, lang=lang, excluded=excluded))
     doc.add(Heading(_("Gründe"), 2))
     doc.add(*[Para(r) for r in rejection_reasons(p)])
+    if (until := reasons_until(p)) is not None:
+        doc.add(
+            Para(
+                _(
+                    "Die ausführlichen Gründe der Entscheidung können Sie bis %(when)s auf der Seite Ihres "
+                    "Angebots in foerdercall erfragen; wir antworten innerhalb von 15 Tagen.",
+                    when=format_dt(until, lang),
+                )
+            )
+        )
     doc.add(Heading(_("Rechtsbehelfsbelehrung"), 2))
     doc.add(*_remedies(p.call, lang))
     return doc
@@ -588,6 +585,23 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
     else:
         blocks.append(Para(_("Noch keine Zeichnung.")))
     blocks += _standstill_blocks(p, lang)
+    if (rr := reason_request_of(p)) is not None:
+        blocks.append(Heading(_("Gründe auf Antrag"), 2))
+        blocks.append(
+            Facts(
+                [
+                    (_("Angefragt"), format_dt(rr.requested_at, lang)),
+                    (_("Frage"), rr.question or "–"),
+                    (
+                        _("Beantwortet"),
+                        f"{format_dt(rr.answered_at, lang)}, {rr.answered_by.name}"
+                        if rr.answered_at and rr.answered_by
+                        else _("offen, fällig %(when)s", when=format_dt(rr.due_at, lang)),
+                    ),
+                    (_("Antwort"), rr.answer or "–"),
+                ]
+            )
+        )
     a = award_for(p)
     if a is not None:
         blocks.append(Heading(_("Zuschlag"), 2))

@@ -19,7 +19,13 @@ from ..i18n import current_lang, format_dt, format_money
 from ..locking import lock
 from ..offices.queries import office_by_key, office_labels
 from ..proposals.models import Proposal
-from ..proposals.queries import open_clarification, submission_deadline_for, submission_gaps
+from ..proposals.queries import (
+    open_clarification,
+    reason_request_of,
+    reasons_until,
+    submission_deadline_for,
+    submission_gaps,
+)
 from ..ranking.queries import live_tie_break, proposals_by_id
 from ..ranking.service import compute_ranking
 from ..reviews.models import Review
@@ -640,4 +646,21 @@ def tie_order_refusable(ctx: Context):
         return _("Ein gezogenes Los gilt; es wird nicht wiederholt.")
     if actor is None or actor.office in {s["office"] for s in tb.signatures or []}:
         return _("Ihr Amt hat dieser Reihenfolge bereits zugestimmt.")
+    return None
+
+
+# --- reasons on request (workflows/reasons.py) ------------------------------------------------------------------
+
+
+@condition
+def reasons_period_open(ctx: Context):
+    """An unsuccessful applicant asks once, until the end of the period the notice named."""
+    p = proposal_of(ctx.obj)
+    until = reasons_until(p) if p is not None else None
+    if p is None or until is None:
+        return _("Die Gründe können Sie erfragen, wenn Ihr Angebot abgelehnt oder ausgeschlossen wurde.")
+    if reason_request_of(p) is not None:
+        return _("Sie haben die Gründe bereits erfragt.")
+    if ctx.now >= minute_end(until):
+        return _("Die Frist, die Gründe zu erfragen, ist am %(when)s abgelaufen.", when=format_dt(until))
     return None

@@ -18,8 +18,10 @@ from ..awards.models import Payment, Report
 from ..awards.queries import award_of
 from ..calls.models import Opening
 from ..errors import ActionRefused
+from ..proposals.models import ReasonRequest
 from ..proposals.queries import has_submitted
 from ..reviews.queries import has_conflict
+from ..timeutil import now
 from .actors import is_official, sign_off_refusal, two_factor_required
 from .parked import may_take_over
 from .reading import (
@@ -451,6 +453,12 @@ def _proposal_add_milestone(user, p) -> str | None:
     if p.state != ProposalState.IN_IMPLEMENTATION:
         return _("Die Maßnahme ist nicht in der Umsetzung.")
     return None
+
+
+@rule("proposal.request_reasons")
+def _proposal_request_reasons(user, p) -> str | None:
+    """An unsuccessful applicant asks for the reasons: a new request's ``request_reasons``."""
+    return _first_step(user, "request_reasons", ReasonRequest(proposal_id=p.id, requested_at=now()))
 
 
 @rule("proposal.submit_interim_report")

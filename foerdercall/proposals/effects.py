@@ -12,7 +12,7 @@ from ..extensions import db
 from ..locking import lock
 from ..mail.operations import queue_mail
 from ..policy.context import Context
-from ..proposals.models import Clarification
+from ..proposals.models import Clarification, Proposal
 from ..reviews.models import Review
 from ..reviews.queries import deciding_officials
 from ..timeutil import period_end
@@ -86,6 +86,10 @@ def _mail_applicant(kind: str):
             award=award,
             clarification=clarification,
             event_at=event_at,
+            # a rejection or exclusion names the days in which the applicant may ask for its reasons
+            reasons_until=period_end(ctx.now, p.call.reasons_request_days)
+            if kind in ("rejection", "ineligible")
+            else None,
         )
 
     send.__name__ = f"mail_{kind}"
@@ -143,3 +147,34 @@ def mail_review_assigned(ctx: Context):
     p = ctx.obj
     for r in db.session.scalars(select(Review).where(Review.proposal_id == p.id)):
         queue_mail("review_assigned", r.reviewer, f"proposal:{p.id}", proposal=p, call=p.call, now=ctx.now)
+
+
+# --- reasons on request (workflows/reasons.py): ctx.obj is the request --------------------------------------------
+
+
+@effect
+def mail_reasons_requested(ctx: Context):
+    rr = ctx.obj
+    tell_officials(
+        "reasons_requested", db.session.get_one(Proposal, rr.proposal_id), ctx, f"reasons:{rr.proposal_id}"
+    )
+
+
+@effect
+def note_reasons_answer(ctx: Context):
+    rr = ctx.obj
+    rr.answer, rr.answered_at, rr.answered_by_id = ctx.reason, ctx.now, ctx.actor.id
+
+
+@effect
+def mail_reasons_answered(ctx: Context):
+    p = db.session.get_one(Proposal, ctx.obj.proposal_id)
+    queue_mail(
+        "reasons_answered",
+        p.applicant,
+        f"reasons:{p.id}:answer",
+        proposal=p,
+        call=p.call,
+        reason=ctx.reason,
+        now=ctx.now,
+    )

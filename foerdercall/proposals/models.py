@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflows import ProposalState, state_check
 from workflows import proposal as proposal_wf
+from workflows import reasons as reasons_wf
 
 from ..appform.definition import FormDefinition
 from ..extensions import Model
@@ -154,3 +155,23 @@ class Clarification(Model):
 
     proposal: Mapped[Proposal] = relationship(back_populates="clarifications")
     requested_by = relationship("User")
+
+
+class ReasonRequest(Model):
+    """An unsuccessful applicant asks for the reasons of the decision (workflows/reasons.py); one per proposal."""
+
+    __tablename__ = "reason_requests"
+    __table_args__ = (CheckConstraint(state_check(reasons_wf), name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), unique=True)
+    state: Mapped[str] = mapped_column(
+        String(20), default=reasons_wf.INITIAL, server_default=reasons_wf.INITIAL
+    )
+    question: Mapped[str] = mapped_column(Text, default="")
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())  # the office answers by then (ANSWER_DAYS)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_by = relationship("User")

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 
 from workflows import ProposalState
+from workflows import reasons as reasons_wf
 
 from ..accounts.operations import require_verified
 from ..aftercommit import on_commit, on_rollback
@@ -27,10 +28,10 @@ from ..i18n import current_lang
 from ..locking import lock
 from ..policy import check
 from ..text import safe_filename
-from ..timeutil import now
+from ..timeutil import now, period_end
 from ..workflow.engine import fire, request_now
 from .filecheck import Encrypted, ScannerUnavailable, Uninspectable, active_content, clamd_scan
-from .models import ANSWER_FIELDS, Attachment, Proposal
+from .models import ANSWER_FIELDS, Attachment, Proposal, ReasonRequest
 
 log = logging.getLogger(__name__)
 
@@ -386,3 +387,18 @@ def extend_deadline(p: Proposal, actor, new_deadline, reason: str) -> Proposal:
         data={"from": old.isoformat() if old else None, "to": new_deadline.isoformat()},
     )
     return p
+
+
+def request_reasons(p: Proposal, actor, question: str = "") -> ReasonRequest:
+    """An unsuccessful applicant asks for the reasons of the decision (optionally with a question)."""
+    question = (question or "").strip()
+    at = request_now()
+    rr = ReasonRequest(
+        proposal_id=p.id, question=question, requested_at=at, due_at=period_end(at, reasons_wf.ANSWER_DAYS)
+    )
+    return fire(rr, "request_reasons", actor, reason=question)
+
+
+def answer_reasons(rr: ReasonRequest, actor, answer: str) -> ReasonRequest:
+    """An official answers; the answer goes to the applicant and into the Vergabevermerk."""
+    return fire(rr, "answer_reasons", actor, reason=answer)

@@ -7,7 +7,7 @@ from flask import render_template
 from flask_login import current_user
 
 from forms.calls import ConfirmForm
-from forms.proposals import AnswerForm, ReasonForm
+from forms.proposals import AnswerForm, ReasonForm, ReasonsAnswerForm, ReasonsRequestForm
 
 from ..appform.display import shown_answers
 from ..awards.queries import award_of
@@ -53,4 +53,6 @@ def render_proposal_page(p) -> str:
         form=ConfirmForm(),
         reason_form=ReasonForm(),
         answer_form=AnswerForm(),
+        reasons_request_form=ReasonsRequestForm(),
+        reasons_answer_form=ReasonsAnswerForm(),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,7 +18,8 @@ from ..awards.models import Milestone, Payment, Report, SignOff
 from ..awards.queries import award_of
 from ..extensions import db
 from ..reviews.models import ConflictDeclaration, Review
-from .models import Proposal
+from ..timeutil import period_end
+from .models import Proposal, ReasonRequest
 
 
 @dataclass
@@ -140,6 +142,8 @@ def proposal_page(p, viewer, *, assessment: bool) -> dict:
             select(Report).where(Report.proposal_id == p.id).order_by(Report.id)
         ).all(),
         "sign_offs": db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id)).all(),
+        "reasons": reason_request_of(p),
+        "reasons_until": reasons_until(p),
         "reviews": reviews if assessment else [r for r in reviews if r.reviewer_id == viewer.id],
         "conflicts": db.session.scalars(
             select(ConflictDeclaration).where(ConflictDeclaration.proposal_id == p.id)
@@ -147,3 +151,35 @@ def proposal_page(p, viewer, *, assessment: bool) -> dict:
         if assessment
         else [],
     }
+
+
+# --- the unsuccessful applicant's request for the reasons (workflows/reasons.py) -------------------------------
+
+UNSUCCESSFUL = (ProposalState.REJECTED, ProposalState.INELIGIBLE)
+
+
+def state_event(p: Proposal) -> AuditEvent | None:
+    """The audit event by which the proposal reached its present state (a rejection, an exclusion, …)."""
+    return db.session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.proposal_id == p.id,
+            AuditEvent.object_type == "proposals",
+            AuditEvent.to_state == p.state,
+            AuditEvent.from_state != p.state,
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    )
+
+
+def reasons_until(p: Proposal) -> dt.datetime | None:
+    """Until when an unsuccessful applicant may ask for the reasons: the call's days after the notice (the end of
+    the day, moved past a weekend or a holiday); None for a proposal that was not unsuccessful."""
+    if p.state not in UNSUCCESSFUL or (ev := state_event(p)) is None:
+        return None
+    return period_end(ev.at, p.call.reasons_request_days)
+
+
+def reason_request_of(p: Proposal) -> ReasonRequest | None:
+    return db.session.scalar(select(ReasonRequest).where(ReasonRequest.proposal_id == p.id))

@@ -8,7 +8,14 @@ from sqlalchemy.orm import joinedload
 
 from forms.calls import ConfirmForm
 from forms.fields import choices
-from forms.proposals import AnswerForm, ExtendForm, UploadForm, proposal_form
+from forms.proposals import (
+    AnswerForm,
+    ExtendForm,
+    ReasonsAnswerForm,
+    ReasonsRequestForm,
+    UploadForm,
+    proposal_form,
+)
 
 from ..accounts.operations import find_user
 from ..errors import ActionRefused
@@ -24,16 +31,18 @@ from ..workflow.engine import fire
 from .models import Attachment, Proposal
 from .operations import (
     add_attachment,
+    answer_reasons,
     attachment_path,
     extend_deadline,
     remove_attachment,
+    request_reasons,
     save_draft,
     start_draft,
     upload_usage,
 )
 from .page import render_proposal_page
 from .progress import next_step
-from .queries import advice_requests, draft_of, proposals_of, submission_gaps
+from .queries import advice_requests, draft_of, proposals_of, reason_request_of, submission_gaps
 
 bp = Blueprint("proposals", __name__)
 
@@ -229,6 +238,39 @@ def answer(proposal_id: int):
     fire(p, "answer_request", current_user, reason=form.answer.data or "")
     flash(_("Ihre Antwort ist eingegangen."), "success")
     return redirect(url_for("proposals.detail", proposal_id=p.id))
+
+
+@bp.route("/proposals/<int:proposal_id>/reasons", methods=["POST"])
+@login_required
+def reasons(proposal_id: int):
+    """An unsuccessful applicant asks for the reasons of the decision."""
+    p = get_proposal_for(current_user, proposal_id)
+    require(current_user, "proposal.own", p)
+    form = ReasonsRequestForm()
+    if not form.validate_on_submit():
+        abort(400)
+    request_reasons(p, current_user, form.question.data or "")
+    flash(_("Ihre Anfrage ist eingegangen. Das Amt antwortet innerhalb von 15 Tagen."), "success")
+    return redirect(url_for("proposals.detail", proposal_id=p.id, _anchor="reasons"))
+
+
+@bp.route("/proposals/<int:proposal_id>/reasons/answer", methods=["POST"])
+@login_required
+def answer_reasons_view(proposal_id: int):
+    """An official answers the request; the answer is sent to the applicant."""
+    p = get_proposal_for(current_user, proposal_id)
+    rr = reason_request_of(p)
+    if rr is None:
+        abort(404)
+    if not may(current_user, "answer_reasons", rr):
+        abort(403)
+    form = ReasonsAnswerForm()
+    if not form.validate_on_submit():
+        flash(_("Bitte schreiben Sie die Antwort."), "error")
+        return redirect(url_for("proposals.detail", proposal_id=p.id, _anchor="reasons"))
+    answer_reasons(rr, current_user, form.answer.data or "")
+    flash(_("Die Antwort ist verschickt."), "success")
+    return redirect(url_for("proposals.detail", proposal_id=p.id, _anchor="reasons"))
 
 
 @bp.route("/calls/<int:call_id>/extend", methods=["POST"])

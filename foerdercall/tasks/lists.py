@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
-from workflows import CallState, MilestoneState, ProposalState, ReportState
+from workflows import CallState, MilestoneState, ProposalState, ReasonsState, ReportState
 
 from ..awards.models import Award, Milestone, Report
 from ..calls.models import Call
@@ -25,7 +25,7 @@ from ..i18n import format_dt as _dt
 from ..i18n import format_money as _money
 from ..policy import may
 from ..policy.actors import is_official
-from ..proposals.models import Clarification, Proposal
+from ..proposals.models import Clarification, Proposal, ReasonRequest
 from ..proposals.progress import next_step
 from ..proposals.queries import proposals_of
 from ..ranking.models import Standstill
@@ -251,6 +251,24 @@ def _awards(user, ids: list[int], skip: set[int], at: dt.datetime) -> tuple[Task
     return award, acceptance
 
 
+def _reasons(user, ids: list[int], skip: set[int]) -> Task:
+    task = Task(
+        "reasons",
+        _("Gründe erfragt"),
+        _("Nicht berücksichtigte Antragstellende erfragen die Gründe: antworten Sie innerhalb von 15 Tagen."),
+    )
+    if not ids:
+        return task
+    for rr, p in db.session.execute(
+        select(ReasonRequest, Proposal)
+        .join(Proposal, Proposal.id == ReasonRequest.proposal_id)
+        .where(Proposal.call_id.in_(ids), ReasonRequest.state == ReasonsState.REQUESTED)
+    ).all():
+        if p.id not in skip and may(user, "answer_reasons", rr):
+            task.items.append(_item(p, due_at=rr.due_at, since=rr.requested_at, note=rr.question))
+    return task
+
+
 def _with_award(ids: list[int], states, skip: set[int]) -> list[tuple[Proposal, Award]]:
     if not ids:
         return []
@@ -343,6 +361,7 @@ def official_tasks(user, at: dt.datetime) -> list[Task]:
         *_reviews(user, ids, skip, at),
         _sign_offs(user, ids, skip),
         *_awards(user, ids, skip, at),
+        _reasons(user, ids, skip),
         *_measures(user, ids, skip),
     ]
 

@@ -52,6 +52,8 @@ FUZZED = {
     "proposals.delete_attachment",
     "proposals.fire_trigger",
     "proposals.answer",
+    "proposals.reasons",
+    "proposals.answer_reasons_view",
     # tests/fuzz/test_fuzz_reviews.py
     "reviews.neutrality",
     "reviews.score",

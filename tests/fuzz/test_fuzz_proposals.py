@@ -80,7 +80,8 @@ def test_the_draft_form_with_uploads_and_removal(app, world, backend):
 
 def test_the_proposal_buttons_and_the_clarification_answer(app, world, clock, backend):
     """After the opening: an official's buttons (request documents, eligibility, ...) with a reason; the
-    applicant's answer to a request for missing documents, with a file; the applicant's withdrawal."""
+    applicant's answer to a request for missing documents, with a file; the applicant's withdrawal; the reasons
+    of an exclusion asked for and answered."""
     ps = opened(world, clock, eligible=False)
     fire(ps[1], "request_documents", world.ka, reason="Bitte den Finanzplan nachreichen")
     db.session.commit()
@@ -96,18 +97,25 @@ def test_the_proposal_buttons_and_the_clarification_answer(app, world, clock, ba
         post(applicant2, f"/proposals/{ps[1].id}/answer", data, files=_file(upload))
         post(ka, f"/proposals/{ps[1].id}/fire/{_segment(t2)}", data)
         post(applicant, f"/proposals/{ps[0].id}/fire/{_segment(t2)}", data)
+        post(applicant, f"/proposals/{ps[0].id}/reasons", data)  # once excluded: the reasons on request
+        post(ka, f"/proposals/{ps[0].id}/reasons/answer", data)
         show(ka, *(f"/proposals/{p.id}" for p in ps))
         show(applicant2, f"/proposals/{ps[1].id}")
 
     fuzz(
         backend,
-        st.tuples(st.tuples(trigger, trigger), fields("reason", "answer", answer=VALUE), UPLOAD),
+        st.tuples(st.tuples(trigger, trigger), fields("reason", "answer", "question", answer=VALUE), UPLOAD),
         body,
         explicit=(
             (
                 ("request_documents", "answer_request"),
                 {"reason": "Fehlt", "answer": "Anbei"},
                 (PDF, "finanzplan.pdf"),
+            ),
+            (
+                ("declare_ineligible", "withdraw"),
+                {"reason": "Zu spät", "question": "Warum?", "answer": "So"},
+                (PDF, "x.pdf"),
             ),
         ),
     )

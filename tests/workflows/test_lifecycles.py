@@ -28,7 +28,7 @@ from foerdercall.calls.operations import confirm_opening, request_opening
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 from foerdercall.outcomes.models import IndicatorValue
-from foerdercall.proposals.models import Proposal
+from foerdercall.proposals.models import Proposal, ReasonRequest
 from foerdercall.ranking.models import Standstill, TieBreak
 from foerdercall.reviews.operations import declare_conflict, sign_neutrality
 from foerdercall.timeutil import minute_end
@@ -81,6 +81,7 @@ MODELS = {
     "payment": Payment,
     "indicator": IndicatorValue,
     "tie": TieBreak,
+    "reasons": ReasonRequest,
 }
 
 
