@@ -30,6 +30,8 @@ JOB_STATE_LABELS = {
 }
 JOB_KIND_LABELS = {
     "sign_off": _l("Sammelzeichnung"),
+    "bulk_eligible": _l("Formale Prüfung für mehrere Angebote"),
+    "bulk_award": _l("Zuschläge für mehrere Angebote"),
     "call_record": _l("Vergabevermerk"),
     "export": _l("Export"),
 }

@@ -418,7 +418,22 @@ class CopyCallForm(Form):
     confirm = HiddenField(validators=[DataRequired(), AnyOf(("y",))])
 
 
-class BulkSignOffForm(Form):
+class BulkStepForm(Form):
+    """A step on several proposals at once (the formal check passed, the award): the ids of the checkboxes."""
+
+    # the checkboxes of the rows (rendered by the page itself): ids only
+    proposal = SelectMultipleField(validate_choice=False)
+
+    def validate_proposal(self, field):
+        if any(parse_id(v) is None for v in field.data or []):
+            raise ValidationError(_l("Bitte wählen Sie Angebote aus der Liste."))
+
+    def proposal_ids(self) -> list[int]:
+        """The chosen proposals' ids (each one checked by validate_proposal)."""
+        return [i for v in self.proposal.data or [] if (i := parse_id(v)) is not None]
+
+
+class BulkSignOffForm(BulkStepForm):
     """The decision view: one office's decision on several proposals at once (ids from the checkboxes)."""
 
     decision = SelectField(
@@ -429,16 +444,6 @@ class BulkSignOffForm(Form):
         _l("Begründung (bei Ablehnung erforderlich, gilt für alle ausgewählten)"),
         validators=[Optional(), Length(max=10000)],
     )
-    # the checkboxes of the ranking rows (rendered by the page itself): ids only
-    proposal = SelectMultipleField(validate_choice=False)
-
-    def validate_proposal(self, field):
-        if any(parse_id(v) is None for v in field.data or []):
-            raise ValidationError(_l("Bitte wählen Sie Angebote aus der Liste."))
-
-    def proposal_ids(self) -> list[int]:
-        """The chosen proposals' ids (each one checked by validate_proposal)."""
-        return [i for v in self.proposal.data or [] if (i := parse_id(v)) is not None]
 
 
 class TieForm(Form):

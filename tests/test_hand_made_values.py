@@ -171,6 +171,7 @@ def _feeds():
         "RowsForm": [],  # the base of forms with row lists: only its row_action (a button's value)
         "ConfirmForm": [],
         "BulkSignOffForm": [SignOff],
+        "BulkStepForm": [],  # the ids of the proposals to step on
         "ExportJobForm": [],
         "MailTemplateForm": [MailTemplate],
         "MailTemplateTextForm": [MailTemplate],

@@ -129,6 +129,7 @@ ACCESS = {
     "reviews.conflict": "own_review",
     "reviews.official_conflict": "officials",
     "ranking.decide": "officials",
+    "calls.bulk_step": "officials",
     "proposals.reasons": "proposal_owner",
     "proposals.answer_reasons_view": "officials",  # the other applicant's excluded offer: its request
     "ranking.agree": "officials",
@@ -491,6 +492,14 @@ def _cases() -> list[Case]:
             refused_data={"members": "{p},{q}", "places-0": "{q}", "places-1": "{p}", "reason": "Leck"},
         ),
         Case("ranking.agree", "POST", "/ties/{tie}/agree", 302, data={}),
+        Case(
+            "calls.bulk_step",
+            "POST",
+            "/calls/{call}/bulk/declare_eligible",
+            302,
+            data={},
+            refused_data={"proposal": ["{q}"]},
+        ),
         Case("proposals.reasons", "POST", P + "/reasons", 302, data={}),
         Case(
             "proposals.answer_reasons_view",

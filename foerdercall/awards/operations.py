@@ -59,25 +59,49 @@ def sign_off(p: Proposal, actor, decision: str, reason: str = "") -> Proposal:
     return p
 
 
-def sign_off_many(
-    proposals: Sequence[Proposal], actor, decision: str, reason: str = ""
+# The steps an official takes on several proposals at once, each exactly as its single form does it.
+BULK_STEPS = ("sign_off", "declare_eligible", "award")
+
+
+def take_step(p: Proposal, actor, step: str, decision: str = "", reason: str = "") -> None:
+    """One proposal's part of a bulk step: a sign-off for the actor's office, the formal check passed, or the
+    award at the offered price."""
+    if step == "sign_off":
+        sign_off(p, actor, decision, reason)
+    elif step == "award":
+        make_award(p, actor)
+    elif step == "declare_eligible":
+        fire(p, "declare_eligible", actor)
+    else:
+        raise ActionRefused(_("Diese Aktion gibt es nicht."))
+
+
+def steps_many(
+    proposals: Sequence[Proposal], actor, step: str, decision: str = "", reason: str = ""
 ) -> list[tuple[int, str | None]]:
-    """Bulk sign-off for the actor's office: each proposal exactly as :func:`sign_off`, each in a savepoint
-    of the one request transaction, so a refusal undoes only that proposal's sign-off and is reported
-    (proposal id, message); the others are still signed. Returns (proposal id, None or the refusal).
+    """A bulk step: each proposal exactly as :func:`take_step`, each in a savepoint of the one request
+    transaction, so a refusal undoes only that proposal's step and is reported (proposal id, message); the
+    others are still done. Returns (proposal id, None or the refusal).
 
     The row locks are held until the request commits, so the proposals are locked in one order (by id)
-    whatever order they were chosen in: two bulk sign-offs at the same moment wait, never deadlock."""
+    whatever order they were chosen in: two bulk steps at the same moment wait, never deadlock."""
     results: list[tuple[int, str | None]] = []
     for p in sorted(proposals, key=lambda p: p.id):
         try:
             with db.session.begin_nested():
-                sign_off(p, actor, decision, reason)
+                take_step(p, actor, step, decision, reason)
         except ActionRefused as exc:
             results.append((p.id, exc.message))
         else:
             results.append((p.id, None))
     return results
+
+
+def sign_off_many(
+    proposals: Sequence[Proposal], actor, decision: str, reason: str = ""
+) -> list[tuple[int, str | None]]:
+    """Bulk sign-off for the actor's office (:func:`steps_many`)."""
+    return steps_many(proposals, actor, "sign_off", decision, reason)
 
 
 def _standstill_for(p: Proposal):

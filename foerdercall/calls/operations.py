@@ -16,11 +16,11 @@ from workflows import CallState
 from ..accounts.models import User
 from ..appform.definition import DefinitionError, parse_definition
 from ..audit.trail import record
-from ..awards.operations import sign_off_many
+from ..awards.operations import BULK_STEPS, steps_many
 from ..errors import ActionRefused
 from ..extensions import db
 from ..jobs.models import BulkJob
-from ..jobs.operations import sign_off_is_large, start_sign_off
+from ..jobs.operations import sign_off_is_large, start_steps
 from ..locking import lock
 from ..mail.operations import queue_mail
 from ..mailtemplates.models import MailTemplate
@@ -439,27 +439,32 @@ def published_call_is_fixed(session, flush_context, instances):
 
 
 @dataclass
-class BulkSignOff:
-    """What a bulk sign-off did: the job that signs many, or for each proposal its file number and None (signed)
-    or why it was not signed."""
+class BulkOutcome:
+    """What a bulk step did: the job that does many, or for each proposal its file number and None (done) or why
+    it was not done."""
 
     job: BulkJob | None = None
     results: list[tuple[str, str | None]] = field(default_factory=list)
 
 
-def sign_off_chosen(
-    call: Call, actor, proposal_ids: Iterable[int], decision: str, reason: str = ""
-) -> BulkSignOff:
-    """The decision page: the chosen proposals of the call, each signed for the actor's office exactly as a single
-    sign-off (``sign_off_many``); many of them through a job, each in its own transaction, with progress."""
+def steps_chosen(
+    call: Call, actor, proposal_ids: Iterable[int], step: str, decision: str = "", reason: str = ""
+) -> BulkOutcome:
+    """The chosen proposals of the call, each stepped exactly as on its own (``steps_many``: a sign-off for the
+    actor's office, the formal check passed, the award); many of them through a job, each in its own
+    transaction, with progress."""
+    if step not in BULK_STEPS:
+        raise ActionRefused(_("Diese Aktion gibt es nicht."))
     chosen = db.session.scalars(
         select(Proposal)
         .where(Proposal.call_id == call.id, Proposal.id.in_(list(proposal_ids)))
         .order_by(Proposal.file_seq)
     ).all()
     if sign_off_is_large(len(chosen)):
-        return BulkSignOff(job=start_sign_off(call, actor, chosen, decision, reason))
+        return BulkOutcome(job=start_steps(call, actor, chosen, step, decision, reason))
     numbers = {p.id: p.file_number or "" for p in chosen}  # decided: numbered at the submission
-    return BulkSignOff(
-        results=[(numbers[pid], message) for pid, message in sign_off_many(chosen, actor, decision, reason)]
+    return BulkOutcome(
+        results=[
+            (numbers[pid], message) for pid, message in steps_many(chosen, actor, step, decision, reason)
+        ]
     )

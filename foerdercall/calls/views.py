@@ -18,7 +18,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forms.application import application_form
-from forms.calls import BulkSignOffForm, CallForm, ConfirmForm, CopyCallForm, CorrectionForm, TieForm
+from forms.calls import (
+    BulkSignOffForm,
+    BulkStepForm,
+    CallForm,
+    ConfirmForm,
+    CopyCallForm,
+    CorrectionForm,
+    TieForm,
+)
 from forms.formbuilder import KINDS_WITH, FormBuilderForm, role_label
 from forms.jobs import ExportJobForm
 from workflows.proposal import STATE_LABELS
@@ -60,7 +68,7 @@ from .operations import (
     create_call,
     mark_privacy_checked,
     request_opening,
-    sign_off_chosen,
+    steps_chosen,
     update_call,
 )
 from .queries import code_taken, listed_calls, versions_of
@@ -302,14 +310,17 @@ def proposals(call_id: int):
     rows: Sequence[Proposal] = []
     if not call.is_sealed:
         rows = received_proposals(call, state if state in STATE_LABELS else None)
+    # a conflicted official sees the file number only (and the applicant, their own proposal)
+    hidden = conflicted_proposals(current_user) | {p.id for p in rows if p.applicant_id == current_user.id}
     return render_template(
         "calls/proposals.html",
         call=call,
         proposals=rows,
         count=received_count(call),
         scores=scores_of(rows),
-        # a conflicted official sees the file number only (and the applicant, their own proposal)
-        hidden=conflicted_proposals(current_user) | {p.id for p in rows if p.applicant_id == current_user.id},
+        hidden=hidden,
+        # the formal check passed for several at once: those the official may declare eligible
+        checkable={p.id for p in rows if p.id not in hidden and may(current_user, "declare_eligible", p)},
         form=ConfirmForm(),
     )
 
@@ -445,19 +456,24 @@ def decision(call_id: int):
         return _sign_off_chosen(call, form)
     result = compute_ranking(call, viewer=current_user)
     rows = result.in_decision()
+    # the rulebook is asked about each row the viewer sees (sign-off, standstill, award)
+    shown = proposals_by_id(r.proposal_id for r in rows if result.visible(r))
+    pending = result.awaiting_award()
+    breaks = tie_breaks_of(call)
     return render_template(
         "calls/decision.html",
         call=call,
         ranking=result,
         rows=rows,
-        # the rulebook is asked about each row the viewer sees (sign-off, standstill)
-        proposals=proposals_by_id(r.proposal_id for r in rows if result.visible(r)),
+        proposals=shown,
         signed=sign_offs_by_office(call),
-        pending=result.awaiting_award(),
+        pending=pending,
+        # the award for several at once: those it is possible for now (a standstill, a tie or the budget say no)
+        awardable_ids={r.proposal_id for r in pending if may(current_user, "award", shown[r.proposal_id])},
         fmt_money=money_formatter(),
         standstills=latest_standstills(call),
         ties=result.open_ties(),
-        tie_breaks=(breaks := tie_breaks_of(call)),
+        tie_breaks=breaks,
         tie_numbers={
             q.id: q.file_number for q in proposals_by_id({i for tb in breaks for i in tb.members}).values()
         },
@@ -470,15 +486,45 @@ def decision(call_id: int):
 def _sign_off_chosen(call: Call, form: BulkSignOffForm):
     if not form.validate_on_submit():
         abort(400)
-    if not (ids := form.proposal_ids()):
+    back = url_for("calls.decision", call_id=call.id)
+    return _bulk(call, form.proposal_ids(), "sign_off", back, form.decision.data, form.reason.data or "")
+
+
+# a bulk step other than the sign-off: where its page is, and what its flash says of those done
+BULK_PAGES = {"declare_eligible": "calls.proposals", "award": "calls.decision"}
+
+
+@bp.route("/calls/<int:call_id>/bulk/<step>", methods=["POST"])
+@login_required
+def bulk_step(call_id: int, step: str):
+    """The formal check passed, or the award made, for several proposals at once (each as on its own page)."""
+    if step not in BULK_PAGES:
+        abort(404)
+    call = _official_call(call_id)
+    form = BulkStepForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _bulk(call, form.proposal_ids(), step, url_for(BULK_PAGES[step], call_id=call.id))
+
+
+def _bulk(call: Call, ids: list[int], step: str, back: str, decision: str = "", reason: str = ""):
+    if not ids:
         flash(_("Bitte wählen Sie mindestens ein Angebot aus."), "error")
-        return redirect(url_for("calls.decision", call_id=call.id))
-    outcome = sign_off_chosen(call, current_user, ids, form.decision.data, form.reason.data or "")
+        return redirect(back)
+    outcome = steps_chosen(call, current_user, ids, step, decision, reason)
     if outcome.job is not None:  # many: a job, each proposal in its own transaction, with progress
         return redirect(url_for("jobs.show", job_id=outcome.job.id))
     if done := [number for number, message in outcome.results if message is None]:
-        flash(_("Gezeichnet: %(list)s.", list=", ".join(done)), "success")
+        flash(bulk_done(step, ", ".join(done)), "success")
     for number, message in outcome.results:
         if message is not None:
-            flash(_("%(number)s nicht gezeichnet: %(message)s", number=number, message=message), "error")
-    return redirect(url_for("calls.decision", call_id=call.id))
+            flash(_("%(number)s nicht erledigt: %(message)s", number=number, message=message), "error")
+    return redirect(back)
+
+
+def bulk_done(step: str, numbers: str) -> str:
+    if step == "award":
+        return _("Zuschlag erteilt: %(list)s.", list=numbers)
+    if step == "declare_eligible":
+        return _("Als formal zulässig erklärt: %(list)s.", list=numbers)
+    return _("Gezeichnet: %(list)s.", list=numbers)

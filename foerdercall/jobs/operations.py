@@ -1,9 +1,10 @@
 """Bulk jobs: started in a request (a row, handed to the worker after the commit), run by the worker item
 by item with the progress committed as it goes.
 
-- Bulk sign-off: each proposal in a transaction of its own through ``awards.operations.sign_off`` (the row
-  lock, the state machine, the audit, the mails) and its result committed with it, so a refusal is
-  reported for that proposal only and a worker that dies mid-way resumes after the last committed item.
+- Bulk steps (sign-off, formal check passed, award): each proposal in a transaction of its own through
+  ``awards.operations.take_step`` (the row lock, the state machine, the audit, the mails) and its result
+  committed with it, so a refusal is reported for that proposal only and a worker that dies mid-way resumes
+  after the last committed item.
 - Exports (ranking/scores as CSV/XLSX): the same bytes as the synchronous download (``export_file``); the
   call's Vergabevermerk (PDF): the same document as ``documents.call_record``. The file is written row by
   row into a spooled temporary file and kept in the database in pieces (``store_result``), read back the
@@ -28,7 +29,7 @@ from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 
 from ..accounts.models import User
 from ..aftercommit import on_commit
-from ..awards.operations import sign_off
+from ..awards.operations import take_step
 from ..calls.models import Call
 from ..documents.operations import build_call_record
 from ..errors import ActionRefused
@@ -98,20 +99,23 @@ def export_is_large(call: Call) -> bool:
 
 
 def sign_off_is_large(n: int) -> bool:
-    """A bulk sign-off of more than SIGN_OFF_SYNC_LIMIT proposals (default 20) goes through a job."""
+    """A bulk step on more than SIGN_OFF_SYNC_LIMIT proposals (default 20) goes through a job."""
     return n > current_app.config["SIGN_OFF_SYNC_LIMIT"]
 
 
 # --- starting ------------------------------------------------------------------------------------------------
 
+# a bulk step's job kind (labels.JOB_KINDS names each)
+STEP_JOBS = {"sign_off": "sign_off", "declare_eligible": "bulk_eligible", "award": "bulk_award"}
 
-def start_sign_off(
-    call: Call, actor, proposals: Sequence[Proposal], decision: str, reason: str = ""
+
+def start_steps(
+    call: Call, actor, proposals: Sequence[Proposal], step: str, decision: str = "", reason: str = ""
 ) -> BulkJob:
-    """A bulk sign-off as a job: the proposals in the order of their ids (as ``sign_off_many``)."""
+    """A bulk step as a job: the proposals in the order of their ids (as ``steps_many``)."""
     chosen = sorted(proposals, key=lambda p: p.id)
     job = BulkJob(
-        kind="sign_off",
+        kind=STEP_JOBS[step],
         call_id=call.id,
         started_by_id=actor.id,
         total=len(chosen),
@@ -123,6 +127,7 @@ def start_sign_off(
         params={
             "proposal_ids": [p.id for p in chosen],
             "labels": {str(p.id): p.label() for p in chosen},
+            "step": step,
             "decision": decision,
             "reason": reason or "",
         },
@@ -131,6 +136,13 @@ def start_sign_off(
     db.session.flush()
     on_commit("job", job.id)
     return job
+
+
+def start_sign_off(
+    call: Call, actor, proposals: Sequence[Proposal], decision: str, reason: str = ""
+) -> BulkJob:
+    """A bulk sign-off as a job."""
+    return start_steps(call, actor, proposals, "sign_off", decision, reason)
 
 
 def start_export(call: Call, actor, what: str, fmt: str) -> BulkJob:
@@ -221,16 +233,16 @@ def _finish(j: BulkJob, message: str) -> None:
     db.session.flush()
 
 
-def sign_off_left(job_id: int) -> list[int]:
-    """The proposals of a bulk sign-off not done yet (a resumed job: what is committed is done)."""
+def steps_left(job_id: int) -> list[int]:
+    """The proposals of a bulk step not done yet (a resumed job: what is committed is done)."""
     j = load(job_id)
     seen = {item["id"] for item in j.items}
     return [pid for pid in j.params["proposal_ids"] if pid not in seen]
 
 
-def sign_off_one(job_id: int, actor: User, pid: int) -> None:
-    """One proposal of a bulk sign-off and its line in the job. A refusal (in a savepoint: it undoes this
-    proposal's sign-off and its mails only) is that proposal's line."""
+def step_one(job_id: int, actor: User, pid: int) -> None:
+    """One proposal of a bulk step and its line in the job. A refusal (in a savepoint: it undoes this
+    proposal's step and its mails only) is that proposal's line."""
     j = load(job_id)
     params, call_id = j.params, j.call_id
     message: str | None = None
@@ -239,7 +251,9 @@ def sign_off_one(job_id: int, actor: User, pid: int) -> None:
         with db.session.begin_nested():
             if p is None or p.call_id != call_id:
                 raise ActionRefused(_("Das Angebot gehört nicht zu diesem Aufruf."))
-            sign_off(p, actor, params["decision"], params.get("reason", ""))
+            take_step(
+                p, actor, params.get("step", "sign_off"), params.get("decision", ""), params.get("reason", "")
+            )
     except ActionRefused as exc:
         message = exc.message
     j = load(job_id)
@@ -257,10 +271,17 @@ def sign_off_one(job_id: int, actor: User, pid: int) -> None:
     db.session.flush()
 
 
-def finish_sign_off(job_id: int) -> None:
+def finish_steps(job_id: int) -> None:
     j = load(job_id)
-    signed = sum(1 for i in j.items if i["ok"])
-    _finish(j, _("%(signed)s von %(total)s gezeichnet.", signed=signed, total=j.total))
+    done = sum(1 for i in j.items if i["ok"])
+    step = j.params.get("step", "sign_off")
+    if step == "award":
+        message = _("%(done)s von %(total)s Zuschlägen erteilt.", done=done, total=j.total)
+    elif step == "declare_eligible":
+        message = _("%(done)s von %(total)s als formal zulässig erklärt.", done=done, total=j.total)
+    else:
+        message = _("%(signed)s von %(total)s gezeichnet.", signed=done, total=j.total)
+    _finish(j, message)
 
 
 def rank_for_export(job_id: int, actor: User):

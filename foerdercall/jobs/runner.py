@@ -60,11 +60,11 @@ def _fail(job_id: int, message: str) -> None:
     db.session.commit()
 
 
-def _sign_off(job_id: int, actor) -> None:
-    for pid in jobs.sign_off_left(job_id):
-        jobs.sign_off_one(job_id, actor, pid)
-        db.session.commit()  # the sign-off and its line in the job together; its mails go after the commit
-    jobs.finish_sign_off(job_id)
+def _steps(job_id: int, actor) -> None:
+    for pid in jobs.steps_left(job_id):
+        jobs.step_one(job_id, actor, pid)
+        db.session.commit()  # the step and its line in the job together; its mails go after the commit
+    jobs.finish_steps(job_id)
     db.session.commit()
 
 
@@ -80,7 +80,13 @@ def _call_record(job_id: int, actor) -> None:
     db.session.commit()
 
 
-_RUNS = {"sign_off": _sign_off, "export": _export, "call_record": _call_record}
+_RUNS = {
+    "sign_off": _steps,
+    "bulk_eligible": _steps,
+    "bulk_award": _steps,
+    "export": _export,
+    "call_record": _call_record,
+}
 
 
 def start_jobs(job_ids: list[int]) -> None:

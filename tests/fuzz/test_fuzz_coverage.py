@@ -68,6 +68,7 @@ FUZZED = {
     "awards.objection",
     "awards.award",
     "ranking.decide",
+    "calls.bulk_step",
     "ranking.agree",
     "ranking.refuse",
     # tests/fuzz/test_fuzz_implementation.py

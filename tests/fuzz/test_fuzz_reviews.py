@@ -153,6 +153,7 @@ def test_the_decision_forms(app, world, clock, backend):
             post(ka, f"/proposals/{p.id}/objection", data)
             post(ka, f"/proposals/{p.id}/award", data)
         post(ka, f"/calls/{world.call.id}/ties", data)
+        post(ka, f"/calls/{world.call.id}/bulk/award", data)
         for tie_id in db.session.scalars(select(TieBreak.id)).all():
             post(afw, f"/ties/{tie_id}/agree", data)
             post(afw, f"/ties/{tie_id}/refuse", data)
