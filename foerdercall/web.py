@@ -58,6 +58,7 @@ from .parking.views import park_refused_post
 from .policy.actors import two_factor_setup_due
 from .privacy.views import bp as privacy_bp
 from .proposals.views import bp as proposals_bp
+from .publicity import eu_statement
 from .ranking.service import tie_note
 from .ranking.views import bp as ranking_bp
 from .register.views import bp as register_bp
@@ -314,6 +315,7 @@ def init_app(app: Flask) -> None:
         term=term,
         place_label=place_label,
         tie_note=tie_note,
+        eu_statement=eu_statement,
     )  # documents and mails, in the worker too
 
     @app.route("/accessibility")

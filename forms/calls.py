@@ -190,6 +190,11 @@ class CallForm(RowsForm):
     standstill_threshold = MoneyField(
         _l("Stillhaltefrist ab Auftragswert (netto, €)"), validators=[Optional()]
     )
+    eu_funded = BooleanField(
+        _l(
+            "Kofinanziert von der Europäischen Union (EFRE): EU-Emblem und Förderhinweis auf Seiten und Dokumenten"
+        )
+    )
     reasons_request_days = IntegerField(
         _l("Gründe auf Antrag: Frist nach der Ablehnung (Tage)"),
         default=30,
@@ -393,6 +398,7 @@ class CallForm(RowsForm):
             "privacy_notice": (self.privacy_notice.data or "").strip(),
             "retention_months": self.retention_months.data,
             "reasons_request_days": self.reasons_request_days.data,
+            "eu_funded": bool(self.eu_funded.data),
         }
 
 

@@ -111,6 +111,9 @@ class Call(Model):
     # A tie left after the criteria marked for ties (Criterion.tie_rank) is decided by lots, announced with the
     # call; without it, by a recorded decision of the deciding offices (ranking.ties)
     lots_announced: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # co-funded by the EU (ERDF): the emblem and funding statement on its pages and documents (publicity), the
+    # duty passed on in the award letter, and its records kept 5 years from the end of the last payment's year
+    eu_funded: Mapped[bool] = mapped_column(default=False, server_default=false())
     scale_max: Mapped[int] = mapped_column(default=5)
     min_total: Mapped[int] = mapped_column(default=50)  # points of 100
     version: Mapped[int] = mapped_column(default=1)

@@ -72,6 +72,7 @@ FROZEN_CALL_FIELDS = (
     "max_amount_cents",
     "application_form",  # the questions (issue 14): fixed with the criteria, changed only by correct_call
     "lots_announced",  # how a tie left after the tie-break criteria is decided
+    "eu_funded",  # the publicity duty and the retention of the records follow from it
 )
 
 
@@ -100,6 +101,7 @@ def call_snapshot(call: Call) -> dict[str, Any]:
             for c in call.criteria
         ],
         "lots_announced": call.lots_announced,
+        "eu_funded": call.eu_funded,
         "application_form": copy.deepcopy(call.application_form),
     }
 
@@ -263,6 +265,7 @@ COPIED_COLUMNS = (
     "scale_max",
     "min_total",
     "lots_announced",
+    "eu_funded",
     "reasons_request_days",
     "application_form",  # next year's call asks the same questions
 )

@@ -31,6 +31,7 @@ from ..offices.queries import office_label
 from ..privacy.queries import applicant_label, event_actor, event_reason
 from ..proposals.models import Proposal
 from ..proposals.queries import reason_request_of, reasons_until, state_event
+from ..publicity import eu_statement
 from ..ranking.models import Standstill
 from ..ranking.queries import tie_breaks_of
 from ..ranking.service import compute_ranking, tie_note
@@ -187,6 +188,7 @@ def _letter(p: Proposal, lang: str, title: str, at: dt.datetime) -> Document:
         sender=_letterhead(p.call, lang),
         address=_address(p.applicant),
         footer=_footer(),
+        eu_statement=eu_statement(p.call, lang),
     )
     doc.add(
         Facts(
@@ -390,6 +392,7 @@ def _proposal_record(p: Proposal, lang: str) -> Document:
         issued_at=_record_time(p),
         sender=_letterhead(p.call, lang),
         footer=_footer(),
+        eu_statement=eu_statement(p.call, lang),
     )
     doc.add(*_call_section(p.call, lang))
     ranked = ranking(p.call)
@@ -749,6 +752,7 @@ def build_call_record(call: Call, reader, lang: str, readable) -> bytes:
             issued_at=last or call.created_at,
             sender=_letterhead(call, lang),
             footer=_footer(),
+            eu_statement=eu_statement(call, lang),
         )
         doc.add(*_call_section(call, lang))
         o = call.opening

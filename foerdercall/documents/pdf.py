@@ -13,6 +13,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from ..publicity import EMBLEM
+
 FONTS = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVu"
 
@@ -52,6 +54,7 @@ class Document:
     sender: list[str] = field(default_factory=list)  # letterhead lines
     address: list[str] = field(default_factory=list)  # recipient block (letters)
     footer: str = ""  # "Seite %(page)s von %(pages)s" in the document's language
+    eu_statement: str = ""  # an EU-co-funded call's: the emblem with this statement heads the first page
     blocks: list = field(default_factory=list)
 
     def add(self, *blocks) -> Document:
@@ -108,6 +111,15 @@ def _render(doc: Document, total_pages: int) -> tuple[int, bytes]:
     pdf.set_creation_date(doc.issued_at.astimezone(dt.UTC))
     pdf.add_page()
     w = _Writer(pdf)
+    if doc.eu_statement:  # top right: the emblem (3:2), the statement under it
+        width = 27.0
+        pdf.image(str(EMBLEM), x=pdf.w - pdf.r_margin - width, y=pdf.t_margin - 6, w=width)
+        w._font("", 8)
+        text = _clean(doc.eu_statement)
+        pdf.text(
+            pdf.w - pdf.r_margin - pdf.get_string_width(text), pdf.t_margin - 6 + width * 2 / 3 + 4, text
+        )
+        pdf.set_y(pdf.t_margin - 6 + width * 2 / 3 + 8)
     if doc.sender:
         w.para(doc.sender[0], "B", 10, 5, after=0)
         for line in doc.sender[1:]:

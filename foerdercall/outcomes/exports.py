@@ -168,7 +168,9 @@ def _table(items: list[IndicatorRow], lang: str) -> Table:
     )
 
 
-def pdf(report: ImplementationReport, title: str, text: str, lang: str, at: dt.datetime) -> bytes:
+def pdf(
+    report: ImplementationReport, title: str, text: str, lang: str, at: dt.datetime, eu_statement: str = ""
+) -> bytes:
     """The report for the council: the office's text, the figures and the tables (the charts' numbers)."""
     doc = Document(
         title=title,
@@ -176,6 +178,7 @@ def pdf(report: ImplementationReport, title: str, text: str, lang: str, at: dt.d
         issued_at=at,
         sender=[current_app.config["OPERATOR_NAME"]],
         footer=_("Seite %(page)s von %(pages)s"),
+        eu_statement=eu_statement,
     )
     if text:
         doc.add(Para(text))

@@ -20,6 +20,7 @@ from ..i18n import current_lang
 from ..pages import flash_errors, undo_refused
 from ..policy.loaders import get_indicator_value_for, get_public_call, require
 from ..proposals.page import render_proposal_page
+from ..publicity import eu_statement
 from ..sheets import file_response, spooled, write_csv, write_xlsx
 from ..timeutil import now
 from .exports import HEAD, as_json, charts, open_rows, pdf, sheets
@@ -135,7 +136,7 @@ def _file(call: Call | None, year: int | None, ext: str):
     if ext == "xlsx":
         f = spooled(lambda out: write_xlsx(out, sheets(report, lang)))
         return file_response(f, XLSX, headers)
-    data = pdf(report, _title(call, year), text.text if text else "", lang, now())
+    data = pdf(report, _title(call, year), text.text if text else "", lang, now(), eu_statement(call, lang))
     return file_response(io.BytesIO(data), "application/pdf", headers)
 
 

@@ -1,5 +1,6 @@
 """reasons on request (issue 19): an unsuccessful applicant's request for the reasons of the decision and the
-office's answer; the days after the notice in which a call's applicants may ask
+office's answer; the days after the notice in which a call's applicants may ask; whether a call is co-funded by
+the EU (ERDF: its publicity and the retention of its records)
 
 Revision ID: 6f31d98d44af
 Revises: 29e517bce4bc
@@ -50,8 +51,10 @@ def upgrade():
     op.add_column(
         "calls", sa.Column("reasons_request_days", sa.Integer(), server_default="30", nullable=False)
     )
+    op.add_column("calls", sa.Column("eu_funded", sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade():
+    op.drop_column("calls", "eu_funded")
     op.drop_column("calls", "reasons_request_days")
     op.drop_table("reason_requests")
