@@ -104,13 +104,17 @@ def open_call(call: Call, u, clock) -> None:
 
 
 def review(p: Proposal, u, score: int = 4) -> Proposal:
-    """eligible -> in_review -> reviewed, with one reviewer scoring every criterion."""
+    """eligible -> in_review -> reviewed, with one reviewer scoring every criterion; the tie-break criteria
+    differ per proposal, so that no two proposals of a call tie (ties: tests/ranking/test_ties.py)."""
     fire(p, "declare_eligible", u.ka)
     r = assign_reviewer(p, u.rev1, u.ka)
     fire(p, "start_review", u.ka)
     sign_neutrality(p.call, u.rev1)
     declare_conflict(p, u.rev1, False)
-    save_review(r, u.rev1, {c.id: (score, "Begründung") for c in p.call.criteria}, submit=True)
+    distinct = {"feasibility": 2 + p.id % 4, "economic_effect": p.id // 4 % 6}
+    save_review(
+        r, u.rev1, {c.id: (distinct.get(c.key, score), "Begründung") for c in p.call.criteria}, submit=True
+    )
     db.session.commit()
     assert p.state == "reviewed"
     return p

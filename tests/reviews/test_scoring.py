@@ -232,8 +232,8 @@ def test_neutrality_and_no_conflict_come_before_scoring(app, world, clock):
     declare_conflict(p, world.rev1, False)
     db.session.commit()
     assert reviewer_may_read(world.rev1, p)
-    assert (
-        refused(declare_conflict, p, world.rev1, True, "doch")
+    assert (  # "no conflict" once; a conflict recognised later would still count (test_official_neutrality)
+        refused(declare_conflict, p, world.rev1, False)
         == "Sie haben für dieses Angebot bereits eine Erklärung abgegeben."
     )
     save_review(r1, world.rev1, scores, submit=True)
