@@ -4,6 +4,7 @@
 from .awards import effects as award_effects  # noqa: F401
 from .calls import effects as call_effects  # noqa: F401
 from .outcomes import effects as outcome_effects  # noqa: F401
+from .privacy import retention as retention_effects  # noqa: F401
 from .proposals import effects as proposal_effects  # noqa: F401
 from .ranking import ties as tie_effects  # noqa: F401
 from .workflow.engine import unregistered

@@ -37,6 +37,19 @@ JOB_KIND_LABELS = {
 }
 
 
+# why a record's retention ends when it does (privacy.retention.record_ends)
+RETENTION_BASIS_LABELS = {
+    "unfunded": _l("nicht gefördert: die Frist des Aufrufs nach Abschluss der Auswahl"),
+    "award": _l("gefördert: 3 Jahre nach dem Zuschlag, frühestens mit dem Ende der Maßnahme"),
+    "erdf": _l("EFRE: 5 Jahre ab Ende des Jahres der letzten Zahlung"),
+    "running": _l("die Maßnahme läuft noch"),
+}
+
+
+def retention_basis_label(basis: str) -> str:
+    return str(RETENTION_BASIS_LABELS.get(basis, basis))
+
+
 def job_state_label(state: str) -> str:
     return str(JOB_STATE_LABELS.get(state, state))
 

@@ -133,6 +133,7 @@ def _feeds():
     from foerdercall.mailtemplates.models import MailTemplate
     from foerdercall.offices.models import Office
     from foerdercall.outcomes.models import IndicatorValue, ReportText
+    from foerdercall.privacy.models import LegalHold
     from foerdercall.proposals.models import Attachment, Clarification, Proposal, ReasonRequest
     from foerdercall.ranking.models import Standstill, TieBreak
     from foerdercall.reviews.models import ConflictDeclaration, ReviewDecline
@@ -189,6 +190,7 @@ def _feeds():
         "TieForm": [TieBreak],
         "ReasonsRequestForm": [ReasonRequest],
         "ReasonsAnswerForm": [ReasonRequest],
+        "HoldForm": [LegalHold],
         "ConflictForm": [ConflictDeclaration],
         "AssignForm": [],
         "DeclineForm": [ReviewDecline],

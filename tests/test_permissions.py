@@ -130,6 +130,9 @@ ACCESS = {
     "reviews.official_conflict": "officials",
     "ranking.decide": "officials",
     "calls.bulk_step": "officials",
+    "privacy.retention": "officials",
+    "privacy.hold": "officials",
+    "privacy.lift": "officials",
     "proposals.reasons": "proposal_owner",
     "proposals.answer_reasons_view": "officials",  # the other applicant's excluded offer: its request
     "ranking.agree": "officials",
@@ -501,6 +504,9 @@ def _cases() -> list[Case]:
             refused_data={"proposal": ["{q}"]},
         ),
         Case("proposals.reasons", "POST", P + "/reasons", 302, data={}),
+        Case("privacy.retention", "GET", "/retention", 200),
+        Case("privacy.hold", "POST", P + "/hold", 302, data={}, refused_data={"reason": "Leck"}, potent=True),
+        Case("privacy.lift", "POST", "/holds/{hold}/lift", 302, data={}, refused_data={"reason": "Leck"}),
         Case(
             "proposals.answer_reasons_view",
             "POST",
@@ -893,6 +899,7 @@ def opened(app, world, clock):
     from foerdercall.mail.models import OutboxMail
     from foerdercall.outcomes.models import IndicatorValue
     from foerdercall.outcomes.operations import confirm_value
+    from foerdercall.privacy.retention import place_hold
     from foerdercall.proposals.operations import request_reasons, start_draft
     from foerdercall.ranking.models import TieBreak
     from foerdercall.workflow.engine import fire
@@ -956,9 +963,11 @@ def opened(app, world, clock):
     )
     db.session.add(tie)
     request_reasons(q, world.applicant2, "Warum wurde mein Angebot ausgeschlossen?")  # q was excluded
+    held = place_hold(q, world.afw, "Klage anhängig")
     db.session.commit()
     ids = {
         "tie": tie.id,
+        "hold": held.id,
         "q": q.id,
         "call": call.id,
         "p": p.id,
@@ -1130,6 +1139,7 @@ def test_refused_requests_of_the_matrix_would_change_something(app, opened):
         "calls.fire_trigger": "calls",
         "proposals.fire_trigger": "proposals",
         "proposals.answer_reasons_view": "reason_requests",
+        "privacy.hold": "legal_holds",
         "reviews.official_conflict": "conflict_declarations",  # last: the official no longer reads it
     }
     potent = {c.endpoint: c for c in CASES if c.potent}

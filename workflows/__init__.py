@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from . import call, indicator, milestone, objection, opening, payment, proposal, reasons, report, tie
+from . import call, hold, indicator, milestone, objection, opening, payment, proposal, reasons, report, tie
 
 WORKFLOWS = {
     "proposal": proposal,
@@ -29,6 +29,7 @@ WORKFLOWS = {
     "indicator": indicator,
     "tie": tie,
     "reasons": reasons,
+    "hold": hold,
 }
 # Each workflow's states as an enum (a StrEnum: equal to the string stored in the ``state`` column).
 CallState = call.State
@@ -40,6 +41,7 @@ PaymentState = payment.State
 ProposalState = proposal.State
 ReportState = report.State
 ReasonsState = reasons.State
+HoldState = hold.State
 TieState = tie.State
 
 # table -> workflow name: which machine moves a row's ``state`` (workflow_name)

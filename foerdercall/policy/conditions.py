@@ -18,6 +18,7 @@ from ..extensions import db
 from ..i18n import current_lang, format_dt, format_money
 from ..locking import lock
 from ..offices.queries import office_by_key, office_labels
+from ..privacy.queries import active_hold
 from ..proposals.models import Proposal
 from ..proposals.queries import (
     open_clarification,
@@ -663,4 +664,15 @@ def reasons_period_open(ctx: Context):
         return _("Sie haben die Gründe bereits erfragt.")
     if ctx.now >= minute_end(until):
         return _("Die Frist, die Gründe zu erfragen, ist am %(when)s abgelaufen.", when=format_dt(until))
+    return None
+
+
+# --- legal holds (workflows/hold.py) ----------------------------------------------------------------------------
+
+
+@condition
+def not_on_hold(ctx: Context):
+    """One hold at a time on a record."""
+    if active_hold(ctx.obj.proposal_id) is not None:
+        return _("Für diese Akte ist die Aufbewahrung bereits angeordnet.")
     return None

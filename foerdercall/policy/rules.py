@@ -18,6 +18,7 @@ from ..awards.models import Payment, Report
 from ..awards.queries import award_of
 from ..calls.models import Opening
 from ..errors import ActionRefused
+from ..privacy.models import LegalHold
 from ..proposals.models import ReasonRequest
 from ..proposals.queries import has_submitted
 from ..reviews.queries import has_conflict
@@ -453,6 +454,12 @@ def _proposal_add_milestone(user, p) -> str | None:
     if p.state != ProposalState.IN_IMPLEMENTATION:
         return _("Die Maßnahme ist nicht in der Umsetzung.")
     return None
+
+
+@rule("proposal.place_hold")
+def _proposal_place_hold(user, p) -> str | None:
+    """An official stops the retention of the record: a new hold's ``place_hold``."""
+    return _first_step(user, "place_hold", LegalHold(proposal_id=p.id))
 
 
 @rule("proposal.request_reasons")

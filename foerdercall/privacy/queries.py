@@ -3,10 +3,14 @@ personal data export and the Vergabevermerk mask the same texts)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from workflows import HoldState
+
 from ..audit.models import AuditEvent
 from ..extensions import db
 from ..proposals.models import Proposal
-from .models import Anonymisation
+from .models import Anonymisation, LegalHold
 
 ANONYMISED = "(anonymisiert)"
 
@@ -34,3 +38,23 @@ def event_actor(e: AuditEvent, p: Proposal) -> str:
 def event_reason(e: AuditEvent, p: Proposal) -> str:
     """The reason of a history entry; what the applicant of an anonymised proposal wrote is not shown."""
     return ANONYMISED if _by_applicant(e, p) and e.reason else e.reason
+
+
+def active_hold(proposal_id: int) -> LegalHold | None:
+    """The legal hold on the proposal's record now, if any."""
+    return db.session.scalar(
+        select(LegalHold).where(LegalHold.proposal_id == proposal_id, LegalHold.state == HoldState.HELD)
+    )
+
+
+def held_proposals(ids) -> dict[int, LegalHold]:
+    """Proposal id -> its legal hold now, for these proposals (one query)."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return {
+        h.proposal_id: h
+        for h in db.session.scalars(
+            select(LegalHold).where(LegalHold.proposal_id.in_(wanted), LegalHold.state == HoldState.HELD)
+        )
+    }

@@ -15,6 +15,8 @@ from ..i18n import current_lang
 from ..outcomes.queries import measure_outcome
 from ..policy import may
 from ..policy.reading import applicant_visible_to
+from ..privacy.queries import active_hold
+from ..privacy.retention import record_end_of
 from ..reviews.operations import score_proposal
 from ..reviews.queries import reviewer_choices
 from .progress import proposal_progress
@@ -54,5 +56,8 @@ def render_proposal_page(p) -> str:
         reason_form=ReasonForm(),
         answer_form=AnswerForm(),
         reasons_request_form=ReasonsRequestForm(),
+        # the officials see when the record's retention ends and whether it is on legal hold
+        record_end=record_end_of(p) if assessment else None,
+        hold=active_hold(p.id) if assessment else None,
         reasons_answer_form=ReasonsAnswerForm(),
     )

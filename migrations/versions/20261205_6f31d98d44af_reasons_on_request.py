@@ -1,6 +1,6 @@
 """reasons on request (issue 19): an unsuccessful applicant's request for the reasons of the decision and the
 office's answer; the days after the notice in which a call's applicants may ask; whether a call is co-funded by
-the EU (ERDF: its publicity and the retention of its records)
+the EU (ERDF: its publicity and the retention of its records); legal holds on records
 
 Revision ID: 6f31d98d44af
 Revises: 29e517bce4bc
@@ -52,9 +52,38 @@ def upgrade():
         "calls", sa.Column("reasons_request_days", sa.Integer(), server_default="30", nullable=False)
     )
     op.add_column("calls", sa.Column("eu_funded", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.create_table(
+        "legal_holds",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("proposal_id", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=20), server_default="none", nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("placed_by_id", sa.Integer(), nullable=False),
+        sa.Column("placed_at", foerdercall.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("lifted_by_id", sa.Integer(), nullable=True),
+        sa.Column("lifted_at", foerdercall.timeutil.UTCDateTime(), nullable=True),
+        sa.Column("lift_reason", sa.Text(), nullable=False),
+        sa.CheckConstraint("state IN ('none', 'held', 'lifted')", name=op.f("ck_legal_holds_state")),
+        sa.ForeignKeyConstraint(
+            ["lifted_by_id"], ["users.id"], name=op.f("fk_legal_holds_lifted_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["placed_by_id"], ["users.id"], name=op.f("fk_legal_holds_placed_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["proposal_id"],
+            ["proposals.id"],
+            name=op.f("fk_legal_holds_proposal_id_proposals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_holds")),
+    )
+    op.create_index(op.f("ix_legal_holds_proposal_id"), "legal_holds", ["proposal_id"], unique=False)
 
 
 def downgrade():
+    op.drop_index(op.f("ix_legal_holds_proposal_id"), table_name="legal_holds")
+    op.drop_table("legal_holds")
     op.drop_column("calls", "eu_funded")
     op.drop_column("calls", "reasons_request_days")
     op.drop_table("reason_requests")

@@ -69,6 +69,8 @@ FUZZED = {
     "awards.award",
     "ranking.decide",
     "calls.bulk_step",
+    "privacy.hold",
+    "privacy.lift",
     "ranking.agree",
     "ranking.refuse",
     # tests/fuzz/test_fuzz_implementation.py

@@ -17,6 +17,7 @@ from foerdercall.awards.models import Milestone, Report
 from foerdercall.awards.operations import report_milestone, submit_interim_report
 from foerdercall.extensions import db
 from foerdercall.mail.models import OutboxMail
+from foerdercall.privacy.models import LegalHold
 from foerdercall.proposals.operations import start_draft
 from foerdercall.workflow.engine import fire
 
@@ -32,6 +33,8 @@ def _in_implementation(world, clock):
 
 
 def test_the_reports_and_their_review(app, world, clock, backend):
+    """The milestone and report reviews, the final report, the proposal's buttons, the mails' buttons and a legal
+    hold on the record."""
     p = _in_implementation(world, clock)
     ms = db.session.scalars(select(Milestone).where(Milestone.proposal_id == p.id)).first()
     report_milestone(ms, world.applicant, "Erreicht")
@@ -53,7 +56,10 @@ def test_the_reports_and_their_review(app, world, clock, backend):
         for mid in db.session.scalars(select(OutboxMail.id).order_by(OutboxMail.id.desc()).limit(2)):
             post(ka, f"/outbox/{mid}/release", data)  # the mails' buttons (release a held one, send again)
             post(ka, f"/worker/mails/{mid}/retry", data)
-        show(ka, f"/proposals/{p.id}", "/outbox")
+        post(ka, f"/proposals/{p.id}/hold", data)  # a legal hold on the record, and its lifting
+        for hid in db.session.scalars(select(LegalHold.id)):
+            post(ka, f"/holds/{hid}/lift", data)
+        show(ka, f"/proposals/{p.id}", "/outbox", "/retention")
         show(applicant, f"/proposals/{p.id}")
 
     fuzz(

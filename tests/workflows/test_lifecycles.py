@@ -28,6 +28,7 @@ from foerdercall.calls.operations import confirm_opening, request_opening
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 from foerdercall.outcomes.models import IndicatorValue
+from foerdercall.privacy.models import LegalHold
 from foerdercall.proposals.models import Proposal, ReasonRequest
 from foerdercall.ranking.models import Standstill, TieBreak
 from foerdercall.reviews.operations import declare_conflict, sign_neutrality
@@ -82,6 +83,7 @@ MODELS = {
     "indicator": IndicatorValue,
     "tie": TieBreak,
     "reasons": ReasonRequest,
+    "hold": LegalHold,
 }
 
 
