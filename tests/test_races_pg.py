@@ -16,13 +16,14 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import DEADLINE, PASSWORD, ROLES, berlin, fill_draft, publish
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from foerdercall.accounts import operations as account_ops
 from foerdercall.accounts.models import User
 from foerdercall.audit.models import AuditEvent
-from foerdercall.awards.models import Award, SignOff
-from foerdercall.awards.operations import make_award, sign_off
+from foerdercall.awards.models import Award, Payment, SignOff
+from foerdercall.awards.operations import make_award, record_payment, sign_off
 from foerdercall.calls.models import Call
 from foerdercall.calls.operations import confirm_opening, create_call, request_opening
 from foerdercall.errors import ActionRefused
@@ -718,3 +719,48 @@ def test_last_reviews_submitted_at_once_finish_the_review(pg_app, clock):
         assert [(e.actor_name, e.from_state, e.to_state) for e in finished] == [
             ("System", "in_review", "reviewed")
         ]
+
+
+# --- payments: their sum never exceeds the award, whoever books at the same moment (issue 19) ----------------
+
+
+def test_payments_at_once_never_exceed_the_award(pg_app, clock):
+    """Four officials book 6.000 € each at the same moment on an award of 20.000 €: three go through, the fourth
+    is refused; the database holds the sum below the award (CHECK on the award's paid amount) whatever the
+    application does."""
+    u = make_users()
+    call = make_call(u, code="PAY", budget_cents=50_000_00, max_amount_cents=25_000_00)
+    p = submitted(call, u.applicant, amount=20_000_00)
+    clock.set(berlin(*AFTER_DEADLINE))
+    open_call(call, u, clock)
+    approve(review(p, u), u)
+    make_award(p, u.ka)
+    fire(p, "accept_award", u.applicant)
+    db.session.commit()
+
+    outcomes = race(
+        pg_app,
+        *(
+            job(
+                record_payment, (Proposal, p.id), (User, official.id), amount_cents=6_000_00, note=f"Rate {i}"
+            )
+            for i, official in enumerate((u.ka, u.ka2, u.afw, u.afw2))
+        ),
+    )
+    fresh()
+    award = db.session.scalar(select(Award).where(Award.proposal_id == p.id))
+    paid = db.session.scalar(
+        select(func.sum(Payment.amount_cents)).where(Payment.award_id == award.id, Payment.state == "paid")
+    )
+    assert sorted(o.kind for o in outcomes) == ["ok", "ok", "ok", "refused"]
+    assert paid == award.paid_cents == 18_000_00
+    refusal = next(o for o in outcomes if o.kind == "refused")
+    assert refusal.message == "Die Zahlung überschreitet die Auftragssumme (noch offen: 2.000,00\xa0€)."
+
+    # and the database refuses on its own what the application would not check
+    with pytest.raises(IntegrityError):
+        db.session.execute(
+            update(Award).where(Award.id == award.id).values(paid_cents=award.amount_cents + 1)
+        )
+        db.session.flush()
+    db.session.rollback()

@@ -281,4 +281,6 @@ def note_report_review(ctx: Context):
 def note_payment(ctx: Context):
     pay = ctx.obj
     pay.paid_at, pay.recorded_by_id = ctx.now, ctx.actor.id
-    ctx.audit_data["amount_cents"] = pay.amount_cents
+    award = lock(db.session.get_one(Award, pay.award_id))
+    award.paid_cents += pay.amount_cents  # the database's CHECK holds it within the award
+    ctx.audit_data.update(amount_cents=pay.amount_cents, paid_cents=award.paid_cents)

@@ -6,10 +6,10 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workflows import PaymentState, state_check
 from workflows import milestone as milestone_wf
 from workflows import payment as payment_wf
 from workflows import report as report_wf
+from workflows import state_check
 
 from ..extensions import Model
 from ..timeutil import UTCDateTime, now
@@ -47,13 +47,24 @@ class Award(Model):
     """The contract: taken from the call's budget atomically, returned when it lapses or ends early."""
 
     __tablename__ = "awards"
-    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        # the payments never exceed the award less what went back to the budget (paid_cents: their sum, written
+        # with each payment under the proposal's lock)
+        CheckConstraint(
+            "paid_cents >= 0 AND released_cents >= 0 AND paid_cents + released_cents <= amount_cents",
+            name="paid_within_award",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), unique=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     released_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_cents: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default="0"
+    )  # the paid payments' sum
     awarded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     awarded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     accept_by: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
@@ -66,8 +77,9 @@ class Award(Model):
     payments: Mapped[list[Payment]] = relationship(order_by="Payment.id", lazy="selectin")
 
     @property
-    def paid_cents(self) -> int:
-        return sum(p.amount_cents for p in self.payments if p.state == PaymentState.PAID)
+    def open_cents(self) -> int:
+        """What may still be paid: the award less what was paid and what went back to the budget."""
+        return self.amount_cents - self.released_cents - self.paid_cents
 
 
 class Payment(Model):

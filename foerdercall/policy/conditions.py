@@ -550,8 +550,11 @@ def payment_within_award(ctx: Context):
     if ctx.obj.amount_cents is None and not ctx.firing:  # a page asks before an amount is typed
         return None
     award = db.session.get_one(Award, ctx.obj.award_id)
-    if award.paid_cents + ctx.obj.amount_cents > award.amount_cents - award.released_cents:
-        return _("Die Zahlung überschreitet die Auftragssumme.")
+    if ctx.obj.amount_cents > award.open_cents:
+        return _(
+            "Die Zahlung überschreitet die Auftragssumme (noch offen: %(left)s).",
+            left=format_money(award.open_cents),
+        )
     return None
 
 

@@ -27,6 +27,7 @@ from foerdercall.calls.models import Call, Opening
 from foerdercall.calls.operations import confirm_opening, request_opening
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
+from foerdercall.i18n import format_money
 from foerdercall.outcomes.models import IndicatorValue
 from foerdercall.privacy.models import LegalHold
 from foerdercall.proposals.models import Proposal, ReasonRequest
@@ -381,11 +382,13 @@ def test_a_payment_is_recorded_as_paid_and_never_exceeds_the_award(app, world, c
     assert (ev.proposal_id, ev.call_id, ev.data, ev.reason) == (
         p.id,
         p.call_id,
-        {"amount_cents": 4_000_00},
+        {"amount_cents": 4_000_00, "paid_cents": 4_000_00},
         "1. Abschlag",
     )
     left = award.amount_cents - 4_000_00
-    assert refused(record_payment, p, world.ka, left + 1) == "Die Zahlung überschreitet die Auftragssumme."
+    assert refused(record_payment, p, world.ka, left + 1) == (
+        f"Die Zahlung überschreitet die Auftragssumme (noch offen: {format_money(left)})."
+    )
     assert refused(record_payment, p, world.applicant, 1_00).startswith("Sie dürfen „Zahlung erfasst“")
     assert db.session.scalar(select(func.count(Payment.id))) == 1  # refused: no row
     assert (
