@@ -100,6 +100,29 @@ class PaymentForm(Form):
     note = StringField(_l("Vermerk"), validators=[Optional(), Length(max=500)])
 
 
+class DrawdownForm(Form):
+    """A grant recipient's drawdown (Mittelabruf): the amount, its purpose, a line of the approved cost plan."""
+
+    amount = MoneyField(_l("Betrag (€)"), validators=[Required()])
+    cost_item = SelectField(_l("Posten des Kostenplans (optional)"), choices=[], validate_choice=False)
+    purpose = TextAreaField(
+        _l("Wofür die Mittel gebraucht werden"), validators=[Optional(), Length(max=5000)]
+    )
+
+    def validate_cost_item(self, field):
+        field.data = (field.data or "")[:300]
+
+
+class ClaimForm(Form):
+    """An official claims money back from an award, with the reason (sent to the recipient)."""
+
+    amount = MoneyField(_l("Betrag (€)"), validators=[Required()])
+    reason = TextAreaField(
+        _l("Begründung (wird der Zuwendungsempfängerin bzw. dem -empfänger geschickt)"),
+        validators=[DataRequired(_l("Bitte geben Sie eine Begründung an.")), Length(max=10000)],
+    )
+
+
 class MilestoneForm(Form):
     title = StringField(_l("Meilenstein"), validators=[DataRequired(), Length(max=300)])
     due_at = BerlinDateTimeField(_l("Fällig am"), validators=[DataRequired()])

@@ -128,7 +128,7 @@ def _feeds():
     new form fails the test below until it is."""
     from foerdercall.accounts.models import User
     from foerdercall.api.models import ApiToken
-    from foerdercall.awards.models import Milestone, Payment, Report, SignOff
+    from foerdercall.awards.models import Claim, Drawdown, Milestone, Payment, Report, SignOff
     from foerdercall.calls.models import Call, CallVersion, Criterion
     from foerdercall.mailtemplates.models import MailTemplate
     from foerdercall.offices.models import Office
@@ -191,6 +191,8 @@ def _feeds():
         "ReasonsRequestForm": [ReasonRequest],
         "ReasonsAnswerForm": [ReasonRequest],
         "HoldForm": [LegalHold],
+        "DrawdownForm": [Drawdown],
+        "ClaimForm": [Claim],
         "ConflictForm": [ConflictDeclaration],
         "AssignForm": [],
         "DeclineForm": [ReviewDecline],

@@ -131,6 +131,10 @@ ACCESS = {
     "ranking.decide": "officials",
     "calls.bulk_step": "officials",
     "privacy.retention": "officials",
+    "awards.drawdown": "proposal_owner",  # a grant's recipient (here a contract: refused as a step)
+    "awards.drawdown_step": "officials",
+    "awards.claim": "officials",
+    "awards.repaid": "officials",
     "privacy.hold": "officials",
     "privacy.lift": "officials",
     "proposals.reasons": "proposal_owner",
@@ -505,6 +509,17 @@ def _cases() -> list[Case]:
         ),
         Case("proposals.reasons", "POST", P + "/reasons", 302, data={}),
         Case("privacy.retention", "GET", "/retention", 200),
+        Case("awards.drawdown", "POST", P + "/drawdowns", 422, data={}, refused_data={"amount": "1,00"}),
+        Case("awards.drawdown_step", "POST", P + "/drawdowns/{drawdown}/refuse", 302, data={}),
+        Case(
+            "awards.claim",
+            "POST",
+            P + "/claims",
+            422,
+            data={},
+            refused_data={"amount": "1,00", "reason": "x"},
+        ),
+        Case("awards.repaid", "POST", P + "/claims/{claim}/repaid", 302, data={}),
         Case("privacy.hold", "POST", P + "/hold", 302, data={}, refused_data={"reason": "Leck"}, potent=True),
         Case("privacy.lift", "POST", "/holds/{hold}/lift", 302, data={}, refused_data={"reason": "Leck"}),
         Case(
@@ -894,8 +909,9 @@ def opened(app, world, clock):
     """The owner's proposal through the whole process: submitted, opened by two officials, reviewed by
     rev1, signed off by both offices, awarded, accepted, one milestone reported, interim report in."""
     from foerdercall.aftercommit import discard
-    from foerdercall.awards.models import Milestone
+    from foerdercall.awards.models import Claim, Drawdown, Milestone
     from foerdercall.awards.operations import report_milestone, submit_interim_report
+    from foerdercall.awards.queries import award_of
     from foerdercall.mail.models import OutboxMail
     from foerdercall.outcomes.models import IndicatorValue
     from foerdercall.outcomes.operations import confirm_value
@@ -964,10 +980,32 @@ def opened(app, world, clock):
     db.session.add(tie)
     request_reasons(q, world.applicant2, "Warum wurde mein Angebot ausgeschlossen?")  # q was excluded
     held = place_hold(q, world.afw, "Klage anhängig")
+    # a drawdown and a claim on the owner's award, as rows (the award is a contract: no step on them is possible)
+    award = award_of(p)
+    drawdown = Drawdown(
+        proposal_id=p.id,
+        award_id=award.id,
+        amount_cents=1_00,
+        requested_at=clock(),
+        requested_by_id=world.applicant.id,
+        state="requested",
+    )
+    claim = Claim(
+        proposal_id=p.id,
+        award_id=award.id,
+        amount_cents=1_00,
+        reason="Test",
+        claimed_at=clock(),
+        claimed_by_id=world.ka.id,
+        state="claimed",
+    )
+    db.session.add_all([drawdown, claim])
     db.session.commit()
     ids = {
         "tie": tie.id,
         "hold": held.id,
+        "drawdown": drawdown.id,
+        "claim": claim.id,
         "q": q.id,
         "call": call.id,
         "p": p.id,

@@ -16,7 +16,21 @@ from __future__ import annotations
 
 import json
 
-from . import call, hold, indicator, milestone, objection, opening, payment, proposal, reasons, report, tie
+from . import (
+    call,
+    claim,
+    drawdown,
+    hold,
+    indicator,
+    milestone,
+    objection,
+    opening,
+    payment,
+    proposal,
+    reasons,
+    report,
+    tie,
+)
 
 WORKFLOWS = {
     "proposal": proposal,
@@ -30,6 +44,8 @@ WORKFLOWS = {
     "tie": tie,
     "reasons": reasons,
     "hold": hold,
+    "drawdown": drawdown,
+    "claim": claim,
 }
 # Each workflow's states as an enum (a StrEnum: equal to the string stored in the ``state`` column).
 CallState = call.State
@@ -42,6 +58,8 @@ ProposalState = proposal.State
 ReportState = report.State
 ReasonsState = reasons.State
 HoldState = hold.State
+DrawdownState = drawdown.State
+ClaimState = claim.State
 TieState = tie.State
 
 # table -> workflow name: which machine moves a row's ``state`` (workflow_name)

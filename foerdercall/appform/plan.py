@@ -85,3 +85,18 @@ def _share(value: Any) -> Decimal | None:
 
 def _day(day: dt.date, lang: str) -> str:
     return day.strftime("%d.%m.%Y") if lang == "de" else day.isoformat()
+
+
+def cost_plan_lines(definition: FormDefinition, answers: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """The approved cost plan (the table question with the role ``cost_plan``): each line's item and its planned
+    amount in cents, in the order given; none without such a question."""
+    q = definition.by_role("cost_plan")
+    rows = answers.get(q.key) if q is not None else None
+    lines = []
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, Mapping):
+            continue
+        item, amount = str(row.get("item") or "").strip(), row.get("amount")
+        if item and isinstance(amount, int) and not isinstance(amount, bool):
+            lines.append((item[:300], amount))
+    return lines

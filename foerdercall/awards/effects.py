@@ -22,8 +22,8 @@ from ..proposals.effects import tell_officials
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
 from ..timeutil import add_months, end_of_day_berlin, period_end, to_berlin
-from ..workflow.engine import effect, follow
-from .models import Award, Milestone, Report
+from ..workflow.engine import effect, fire, follow
+from .models import Award, Milestone, Payment, Report
 from .queries import award_of, standstill_of
 
 
@@ -284,3 +284,66 @@ def note_payment(ctx: Context):
     award = lock(db.session.get_one(Award, pay.award_id))
     award.paid_cents += pay.amount_cents  # the database's CHECK holds it within the award
     ctx.audit_data.update(amount_cents=pay.amount_cents, paid_cents=award.paid_cents)
+
+
+# --- the money of a grant: drawdowns and claims back (workflows/drawdown.py, workflows/claim.py) -----------------
+
+
+@effect
+def mail_drawdown_requested(ctx: Context):
+    d = ctx.obj
+    p = db.session.get_one(Proposal, d.proposal_id)
+    tell_officials("drawdown_requested", p, ctx, f"drawdown:{d.id}", drawdown=d)
+
+
+@effect
+def book_drawdown(ctx: Context):
+    """The payment of the drawdown, booked through its own workflow (within the award, audited)."""
+    d = ctx.obj
+    pay = Payment(
+        award_id=d.award_id, amount_cents=d.amount_cents, note=d.purpose or "", reference=f"MA-{d.id}"
+    )
+    fire(pay, "record_payment", ctx.actor, reason=d.purpose or "", now=ctx.now)
+    d.payment_id, d.decided_at, d.decided_by_id = pay.id, ctx.now, ctx.actor.id
+    ctx.audit_data.update(amount_cents=d.amount_cents, payment_id=pay.id)
+
+
+@effect
+def note_drawdown_refusal(ctx: Context):
+    d = ctx.obj
+    d.refusal, d.decided_at, d.decided_by_id = ctx.reason, ctx.now, ctx.actor.id
+
+
+@effect
+def mail_drawdown_decided(ctx: Context):
+    d = ctx.obj
+    p = db.session.get_one(Proposal, d.proposal_id)
+    queue_mail(
+        "drawdown_decided",
+        p.applicant,
+        f"drawdown:{d.id}:decided",
+        proposal=p,
+        call=p.call,
+        drawdown=d,
+        reason=ctx.reason,
+    )
+
+
+@effect
+def mail_claim(ctx: Context):
+    c = ctx.obj
+    p = db.session.get_one(Proposal, c.proposal_id)
+    queue_mail("claim", p.applicant, f"claim:{c.id}", proposal=p, call=p.call, claim=c, reason=ctx.reason)
+
+
+@effect
+def return_claim(ctx: Context):
+    """The repaid money leaves what was paid and returns to the call's budget."""
+    c = ctx.obj
+    award = lock(db.session.get_one(Award, c.award_id))
+    call = lock(db.session.get_one(Proposal, c.proposal_id).call)
+    award.paid_cents -= c.amount_cents
+    award.released_cents += c.amount_cents
+    call.committed_cents -= c.amount_cents
+    c.repaid_at, c.repaid_recorded_by_id = ctx.now, ctx.actor.id
+    ctx.audit_data.update(amount_cents=c.amount_cents, remaining_cents=call.remaining_cents)

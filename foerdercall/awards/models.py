@@ -6,6 +6,8 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from workflows import claim as claim_wf
+from workflows import drawdown as drawdown_wf
 from workflows import milestone as milestone_wf
 from workflows import payment as payment_wf
 from workflows import report as report_wf
@@ -151,3 +153,54 @@ class Report(Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     review_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Drawdown(Model):
+    """A grant recipient's request for money (Mittelabruf): ``state``: workflows/drawdown.py; paid with a payment
+    (``payment_id``) within the award."""
+
+    __tablename__ = "drawdowns"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint(state_check(drawdown_wf), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
+    state: Mapped[str] = mapped_column(
+        String(20), default=drawdown_wf.INITIAL, server_default=drawdown_wf.INITIAL
+    )
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    cost_item: Mapped[str] = mapped_column(
+        String(300), default="", server_default=""
+    )  # a line of the cost plan
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    refusal: Mapped[str] = mapped_column(Text, default="", server_default="")
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+
+
+class Claim(Model):
+    """Money claimed back from an award (Rückforderung): ``state``: workflows/claim.py; once repaid it returns
+    to the call's budget."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint(state_check(claim_wf), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default=claim_wf.INITIAL, server_default=claim_wf.INITIAL)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    claimed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    repaid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    repaid_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -20,7 +20,7 @@ from ..proposals.models import Proposal
 from ..text import printable
 from ..timeutil import now
 from ..workflow.engine import fire
-from .models import Milestone, Payment, Report, SignOff
+from .models import Claim, Drawdown, Milestone, Payment, Report, SignOff
 from .queries import award_of, decision_round, interim_report_in, sign_offs, standstill_of  # noqa: F401
 
 
@@ -253,3 +253,60 @@ def record_payment(
             return done
     pay = Payment(award_id=award.id, amount_cents=amount_cents, note=note or "", reference=reference)
     return fire(pay, "record_payment", actor, reason=note)
+
+
+# --- the money of a grant: drawdowns and claims back -----------------------------------------------------------
+
+
+def request_drawdown(
+    p: Proposal, actor, amount_cents: int, purpose: str = "", cost_item: str = ""
+) -> Drawdown:
+    """The grant's recipient asks for money (Mittelabruf), optionally naming a line of the approved cost plan."""
+    p = lock(p)
+    award = award_of(p)
+    if award is None:
+        raise ActionRefused(_("Mittel werden nur bei einer Zuwendung abgerufen."))
+    d = Drawdown(
+        proposal_id=p.id,
+        award_id=award.id,
+        amount_cents=amount_cents,
+        purpose=(purpose or "").strip(),
+        cost_item=(cost_item or "").strip()[:300],
+        requested_at=now(),
+        requested_by_id=actor.id,
+    )
+    return fire(d, "request_drawdown", actor, reason=d.purpose, amount_cents=amount_cents)
+
+
+def pay_drawdown(d: Drawdown, actor) -> Drawdown:
+    """An official pays the drawdown: its payment is booked with it (within the award)."""
+    _measure_of(d)
+    return fire(d, "pay_drawdown", actor)
+
+
+def refuse_drawdown(d: Drawdown, actor, reason: str) -> Drawdown:
+    _measure_of(d)
+    return fire(d, "refuse_drawdown", actor, reason=reason)
+
+
+def claim_back(p: Proposal, actor, amount_cents: int, reason: str) -> Claim:
+    """An official claims money back from the award, with the reason; the recipient is told."""
+    p = lock(p)
+    award = award_of(p)
+    if award is None:
+        raise ActionRefused(_("Zurückgefordert wird nur bei einer begonnenen Maßnahme."))
+    c = Claim(
+        proposal_id=p.id,
+        award_id=award.id,
+        amount_cents=amount_cents,
+        reason=(reason or "").strip(),
+        claimed_at=now(),
+        claimed_by_id=actor.id,
+    )
+    return fire(c, "claim_back", actor, reason=reason, amount_cents=amount_cents)
+
+
+def record_repayment(c: Claim, actor) -> Claim:
+    """The claimed money came back: it returns to the call's budget."""
+    _measure_of(c)
+    return fire(c, "record_repayment", actor)

@@ -1,13 +1,15 @@
-"""Read queries about a proposal's decision and award: sign-offs, standstill, award."""
+"""Read queries about a proposal's decision and award: sign-offs, standstill, award, drawdowns and claims."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from workflows import ClaimState, DrawdownState
+
 from ..extensions import db
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
-from .models import Award, Report, SignOff
+from .models import Award, Claim, Drawdown, Report, SignOff
 
 
 def sign_offs(p) -> dict[str, SignOff]:
@@ -64,3 +66,33 @@ def reopened_decisions(call) -> dict:
             .order_by(Standstill.id)
         ).all()
     )
+
+
+def pending_drawdown_cents(award_id: int, but: int | None = None) -> int:
+    """What the award's drawdowns still waiting for an official ask for (one of them left out)."""
+    q = select(func.coalesce(func.sum(Drawdown.amount_cents), 0)).where(
+        Drawdown.award_id == award_id, Drawdown.state == DrawdownState.REQUESTED
+    )
+    if but is not None:
+        q = q.where(Drawdown.id != but)
+    return int(db.session.scalar(q) or 0)
+
+
+def open_claim_cents(award_id: int, but: int | None = None) -> int:
+    """What is claimed back from the award and not repaid yet (one claim left out)."""
+    q = select(func.coalesce(func.sum(Claim.amount_cents), 0)).where(
+        Claim.award_id == award_id, Claim.state == ClaimState.CLAIMED
+    )
+    if but is not None:
+        q = q.where(Claim.id != but)
+    return int(db.session.scalar(q) or 0)
+
+
+def drawdowns_of(p) -> list[Drawdown]:
+    return list(
+        db.session.scalars(select(Drawdown).where(Drawdown.proposal_id == p.id).order_by(Drawdown.id))
+    )
+
+
+def claims_of(p) -> list[Claim]:
+    return list(db.session.scalars(select(Claim).where(Claim.proposal_id == p.id).order_by(Claim.id)))

@@ -10,6 +10,8 @@ from flask_login import current_user, login_required
 
 from forms.awards import (
     AwardForm,
+    ClaimForm,
+    DrawdownForm,
     MilestoneForm,
     ObjectionForm,
     PaymentForm,
@@ -20,17 +22,24 @@ from forms.awards import (
 from forms.calls import ConfirmForm
 
 from ..errors import ActionRefused
+from ..extensions import db
 from ..pages import done_message, flash_errors, undo_refused
 from ..policy.loaders import get_milestone_for, get_proposal_for, get_report_for, require
 from ..proposals.operations import add_attachment
 from ..proposals.page import render_proposal_page
+from .models import Claim, Drawdown
 from .operations import (
     accept_milestone,
     add_milestone,
+    claim_back,
     make_award,
+    pay_drawdown,
     record_objection,
     record_payment,
+    record_repayment,
+    refuse_drawdown,
     report_milestone,
+    request_drawdown,
     resolve_objection,
     review_interim_report,
     sign_off,
@@ -230,9 +239,93 @@ def forms_for_detail():
         "text_form": TextForm(),
         "payment_form": PaymentForm(),
         "milestone_form": MilestoneForm(),
+        "drawdown_form": DrawdownForm(),
+        "claim_form": ClaimForm(),
     }
 
 
 @bp.app_context_processor
 def _award_forms():
     return {"award_forms": forms_for_detail, "reopened_decisions": reopened_decisions}
+
+
+# --- the money of a grant: drawdowns and claims back -----------------------------------------------------------
+
+
+def _row(p, model, row_id: int):
+    row = db.session.get(model, row_id)
+    if row is None or row.proposal_id != p.id:
+        abort(404)
+    return row
+
+
+@bp.route("/proposals/<int:proposal_id>/drawdowns", methods=["POST"])
+@login_required
+def drawdown(proposal_id: int):
+    """The grant's recipient asks for money (Mittelabruf)."""
+    p = get_proposal_for(current_user, proposal_id)
+    require(current_user, "proposal.own", p)
+    form = DrawdownForm()
+    if not form.validate_on_submit():
+        return _again(p, "drawdown", form)
+    try:
+        request_drawdown(
+            p, current_user, form.amount.data or 0, form.purpose.data or "", form.cost_item.data or ""
+        )
+    except ActionRefused as exc:  # more than is open: the reason at the amount, the text kept
+        undo_refused(exc)
+        form.amount.errors = [exc.message]
+        return _again(p, "drawdown", form)
+    flash(_("Ihr Mittelabruf ist eingegangen; das Amt prüft ihn."), "success")
+    return _back(p)
+
+
+@bp.route("/proposals/<int:proposal_id>/drawdowns/<int:drawdown_id>/<step>", methods=["POST"])
+@login_required
+def drawdown_step(proposal_id: int, drawdown_id: int, step: str):
+    """An official pays a drawdown (its payment is booked with it) or refuses it with the reason."""
+    if step not in ("pay", "refuse"):
+        abort(404)
+    p = _handled(proposal_id)
+    d = _row(p, Drawdown, drawdown_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if step == "pay":
+        pay_drawdown(d, current_user)
+        flash(_("Mittelabruf ausgezahlt; die Zahlung ist gebucht."), "success")
+    else:
+        refuse_drawdown(d, current_user, form.reason.data or "")
+        flash(_("Mittelabruf abgelehnt; die Empfängerin bzw. der Empfänger ist benachrichtigt."), "success")
+    return _back(p)
+
+
+@bp.route("/proposals/<int:proposal_id>/claims", methods=["POST"])
+@login_required
+def claim(proposal_id: int):
+    """An official claims money back from the award, with the reason."""
+    p = _handled(proposal_id)
+    form = ClaimForm()
+    if not form.validate_on_submit():
+        return _again(p, "claim", form)
+    try:
+        claim_back(p, current_user, form.amount.data or 0, form.reason.data or "")
+    except ActionRefused as exc:
+        undo_refused(exc)
+        form.amount.errors = [exc.message]
+        return _again(p, "claim", form)
+    flash(_("Rückforderung erhoben; die Empfängerin bzw. der Empfänger ist benachrichtigt."), "success")
+    return _back(p)
+
+
+@bp.route("/proposals/<int:proposal_id>/claims/<int:claim_id>/repaid", methods=["POST"])
+@login_required
+def repaid(proposal_id: int, claim_id: int):
+    """The claimed money came back: it returns to the call's budget."""
+    p = _handled(proposal_id)
+    c = _row(p, Claim, claim_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    record_repayment(c, current_user)
+    flash(_("Rückzahlung erfasst; der Betrag steht dem Aufruf wieder zur Verfügung."), "success")
+    return _back(p)

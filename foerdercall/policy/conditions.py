@@ -10,9 +10,17 @@ from sqlalchemy import func, select
 
 from workflows import CallState, ProposalState
 from workflows import objection as objection_wf
+from workflows.proposal import MEASURE_BEGUN
 
 from ..awards.models import Award, Milestone, Report
-from ..awards.queries import award_of, interim_report_in, sign_offs, standstill_of
+from ..awards.queries import (
+    award_of,
+    interim_report_in,
+    open_claim_cents,
+    pending_drawdown_cents,
+    sign_offs,
+    standstill_of,
+)
 from ..calls.models import Call
 from ..extensions import db
 from ..i18n import current_lang, format_dt, format_money
@@ -678,4 +686,59 @@ def not_on_hold(ctx: Context):
     """One hold at a time on a record."""
     if active_hold(ctx.obj.proposal_id) is not None:
         return _("Für diese Akte ist die Aufbewahrung bereits angeordnet.")
+    return None
+
+
+# --- the money of a grant: drawdowns and claims back (workflows/drawdown.py, workflows/claim.py) -----------------
+
+
+@condition
+def grant_measure_running(ctx: Context):
+    """A grant's recipient draws money while the measure runs (until the proof of use is accepted)."""
+    p = proposal_of(ctx.obj)
+    if p is None or p.call.mode != "grant":
+        return _("Mittel werden nur bei einer Zuwendung abgerufen.")
+    if p.state not in (ProposalState.IN_IMPLEMENTATION, ProposalState.FINAL_REPORT_SUBMITTED):
+        return _("Mittel können nur abgerufen werden, solange die Maßnahme läuft.")
+    return None
+
+
+@condition
+def drawdown_within_award(ctx: Context):
+    """A drawdown asks for no more than is open of the grant, less what other drawdowns still ask for."""
+    d = ctx.obj
+    if d.amount_cents is None and not ctx.firing:  # a page asks before an amount is typed
+        return None
+    award = db.session.get_one(Award, d.award_id)
+    left = award.open_cents - pending_drawdown_cents(award.id, but=d.id)
+    if d.amount_cents <= 0 or d.amount_cents > left:
+        return _(
+            "Der Abruf muss größer als 0 sein und darf das noch Abrufbare nicht übersteigen (%(left)s).",
+            left=format_money(max(left, 0)),
+        )
+    return None
+
+
+@condition
+def measure_reported_or_over(ctx: Context):
+    """Money is claimed back from a measure that began: while it runs (a breach), on its proof of use, after."""
+    p = proposal_of(ctx.obj)
+    if p is None or p.state not in MEASURE_BEGUN:
+        return _("Zurückgefordert wird nur bei einer begonnenen Maßnahme.")
+    return None
+
+
+@condition
+def claim_within_paid(ctx: Context):
+    """A claim back asks for no more than was paid, less what other claims still ask for."""
+    c = ctx.obj
+    if c.amount_cents is None and not ctx.firing:
+        return None
+    award = db.session.get_one(Award, c.award_id)
+    left = award.paid_cents - open_claim_cents(award.id, but=c.id)
+    if c.amount_cents <= 0 or c.amount_cents > left:
+        return _(
+            "Die Rückforderung muss größer als 0 sein und darf das Ausgezahlte nicht übersteigen (%(left)s).",
+            left=format_money(max(left, 0)),
+        )
     return None

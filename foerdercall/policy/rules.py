@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from workflows import WORKFLOWS, CallState, ProposalState, find_transition, workflow_name
 
-from ..awards.models import Payment, Report
+from ..awards.models import Claim, Drawdown, Payment, Report
 from ..awards.queries import award_of
 from ..calls.models import Opening
 from ..errors import ActionRefused
@@ -454,6 +454,22 @@ def _proposal_add_milestone(user, p) -> str | None:
     if p.state != ProposalState.IN_IMPLEMENTATION:
         return _("Die Maßnahme ist nicht in der Umsetzung.")
     return None
+
+
+@rule("proposal.request_drawdown")
+def _proposal_request_drawdown(user, p) -> str | None:
+    """A grant's recipient asks for money: a new drawdown's ``request_drawdown`` (its amount checked by fire)."""
+    if (award := award_of(p)) is None:
+        return _("Mittel werden nur bei einer Zuwendung abgerufen.")
+    return _first_step(user, "request_drawdown", Drawdown(proposal_id=p.id, award_id=award.id))
+
+
+@rule("proposal.claim_back")
+def _proposal_claim_back(user, p) -> str | None:
+    """An official claims money back from the award: a new claim's ``claim_back``."""
+    if (award := award_of(p)) is None:
+        return _("Zurückgefordert wird nur bei einer begonnenen Maßnahme.")
+    return _first_step(user, "claim_back", Claim(proposal_id=p.id, award_id=award.id))
 
 
 @rule("proposal.place_hold")

@@ -13,7 +13,7 @@ from test_transitions import drive, make_proposals, reload_state
 
 import workflows
 from foerdercall.audit.models import AuditEvent
-from foerdercall.awards.models import Award, Milestone, Payment, Report
+from foerdercall.awards.models import Award, Claim, Drawdown, Milestone, Payment, Report
 from foerdercall.awards.operations import (
     accept_milestone,
     record_objection,
@@ -85,6 +85,8 @@ MODELS = {
     "tie": TieBreak,
     "reasons": ReasonRequest,
     "hold": LegalHold,
+    "drawdown": Drawdown,
+    "claim": Claim,
 }
 
 
