@@ -425,10 +425,10 @@ def _history_call() -> None:
         request_opening(call, ka)
         confirm_opening(call, afw)
         clock["t"] = start + dt.timedelta(days=22)
+        for r in (ka, afw, *reviewers):  # the officials who decide signed, as the reviewers did (ka2 not yet)
+            sign_neutrality(call, r)
         for p in proposals[:-1]:
             fire(p, "declare_eligible", ka)
-        for r in reviewers:
-            sign_neutrality(call, r)
         for p in proposals[:-1]:
             for r in reviewers:
                 assign_reviewer(p, r, ka)

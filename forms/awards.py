@@ -97,7 +97,13 @@ class CorrectValueForm(Form):
 
 class PaymentForm(Form):
     amount = MoneyField(_l("Betrag (€)"), validators=[Required()])
+    # a contract's payment plan: the tranche it pays, and the contractor's invoice number
+    tranche = SelectField(_l("Rate des Zahlungsplans"), choices=[], validate_choice=False)
+    invoice = StringField(_l("Rechnungsnummer"), validators=[Optional(), Length(max=100)])
     note = StringField(_l("Vermerk"), validators=[Optional(), Length(max=500)])
+
+    def validate_tranche(self, field):
+        field.data = (field.data or "")[:20]
 
 
 class DrawdownForm(Form):

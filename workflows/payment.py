@@ -31,7 +31,7 @@ TRANSITIONS = [
         "source": (State.PENDING,),
         "dest": State.PAID,
         "who": ("official",),
-        "conditions": ("measure_payable", "payment_amount_positive", "payment_within_award"),
+        "conditions": ("measure_payable", "payment_amount_positive", "payment_within_award", "tranche_due"),
         "effects": ("note_payment",),
         "label": ("Zahlung erfasst", "Payment recorded"),
     },

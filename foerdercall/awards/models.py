@@ -104,6 +104,12 @@ class Payment(Model):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str] = mapped_column(Text, default="")
     reference: Mapped[str | None] = mapped_column(String(100))  # the finance system's booking number
+    # the tranche of the award's payment plan it pays (awards.queries.payment_plan): "m<milestone id>",
+    # "final" (after the final report was accepted), or "" (none named: a drawdown, the finance system)
+    tranche: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    invoice: Mapped[str] = mapped_column(
+        String(100), default="", server_default=""
+    )  # the contractor's invoice
     paid_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 

@@ -233,10 +233,17 @@ def review_interim_report(r: Report, actor, accept: bool, note: str = "") -> Rep
 
 
 def record_payment(
-    p: Proposal, actor, amount_cents: int, note: str = "", reference: str | None = None
+    p: Proposal,
+    actor,
+    amount_cents: int,
+    note: str = "",
+    reference: str | None = None,
+    tranche: str = "",
+    invoice: str = "",
 ) -> Payment:
     """An official books a payment on the award: entered and paid in one (workflows/payment.py). ``reference``:
-    the finance system's booking number; the same booking sent again is the payment already recorded."""
+    the finance system's booking number; the same booking sent again is the payment already recorded.
+    ``tranche``: the tranche of the payment plan it pays (a contract's invoice: ``invoice``, its number)."""
     p = lock(p)  # serialises the payments of this award
     award = award_of(p)
     if award is None:
@@ -251,7 +258,14 @@ def record_payment(
             if done.amount_cents != amount_cents:
                 raise ActionRefused(_("Diese Buchungsnummer ist schon mit einem anderen Betrag erfasst."))
             return done
-    pay = Payment(award_id=award.id, amount_cents=amount_cents, note=note or "", reference=reference)
+    pay = Payment(
+        award_id=award.id,
+        amount_cents=amount_cents,
+        note=note or "",
+        reference=reference,
+        tranche=tranche or "",
+        invoice=printable(invoice or "").strip()[:100],
+    )
     return fire(pay, "record_payment", actor, reason=note)
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 
-from workflows import ClaimState, DrawdownState
+from workflows import ClaimState, DrawdownState, MilestoneState, PaymentState, ProposalState
 
 from ..extensions import db
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
-from .models import Award, Claim, Drawdown, Report, SignOff
+from .models import Award, Claim, Drawdown, Milestone, Payment, Report, SignOff
 
 
 def sign_offs(p) -> dict[str, SignOff]:
@@ -96,3 +98,48 @@ def drawdowns_of(p) -> list[Drawdown]:
 
 def claims_of(p) -> list[Claim]:
     return list(db.session.scalars(select(Claim).where(Claim.proposal_id == p.id).order_by(Claim.id)))
+
+
+@dataclass(frozen=True)
+class Tranche:
+    """A tranche of a contract's payment plan: tied to a milestone (its share of the award, due once the milestone
+    is accepted) or the final payment (the rest, due once the final report is accepted)."""
+
+    key: str  # "m<milestone id>" or "final"
+    title: str
+    amount_cents: int
+    due: bool
+    paid_cents: int
+
+
+FINAL_TRANCHE = "final"
+
+
+def payment_plan(p, award: Award) -> list[Tranche]:
+    """The award's payment plan: a tranche per milestone with a share of the money (the applicant's plan), and the
+    final payment of what is left after the final report; what was paid against each so far."""
+    milestones = db.session.scalars(
+        select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position, Milestone.id)
+    ).all()
+    paid: dict[str, int] = {}
+    for tranche, cents in db.session.execute(
+        select(Payment.tranche, func.sum(Payment.amount_cents))
+        .where(Payment.award_id == award.id, Payment.state == PaymentState.PAID)
+        .group_by(Payment.tranche)
+    ):
+        paid[tranche] = int(cents)
+    plan, planned = [], 0
+    for m in milestones:
+        if not m.share:
+            continue
+        amount = int(award.amount_cents * m.share / 100)
+        planned += amount
+        key = f"m{m.id}"
+        plan.append(Tranche(key, m.title, amount, m.state == MilestoneState.ACCEPTED, paid.get(key, 0)))
+    final_due = p.state == ProposalState.COMPLETED
+    plan.append(
+        Tranche(
+            FINAL_TRANCHE, "", max(award.amount_cents - planned, 0), final_due, paid.get(FINAL_TRANCHE, 0)
+        )
+    )
+    return plan

@@ -194,7 +194,14 @@ def payment(proposal_id: int):
     if not form.validate_on_submit():
         return _again(p, "payment", form)
     try:
-        record_payment(p, current_user, form.amount.data or 0, form.note.data or "")
+        record_payment(
+            p,
+            current_user,
+            form.amount.data or 0,
+            form.note.data or "",
+            tranche=form.tranche.data or "",
+            invoice=form.invoice.data or "",
+        )
     except ActionRefused as exc:  # e.g. more than the award leaves: the reason at the amount
         undo_refused(exc)
         form.amount.errors = [exc.message]

@@ -14,9 +14,11 @@ from workflows.proposal import MEASURE_BEGUN
 
 from ..awards.models import Award, Milestone, Report
 from ..awards.queries import (
+    FINAL_TRANCHE,
     award_of,
     interim_report_in,
     open_claim_cents,
+    payment_plan,
     pending_drawdown_cents,
     sign_offs,
     standstill_of,
@@ -740,5 +742,32 @@ def claim_within_paid(ctx: Context):
         return _(
             "Die Rückforderung muss größer als 0 sein und darf das Ausgezahlte nicht übersteigen (%(left)s).",
             left=format_money(max(left, 0)),
+        )
+    return None
+
+
+@condition
+def tranche_due(ctx: Context):
+    """A payment against a tranche of the payment plan: its milestone accepted, or (the final payment) the final
+    report accepted; and no more than the tranche leaves."""
+    pay = ctx.obj
+    if not pay.tranche:
+        return None
+    award = db.session.get_one(Award, pay.award_id)
+    p = db.session.get_one(Proposal, award.proposal_id)
+    tranche = next((t for t in payment_plan(p, award) if t.key == pay.tranche), None)
+    if tranche is None:
+        return _("Diese Rate gibt es im Zahlungsplan nicht.")
+    if not tranche.due:
+        if tranche.key == FINAL_TRANCHE:
+            return _("Die Schlusszahlung ist erst nach der Abnahme des Abschlussberichts fällig.")
+        return _(
+            "Diese Rate ist erst fällig, wenn der Meilenstein „%(title)s“ abgenommen ist.",
+            title=tranche.title,
+        )
+    if pay.amount_cents is not None and pay.amount_cents > tranche.amount_cents - tranche.paid_cents:
+        return _(
+            "Die Zahlung übersteigt, was von dieser Rate offen ist (%(left)s).",
+            left=format_money(max(tranche.amount_cents - tranche.paid_cents, 0)),
         )
     return None

@@ -15,7 +15,7 @@ from ..appform.answers import STORED, check_answers
 from ..appform.plan import cost_plan_lines, plan_problems
 from ..audit.models import AuditEvent
 from ..awards.models import Milestone, Payment, Report, SignOff
-from ..awards.queries import award_of, claims_of, drawdowns_of
+from ..awards.queries import award_of, claims_of, drawdowns_of, payment_plan
 from ..extensions import db
 from ..reviews.models import ConflictDeclaration, Review
 from ..timeutil import period_end
@@ -143,6 +143,7 @@ def proposal_page(p, viewer, *, assessment: bool) -> dict:
         ).all(),
         "sign_offs": db.session.scalars(select(SignOff).where(SignOff.proposal_id == p.id)).all(),
         "reasons": reason_request_of(p),
+        "payment_plan": payment_plan(p, award) if award and p.call.mode == "procurement" else [],
         "drawdowns": drawdowns_of(p) if award else [],
         "claims": claims_of(p) if award else [],
         "cost_lines": cost_plan_lines(p.call.form_definition, p.answers or {}) if award else [],

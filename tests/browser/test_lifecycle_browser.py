@@ -26,6 +26,18 @@ def server(request, tmp_path_factory):
     yield from served(tmp_path_factory.mktemp(f"life-{request.param}"), url)
 
 
+def sign_neutrality(page) -> None:
+    """The page that asks for the call's declaration of neutrality: tick, sign, back to the proposal."""
+    expect(_main(page)).to_contain_text("Bevor Sie Angebote dieses Aufrufs sehen")
+    expect(_main(page)).not_to_contain_text("Netzwerk Plagwitz")
+    page.get_by_label(
+        "Ich erkläre, dass ich die Angebote dieses Aufrufs neutral und vertraulich behandle."
+    ).check()
+    page.get_by_role("button", name="Neutralitätserklärung unterzeichnen").click()
+    _flash(page, "Neutralitätserklärung unterzeichnet.")
+    expect(_main(page)).to_contain_text("Netzwerk Plagwitz")
+
+
 def _main(page):
     return page.locator("main")
 
@@ -186,6 +198,8 @@ def test_whole_life_of_a_proposal_in_the_browser(browser, server, tmp_path, requ
     # The formal check; a reviewer is assigned and the review starts.
     ka.goto("/")
     ka.locator("#task-formal-check").get_by_role("link", name="KW27-0001 · Netzwerk Plagwitz").click()
+    # before she sees any proposal of the call, she signs its declaration of neutrality, once
+    sign_neutrality(ka)
     look(ka, "proposal-formal-check")
     ka.get_by_role("button", name="Formal zulässig").click()
     _flash(ka, "Angebot als formal zulässig erklärt.")
@@ -224,6 +238,7 @@ def test_whole_life_of_a_proposal_in_the_browser(browser, server, tmp_path, requ
     _flash(ka, "Zeichnung ist gespeichert")
     afw.goto("/")
     afw.locator("#task-sign-off").get_by_role("link", name="KW27-0001 · Netzwerk Plagwitz").click()
+    sign_neutrality(afw)
     look(afw, "proposal-signoff")
     afw.select_option("#decision", "approve")
     afw.get_by_role("button", name="Zeichnen").click()
