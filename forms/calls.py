@@ -195,6 +195,10 @@ class CallForm(RowsForm):
             "Kofinanziert von der Europäischen Union (EFRE): EU-Emblem und Förderhinweis auf Seiten und Dokumenten"
         )
     )
+    grant_conditions = TextAreaField(
+        _l("Nebenbestimmungen einer Zuwendung (Teil jedes Zuwendungsbescheids)"),
+        validators=[Optional(), Length(max=50000)],
+    )
     reasons_request_days = IntegerField(
         _l("Gründe auf Antrag: Frist nach der Ablehnung (Tage)"),
         default=30,
@@ -399,6 +403,7 @@ class CallForm(RowsForm):
             "retention_months": self.retention_months.data,
             "reasons_request_days": self.reasons_request_days.data,
             "eu_funded": bool(self.eu_funded.data),
+            "grant_conditions": (self.grant_conditions.data or "").strip(),
         }
 
 

@@ -114,6 +114,8 @@ class Call(Model):
     # co-funded by the EU (ERDF): the emblem and funding statement on its pages and documents (publicity), the
     # duty passed on in the award letter, and its records kept 5 years from the end of the last payment's year
     eu_funded: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # a grant's conditions (Nebenbestimmungen, e.g. the ANBest-P and the call's own), part of the approval notice
+    grant_conditions: Mapped[str] = mapped_column(Text, default="", server_default="")
     scale_max: Mapped[int] = mapped_column(default=5)
     min_total: Mapped[int] = mapped_column(default=50)  # points of 100
     version: Mapped[int] = mapped_column(default=1)

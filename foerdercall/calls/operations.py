@@ -73,6 +73,7 @@ FROZEN_CALL_FIELDS = (
     "application_form",  # the questions (issue 14): fixed with the criteria, changed only by correct_call
     "lots_announced",  # how a tie left after the tie-break criteria is decided
     "eu_funded",  # the publicity duty and the retention of the records follow from it
+    "grant_conditions",  # part of every approval notice
 )
 
 
@@ -102,6 +103,7 @@ def call_snapshot(call: Call) -> dict[str, Any]:
         ],
         "lots_announced": call.lots_announced,
         "eu_funded": call.eu_funded,
+        "grant_conditions": call.grant_conditions,
         "application_form": copy.deepcopy(call.application_form),
     }
 
@@ -266,6 +268,7 @@ COPIED_COLUMNS = (
     "min_total",
     "lots_announced",
     "eu_funded",
+    "grant_conditions",
     "reasons_request_days",
     "application_form",  # next year's call asks the same questions
 )

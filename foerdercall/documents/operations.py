@@ -17,12 +17,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from workflows import ProposalState
+from workflows import PaymentState, ProposalState
 
 from ..accounts.models import User
 from ..appform.display import shown_answers
 from ..audit.models import AuditEvent
 from ..awards.models import Award, SignOff
+from ..awards.queries import claims_of, drawdowns_of
 from ..calls.models import Call
 from ..extensions import db
 from ..i18n import format_date, format_dt, format_money, format_number
@@ -317,6 +318,9 @@ def _award(p: Proposal, lang: str) -> Document:
             accept_by=format_dt(a.accept_by, lang),
         )
     )
+    if grant and call.grant_conditions:
+        doc.add(Heading(_("Nebenbestimmungen"), 2))
+        doc.add(*[Para(part.strip()) for part in call.grant_conditions.split("\n\n") if part.strip()])
     if a.accepted_at is not None:
         period = f"{format_date(a.accepted_at, lang)} – {format_date(a.implementation_ends_at, lang)}"
     else:
@@ -619,9 +623,11 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
                         _("Umsetzung bis"),
                         format_dt(a.implementation_ends_at, lang) if a.implementation_ends_at else "–",
                     ),
+                    (_("Ausgezahlt"), format_money(a.paid_cents, lang)),
                 ]
             )
         )
+        blocks += _money_blocks(p, a, lang)
     if audit:
         events = db.session.scalars(
             select(AuditEvent).where(AuditEvent.proposal_id == p.id).order_by(AuditEvent.at, AuditEvent.id)
@@ -642,6 +648,64 @@ def _proposal_section(p: Proposal, lang: str, ranked: list[Ranked], *, audit: bo
                     for e in events
                 ],
                 (18, 16, 8, 20, 20, 18),
+            )
+        )
+    return blocks
+
+
+def _money_blocks(p: Proposal, a, lang: str) -> list:
+    """The money of the award: each payment (its tranche and invoice), each drawdown of a grant, each claim back."""
+    blocks: list = []
+    payments = [pay for pay in a.payments if pay.state == PaymentState.PAID]
+    if payments:
+        blocks.append(Heading(_("Zahlungen"), 2))
+        blocks.append(
+            Table(
+                [_("Gezahlt am"), _("Betrag"), _("Rechnung / Buchung"), _("Vermerk")],
+                [
+                    [
+                        format_dt(pay.paid_at, lang),
+                        format_money(pay.amount_cents, lang),
+                        " / ".join(x for x in (pay.invoice, pay.reference or "") if x) or "–",
+                        pay.note or "–",
+                    ]
+                    for pay in payments
+                ],
+                (22, 18, 28, 32),
+            )
+        )
+    if drawdowns := drawdowns_of(p):
+        blocks.append(Heading(_("Mittelabrufe"), 2))
+        blocks.append(
+            Table(
+                [_("Angefordert"), _("Betrag"), _("Zweck"), _("Ergebnis")],
+                [
+                    [
+                        format_dt(d.requested_at, lang),
+                        format_money(d.amount_cents, lang),
+                        " – ".join(x for x in (d.cost_item, d.purpose) if x) or "–",
+                        state_label("drawdown", d.state, lang) + (f": {d.refusal}" if d.refusal else ""),
+                    ]
+                    for d in drawdowns
+                ],
+                (22, 18, 34, 26),
+            )
+        )
+    if claims := claims_of(p):
+        blocks.append(Heading(_("Rückforderungen"), 2))
+        blocks.append(
+            Table(
+                [_("Erhoben"), _("Betrag"), _("Begründung"), _("Zurückgezahlt")],
+                [
+                    [
+                        format_dt(c.claimed_at, lang),
+                        format_money(c.amount_cents, lang),
+                        c.reason,
+                        format_dt(c.repaid_at, lang) if c.repaid_at else _("offen"),
+                    ]
+                    for c in claims
+                ],
+                (22, 18, 38, 22),
             )
         )
     return blocks

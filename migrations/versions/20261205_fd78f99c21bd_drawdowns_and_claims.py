@@ -1,6 +1,6 @@
 """the money of a grant (issue 19): drawdowns requested by the recipient and paid by an official, and money
 claimed back from an award (returned to the budget once repaid); the tranche of a contract's payment plan a
-payment pays and its invoice number
+payment pays and its invoice number; a grant call's conditions (part of its approval notices)
 
 Revision ID: fd78f99c21bd
 Revises: 293489d988b3
@@ -94,9 +94,12 @@ def upgrade():
     # added in place (no batch copy: the payments table's state triggers on SQLite stay as they are)
     op.add_column("payments", sa.Column("tranche", sa.String(length=20), server_default="", nullable=False))
     op.add_column("payments", sa.Column("invoice", sa.String(length=100), server_default="", nullable=False))
+    # added in place (no batch copy: the calls table's state triggers on SQLite stay as they are)
+    op.add_column("calls", sa.Column("grant_conditions", sa.Text(), server_default="", nullable=False))
 
 
 def downgrade():
+    op.drop_column("calls", "grant_conditions")
     op.drop_column("payments", "invoice")
     op.drop_column("payments", "tranche")
     op.drop_index(op.f("ix_drawdowns_proposal_id"), table_name="drawdowns")

@@ -5,8 +5,11 @@ goes through fire() with its audit event. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from conftest import award_after_deadline, berlin, fill_draft, login, neutral, publish
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from foerdercall.audit.models import AuditEvent
@@ -20,6 +23,10 @@ from foerdercall.proposals.operations import start_draft
 from foerdercall.workflow.engine import fire
 
 
+def pdf_text(data: bytes) -> str:
+    return " ".join(" ".join(pg.extract_text() for pg in PdfReader(io.BytesIO(data)).pages).split())
+
+
 def grant_in_implementation(world, clock, amount=20_000_00):
     call = create_call(
         world.ka,
@@ -28,6 +35,7 @@ def grant_in_implementation(world, clock, amount=20_000_00):
         description="",
         fields_of_action=["networks"],
         mode="grant",
+        grant_conditions="Die ANBest-P sind Bestandteil dieses Bescheids.\n\nDie Mittel sind wirtschaftlich zu verwenden.",
         budget_cents=50_000_00,
         max_amount_cents=25_000_00,
         estimated_value_cents=50_000_00,
@@ -54,6 +62,10 @@ def test_drawdowns_are_requested_paid_or_refused_within_the_grant(app, world, cl
     login(ka, "ka@x.test")
     page = applicant.get(f"/proposals/{p.id}").get_data(as_text=True)
     assert "Mittel abrufen" in page and "noch abrufbar: 20.000,00" in page
+    notice = pdf_text(applicant.get(f"/proposals/{p.id}/documents/award.pdf").data)
+    assert "Zuwendungsbescheid" in notice and "eine Zuwendung in Höhe von 20.000,00" in notice
+    assert "Nebenbestimmungen Die ANBest-P sind Bestandteil dieses Bescheids." in notice
+    assert "Die Mittel sind wirtschaftlich zu verwenden." in notice
 
     # more than the grant: refused at the amount, the purpose kept
     resp = applicant.post(
@@ -155,6 +167,10 @@ def test_money_claimed_back_returns_to_the_budget_when_repaid(app, world, clock)
     assert db.session.get(type(call), call.id).remaining_cents == 32_500_00
     ev = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "record_repayment"))
     assert ev.data["amount_cents"] == 2_500_00 and ev.actor_id == world.ka.id
+    # the record of the measure shows the money: its payments, drawdowns and claims
+    record = pdf_text(ka.get(f"/proposals/{p.id}/documents/vergabevermerk.pdf").data)
+    assert "Mittelabrufe" in record and "Honorare" in record and "Ausgezahlt 7.500,00" in record
+    assert "Rückforderungen" in record and "Der Verwendungsnachweis belegt nur 7.500 € Ausgaben." in record
 
 
 def test_a_procurement_award_has_no_drawdowns(app, world, clock):
