@@ -4,6 +4,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from foerdercall.appform.answers import Invalid, parse_money
 from foerdercall.appform.definition import FormDefinition
 from foerdercall.i18n import current_lang
 from foerdercall.outcomes.values import COMMENT_MAX, read_values
@@ -43,7 +44,9 @@ class ReportForm(Form):
     )
     definition: FormDefinition | None = None
     field_of_action: str | None = None
+    cost_lines: list = []  # the approved cost plan's (item, planned cents): the proof of use asks the actual of each
     values: dict = {}
+    statement: list = []  # once validated: the proof of use, {"item", "planned_cents", "actual_cents"} per line
 
     def validate(self, extra_validators=None) -> bool:
         fine = super().validate(extra_validators)
@@ -62,13 +65,43 @@ class ReportForm(Form):
         if self.evidence.data and not entry.values and not entry.errors:
             self.evidence.errors = [_("Bitte geben Sie die Werte an, die der Nachweis belegt.")]
         self.values = entry.values
-        return fine and not entry.errors and not self.evidence.errors
+        lines_fine = self._read_statement()
+        return fine and not entry.errors and not self.evidence.errors and lines_fine
+
+    def _read_statement(self) -> bool:
+        """The proof of use: the actual amount of each line of the cost plan (empty: none spent on it)."""
+        statement, fine = [], True
+        for n, (item, planned) in enumerate(self.cost_lines):
+            field = self[f"actual-{n}"]
+            typed = (field.data or "").strip()
+            try:
+                actual = parse_money(typed, current_lang()) if typed else 0
+            except Invalid:
+                actual = None
+            if actual is None or actual < 0:
+                field.errors = [*field.errors, _("Bitte geben Sie einen Betrag in Euro an, z. B. 1.250,00.")]
+                fine = False
+                continue
+            statement.append({"item": item, "planned_cents": planned, "actual_cents": actual})
+        self.statement = statement
+        return fine
 
 
-def report_form(definition: FormDefinition, field_of_action: str | None = None) -> type[ReportForm]:
-    """The report form of a measure: the call's indicators for its field of action added (in the form's order)."""
+def report_form(
+    definition: FormDefinition, field_of_action: str | None = None, cost_lines: list | None = None
+) -> type[ReportForm]:
+    """The report form of a measure: the call's indicators for its field of action added (in the form's order),
+    and for a grant's final report the actual amount of each line of the approved cost plan (``cost_lines``)."""
     lang = current_lang()
-    fields: dict = {"definition": definition, "field_of_action": field_of_action}
+    fields: dict = {
+        "definition": definition,
+        "field_of_action": field_of_action,
+        "cost_lines": cost_lines or [],
+    }
+    for n, (item, _planned) in enumerate(cost_lines or []):
+        fields[f"actual-{n}"] = StringField(
+            _l("Tatsächlich ausgegeben: %(item)s", item=item), validators=[Optional(), Length(max=40)]
+        )
     for _q, i in definition.indicators():
         if not i.applies_to(field_of_action):
             continue

@@ -182,6 +182,10 @@ def record_final_report(ctx: Context):
         submitted_by_id=ctx.actor.id,
         submitted_at=ctx.now,
     )
+    if statement := ctx.params.get("statement"):  # a grant's proof of use: its total is what was spent
+        r.cost_lines = statement
+        r.spent_cents = sum(line["actual_cents"] for line in statement)
+        ctx.audit_data["spent_cents"] = r.spent_cents
     follow(r, "submit_final_report")
     db.session.add(r)
     add_report_values(ctx, r)

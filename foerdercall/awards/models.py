@@ -2,8 +2,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflows import claim as claim_wf
@@ -153,6 +164,8 @@ class Report(Model):
     narrative: Mapped[str] = mapped_column(Text)
     use_of_funds: Mapped[str] = mapped_column(Text, default="")
     spent_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # a grant's proof of use (Verwendungsnachweis): per line of the approved cost plan, planned and actual cents
+    cost_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
     state: Mapped[str] = mapped_column(String(20), default=report_wf.INITIAL)

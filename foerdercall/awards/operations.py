@@ -210,9 +210,11 @@ def submit_final_report(
     spent_cents: int,
     values: Values | None = None,
     evidence_id: int | None = None,
+    statement: list[dict] | None = None,
 ) -> Proposal:
     """The final report: the proposal's ``submit_final_report`` (its effect writes the report and the values
-    achieved in the end)."""
+    achieved in the end). ``statement``: a grant's proof of use, the planned and actual cents of each line of the
+    approved cost plan."""
     return fire(
         p,
         "submit_final_report",
@@ -222,6 +224,7 @@ def submit_final_report(
         spent_cents=spent_cents or 0,
         values=of_the_call(p.call.form_definition, values),
         evidence_id=evidence_id,
+        statement=statement or [],
     )
 
 

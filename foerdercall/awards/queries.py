@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from workflows import ClaimState, DrawdownState, MilestoneState, PaymentState, ProposalState
 
+from ..appform.plan import cost_plan_lines
 from ..extensions import db
 from ..proposals.models import Proposal
 from ..ranking.models import Standstill
@@ -143,3 +144,11 @@ def payment_plan(p, award: Award) -> list[Tranche]:
         )
     )
     return plan
+
+
+def proof_of_use_lines(p, kind: str) -> list[tuple[str, int]]:
+    """The lines a report states planned against actual: a grant's final report (the proof of use), one per line of
+    the approved cost plan; none otherwise."""
+    if kind != "final" or p.call.mode != "grant":
+        return []
+    return cost_plan_lines(p.call.form_definition, p.answers or {})

@@ -46,7 +46,7 @@ from .operations import (
     submit_final_report,
     submit_interim_report,
 )
-from .queries import reopened_decisions
+from .queries import proof_of_use_lines, reopened_decisions
 
 bp = Blueprint("awards", __name__)
 
@@ -143,7 +143,7 @@ def milestone_add(proposal_id: int):
 def report(proposal_id: int, kind: str):
     """The applicant's interim or final report (their workflows say who may, and when)."""
     p = get_proposal_for(current_user, proposal_id)
-    form = report_form(p.call.form_definition, p.field_of_action)()
+    form = report_form(p.call.form_definition, p.field_of_action, proof_of_use_lines(p, kind))()
     if not form.validate_on_submit():  # every value that is wrong at its field, the text kept
         return _again(p, f"report-{kind}", form)
     submit = submit_interim_report if kind == "interim" else submit_final_report
@@ -152,6 +152,7 @@ def report(proposal_id: int, kind: str):
         if form.evidence.data:  # stored first; a refused report takes it away again (the rollback deletes it)
             file = form.evidence.data
             evidence = add_attachment(p, current_user, "evidence", file.stream, file.filename).id
+        kw = {"statement": form.statement} if kind == "final" else {}
         submit(
             p,
             current_user,
@@ -160,6 +161,7 @@ def report(proposal_id: int, kind: str):
             form.spent.data or 0,
             values=form.values,
             evidence_id=evidence,
+            **kw,
         )
     except ActionRefused as exc:
         undo_refused(exc)

@@ -15,7 +15,7 @@ from ..appform.answers import STORED, check_answers
 from ..appform.plan import cost_plan_lines, plan_problems
 from ..audit.models import AuditEvent
 from ..awards.models import Milestone, Payment, Report, SignOff
-from ..awards.queries import award_of, claims_of, drawdowns_of, payment_plan
+from ..awards.queries import award_of, claims_of, drawdowns_of, payment_plan, proof_of_use_lines
 from ..extensions import db
 from ..reviews.models import ConflictDeclaration, Review
 from ..timeutil import period_end
@@ -147,6 +147,7 @@ def proposal_page(p, viewer, *, assessment: bool) -> dict:
         "drawdowns": drawdowns_of(p) if award else [],
         "claims": claims_of(p) if award else [],
         "cost_lines": cost_plan_lines(p.call.form_definition, p.answers or {}) if award else [],
+        "proof_lines": proof_of_use_lines(p, "final") if award else [],
         "reasons_until": reasons_until(p),
         "reviews": reviews if assessment else [r for r in reviews if r.reviewer_id == viewer.id],
         "conflicts": db.session.scalars(

@@ -1,6 +1,7 @@
 """the money of a grant (issue 19): drawdowns requested by the recipient and paid by an official, and money
 claimed back from an award (returned to the budget once repaid); the tranche of a contract's payment plan a
-payment pays and its invoice number; a grant call's conditions (part of its approval notices)
+payment pays and its invoice number; a grant call's conditions (part of its approval notices); a grant's proof of use (planned against actual per line of
+the cost plan) in its final report
 
 Revision ID: fd78f99c21bd
 Revises: 293489d988b3
@@ -96,9 +97,12 @@ def upgrade():
     op.add_column("payments", sa.Column("invoice", sa.String(length=100), server_default="", nullable=False))
     # added in place (no batch copy: the calls table's state triggers on SQLite stay as they are)
     op.add_column("calls", sa.Column("grant_conditions", sa.Text(), server_default="", nullable=False))
+    # added in place (no batch copy: the reports table's state triggers on SQLite stay as they are)
+    op.add_column("reports", sa.Column("cost_lines", sa.JSON(), server_default="[]", nullable=False))
 
 
 def downgrade():
+    op.drop_column("reports", "cost_lines")
     op.drop_column("calls", "grant_conditions")
     op.drop_column("payments", "invoice")
     op.drop_column("payments", "tranche")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import award_after_deadline, berlin, fill_draft, login
+from money_helpers import youth_measure
 from sqlalchemy import select
 
 from foerdercall.awards.models import Milestone, Payment
@@ -83,43 +84,11 @@ def test_the_final_payment_waits_for_the_accepted_final_report(app, world, clock
 
 
 def test_a_tranche_per_milestone_of_the_contractors_plan_due_once_it_is_accepted(app, world, clock):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "appform"))
-    from test_answers_everywhere import _youth_proposal
-
-    from foerdercall.awards.operations import make_award, sign_off
-    from foerdercall.calls.operations import confirm_opening, request_opening
-    from foerdercall.reviews.models import Review
-    from foerdercall.reviews.operations import assign_reviewer, declare_conflict, save_review, sign_neutrality
-
     plan = [
         {"title": "Auftakt", "due": "15.11.2026", "share": "40"},
         {"title": "Werkschau", "due": "15.06.2027", "share": "60"},
     ]
-    call, p = _youth_proposal(world, clock, plan=plan)
-    clock.set(berlin(2026, 11, 2, 9, 0))
-    fire(call, "close", None)
-    if call.is_sealed:
-        request_opening(call, world.ka)
-        confirm_opening(call, world.afw)
-    fire(p, "declare_eligible", world.ka)
-    for r in (world.rev1, world.rev2):
-        sign_neutrality(call, r)
-        assign_reviewer(p, r, world.ka)
-    fire(p, "start_review", world.ka)
-    for r in (world.rev1, world.rev2):
-        declare_conflict(p, r, False)
-        review = db.session.scalar(
-            select(Review).where(Review.proposal_id == p.id, Review.reviewer_id == r.id)
-        )
-        save_review(review, r, {c.id: (call.scale_max, "gut") for c in call.criteria}, submit=True)
-    sign_off(p, world.ka, "approve")
-    sign_off(p, world.afw, "approve")
-    make_award(p, world.ka)
-    fire(p, "accept_award", world.applicant)
-    db.session.commit()
+    _call, p = youth_measure(world, clock, plan=plan)
 
     first, second = db.session.scalars(
         select(Milestone).where(Milestone.proposal_id == p.id).order_by(Milestone.position)
