@@ -182,7 +182,7 @@ def giving_package(call: Call) -> dict[str, Any]:
     prefix = current_app.config["GRANT_PREFIX"]
     funder = _operator()
     grants = []
-    for p, a, _milestones, payments in _measures(call):
+    for p, a, _milestones, _payments in _measures(call):
         recipient_id, recipient_name = _recipient(p)
         grant: dict[str, Any] = {
             "id": f"{prefix}-{call.code}-{p.file_number}",
@@ -191,7 +191,7 @@ def giving_package(call: Call) -> dict[str, Any]:
             "currency": "EUR",
             "amountAppliedFor": _eur(p.requested_amount_cents),
             "amountAwarded": _eur(a.amount_cents - a.released_cents),
-            "amountDisbursed": _eur(sum(pay.amount_cents for pay in payments)),
+            "amountDisbursed": _eur(a.paid_cents),  # net of what was claimed back and repaid
             "awardDate": _iso(a.awarded_at),
             "plannedDates": [{"startDate": _iso(a.accepted_at), "endDate": _iso(a.implementation_ends_at)}],
             "fundingOrganization": [funder],

@@ -68,3 +68,8 @@ def test_the_proof_of_use_states_planned_against_actual_per_cost_plan_line(app, 
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(type(call), call.id).remaining_cents == before + 600_00
+    # the statement accepted: the measure is complete, and the open data show what was paid net
+    resp = ka.post(f"/proposals/{p.id}/fire/accept_final_report", data={}, follow_redirects=True)
+    assert "Maßnahme ist abgeschlossen" in resp.get_data(as_text=True)
+    grants = ka.get(f"/calls/{call.id}/open-data/360giving.json").get_json()["grants"]
+    assert grants[0]["amountDisbursed"] == 2400.0
