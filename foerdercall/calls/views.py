@@ -29,6 +29,7 @@ from forms.calls import (
 )
 from forms.formbuilder import KINDS_WITH, FormBuilderForm, role_label
 from forms.jobs import ExportJobForm
+from workflows import TieState
 from workflows.proposal import STATE_LABELS
 
 from ..appform.definition import parse_definition, with_fields_of_action
@@ -474,6 +475,8 @@ def decision(call_id: int):
         standstills=latest_standstills(call),
         ties=result.open_ties(),
         tie_breaks=breaks,
+        # the groups an order is proposed for: no second proposal is offered while it waits
+        tie_pending={tuple(sorted(tb.members)) for tb in breaks if tb.state == TieState.PROPOSED},
         tie_numbers={
             q.id: q.file_number for q in proposals_by_id({i for tb in breaks for i in tb.members}).values()
         },

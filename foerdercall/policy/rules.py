@@ -469,6 +469,8 @@ def _proposal_claim_back(user, p) -> str | None:
     """An official claims money back from the award: a new claim's ``claim_back``."""
     if (award := award_of(p)) is None:
         return _("Zurückgefordert wird nur bei einer begonnenen Maßnahme.")
+    if award.paid_cents <= 0:
+        return _("Es wurde noch nichts ausgezahlt.")
     return _first_step(user, "claim_back", Claim(proposal_id=p.id, award_id=award.id))
 
 
