@@ -388,6 +388,34 @@ def publish(call, actor):
     return fire(call, "publish", actor)
 
 
+def published_call(world, **fields):
+    """Another published call like the world's (deadline 31.10.2026, 23:59; budget 50.000 €, 25.000 € a measure,
+    one review a proposal) with these fields, its deciding officials neutral."""
+    from foerdercall.calls.operations import create_call
+    from foerdercall.extensions import db
+
+    call = create_call(
+        world.ka,
+        **{
+            "code": "KW26B",
+            "title": "Kreativwirtschaft 2026 (zweiter Aufruf)",
+            "description": "",
+            "fields_of_action": ["networks"],
+            "budget_cents": 50_000_00,
+            "max_amount_cents": 25_000_00,
+            "estimated_value_cents": 50_000_00,
+            "opens_at": berlin(2026, 9, 1, 0, 0),
+            "submission_deadline": berlin(*DEADLINE),
+            "reviewers_per_proposal": 1,
+            **fields,
+        },
+    )
+    publish(call, world.ka)
+    neutral(call, world.ka, world.afw)
+    db.session.commit()
+    return call
+
+
 def neutral(call, *users):
     """Who will see the call's proposals (officials, the advisor) signs its declaration of neutrality."""
     from foerdercall.reviews.operations import sign_neutrality

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import io
 
-from conftest import award_after_deadline, berlin, fill_draft, login, neutral, publish
+from conftest import award_after_deadline, fill_draft, login, published_call
 from pypdf import PdfReader
 
-from foerdercall.calls.operations import create_call
 from foerdercall.extensions import db
 from foerdercall.proposals.operations import start_draft
 from foerdercall.workflow.engine import fire
@@ -21,26 +20,8 @@ def pdf_text(data: bytes) -> str:
     return " ".join(" ".join(pg.extract_text() for pg in PdfReader(io.BytesIO(data)).pages).split())
 
 
-def erdf_call(world, mode="procurement"):
-    call = create_call(
-        world.ka,
-        code="EFRE27",
-        title="Kreativorte EFRE 2027",
-        description="",
-        fields_of_action=["networks"],
-        mode=mode,
-        eu_funded=True,
-        budget_cents=50_000_00,
-        max_amount_cents=25_000_00,
-        estimated_value_cents=50_000_00,
-        opens_at=berlin(2026, 9, 1, 0, 0),
-        submission_deadline=berlin(2026, 10, 31, 23, 59),
-        reviewers_per_proposal=1,
-    )
-    publish(call, world.ka)
-    neutral(call, world.ka, world.afw)
-    db.session.commit()
-    return call
+def erdf_call(world):
+    return published_call(world, code="EFRE27", title="Kreativorte EFRE 2027", eu_funded=True)
 
 
 def test_the_public_page_of_an_eu_call_carries_the_emblem_and_statement(app, world):

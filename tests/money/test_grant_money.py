@@ -8,14 +8,13 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import award_after_deadline, berlin, fill_draft, login, neutral, publish
+from conftest import award_after_deadline, fill_draft, login, published_call
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from foerdercall.audit.models import AuditEvent
 from foerdercall.awards.models import Award, Claim, Drawdown, Payment
 from foerdercall.awards.operations import claim_back, pay_drawdown, record_repayment, request_drawdown
-from foerdercall.calls.operations import create_call
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 from foerdercall.mail.models import OutboxMail
@@ -28,23 +27,13 @@ def pdf_text(data: bytes) -> str:
 
 
 def grant_in_implementation(world, clock, amount=20_000_00):
-    call = create_call(
-        world.ka,
+    call = published_call(
+        world,
         code="ZW27",
         title="Zuwendungen Kreativwirtschaft 2027",
-        description="",
-        fields_of_action=["networks"],
         mode="grant",
         grant_conditions="Die ANBest-P sind Bestandteil dieses Bescheids.\n\nDie Mittel sind wirtschaftlich zu verwenden.",
-        budget_cents=50_000_00,
-        max_amount_cents=25_000_00,
-        estimated_value_cents=50_000_00,
-        opens_at=berlin(2026, 9, 1, 0, 0),
-        submission_deadline=berlin(2026, 10, 31, 23, 59),
-        reviewers_per_proposal=1,
     )
-    publish(call, world.ka)
-    neutral(call, world.ka, world.afw)
     p = fill_draft(
         start_draft(call, world.applicant), world.applicant, amount=amount, title="Werkstatt Lindenau"
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import award_after_deadline, berlin, fill_draft, login, neutral, publish
+from conftest import award_after_deadline, berlin, fill_draft, login, published_call
 from sqlalchemy import select
 
 from foerdercall.audit.models import AuditEvent
@@ -21,7 +21,6 @@ from foerdercall.awards.operations import (
     submit_final_report,
     submit_interim_report,
 )
-from foerdercall.calls.operations import create_call
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 from foerdercall.privacy.models import Anonymisation, LegalHold
@@ -55,24 +54,7 @@ def completed_measure(world, clock, call):
 
 
 def erdf_call(world):
-    call = create_call(
-        world.ka,
-        code="EFRE27",
-        title="Kreativorte EFRE",
-        description="",
-        fields_of_action=["networks"],
-        eu_funded=True,
-        budget_cents=50_000_00,
-        max_amount_cents=25_000_00,
-        estimated_value_cents=50_000_00,
-        opens_at=berlin(2026, 9, 1, 0, 0),
-        submission_deadline=berlin(2026, 10, 31, 23, 59),
-        reviewers_per_proposal=1,
-    )
-    publish(call, world.ka)
-    neutral(call, world.ka, world.afw)
-    db.session.commit()
-    return call
+    return published_call(world, code="EFRE27", title="Kreativorte EFRE", eu_funded=True)
 
 
 def test_a_funded_record_ends_three_years_after_the_award(app, world, clock):
