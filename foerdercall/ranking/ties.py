@@ -38,6 +38,7 @@ def sign_tie(ctx: Context) -> None:
     """The proposer, an agreeing office or the witness signs (kept on the row for the record)."""
     tb = ctx.obj
     tb.signatures = [*(tb.signatures or []), _signature(ctx.actor)]
+    ctx.audit_data["ranked"] = tb.ranked
     if tb.state == TieState.RESOLVED:
         tb.resolved_at = ctx.now
 
@@ -52,7 +53,7 @@ def cast_lots(ctx: Context) -> None:
     ctx.audit_data.update(seed=tb.seed, ranked=tb.ranked)
 
 
-def _members(call, ids: list[int]) -> list[int]:
+def _members(ids: list[int]) -> list[int]:
     members = sorted(set(ids))
     if len(members) < 2:
         raise ActionRefused(_("Ein Gleichstand hat mindestens zwei Angebote."))
@@ -62,7 +63,7 @@ def _members(call, ids: list[int]) -> list[int]:
 def propose_tie_order(call, actor, order: list[int], reason: str) -> TieBreak:
     """An official of a deciding office proposes the order of the tied proposals (best first), with the reason."""
     call = lock(call)  # one decision on a tie at a time
-    members = _members(call, order)
+    members = _members(order)
     if len(order) != len(members):
         raise ActionRefused(_("Bitte geben Sie jedem Angebot einen eigenen Platz."))
     tb = TieBreak(
@@ -74,7 +75,7 @@ def propose_tie_order(call, actor, order: list[int], reason: str) -> TieBreak:
         proposed_by_id=actor.id,
         proposed_at=now(),
     )
-    return fire(tb, "propose_tie_order", actor, reason=reason, ranked=list(order))
+    return fire(tb, "propose_tie_order", actor, reason=reason)
 
 
 def draw_lots(call, actor, members: list[int]) -> TieBreak:
@@ -83,7 +84,7 @@ def draw_lots(call, actor, members: list[int]) -> TieBreak:
     tb = TieBreak(
         call_id=call.id,
         method="lot",
-        members=_members(call, members),
+        members=_members(members),
         proposed_by_id=actor.id,
         proposed_at=now(),
     )
