@@ -520,7 +520,11 @@ def _bulk(call: Call, ids: list[int], step: str, back: str, decision: str = "", 
     if done := [number for number, message in outcome.results if message is None]:
         flash(bulk_done(step, ", ".join(done)), "success")
     for number, message in outcome.results:
-        if message is not None:
+        if message is None:
+            continue
+        if step == "sign_off":
+            flash(_("%(number)s nicht gezeichnet: %(message)s", number=number, message=message), "error")
+        else:
             flash(_("%(number)s nicht erledigt: %(message)s", number=number, message=message), "error")
     return redirect(back)
 
