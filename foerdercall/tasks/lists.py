@@ -16,9 +16,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
-from workflows import CallState, MilestoneState, ProposalState, ReasonsState, ReportState
+from workflows import CallState, DrawdownState, MilestoneState, ProposalState, ReasonsState, ReportState
 
-from ..awards.models import Award, Milestone, Report
+from ..awards.models import Award, Drawdown, Milestone, Report
 from ..calls.models import Call
 from ..extensions import db
 from ..i18n import format_dt as _dt
@@ -269,6 +269,23 @@ def _reasons(user, ids: list[int], skip: set[int]) -> Task:
     return task
 
 
+def _drawdowns(user, ids: list[int], skip: set[int]) -> Task:
+    task = Task(
+        "drawdowns", _("Mittelabrufe"), _("Zuwendungsempfänger rufen Mittel ab: auszahlen oder ablehnen.")
+    )
+    if not ids:
+        return task
+    for d, p in db.session.execute(
+        select(Drawdown, Proposal)
+        .join(Proposal, Proposal.id == Drawdown.proposal_id)
+        .where(Proposal.call_id.in_(ids), Drawdown.state == DrawdownState.REQUESTED)
+        .order_by(Drawdown.requested_at)
+    ).all():
+        if p.id not in skip and may(user, "pay_drawdown", d):
+            task.items.append(_item(p, since=d.requested_at, note=_money(d.amount_cents)))
+    return task
+
+
 def _with_award(ids: list[int], states, skip: set[int]) -> list[tuple[Proposal, Award]]:
     if not ids:
         return []
@@ -362,6 +379,7 @@ def official_tasks(user, at: dt.datetime) -> list[Task]:
         _sign_offs(user, ids, skip),
         *_awards(user, ids, skip, at),
         _reasons(user, ids, skip),
+        _drawdowns(user, ids, skip),
         *_measures(user, ids, skip),
     ]
 

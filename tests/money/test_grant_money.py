@@ -78,6 +78,8 @@ def test_drawdowns_are_requested_paid_or_refused_within_the_grant(app, world, cl
     db.session.rollback()
     second = request_drawdown(p, world.applicant, 5_000_00, "Material")
     db.session.commit()
+    tasks = ka.get("/").get_data(as_text=True)  # the officials find them on their task list
+    assert "Mittelabrufe" in tasks and "8.000,00" in tasks and "5.000,00" in tasks
 
     resp = ka.post(f"/proposals/{p.id}/drawdowns/{first.id}/pay", data={}, follow_redirects=True)
     assert "Mittelabruf ausgezahlt; die Zahlung ist gebucht." in resp.get_data(as_text=True)
