@@ -161,13 +161,26 @@ def record_ends(call: Call, concluded: dt.datetime) -> list[RecordEnd]:
     return ends
 
 
-def concluded_calls() -> list[tuple[Call, dt.datetime]]:
-    """The calls whose selection was concluded, with its moment."""
+def concluded_calls(until: dt.datetime | None = None) -> list[tuple[Call, dt.datetime]]:
+    """The calls whose selection was concluded, with its moment; with ``until``, only those of which a record can
+    end by then (the earliest end of a call's records: its months after the conclusion, or 3 years after its first
+    award), so that the worker's sweep reads no call before its time."""
+    first_award = (
+        select(Award.call_id, func.min(Award.awarded_at).label("first")).group_by(Award.call_id).subquery()
+    )
     out = []
-    for call in db.session.scalars(
-        select(Call).where(Call.state.in_(CONCLUDED_CALL_STATES)).order_by(Call.id)
+    for call, first in db.session.execute(
+        select(Call, first_award.c.first)
+        .outerjoin(first_award, first_award.c.call_id == Call.id)
+        .where(Call.state.in_(CONCLUDED_CALL_STATES))
+        .order_by(Call.id)
     ).all():
-        if (at := concluded_at(call.id)) is not None:
+        if (at := concluded_at(call.id)) is None:
+            continue
+        earliest = add_months(at, call.retention_months)
+        if first is not None:
+            earliest = min(earliest, add_months(first, 12 * AWARD_RECORD_YEARS))
+        if until is None or earliest <= until:
             out.append((call, at))
     return out
 
@@ -176,7 +189,7 @@ def records_ending(until: dt.datetime) -> list[RecordEnd]:
     """Every record not anonymised yet whose end comes by ``until`` (those past it too), soonest first."""
     ends = [
         e
-        for call, concluded in concluded_calls()
+        for call, concluded in concluded_calls(until)
         for e in record_ends(call, concluded)
         if e.ends_at is not None and e.ends_at <= until
     ]
