@@ -694,6 +694,13 @@ def not_on_hold(ctx: Context):
 # --- the money of a grant: drawdowns and claims back (workflows/drawdown.py, workflows/claim.py) -----------------
 
 
+def _beyond(amount: int, left: int, message: str) -> str | None:
+    """An amount of money above 0 and no more than what is left, else the message naming what is left."""
+    if amount <= 0 or amount > left:
+        return message.replace("%(left)s", format_money(max(left, 0)))
+    return None
+
+
 @condition
 def grant_measure_running(ctx: Context):
     """A grant's recipient draws money while the measure runs (until the proof of use is accepted)."""
@@ -713,12 +720,11 @@ def drawdown_within_award(ctx: Context):
         return None
     award = db.session.get_one(Award, d.award_id)
     left = award.open_cents - pending_drawdown_cents(award.id, but=d.id)
-    if d.amount_cents <= 0 or d.amount_cents > left:
-        return _(
-            "Der Abruf muss größer als 0 sein und darf das noch Abrufbare nicht übersteigen (%(left)s).",
-            left=format_money(max(left, 0)),
-        )
-    return None
+    return _beyond(
+        d.amount_cents,
+        left,
+        _("Der Abruf muss größer als 0 sein und darf das noch Abrufbare nicht übersteigen (%(left)s)."),
+    )
 
 
 @condition
@@ -738,12 +744,11 @@ def claim_within_paid(ctx: Context):
         return None
     award = db.session.get_one(Award, c.award_id)
     left = award.paid_cents - open_claim_cents(award.id, but=c.id)
-    if c.amount_cents <= 0 or c.amount_cents > left:
-        return _(
-            "Die Rückforderung muss größer als 0 sein und darf das Ausgezahlte nicht übersteigen (%(left)s).",
-            left=format_money(max(left, 0)),
-        )
-    return None
+    return _beyond(
+        c.amount_cents,
+        left,
+        _("Die Rückforderung muss größer als 0 sein und darf das Ausgezahlte nicht übersteigen (%(left)s)."),
+    )
 
 
 @condition
