@@ -128,7 +128,7 @@ def instrument() -> None:
     rem_ops.queue_mails = PROBE.wrap(
         "  queue_mails (dedup SELECT, render, INSERT … ON CONFLICT)", rem_ops.queue_mails
     )
-    mail_ops.render_template = PROBE.wrap("    render_template", mail_ops.render_template)
+    mail_ops._render_mail = PROBE.wrap("    _render_mail", mail_ops._render_mail)
 
 
 def stage_table(total_s: float) -> list[str]:

@@ -10,7 +10,10 @@ Celery from losing or repeating work here:
 - tasks are idempotent (the outbox rows' claim, see ``foerdercall.mail.delivery.send_batch``) and retry
   transient errors themselves (an ordinary exception would be acknowledged as done);
 - the relay (``worker.tasks.relay``) re-dispatches outbox rows that were never handed over or never finished;
-- JSON only; beat's periodic messages expire, so a stopped worker does not face a pile of old sweeps.
+- JSON only; the sweep and the relay have a queue of their own (``queues``), and their messages do not
+  expire: a sweep that comes late still runs (one at a time; an idle sweep takes milliseconds);
+- the broker's visibility timeout exceeds the longest wait of a task (``visibility_problem``, checked when
+  the worker starts).
 Redis must run with persistence in production (appendonly), or queued messages die with it; the relay
 re-dispatches them from the database either way.
 """
@@ -30,18 +33,46 @@ from flask import Flask, current_app
 log = logging.getLogger(__name__)
 
 DELIVER = "worker.tasks.deliver_mails"
+SWEEP = "worker.tasks.sweep"
+RELAY = "worker.tasks.relay"
+
+
+def queues(cfg) -> dict[str, str]:
+    """The worker's queues: ``mail`` (deliveries, bulk jobs) and ``schedule`` (the sweep and the relay), so a
+    backlog of mail never holds up a deadline."""
+    return {
+        "mail": cfg["WORKER_QUEUE"],
+        "schedule": cfg["WORKER_SCHEDULE_QUEUE"] or f"{cfg['WORKER_QUEUE']}-schedule",
+    }
+
+
+def longest_wait(cfg) -> float:
+    """The longest a delivery task is held by a worker before it is acknowledged: its longest back-off (a
+    retry waits in the worker that took it), then its run."""
+    return float(cfg["MAIL_MAX_BACKOFF_SECONDS"] + cfg["MAIL_CLAIM_TIMEOUT_SECONDS"])
+
+
+def visibility_problem(cfg) -> str | None:
+    """Why the broker's visibility timeout is too short (Redis would hand a waiting task out a second time),
+    or None."""
+    if cfg["WORKER_VISIBILITY_TIMEOUT"] > longest_wait(cfg):
+        return None
+    return (
+        f"WORKER_VISIBILITY_TIMEOUT ({cfg['WORKER_VISIBILITY_TIMEOUT']} s) must exceed the longest wait of a "
+        f"delivery task: MAIL_MAX_BACKOFF_SECONDS ({cfg['MAIL_MAX_BACKOFF_SECONDS']:g} s) + "
+        f"MAIL_CLAIM_TIMEOUT_SECONDS ({cfg['MAIL_CLAIM_TIMEOUT_SECONDS']:g} s) = {longest_wait(cfg):g} s."
+    )
 
 
 def settings(app: Flask) -> dict:
     cfg = app.config
-    relay_every = cfg["RELAY_INTERVAL_SECONDS"]
+    schedule = queues(cfg)["schedule"]
     return {
         "broker_url": cfg["BROKER_URL"],
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
-            "visibility_timeout": cfg[
-                "WORKER_VISIBILITY_TIMEOUT"
-            ],  # unacked messages of a dead worker return
+            # unacknowledged messages of a dead worker return after this (see visibility_problem)
+            "visibility_timeout": cfg["WORKER_VISIBILITY_TIMEOUT"],
             "socket_connect_timeout": 3,
         },
         "task_acks_late": True,
@@ -53,15 +84,13 @@ def settings(app: Flask) -> dict:
         "result_backend": None,
         "task_ignore_result": True,
         "task_default_queue": cfg["WORKER_QUEUE"],
+        "task_routes": {SWEEP: {"queue": schedule}, RELAY: {"queue": schedule}},
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
+        # no expiry: a sweep that comes late (the schedule's worker was busy or away) still runs
         "beat_schedule": {
-            "sweep": {"task": "worker.tasks.sweep", "schedule": 60.0, "options": {"expires": 60.0}},
-            "relay": {
-                "task": "worker.tasks.relay",
-                "schedule": relay_every,
-                "options": {"expires": relay_every},
-            },
+            "sweep": {"task": SWEEP, "schedule": float(cfg["SWEEP_INTERVAL_SECONDS"])},
+            "relay": {"task": RELAY, "schedule": cfg["RELAY_INTERVAL_SECONDS"]},
         },
         "beat_schedule_filename": str(Path(app.instance_path) / "celerybeat-schedule"),
     }

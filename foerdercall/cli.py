@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy import func, select
 from werkzeug.serving import run_simple
 
 import workflows
@@ -18,9 +19,13 @@ from worker.sweep import sweep
 from . import create_app
 from .audit.checkpoints import ChainBroken, checkpoint_file, verify_chain, write_checkpoint
 from .audit.mailing import mail_checkpoint
+from .broker import queues as broker_queues
+from .broker import visibility_problem
 from .demo import load_demo
 from .extensions import db
-from .timeutil import now
+from .mail.operations import retry_failed_mails
+from .mail.queries import failed_mails_where
+from .timeutil import berlin_to_utc, now
 from .urls import serve_public_url
 
 
@@ -95,13 +100,26 @@ def _celery():
 @click.command("worker", context_settings={"ignore_unknown_options": True})
 @click.option("--concurrency", "-c", type=int, default=None, help="Processes (default: one per CPU).")
 @click.option("--loglevel", "-l", default="info", show_default=True)
+@click.option(
+    "--queues",
+    type=click.Choice(["all", "mail", "schedule"]),
+    default="all",
+    show_default=True,
+    help="mail: deliveries and bulk jobs; schedule: the sweep and the relay (give them a worker of their own).",
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 @with_appcontext
-def worker_cmd(concurrency: int | None, loglevel: str, celery_args: tuple[str, ...]) -> None:
+def worker_cmd(concurrency: int | None, loglevel: str, queues: str, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker for this app (mail delivery, sweep, relay); further options go to Celery."""
+    cfg = current_app.config
+    if problem := visibility_problem(cfg):
+        raise click.ClickException(problem)
+    names = broker_queues(cfg)
+    chosen = list(names.values()) if queues == "all" else [names[queues]]
     argv = [
         "worker",
         f"--loglevel={loglevel}",
+        f"--queues={','.join(chosen)}",
         *([f"--concurrency={concurrency}"] if concurrency else []),
         *celery_args,
     ]
@@ -213,9 +231,44 @@ def audit_checkpoint() -> None:
     click.echo(f"Checkpoint written to {checkpoint_file()}: seq {cp.seq}, hash {cp.hash[:16]}…, at {cp.at}.")
 
 
+@click.group("mail")
+def mail_group() -> None:
+    """The outbox: failed mails sent again."""
+
+
+def _leipzig_time(_ctx, _param, value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return berlin_to_utc(dt.datetime.fromisoformat(value).replace(second=0, microsecond=0, tzinfo=None))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: a Leipzig time such as 2026-12-05T14:30 ({exc})") from None
+
+
+@mail_group.command("retry")
+@click.option(
+    "--reason", default=None, help="Only mails failed for this reason (as the worker page shows it)."
+)
+@click.option("--since", callback=_leipzig_time, help="Failed at or after (Leipzig time, 2026-12-05T14:30).")
+@click.option("--until", callback=_leipzig_time, help="Failed at or before (Leipzig time).")
+@click.option("--dry-run", is_flag=True, help="Only count them.")
+@with_appcontext
+def mail_retry(
+    reason: str | None, since: dt.datetime | None, until: dt.datetime | None, dry_run: bool
+) -> None:
+    """Send failed mails again (each with an audit event): all, or those of one reason and time."""
+    if dry_run:
+        n = db.session.scalar(select(func.count()).where(*failed_mails_where(reason, since, until)))
+        click.echo(f"{n} failed mail(s) would be sent again.")
+        return
+    ids = retry_failed_mails(None, reason=reason, failed_from=since, failed_until=until)
+    db.session.commit()  # the mails are handed to the worker (or sent here) after the commit
+    click.echo(f"{len(ids)} failed mail(s) sent again.")
+
+
 def make_cli() -> FlaskGroup:
     cli = FlaskGroup(create_app=create_app, help="foerdercall: municipal funding calls, end to end.")
-    for cmd in (serve, demo, sweep_cmd, worker_cmd, beat_cmd, workflow_group, audit_group):
+    for cmd in (serve, demo, sweep_cmd, worker_cmd, beat_cmd, workflow_group, audit_group, mail_group):
         cli.add_command(cmd)
     return cli
 

@@ -49,22 +49,37 @@ class Config:
     MAIL_SMTP_USER = os.environ.get("MAIL_SMTP_USER", "")
     MAIL_SMTP_PASSWORD = os.environ.get("MAIL_SMTP_PASSWORD", "")
     MAIL_SMTP_TIMEOUT = float(os.environ.get("MAIL_SMTP_TIMEOUT", "30"))
-    # Delivery: attempts before a mail is 'failed', the first back-off (doubling, at most an hour), how long a
-    # claimed mail may stay 'sending' before it counts as abandoned (longer than any SMTP conversation), and
+    # Delivery: attempts before a mail is 'failed'; the first back-off (doubling, with jitter, at most
+    # MAIL_MAX_BACKOFF_SECONDS); how long a claimed mail may stay 'sending' before it counts as abandoned
+    # (longer than any SMTP conversation; on PostgreSQL a dead worker's claims count as abandoned at once);
     # how long a mail handed to the broker may wait before the relay hands it over again.
-    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
-    MAIL_RETRY_SECONDS = float(os.environ.get("MAIL_RETRY_SECONDS", "60"))
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "12"))
+    MAIL_RETRY_SECONDS = float(os.environ.get("MAIL_RETRY_SECONDS", "5"))
+    MAIL_RETRY_JITTER = float(
+        os.environ.get("MAIL_RETRY_JITTER", "0.5")
+    )  # up to this share longer, at random
+    MAIL_MAX_BACKOFF_SECONDS = float(os.environ.get("MAIL_MAX_BACKOFF_SECONDS", "1800"))
+    # The relay or the database away: each worker process pauses delivery (a circuit breaker), first for
+    # MAIL_BREAKER_SECONDS, doubling up to MAIL_BREAKER_MAX_SECONDS, then tries one batch.
+    MAIL_BREAKER_SECONDS = float(os.environ.get("MAIL_BREAKER_SECONDS", "2"))
+    MAIL_BREAKER_MAX_SECONDS = float(os.environ.get("MAIL_BREAKER_MAX_SECONDS", "15"))
+    # Mails that failed because the relay was away go out again by themselves once it takes mail: this often.
+    MAIL_AUTO_RETRIES = int(os.environ.get("MAIL_AUTO_RETRIES", "3"))
     MAIL_BATCH_SIZE = int(os.environ.get("MAIL_BATCH_SIZE", "50"))  # mails per delivery task (one connection)
     MAIL_CLAIM_TIMEOUT_SECONDS = float(os.environ.get("MAIL_CLAIM_TIMEOUT_SECONDS", "300"))
     MAIL_REDISPATCH_SECONDS = float(os.environ.get("MAIL_REDISPATCH_SECONDS", "60"))
     # With a broker: the mails a web process's requests committed within this many seconds go to the worker
     # as one task (0: one task per request, sent before the response). foerdercall/broker.py, DispatchBuffer.
     MAIL_DISPATCH_DELAY_SECONDS = float(os.environ.get("MAIL_DISPATCH_DELAY_SECONDS", "0.25"))
-    # The Celery worker (BROKER_URL set): its queue, the relay's period, the broker's redelivery timeout.
+    # The Celery worker (BROKER_URL set): its queue (mail, jobs), the queue of the schedule (sweep, relay;
+    # default: WORKER_QUEUE + "-schedule"), the relay's period, the broker's redelivery timeout (must exceed
+    # the longest wait of a task: MAIL_MAX_BACKOFF_SECONDS + MAIL_CLAIM_TIMEOUT_SECONDS; checked at start).
     WORKER_QUEUE = os.environ.get("WORKER_QUEUE", "foerdercall")
+    WORKER_SCHEDULE_QUEUE = os.environ.get("WORKER_SCHEDULE_QUEUE", "")
     RELAY_INTERVAL_SECONDS = float(os.environ.get("RELAY_INTERVAL_SECONDS", "15"))
     WORKER_VISIBILITY_TIMEOUT = int(os.environ.get("WORKER_VISIBILITY_TIMEOUT", "3600"))
-    # Run the periodic sweep (close calls, lapse deadlines) in a thread of the web process.
+    # Run the periodic sweep (close calls, lapse deadlines) in a thread of the web process; its period (also
+    # the beat's).
     INPROCESS_WORKER = os.environ.get("INPROCESS_WORKER", "")
     SWEEP_INTERVAL_SECONDS = int(os.environ.get("SWEEP_INTERVAL_SECONDS", "30"))
     # Bulk actions above these sizes run as jobs with a progress page (foerdercall/jobs); smaller ones at once.

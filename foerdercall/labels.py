@@ -46,6 +46,19 @@ RETENTION_BASIS_LABELS = {
 }
 
 
+# Why a mail failed (foerdercall/mail/models.py FAILURES)
+MAIL_FAILURE_LABELS = {
+    "relay": _l("Mailserver nicht erreichbar oder vorübergehend abweisend (wird von selbst erneut gesendet)"),
+    "recipient": _l("Empfänger vorübergehend abgelehnt"),
+    "mail": _l("Fehler beim Erstellen der Nachricht"),
+    "permanent": _l("dauerhaft abgelehnt"),
+}
+
+
+def mail_failure_label(failure: str) -> str:
+    return str(MAIL_FAILURE_LABELS.get(failure, "–"))
+
+
 def retention_basis_label(basis: str) -> str:
     return str(RETENTION_BASIS_LABELS.get(basis, basis))
 

@@ -44,6 +44,7 @@ from .labels import (
     field_label,
     job_kind_label,
     job_state_label,
+    mail_failure_label,
     retention_basis_label,
     state_label,
     step_label,
@@ -289,6 +290,7 @@ def init_app(app: Flask) -> None:
             "job_state_label": job_state_label,
             "job_kind_label": job_kind_label,
             "retention_basis_label": retention_basis_label,
+            "mail_failure_label": mail_failure_label,
             "attachment_kind": attachment_kind,
             "here": current_path,  # this page as a `next` target (the language switch)
             # the rulebook: a page shows an action only when the current user may do it (or with the reason why not)

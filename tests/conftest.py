@@ -197,11 +197,13 @@ def backend(request):
 def _pushed(app):
     """Keep an app context for the test's own database work; close every connection afterwards."""
     from foerdercall.extensions import db
+    from foerdercall.mail.delivery import close_claimant
 
     ctx = app.app_context()
     ctx.push()
     yield app
     db.session.remove()
+    close_claimant(app)
     ctx.pop()
     with app.app_context():
         db.engine.dispose()

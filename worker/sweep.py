@@ -25,7 +25,7 @@ from foerdercall.calls.models import Call
 from foerdercall.errors import ActionRefused
 from foerdercall.extensions import db
 from foerdercall.jobs.operations import cleanup_jobs
-from foerdercall.mail.delivery import deliver_here
+from foerdercall.mail.delivery import deliver_here, requeue_after_outage
 from foerdercall.parking.operations import SWEEP_BATCH, delete_expired
 from foerdercall.privacy.retention import RETENTION_BATCH, anonymise_if_due, due_for_anonymisation
 from foerdercall.proposals.models import Clarification, Proposal
@@ -123,6 +123,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         report = _sweep(at)
     report["mails_sent"] = mails.result or 0
     if not current_app.config.get("BROKER_URL"):  # embedded default: also what is due again (retries)
+        requeue_after_outage()
         report["mails_sent"] += deliver_here()
     return report
 

@@ -12,7 +12,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     false,
+    select,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -172,6 +174,12 @@ class Call(Model):
         return self.mode == "procurement" and (
             self.opening is None or self.opening.state != OpeningState.OPENED
         )
+
+    @classmethod
+    def sealed(cls):
+        """:attr:`is_sealed` as an SQL condition on calls (for a query over many rows)."""
+        opened = select(Opening.id).where(Opening.call_id == cls.id, Opening.state == OpeningState.OPENED)
+        return and_(cls.mode == "procurement", ~opened.exists())
 
     @property
     def is_fixed(self) -> bool:

@@ -4,17 +4,23 @@ Claim → send → record (the one place outside a request's single commit: the 
 other worker before the SMTP conversation starts):
 
 - :func:`send_batch` claims its rows with one conditional ``UPDATE … RETURNING`` (``pending`` and due, or an
-  abandoned ``sending``, or already claimed by this very task: a redelivery after its worker died) and
-  commits. Two workers never both get a row, so a task delivered twice, or two tasks for the same rows,
-  send each mail once.
-- It sends the claimed mails over one connection and marks each ``sent`` right after the server accepted it
-  (:class:`SentMarks`: one autocommit UPDATE), so a worker killed in the middle leaves at most the one mail in flight
-  unrecorded (the gap no mail system can close: the server has it, the record does not). Its Message-ID is
-  stable, so a resend is recognisable as the same mail.
-- A transient error (SMTP 4xx, a dropped connection) puts that row back to ``pending`` with
-  ``next_attempt_at`` (exponential back-off); after ``MAIL_MAX_ATTEMPTS`` or a permanent refusal (5xx) it is
-  ``failed`` with the reason. The database going away stops the batch: the rows stay claimed by the task,
-  which retries them (and records what the server already has).
+  abandoned ``sending``, or still claimed by the attempt this one retries) and commits. A claim belongs to one
+  delivery *attempt* (``claimed_by``: the task's id and a random part), so two copies of the same task (Redis
+  hands a task out again after the visibility timeout) never both get a row. On PostgreSQL it is also held
+  by a process (``claimant``: the key of an advisory lock the process holds, :class:`Claimant`): when the
+  process dies its lock goes with its connection, and its claims count as abandoned at once, not after
+  ``MAIL_CLAIM_TIMEOUT_SECONDS``.
+- It sends the claimed mails over one connection and marks each ``sent`` right after the server accepted it,
+  durably (one autocommit UPDATE that waits for the log on disk), before the next mail goes: a worker killed
+  or a database crashing in the middle leaves at most the one mail in flight unrecorded (the gap no mail
+  system can close: the server has it, the record does not). Its Message-ID is stable, so a resend is
+  recognisable as the same mail. A mark that finds the claim gone (another attempt took it) stops the batch.
+- A transient error puts that row back to ``pending`` with ``next_attempt_at`` (exponential back-off with
+  jitter); after ``MAIL_MAX_ATTEMPTS`` or a permanent refusal (5xx) it is ``failed`` with the reason. When the
+  relay itself fails (unreachable, 4xx to the sender or the content), the process pauses delivery
+  (:class:`Breaker`) and hands the rest of the batch back instead of trying each mail against it; the same
+  when the database goes away. Mails that failed because the relay was away are sent again by themselves
+  once it takes mail again (:func:`requeue_after_outage`).
 - A batch never runs longer than a third of ``MAIL_CLAIM_TIMEOUT_SECONDS``: what it did not start by then is
   handed back, so the relay never re-dispatches a row that is still being worked on.
 
@@ -25,8 +31,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import random
+import secrets
 import smtplib
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -34,7 +44,19 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Connection, CursorResult, and_, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    CursorResult,
+    and_,
+    column,
+    func,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from ..extensions import db
@@ -45,20 +67,27 @@ from .models import OutboxMail
 log = logging.getLogger(__name__)
 
 DATABASE_GONE = (OperationalError, InterfaceError)
-MAX_BACKOFF_SECONDS = 3600.0
 
 
 class DeliveryDeferred(Exception):
     """Try these mails again later. ``retry``: the ids to try again (after ``delay`` seconds); ``sent``: ids
-    the SMTP server already took whose record is missing (the retry only records them)."""
+    the SMTP server already took whose record is missing (the retry only records them); ``owners``: the
+    attempts whose claims the retry takes over (this attempt and those it took over from)."""
 
     def __init__(
-        self, reason: str, *, retry: Iterable[int] = (), sent: Iterable[int] = (), delay: float | None = None
+        self,
+        reason: str,
+        *,
+        retry: Iterable[int] = (),
+        sent: Iterable[int] = (),
+        delay: float | None = None,
+        owners: Iterable[str] = (),
     ):
         super().__init__(reason)
         self.retry = sorted(set(retry))
         self.sent = sorted(set(sent))
         self.delay = delay
+        self.owners = list(dict.fromkeys(owners))[:4]
 
 
 # --- the transport -------------------------------------------------------------------------------------------
@@ -118,13 +147,20 @@ class Transport:
             smtp.close()
 
 
-def is_permanent(exc: Exception) -> bool:
-    """A 5xx refusal of sender, recipient or content: sending again will not help."""
+def failure_of(exc: Exception) -> str:
+    """Why a mail could not be sent (``models.FAILURES``): ``permanent`` (5xx: sending again will not help),
+    ``recipient`` (4xx to RCPT: this recipient, for now), ``relay`` (the relay unreachable, or refusing the
+    sender or the content for now: every mail would fail the same way) or ``mail`` (an error making it)."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _msg in exc.recipients.values())
+        codes = [code for code, _msg in exc.recipients.values()]
+        return "permanent" if all(code >= 500 for code in codes) else "recipient"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return False  # a configuration problem: retried, and visible on the status page
-    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+        return "relay"  # a configuration problem: retried, and visible on the status page
+    if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500:
+        return "permanent"
+    if isinstance(exc, smtplib.SMTPException | OSError):
+        return "relay"
+    return "mail"
 
 
 def describe(exc: Exception) -> str:
@@ -141,37 +177,195 @@ def describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _jittered(seconds: float) -> float:
+    """Up to MAIL_RETRY_JITTER longer, at random: what failed together does not come back together."""
+    return seconds * (1 + random.random() * current_app.config["MAIL_RETRY_JITTER"])
+
+
 def retry_delay(attempt: int) -> float:
-    """Exponential back-off after the given (1-based) attempt."""
-    base = current_app.config["MAIL_RETRY_SECONDS"]
-    return min(base * 2 ** max(attempt - 1, 0), MAX_BACKOFF_SECONDS)
+    """Exponential back-off after the given (1-based) attempt, with jitter, at most MAIL_MAX_BACKOFF_SECONDS."""
+    cfg = current_app.config
+    base = cfg["MAIL_RETRY_SECONDS"] * 2 ** min(max(attempt - 1, 0), 30)
+    return min(_jittered(base), cfg["MAIL_MAX_BACKOFF_SECONDS"])
 
 
 def _seconds(key: str) -> dt.timedelta:
     return dt.timedelta(seconds=current_app.config[key])
 
 
+# --- pausing while the relay or the database is away ---------------------------------------------------------
+
+
+class Breaker:
+    """A circuit breaker of this process: after a failure nothing is tried for a pause (MAIL_BREAKER_SECONDS,
+    doubling with each further failure up to MAIL_BREAKER_MAX_SECONDS, with jitter); then one batch tries
+    (each pool process runs one task at a time); a success closes it. So a relay that is away gets a few
+    connections, not one per mail and retry, and delivery resumes within seconds of its return."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.failures = 0
+        self.until = 0.0
+        self.lock = threading.Lock()
+
+    def pause(self) -> float:
+        """Seconds until the next try may go (0: closed, or the pause is over, to the millisecond)."""
+        remaining = self.until - now().timestamp()
+        return remaining if remaining >= 0.001 else 0.0
+
+    def failed(self) -> float:
+        cfg = current_app.config
+        with self.lock:
+            self.failures += 1
+            wait = min(
+                _jittered(cfg["MAIL_BREAKER_SECONDS"] * 2 ** min(self.failures - 1, 30)),
+                cfg["MAIL_BREAKER_MAX_SECONDS"],
+            )
+            self.until = now().timestamp() + wait
+        if self.failures == 1:
+            log.warning("mail delivery paused: the %s is away", self.name)
+        return wait
+
+    def succeeded(self) -> None:
+        if self.failures:
+            with self.lock:
+                self.failures, self.until = 0, 0.0
+            log.warning("mail delivery resumed: the %s is back", self.name)
+
+
+# --- who holds a claim ---------------------------------------------------------------------------------------
+
+ADVISORY_CLASS = 0x6663  # the first key of foerdercall's claimant locks ("fc"); the second is the claimant
+
+
+class Claimant:
+    """This process as the holder of mail claims. On PostgreSQL: a session-level advisory lock
+    (ADVISORY_CLASS, key) on a connection of its own, kept while the process lives. PostgreSQL drops the lock
+    when the connection ends, which it does when the process dies, so :func:`_abandoned` knows a dead
+    worker's claims at once. The same connection writes the "sent" marks: a process that lost its lock (the
+    database restarted) cannot mark, so it stops sending. SQLite (the embedded default): no claimant."""
+
+    def __init__(self) -> None:
+        self.key: int | None = None
+        self.conn: Connection | None = None
+
+    def ensure(self) -> int | None:
+        """The key, the lock held (taken anew after the connection was lost). Raises when the database is away."""
+        if db.engine.dialect.name != "postgresql":
+            return None
+        if self.conn is not None:
+            try:
+                self.conn.exec_driver_sql("SELECT 1")
+                return self.key
+            except SQLAlchemyError:
+                self._drop()
+        conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            while True:
+                key = secrets.randbelow(2**31 - 2) + 1
+                lock = text("SELECT pg_try_advisory_lock(:c, :k)")
+                if conn.scalar(lock, {"c": ADVISORY_CLASS, "k": key}):
+                    break
+        except BaseException:
+            conn.invalidate()
+            raise
+        self.conn, self.key = conn, key
+        return key
+
+    def mark_sent(self, mail_id: int, token: str) -> bool:
+        """Mark one mail sent, durably; False when this attempt no longer holds its claim."""
+        if self.conn is None:  # SQLite (the embedded default): one writer, so through the session itself
+            return _record_sent([mail_id], [token]) == 1
+        try:
+            return self.conn.execute(_sent_update([mail_id], [token])).rowcount == 1
+        except SQLAlchemyError:
+            self._drop()  # the lock may be gone with the connection: taken anew by the next batch
+            raise
+
+    def _drop(self) -> None:
+        conn, self.conn, self.key = self.conn, None, None
+        if conn is not None:
+            conn.invalidate()
+
+    def close(self) -> None:
+        """Give the lock and the connection back (an app that is done, as at the end of a test)."""
+        conn, self.conn, self.key = self.conn, None, None
+        if conn is not None:
+            try:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock_all()")  # the pool keeps the session
+                conn.close()
+            except SQLAlchemyError:
+                conn.invalidate()
+
+
+class Process:
+    """What a process keeps between batches, per app: the breakers of the relay and of the database, and
+    the claimant. A forked process (a pool process of the worker) starts with its own."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.relay = Breaker("relay")
+        self.database = Breaker("database")
+        self.claimant = Claimant()
+
+
+def this_process() -> Process:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types its LocalProxy as Flask
+    mine = app.extensions.get("fc_mail_process")
+    if mine is None or mine.pid != os.getpid():
+        mine = app.extensions["fc_mail_process"] = Process()
+    return mine
+
+
+def close_claimant(app) -> None:
+    """Give back the lock and the connection of this app's claimant (an app that is done, as a test's)."""
+    mine = app.extensions.pop("fc_mail_process", None)
+    if mine is not None and mine.pid == os.getpid():
+        mine.claimant.close()
+
+
 # --- claim and record ----------------------------------------------------------------------------------------
 
 
-def _claimable(at: dt.datetime, token: str | None = None):
+def _abandoned(at: dt.datetime):
+    """A claim nobody works on: older than MAIL_CLAIM_TIMEOUT_SECONDS, or (PostgreSQL) its process is gone."""
     m = OutboxMail
-    abandoned = m.claimed_at <= at - _seconds("MAIL_CLAIM_TIMEOUT_SECONDS")
+    timed_out = m.claimed_at <= at - _seconds("MAIL_CLAIM_TIMEOUT_SECONDS")
+    if db.engine.dialect.name != "postgresql":
+        return timed_out
+    locks = table("pg_locks", column("locktype"), column("classid"), column("objid"), column("objsubid"))
+    held = select(locks.c.objid.cast(BigInteger)).where(
+        locks.c.locktype == "advisory",
+        locks.c.classid.cast(BigInteger) == ADVISORY_CLASS,
+        locks.c.objsubid == 2,
+        column("database")
+        == select(column("oid"))
+        .select_from(table("pg_database"))
+        .where(column("datname") == func.current_database())
+        .scalar_subquery(),
+    )
+    return or_(timed_out, and_(m.claimant.is_not(None), m.claimant.not_in(held)))
+
+
+def _claimable(at: dt.datetime, owners: Iterable[str] = ()):
+    m = OutboxMail
+    owners = list(owners)
+    taken_over = [m.claimed_by.in_(owners)] if owners else []
     return and_(
         m.held.is_(False),
         or_(
             and_(m.status == "pending", or_(m.next_attempt_at.is_(None), m.next_attempt_at <= at)),
-            and_(m.status == "sending", or_(m.claimed_by == token, abandoned) if token else abandoned),
+            and_(m.status == "sending", or_(_abandoned(at), *taken_over)),
         ),
     )
 
 
-def _claim(ids: list[int], token: str, at: dt.datetime) -> list[int]:
+def _claim(ids: list[int], token: str, key: int | None, at: dt.datetime, owners: Iterable[str]) -> list[int]:
     m = OutboxMail
     stmt = (
         update(m)
-        .where(m.id.in_(ids), _claimable(at, token))
-        .values(status="sending", claimed_at=at, claimed_by=token, attempts=m.attempts + 1)
+        .where(m.id.in_(ids), _claimable(at, owners))
+        .values(status="sending", claimed_at=at, claimed_by=token, claimant=key, attempts=m.attempts + 1)
         .returning(m.id)
         .execution_options(synchronize_session=False)
     )
@@ -180,89 +374,64 @@ def _claim(ids: list[int], token: str, at: dt.datetime) -> list[int]:
     return claimed
 
 
-def _mine(ids: Iterable[int], token: str):
-    return (OutboxMail.id.in_(list(ids)), OutboxMail.status == "sending", OutboxMail.claimed_by == token)
+def _mine(ids: Iterable[int], owners: Iterable[str]):
+    m = OutboxMail
+    return (m.id.in_(list(ids)), m.status == "sending", m.claimed_by.in_(list(owners)))
 
 
-def _record_sent(ids: Iterable[int], token: str) -> int:
-    result = db.session.execute(
+def _sent_update(ids: Iterable[int], owners: Iterable[str]):
+    return (
         update(OutboxMail)
-        .where(*_mine(ids, token))
-        .values(status="sent", sent_at=now(), claimed_by=None, next_attempt_at=None)
+        .where(*_mine(ids, owners))
+        .values(status="sent", sent_at=now(), claimed_by=None, claimant=None, next_attempt_at=None)
         .execution_options(synchronize_session=False)
     )
-    done = cast(CursorResult, result).rowcount  # an UPDATE's result
+
+
+def _record_sent(ids: Iterable[int], owners: Iterable[str]) -> int:
+    done = cast(CursorResult, db.session.execute(_sent_update(ids, owners))).rowcount  # an UPDATE's result
     db.session.commit()
     return done
 
 
-class SentMarks:
-    """Marks each mail sent right after the server accepted it. On PostgreSQL one UPDATE on a connection of
-    its own in autocommit (one round trip) without waiting for the disk flush (synchronous_commit off on
-    this connection while the batch runs). The mark is visible to every worker at once and survives the
-    worker dying; only a crash of the database server in the next fraction of a second could lose it, and
-    then the mail goes out once more with the same Message-ID. Waiting for the disk on every mail would cap
-    delivery at the disk's flush rate."""
-
-    def __init__(self) -> None:
-        self.conn: Connection | None = None
-        self.postgres = db.engine.dialect.name == "postgresql"
-
-    def mark(self, mail_id: int, token: str) -> int:
-        if not self.postgres:  # SQLite (the embedded default): one writer, so through the session itself
-            return _record_sent([mail_id], token)
-        if self.conn is None:
-            self.conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            self.conn.exec_driver_sql("SET synchronous_commit TO OFF")
-        return self.conn.execute(
-            update(OutboxMail)
-            .where(*_mine([mail_id], token))
-            .values(status="sent", sent_at=now(), claimed_by=None, next_attempt_at=None)
-        ).rowcount
-
-    def close(self) -> None:
-        conn, self.conn = self.conn, None
-        if conn is None:
-            return
-        try:
-            conn.exec_driver_sql("RESET synchronous_commit")  # the pooled connection as it was
-            conn.close()
-        except SQLAlchemyError:  # a connection that died in the batch: thrown away, never raised from here
-            conn.invalidate()
-
-
-def _record_failure(mail: OutboxMail, token: str, exc: Exception) -> float | None:
-    """Back to pending with a back-off (returns the delay), or failed for good (returns None)."""
+def _record_failure(mail: OutboxMail, token: str, exc: Exception, failure: str, delay: float) -> bool:
+    """Back to pending for ``delay`` seconds (returns True), or failed for good (returns False)."""
     reason = describe(exc)[:2000]
     attempts = mail.attempts
-    failed = is_permanent(exc) or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
-    delay = retry_delay(attempts)
-    values: dict[str, Any] = {"last_error": f"{reason} (Versuch {attempts})", "claimed_by": None}
+    failed = failure == "permanent" or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
+    values: dict[str, Any] = {"last_error": reason, "claimed_by": None, "claimant": None, "failure": failure}
     if failed:
-        values.update(status="failed", next_attempt_at=None)
+        values.update(status="failed", next_attempt_at=None, failed_at=now())
     else:
         values.update(status="pending", next_attempt_at=now() + dt.timedelta(seconds=delay))
     db.session.execute(
         update(OutboxMail)
-        .where(*_mine([mail.id], token))
+        .where(*_mine([mail.id], [token]))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
     if failed:
         log.error("mail %s failed after %s attempts: %s", mail.id, attempts, reason)
-        return None
+        return False
     log.warning("mail %s not delivered (attempt %s), again in %.1fs: %s", mail.id, attempts, delay, reason)
-    return delay
+    return True
 
 
-def _hand_back(ids: list[int], token: str) -> None:
-    """Claimed but not started (the batch ran out of time): pending again, the claim not counted."""
+def _hand_back(ids: list[int], token: str, delay: float = 0.0) -> None:
+    """Claimed but not started (the batch ran out of time, the relay is away): pending again (for ``delay``
+    seconds), the claim not counted as an attempt."""
     if ids:
         db.session.execute(
             update(OutboxMail)
-            .where(*_mine(ids, token))
-            .values(status="pending", claimed_by=None, attempts=OutboxMail.attempts - 1)
+            .where(*_mine(ids, [token]))
+            .values(
+                status="pending",
+                claimed_by=None,
+                claimant=None,
+                attempts=OutboxMail.attempts - 1,
+                next_attempt_at=now() + dt.timedelta(seconds=delay) if delay else None,
+            )
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
@@ -272,21 +441,28 @@ def _hand_back(ids: list[int], token: str) -> None:
 
 
 def send_batch(
-    mail_ids: Iterable[int], token: str, *, already_sent: Iterable[int] = ()
+    mail_ids: Iterable[int], token: str, *, already_sent: Iterable[int] = (), owners: Iterable[str] = ()
 ) -> dict[str, list[int]]:
     """Deliver these outbox rows, each exactly once. Returns the ids by outcome: ``sent``, ``failed`` (for
-    good) and ``skipped`` (not ours: sent, held, not yet due, or claimed by another worker).
+    good) and ``skipped`` (not ours: sent, held, not yet due, or claimed by another attempt).
 
-    ``token`` identifies the attempt (the Celery task id: a redelivery of the same task takes over its own
-    claims). Raises :class:`DeliveryDeferred` with the ids to try again and the ids whose record is missing.
+    ``token`` identifies this attempt (unique: two copies of one task never share it); ``owners``: the earlier
+    attempts this one retries (it takes over their claims, and records ``already_sent``, the mails they sent
+    without a record). Raises :class:`DeliveryDeferred` with the ids to try again.
     """
     ids = sorted(set(mail_ids))
     already_sent = sorted(set(already_sent))
+    owners = list(owners)
     outcome: dict[str, list[int]] = {"sent": [], "failed": [], "skipped": []}
+    proc = this_process()
+    relay, database, holder = proc.relay, proc.database, proc.claimant
+    if wait := max(relay.pause(), database.pause()):  # paused: the rows stay as they are
+        raise DeliveryDeferred("paused", retry=ids, sent=already_sent, delay=wait, owners=owners)
     try:
+        key = holder.ensure()
         if already_sent:
-            _record_sent(already_sent, token)
-        claimed = _claim([i for i in ids if i not in already_sent], token, now())
+            _record_sent(already_sent, owners)
+        claimed = _claim([i for i in ids if i not in already_sent], token, key, now(), owners)
         mails = (
             db.session.scalars(
                 select(OutboxMail).where(OutboxMail.id.in_(claimed)).order_by(OutboxMail.id)
@@ -299,50 +475,75 @@ def send_batch(
         db.session.rollback()  # no transaction stays open while the batch runs (SQLite: one writer)
     except DATABASE_GONE as exc:
         db.session.rollback()
-        raise DeliveryDeferred(f"database: {exc}", retry=ids, sent=already_sent) from exc
+        raise DeliveryDeferred(
+            f"database: {exc}", retry=ids, sent=already_sent, delay=database.failed(), owners=[token, *owners]
+        ) from exc
+    database.succeeded()
     taken = set(claimed) | set(already_sent)
     outcome["skipped"] = [i for i in ids if i not in taken]
     stop_at = time.monotonic() + current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"] / 3
     pending = list(mails)  # claimed, not tried yet
     deferred: list[int] = []  # refused for now, back to pending with a back-off
     delays: list[float] = []
-    transport, marks = Transport(), SentMarks()
+    transport = Transport()
     try:
         while pending:
-            mail = pending[0]
+            mail = pending.pop(0)
             if time.monotonic() > stop_at:  # hand back the rest before the relay would think it abandoned
-                _hand_back([m.id for m in pending], token)
+                _hand_back([mail.id] + [m.id for m in pending], token)
+                pending = []
                 break
             try:
                 transport.send(mail)
             except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row, none is lost
-                delay = _record_failure(mail, token, exc)
-                pending.pop(0)
-                if delay is None:
-                    outcome["failed"].append(mail.id)
+                failure = failure_of(exc)
+                if failure == "relay":  # every mail would fail the same way: pause, hand back the rest
+                    delay = relay.failed()
+                    _hand_back([m.id for m in pending], token, delay)
+                    deferred += [m.id for m in pending]
+                    delays.append(delay)
+                    pending = []
                 else:
+                    delay = retry_delay(mail.attempts)
+                if _record_failure(mail, token, exc, failure, delay):
                     deferred.append(mail.id)
                     delays.append(delay)
+                else:
+                    outcome["failed"].append(mail.id)
                 continue
-            pending.pop(0)
+            relay.succeeded()
             try:
-                marks.mark(mail.id, token)
+                mine = holder.mark_sent(mail.id, token)
             except Exception as exc:  # the server has it, only the record is missing: send no more
                 raise DeliveryDeferred(
-                    f"database: {exc}", retry=[m.id for m in pending] + deferred, sent=[mail.id]
+                    f"database: {exc}",
+                    retry=[m.id for m in pending] + deferred,
+                    sent=[mail.id],
+                    owners=[token],
+                    delay=database.failed(),
                 ) from exc
+            if not mine:  # another attempt took over this claim: it does the rest
+                log.warning("mail %s: the claim was taken over; the batch stops", mail.id)
+                _hand_back([m.id for m in pending], token)
+                outcome["skipped"] += [mail.id] + [m.id for m in pending]
+                pending = []
+                break
             outcome["sent"].append(mail.id)
-    except SQLAlchemyError as exc:  # recording a failure or handing back: the rows stay claimed by this task
+    except (
+        SQLAlchemyError
+    ) as exc:  # recording a failure or handing back: the rows stay claimed by this attempt
         db.session.rollback()
-        raise DeliveryDeferred(f"database: {exc}", retry=[m.id for m in pending] + deferred) from exc
+        raise DeliveryDeferred(
+            f"database: {exc}",
+            retry=[m.id for m in pending] + deferred,
+            owners=[token],
+            delay=database.failed(),
+        ) from exc
     finally:
         transport.close()
-        marks.close()
-    if pending or deferred:
+    if deferred:
         raise DeliveryDeferred(
-            f"{len(pending) + len(deferred)} mail(s) not delivered yet",
-            retry=[m.id for m in pending] + deferred,
-            delay=max(delays, default=0.0),
+            f"{len(deferred)} mail(s) not delivered yet", retry=deferred, delay=max(delays, default=0.0)
         )
     return outcome
 
@@ -369,8 +570,8 @@ def relay_due(limit: int = 5000) -> list[int]:
     """Mails the broker should have delivered by now, marked as handed over again (for the relay).
 
     Pending mails due for longer than MAIL_REDISPATCH_SECONDS (Redis was down at the commit, a retry message
-    was lost) and claims older than MAIL_CLAIM_TIMEOUT_SECONDS (the worker was killed). Rows another relay
-    is handing over right now are skipped (SKIP LOCKED).
+    was lost) and abandoned claims (the worker was killed: at once on PostgreSQL, else after
+    MAIL_CLAIM_TIMEOUT_SECONDS). Rows another relay is handing over right now are skipped (SKIP LOCKED).
     """
     at = now()
     grace = at - _seconds("MAIL_REDISPATCH_SECONDS")
@@ -380,10 +581,13 @@ def relay_due(limit: int = 5000) -> list[int]:
             select(m.id)
             .where(
                 m.held.is_(False),
-                or_(m.dispatched_at.is_(None), m.dispatched_at <= grace),
                 or_(
-                    and_(m.status == "pending", func.coalesce(m.next_attempt_at, m.created_at) <= grace),
-                    and_(m.status == "sending", m.claimed_at <= at - _seconds("MAIL_CLAIM_TIMEOUT_SECONDS")),
+                    and_(
+                        m.status == "pending",
+                        func.coalesce(m.next_attempt_at, m.created_at) <= grace,
+                        or_(m.dispatched_at.is_(None), m.dispatched_at <= grace),
+                    ),
+                    and_(m.status == "sending", _abandoned(at)),
                 ),
             )
             .order_by(m.id)
@@ -400,6 +604,52 @@ def relay_due(limit: int = 5000) -> list[int]:
         )
     db.session.commit()
     return ids
+
+
+def requeue_after_outage() -> list[int]:
+    """Mails that failed because the relay was away, pending again once it takes mail (the relay and the
+    embedded sweep call this): when a mail was sent after they failed, all of them (at most
+    MAIL_AUTO_RETRIES times each); while nothing else is on its way, the oldest one alone, to find out.
+    Returns the ids, to be handed over."""
+    m = OutboxMail
+    failed = (
+        m.status == "failed",
+        m.failure == "relay",
+        m.requeued < current_app.config["MAIL_AUTO_RETRIES"],
+    )
+    first = db.session.scalar(select(func.min(m.failed_at)).where(*failed))
+    if first is None:
+        return []
+    last_sent = db.session.scalar(select(func.max(m.sent_at)))
+    if last_sent is not None and last_sent > first:
+        which = and_(*failed, m.failed_at < last_sent)
+    elif db.session.scalar(
+        select(func.count()).where(m.held.is_(False), m.status.in_(("pending", "sending")))
+    ):
+        return []  # what is on its way tells whether the relay takes mail again
+    else:
+        which = m.id == select(m.id).where(*failed).order_by(m.failed_at, m.id).limit(1).scalar_subquery()
+    ids = list(
+        db.session.scalars(
+            update(m)
+            .where(which)
+            .values(
+                status="pending",
+                attempts=0,
+                requeued=m.requeued + 1,
+                next_attempt_at=None,
+                dispatched_at=None,
+                failed_at=None,
+                failure="",
+            )
+            .returning(m.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    db.session.commit()
+    if ids:
+        log.warning("%d mail(s) that failed while the relay was away are sent again", len(ids))
+    return sorted(ids)
 
 
 def deliver_here(mail_ids: Iterable[int] | None = None, limit: int = 500) -> int:

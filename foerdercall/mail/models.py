@@ -10,15 +10,19 @@ from ..extensions import Model
 from ..timeutil import UTCDateTime, now
 
 MAIL_STATUSES = ("pending", "sending", "sent", "failed")
+# Why a mail failed: the relay (unreachable, refusing for now: tried again by itself once the relay takes mail
+# again), the recipient (refused for now: 4xx to RCPT), the mail itself (an error making it), or for good (5xx).
+FAILURES = ("relay", "recipient", "mail", "permanent")
 
 
 class OutboxMail(Model):
     """Every mail the process sends, written in the same transaction as the change that causes it.
 
     ``dedup_key`` makes a mail unique (kind, object, moment, recipient): writing it twice is a no-op.
-    Delivery (``operations.send_mail``): ``pending`` → ``sending`` (claimed by one worker, ``claimed_by``/
-    ``claimed_at``) → ``sent``; a transient error puts it back to ``pending`` until ``next_attempt_at``;
-    after ``MAIL_MAX_ATTEMPTS`` (or a permanent refusal) it is ``failed`` with ``last_error``.
+    Delivery (``delivery.send_batch``): ``pending`` → ``sending`` (claimed by one delivery attempt,
+    ``claimed_by``/``claimed_at``, held by the process ``claimant``) → ``sent``; a transient error puts it back
+    to ``pending`` until ``next_attempt_at``; after ``MAIL_MAX_ATTEMPTS`` (or a permanent refusal) it is
+    ``failed`` (``failed_at``) with the reason in ``last_error`` and its kind in ``failure``.
     A ``held`` mail waits for an official to release it (decision mails of a call that holds them).
     ``event_at`` is the moment the mail is about (a due date): it goes out with an ``.ics`` attachment.
     """
@@ -40,12 +44,19 @@ class OutboxMail(Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     held: Mapped[bool] = mapped_column(default=False, server_default=false())
     event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the delivering task's id
+    claimed_by: Mapped[str | None] = mapped_column(
+        String(64)
+    )  # the delivery attempt (task id and a random part)
+    # the process holding the claim: its advisory lock's key on PostgreSQL (gone with the process), else None
+    claimant: Mapped[int | None] = mapped_column()
+    failure: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    requeued: Mapped[int] = mapped_column(default=0, server_default="0")  # rounds after the relay came back
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # last handed to the broker
     # the call's mail template whose text this is (foerdercall.mailtemplates), None for the built-in text
     template_id: Mapped[int | None] = mapped_column()

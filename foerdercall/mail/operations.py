@@ -21,7 +21,7 @@ from typing import Any
 from flask import current_app, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -36,6 +36,7 @@ from ..text import one_line, printable
 from ..timeutil import now
 from .delivery import deliver_here
 from .models import OutboxMail, WorkerRun
+from .queries import failed_by_reason, failed_mails_where
 
 log = logging.getLogger(__name__)
 
@@ -201,25 +202,74 @@ def queue_mails(mails: Iterable[tuple[str, Any, str, dict]]) -> int:
     return queued
 
 
+# A failed mail sent again: pending, with a fresh round of attempts, as if new.
+_AGAIN = {
+    "status": "pending",
+    "attempts": 0,
+    "requeued": 0,
+    "next_attempt_at": None,
+    "dispatched_at": None,
+    "claimed_by": None,
+    "claimant": None,
+    "failed_at": None,
+    "failure": "",
+}
+
+
 def retry_failed_mail(mail: OutboxMail, actor) -> OutboxMail:
     """An official sends a failed mail again: back to pending with a fresh round of attempts."""
     check(actor, "mail.retry", mail)
+    _record_retry(actor, mail.id, mail.attempts, mail.last_error)
+    for name, value in _AGAIN.items():
+        setattr(mail, name, value)
+    db.session.flush()
+    on_commit("mail", mail.id)
+    return mail
+
+
+def _record_retry(actor, mail_id: int, attempts: int, last_error: str) -> None:
+    mail = db.session.get(OutboxMail, mail_id)
     record(
         actor,
         "retry_mail",
         mail,
         from_state="failed",
         to_state="pending",  # a mail status (mail/models.py), not a workflow state
-        data={"attempts": mail.attempts, "last_error": mail.last_error},
+        data={"attempts": attempts, "last_error": last_error},
     )
-    mail.status = "pending"
-    mail.attempts = 0
-    mail.next_attempt_at = None
-    mail.dispatched_at = None
-    mail.claimed_by = None
+
+
+def retry_failed_mails(
+    actor,
+    *,
+    reason: str | None = None,
+    failed_from: dt.datetime | None = None,
+    failed_until: dt.datetime | None = None,
+) -> list[int]:
+    """Every failed mail with this reason (``last_error``, exactly) that failed in this time (both ends
+    included; None: open), sent again at once, each with an audit event (``actor`` None: from the command
+    line). Returns the ids."""
+    if actor is not None:
+        check(actor, "mail.retry_many")
+    rows = db.session.execute(
+        select(OutboxMail.id, OutboxMail.attempts, OutboxMail.last_error).where(
+            *failed_mails_where(reason, failed_from, failed_until)
+        )
+    ).all()
+    for mail_id, attempts, last_error in rows:
+        _record_retry(actor, mail_id, attempts, last_error)
+    ids = [mail_id for mail_id, _a, _e in rows]
+    for start in range(0, len(ids), 1000):
+        db.session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id.in_(ids[start : start + 1000]), OutboxMail.status == "failed")
+            .values(**_AGAIN)
+            .execution_options(synchronize_session="fetch")
+        )
     db.session.flush()
-    on_commit("mail", mail.id)
-    return mail
+    for mail_id in ids:
+        on_commit("mail", mail_id)
+    return ids
 
 
 def release_held_mail(mail: OutboxMail, actor) -> OutboxMail:
@@ -266,12 +316,14 @@ def record_run(
 
 
 def worker_overview(failed_limit: int = 200) -> dict:
-    """What the worker status page shows: the last runs, mails per status, held and failed mails."""
+    """What the worker status page shows: the last runs, mails per status, held mails, the failed mails by
+    reason, and the newest failed mails."""
     m = OutboxMail
     return {
         "runs": {r.name: r for r in db.session.scalars(select(WorkerRun))},
         "counts": dict(db.session.execute(select(m.status, func.count()).group_by(m.status)).all()),
         "held": db.session.scalar(select(func.count()).where(m.held.is_(True), m.status == "pending")),
+        "reasons": failed_by_reason(),
         "failed": db.session.scalars(
             select(m).where(m.status == "failed").order_by(m.id.desc()).limit(failed_limit)
         ).all(),

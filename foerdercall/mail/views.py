@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from forms.calls import ConfirmForm
+from forms.mail import RetryFailedForm
 
 from ..extensions import db
+from ..pages import flash_errors
 from ..policy import may
 from ..policy.loaders import get_mail_for, require
 from .models import OutboxMail
-from .operations import release_held_mail, retry_failed_mail, worker_overview
-from .queries import messages_of, newest_mails
+from .operations import release_held_mail, retry_failed_mail, retry_failed_mails, worker_overview
+from .queries import messages_of, outbox_of
 
 bp = Blueprint("mail", __name__)
 
@@ -24,11 +27,8 @@ bp = Blueprint("mail", __name__)
 def outbox():
     """Every mail the process sent or will send (officials and admins)."""
     require(current_user, "official.work")
-    mails = newest_mails()
-    visible = [m for m in mails if may(current_user, "mail.read", m)]
-    return render_template(
-        "mail/outbox.html", mails=visible, title_all=True, hidden=len(mails) - len(visible)
-    )
+    mails, hidden = outbox_of(current_user)
+    return render_template("mail/outbox.html", mails=mails, title_all=True, hidden=hidden)
 
 
 @bp.route("/messages")
@@ -47,11 +47,12 @@ def message(mail_id: int):
 @bp.route("/worker")
 @login_required
 def worker_status():
-    """The worker at a glance: its last runs, the mails waiting, the failed mails with the reason."""
+    """The worker at a glance: its last runs, the mails waiting, the failed mails by reason and one by one
+    (the recipient, the reason and the attempts always; the subject only of a mail the user may read)."""
     require(current_user, "official.work")
     overview = worker_overview()
     overview["failed"] = [(m, may(current_user, "mail.read", m)) for m in overview["failed"]]
-    return render_template("mail/worker.html", **overview)
+    return render_template("mail/worker.html", form=RetryFailedForm(), **overview)
 
 
 @bp.route("/worker/mails/<int:mail_id>/retry", methods=["POST"])
@@ -62,6 +63,35 @@ def retry_mail(mail_id: int):
     mail = db.get_or_404(OutboxMail, mail_id)
     retry_failed_mail(mail, current_user)
     flash(_("Die Nachricht wird erneut gesendet."), "success")
+    return redirect(url_for("mail.worker_status"))
+
+
+@bp.route("/worker/mails/retry", methods=["POST"])
+@login_required
+def retry_mails():
+    """The failed mails of one reason and time sent again (``mail.retry_many``)."""
+    require(current_user, "mail.retry_many")
+    form = RetryFailedForm()
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return redirect(url_for("mail.worker_status"))
+    ids = retry_failed_mails(
+        current_user,
+        reason=form.reason.data or None,
+        failed_from=form.failed_from.data,
+        failed_until=form.failed_until.data,
+    )
+    if ids:
+        flash(
+            ngettext(
+                "%(num)d Nachricht wird erneut gesendet.",
+                "%(num)d Nachrichten werden erneut gesendet.",
+                len(ids),
+            ),
+            "success",
+        )
+    else:
+        flash(_("Keine fehlgeschlagene Nachricht passt zu dieser Auswahl."), "error")
     return redirect(url_for("mail.worker_status"))
 
 

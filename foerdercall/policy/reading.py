@@ -3,10 +3,13 @@ mail templates. Every view and download asks these rules, through ``policy.loade
 
 from __future__ import annotations
 
+from sqlalchemy import and_, or_, select
+
 from workflows import CallState, ProposalState
 
+from ..calls.models import Call
 from ..extensions import db
-from ..mail.models import SECRET_MAIL_KINDS
+from ..mail.models import SECRET_MAIL_KINDS, OutboxMail
 from ..proposals.models import Proposal
 from ..reviews.queries import conflict_declared, has_conflict, neutrality_signed, review_of
 from .actors import is_official
@@ -140,6 +143,19 @@ def may_edit_mail_templates(user) -> bool:
 
 
 # --- mails -------------------------------------------------------------------------------------------------
+
+
+def readable_mails(user):
+    """:func:`may_read_mail` for an official, as an SQL condition on the outbox (its list and the true count of
+    what it hides): their own mails, and the others but those with a secret link or about a sealed call's
+    submission. tests/mail/test_outbox_count.py holds both forms to the same answers."""
+    m = OutboxMail
+    sealed = (
+        select(Proposal.id)
+        .join(Call, Call.id == Proposal.call_id)
+        .where(Proposal.id == m.proposal_id, Call.sealed())
+    )
+    return or_(m.recipient_id == user.id, and_(m.kind.not_in(SECRET_MAIL_KINDS), ~sealed.exists()))
 
 
 def may_read_mail(user, mail) -> bool:

@@ -530,6 +530,12 @@ def _mail_retry(user, mail) -> str | None:
     return None
 
 
+@rule("mail.retry_many")
+def _mail_retry_many(user, _obj=None) -> str | None:
+    """The failed mails of a reason and a time sent again, by an official (the worker's page)."""
+    return _official(user)
+
+
 @rule("mail.release")
 def _mail_release(user, mail) -> str | None:
     """A held decision mail, released by an official who may read it."""

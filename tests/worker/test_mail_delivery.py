@@ -11,12 +11,12 @@ import time
 import pytest
 from conftest import fill_draft, login
 from smtp_sink import SmtpServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from foerdercall.aftercommit import discard
 from foerdercall.audit.models import AuditEvent
 from foerdercall.extensions import db
-from foerdercall.mail.delivery import DeliveryDeferred, relay_due, send_mail
+from foerdercall.mail.delivery import DeliveryDeferred, relay_due, send_batch, send_mail
 from foerdercall.mail.message import to_message
 from foerdercall.mail.models import OutboxMail
 from foerdercall.mail.operations import queue_mail
@@ -71,26 +71,45 @@ def test_only_one_attempt_gets_the_claim(app, world, smtp):
     assert (row(mail.id).status, row(mail.id).attempts) == ("sent", 1)
 
 
-def test_a_refusing_server_means_back_off_then_failed_with_the_reason(app, world, smtp, clock):
+def test_a_refusing_relay_pauses_delivery_then_the_mail_fails_with_the_reason(app, world, smtp, clock):
+    app.config.update(MAIL_BREAKER_SECONDS=10, MAIL_BREAKER_MAX_SECONDS=25)
     mail = queue(world)
     smtp.refuse = "451 4.3.0 Bitte später"
     with pytest.raises(DeliveryDeferred) as first:
         send_mail(mail.id, "t1")
-    assert first.value.delay == 60
+    assert 10 <= first.value.delay <= 15  # the first pause, with jitter
     r = row(mail.id)
-    assert (r.status, r.attempts) == ("pending", 1) and "451" in r.last_error
-    assert r.next_attempt_at == clock() + dt.timedelta(seconds=60)
-    assert send_mail(mail.id, "t2") == "skipped"  # not before its time
-    clock.advance(seconds=60)
+    assert (r.status, r.attempts, r.failure) == ("pending", 1, "relay") and "451" in r.last_error
+    assert r.next_attempt_at == clock() + dt.timedelta(seconds=first.value.delay)
+    with pytest.raises(DeliveryDeferred, match="paused"):  # the relay is not asked during the pause
+        send_mail(mail.id, "t2")
+    assert smtp.refused == 1
+    clock.advance(seconds=first.value.delay)
     with pytest.raises(DeliveryDeferred) as second:
         send_mail(mail.id, "t3")
-    assert second.value.delay == 120  # exponential
-    clock.advance(seconds=120)
+    assert 20 <= second.value.delay <= 25  # doubled, at most MAIL_BREAKER_MAX_SECONDS
+    clock.advance(seconds=second.value.delay)
     assert send_mail(mail.id, "t4") == "failed"  # MAIL_MAX_ATTEMPTS = 3
     r = row(mail.id)
-    assert (r.status, r.attempts, r.next_attempt_at) == ("failed", 3, None)
-    assert "SMTP 451 4.3.0 Bitte später" in r.last_error
+    assert (r.status, r.attempts, r.next_attempt_at, r.failure) == ("failed", 3, None, "relay")
+    assert r.last_error == "SMTP 451 4.3.0 Bitte später" and r.failed_at == clock()
     assert smtp.messages == [] and smtp.refused == 3
+
+
+def test_a_recipient_refused_for_now_waits_alone_and_the_batch_goes_on(app, world, smtp, clock):
+    first, second = queue(world, "a"), queue(world, "b")
+    smtp.refuse_rcpt[first.to_address] = "450 4.2.1 Postfach voll"
+    other = world.ka  # the second mail to someone else
+    db.session.execute(update(OutboxMail).where(OutboxMail.id == second.id).values(to_address=other.email))
+    db.session.commit()
+    with pytest.raises(DeliveryDeferred) as deferred:
+        send_batch([first.id, second.id], "t1")
+    assert deferred.value.retry == [first.id]
+    assert 60 <= deferred.value.delay <= 90  # MAIL_RETRY_SECONDS, with jitter
+    assert smtp.keys() == [second.dedup_key]  # the relay is fine: the next mail went on
+    r = row(first.id)
+    assert (r.status, r.attempts, r.failure) == ("pending", 1, "recipient")
+    assert r.last_error == "SMTP 450 4.2.1 Postfach voll"
 
 
 def test_a_permanent_refusal_fails_at_once(app, world, smtp):

@@ -44,6 +44,26 @@ def test_postgresql_stopped_for_seconds_in_the_middle_loses_and_repeats_nothing(
     assert "Retry in" in stack.logs(tail=10**7)  # the outage reached the workers, who retried
 
 
+def test_a_postgresql_crash_repeats_at_most_the_mail_in_flight(stack, private_pg):
+    """``pg_ctl stop -m immediate``: what the server had not written to its log is gone. Every "sent" mark
+    must be in the log before the next mail goes, so one sender repeats at most the mail in flight."""
+    n = 1500
+    stack.queue(n)
+    stack.start_workers(n=1, concurrency=1)  # one sender: at most one mail in flight
+    stack.start_beat()
+    assert wait_for(lambda: stack.count("sent") >= 200, timeout=60), stack.logs()
+    private_pg.stop("immediate")
+    received_at_crash = len(stack.sink.keys())
+    time.sleep(2)
+    private_pg.start()
+    assert received_at_crash < n, "the batch ended before the crash: nothing was tested"
+    assert wait_for(lambda: stack.count("sent") == n, timeout=90), stack.logs()
+    time.sleep(0.5)
+    keys = stack.sink.keys()
+    assert len(set(keys)) == n
+    assert len(keys) - n <= 1, f"{len(keys) - n} mails went twice"
+
+
 @pytest.mark.parametrize("persistent", [True, False], ids=["appendonly", "no-persistence"])
 def test_redis_restarted_in_the_middle_loses_and_repeats_nothing(app, world, tmp_path, persistent):
     """With persistence the queued messages survive the restart; without it they are gone and the relay hands

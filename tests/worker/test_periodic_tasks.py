@@ -37,7 +37,7 @@ def test_the_sweep_task_runs_the_sweep_and_records_it(app, world, clock):
 def test_the_relay_task_records_its_run(app, world):
     app.config["BROKER_URL"] = "redis://127.0.0.1:1/15"
     assert run_task(app, "relay") == 0
-    assert db.session.get(WorkerRun, "relay").report == {"mails_handed_over": 0}
+    assert db.session.get(WorkerRun, "relay").report == {"mails_handed_over": 0, "mails_requeued": 0}
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

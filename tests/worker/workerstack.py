@@ -122,11 +122,13 @@ class Stack:
             )
         self.procs.append((proc, log))
 
-    def start_workers(self, n: int = 2, concurrency: int = 2) -> None:
-        for i in range(n):
+    def start_workers(self, n: int = 2, concurrency: int = 2, queues: str = "all", first: int = 0) -> None:
+        started = len(self.procs)
+        for i in range(first, first + n):
             self._start(
                 f"worker{i}",
                 "worker",
+                *(["--queues", queues] if queues != "all" else []),
                 "-c",
                 str(concurrency),
                 "-l",
@@ -138,13 +140,32 @@ class Stack:
                 "--without-heartbeat",
             )
         deadline = time.monotonic() + 60
-        for proc, log in self.procs:
+        for proc, log in self.procs[started:]:
             while b" ready." not in log.read_bytes():
                 assert proc.poll() is None and time.monotonic() < deadline, self.logs()
                 time.sleep(0.1)
 
     def start_beat(self) -> None:
         self._start("beat", "beat", "-l", "info")
+
+    def drop_queued(self) -> None:
+        """Forget the delivery tasks waiting in the queue (a test then hands over its own)."""
+        import redis
+
+        client = redis.Redis.from_url(self.broker_url)
+        try:
+            client.delete(self.queue_name)
+        finally:
+            client.close()
+
+    def kill_worker_of(self, pid: int) -> None:
+        """SIGKILL the whole `foerdercall worker` (main process and pool) that this process belongs to."""
+        for proc, _log in self.procs:
+            if pid in (proc.pid, *_children(proc.pid)):
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return
+        raise AssertionError(f"{pid} is none of the workers' processes")
 
     def worker_pids(self) -> list[int]:
         pids = []
