@@ -151,6 +151,7 @@ def _feeds():
         "TwoFactorCodeForm": [],
         "TwoFactorSetupForm": [],
         "TwoFactorDisableForm": [],
+        "RetryFailedForm": [],  # a filter: the reason is compared, never stored
         "SignOffForm": [SignOff],
         "AwardForm": [],
         "TextForm": [Milestone],

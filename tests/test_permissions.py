@@ -164,6 +164,7 @@ ACCESS = {
     "mail.outbox": "outbox",
     "mail.worker_status": "outbox",
     "mail.retry_mail": "outbox",
+    "mail.retry_mails": "outbox",
     "mail.release_mail": "outbox",
     "privacy.data": "authenticated",
     "privacy.export": "authenticated",
@@ -646,6 +647,7 @@ def _cases() -> list[Case]:
         Case("mail.outbox", "GET", "/outbox", 200),
         Case("mail.worker_status", "GET", "/worker", 200),
         Case("mail.retry_mail", "POST", "/worker/mails/{mail}/retry", 302, data={}, refused_data={}),
+        Case("mail.retry_mails", "POST", "/worker/mails/retry", 302, data={}, refused_data={}),
         # the receipt is not held: an official's release is refused with a message (nothing changes)
         Case("mail.release_mail", "POST", "/outbox/{mail}/release", 302, data={}, refused_data={}),
         Case("documents.proposal_document", "GET", P + "/documents/receipt.pdf", 200),
@@ -1334,7 +1336,7 @@ def _assert_sealed(app, clients, call_id, p, receipt, moment):
             elif name == "outbox":
                 assert resp.status_code == 200, where
                 assert (
-                    "Nachrichten zu noch verschlossenen Angeboten sind bis zur Öffnung ausgeblendet"
+                    "Nachrichten sind ausgeblendet: zu noch verschlossenen Angeboten (bis zur Öffnung)"
                     in resp.get_data(as_text=True)
                 ), where
     # what officials could try to do with a sealed proposal is refused as well

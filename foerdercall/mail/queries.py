@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..policy.reading import readable_mails
 from .models import OutboxMail
 
 OUTBOX_PAGE = 500  # the newest mails the outbox shows
 
 
-def outbox_of(official, limit: int = OUTBOX_PAGE) -> tuple[list[OutboxMail], int]:
-    """The newest mails an official may read, and how many they may not (all of them, not only the newest)."""
-    readable = readable_mails(official)
+def outbox_page(readable, limit: int = OUTBOX_PAGE) -> tuple[list[OutboxMail], int]:
+    """The newest mails an official may read (``readable``: the rulebook's condition,
+    ``policy.reading.readable_mails``), and how many they may not: all of them, not only the newest."""
     mails = db.session.scalars(select(OutboxMail).where(readable).order_by(OutboxMail.id.desc()).limit(limit))
     hidden = db.session.scalar(select(func.count()).select_from(OutboxMail).where(~readable))
     return list(mails), hidden or 0

@@ -15,9 +15,10 @@ from ..extensions import db
 from ..pages import flash_errors
 from ..policy import may
 from ..policy.loaders import get_mail_for, require
+from ..policy.reading import readable_mails
 from .models import OutboxMail
 from .operations import release_held_mail, retry_failed_mail, retry_failed_mails, worker_overview
-from .queries import messages_of, outbox_of
+from .queries import messages_of, outbox_page
 
 bp = Blueprint("mail", __name__)
 
@@ -27,7 +28,7 @@ bp = Blueprint("mail", __name__)
 def outbox():
     """Every mail the process sent or will send (officials and admins)."""
     require(current_user, "official.work")
-    mails, hidden = outbox_of(current_user)
+    mails, hidden = outbox_page(readable_mails(current_user))
     return render_template("mail/outbox.html", mails=mails, title_all=True, hidden=hidden)
 
 

@@ -82,6 +82,7 @@ FUZZED = {
     "awards.report_review",
     "mail.release_mail",
     "mail.retry_mail",
+    "mail.retry_mails",
     "parking.apply",
     "parking.discard_view",
     "outcomes.confirm",

@@ -56,6 +56,7 @@ def test_the_reports_and_their_review(app, world, clock, backend):
         for mid in db.session.scalars(select(OutboxMail.id).order_by(OutboxMail.id.desc()).limit(2)):
             post(ka, f"/outbox/{mid}/release", data)  # the mails' buttons (release a held one, send again)
             post(ka, f"/worker/mails/{mid}/retry", data)
+        post(ka, "/worker/mails/retry", data)  # the failed mails of a reason and a time
         post(ka, f"/proposals/{p.id}/hold", data)  # a legal hold on the record, and its lifting
         for hid in db.session.scalars(select(LegalHold.id)):
             post(ka, f"/holds/{hid}/lift", data)
@@ -72,6 +73,8 @@ def test_the_reports_and_their_review(app, world, clock, backend):
                 "narrative",
                 "use_of_funds",
                 "spent",
+                "failed_from",
+                "failed_until",
                 decision=st.sampled_from(["approve", "reject"]),
             ),
         ),
