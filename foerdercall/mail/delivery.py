@@ -328,7 +328,10 @@ def close_claimant(app) -> None:
 
 
 def _abandoned(at: dt.datetime):
-    """A claim nobody works on: older than MAIL_CLAIM_TIMEOUT_SECONDS, or (PostgreSQL) its process is gone."""
+    """A claim nobody works on: older than MAIL_CLAIM_TIMEOUT_SECONDS, or (PostgreSQL) made since the server
+    started and its process's lock is gone (the process died). A claim made before a restart of the server
+    lost its lock with the restart while its process may well live on (it takes the rows over again when it
+    retries): it waits for its timeout."""
     m = OutboxMail
     timed_out = m.claimed_at <= at - _seconds("MAIL_CLAIM_TIMEOUT_SECONDS")
     if db.engine.dialect.name != "postgresql":
@@ -344,7 +347,8 @@ def _abandoned(at: dt.datetime):
         .where(column("datname") == func.current_database())
         .scalar_subquery(),
     )
-    return or_(timed_out, and_(m.claimant.is_not(None), m.claimant.not_in(held)))
+    since_start = m.claimed_at > func.timezone("UTC", func.pg_postmaster_start_time())
+    return or_(timed_out, and_(m.claimant.is_not(None), since_start, m.claimant.not_in(held)))
 
 
 def _claimable(at: dt.datetime, owners: Iterable[str] = ()):

@@ -71,6 +71,39 @@ def test_only_one_attempt_gets_the_claim(app, world, smtp):
     assert (row(mail.id).status, row(mail.id).attempts) == ("sent", 1)
 
 
+def test_a_retry_takes_over_its_own_attempt_s_claims_once_and_a_copy_none(app, world, smtp):
+    """A copy of a task (another attempt) never gets a row claimed by a live attempt; the retry of an attempt
+    (its token among ``owners``) takes the rows over, and only one retry can."""
+    from foerdercall.mail import delivery
+
+    mails = [queue(world, f"k{i}") for i in range(3)]
+    ids = [m.id for m in mails]
+    key = delivery.this_process().claimant.ensure()
+    assert delivery._claim(ids, "task:first", key, delivery.now(), []) == ids  # claimed, then it stopped
+    assert send_batch(ids, "task:copy")["skipped"] == ids  # the copy: nothing to send
+    assert send_batch(ids, "task:retry", owners=["task:first"])["sent"] == ids
+    assert send_batch(ids, "task:retry2", owners=["task:first"])["skipped"] == ids
+    assert sorted(smtp.keys()) == sorted(m.dedup_key for m in mails)
+    assert {row(i).attempts for i in ids} == {2}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_claim_of_a_process_that_is_gone_is_abandoned_at_once(app, world, smtp, clock):
+    """PostgreSQL: the claimant's advisory lock goes with its connection, and its claims with it (SQLite, the
+    embedded default, has one process: its claims end by their timeout)."""
+    from foerdercall.mail import delivery
+
+    clock.set(dt.datetime.now(dt.UTC))  # claims are compared with the database server's start
+    mail = queue(world)
+    other = delivery.Claimant()  # another process's claimant
+    key = other.ensure()
+    assert delivery._claim([mail.id], "task:elsewhere", key, delivery.now(), []) == [mail.id]
+    assert send_batch([mail.id], "task:here")["skipped"] == [mail.id]  # it lives: its claim holds
+    other._drop()  # the process dies: its connection, and the lock with it
+    assert send_batch([mail.id], "task:here")["sent"] == [mail.id]
+    assert smtp.keys() == [mail.dedup_key]
+
+
 def test_a_refusing_relay_pauses_delivery_then_the_mail_fails_with_the_reason(app, world, smtp, clock):
     app.config.update(MAIL_BREAKER_SECONDS=10, MAIL_BREAKER_MAX_SECONDS=25)
     mail = queue(world)
