@@ -61,8 +61,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     ]  # no database configured: SQLite in the instance folder
     # The app factory wires the whole app: these imports at the package's top would load every module for any
     # `import foerdercall.<module>` (the worker's, the CLI's, the migrations').
+    from .logs import init_app as init_logs
     from .urls import init_app as init_urls
 
+    init_logs(app, embedded=embedded)
     init_urls(app, embedded=embedded)  # PUBLIC_URL (required outside the embedded default), TRUSTED_HOSTS
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,11 @@ class Config:
     # Empty DATABASE_URL: SQLite file in the instance folder (set in create_app).
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Logs: "json" (lines on stderr, with the request's id), "text" (left to the server); empty: json outside
+    # the embedded default. /metrics answers only a request with "Authorization: Bearer <METRICS_TOKEN>".
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
     BROKER_URL = os.environ.get("BROKER_URL", "")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", "")
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", "")

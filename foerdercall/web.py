@@ -50,10 +50,12 @@ from .labels import (
     step_label,
     term,
 )
+from .logs import request_id
 from .mail.views import bp as mail_bp
 from .mailtemplates.views import bp as mailtemplates_bp
 from .offices.queries import lead_office, office_label, offices_named
 from .offices.views import bp as offices_bp
+from .ops import init_app as init_ops
 from .outcomes.views import bp as outcomes_bp
 from .parking.views import bp as parking_bp
 from .parking.views import park_refused_post
@@ -290,6 +292,7 @@ def init_app(app: Flask) -> None:
             "job_state_label": job_state_label,
             "job_kind_label": job_kind_label,
             "retention_basis_label": retention_basis_label,
+            "request_id": request_id,
             "mail_failure_label": mail_failure_label,
             "attachment_kind": attachment_kind,
             "here": current_path,  # this page as a `next` target (the language switch)
@@ -326,9 +329,7 @@ def init_app(app: Flask) -> None:
     def accessibility():
         return render_template("accessibility.html")
 
-    @app.route("/health")
-    def health():
-        return {"status": "ok"}
+    init_ops(app)  # /health, /ready, /metrics, the request's id and counts
 
     if app.config.get("ADMISSION_MAX_REQUESTS"):  # bounded work per process, past it 503 + Retry-After
         from .admission import Admission  # loaded only when admission control is configured

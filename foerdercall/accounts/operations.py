@@ -25,6 +25,7 @@ from ..errors import ActionRefused
 from ..extensions import db
 from ..i18n import format_dt
 from ..mail.operations import queue_mail
+from ..metrics import LOGIN_FAILURES
 from ..offices.queries import office_keys
 from ..policy import check
 from ..policy.actors import verification_missing
@@ -424,6 +425,7 @@ def _account_failures(email: str) -> int:
 def record_failure(email: str, address: str) -> None:
     """Count a failed login; write an audit event when it makes the account or the address reach its limit
     (once, not for every refused request); forget failures that left the window."""
+    LOGIN_FAILURES.inc()
     window, limits = _limits()
     t = now()
     email = normalise_email(email)[:254]
