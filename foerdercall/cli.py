@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -19,6 +20,7 @@ from worker.sweep import sweep
 from . import create_app
 from .audit.checkpoints import ChainBroken, checkpoint_file, verify_chain, write_checkpoint
 from .audit.mailing import mail_checkpoint
+from .backup import BackupError, backup, restore
 from .broker import queues as broker_queues
 from .broker import visibility_problem
 from .demo import load_demo
@@ -266,9 +268,65 @@ def mail_retry(
     click.echo(f"{len(ids)} failed mail(s) sent again.")
 
 
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_cmd(target: str) -> None:
+    """Write the database and the uploaded files, consistent with each other, into one tar file."""
+    try:
+        report = backup(Path(target))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Backup written to {report.path}: the database, {report.files} file(s) ({report.bytes:,} bytes) for "
+        f"{report.attachments} attachment(s)."
+    )
+    if report.missing:
+        click.echo(
+            f"{len(report.missing)} attachment(s) were deleted while the backup ran (their records are in it, "
+            f"their files not): {', '.join(report.missing[:10])}",
+            err=True,
+        )
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False, exists=True))
+@with_appcontext
+def restore_cmd(source: str) -> None:
+    """Restore a backup into the configured (empty) database and upload folder, then check every file's hash
+    and the audit chain; exit status 1 when something does not match."""
+    try:
+        report = restore(Path(source))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored: the database and {report.files} file(s).")
+    click.echo(
+        f"  {report.attachments - len(report.mismatched)} of {report.attachments} attachment(s) match their hash."
+    )
+    for name in report.mismatched[:20]:
+        click.echo(f"  MISSING OR CHANGED: {name}", err=True)
+    if report.audit_problem:
+        click.echo(f"  The audit chain does not hold: {report.audit_problem}", err=True)
+    else:
+        click.echo(f"  The audit chain holds ({report.audit_events} events).")
+    if not report.ok:
+        raise SystemExit(1)
+
+
 def make_cli() -> FlaskGroup:
     cli = FlaskGroup(create_app=create_app, help="foerdercall: municipal funding calls, end to end.")
-    for cmd in (serve, demo, sweep_cmd, worker_cmd, beat_cmd, workflow_group, audit_group, mail_group):
+    for cmd in (
+        serve,
+        demo,
+        sweep_cmd,
+        worker_cmd,
+        beat_cmd,
+        workflow_group,
+        audit_group,
+        mail_group,
+        backup_cmd,
+        restore_cmd,
+    ):
         cli.add_command(cmd)
     return cli
 
