@@ -23,6 +23,8 @@ takes a slot) so that applicants uploading over a slow line do not hold up anyon
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 _env = os.environ.setdefault
 _env("ADMISSION_MAX_REQUESTS", "8")
@@ -69,10 +71,28 @@ proc_name = "foerdercall-web"
 control_socket_disable = True
 
 
+# /metrics adds up the counts of every worker process: each writes them into this folder (prometheus_client's
+# multiprocess mode), emptied when the server starts. Set before the app is imported anywhere.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(tempfile.gettempdir(), f"foerdercall-metrics-{bind[0].replace(':', '-').replace('/', '_')}"),
+)
+
+
 def on_starting(server):
     """Build the app once in the master before the workers start: a configuration error stops the start with
-    its message, and what the app writes into the instance folder the first time (the generated secret key
-    when SECRET_KEY is unset, the compiled translations) exists before several workers would race on it."""
+    its message, and what the app writes into the instance folder the first time (the compiled translations)
+    exists before several workers would race on it. The metrics folder starts empty."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
     from foerdercall import create_app
 
     create_app()
+
+
+def child_exit(server, worker):
+    """A worker that ended: its live gauges leave the metrics (its counts stay in the sums)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

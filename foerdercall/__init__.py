@@ -79,6 +79,14 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config["AUDIT_KEY"] = _secret_key(instance, "audit_key")
     # otherwise an empty AUDIT_KEY is derived from SECRET_KEY (audit.trail.audit_keys)
     if not app.config["SECRET_KEY"]:
+        if not (embedded or app.testing):  # a key made on one machine would not be the key of the next one
+            from .urls import ConfigError  # see above
+
+            raise ConfigError(
+                "SECRET_KEY is not set. Outside the embedded default (DATABASE_URL is set) every web, worker and "
+                "beat process, on every machine, needs the same key (sessions, signed links, the audit key "
+                "derived from it), e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config["UPLOAD_DIR"] = app.config["UPLOAD_DIR"] or str(instance / "uploads")
     app.config["OUTBOX_DIR"] = app.config["OUTBOX_DIR"] or str(instance / "outbox")
