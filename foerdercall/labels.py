@@ -48,7 +48,7 @@ RETENTION_BASIS_LABELS = {
 
 # Why a mail failed (foerdercall/mail/models.py FAILURES)
 MAIL_FAILURE_LABELS = {
-    "relay": _l("Mailserver nicht erreichbar oder vorübergehend abweisend (wird von selbst erneut gesendet)"),
+    "relay": _l("Mailserver nicht erreichbar oder vorübergehend abweisend"),
     "recipient": _l("Empfänger vorübergehend abgelehnt"),
     "mail": _l("Fehler beim Erstellen der Nachricht"),
     "permanent": _l("dauerhaft abgelehnt"),
