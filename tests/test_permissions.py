@@ -76,7 +76,9 @@ RULES = {
 
 ACCESS = {
     "tasks.home": "public",  # guests: the open calls; everyone else: their task list
-    "health": "public",
+    "ops.health": "public",
+    "ops.ready": "public",
+    "ops.metrics": "public",  # a 404 without METRICS_TOKEN (tests/test_ops.py)
     "accessibility": "public",
     "accounts.login": "public",
     "accounts.logout": "public",
@@ -300,7 +302,9 @@ def _cases() -> list[Case]:
     P = "/proposals/{p}"
     return [
         Case("tasks.home", "GET", "/", 200, guest_ok=302),
-        Case("health", "GET", "/health", 200),
+        Case("ops.health", "GET", "/health", 200),
+        Case("ops.ready", "GET", "/ready", 200),
+        Case("ops.metrics", "GET", "/metrics", 404),
         Case("accessibility", "GET", "/accessibility", 200),
         Case("accounts.login", "GET", "/login", 200),
         Case("accounts.login", "POST", "/login", 422, data={}),

@@ -22,12 +22,14 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("outbox_mails", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("claimant", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("failure", sa.String(length=10), server_default="", nullable=False))
-        batch_op.add_column(sa.Column("failed_at", foerdercall.timeutil.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column("requeued", sa.Integer(), server_default="0", nullable=False))
-        batch_op.create_index(batch_op.f("ix_outbox_mails_sent_at"), ["sent_at"], unique=False)
+    # columns added in place (no batch copy of the table on SQLite)
+    op.add_column("outbox_mails", sa.Column("claimant", sa.Integer(), nullable=True))
+    op.add_column(
+        "outbox_mails", sa.Column("failure", sa.String(length=10), server_default="", nullable=False)
+    )
+    op.add_column("outbox_mails", sa.Column("failed_at", foerdercall.timeutil.UTCDateTime(), nullable=True))
+    op.add_column("outbox_mails", sa.Column("requeued", sa.Integer(), server_default="0", nullable=False))
+    op.create_index("ix_outbox_mails_sent_at", "outbox_mails", ["sent_at"], unique=False)
     # the mails that failed before: when (as near as is known) and, for a 5xx, for good
     op.execute(
         "UPDATE outbox_mails SET failed_at = COALESCE(claimed_at, created_at), "
@@ -36,9 +38,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("outbox_mails", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_mails_sent_at"))
-        batch_op.drop_column("requeued")
-        batch_op.drop_column("failed_at")
-        batch_op.drop_column("failure")
-        batch_op.drop_column("claimant")
+    op.drop_index("ix_outbox_mails_sent_at", table_name="outbox_mails")
+    for name in ("requeued", "failed_at", "failure", "claimant"):
+        op.drop_column("outbox_mails", name)

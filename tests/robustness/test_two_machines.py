@@ -15,6 +15,7 @@ from foerdercall import create_app
 from foerdercall.accounts.models import User
 from foerdercall.demo import load_demo
 from foerdercall.extensions import db
+from foerdercall.mail.delivery import close_claimant
 from foerdercall.proposals.models import Attachment, Proposal
 
 PASSWORD = "foerdercall-demo"
@@ -36,6 +37,7 @@ def machines(tmp_path):
     with app.app_context():
         load_demo(PASSWORD)  # its proposals' files land in the shared folder
         db.session.remove()
+        close_claimant(app)  # the demo's mails were sent here: the claimant's connection goes too
         db.engine.dispose()
     servers = []
     try:
