@@ -220,8 +220,13 @@ def fresh_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrate.sqlite'}"
         return
+    yield from own_pg_database("migrate")
+
+
+def own_pg_database(purpose: str):
+    """An empty PostgreSQL database of the test's own (its URL), dropped afterwards."""
     require_service("PostgreSQL", _pg_available())
-    name = f"fc_migrate_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"fc_{purpose}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

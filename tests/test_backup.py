@@ -5,12 +5,10 @@ hash and the audit chain holds. On PostgreSQL (pg_dump, pg_restore) and on SQLit
 from __future__ import annotations
 
 import io
-import os
-import uuid
 
 import pytest
-from conftest import PDF, PG_ADMIN_URL, _config, _pg_available, fill_draft, require_service
-from sqlalchemy import create_engine, func, select, text
+from conftest import PDF, _config, fill_draft, own_pg_database
+from sqlalchemy import func, select, text
 
 from foerdercall import create_app
 from foerdercall.cli import make_cli
@@ -35,15 +33,7 @@ def target(backend, tmp_path):
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'restored' / 'fc.sqlite'}"
         return
-    require_service("PostgreSQL", _pg_available())
-    name = f"fc_restore_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from own_pg_database("restore")
 
 
 def test_a_backup_restored_into_a_fresh_database_holds_the_same_rows_files_and_audit_chain(
