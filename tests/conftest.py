@@ -38,8 +38,19 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs on the embedded SQLite backend only")
 
 
+# Run alone after the parallel part (scripts/test): they time things, run processes and servers of their own, or
+# stop servers, and a second test beside them on two cores would make them slow or flaky.
+SERIAL = ("robustness/", "worker/", "browser/", "test_races_pg.py", "test_database_outage.py")
+
+
 def pytest_collection_modifyitems(config, items):
-    """A test marked sqlite_only is not collected for PostgreSQL at all (deselected, not reported as skipped)."""
+    """Marks the SERIAL tests; a test marked sqlite_only is not collected for PostgreSQL at all (deselected, not
+    reported as skipped)."""
+    tests = Path(__file__).parent
+    for item in items:
+        where = item.path.relative_to(tests).as_posix()
+        if where.startswith(SERIAL):
+            item.add_marker(pytest.mark.serial)
     dropped = [
         item
         for item in items
