@@ -95,6 +95,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    else:
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {"connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT"]} | options.get(
+            "connect_args", {}
+        )
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
     from . import effects, models  # noqa: F401  (register every table and every workflow effect)
     from .extensions import babel, csrf, db, login_manager, migrate

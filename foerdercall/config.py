@@ -8,6 +8,9 @@ class Config:
     # Empty DATABASE_URL: SQLite file in the instance folder (set in create_app).
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Seconds a connection to PostgreSQL may take before it counts as failed: a database host that drops packets
+    # (rather than refusing) must not hold a request, /ready or the worker for the minutes of TCP's own timeout.
+    DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
     # Logs: "json" (lines on stderr, with the request's id), "text" (left to the server); empty: json outside
     # the embedded default. /metrics answers only a request with "Authorization: Bearer <METRICS_TOKEN>".
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "")

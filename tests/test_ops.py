@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import threading
 
 import pytest
 from conftest import PASSWORD
@@ -57,6 +59,31 @@ def test_not_ready_while_the_database_is_away(tmp_path):
     assert client.get("/health").status_code == 200  # the process lives: no restart wanted
     ready = client.get("/ready")
     assert ready.status_code == 503 and ready.json["database"].startswith("error")
+
+
+def test_not_ready_while_the_database_host_is_silent(tmp_path):
+    """A host that takes the connection and never answers (as one behind a firewall that drops packets) gives a
+    503 after DATABASE_CONNECT_TIMEOUT, not a request that hangs until TCP gives up."""
+    silent = socket.create_server(("127.0.0.1", 0), backlog=8)  # the kernel completes the handshake; no reply
+    port = silent.getsockname()[1]
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing",
+            "DATABASE_CONNECT_TIMEOUT": 2,
+            "PUBLIC_URL": "https://foerdercall.example",
+            "SECRET_KEY": "test",
+            "TESTING": True,
+        }
+    )
+    answers: list = []
+    asking = threading.Thread(target=lambda: answers.append(app.test_client().get("/ready")), daemon=True)
+    try:
+        asking.start()
+        asking.join(60)  # a liveness bound, far above the timeout: without it the request waits for minutes
+        assert answers, "/ready did not answer while the database host was silent"
+        assert answers[0].status_code == 503 and answers[0].json["database"].startswith("error")
+    finally:
+        silent.close()
 
 
 def test_metrics_need_the_token_and_count_requests_mails_runs_logins_and_the_queues(app, world, redis_queue):
