@@ -104,6 +104,30 @@ def test_a_claim_of_a_process_that_is_gone_is_abandoned_at_once(app, world, smtp
     assert smtp.keys() == [mail.dedup_key]
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_mark_through_psycopg_writes_what_the_session_s_mark_writes(app, world, clock):
+    """The claimant marks a mail sent with its own SQL (MARK_SENT, for speed); the session marks with
+    _sent_update. Both leave the same row, and neither marks a mail whose claim another attempt holds."""
+    from foerdercall.mail import delivery
+
+    mails = [queue(world, f"m{i}") for i in range(4)]
+    ids = [m.id for m in mails]
+    key = delivery.this_process().claimant.ensure()
+    assert delivery._claim(ids, "task:mine", key, delivery.now(), []) == ids
+    claimant = delivery.this_process().claimant
+    assert claimant.mark_sent(ids[0], "task:mine") and delivery._record_sent([ids[1]], ["task:mine"]) == 1
+    assert not claimant.mark_sent(ids[2], "task:other") and delivery._record_sent([ids[3]], ["task:other"]) == 0
+
+    def state(mail_id: int) -> dict:
+        mail = row(mail_id)
+        columns = ("status", "sent_at", "claimed_by", "claimant", "next_attempt_at", "attempts", "claimed_at")
+        return {c: getattr(mail, c) for c in columns}
+
+    assert state(ids[0]) == state(ids[1]) and state(ids[0])["status"] == "sent"
+    assert state(ids[0])["sent_at"] == delivery.now()
+    assert state(ids[2]) == state(ids[3]) and state(ids[2])["status"] == "sending"
+
+
 def test_a_refusing_relay_pauses_delivery_then_the_mail_fails_with_the_reason(app, world, smtp, clock):
     app.config.update(MAIL_BREAKER_SECONDS=10, MAIL_BREAKER_MAX_SECONDS=25)
     mail = queue(world)
