@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -479,6 +480,12 @@ def draft(app, world):
     client = app.test_client()
     login(client, "app@x.test")
     return p, client
+
+
+def untimed(page: bytes) -> bytes:
+    """A page without its CSRF tokens' values, to compare two pages: a token carries the second it was signed in,
+    and two requests may fall into different seconds."""
+    return re.sub(rb'name="csrf_token" value="[^"]*"', b'name="csrf_token" value=""', page)
 
 
 def login(client, email: str, password: str = PASSWORD):

@@ -116,7 +116,9 @@ def test_the_mark_through_psycopg_writes_what_the_session_s_mark_writes(app, wor
     assert delivery._claim(ids, "task:mine", key, delivery.now(), []) == ids
     claimant = delivery.this_process().claimant
     assert claimant.mark_sent(ids[0], "task:mine") and delivery._record_sent([ids[1]], ["task:mine"]) == 1
-    assert not claimant.mark_sent(ids[2], "task:other") and delivery._record_sent([ids[3]], ["task:other"]) == 0
+    assert (
+        not claimant.mark_sent(ids[2], "task:other") and delivery._record_sent([ids[3]], ["task:other"]) == 0
+    )
 
     def state(mail_id: int) -> dict:
         mail = row(mail_id)
