@@ -39,11 +39,20 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs on the embedded SQLite backend only")
 
 
-# Run alone after the parallel part (scripts/test): they time things, run processes and servers of their own, or
-# stop servers, and a second test beside them on two cores would make them slow or flaky.
-SERIAL = ("robustness/", "worker/", "browser/", "test_races_pg.py", "test_database_outage.py")
+# Run alone after the parallel part (scripts/test): they time things against worker or server processes of their
+# own, or stop servers, and a second test beside them on two cores would make them slow or flaky.
+SERIAL = (
+    "robustness/",
+    "worker/test_celery_worker.py",
+    "worker/test_faults.py",
+    "worker/test_outages.py",
+    "worker/test_reminders_over_smtp.py",
+    "test_races_pg.py",
+    "test_database_outage.py",
+)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Marks the SERIAL tests; a test marked sqlite_only is not collected for PostgreSQL at all (deselected, not
     reported as skipped)."""
@@ -52,6 +61,8 @@ def pytest_collection_modifyitems(config, items):
         where = item.path.relative_to(tests).as_posix()
         if where.startswith(SERIAL):
             item.add_marker(pytest.mark.serial)
+        elif where.startswith("browser/"):  # one process starts the browser and the demo servers once
+            item.add_marker(pytest.mark.xdist_group("browser"))
     dropped = [
         item
         for item in items
