@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import logging
 import os
 import re
 import shutil
@@ -74,6 +75,16 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=dropped)
         gone = set(map(id, dropped))
         items[:] = [item for item in items if id(item) not in gone]
+
+
+@pytest.fixture(autouse=True)
+def _root_log_handlers():
+    """An app made for production (LOG_FORMAT json) adds its handler to the root logger once per process, bound to
+    the stderr of that moment: each test leaves the root logger's handlers as it found them."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+    yield
+    root.handlers[:] = before
 
 
 def _pg_available() -> str | None:
@@ -190,6 +201,18 @@ def _seed_offices(conn) -> None:
     )
 
 
+def _emptied(tables: list[str]) -> str:
+    """Every table emptied and every sequence back at 1, as after the migrations. DELETE, not TRUNCATE: for the few
+    rows of a test it takes milliseconds where TRUNCATE's new files for 40 tables take a third of a second."""
+    deletes = "; ".join(f'DELETE FROM "{t}"' for t in reversed(tables))
+    sequences = (
+        "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+    )
+    # replica: no foreign key triggers while emptying (the order alone would do but for cycles)
+    return f"SET LOCAL session_replication_role = replica; {deletes}; {sequences}"
+
+
 def make_app(backend: str, request, tmp_path, **extra):
     if backend == "postgresql":
         pg_url = request.getfixturevalue("pg_url")
@@ -199,9 +222,7 @@ def make_app(backend: str, request, tmp_path, **extra):
             from foerdercall.extensions import db
 
             with db.engine.begin() as conn:
-                conn.execute(
-                    text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
-                )
+                conn.exec_driver_sql(_emptied(tables))
                 _seed_offices(conn)  # as the migration leaves them (the SQLite copy keeps its rows)
         return app
     template = request.getfixturevalue("sqlite_template")

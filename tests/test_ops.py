@@ -135,27 +135,22 @@ def test_the_error_page_names_the_request_id_of_its_log_lines(app, caplog):
 
 
 def test_production_logs_json_lines(tmp_path, capfd):
-    root = logging.getLogger()
-    before = list(root.handlers)
-    try:
-        create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}",
-                "PUBLIC_URL": "https://foerdercall.example",
-                "SECRET_KEY": "test",
-                "LOG_FORMAT": "json",
-            }
-        )
-        logging.getLogger("foerdercall.test").warning("Frist verlängert: %s", "KW-2026")
-        err = capfd.readouterr().err.strip().splitlines()[-1]
-        line = json.loads(err)
-        assert (line["level"], line["logger"], line["message"]) == (
-            "WARNING",
-            "foerdercall.test",
-            "Frist verlängert: KW-2026",
-        )
-    finally:
-        root.handlers[:] = before
+    create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}",
+            "PUBLIC_URL": "https://foerdercall.example",
+            "SECRET_KEY": "test",
+            "LOG_FORMAT": "json",
+        }
+    )
+    logging.getLogger("foerdercall.test").warning("Frist verlängert: %s", "KW-2026")
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    line = json.loads(err)
+    assert (line["level"], line["logger"], line["message"]) == (
+        "WARNING",
+        "foerdercall.test",
+        "Frist verlängert: KW-2026",
+    )
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
