@@ -61,7 +61,7 @@ def test_not_ready_while_the_database_is_away(tmp_path):
     assert ready.status_code == 503 and ready.json["database"].startswith("error")
 
 
-def test_not_ready_while_the_database_host_is_silent(tmp_path):
+def test_not_ready_while_the_database_host_is_silent():
     """A host that takes the connection and never answers (as one behind a firewall that drops packets) gives a
     503 after DATABASE_CONNECT_TIMEOUT, not a request that hangs until TCP gives up."""
     silent = socket.create_server(("127.0.0.1", 0), backlog=8)  # the kernel completes the handshake; no reply
